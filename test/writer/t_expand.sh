@@ -1,0 +1,46 @@
+#!/bin/sh
+# ostwrite --expand: the snapshot form of a fixture is valid JSON Lines, deterministic, and has the
+# folders, items, keys and counts the fixture describes.
+set -eu
+W="$TOOLS_DIR/ostwrite"
+F="$(dirname "$0")/../fixtures/writer_small.json"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$W" --expand "$F" -o "$tmp/a.jsonl"
+"$W" --expand "$F" > "$tmp/b.jsonl"
+cmp "$tmp/a.jsonl" "$tmp/b.jsonl"
+/usr/bin/python3 - "$tmp/a.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["type"] == "snapshot" and lines[0]["source"] == "fixture"
+assert lines[-1]["type"] == "end"
+folders = [l for l in lines if l["type"] == "folder"]
+items = [l for l in lines if l["type"] == "item"]
+assert lines[-1]["folders"] == len(folders) and lines[-1]["items"] == len(items)
+keys = [o["key"] for o in folders + items]
+assert len(keys) == len(set(keys)), "keys must be unique"
+assert all(len(k) == 44 and k.endswith(o["gc"]) for k, o in zip(keys, folders + items))
+byid = {f["id"]: f for f in folders}
+roles = {f["role"] for f in folders}
+for r in ("root", "msgfolderroot", "inbox", "drafts", "sentitems", "deleteditems", "outbox",
+          "junkemail", "calendar", "contacts", "tasks", "notes", "journal", "syncissues",
+          "conflicts", "localfailures", "serverfailures", "searchfolders", "views",
+          "commonviews", "shortcuts"):
+    assert r in roles, r
+for it in items:
+    assert it["folder_id"] in byid
+for f in folders:
+    mine = [i for i in items if i["folder_id"] == f["id"]]
+    normal = [i for i in mine if not i.get("associated")]
+    assert f["content_count"] == len(normal), f
+    assert f["unread_count"] == sum(1 for i in normal if not i.get("read")), f
+    assert f["assoc_count"] == len(mine) - len(normal), f
+alpha = [f for f in folders if f["name"] == "Alpha"][0]
+assert alpha["gc"] == "000000020001" and alpha["path"].endswith("/Inbox/Projects/Alpha")
+assert any(f["path"].endswith("/Receipts\\/2024") for f in folders)
+assert len(items) == 48
+print("ok: %d folders, %d items" % (len(folders), len(items)))
+PY
+# a duplicate key is an error, not a silent pick
+printf '{"folders":[{"name":"A","gc":"0x0c"}]}' > "$tmp/dup.json"
+if "$W" --expand "$tmp/dup.json" >/dev/null 2>"$tmp/err"; then echo "duplicate key accepted"; exit 1; fi
+grep -q "duplicate key" "$tmp/err"
