@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs the Debian packages the build, the tests and the demo need, when they are missing.
+# As root it runs apt-get itself; otherwise it prints the one line to run and fails.
+set -u
+PKGS="build-essential pkg-config libpff-dev libbfio-dev libjansson-dev libcurl4-openssl-dev
+libxml2-dev libxml2-utils libssl-dev zlib1g-dev libcmocka-dev pff-tools pst-utils openssl
+python3 python3-exchangelib python3-pypff python3-jsonschema curl ca-certificates"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+		{ echo "deps: apt-get install failed" >&2; exit 1; }
+	exit 0
+fi
+echo "deps: missing Debian packages. Run as root:" >&2
+echo "  apt-get update && apt-get install -y$missing" >&2
+exit 1

@@ -1,0 +1,258 @@
+/*
+ * core.h: the common core shared by every module of ostrecon.
+ *
+ *  - errors:   or_error, filled by any function that can fail (0 ok, negative or_code)
+ *  - logging:  leveled messages on stderr
+ *  - helpers:  hex, GUIDs, FILETIME <-> ISO 8601, bounded buffers, atomic files
+ *  - the snapshot model (snap_t) and its file form (JSON Lines, docs/SNAPSHOT.md)
+ *
+ * Ownership: what a `**out` receives belongs to the caller and has a `_free` that accepts NULL.
+ * Strings inside a snap_t live in the snapshot's arena and die with it.
+ */
+#ifndef OSTRECON_CORE_H
+#define OSTRECON_CORE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum {
+	OR_OK = 0,
+	OR_ERR_IO = -1,       /* a file or the network could not be read or written */
+	OR_ERR_FORMAT = -2,   /* input is not what it claims to be, or is damaged */
+	OR_ERR_NOTFOUND = -3, /* a file, folder or item does not exist */
+	OR_ERR_AUTH = -4,     /* credentials refused */
+	OR_ERR_PROTOCOL = -5, /* the server answered something we cannot use */
+	OR_ERR_NOMEM = -6,
+	OR_ERR_USAGE = -7,    /* wrong arguments */
+	OR_ERR_TLS = -8,      /* certificate or TLS failure */
+	OR_ERR_TIMEOUT = -9,
+	OR_ERR_DENIED = -10,  /* access denied (impersonation, folder rights) */
+	OR_ERR_LIMIT = -11,   /* a size or depth bound was exceeded */
+} or_code;
+
+typedef struct {
+	int code;          /* an or_code */
+	char message[512]; /* for a person; never holds secrets */
+} or_error;
+
+/* Sets err (when not NULL) and returns code, so `return or_fail(err, OR_ERR_IO, ...)` reads well. */
+int or_fail(or_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prepends context to an existing message: "reading folder X: <old message>". */
+int or_wrap(or_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void or_error_clear(or_error *err);
+const char *or_code_name(int code);
+
+/* Exit codes shared by every command (documented in README.md and --help). */
+enum {
+	EXIT_OK = 0,         /* success; for diff/scan: in sync */
+	EXIT_DIFFERENCES = 1,/* diff/scan: differences that need action were found */
+	EXIT_INCOMPLETE = 2, /* output written, but parts could not be read (listed in it) */
+	EXIT_ERROR = 3,      /* nothing useful could be produced (unreadable input, refused login …) */
+	EXIT_USAGE = 64,     /* wrong arguments */
+};
+
+/* --------------------------------------------------------------- logging */
+
+typedef enum { LOG_QUIET = 0, LOG_NORMAL = 1, LOG_VERBOSE = 2, LOG_DEBUG = 3 } log_level;
+
+void log_set_level(log_level level);
+log_level log_get_level(void);
+void log_msg(log_level level, const char *prefix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+#define log_error(...) log_msg(LOG_QUIET, "error: ", __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_NORMAL, "warning: ", __VA_ARGS__)
+#define log_info(...) log_msg(LOG_NORMAL, "", __VA_ARGS__)
+#define log_verbose(...) log_msg(LOG_VERBOSE, "", __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, "debug: ", __VA_ARGS__)
+
+/* --------------------------------------------------------------- helpers */
+
+/* Writes 2*len lowercase hex digits and a NUL into out (size >= 2*len+1). */
+void hex_encode(const uint8_t *data, size_t len, char *out);
+/* Decodes exactly 2*max digits or fewer; returns bytes written or -1 on a bad digit/odd length. */
+int hex_decode(const char *hex, uint8_t *out, size_t max);
+/* GUID as stored on disk (little-endian first three fields) -> "6aa62d7a-..." text (37 bytes). */
+void guid_format(const uint8_t guid[16], char out[37]);
+int guid_parse(const char *text, uint8_t guid[16]);
+
+/* FILETIME (100 ns since 1601-01-01 UTC) <-> ISO 8601 UTC. 0 means "absent". */
+#define FILETIME_UNIX_EPOCH INT64_C(116444736000000000)
+void filetime_format(int64_t ft, char out[32]);
+int filetime_parse(const char *iso, int64_t *ft);
+int64_t filetime_now(void);
+
+/* A growable byte buffer with a size cap (0 = no cap beyond memory). */
+typedef struct {
+	char *data;
+	size_t len, cap, limit;
+} or_buf;
+int buf_append(or_buf *b, const void *data, size_t len);
+int buf_printf(or_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(or_buf *b);
+
+/* Bounded copy: always NUL-terminates, returns strlen(src). */
+size_t str_copy(char *dst, const char *src, size_t size);
+/* Parses a whole decimal integer in [min,max]; -1 on anything else. */
+int parse_long(const char *text, long min, long max, long *out);
+
+/* Crash-safe output: a temporary file beside `path`, renamed over it on commit. Owner-only mode.
+ * path "-" means stdout (no atomicity). */
+typedef struct {
+	FILE *fp;
+	char *path, *tmp;
+	bool is_stdout;
+} atomic_file;
+int atomic_open(atomic_file *af, const char *path, or_error *err);
+int atomic_commit(atomic_file *af, or_error *err); /* flush, fsync, rename */
+void atomic_abort(atomic_file *af);                /* removes the temporary file */
+
+/* JSON string writer: quotes and escapes; invalid UTF-8 becomes U+FFFD. */
+void json_put_string(FILE *fp, const char *s);
+
+/* ------------------------------------------------------- snapshot model */
+
+#define SNAP_KEY_LEN 22 /* 16-byte replica GUID + 6-byte global counter */
+#define SNAP_GC_LEN 6
+
+typedef enum {
+	KEY_NONE = 0,    /* the source has no key for this object */
+	KEY_SOURCE_KEY,  /* PidTagSourceKey (0x65E0) read as such */
+	KEY_REPLICA,     /* PRQ_ID_SECURE4 + replid resolved through the replica table */
+	KEY_GC_ONLY,     /* PRQ_ID_SECURE4 with an unresolved replid: gc only */
+	KEY_ENTRY_ID,    /* decoded from an entry id (EWS ItemId/FolderId) */
+	KEY_ORIGIN_COUNT
+} snap_key_origin;
+const char *snap_key_origin_name(snap_key_origin o);
+int snap_key_origin_parse(const char *name, snap_key_origin *out);
+
+typedef enum { SRC_UNKNOWN = 0, SRC_OST, SRC_PST, SRC_EWS, SRC_FIXTURE } snap_source;
+const char *snap_source_name(snap_source s);
+
+typedef struct {
+	const uint8_t *data; /* arena */
+	uint32_t len;
+} snap_bin;
+
+/* Identity shared by folders and items. */
+typedef struct {
+	uint8_t key[SNAP_KEY_LEN];
+	uint8_t gc[SNAP_GC_LEN];
+	int32_t replid;   /* -1 when absent */
+	uint8_t has_key, has_gc;
+	uint8_t origin;   /* snap_key_origin */
+} snap_ident;
+
+typedef struct {
+	const char *id, *parent_id; /* parent_id NULL for the top folder */
+	const char *name, *path, *cls, *role;
+	snap_ident ident;
+	int64_t content_count, unread_count, assoc_count; /* -1 when absent */
+	snap_bin change_key, pcl;
+} snap_folder;
+
+typedef struct {
+	const char *id, *folder_id;
+	const char *cls, *subject, *message_id;
+	snap_ident ident;
+	int64_t received, sent, created, modified; /* FILETIME, 0 when absent */
+	int64_t msg_flags, size;                   /* -1 when absent */
+	int8_t read, flag_status, importance;      /* -1 when absent */
+	uint8_t associated;
+	snap_bin change_key, pcl;
+} snap_item;
+
+typedef enum { ERR_SCOPE_FILE = 0, ERR_SCOPE_FOLDER, ERR_SCOPE_ITEM } snap_err_scope;
+
+typedef struct {
+	uint8_t scope; /* snap_err_scope */
+	const char *id, *folder_id, *path, *code, *message;
+} snap_error;
+
+typedef struct {
+	const char *folder_id, *path, *what; /* what: "content_count" or "unread_count" */
+	int64_t stored, found;
+} snap_count_mismatch;
+
+typedef struct {
+	int32_t replid;
+	uint8_t guid[16];
+	const char *origin; /* how the mapping was learned */
+} snap_replica;
+
+typedef struct {
+	bool present;
+	bool corrupted;
+	int64_t orphan_items, recovered_items, unreadable_items, unreadable_folders;
+	snap_count_mismatch *mismatches;
+	size_t n_mismatches;
+	snap_replica *replicas;
+	size_t n_replicas;
+	uint8_t (*replica_guids)[16];
+	size_t n_replica_guids;
+} snap_integrity;
+
+typedef struct {
+	snap_source source;
+	const char *mailbox, *file, *file_format, *encryption, *server, *server_version, *tool;
+	int64_t file_size; /* -1 when absent */
+	int64_t captured;  /* FILETIME */
+	const char *options_json; /* a JSON object as text, or NULL */
+} snap_header;
+
+typedef struct snap_arena snap_arena;
+
+typedef struct {
+	snap_header hdr;
+	snap_folder *folders;
+	size_t n_folders, cap_folders;
+	snap_item *items;
+	size_t n_items, cap_items;
+	snap_error *errors;
+	size_t n_errors, cap_errors;
+	snap_integrity integrity;
+	snap_arena *arena;
+} snap_t;
+
+int snap_new(snap_t **out, or_error *err);
+void snap_free(snap_t *s);
+/* Copies into the snapshot's arena; NULL stays NULL. */
+const char *snap_strdup(snap_t *s, const char *str);
+snap_bin snap_bindup(snap_t *s, const uint8_t *data, size_t len);
+/* Appends a zeroed record (absent values preset) and returns it, or NULL when out of memory. */
+snap_folder *snap_add_folder(snap_t *s);
+snap_item *snap_add_item(snap_t *s);
+snap_error *snap_add_error(snap_t *s, snap_err_scope scope, const char *code, const char *message);
+void snap_folder_init(snap_folder *f);
+void snap_item_init(snap_item *it);
+void snap_ident_init(snap_ident *id);
+
+/* ------------------------------------------------- snapshot file form */
+
+/* Streaming writer: header first, then records in any order, then snap_writer_finish. */
+typedef struct {
+	atomic_file af;
+	size_t n_folders, n_items, n_errors;
+	bool header_done;
+} snap_writer;
+
+int snap_writer_open(snap_writer *w, const char *path, or_error *err);
+void snap_write_header(snap_writer *w, const snap_header *h);
+void snap_write_folder(snap_writer *w, const snap_folder *f);
+void snap_write_item(snap_writer *w, const snap_item *it);
+void snap_write_error(snap_writer *w, const snap_error *e);
+void snap_write_integrity(snap_writer *w, const snap_integrity *in);
+/* Writes the end line and commits the file atomically. */
+int snap_writer_finish(snap_writer *w, or_error *err);
+void snap_writer_abort(snap_writer *w);
+
+/* Writes a whole in-memory snapshot. */
+int snap_save(const snap_t *s, const char *path, or_error *err);
+/* Reads a snapshot file ("-" for stdin). Rejects a file without its end line or with counts that
+ * disagree. Bounded: lines over 16 MiB are refused. */
+int snap_load(snap_t **out, const char *path, or_error *err);
+
+#endif

@@ -1,0 +1,215 @@
+/* snapshot_write.c: the JSON Lines form of a snapshot, written as a stream (docs/SNAPSHOT.md). */
+#include "core.h"
+
+#include <string.h>
+
+/* Small field writers: each writes `,"name":value` (the object is opened by the caller). */
+static void put_str(FILE *fp, const char *name, const char *v)
+{
+	if (!v)
+		return;
+	fprintf(fp, ",\"%s\":", name);
+	json_put_string(fp, v);
+}
+
+static void put_int(FILE *fp, const char *name, int64_t v, bool present)
+{
+	if (present)
+		fprintf(fp, ",\"%s\":%lld", name, (long long)v);
+}
+
+static void put_bool(FILE *fp, const char *name, int v)
+{
+	if (v >= 0)
+		fprintf(fp, ",\"%s\":%s", name, v ? "true" : "false");
+}
+
+static void put_hex(FILE *fp, const char *name, const uint8_t *data, size_t len)
+{
+	if (!data || !len)
+		return;
+	fprintf(fp, ",\"%s\":\"", name);
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		putc(digits[data[i] >> 4], fp);
+		putc(digits[data[i] & 15], fp);
+	}
+	putc('"', fp);
+}
+
+static void put_time(FILE *fp, const char *name, int64_t ft)
+{
+	if (!ft)
+		return;
+	char iso[32];
+	filetime_format(ft, iso);
+	fprintf(fp, ",\"%s\":\"%s\"", name, iso);
+}
+
+static void put_ident(FILE *fp, const snap_ident *id)
+{
+	if (id->has_key)
+		put_hex(fp, "key", id->key, SNAP_KEY_LEN);
+	if (id->has_gc)
+		put_hex(fp, "gc", id->gc, SNAP_GC_LEN);
+	put_int(fp, "replid", id->replid, id->replid >= 0);
+	put_str(fp, "key_origin", snap_key_origin_name((snap_key_origin)id->origin));
+}
+
+int snap_writer_open(snap_writer *w, const char *path, or_error *err)
+{
+	memset(w, 0, sizeof *w);
+	return atomic_open(&w->af, path, err);
+}
+
+void snap_write_header(snap_writer *w, const snap_header *h)
+{
+	FILE *fp = w->af.fp;
+	fputs("{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1", fp);
+	put_str(fp, "source", snap_source_name(h->source));
+	put_str(fp, "mailbox", h->mailbox);
+	put_str(fp, "file", h->file);
+	put_int(fp, "file_size", h->file_size, h->file_size >= 0);
+	put_str(fp, "file_format", h->file_format);
+	put_str(fp, "encryption", h->encryption);
+	put_str(fp, "server", h->server);
+	put_str(fp, "server_version", h->server_version);
+	put_time(fp, "captured", h->captured);
+	put_str(fp, "tool", h->tool);
+	if (h->options_json)
+		fprintf(fp, ",\"options\":%s", h->options_json);
+	fputs("}\n", fp);
+	w->header_done = true;
+}
+
+void snap_write_folder(snap_writer *w, const snap_folder *f)
+{
+	FILE *fp = w->af.fp;
+	fputs("{\"type\":\"folder\"", fp);
+	put_str(fp, "id", f->id);
+	put_str(fp, "parent_id", f->parent_id);
+	put_ident(fp, &f->ident);
+	put_str(fp, "name", f->name);
+	put_str(fp, "path", f->path);
+	put_str(fp, "class", f->cls);
+	put_str(fp, "role", f->role);
+	put_int(fp, "content_count", f->content_count, f->content_count >= 0);
+	put_int(fp, "unread_count", f->unread_count, f->unread_count >= 0);
+	put_int(fp, "assoc_count", f->assoc_count, f->assoc_count >= 0);
+	put_hex(fp, "change_key", f->change_key.data, f->change_key.len);
+	put_hex(fp, "pcl", f->pcl.data, f->pcl.len);
+	fputs("}\n", fp);
+	w->n_folders++;
+}
+
+void snap_write_item(snap_writer *w, const snap_item *it)
+{
+	FILE *fp = w->af.fp;
+	fputs("{\"type\":\"item\"", fp);
+	put_str(fp, "id", it->id);
+	put_str(fp, "folder_id", it->folder_id);
+	put_ident(fp, &it->ident);
+	put_str(fp, "class", it->cls);
+	put_str(fp, "subject", it->subject);
+	put_str(fp, "message_id", it->message_id);
+	put_time(fp, "received", it->received);
+	put_time(fp, "sent", it->sent);
+	put_time(fp, "created", it->created);
+	put_time(fp, "modified", it->modified);
+	put_bool(fp, "read", it->read);
+	put_int(fp, "msg_flags", it->msg_flags, it->msg_flags >= 0);
+	put_int(fp, "flag_status", it->flag_status, it->flag_status >= 0);
+	put_int(fp, "importance", it->importance, it->importance >= 0);
+	put_int(fp, "size", it->size, it->size >= 0);
+	if (it->associated)
+		fputs(",\"associated\":true", fp);
+	put_hex(fp, "change_key", it->change_key.data, it->change_key.len);
+	put_hex(fp, "pcl", it->pcl.data, it->pcl.len);
+	fputs("}\n", fp);
+	w->n_items++;
+}
+
+static const char *scope_name(uint8_t scope)
+{
+	return scope == ERR_SCOPE_FOLDER ? "folder" : scope == ERR_SCOPE_ITEM ? "item" : "file";
+}
+
+void snap_write_error(snap_writer *w, const snap_error *e)
+{
+	FILE *fp = w->af.fp;
+	fputs("{\"type\":\"error\"", fp);
+	put_str(fp, "scope", scope_name(e->scope));
+	put_str(fp, "id", e->id);
+	put_str(fp, "folder_id", e->folder_id);
+	put_str(fp, "path", e->path);
+	put_str(fp, "code", e->code);
+	put_str(fp, "message", e->message);
+	fputs("}\n", fp);
+	w->n_errors++;
+}
+
+void snap_write_integrity(snap_writer *w, const snap_integrity *in)
+{
+	if (!in->present)
+		return;
+	FILE *fp = w->af.fp;
+	fprintf(fp, "{\"type\":\"integrity\",\"corrupted\":%s", in->corrupted ? "true" : "false");
+	put_int(fp, "orphan_items", in->orphan_items, in->orphan_items >= 0);
+	put_int(fp, "recovered_items", in->recovered_items, in->recovered_items >= 0);
+	put_int(fp, "unreadable_items", in->unreadable_items, true);
+	put_int(fp, "unreadable_folders", in->unreadable_folders, true);
+	fputs(",\"count_mismatches\":[", fp);
+	for (size_t i = 0; i < in->n_mismatches; i++) {
+		const snap_count_mismatch *m = &in->mismatches[i];
+		fputs(i ? ",{" : "{", fp);
+		fputs("\"folder_id\":", fp);
+		json_put_string(fp, m->folder_id ? m->folder_id : "");
+		put_str(fp, "path", m->path);
+		put_str(fp, "what", m->what);
+		fprintf(fp, ",\"stored\":%lld,\"found\":%lld}", (long long)m->stored, (long long)m->found);
+	}
+	fputs("],\"replicas\":[", fp);
+	for (size_t i = 0; i < in->n_replicas; i++) {
+		char g[37];
+		guid_format(in->replicas[i].guid, g);
+		fprintf(fp, "%s{\"replid\":%d,\"guid\":\"%s\"", i ? "," : "", (int)in->replicas[i].replid, g);
+		put_str(fp, "origin", in->replicas[i].origin);
+		fputs("}", fp);
+	}
+	fputs("],\"replica_guids\":[", fp);
+	for (size_t i = 0; i < in->n_replica_guids; i++) {
+		char g[37];
+		guid_format(in->replica_guids[i], g);
+		fprintf(fp, "%s\"%s\"", i ? "," : "", g);
+	}
+	fputs("]}\n", fp);
+}
+
+int snap_writer_finish(snap_writer *w, or_error *err)
+{
+	fprintf(w->af.fp, "{\"type\":\"end\",\"folders\":%zu,\"items\":%zu,\"errors\":%zu}\n",
+	        w->n_folders, w->n_items, w->n_errors);
+	return atomic_commit(&w->af, err);
+}
+
+void snap_writer_abort(snap_writer *w)
+{
+	atomic_abort(&w->af);
+}
+
+int snap_save(const snap_t *s, const char *path, or_error *err)
+{
+	snap_writer w;
+	int rc = snap_writer_open(&w, path, err);
+	if (rc)
+		return rc;
+	snap_write_header(&w, &s->hdr);
+	for (size_t i = 0; i < s->n_folders; i++)
+		snap_write_folder(&w, &s->folders[i]);
+	for (size_t i = 0; i < s->n_items; i++)
+		snap_write_item(&w, &s->items[i]);
+	for (size_t i = 0; i < s->n_errors; i++)
+		snap_write_error(&w, &s->errors[i]);
+	snap_write_integrity(&w, &s->integrity);
+	return snap_writer_finish(&w, err);
+}

@@ -1,0 +1,344 @@
+/* util.c: hex, GUIDs, times, bounded buffers and strings, crash-safe files, JSON strings. */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void hex_encode(const uint8_t *data, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int hex_decode(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = strlen(hex);
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)(n / 2);
+}
+
+void guid_format(const uint8_t g[16], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	         g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12],
+	         g[13], g[14], g[15]);
+}
+
+int guid_parse(const char *text, uint8_t g[16])
+{
+	static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+	if (strlen(text) != 36)
+		return -1;
+	int k = 0;
+	for (int i = 0; i < 36;) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (text[i++] != '-')
+				return -1;
+			continue;
+		}
+		int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		g[order[k++]] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	return 0;
+}
+
+void filetime_format(int64_t ft, char out[32])
+{
+	int64_t rel = ft - FILETIME_UNIX_EPOCH;
+	int64_t secs = rel / 10000000, frac = rel % 10000000;
+	if (frac < 0) {
+		frac += 10000000;
+		secs -= 1;
+	}
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm)) {
+		str_copy(out, "1601-01-01T00:00:00Z", 32);
+		return;
+	}
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac)
+		snprintf(out + n, 32 - n, ".%07lldZ", (long long)frac);
+	else
+		snprintf(out + n, 32 - n, "Z");
+}
+
+int filetime_parse(const char *iso, int64_t *ft)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *p = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	int64_t frac = 0;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 7)
+				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return -1;
+		for (; digits < 7; digits++)
+			frac *= 10;
+	}
+	int64_t offset = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, hh, mm;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+			return -1;
+		offset = sign * (hh * 3600 + mm * 60);
+		p += 6;
+	}
+	if (*p)
+		return -1;
+	time_t t = timegm(&tm);
+	*ft = ((int64_t)t - offset) * 10000000 + frac + FILETIME_UNIX_EPOCH;
+	return 0;
+}
+
+int64_t filetime_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 10000000 + ts.tv_nsec / 100 + FILETIME_UNIX_EPOCH;
+}
+
+int buf_append(or_buf *b, const void *data, size_t len)
+{
+	if (b->limit && b->len + len > b->limit)
+		return OR_ERR_LIMIT;
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap < b->len + len + 1)
+			cap *= 2;
+		char *p = realloc(b->data, cap);
+		if (!p)
+			return OR_ERR_NOMEM;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_printf(or_buf *b, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return OR_ERR_FORMAT;
+	if ((size_t)n < sizeof small)
+		return buf_append(b, small, (size_t)n);
+	char *big = malloc((size_t)n + 1);
+	if (!big)
+		return OR_ERR_NOMEM;
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	int rc = buf_append(b, big, (size_t)n);
+	free(big);
+	return rc;
+}
+
+void buf_free(or_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+size_t str_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+	if (size) {
+		size_t c = n < size - 1 ? n : size - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+int parse_long(const char *text, long min, long max, long *out)
+{
+	if (!text || !*text)
+		return -1;
+	char *end;
+	errno = 0;
+	long v = strtol(text, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int atomic_open(atomic_file *af, const char *path, or_error *err)
+{
+	memset(af, 0, sizeof *af);
+	if (strcmp(path, "-") == 0) {
+		af->fp = stdout;
+		af->is_stdout = true;
+		return 0;
+	}
+	af->path = strdup(path);
+	size_t n = strlen(path) + 32;
+	af->tmp = malloc(n);
+	if (!af->path || !af->tmp) {
+		atomic_abort(af);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	snprintf(af->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		free(af->tmp);
+		af->tmp = NULL;
+		atomic_abort(af);
+		return or_fail(err, OR_ERR_IO, "cannot create %s: %s", path, strerror(e));
+	}
+	af->fp = fdopen(fd, "w");
+	if (!af->fp) {
+		close(fd);
+		atomic_abort(af);
+		return or_fail(err, OR_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+int atomic_commit(atomic_file *af, or_error *err)
+{
+	int rc = 0;
+	if (af->is_stdout) {
+		if (fflush(stdout) != 0 || ferror(stdout))
+			rc = or_fail(err, OR_ERR_IO, "writing to standard output failed");
+		memset(af, 0, sizeof *af);
+		return rc;
+	}
+	if (fflush(af->fp) != 0 || ferror(af->fp) || fsync(fileno(af->fp)) != 0) {
+		rc = or_fail(err, OR_ERR_IO, "writing %s failed: %s", af->path, strerror(errno));
+		atomic_abort(af);
+		return rc;
+	}
+	if (fclose(af->fp) != 0) {
+		af->fp = NULL;
+		rc = or_fail(err, OR_ERR_IO, "writing %s failed: %s", af->path, strerror(errno));
+		atomic_abort(af);
+		return rc;
+	}
+	af->fp = NULL;
+	if (rename(af->tmp, af->path) != 0) {
+		rc = or_fail(err, OR_ERR_IO, "cannot rename onto %s: %s", af->path, strerror(errno));
+		atomic_abort(af);
+		return rc;
+	}
+	free(af->tmp);
+	free(af->path);
+	memset(af, 0, sizeof *af);
+	return 0;
+}
+
+void atomic_abort(atomic_file *af)
+{
+	if (af->is_stdout) {
+		memset(af, 0, sizeof *af);
+		return;
+	}
+	if (af->fp)
+		fclose(af->fp);
+	if (af->tmp)
+		unlink(af->tmp);
+	free(af->tmp);
+	free(af->path);
+	memset(af, 0, sizeof *af);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not valid. */
+static size_t utf8_valid(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min;
+	if (c < 0x80) return 1;
+	if (c >= 0xc2 && c <= 0xdf) { n = 2; min = 0x80; }
+	else if (c >= 0xe0 && c <= 0xef) { n = 3; min = 0x800; }
+	else if (c >= 0xf0 && c <= 0xf4) { n = 4; min = 0x10000; }
+	else return 0;
+	unsigned cp = c & (0x3f >> (n - 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void json_put_string(FILE *fp, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	putc('"', fp);
+	while (*s) {
+		unsigned c = *s;
+		if (c == '"' || c == '\\') {
+			putc('\\', fp);
+			putc((int)c, fp);
+			s++;
+		} else if (c < 0x20) {
+			switch (c) {
+			case '\n': fputs("\\n", fp); break;
+			case '\r': fputs("\\r", fp); break;
+			case '\t': fputs("\\t", fp); break;
+			default: fprintf(fp, "\\u%04x", c);
+			}
+			s++;
+		} else if (c < 0x80) {
+			putc((int)c, fp);
+			s++;
+		} else {
+			size_t n = utf8_valid(s);
+			if (n) {
+				fwrite(s, 1, n, fp);
+				s += n;
+			} else {
+				fputs("\\ufffd", fp);
+				s++;
+			}
+		}
+	}
+	putc('"', fp);
+}

@@ -1,0 +1,431 @@
+/* pff.c: the only file that talks to libpff (see pff.h). */
+#include "pff.h"
+
+#include <libpff.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pff_file {
+	libpff_file_t *file;
+};
+
+struct pff_node {
+	libpff_item_t *item;
+	uint32_t id;
+};
+
+/* Turns a libpff error (a backtrace, one frame a line) into one line, then frees it. */
+static int take_error(or_error *err, int code, libpff_error_t **perr, const char *what)
+{
+	char text[1024] = "";
+	if (perr && *perr) {
+		libpff_error_sprint(*perr, text, sizeof text);
+		libpff_error_free(perr);
+		for (char *p = text; *p; p++)
+			if (*p == '\n' || *p == '\r')
+				*p = ' ';
+		size_t n = strlen(text);
+		while (n && text[n - 1] == ' ')
+			text[--n] = '\0';
+	}
+	return or_fail(err, code, "%s%s%s", what, *text ? ": " : "", text);
+}
+
+int pff_open(pff_file **out, const char *path, or_error *err)
+{
+	*out = NULL;
+	libpff_error_t *e = NULL;
+	pff_file *f = calloc(1, sizeof *f);
+	if (!f)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	if (libpff_file_initialize(&f->file, &e) != 1) {
+		free(f);
+		return take_error(err, OR_ERR_NOMEM, &e, "cannot initialise libpff");
+	}
+	int sig = libpff_check_file_signature(path, &e);
+	if (sig != 1) {
+		libpff_error_free(&e);
+		pff_close(f);
+		return or_fail(err, OR_ERR_FORMAT, "%s is not a PST/OST file (no !BDN signature)", path);
+	}
+	if (libpff_file_open(f->file, path, LIBPFF_OPEN_READ, &e) != 1) {
+		pff_close(f);
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot open the file");
+	}
+	*out = f;
+	return 0;
+}
+
+void pff_close(pff_file *f)
+{
+	if (!f)
+		return;
+	if (f->file) {
+		libpff_file_close(f->file, NULL);
+		libpff_file_free(&f->file, NULL);
+	}
+	free(f);
+}
+
+void pff_get_info(pff_file *f, pff_info *info)
+{
+	memset(info, 0, sizeof *info);
+	uint8_t type = 0, content = 0, enc = 0;
+	size64_t size = 0;
+	libpff_file_get_type(f->file, &type, NULL);
+	libpff_file_get_content_type(f->file, &content, NULL);
+	libpff_file_get_encryption_type(f->file, &enc, NULL);
+	if (libpff_file_get_size(f->file, &size, NULL) == 1)
+		info->size = (int64_t)size;
+	info->is_ost = content == LIBPFF_FILE_CONTENT_TYPE_OST;
+	info->is_pst = content == LIBPFF_FILE_CONTENT_TYPE_PST;
+	static const char *const formats[3][3] = {
+		{"ost-ansi", "ost-unicode-512", "ost-unicode-4k"},
+		{"pst-ansi", "pst-unicode-512", "pst-unicode-4k"},
+		{"pab-ansi", "pab-unicode-512", "pab-unicode-4k"},
+	};
+	int k = info->is_ost ? 0 : info->is_pst ? 1 : 2;
+	int t = type == LIBPFF_FILE_TYPE_32BIT ? 0 : type == LIBPFF_FILE_TYPE_64BIT ? 1 : 2;
+	info->format = formats[k][t];
+	info->encryption = enc == LIBPFF_ENCRYPTION_TYPE_NONE ? "none"
+	                   : enc == LIBPFF_ENCRYPTION_TYPE_COMPRESSIBLE ? "compressible"
+	                   : enc == LIBPFF_ENCRYPTION_TYPE_HIGH ? "high" : "unknown";
+	info->corrupted = libpff_file_is_corrupted(f->file, NULL) == 1;
+}
+
+int pff_orphan_count(pff_file *f, int64_t *n, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	int count = 0;
+	if (libpff_file_get_number_of_orphan_items(f->file, &count, &e) != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot count orphan items");
+	*n = count;
+	return 0;
+}
+
+int pff_recover(pff_file *f, int64_t *n, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	int count = 0;
+	if (libpff_file_recover_items(f->file, 0, &e) != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "the recovery scan failed");
+	if (libpff_file_get_number_of_recovered_items(f->file, &count, &e) != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot count recovered items");
+	*n = count;
+	return 0;
+}
+
+static int read_record_set(libpff_item_t *item, libpff_record_set_t **rs, or_error *err, const char *what)
+{
+	libpff_error_t *e = NULL;
+	int n = 0;
+	*rs = NULL;
+	if (libpff_item_get_number_of_record_sets(item, &n, &e) != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, what);
+	if (n < 1)
+		return 1;
+	if (libpff_item_get_record_set_by_index(item, 0, rs, &e) != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, what);
+	return 0;
+}
+
+int pff_replica_guids(pff_file *f, uint8_t (**out)[16], size_t *n, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	libpff_item_t *item = NULL;
+	libpff_record_set_t *rs = NULL;
+	*out = NULL;
+	*n = 0;
+	int r = libpff_file_get_item_by_identifier(f->file, 0x801, &item, &e);
+	if (r == 0)
+		return 0; /* no replica table: a PST, or a file without one */
+	if (r != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the replica table (descriptor 0x801)");
+	int rc = read_record_set(item, &rs, err, "cannot read the replica table (descriptor 0x801)");
+	if (rc == 0) {
+		int count = 0;
+		libpff_record_set_get_number_of_entries(rs, &count, NULL);
+		*out = calloc(count > 0 ? (size_t)count : 1, 16);
+		if (!*out)
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		for (int i = 0; rc == 0 && i < count; i++) {
+			libpff_record_entry_t *re = NULL;
+			size_t size = 0;
+			if (libpff_record_set_get_entry_by_index(rs, i, &re, NULL) == 1 &&
+			    libpff_record_entry_get_data_size(re, &size, NULL) == 1 && size == 16 &&
+			    libpff_record_entry_get_data(re, (*out)[*n], 16, NULL) == 1)
+				(*n)++;
+			libpff_record_entry_free(&re, NULL);
+		}
+	} else if (rc > 0) {
+		rc = 0;
+	}
+	libpff_record_set_free(&rs, NULL);
+	libpff_item_free(&item, NULL);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+static int wrap_item(libpff_item_t *item, pff_node **out, or_error *err)
+{
+	pff_node *n = calloc(1, sizeof *n);
+	if (!n) {
+		libpff_item_free(&item, NULL);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	n->item = item;
+	libpff_item_get_identifier(item, &n->id, NULL);
+	*out = n;
+	return 0;
+}
+
+int pff_message_store(pff_file *f, pff_node **out, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	libpff_item_t *item = NULL;
+	*out = NULL;
+	int r = libpff_file_get_message_store(f->file, &item, &e);
+	if (r == 0)
+		return or_fail(err, OR_ERR_NOTFOUND, "the file has no message store");
+	if (r != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the message store");
+	return wrap_item(item, out, err);
+}
+
+int pff_root_folder(pff_file *f, pff_node **out, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	libpff_item_t *item = NULL;
+	*out = NULL;
+	int r = libpff_file_get_root_folder(f->file, &item, &e);
+	if (r == 0)
+		return or_fail(err, OR_ERR_NOTFOUND, "the file has no root folder");
+	if (r != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the root folder");
+	return wrap_item(item, out, err);
+}
+
+void pff_node_free(pff_node *n)
+{
+	if (!n)
+		return;
+	libpff_item_free(&n->item, NULL);
+	free(n);
+}
+
+uint32_t pff_node_id(const pff_node *n) { return n->id; }
+
+int pff_folder_name(pff_node *n, char **out, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	size_t size = 0;
+	*out = NULL;
+	int r = libpff_folder_get_utf8_name_size(n->item, &size, &e);
+	if (r == 0)
+		return 0;
+	if (r != 1)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the folder name");
+	*out = malloc(size ? size : 1);
+	if (!*out)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	(*out)[0] = '\0';
+	if (size && libpff_folder_get_utf8_name(n->item, (uint8_t *)*out, size, &e) != 1) {
+		free(*out);
+		*out = NULL;
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the folder name");
+	}
+	return 0;
+}
+
+int pff_child_count(pff_node *n, pff_children kind, int *count, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	int r;
+	*count = 0;
+	switch (kind) {
+	case PFF_SUBFOLDERS: r = libpff_folder_get_number_of_sub_folders(n->item, count, &e); break;
+	case PFF_MESSAGES: r = libpff_folder_get_number_of_sub_messages(n->item, count, &e); break;
+	default: r = libpff_folder_get_number_of_sub_associated_contents(n->item, count, &e); break;
+	}
+	if (r != 1) {
+		*count = 0;
+		return take_error(err, OR_ERR_FORMAT, &e,
+		                  kind == PFF_SUBFOLDERS ? "cannot list the sub folders"
+		                  : kind == PFF_MESSAGES ? "cannot list the messages"
+		                                         : "cannot list the associated messages");
+	}
+	return 0;
+}
+
+int pff_child(pff_node *n, pff_children kind, int index, pff_node **out, or_error *err)
+{
+	libpff_error_t *e = NULL;
+	libpff_item_t *item = NULL;
+	int r;
+	*out = NULL;
+	switch (kind) {
+	case PFF_SUBFOLDERS: r = libpff_folder_get_sub_folder(n->item, index, &item, &e); break;
+	case PFF_MESSAGES: r = libpff_folder_get_sub_message(n->item, index, &item, &e); break;
+	default: r = libpff_folder_get_sub_associated_content(n->item, index, &item, &e); break;
+	}
+	if (r != 1 || !item)
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the item");
+	return wrap_item(item, out, err);
+}
+
+static bool wanted(const uint16_t *ids, size_t n, uint16_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static int add_prop(pff_props *props, uint16_t id, uint16_t type, uint8_t *data, size_t len)
+{
+	if (props->n == PFF_MAX_PROPS) {
+		free(data);
+		return 0; /* more values than any property we ask for: keep the first ones */
+	}
+	pff_prop *p = &props->p[props->n++];
+	p->id = id;
+	p->type = type;
+	p->data = data;
+	p->len = len;
+	return 0;
+}
+
+static int read_entry(libpff_record_entry_t *re, uint16_t id, uint16_t type, pff_props *props)
+{
+	libpff_error_t *e = NULL;
+	if (type == 0x001f || type == 0x001e) {
+		size_t size = 0;
+		if (libpff_record_entry_get_data_as_utf8_string_size(re, &size, &e) != 1)
+			goto fail;
+		uint8_t *s = malloc(size + 1);
+		if (!s)
+			return -1;
+		s[0] = '\0';
+		if (size && libpff_record_entry_get_data_as_utf8_string(re, s, size, &e) != 1) {
+			free(s);
+			goto fail;
+		}
+		s[size] = '\0';
+		return add_prop(props, id, type, s, strlen((char *)s));
+	}
+	if (type == 0x1102) {
+		libpff_multi_value_t *mv = NULL;
+		int count = 0;
+		if (libpff_record_entry_get_multi_value(re, &mv, &e) != 1)
+			goto fail;
+		libpff_multi_value_get_number_of_values(mv, &count, NULL);
+		for (int i = 0; i < count; i++) {
+			size_t size = 0;
+			if (libpff_multi_value_get_value_binary_data_size(mv, i, &size, NULL) != 1)
+				continue;
+			uint8_t *d = malloc(size ? size : 1);
+			if (!d)
+				break;
+			if (size && libpff_multi_value_get_value_binary_data(mv, i, d, size, NULL) != 1) {
+				free(d);
+				continue;
+			}
+			add_prop(props, id, type, d, size);
+		}
+		libpff_multi_value_free(&mv, NULL);
+		return 0;
+	}
+	size_t size = 0;
+	if (libpff_record_entry_get_data_size(re, &size, &e) != 1)
+		goto fail;
+	uint8_t *d = malloc(size ? size : 1);
+	if (!d)
+		return -1;
+	if (size && libpff_record_entry_get_data(re, d, size, &e) != 1) {
+		free(d);
+		goto fail;
+	}
+	return add_prop(props, id, type, d, size);
+fail:
+	/* One unreadable value does not make the item unreadable: it is simply absent. */
+	libpff_error_free(&e);
+	return 0;
+}
+
+int pff_read_props(pff_node *n, const uint16_t *ids, size_t n_ids, pff_props *out, or_error *err)
+{
+	libpff_record_set_t *rs = NULL;
+	out->n = 0;
+	int rc = read_record_set(n->item, &rs, err, "cannot read the item's properties");
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	int count = 0;
+	libpff_error_t *e = NULL;
+	if (libpff_record_set_get_number_of_entries(rs, &count, &e) != 1) {
+		libpff_record_set_free(&rs, NULL);
+		return take_error(err, OR_ERR_FORMAT, &e, "cannot read the item's properties");
+	}
+	for (int i = 0; i < count && rc == 0; i++) {
+		libpff_record_entry_t *re = NULL;
+		uint32_t tag = 0, vtype = 0;
+		if (libpff_record_set_get_entry_by_index(rs, i, &re, &e) != 1) {
+			libpff_error_free(&e);
+			continue;
+		}
+		if (libpff_record_entry_get_entry_type(re, &tag, NULL) == 1 &&
+		    libpff_record_entry_get_value_type(re, &vtype, NULL) == 1 && wanted(ids, n_ids, (uint16_t)tag)) {
+			if (read_entry(re, (uint16_t)tag, (uint16_t)vtype, out) != 0)
+				rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		}
+		libpff_record_entry_free(&re, NULL);
+	}
+	libpff_record_set_free(&rs, NULL);
+	if (rc)
+		pff_props_clear(out);
+	return rc;
+}
+
+void pff_props_clear(pff_props *props)
+{
+	for (size_t i = 0; i < props->n; i++)
+		free(props->p[i].data);
+	props->n = 0;
+}
+
+const pff_prop *pff_props_get(const pff_props *props, uint16_t id)
+{
+	for (size_t i = 0; i < props->n; i++)
+		if (props->p[i].id == id)
+			return &props->p[i];
+	return NULL;
+}
+
+bool pff_props_int(const pff_props *props, uint16_t id, int64_t *out)
+{
+	const pff_prop *p = pff_props_get(props, id);
+	if (!p || !p->len || p->len > 8)
+		return false;
+	uint64_t v = 0;
+	for (size_t i = 0; i < p->len; i++)
+		v |= (uint64_t)p->data[i] << (8 * i);
+	if (p->len == 2)
+		*out = (int16_t)v;
+	else if (p->len == 4)
+		*out = (int32_t)v;
+	else
+		*out = (int64_t)v;
+	return true;
+}
+
+int64_t pff_props_time(const pff_props *props, uint16_t id)
+{
+	const pff_prop *p = pff_props_get(props, id);
+	int64_t v;
+	if (!p || p->len != 8 || !pff_props_int(props, id, &v))
+		return 0;
+	return v;
+}

@@ -1,0 +1,604 @@
+/*
+ * reader.c: `ostrecon ost`: lists a cache file into a snapshot.
+ *
+ * Two passes. The first walks the folder tree and keeps the folders in memory (they are few): their
+ * PRQ_ID_SECURE4 values and the special-folder entry ids tie replids to replica GUIDs, which every
+ * key depends on. The second pass streams the messages folder by folder straight to the output, so
+ * memory does not grow with the number of messages. Nothing stops at a bad item: each one that
+ * cannot be read becomes an error line and the walk goes on.
+ */
+#include "internal.h"
+#include "pff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 64 /* folder nesting bound: a damaged file must not recurse forever */
+
+/* Property ids read from folders and messages. */
+enum {
+	P_IMPORTANCE = 0x0017, P_MESSAGE_CLASS = 0x001A, P_SUBJECT = 0x0037, P_SUBMIT_TIME = 0x0039,
+	P_DELIVERY_TIME = 0x0E06, P_MESSAGE_FLAGS = 0x0E07, P_MESSAGE_SIZE = 0x0E08,
+	P_INTERNET_MESSAGE_ID = 0x1035, P_FLAG_STATUS = 0x1090, P_DISPLAY_NAME = 0x3001,
+	P_CREATION_TIME = 0x3007, P_LAST_MODIFICATION_TIME = 0x3008, P_FOLDER_TYPE = 0x3601,
+	P_CONTENT_COUNT = 0x3602, P_CONTENT_UNREAD = 0x3603, P_CONTAINER_CLASS = 0x3613,
+	P_ASSOC_CONTENT_COUNT = 0x3617, P_SOURCE_KEY = 0x65E0, P_CHANGE_KEY = 0x65E2,
+	P_PREDECESSOR_CHANGE_LIST = 0x65E3, P_PRQ_ID_SECURE4 = 0x67F4,
+};
+
+static const uint16_t item_props[] = {
+	P_IMPORTANCE, P_MESSAGE_CLASS, P_SUBJECT, P_SUBMIT_TIME, P_DELIVERY_TIME, P_MESSAGE_FLAGS,
+	P_MESSAGE_SIZE, P_INTERNET_MESSAGE_ID, P_FLAG_STATUS, P_CREATION_TIME, P_LAST_MODIFICATION_TIME,
+	P_SOURCE_KEY, P_CHANGE_KEY, P_PREDECESSOR_CHANGE_LIST, P_PRQ_ID_SECURE4,
+};
+
+/* What the first pass keeps of each folder beyond its snapshot record. */
+typedef struct {
+	pff_node *node;
+	size_t index;      /* in snap->folders */
+	uint8_t prq[8];
+	bool has_prq;
+	int64_t folder_type;
+	int64_t messages_found, unread_found; /* filled by the second pass */
+	bool listed;       /* the message list could be read */
+	pff_props entryids; /* special-folder entry ids it carries */
+} folder_work;
+
+typedef struct {
+	const ost_options *opt;
+	pff_file *file;
+	pff_info info;
+	snap_t *snap;
+	folder_work *work;
+	size_t n_work, cap_work;
+	ost_replica_map replicas;
+	uint8_t (*table)[16];
+	size_t n_table;
+	pff_props store_entryids;
+	size_t unresolved;
+	or_error err;
+} reader;
+
+static uint16_t folder_prop_ids[40];
+static size_t n_folder_prop_ids;
+
+static void init_prop_lists(void)
+{
+	if (n_folder_prop_ids)
+		return;
+	static const uint16_t base[] = {
+		P_FOLDER_TYPE, P_CONTENT_COUNT, P_CONTENT_UNREAD, P_CONTAINER_CLASS, P_ASSOC_CONTENT_COUNT,
+		P_SOURCE_KEY, P_CHANGE_KEY, P_PREDECESSOR_CHANGE_LIST, P_PRQ_ID_SECURE4,
+	};
+	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+		folder_prop_ids[n_folder_prop_ids++] = base[i];
+	for (size_t i = 0; i < ost_n_special_entryids; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < n_folder_prop_ids; j++)
+			seen |= folder_prop_ids[j] == ost_special_entryids[i].prop;
+		if (!seen)
+			folder_prop_ids[n_folder_prop_ids++] = ost_special_entryids[i].prop;
+	}
+}
+
+static const char *node_id(reader *r, uint32_t nid)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "nid:%u", nid);
+	return snap_strdup(r->snap, buf);
+}
+
+/* Appends a path segment, escaping '/' and '\' (docs/SNAPSHOT.md). */
+static const char *child_path(reader *r, const char *parent, const char *name)
+{
+	or_buf b = {0};
+	const char *result = NULL;
+	if (!parent) {
+		result = snap_strdup(r->snap, "/");
+		return result;
+	}
+	buf_append(&b, parent, strlen(parent));
+	if (b.len > 1)
+		buf_append(&b, "/", 1);
+	for (const char *p = name ? name : ""; *p; p++) {
+		if (*p == '/' || *p == '\\')
+			buf_append(&b, "\\", 1);
+		buf_append(&b, p, 1);
+	}
+	if (b.data)
+		result = snap_strdup(r->snap, b.data);
+	buf_free(&b);
+	return result;
+}
+
+static snap_error *add_error(reader *r, snap_err_scope scope, const char *code, const char *id,
+                             const char *folder_id, const char *path, const char *message)
+{
+	snap_error *e = snap_add_error(r->snap, scope, code, message);
+	if (e) {
+		e->id = id;
+		e->folder_id = folder_id;
+		e->path = path;
+	}
+	return e;
+}
+
+static folder_work *add_work(reader *r)
+{
+	if (r->n_work == r->cap_work) {
+		size_t cap = r->cap_work ? r->cap_work * 2 : 64;
+		folder_work *w = realloc(r->work, cap * sizeof *w);
+		if (!w)
+			return NULL;
+		r->work = w;
+		r->cap_work = cap;
+	}
+	folder_work *w = &r->work[r->n_work++];
+	memset(w, 0, sizeof *w);
+	w->folder_type = -1;
+	return w;
+}
+
+static bool is_entryid_prop(uint16_t id)
+{
+	for (size_t i = 0; i < ost_n_special_entryids; i++)
+		if (ost_special_entryids[i].prop == id)
+			return true;
+	return false;
+}
+
+/* Reads one folder's record; `node` is owned by the work entry from here on. */
+static int read_folder(reader *r, pff_node *node, const char *parent_id, const char *parent_path,
+                       const char *parent_role, int depth)
+{
+	folder_work *w = add_work(r);
+	snap_folder *f = w ? snap_add_folder(r->snap) : NULL;
+	if (!f) {
+		pff_node_free(node);
+		return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
+	}
+	w->node = node;
+	w->index = r->snap->n_folders - 1;
+	f->id = node_id(r, pff_node_id(node));
+	f->parent_id = parent_id;
+
+	char *name = NULL;
+	or_error e = {0};
+	if (parent_id && pff_folder_name(node, &name, &e) != 0)
+		add_error(r, ERR_SCOPE_FOLDER, "unreadable", f->id, parent_id, parent_path, e.message);
+	f->name = snap_strdup(r->snap, name);
+	free(name);
+	f->path = child_path(r, parent_path, f->name);
+
+	pff_props props = {0};
+	if (pff_read_props(node, folder_prop_ids, n_folder_prop_ids, &props, &e) != 0) {
+		add_error(r, ERR_SCOPE_FOLDER, "unreadable", f->id, parent_id, f->path, e.message);
+		r->snap->integrity.unreadable_folders++;
+	}
+	int64_t v;
+	if (pff_props_int(&props, P_FOLDER_TYPE, &v))
+		w->folder_type = v;
+	else if ((pff_node_id(node) & 0x1f) == 0x03)
+		w->folder_type = 2; /* NID type 0x03: a search folder (an OST has no PR_FOLDER_TYPE) */
+	if (pff_props_int(&props, P_CONTENT_COUNT, &v))
+		f->content_count = v;
+	if (pff_props_int(&props, P_CONTENT_UNREAD, &v))
+		f->unread_count = v;
+	if (pff_props_int(&props, P_ASSOC_CONTENT_COUNT, &v))
+		f->assoc_count = v;
+	const pff_prop *p = pff_props_get(&props, P_CONTAINER_CLASS);
+	if (p)
+		f->cls = snap_strdup(r->snap, (const char *)p->data);
+	if ((p = pff_props_get(&props, P_CHANGE_KEY)))
+		f->change_key = snap_bindup(r->snap, p->data, p->len);
+	if ((p = pff_props_get(&props, P_PREDECESSOR_CHANGE_LIST)))
+		f->pcl = snap_bindup(r->snap, p->data, p->len);
+	if ((p = pff_props_get(&props, P_SOURCE_KEY)))
+		ost_ident_from_source_key(p->data, p->len, &f->ident);
+	if ((p = pff_props_get(&props, P_PRQ_ID_SECURE4)) && p->len == 8) {
+		memcpy(w->prq, p->data, 8);
+		w->has_prq = true;
+	}
+	/* Keep the entry ids (moved, not copied) for the replica and role passes. */
+	for (size_t i = 0; i < props.n; i++) {
+		if (is_entryid_prop(props.p[i].id) && w->entryids.n < PFF_MAX_PROPS) {
+			w->entryids.p[w->entryids.n++] = props.p[i];
+			props.p[i].data = NULL;
+		}
+	}
+	pff_props_clear(&props);
+	f->role = ost_role_by_name(parent_role, f->name, w->folder_type);
+
+	/* Children. `f` and `w` may move as the arrays grow: keep what we need by value. */
+	const char *id = f->id, *path = f->path, *role = f->role;
+	int count = 0;
+	if (pff_child_count(node, PFF_SUBFOLDERS, &count, &e) != 0) {
+		add_error(r, ERR_SCOPE_FOLDER, "unreadable", id, parent_id, path, e.message);
+		r->snap->integrity.unreadable_folders++;
+		return 0;
+	}
+	if (count && depth >= MAX_DEPTH) {
+		add_error(r, ERR_SCOPE_FOLDER, "limit", id, parent_id, path,
+		          "folders nested deeper than 64 levels: the tree below was not read");
+		return 0;
+	}
+	for (int i = 0; i < count; i++) {
+		pff_node *child = NULL;
+		if (pff_child(node, PFF_SUBFOLDERS, i, &child, &e) != 0) {
+			char msg[640];
+			snprintf(msg, sizeof msg, "sub folder %d of %d: %s", i + 1, count, e.message);
+			add_error(r, ERR_SCOPE_FOLDER, "unreadable", NULL, id, path, msg);
+			r->snap->integrity.unreadable_folders++;
+			continue;
+		}
+		int rc = read_folder(r, child, id, path, role, depth + 1);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Which folders have this global counter? Returns the only one, or -1 (none or ambiguous). */
+static long folder_by_gc(reader *r, const uint8_t gc[SNAP_GC_LEN])
+{
+	long found = -1;
+	for (size_t i = 0; i < r->n_work; i++) {
+		if (!r->work[i].has_prq || memcmp(r->work[i].prq + 2, gc, SNAP_GC_LEN) != 0)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = (long)i;
+	}
+	return found;
+}
+
+static long folder_by_nid(reader *r, uint32_t nid)
+{
+	for (size_t i = 0; i < r->n_work; i++)
+		if (pff_node_id(r->work[i].node) == nid)
+			return (long)i;
+	return -1;
+}
+
+/* An entry id names a folder: 46-byte Exchange form (GUID + GC) or 24-byte PST form (NID). */
+static long folder_by_entryid(reader *r, const pff_prop *p, bool learn)
+{
+	uint8_t guid[16], gc[SNAP_GC_LEN];
+	if (ost_folder_entryid_parse(p->data, p->len, guid, gc) == 0) {
+		long i = folder_by_gc(r, gc);
+		if (i >= 0 && learn) {
+			uint16_t replid;
+			ost_prq_split(r->work[i].prq, &replid, gc);
+			ost_replica_learn(&r->replicas, replid, guid, "special-folder entry id");
+		}
+		return i;
+	}
+	if (p->len == 24)
+		return folder_by_nid(r, (uint32_t)(p->data[20] | p->data[21] << 8 | p->data[22] << 16 |
+		                                   (uint32_t)p->data[23] << 24));
+	return -1;
+}
+
+/* Goes through every special-folder entry id: learn replids (learn = true), or set roles. */
+static void use_entryids(reader *r, bool learn)
+{
+	for (size_t s = 0; s < ost_n_special_entryids; s++) {
+		const ost_special_entryid *sp = &ost_special_entryids[s];
+		/* On the store, or on any folder (Exchange puts them on the Inbox and the IPM root). */
+		for (size_t src = 0; src <= r->n_work; src++) {
+			const pff_props *props = src == r->n_work ? &r->store_entryids : &r->work[src].entryids;
+			if (sp->on_store != (src == r->n_work))
+				continue;
+			int index = 0;
+			for (size_t k = 0; k < props->n; k++) {
+				const pff_prop *p = &props->p[k];
+				if (p->id != sp->prop)
+					continue;
+				if (sp->index >= 0 && index++ != sp->index)
+					continue;
+				long i = folder_by_entryid(r, p, learn);
+				if (i >= 0 && !learn)
+					r->snap->folders[r->work[i].index].role = sp->role;
+			}
+		}
+	}
+}
+
+/* Folders the entry ids did not name keep their name-based role; children of a renamed-by-role
+ * folder (e.g. a localized Sync Issues) get their roles from the fixed parent. */
+static void fix_child_roles(reader *r)
+{
+	for (size_t i = 0; i < r->n_work; i++) {
+		snap_folder *f = &r->snap->folders[r->work[i].index];
+		if (!f->parent_id)
+			continue;
+		const char *parent_role = NULL;
+		for (size_t j = 0; j < r->snap->n_folders; j++)
+			if (strcmp(r->snap->folders[j].id, f->parent_id) == 0)
+				parent_role = r->snap->folders[j].role;
+		if (parent_role && (strcmp(f->role, "other") == 0 || strcmp(f->role, "ipm") == 0)) {
+			const char *role = ost_role_by_name(parent_role, f->name, r->work[i].folder_type);
+			if (strcmp(role, "other") != 0)
+				f->role = role;
+		}
+	}
+}
+
+static void resolve_folder_keys(reader *r)
+{
+	for (size_t i = 0; i < r->n_work; i++) {
+		snap_folder *f = &r->snap->folders[r->work[i].index];
+		if (f->ident.origin == KEY_SOURCE_KEY)
+			continue;
+		if (r->work[i].has_prq)
+			ost_ident_from_prq(&r->replicas, r->work[i].prq, &f->ident);
+		if (!f->ident.has_key)
+			r->unresolved++;
+	}
+}
+
+static void fill_item(reader *r, snap_item *it, const pff_props *props)
+{
+	const pff_prop *p;
+	int64_t v;
+	if ((p = pff_props_get(props, P_MESSAGE_CLASS)))
+		it->cls = snap_strdup(r->snap, (const char *)p->data);
+	if ((p = pff_props_get(props, P_SUBJECT))) {
+		const char *s = (const char *)p->data;
+		/* A stored subject may start with U+0001 and a character giving the prefix length. */
+		if (s[0] == 0x01 && s[1])
+			s += 2;
+		it->subject = snap_strdup(r->snap, s);
+	}
+	if ((p = pff_props_get(props, P_INTERNET_MESSAGE_ID)))
+		it->message_id = snap_strdup(r->snap, (const char *)p->data);
+	it->received = pff_props_time(props, P_DELIVERY_TIME);
+	it->sent = pff_props_time(props, P_SUBMIT_TIME);
+	it->created = pff_props_time(props, P_CREATION_TIME);
+	it->modified = pff_props_time(props, P_LAST_MODIFICATION_TIME);
+	if (pff_props_int(props, P_MESSAGE_FLAGS, &v)) {
+		it->msg_flags = v & 0xffffffff;
+		it->read = (v & 0x01) != 0;
+	}
+	if (pff_props_int(props, P_FLAG_STATUS, &v))
+		it->flag_status = (int8_t)v;
+	if (pff_props_int(props, P_IMPORTANCE, &v))
+		it->importance = (int8_t)v;
+	if (pff_props_int(props, P_MESSAGE_SIZE, &v))
+		it->size = v;
+	if ((p = pff_props_get(props, P_CHANGE_KEY)))
+		it->change_key = snap_bindup(r->snap, p->data, p->len);
+	if ((p = pff_props_get(props, P_PREDECESSOR_CHANGE_LIST)))
+		it->pcl = snap_bindup(r->snap, p->data, p->len);
+	if ((p = pff_props_get(props, P_SOURCE_KEY)) && ost_ident_from_source_key(p->data, p->len, &it->ident) == 0)
+		return;
+	if ((p = pff_props_get(props, P_PRQ_ID_SECURE4)) && p->len == 8)
+		ost_ident_from_prq(&r->replicas, p->data, &it->ident);
+}
+
+/* Second pass for one folder: its messages (or associated messages), streamed to the writer.
+ * Item strings go to a scratch snapshot that is emptied per folder, so memory stays flat. */
+static int list_messages(reader *r, snap_writer *w, size_t wi, pff_children kind, snap_t **scratch)
+{
+	folder_work *fw = &r->work[wi];
+	const snap_folder *f = &r->snap->folders[fw->index];
+	or_error e = {0};
+	int count = 0;
+	if (pff_child_count(fw->node, kind, &count, &e) != 0) {
+		add_error(r, ERR_SCOPE_FOLDER, "unreadable", f->id, f->parent_id, f->path, e.message);
+		r->snap->integrity.unreadable_folders++;
+		return 0;
+	}
+	if (kind == PFF_MESSAGES)
+		fw->listed = true;
+	for (int i = 0; i < count; i++) {
+		pff_node *node = NULL;
+		if (pff_child(fw->node, kind, i, &node, &e) != 0) {
+			char msg[640];
+			snprintf(msg, sizeof msg, "%s %d of %d: %s", kind == PFF_MESSAGES ? "message" : "associated message",
+			         i + 1, count, e.message);
+			add_error(r, ERR_SCOPE_ITEM, "unreadable", NULL, f->id, f->path, msg);
+			r->snap->integrity.unreadable_items++;
+			continue;
+		}
+		pff_props props = {0};
+		if (pff_read_props(node, item_props, sizeof item_props / sizeof item_props[0], &props, &e) != 0) {
+			add_error(r, ERR_SCOPE_ITEM, "unreadable", node_id(r, pff_node_id(node)), f->id, f->path, e.message);
+			r->snap->integrity.unreadable_items++;
+			pff_node_free(node);
+			continue;
+		}
+		snap_t *saved = r->snap;
+		r->snap = *scratch; /* item strings live in the scratch arena */
+		snap_item it;
+		snap_item_init(&it);
+		it.id = node_id(r, pff_node_id(node));
+		it.folder_id = f->id;
+		it.associated = kind == PFF_ASSOCIATED;
+		fill_item(r, &it, &props);
+		r->snap = saved;
+		pff_props_clear(&props);
+		pff_node_free(node);
+		if (!it.ident.has_key)
+			r->unresolved++;
+		if (kind == PFF_MESSAGES) {
+			fw->messages_found++;
+			if (it.read == 0)
+				fw->unread_found++;
+		}
+		snap_write_item(w, &it);
+	}
+	/* Drop the per-folder strings. */
+	snap_free(*scratch);
+	*scratch = NULL;
+	return snap_new(scratch, &r->err);
+}
+
+static int add_mismatch(reader *r, const snap_folder *f, const char *what, int64_t stored, int64_t found)
+{
+	snap_integrity *in = &r->snap->integrity;
+	snap_count_mismatch *m = realloc(in->mismatches, (in->n_mismatches + 1) * sizeof *m);
+	if (!m)
+		return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
+	in->mismatches = m;
+	m[in->n_mismatches++] = (snap_count_mismatch){f->id, f->path, what, stored, found};
+	return 0;
+}
+
+/* Stored counts (0x3602/0x3603) against what was found. Search folders are left out: their
+ * counts describe search results, which the cache does not hold as messages of the folder. */
+static int check_counts(reader *r)
+{
+	for (size_t i = 0; i < r->n_work; i++) {
+		const folder_work *fw = &r->work[i];
+		const snap_folder *f = &r->snap->folders[fw->index];
+		if (!fw->listed || strcmp(f->role, "search") == 0 || fw->folder_type == 2)
+			continue;
+		if (f->content_count >= 0 && f->content_count != fw->messages_found &&
+		    add_mismatch(r, f, "content_count", f->content_count, fw->messages_found))
+			return r->err.code;
+		if (f->unread_count >= 0 && f->unread_count != fw->unread_found &&
+		    add_mismatch(r, f, "unread_count", f->unread_count, fw->unread_found))
+			return r->err.code;
+	}
+	return 0;
+}
+
+static void fill_integrity(reader *r)
+{
+	snap_integrity *in = &r->snap->integrity;
+	in->present = true;
+	in->replica_guids = r->table;
+	in->n_replica_guids = r->n_table;
+	r->table = NULL;
+	in->replicas = calloc(r->replicas.n ? r->replicas.n : 1, sizeof *in->replicas);
+	for (size_t i = 0; in->replicas && i < r->replicas.n; i++) {
+		if (r->replicas.map[i].conflicts)
+			continue;
+		snap_replica *rep = &in->replicas[in->n_replicas++];
+		rep->replid = r->replicas.map[i].replid;
+		memcpy(rep->guid, r->replicas.map[i].guid, 16);
+		rep->origin = r->replicas.map[i].origin;
+	}
+}
+
+static void reader_free(reader *r)
+{
+	for (size_t i = 0; i < r->n_work; i++) {
+		pff_node_free(r->work[i].node);
+		pff_props_clear(&r->work[i].entryids);
+	}
+	free(r->work);
+	free(r->table);
+	pff_props_clear(&r->store_entryids);
+	snap_free(r->snap);
+	pff_close(r->file);
+}
+
+int ost_capture(const char *path, const ost_options *opt, const char *out_path, ost_summary *summary,
+                or_error *err)
+{
+	reader r;
+	memset(&r, 0, sizeof r);
+	memset(summary, 0, sizeof *summary);
+	snap_writer w;
+	bool writing = false;
+	snap_t *scratch = NULL;
+	init_prop_lists();
+	r.opt = opt;
+
+	int rc = pff_open(&r.file, path, err);
+	if (rc)
+		return rc;
+	if ((rc = snap_new(&r.snap, err)) != 0 || (rc = snap_new(&scratch, err)) != 0)
+		goto out;
+	pff_get_info(r.file, &r.info);
+	snap_header *h = &r.snap->hdr;
+	h->source = r.info.is_ost ? SRC_OST : SRC_PST;
+	h->mailbox = opt->mailbox;
+	h->file = path;
+	h->file_size = r.info.size;
+	h->file_format = r.info.format;
+	h->encryption = r.info.encryption;
+	h->captured = filetime_now();
+	h->tool = "ostrecon " OSTRECON_VERSION;
+	h->options_json = opt->options_json;
+
+	/* The replica table and the store's entry ids. */
+	if (pff_replica_guids(r.file, &r.table, &r.n_table, &r.err) != 0)
+		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:2049", NULL, NULL, r.err.message);
+	r.replicas.table = r.table;
+	r.replicas.n_table = r.n_table;
+	pff_node *store = NULL;
+	if (pff_message_store(r.file, &store, &r.err) == 0) {
+		or_error e = {0};
+		if (pff_read_props(store, folder_prop_ids, n_folder_prop_ids, &r.store_entryids, &e) != 0)
+			add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, e.message);
+		pff_node_free(store);
+	} else {
+		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, r.err.message);
+	}
+
+	/* Pass 1: the folder tree. */
+	pff_node *root = NULL;
+	if (pff_root_folder(r.file, &root, err) != 0) {
+		rc = err->code;
+		goto out;
+	}
+	if ((rc = read_folder(&r, root, NULL, NULL, NULL, 0)) != 0) {
+		*err = r.err;
+		goto out;
+	}
+	use_entryids(&r, true);
+	use_entryids(&r, false);
+	fix_child_roles(&r);
+	resolve_folder_keys(&r);
+
+	/* Pass 2: the messages, streamed. */
+	if ((rc = snap_writer_open(&w, out_path, err)) != 0)
+		goto out;
+	writing = true;
+	snap_write_header(&w, h);
+	for (size_t i = 0; i < r.snap->n_folders; i++)
+		snap_write_folder(&w, &r.snap->folders[i]);
+	for (size_t i = 0; i < r.n_work; i++) {
+		if ((rc = list_messages(&r, &w, i, PFF_MESSAGES, &scratch)) != 0 ||
+		    (rc = list_messages(&r, &w, i, PFF_ASSOCIATED, &scratch)) != 0) {
+			*err = r.err;
+			goto out;
+		}
+	}
+	if ((rc = check_counts(&r)) != 0) {
+		*err = r.err;
+		goto out;
+	}
+
+	/* Integrity: what libpff saw while reading, orphans, and (on request) deleted items. */
+	pff_info after;
+	pff_get_info(r.file, &after);
+	r.snap->integrity.corrupted = after.corrupted;
+	r.snap->integrity.orphan_items = -1;
+	r.snap->integrity.recovered_items = -1;
+	or_error e = {0};
+	if (pff_orphan_count(r.file, &r.snap->integrity.orphan_items, &e) != 0)
+		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
+	if (opt->recover && pff_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
+		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
+	fill_integrity(&r);
+	for (size_t i = 0; i < r.snap->n_errors; i++)
+		snap_write_error(&w, &r.snap->errors[i]);
+	snap_write_integrity(&w, &r.snap->integrity);
+	summary->folders = w.n_folders;
+	summary->items = w.n_items;
+	summary->errors = w.n_errors;
+	summary->unresolved_keys = r.unresolved;
+	summary->corrupted = r.snap->integrity.corrupted;
+	writing = false;
+	rc = snap_writer_finish(&w, err);
+out:
+	if (writing)
+		snap_writer_abort(&w);
+	snap_free(scratch);
+	reader_free(&r);
+	return rc;
+}
