@@ -31,6 +31,31 @@ static int take_error(or_error *err, int code, libpff_error_t **perr, const char
 	return or_fail(err, code, "%s%s%s", what, *text ? ": " : "", text);
 }
 
+/* The file size the header states, beside the real one: tells a truncated file from other damage. */
+static int header_sizes(const char *path, int64_t *stated, int64_t *actual)
+{
+	uint8_t h[200];
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return -1;
+	size_t n = fread(h, 1, sizeof h, fp);
+	int rc = fseeko(fp, 0, SEEK_END);
+	*actual = ftello(fp);
+	fclose(fp);
+	if (rc != 0 || n < sizeof h || memcmp(h, "!BDN", 4) != 0)
+		return -1;
+	uint16_t ver = (uint16_t)(h[10] | h[11] << 8);
+	uint64_t v = 0;
+	if (ver >= 23) /* 64-bit header: total file size at offset 184 */
+		for (int i = 7; i >= 0; i--)
+			v = v << 8 | h[184 + i];
+	else /* 32-bit header: at offset 168 */
+		for (int i = 3; i >= 0; i--)
+			v = v << 8 | h[168 + i];
+	*stated = (int64_t)v;
+	return 0;
+}
+
 int pff_open(pff_file **out, const char *path, or_error *err)
 {
 	*out = NULL;
@@ -46,11 +71,17 @@ int pff_open(pff_file **out, const char *path, or_error *err)
 	if (sig != 1) {
 		libpff_error_free(&e);
 		pff_close(f);
-		return or_fail(err, OR_ERR_FORMAT, "%s is not a PST/OST file (no !BDN signature)", path);
+		return or_fail(err, OR_ERR_FORMAT, "not a PST/OST file (no !BDN signature)");
 	}
 	if (libpff_file_open(f->file, path, LIBPFF_OPEN_READ, &e) != 1) {
 		pff_close(f);
-		return take_error(err, OR_ERR_FORMAT, &e, "cannot open the file");
+		int64_t stated, actual;
+		if (header_sizes(path, &stated, &actual) == 0 && actual < stated) {
+			libpff_error_free(&e);
+			return or_fail(err, OR_ERR_FORMAT, "the file is truncated: %lld bytes of the %lld its header states",
+			               (long long)actual, (long long)stated);
+		}
+		return take_error(err, OR_ERR_FORMAT, &e, "the file is damaged beyond opening");
 	}
 	*out = f;
 	return 0;

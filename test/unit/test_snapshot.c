@@ -1,0 +1,250 @@
+/* The snapshot model and its file form: helpers, and a lossless write/read round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/core.h"
+
+/* The malformed-file cases are built from format strings held in a table. */
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+
+static void hex_and_guid_helpers(void **state)
+{
+	uint8_t b[4] = {0x00, 0xab, 0x10, 0xff}, back[4];
+	char hex[9];
+	hex_encode(b, 4, hex);
+	assert_string_equal(hex, "00ab10ff");
+	assert_int_equal(hex_decode("00AB10ff", back, 4), 4);
+	assert_memory_equal(b, back, 4);
+	assert_int_equal(hex_decode("abc", back, 4), -1);
+	assert_int_equal(hex_decode("zz", back, 4), -1);
+	assert_int_equal(hex_decode("0011223344", back, 4), -1);
+
+	const uint8_t g[16] = {0x6a, 0xa6, 0x2d, 0x7a, 0x1b, 0x3a, 0xc5, 0x44,
+	                       0x9d, 0x53, 0x43, 0x1f, 0xbe, 0xa2, 0x94, 0x02};
+	char text[37];
+	guid_format(g, text);
+	assert_string_equal(text, "7a2da66a-3a1b-44c5-9d53-431fbea29402");
+	uint8_t g2[16];
+	assert_int_equal(guid_parse(text, g2), 0);
+	assert_memory_equal(g, g2, 16);
+	assert_int_equal(guid_parse("7a2da66a-3a1b-44c5-9d53-431fbea2940", g2), -1);
+}
+
+static void filetime_round_trip(void **state)
+{
+	int64_t ft = 0;
+	assert_int_equal(filetime_parse("1970-01-01T00:00:00Z", &ft), 0);
+	assert_true(ft == FILETIME_UNIX_EPOCH);
+	assert_int_equal(filetime_parse("2011-03-19T11:18:30.4233750Z", &ft), 0);
+	char out[32];
+	filetime_format(ft, out);
+	assert_string_equal(out, "2011-03-19T11:18:30.4233750Z");
+	assert_int_equal(filetime_parse("2011-03-19T12:18:30+01:00", &ft), 0);
+	filetime_format(ft, out);
+	assert_string_equal(out, "2011-03-19T11:18:30Z");
+	assert_int_equal(filetime_parse("2011-03-19 11:18", &ft), -1);
+	assert_int_equal(filetime_parse("2011-03-19T11:18:30Zjunk", &ft), -1);
+}
+
+static char *temp_path(const char *name)
+{
+	static char path[256];
+	snprintf(path, sizeof path, "/tmp/ostrecon-unit-%ld-%s", (long)getpid(), name);
+	return path;
+}
+
+static void fill_sample(snap_t *s)
+{
+	s->hdr.source = SRC_OST;
+	s->hdr.file = snap_strdup(s, "/data/a \"quoted\" file.ost");
+	s->hdr.file_size = 4080640;
+	s->hdr.file_format = "ost-unicode-512";
+	s->hdr.captured = FILETIME_UNIX_EPOCH + 12345678901234567LL;
+	s->hdr.tool = "ostrecon test";
+	s->hdr.options_json = "{\"recover\":true}";
+	snap_folder *f = snap_add_folder(s);
+	f->id = snap_strdup(s, "nid:290");
+	f->path = "/";
+	f->role = "fileroot";
+	f = snap_add_folder(s);
+	f->id = snap_strdup(s, "nid:8578");
+	f->parent_id = snap_strdup(s, "nid:290");
+	f->name = snap_strdup(s, "In/box \\ ünïcode \t tab");
+	f->path = snap_strdup(s, "/In\\/box \\\\ ünïcode \t tab");
+	f->cls = "IPF.Note";
+	f->role = "inbox";
+	f->content_count = 12;
+	f->unread_count = 0;
+	f->ident.has_gc = 1;
+	f->ident.gc[5] = 0x0c;
+	f->ident.replid = 0;
+	f->ident.origin = KEY_GC_ONLY;
+	const uint8_t ck[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+	f->change_key = snap_bindup(s, ck, sizeof ck);
+	snap_item *it = snap_add_item(s);
+	it->id = snap_strdup(s, "nid:2097156");
+	it->folder_id = snap_strdup(s, "nid:8578");
+	it->cls = "IPM.Note";
+	it->subject = snap_strdup(s, "Re: \"budget\"\nline2 \x01 ctrl");
+	it->message_id = "<a@b>";
+	it->received = FILETIME_UNIX_EPOCH + 1300000000LL * 10000000 + 4233750;
+	it->created = FILETIME_UNIX_EPOCH + 1300000000LL * 10000000;
+	it->read = 0;
+	it->msg_flags = 0x48;
+	it->flag_status = 2;
+	it->importance = 1;
+	it->size = 1080;
+	it->associated = 1;
+	memset(it->ident.key, 0xab, SNAP_KEY_LEN);
+	memset(it->ident.gc, 0xab, SNAP_GC_LEN);
+	it->ident.has_key = it->ident.has_gc = 1;
+	it->ident.replid = 1;
+	it->ident.origin = KEY_REPLICA;
+	it->pcl = snap_bindup(s, ck, 7);
+	it = snap_add_item(s); /* an item with nothing but ids */
+	it->id = "nid:1";
+	it->folder_id = "nid:290";
+	snap_error *e = snap_add_error(s, ERR_SCOPE_ITEM, "unreadable", "message 1 of 2: cannot read");
+	e->folder_id = "nid:8578";
+	e->path = "/In\\/box";
+	s->integrity.present = true;
+	s->integrity.corrupted = true;
+	s->integrity.orphan_items = 3;
+	s->integrity.recovered_items = -1;
+	s->integrity.unreadable_items = 1;
+	s->integrity.mismatches = calloc(1, sizeof *s->integrity.mismatches);
+	s->integrity.mismatches[0] = (snap_count_mismatch){"nid:8578", "/In\\/box", "content_count", 12, 11};
+	s->integrity.n_mismatches = 1;
+	s->integrity.replicas = calloc(1, sizeof *s->integrity.replicas);
+	s->integrity.replicas[0].replid = 1;
+	memset(s->integrity.replicas[0].guid, 0x6a, 16);
+	s->integrity.replicas[0].origin = "special-folder entry id";
+	s->integrity.n_replicas = 1;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return strdup(buf);
+}
+
+static void write_read_write_is_lossless(void **state)
+{
+	snap_t *s = NULL, *back = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_new(&s, &err), 0);
+	fill_sample(s);
+	char a[256], b[256];
+	snprintf(a, sizeof a, "%s", temp_path("a.jsonl"));
+	snprintf(b, sizeof b, "%s", temp_path("b.jsonl"));
+	assert_int_equal(snap_save(s, a, &err), 0);
+	assert_int_equal(snap_load(&back, a, &err), 0);
+
+	assert_int_equal(back->n_folders, 2);
+	assert_int_equal(back->n_items, 2);
+	assert_int_equal(back->n_errors, 1);
+	assert_string_equal(back->folders[1].name, s->folders[1].name);
+	assert_string_equal(back->items[0].subject, s->items[0].subject);
+	assert_true(back->items[0].received == s->items[0].received);
+	assert_memory_equal(back->items[0].ident.key, s->items[0].ident.key, SNAP_KEY_LEN);
+	assert_int_equal(back->items[0].read, 0);
+	assert_int_equal(back->items[1].read, -1);
+	assert_true(back->items[1].size == -1);
+	assert_int_equal(back->items[0].associated, 1);
+	assert_int_equal(back->folders[1].change_key.len, 20);
+	assert_true(back->integrity.corrupted);
+	assert_int_equal(back->integrity.n_mismatches, 1);
+	assert_int_equal(back->integrity.replicas[0].replid, 1);
+
+	/* The second write is byte for byte the first. */
+	assert_int_equal(snap_save(back, b, &err), 0);
+	char *ta = slurp(a), *tb = slurp(b);
+	assert_string_equal(ta, tb);
+	free(ta);
+	free(tb);
+	unlink(a);
+	unlink(b);
+	snap_free(s);
+	snap_free(back);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void load_rejects_incomplete_and_malformed_files(void **state)
+{
+	const char *hdr = "{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1,\"source\":\"ost\"}\n";
+	const char *folder = "{\"type\":\"folder\",\"id\":\"nid:1\"}\n";
+	char path[256], text[1024];
+	snprintf(path, sizeof path, "%s", temp_path("bad.jsonl"));
+	snap_t *s = NULL;
+	or_error err = {0};
+	struct {
+		const char *body;
+		int code;
+	} cases[] = {
+		{"", OR_ERR_FORMAT},                                                  /* empty */
+		{"not json\n", OR_ERR_FORMAT},                                        /* garbage */
+		{"%s%s", OR_ERR_FORMAT},                                              /* no end line */
+		{"%s%s{\"type\":\"end\",\"folders\":2,\"items\":0,\"errors\":0}\n", OR_ERR_FORMAT}, /* wrong counts */
+		{"%s{\"type\":\"folder\"}\n{\"type\":\"end\",\"folders\":1,\"items\":0,\"errors\":0}\n", OR_ERR_FORMAT},
+		{"%s{\"type\":\"item\",\"id\":\"x\",\"folder_id\":\"y\",\"key\":\"12\"}\n{\"type\":\"end\"}\n", OR_ERR_FORMAT},
+		{"{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":2}\n", OR_ERR_FORMAT},
+		{"%s%s{\"type\":\"end\",\"folders\":1,\"items\":0,\"errors\":0}\n", OR_OK},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(text, sizeof text, cases[i].body, hdr, folder);
+		write_file(path, text);
+		int rc = snap_load(&s, path, &err);
+		assert_int_equal(rc, cases[i].code);
+		if (rc == 0)
+			assert_int_equal(s->n_folders, 1);
+		else
+			assert_null(s);
+		snap_free(s);
+		s = NULL;
+	}
+	unlink(path);
+	assert_int_equal(snap_load(&s, "/nonexistent/x.jsonl", &err), OR_ERR_NOTFOUND);
+}
+
+static void invalid_utf8_is_replaced_not_passed_through(void **state)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s", temp_path("utf8.txt"));
+	FILE *fp = fopen(path, "w");
+	json_put_string(fp, "ok \xc3\xa9 bad \xff\xfe end \xe2\x82");
+	fclose(fp);
+	char *t = slurp(path);
+	assert_string_equal(t, "\"ok \xc3\xa9 bad \\ufffd\\ufffd end \\ufffd\\ufffd\"");
+	free(t);
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hex_and_guid_helpers),
+		cmocka_unit_test(filetime_round_trip),
+		cmocka_unit_test(write_read_write_is_lossless),
+		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
+		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
