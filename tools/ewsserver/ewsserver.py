@@ -1,0 +1,538 @@
+#!/usr/bin/python3
+"""ostrecon's test EWS server: serves mailboxes from snapshot files over SOAP 1.1 on 127.0.0.1,
+with Basic/Bearer auth, impersonation, paging, fault injection, a request log and counters.
+Usage and options: docs/TEST_SERVER.md, or --help."""
+
+import argparse
+import base64
+import gzip
+import hmac
+import http.server
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import mailbox as mb  # noqa: E402
+import ops  # noqa: E402
+import xmlout as X  # noqa: E402
+
+ENDPOINT = "/ews/exchange.asmx"
+STATS_PATH = "/_ews/stats"
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _load_json(path, what):
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError("%s file %s: %s" % (what, path, e)) from None
+
+
+def _parse_time(v):
+    t = ops._time(v)
+    if t is None:
+        raise ConfigError("bad time %r in tokens file" % v)
+    return t.timestamp()
+
+
+class State:
+    """Everything shared between request threads. Mutable parts are guarded by self.lock."""
+
+    def __init__(self, args):
+        self.args = args
+        try:
+            self.boxes, self.by_guid = mb.load_mailboxes(args.mailbox or [], args.mailbox_dir or [])
+        except (OSError, mb.MailboxError, ValueError) as e:
+            raise ConfigError(str(e)) from None
+        if not self.boxes:
+            raise ConfigError("no mailbox: give --mailbox FILE or --mailbox-dir DIR")
+        self.users = []
+        self.sid_of = {}
+        if args.users:
+            doc = _load_json(args.users, "users")
+            for u in doc.get("users", []) if isinstance(doc, dict) else []:
+                if not isinstance(u, dict) or not u.get("name"):
+                    raise ConfigError("users file: every user needs a name")
+                self.users.append(u)
+                if u.get("sid") and u.get("mailbox"):
+                    self.sid_of[u["mailbox"].lower()] = u["sid"]
+        self.tokens = {}
+        if args.tokens:
+            doc = _load_json(args.tokens, "tokens")
+            for t in doc.get("tokens", []) if isinstance(doc, dict) else []:
+                user = self.find_user(t.get("user", ""))
+                if not t.get("token") or user is None:
+                    raise ConfigError("tokens file: token %r names no known user" % t.get("user"))
+                exp = _parse_time(t["expires"]) if t.get("expires") else None
+                self.tokens[t["token"]] = (user, bool(t.get("expired")), exp)
+        if not self.users:
+            raise ConfigError("no users: give --users FILE (JSON, see docs/TEST_SERVER.md)")
+        self.denied = set()
+        for spec in args.deny_folder or []:
+            found = self.match_folders(spec)
+            if not found:
+                raise ConfigError("--deny-folder %s matches no folder" % spec)
+            self.denied.update(found)
+        self.fault_boxes = {a.lower() for a in (args.fault_mailbox or [])}
+        for a in self.fault_boxes:
+            if a not in self.boxes:
+                raise ConfigError("--fault-mailbox %s: no such mailbox" % a)
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.fault_seq = 0
+        self.cred_uses = {}
+        self.counters = {"requests": 0, "operations": {}, "status": {}, "faults": {},
+                         "items": 0, "folders": 0, "bytes_in": 0, "bytes_out": 0}
+        self.log = open(args.log, "a", encoding="utf-8") if args.log else None
+        if args.dump_dir:
+            os.makedirs(args.dump_dir, exist_ok=True)
+
+    def find_user(self, name):
+        n = name.lower()
+        if "\\" in n:
+            n = n.split("\\", 1)[1]
+        for u in self.users:
+            if u["name"].lower() == n or (u.get("mailbox") or "").lower() == n:
+                return u
+        return None
+
+    def match_folders(self, spec):
+        addr, _, what = spec.rpartition(":") if ("@" in spec.split(":", 1)[0]) else ("", "", spec)
+        boxes = [self.boxes[addr.lower()]] if addr else list(self.boxes.values())
+        out = []
+        for m in boxes:
+            for f in m.folders:
+                if f.role == what or f.path == what:
+                    out.append(f)
+        return out
+
+    def count(self, key, name, n=1):
+        d = self.counters[key]
+        d[name] = d.get(name, 0) + n
+
+    def snapshot(self):
+        with self.lock:
+            return json.loads(json.dumps(self.counters))
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+
+    def log_message(self, fmt, *a):
+        if self.server.state.args.verbose:
+            sys.stderr.write("ewsserver: %s\n" % (fmt % a))
+
+    def setup(self):
+        self.timeout = self.server.state.args.timeout
+        super().setup()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _send(self, status, body=b"", ctype="text/xml; charset=utf-8", headers=(), gzip_ok=True):
+        if body and gzip_ok and "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
+            body = gzip.compress(body, compresslevel=5)
+            headers = list(headers) + [("Content-Encoding", "gzip")]
+        self.send_response(status)
+        if body or status not in (204, 304):
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("request-id", str(uuid.uuid4()))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+        return len(body)
+
+    def _unauthorized(self, bearer_error=False):
+        hdrs = [("WWW-Authenticate", 'Bearer error="invalid_token"' if bearer_error else 'Bearer realm="ews"'),
+                ("WWW-Authenticate", 'Basic realm="127.0.0.1"')]
+        if bearer_error:
+            hdrs = hdrs[:1]
+        return self._send(401, b"", headers=hdrs)
+
+    def _authenticate(self):
+        """Returns (user, credential id) or (None, bearer_error flag)."""
+        st = self.server.state
+        h = self.headers.get("Authorization") or ""
+        scheme, _, value = h.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            try:
+                name, _, pw = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                return None, False
+            u = st.find_user(name)
+            if u is None or u.get("password") is None or not hmac.compare_digest(
+                    u["password"].encode("utf-8"), pw.encode("utf-8")):
+                return None, False
+            return u, "basic:" + u["name"]
+        if scheme == "bearer":
+            tok = st.tokens.get(value.strip())
+            if tok is None:
+                return None, True
+            user, expired, exp = tok
+            if expired or (exp is not None and exp < time.time()):
+                return None, True
+            return user, "bearer:" + value.strip()
+        return None, False
+
+    # -- HTTP methods -----------------------------------------------------------------------
+
+    def do_GET(self):
+        if self.path.split("?")[0] == STATS_PATH:
+            self._send(200, json.dumps(self.server.state.snapshot(), sort_keys=True).encode(), "application/json",
+                       gzip_ok=False)
+        elif self.path.split("?")[0].lower() == ENDPOINT:
+            self._send(405, b"", headers=[("Allow", "POST")])
+        else:
+            self._send(404, b"")
+
+    def do_PUT(self):
+        self._send(405, b"", headers=[("Allow", "POST")])
+        self.close_connection = True
+
+    do_DELETE = do_PATCH = do_PUT
+
+    def do_POST(self):
+        st = self.server.state
+        args = st.args
+        t0 = time.monotonic()
+        rec = {"op": None, "status": 0, "fault": None, "user": None, "mailbox": None, "bytes_in": 0, "bytes_out": 0}
+        body = None
+        resp = None
+        try:
+            self._post(st, args, rec)
+        except (ConnectionError, socket.timeout, ssl.SSLError):
+            self.close_connection = True
+            rec["status"] = rec["status"] or 0
+            rec["fault"] = rec["fault"] or "client-gone"
+        finally:
+            ms = (time.monotonic() - t0) * 1000.0
+            with st.lock:
+                st.counters["bytes_in"] += rec["bytes_in"]
+                st.counters["bytes_out"] += rec["bytes_out"]
+                st.count("status", str(rec["status"]))
+                if rec["op"]:
+                    st.count("operations", rec["op"])
+                if rec["fault"]:
+                    st.count("faults", rec["fault"])
+                if st.log:
+                    rec2 = dict(rec, seq=rec.get("seq"), time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                duration_ms=round(ms, 2))
+                    st.log.write(json.dumps(rec2, sort_keys=True) + "\n")
+                    st.log.flush()
+            del body, resp
+
+    def _post(self, st, args, rec):
+        if self.path.split("?")[0].lower() != ENDPOINT:
+            rec["status"] = 404
+            self.close_connection = True
+            rec["bytes_out"] = self._send(404, b"")
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            rec["status"] = 411
+            self.close_connection = True
+            rec["bytes_out"] = self._send(411, b"")
+            return
+        if length < 0 or length > args.max_request_bytes:
+            rec["status"] = 413
+            self.close_connection = True
+            rec["bytes_out"] = self._send(413, b"")
+            return
+        data = self.rfile.read(length)
+        rec["bytes_in"] = len(data)
+        if len(data) != length:
+            self.close_connection = True
+            rec["fault"] = "short-request"
+            return
+
+        user, cred = self._authenticate()
+        if user is None:
+            rec["status"] = 401
+            rec["bytes_out"] = self._unauthorized(bearer_error=cred is True)
+            return
+        rec["user"] = user["name"]
+        with st.lock:
+            st.seq += 1
+            seq = rec["seq"] = st.seq
+            st.counters["requests"] += 1
+            uses = st.cred_uses[cred] = st.cred_uses.get(cred, 0) + 1
+        if args.expire_after and uses > args.expire_after:
+            rec["status"] = 401
+            rec["fault"] = "expired"
+            rec["bytes_out"] = self._unauthorized(bearer_error=cred.startswith("bearer:"))
+            return
+
+        status, text, ctx = 200, None, None
+        try:
+            if args.validate_requests:
+                self._validate(data)
+            req = ops.parse(data)
+            rec["op"] = req.op
+            ctx = ops.Context(st, user, req)
+            rec["mailbox"] = ctx.mailbox.address if ctx.mailbox else None
+        except ops.SoapFault as f:
+            status, text = 500, f.xml
+            rec["error"] = f.code
+        dump_op = rec["op"] or "invalid"
+        if args.dump_dir:
+            self._dump(seq, dump_op, "request", data)
+
+        # Request-level faults, counted over the requests in scope.
+        if args.latency_ms:
+            time.sleep(args.latency_ms / 1000.0)
+        fault = None
+        in_scope = not st.fault_boxes or (rec["mailbox"] or "").lower() in st.fault_boxes
+        if in_scope and text is None:
+            with st.lock:
+                st.fault_seq += 1
+                n = st.fault_seq
+            for kind, every in (("http500", args.http500_every), ("http503", args.http503_every),
+                                ("http429", args.http429_every), ("busy", args.busy_every),
+                                ("drop", args.drop_every), ("malformed", args.malformed_every)):
+                if every and n % every == 0:
+                    fault = kind
+                    break
+        rec["fault"] = fault
+        if fault == "http500":
+            rec["status"] = 500
+            rec["bytes_out"] = self._send(500, b"", gzip_ok=False)
+            return
+        if fault in ("http503", "http429"):
+            rec["status"] = 503 if fault == "http503" else 429
+            msg = b"Service Unavailable" if fault == "http503" else b"Too Many Requests"
+            rec["bytes_out"] = self._send(rec["status"], msg, "text/plain", gzip_ok=False,
+                                          headers=[("Retry-After", str(args.retry_after))])
+            return
+        if fault == "busy":
+            status, text = 500, X.busy_fault(args.busy_backoff_ms)
+            rec["error"] = "ErrorServerBusy"
+
+        if text is None:
+            counters = {"items": 0, "folders": 0}
+            try:
+                text = ops.execute(ctx, req, counters)
+            except ops.SoapFault as f:
+                status, text = 500, f.xml
+                rec["error"] = f.code
+            except Exception as e:  # a bug must answer, never kill the thread silently
+                status = 500
+                text = X.fault("ErrorInternalServerError", "An internal server error occurred: %s" % type(e).__name__)
+                rec["error"] = "ErrorInternalServerError"
+                sys.stderr.write("ewsserver: internal error in %s: %r\n" % (rec["op"], e))
+            with st.lock:
+                st.counters["items"] += counters["items"]
+                st.counters["folders"] += counters["folders"]
+            rec["items"] = counters["items"]
+        payload = text.encode("utf-8")
+        if fault == "malformed":
+            payload = payload[: max(1, len(payload) // 2)] + b"<m:Broken attr=></t:Items>&&"
+        if args.dump_dir:
+            self._dump(seq, dump_op, "response.malformed" if fault == "malformed" else "response", payload)
+        rec["status"] = status
+        if fault == "drop":
+            self._drop(status, payload)
+            rec["bytes_out"] = len(payload) // 2
+            return
+        rec["bytes_out"] = self._send(status, payload)
+
+    def _drop(self, status, payload):
+        """Announce the whole body, send half of it, then close the connection."""
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload[: len(payload) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _dump(self, seq, op, what, data):
+        safe = "".join(c for c in op if c.isalnum())[:40] or "unknown"
+        path = os.path.join(self.server.state.args.dump_dir, "%06d-%s-%s.xml" % (seq, safe, what))
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            sys.stderr.write("ewsserver: cannot dump %s: %s\n" % (path, e))
+
+    def _validate(self, data):
+        schema = os.path.join(self.server.state.args.validate_requests, "soap-envelope.xsd")
+        try:
+            p = subprocess.run(["xmllint", "--noout", "--nonet", "--schema", schema, "-"], input=data,
+                               capture_output=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise ops.SoapFault("ErrorInternalServerError", "request validation failed to run: %s" % e) from None
+        if p.returncode != 0:
+            msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
+            first = next((m for m in msg if "validates" not in m), "invalid request")
+            raise ops.schema_error(first.replace("-:", "line ", 1))
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, state, ssl_ctx):
+        self.state = state
+        self.ssl_ctx = ssl_ctx
+        self.slots = threading.BoundedSemaphore(state.args.max_connections)
+        super().__init__(addr, Handler)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ssl_ctx is not None:
+            # Handshake in the connection's thread (first read), not in the accept loop.
+            sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(timeout=10):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            request.settimeout(self.state.args.timeout)
+            if isinstance(request, ssl.SSLSocket):
+                request.do_handshake()
+            super().process_request_thread(request, client_address)
+        except (OSError, ssl.SSLError):
+            self.shutdown_request(request)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        if self.state.args.verbose:
+            super().handle_error(request, client_address)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="ewsserver.py", description="ostrecon's test EWS server (127.0.0.1 only).")
+    g = p.add_argument_group("serving")
+    g.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick one; printed on stdout)")
+    g.add_argument("--mailbox", action="append", metavar="FILE.jsonl", help="snapshot file to serve (repeatable)")
+    g.add_argument("--mailbox-dir", action="append", metavar="DIR", help="serve every *.jsonl in DIR")
+    g.add_argument("--users", metavar="FILE", help="JSON users file (passwords, impersonation rights)")
+    g.add_argument("--tokens", metavar="FILE", help="JSON bearer tokens file (token -> user, expiry)")
+    g.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
+    g.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    g.add_argument("--pid-file", metavar="FILE")
+    g.add_argument("--log", metavar="FILE", help="append one JSON line per request")
+    g.add_argument("--stats-file", metavar="FILE", help="write the counters as JSON at shutdown")
+    g.add_argument("--dump-dir", metavar="DIR", help="write every request and response body to DIR")
+    g.add_argument("--validate-requests", metavar="SCHEMA_DIR",
+                   help="check each request with xmllint against SCHEMA_DIR/soap-envelope.xsd")
+    g.add_argument("--max-request-bytes", type=int, default=1 << 20)
+    g.add_argument("--max-connections", type=int, default=32)
+    g.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds (idle keep-alive too)")
+    g.add_argument("-v", "--verbose", action="store_true")
+    f = p.add_argument_group("fault injection (N counts the requests in scope, 1-based)")
+    f.add_argument("--busy-every", type=int, default=0, metavar="N", help="ErrorServerBusy SOAP fault (HTTP 500)")
+    f.add_argument("--busy-backoff-ms", type=int, default=500, metavar="MS")
+    f.add_argument("--http503-every", type=int, default=0, metavar="N", help="503 with Retry-After")
+    f.add_argument("--http429-every", type=int, default=0, metavar="N", help="429 with Retry-After")
+    f.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
+    f.add_argument("--http500-every", type=int, default=0, metavar="N", help="HTTP 500 without a body")
+    f.add_argument("--drop-every", type=int, default=0, metavar="N", help="close the connection mid-response")
+    f.add_argument("--malformed-every", type=int, default=0, metavar="N", help="truncated, malformed XML (HTTP 200)")
+    f.add_argument("--latency-ms", type=int, default=0, metavar="MS", help="delay every request")
+    f.add_argument("--expire-after", type=int, default=0, metavar="N",
+                   help="each credential answers 401 after N requests (token expiry)")
+    f.add_argument("--deny-folder", action="append", metavar="[ADDR:]PATH|ROLE",
+                   help="folder that answers ErrorAccessDenied (repeatable)")
+    f.add_argument("--fault-mailbox", action="append", metavar="ADDR",
+                   help="limit the request faults above to requests for this mailbox (repeatable)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    for name in ("busy_every", "http503_every", "http429_every", "http500_every", "drop_every",
+                 "malformed_every", "latency_ms", "expire_after", "max_request_bytes"):
+        if getattr(args, name) < 0:
+            print("ewsserver: --%s must not be negative" % name.replace("_", "-"), file=sys.stderr)
+            return 2
+    if args.max_connections < 1 or args.timeout <= 0:
+        print("ewsserver: --max-connections and --timeout must be positive", file=sys.stderr)
+        return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("ewsserver: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    try:
+        state = State(args)
+    except ConfigError as e:
+        print("ewsserver: %s" % e, file=sys.stderr)
+        return 1
+    ssl_ctx = None
+    if args.tls_cert:
+        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            print("ewsserver: TLS certificate: %s" % e, file=sys.stderr)
+            return 1
+    try:
+        httpd = Server(("127.0.0.1", args.port), state, ssl_ctx)
+    except OSError as e:
+        print("ewsserver: cannot listen on 127.0.0.1:%d: %s" % (args.port, e), file=sys.stderr)
+        return 1
+    port = httpd.server_address[1]
+    if args.pid_file:
+        with open(args.pid_file, "w") as f:
+            f.write("%d\n" % os.getpid())
+
+    def stop(signum, frame):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print("listening on 127.0.0.1:%d" % port, flush=True)
+    nitems = sum(m.items_total for m in state.boxes.values())
+    print("serving %d mailbox(es), %d folders, %d items over %s" % (
+        len(state.boxes), sum(len(m.folders) for m in state.boxes.values()), nitems,
+        "https" if ssl_ctx else "http"), flush=True)
+    try:
+        httpd.serve_forever(poll_interval=0.2)
+    finally:
+        httpd.server_close()
+        if args.stats_file:
+            tmp = args.stats_file + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(state.snapshot(), f, sort_keys=True)
+            os.replace(tmp, args.stats_file)
+        if state.log:
+            state.log.close()
+        if args.pid_file:
+            try:
+                os.unlink(args.pid_file)
+            except OSError:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""XML writing for the test EWS server: envelopes, SOAP faults, response messages, and the
+folder and item elements in the element order of Microsoft's types.xsd."""
+
+import base64
+import re
+
+NS_SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+NS_M = "http://schemas.microsoft.com/exchange/services/2006/messages"
+NS_T = "http://schemas.microsoft.com/exchange/services/2006/types"
+NS_E = "http://schemas.microsoft.com/exchange/services/2006/errors"
+
+SERVER_VERSION = dict(major=15, minor=1, build=2507, minor_build=6, version="V2017_07_11")
+
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def esc(s):
+    s = str(s)
+    if "&" in s:
+        s = s.replace("&", "&amp;")
+    if "<" in s:
+        s = s.replace("<", "&lt;")
+    if ">" in s:
+        s = s.replace(">", "&gt;")
+    if _BAD_CHARS.search(s):
+        s = _BAD_CHARS.sub("", s)
+    return s
+
+
+def attr(s):
+    s = esc(s)
+    if '"' in s:
+        s = s.replace('"', "&quot;")
+    if "\n" in s or "\r" in s or "\t" in s:
+        s = s.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    return s
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def envelope(body):
+    v = SERVER_VERSION
+    return ('<?xml version="1.0" encoding="utf-8"?>'
+            '<s:Envelope xmlns:s="%s"><s:Header>'
+            '<h:ServerVersionInfo MajorVersion="%d" MinorVersion="%d" MajorBuildNumber="%d" '
+            'MinorBuildNumber="%d" Version="%s" xmlns:h="%s"/>'
+            '</s:Header><s:Body>%s</s:Body></s:Envelope>'
+            % (NS_SOAP, v["major"], v["minor"], v["build"], v["minor_build"], v["version"], NS_T, body))
+
+
+def fault(code, message, message_xml=""):
+    """A SOAP 1.1 fault in the shape Exchange sends (faultcode in the types namespace, the
+    EWS response code and message in the errors namespace, optional t:MessageXml)."""
+    mx = ('<t:MessageXml xmlns:t="%s">%s</t:MessageXml>' % (NS_T, message_xml)) if message_xml else ""
+    body = ('<s:Fault><faultcode xmlns:a="%s">a:%s</faultcode><faultstring>%s</faultstring><detail>'
+            '<e:ResponseCode xmlns:e="%s">%s</e:ResponseCode><e:Message xmlns:e="%s">%s</e:Message>%s'
+            '</detail></s:Fault>' % (NS_T, code, esc(message), NS_E, code, NS_E, esc(message), mx))
+    return ('<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="%s"><s:Body>%s</s:Body></s:Envelope>'
+            % (NS_SOAP, body))
+
+
+def busy_fault(backoff_ms):
+    return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.",
+                 '<t:Value Name="BackOffMilliseconds">%d</t:Value>' % backoff_ms)
+
+
+def schema_fault(violation, line=0, pos=0):
+    return fault("ErrorSchemaValidation", "The request failed schema validation: " + violation,
+                 "<t:LineNumber>%d</t:LineNumber><t:LinePosition>%d</t:LinePosition><t:Violation>%s</t:Violation>"
+                 % (line, pos, esc(violation)))
+
+
+def response(op, messages):
+    return ('<m:%sResponse xmlns:m="%s" xmlns:t="%s"><m:ResponseMessages>%s</m:ResponseMessages></m:%sResponse>'
+            % (op, NS_M, NS_T, "".join(messages), op))
+
+
+def message_ok(op, inner):
+    return ('<m:%sResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>%s'
+            '</m:%sResponseMessage>' % (op, inner, op))
+
+
+def message_error(op, code, text, inner=""):
+    return ('<m:%sResponseMessage ResponseClass="Error"><m:MessageText>%s</m:MessageText>'
+            '<m:ResponseCode>%s</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>%s'
+            '</m:%sResponseMessage>' % (op, esc(text), code, inner, op))
+
+
+# ---- shapes --------------------------------------------------------------------------------
+
+class Shape:
+    """What the client asked for: BaseShape, FieldURIs, and extended properties by tag."""
+    __slots__ = ("base", "fields", "ext")
+
+    def __init__(self, base="Default", fields=(), ext=()):
+        self.base = base
+        self.fields = set(fields)
+        self.ext = list(ext)      # (tag int, type as sent, tag text echoed)
+
+    def want(self, uri, in_default=False):
+        if self.base == "AllProperties":
+            return True
+        if uri in self.fields:
+            return True
+        return in_default and self.base == "Default"
+
+
+# Extended properties the server knows, by tag: (type, getter for items, getter for folders).
+def _i(v):
+    return None if v is None else str(int(v))
+
+
+def _bin(v):
+    return None if v is None else b64(v)
+
+
+def _systime(v):
+    return v or None
+
+
+ITEM_TAGS = {
+    0x65E0: ("Binary", lambda it: _bin(it.key)),
+    0x65E2: ("Binary", lambda it: _bin(it.change_key)),
+    0x65E3: ("Binary", lambda it: _bin(it.pcl)),
+    0x0E07: ("Integer", lambda it: _i(it.msg_flags)),
+    0x1090: ("Integer", lambda it: _i(it.flag_status)),
+    0x0E08: ("Integer", lambda it: _i(it.size)),
+    0x0017: ("Integer", lambda it: _i(it.importance)),
+    0x001A: ("String", lambda it: it.cls),
+    0x0037: ("String", lambda it: it.subject),
+    0x1035: ("String", lambda it: it.message_id),
+    0x0E06: ("SystemTime", lambda it: _systime(it.received)),
+    0x0039: ("SystemTime", lambda it: _systime(it.sent)),
+    0x3007: ("SystemTime", lambda it: _systime(it.created)),
+    0x3008: ("SystemTime", lambda it: _systime(it.modified)),
+    0x0FFF: ("Binary", lambda it: _bin(it.entry_id)),
+    0x67F4: ("Long", lambda it: _prq(it)),
+}
+
+FOLDER_TAGS = {
+    0x65E0: ("Binary", lambda f: _bin(f.key)),
+    0x65E2: ("Binary", lambda f: _bin(f.change_key)),
+    0x65E3: ("Binary", lambda f: _bin(f.pcl)),
+    0x3001: ("String", lambda f: f.name),
+    0x3613: ("String", lambda f: f.cls),
+    0x3602: ("Integer", lambda f: str(f.total())),
+    0x3603: ("Integer", lambda f: str(f.unread_count())),
+    0x3617: ("Integer", lambda f: str(len(f.assoc))),
+    0x360A: ("Boolean", lambda f: "true" if f.children else "false"),
+    0x0FFF: ("Binary", lambda f: _bin(f.entry_id)),
+    0x67F4: ("Long", lambda f: _prq(f)),
+}
+
+
+def _prq(obj):
+    """PRQ_ID_SECURE4 as a cache file stores it (replid + GC, little-endian int64): only when the
+    mailbox file gives a replid, since a real server has no such property."""
+    if obj.replid is None:
+        return None
+    raw = int(obj.replid).to_bytes(2, "little") + obj.key[16:22]
+    return str(int.from_bytes(raw, "little", signed=True))
+
+
+def _ext_props(shape, table, obj, out):
+    for tag, ptype, tag_text in shape.ext:
+        known = table.get(tag)
+        if known is None or known[0].lower() != ptype.lower():
+            continue
+        val = known[1](obj)
+        if val is None:
+            continue
+        out.append('<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="%s" PropertyType="%s"/>'
+                   '<t:Value>%s</t:Value></t:ExtendedProperty>' % (tag_text, known[0], esc(val)))
+
+
+_IMPORTANCE = {0: "Low", 1: "Normal", 2: "High"}
+_FLAG = {0: "NotFlagged", 1: "Complete", 2: "Flagged"}
+_RIGHTS = ("<t:EffectiveRights><t:CreateAssociated>true</t:CreateAssociated><t:CreateContents>true"
+           "</t:CreateContents><t:CreateHierarchy>true</t:CreateHierarchy><t:Delete>true</t:Delete>"
+           "<t:Modify>true</t:Modify><t:Read>true</t:Read><t:ViewPrivateItems>true</t:ViewPrivateItems>"
+           "</t:EffectiveRights>")
+_ITEM_RIGHTS = ("<t:EffectiveRights><t:CreateAssociated>false</t:CreateAssociated><t:CreateContents>false"
+                "</t:CreateContents><t:CreateHierarchy>false</t:CreateHierarchy><t:Delete>true</t:Delete>"
+                "<t:Modify>true</t:Modify><t:Read>true</t:Read><t:ViewPrivateItems>true</t:ViewPrivateItems>"
+                "</t:EffectiveRights>")
+MESSAGE_LIKE = frozenset(("Message", "MeetingRequest", "MeetingResponse", "MeetingCancellation", "PostItem"))
+
+
+def write_item(it, element, shape, out):
+    """Appends one item element; fields in the order of t:ItemType then t:MessageType."""
+    w = shape.want
+    out.append("<t:%s>" % element)
+    out.append('<t:ItemId Id="%s" ChangeKey="%s"/>' % (it.ews_id, it.ews_ck))
+    if w("item:ParentFolderId", True):
+        out.append('<t:ParentFolderId Id="%s" ChangeKey="%s"/>' % (it.folder.ews_id, it.folder.ews_ck))
+    if w("item:ItemClass", True):
+        out.append("<t:ItemClass>%s</t:ItemClass>" % esc(it.cls))
+    if it.subject is not None and w("item:Subject", True):
+        out.append("<t:Subject>%s</t:Subject>" % esc(it.subject))
+    if w("item:Sensitivity", True):
+        out.append("<t:Sensitivity>Normal</t:Sensitivity>")
+    if it.received and w("item:DateTimeReceived", True):
+        out.append("<t:DateTimeReceived>%s</t:DateTimeReceived>" % it.received)
+    if it.size is not None and w("item:Size", True):
+        out.append("<t:Size>%d</t:Size>" % it.size)
+    if w("item:Importance", True):
+        out.append("<t:Importance>%s</t:Importance>" % _IMPORTANCE.get(it.importance, "Normal"))
+    if it.sent and w("item:DateTimeSent", True):
+        out.append("<t:DateTimeSent>%s</t:DateTimeSent>" % it.sent)
+    if it.created and w("item:DateTimeCreated", True):
+        out.append("<t:DateTimeCreated>%s</t:DateTimeCreated>" % it.created)
+    if w("item:HasAttachments", True):
+        out.append("<t:HasAttachments>false</t:HasAttachments>")
+    if shape.ext:
+        _ext_props(shape, ITEM_TAGS, it, out)
+    if w("item:EffectiveRights"):
+        out.append(_ITEM_RIGHTS)
+    if it.modified and w("item:LastModifiedTime", True):
+        out.append("<t:LastModifiedTime>%s</t:LastModifiedTime>" % it.modified)
+    if w("item:IsAssociated", True):
+        out.append("<t:IsAssociated>%s</t:IsAssociated>" % ("true" if it.associated else "false"))
+    if w("item:Flag"):
+        out.append("<t:Flag><t:FlagStatus>%s</t:FlagStatus></t:Flag>" % _FLAG.get(it.flag_status or 0, "NotFlagged"))
+    if element in MESSAGE_LIKE:
+        if it.message_id and w("message:InternetMessageId", True):
+            out.append("<t:InternetMessageId>%s</t:InternetMessageId>" % esc(it.message_id))
+        if it.read is not None and w("message:IsRead", True):
+            out.append("<t:IsRead>%s</t:IsRead>" % ("true" if it.read else "false"))
+    out.append("</t:%s>" % element)
+
+
+def write_folder(fo, element, shape, out, distinguished_name=None):
+    """Appends one folder element; fields in the order of t:BaseFolderType then t:FolderType."""
+    w = shape.want
+    out.append("<t:%s>" % element)
+    out.append('<t:FolderId Id="%s" ChangeKey="%s"/>' % (fo.ews_id, fo.ews_ck))
+    if fo.parent is not None and w("folder:ParentFolderId"):
+        out.append('<t:ParentFolderId Id="%s" ChangeKey="%s"/>' % (fo.parent.ews_id, fo.parent.ews_ck))
+    if fo.cls and w("folder:FolderClass"):
+        out.append("<t:FolderClass>%s</t:FolderClass>" % esc(fo.cls))
+    if w("folder:DisplayName", True):
+        out.append("<t:DisplayName>%s</t:DisplayName>" % esc(fo.name))
+    if w("folder:TotalCount", True):
+        out.append("<t:TotalCount>%d</t:TotalCount>" % fo.total())
+    if w("folder:ChildFolderCount", True):
+        out.append("<t:ChildFolderCount>%d</t:ChildFolderCount>" % len(fo.children))
+    if shape.ext:
+        _ext_props(shape, FOLDER_TAGS, fo, out)
+    if w("folder:EffectiveRights"):
+        out.append(_RIGHTS)
+    if distinguished_name and w("folder:DistinguishedFolderId"):
+        out.append("<t:DistinguishedFolderId>%s</t:DistinguishedFolderId>" % distinguished_name)
+    if element in ("Folder", "SearchFolder", "TasksFolder") and w("folder:UnreadCount", True):
+        out.append("<t:UnreadCount>%d</t:UnreadCount>" % fo.unread_count())
+    out.append("</t:%s>" % element)
