@@ -131,6 +131,7 @@ class State:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-IIS/10.0"
+    disable_nagle_algorithm = True     # headers and body go out at once; no 40 ms delayed-ACK stalls
     sys_version = ""
 
     def log_message(self, fmt, *a):
