@@ -3,6 +3,9 @@
 #define OSTRECON_CLI_H
 
 #include "core/core.h"
+#include "ews/ews.h"
+
+#include <getopt.h>
 
 typedef int (*cli_command_fn)(int argc, char **argv);
 
@@ -13,6 +16,13 @@ typedef struct {
 } cli_command;
 
 int cmd_ost(int argc, char **argv);
+int cmd_server(int argc, char **argv);
+
+/* A secret (password, token): from `file` when given, else the environment variable `env`, else a
+ * prompt on the terminal (when `prompt` is not NULL). Returns a malloc'd string, or NULL with err
+ * set. Free it with cli_free_secret, which wipes it. */
+char *cli_read_secret(const char *file, const char *env, const char *prompt, or_error *err);
+void cli_free_secret(char *secret);
 
 /* Shared option handling: -q/--quiet, -v/--verbose (repeatable). Returns true when handled. */
 bool cli_log_option(int opt);
@@ -21,5 +31,39 @@ bool cli_log_option(int opt);
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when `a` and `b` name the same existing file. */
 bool cli_same_file(const char *a, const char *b);
+
+/* EWS connection options shared by server, scan and batch. */
+enum {
+	OPT_URL = 1000, OPT_MAILBOX, OPT_AUTH, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE, OPT_IMPERSONATE,
+	OPT_ANCHOR, OPT_SERVER_VERSION, OPT_CACERT, OPT_INSECURE, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
+	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
+	OPT_EWS_LAST
+};
+#define CLI_EWS_LONG_OPTIONS                                                                              \
+	{"url", required_argument, NULL, OPT_URL}, {"mailbox", required_argument, NULL, OPT_MAILBOX},         \
+	{"auth", required_argument, NULL, OPT_AUTH}, {"user", required_argument, NULL, OPT_USER},             \
+	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},                                        \
+	{"token-file", required_argument, NULL, OPT_TOKEN_FILE}, {"impersonate", no_argument, NULL, OPT_IMPERSONATE}, \
+	{"anchor", required_argument, NULL, OPT_ANCHOR}, {"server-version", required_argument, NULL, OPT_SERVER_VERSION}, \
+	{"cacert", required_argument, NULL, OPT_CACERT}, {"insecure", no_argument, NULL, OPT_INSECURE},       \
+	{"concurrency", required_argument, NULL, OPT_CONCURRENCY}, {"retries", required_argument, NULL, OPT_RETRIES}, \
+	{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT}, \
+	{"page-size", required_argument, NULL, OPT_PAGE_SIZE}, {"finditem", no_argument, NULL, OPT_FINDITEM},  \
+	{"associated", no_argument, NULL, OPT_ASSOCIATED}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS}, \
+	{"trace-dir", required_argument, NULL, OPT_TRACE_DIR}
+
+typedef struct {
+	ews_options opt;
+	const char *auth_name, *password_file, *token_file;
+	char *secret; /* owned; wiped by cli_ews_free */
+} cli_ews;
+
+void cli_ews_init(cli_ews *c);
+/* 1 when `opt` was an EWS option, 0 when not, -EXIT_USAGE on a bad value (message printed). */
+int cli_ews_option(cli_ews *c, int opt, const char *arg, const char *command);
+/* Checks the options and reads the secret. */
+int cli_ews_finish(cli_ews *c, const char *command, or_error *err);
+void cli_ews_free(cli_ews *c);
+extern const char *cli_ews_help;
 
 #endif

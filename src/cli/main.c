@@ -8,6 +8,7 @@
 
 static const cli_command commands[] = {
 	{"ost", cmd_ost, "list an .ost/.pst cache file into a snapshot"},
+	{"server", cmd_server, "pull the mailbox from Exchange over EWS into a snapshot"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

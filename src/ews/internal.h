@@ -1,0 +1,86 @@
+/* internal.h: shared by the files of src/ews, not part of its public interface. */
+#ifndef OSTRECON_EWS_INTERNAL_H
+#define OSTRECON_EWS_INTERNAL_H
+
+#include "ews.h"
+
+#include <pthread.h>
+
+/* ----------------------------------------------------- request writing */
+
+/* Appends a SOAP envelope around `body` for `opt` (version, impersonation). */
+int ews_envelope(or_buf *out, const ews_options *opt, const char *body);
+/* XML text escaping into a buffer. */
+int ews_xml_escape(or_buf *out, const char *text);
+
+/* The properties every request asks for (extended ones by numeric tag). */
+typedef enum { SHAPE_FOLDER, SHAPE_ITEM } ews_shape;
+int ews_req_get_folders(or_buf *b, const ews_options *opt, const char *const *distinguished, size_t n);
+int ews_req_sync_hierarchy(or_buf *b, const ews_options *opt, const char *sync_state);
+int ews_req_find_folders(or_buf *b, const ews_options *opt, int offset, int page);
+int ews_req_sync_items(or_buf *b, const ews_options *opt, const char *folder_id, const char *sync_state);
+int ews_req_find_items(or_buf *b, const ews_options *opt, const char *folder_id, bool associated, int offset);
+
+/* ----------------------------------------------------- response parsing */
+
+/* One ResponseMessage of a response. */
+typedef struct {
+	char cls[16];   /* Success / Warning / Error */
+	char code[64];  /* ResponseCode */
+	char text[256]; /* MessageText */
+} ews_status;
+
+/* What one response holds. Strings of the records live in `scratch`. */
+typedef struct {
+	snap_t *scratch;          /* folders and items parsed from this response */
+	int *folder_msg, *item_msg; /* for each record: index of its response message */
+	size_t cap_folder_msg, cap_item_msg;
+	ews_status *status;
+	size_t n_status, cap_status;
+	char *sync_state;         /* malloc'd */
+	int includes_last;        /* -1 absent */
+	long next_offset, total_in_view; /* FindItem/FindFolder paging; -1 absent */
+	bool is_fault;
+	char fault_code[64], fault_text[256];
+	long backoff_ms;          /* ErrorServerBusy */
+	char server_version[64];
+} ews_page;
+
+int ews_page_init(ews_page *p, or_error *err);
+int ews_page_reset(ews_page *p, or_error *err); /* empties it for the next response */
+void ews_page_free(ews_page *p);
+
+typedef struct ews_parser ews_parser;
+int ews_parser_new(ews_parser **out, ews_page *page, or_error *err);
+/* Feeds bytes; returns 0, or negative when the XML is malformed or over a bound. */
+int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err);
+int ews_parser_finish(ews_parser *p, or_error *err);
+void ews_parser_free(ews_parser *p);
+
+/* ----------------------------------------------------- transport */
+
+/* State shared by all workers of one pull. */
+typedef struct {
+	const ews_options *opt;
+	pthread_mutex_t lock;
+	int64_t not_before_ms; /* no request before this time: a throttling answer slows everyone */
+	long requests, retries, trace_seq;
+	bool fatal;            /* auth/TLS failure: every worker stops */
+	or_error fatal_err;
+} ews_shared;
+
+typedef struct ews_conn ews_conn;
+int ews_conn_new(ews_conn **out, ews_shared *shared, unsigned seed, or_error *err);
+void ews_conn_free(ews_conn *c);
+/* Sends one SOAP request (op names the operation, for traces and logs) and parses the response
+ * into `page`, retrying throttling, server errors and dropped connections with bounded jittered
+ * back-off. Returns 0 with a parsed page, or a negative or_code: OR_ERR_AUTH / OR_ERR_TLS are
+ * fatal for the whole pull. */
+int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *page, or_error *err);
+
+int64_t ews_now_ms(void);
+
+/* Base64 (RFC 4648) decoding; returns the byte count or -1. Whitespace is skipped. */
+int ews_base64_decode(const char *text, uint8_t *out, size_t max);
+
+#endif

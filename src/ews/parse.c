@@ -1,0 +1,515 @@
+/*
+ * parse.c: EWS responses, parsed as a stream with libxml2's SAX2 push parser. A response of any
+ * size never sits in memory as a tree: folders and items go straight into the page's records.
+ * Elements are matched by local name; namespaces are not checked beyond that.
+ *
+ * Hostile input is bounded: no DTD is accepted (so no entity can be declared or expanded), no
+ * network access, a nesting bound and a bound on each text value.
+ */
+#include "internal.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 128
+#define MAX_TEXT (4u << 20) /* one text value */
+
+typedef enum { REC_NONE, REC_FOLDER, REC_ITEM } rec_kind;
+
+struct ews_parser {
+	xmlParserCtxtPtr ctxt;
+	ews_page *page;
+	int depth;
+	char names[MAX_DEPTH][48]; /* local names of the open elements */
+	or_buf text;
+	bool collect;              /* collecting text for the current element */
+	rec_kind rec;
+	int rec_depth;             /* depth of the record element */
+	snap_folder *folder;
+	snap_item *item;
+	long ext_tag;              /* ExtendedProperty being read; -1 none */
+	int status_depth;          /* depth of the open ResponseMessage, or 0 */
+	bool in_fault;
+	bool failed;
+	char error[256];
+};
+
+static const char *parent_name(ews_parser *p, int up)
+{
+	int d = p->depth - 1 - up;
+	return d >= 0 ? p->names[d] : "";
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static const char *attr(const xmlChar **attrs, int n, const char *name, char *buf, size_t size)
+{
+	/* SAX2 attributes: localname, prefix, URI, value start, value end. */
+	for (int i = 0; i < n; i++) {
+		const xmlChar **a = attrs + 5 * i;
+		if (strcmp((const char *)a[0], name) == 0) {
+			size_t len = (size_t)(a[4] - a[3]);
+			if (len >= size)
+				len = size - 1;
+			memcpy(buf, a[3], len);
+			buf[len] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static void fail(ews_parser *p, const char *msg)
+{
+	if (!p->failed) {
+		p->failed = true;
+		str_copy(p->error, msg, sizeof p->error);
+	}
+	xmlStopParser(p->ctxt);
+}
+
+static int *grow_index(int **arr, size_t *cap, size_t n)
+{
+	if (n >= *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		int *a = realloc(*arr, c * sizeof *a);
+		if (!a)
+			return NULL;
+		*arr = a;
+		*cap = c;
+	}
+	return *arr;
+}
+
+static ews_status *add_status(ews_page *pg)
+{
+	if (pg->n_status == pg->cap_status) {
+		size_t c = pg->cap_status ? pg->cap_status * 2 : 8;
+		ews_status *s = realloc(pg->status, c * sizeof *s);
+		if (!s)
+			return NULL;
+		pg->status = s;
+		pg->cap_status = c;
+	}
+	ews_status *s = &pg->status[pg->n_status++];
+	memset(s, 0, sizeof *s);
+	return s;
+}
+
+static long parse_tag(const char *text)
+{
+	char *end;
+	long v = strtol(text, &end, 0); /* "0x65E0" or "26080" */
+	return *end || v < 0 || v > 0xffff ? -1 : v;
+}
+
+/* A record begins where a folder or an item element sits in a list of results. */
+static rec_kind record_kind(ews_parser *p, const char *name)
+{
+	const char *parent = parent_name(p, 0);
+	if (strcmp(parent, "Folders") != 0 && strcmp(parent, "Create") != 0 && strcmp(parent, "Update") != 0 &&
+	    strcmp(parent, "Items") != 0)
+		return REC_NONE;
+	if (strcmp(name, "FolderId") == 0 || strcmp(name, "ItemId") == 0)
+		return REC_NONE;
+	return ends_with(name, "Folder") ? REC_FOLDER : REC_ITEM;
+}
+
+static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri, int nns,
+                     const xmlChar **ns, int nattr, int ndef, const xmlChar **attrs)
+{
+	ews_parser *p = ctx;
+	ews_page *pg = p->page;
+	const char *name = (const char *)local;
+	char v[512];
+	if (p->depth >= MAX_DEPTH) {
+		fail(p, "response nested too deeply");
+		return;
+	}
+	rec_kind kind = p->rec == REC_NONE ? record_kind(p, name) : REC_NONE;
+	str_copy(p->names[p->depth], name, sizeof p->names[0]);
+	p->depth++;
+	p->collect = false;
+	p->text.len = 0;
+
+	if (kind != REC_NONE) {
+		p->rec = kind;
+		p->rec_depth = p->depth;
+		int msg = (int)pg->n_status - 1;
+		if (kind == REC_FOLDER) {
+			p->folder = snap_add_folder(pg->scratch);
+			if (!p->folder || !grow_index(&pg->folder_msg, &pg->cap_folder_msg, pg->scratch->n_folders)) {
+				fail(p, "out of memory");
+				return;
+			}
+			pg->folder_msg[pg->scratch->n_folders - 1] = msg;
+			if (strcmp(name, "SearchFolder") == 0)
+				p->folder->role = "search";
+		} else {
+			p->item = snap_add_item(pg->scratch);
+			if (!p->item || !grow_index(&pg->item_msg, &pg->cap_item_msg, pg->scratch->n_items)) {
+				fail(p, "out of memory");
+				return;
+			}
+			pg->item_msg[pg->scratch->n_items - 1] = msg;
+		}
+		return;
+	}
+	if (p->rec != REC_NONE) {
+		int rel = p->depth - p->rec_depth;
+		if (rel == 1 && (strcmp(name, "FolderId") == 0 || strcmp(name, "ItemId") == 0)) {
+			const char *id = attr(attrs, nattr, "Id", v, sizeof v);
+			if (p->rec == REC_FOLDER)
+				p->folder->id = snap_strdup(pg->scratch, id);
+			else
+				p->item->id = snap_strdup(pg->scratch, id);
+		} else if (rel == 1 && strcmp(name, "ParentFolderId") == 0) {
+			const char *id = attr(attrs, nattr, "Id", v, sizeof v);
+			if (p->rec == REC_FOLDER)
+				p->folder->parent_id = snap_strdup(pg->scratch, id);
+			else
+				p->item->folder_id = snap_strdup(pg->scratch, id);
+		} else if (rel == 1 && strcmp(name, "ExtendedProperty") == 0) {
+			p->ext_tag = -1;
+		} else if (rel == 2 && strcmp(name, "ExtendedFieldURI") == 0) {
+			const char *tag = attr(attrs, nattr, "PropertyTag", v, sizeof v);
+			p->ext_tag = tag ? parse_tag(tag) : -1;
+		} else if (rel == 1 || (rel == 2 && strcmp(name, "Value") == 0)) {
+			p->collect = true;
+		}
+		return;
+	}
+	if (ends_with(name, "ResponseMessage")) {
+		ews_status *s = add_status(pg);
+		if (!s) {
+			fail(p, "out of memory");
+			return;
+		}
+		const char *cls = attr(attrs, nattr, "ResponseClass", v, sizeof v);
+		str_copy(s->cls, cls ? cls : "", sizeof s->cls);
+		p->status_depth = p->depth;
+	} else if (strcmp(name, "RootFolder") == 0) {
+		const char *a;
+		if ((a = attr(attrs, nattr, "IndexedPagingOffset", v, sizeof v)))
+			pg->next_offset = strtol(a, NULL, 10);
+		if ((a = attr(attrs, nattr, "TotalItemsInView", v, sizeof v)))
+			pg->total_in_view = strtol(a, NULL, 10);
+		if ((a = attr(attrs, nattr, "IncludesLastItemInRange", v, sizeof v)))
+			pg->includes_last = strcmp(a, "true") == 0;
+	} else if (strcmp(name, "ServerVersionInfo") == 0) {
+		char maj[16] = "", min[16] = "", b1[16] = "", b2[16] = "";
+		attr(attrs, nattr, "MajorVersion", maj, sizeof maj);
+		attr(attrs, nattr, "MinorVersion", min, sizeof min);
+		attr(attrs, nattr, "MajorBuildNumber", b1, sizeof b1);
+		attr(attrs, nattr, "MinorBuildNumber", b2, sizeof b2);
+		snprintf(pg->server_version, sizeof pg->server_version, "%s.%s.%s.%s", maj, min, b1, b2);
+	} else if (strcmp(name, "Fault") == 0) {
+		pg->is_fault = true;
+		p->in_fault = true;
+	} else {
+		p->collect = true;
+	}
+}
+
+static bool parse_bool(const char *t) { return strcmp(t, "true") == 0 || strcmp(t, "1") == 0; }
+
+static void set_time(ews_parser *p, int64_t *ft, const char *t)
+{
+	if (filetime_parse(t, ft) != 0) {
+		*ft = 0;
+		char msg[160];
+		snprintf(msg, sizeof msg, "malformed date value '%.60s'", t);
+		fail(p, msg);
+	}
+}
+
+/* Base64 text of a binary extended property. */
+static snap_bin decode_b64(snap_t *s, const char *t, bool *ok)
+{
+	size_t n = strlen(t);
+	uint8_t *tmp = malloc(n / 4 * 3 + 3);
+	snap_bin b = {NULL, 0};
+	int len = tmp ? ews_base64_decode(t, tmp, n / 4 * 3 + 3) : -1;
+	*ok = len >= 0;
+	if (len > 0)
+		b = snap_bindup(s, tmp, (size_t)len);
+	free(tmp);
+	return b;
+}
+
+static void record_field(ews_parser *p, const char *name, const char *t)
+{
+	snap_t *s = p->page->scratch;
+	int rel = p->depth - p->rec_depth;
+	if (rel == 2 && strcmp(name, "Value") == 0) { /* ExtendedProperty/Value */
+		bool ok = true;
+		long tag = p->ext_tag;
+		if (p->rec == REC_FOLDER) {
+			snap_folder *f = p->folder;
+			if (tag == 0x65E0) {
+				snap_bin b = decode_b64(s, t, &ok);
+				if (ok && b.len == SNAP_KEY_LEN) {
+					memcpy(f->ident.key, b.data, SNAP_KEY_LEN);
+					memcpy(f->ident.gc, b.data + 16, SNAP_GC_LEN);
+					f->ident.has_key = f->ident.has_gc = 1;
+					f->ident.origin = KEY_SOURCE_KEY;
+				}
+			} else if (tag == 0x65E2) {
+				f->change_key = decode_b64(s, t, &ok);
+			} else if (tag == 0x65E3) {
+				f->pcl = decode_b64(s, t, &ok);
+			} else if (tag == 0x3617) {
+				f->assoc_count = strtoll(t, NULL, 10);
+			}
+		} else {
+			snap_item *it = p->item;
+			if (tag == 0x65E0) {
+				snap_bin b = decode_b64(s, t, &ok);
+				if (ok && b.len == SNAP_KEY_LEN) {
+					memcpy(it->ident.key, b.data, SNAP_KEY_LEN);
+					memcpy(it->ident.gc, b.data + 16, SNAP_GC_LEN);
+					it->ident.has_key = it->ident.has_gc = 1;
+					it->ident.origin = KEY_SOURCE_KEY;
+				}
+			} else if (tag == 0x65E2) {
+				it->change_key = decode_b64(s, t, &ok);
+			} else if (tag == 0x65E3) {
+				it->pcl = decode_b64(s, t, &ok);
+			} else if (tag == 0x0E07) {
+				it->msg_flags = strtoll(t, NULL, 10) & 0xffffffff;
+			} else if (tag == 0x1090) {
+				it->flag_status = (int8_t)strtol(t, NULL, 10);
+			}
+		}
+		if (!ok)
+			fail(p, "malformed base64 in an extended property");
+		return;
+	}
+	if (rel != 1)
+		return;
+	if (p->rec == REC_FOLDER) {
+		snap_folder *f = p->folder;
+		if (strcmp(name, "DisplayName") == 0)
+			f->name = snap_strdup(s, t);
+		else if (strcmp(name, "FolderClass") == 0)
+			f->cls = snap_strdup(s, t);
+		else if (strcmp(name, "TotalCount") == 0)
+			f->content_count = strtoll(t, NULL, 10);
+		else if (strcmp(name, "UnreadCount") == 0)
+			f->unread_count = strtoll(t, NULL, 10);
+		return;
+	}
+	snap_item *it = p->item;
+	if (strcmp(name, "ItemClass") == 0)
+		it->cls = snap_strdup(s, t);
+	else if (strcmp(name, "Subject") == 0)
+		it->subject = snap_strdup(s, t);
+	else if (strcmp(name, "InternetMessageId") == 0)
+		it->message_id = snap_strdup(s, t);
+	else if (strcmp(name, "DateTimeReceived") == 0)
+		set_time(p, &it->received, t);
+	else if (strcmp(name, "DateTimeSent") == 0)
+		set_time(p, &it->sent, t);
+	else if (strcmp(name, "DateTimeCreated") == 0)
+		set_time(p, &it->created, t);
+	else if (strcmp(name, "LastModifiedTime") == 0)
+		set_time(p, &it->modified, t);
+	else if (strcmp(name, "Size") == 0)
+		it->size = strtoll(t, NULL, 10);
+	else if (strcmp(name, "IsRead") == 0)
+		it->read = parse_bool(t);
+	else if (strcmp(name, "Importance") == 0)
+		it->importance = strcmp(t, "Low") == 0 ? 0 : strcmp(t, "High") == 0 ? 2 : 1;
+}
+
+static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri)
+{
+	ews_parser *p = ctx;
+	ews_page *pg = p->page;
+	const char *name = (const char *)local;
+	const char *t = p->text.data ? p->text.data : "";
+	if (p->rec != REC_NONE) {
+		if (p->depth == p->rec_depth) {
+			p->rec = REC_NONE;
+			p->folder = NULL;
+			p->item = NULL;
+		} else if (p->collect) {
+			record_field(p, name, t);
+		}
+	} else if (p->collect) {
+		if (p->status_depth && p->depth == p->status_depth + 1 && pg->n_status) {
+			ews_status *s = &pg->status[pg->n_status - 1];
+			if (strcmp(name, "ResponseCode") == 0)
+				str_copy(s->code, t, sizeof s->code);
+			else if (strcmp(name, "MessageText") == 0)
+				str_copy(s->text, t, sizeof s->text);
+			else if (strcmp(name, "SyncState") == 0) {
+				free(pg->sync_state);
+				pg->sync_state = strdup(t);
+			} else if (strcmp(name, "IncludesLastItemInRange") == 0 || strcmp(name, "IncludesLastFolderInRange") == 0)
+				pg->includes_last = parse_bool(t);
+		} else if (p->in_fault) {
+			if (strcmp(name, "faultcode") == 0)
+				str_copy(pg->fault_code, t, sizeof pg->fault_code);
+			else if (strcmp(name, "faultstring") == 0)
+				str_copy(pg->fault_text, t, sizeof pg->fault_text);
+			else if (strcmp(name, "ResponseCode") == 0)
+				str_copy(pg->fault_code, t, sizeof pg->fault_code);
+			else if (strcmp(name, "Value") == 0 && pg->backoff_ms < 0)
+				pg->backoff_ms = strtol(t, NULL, 10); /* MessageXml/Value Name="BackOffMilliseconds" */
+		}
+	}
+	if (ends_with(name, "ResponseMessage") && p->depth == p->status_depth)
+		p->status_depth = 0;
+	p->depth--;
+	p->collect = false;
+	p->text.len = 0;
+	if (p->text.data)
+		p->text.data[0] = '\0';
+}
+
+static void on_text(void *ctx, const xmlChar *ch, int len)
+{
+	ews_parser *p = ctx;
+	if (!p->collect)
+		return;
+	if (buf_append(&p->text, ch, (size_t)len) != 0)
+		fail(p, "a text value in the response is larger than 4 MiB");
+}
+
+static void on_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
+{
+	fail(ctx, "the response carries a DTD, which SOAP forbids (refused: entity declarations)");
+}
+
+static void on_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *pub, const xmlChar *sys,
+                           xmlChar *content)
+{
+	fail(ctx, "the response declares an entity (refused)");
+}
+
+static void on_error(void *ctx, const char *msg, ...)
+{
+	ews_parser *p = ctx;
+	char text[200];
+	va_list ap;
+	va_start(ap, msg);
+	vsnprintf(text, sizeof text, msg, ap);
+	va_end(ap);
+	size_t n = strlen(text);
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	char full[256];
+	snprintf(full, sizeof full, "malformed XML: %s", text);
+	if (!p->failed) {
+		p->failed = true;
+		str_copy(p->error, full, sizeof p->error);
+	}
+}
+
+int ews_parser_new(ews_parser **out, ews_page *page, or_error *err)
+{
+	*out = NULL;
+	ews_parser *p = calloc(1, sizeof *p);
+	if (!p)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	p->page = page;
+	p->text.limit = MAX_TEXT;
+	/* Only the callbacks below; everything else (external entities, DTD loading) stays off. */
+	static xmlSAXHandler sax = {
+		.internalSubset = on_dtd,
+		.entityDecl = on_entity_decl,
+		.characters = on_text,
+		.error = on_error,
+		.fatalError = on_error,
+		.initialized = XML_SAX2_MAGIC,
+		.startElementNs = on_start,
+		.endElementNs = on_end,
+	};
+	p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
+	if (!p->ctxt) {
+		free(p);
+		return or_fail(err, OR_ERR_NOMEM, "cannot create an XML parser");
+	}
+	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_NOWARNING);
+	*out = p;
+	return 0;
+}
+
+int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err)
+{
+	while (len && !p->failed) {
+		int chunk = len > 65536 ? 65536 : (int)len;
+		if (xmlParseChunk(p->ctxt, data, chunk, 0) != 0 && !p->failed) {
+			p->failed = true;
+			str_copy(p->error, "malformed XML", sizeof p->error);
+		}
+		data += chunk;
+		len -= (size_t)chunk;
+	}
+	return p->failed ? or_fail(err, OR_ERR_PROTOCOL, "%s", p->error) : 0;
+}
+
+int ews_parser_finish(ews_parser *p, or_error *err)
+{
+	if (!p->failed && xmlParseChunk(p->ctxt, NULL, 0, 1) != 0 && !p->failed) {
+		p->failed = true;
+		str_copy(p->error, "malformed XML (truncated response?)", sizeof p->error);
+	}
+	if (!p->failed && p->depth != 0) {
+		p->failed = true;
+		str_copy(p->error, "truncated XML response", sizeof p->error);
+	}
+	return p->failed ? or_fail(err, OR_ERR_PROTOCOL, "%s", p->error) : 0;
+}
+
+void ews_parser_free(ews_parser *p)
+{
+	if (!p)
+		return;
+	if (p->ctxt) {
+		xmlFreeParserCtxt(p->ctxt);
+	}
+	buf_free(&p->text);
+	free(p);
+}
+
+int ews_page_init(ews_page *pg, or_error *err)
+{
+	memset(pg, 0, sizeof *pg);
+	pg->includes_last = -1;
+	pg->next_offset = pg->total_in_view = -1;
+	pg->backoff_ms = -1;
+	return snap_new(&pg->scratch, err);
+}
+
+int ews_page_reset(ews_page *pg, or_error *err)
+{
+	snap_free(pg->scratch);
+	free(pg->sync_state);
+	pg->scratch = NULL;
+	pg->sync_state = NULL;
+	pg->n_status = 0;
+	pg->includes_last = -1;
+	pg->next_offset = pg->total_in_view = -1;
+	pg->is_fault = false;
+	pg->fault_code[0] = pg->fault_text[0] = '\0';
+	pg->backoff_ms = -1;
+	return snap_new(&pg->scratch, err);
+}
+
+void ews_page_free(ews_page *pg)
+{
+	free(pg->sync_state);
+	snap_free(pg->scratch);
+	free(pg->folder_msg);
+	free(pg->item_msg);
+	free(pg->status);
+	memset(pg, 0, sizeof *pg);
+}
