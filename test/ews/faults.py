@@ -91,7 +91,10 @@ elif mode == "deny":      # --deny-folder calendar --deny-folder 'alice@example.
     st, root, _, _ = c.call(C.find_folder("msgfolderroot", "Shallow", "Default"))
     names = [f.findtext(C.T + "DisplayName") for f in C.messages(root)[0].find(C.M + "RootFolder/" + C.T + "Folders")]
     assert "Calendar" in names, names   # still listed in the hierarchy, like Exchange
-    print("deny-folder: Calendar (by role) and Tasks (by path) answer ErrorAccessDenied, the rest is served")
+    st, root, _, _ = c.call(C.sync_items("sentitems", 10))
+    assert C.code(C.messages(root)[0]) == "ErrorMailboxStoreUnavailable", C.code(C.messages(root)[0])
+    print("deny-folder: Calendar (by role) and Tasks (by path) answer ErrorAccessDenied, the rest is served; "
+          "folder-error: Sent Items answers ErrorMailboxStoreUnavailable")
 elif mode == "scope":     # --busy-every 1 --fault-mailbox bob@example.com
     c = client()
     for _ in range(3):

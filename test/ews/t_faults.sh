@@ -17,7 +17,8 @@ run http500 --http500-every 2
 run drop --drop-every 2
 run malformed --malformed-every 2
 run latency --latency-ms 150
-run deny --deny-folder calendar --deny-folder "alice@example.com:/Top of Information Store/Tasks"
+run deny --deny-folder calendar --deny-folder "alice@example.com:/Top of Information Store/Tasks" \
+	--folder-error sentitems=ErrorMailboxStoreUnavailable
 run scope --busy-every 1 --fault-mailbox bob@example.com
 run http --max-request-bytes 4096
 

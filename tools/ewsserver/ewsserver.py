@@ -27,6 +27,10 @@ import xmlout as X  # noqa: E402
 
 ENDPOINT = "/ews/exchange.asmx"
 STATS_PATH = "/_ews/stats"
+# Codes --folder-error may give a folder (all in the schema's ResponseCodeType).
+FOLDER_ERRORS = frozenset(("ErrorAccessDenied", "ErrorFolderNotFound", "ErrorItemNotFound", "ErrorInternalServerError",
+                           "ErrorMailboxMoveInProgress", "ErrorMailboxStoreUnavailable", "ErrorTimeoutExpired",
+                           "ErrorCorruptData", "ErrorNoPublicFolderReplicaAvailable"))
 
 
 class ConfigError(Exception):
@@ -80,12 +84,20 @@ class State:
                 self.tokens[t["token"]] = (user, bool(t.get("expired")), exp)
         if not self.users:
             raise ConfigError("no users: give --users FILE (JSON, see docs/TEST_SERVER.md)")
-        self.denied = set()
-        for spec in args.deny_folder or []:
+        self.denied = {}                  # Folder -> EWS response code its content operations answer
+        specs = [(s, "ErrorAccessDenied") for s in args.deny_folder or []]
+        for s in args.folder_error or []:
+            spec, sep, code = s.rpartition("=")
+            if not sep or code not in FOLDER_ERRORS:
+                raise ConfigError("--folder-error %s: want [ADDR:]PATH|ROLE=CODE, CODE one of %s"
+                                  % (s, ", ".join(sorted(FOLDER_ERRORS))))
+            specs.append((spec, code))
+        for spec, code in specs:
             found = self.match_folders(spec)
             if not found:
-                raise ConfigError("--deny-folder %s matches no folder" % spec)
-            self.denied.update(found)
+                raise ConfigError("folder %s matches no folder" % spec)
+            for f in found:
+                self.denied[f] = code
         self.fault_boxes = {a.lower() for a in (args.fault_mailbox or [])}
         for a in self.fault_boxes:
             if a not in self.boxes:
@@ -465,6 +477,8 @@ def build_parser():
                    help="each credential answers 401 after N requests (token expiry)")
     f.add_argument("--deny-folder", action="append", metavar="[ADDR:]PATH|ROLE",
                    help="folder that answers ErrorAccessDenied (repeatable)")
+    f.add_argument("--folder-error", action="append", metavar="[ADDR:]PATH|ROLE=CODE",
+                   help="folder whose content operations answer this EWS error code (repeatable)")
     f.add_argument("--fault-mailbox", action="append", metavar="ADDR",
                    help="limit the request faults above to requests for this mailbox (repeatable)")
     return p

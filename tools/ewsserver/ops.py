@@ -154,7 +154,14 @@ class Context:
 
 
 def _folder_error(code):
-    return {"ErrorFolderNotFound": "The specified folder could not be found in the store.",
+    return {"ErrorInternalServerError": "An internal server error occurred. The operation failed.",
+            "ErrorMailboxMoveInProgress": "The mailbox is being moved; try again later.",
+            "ErrorMailboxStoreUnavailable": "The mailbox database is temporarily unavailable.",
+            "ErrorTimeoutExpired": "The operation timed out.",
+            "ErrorCorruptData": "The folder's data is corrupt.",
+            "ErrorItemNotFound": "The specified object was not found in the store.",
+            "ErrorNoPublicFolderReplicaAvailable": "No public folder replica is available.",
+            "ErrorFolderNotFound": "The specified folder could not be found in the store.",
             "ErrorAccessDenied": "Access is denied. Check credentials and try again.",
             "ErrorInvalidIdMalformed": "Id is malformed.",
             "ErrorCannotUseItemIdForFolderId": "Item Id cannot be used as a Folder Id."}[code]
@@ -193,7 +200,8 @@ def resolve_folder(ctx, el, content=True):
     else:
         raise schema_error("The element '%s' is not a folder id." % name)
     if content and fo in ctx.state.denied:
-        return None, ("ErrorAccessDenied", _folder_error("ErrorAccessDenied"))
+        code = ctx.state.denied[fo]
+        return None, (code, _folder_error(code))
     return fo, None
 
 
@@ -655,7 +663,8 @@ def resolve_item(ctx, el):
     if not isinstance(it, mb.Item):
         return None, ("ErrorItemNotFound", "The specified object was not found in the store.")
     if it.folder in ctx.state.denied:
-        return None, ("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        code = ctx.state.denied[it.folder]
+        return None, (code, _folder_error(code))
     return it, None
 
 
