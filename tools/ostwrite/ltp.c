@@ -186,10 +186,31 @@ int ow_hn_write_node(struct ow_hn *hn, uint32_t user_root, uint32_t nid, uint32_
 
 /* ---- BTH ---- */
 
-int ow_bth_build(struct ow_hn *hn, const uint8_t *recs, size_t n, uint8_t cb_key, uint8_t cb_ent,
-		 uint32_t *hid)
+/* The header is allocated before its records: pst-extractor expects a table's first allocation
+ * (hid 0x20) to be a BTH header. bth_end completes it once the root is known. */
+struct bth_hdr {
+	size_t block, off;
+	uint32_t hid;
+};
+
+static int bth_begin(struct ow_hn *hn, uint8_t cb_key, uint8_t cb_ent, struct bth_hdr *h)
 {
 	uint8_t hdr[8] = {0xB5, cb_key, cb_ent, 0, 0, 0, 0, 0};
+	size_t before = hn->n_blocks;
+	h->block = hn->n_blocks - 1;
+	h->off = hn->blocks[h->block].len;
+	if (ow_hn_alloc(hn, hdr, sizeof(hdr), &h->hid) < 0)
+		return -1;
+	if (hn->n_blocks != before) { /* the header opened a new heap page */
+		h->block = hn->n_blocks - 1;
+		h->off = page_header_size(h->block);
+	}
+	return 0;
+}
+
+static int bth_end(struct ow_hn *hn, const struct bth_hdr *h, const uint8_t *recs, size_t n,
+		   uint8_t cb_key, uint8_t cb_ent)
+{
 	uint8_t *cur = NULL, *next = NULL;
 	size_t rec = (size_t)cb_key + cb_ent;
 	int levels = 0, rc = -1;
@@ -214,11 +235,11 @@ int ow_bth_build(struct ow_hn *hn, const uint8_t *recs, size_t n, uint8_t cb_key
 				goto done;
 			for (size_t p = 0; p < parts; p++) {
 				size_t from = p * per, c = cnt - from < per ? cnt - from : per;
-				uint32_t h;
-				if (ow_hn_alloc(hn, cur + from * width, c * width, &h) < 0)
+				uint32_t hid;
+				if (ow_hn_alloc(hn, cur + from * width, c * width, &hid) < 0)
 					goto done;
 				memcpy(next + p * (cb_key + 4u), cur + from * width, cb_key);
-				ow_put32(next + p * (cb_key + 4u) + cb_key, h);
+				ow_put32(next + p * (cb_key + 4u) + cb_key, hid);
 			}
 			uint8_t *t = cur;
 			cur = next;
@@ -228,13 +249,23 @@ int ow_bth_build(struct ow_hn *hn, const uint8_t *recs, size_t n, uint8_t cb_key
 			levels++;
 		}
 	}
-	hdr[3] = (uint8_t)levels;
-	ow_put32(hdr + 4, root);
-	rc = ow_hn_alloc(hn, hdr, sizeof(hdr), hid);
+	hn->blocks[h->block].p[h->off + 3] = (uint8_t)levels;
+	ow_put32(hn->blocks[h->block].p + h->off + 4, root);
+	rc = 0;
 done:
 	free(cur);
 	free(next);
 	return rc;
+}
+
+int ow_bth_build(struct ow_hn *hn, const uint8_t *recs, size_t n, uint8_t cb_key, uint8_t cb_ent,
+		 uint32_t *hid)
+{
+	struct bth_hdr h;
+	if (bth_begin(hn, cb_key, cb_ent, &h) < 0 || bth_end(hn, &h, recs, n, cb_key, cb_ent) < 0)
+		return -1;
+	*hid = h.hid;
+	return 0;
 }
 
 /* ---- property context ---- */
@@ -260,12 +291,12 @@ static int fixed_size(uint16_t type)
 int ow_write_pc(struct ow_file *f, uint32_t nid, uint32_t parent, struct ow_prop *props, size_t n)
 {
 	struct ow_hn hn;
+	struct bth_hdr h;
 	uint8_t *recs = malloc((n ? n : 1) * 8);
-	uint32_t root;
 	int rc = -1;
 	if (!recs)
 		return -1;
-	if (ow_hn_init(&hn, f, 0xBC) < 0)
+	if (ow_hn_init(&hn, f, 0xBC) < 0 || bth_begin(&hn, 2, 6, &h) < 0)
 		goto done;
 	qsort(props, n, sizeof(*props), cmp_prop);
 	for (size_t i = 0; i < n; i++) {
@@ -287,7 +318,7 @@ int ow_write_pc(struct ow_file *f, uint32_t nid, uint32_t parent, struct ow_prop
 		}
 		ow_put32(r + 4, v);
 	}
-	if (ow_bth_build(&hn, recs, n, 2, 6, &root) < 0 || ow_hn_write_node(&hn, root, nid, parent) < 0)
+	if (bth_end(&hn, &h, recs, n, 2, 6) < 0 || ow_hn_write_node(&hn, h.hid, nid, parent) < 0)
 		goto done;
 	rc = 0;
 done:
@@ -377,6 +408,10 @@ int ow_write_tc(struct ow_file *f, uint32_t nid, uint32_t parent, const struct o
 		ow_put32(idx + r * 8, row_ids[r]);
 		ow_put32(idx + r * 8 + 4, (uint32_t)r);
 	}
+	/* the row index first: its BTH header must be the heap's first allocation */
+	qsort(idx, n_rows, 8, cmp_u32pair);
+	if (ow_bth_build(&hn, idx, n_rows, 4, 4, &hid_index) < 0)
+		goto done;
 	/* row matrix: in the heap when small, else a subnode with whole rows per block */
 	if (n_rows * row_size <= OW_HN_ALLOC_MAX) {
 		if (n_rows && ow_hn_alloc(&hn, rows, n_rows * row_size, &hnid_rows) < 0)
@@ -405,9 +440,6 @@ int ow_write_tc(struct ow_file *f, uint32_t nid, uint32_t parent, const struct o
 		hn.n_subs = 1;
 		hnid_rows = hn.subs[0].nid;
 	}
-	qsort(idx, n_rows, 8, cmp_u32pair);
-	if (ow_bth_build(&hn, idx, n_rows, 4, 4, &hid_index) < 0)
-		goto done;
 	qsort(lay, nc, sizeof(*lay), cmp_col);
 	size_t info_len = 22 + 8 * nc;
 	info = calloc(1, info_len);

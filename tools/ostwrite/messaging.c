@@ -210,8 +210,8 @@ done:
 	return rc;
 }
 
-/* A name-to-id map with a single numeric name (PSETID_Common, LID 0x8503 -> 0x8000): readers load
- * the map before anything else and some refuse one without GUIDs or entries. */
+/* A name-to-id map with a single numeric name (PSETID_Common, LID 0x8503 -> 0x8000) and a string
+ * stream holding one empty string: readers load the map first and some refuse empty streams. */
 static int write_nameid_map(struct mbx *m)
 {
 	struct plist l = {0};
@@ -224,7 +224,7 @@ static int write_nameid_map(struct mbx *m)
 	ow_put16(entry + 4, (uint16_t)guid_n);
 	ow_put16(entry + 6, 0);
 	if (pl_num(&l, 0x0001, PT_LONG, 251) < 0 || pl_bin(&l, 0x0002, psetid_common, 16) < 0 ||
-	    pl_bin(&l, 0x0003, entry, 8) < 0 || pl_bin(&l, 0x0004, "", 0) < 0 ||
+	    pl_bin(&l, 0x0003, entry, 8) < 0 || pl_bin(&l, 0x0004, "\0\0\0\0", 4) < 0 ||
 	    pl_bin(&l, (uint16_t)(0x1000 + (lid ^ guid_n) % 251), entry, 8) < 0)
 		goto done;
 	rc = ow_write_pc(m->f, NID_NAME_TO_ID_MAP, 0, l.p, l.n);

@@ -1,0 +1,175 @@
+"""Compares what independent readers got out of a file written by ostwrite with the fixture's
+expansion (ostwrite --expand). Usage:
+  compare.py pff EXPANSION EXPORT_DIR          pffexport's directory tree
+  compare.py readpst EXPANSION OUT_DIR          readpst -r -e output (IPM subtree only)
+  compare.py pstx EXPANSION LISTING.json        the pst-extractor listing (pstx_list.js)
+  compare.py snap EXPANSION SNAPSHOT [--pst]    our reader's snapshot (ostrecon ost)
+Exit 0 when equal; otherwise prints every difference and exits 1."""
+import collections
+import email
+import email.policy
+import json
+import os
+import re
+import sys
+
+
+def load_expansion(path):
+    folders, items = {}, []
+    for line in open(path, encoding="utf-8"):
+        o = json.loads(line)
+        if o["type"] == "folder":
+            folders[o["id"]] = o
+        elif o["type"] == "item":
+            items.append(o)
+    return folders, items
+
+
+def rel_names(folders, fid, top=None):
+    """Folder names from the top folder (or below `top`) down to fid."""
+    names = []
+    while fid is not None and fid != top:
+        f = folders[fid]
+        names.append(f["name"])
+        fid = f.get("parent_id")
+    if top is not None and fid != top:
+        return None
+    return list(reversed(names))
+
+
+def expected(folders, items, top=None, sanitize=lambda s: s, keep=lambda it: True):
+    """{folder path tuple: Counter of subjects} for folders at or below top (excluded)."""
+    exp = {}
+    for fid in folders:
+        names = rel_names(folders, fid, top)
+        if names is None or (top is not None and not names):
+            continue
+        exp[tuple(sanitize(n) for n in names)] = collections.Counter()
+    for it in items:
+        if it.get("associated") or not keep(it):
+            continue
+        names = rel_names(folders, it["folder_id"], top)
+        if names is None or not names:
+            continue
+        exp[tuple(sanitize(n) for n in names)][it.get("subject", "")] += 1
+    return exp
+
+
+def report(exp, got, what, empty_may_miss=False):
+    bad = []
+    for p in sorted(set(exp) | set(got)):
+        if p not in got and empty_may_miss and not exp[p]:
+            continue
+        if p not in got:
+            bad.append("%s: folder missing: %s" % (what, "/".join(p)))
+        elif p not in exp:
+            bad.append("%s: unexpected folder: %s" % (what, "/".join(p)))
+        elif exp[p] != got[p]:
+            bad.append("%s: %s: expected %d items %s, got %d %s" % (
+                what, "/".join(p), sum(exp[p].values()), dict(exp[p] - got[p]),
+                sum(got[p].values()), dict(got[p] - exp[p])))
+    for b in bad[:40]:
+        print(b)
+    n_items = sum(sum(c.values()) for c in exp.values())
+    if not bad:
+        print("%s: ok, %d folders, %d items" % (what, len(exp), n_items))
+    return 1 if bad else 0
+
+
+ITEM_FILES = ("Message.txt", "Appointment.txt", "Contact.txt", "Task.txt", "Note.txt",
+              "Meeting.txt", "Activity.txt", "Document.txt", "OutlookHeaders.txt")
+
+
+def pff_subject(d):
+    for name in ("OutlookHeaders.txt",) + ITEM_FILES:
+        p = os.path.join(d, name)
+        if not os.path.exists(p):
+            continue
+        for line in open(p, encoding="utf-8", errors="replace"):
+            m = re.match(r"Subject:\s*(.*?)\s*$", line)
+            if m:
+                return m.group(1)
+    return ""
+
+
+def pff_sanitize(s):
+    return s.replace("/", "_").replace("\\", "_")
+
+
+def cmp_pff(exp_path, root):
+    folders, items = load_expansion(exp_path)
+    exp = expected(folders, items, sanitize=pff_sanitize)
+    got = {}
+
+    def walk(d, rel):
+        if rel:
+            got[rel] = collections.Counter()
+        for e in sorted(os.listdir(d)):
+            p = os.path.join(d, e)
+            if not os.path.isdir(p):
+                continue
+            if re.match(r"^[A-Z][a-z]+\d{5}$", e) and any(
+                    os.path.exists(os.path.join(p, f)) for f in ITEM_FILES):
+                got[rel][pff_subject(p)] += 1
+            else:
+                walk(p, rel + (e,))
+    walk(root, ())
+    return report(exp, got, "pffexport")
+
+
+def cmp_readpst(exp_path, root):
+    folders, items = load_expansion(exp_path)
+    top = [f for f in folders.values() if f.get("role") == "msgfolderroot"][0]["id"]
+    # readpst writes mail (IPM.Note*) as .eml and skips items of other classes it cannot render
+    exp = expected(folders, items, top=top, sanitize=pff_sanitize,
+                   keep=lambda it: it.get("class", "IPM.Note").startswith("IPM.Note"))
+    tops = [e for e in os.listdir(root) if os.path.isdir(os.path.join(root, e))]
+    if len(tops) != 1:
+        print("readpst: expected one top directory, got %s" % tops)
+        return 1
+    got = {}
+
+    def walk(d, rel):
+        if rel:
+            got[rel] = collections.Counter()
+        for e in sorted(os.listdir(d)):
+            p = os.path.join(d, e)
+            if os.path.isdir(p):
+                walk(p, rel + (e,))
+            elif e.endswith(".eml") and rel:
+                with open(p, "rb") as fh:
+                    msg = email.message_from_binary_file(fh, policy=email.policy.default)
+                got[rel][str(msg.get("Subject", ""))] += 1
+    walk(os.path.join(root, tops[0]), ())
+    # readpst makes no directory for a folder it wrote nothing into
+    return report(exp, got, "readpst", empty_may_miss=True)
+
+
+def cmp_pstx(exp_path, listing):
+    folders, items = load_expansion(exp_path)
+    exp = expected(folders, items)
+    got = {}
+    for f in json.load(open(listing, encoding="utf-8")):
+        path = tuple(f["path"])
+        got[path] = collections.Counter(f["subjects"])
+    # pst-extractor starts below the unnamed root folder, as the expansion does
+    return report(exp, got, "pst-extractor")
+
+
+def main():
+    if len(sys.argv) < 4:
+        print(__doc__)
+        return 2
+    mode, exp_path, other = sys.argv[1:4]
+    if mode == "pff":
+        return cmp_pff(exp_path, other)
+    if mode == "readpst":
+        return cmp_readpst(exp_path, other)
+    if mode == "pstx":
+        return cmp_pstx(exp_path, other)
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
