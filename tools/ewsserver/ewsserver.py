@@ -305,6 +305,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except ops.SoapFault as f:
             status, text = 500, f.xml
             rec["error"] = f.code
+        except Exception as e:  # a bug must answer, never drop the connection
+            status, text = 500, X.fault("ErrorInternalServerError", "An internal server error occurred.")
+            rec["error"] = "ErrorInternalServerError"
+            sys.stderr.write("ewsserver: internal error reading a request: %r\n" % (e,))
         dump_op = rec["op"] or "invalid"
         if args.dump_dir:
             self._dump(seq, dump_op, "request", data)

@@ -61,6 +61,8 @@ def parse(data):
     except ET.ParseError as e:
         line, pos = getattr(e, "position", (0, 0))
         raise SoapFault("ErrorSchemaValidation", str(e), X.schema_fault("The request is not well-formed XML: %s" % e, line, pos)) from None
+    except (LookupError, ValueError, UnicodeError) as e:      # e.g. an unknown encoding declaration
+        raise schema_error("The request cannot be read: %s" % e) from None
     if root.tag != S + "Envelope":
         raise SoapFault("ErrorInvalidRequest", "The request is not a SOAP 1.1 envelope.")
     header = root.find(S + "Header")
@@ -349,6 +351,8 @@ def compile_restriction(el, fields):
     """Restriction element -> predicate; raises Unsupported for what this subset lacks."""
     tag = el.tag.replace(T, "")
     kids = list(el)
+    if (tag == "Not" and len(kids) != 1) or (tag in ("And", "Or") and not kids):
+        raise schema_error("The element '%s' has incomplete content." % tag)
     if tag in ("And", "Or"):
         preds = [compile_restriction(k, fields) for k in kids]
         return (lambda o: all(p(o) for p in preds)) if tag == "And" else (lambda o: any(p(o) for p in preds))
