@@ -3,7 +3,9 @@ expansion (ostwrite --expand). Usage:
   compare.py pff EXPANSION EXPORT_DIR          pffexport's directory tree
   compare.py readpst EXPANSION OUT_DIR          readpst -r -e output (IPM subtree only)
   compare.py pstx EXPANSION LISTING.json        the pst-extractor listing (pstx_list.js)
-  compare.py snap EXPANSION SNAPSHOT [--pst]    our reader's snapshot (ostrecon ost)
+  compare.py keys EXPANSION LISTING.jsonl       keys in a pypff listing (pff_list.py): 0x65E0 in a
+                                                PST; in an OST 0x67F4 with each replid tied to a
+                                                GUID through the folder entry ids
 Exit 0 when equal; otherwise prints every difference and exits 1."""
 import collections
 import email
@@ -156,6 +158,64 @@ def cmp_pstx(exp_path, listing):
     return report(exp, got, "pst-extractor")
 
 
+def cmp_keys(exp_path, listing):
+    folders, items = load_expansion(exp_path)
+    rows = [json.loads(l) for l in open(listing, encoding="utf-8")]
+    exp = collections.Counter()
+    for f in folders.values():
+        exp[("folder", tuple(rel_names(folders, f["id"])), f["name"], f["key"])] += 1
+    for it in items:
+        exp[("message", tuple(rel_names(folders, it["folder_id"])), it.get("subject", ""),
+             it["key"])] += 1
+    # replid -> GUID from the 46-byte folder entry ids (GUID at 22, GC at 38) on the store and
+    # the Inbox, tied to folders through the GC of their PRQ_ID_SECURE4
+    by_gc = collections.defaultdict(set)
+    for r in rows:
+        if r["type"] == "folder" and "id_secure4" in r:
+            sec = bytes.fromhex(r["id_secure4"])
+            by_gc[sec[2:8].hex()].add(int.from_bytes(sec[:2], "little"))
+    guid_of = {}
+    bad = []
+    for r in rows:
+        for tag, eid in r.get("entry_ids", {}).items():
+            e = bytes.fromhex(eid)
+            if len(e) != 46:
+                continue
+            guid, gc = e[22:38].hex(), e[38:44].hex()
+            for replid in by_gc.get(gc, ()):
+                if guid_of.setdefault(replid, guid) != guid:
+                    bad.append("replid %d tied to two GUIDs" % replid)
+    got = collections.Counter()
+    for r in rows:
+        if r["type"] not in ("folder", "message") or not r["path"]:
+            continue
+        if "source_key" in r:
+            key = r["source_key"]
+        elif "id_secure4" in r:
+            sec = bytes.fromhex(r["id_secure4"])
+            replid = int.from_bytes(sec[:2], "little")
+            if replid not in guid_of:
+                bad.append("replid %d of %s is tied to no GUID" % (replid, r["path"]))
+                continue
+            key = guid_of[replid] + sec[2:8].hex()
+        else:
+            bad.append("no key on %s %s" % (r["type"], r["path"]))
+            continue
+        label = r["path"][-1] if r["type"] == "folder" else r.get("subject", "")
+        path = tuple(r["path"][:-1] if r["type"] == "folder" else r["path"])
+        if r["type"] == "folder":
+            path = tuple(r["path"])
+        got[(r["type"], path, label, key)] += 1
+    for k in sorted(set(exp) | set(got)):
+        if exp[k] != got[k]:
+            bad.append("%s: expected %d, found %d" % (k, exp[k], got[k]))
+    for b in bad[:40]:
+        print("keys:", b)
+    if not bad:
+        print("keys: ok, %d objects, replids %s" % (sum(exp.values()), sorted(guid_of.items())))
+    return 1 if bad else 0
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__)
@@ -165,6 +225,8 @@ def main():
         return cmp_pff(exp_path, other)
     if mode == "readpst":
         return cmp_readpst(exp_path, other)
+    if mode == "keys":
+        return cmp_keys(exp_path, other)
     if mode == "pstx":
         return cmp_pstx(exp_path, other)
     print(__doc__)
