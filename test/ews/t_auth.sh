@@ -4,8 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 "$PY" "$GEN" --mailbox bob@example.com --folders 25 --items 30 -o "$WORK/bob.jsonl" || fail "genmailbox"
 "$PY" "$GEN" --mailbox carol@example.com --folders 25 --items 10 --seed 3 -o "$WORK/carol.jsonl" || fail "genmailbox"
-start_server auth --mailbox "$DATA/alice.jsonl" --mailbox "$WORK/bob.jsonl" --mailbox "$WORK/carol.jsonl" \
-	$(users_args) --log "$WORK/auth.log"
+mkdir "$WORK/boxes" && cp "$DATA/alice.jsonl" "$WORK/bob.jsonl" "$WORK/carol.jsonl" "$WORK/boxes/"
+start_server auth --mailbox-dir "$WORK/boxes" $(users_args) --log "$WORK/auth.log"
+grep -q '^serving 3 mailbox' "$WORK/auth.out" || fail "--mailbox-dir did not load 3 mailboxes"
 "$PY" - "$PORT" <<'PYEOF' || fail "auth checks"
 import sys, ewsclient as C
 port = int(sys.argv[1])
