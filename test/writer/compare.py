@@ -101,6 +101,11 @@ def pff_sanitize(s):
 def cmp_pff(exp_path, root):
     folders, items = load_expansion(exp_path)
     exp = expected(folders, items, sanitize=pff_sanitize)
+    return report(exp, pff_tree(root), "pffexport")
+
+
+def pff_tree(root):
+    """{folder path: Counter of subjects} from pffexport's export directory."""
     got = {}
 
     def walk(d, rel):
@@ -116,7 +121,7 @@ def cmp_pff(exp_path, root):
             else:
                 walk(p, rel + (e,))
     walk(root, ())
-    return report(exp, got, "pffexport")
+    return got
 
 
 def cmp_readpst(exp_path, root):

@@ -426,17 +426,22 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 			goto done;
 		l.p[l.n - 1].type = PT_UNICODE;
 	}
-	uint64_t before = m->f->n_bbt;
 	rc = ow_write_pc(m->f, m->item_nid[i], m->folder_nid[it->folder], l.p, l.n);
-	/* remember the first ordinary message's first block: damage modes aim at it */
-	if (rc == 0 && m->dmg && m->dmg->item < 0 && !it->associated && m->f->n_bbt > before) {
-		const struct ow_bbt_entry *e = &m->f->bbt[before];
-		m->dmg->item = i;
-		m->dmg->folder = it->folder;
-		m->dmg->nid = m->item_nid[i];
-		m->dmg->bid = e->bid;
-		m->dmg->offset = e->ib;
-		m->dmg->length = e->cb;
+	/* remember the first ordinary message's property block: damage modes aim at it */
+	if (rc == 0 && m->dmg && m->dmg->item < 0 && !it->associated) {
+		uint64_t bid = m->f->nbt[m->f->n_nbt - 1].bid_data;
+		for (size_t k = m->f->n_bbt; k-- > 0;) {
+			const struct ow_bbt_entry *e = &m->f->bbt[k];
+			if (e->bid != bid)
+				continue;
+			m->dmg->item = i;
+			m->dmg->folder = it->folder;
+			m->dmg->nid = m->item_nid[i];
+			m->dmg->bid = e->bid;
+			m->dmg->offset = e->ib;
+			m->dmg->length = e->cb;
+			break;
+		}
 	}
 done:
 	ow_buf_free(&body);

@@ -489,7 +489,7 @@ static int write_bt_level(struct ow_file *f, uint8_t ptype, int level, const uin
 			out->keys[p] = out->keys[p] << 8 | ents[from * ent + (size_t)k];
 		out->ibs[p] = ib;
 		out->bids[p] = bid;
-		if (leaf_ib && level == 0 && p == pages / 2)
+		if (leaf_ib && level == 0 && p == pages - 1)
 			*leaf_ib = ib;
 		if (write_page(f, pg, ptype, ib, bid) < 0)
 			goto done;

@@ -166,6 +166,6 @@ struct ow_damage_info {
 
 int ow_write_mailbox(struct ow_file *f, const struct fixture *fx, struct ow_damage_info *dmg_target);
 int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
-		    struct ow_damage_info *target, struct fx_error *err);
+		    struct ow_damage_info *target, struct fx_error *err, const char *report);
 
 #endif

@@ -19,7 +19,7 @@ int ow_write_file(const struct fixture *fx, const struct ow_options *opt, struct
 		goto done;
 	}
 	if (opt->damage != OW_DAMAGE_NONE &&
-	    ow_apply_damage(opt->out_path, &f, opt->damage, &dmg, err) < 0)
+	    ow_apply_damage(opt->out_path, &f, opt->damage, &dmg, err, opt->damage_report) < 0)
 		goto done;
 	rc = 0;
 done:
