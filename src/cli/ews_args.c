@@ -32,6 +32,10 @@ int cli_ews_option(cli_ews *c, int opt, const char *arg, const char *command)
 	case OPT_ASSOCIATED: c->opt.associated = true; return 1;
 	case OPT_NO_PROGRESS: c->opt.progress = false; return 1;
 	case OPT_TRACE_DIR: c->opt.trace_dir = arg; return 1;
+	case OPT_SECRET_ON_ARGV:
+		return -cli_usage_error(command, "secrets are never taken on the command line (other users can read "
+		                                 "it): use --password-file/--token-file FILE, $OSTRECON_PASSWORD/"
+		                                 "$OSTRECON_TOKEN, or the prompt");
 	case OPT_CONCURRENCY:
 		if (parse_long(arg, 1, 16, &v))
 			return -cli_usage_error(command, "--concurrency takes 1 to 16");

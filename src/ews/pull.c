@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <libxml/parser.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -411,8 +412,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+/* Both libraries want their global state set up once, before any thread uses them. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	xmlInitParser();
+}
 
 int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summary, or_error *err)
 {
@@ -421,7 +427,7 @@ int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summa
 		return or_fail(err, OR_ERR_USAGE, "an EWS URL and a mailbox address are required");
 	if (!ews_server_version_valid(opt->server_version))
 		return or_fail(err, OR_ERR_USAGE, "unknown RequestServerVersion '%s'", opt->server_version);
-	pthread_once(&curl_once, curl_init);
+	pthread_once(&global_once, global_init);
 	int64_t t0 = ews_now_ms();
 
 	pull p;
