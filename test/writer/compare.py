@@ -221,6 +221,71 @@ def cmp_keys(exp_path, listing):
     return 1 if bad else 0
 
 
+FOLDER_FIELDS = ("name", "path", "class", "role", "content_count", "unread_count", "assoc_count",
+                 "change_key", "pcl")
+ITEM_FIELDS = ("class", "subject", "message_id", "received", "sent", "created", "modified", "read",
+               "msg_flags", "flag_status", "importance", "size", "associated", "change_key", "pcl")
+
+
+def cmp_snap(exp_path, snap_path):
+    """Every folder and item of the expansion is in the snapshot under the same key, with the same
+    parent (by key) and every field the expansion has; nothing else in the snapshot has a key."""
+    lines = [json.loads(l) for l in open(snap_path, encoding="utf-8")]
+    if not lines or lines[-1].get("type") != "end":
+        print("snapshot: no end line")
+        return 1
+    ef, ei = load_expansion(exp_path)
+    sf = {o["id"]: o for o in lines if o["type"] == "folder"}
+    si = [o for o in lines if o["type"] == "item"]
+    errors = [o for o in lines if o["type"] == "error"]
+    bad = ["snapshot error line: %s" % e for e in errors]
+
+    def by_key(objs, what):
+        m = {}
+        for o in objs:
+            if "key" in o:
+                if o["key"] in m:
+                    bad.append("%s key %s twice in the snapshot" % (what, o["key"]))
+                m[o["key"]] = o
+        return m
+    sfk, sik = by_key(sf.values(), "folder"), by_key(si, "item")
+
+    def parent_key(objs, o, field):
+        p = o.get(field)
+        return objs[p].get("key") if p in objs else None
+    for f in ef.values():
+        g = sfk.get(f["key"])
+        if g is None:
+            bad.append("folder %s (%s) missing" % (f["path"], f["key"]))
+            continue
+        for k in FOLDER_FIELDS:
+            if k in f and f[k] != g.get(k):
+                bad.append("folder %s: %s is %r, expected %r" % (f["path"], k, g.get(k), f[k]))
+        if "parent_id" in f and parent_key(ef, f, "parent_id") != parent_key(sf, g, "parent_id"):
+            bad.append("folder %s: parent differs" % f["path"])
+    for it in ei:
+        g = sik.get(it["key"])
+        if g is None:
+            bad.append("item %s %r missing" % (it["id"], it.get("subject")))
+            continue
+        for k in ITEM_FIELDS:
+            if k in it and it[k] != g.get(k):
+                bad.append("item %s %r: %s is %r, expected %r" % (it["id"], it.get("subject"), k,
+                                                                g.get(k), it[k]))
+        if ef[it["folder_id"]]["key"] != parent_key(sf, g, "folder_id"):
+            bad.append("item %s: in another folder" % it["id"])
+    extra = (set(sfk) - {f["key"] for f in ef.values()}) | (set(sik) - {i["key"] for i in ei})
+    for k in sorted(extra):
+        bad.append("snapshot has an object the fixture does not: %s" % k)
+    if len(si) != len(ei):
+        bad.append("snapshot has %d items, the fixture %d" % (len(si), len(ei)))
+    for b in bad[:40]:
+        print("round trip:", b)
+    if not bad:
+        print("round trip: ok, %d folders, %d items" % (len(ef), len(ei)))
+    return 1 if bad else 0
+
+
 def main():
     if len(sys.argv) < 4:
         print(__doc__)
@@ -230,6 +295,8 @@ def main():
         return cmp_pff(exp_path, other)
     if mode == "readpst":
         return cmp_readpst(exp_path, other)
+    if mode == "snap":
+        return cmp_snap(exp_path, other)
     if mode == "keys":
         return cmp_keys(exp_path, other)
     if mode == "pstx":
