@@ -17,6 +17,10 @@ typedef struct {
 
 int cmd_ost(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+/* Colour on standard output: only on a terminal, and never with NO_COLOR set (cmd_diff.c). */
+bool cli_use_color(void);
 
 /* A secret (password, token): from `file` when given, else the environment variable `env`, else a
  * prompt on the terminal (when `prompt` is not NULL). Returns a malloc'd string, or NULL with err

@@ -1,0 +1,603 @@
+/* classify.c: turns the pairs into the per-folder table and findings, and tells the expected
+ * differences (sync window, folders one-sided by design) from the real ones. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DAY_FT INT64_C(864000000000) /* one day in 100 ns units */
+
+diff_finding *diff_add_finding(diff_result *r, diff_kind kind, int side)
+{
+	if (r->n_findings == r->cap_findings) {
+		size_t cap = r->cap_findings ? r->cap_findings * 2 : 256;
+		diff_finding *p = realloc(r->findings, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		r->findings = p;
+		r->cap_findings = cap;
+	}
+	diff_finding *f = &r->findings[r->n_findings++];
+	memset(f, 0, sizeof *f);
+	f->kind = kind;
+	f->side = side;
+	f->folder[0] = f->folder[1] = f->item[0] = f->item[1] = -1;
+	f->row = -1;
+	f->error = f->second = -1;
+	f->newer = NEWER_UNKNOWN;
+	f->count = 1;
+	return f;
+}
+
+int diff_add_export(diff_result *r, int side, int32_t item, int32_t row)
+{
+	if (r->n_exports == r->cap_exports) {
+		size_t cap = r->cap_exports ? r->cap_exports * 2 : 64;
+		diff_export *p = realloc(r->exports, cap * sizeof *p);
+		if (!p)
+			return -1;
+		r->exports = p;
+		r->cap_exports = cap;
+	}
+	r->exports[r->n_exports++] = (diff_export){side, item, row, 0};
+	return 0;
+}
+
+int64_t diff_item_date(const snap_item *it)
+{
+	return it->received ? it->received : it->sent ? it->sent : it->created ? it->created : it->modified;
+}
+
+static diff_reason class_reason(folder_class fc)
+{
+	switch (fc) {
+	case FC_TOP: return REASON_TOP_FOLDER;
+	case FC_LOCAL_CONTENT: return REASON_LOCAL_CONTENT;
+	case FC_CLIENT: return REASON_CLIENT_FOLDER;
+	case FC_NON_IPM: return REASON_NON_IPM;
+	case FC_PUBLIC: return REASON_PUBLIC;
+	default: return REASON_NONE;
+	}
+}
+
+/* Mail folders are the ones the sync window applies to: IPF.Note and its kinds, or mail roles when
+ * the class is unknown. Calendar, Contacts, Tasks, Notes, Journal and Outbox are always complete. */
+static bool is_mail_folder(const snap_folder *f)
+{
+	static const char *const never[] = {"calendar", "contacts", "tasks", "notes", "journal", "outbox", NULL};
+	static const char *const mail[] = {"inbox", "sentitems", "deleteditems", "junkemail", "drafts",
+	                                   "conversationhistory", "archive", "ipm", NULL};
+	const char *r = f->role ? f->role : "";
+	for (int i = 0; never[i]; i++)
+		if (strcmp(r, never[i]) == 0)
+			return false;
+	if (f->cls)
+		return strncasecmp(f->cls, "IPF.Note", 8) == 0 && (f->cls[8] == '\0' || f->cls[8] == '.');
+	for (int i = 0; mail[i]; i++)
+		if (strcmp(r, mail[i]) == 0)
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- rows */
+
+static const diff_ctx *sort_ctx; /* qsort has no context argument; rows are sorted once per run */
+
+static const char *row_key(const diff_row *row)
+{
+	int s = row->folder[0] >= 0 ? 0 : 1;
+	return sort_ctx->side[s].npath[row->folder[s]];
+}
+
+static int row_cmp(const void *x, const void *y)
+{
+	int c = strcasecmp(row_key(x), row_key(y));
+	if (c)
+		return c;
+	const diff_row *a = x, *b = y;
+	return a->folder[0] != b->folder[0] ? (a->folder[0] < b->folder[0] ? -1 : 1)
+	                                    : (a->folder[1] < b->folder[1] ? -1 : a->folder[1] > b->folder[1]);
+}
+
+static int build_rows(diff_ctx *c)
+{
+	diff_result *r = c->r;
+	size_t n = c->side[0].s->n_folders + c->side[1].s->n_folders;
+	r->rows = calloc(n + 1, sizeof *r->rows);
+	if (!r->rows)
+		return -1;
+	for (int s = 0; s < 2; s++) {
+		const side_state *ss = &c->side[s];
+		for (size_t f = 0; f < ss->s->n_folders; f++) {
+			if (s == 1 && ss->folder_pair[f] >= 0)
+				continue; /* made from side 0 */
+			diff_row *row = &r->rows[r->n_rows++];
+			row->folder[s] = (int32_t)f;
+			row->folder[1 - s] = ss->folder_pair[f];
+			row->pair = ss->folder_pair_by[f];
+		}
+	}
+	sort_ctx = c;
+	qsort(r->rows, r->n_rows, sizeof *r->rows, row_cmp);
+	sort_ctx = NULL;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		diff_row *row = &r->rows[i];
+		folder_class fc = FC_IPM;
+		for (int s = 0; s < 2; s++) {
+			int32_t f = row->folder[s];
+			if (f < 0)
+				continue;
+			c->side[s].folder_row[f] = (int32_t)i;
+			row->unreadable[s] = c->side[s].folder_unreadable[f];
+			if (c->side[s].fclass[f] != FC_IPM)
+				fc = (folder_class)c->side[s].fclass[f];
+			if (is_mail_folder(&c->side[s].s->folders[f]))
+				row->mail = 1;
+		}
+		row->reason = (uint8_t)class_reason(fc);
+		if (row->reason != REASON_NONE)
+			row->mail = 0;
+	}
+	/* Duplicate keys were found while pairing, before there were rows. */
+	for (size_t k = 0; k < r->n_findings; k++) {
+		diff_finding *fd = &r->findings[k];
+		int s = fd->side;
+		if (fd->kind != FIND_DUPLICATE_KEY || s < 0 || fd->folder[s] < 0)
+			continue;
+		if (fd->item[s] < 0) { /* two folders: folder[s] is the first */
+			fd->row = c->side[s].folder_row[fd->folder[s]];
+		} else {
+			fd->row = c->side[s].folder_row[fd->folder[s]];
+		}
+		if (fd->row >= 0 && r->rows[fd->row].reason != REASON_NONE) {
+			fd->expected = 1;
+			fd->reason = r->rows[fd->row].reason;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- folders */
+
+static bool distinguished(const snap_folder *f)
+{
+	return f->role && *f->role && strcmp(f->role, "ipm") != 0 && strcmp(f->role, "other") != 0;
+}
+
+static bool side_has_file_error(const side_state *ss)
+{
+	for (size_t e = 0; e < ss->s->n_errors; e++)
+		if (ss->s->errors[e].scope == ERR_SCOPE_FILE)
+			return true;
+	return false;
+}
+
+static int folder_findings(diff_ctx *c)
+{
+	diff_result *r = c->r;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		diff_row *row = &r->rows[i];
+		if (row->folder[0] >= 0 && row->folder[1] >= 0) {
+			if (row->reason != REASON_NONE && row->reason != REASON_LOCAL_CONTENT)
+				continue; /* tops and one-sided areas: names and places differ by design */
+			const snap_folder *f0 = &c->side[0].s->folders[row->folder[0]];
+			const snap_folder *f1 = &c->side[1].s->folders[row->folder[1]];
+			if (f0->name && f1->name && strcmp(f0->name, f1->name) != 0) {
+				diff_finding *fd = diff_add_finding(r, FIND_FOLDER_RENAMED, -1);
+				if (!fd)
+					return -1;
+				fd->folder[0] = row->folder[0];
+				fd->folder[1] = row->folder[1];
+				fd->row = (int32_t)i;
+				fd->pair = row->pair;
+				fd->props = PROP_FOLDER_NAME;
+				if (distinguished(f0) || distinguished(f1)) {
+					fd->expected = 1;
+					fd->reason = REASON_SPECIAL_NAME;
+				}
+			}
+			/* Moved: the parents are not a pair. */
+			int32_t p0 = diff_folder_by_id(&c->side[0], f0->parent_id);
+			int32_t p1 = diff_folder_by_id(&c->side[1], f1->parent_id);
+			if (p0 >= 0 && p1 >= 0 && c->side[0].folder_pair[p0] != p1) {
+				diff_finding *fd = diff_add_finding(r, FIND_FOLDER_MOVED, -1);
+				if (!fd)
+					return -1;
+				fd->folder[0] = row->folder[0];
+				fd->folder[1] = row->folder[1];
+				fd->row = (int32_t)i;
+				fd->pair = row->pair;
+			}
+			continue;
+		}
+		int s = row->folder[0] >= 0 ? 0 : 1, o = 1 - s;
+		if (row->reason == REASON_TOP_FOLDER)
+			continue; /* the unnamed top of a cache file: structure, not content */
+		diff_finding *fd = diff_add_finding(r, FIND_FOLDER_MISSING, o);
+		if (!fd)
+			return -1;
+		fd->folder[s] = row->folder[s];
+		fd->row = (int32_t)i;
+		if (row->reason != REASON_NONE) {
+			fd->expected = 1;
+			fd->reason = row->reason;
+		} else if (!c->side[o].is_cache && side_has_file_error(&c->side[o])) {
+			fd->kind = FIND_SOURCE_INCOMPLETE; /* the server side could not be listed completely */
+			fd->side = o;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- the sync window */
+
+/* Months back from a FILETIME, on the calendar (the window counts calendar months). */
+static int64_t months_before(int64_t ft, int months, int days)
+{
+	time_t t = (time_t)((ft - FILETIME_UNIX_EPOCH) / 10000000);
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return ft;
+	tm.tm_mon -= months;
+	tm.tm_mday -= days;
+	time_t back = timegm(&tm);
+	return (int64_t)back * 10000000 + FILETIME_UNIX_EPOCH;
+}
+
+static void window_setup(diff_ctx *c)
+{
+	diff_result *r = c->r;
+	diff_window_result *w = &r->window;
+	w->mode = r->options.window.mode;
+	w->days = r->options.window.days;
+	w->months = r->options.window.months;
+	w->cache_side = -1;
+	if (r->kind[0] == r->kind[1])
+		return; /* the window is about a cache against its server */
+	int cs = r->kind[0] == DIFF_SIDE_CACHE ? 0 : 1, sv = 1 - cs;
+	w->cache_side = cs;
+	w->reference = r->snap[cs]->hdr.captured ? r->snap[cs]->hdr.captured : r->snap[sv]->hdr.captured;
+	if (!w->reference)
+		for (int s = 0; s < 2; s++)
+			for (size_t i = 0; i < r->snap[s]->n_items; i++)
+				if (diff_item_date(&r->snap[s]->items[i]) > w->reference)
+					w->reference = diff_item_date(&r->snap[s]->items[i]);
+	if (w->mode == DIFF_WINDOW_ALL)
+		return;
+	if (w->mode == DIFF_WINDOW_GIVEN) {
+		/* One day of grace: Outlook moves the cutoff daily, and times zones shift it by hours. */
+		w->cutoff = months_before(w->reference, w->months, w->days) - DAY_FT;
+		w->applied = true;
+		return;
+	}
+	/* Inferred: the oldest mail the cache holds in any mail folder. Outlook keeps everything newer
+	 * than its cutoff, so the cutoff is at or before that date; server mail older than it and absent
+	 * from the cache is what a window explains. A cache missing old mail for another reason is told
+	 * apart by the evidence (per folder oldest dates, both sides). */
+	int64_t oldest = 0;
+	bool any_old_missing = false;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const diff_row *row = &r->rows[i];
+		if (row->mail && row->oldest[cs] && (!oldest || row->oldest[cs] < oldest))
+			oldest = row->oldest[cs];
+	}
+	if (!oldest)
+		return;
+	const side_state *ss = &c->side[sv];
+	for (size_t i = 0; i < ss->s->n_items && !any_old_missing; i++) {
+		const snap_item *it = &ss->s->items[i];
+		int32_t f = ss->item_folder[i];
+		if (ss->item_pair[i] == -1 && !it->associated && f >= 0 && r->rows[ss->folder_row[f]].mail &&
+		    diff_item_date(it) && diff_item_date(it) < oldest)
+			any_old_missing = true;
+	}
+	if (!any_old_missing)
+		return;
+	w->applied = true;
+	w->cutoff = oldest;
+	w->inferred_days = w->reference > oldest ? (w->reference - oldest) / DAY_FT : 0;
+}
+
+/* ---------------------------------------------------------------- items */
+
+static uint32_t compare_props(const snap_item *a, const snap_item *b)
+{
+	uint32_t p = 0;
+	if (a->read >= 0 && b->read >= 0 && a->read != b->read)
+		p |= PROP_READ;
+	if (a->flag_status >= 0 && b->flag_status >= 0 && a->flag_status != b->flag_status)
+		p |= PROP_FLAG;
+	if (a->subject && b->subject && strcmp(a->subject, b->subject) != 0)
+		p |= PROP_SUBJECT;
+	if (a->cls && b->cls && strcasecmp(a->cls, b->cls) != 0)
+		p |= PROP_CLASS;
+	if (a->importance >= 0 && b->importance >= 0 && a->importance != b->importance)
+		p |= PROP_IMPORTANCE;
+	if (a->change_key.len && b->change_key.len &&
+	    (a->change_key.len != b->change_key.len || memcmp(a->change_key.data, b->change_key.data, a->change_key.len)))
+		p |= PROP_CHANGE_KEY;
+	return p;
+}
+
+static diff_newer newer_of(const snap_item *a, const snap_item *b)
+{
+	if (a->pcl.len && b->pcl.len) {
+		switch (diff_pcl_compare(a->pcl.data, a->pcl.len, b->pcl.data, b->pcl.len)) {
+		case PCL_EQUAL: return NEWER_SAME;
+		case PCL_A_NEWER: return NEWER_SIDE0;
+		case PCL_B_NEWER: return NEWER_SIDE1;
+		case PCL_CONFLICT: return NEWER_CONFLICT;
+		default: return NEWER_UNKNOWN;
+		}
+	}
+	if (a->change_key.len && a->change_key.len == b->change_key.len &&
+	    memcmp(a->change_key.data, b->change_key.data, a->change_key.len) == 0)
+		return NEWER_SAME;
+	return NEWER_UNKNOWN;
+}
+
+/* Expected item differences are counted per row and side in one aggregated finding. */
+static int add_expected(diff_ctx *c, int32_t *agg, int32_t rowi, int side, diff_reason why, const snap_item *it,
+                        int32_t folder, int s)
+{
+	diff_result *r = c->r;
+	diff_row *row = &r->rows[rowi];
+	row->expected++;
+	r->expected++;
+	int32_t *slot = &agg[2 * rowi + side];
+	diff_finding *fd;
+	if (*slot >= 0 && r->findings[*slot].reason == why) {
+		fd = &r->findings[*slot];
+		fd->count++;
+	} else {
+		if (!(fd = diff_add_finding(r, FIND_ITEM_MISSING, side)))
+			return -1;
+		*slot = (int32_t)(fd - r->findings);
+		fd->expected = 1;
+		fd->reason = (uint8_t)why;
+		fd->row = rowi;
+		fd->folder[s] = folder;
+		fd->count = 1;
+	}
+	int64_t d = diff_item_date(it);
+	if (d && (!fd->date_min || d < fd->date_min))
+		fd->date_min = d;
+	if (d > fd->date_max)
+		fd->date_max = d;
+	return 0;
+}
+
+static int paired_item(diff_ctx *c, uint32_t i0)
+{
+	diff_result *r = c->r;
+	uint32_t i1 = (uint32_t)c->side[0].item_pair[i0];
+	const snap_item *a = &c->side[0].s->items[i0], *b = &c->side[1].s->items[i1];
+	int32_t f0 = c->side[0].item_folder[i0], f1 = c->side[1].item_folder[i1];
+	int32_t r0 = f0 >= 0 ? c->side[0].folder_row[f0] : -1, r1 = f1 >= 0 ? c->side[1].folder_row[f1] : -1;
+	uint32_t props = compare_props(a, b);
+	bool moved = r0 != r1;
+	if (!props && !moved) {
+		if (r0 >= 0)
+			r->rows[r0].matched++;
+		r->matched++;
+		return 0;
+	}
+	r->differing++;
+	if (r0 >= 0)
+		r->rows[r0].differing++;
+	if (moved && r1 >= 0)
+		r->rows[r1].differing++;
+	diff_finding *fd = diff_add_finding(r, moved ? FIND_ITEM_MOVED : FIND_ITEM_CHANGED, -1);
+	if (!fd)
+		return -1;
+	fd->item[0] = (int32_t)i0;
+	fd->item[1] = (int32_t)i1;
+	fd->folder[0] = f0;
+	fd->folder[1] = f1;
+	fd->row = r0 >= 0 ? r0 : r1;
+	fd->pair = c->side[0].item_pair_by[i0];
+	fd->props = props;
+	fd->associated = a->associated;
+	fd->newer = (int8_t)newer_of(a, b);
+	if (fd->newer == NEWER_SIDE0 || fd->newer == NEWER_SIDE1)
+		fd->side = fd->newer;
+	diff_reason why = r0 >= 0 ? (diff_reason)r->rows[r0].reason : REASON_NONE;
+	if (why == REASON_NONE && r1 >= 0)
+		why = (diff_reason)r->rows[r1].reason;
+	if (why != REASON_NONE) {
+		fd->expected = 1;
+		fd->reason = (uint8_t)why;
+	}
+	return 0;
+}
+
+static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
+{
+	diff_result *r = c->r;
+	int o = 1 - s;
+	const side_state *ss = &c->side[s], *os = &c->side[o];
+	const snap_item *it = &ss->s->items[i];
+	int32_t f = ss->item_folder[i];
+	int32_t rowi = f >= 0 ? ss->folder_row[f] : -1;
+	diff_row *row = rowi >= 0 ? &r->rows[rowi] : NULL;
+	if (row && row->reason != REASON_NONE)
+		return add_expected(c, agg, rowi, o, (diff_reason)row->reason, it, f, s);
+	/* The other side could not read the folder (or the whole capture is short): unverified. */
+	int32_t of = row ? row->folder[o] : -1;
+	bool unverified = (of >= 0 && os->folder_unreadable[of]) ||
+	                  (!os->is_cache && side_has_file_error(os));
+	if (unverified) {
+		row->unverified++;
+		r->unverified++;
+		if (ss->is_cache && !os->is_cache) {
+			if (diff_add_export(r, s, (int32_t)i, rowi) != 0)
+				return -1;
+			r->exports[r->n_exports - 1].unverified = 1;
+		}
+		return 0;
+	}
+	const diff_window_result *w = &r->window;
+	if (row && row->mail && w->applied && o == w->cache_side && !it->associated) {
+		int64_t d = diff_item_date(it);
+		if (d && d < w->cutoff) {
+			r->window.items++;
+			return add_expected(c, agg, rowi, o, REASON_SYNC_WINDOW, it, f, s);
+		}
+	}
+	if (row)
+		row->missing[o]++;
+	r->missing[o]++;
+	diff_finding *fd = diff_add_finding(r, FIND_ITEM_MISSING, o);
+	if (!fd)
+		return -1;
+	fd->item[s] = (int32_t)i;
+	fd->folder[s] = f;
+	fd->row = rowi;
+	fd->associated = it->associated;
+	fd->date_min = fd->date_max = diff_item_date(it);
+	if (ss->is_cache && !os->is_cache && diff_add_export(r, s, (int32_t)i, rowi) != 0)
+		return -1;
+	return 0;
+}
+
+static int item_findings(diff_ctx *c)
+{
+	diff_result *r = c->r;
+	/* Counts and oldest mail per row first: the inferred window needs them. */
+	for (int s = 0; s < 2; s++) {
+		const side_state *ss = &c->side[s];
+		for (size_t i = 0; i < ss->s->n_items; i++) {
+			const snap_item *it = &ss->s->items[i];
+			int32_t f = ss->item_folder[i];
+			if (it->associated)
+				r->assoc[s]++;
+			else
+				r->items[s]++;
+			if (f < 0)
+				continue;
+			diff_row *row = &r->rows[ss->folder_row[f]];
+			if (it->associated) {
+				row->assoc[s]++;
+				continue;
+			}
+			row->count[s]++;
+			int64_t d = diff_item_date(it);
+			if (row->mail && d && (!row->oldest[s] || d < row->oldest[s]))
+				row->oldest[s] = d;
+		}
+	}
+	window_setup(c);
+	int32_t *agg = malloc((2 * r->n_rows + 1) * sizeof *agg);
+	if (!agg)
+		return -1;
+	memset(agg, 0xff, (2 * r->n_rows + 1) * sizeof *agg);
+	int rc = 0;
+	for (uint32_t i = 0; rc == 0 && i < c->side[0].s->n_items; i++) {
+		if (c->side[0].item_pair[i] >= 0)
+			rc = paired_item(c, i);
+	}
+	for (int s = 0; s < 2; s++) {
+		const side_state *ss = &c->side[s];
+		for (uint32_t i = 0; rc == 0 && i < ss->s->n_items; i++) {
+			const snap_item *it = &ss->s->items[i];
+			if (ss->item_pair[i] != -1 || (it->associated && !r->options.compare_associated))
+				continue;
+			rc = unpaired_item(c, s, i, agg);
+		}
+	}
+	free(agg);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- integrity */
+
+/* True when side o holds an error like side s's error e (a snapshot compared with itself). */
+static bool same_error_other_side(const diff_ctx *c, int s, const snap_error *e)
+{
+	const snap_t *o = c->side[1 - s].s;
+	for (size_t k = 0; k < o->n_errors; k++) {
+		const snap_error *x = &o->errors[k];
+		if (x->scope == e->scope && x->path && e->path && strcmp(x->path, e->path) == 0 && x->message &&
+		    e->message && strcmp(x->message, e->message) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int integrity_findings(diff_ctx *c)
+{
+	diff_result *r = c->r;
+	for (int s = 0; s < 2; s++) {
+		const side_state *ss = &c->side[s];
+		const snap_t *sn = ss->s;
+		for (size_t e = 0; e < sn->n_errors; e++) {
+			const snap_error *er = &sn->errors[e];
+			diff_kind k = !ss->is_cache                  ? FIND_SOURCE_INCOMPLETE
+			              : er->scope == ERR_SCOPE_ITEM   ? FIND_ITEM_UNREADABLE
+			              : er->scope == ERR_SCOPE_FOLDER ? FIND_FOLDER_UNREADABLE
+			                                              : FIND_FILE_DAMAGED;
+			diff_finding *fd = diff_add_finding(r, k, s);
+			if (!fd)
+				return -1;
+			fd->error = (int32_t)e;
+			fd->what = er->scope == ERR_SCOPE_FILE ? "file_error" : NULL;
+			int32_t f = er->scope == ERR_SCOPE_FOLDER ? diff_folder_by_id(ss, er->id) : -1;
+			if (f < 0)
+				f = diff_folder_by_id(ss, er->folder_id);
+			for (size_t x = 0; x < sn->n_folders && f < 0 && er->path; x++)
+				if (sn->folders[x].path && strcmp(sn->folders[x].path, er->path) == 0)
+					f = (int32_t)x;
+			fd->folder[s] = f;
+			fd->row = f >= 0 ? ss->folder_row[f] : -1;
+			diff_reason why = fd->row >= 0 ? (diff_reason)r->rows[fd->row].reason : REASON_NONE;
+			if (why != REASON_NONE && why != REASON_LOCAL_CONTENT) {
+				fd->expected = 1;
+				fd->reason = (uint8_t)why;
+			} else if (ss->is_cache && same_error_other_side(c, s, er) && c->side[1 - s].is_cache) {
+				fd->reason = REASON_SAME_ON_BOTH; /* still damage, on both files */
+			}
+		}
+		if (!ss->is_cache || !sn->integrity.present)
+			continue;
+		const snap_integrity *in = &sn->integrity;
+		if (in->corrupted) {
+			diff_finding *fd = diff_add_finding(r, FIND_FILE_DAMAGED, s);
+			if (!fd)
+				return -1;
+			fd->what = "corrupted_flag";
+		}
+		if (in->orphan_items > 0) {
+			diff_finding *fd = diff_add_finding(r, FIND_FILE_DAMAGED, s);
+			if (!fd)
+				return -1;
+			fd->what = "orphan_items";
+			fd->found = in->orphan_items;
+			fd->count = in->orphan_items;
+		}
+		for (size_t m = 0; m < in->n_mismatches; m++) {
+			const snap_count_mismatch *mm = &in->mismatches[m];
+			diff_finding *fd = diff_add_finding(r, FIND_COUNT_MISMATCH, s);
+			if (!fd)
+				return -1;
+			fd->stored = mm->stored;
+			fd->found = mm->found;
+			fd->what = mm->what;
+			fd->error = (int32_t)m; /* index into the integrity mismatches */
+			int32_t x = diff_folder_by_id(ss, mm->folder_id);
+			if (x >= 0) {
+				fd->folder[s] = x;
+				fd->row = ss->folder_row[x];
+			}
+		}
+	}
+	return 0;
+}
+
+int diff_classify(diff_ctx *c, or_error *err)
+{
+	if (build_rows(c) != 0 || folder_findings(c) != 0 || item_findings(c) != 0 || integrity_findings(c) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory classifying differences");
+	return 0;
+}

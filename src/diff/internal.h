@@ -1,0 +1,76 @@
+/* internal.h: what the files of src/diff share; not part of the module's interface. */
+#ifndef OSTRECON_DIFF_INTERNAL_H
+#define OSTRECON_DIFF_INTERNAL_H
+
+#include "diff.h"
+
+/* Where a folder sits, which decides what is expected of it. */
+typedef enum {
+	FC_IPM = 0,        /* under the IPM subtree: compared */
+	FC_TOP,            /* root, IPM subtree, the unnamed top of a cache file */
+	FC_LOCAL_CONTENT,  /* Sync Issues and its subfolders: folders on both, content local */
+	FC_CLIENT,         /* client-side: search folders and Finder, Views, Reminders, spooler, ... */
+	FC_NON_IPM,        /* non-IPM folders of the mailbox: Recoverable Items, ... */
+	FC_PUBLIC,         /* Root - Public and below */
+} folder_class;
+
+/* A map from keys (bytes or strings, compared by a callback) to record indexes: open addressing,
+ * linear probing, full hashes kept to skip most compares. It keeps the first record of a key. */
+#define MAP_EMPTY UINT32_MAX
+typedef struct {
+	uint64_t *hash;  /* full hashes, to skip most compares */
+	uint32_t *slot;  /* record index or MAP_EMPTY */
+	size_t cap;
+} idx_map;
+
+#define ITEM_DUPLICATE (-2) /* the second holder of a key: a duplicate_key finding */
+
+typedef struct {
+	const snap_t *s;
+	idx_map folder_by_id;       /* folder id string -> folder index */
+	int32_t *item_folder;       /* item -> folder index (-1 unknown) */
+	int32_t *folder_row;        /* folder -> row */
+	int32_t *item_pair;         /* item -> paired item on the other side, -1, or ITEM_DUPLICATE */
+	uint8_t *item_pair_by;      /* diff_pair_method */
+	int32_t *folder_pair;       /* folder -> paired folder on the other side, -1 */
+	uint8_t *folder_pair_by;    /* diff_pair_method */
+	uint8_t *fclass;            /* folder_class */
+	char **npath;               /* normalized path per folder (malloc'd) */
+	uint8_t *folder_unreadable; /* the side could not read this folder (or items of it) */
+	int32_t *folder_error;      /* first error about this folder, -1 */
+	int32_t ipm_root, root;     /* folder indexes of the anchors, -1 */
+	bool is_cache;
+} side_state;
+
+typedef struct {
+	diff_result *r;
+	side_state side[2];
+} diff_ctx;
+
+/* base.c */
+int map_init(idx_map *m, size_t n);
+void map_free(idx_map *m);
+uint64_t hash_bytes(const void *p, size_t n);
+uint64_t hash_str_ci(const char *s);
+/* Inserts (h, idx) unless a record with the same key is there; returns that record's index, or
+ * MAP_EMPTY when idx was inserted. `same` tells whether record idx has the key. */
+typedef bool (*map_same_fn)(const void *ctx, uint32_t idx, const void *key);
+uint32_t map_put(idx_map *m, uint64_t h, uint32_t idx, map_same_fn same, const void *ctx, const void *key);
+uint32_t map_get(const idx_map *m, uint64_t h, map_same_fn same, const void *ctx, const void *key);
+
+/* diff.c */
+int32_t diff_folder_by_id(const side_state *ss, const char *id);
+
+/* pair.c */
+int diff_pair_folders(diff_ctx *c, or_error *err);
+int diff_pair_items(diff_ctx *c, or_error *err);
+
+/* classify.c */
+int diff_classify(diff_ctx *c, or_error *err);
+diff_finding *diff_add_finding(diff_result *r, diff_kind kind, int side);
+int diff_add_export(diff_result *r, int side, int32_t item, int32_t row);
+
+/* verdict.c */
+int diff_decide(diff_ctx *c, or_error *err);
+
+#endif

@@ -1,0 +1,431 @@
+/* pair.c: pairs folders and items of the two sides, each pair marked with how it was made.
+ *
+ * Folders: by source key; then by global counter and role (folders whose replid has no known GUID,
+ * like the replid-0 folders of a cache); then by global counter alone where it is unique on both
+ * sides; then by distinguished role where unique; then by normalized path. Two objects of one side
+ * never pair with one object of the other, and two objects with different full keys never pair.
+ *
+ * Items: by source key; then by global counter where one side has no full key and the counter is
+ * unique on the other side; then, for items with neither, by class + subject + date + folder path.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---------------------------------------------------------------- folder maps */
+
+typedef struct {
+	const uint8_t *p;
+	size_t n;
+	bool text; /* compare case-insensitively */
+} fkey;
+
+typedef fkey (*fkey_fn)(const side_state *ss, uint32_t f);
+typedef struct {
+	const side_state *ss;
+	fkey_fn fn;
+} fmap_ctx;
+
+static fkey fk_key(const side_state *ss, uint32_t f)
+{
+	const snap_ident *id = &ss->s->folders[f].ident;
+	return (fkey){id->has_key ? id->key : NULL, SNAP_KEY_LEN, false};
+}
+
+static fkey fk_gc(const side_state *ss, uint32_t f)
+{
+	const snap_ident *id = &ss->s->folders[f].ident;
+	return (fkey){id->has_gc ? id->gc : NULL, SNAP_GC_LEN, false};
+}
+
+static bool distinguished_role(const char *r)
+{
+	return r && *r && strcmp(r, "ipm") != 0 && strcmp(r, "other") != 0 && strcmp(r, "search") != 0;
+}
+
+static fkey fk_role(const side_state *ss, uint32_t f)
+{
+	const char *r = ss->s->folders[f].role;
+	return (fkey){distinguished_role(r) ? (const uint8_t *)r : NULL, r ? strlen(r) : 0, true};
+}
+
+static fkey fk_path(const side_state *ss, uint32_t f)
+{
+	const char *p = ss->npath[f];
+	return (fkey){(const uint8_t *)p, p ? strlen(p) : 0, true};
+}
+
+static bool fkey_eq(fkey a, fkey b)
+{
+	if (!a.p || !b.p || a.n != b.n)
+		return false;
+	return a.text ? strncasecmp((const char *)a.p, (const char *)b.p, a.n) == 0 : memcmp(a.p, b.p, a.n) == 0;
+}
+
+static uint64_t fkey_hash(fkey k)
+{
+	if (!k.text)
+		return hash_bytes(k.p, k.n);
+	char buf[1024];
+	size_t n = k.n < sizeof buf - 1 ? k.n : sizeof buf - 1;
+	memcpy(buf, k.p, n);
+	buf[n] = '\0';
+	return hash_str_ci(buf);
+}
+
+static bool fmap_same(const void *ctx, uint32_t idx, const void *key)
+{
+	const fmap_ctx *c = ctx;
+	return fkey_eq(c->fn(c->ss, idx), *(const fkey *)key);
+}
+
+/* Maps every folder of a side that has the key; dup[f] = 1 for the first of a repeated key. */
+static int fmap_build(idx_map *m, uint8_t *dup, const fmap_ctx *c)
+{
+	const snap_t *s = c->ss->s;
+	if (map_init(m, s->n_folders) != 0)
+		return -1;
+	memset(dup, 0, s->n_folders);
+	for (uint32_t f = 0; f < s->n_folders; f++) {
+		fkey k = c->fn(c->ss, f);
+		if (!k.p)
+			continue;
+		uint32_t prev = map_put(m, fkey_hash(k), f, fmap_same, c, &k);
+		if (prev != MAP_EMPTY)
+			dup[prev] = dup[f] = 1;
+	}
+	return 0;
+}
+
+static bool full_keys_differ(const snap_ident *a, const snap_ident *b)
+{
+	return a->has_key && b->has_key && memcmp(a->key, b->key, SNAP_KEY_LEN) != 0;
+}
+
+static void pair_folders(diff_ctx *c, int32_t f0, int32_t f1, diff_pair_method how)
+{
+	c->side[0].folder_pair[f0] = f1;
+	c->side[1].folder_pair[f1] = f0;
+	c->side[0].folder_pair_by[f0] = c->side[1].folder_pair_by[f1] = (uint8_t)how;
+	c->r->folder_pairs_by[how]++;
+}
+
+/* One pass: pairs unpaired folders of side 0 with unpaired folders of side 1 that share the key
+ * `fn` gives, when the key is unique on both sides (or, for source keys, with its first holder).
+ * Returns -1 out of memory. */
+static int folder_pass(diff_ctx *c, fkey_fn fn, diff_pair_method how, bool need_same_role)
+{
+	int rc = -1;
+	idx_map m[2] = {{0}};
+	uint8_t *dup[2] = {NULL, NULL};
+	fmap_ctx mc[2];
+	for (int s = 0; s < 2; s++) {
+		mc[s] = (fmap_ctx){&c->side[s], fn};
+		dup[s] = malloc(c->side[s].s->n_folders + 1);
+		if (!dup[s] || fmap_build(&m[s], dup[s], &mc[s]) != 0)
+			goto out;
+	}
+	const snap_t *a = c->side[0].s, *b = c->side[1].s;
+	for (uint32_t f = 0; f < a->n_folders; f++) {
+		if (c->side[0].folder_pair[f] >= 0 || (how != PAIR_KEY && dup[0][f]))
+			continue;
+		fkey k = fn(&c->side[0], f);
+		if (!k.p)
+			continue;
+		uint32_t g = map_get(&m[1], fkey_hash(k), fmap_same, &mc[1], &k);
+		if (g == MAP_EMPTY || (how != PAIR_KEY && dup[1][g]) || c->side[1].folder_pair[g] >= 0)
+			continue;
+		if (full_keys_differ(&a->folders[f].ident, &b->folders[g].ident))
+			continue;
+		if (need_same_role && !fkey_eq(fk_role(&c->side[0], f), fk_role(&c->side[1], g)))
+			continue; /* (false when either has no distinguished role) */
+		pair_folders(c, (int32_t)f, (int32_t)g, how);
+	}
+	rc = 0;
+out:
+	for (int s = 0; s < 2; s++) {
+		map_free(&m[s]);
+		free(dup[s]);
+	}
+	return rc;
+}
+
+/* Folders sharing a key on one side: a finding of their own (mbsync: an ambiguous key is never a
+ * silent pick). The first of them may still pair. */
+static int folder_duplicates(diff_ctx *c)
+{
+	for (int s = 0; s < 2; s++) {
+		idx_map m = {0};
+		fmap_ctx mc = {&c->side[s], fk_key};
+		const snap_t *sn = c->side[s].s;
+		if (map_init(&m, sn->n_folders) != 0)
+			return -1;
+		for (uint32_t f = 0; f < sn->n_folders; f++) {
+			fkey k = fk_key(&c->side[s], f);
+			if (!k.p)
+				continue;
+			uint32_t prev = map_put(&m, fkey_hash(k), f, fmap_same, &mc, &k);
+			if (prev == MAP_EMPTY)
+				continue;
+			diff_finding *fd = diff_add_finding(c->r, FIND_DUPLICATE_KEY, s);
+			if (!fd) {
+				map_free(&m);
+				return -1;
+			}
+			fd->folder[s] = (int32_t)prev;
+			fd->folder[1 - s] = -1;
+			fd->item[0] = fd->item[1] = -1;
+			fd->second = (int32_t)f;
+			fd->what = "folder";
+		}
+		map_free(&m);
+	}
+	return 0;
+}
+
+int diff_pair_folders(diff_ctx *c, or_error *err)
+{
+	if (folder_duplicates(c) != 0 || folder_pass(c, fk_key, PAIR_KEY, false) != 0 ||
+	    folder_pass(c, fk_gc, PAIR_GC_ROLE, true) != 0 || folder_pass(c, fk_gc, PAIR_GC_ONLY, false) != 0 ||
+	    folder_pass(c, fk_role, PAIR_ROLE, false) != 0 || folder_pass(c, fk_path, PAIR_PATH, false) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing folders");
+	return 0;
+}
+
+/* ---------------------------------------------------------------- item maps */
+
+typedef struct {
+	const side_state *ss;
+	int what; /* 0 key, 1 gc, 2 heuristic */
+} imap_ctx;
+
+typedef struct {
+	const char *cls, *subject, *path;
+	int64_t date;
+} heur_key;
+
+static heur_key heur_of(const side_state *ss, uint32_t i)
+{
+	const snap_item *it = &ss->s->items[i];
+	int32_t f = ss->item_folder[i];
+	return (heur_key){it->cls ? it->cls : "", it->subject ? it->subject : "",
+	                  f >= 0 && ss->npath[f] ? ss->npath[f] : "", diff_item_date(it)};
+}
+
+static uint64_t heur_hash(const heur_key *k)
+{
+	uint64_t h = hash_str_ci(k->cls) * 31 + hash_str_ci(k->subject);
+	h = h * 31 + hash_str_ci(k->path);
+	return hash_bytes(&h, sizeof h) ^ hash_bytes(&k->date, sizeof k->date);
+}
+
+static bool heur_eq(const heur_key *a, const heur_key *b)
+{
+	return a->date == b->date && strcmp(a->cls, b->cls) == 0 && strcmp(a->subject, b->subject) == 0 &&
+	       strcasecmp(a->path, b->path) == 0;
+}
+
+static bool imap_same(const void *ctx, uint32_t idx, const void *key)
+{
+	const imap_ctx *c = ctx;
+	const snap_item *it = &c->ss->s->items[idx];
+	switch (c->what) {
+	case 0: return memcmp(it->ident.key, key, SNAP_KEY_LEN) == 0;
+	case 1: return memcmp(it->ident.gc, key, SNAP_GC_LEN) == 0;
+	default: {
+		heur_key h = heur_of(c->ss, idx);
+		return heur_eq(&h, key);
+	}
+	}
+}
+
+static bool item_compared(const diff_ctx *c, const snap_item *it)
+{
+	return !it->associated || c->r->options.compare_associated;
+}
+
+static void pair_items(diff_ctx *c, uint32_t i0, uint32_t i1, diff_pair_method how)
+{
+	c->side[0].item_pair[i0] = (int32_t)i1;
+	c->side[1].item_pair[i1] = (int32_t)i0;
+	c->side[0].item_pair_by[i0] = c->side[1].item_pair_by[i1] = (uint8_t)how;
+	c->r->pairs_by[how]++;
+}
+
+/* Maps the items of a side by key (what 0) or gc (what 1); records repeated keys as findings
+ * (what 0) or in dup (what 1). Only unpaired items when only_unpaired. */
+static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_t *dup, bool only_unpaired)
+{
+	const side_state *ss = &c->side[s];
+	const snap_t *sn = ss->s;
+	if (map_init(m, sn->n_items) != 0)
+		return -1;
+	for (uint32_t i = 0; i < sn->n_items; i++) {
+		const snap_item *it = &sn->items[i];
+		if (!item_compared(c, it) || (only_unpaired && ss->item_pair[i] != -1))
+			continue;
+		uint64_t h;
+		const void *key;
+		heur_key hk;
+		if (mc->what == 0) {
+			if (!it->ident.has_key)
+				continue;
+			key = it->ident.key;
+			h = hash_bytes(key, SNAP_KEY_LEN);
+		} else if (mc->what == 1) {
+			if (!it->ident.has_gc)
+				continue;
+			key = it->ident.gc;
+			h = hash_bytes(key, SNAP_GC_LEN);
+		} else {
+			hk = heur_of(ss, i);
+			key = &hk;
+			h = heur_hash(&hk);
+		}
+		uint32_t prev = map_put(m, h, i, imap_same, mc, key);
+		if (prev == MAP_EMPTY)
+			continue;
+		if (dup)
+			dup[prev] = dup[i] = 1;
+		if (mc->what == 0) {
+			diff_finding *fd = diff_add_finding(c->r, FIND_DUPLICATE_KEY, s);
+			if (!fd)
+				return -1;
+			fd->item[s] = (int32_t)prev;
+			fd->folder[s] = ss->item_folder[prev];
+			fd->second = (int32_t)i;
+			fd->what = "item";
+			c->side[s].item_pair[i] = ITEM_DUPLICATE; /* reported as such, never as missing */
+			fd->associated = it->associated;
+		}
+	}
+	return 0;
+}
+
+static bool has_unpaired(const diff_ctx *c, int want_gc)
+{
+	for (int s = 0; s < 2; s++) {
+		const snap_t *sn = c->side[s].s;
+		for (size_t i = 0; i < sn->n_items; i++) {
+			const snap_ident *id = &sn->items[i].ident;
+			if (c->side[s].item_pair[i] != -1 || id->has_key || !item_compared(c, &sn->items[i]))
+				continue;
+			if (want_gc ? id->has_gc : !id->has_gc)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int pair_by_key(diff_ctx *c)
+{
+	int rc = -1;
+	idx_map m[2] = {{0}};
+	imap_ctx mc[2] = {{&c->side[0], 0}, {&c->side[1], 0}};
+	for (int s = 0; s < 2; s++)
+		if (imap_build(c, s, &m[s], &mc[s], NULL, false) != 0)
+			goto out;
+	/* Walking side 0's map visits each key once (its first holder). */
+	const snap_t *a = c->side[0].s;
+	for (size_t j = 0; j < m[0].cap; j++) {
+		uint32_t i = m[0].slot[j];
+		if (i == MAP_EMPTY)
+			continue;
+		uint32_t k = map_get(&m[1], m[0].hash[j], imap_same, &mc[1], a->items[i].ident.key);
+		if (k != MAP_EMPTY)
+			pair_items(c, i, k, PAIR_KEY);
+	}
+	rc = 0;
+out:
+	map_free(&m[0]);
+	map_free(&m[1]);
+	return rc;
+}
+
+/* Pairs of items left over by global counter (what 1: unique on both sides, one of the two without
+ * a full key) or by the heuristic (what 2: one of the two with neither key nor gc). Items the
+ * heuristic cannot tell apart (same class, subject, date and folder) pair in order: they look the
+ * same in everything compared, so any pairing gives the same result. */
+static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
+{
+	int rc = -1;
+	idx_map m[2] = {{0}};
+	uint8_t *dup[2] = {NULL, NULL};
+	int32_t *next = NULL; /* heuristic: the other items of side 1 with the same key */
+	imap_ctx mc[2] = {{&c->side[0], what}, {&c->side[1], what}};
+	for (int s = 0; s < 2; s++) {
+		dup[s] = calloc(c->side[s].s->n_items + 1, 1);
+		if (!dup[s] || imap_build(c, s, &m[s], &mc[s], dup[s], what == 2) != 0)
+			goto out;
+	}
+	const snap_t *a = c->side[0].s, *b = c->side[1].s;
+	if (what == 2) {
+		if (!(next = malloc((b->n_items + 1) * sizeof *next)))
+			goto out;
+		memset(next, 0xff, (b->n_items + 1) * sizeof *next);
+		/* Chain every duplicate behind its first holder, kept in the map. */
+		for (uint32_t i = 0; i < b->n_items; i++) {
+			if (!dup[1][i] || c->side[1].item_pair[i] != -1 || !item_compared(c, &b->items[i]))
+				continue;
+			heur_key hk = heur_of(&c->side[1], i);
+			uint32_t first = map_get(&m[1], heur_hash(&hk), imap_same, &mc[1], &hk);
+			if (first != MAP_EMPTY && first != i) {
+				next[i] = next[first];
+				next[first] = (int32_t)i;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < a->n_items; i++) {
+		const snap_item *x = &a->items[i];
+		if (c->side[0].item_pair[i] != -1 || (what == 1 && dup[0][i]) || !item_compared(c, x))
+			continue;
+		uint32_t k;
+		if (what == 1) {
+			if (!x->ident.has_gc)
+				continue;
+			k = map_get(&m[1], hash_bytes(x->ident.gc, SNAP_GC_LEN), imap_same, &mc[1], x->ident.gc);
+			if (k == MAP_EMPTY || dup[1][k])
+				continue;
+		} else {
+			heur_key hk = heur_of(&c->side[0], i);
+			k = map_get(&m[1], heur_hash(&hk), imap_same, &mc[1], &hk);
+			while (k != MAP_EMPTY && c->side[1].item_pair[k] != -1)
+				k = next[k] >= 0 ? (uint32_t)next[k] : MAP_EMPTY;
+			if (k == MAP_EMPTY)
+				continue;
+		}
+		if (c->side[1].item_pair[k] != -1)
+			continue;
+		const snap_ident *y = &b->items[k].ident;
+		if (x->associated != b->items[k].associated || full_keys_differ(&x->ident, y))
+			continue;
+		/* The fallback is for objects short of a key: at least one of the two must lack it
+		 * (and for the heuristic, lack the gc too). */
+		if (what == 1 && x->ident.has_key && y->has_key)
+			continue;
+		if (what == 2 && (x->ident.has_key || x->ident.has_gc) && (y->has_key || y->has_gc))
+			continue;
+		pair_items(c, i, k, how);
+	}
+	rc = 0;
+out:
+	for (int s = 0; s < 2; s++) {
+		map_free(&m[s]);
+		free(dup[s]);
+	}
+	free(next);
+	return rc;
+}
+
+int diff_pair_items(diff_ctx *c, or_error *err)
+{
+	if (pair_by_key(c) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing items");
+	if (has_unpaired(c, 1) && pair_fallback(c, 1, PAIR_GC_ONLY) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing items");
+	if (has_unpaired(c, 0) && pair_fallback(c, 2, PAIR_HEURISTIC) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing items");
+	return 0;
+}

@@ -1,0 +1,564 @@
+/* json.c: builds the JSON report from a diff result, saves and loads it, and redacts. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- redaction */
+
+int report_redaction_key(const char *path, uint8_t key[REPORT_KEY_MAX], size_t *len, or_error *err)
+{
+	*len = 0;
+	if (!path) {
+		if (RAND_bytes(key, 32) != 1)
+			return or_fail(err, OR_ERR_IO, "cannot draw a random redaction key");
+		*len = 32;
+		return 0;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return or_fail(err, errno == ENOENT ? OR_ERR_NOTFOUND : OR_ERR_IO, "cannot open the key file %s: %s", path,
+		               strerror(errno));
+	ssize_t n;
+	while (*len < REPORT_KEY_MAX && (n = read(fd, key + *len, REPORT_KEY_MAX - *len)) > 0)
+		*len += (size_t)n;
+	close(fd);
+	if (*len < 16)
+		return or_fail(err, OR_ERR_USAGE, "the key file %s holds fewer than 16 bytes", path);
+	return 0;
+}
+
+int report_hash(const uint8_t *key, size_t key_len, const char *text, char out[22])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int mac_len = 0;
+	if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)text, strlen(text), mac, &mac_len) ||
+	    mac_len < 8) {
+		str_copy(out, "hmac:?", 22);
+		return -1;
+	}
+	memcpy(out, "hmac:", 5);
+	hex_encode(mac, 8, out + 5);
+	return 0;
+}
+
+/* A string value, redacted when asked. NULL stays absent (json null is not used). */
+static json_t *secret(const report_options *o, const char *s)
+{
+	if (!s)
+		return NULL;
+	if (!o->redact)
+		return json_string(s);
+	char h[22];
+	report_hash(o->key, o->key_len, s, h);
+	return json_string(h);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static void set(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set_new(o, k, v);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *time_json(int64_t ft)
+{
+	if (!ft)
+		return NULL;
+	char buf[32];
+	filetime_format(ft, buf);
+	return json_string(buf);
+}
+
+static json_t *hex_json(const uint8_t *p, size_t n)
+{
+	char buf[2 * SNAP_KEY_LEN + 1];
+	if (n > SNAP_KEY_LEN)
+		n = SNAP_KEY_LEN;
+	hex_encode(p, n, buf);
+	return json_string(buf);
+}
+
+static json_t *pair_int(int64_t a, int64_t b)
+{
+	return json_pack("[II]", (json_int_t)a, (json_int_t)b);
+}
+
+static json_t *side_json(const diff_result *r, int s, const report_options *o)
+{
+	const snap_t *sn = r->snap[s];
+	const snap_header *h = &sn->hdr;
+	json_t *j = json_object();
+	set(j, "index", json_integer(s));
+	set(j, "label", json_string(diff_side_label(r, s)));
+	set(j, "kind", json_string(r->kind[s] == DIFF_SIDE_CACHE ? "cache" : "server"));
+	set(j, "source", json_string(snap_source_name(h->source)));
+	if (o->input[s])
+		set(j, "input", json_string(o->input[s]));
+	set(j, "mailbox", secret(o, h->mailbox));
+	if (h->file)
+		set(j, "file", json_string(h->file));
+	if (h->file_size >= 0)
+		set(j, "file_size", json_integer(h->file_size));
+	if (h->file_format)
+		set(j, "file_format", json_string(h->file_format));
+	if (h->server)
+		set(j, "server", json_string(h->server));
+	if (h->server_version)
+		set(j, "server_version", json_string(h->server_version));
+	set(j, "captured", time_json(h->captured));
+	if (h->tool)
+		set(j, "tool", json_string(h->tool));
+	if (h->options_json) {
+		json_t *opts = json_loads(h->options_json, 0, NULL);
+		set(j, "options", json_is_object(opts) ? opts : NULL);
+		if (opts && !json_is_object(opts))
+			json_decref(opts);
+	}
+	set(j, "folders", json_integer((json_int_t)sn->n_folders));
+	set(j, "items", json_integer((json_int_t)r->items[s]));
+	set(j, "associated_items", json_integer((json_int_t)r->assoc[s]));
+	set(j, "errors", json_integer((json_int_t)sn->n_errors));
+	return j;
+}
+
+static const char *newer_name(const diff_result *r, int newer)
+{
+	switch (newer) {
+	case NEWER_SIDE0:
+	case NEWER_SIDE1: return diff_side_label(r, newer);
+	case NEWER_CONFLICT: return "conflict";
+	case NEWER_SAME: return "same";
+	default: return "unknown";
+	}
+}
+
+static json_t *opt_int(int v)
+{
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
+static json_t *evidence_json(const diff_result *r, const diff_finding *f, const report_options *o)
+{
+	json_t *ev = json_array();
+	const snap_item *it[2] = {NULL, NULL};
+	for (int s = 0; s < 2; s++)
+		if (f->item[s] >= 0)
+			it[s] = &r->snap[s]->items[f->item[s]];
+	if (f->kind == FIND_FOLDER_RENAMED) {
+		const snap_folder *a = &r->snap[0]->folders[f->folder[0]], *b = &r->snap[1]->folders[f->folder[1]];
+		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "name", "values", str_or_null(a->name),
+		                                    str_or_null(b->name)));
+		return ev;
+	}
+	if (!it[0] || !it[1])
+		return ev;
+	if (f->props & PROP_READ)
+		json_array_append_new(ev, json_pack("{s:s,s:[bb]}", "property", "read", "values", it[0]->read == 1,
+		                                    it[1]->read == 1));
+	if (f->props & PROP_FLAG)
+		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "flag_status", "values",
+		                                    opt_int(it[0]->flag_status), opt_int(it[1]->flag_status)));
+	if (f->props & PROP_SUBJECT)
+		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "subject", "values",
+		                                    secret(o, it[0]->subject), secret(o, it[1]->subject)));
+	if (f->props & PROP_CLASS)
+		json_array_append_new(ev, json_pack("{s:s,s:[ss]}", "property", "class", "values", it[0]->cls,
+		                                    it[1]->cls));
+	if (f->props & PROP_IMPORTANCE)
+		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "importance", "values",
+		                                    opt_int(it[0]->importance), opt_int(it[1]->importance)));
+	if (f->props & PROP_CHANGE_KEY)
+		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "change_key", "values",
+		                                    hex_json(it[0]->change_key.data, it[0]->change_key.len),
+		                                    hex_json(it[1]->change_key.data, it[1]->change_key.len)));
+	if (f->kind == FIND_ITEM_MOVED) {
+		char p[2][1024];
+		for (int s = 0; s < 2; s++) {
+			const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
+			str_copy(p[s], fo && fo->path ? fo->path : "", sizeof p[s]);
+		}
+		json_array_append_new(ev, json_pack("{s:s,s:[ss]}", "property", "folder", "values", p[0], p[1]));
+	}
+	return ev;
+}
+
+static json_t *finding_json(const diff_result *r, const diff_finding *f, const report_options *o)
+{
+	json_t *j = json_object();
+	set(j, "kind", json_string(diff_kind_name(f->kind)));
+	set(j, "category", json_string(diff_kind_is_integrity(f->kind) ? "integrity" : "difference"));
+	if (f->side >= 0) {
+		set(j, "side", json_integer(f->side));
+		set(j, "side_label", json_string(diff_side_label(r, f->side)));
+	}
+	set(j, "expected", json_boolean(f->expected));
+	if (f->reason != REASON_NONE) {
+		set(j, "reason", json_string(diff_reason_name((diff_reason)f->reason)));
+		set(j, "why", json_string(diff_reason_text((diff_reason)f->reason)));
+	}
+	if (f->row >= 0) {
+		char p[1024];
+		diff_row_path(r, &r->rows[f->row], p, sizeof p);
+		set(j, "folder", json_string(p));
+	}
+	json_t *paths = json_array(), *ids = json_array();
+	const snap_ident *ident = NULL;
+	const snap_item *item = NULL;
+	for (int s = 0; s < 2; s++) {
+		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
+		json_array_append_new(paths, str_or_null(fo ? fo->path : NULL));
+		const char *id = NULL;
+		if (f->item[s] >= 0) {
+			item = &r->snap[s]->items[f->item[s]];
+			id = item->id;
+			if (!ident || !ident->has_key)
+				ident = &item->ident;
+		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
+		                  f->kind == FIND_FOLDER_MOVED || (f->kind == FIND_DUPLICATE_KEY && f->item[0] < 0 && f->item[1] < 0))) {
+			id = fo->id;
+			if (!ident || !ident->has_key)
+				ident = &fo->ident;
+		}
+		json_array_append_new(ids, str_or_null(id));
+	}
+	set(j, "paths", paths);
+	set(j, "ids", ids);
+	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
+		const snap_t *sn = r->snap[f->side];
+		const char *id2 = f->item[f->side] >= 0 ? sn->items[f->second].id : sn->folders[f->second].id;
+		set(j, "second_id", json_string(id2));
+	}
+	if (ident && ident->has_key)
+		set(j, "key", hex_json(ident->key, SNAP_KEY_LEN));
+	if (ident && ident->has_gc)
+		set(j, "gc", hex_json(ident->gc, SNAP_GC_LEN));
+	if (ident)
+		set(j, "key_origin", json_string(snap_key_origin_name((snap_key_origin)ident->origin)));
+	if (f->pair != PAIR_NONE)
+		set(j, "pair", json_string(diff_pair_method_name((diff_pair_method)f->pair)));
+	if (item) {
+		if (item->cls)
+			set(j, "class", json_string(item->cls));
+		set(j, "subject", secret(o, item->subject));
+		set(j, "date", time_json(diff_item_date(item)));
+	}
+	if (f->associated)
+		set(j, "associated", json_true());
+	if (f->kind == FIND_ITEM_CHANGED || f->kind == FIND_ITEM_MOVED || f->kind == FIND_FOLDER_RENAMED) {
+		set(j, "evidence", evidence_json(r, f, o));
+		if (f->kind != FIND_FOLDER_RENAMED)
+			set(j, "newer", json_string(newer_name(r, f->newer)));
+	}
+	set(j, "count", json_integer(f->count));
+	if (f->date_min || f->date_max)
+		set(j, "dates", json_pack("{s:o*,s:o*}", "oldest", time_json(f->date_min), "newest", time_json(f->date_max)));
+	if (f->error >= 0 && f->side >= 0 && f->kind != FIND_COUNT_MISMATCH) {
+		const snap_error *e = &r->snap[f->side]->errors[f->error];
+		set(j, "error", json_pack("{s:s*,s:s*}", "code", e->code, "message", e->message));
+	}
+	if (f->kind == FIND_COUNT_MISMATCH || (f->kind == FIND_FILE_DAMAGED && f->what)) {
+		set(j, "what", json_string(f->what ? f->what : ""));
+		if (f->kind == FIND_COUNT_MISMATCH)
+			set(j, "stored", json_integer(f->stored));
+		set(j, "found", json_integer(f->found));
+	}
+	set(j, "action", json_string(diff_finding_action(r, f)));
+	return j;
+}
+
+static json_t *row_json(const diff_result *r, const diff_row *row)
+{
+	char p[1024];
+	diff_row_path(r, row, p, sizeof p);
+	json_t *j = json_object();
+	set(j, "folder", json_string(p));
+	json_t *paths = json_array();
+	for (int s = 0; s < 2; s++) {
+		const snap_folder *fo = row->folder[s] >= 0 ? &r->snap[s]->folders[row->folder[s]] : NULL;
+		json_array_append_new(paths, str_or_null(fo ? fo->path : NULL));
+	}
+	set(j, "paths", paths);
+	set(j, "role", json_string(diff_row_role(r, row)));
+	set(j, "pair", json_string(diff_pair_method_name((diff_pair_method)row->pair)));
+	set(j, "mail", json_boolean(row->mail));
+	if (row->reason != REASON_NONE)
+		set(j, "by_design", json_string(diff_reason_name((diff_reason)row->reason)));
+	set(j, "count", pair_int(row->count[0], row->count[1]));
+	set(j, "associated", pair_int(row->assoc[0], row->assoc[1]));
+	set(j, "matched", json_integer(row->matched));
+	set(j, "differing", json_integer(row->differing));
+	set(j, "missing_on", pair_int(row->missing[0], row->missing[1]));
+	set(j, "expected", json_integer(row->expected));
+	set(j, "unverified", json_integer(row->unverified));
+	set(j, "unreadable", json_pack("[bb]", row->unreadable[0] != 0, row->unreadable[1] != 0));
+	if (row->mail)
+		set(j, "oldest_mail", json_pack("[oo]", row->oldest[0] ? time_json(row->oldest[0]) : json_null(),
+		                                 row->oldest[1] ? time_json(row->oldest[1]) : json_null()));
+	set(j, "findings", json_integer(row->findings));
+	return j;
+}
+
+static json_t *integrity_json(const diff_result *r, int s)
+{
+	const snap_t *sn = r->snap[s];
+	const snap_integrity *in = &sn->integrity;
+	json_t *j = json_object();
+	set(j, "side", json_integer(s));
+	set(j, "side_label", json_string(diff_side_label(r, s)));
+	set(j, "present", json_boolean(in->present));
+	if (in->present) {
+		set(j, "corrupted", json_boolean(in->corrupted));
+		if (in->orphan_items >= 0)
+			set(j, "orphan_items", json_integer(in->orphan_items));
+		if (in->recovered_items >= 0)
+			set(j, "recovered_items", json_integer(in->recovered_items));
+		set(j, "unreadable_items", json_integer(in->unreadable_items));
+		set(j, "unreadable_folders", json_integer(in->unreadable_folders));
+		json_t *mm = json_array();
+		for (size_t i = 0; i < in->n_mismatches; i++)
+			json_array_append_new(mm, json_pack("{s:s*,s:s*,s:I,s:I}", "path", in->mismatches[i].path, "what",
+			                                    in->mismatches[i].what, "stored", (json_int_t)in->mismatches[i].stored,
+			                                    "found", (json_int_t)in->mismatches[i].found));
+		set(j, "count_mismatches", mm);
+	}
+	set(j, "errors", json_integer((json_int_t)sn->n_errors));
+	return j;
+}
+
+static json_t *window_json(const diff_result *r)
+{
+	const diff_window_result *w = &r->window;
+	json_t *j = json_object();
+	char given[32];
+	diff_window_format(&r->options.window, given, sizeof given);
+	set(j, "option", json_string(given));
+	const char *mode = w->mode == DIFF_WINDOW_ALL ? "all" : w->mode == DIFF_WINDOW_GIVEN ? "given" : "inferred";
+	set(j, "mode", json_string(mode));
+	set(j, "applies", json_boolean(w->cache_side >= 0));
+	set(j, "applied", json_boolean(w->applied));
+	if (w->reference)
+		set(j, "reference", time_json(w->reference));
+	if (w->applied) {
+		set(j, "cutoff", time_json(w->cutoff));
+		if (w->mode == DIFF_WINDOW_INFER)
+			set(j, "inferred_days", json_integer(w->inferred_days));
+	}
+	set(j, "items_outside", json_integer(w->items));
+	/* The evidence: oldest mail on each side per mail folder. */
+	json_t *ev = json_array();
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const diff_row *row = &r->rows[i];
+		if (!row->mail || (!row->oldest[0] && !row->oldest[1]))
+			continue;
+		char p[1024];
+		diff_row_path(r, row, p, sizeof p);
+		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "folder", p, "oldest_mail",
+		                                    row->oldest[0] ? time_json(row->oldest[0]) : json_null(),
+		                                    row->oldest[1] ? time_json(row->oldest[1]) : json_null()));
+	}
+	set(j, "evidence", ev);
+	return j;
+}
+
+static json_t *advice_json(const diff_result *r)
+{
+	const diff_advice *a = &r->advice;
+	json_t *j = json_object();
+	set(j, "action", json_string(diff_verdict_name(a->verdict)));
+	set(j, "title", json_string(a->title));
+	set(j, "why", json_string(a->why));
+	json_t *steps = json_array();
+	for (size_t i = 0; a->steps && a->steps[i]; i++)
+		json_array_append_new(steps, json_string(a->steps[i]));
+	set(j, "steps", steps);
+	json_t *folders = json_array();
+	for (size_t i = 0; i < a->n_resync_rows; i++) {
+		char p[1024];
+		diff_row_path(r, &r->rows[a->resync_rows[i]], p, sizeof p);
+		json_array_append_new(folders, json_string(p));
+	}
+	set(j, "folders", folders);
+	set(j, "affected_folders", json_integer((json_int_t)a->affected_folders));
+	set(j, "widespread", json_boolean(a->widespread));
+	set(j, "damaged", json_boolean(a->damaged));
+	set(j, "incomplete", json_boolean(a->incomplete));
+	set(j, "export_first", json_boolean(r->n_exports > 0));
+	return j;
+}
+
+static json_t *export_json(const diff_result *r, const diff_export *e, const report_options *o)
+{
+	const snap_item *it = &r->snap[e->side]->items[e->item];
+	json_t *j = json_object();
+	if (e->row >= 0) {
+		char p[1024];
+		diff_row_path(r, &r->rows[e->row], p, sizeof p);
+		set(j, "folder", json_string(p));
+	}
+	set(j, "side", json_integer(e->side));
+	set(j, "id", json_string(it->id));
+	if (it->ident.has_key)
+		set(j, "key", hex_json(it->ident.key, SNAP_KEY_LEN));
+	if (it->cls)
+		set(j, "class", json_string(it->cls));
+	set(j, "subject", secret(o, it->subject));
+	set(j, "date", time_json(diff_item_date(it)));
+	set(j, "unverified", json_boolean(e->unverified));
+	return j;
+}
+
+int report_build(report_t **out, const diff_result *r, const report_options *opt, or_error *err)
+{
+	*out = NULL;
+	report_options none;
+	memset(&none, 0, sizeof none);
+	const report_options *o = opt ? opt : &none;
+	report_t *rep = calloc(1, sizeof *rep);
+	json_t *j = json_object();
+	if (!rep || !j) {
+		free(rep);
+		json_decref(j);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	set(j, "format", json_string(REPORT_FORMAT));
+	set(j, "version", json_integer(REPORT_VERSION));
+	set(j, "tool", json_string("ostrecon " OSTRECON_VERSION));
+	set(j, "generated", time_json(o->generated));
+	set(j, "redaction", o->redact ? json_pack("{s:s,s:s}", "method", "hmac-sha256", "key",
+	                                          o->key_from_file ? "file" : "per-run")
+	                              : json_pack("{s:s}", "method", "none"));
+	set(j, "sides", json_pack("[oo]", side_json(r, 0, o), side_json(r, 1, o)));
+	char window[32];
+	diff_window_format(&r->options.window, window, sizeof window);
+	set(j, "options", json_pack("{s:s,s:b}", "sync_window", window, "compare_associated",
+	                            r->options.compare_associated));
+	set(j, "verdict", json_string(diff_verdict_name(r->advice.verdict)));
+	set(j, "exit_code", json_integer(diff_verdict_exit_code(r->advice.verdict)));
+	json_t *pairs = json_object();
+	for (int m = PAIR_KEY; m <= PAIR_HEURISTIC; m++)
+		set(pairs, diff_pair_method_name((diff_pair_method)m), json_integer((json_int_t)r->pairs_by[m]));
+	set(j, "summary", json_pack("{s:I,s:o,s:o,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o}", "folders", (json_int_t)r->n_rows,
+	                            "items", pair_int(r->items[0], r->items[1]), "associated_items",
+	                            pair_int(r->assoc[0], r->assoc[1]), "matched", (json_int_t)r->matched, "differing",
+	                            (json_int_t)r->differing, "missing_on", pair_int(r->missing[0], r->missing[1]),
+	                            "expected", (json_int_t)r->expected, "unverified", (json_int_t)r->unverified,
+	                            "findings", (json_int_t)r->unexpected, "expected_findings",
+	                            (json_int_t)r->expected_findings, "item_pairs", pairs));
+	set(j, "advice", advice_json(r));
+	set(j, "sync_window", window_json(r));
+	json_t *rows = json_array();
+	for (size_t i = 0; i < r->n_rows; i++)
+		json_array_append_new(rows, row_json(r, &r->rows[i]));
+	set(j, "folders", rows);
+	json_t *fs = json_array();
+	for (size_t i = 0; i < r->n_findings; i++)
+		json_array_append_new(fs, finding_json(r, &r->findings[i], o));
+	set(j, "findings", fs);
+	set(j, "integrity", json_pack("[oo]", integrity_json(r, 0), integrity_json(r, 1)));
+	json_t *ex = json_array();
+	for (size_t i = 0; i < r->n_exports; i++)
+		json_array_append_new(ex, export_json(r, &r->exports[i], o));
+	set(j, "export_before_rebuild", ex);
+	json_t *t = json_object();
+	if (o->load_ms[0] || o->load_ms[1])
+		set(t, "load_ms", json_pack("[ff]", o->load_ms[0], o->load_ms[1]));
+	if (o->diff_ms)
+		set(t, "diff_ms", json_real(o->diff_ms));
+	set(j, "timings", t);
+	rep->root = j;
+	*out = rep;
+	return 0;
+}
+
+void report_set_timing(report_t *rep, const char *name, double ms)
+{
+	json_t *t = json_object_get(rep->root, "timings");
+	if (json_is_object(t))
+		json_object_set_new(t, name, json_real(ms));
+}
+
+static int dump_cb(const char *buffer, size_t size, void *data)
+{
+	return fwrite(buffer, 1, size, data) == size ? 0 : -1;
+}
+
+int report_save(const report_t *rep, const char *path, or_error *err)
+{
+	atomic_file af;
+	int rc = atomic_open(&af, path, err);
+	if (rc)
+		return rc;
+	if (json_dump_callback(rep->root, dump_cb, af.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', af.fp) == EOF) {
+		atomic_abort(&af);
+		return or_fail(err, OR_ERR_IO, "cannot write %s", path);
+	}
+	return atomic_commit(&af, err);
+}
+
+int report_load(report_t **out, const char *path, or_error *err)
+{
+	*out = NULL;
+	json_error_t jerr;
+	json_t *j = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
+	                                   : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (!j)
+		return or_fail(err, OR_ERR_FORMAT, "%s: not a JSON report: %s (line %d)", path, jerr.text, jerr.line);
+	const char *fmt = json_string_value(json_object_get(j, "format"));
+	if (!json_is_object(j) || !fmt || strcmp(fmt, REPORT_FORMAT) != 0) {
+		json_decref(j);
+		return or_fail(err, OR_ERR_FORMAT, "%s: not an ostrecon report", path);
+	}
+	if (json_integer_value(json_object_get(j, "version")) != REPORT_VERSION) {
+		json_decref(j);
+		return or_fail(err, OR_ERR_FORMAT, "%s: unsupported report version", path);
+	}
+	report_t *rep = calloc(1, sizeof *rep);
+	if (!rep) {
+		json_decref(j);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	rep->root = j;
+	*out = rep;
+	return 0;
+}
+
+void report_free(report_t *rep)
+{
+	if (!rep)
+		return;
+	json_decref(rep->root);
+	free(rep);
+}
+
+const char *report_verdict(const report_t *rep)
+{
+	const char *v = json_string_value(json_object_get(rep->root, "verdict"));
+	return v ? v : "unknown";
+}
+
+int report_exit_code(const report_t *rep)
+{
+	const char *v = report_verdict(rep);
+	if (strcmp(v, "in_sync") == 0 || strcmp(v, "in_sync_except_expected") == 0)
+		return EXIT_OK;
+	if (strcmp(v, "incomplete") == 0)
+		return EXIT_INCOMPLETE;
+	if (strcmp(v, "resync_folders") == 0 || strcmp(v, "rebuild_ost") == 0)
+		return EXIT_DIFFERENCES;
+	return EXIT_ERROR;
+}

@@ -1,0 +1,61 @@
+/*
+ * report.h: the comparison's report, for tools and tickets (JSON, docs/REPORT.md and
+ * docs/report.schema.json) and for people (text at 80 columns).
+ *
+ * A report is built from a diff_result, or loaded from a saved JSON report; the text is always
+ * rendered from the JSON form, so `ostrecon diff --text` and `ostrecon report FILE` print the same.
+ *
+ * Ownership: what report_build/report_load put in *out belongs to the caller; free it with
+ * report_free (accepts NULL). The report copies what it needs: the diff result and the snapshots
+ * may be freed once it is built.
+ */
+#ifndef OSTRECON_REPORT_H
+#define OSTRECON_REPORT_H
+
+#include "core/core.h"
+#include "diff/diff.h"
+
+#define REPORT_FORMAT "ostrecon-report"
+#define REPORT_VERSION 1
+#define REPORT_KEY_MAX 1024 /* bytes of a redaction key file that are used */
+
+typedef struct report report_t;
+
+typedef struct {
+	const char *input[2];     /* the snapshot files as given (provenance), or NULL */
+	bool redact;              /* replace subjects and addresses by keyed hashes */
+	const uint8_t *key;       /* the redaction key (see report_redaction_key) */
+	size_t key_len;
+	bool key_from_file;       /* recorded in the report: hashes comparable across reports */
+	double load_ms[2], diff_ms; /* timings to record (0 = not measured) */
+	int64_t generated;        /* FILETIME of the run (0 = not recorded) */
+} report_options;
+
+/* Reads a key file (at most REPORT_KEY_MAX bytes used, at least 16 required) into key, or, when
+ * path is NULL, draws 32 random bytes (a per-run key that is never stored). */
+int report_redaction_key(const char *path, uint8_t key[REPORT_KEY_MAX], size_t *len, or_error *err);
+/* "hmac:" + 16 hex digits: HMAC-SHA256(key, text) truncated. out must hold 22 bytes. */
+int report_hash(const uint8_t *key, size_t key_len, const char *text, char out[22]);
+
+int report_build(report_t **out, const diff_result *r, const report_options *opt, or_error *err);
+/* Adds a timing (milliseconds) under "timings". */
+void report_set_timing(report_t *rep, const char *name, double ms);
+/* Writes the JSON atomically (temporary file, fsync, rename), mode 0600; "-" is stdout. */
+int report_save(const report_t *rep, const char *path, or_error *err);
+/* Loads a saved report; checks its format and version. */
+int report_load(report_t **out, const char *path, or_error *err);
+void report_free(report_t *rep);
+
+const char *report_verdict(const report_t *rep);
+/* The exit code the report's verdict calls for (0, 1, 2). */
+int report_exit_code(const report_t *rep);
+
+typedef struct {
+	bool color;          /* ANSI colours (the caller decides: a terminal, and no NO_COLOR) */
+	int width;           /* columns; 80 when 0 */
+	size_t max_findings; /* findings listed in full; 20 when 0 */
+} report_text_options;
+
+void report_print_text(const report_t *rep, FILE *fp, const report_text_options *opt);
+
+#endif
