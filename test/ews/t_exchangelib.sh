@@ -19,3 +19,15 @@ if [ -f "$SCHEMA/soap-envelope.xsd" ]; then
 else
 	echo "note: no EWS schema at $SCHEMA, exchangelib's traffic not validated (t_schema skips)"
 fi
+
+# The fixture library's own expansion, when the writer is built: served and read back the same way.
+if [ -x "${TOOLS_DIR:-/nonexistent}/ostwrite" ] && [ -f "$ROOT/test/fixtures/writer_small.json" ]; then
+	"$TOOLS_DIR/ostwrite" --expand "$ROOT/test/fixtures/writer_small.json" -o "$WORK/fixture.jsonl" ||
+		fail "ostwrite --expand"
+	addr=$(sed -n '1s/.*"mailbox":"\([^"]*\)".*/\1/p' "$WORK/fixture.jsonl")
+	start_server fixture --mailbox "$WORK/fixture.jsonl" $(users_args)
+	timeout 120 "$PY" "$EWS_TESTS/xl_check.py" "http://127.0.0.1:$PORT/EWS/Exchange.asmx" "$WORK/fixture.jsonl" \
+		svc-sync svc-pw-4 --impersonate || fail "exchangelib on the expanded fixture of $addr"
+else
+	echo "note: $TOOLS_DIR/ostwrite not built, the expanded-fixture check did not run"
+fi

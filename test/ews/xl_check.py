@@ -68,7 +68,10 @@ def main():
                 parts.append(p.name.replace("\\", "\\\\").replace("/", "\\/"))
                 p = p.parent
             seen["/" + "/".join(reversed(parts))] = f
-        expect_paths = {o["path"]: o for o in ffile.values() if o.get("parent_id")}
+        # The file's paths start at its top folder, which may have a name ("/Root - Mailbox/…").
+        top = next(o for o in ffile.values() if not o.get("parent_id"))
+        prefix = top["path"].rstrip("/")
+        expect_paths = {o["path"][len(prefix):]: o for o in ffile.values() if o.get("parent_id")}
         errors = []
         if set(seen) != set(expect_paths):
             errors.append("folder paths differ: only server %s, only file %s" % (
@@ -126,7 +129,8 @@ def main():
 
 
 def inbox_path(ffile):
-    return next(o["path"] for o in ffile.values() if o.get("role") == "inbox")
+    top = next(o for o in ffile.values() if not o.get("parent_id"))
+    return next(o["path"] for o in ffile.values() if o.get("role") == "inbox")[len(top["path"].rstrip("/")):]
 
 
 if __name__ == "__main__":
