@@ -16,7 +16,6 @@ warnings.filterwarnings("ignore")
 
 from exchangelib import (BASIC, DELEGATE, IMPERSONATION, Account, Build, Configuration,  # noqa: E402
                          Credentials, ExtendedProperty, Version)
-from exchangelib.folders import Folder  # noqa: E402
 from exchangelib.items import (CalendarItem, Contact, Message, MeetingRequest, PostItem,  # noqa: E402
                                Task)
 from exchangelib.protocol import BaseProtocol, NoVerifyHTTPAdapter  # noqa: E402

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import mailbox as mb  # noqa: E402
 import ops  # noqa: E402
+import query  # noqa: E402
 import xmlout as X  # noqa: E402
 
 ENDPOINT = "/ews/exchange.asmx"
@@ -46,7 +47,7 @@ def _load_json(path, what):
 
 
 def _parse_time(v):
-    t = ops._time(v)
+    t = query.parse_time(v)
     if t is None:
         raise ConfigError("bad time %r in tokens file" % v)
     return t.timestamp()

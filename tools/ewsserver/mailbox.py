@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import struct
 import uuid
 
@@ -65,6 +66,33 @@ def _hex(value, what, lineno):
         return bytes.fromhex(value)
     except (TypeError, ValueError):
         raise MailboxError("line %d: %s is not hex" % (lineno, what)) from None
+
+
+def _int(o, name, lineno, path):
+    v = o.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or not -2**63 <= v < 2**63:
+        raise MailboxError("%s:%d: %s is not an integer" % (path, lineno, name))
+    return v
+
+
+def _str(o, name, lineno, path):
+    v = o.get(name)
+    if v is not None and not isinstance(v, str):
+        raise MailboxError("%s:%d: %s is not a string" % (path, lineno, name))
+    return v
+
+
+_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)$")
+
+
+def _time(o, name, lineno, path):
+    """Times are served as given, so they must already be valid xs:dateTime values."""
+    v = _str(o, name, lineno, path)
+    if v is not None and not _TIME.match(v):
+        raise MailboxError("%s:%d: %s is not an ISO 8601 time: %r" % (path, lineno, name, v[:40]))
+    return v
 
 
 def _b64(data):
@@ -235,13 +263,13 @@ def load_mailbox(path):
         fo.key = _hex(o["key"], "key", lineno) if o.get("key") else _synth_key(mbx, "folder", fo.src_id)
         if len(fo.key) != KEY_LEN:
             raise MailboxError("%s:%d: folder key is not 22 bytes" % (path, lineno))
-        fo.replid = o.get("replid")
-        fo.name = o.get("name", "")
-        fo.path = o.get("path")
-        fo.cls = o.get("class")
-        fo.role = o.get("role")
-        fo.stored_total = o.get("content_count")
-        fo.stored_unread = o.get("unread_count")
+        fo.replid = _int(o, "replid", lineno, path)
+        fo.name = _str(o, "name", lineno, path) or ""
+        fo.path = _str(o, "path", lineno, path)
+        fo.cls = _str(o, "class", lineno, path)
+        fo.role = _str(o, "role", lineno, path)
+        fo.stored_total = _int(o, "content_count", lineno, path)
+        fo.stored_unread = _int(o, "unread_count", lineno, path)
         fo.change_key = _hex(o["change_key"], "change_key", lineno) if o.get("change_key") else \
             hashlib.sha256(b"fck" + fo.key).digest()[:KEY_LEN]
         fo.pcl = _hex(o["pcl"], "pcl", lineno) if o.get("pcl") else None
@@ -315,23 +343,25 @@ def load_mailbox(path):
             raise MailboxError("%s:%d: item key is not 22 bytes" % (path, lineno))
         if it.key in mbx.by_key:
             raise MailboxError("%s:%d: duplicate key %s" % (path, lineno, it.key.hex()))
-        it.replid = o.get("replid")
-        it.cls = o.get("class") or "IPM.Note"
-        it.subject = o.get("subject")
-        it.message_id = o.get("message_id")
-        it.received = o.get("received")
-        it.sent = o.get("sent")
-        it.created = o.get("created")
-        it.modified = o.get("modified")
-        flags = o.get("msg_flags")
+        it.replid = _int(o, "replid", lineno, path)
+        it.cls = _str(o, "class", lineno, path) or "IPM.Note"
+        it.subject = _str(o, "subject", lineno, path)
+        it.message_id = _str(o, "message_id", lineno, path)
+        it.received = _time(o, "received", lineno, path)
+        it.sent = _time(o, "sent", lineno, path)
+        it.created = _time(o, "created", lineno, path)
+        it.modified = _time(o, "modified", lineno, path)
+        flags = _int(o, "msg_flags", lineno, path)
         read = o.get("read")
+        if read is not None and not isinstance(read, bool):
+            raise MailboxError("%s:%d: read is not true or false" % (path, lineno))
         if read is None and flags is not None:
             read = bool(flags & 1)
         it.read = read
         it.msg_flags = flags if flags is not None else ((1 if read else 0) if read is not None else None)
-        it.flag_status = o.get("flag_status")
-        it.importance = o.get("importance")
-        it.size = o.get("size")
+        it.flag_status = _int(o, "flag_status", lineno, path)
+        it.importance = _int(o, "importance", lineno, path)
+        it.size = _int(o, "size", lineno, path)
         it.associated = bool(o.get("associated"))
         it.change_key = _hex(o["change_key"], "change_key", lineno) if o.get("change_key") else \
             hashlib.sha256(b"ick" + it.key + (it.modified or "").encode()).digest()[:KEY_LEN]

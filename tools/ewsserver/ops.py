@@ -2,12 +2,12 @@
 operation (GetFolder, FindFolder, SyncFolderHierarchy, FindItem, SyncFolderItems, GetItem,
 ConvertId). Everything here is read-only over the loaded mailboxes."""
 
-import datetime
-import re
 import xml.etree.ElementTree as ET
 
 import mailbox as mb
+import query as Q
 import xmlout as X
+from xmlout import SoapFault, schema_error
 
 M = "{%s}" % X.NS_M
 T = "{%s}" % X.NS_T
@@ -30,21 +30,7 @@ SERVER_VERSIONS = frozenset("""Exchange2007 Exchange2007_SP1 Exchange2009 Exchan
 Exchange2010_SP2 Exchange2012 Exchange2013 Exchange2013_SP1 Exchange2015 Exchange2016 V2015_10_05
 V2016_01_06 V2016_04_13 V2016_07_13 V2016_10_10 V2017_01_07 V2017_04_14 V2017_07_11""".split())
 
-FIND_LIMIT = 1000          # Exchange's default EWSFindCountLimit
 SYNC_MAX = 512             # MaxSyncChangesReturnedType upper bound
-
-
-class SoapFault(Exception):
-    """The whole request fails: HTTP 500 with a SOAP fault body."""
-
-    def __init__(self, code, message, xml=None):
-        super().__init__(message)
-        self.code = code
-        self.xml = xml or X.fault(code, message)
-
-
-def schema_error(violation):
-    return SoapFault("ErrorSchemaValidation", violation, X.schema_fault(violation))
 
 
 class Request:
@@ -241,181 +227,6 @@ def parse_shape(el, what):
     return X.Shape(base, fields, ext)
 
 
-def _int_attr(el, name, default=None, required=False):
-    v = el.get(name)
-    if v is None:
-        if required:
-            raise schema_error("The required attribute '%s' is missing." % name)
-        return default
-    try:
-        return int(v)
-    except ValueError:
-        raise schema_error("The '%s' attribute is invalid - The value '%s' is not an int." % (name, v)) from None
-
-
-def _page(el, total):
-    """IndexedPage view -> (start, end, error). Without a view Exchange returns up to 1000."""
-    if el is None:
-        return 0, min(total, FIND_LIMIT), None
-    tag = el.tag.replace(M, "")
-    maxn = _int_attr(el, "MaxEntriesReturned", FIND_LIMIT)
-    if maxn <= 0:
-        return 0, 0, ("ErrorInvalidPagingMaxRows", "The MaxEntriesReturned value must be greater than zero.")
-    maxn = min(maxn, FIND_LIMIT)
-    if tag.startswith("IndexedPage"):
-        off = _int_attr(el, "Offset", required=True)
-        bp = el.get("BasePoint")
-        if bp not in ("Beginning", "End"):
-            raise schema_error("The 'BasePoint' attribute is invalid.")
-        if off < 0:
-            return 0, 0, ("ErrorInvalidIndexedPagingParameters", "The Offset must not be negative.")
-        if bp == "Beginning":
-            start = min(off, total)
-            return start, min(total, start + maxn), None
-        end = max(0, total - off)
-        return max(0, end - maxn), end, None
-    if tag.startswith("FractionalPage"):
-        num = _int_attr(el, "Numerator", required=True)
-        den = _int_attr(el, "Denominator", required=True)
-        if den <= 0 or num < 0 or num > den:
-            return 0, 0, ("ErrorInvalidIndexedPagingParameters", "Numerator/Denominator out of range.")
-        start = total * num // den
-        return start, min(total, start + maxn), None
-    return 0, 0, ("ErrorInvalidRequest", "The %s view is not supported by this test server." % tag)
-
-
-def _paging_attrs(view, start, end, total):
-    last = "true" if end >= total else "false"
-    if view is not None and view.tag.replace(M, "").startswith("FractionalPage"):
-        return ' NumeratorOffset="%d" AbsoluteDenominator="%d" IncludesLastItemInRange="%s" TotalItemsInView="%d"' % (
-            end, total, last, total)
-    if view is not None and view.get("BasePoint") == "End":
-        last = "true" if start == 0 else "false"
-        return ' IndexedPagingOffset="%d" IncludesLastItemInRange="%s" TotalItemsInView="%d"' % (total - start, last, total)
-    return ' IndexedPagingOffset="%d" IncludesLastItemInRange="%s" TotalItemsInView="%d"' % (end, last, total)
-
-
-# ---- restrictions and sort order (a useful subset) -------------------------------------------
-
-def _time(v):
-    if not v:
-        return None
-    v = re.sub(r"(\.\d{1,6})\d*", r"\1", v.strip()).replace("Z", "+00:00")
-    try:
-        d = datetime.datetime.fromisoformat(v)
-    except ValueError:
-        return None
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=datetime.timezone.utc)
-    return d
-
-
-_ITEM_FIELDS = {
-    "item:DateTimeReceived": ("time", lambda i: i.received),
-    "item:DateTimeSent": ("time", lambda i: i.sent),
-    "item:DateTimeCreated": ("time", lambda i: i.created),
-    "item:LastModifiedTime": ("time", lambda i: i.modified),
-    "item:Subject": ("str", lambda i: i.subject),
-    "item:ItemClass": ("str", lambda i: i.cls),
-    "item:Size": ("int", lambda i: i.size),
-    "item:Importance": ("str", lambda i: {0: "Low", 1: "Normal", 2: "High"}.get(i.importance, "Normal")),
-    "message:IsRead": ("bool", lambda i: i.read),
-    "message:InternetMessageId": ("str", lambda i: i.message_id),
-}
-_FOLDER_FIELDS = {
-    "folder:DisplayName": ("str", lambda f: f.name),
-    "folder:FolderClass": ("str", lambda f: f.cls),
-    "folder:TotalCount": ("int", lambda f: f.total()),
-    "folder:ChildFolderCount": ("int", lambda f: len(f.children)),
-    "folder:UnreadCount": ("int", lambda f: f.unread_count()),
-}
-
-
-def _conv(kind, v):
-    if v is None:
-        return None
-    if kind == "time":
-        return _time(v) if isinstance(v, str) else v
-    if kind == "int":
-        return int(v)
-    if kind == "bool":
-        return v if isinstance(v, bool) else str(v).lower() == "true"
-    return str(v)
-
-
-class Unsupported(Exception):
-    pass
-
-
-def compile_restriction(el, fields):
-    """Restriction element -> predicate; raises Unsupported for what this subset lacks."""
-    tag = el.tag.replace(T, "")
-    kids = list(el)
-    if (tag == "Not" and len(kids) != 1) or (tag in ("And", "Or") and not kids):
-        raise schema_error("The element '%s' has incomplete content." % tag)
-    if tag in ("And", "Or"):
-        preds = [compile_restriction(k, fields) for k in kids]
-        return (lambda o: all(p(o) for p in preds)) if tag == "And" else (lambda o: any(p(o) for p in preds))
-    if tag == "Not":
-        p = compile_restriction(kids[0], fields)
-        return lambda o: not p(o)
-    if not kids or kids[0].tag != T + "FieldURI" or kids[0].get("FieldURI") not in fields:
-        raise Unsupported("restriction on %s" % (kids[0].get("FieldURI") if kids else tag))
-    kind, get = fields[kids[0].get("FieldURI")]
-    if tag == "Exists":
-        return lambda o: get(o) is not None
-    if tag == "Contains":
-        const = el.find(T + "Constant")
-        needle = (const.get("Value") if const is not None else "") or ""
-        mode = el.get("ContainmentMode", "Substring")
-        ic = "Ignore" in (el.get("ContainmentComparison") or "")
-        n = needle.lower() if ic else needle
-
-        def contains(o):
-            v = get(o)
-            if v is None:
-                return False
-            v = v.lower() if ic else v
-            return {"FullString": v == n, "Prefixed": v.startswith(n)}.get(mode, n in v)
-        return contains
-    ops = {"IsEqualTo": lambda a, b: a == b, "IsNotEqualTo": lambda a, b: a != b,
-           "IsGreaterThan": lambda a, b: a > b, "IsGreaterThanOrEqualTo": lambda a, b: a >= b,
-           "IsLessThan": lambda a, b: a < b, "IsLessThanOrEqualTo": lambda a, b: a <= b}
-    if tag not in ops:
-        raise Unsupported(tag)
-    const = el.find(T + "FieldURIOrConstant/" + T + "Constant")
-    if const is None:
-        raise Unsupported("comparison with a field")
-    try:
-        rhs = _conv(kind, const.get("Value"))
-    except ValueError:
-        raise Unsupported("constant %r" % const.get("Value")) from None
-    if rhs is None:
-        raise Unsupported("constant %r" % const.get("Value"))
-    cmp = ops[tag]
-
-    def compare(o):
-        v = _conv(kind, get(o))
-        if v is None:
-            return tag == "IsNotEqualTo"
-        return cmp(v, rhs)
-    return compare
-
-
-def apply_sort(objs, sort_el, fields):
-    if sort_el is None:
-        return objs
-    orders = list(sort_el)
-    for fo in reversed(orders):     # stable sorts, least significant first
-        uri = fo.find(T + "FieldURI")
-        if uri is None or uri.get("FieldURI") not in fields:
-            raise Unsupported("sort on this field")
-        kind, get = fields[uri.get("FieldURI")]
-        desc = fo.get("Order") == "Descending"
-        objs = sorted(objs, key=lambda o: (get(o) is not None, _conv(kind, get(o)) if get(o) is not None else 0), reverse=desc)
-    return objs
-
-
 def _children(el, tag):
     c = el.find(M + tag)
     if c is None:
@@ -466,8 +277,8 @@ def op_FindFolder(ctx, body, counters):
     pred = None
     if restriction is not None and len(restriction):
         try:
-            pred = compile_restriction(restriction[0], _FOLDER_FIELDS)
-        except Unsupported as e:
+            pred = Q.compile_restriction(restriction[0], Q.FOLDER_FIELDS)
+        except Q.Unsupported as e:
             return X.response("FindFolder", [X.message_error("FindFolder", "ErrorUnsupportedQueryFilter",
                                                              "This test server does not support the %s." % e)])
     msgs = []
@@ -483,11 +294,11 @@ def op_FindFolder(ctx, body, counters):
         if pred:
             found = [f for f in found if pred(f)]
         total = len(found)
-        start, end, perr = _page(view, total)
+        start, end, perr = Q.page(view, total)
         if perr:
             msgs.append(X.message_error("FindFolder", perr[0], perr[1]))
             continue
-        out = ["<m:RootFolder%s><t:Folders>" % _paging_attrs(view, start, end, total)]
+        out = ["<m:RootFolder%s><t:Folders>" % Q.paging_attrs(view, start, end, total)]
         for f in found[start:end]:
             X.write_folder(f, mb.folder_element(f), shape, out, _dname(f))
         out.append("</t:Folders></m:RootFolder>")
@@ -550,12 +361,12 @@ def op_FindItem(ctx, body, counters):
     msgs_err = None
     try:
         if restriction is not None and len(restriction):
-            pred = compile_restriction(restriction[0], _ITEM_FIELDS)
+            pred = Q.compile_restriction(restriction[0], Q.ITEM_FIELDS)
         if body.find(M + "GroupBy") is not None or body.find(M + "DistinguishedGroupBy") is not None:
-            raise Unsupported("grouping")
+            raise Q.Unsupported("grouping")
         if body.find(M + "QueryString") is not None:
-            raise Unsupported("QueryString (AQS search)")
-    except Unsupported as e:
+            raise Q.Unsupported("QueryString (AQS search)")
+    except Q.Unsupported as e:
         msgs_err = ("ErrorUnsupportedQueryFilter", "This test server does not support the %s." % e)
     sort_el = body.find(M + "SortOrder")
     msgs = []
@@ -574,17 +385,17 @@ def op_FindItem(ctx, body, counters):
         if pred:
             found = [i for i in found if pred(i)]
         try:
-            found = apply_sort(found, sort_el, _ITEM_FIELDS)
-        except Unsupported as e:
+            found = Q.apply_sort(found, sort_el, Q.ITEM_FIELDS)
+        except Q.Unsupported as e:
             msgs.append(X.message_error("FindItem", "ErrorInvalidRequest",
                                         "This test server does not support the %s." % e))
             continue
         total = len(found)
-        start, end, perr = _page(view, total)
+        start, end, perr = Q.page(view, total)
         if perr:
             msgs.append(X.message_error("FindItem", perr[0], perr[1]))
             continue
-        out = ["<m:RootFolder%s><t:Items>" % _paging_attrs(view, start, end, total)]
+        out = ["<m:RootFolder%s><t:Items>" % Q.paging_attrs(view, start, end, total)]
         for it in found[start:end]:
             X.write_item(it, mb.item_element(it.cls), shape, out)
         out.append("</t:Items></m:RootFolder>")

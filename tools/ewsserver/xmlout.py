@@ -11,7 +11,8 @@ NS_E = "http://schemas.microsoft.com/exchange/services/2006/errors"
 
 SERVER_VERSION = dict(major=15, minor=1, build=2507, minor_build=6, version="V2017_07_11")
 
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 does not allow, and lone surrogates (which UTF-8 cannot encode).
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def esc(s):
@@ -70,6 +71,19 @@ def schema_fault(violation, line=0, pos=0):
     return fault("ErrorSchemaValidation", "The request failed schema validation: " + violation,
                  "<t:LineNumber>%d</t:LineNumber><t:LinePosition>%d</t:LinePosition><t:Violation>%s</t:Violation>"
                  % (line, pos, esc(violation)))
+
+
+class SoapFault(Exception):
+    """The whole request fails: HTTP 500 with a SOAP fault body."""
+
+    def __init__(self, code, message, xml=None):
+        super().__init__(message)
+        self.code = code
+        self.xml = xml or fault(code, message)
+
+
+def schema_error(violation):
+    return SoapFault("ErrorSchemaValidation", violation, schema_fault(violation))
 
 
 def response(op, messages):
