@@ -67,9 +67,12 @@ def report(exp, got, what, empty_may_miss=False):
         elif p not in exp:
             bad.append("%s: unexpected folder: %s" % (what, "/".join(p)))
         elif exp[p] != got[p]:
-            bad.append("%s: %s: expected %d items %s, got %d %s" % (
-                what, "/".join(p), sum(exp[p].values()), dict(exp[p] - got[p]),
-                sum(got[p].values()), dict(got[p] - exp[p])))
+            def few(c):
+                names = sorted(c.elements())
+                return "%s%s" % (names[:5], " and %d more" % (len(names) - 5) if len(names) > 5 else "")
+            bad.append("%s: %s: expected %d items, got %d; missing %s, unexpected %s" % (
+                what, "/".join(p), sum(exp[p].values()), sum(got[p].values()),
+                few(exp[p] - got[p]), few(got[p] - exp[p])))
     for b in bad[:40]:
         print(b)
     n_items = sum(sum(c.values()) for c in exp.values())

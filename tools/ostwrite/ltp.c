@@ -425,6 +425,10 @@ int ow_write_tc(struct ow_file *f, uint32_t nid, uint32_t parent, const struct o
 		for (size_t k = 0; !bad && k < nb; k++) {
 			size_t from = k * per, c = n_rows - from < per ? n_rows - from : per;
 			bad = ow_buf_put(&chunks[k], rows + from * row_size, c * row_size) < 0;
+			/* every block but the last is padded to the full block size, as Outlook does:
+			 * readers locate row r at (r / per) * 8176 + (r % per) * row_size */
+			if (!bad && k + 1 < nb)
+				bad = ow_buf_zero(&chunks[k], OW_BLOCK_DATA_MAX - c * row_size) < 0;
 		}
 		bad = bad || ow_write_chunks(f, chunks, nb, &bid) < 0;
 		for (size_t k = 0; chunks && k < nb; k++)

@@ -19,6 +19,8 @@ static void usage(FILE *o)
 	      "  --damage MODE      bad-block-crc, truncate, bad-btree-pointer, zero-page,\n"
 	      "                     unreadable-message (docs/FIXTURES.md)\n"
 	      "  --damage-report F  write what was damaged as JSON to F (also printed on stderr)\n"
+	      "  --data-block-size N  ost4k only: bytes of value data per block (default 8176,\n"
+	      "                     at most 65535), to try readers on larger compressed blocks\n"
 	      "  -h, --help         this help\n",
 	      o);
 }
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"damage", required_argument, NULL, 'd'},
 		{"damage-report", required_argument, NULL, 'r'},
+		{"data-block-size", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -97,6 +100,16 @@ int main(int argc, char **argv)
 		case 'e': do_expand = 1; break;
 		case 'o': opt.out_path = optarg; break;
 		case 'r': opt.damage_report = optarg; break;
+		case 'b': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 64 || v > 65535) {
+				fputs("ostwrite: --data-block-size takes 64..65535\n", stderr);
+				return 2;
+			}
+			opt.data_block_size = (unsigned)v;
+			break;
+		}
 		case 'f':
 			have_format = 1;
 			if (strcmp(optarg, "pst") == 0)
@@ -132,6 +145,10 @@ int main(int argc, char **argv)
 	}
 	if (do_expand)
 		return expand(argv[optind], opt.out_path);
+	if (opt.data_block_size && opt.format != OW_OST4K) {
+		fputs("ostwrite: --data-block-size is for --format ost4k only\n", stderr);
+		return 2;
+	}
 	if (!have_format || !opt.out_path) {
 		fputs("ostwrite: --format and -o are needed to write a file\n", stderr);
 		return 2;

@@ -148,6 +148,7 @@ int ow_file_open(struct ow_file *f, const char *path, enum ow_format format, str
 		f->amap_unit = 64;
 		f->amap_cover = (uint64_t)496 * 8 * 64;
 	}
+	f->data_block_max = OW_BLOCK_DATA_MAX;
 	f->next_bid = 4;
 	f->next_pbid = 1;
 	/* the first map pages sit right after the header area */
@@ -195,16 +196,19 @@ static int alloc_space(struct ow_file *f, uint64_t len, uint32_t al, uint64_t *i
 	for (;;) {
 		uint64_t at = (f->cursor + al - 1) / al * al;
 		uint64_t region = (at - f->amap_first) / f->amap_cover;
-		uint64_t next_map = f->amap_first + (region + 1) * f->amap_cover;
-		if (at + len <= next_map) {
+		uint64_t start = f->amap_first + region * f->amap_cover;
+		/* each region opens with its AMap page, and every 8th with a PMap too (512 only) */
+		uint64_t maps = f->page * (f->format != OW_OST4K && region % 8 == 0 ? 2u : 1u);
+		if (at < start + maps) {
+			f->cursor = start + maps;
+			continue;
+		}
+		if (at + len <= start + f->amap_cover) {
 			*ib = at;
 			f->cursor = at + len;
 			return mark_alloc(f, at, len);
 		}
-		/* the maps of the next region: an AMap page, and a PMap every 8th region (512 only) */
-		f->cursor = next_map + f->page;
-		if (f->format != OW_OST4K && (region + 1) % 8 == 0)
-			f->cursor += f->page;
+		f->cursor = start + f->amap_cover;
 	}
 }
 
@@ -254,17 +258,20 @@ int ow_add_node(struct ow_file *f, uint32_t nid, uint32_t parent, uint64_t bid_d
 int ow_write_block(struct ow_file *f, const uint8_t *data, size_t len, int internal, uint16_t cref,
 		   uint64_t *bid)
 {
-	uint8_t zbuf[OW_BLOCK_DATA_MAX + 64];
+	uint8_t *zbuf = NULL;
 	const uint8_t *stored = data;
 	size_t cb = len;
 	uint8_t *blk = NULL;
 	uint64_t ib;
 	int rc = -1;
-	if (len > OW_BLOCK_DATA_MAX)
+	if (len > OW_BLOCK_MAX)
 		return -1;
 	/* Outlook 2013+ deflates data blocks (zlib stream); a block that would not shrink stays raw */
 	if (f->format == OW_OST4K && !internal && len > 0) {
-		uLongf zl = sizeof(zbuf);
+		uLongf zl = compressBound((uLong)len);
+		zbuf = malloc(zl);
+		if (!zbuf)
+			return -1;
 		if (compress2(zbuf, &zl, data, (uLong)len, Z_DEFAULT_COMPRESSION) == Z_OK && zl < len) {
 			stored = zbuf;
 			cb = zl;
@@ -273,7 +280,7 @@ int ow_write_block(struct ow_file *f, const uint8_t *data, size_t len, int inter
 	size_t total = (cb + f->trailer + f->align - 1) / f->align * f->align;
 	blk = calloc(1, total);
 	if (!blk)
-		return -1;
+		goto done;
 	*bid = f->next_bid | (internal ? 2u : 0u);
 	f->next_bid += 4;
 	if (alloc_space(f, total, f->align, &ib) < 0)
@@ -292,6 +299,7 @@ int ow_write_block(struct ow_file *f, const uint8_t *data, size_t len, int inter
 		goto done;
 	rc = 0;
 done:
+	free(zbuf);
 	free(blk);
 	return rc;
 }
@@ -352,7 +360,7 @@ done:
 
 int ow_write_data(struct ow_file *f, const uint8_t *data, size_t len, uint64_t *bid)
 {
-	size_t n = (len + OW_BLOCK_DATA_MAX - 1) / OW_BLOCK_DATA_MAX;
+	size_t per = f->data_block_max, n = (len + per - 1) / per;
 	uint64_t *bids = NULL;
 	uint32_t *sizes = NULL;
 	int rc = -1;
@@ -364,8 +372,8 @@ int ow_write_data(struct ow_file *f, const uint8_t *data, size_t len, uint64_t *
 	if (!bids || !sizes)
 		goto done;
 	for (size_t i = 0; i < n; i++) {
-		size_t off = i * OW_BLOCK_DATA_MAX;
-		sizes[i] = (uint32_t)(len - off < OW_BLOCK_DATA_MAX ? len - off : OW_BLOCK_DATA_MAX);
+		size_t off = i * per;
+		sizes[i] = (uint32_t)(len - off < per ? len - off : per);
 		if (ow_write_block(f, data + off, sizes[i], 0, n == 1 ? 2 : 1, &bids[i]) < 0)
 			goto done;
 	}

@@ -20,6 +20,7 @@ struct ow_options {
 	enum ow_damage damage;
 	const char *out_path;
 	const char *damage_report; /* JSON file describing the damage, or NULL */
+	unsigned data_block_size;  /* 0: 8176; else bytes of data per block of values (ost4k only) */
 };
 
 int ow_write_file(const struct fixture *fx, const struct ow_options *opt, struct fx_error *err);

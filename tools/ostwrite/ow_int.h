@@ -33,6 +33,8 @@ uint32_t ow_crc(const uint8_t *p, size_t n);
 /* Largest data stored in one block. The 4 KiB format would allow more, but Outlook-sized blocks keep
  * every reader (and its row-per-block arithmetic) on known ground. */
 #define OW_BLOCK_DATA_MAX 8176u
+/* The 4 KiB format stores a block's inflated size in 16 bits: the most --data-block-size allows. */
+#define OW_BLOCK_MAX 65535u
 /* Largest HN allocation; bigger property values go to subnodes. */
 #define OW_HN_ALLOC_MAX 3580u
 
@@ -72,6 +74,7 @@ struct ow_file {
 	uint32_t bt_area;       /* bytes of entries in a B-tree page: 488 or 4056 */
 	uint64_t amap_first, amap_cover; /* first AMap page and bytes one AMap covers */
 	uint32_t amap_unit;     /* bytes per AMap bit */
+	uint32_t data_block_max; /* data per block of property values and bodies (ow_write_data) */
 	uint64_t cursor;        /* next free byte */
 	uint64_t next_bid;      /* next block id (multiple of 4) */
 	uint64_t next_pbid;     /* next page id */

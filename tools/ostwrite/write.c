@@ -12,6 +12,8 @@ int ow_write_file(const struct fixture *fx, const struct ow_options *opt, struct
 	memset(&dmg, 0, sizeof(dmg));
 	if (ow_file_open(&f, opt->out_path, opt->format, err) < 0)
 		return -1;
+	if (opt->data_block_size)
+		f.data_block_max = opt->data_block_size;
 	if (ow_write_mailbox(&f, fx, &dmg) < 0 || ow_finish(&f) < 0)
 		goto done;
 	if (fflush(f.fp) != 0) {
