@@ -1,0 +1,47 @@
+#!/bin/sh
+# Benchmark of `ostrecon server` against the test EWS server (figures, not a test).
+# A mailbox of $ITEMS items in $FOLDERS folders is generated at run time. Printed: wall, CPU, peak
+# RSS and requests of ostrecon; the same pull by exchangelib (Debian's python3-exchangelib) from
+# the same server; and with $LATENCY ms added per request, --concurrency 1 against 4.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ITEMS=${ITEMS:-100000} FOLDERS=${FOLDERS:-50} LATENCY=${LATENCY:-20}
+BIN=${OSTRECON:-$PWD/build/ostrecon}
+PY=/usr/bin/python3
+W=$(mktemp -d); PIDS=""
+trap 'for p in $PIDS; do kill $p 2>/dev/null; done; rm -rf "$W"' EXIT
+$PY tools/ewsserver/genmailbox.py --mailbox bench@example.com --folders "$FOLDERS" --items "$ITEMS" --seed 11 -o "$W/mbx.jsonl"
+printf '{"users": [{"name": "bench", "password": "bench-pw", "mailbox": "bench@example.com"}]}\n' >"$W/users.json"
+printf 'bench-pw\n' >"$W/pw"; chmod 600 "$W/pw"
+
+start() { # start NAME ARGS: sets PORT
+	n=$1; shift
+	$PY tools/ewsserver/ewsserver.py --port 0 --mailbox "$W/mbx.jsonl" --users "$W/users.json" "$@" >"$W/$n.out" 2>&1 &
+	PIDS="$PIDS $!"
+	i=0; while ! grep -q "^listening" "$W/$n.out" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+	[ $i -lt 600 ] || { echo "the test server did not start:"; cat "$W/$n.out"; exit 1; }
+	PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/$n.out" | head -1)
+}
+measure() { # measure LABEL COMMAND...: sets WALL CPU RSS
+	shift
+	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$@" >"$W/out" 2>"$W/err" || { echo "failed: $*"; cat "$W/err"; exit 1; }
+	set -- $(tail -n 1 "$W/time")
+	WALL=$1 CPU=$(echo "$2 + $3" | bc) RSS=$4
+}
+start plain
+URL="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+echo "mailbox: $ITEMS items in $FOLDERS folders"
+measure x "$BIN" server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 4 -o "$W/snap.jsonl"
+O_WALL=$WALL O_CPU=$CPU
+REQ=$(sed -n 's/.*; \([0-9]*\) requests.*/\1/p' "$W/err")
+printf 'ostrecon server : wall %6.2f s  cpu %6.2f s  peak RSS %6d KiB  requests %s  items %d\n' "$WALL" "$CPU" "$RSS" "$REQ" "$(grep -c '"type":"item"' "$W/snap.jsonl")"
+measure x $PY bench/ews_exchangelib.py "$URL" bench@example.com bench "$W/pw"
+printf 'exchangelib     : wall %6.2f s  cpu %6.2f s  peak RSS %6d KiB  (%s)\n' "$WALL" "$CPU" "$RSS" "$(cat "$W/out")"
+echo "ratios: CPU exchangelib/ostrecon $(echo "scale=1; $CPU / $O_CPU" | bc)x (target >= 20x), wall $(echo "scale=1; $WALL / $O_WALL" | bc)x (target >= 3x)"
+start slow --latency-ms "$LATENCY"
+URL="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 1 -o /dev/null
+C1=$WALL
+measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 4 -o /dev/null
+C4=$WALL
+echo "with ${LATENCY} ms latency: --concurrency 1 ${C1} s, --concurrency 4 ${C4} s: $(echo "scale=1; $C1 / $C4" | bc)x (target >= 3x)"
