@@ -23,65 +23,357 @@ static long read_line(FILE *fp, or_buf *b)
 	return b->len ? (long)b->len : -1;
 }
 
-static const char *get_str(snap_t *s, json_t *o, const char *name)
+
+/* ------------------------------------------------------------------ fast path
+ *
+ * Folder and item lines are flat objects (string, integer, boolean and null values). They are
+ * parsed here without building a jansson tree, which is most of the cost of loading a large
+ * snapshot. The fast parser accepts a strict subset of JSON: anything it is not sure of (nested
+ * values, reals, duplicate keys, escapes in keys, \u0000, control characters, invalid UTF-8, ...)
+ * sends the line to jansson, which then accepts or rejects it as before. Strings are decoded in
+ * place in the line buffer. */
+
+#define FAST_MAX_FIELDS 64
+
+typedef enum { FV_STR, FV_INT, FV_TRUE, FV_FALSE, FV_NULL } fv_type;
+
+typedef struct {
+	const char *key, *str; /* str: NUL-terminated, in the line buffer */
+	size_t klen;
+	int64_t num;
+	fv_type type;
+} fast_field;
+
+typedef struct {
+	fast_field f[FAST_MAX_FIELDS];
+	size_t n;
+} fast_obj;
+
+static const char *skip_ws(const char *p, const char *end)
 {
-	json_t *v = json_object_get(o, name);
-	return json_is_string(v) ? snap_strdup(s, json_string_value(v)) : NULL;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
 }
 
-static int64_t get_int(json_t *o, const char *name, int64_t absent)
+static int hex4(const char *p, const char *end, unsigned *out)
 {
-	json_t *v = json_object_get(o, name);
-	return json_is_integer(v) ? (int64_t)json_integer_value(v) : absent;
-}
-
-static int8_t get_bool(json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-	return json_is_boolean(v) ? (int8_t)json_is_true(v) : -1;
-}
-
-/* Decodes a hex field into a fixed-size array; returns 1 when present, 0 absent, -1 malformed. */
-static int get_hex_fixed(json_t *o, const char *name, uint8_t *out, size_t len)
-{
-	json_t *v = json_object_get(o, name);
-	if (!v)
-		return 0;
-	if (!json_is_string(v) || strlen(json_string_value(v)) != 2 * len)
+	if (end - p < 4)
 		return -1;
-	return hex_decode(json_string_value(v), out, len) == (int)len ? 1 : -1;
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+		else return -1;
+	}
+	*out = v;
+	return 0;
 }
 
-static int get_hex_bin(snap_t *s, json_t *o, const char *name, snap_bin *out)
+static char *put_utf8(char *w, unsigned cp)
 {
-	json_t *v = json_object_get(o, name);
+	if (cp < 0x80) {
+		*w++ = (char)cp;
+	} else if (cp < 0x800) {
+		*w++ = (char)(0xc0 | cp >> 6);
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*w++ = (char)(0xe0 | cp >> 12);
+		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*w++ = (char)(0xf0 | cp >> 18);
+		*w++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return w;
+}
+
+/* Length of the valid UTF-8 sequence at p (non-ASCII lead byte), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0];
+	size_t n;
+	unsigned cp;
+	if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
+	else return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/* Decodes the string whose opening quote is at p[-1]; returns the byte after the closing quote. */
+static char *fast_string(char *p, char *end, const char **out)
+{
+	char *w = p;
+	*out = p;
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"') {
+			*w = '\0';
+			return p + 1;
+		}
+		if (c < 0x20)
+			return NULL;
+		if (c == '\\') {
+			if (++p >= end)
+				return NULL;
+			switch (*p++) {
+			case '"': *w++ = '"'; break;
+			case '\\': *w++ = '\\'; break;
+			case '/': *w++ = '/'; break;
+			case 'b': *w++ = '\b'; break;
+			case 'f': *w++ = '\f'; break;
+			case 'n': *w++ = '\n'; break;
+			case 'r': *w++ = '\r'; break;
+			case 't': *w++ = '\t'; break;
+			case 'u': {
+				unsigned cp, lo;
+				if (hex4(p, end, &cp) != 0 || cp == 0)
+					return NULL;
+				p += 4;
+				if (cp >= 0xdc00 && cp <= 0xdfff)
+					return NULL;
+				if (cp >= 0xd800 && cp <= 0xdbff) {
+					if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) != 0 ||
+					    lo < 0xdc00 || lo > 0xdfff)
+						return NULL;
+					p += 6;
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				}
+				w = put_utf8(w, cp); /* never longer than the escape it replaces */
+				break;
+			}
+			default: return NULL;
+			}
+			continue;
+		}
+		if (c < 0x80) {
+			*w++ = *p++;
+			continue;
+		}
+		size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+		if (!n)
+			return NULL;
+		memmove(w, p, n);
+		w += n;
+		p += n;
+	}
+	return NULL;
+}
+
+/* Parses a flat JSON object line in place; 0 ok, -1 when the line needs the full parser. */
+static int fast_parse(char *p, size_t len, fast_obj *o)
+{
+	char *end = p + len;
+	o->n = 0;
+	p = (char *)skip_ws(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	p = (char *)skip_ws(p, end);
+	if (p < end && *p == '}') {
+		p++;
+		return skip_ws(p, end) == end ? 0 : -1;
+	}
+	for (;;) {
+		if (o->n == FAST_MAX_FIELDS || p >= end || *p++ != '"')
+			return -1;
+		fast_field *f = &o->f[o->n];
+		f->key = p;
+		while (p < end && *p != '"') {
+			unsigned char c = (unsigned char)*p;
+			if (c == '\\' || c < 0x20 || c >= 0x80)
+				return -1;
+			p++;
+		}
+		if (p >= end)
+			return -1;
+		f->klen = (size_t)(p - f->key);
+		p = (char *)skip_ws(p + 1, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		p = (char *)skip_ws(p, end);
+		if (p >= end)
+			return -1;
+		if (*p == '"') {
+			f->type = FV_STR;
+			if (!(p = fast_string(p + 1, end, &f->str)))
+				return -1;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			bool neg = *p == '-';
+			if (neg)
+				p++;
+			if (p >= end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9'))
+				return -1;
+			uint64_t v = 0;
+			int digits = 0;
+			while (p < end && *p >= '0' && *p <= '9') {
+				v = v * 10 + (uint64_t)(*p++ - '0');
+				if (++digits > 18)
+					return -1;
+			}
+			if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+				return -1;
+			f->type = FV_INT;
+			f->num = neg ? -(int64_t)v : (int64_t)v;
+		} else if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+			f->type = FV_TRUE;
+			p += 4;
+		} else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+			f->type = FV_FALSE;
+			p += 5;
+		} else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
+			f->type = FV_NULL;
+			p += 4;
+		} else {
+			return -1; /* nested object or array, or not JSON */
+		}
+		for (size_t i = 0; i < o->n; i++)
+			if (o->f[i].klen == f->klen && memcmp(o->f[i].key, f->key, f->klen) == 0)
+				return -1; /* duplicate key: jansson rejects it */
+		o->n++;
+		p = (char *)skip_ws(p, end);
+		if (p >= end)
+			return -1;
+		if (*p == ',') {
+			p = (char *)skip_ws(p + 1, end);
+			continue;
+		}
+		if (*p++ != '}')
+			return -1;
+		return skip_ws(p, end) == end ? 0 : -1;
+	}
+}
+
+/* A parsed line: the fast form, or a jansson object. */
+typedef struct {
+	const fast_obj *fast;
+	json_t *j;
+} obj_t;
+
+static const fast_field *fast_get(const fast_obj *o, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < o->n; i++)
+		if (o->f[i].klen == n && memcmp(o->f[i].key, name, n) == 0)
+			return &o->f[i];
+	return NULL;
+}
+
+/* The string value of a field: 1 with *out set, 0 absent, -1 present but not a string. */
+static int field_str(obj_t o, const char *name, const char **out)
+{
+	*out = NULL;
+	if (o.fast) {
+		const fast_field *f = fast_get(o.fast, name);
+		if (!f)
+			return 0;
+		if (f->type != FV_STR)
+			return -1;
+		*out = f->str;
+		return 1;
+	}
+	json_t *v = json_object_get(o.j, name);
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
 		return -1;
-	size_t n = strlen(json_string_value(v)) / 2;
-	uint8_t *tmp = malloc(n ? n : 1);
-	if (!tmp)
-		return -1;
-	int rc = hex_decode(json_string_value(v), tmp, n);
-	if (rc >= 0)
-		*out = snap_bindup(s, tmp, (size_t)rc);
-	free(tmp);
-	return rc >= 0 ? 1 : -1;
-}
-
-static int get_time(json_t *o, const char *name, int64_t *ft)
-{
-	json_t *v = json_object_get(o, name);
-	*ft = 0;
-	if (!v)
-		return 0;
-	if (!json_is_string(v) || filetime_parse(json_string_value(v), ft) != 0)
-		return -1;
+	*out = json_string_value(v);
 	return 1;
 }
 
-static int read_ident(json_t *o, snap_ident *id)
+static const char *get_str(snap_t *s, obj_t o, const char *name)
+{
+	const char *v;
+	return field_str(o, name, &v) == 1 ? snap_strdup(s, v) : NULL;
+}
+
+/* Strings that are nearly always unique (subjects, message and item ids) are copied without
+ * interning: the intern table would only grow. */
+static const char *get_str_unique(snap_t *s, obj_t o, const char *name)
+{
+	const char *v;
+	if (field_str(o, name, &v) != 1)
+		return NULL;
+	snap_bin b = snap_bindup(s, (const uint8_t *)v, strlen(v) + 1);
+	return (const char *)b.data;
+}
+
+static int64_t get_int(obj_t o, const char *name, int64_t absent)
+{
+	if (o.fast) {
+		const fast_field *f = fast_get(o.fast, name);
+		return f && f->type == FV_INT ? f->num : absent;
+	}
+	json_t *v = json_object_get(o.j, name);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : absent;
+}
+
+static int8_t get_bool(obj_t o, const char *name)
+{
+	if (o.fast) {
+		const fast_field *f = fast_get(o.fast, name);
+		return f && (f->type == FV_TRUE || f->type == FV_FALSE) ? (int8_t)(f->type == FV_TRUE) : -1;
+	}
+	json_t *v = json_object_get(o.j, name);
+	return json_is_boolean(v) ? (int8_t)json_is_true(v) : -1;
+}
+
+/* Decodes a hex field into a fixed-size array; returns 1 when present, 0 absent, -1 malformed. */
+static int get_hex_fixed(obj_t o, const char *name, uint8_t *out, size_t len)
+{
+	const char *v;
+	int r = field_str(o, name, &v);
+	if (r <= 0)
+		return r;
+	if (strlen(v) != 2 * len)
+		return -1;
+	return hex_decode(v, out, len) == (int)len ? 1 : -1;
+}
+
+static int get_hex_bin(snap_t *s, obj_t o, const char *name, snap_bin *out)
+{
+	const char *v;
+	int r = field_str(o, name, &v);
+	if (r <= 0)
+		return r;
+	size_t n = strlen(v) / 2;
+	uint8_t small[256];
+	uint8_t *tmp = n <= sizeof small ? small : malloc(n);
+	if (!tmp)
+		return -1;
+	int rc = hex_decode(v, tmp, n);
+	if (rc >= 0)
+		*out = snap_bindup(s, tmp, (size_t)rc);
+	if (tmp != small)
+		free(tmp);
+	return rc >= 0 ? 1 : -1;
+}
+
+static int get_time(obj_t o, const char *name, int64_t *ft)
+{
+	const char *v;
+	*ft = 0;
+	int r = field_str(o, name, &v);
+	if (r <= 0)
+		return r;
+	return filetime_parse(v, ft) != 0 ? -1 : 1;
+}
+
+static int read_ident(obj_t o, snap_ident *id)
 {
 	int k = get_hex_fixed(o, "key", id->key, SNAP_KEY_LEN);
 	int g = get_hex_fixed(o, "gc", id->gc, SNAP_GC_LEN);
@@ -94,17 +386,18 @@ static int read_ident(json_t *o, snap_ident *id)
 		id->has_gc = 1;
 	}
 	id->replid = (int32_t)get_int(o, "replid", -1);
-	json_t *ko = json_object_get(o, "key_origin");
+	const char *ko;
 	snap_key_origin origin = KEY_NONE;
-	if (json_is_string(ko) && snap_key_origin_parse(json_string_value(ko), &origin) != 0)
+	if (field_str(o, "key_origin", &ko) == 1 && snap_key_origin_parse(ko, &origin) != 0)
 		return -1;
 	id->origin = (uint8_t)origin;
 	return 0;
 }
 
-static int read_header(snap_t *s, json_t *o)
+static int read_header(snap_t *s, json_t *jo)
 {
-	json_t *fmt = json_object_get(o, "format");
+	obj_t o = {NULL, jo};
+	json_t *fmt = json_object_get(jo, "format");
 	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "ostrecon-snapshot") != 0)
 		return -1;
 	if (get_int(o, "version", 0) != 1)
@@ -124,7 +417,7 @@ static int read_header(snap_t *s, json_t *o)
 	s->hdr.tool = get_str(s, o, "tool");
 	if (get_time(o, "captured", &s->hdr.captured) < 0)
 		return -1;
-	json_t *opts = json_object_get(o, "options");
+	json_t *opts = json_object_get(jo, "options");
 	if (json_is_object(opts)) {
 		char *text = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS);
 		s->hdr.options_json = snap_strdup(s, text);
@@ -133,7 +426,7 @@ static int read_header(snap_t *s, json_t *o)
 	return 0;
 }
 
-static int read_folder(snap_t *s, json_t *o)
+static int read_folder(snap_t *s, obj_t o)
 {
 	snap_folder *f = snap_add_folder(s);
 	if (!f)
@@ -153,16 +446,16 @@ static int read_folder(snap_t *s, json_t *o)
 	return 0;
 }
 
-static int read_item(snap_t *s, json_t *o)
+static int read_item(snap_t *s, obj_t o)
 {
 	snap_item *it = snap_add_item(s);
 	if (!it)
 		return -1;
-	it->id = get_str(s, o, "id");
+	it->id = get_str_unique(s, o, "id");
 	it->folder_id = get_str(s, o, "folder_id");
 	it->cls = get_str(s, o, "class");
-	it->subject = get_str(s, o, "subject");
-	it->message_id = get_str(s, o, "message_id");
+	it->subject = get_str_unique(s, o, "subject");
+	it->message_id = get_str_unique(s, o, "message_id");
 	it->read = get_bool(o, "read");
 	it->msg_flags = get_int(o, "msg_flags", -1);
 	it->flag_status = (int8_t)get_int(o, "flag_status", -1);
@@ -177,7 +470,7 @@ static int read_item(snap_t *s, json_t *o)
 	return 0;
 }
 
-static int read_error(snap_t *s, json_t *o)
+static int read_error(snap_t *s, obj_t o)
 {
 	const char *scope = get_str(s, o, "scope");
 	snap_err_scope sc = ERR_SCOPE_FILE;
@@ -196,16 +489,17 @@ static int read_error(snap_t *s, json_t *o)
 	return 0;
 }
 
-static int read_integrity(snap_t *s, json_t *o)
+static int read_integrity(snap_t *s, json_t *jo)
 {
+	obj_t o = {NULL, jo};
 	snap_integrity *in = &s->integrity;
 	in->present = true;
-	in->corrupted = json_is_true(json_object_get(o, "corrupted"));
+	in->corrupted = json_is_true(json_object_get(jo, "corrupted"));
 	in->orphan_items = get_int(o, "orphan_items", -1);
 	in->recovered_items = get_int(o, "recovered_items", -1);
 	in->unreadable_items = get_int(o, "unreadable_items", 0);
 	in->unreadable_folders = get_int(o, "unreadable_folders", 0);
-	json_t *arr = json_object_get(o, "count_mismatches"), *v;
+	json_t *arr = json_object_get(jo, "count_mismatches"), *v;
 	size_t i;
 	if (json_is_array(arr) && json_array_size(arr)) {
 		in->mismatches = calloc(json_array_size(arr), sizeof *in->mismatches);
@@ -213,28 +507,28 @@ static int read_integrity(snap_t *s, json_t *o)
 			return -1;
 		json_array_foreach(arr, i, v) {
 			snap_count_mismatch *m = &in->mismatches[in->n_mismatches++];
-			m->folder_id = get_str(s, v, "folder_id");
-			m->path = get_str(s, v, "path");
-			m->what = get_str(s, v, "what");
-			m->stored = get_int(v, "stored", 0);
-			m->found = get_int(v, "found", 0);
+			m->folder_id = get_str(s, (obj_t){NULL, v}, "folder_id");
+			m->path = get_str(s, (obj_t){NULL, v}, "path");
+			m->what = get_str(s, (obj_t){NULL, v}, "what");
+			m->stored = get_int((obj_t){NULL, v}, "stored", 0);
+			m->found = get_int((obj_t){NULL, v}, "found", 0);
 		}
 	}
-	arr = json_object_get(o, "replicas");
+	arr = json_object_get(jo, "replicas");
 	if (json_is_array(arr) && json_array_size(arr)) {
 		in->replicas = calloc(json_array_size(arr), sizeof *in->replicas);
 		if (!in->replicas)
 			return -1;
 		json_array_foreach(arr, i, v) {
 			snap_replica *r = &in->replicas[in->n_replicas++];
-			r->replid = (int32_t)get_int(v, "replid", -1);
-			r->origin = get_str(s, v, "origin");
+			r->replid = (int32_t)get_int((obj_t){NULL, v}, "replid", -1);
+			r->origin = get_str(s, (obj_t){NULL, v}, "origin");
 			json_t *g = json_object_get(v, "guid");
 			if (!json_is_string(g) || guid_parse(json_string_value(g), r->guid) != 0)
 				return -1;
 		}
 	}
-	arr = json_object_get(o, "replica_guids");
+	arr = json_object_get(jo, "replica_guids");
 	if (json_is_array(arr) && json_array_size(arr)) {
 		in->replica_guids = calloc(json_array_size(arr), sizeof *in->replica_guids);
 		if (!in->replica_guids)
@@ -252,11 +546,18 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 	*out = NULL;
 	snap_t *s = NULL;
 	FILE *fp = NULL;
-	or_buf line = {.limit = LINE_LIMIT};
+	or_buf line = {.limit = LINE_LIMIT}, scratch = {.limit = LINE_LIMIT};
 	json_t *o = NULL;
+	fast_obj *fast = malloc(sizeof *fast);
 	int rc = snap_new(&s, err);
-	if (rc)
+	if (rc) {
+		free(fast);
 		return rc;
+	}
+	if (!fast) {
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
 	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!fp) {
 		rc = or_fail(err, errno == ENOENT ? OR_ERR_NOTFOUND : OR_ERR_IO, "cannot open %s: %s", path,
@@ -275,13 +576,26 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 			rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: data after the end line", path, lineno);
 			goto out;
 		}
-		json_error_t jerr;
-		o = json_loadb(line.data, line.len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!json_is_object(o)) {
-			rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: not a JSON object: %s", path, lineno, jerr.text);
-			goto out;
+		/* Folder, item, error and end lines take the fast path; the header, the integrity line
+		 * and anything the fast parser is unsure of go through jansson. */
+		const char *type = NULL;
+		obj_t ob = {NULL, NULL};
+		/* The fast parser decodes in place: it works on a copy, so that jansson still sees the
+		 * line as read when the fast parser gives up. */
+		if (have_header && (scratch.len = 0, buf_append(&scratch, line.data, line.len) == 0) &&
+		    fast_parse(scratch.data, scratch.len, fast) == 0 && field_str((obj_t){fast, NULL}, "type", &type) == 1 &&
+		    strcmp(type, "integrity") != 0) {
+			ob.fast = fast;
+		} else {
+			json_error_t jerr;
+			o = json_loadb(line.data, line.len, JSON_REJECT_DUPLICATES, &jerr);
+			if (!json_is_object(o)) {
+				rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: not a JSON object: %s", path, lineno, jerr.text);
+				goto out;
+			}
+			ob.j = o;
+			type = json_string_value(json_object_get(o, "type"));
 		}
-		const char *type = json_string_value(json_object_get(o, "type"));
 		int r = 0;
 		if (!type) {
 			r = -1;
@@ -293,18 +607,18 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 			}
 			have_header = true;
 		} else if (strcmp(type, "folder") == 0) {
-			r = read_folder(s, o);
+			r = read_folder(s, ob);
 		} else if (strcmp(type, "item") == 0) {
-			r = read_item(s, o);
+			r = read_item(s, ob);
 		} else if (strcmp(type, "error") == 0) {
-			r = read_error(s, o);
+			r = read_error(s, ob);
 		} else if (strcmp(type, "integrity") == 0) {
 			r = read_integrity(s, o);
 		} else if (strcmp(type, "end") == 0) {
 			have_end = true;
-			if ((size_t)get_int(o, "folders", -1) != s->n_folders ||
-			    (size_t)get_int(o, "items", -1) != s->n_items ||
-			    (size_t)get_int(o, "errors", -1) != s->n_errors) {
+			if ((size_t)get_int(ob, "folders", -1) != s->n_folders ||
+			    (size_t)get_int(ob, "items", -1) != s->n_items ||
+			    (size_t)get_int(ob, "errors", -1) != s->n_errors) {
 				rc = or_fail(err, OR_ERR_FORMAT, "%s: the end line's counts do not match the file", path);
 				goto out;
 			}
@@ -333,7 +647,9 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 	s = NULL;
 out:
 	json_decref(o);
+	free(fast);
 	buf_free(&line);
+	buf_free(&scratch);
 	if (fp && fp != stdin)
 		fclose(fp);
 	snap_free(s);
