@@ -71,4 +71,16 @@ bench: deps
 clean:
 	rm -rf build
 
+# Fuzzing (fuzz/fuzz.mk, docs/SECURITY.md): libFuzzer targets built with clang into build/fuzz.
+# `make fuzz FUZZ_SECONDS=600` runs each target that long; `make fuzz-ci` is CI's bounded run.
+FUZZ_SECONDS    ?= 300
+FUZZ_CI_SECONDS ?= 45
+.PHONY: fuzz-build fuzz-ci
+fuzz-build:
+	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk fuzz-build
+fuzz: fuzz-build all
+	@sh fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-ci: fuzz-build all
+	@sh fuzz/run.sh $(FUZZ_CI_SECONDS)
+
 -include $(OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -12,9 +12,12 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_RESPONSE (1024L * 1024 * 1024) /* 1 GiB: beyond that a response is refused */
 #define MAX_WAIT_MS (300L * 1000)           /* longest back-off honoured */
@@ -210,7 +213,14 @@ static FILE *open_trace(const ews_options *o, long seq, const char *op, const ch
 		return NULL;
 	char path[1024];
 	snprintf(path, sizeof path, "%s/%05ld-%s-%s.xml", o->trace_dir, seq, op, what);
-	return fopen(path, "w");
+	/* Traces hold mailbox data: owner-only, like snapshots and reports (also when it existed). */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return NULL;
+	FILE *fp = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+	if (!fp)
+		close(fd);
+	return fp;
 }
 
 static bool is_busy(const ews_page *pg)
