@@ -4,6 +4,8 @@
 
 #include "core/core.h"
 #include "ews/ews.h"
+#include "report/report.h"
+#include "scan/scan.h"
 
 #include <getopt.h>
 
@@ -19,7 +21,8 @@ int cmd_ost(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_report(int argc, char **argv);
-/* Colour on standard output: only on a terminal, and never with NO_COLOR set (cmd_diff.c). */
+int cmd_scan(int argc, char **argv);
+/* Colour on standard output: only on a terminal, and never with NO_COLOR set. */
 bool cli_use_color(void);
 
 /* A secret (password, token): from `file` when given, else the environment variable `env`, else a
@@ -73,5 +76,31 @@ int cli_ews_option(cli_ews *c, int opt, const char *arg, const char *command);
 int cli_ews_finish(cli_ews *c, const char *command, or_error *err);
 void cli_ews_free(cli_ews *c);
 extern const char *cli_ews_help;
+
+/* Comparison and report options shared by diff, scan and batch ('o' is -o/--output). */
+enum { OPT_SYNC_WINDOW = 1100, OPT_TEXT, OPT_JSON, OPT_REDACT, OPT_COMPARE_ASSOCIATED };
+#define CLI_REPORT_LONG_OPTIONS                                                                           \
+	{"output", required_argument, NULL, 'o'}, {"sync-window", required_argument, NULL, OPT_SYNC_WINDOW}, \
+	{"text", no_argument, NULL, OPT_TEXT}, {"json", no_argument, NULL, OPT_JSON},                       \
+	{"redact", optional_argument, NULL, OPT_REDACT}
+
+typedef struct {
+	diff_options diff;
+	const char *out, *key_file;
+	bool json_out, redact;
+	uint8_t key[REPORT_KEY_MAX];
+	size_t key_len;
+} cli_report;
+
+void cli_report_init(cli_report *r);
+/* 1 when `opt` was a report option, 0 when not, -EXIT_USAGE on a bad value (message printed). */
+int cli_report_option(cli_report *r, int opt, const char *arg, const char *command);
+/* Checks the options and reads the redaction key. */
+int cli_report_finish(cli_report *r, or_error *err);
+void cli_report_compare_options(const cli_report *r, scan_compare_options *c);
+/* Saves the report (-o) and, when `print`, prints it as text or JSON. Returns the exit code. */
+int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
+void cli_report_free(cli_report *r);
+extern const char *cli_report_help;
 
 #endif

@@ -18,21 +18,13 @@ static void help(void)
 	       "Compares two snapshots (server against cache, cache against cache, server against server),\n"
 	       "prints the verdict, the per-folder table, the findings and the advice, and writes the JSON\n"
 	       "report (docs/REPORT.md). Put the server first and the cache second by convention; the sides\n"
-	       "are told apart by each snapshot's source either way.\n\n"
-	       "  -o, --output FILE       write the JSON report to FILE (atomically, mode 0600)\n"
-	       "      --sync-window W     the cache's 'Mail to keep offline' setting: Nd, Nw, Nm, Ny, all,\n"
-	       "                          or infer (default: inferred from the oldest cached mail)\n"
-	       "      --text              print the text report on standard output (default)\n"
-	       "      --json              print the JSON report on standard output instead\n"
-	       "      --redact[=KEYFILE]  replace subjects and addresses by keyed hashes (HMAC-SHA256); with\n"
-	       "                          a key file the hashes are the same in every report made with it,\n"
-	       "                          without one a random key is used for this run and not kept\n"
-	       "      --associated        also compare associated (hidden) items, apart from normal items\n"
+	       "are told apart by each snapshot's source either way.\n\n%s"
 	       "  -q, --quiet             only errors on stderr\n"
 	       "  -v, --verbose           more detail on stderr\n"
 	       "  -h, --help              this help\n\n"
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
-	       "action, 2 incomplete (a part of a side could not be read), 3 error, 64 usage error.\n");
+	       "action, 2 incomplete (a part of a side could not be read), 3 error, 64 usage error.\n",
+	       cli_report_help);
 }
 
 typedef struct {
@@ -59,37 +51,25 @@ static void *load_thread(void *arg)
 	return NULL;
 }
 
-bool cli_use_color(void)
-{
-	const char *nc = getenv("NO_COLOR");
-	return isatty(STDOUT_FILENO) && !(nc && *nc);
-}
-
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'}, {"sync-window", required_argument, NULL, 'w'},
-		{"text", no_argument, NULL, 't'},         {"json", no_argument, NULL, 'j'},
-		{"redact", optional_argument, NULL, 'r'}, {"associated", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, 'h'},         CLI_LOG_LONG_OPTIONS, {0}};
-	const char *out = NULL, *key_file = NULL;
-	bool json_out = false, redact = false;
-	diff_options dopt;
-	diff_options_init(&dopt);
+	static const struct option opts[] = {CLI_REPORT_LONG_OPTIONS,
+	                                     {"associated", no_argument, NULL, OPT_COMPARE_ASSOCIATED},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     CLI_LOG_LONG_OPTIONS,
+	                                     {0}};
+	cli_report cr;
+	cli_report_init(&cr);
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
 		if (cli_log_option(c))
 			continue;
+		int r = cli_report_option(&cr, c, optarg, "diff");
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'w':
-			if (diff_window_parse(optarg, &dopt.window) != 0)
-				return cli_usage_error("diff", "bad --sync-window '%s' (e.g. 12m, 90d, 2w, 1y, all, infer)", optarg);
-			break;
-		case 't': json_out = false; break;
-		case 'j': json_out = true; break;
-		case 'r': redact = true; key_file = optarg; break;
-		case 'a': dopt.compare_associated = true; break;
 		case 'h': help(); return EXIT_OK;
 		default: return cli_usage_error("diff", "unknown option");
 		}
@@ -98,24 +78,21 @@ int cmd_diff(int argc, char **argv)
 		return cli_usage_error("diff", "two snapshot files are required");
 	const char *in[2] = {argv[optind], argv[optind + 1]};
 	for (int s = 0; s < 2; s++)
-		if (out && strcmp(out, "-") != 0 && cli_same_file(out, in[s])) {
+		if (cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) {
 			log_error("refusing to write the report over an input snapshot");
 			return EXIT_USAGE;
 		}
-	if (out && strcmp(out, "-") == 0)
-		return cli_usage_error("diff", "use --json to print the JSON report on standard output");
 
 	int rc = EXIT_ERROR;
 	or_error err = {0};
-	diff_result *res = NULL;
 	report_t *rep = NULL;
-	uint8_t key[REPORT_KEY_MAX];
-	size_t key_len = 0;
 	load_job jobs[2] = {{.path = in[0]}, {.path = in[1]}};
-
-	if (redact && report_redaction_key(key_file, key, &key_len, &err) != 0) {
+	if (cli_report_finish(&cr, &err) != 0) {
+		if (err.code == OR_ERR_USAGE) {
+			rc = cli_usage_error("diff", "%s", err.message);
+			goto out;
+		}
 		log_error("%s", err.message);
-		rc = err.code == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
 		goto out;
 	}
 	/* The two files load in parallel: reading and parsing is most of the time. */
@@ -135,44 +112,22 @@ int cmd_diff(int argc, char **argv)
 	log_verbose("loaded %s (%zu items) in %.0f ms and %s (%zu items) in %.0f ms", in[0], jobs[0].snap->n_items,
 	            jobs[0].ms, in[1], jobs[1].snap->n_items, jobs[1].ms);
 
-	double t0 = now_ms();
-	if (diff_run(jobs[0].snap, jobs[1].snap, &dopt, &res, &err) != 0) {
-		log_error("comparing: %s", err.message);
-		goto out;
-	}
-	double diff_ms = now_ms() - t0;
-	report_options ropt = {.input = {in[0], in[1]}, .redact = redact, .key = key, .key_len = key_len,
-	                       .key_from_file = key_file != NULL, .load_ms = {jobs[0].ms, jobs[1].ms},
-	                       .diff_ms = diff_ms, .generated = filetime_now()};
-	t0 = now_ms();
-	if (report_build(&rep, res, &ropt, &err) != 0) {
-		log_error("building the report: %s", err.message);
-		goto out;
-	}
-	report_set_timing(rep, "report_ms", now_ms() - t0);
-	if (out && report_save(rep, out, &err) != 0) {
+	scan_compare_options copt;
+	cli_report_compare_options(&cr, &copt);
+	copt.input[0] = in[0];
+	copt.input[1] = in[1];
+	copt.load_ms[0] = jobs[0].ms;
+	copt.load_ms[1] = jobs[1].ms;
+	scan_outcome outcome;
+	if (scan_compare(jobs[0].snap, jobs[1].snap, &copt, &rep, &outcome, &err) != 0) {
 		log_error("%s", err.message);
 		goto out;
 	}
-	if (json_out) {
-		if (report_save(rep, "-", &err) != 0) {
-			log_error("%s", err.message);
-			goto out;
-		}
-	} else {
-		report_text_options topt = {.color = cli_use_color()};
-		report_print_text(rep, stdout, &topt);
-	}
-	if (fflush(stdout) != 0) {
-		log_error("writing to standard output failed");
-		goto out;
-	}
-	log_verbose("compared in %.0f ms: %s", diff_ms, diff_verdict_name(res->advice.verdict));
-	rc = diff_verdict_exit_code(res->advice.verdict);
+	rc = cli_report_emit(&cr, rep, true);
+	log_verbose("verdict: %s", diff_verdict_name(outcome.verdict));
 out:
-	explicit_bzero(key, sizeof key);
+	cli_report_free(&cr);
 	report_free(rep);
-	diff_result_free(res);
 	snap_free(jobs[0].snap);
 	snap_free(jobs[1].snap);
 	return rc;

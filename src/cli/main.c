@@ -10,6 +10,7 @@ static const cli_command commands[] = {
 	{"ost", cmd_ost, "list an .ost/.pst cache file into a snapshot"},
 	{"server", cmd_server, "pull the mailbox from Exchange over EWS into a snapshot"},
 	{"diff", cmd_diff, "compare two snapshots: verdict, findings, advice, JSON report"},
+	{"scan", cmd_scan, "capture the cache file and the mailbox, compare, report: all in one"},
 	{"report", cmd_report, "render a saved JSON report as text"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

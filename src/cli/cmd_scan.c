@@ -1,0 +1,103 @@
+/* cmd_scan.c: `ostrecon scan`: both captures, the comparison and the reports in one run. */
+#include "cli.h"
+
+#include <string.h>
+
+static void help(void)
+{
+	printf("Usage: ostrecon scan --ost FILE --url URL --mailbox ADDRESS [auth options]\n"
+	       "                    [-o REPORT.json] [--keep-snapshots DIR] [options]\n\n"
+	       "Reads the cache file (read-only) while pulling the mailbox over EWS (read-only), compares\n"
+	       "the two, prints the verdict, the per-folder table, the findings and the advice, and writes\n"
+	       "the JSON report for the ticket.\n\n"
+	       "      --ost FILE           the user's .ost (copied while Outlook was closed), or a .pst\n"
+	       "      --keep-snapshots DIR keep the two snapshots (DIR/server.jsonl, DIR/cache.jsonl) to\n"
+	       "                           compare again later with 'ostrecon diff'\n"
+	       "      --no-recover         skip the scan of the cache file for deleted items\n\n%s\n%s"
+	       "  -q, --quiet              only errors on stderr\n"
+	       "  -v, --verbose            more detail on stderr\n"
+	       "  -h, --help               this help\n\n"
+	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
+	       "action, 2 incomplete (a part of a side could not be read), 3 error (a side could not be\n"
+	       "captured at all: unreadable cache file, credentials refused, TLS failure, ...), 64 usage.\n",
+	       cli_report_help, cli_ews_help);
+}
+
+enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER };
+
+int cmd_scan(int argc, char **argv)
+{
+	static const struct option opts[] = {{"ost", required_argument, NULL, OPT_OST},
+	                                     {"keep-snapshots", required_argument, NULL, OPT_KEEP},
+	                                     {"no-recover", no_argument, NULL, OPT_NO_RECOVER},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     CLI_REPORT_LONG_OPTIONS,
+	                                     CLI_EWS_LONG_OPTIONS,
+	                                     CLI_LOG_LONG_OPTIONS,
+	                                     {0}};
+	scan_options so;
+	memset(&so, 0, sizeof so);
+	so.recover = true;
+	cli_ews ews;
+	cli_report cr;
+	cli_ews_init(&ews);
+	cli_report_init(&cr);
+	int c, rc = EXIT_ERROR;
+	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
+		if (cli_log_option(c))
+			continue;
+		int r = cli_report_option(&cr, c, optarg, "scan");
+		if (!r)
+			r = cli_ews_option(&ews, c, optarg, "scan");
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r)
+			continue;
+		switch (c) {
+		case OPT_OST: so.ost_path = optarg; break;
+		case OPT_KEEP: so.snapshot_dir = optarg; break;
+		case OPT_NO_RECOVER: so.recover = false; break;
+		case 'h': help(); return EXIT_OK;
+		default: return cli_usage_error("scan", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("scan", "unexpected argument '%s'", argv[optind]);
+	if (!so.ost_path)
+		return cli_usage_error("scan", "--ost FILE is required");
+	if (cr.out && cli_same_file(cr.out, so.ost_path)) {
+		log_error("refusing to write the report over the cache file");
+		return EXIT_USAGE;
+	}
+	or_error err = {0};
+	report_t *rep = NULL;
+	if (cli_report_finish(&cr, &err) != 0 || cli_ews_finish(&ews, "scan", &err) != 0) {
+		rc = err.code == OR_ERR_USAGE ? cli_usage_error("scan", "%s", err.message) : (log_error("%s", err.message), EXIT_ERROR);
+		goto out;
+	}
+	/* Pulling associated items means comparing them too. */
+	if (ews.opt.associated)
+		cr.diff.compare_associated = true;
+	char options_json[200];
+	snprintf(options_json, sizeof options_json,
+	         "{\"server_version\":\"%s\",\"impersonate\":%s,\"paging\":\"%s\",\"associated\":%s}",
+	         ews.opt.server_version, ews.opt.impersonate ? "true" : "false",
+	         ews.opt.use_finditem ? "FindItem" : "SyncFolderItems", ews.opt.associated ? "true" : "false");
+	ews.opt.options_json = options_json;
+	so.ews = ews.opt;
+	cli_report_compare_options(&cr, &so.compare);
+	scan_outcome outcome;
+	if (scan_run(&so, &rep, &outcome, &err) != 0) {
+		log_error("%s", err.message);
+		rc = err.code == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
+		goto out;
+	}
+	/* scan_run saved nothing: the report goes out through the shared path (-o, text or JSON). */
+	rc = cli_report_emit(&cr, rep, true);
+	log_verbose("scan took %.1f s, %ld EWS requests", outcome.seconds, outcome.requests);
+out:
+	report_free(rep);
+	cli_ews_free(&ews);
+	cli_report_free(&cr);
+	return rc;
+}

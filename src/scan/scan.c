@@ -1,0 +1,165 @@
+/* scan.c: capture both sides, compare, report (see scan.h). */
+#include "scan.h"
+#include "ost/ost.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
+                 scan_outcome *outcome, or_error *err)
+{
+	diff_result *res = NULL;
+	*rep = NULL;
+	memset(outcome, 0, sizeof *outcome);
+	double t0 = now_ms();
+	int rc = diff_run(a, b, &opt->diff, &res, err);
+	if (rc)
+		return or_wrap(err, "comparing");
+	double diff_ms = now_ms() - t0;
+	report_options ropt = {.input = {opt->input[0], opt->input[1]}, .redact = opt->redact, .key = opt->key,
+	                       .key_len = opt->key_len, .key_from_file = opt->key_from_file,
+	                       .load_ms = {opt->load_ms[0], opt->load_ms[1]}, .diff_ms = diff_ms,
+	                       .generated = filetime_now()};
+	t0 = now_ms();
+	if ((rc = report_build(rep, res, &ropt, err)) != 0) {
+		diff_result_free(res);
+		return or_wrap(err, "building the report");
+	}
+	report_set_timing(*rep, "report_ms", now_ms() - t0);
+	if (opt->capture_ms[0] > 0)
+		report_set_timing(*rep, "capture_ms_a", opt->capture_ms[0]);
+	if (opt->capture_ms[1] > 0)
+		report_set_timing(*rep, "capture_ms_b", opt->capture_ms[1]);
+
+	outcome->verdict = res->advice.verdict;
+	outcome->exit_code = diff_verdict_exit_code(res->advice.verdict);
+	for (size_t i = 0; i < res->n_findings; i++) {
+		const diff_finding *f = &res->findings[i];
+		if (f->expected)
+			outcome->expected++;
+		else if (f->kind < FIND_KIND_COUNT)
+			outcome->by_kind[f->kind]++;
+	}
+	outcome->only_in_cache = res->n_exports;
+	outcome->items[0] = res->items[0];
+	outcome->items[1] = res->items[1];
+	diff_result_free(res);
+	return 0;
+}
+
+typedef struct {
+	const scan_options *opt;
+	const char *out;
+	ost_summary sum;
+	or_error err;
+	int rc;
+	double ms;
+} cache_job;
+
+static void *capture_cache(void *arg)
+{
+	cache_job *j = arg;
+	ost_options oo = {.recover = j->opt->recover, .mailbox = j->opt->ews.mailbox};
+	double t0 = now_ms();
+	j->rc = ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err);
+	j->ms = now_ms() - t0;
+	return NULL;
+}
+
+/* Where the two snapshots go: the kept folder, or a private temporary one. */
+static int snapshot_paths(const scan_options *opt, char dir[512], char server[600], char cache[600], bool *temp,
+                          or_error *err)
+{
+	*temp = opt->snapshot_dir == NULL;
+	if (*temp) {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, 512, "%s/ostrecon-scan-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(dir))
+			return or_fail(err, OR_ERR_IO, "cannot create a temporary folder: %s", strerror(errno));
+	} else {
+		str_copy(dir, opt->snapshot_dir, 512);
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			return or_fail(err, OR_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+	}
+	snprintf(server, 600, "%s/server.jsonl", dir);
+	snprintf(cache, 600, "%s/cache.jsonl", dir);
+	return 0;
+}
+
+int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_error *err)
+{
+	char dir[512], server_path[600], cache_path[600];
+	bool temp = false;
+	snap_t *snaps[2] = {NULL, NULL};
+	*rep = NULL;
+	memset(outcome, 0, sizeof *outcome);
+	double t0 = now_ms();
+	int rc = snapshot_paths(opt, dir, server_path, cache_path, &temp, err);
+	if (rc)
+		return rc;
+
+	/* The cache file is read while the server answers: neither waits for the other. */
+	cache_job job = {.opt = opt, .out = cache_path};
+	pthread_t th;
+	bool threaded = pthread_create(&th, NULL, capture_cache, &job) == 0;
+	if (!threaded)
+		capture_cache(&job);
+	ews_summary es;
+	or_error ews_err = {0};
+	double ts = now_ms();
+	int ews_rc = ews_capture(&opt->ews, server_path, &es, &ews_err);
+	double server_ms = now_ms() - ts;
+	if (threaded)
+		pthread_join(th, NULL);
+	outcome->requests = es.requests;
+	if (job.rc) {
+		rc = or_fail(err, job.rc, "cache file %s: %s", opt->ost_path, job.err.message);
+		goto out;
+	}
+	if (ews_rc) {
+		rc = or_fail(err, ews_rc, "server %s, mailbox %s: %s", opt->ews.url, opt->ews.mailbox, ews_err.message);
+		goto out;
+	}
+	scan_compare_options copt = opt->compare;
+	copt.input[0] = opt->snapshot_dir ? server_path : opt->ews.url;
+	copt.input[1] = opt->ost_path;
+	copt.capture_ms[0] = server_ms;
+	copt.capture_ms[1] = job.ms;
+	const char *paths[2] = {server_path, cache_path};
+	for (int s = 0; s < 2; s++) {
+		double tl = now_ms();
+		if ((rc = snap_load(&snaps[s], paths[s], err)) != 0)
+			goto out;
+		copt.load_ms[s] = now_ms() - tl;
+	}
+	if ((rc = scan_compare(snaps[0], snaps[1], &copt, rep, outcome, err)) != 0)
+		goto out;
+	outcome->requests = es.requests;
+	if (opt->report_path && (rc = report_save(*rep, opt->report_path, err)) != 0) {
+		report_free(*rep);
+		*rep = NULL;
+		goto out;
+	}
+out:
+	snap_free(snaps[0]);
+	snap_free(snaps[1]);
+	if (temp) {
+		unlink(server_path);
+		unlink(cache_path);
+		rmdir(dir);
+	}
+	outcome->seconds = (now_ms() - t0) / 1e3;
+	return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * scan.h: one mailbox, end to end: the cache file and the server captured side by side, the two
+ * snapshots compared, the report built and saved. `ostrecon scan` runs it once, `ostrecon batch`
+ * once per manifest row; `ostrecon diff` uses the comparison half (scan_compare).
+ */
+#ifndef OSTRECON_SCAN_H
+#define OSTRECON_SCAN_H
+
+#include "core/core.h"
+#include "diff/diff.h"
+#include "ews/ews.h"
+#include "report/report.h"
+
+typedef struct {
+	diff_options diff;
+	bool redact;
+	const uint8_t *key;   /* redaction key, borrowed */
+	size_t key_len;
+	bool key_from_file;
+	const char *input[2]; /* names of the two sides for the report's provenance */
+	double load_ms[2];    /* timings to record, 0 when not measured */
+	double capture_ms[2];
+} scan_compare_options;
+
+/* What a comparison came to, for summaries (batch) and exit codes. */
+typedef struct {
+	diff_verdict verdict;
+	int exit_code;                 /* diff_verdict_exit_code */
+	size_t by_kind[FIND_KIND_COUNT]; /* unexpected findings of each kind */
+	size_t expected;               /* expected differences (findings) */
+	size_t only_in_cache;          /* items a rebuild would lose */
+	int64_t items[2];
+	double seconds;                /* scan_run: the whole run */
+	long requests;                 /* scan_run: EWS requests made */
+} scan_outcome;
+
+/* Compares two loaded snapshots (side 0 server, side 1 cache by convention) and builds the report.
+ * *rep belongs to the caller (report_free). */
+int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
+                 scan_outcome *outcome, or_error *err);
+
+typedef struct {
+	const char *ost_path;      /* the cache file */
+	bool recover;              /* libpff's recovery scan of the cache file */
+	ews_options ews;           /* the server side; secrets borrowed */
+	const char *snapshot_dir;  /* keep server.jsonl and cache.jsonl there; NULL: temporary */
+	const char *report_path;   /* JSON report (atomic, 0600); NULL: not saved */
+	scan_compare_options compare;
+} scan_options;
+
+/* Captures both sides (in parallel), compares, saves the report. Returns 0 with *rep (caller
+ * frees) when a report was made, or a negative or_code when a side could not be captured at all
+ * (err names the side). */
+int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_error *err);
+
+#endif
