@@ -31,3 +31,32 @@ make_cert() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$2" -addext "subjectAltName=DNS:$2" \
 		-keyout "$WORK/$1.key" -out "$WORK/$1.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
 }
+
+# start_replay NAME [STATUS:]BODY...: the replay server (replay_server.py) answering every POST
+# with the next body; sets PORT and SERVER_PID; its request log is $WORK/NAME.requests
+start_replay() {
+	name=$1; shift
+	"$PY" "$ROOT/test/security/replay_server.py" --log "$WORK/$name.requests" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	SERVER_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $SERVER_PID"
+	i=0
+	while ! grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			cat "$WORK/$name.err"; fail "replay server $name did not start"
+		fi
+		sleep 0.1
+	done
+	PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$name.out" | head -n 1)
+}
+
+# peak_rss_mb CMD...: runs CMD (stdout/stderr as given by the caller), prints its peak RSS in MiB
+# on fd 3 and exits with CMD's exit code
+peak_rss() {
+	"$PY" -c '
+import resource, subprocess, sys
+rc = subprocess.call(sys.argv[1:])
+kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open("/dev/fd/3", "w").write("%d\n" % (kb // 1024))
+sys.exit(rc)' "$@"
+}
