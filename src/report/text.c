@@ -153,14 +153,12 @@ static void print_header(const out_t *o, const json_t *root)
 		put_wrapped(o, "", 8, line);
 	}
 	const json_t *sum = json_object_get(root, "summary");
-	char hs[2][16];
-	side_header(root, 0, hs[0], sizeof hs[0]);
-	side_header(root, 1, hs[1], sizeof hs[1]);
+	const char *lab[2] = {jstr(json_array_get(sides, 0), "label"), jstr(json_array_get(sides, 1), "label")};
 	char line[512];
 	snprintf(line, sizeof line,
 	         "Items: matched %lld, differing %lld, missing on %s %lld, missing on %s %lld, expected %lld, "
 	         "unverified %lld; %lld findings need action.",
-	         jint(sum, "matched"), jint(sum, "differing"), hs[0], jat(sum, "missing_on", 0), hs[1],
+	         jint(sum, "matched"), jint(sum, "differing"), lab[0], jat(sum, "missing_on", 0), lab[1],
 	         jat(sum, "missing_on", 1), jint(sum, "expected"), jint(sum, "unverified"), jint(sum, "findings"));
 	put_wrapped(o, "", 0, line);
 	const json_t *w = json_object_get(root, "sync_window");
@@ -255,9 +253,12 @@ static void print_finding(const out_t *o, const json_t *f)
 	char line[2048];
 	const char *kind = jstr(f, "kind");
 	const char *side = jstr(f, "side_label");
-	const char *where = strcmp(kind, "item_missing") == 0 || strcmp(kind, "folder_missing") == 0 ? "missing on " : "";
-	snprintf(line, sizeof line, "- %s%s%s%s%s: %s", kind, *side ? " (" : "", where, side, *side ? ")" : "",
-	         *jstr(f, "folder") ? jstr(f, "folder") : "(no folder)");
+	char where[64] = "";
+	if (strcmp(kind, "item_missing") == 0 || strcmp(kind, "folder_missing") == 0)
+		snprintf(where, sizeof where, " (missing on %s)", side);
+	else if (*side && strcmp(kind, "item_changed") != 0 && strcmp(kind, "item_moved") != 0)
+		snprintf(where, sizeof where, " (%s)", side);
+	snprintf(line, sizeof line, "- %s%s: %s", kind, where, *jstr(f, "folder") ? jstr(f, "folder") : strcmp(jstr(f, "category"), "integrity") == 0 ? "(the whole file)" : "(no folder)");
 	put_wrapped(o, "", 4, line);
 	line[0] = '\0';
 	size_t n = 0;
@@ -350,8 +351,8 @@ static void print_advice(const out_t *o, const json_t *root)
 {
 	const json_t *a = json_object_get(root, "advice"), *v;
 	size_t i;
-	fprintf(o->fp, "%sAdvice:%s ", c_on(o, BOLD), c_off(o));
-	put_wrapped(o, "", 2, jstr(a, "title"));
+	fprintf(o->fp, "%sAdvice:%s\n", c_on(o, BOLD), c_off(o));
+	put_wrapped(o, "  ", 2, jstr(a, "title"));
 	const json_t *folders = json_object_get(a, "folders");
 	if (json_array_size(folders)) {
 		fprintf(o->fp, "  Folders with differences:\n");
@@ -369,13 +370,13 @@ static void print_advice(const out_t *o, const json_t *root)
 	const json_t *ex = json_object_get(root, "export_before_rebuild");
 	if (json_array_size(ex)) {
 		fputc('\n', o->fp);
-		fprintf(o->fp, "%sExport before rebuilding:%s ", c_on(o, BOLD YELLOW), c_off(o));
+		fprintf(o->fp, "%sExport before rebuilding:%s\n", c_on(o, BOLD YELLOW), c_off(o));
 		char line[256];
 		snprintf(line, sizeof line,
 		         "%zu item(s) exist only in the cache (or could not be checked on the server); a rebuild or "
 		         "resync would lose them:",
 		         json_array_size(ex));
-		put_wrapped(o, "", 2, line);
+		put_wrapped(o, "  ", 2, line);
 		json_array_foreach(ex, i, v) {
 			if (i == 10) {
 				fprintf(o->fp, "    ... and %zu more (see the JSON report)\n", json_array_size(ex) - 10);

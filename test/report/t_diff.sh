@@ -1,0 +1,121 @@
+# ostrecon diff and ostrecon report on generated scenario snapshots: exit codes, verdicts and
+# findings, the JSON report against docs/report.schema.json, text at 80 columns, redaction.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+PY=/usr/bin/python3
+$PY -c 'import jsonschema' 2>/dev/null || { echo "python3-jsonschema is not installed"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export NO_COLOR=1
+fail=0
+bad() { echo "FAIL $*"; fail=1; }
+
+# jq-like access to a report: q REPORT PYTHON-EXPRESSION-ON-r
+q() { $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+# The unexpected findings, as sorted "kind/side_label" words.
+kinds() { q "$1" '" ".join(sorted(f["kind"] + "/" + f.get("side_label", "-") for f in r["findings"] if not f["expected"]))'; }
+expected_reasons() { q "$1" '" ".join(sorted(set(f["reason"] for f in r["findings"] if f["expected"])))'; }
+fits80() { # FILE WHAT
+	awk -v what="$2" '{ n = length($0) } n > 80 { printf "FAIL %s: line %d has %d columns: %s\n", what, NR, n, $0; bad = 1 } END { exit bad }' "$1" || fail=1
+}
+
+scenario() { # NAME WANT-EXIT WANT-VERDICT WANT-KINDS [diff options...]
+	name=$1 want_rc=$2 want_verdict=$3 want_kinds=$4; shift 4
+	d="$tmp/$name"
+	mkdir -p "$d"
+	$PY "$here/gen.py" "${name%%-*}" "$d" || { bad "$name: generator"; return; }
+	"$OSTRECON" diff "$d/server.jsonl" "$d/cache.jsonl" -o "$d/report.json" "$@" >"$d/text" 2>"$d/err"
+	rc=$?
+	[ $rc -eq "$want_rc" ] || { bad "$name: exit $rc, expected $want_rc"; cat "$d/err"; }
+	[ -f "$d/report.json" ] || { bad "$name: no report written"; return; }
+	v=$(q "$d/report.json" 'r["verdict"]')
+	[ "$v" = "$want_verdict" ] || bad "$name: verdict $v, expected $want_verdict"
+	k=$(kinds "$d/report.json")
+	[ "$k" = "$want_kinds" ] || bad "$name: findings [$k], expected [$want_kinds]"
+	[ "$(q "$d/report.json" 'r["exit_code"]')" = "$want_rc" ] || bad "$name: exit_code in the report"
+	[ "$(stat -c %a "$d/report.json")" = 600 ] || bad "$name: report mode $(stat -c %a "$d/report.json"), expected 600"
+	head -1 "$d/text" | grep -q "^Verdict: $want_verdict " || bad "$name: the text does not start with the verdict"
+	fits80 "$d/text" "$name text"
+	# ostrecon report renders the saved report as the same text, with the same exit code.
+	"$OSTRECON" report "$d/report.json" >"$d/text2"
+	rc=$?
+	[ $rc -eq "$want_rc" ] || bad "$name: ostrecon report exit $rc, expected $want_rc"
+	cmp -s "$d/text" "$d/text2" || { bad "$name: ostrecon report differs from diff's text"; diff "$d/text" "$d/text2" | head; }
+	"$OSTRECON" report --all "$d/report.json" >"$d/text3"
+	fits80 "$d/text3" "$name text --all"
+}
+
+scenario insync 0 in_sync ""
+scenario mixed 1 resync_folders \
+	"item_changed/- item_changed/cache item_missing/cache item_missing/cache item_missing/server item_moved/-"
+scenario mixed-window 1 resync_folders \
+	"item_changed/- item_changed/cache item_missing/cache item_missing/cache item_missing/server item_moved/-" \
+	--sync-window 3m
+scenario mixed-all 1 resync_folders \
+	"item_changed/- item_changed/cache item_missing/cache item_missing/cache item_missing/cache item_missing/cache item_missing/cache item_missing/cache item_missing/cache item_missing/cache item_missing/server item_moved/-" \
+	--sync-window all
+scenario damaged 1 rebuild_ost "count_mismatch/cache file_damaged/cache file_damaged/cache item_unreadable/cache"
+scenario incomplete 2 incomplete "source_incomplete/server"
+scenario widespread 1 rebuild_ost \
+	"item_missing/cache item_missing/cache item_missing/cache item_missing/cache item_missing/cache"
+
+# The details the scenario promises.
+r="$tmp/mixed/report.json"
+[ "$(expected_reasons "$r")" = "client_side_folder local_only_content non_ipm_folder sync_window" ] ||
+	bad "mixed: expected reasons [$(expected_reasons "$r")]"
+[ "$(q "$r" 'r["sync_window"]["mode"], r["sync_window"]["applied"], r["sync_window"]["items_outside"]')" = "('inferred', True, 6)" ] ||
+	bad "mixed: sync window $(q "$r" 'r["sync_window"]')"
+[ "$(q "$r" '[f["newer"] for f in r["findings"] if f["kind"] == "item_changed" and f.get("side_label") == "cache"]')" = "['cache']" ] ||
+	bad "mixed: the read change is not newer in the cache"
+[ "$(q "$r" '[e["property"] for f in r["findings"] if f["kind"] == "item_changed" for e in f["evidence"]]')" = "['read', 'subject']" ] ||
+	bad "mixed: evidence $(q "$r" '[f.get("evidence") for f in r["findings"] if f["kind"] == "item_changed"]')"
+[ "$(q "$r" '[f["class"] for f in r["findings"] if f["kind"] == "item_missing" and not f["expected"] and f["side_label"] == "cache"]')" = "['IPM.Note', 'IPM.Appointment']" ] ||
+	bad "mixed: the old calendar item is not a real finding"
+[ "$(q "$r" '[(e["subject"], e["folder"]) for e in r["export_before_rebuild"]]')" = "[('Inbox message 4', 'Inbox')]" ] ||
+	bad "mixed: export list $(q "$r" 'r["export_before_rebuild"]')"
+[ "$(q "$r" 'r["advice"]["folders"]')" = "['Calendar', 'Inbox', 'Inbox/Projects']" ] ||
+	bad "mixed: resync folders $(q "$r" 'r["advice"]["folders"]')"
+grep -q "^Export before rebuilding:" "$tmp/mixed/text" || bad "mixed: the text has no export list"
+[ "$(q "$tmp/mixed-window/report.json" 'r["sync_window"]["mode"], r["sync_window"]["cutoff"]')" = "('given', '2026-07-31T00:00:00Z')" ] ||
+	bad "mixed-window: $(q "$tmp/mixed-window/report.json" 'r["sync_window"]')"
+[ "$(q "$tmp/incomplete/report.json" 'sum(f["kind"] == "item_missing" for f in r["findings"]), r["summary"]["unverified"]')" = "(0, 4)" ] ||
+	bad "incomplete: a folder the server could not read yields missing items"
+[ "$(q "$tmp/widespread/report.json" 'r["advice"]["widespread"], r["advice"]["affected_folders"]')" = "(True, 5)" ] ||
+	bad "widespread: $(q "$tmp/widespread/report.json" 'r["advice"]')"
+
+# Every report validates against the schema, and so does --json on standard output.
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --json >"$tmp/stdout.json"
+[ $? -eq 1 ] || bad "--json: exit code"
+$PY "$here/validate.py" "$root/docs/report.schema.json" "$tmp"/*/report.json "$tmp/stdout.json" || bad "schema validation"
+
+# Redaction: no subject and no address survives; one key file gives the same hashes twice.
+secrets="Inbox message|Renamed on the server|Old newsletter|Old board meeting|Synchronization log|Project note|alice.secret|@mail.example.com"
+head -c 32 /dev/urandom >"$tmp/key"
+for run in 1 2; do
+	"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --redact="$tmp/key" -o "$tmp/red$run.json" >"$tmp/red$run.txt"
+	grep -Eq "$secrets" "$tmp/red$run.json" "$tmp/red$run.txt" && bad "redaction: a subject or address survives: $(grep -Eo "$secrets" "$tmp/red$run.json" "$tmp/red$run.txt" | sort -u | head -3)"
+done
+h1=$(q "$tmp/red1.json" 'sorted(f.get("subject", "") for f in r["findings"])')
+h2=$(q "$tmp/red2.json" 'sorted(f.get("subject", "") for f in r["findings"])')
+[ "$h1" = "$h2" ] || bad "redaction: one key gave different hashes"
+echo "$h1" | grep -q "hmac:[0-9a-f]\{16\}" || bad "redaction: no hashes in $h1"
+[ "$(q "$tmp/red1.json" 'r["redaction"]')" = "{'method': 'hmac-sha256', 'key': 'file'}" ] || bad "redaction: not recorded"
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --redact -o "$tmp/red3.json" >/dev/null
+h3=$(q "$tmp/red3.json" 'sorted(f.get("subject", "") for f in r["findings"])')
+[ "$h3" != "$h1" ] || bad "redaction: a per-run key gave the key file's hashes"
+grep -Eq "$secrets" "$tmp/red3.json" && bad "redaction (per-run key): a subject or address survives"
+$PY "$here/validate.py" "$root/docs/report.schema.json" "$tmp/red1.json" "$tmp/red3.json" || bad "schema validation (redacted)"
+
+# Usage and errors.
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" >/dev/null 2>&1; [ $? -eq 64 ] || bad "diff with one file: not 64"
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --sync-window 12x >/dev/null 2>&1
+[ $? -eq 64 ] || bad "bad --sync-window: not 64"
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/nonexistent.jsonl" >/dev/null 2>&1; [ $? -eq 3 ] || bad "missing snapshot: not 3"
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --redact="$tmp/nonexistent.key" >/dev/null 2>&1
+rc=$?; [ $rc -eq 3 ] || [ $rc -eq 64 ] || bad "missing key file: exit $rc"
+head -n 5 "$tmp/mixed/cache.jsonl" >"$tmp/cut.jsonl"
+"$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/cut.jsonl" >/dev/null 2>&1; [ $? -eq 3 ] || bad "truncated snapshot: not 3"
+"$OSTRECON" report "$tmp/mixed/server.jsonl" >/dev/null 2>&1; [ $? -eq 3 ] || bad "report on a snapshot: not 3"
+"$OSTRECON" report >/dev/null 2>&1; [ $? -eq 64 ] || bad "report without a file: not 64"
+exit $fail
