@@ -22,6 +22,8 @@ int cmd_server(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 /* Colour on standard output: only on a terminal, and never with NO_COLOR set. */
 bool cli_use_color(void);
 

@@ -13,7 +13,7 @@ static void help(void)
 	       "      --ost FILE           the user's .ost (copied while Outlook was closed), or a .pst\n"
 	       "      --keep-snapshots DIR keep the two snapshots (DIR/server.jsonl, DIR/cache.jsonl) to\n"
 	       "                           compare again later with 'ostrecon diff'\n"
-	       "      --no-recover         skip the scan of the cache file for deleted items\n\n%s\n%s"
+	       "      --no-recover         skip the scan of the cache file for deleted items\n\n%s\n  -o, --output FILE       write the JSON report to FILE (atomically, mode 0600)\n%s"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr\n"
 	       "  -h, --help               this help\n\n"

@@ -11,6 +11,8 @@ static const cli_command commands[] = {
 	{"server", cmd_server, "pull the mailbox from Exchange over EWS into a snapshot"},
 	{"diff", cmd_diff, "compare two snapshots: verdict, findings, advice, JSON report"},
 	{"scan", cmd_scan, "capture the cache file and the mailbox, compare, report: all in one"},
+	{"batch", cmd_batch, "scan many mailboxes from a CSV manifest; summary in JSON and CSV"},
+	{"merge", cmd_merge, "join the summaries of a sharded batch into one"},
 	{"report", cmd_report, "render a saved JSON report as text"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

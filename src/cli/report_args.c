@@ -83,7 +83,6 @@ void cli_report_free(cli_report *r)
 
 const char *cli_report_help =
 	"Comparison and report:\n"
-	"  -o, --output FILE       write the JSON report to FILE (atomically, mode 0600)\n"
 	"      --sync-window W     the cache's 'Mail to keep offline' setting: Nd, Nw, Nm, Ny, all,\n"
 	"                          or infer (default: inferred from the oldest cached mail)\n"
 	"      --text              print the text report on standard output (default)\n"

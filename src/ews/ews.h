@@ -9,6 +9,12 @@
 
 #include "core/core.h"
 
+/* A gate shared by the pulls of many mailboxes against one server (batch runs): it caps the
+ * requests in flight to that server, and a throttling answer to any of them slows all of them. */
+typedef struct ews_gate ews_gate;
+int ews_gate_new(ews_gate **out, int max_in_flight, or_error *err);
+void ews_gate_free(ews_gate *g);
+
 typedef enum { EWS_AUTH_BASIC = 0, EWS_AUTH_NTLM, EWS_AUTH_NEGOTIATE, EWS_AUTH_BEARER } ews_auth;
 
 typedef struct {
@@ -31,6 +37,7 @@ typedef struct {
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
 	const char *options_json;   /* recorded in the snapshot header */
+	ews_gate *gate;             /* optional, borrowed: shared with other pulls to the same server */
 } ews_options;
 
 /* Defaults for everything but url, mailbox and credentials. */

@@ -37,6 +37,34 @@ struct ews_conn {
 	FILE *trace;
 };
 
+struct ews_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	int max, in_flight;
+	int64_t not_before_ms;
+};
+
+int ews_gate_new(ews_gate **out, int max_in_flight, or_error *err)
+{
+	ews_gate *g = calloc(1, sizeof *g);
+	if (!g)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->freed, NULL);
+	g->max = max_in_flight > 0 ? max_in_flight : 1;
+	*out = g;
+	return 0;
+}
+
+void ews_gate_free(ews_gate *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->freed);
+	free(g);
+}
+
 int64_t ews_now_ms(void)
 {
 	struct timespec ts;
@@ -171,10 +199,40 @@ void ews_conn_free(ews_conn *c)
 	free(c);
 }
 
+/* Waits for a free slot at the server's gate (batch runs) and for its "not before" time. */
+static void gate_enter(ews_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		int64_t wait = g->not_before_ms - ews_now_ms();
+		if (wait > 0) {
+			pthread_mutex_unlock(&g->lock);
+			sleep_ms(wait > 1000 ? 1000 : wait);
+			pthread_mutex_lock(&g->lock);
+			continue;
+		}
+		if (g->in_flight < g->max)
+			break;
+		pthread_cond_wait(&g->freed, &g->lock);
+	}
+	g->in_flight++;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_leave(ews_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->in_flight--;
+	pthread_cond_signal(&g->freed);
+	pthread_mutex_unlock(&g->lock);
+}
+
 /* Waits for the shared "not before" time, then claims a request slot and a trace number. */
 static long before_request(ews_conn *c)
 {
 	ews_shared *sh = c->sh;
+	if (sh->opt->gate)
+		gate_enter(sh->opt->gate);
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
 		int64_t wait = sh->not_before_ms - ews_now_ms();
@@ -190,12 +248,19 @@ static long before_request(ews_conn *c)
 
 static void slow_everyone(ews_conn *c, long ms)
 {
-	pthread_mutex_lock(&c->sh->lock);
 	int64_t until = ews_now_ms() + ms;
+	pthread_mutex_lock(&c->sh->lock);
 	if (until > c->sh->not_before_ms)
 		c->sh->not_before_ms = until;
 	c->sh->retries++;
 	pthread_mutex_unlock(&c->sh->lock);
+	ews_gate *g = c->sh->opt->gate;
+	if (g && ms > 0) { /* every mailbox on this server waits, not just this one */
+		pthread_mutex_lock(&g->lock);
+		if (until > g->not_before_ms)
+			g->not_before_ms = until;
+		pthread_mutex_unlock(&g->lock);
+	}
 }
 
 /* Jittered exponential back-off: 250 ms, 500 ms, 1 s, ... up to 30 s, each within +-50 %. */
@@ -327,7 +392,6 @@ int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *pg, o
 	for (int attempt = 0; attempt < attempts; attempt++) {
 		if (c->sh->fatal)
 			return or_fail(err, c->sh->fatal_err.code, "%s", c->sh->fatal_err.message);
-		long seq = before_request(c);
 		int rc = ews_page_reset(pg, err);
 		if (rc)
 			return rc;
@@ -338,6 +402,7 @@ int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *pg, o
 		if ((rc = ews_parser_new(&c->parser, pg, err)) != 0)
 			return rc;
 		c->page = pg;
+		long seq = before_request(c); /* from here on a gate slot is held until the transfer ends */
 		FILE *req = open_trace(o, seq, op, "request");
 		if (req) {
 			fwrite(request->data, 1, request->len, req);
@@ -348,6 +413,8 @@ int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *pg, o
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->len);
 		int64_t t0 = ews_now_ms();
 		CURLcode cc = curl_easy_perform(c->curl);
+		if (o->gate)
+			gate_leave(o->gate);
 		long http = 0;
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
 		int parsed = c->parse_err.code;

@@ -1,0 +1,316 @@
+/* summary.c: the batch summary, one line per mailbox, as JSON and CSV; loading and merging. */
+#include "internal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const status_names[] = {"done", "failed", "bad_row"};
+
+void batch_summary_free(batch_summary *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++) {
+		batch_entry *e = &s->entries[i];
+		free(e->label);
+		free(e->mailbox);
+		free(e->cache);
+		free(e->report);
+	}
+	free(s->entries);
+	free(s->manifest);
+	free(s);
+}
+
+static void put_opt_string(FILE *fp, const char *name, const char *v, bool comma)
+{
+	fprintf(fp, "%s\"%s\":", comma ? "," : "", name);
+	if (v)
+		json_put_string(fp, v);
+	else
+		fputs("null", fp);
+}
+
+static void write_json(const batch_summary *s, FILE *fp)
+{
+	fputs("{\"format\":\"ostrecon-batch-summary\",\"version\":1", fp);
+	put_opt_string(fp, "manifest", s->manifest, true);
+	if (s->shard_n)
+		fprintf(fp, ",\"shard\":{\"k\":%d,\"n\":%d}", s->shard_k, s->shard_n);
+	fprintf(fp, ",\"seconds\":%.3f,\"mailboxes\":[", s->seconds);
+	for (size_t i = 0; i < s->n; i++) {
+		const batch_entry *e = &s->entries[i];
+		fprintf(fp, "%s\n{\"line\":%ld,\"row\":%ld", i ? "," : "", e->line, e->index);
+		put_opt_string(fp, "label", e->label, true);
+		put_opt_string(fp, "mailbox", e->mailbox, true);
+		put_opt_string(fp, "cache", e->cache, true);
+		fprintf(fp, ",\"status\":\"%s\"", status_names[e->status]);
+		put_opt_string(fp, "verdict", *e->verdict ? e->verdict : NULL, true);
+		fprintf(fp, ",\"exit_code\":%d,\"findings\":{", e->exit_code);
+		for (int k = 0; k < FIND_KIND_COUNT; k++)
+			fprintf(fp, "%s\"%s\":%zu", k ? "," : "", diff_kind_name((diff_kind)k), e->by_kind[k]);
+		fprintf(fp, "},\"expected\":%zu,\"only_in_cache\":%zu,\"items\":[%lld,%lld],\"seconds\":%.3f,\"requests\":%ld,"
+		            "\"resumed\":%s",
+		        e->expected, e->only_in_cache, (long long)e->items[0], (long long)e->items[1], e->seconds, e->requests,
+		        e->resumed ? "true" : "false");
+		put_opt_string(fp, "report", e->report, true);
+		put_opt_string(fp, "error", *e->error ? e->error : NULL, true);
+		fputs("}", fp);
+	}
+	fputs("\n]}\n", fp);
+}
+
+static void csv_field(FILE *fp, const char *v)
+{
+	if (!v)
+		return;
+	bool quote = strpbrk(v, ",\"\r\n") != NULL;
+	if (!quote) {
+		fputs(v, fp);
+		return;
+	}
+	putc('"', fp);
+	for (const char *p = v; *p; p++) {
+		if (*p == '"')
+			putc('"', fp);
+		putc(*p, fp);
+	}
+	putc('"', fp);
+}
+
+static void write_csv(const batch_summary *s, FILE *fp)
+{
+	fputs("line,label,mailbox,status,verdict", fp);
+	for (int k = 0; k < FIND_KIND_COUNT; k++)
+		fprintf(fp, ",%s", diff_kind_name((diff_kind)k));
+	fputs(",expected,only_in_cache,server_items,cache_items,seconds,requests,report,error\n", fp);
+	for (size_t i = 0; i < s->n; i++) {
+		const batch_entry *e = &s->entries[i];
+		fprintf(fp, "%ld,", e->line);
+		csv_field(fp, e->label);
+		putc(',', fp);
+		csv_field(fp, e->mailbox);
+		fprintf(fp, ",%s,%s", status_names[e->status], e->verdict);
+		for (int k = 0; k < FIND_KIND_COUNT; k++)
+			fprintf(fp, ",%zu", e->by_kind[k]);
+		fprintf(fp, ",%zu,%zu,%lld,%lld,%.1f,%ld,", e->expected, e->only_in_cache, (long long)e->items[0],
+		        (long long)e->items[1], e->seconds, e->requests);
+		csv_field(fp, e->report);
+		putc(',', fp);
+		csv_field(fp, e->error);
+		putc('\n', fp);
+	}
+}
+
+int batch_entry_save(const batch_entry *e, const char *path, or_error *err)
+{
+	batch_summary one = {.entries = (batch_entry *)e, .n = 1};
+	atomic_file af;
+	int rc = atomic_open(&af, path, err);
+	if (rc)
+		return rc;
+	write_json(&one, af.fp);
+	return atomic_commit(&af, err);
+}
+
+int batch_summary_save(const batch_summary *s, const char *dir, or_error *err)
+{
+	char base[64], path[1200];
+	if (s->shard_n)
+		snprintf(base, sizeof base, "summary-%d-of-%d", s->shard_k, s->shard_n);
+	else
+		str_copy(base, "summary", sizeof base);
+	for (int fmt = 0; fmt < 2; fmt++) {
+		snprintf(path, sizeof path, "%s/%s.%s", dir, base, fmt ? "csv" : "json");
+		atomic_file af;
+		int rc = atomic_open(&af, path, err);
+		if (rc)
+			return rc;
+		if (fmt)
+			write_csv(s, af.fp);
+		else
+			write_json(s, af.fp);
+		if ((rc = atomic_commit(&af, err)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static char *dup_str(json_t *o, const char *name)
+{
+	const char *v = json_string_value(json_object_get(o, name));
+	return v ? strdup(v) : NULL;
+}
+
+static int add_entry(batch_summary *s, batch_entry **out)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		batch_entry *e = realloc(s->entries, cap * sizeof *e);
+		if (!e)
+			return OR_ERR_NOMEM;
+		s->entries = e;
+		s->cap = cap;
+	}
+	*out = &s->entries[s->n++];
+	memset(*out, 0, sizeof **out);
+	return 0;
+}
+
+int batch_summary_load(const char *path, batch_summary **out, or_error *err)
+{
+	*out = NULL;
+	json_error_t je;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		return or_fail(err, OR_ERR_FORMAT, "%s: not a JSON file: %s (line %d)", path, je.text, je.line);
+	int rc = 0;
+	batch_summary *s = calloc(1, sizeof *s);
+	json_t *arr = json_object_get(root, "mailboxes");
+	if (!s) {
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (strcmp(json_string_value(json_object_get(root, "format")) ?: "", "ostrecon-batch-summary") != 0 ||
+	    json_integer_value(json_object_get(root, "version")) != 1 || !json_is_array(arr)) {
+		rc = or_fail(err, OR_ERR_FORMAT, "%s is not an ostrecon batch summary (version 1)", path);
+		goto out;
+	}
+	s->manifest = dup_str(root, "manifest");
+	json_t *shard = json_object_get(root, "shard");
+	s->shard_k = (int)json_integer_value(json_object_get(shard, "k"));
+	s->shard_n = (int)json_integer_value(json_object_get(shard, "n"));
+	s->seconds = json_number_value(json_object_get(root, "seconds"));
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o) {
+		batch_entry *e;
+		if (add_entry(s, &e) != 0) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		e->line = (long)json_integer_value(json_object_get(o, "line"));
+		e->index = (long)json_integer_value(json_object_get(o, "row"));
+		e->label = dup_str(o, "label");
+		e->mailbox = dup_str(o, "mailbox");
+		e->cache = dup_str(o, "cache");
+		e->report = dup_str(o, "report");
+		const char *st = json_string_value(json_object_get(o, "status"));
+		e->status = ENTRY_FAILED;
+		for (int k = 0; k < 3; k++)
+			if (st && strcmp(st, status_names[k]) == 0)
+				e->status = (batch_status)k;
+		str_copy(e->verdict, json_string_value(json_object_get(o, "verdict")) ?: "", sizeof e->verdict);
+		e->exit_code = (int)json_integer_value(json_object_get(o, "exit_code"));
+		json_t *f = json_object_get(o, "findings");
+		for (int k = 0; k < FIND_KIND_COUNT; k++)
+			e->by_kind[k] = (size_t)json_integer_value(json_object_get(f, diff_kind_name((diff_kind)k)));
+		e->expected = (size_t)json_integer_value(json_object_get(o, "expected"));
+		e->only_in_cache = (size_t)json_integer_value(json_object_get(o, "only_in_cache"));
+		json_t *items = json_object_get(o, "items");
+		e->items[0] = json_integer_value(json_array_get(items, 0));
+		e->items[1] = json_integer_value(json_array_get(items, 1));
+		e->seconds = json_number_value(json_object_get(o, "seconds"));
+		e->requests = (long)json_integer_value(json_object_get(o, "requests"));
+		e->resumed = json_is_true(json_object_get(o, "resumed"));
+		str_copy(e->error, json_string_value(json_object_get(o, "error")) ?: "", sizeof e->error);
+	}
+	*out = s;
+	s = NULL;
+out:
+	json_decref(root);
+	batch_summary_free(s);
+	return rc;
+}
+
+static int by_line(const void *a, const void *b)
+{
+	const batch_entry *x = a, *y = b;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **out, or_error *err)
+{
+	*out = NULL;
+	batch_summary *s = calloc(1, sizeof *s);
+	if (!s)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t p = 0; p < n; p++) {
+		if (p && parts[p]->manifest && s->manifest && strcmp(parts[p]->manifest, s->manifest) != 0)
+			log_warn("merging summaries of different manifests: %s and %s", s->manifest, parts[p]->manifest);
+		if (!s->manifest)
+			s->manifest = dup_or_null(parts[p]->manifest);
+		if (parts[p]->seconds > s->seconds)
+			s->seconds = parts[p]->seconds; /* shards run side by side */
+		for (size_t i = 0; i < parts[p]->n; i++) {
+			batch_entry *e;
+			if (add_entry(s, &e) != 0) {
+				batch_summary_free(s);
+				return or_fail(err, OR_ERR_NOMEM, "out of memory");
+			}
+			*e = parts[p]->entries[i];
+			e->label = dup_or_null(e->label);
+			e->mailbox = dup_or_null(e->mailbox);
+			e->cache = dup_or_null(e->cache);
+			e->report = dup_or_null(e->report);
+		}
+	}
+	qsort(s->entries, s->n, sizeof *s->entries, by_line);
+	for (size_t i = 1; i < s->n; i++)
+		if (s->entries[i].index == s->entries[i - 1].index) {
+			long line = s->entries[i].line;
+			batch_summary_free(s);
+			return or_fail(err, OR_ERR_FORMAT, "manifest line %ld appears in two summaries: overlapping shards?", line);
+		}
+	*out = s;
+	return 0;
+}
+
+int batch_summary_exit_code(const batch_summary *s)
+{
+	int worst = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const batch_entry *e = &s->entries[i];
+		int code = e->status != ENTRY_DONE ? 3 : e->exit_code;
+		if (code > worst)
+			worst = code;
+	}
+	return worst;
+}
+
+void batch_summary_print(const batch_summary *s, FILE *fp)
+{
+	size_t in_sync = 0, resync = 0, rebuild = 0, incomplete = 0, failed = 0, local = 0, resumed = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const batch_entry *e = &s->entries[i];
+		if (e->status != ENTRY_DONE)
+			failed++;
+		else if (strncmp(e->verdict, "in_sync", 7) == 0)
+			in_sync++;
+		else if (strcmp(e->verdict, "resync_folders") == 0)
+			resync++;
+		else if (strcmp(e->verdict, "rebuild_ost") == 0)
+			rebuild++;
+		else
+			incomplete++;
+		if (e->status == ENTRY_DONE && e->only_in_cache)
+			local++;
+		resumed += e->resumed;
+	}
+	fprintf(fp, "%zu mailboxes: %zu in sync, %zu need a folder resync, %zu need an OST rebuild, %zu incomplete, "
+	            "%zu failed; %zu with items only in the cache (export first)\n",
+	        s->n, in_sync, resync, rebuild, incomplete, failed, local);
+	if (resumed)
+		fprintf(fp, "(%zu taken from an earlier run)\n", resumed);
+	for (size_t i = 0; i < s->n; i++) {
+		const batch_entry *e = &s->entries[i];
+		if (e->status == ENTRY_DONE && strncmp(e->verdict, "in_sync", 7) == 0)
+			continue;
+		fprintf(fp, "  line %-4ld %-32.32s %-16s %s\n", e->line, e->label ? e->label : e->mailbox ? e->mailbox : "?",
+		        e->status == ENTRY_DONE ? e->verdict : status_names[e->status],
+		        e->status != ENTRY_DONE ? e->error : e->only_in_cache ? "(items only in the cache)" : "");
+	}
+}
