@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void help(void)
 {
@@ -280,6 +281,10 @@ int cmd_merge(int argc, char **argv)
 			log_error("%s", err.message);
 			goto out;
 		}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
 	if (batch_summary_merge(parts, n, &merged, &err) != 0 || batch_summary_save(merged, dir, &err) != 0) {
 		log_error("%s", err.message);
 		goto out;
