@@ -38,10 +38,15 @@ printf 'ostrecon server : wall %6.2f s  cpu %6.2f s  peak RSS %6d KiB  requests 
 measure x $PY bench/ews_exchangelib.py "$URL" bench@example.com bench "$W/pw"
 printf 'exchangelib     : wall %6.2f s  cpu %6.2f s  peak RSS %6d KiB  (%s)\n' "$WALL" "$CPU" "$RSS" "$(cat "$W/out")"
 echo "ratios: CPU exchangelib/ostrecon $(echo "scale=1; $CPU / $O_CPU" | bc)x (target >= 20x), wall $(echo "scale=1; $WALL / $O_WALL" | bc)x (target >= 3x)"
-start slow --latency-ms "$LATENCY"
+start slow --latency-ms "$LATENCY" --workers 2
 URL="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
-measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 1 -o /dev/null
-C1=$WALL
-measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 4 -o /dev/null
-C4=$WALL
-echo "with ${LATENCY} ms latency: --concurrency 1 ${C1} s, --concurrency 4 ${C4} s: $(echo "scale=1; $C1 / $C4" | bc)x (target >= 3x)"
+# The test server runs in Python on the same 2 cores: at 512 items a page its own CPU time per
+# request is of the order of the added latency, so the ratio is also shown at 100 items a page,
+# where latency dominates as it does against a real Exchange server.
+for page in 512 100; do
+	measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 1 --page-size $page -o /dev/null
+	C1=$WALL
+	measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 4 --page-size $page -o /dev/null
+	C4=$WALL
+	echo "with ${LATENCY} ms latency, $page items a page: --concurrency 1 ${C1} s, --concurrency 4 ${C4} s: $(echo "scale=1; $C1 / $C4" | bc)x (target >= 3x)"
+done

@@ -467,6 +467,9 @@ def build_parser():
     g.add_argument("--max-request-bytes", type=int, default=1 << 20)
     g.add_argument("--max-connections", type=int, default=32)
     g.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds (idle keep-alive too)")
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="N processes accept on the one socket (benchmarks: the GIL bounds one process; "
+                        "counters, every-N faults and --expire-after then count per process)")
     g.add_argument("-v", "--verbose", action="store_true")
     f = p.add_argument_group("fault injection (N counts the requests in scope, 1-based)")
     f.add_argument("--busy-every", type=int, default=0, metavar="N", help="ErrorServerBusy SOAP fault (HTTP 500)")
@@ -496,8 +499,8 @@ def main(argv=None):
         if getattr(args, name) < 0:
             print("ewsserver: --%s must not be negative" % name.replace("_", "-"), file=sys.stderr)
             return 2
-    if args.max_connections < 1 or args.timeout <= 0:
-        print("ewsserver: --max-connections and --timeout must be positive", file=sys.stderr)
+    if args.max_connections < 1 or args.timeout <= 0 or not 1 <= args.workers <= 16:
+        print("ewsserver: --max-connections and --timeout must be positive, --workers 1..16", file=sys.stderr)
         return 2
     if bool(args.tls_cert) != bool(args.tls_key):
         print("ewsserver: --tls-cert and --tls-key go together", file=sys.stderr)
@@ -526,10 +529,29 @@ def main(argv=None):
         with open(args.pid_file, "w") as f:
             f.write("%d\n" % os.getpid())
 
+    # Extra worker processes share the listening socket; the mailbox is loaded once, before fork.
+    children = []
+    for _ in range(args.workers - 1):
+        pid = os.fork()
+        if pid == 0:
+            children = None
+            break
+        children.append(pid)
+
     def stop(signum, frame):
+        for c in children or []:
+            try:
+                os.kill(c, signal.SIGTERM)
+            except OSError:
+                pass
         threading.Thread(target=httpd.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if children is None:  # a worker: serve until told to stop, nothing else
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        finally:
+            os._exit(0)
     print("listening on 127.0.0.1:%d" % port, flush=True)
     nitems = sum(m.items_total for m in state.boxes.values())
     print("serving %d mailbox(es), %d folders, %d items over %s" % (
@@ -538,6 +560,11 @@ def main(argv=None):
     try:
         httpd.serve_forever(poll_interval=0.2)
     finally:
+        for c in children:
+            try:
+                os.waitpid(c, 0)
+            except OSError:
+                pass
         httpd.server_close()
         if args.stats_file:
             tmp = args.stats_file + ".tmp"

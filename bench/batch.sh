@@ -1,0 +1,48 @@
+#!/bin/sh
+# Benchmark of `ostrecon batch` (figures, not a test): $N mailboxes of $ITEMS items each, generated
+# at run time (caches written by ostwrite, mailboxes served by the test EWS server with $LATENCY ms
+# added per request). Wall time with --jobs 1 and --jobs 8, requests per second, peak RSS; and the
+# peak RSS at a quarter of the mailboxes, to show memory does not grow with their number.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+N=${N:-100} ITEMS=${ITEMS:-2000} LATENCY=${LATENCY:-10}
+BIN=${OSTRECON:-$PWD/build/ostrecon}
+PY=/usr/bin/python3
+W=$(mktemp -d); SRV=""
+trap '[ -n "$SRV" ] && kill $SRV 2>/dev/null; rm -rf "$W"' EXIT
+echo "generating $N mailboxes of $ITEMS items..."
+$PY test/batch/make_fleet.py "$W/fleet" "$N" "$ITEMS" || exit 1
+for s in "$W/fleet"/server*.json; do
+	k=$(basename "$s" .json | sed 's/server//')
+	./build/ostwrite "$W/fleet/cache$k.json" --format ost4k -o "$W/fleet/user$k.ost" 2>/dev/null || exit 1
+	./build/ostwrite --expand "$s" -o "$W/fleet/mbx$k.jsonl" || exit 1
+done
+printf '{"users": [{"name": "svc", "password": "svc-pw", "impersonate": ["*"]}]}\n' >"$W/users.json"
+printf 'svc-pw\n' >"$W/pw"; chmod 600 "$W/pw"
+$PY tools/ewsserver/ewsserver.py --port 0 --mailbox-dir "$W/fleet" --users "$W/users.json" --latency-ms "$LATENCY" \
+	--workers 2 --max-connections 64 >"$W/srv.out" 2>&1 &
+SRV=$!
+i=0; while ! grep -q '^listening' "$W/srv.out" && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done
+PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/srv.out" | head -1)
+[ -n "$PORT" ] || { cat "$W/srv.out"; exit 1; }
+URL="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+manifest() { # manifest COUNT FILE
+	{ echo "mailbox,cache"; for i in $(seq 1 "$1"); do k=$(printf %02d "$i"); echo "user$k@fleet.example,fleet/user$k.ost"; done; } >"$2"
+}
+manifest "$N" "$W/fleet/../all.csv"
+manifest $((N / 4)) "$W/fleet/../quarter.csv"
+run() { # run LABEL MANIFEST JOBS
+	rm -rf "$W/out"
+	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$BIN" batch "$2" -o "$W/out" --url "$URL" --user svc \
+		--password-file "$W/pw" --impersonate --jobs "$3" --no-progress --max-server-requests 16 >/dev/null 2>"$W/err"
+	set -- "$1" $(tail -n 1 "$W/time")
+	grep -q ',failed,' "$W/out/summary.csv" && { echo "some mailboxes failed:"; grep ',failed,' "$W/out/summary.csv" | head -3; }
+	REQ=$($PY -c 'import json,sys; print(sum(e["requests"] for e in json.load(open(sys.argv[1]))["mailboxes"]))' "$W/out/summary.json")
+	WALL=$2
+	printf '%-28s wall %7.2f s  cpu %6.2f s  peak RSS %7d KiB  requests %6d  %7.1f req/s\n' "$1" "$2" \
+		"$(echo "$3 + $4" | bc)" "$5" "$REQ" "$(echo "scale=1; $REQ / $2" | bc)"
+}
+run "--jobs 1, $N mailboxes" "$W/all.csv" 1; J1=$WALL
+run "--jobs 8, $N mailboxes" "$W/all.csv" 8; J8=$WALL
+run "--jobs 8, $((N / 4)) mailboxes" "$W/quarter.csv" 8
+echo "speed-up --jobs 8 / --jobs 1: $(echo "scale=1; $J1 / $J8" | bc)x (target >= 5x); peak RSS should not grow with the mailbox count"
