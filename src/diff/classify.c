@@ -83,17 +83,15 @@ static bool is_mail_folder(const snap_folder *f)
 
 /* ---------------------------------------------------------------- rows */
 
-static const diff_ctx *sort_ctx; /* qsort has no context argument; rows are sorted once per run */
-
-static const char *row_key(const diff_row *row)
+static const char *row_key(const diff_ctx *c, const diff_row *row)
 {
 	int s = row->folder[0] >= 0 ? 0 : 1;
-	return sort_ctx->side[s].npath[row->folder[s]];
+	return c->side[s].npath[row->folder[s]];
 }
 
-static int row_cmp(const void *x, const void *y)
+static int row_cmp(const void *x, const void *y, void *ctx)
 {
-	int c = strcasecmp(row_key(x), row_key(y));
+	int c = strcasecmp(row_key(ctx, x), row_key(ctx, y));
 	if (c)
 		return c;
 	const diff_row *a = x, *b = y;
@@ -119,9 +117,7 @@ static int build_rows(diff_ctx *c)
 			row->pair = ss->folder_pair_by[f];
 		}
 	}
-	sort_ctx = c;
-	qsort(r->rows, r->n_rows, sizeof *r->rows, row_cmp);
-	sort_ctx = NULL;
+	qsort_r(r->rows, r->n_rows, sizeof *r->rows, row_cmp, c);
 	for (size_t i = 0; i < r->n_rows; i++) {
 		diff_row *row = &r->rows[i];
 		folder_class fc = FC_IPM;
@@ -146,11 +142,7 @@ static int build_rows(diff_ctx *c)
 		int s = fd->side;
 		if (fd->kind != FIND_DUPLICATE_KEY || s < 0 || fd->folder[s] < 0)
 			continue;
-		if (fd->item[s] < 0) { /* two folders: folder[s] is the first */
-			fd->row = c->side[s].folder_row[fd->folder[s]];
-		} else {
-			fd->row = c->side[s].folder_row[fd->folder[s]];
-		}
+		fd->row = c->side[s].folder_row[fd->folder[s]];
 		if (fd->row >= 0 && r->rows[fd->row].reason != REASON_NONE) {
 			fd->expected = 1;
 			fd->reason = r->rows[fd->row].reason;

@@ -320,9 +320,14 @@ static void print_findings(const out_t *o, const json_t *root, size_t max)
 	const char *reasons[16];
 	long long counts[16];
 	size_t nr = 0;
+	long long notes = 0;
 	json_array_foreach(fs, i, f) {
 		if (!json_is_true(json_object_get(f, "expected")))
 			continue;
+		if (strcmp(jstr(f, "category"), "integrity") == 0) {
+			notes += jint(f, "count");
+			continue;
+		}
 		const char *why = jstr(f, "why");
 		size_t r = 0;
 		while (r < nr && strcmp(reasons[r], why) != 0)
@@ -342,6 +347,15 @@ static void print_findings(const out_t *o, const json_t *root, size_t max)
 			snprintf(first, sizeof first, "%8lld  ", counts[r]);
 			put_wrapped(o, first, 10, reasons[r]);
 		}
+		fputc('\n', o->fp);
+	}
+	if (notes) {
+		char line[256];
+		snprintf(line, sizeof line,
+		         "Note: %lld unreadable part(s) in folders that are not compared (search folders and the "
+		         "like); listed in the JSON report.",
+		         notes);
+		put_wrapped(o, "", 0, line);
 		fputc('\n', o->fp);
 	}
 	free(rk);
