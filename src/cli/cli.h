@@ -45,7 +45,7 @@ bool cli_same_file(const char *a, const char *b);
 enum {
 	OPT_URL = 1000, OPT_MAILBOX, OPT_AUTH, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE, OPT_IMPERSONATE,
 	OPT_ANCHOR, OPT_SERVER_VERSION, OPT_CACERT, OPT_INSECURE, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
-	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
+	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_FINDFOLDER, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
 	OPT_SECRET_ON_ARGV,
 	OPT_EWS_LAST
 };
@@ -59,6 +59,7 @@ enum {
 	{"concurrency", required_argument, NULL, OPT_CONCURRENCY}, {"retries", required_argument, NULL, OPT_RETRIES}, \
 	{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT}, \
 	{"page-size", required_argument, NULL, OPT_PAGE_SIZE}, {"finditem", no_argument, NULL, OPT_FINDITEM},  \
+	{"findfolder", no_argument, NULL, OPT_FINDFOLDER},                                                   \
 	{"associated", no_argument, NULL, OPT_ASSOCIATED}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS}, \
 	{"trace-dir", required_argument, NULL, OPT_TRACE_DIR},                                               \
 	/* Named only to refuse them (and so that no abbreviation reaches --password-file). */                \

@@ -29,6 +29,7 @@ int cli_ews_option(cli_ews *c, int opt, const char *arg, const char *command)
 	case OPT_CACERT: c->opt.cacert = arg; return 1;
 	case OPT_INSECURE: c->opt.insecure = true; return 1;
 	case OPT_FINDITEM: c->opt.use_finditem = true; return 1;
+	case OPT_FINDFOLDER: c->opt.use_findfolder = true; return 1;
 	case OPT_ASSOCIATED: c->opt.associated = true; return 1;
 	case OPT_NO_PROGRESS: c->opt.progress = false; return 1;
 	case OPT_TRACE_DIR: c->opt.trace_dir = arg; return 1;
@@ -140,6 +141,8 @@ const char *cli_ews_help =
 	"      --timeout S          per request, seconds (default 300); --connect-timeout S (30)\n"
 	"      --page-size N        items per request, 1..512 (default 512)\n"
 	"      --finditem           page with FindItem instead of SyncFolderItems\n"
+	"      --findfolder         list folders with FindFolder instead of SyncFolderHierarchy (used\n"
+	"                           anyway when the server refuses the latter)\n"
 	"      --associated         also pull associated (hidden) items\n"
 	"      --no-progress        no progress line on stderr\n"
 	"      --trace-dir DIR      write every request and response body into DIR (no credentials\n"

@@ -33,6 +33,7 @@ typedef struct {
 	long connect_timeout_s, timeout_s;
 	int page_size;              /* SyncFolderItems MaxChangesReturned / FindItem page, 1..512 */
 	bool use_finditem;          /* FindItem paging instead of SyncFolderItems */
+	bool use_findfolder;        /* FindFolder (deep) instead of SyncFolderHierarchy */
 	bool associated;            /* also pull associated (FAI) items */
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */

@@ -459,8 +459,8 @@ int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summa
 	if ((rc = get_distinguished(&p, c, &pg, err)) != 0)
 		goto out;
 	log_verbose("mailbox %s: %zu distinguished folders found", opt->mailbox, p.snap->n_folders);
-	rc = hierarchy_sync(&p, c, &pg, err);
-	if (rc && rc != OR_ERR_AUTH && rc != OR_ERR_TLS && rc != OR_ERR_DENIED) {
+	rc = opt->use_findfolder ? hierarchy_find(&p, c, &pg, err) : hierarchy_sync(&p, c, &pg, err);
+	if (rc && !opt->use_findfolder && rc != OR_ERR_AUTH && rc != OR_ERR_TLS && rc != OR_ERR_DENIED) {
 		log_warn("SyncFolderHierarchy failed (%s); listing folders with FindFolder instead", err->message);
 		rc = hierarchy_find(&p, c, &pg, err);
 	}

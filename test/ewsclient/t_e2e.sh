@@ -14,9 +14,12 @@ expect_rc 0 "pull over HTTP"
 $PY "$CLIENT_TESTS/compare.py" "$WORK/mbx.jsonl" "$WORK/snap.jsonl" || fail "snapshot differs from the mailbox"
 validate_dir "$WORK/trace"
 
+mkdir "$WORK/trace2"
 client finditem --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
-	--finditem --page-size 512 --concurrency 1 -o "$WORK/snap2.jsonl"
-expect_rc 0 "pull with FindItem paging"
+	--finditem --findfolder --page-size 512 --concurrency 1 --trace-dir "$WORK/trace2" -o "$WORK/snap2.jsonl"
+expect_rc 0 "pull with FindFolder and FindItem paging"
+validate_dir "$WORK/trace2"
+grep -l '<m:FindFolder' "$WORK/trace2"/*request.xml >/dev/null || fail "no FindFolder request was made"
 $PY "$CLIENT_TESTS/compare.py" "$WORK/mbx.jsonl" "$WORK/snap2.jsonl" --no-associated || fail "FindItem snapshot differs"
 
 # HTTPS with a certificate made now: verified against --cacert, refused without it, refused for
