@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 SECONDS_EACH=${1:-60}
 shift 2>/dev/null || true
-TARGETS=${*:-"ost ews_parse snapshot fixture"}
+TARGETS=${*:-"ost ews_parse snapshot fixture manifest"}
 FB=${FUZZ_BUILD:-build/fuzz}
 BIN=${OSTRECON_BIN:-build/ostrecon}
 OSTWRITE=${OSTWRITE_BIN:-build/ostwrite}
@@ -117,6 +117,14 @@ seed_snapshot() {
 	fi
 }
 
+seed_manifest() {
+	d="$SEEDS/manifest"
+	printf 'mailbox,cache\nuser01@fleet.example,fleet/user01.ost\n' >"$d/min.csv"
+	printf 'mailbox,cache,url,sync_window,label\r\n"a@x.example","c:\\o.ost",https://h/EWS/Exchange.asmx,90d,"one, ""quoted"""\r\nb@x.example,,,,\r\n,b.ost,,12m,x\r\n' >"$d/full.csv"
+	printf 'label,cache,mailbox,url\nz,"multi\nline.ost",z@x.example,\n' >"$d/order.csv"
+	printf 'mailbox,cache,password\nu@x.example,u.ost,secret\n' >"$d/refused.csv"
+}
+
 seed_fixture() {
 	cp "$tmp/tiny.json" test/fixtures/*.json "$SEEDS/fixture/"
 }
@@ -127,6 +135,7 @@ for t in $TARGETS; do
 	ews_parse) mkdir -p "$SEEDS/snapshot"; seed_ews ;;
 	snapshot) seed_snapshot ;;
 	fixture) seed_fixture ;;
+	manifest) seed_manifest ;;
 	esac
 done
 
@@ -140,6 +149,7 @@ for t in $TARGETS; do
 	ost) opts="$opts -max_len=300000" ;;
 	ews_parse) opts="$opts -max_len=65536 -dict=fuzz/ews.dict" ;;
 	snapshot | fixture) opts="$opts -max_len=65536 -dict=fuzz/json.dict" ;;
+	manifest) opts="$opts -max_len=16384" ;;
 	esac
 	echo "fuzz: $t for ${SECONDS_EACH}s ($(ls "$SEEDS/$t" | wc -l) seeds, $(ls "$CORPUS/$t" | wc -l) in the corpus)"
 	# shellcheck disable=SC2086

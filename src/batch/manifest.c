@@ -123,7 +123,9 @@ static void on_row(int c, void *ud)
 		}
 		goto out;
 	}
-	if (blank)
+	/* A refused header leaves columns unmapped: rows that follow it on the same physical line (CR
+	 * line ends) must not be stored before the loader sees the error. */
+	if (blank || *r->header_error)
 		goto out;
 	if (m->n_rows >= MAX_ROWS) {
 		r->failed = true;

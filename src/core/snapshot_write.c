@@ -37,9 +37,14 @@ static void put_hex(FILE *fp, const char *name, const uint8_t *data, size_t len)
 	putc('"', fp);
 }
 
+/* 10000-01-01T00:00:00Z: ISO 8601 dates have four-digit years, and readers accept only those. */
+#define FILETIME_YEAR_10000 INT64_C(2650467744000000000)
+
 static void put_time(FILE *fp, const char *name, int64_t ft)
 {
-	if (!ft)
+	/* A damaged cache can hold any 64-bit value: one the format cannot express is left out (as
+	 * unknown) rather than written in a form that makes the whole snapshot unreadable. */
+	if (ft <= 0 || ft >= FILETIME_YEAR_10000)
 		return;
 	char iso[32];
 	filetime_format(ft, iso);

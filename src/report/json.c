@@ -504,8 +504,10 @@ int report_save(const report_t *rep, const char *path, or_error *err)
 		return rc;
 	if (json_dump_callback(rep->root, dump_cb, af.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 ||
 	    fputc('\n', af.fp) == EOF) {
+		int e = errno; /* the reason (disk full, file too large) before cleanup can change it */
 		atomic_abort(&af);
-		return or_fail(err, OR_ERR_IO, "cannot write %s", path);
+		return or_fail(err, OR_ERR_IO, "cannot write %s: %s", strcmp(path, "-") == 0 ? "standard output" : path,
+		               strerror(e));
 	}
 	return atomic_commit(&af, err);
 }

@@ -71,7 +71,7 @@ for v in -q "" -v -vv -vvv; do
 	run bearer-old 3 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --token-file "$oldf"
 	grep -q "TLS" "$WORK/out/tlsfail-$tag.log" || [ "$v" = -q ] && : || fail "no TLS message at $tag"
 	stop_server "$SERVER_PID"  # the expire server: its credentials are spent, start it afresh
-	start_server expire --expire-after 5 --mailbox "$WORK/mbx.jsonl" $(users_args)
+	start_server "expire$runs" --expire-after 5 --mailbox "$WORK/mbx.jsonl" $(users_args)
 	expire=$PORT
 done
 grep -q "debug:" "$WORK/out/ok--vvv.log" || fail "no debug output at -vvv"
