@@ -1,0 +1,57 @@
+#!/bin/sh
+# Benchmark (not a test): writes a 200,000-message, 300-folder OST in the 4 KiB compressed format
+# from bench/writer_ost.json into a temporary directory, then times reading it:
+#   ostwrite (write), ostrecon ost (our reader), a pypff listing of the same properties
+#   (test/writer/pff_list.py) and cat FILE > /dev/null (the disk's share).
+# BENCH_ITEMS=N changes the message count; BENCH_FORMAT=ost|pst|ost4k the format;
+# BENCH_SKIP_PYPFF=1 leaves out the pypff run. Nothing is kept: the directory is removed at exit.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+W="$BUILD/ostwrite"
+OSTRECON=${OSTRECON:-$BUILD/ostrecon}
+N=${BENCH_ITEMS:-200000}
+FMT=${BENCH_FORMAT:-ost4k}
+[ -x "$W" ] || { echo "build first: make ($W missing)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is needed (Debian: time)" >&2; exit 2; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/writer_ost.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+sed "s/\"items\": 200000/\"items\": $N/" bench/writer_ost.json > "$tmp/fixture.json"
+
+# measure NAME COMMAND...: wall, CPU (user+sys) and peak RSS from /usr/bin/time -v
+measure() {
+	name=$1; shift
+	if ! /usr/bin/time -v -o "$tmp/time" "$@" > "$tmp/out" 2> "$tmp/err"; then
+		echo "$name: failed (exit $?):"; tail -3 "$tmp/err"; return 1
+	fi
+	wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tmp/time")
+	user=$(sed -n 's/.*User time (seconds): //p' "$tmp/time")
+	sys=$(sed -n 's/.*System time (seconds): //p' "$tmp/time")
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time")
+	secs=$(echo "$wall" | awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+	cpu=$(awk "BEGIN { printf \"%.2f\", $user + $sys }")
+	rate=""
+	if [ -n "${ITEMS:-}" ]; then
+		rate=$(awk "BEGIN { if ($secs > 0) printf \", %.0f messages/s\", $ITEMS / $secs }")
+	fi
+	printf '%-22s wall %8.2f s, CPU %8.2f s, peak RSS %7d KiB%s\n' "$name" "$secs" "$cpu" "$rss" "$rate"
+}
+
+echo "writer_ost: $N messages in 300 folders, format $FMT, in $tmp"
+ITEMS=$N measure "ostwrite (write)" "$W" "$tmp/fixture.json" --format "$FMT" -o "$tmp/bench.$FMT"
+size=$(stat -c %s "$tmp/bench.$FMT")
+printf '%-22s %d bytes (%.1f MiB), %.0f bytes/message\n' "file size" "$size" \
+	"$(awk "BEGIN { print $size / 1048576 }")" "$(awk "BEGIN { print $size / $N }")"
+measure "cat > /dev/null" sh -c "cat '$tmp/bench.$FMT' > /dev/null"
+if [ -x "$OSTRECON" ] && "$OSTRECON" ost --help > /dev/null 2>&1; then
+	ITEMS=$N measure "ostrecon ost" "$OSTRECON" ost -q "$tmp/bench.$FMT" -o "$tmp/snap.jsonl" || true
+	[ -f "$tmp/snap.jsonl" ] && echo "                       snapshot: $(tail -n 1 "$tmp/snap.jsonl")"
+else
+	echo "ostrecon ost: not built ($OSTRECON), skipped"
+fi
+if [ "${BENCH_SKIP_PYPFF:-0}" != 1 ] && /usr/bin/python3 -c "import pypff" 2>/dev/null; then
+	ITEMS=$N measure "pypff listing" /usr/bin/python3 test/writer/pff_list.py "$tmp/bench.$FMT" || true
+	[ -f "$tmp/out" ] && echo "                       $(grep -c '"message"' "$tmp/out") messages listed"
+else
+	echo "pypff listing: skipped"
+fi
