@@ -10,7 +10,7 @@ if [ ! -x "$OSTRECON" ] || ! "$OSTRECON" ost --help >/dev/null 2>&1; then
 	exit 77
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for fixture in writer_small writer_replicas; do
+for fixture in writer_small writer_replicas writer_replid0; do
 	F="$here/../fixtures/$fixture.json"
 	"$W" --expand "$F" -o "$tmp/$fixture.jsonl"
 	for fmt in pst ost ost4k; do

@@ -342,9 +342,12 @@ static int cmp_col(const void *a, const void *b)
 	return x->tag < y->tag ? -1 : x->tag > y->tag;
 }
 
+/* Row index records (row id, row number), both stored little-endian: ordered by row id. */
 static int cmp_u32pair(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const uint8_t *p = a, *q = b;
+	uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	uint32_t y = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
 	return x < y ? -1 : x > y;
 }
 

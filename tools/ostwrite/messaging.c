@@ -76,12 +76,25 @@ static int assign_nids(struct mbx *m)
 	return 0;
 }
 
+/* Folders Exchange creates with a mailbox: a real OST stores them with replid 0, a replid that no
+ * entry id in the file ties to a GUID (fixture option "ost_replid0"). */
+static int created_with_mailbox(const char *role)
+{
+	static const char *const roles[] = {"root", "msgfolderroot", "inbox", "deleteditems", "outbox",
+					    "sentitems", "searchfolders", "views", "commonviews",
+					    "shortcuts"};
+	for (size_t i = 0; role && i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(role, roles[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* PRQ_ID_SECURE4: bytes 0-1 the replid (little-endian), bytes 2-7 the GC in XID (big-endian) order. */
-static uint64_t id_secure4(uint8_t replica, uint64_t gc)
+static uint64_t id_secure4(int replid, uint64_t gc)
 {
 	uint8_t b[8];
 	uint64_t v = 0;
-	ow_put16(b, (uint16_t)(replica + 1));
+	ow_put16(b, (uint16_t)replid);
 	for (int i = 0; i < 6; i++)
 		b[2 + i] = (uint8_t)(gc >> (8 * (5 - i)));
 	for (int i = 7; i >= 0; i--)
@@ -153,10 +166,12 @@ static int pl_str(struct plist *l, uint16_t id, const char *s)
 	return 0;
 }
 
-static int pl_key(struct plist *l, const struct mbx *m, uint8_t replica, uint64_t gc)
+static int pl_key(struct plist *l, const struct mbx *m, uint8_t replica, uint64_t gc, const char *role)
 {
-	if (m->ost)
-		return pl_num(l, 0x67F4, PT_I8, id_secure4(replica, gc));
+	if (m->ost) {
+		int replid = m->fx->ost_replid0 && created_with_mailbox(role) ? 0 : replica + 1;
+		return pl_num(l, 0x67F4, PT_I8, id_secure4(replid, gc));
+	}
 	uint8_t key[22];
 	fx_make_key(m->fx, replica, gc, key);
 	return pl_bin(l, 0x65E0, key, sizeof(key));
@@ -194,8 +209,9 @@ static int write_store(struct mbx *m)
 			continue;
 		mask |= eids[i].mask;
 		/* An OST's store does not name its IPM subtree (Outlook's do not): libpst would read the
-		 * 46-byte Exchange entry id as a 24-byte one and lose the folder tree. */
-		if (m->ost && eids[i].id == 0x35E0)
+		 * 46-byte Exchange entry id as a 24-byte one and lose the folder tree. With replid 0 the
+		 * store names none of them, as in the real sample. */
+		if (m->ost && (eids[i].id == 0x35E0 || (m->fx->ost_replid0 && created_with_mailbox(eids[i].role))))
 			continue;
 		if (pl_entry(&l, m, eids[i].id, eids[i].role) < 0)
 			goto done;
@@ -282,7 +298,7 @@ static int write_folder_pc(struct mbx *m, uint32_t i, uint32_t nid, uint32_t par
 	if (pl_str(&l, 0x3001, fo->name) < 0 || pl_num(&l, 0x3602, PT_LONG, fo->content_count) < 0 ||
 	    pl_num(&l, 0x3603, PT_LONG, fo->unread_count) < 0 ||
 	    pl_num(&l, 0x3617, PT_LONG, fo->assoc_count) < 0 ||
-	    pl_num(&l, 0x360A, PT_BOOLEAN, fo->n_children > 0) < 0 || pl_key(&l, m, fo->replica, fo->gc) < 0)
+	    pl_num(&l, 0x360A, PT_BOOLEAN, fo->n_children > 0) < 0 || pl_key(&l, m, fo->replica, fo->gc, fo->role) < 0)
 		goto done;
 	if (fo->cls && pl_str(&l, 0x3613, fo->cls) < 0)
 		goto done;
@@ -395,7 +411,7 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 	size_t blen = fx_body_len(fx, i);
 	if (pl_str(&l, 0x001A, fx->classes[it->cls]) < 0 || pl_num(&l, 0x0E07, PT_LONG, item_flags(it)) < 0 ||
 	    pl_num(&l, 0x0E08, PT_LONG, item_size(fx, i)) < 0 ||
-	    pl_num(&l, 0x0017, PT_LONG, it->importance) < 0 || pl_key(&l, m, it->replica, it->gc) < 0)
+	    pl_num(&l, 0x0017, PT_LONG, it->importance) < 0 || pl_key(&l, m, it->replica, it->gc, NULL) < 0)
 		goto done;
 	if (it->subject && pl_str(&l, 0x0037, it->subject) < 0)
 		goto done;
