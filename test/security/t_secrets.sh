@@ -37,8 +37,21 @@ for cmd in server scan; do
 		grep -q "never taken on the command line" "$WORK/out/argv-$cmd.log" || fail "$cmd $opt: no clear refusal"
 	done
 done
+# batch: nor in its config file, nor in the manifest (a column of secrets is refused).
+if "$OSTRECON" batch --help >/dev/null 2>&1; then
+	printf 'mailbox,cache\nalice@example.com,%s/none.ost\n' "$WORK" >"$WORK/m.csv"
+	printf 'password = %s\n' "$PW" >"$WORK/conf"
+	"$OSTRECON" batch "$WORK/m.csv" -o "$WORK/b1" --config "$WORK/conf" --url http://127.0.0.1:1/EWS/Exchange.asmx \
+		--user alice --no-progress >"$WORK/out/batch-conf.log" 2>&1
+	rc=$?; [ $rc -eq 64 ] || fail "a password in the batch config file: exit $rc, expected 64"
+	printf 'mailbox,cache,password\nalice@example.com,%s/none.ost,%s\n' "$WORK" "$PW" >"$WORK/m2.csv"
+	"$OSTRECON" batch "$WORK/m2.csv" -o "$WORK/b2" --url http://127.0.0.1:1/EWS/Exchange.asmx --user alice \
+		--password-file "$pwf" --no-progress >"$WORK/out/batch-manifest.log" 2>&1
+	rc=$?; [ $rc -ne 0 ] && [ $rc -lt 80 ] || fail "a password column in the manifest: exit $rc"
+	grep -q "credentials never go in the manifest" "$WORK/out/batch-manifest.log" || fail "no clear refusal of the column"
+fi
 leaks "$WORK/out"
-echo "ok argv: --password/--token refused (exit 64), values not echoed"
+echo "ok argv: --password/--token refused (exit 64), values not echoed; none in batch config or manifest"
 
 # 2. Every verbosity on every path.
 make_cert good localhost
