@@ -44,3 +44,24 @@ PY
 printf '{"folders":[{"name":"A","gc":"0x0c"}]}' > "$tmp/dup.json"
 if "$W" --expand "$tmp/dup.json" >/dev/null 2>"$tmp/err"; then echo "duplicate key accepted"; exit 1; fi
 grep -q "duplicate key" "$tmp/err"
+# bad fixtures get a clear error and exit 1, never a crash
+bad() { # expected-message json
+	printf '%s' "$2" > "$tmp/bad.json"
+	if "$W" --expand "$tmp/bad.json" >/dev/null 2>"$tmp/err"; then echo "accepted: $2"; exit 1; fi
+	grep -q "$1" "$tmp/err" || { echo "for $2 expected \"$1\", got: $(cat "$tmp/err")"; exit 1; }
+}
+bad "not 44 hex digits" '{"folders":[{"name":"A","key":"abc"}]}'
+bad "not in \"replicas\"" '{"replicas":["00112233445566778899aabbccddeeff"],"folders":[{"name":"A","key":"ffffffffffffffffffffffffffffffff000000000001"}]}'
+bad "no folder with role or path" '{"items":[{"folder":"Nowhere/Else"}]}'
+bad "replica index out of range" '{"items":[{"folder":"inbox","replica":3}]}'
+bad "not an ISO 8601" '{"items":[{"folder":"inbox","received":"yesterday"}]}'
+bad "line 1" '{"items":['
+bad "repeats replicas" '{"replicas":["00112233445566778899aabbccddeeff","00112233445566778899aabbccddeeff"]}'
+# generators are deterministic and compact: 2,000 messages over 30 nested folders
+printf '%s' '{"seed":3,"generate":[{"folders":30,"under":"inbox"},{"items":2000,"in":"*generated","read":0.7,"flagged":0.05}]}' > "$tmp/gen.json"
+"$W" --expand "$tmp/gen.json" > "$tmp/g1"; "$W" --expand "$tmp/gen.json" > "$tmp/g2"
+cmp "$tmp/g1" "$tmp/g2"
+[ "$(grep -c '"type":"item"' "$tmp/g1")" = 2000 ]
+read_share=$(grep '"type":"item"' "$tmp/g1" | grep -c '"read":true')
+[ "$read_share" -gt 1300 ] && [ "$read_share" -lt 1500 ] || { echo "read share $read_share of 2000"; exit 1; }
+echo "ok"
