@@ -1,0 +1,84 @@
+# End-to-end scenarios (samples/scenarios/*/, described in samples/scenarios/README.md): for each,
+# the cache fixture is written to an .ost/.pst by ostwrite, the server fixture is expanded into a
+# mailbox served by one test EWS server (all scenarios, one address each), `ostrecon scan` pulls
+# and compares both, and check.py validates the JSON report against docs/report.schema.json and
+# compares its verdict and findings with the scenario's expect.json (findings, not formatting).
+. "$(dirname "$0")/../ews/lib.sh"
+HERE="$ROOT/test/scenarios"
+SCEN=${SCENARIOS_DIR:-"$ROOT/samples/scenarios"}
+OSTWRITE="$TOOLS_DIR/ostwrite"
+JOBS=${SCENARIO_JOBS:-4}
+$PY -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema is not installed"
+[ -x "$OSTWRITE" ] || fail "ostwrite is not built ($OSTWRITE)"
+[ -x "$OSTRECON" ] || fail "ostrecon is not built ($OSTRECON)"
+start=$(date +%s)
+
+# One service account that may impersonate every scenario's mailbox.
+printf '{"users": [{"name": "svc", "password": "svc-pw", "impersonate": ["*"]}]}\n' >"$WORK/users.json"
+printf 'svc-pw\n' >"$WORK/svc.pw"
+chmod 600 "$WORK/svc.pw"
+mkdir -p "$WORK/mbx"
+
+# Build every scenario's cache file and served mailbox; collect the server options.
+names=""
+set --
+for d in "$SCEN"/*/; do
+	n=$(basename "$d")
+	[ -f "$d/expect.json" ] || continue
+	w="$WORK/$n"
+	mkdir -p "$w"
+	$PY "$HERE/check.py" prepare "$d" "$w" || fail "$n: check.py prepare"
+	MAILBOX= FORMAT= EXT= DAMAGE=
+	. "$w/settings.sh"
+	if [ -n "$DAMAGE" ]; then
+		"$OSTWRITE" "$w/cache.json" --format "$FORMAT" -o "$w/cache.$EXT" --damage "$DAMAGE" \
+			--damage-report "$w/damage.json" 2>"$w/ostwrite.err" || { cat "$w/ostwrite.err"; fail "$n: ostwrite --damage $DAMAGE"; }
+	else
+		"$OSTWRITE" "$w/cache.json" --format "$FORMAT" -o "$w/cache.$EXT" 2>"$w/ostwrite.err" ||
+			{ cat "$w/ostwrite.err"; fail "$n: ostwrite"; }
+	fi
+	"$OSTWRITE" --expand "$w/server.json" -o "$WORK/mbx/$n.jsonl" || fail "$n: ostwrite --expand"
+	while IFS= read -r a; do set -- "$@" "$a"; done <"$w/server.args"
+	echo "$MAILBOX" >"$w/mailbox"
+	echo "$w/cache.$EXT" >"$w/cachefile"
+	names="$names $n"
+done
+[ -n "$names" ] || fail "no scenarios in $SCEN"
+built=$(date +%s)
+
+start_server ews --mailbox-dir "$WORK/mbx" --users "$WORK/users.json" "$@"
+url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+
+# scan NAME: one scan, in the background; report, --json output, stderr and exit code in $WORK/NAME
+scan() {
+	w="$WORK/$1"
+	(
+		set --
+		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
+		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
+			--user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --json \
+			-o "$w/report.json" "$@" >"$w/stdout.json" 2>"$w/scan.err"
+		echo $? >"$w/rc"
+	) &
+	pids="$pids $!"
+}
+# (wait for the scans by pid: a bare `wait` would wait for the server too)
+i=0 pids=""
+for n in $names; do
+	scan "$n"
+	i=$((i + 1))
+	if [ $((i % JOBS)) -eq 0 ]; then
+		# shellcheck disable=SC2086
+		wait $pids
+		pids=""
+	fi
+done
+# shellcheck disable=SC2086
+[ -n "$pids" ] && wait $pids
+scanned=$(date +%s)
+
+# shellcheck disable=SC2086
+$PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$SCEN" "$WORK" $names
+rc=$?
+echo "$(echo $names | wc -w) scenarios: build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
+[ $rc -eq 0 ] || fail "scenario mismatches (above)"
