@@ -19,16 +19,18 @@ PY=/usr/bin/python3
 export ASAN_OPTIONS="${FUZZ_ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-CORPUS="$FB/corpus"
-ART="$FB/artifacts"
-SEEDS="$FB/seeds"
-mkdir -p "$CORPUS" "$ART" "$SEEDS"
-rm -rf "$SEEDS"/* # seeds are made fresh each run; the corpus grows across runs
-tmp=$(mktemp -d) || exit 2
+CORPUS="$FB/corpus"   # grows across runs (libFuzzer adds files; runs at the same time may share it)
+ART="$FB/artifacts"   # inputs that failed
+mkdir -p "$CORPUS" "$ART"
+# Seeds and logs are private to this run: several test runs in one tree must not clash.
+RUN=$(mktemp -d "$FB/run.XXXXXX") || exit 2
+SEEDS="$RUN/seeds"
+tmp="$RUN/tmp"
+mkdir -p "$SEEDS" "$tmp"
 server_pid=""
 cleanup() {
 	[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null
-	rm -rf "$tmp"
+	rm -rf "$RUN"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -69,6 +71,8 @@ seed_ost() {
 				>/dev/null 2>&1 || rm -f "$d/dmg-$mode.$fmt"
 		done
 	done
+	# Inputs are cut at 300 kB (-max_len): big written files would only slow the start.
+	find "$d" \( -name 'w-*' -o -name 'dmg-*' \) -size +1024k -delete
 }
 
 seed_ews() {
@@ -153,19 +157,20 @@ for t in $TARGETS; do
 	esac
 	echo "fuzz: $t for ${SECONDS_EACH}s ($(ls "$SEEDS/$t" | wc -l) seeds, $(ls "$CORPUS/$t" | wc -l) in the corpus)"
 	# shellcheck disable=SC2086
-	"$FB/fuzz_$t" $opts -artifact_prefix="$ART/$t/" "$CORPUS/$t" "$SEEDS/$t" >"$FB/$t.log" 2>&1
+	"$FB/fuzz_$t" $opts -artifact_prefix="$ART/$t/" "$CORPUS/$t" "$SEEDS/$t" >"$RUN/$t.log" 2>&1
 	rc=$?
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$FB/$t.log" | tail -n 1)
-	cov=$(grep -E '^#[0-9]+' "$FB/$t.log" | tail -n 1 | sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/cov \1, ft \2, corpus \3/p')
+	cp "$RUN/$t.log" "$FB/$t.log"
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$RUN/$t.log" | tail -n 1)
+	cov=$(grep -aE '^#[0-9]+' "$RUN/$t.log" | tail -n 1 | sed -n 's/.*cov: \([0-9]*\) ft: \([0-9]*\) corp: \([0-9]*\).*/cov \1, ft \2, corpus \3/p')
 	line="$t: ${execs:-?} executions, $cov"
 	if [ $rc -ne 0 ]; then
 		status=1
 		line="$line: FOUND A PROBLEM (exit $rc)"
-		grep -E 'ERROR: |SUMMARY: |Test unit written to|runtime error' "$FB/$t.log" | head -n 8 | sed 's/^/    /'
+		grep -aE 'ERROR: |SUMMARY: |Test unit written to|runtime error' "$RUN/$t.log" | head -n 8 | sed 's/^/    /'
 	fi
 	echo "fuzz: $line"
 	summary="$summary$line
 "
 done
-printf '%s' "$summary" >"$FB/summary.txt"
+printf '%s' "$summary" >"$RUN/summary.txt" && cp "$RUN/summary.txt" "$FB/summary.txt"
 exit $status
