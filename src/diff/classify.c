@@ -361,6 +361,37 @@ static int add_expected(diff_ctx *c, int32_t *agg, int32_t rowi, int side, diff_
 	return 0;
 }
 
+/* Individual findings are bounded: past DIFF_DETAIL_MAX of one kind in one folder (slot: 0 and 1
+ * missing on that side, 2 changed, 3 moved), the rest are summed into one finding with a count.
+ * Returns 1 with *out set to the summary finding to add to, 0 when the item gets a finding of its
+ * own, -1 out of memory. */
+static int summarized(diff_ctx *c, int32_t rowi, int slot, diff_kind kind, int side, int64_t date,
+                      diff_finding **out)
+{
+	diff_result *r = c->r;
+	size_t k = 4 * (size_t)(rowi >= 0 ? rowi : (int32_t)r->n_rows) + (size_t)slot;
+	*out = NULL;
+	if (c->detail_n[k]++ < DIFF_DETAIL_MAX)
+		return 0;
+	diff_finding *fd;
+	if (c->detail_agg[k] >= 0) {
+		fd = &r->findings[c->detail_agg[k]];
+		fd->count++;
+	} else {
+		if (!(fd = diff_add_finding(r, kind, side)))
+			return -1;
+		c->detail_agg[k] = (int32_t)(fd - r->findings);
+		fd->row = rowi;
+		fd->summary = 1;
+	}
+	if (date && (!fd->date_min || date < fd->date_min))
+		fd->date_min = date;
+	if (date > fd->date_max)
+		fd->date_max = date;
+	*out = fd;
+	return 1;
+}
+
 static int paired_item(diff_ctx *c, uint32_t i0)
 {
 	diff_result *r = c->r;
@@ -381,7 +412,23 @@ static int paired_item(diff_ctx *c, uint32_t i0)
 		r->rows[r0].differing++;
 	if (moved && r1 >= 0)
 		r->rows[r1].differing++;
-	diff_finding *fd = diff_add_finding(r, moved ? FIND_ITEM_MOVED : FIND_ITEM_CHANGED, -1);
+	diff_reason why = r0 >= 0 ? (diff_reason)r->rows[r0].reason : REASON_NONE;
+	if (why == REASON_NONE && r1 >= 0)
+		why = (diff_reason)r->rows[r1].reason;
+	diff_finding *fd = NULL;
+	if (why == REASON_NONE) {
+		int k = summarized(c, r0 >= 0 ? r0 : r1, moved ? 3 : 2, moved ? FIND_ITEM_MOVED : FIND_ITEM_CHANGED, -1,
+		                   diff_item_date(a), &fd);
+		if (k < 0)
+			return -1;
+		if (k) {
+			if (fd->count == 1)
+				fd->folder[0] = f0, fd->folder[1] = f1;
+			fd->props |= props;
+			return 0;
+		}
+	}
+	fd = diff_add_finding(r, moved ? FIND_ITEM_MOVED : FIND_ITEM_CHANGED, -1);
 	if (!fd)
 		return -1;
 	fd->item[0] = (int32_t)i0;
@@ -395,9 +442,6 @@ static int paired_item(diff_ctx *c, uint32_t i0)
 	fd->newer = (int8_t)newer_of(a, b);
 	if (fd->newer == NEWER_SIDE0 || fd->newer == NEWER_SIDE1)
 		fd->side = fd->newer;
-	diff_reason why = r0 >= 0 ? (diff_reason)r->rows[r0].reason : REASON_NONE;
-	if (why == REASON_NONE && r1 >= 0)
-		why = (diff_reason)r->rows[r1].reason;
 	if (why != REASON_NONE) {
 		fd->expected = 1;
 		fd->reason = (uint8_t)why;
@@ -441,16 +485,24 @@ static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
 	if (row)
 		row->missing[o]++;
 	r->missing[o]++;
-	diff_finding *fd = diff_add_finding(r, FIND_ITEM_MISSING, o);
-	if (!fd)
+	if (ss->is_cache && !os->is_cache && diff_add_export(r, s, (int32_t)i, rowi) != 0)
+		return -1;
+	diff_finding *fd;
+	int k = summarized(c, rowi, o, FIND_ITEM_MISSING, o, diff_item_date(it), &fd);
+	if (k < 0)
+		return -1;
+	if (k) {
+		if (fd->count == 1)
+			fd->folder[s] = f;
+		return 0;
+	}
+	if (!(fd = diff_add_finding(r, FIND_ITEM_MISSING, o)))
 		return -1;
 	fd->item[s] = (int32_t)i;
 	fd->folder[s] = f;
 	fd->row = rowi;
 	fd->associated = it->associated;
 	fd->date_min = fd->date_max = diff_item_date(it);
-	if (ss->is_cache && !os->is_cache && diff_add_export(r, s, (int32_t)i, rowi) != 0)
-		return -1;
 	return 0;
 }
 
@@ -482,8 +534,13 @@ static int item_findings(diff_ctx *c)
 	}
 	window_setup(c);
 	int32_t *agg = malloc((2 * r->n_rows + 1) * sizeof *agg);
-	if (!agg)
+	c->detail_n = calloc(4 * (r->n_rows + 1), sizeof *c->detail_n);
+	c->detail_agg = malloc(4 * (r->n_rows + 1) * sizeof *c->detail_agg);
+	if (!agg || !c->detail_n || !c->detail_agg) {
+		free(agg);
 		return -1;
+	}
+	memset(c->detail_agg, 0xff, 4 * (r->n_rows + 1) * sizeof *c->detail_agg);
 	memset(agg, 0xff, (2 * r->n_rows + 1) * sizeof *agg);
 	int rc = 0;
 	for (uint32_t i = 0; rc == 0 && i < c->side[0].s->n_items; i++) {

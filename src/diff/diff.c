@@ -263,6 +263,8 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 	}
 	free_side(&c.side[0]);
 	free_side(&c.side[1]);
+	free(c.detail_n);
+	free(c.detail_agg);
 	if (rc != 0) {
 		diff_result_free(r);
 		return rc;

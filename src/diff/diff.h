@@ -133,6 +133,7 @@ typedef struct {
 	uint8_t expected;        /* classified, not raised */
 	uint8_t reason;          /* diff_reason */
 	uint8_t associated;      /* about associated (FAI) items */
+	uint8_t summary;         /* sums the items past DIFF_DETAIL_MAX of this kind in this folder */
 	uint32_t props;          /* PROP_* that differ (item_changed, folder_renamed) */
 	int8_t newer;            /* diff_newer, from change lists; item_changed/moved */
 	int64_t count;           /* objects covered: 1, or more for aggregated expected differences */
@@ -172,6 +173,10 @@ typedef enum {
 const char *diff_verdict_name(diff_verdict v);
 /* The process exit code of a verdict: 0 in sync, 1 action needed, 2 incomplete. */
 int diff_verdict_exit_code(diff_verdict v);
+
+/* At most this many individual findings of one kind (missing on a side, changed, moved) per folder;
+ * the rest are summed into one finding with a count and a date range, so a report stays bounded. */
+#define DIFF_DETAIL_MAX 1000
 
 /* Thresholds (docs/REPORT.md): differences in more folders than this are widespread. */
 #define DIFF_RESYNC_MAX_FOLDERS 3

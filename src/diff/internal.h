@@ -45,6 +45,7 @@ typedef struct {
 typedef struct {
 	diff_result *r;
 	side_state side[2];
+	int32_t *detail_n, *detail_agg; /* per row and kind: individual findings so far, summary finding */
 } diff_ctx;
 
 /* base.c */

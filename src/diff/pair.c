@@ -287,9 +287,15 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 		uint32_t prev = map_put(m, h, i, imap_same, mc, key);
 		if (prev == MAP_EMPTY)
 			continue;
-		if (dup)
+		/* Two objects without a full key but with one replid and gc claim one key as much as
+		 * two with one full key do (a cache whose replid has no known GUID). */
+		const snap_ident *pid = &sn->items[prev].ident;
+		bool same_claim = mc->what == 0 || (mc->what == 1 && !it->ident.has_key && !pid->has_key &&
+		                                    it->ident.replid >= 0 && it->ident.replid == pid->replid &&
+		                                    ss->item_pair[i] == -1);
+		if (dup && !same_claim)
 			dup[prev] = dup[i] = 1;
-		if (mc->what == 0) {
+		if (same_claim) {
 			diff_finding *fd = diff_add_finding(c->r, FIND_DUPLICATE_KEY, s);
 			if (!fd)
 				return -1;

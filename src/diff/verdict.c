@@ -73,7 +73,7 @@ int diff_decide(diff_ctx *c, or_error *err)
 			continue;
 		if (f->kind == FIND_ITEM_MISSING || f->kind == FIND_ITEM_CHANGED || f->kind == FIND_ITEM_MOVED ||
 		    f->kind == FIND_DUPLICATE_KEY)
-			differing_items++;
+			differing_items += (size_t)f->count;
 		if (f->row >= 0 && r->rows[f->row].findings++ == 0)
 			a->affected_folders++;
 		if (f->kind == FIND_ITEM_MOVED && f->folder[1] >= 0) {

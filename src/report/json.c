@@ -258,6 +258,8 @@ static json_t *finding_json(const diff_result *r, const diff_finding *f, const r
 	}
 	if (f->associated)
 		set(j, "associated", json_true());
+	if (f->summary)
+		set(j, "summarized", json_true());
 	if (f->kind == FIND_ITEM_CHANGED || f->kind == FIND_ITEM_MOVED || f->kind == FIND_FOLDER_RENAMED) {
 		set(j, "evidence", evidence_json(r, f, o));
 		if (f->kind != FIND_FOLDER_RENAMED)
@@ -397,6 +399,7 @@ static json_t *advice_json(const diff_result *r)
 	set(j, "damaged", json_boolean(a->damaged));
 	set(j, "incomplete", json_boolean(a->incomplete));
 	set(j, "export_first", json_boolean(r->n_exports > 0));
+	set(j, "export_count", json_integer((json_int_t)r->n_exports));
 	return j;
 }
 
@@ -470,7 +473,7 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	set(j, "findings", fs);
 	set(j, "integrity", json_pack("[oo]", integrity_json(r, 0), integrity_json(r, 1)));
 	json_t *ex = json_array();
-	for (size_t i = 0; i < r->n_exports; i++)
+	for (size_t i = 0; i < r->n_exports && i < REPORT_EXPORT_MAX; i++)
 		json_array_append_new(ex, export_json(r, &r->exports[i], o));
 	set(j, "export_before_rebuild", ex);
 	json_t *t = json_object();

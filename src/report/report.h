@@ -18,6 +18,9 @@
 #define REPORT_FORMAT "ostrecon-report"
 #define REPORT_VERSION 1
 #define REPORT_KEY_MAX 1024 /* bytes of a redaction key file that are used */
+/* Items listed under export_before_rebuild at most (advice.export_count has them all): beyond
+ * that many, the cache is not a copy of this mailbox and a list is of no use. */
+#define REPORT_EXPORT_MAX 100000
 
 typedef struct report report_t;
 

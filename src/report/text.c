@@ -289,6 +289,11 @@ static void print_finding(const out_t *o, const json_t *f)
 		                      jint(f, "stored"), jint(f, "found"));
 	if (strcmp(kind, "file_damaged") == 0 && *jstr(f, "what") && n < sizeof line)
 		n += (size_t)snprintf(line + n, sizeof line - n, "%s ", jstr(f, "what"));
+	if (json_is_true(json_object_get(f, "summarized"))) {
+		const json_t *d = json_object_get(f, "dates");
+		snprintf(line, sizeof line, "%lld more like this in this folder, summed up (dated %.10s to %.10s)",
+		         jint(f, "count"), jstr(d, "oldest"), jstr(d, "newest"));
+	}
 	if (*line)
 		put_wrapped(o, "    ", 4, line);
 	put_wrapped(o, "    -> ", 7, jstr(f, "action"));
@@ -387,13 +392,13 @@ static void print_advice(const out_t *o, const json_t *root)
 		fprintf(o->fp, "%sExport before rebuilding:%s\n", c_on(o, BOLD YELLOW), c_off(o));
 		char line[256];
 		snprintf(line, sizeof line,
-		         "%zu item(s) exist only in the cache (or could not be checked on the server); a rebuild or "
+		         "%lld item(s) exist only in the cache (or could not be checked on the server); a rebuild or "
 		         "resync would lose them:",
-		         json_array_size(ex));
+		         jint(a, "export_count"));
 		put_wrapped(o, "  ", 2, line);
 		json_array_foreach(ex, i, v) {
 			if (i == 10) {
-				fprintf(o->fp, "    ... and %zu more (see the JSON report)\n", json_array_size(ex) - 10);
+				fprintf(o->fp, "    ... and %lld more (see the JSON report)\n", jint(a, "export_count") - 10);
 				break;
 			}
 			char item[1024];

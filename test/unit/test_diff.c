@@ -557,6 +557,39 @@ static void same_kind_sides(void **state)
 	diff_result_free(r), snap_free(a), snap_free(b);
 }
 
+/* Past DIFF_DETAIL_MAX findings of one kind in one folder, the rest are summed into one finding;
+ * the verdict counts every item. */
+static void many_differences_are_summed(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	for (int i = 0; i < 1500; i++)
+		item(srv, "inbox", 0x100000 + (uint64_t)i, "bulk", i % 10);
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	size_t single = 0, summaries = 0;
+	int64_t counted = 0;
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const diff_finding *f = &r->findings[i];
+		if (f->kind != FIND_ITEM_MISSING || f->expected)
+			continue;
+		if (f->summary) {
+			summaries++;
+			assert_int_equal(f->item[0], -1);
+		} else {
+			single++;
+		}
+		counted += f->count;
+	}
+	assert_int_equal(single, DIFF_DETAIL_MAX);
+	assert_int_equal(summaries, 1);
+	assert_int_equal(counted, 1500);
+	assert_int_equal(r->missing[1], 1500);
+	assert_int_equal(r->advice.verdict, VERDICT_REBUILD_OST); /* 1500 items, more than 10 % */
+	assert_true(r->advice.widespread);
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+}
+
 /* ---------------------------------------------------------------- PCLs */
 
 static void pcl_ordering(void **state)
@@ -636,6 +669,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scenario_table),     cmocka_unit_test(scenario_details),
 		cmocka_unit_test(associated_compared_apart), cmocka_unit_test(same_kind_sides),
+		cmocka_unit_test(many_differences_are_summed),
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
