@@ -145,17 +145,8 @@ static char *dup_str(json_t *o, const char *name)
 
 static int add_entry(batch_summary *s, batch_entry **out)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 32;
-		batch_entry *e = realloc(s->entries, cap * sizeof *e);
-		if (!e)
-			return OR_ERR_NOMEM;
-		s->entries = e;
-		s->cap = cap;
-	}
-	*out = &s->entries[s->n++];
-	memset(*out, 0, sizeof **out);
-	return 0;
+	*out = or_append((void **)&s->entries, &s->n, &s->cap, sizeof **out);
+	return *out ? 0 : OR_ERR_NOMEM;
 }
 
 int batch_summary_load(const char *path, batch_summary **out, or_error *err)

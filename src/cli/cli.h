@@ -70,6 +70,7 @@ typedef struct {
 	ews_options opt;
 	const char *auth_name, *password_file, *token_file;
 	char *secret; /* owned; wiped by cli_ews_free */
+	char options_json[256];
 } cli_ews;
 
 void cli_ews_init(cli_ews *c);
@@ -77,6 +78,8 @@ void cli_ews_init(cli_ews *c);
 int cli_ews_option(cli_ews *c, int opt, const char *arg, const char *command);
 /* Checks the options and reads the secret. */
 int cli_ews_finish(cli_ews *c, const char *command, or_error *err);
+/* Records the options that shape a capture in opt.options_json (the snapshot header). */
+void cli_ews_options_json(cli_ews *c);
 void cli_ews_free(cli_ews *c);
 extern const char *cli_ews_help;
 

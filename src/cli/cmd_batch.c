@@ -224,6 +224,7 @@ int cmd_batch(int argc, char **argv)
 	for (size_t i = 0; i < m->n_rows; i++)
 		if (m->rows[i].problem)
 			log_warn("%s:%ld: %s; the row is skipped", manifest, m->rows[i].line, m->rows[i].problem);
+	cli_ews_options_json(&b.ews);
 	b.bo.ews = b.ews.opt;
 	cli_report_compare_options(&b.cr, &b.bo.compare);
 	if (batch_run(m, manifest, &b.bo, &sum, &err) != 0 || batch_summary_save(sum, b.bo.out_dir, &err) != 0) {

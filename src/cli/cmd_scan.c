@@ -78,12 +78,7 @@ int cmd_scan(int argc, char **argv)
 	/* Pulling associated items means comparing them too. */
 	if (ews.opt.associated)
 		cr.diff.compare_associated = true;
-	char options_json[200];
-	snprintf(options_json, sizeof options_json,
-	         "{\"server_version\":\"%s\",\"impersonate\":%s,\"paging\":\"%s\",\"associated\":%s}",
-	         ews.opt.server_version, ews.opt.impersonate ? "true" : "false",
-	         ews.opt.use_finditem ? "FindItem" : "SyncFolderItems", ews.opt.associated ? "true" : "false");
-	ews.opt.options_json = options_json;
+	cli_ews_options_json(&ews);
 	so.ews = ews.opt;
 	cli_report_compare_options(&cr, &so.compare);
 	scan_outcome outcome;

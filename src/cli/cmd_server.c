@@ -47,12 +47,7 @@ int cmd_server(int argc, char **argv)
 		return err.code == OR_ERR_USAGE ? cli_usage_error("server", "%s", err.message)
 		                                : (log_error("%s", err.message), EXIT_ERROR);
 	}
-	char options_json[160];
-	snprintf(options_json, sizeof options_json,
-	         "{\"server_version\":\"%s\",\"impersonate\":%s,\"paging\":\"%s\",\"associated\":%s}",
-	         ews.opt.server_version, ews.opt.impersonate ? "true" : "false",
-	         ews.opt.use_finditem ? "FindItem" : "SyncFolderItems", ews.opt.associated ? "true" : "false");
-	ews.opt.options_json = options_json;
+	cli_ews_options_json(&ews);
 	ews_summary sum;
 	int rc = ews_capture(&ews.opt, out, &sum, &err);
 	cli_ews_free(&ews);

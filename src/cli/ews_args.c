@@ -114,6 +114,16 @@ int cli_ews_finish(cli_ews *c, const char *command, or_error *err)
 	return 0;
 }
 
+void cli_ews_options_json(cli_ews *c)
+{
+	snprintf(c->options_json, sizeof c->options_json,
+	         "{\"server_version\":\"%s\",\"impersonate\":%s,\"hierarchy\":\"%s\",\"paging\":\"%s\",\"associated\":%s}",
+	         c->opt.server_version, c->opt.impersonate ? "true" : "false",
+	         c->opt.use_findfolder ? "FindFolder" : "SyncFolderHierarchy",
+	         c->opt.use_finditem ? "FindItem" : "SyncFolderItems", c->opt.associated ? "true" : "false");
+	c->opt.options_json = c->options_json;
+}
+
 void cli_ews_free(cli_ews *c)
 {
 	cli_free_secret(c->secret);

@@ -94,6 +94,11 @@ int buf_append(or_buf *b, const void *data, size_t len);
 int buf_printf(or_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_free(or_buf *b);
 
+/* Appends one zeroed element to a growable array (*arr holds *n of *cap elements of `elem`
+ * bytes, doubling as needed). Returns the new element, or NULL when out of memory (the array is
+ * left as it was). */
+void *or_append(void **arr, size_t *n, size_t *cap, size_t elem);
+
 /* Bounded copy: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 /* Parses a whole decimal integer in [min,max]; -1 on anything else. */

@@ -164,45 +164,27 @@ void snap_item_init(snap_item *it)
 	it->read = it->flag_status = it->importance = -1;
 }
 
-static void *grow(void *arr, size_t *cap, size_t n, size_t elem)
-{
-	if (n < *cap)
-		return arr;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *p = realloc(arr, c * elem);
-	if (p)
-		*cap = c;
-	return p;
-}
-
 snap_folder *snap_add_folder(snap_t *s)
 {
-	snap_folder *p = grow(s->folders, &s->cap_folders, s->n_folders, sizeof *p);
-	if (!p)
-		return NULL;
-	s->folders = p;
-	snap_folder_init(&p[s->n_folders]);
-	return &p[s->n_folders++];
+	snap_folder *f = or_append((void **)&s->folders, &s->n_folders, &s->cap_folders, sizeof *f);
+	if (f)
+		snap_folder_init(f);
+	return f;
 }
 
 snap_item *snap_add_item(snap_t *s)
 {
-	snap_item *p = grow(s->items, &s->cap_items, s->n_items, sizeof *p);
-	if (!p)
-		return NULL;
-	s->items = p;
-	snap_item_init(&p[s->n_items]);
-	return &p[s->n_items++];
+	snap_item *it = or_append((void **)&s->items, &s->n_items, &s->cap_items, sizeof *it);
+	if (it)
+		snap_item_init(it);
+	return it;
 }
 
 snap_error *snap_add_error(snap_t *s, snap_err_scope scope, const char *code, const char *message)
 {
-	snap_error *p = grow(s->errors, &s->cap_errors, s->n_errors, sizeof *p);
-	if (!p)
+	snap_error *e = or_append((void **)&s->errors, &s->n_errors, &s->cap_errors, sizeof *e);
+	if (!e)
 		return NULL;
-	s->errors = p;
-	snap_error *e = &p[s->n_errors++];
-	memset(e, 0, sizeof *e);
 	e->scope = (uint8_t)scope;
 	e->code = snap_strdup(s, code);
 	e->message = snap_strdup(s, message);

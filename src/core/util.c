@@ -182,6 +182,21 @@ void buf_free(or_buf *b)
 	b->len = b->cap = 0;
 }
 
+void *or_append(void **arr, size_t *n, size_t *cap, size_t elem)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *p = realloc(*arr, c * elem);
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = c;
+	}
+	char *e = (char *)*arr + (*n)++ * elem;
+	memset(e, 0, elem);
+	return e;
+}
+
 size_t str_copy(char *dst, const char *src, size_t size)
 {
 	size_t n = strlen(src);

@@ -34,7 +34,7 @@ typedef struct {
 typedef struct {
 	snap_t *scratch;          /* folders and items parsed from this response */
 	int *folder_msg, *item_msg; /* for each record: index of its response message */
-	size_t cap_folder_msg, cap_item_msg;
+	size_t n_folder_msg, n_item_msg, cap_folder_msg, cap_item_msg;
 	ews_status *status;
 	size_t n_status, cap_status;
 	char *sync_state;         /* malloc'd */

@@ -74,32 +74,9 @@ static void fail(ews_parser *p, const char *msg)
 	xmlStopParser(p->ctxt);
 }
 
-static int *grow_index(int **arr, size_t *cap, size_t n)
-{
-	if (n >= *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		int *a = realloc(*arr, c * sizeof *a);
-		if (!a)
-			return NULL;
-		*arr = a;
-		*cap = c;
-	}
-	return *arr;
-}
-
 static ews_status *add_status(ews_page *pg)
 {
-	if (pg->n_status == pg->cap_status) {
-		size_t c = pg->cap_status ? pg->cap_status * 2 : 8;
-		ews_status *s = realloc(pg->status, c * sizeof *s);
-		if (!s)
-			return NULL;
-		pg->status = s;
-		pg->cap_status = c;
-	}
-	ews_status *s = &pg->status[pg->n_status++];
-	memset(s, 0, sizeof *s);
-	return s;
+	return or_append((void **)&pg->status, &pg->n_status, &pg->cap_status, sizeof *pg->status);
 }
 
 static long parse_tag(const char *text)
@@ -144,20 +121,22 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 		int msg = (int)pg->n_status - 1;
 		if (kind == REC_FOLDER) {
 			p->folder = snap_add_folder(pg->scratch);
-			if (!p->folder || !grow_index(&pg->folder_msg, &pg->cap_folder_msg, pg->scratch->n_folders)) {
+			int *slot = or_append((void **)&pg->folder_msg, &pg->n_folder_msg, &pg->cap_folder_msg, sizeof *slot);
+			if (!p->folder || !slot) {
 				fail(p, "out of memory");
 				return;
 			}
-			pg->folder_msg[pg->scratch->n_folders - 1] = msg;
+			*slot = msg;
 			if (strcmp(name, "SearchFolder") == 0)
 				p->folder->role = "search";
 		} else {
 			p->item = snap_add_item(pg->scratch);
-			if (!p->item || !grow_index(&pg->item_msg, &pg->cap_item_msg, pg->scratch->n_items)) {
+			int *slot = or_append((void **)&pg->item_msg, &pg->n_item_msg, &pg->cap_item_msg, sizeof *slot);
+			if (!p->item || !slot) {
 				fail(p, "out of memory");
 				return;
 			}
-			pg->item_msg[pg->scratch->n_items - 1] = msg;
+			*slot = msg;
 		}
 		return;
 	}
@@ -250,42 +229,28 @@ static void record_field(ews_parser *p, const char *name, const char *t)
 	if (rel == 2 && strcmp(name, "Value") == 0) { /* ExtendedProperty/Value */
 		bool ok = true;
 		long tag = p->ext_tag;
-		if (p->rec == REC_FOLDER) {
-			snap_folder *f = p->folder;
-			if (tag == 0x65E0) {
-				snap_bin b = decode_b64(s, t, &ok);
-				if (ok && b.len == SNAP_KEY_LEN) {
-					memcpy(f->ident.key, b.data, SNAP_KEY_LEN);
-					memcpy(f->ident.gc, b.data + 16, SNAP_GC_LEN);
-					f->ident.has_key = f->ident.has_gc = 1;
-					f->ident.origin = KEY_SOURCE_KEY;
-				}
-			} else if (tag == 0x65E2) {
-				f->change_key = decode_b64(s, t, &ok);
-			} else if (tag == 0x65E3) {
-				f->pcl = decode_b64(s, t, &ok);
-			} else if (tag == 0x3617) {
-				f->assoc_count = strtoll(t, NULL, 10);
+		bool folder = p->rec == REC_FOLDER;
+		snap_ident *id = folder ? &p->folder->ident : &p->item->ident;
+		snap_bin *ck = folder ? &p->folder->change_key : &p->item->change_key;
+		snap_bin *pcl = folder ? &p->folder->pcl : &p->item->pcl;
+		if (tag == 0x65E0) {
+			snap_bin b = decode_b64(s, t, &ok);
+			if (ok && b.len == SNAP_KEY_LEN) {
+				memcpy(id->key, b.data, SNAP_KEY_LEN);
+				memcpy(id->gc, b.data + 16, SNAP_GC_LEN);
+				id->has_key = id->has_gc = 1;
+				id->origin = KEY_SOURCE_KEY;
 			}
-		} else {
-			snap_item *it = p->item;
-			if (tag == 0x65E0) {
-				snap_bin b = decode_b64(s, t, &ok);
-				if (ok && b.len == SNAP_KEY_LEN) {
-					memcpy(it->ident.key, b.data, SNAP_KEY_LEN);
-					memcpy(it->ident.gc, b.data + 16, SNAP_GC_LEN);
-					it->ident.has_key = it->ident.has_gc = 1;
-					it->ident.origin = KEY_SOURCE_KEY;
-				}
-			} else if (tag == 0x65E2) {
-				it->change_key = decode_b64(s, t, &ok);
-			} else if (tag == 0x65E3) {
-				it->pcl = decode_b64(s, t, &ok);
-			} else if (tag == 0x0E07) {
-				it->msg_flags = strtoll(t, NULL, 10) & 0xffffffff;
-			} else if (tag == 0x1090) {
-				it->flag_status = (int8_t)strtol(t, NULL, 10);
-			}
+		} else if (tag == 0x65E2) {
+			*ck = decode_b64(s, t, &ok);
+		} else if (tag == 0x65E3) {
+			*pcl = decode_b64(s, t, &ok);
+		} else if (folder && tag == 0x3617) {
+			p->folder->assoc_count = strtoll(t, NULL, 10);
+		} else if (!folder && tag == 0x0E07) {
+			p->item->msg_flags = strtoll(t, NULL, 10) & 0xffffffff;
+		} else if (!folder && tag == 0x1090) {
+			p->item->flag_status = (int8_t)strtol(t, NULL, 10);
 		}
 		if (!ok)
 			fail(p, "malformed base64 in an extended property");
@@ -495,7 +460,7 @@ int ews_page_reset(ews_page *pg, or_error *err)
 	free(pg->sync_state);
 	pg->scratch = NULL;
 	pg->sync_state = NULL;
-	pg->n_status = 0;
+	pg->n_status = pg->n_folder_msg = pg->n_item_msg = 0;
 	pg->includes_last = -1;
 	pg->next_offset = pg->total_in_view = -1;
 	pg->is_fault = false;

@@ -125,17 +125,9 @@ static snap_error *add_error(reader *r, snap_err_scope scope, const char *code, 
 
 static folder_work *add_work(reader *r)
 {
-	if (r->n_work == r->cap_work) {
-		size_t cap = r->cap_work ? r->cap_work * 2 : 64;
-		folder_work *w = realloc(r->work, cap * sizeof *w);
-		if (!w)
-			return NULL;
-		r->work = w;
-		r->cap_work = cap;
-	}
-	folder_work *w = &r->work[r->n_work++];
-	memset(w, 0, sizeof *w);
-	w->folder_type = -1;
+	folder_work *w = or_append((void **)&r->work, &r->n_work, &r->cap_work, sizeof *w);
+	if (w)
+		w->folder_type = -1;
 	return w;
 }
 
