@@ -85,6 +85,9 @@ def norm_finding(f):
         "side": f.get("side_label"),
         "folder": f.get("folder"),
         "subject": f.get("subject"),
+        # a changed subject: either side's value names the item
+        "subjects": [f.get("subject")] + [v for e in f.get("evidence", []) if e["property"] == "subject"
+                                          for v in e["values"]],
         "class": f.get("class"),
         "count": f.get("count"),
         "expected": f["expected"],
@@ -102,6 +105,9 @@ def matches(want, got):
             continue
         if k == "evidence":
             if sorted(v) != got["evidence"]:
+                return False
+        elif k == "subject":
+            if v not in got["subjects"]:
                 return False
         elif got.get(k) != v:
             return False

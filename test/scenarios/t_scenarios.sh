@@ -80,5 +80,7 @@ scanned=$(date +%s)
 # shellcheck disable=SC2086
 $PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$SCEN" "$WORK" $names
 rc=$?
+# SCENARIO_KEEP=DIR keeps the fixtures, files, reports and logs for a look afterwards
+[ -n "${SCENARIO_KEEP:-}" ] && { rm -rf "$SCENARIO_KEEP"; cp -r "$WORK" "$SCENARIO_KEEP"; }
 echo "$(echo $names | wc -w) scenarios: build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
 [ $rc -eq 0 ] || fail "scenario mismatches (above)"
