@@ -38,3 +38,11 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_util.h $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(FUZZ_LIBS)
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_FX_OBJ:.o=.d) $(FUZZ_BATCH_OBJ:.o=.d)
+
+# Coverage of the corpora (make -f fuzz/fuzz.mk fuzz-coverage, after a fuzz run): the targets
+# built with clang's source-based coverage into build/fuzz-cov, each run once over its corpus.
+.PHONY: fuzz-coverage
+fuzz-coverage:
+	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk FUZZ_BUILD=build/fuzz-cov \
+		FUZZ_SAN="-fprofile-instr-generate -fcoverage-mapping" fuzz-build >/dev/null
+	@sh fuzz/coverage.sh

@@ -7,7 +7,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char out_path[256];
+static char out_path[256], out_dir[64];
+
+static void remove_dir(void)
+{
+	unlink(out_path);
+	rmdir(out_dir);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -19,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!mkdtemp(dir))
 			abort();
 		snprintf(out_path, sizeof out_path, "%s/out.jsonl", dir);
+	str_copy(out_dir, dir, sizeof out_dir);
+	atexit(remove_dir);
 	}
 	char path[64];
 	if (fuzz_memfile(data, size, path, sizeof path) < 0)
