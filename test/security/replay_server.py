@@ -1,5 +1,6 @@
 """A tiny HTTP server for the hardening tests: answers every POST with the next of the given
-bodies (the last one repeats), with HTTP status 200 unless a body file is named STATUS:FILE.
+bodies (the last one repeats), with HTTP status 200 unless a body file is named STATUS:FILE
+(a 3xx status also sends a Location: to /elsewhere on the same server).
 "@PORT@" in a body becomes the server's own port. Every request line goes to --log, so a test can tell whether the client (or its XML parser)
 fetched anything else. Listens on 127.0.0.1 only; prints "listening on 127.0.0.1:PORT"."""
 import argparse
@@ -40,6 +41,8 @@ def main():
             status, body = answers[min(state["n"], len(answers) - 1)]
             state["n"] += 1
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", "http://127.0.0.1:%d/elsewhere" % self.server.server_address[1])
             self.send_header("Content-Type", "text/xml; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
