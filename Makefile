@@ -56,7 +56,7 @@ deps:
 # The tests run against the sanitizer build, so a memory error or undefined behaviour fails them.
 test check: deps
 	@$(MAKE) --no-print-directory SAN=1 all unit
-	@BUILD=build/asan sh test/run
+	@BUILD=build/asan bash test/run
 
 unit: $(UNIT_BIN)
 
