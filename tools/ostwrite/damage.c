@@ -176,8 +176,9 @@ int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
 		break;
 	}
 	case OW_DAMAGE_TRUNCATE: {
-		/* cut inside the last page (a page of the block B-tree); the header still says more */
-		uint64_t size = f->cursor - f->page / 2;
+		/* cut inside the last page written (a page of the block B-tree); the header still
+		 * states the full size */
+		uint64_t size = f->data_end - f->page / 2;
 		if (fflush(f->fp) != 0 || ftruncate(fileno(f->fp), (off_t)size) != 0)
 			goto io;
 		snprintf(what, sizeof(what), "file cut to %llu bytes (header says %llu)",

@@ -682,9 +682,15 @@ static int write_header(struct ow_file *f, uint64_t amap_free)
 int ow_finish(struct ow_file *f)
 {
 	uint64_t amap_free;
-	if (write_btrees(f) < 0 || write_maps(f, &amap_free) < 0 || write_header(f, amap_free) < 0)
+	if (write_btrees(f) < 0)
 		return -1;
-	/* the file ends where the last allocation does, zero-filled up to there */
+	/* Outlook grows a file a whole map region at a time: the file ends where the last region
+	 * does, and the space after the last allocation is free in its AMap (a sparse hole here) */
+	f->data_end = f->cursor;
+	uint64_t region = (f->cursor - f->amap_first + f->amap_cover - 1) / f->amap_cover;
+	f->cursor = f->amap_first + region * f->amap_cover;
+	if (write_maps(f, &amap_free) < 0 || write_header(f, amap_free) < 0)
+		return -1;
 	if (fflush(f->fp) != 0 || ftruncate(fileno(f->fp), (off_t)f->cursor) != 0) {
 		snprintf(f->err->msg, sizeof(f->err->msg), "cannot finish the file");
 		return -1;

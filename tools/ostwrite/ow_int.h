@@ -75,7 +75,8 @@ struct ow_file {
 	uint64_t amap_first, amap_cover; /* first AMap page and bytes one AMap covers */
 	uint32_t amap_unit;     /* bytes per AMap bit */
 	uint32_t data_block_max; /* data per block of property values and bodies (ow_write_data) */
-	uint64_t cursor;        /* next free byte */
+	uint64_t cursor;        /* next free byte; after ow_finish, the file size */
+	uint64_t data_end;      /* after ow_finish: end of the last page or block written */
 	uint64_t next_bid;      /* next block id (multiple of 4) */
 	uint64_t next_pbid;     /* next page id */
 	uint8_t *allocmap;      /* one bit per amap_unit, from offset 0 */
