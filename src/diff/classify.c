@@ -166,6 +166,26 @@ static bool side_has_file_error(const side_state *ss)
 	return false;
 }
 
+/* True when side o reported a folder error whose path is this row's folder or one of its parents
+ * (a subtree the server could not list, so the folder is absent from its hierarchy). */
+static bool under_failed_folder(const diff_ctx *c, int o, const diff_row *row)
+{
+	int s = 1 - o;
+	const char *mine = c->side[s].npath[row->folder[s]];
+	const snap_t *sn = c->side[o].s;
+	for (size_t e = 0; e < sn->n_errors; e++) {
+		if (sn->errors[e].scope != ERR_SCOPE_FOLDER || !sn->errors[e].path)
+			continue;
+		char *p = diff_normalize_path(&c->side[o], sn->errors[e].path);
+		size_t n = p ? strlen(p) : 0;
+		bool hit = p && strncasecmp(mine, p, n) == 0 && (mine[n] == '\0' || mine[n] == '/');
+		free(p);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
 static int folder_findings(diff_ctx *c)
 {
 	diff_result *r = c->r;
@@ -207,6 +227,13 @@ static int folder_findings(diff_ctx *c)
 		int s = row->folder[0] >= 0 ? 0 : 1, o = 1 - s;
 		if (row->reason == REASON_TOP_FOLDER)
 			continue; /* the unnamed top of a cache file: structure, not content */
+		if (row->reason == REASON_NONE && !c->side[o].is_cache &&
+		    (side_has_file_error(&c->side[o]) || under_failed_folder(c, o, row))) {
+			/* The server side could not list this part: its items are unverified, the folder
+			 * is not missing. The error itself is a source_incomplete finding of its own. */
+			row->unreadable[o] = 1;
+			continue;
+		}
 		diff_finding *fd = diff_add_finding(r, FIND_FOLDER_MISSING, o);
 		if (!fd)
 			return -1;
@@ -215,9 +242,6 @@ static int folder_findings(diff_ctx *c)
 		if (row->reason != REASON_NONE) {
 			fd->expected = 1;
 			fd->reason = row->reason;
-		} else if (!c->side[o].is_cache && side_has_file_error(&c->side[o])) {
-			fd->kind = FIND_SOURCE_INCOMPLETE; /* the server side could not be listed completely */
-			fd->side = o;
 		}
 	}
 	return 0;
@@ -462,7 +486,7 @@ static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
 		return add_expected(c, agg, rowi, o, (diff_reason)row->reason, it, f, s);
 	/* The other side could not read the folder (or the whole capture is short): unverified. */
 	int32_t of = row ? row->folder[o] : -1;
-	bool unverified = (of >= 0 && os->folder_unreadable[of]) ||
+	bool unverified = (of >= 0 && os->folder_unreadable[of]) || (row && row->unreadable[o]) ||
 	                  (!os->is_cache && side_has_file_error(os));
 	if (unverified) {
 		row->unverified++;

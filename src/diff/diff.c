@@ -59,11 +59,12 @@ static char *path_join(const char *prefix, const char *rest)
 
 /* The normalized path: relative to the IPM subtree ("Inbox/sub1"), or to the mailbox root
  * ("[root]/Finder"), else the raw path. The two tops are "[IPM subtree]" and "[root]". */
-static char *normalize_path(const side_state *ss, int32_t f)
+char *diff_normalize_path(const side_state *ss, const char *p)
 {
 	const snap_t *s = ss->s;
-	const char *p = s->folders[f].path ? s->folders[f].path : "";
 	const char *rel;
+	if (!p)
+		p = "";
 	if (ss->ipm_root >= 0 && s->folders[ss->ipm_root].path && (rel = under(p, s->folders[ss->ipm_root].path)))
 		return *rel ? path_join("", rel) : path_join("[IPM subtree]", "");
 	if (ss->root >= 0 && s->folders[ss->root].path && (rel = under(p, s->folders[ss->root].path)))
@@ -149,7 +150,7 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 	}
 	for (uint32_t f = 0; f < nf; f++) {
 		ss->fclass[f] = (uint8_t)classify_folder(ss, (int32_t)f);
-		if (!(ss->npath[f] = normalize_path(ss, (int32_t)f)))
+		if (!(ss->npath[f] = diff_normalize_path(ss, sn->folders[f].path)))
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
 	/* Items: the folder of each (consecutive items usually share one). */

@@ -61,6 +61,8 @@ uint32_t map_get(const idx_map *m, uint64_t h, map_same_fn same, const void *ctx
 
 /* diff.c */
 int32_t diff_folder_by_id(const side_state *ss, const char *id);
+/* The normalized form of a folder path of this side (malloc'd; NULL out of memory). */
+char *diff_normalize_path(const side_state *ss, const char *path);
 
 /* pair.c */
 int diff_pair_folders(diff_ctx *c, or_error *err);

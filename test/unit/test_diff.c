@@ -295,6 +295,14 @@ static void m_server_folder_failed(snap_t *srv, snap_t *cache)
 	e->id = snap_strdup(srv, "inbox");
 }
 
+/* The server could not list Inbox/Projects at all: the folder is absent from its hierarchy. */
+static void m_server_subtree_failed(snap_t *srv, snap_t *cache)
+{
+	drop_folder(srv, "proj");
+	snap_error *e = snap_add_error(srv, ERR_SCOPE_FOLDER, "protocol", "FindFolder: ErrorInternalServerError");
+	e->path = snap_strdup(srv, "/Top of Information Store/Inbox/Projects");
+}
+
 static void m_duplicate_key(snap_t *srv, snap_t *cache)
 {
 	snap_item *it = item(cache, "inbox", 0x1009, "inbox mail", 9);
@@ -377,6 +385,7 @@ static const scenario scenarios[] = {
 	/* The server item the cache lacks may be the unreadable one: unverified, not missing. */
 	{"unreadable cache item", m_unreadable_item, NULL, VERDICT_REBUILD_OST, {[FIND_ITEM_UNREADABLE] = 1}, 0, 0, 0},
 	{"server folder failed", m_server_folder_failed, NULL, VERDICT_INCOMPLETE, {[FIND_SOURCE_INCOMPLETE] = 1}, 0, 20, 0},
+	{"server subtree failed", m_server_subtree_failed, NULL, VERDICT_INCOMPLETE, {[FIND_SOURCE_INCOMPLETE] = 1}, 0, 6, 0},
 	{"duplicate key", m_duplicate_key, NULL, VERDICT_RESYNC_FOLDERS, {[FIND_DUPLICATE_KEY] = 1}, 0, 0, 1},
 	{"concentrated", m_concentrated, NULL, VERDICT_RESYNC_FOLDERS, {[FIND_ITEM_MISSING] = 8}, 0, 0, 2},
 	{"widespread", m_widespread, NULL, VERDICT_REBUILD_OST, {[FIND_ITEM_MISSING] = 5}, 0, 0, 5},
