@@ -489,7 +489,8 @@ static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
 	bool unverified = (of >= 0 && os->folder_unreadable[of]) || (row && row->unreadable[o]) ||
 	                  (!os->is_cache && side_has_file_error(os));
 	if (unverified) {
-		row->unverified++;
+		if (row)
+			row->unverified++;
 		r->unverified++;
 		if (ss->is_cache && !os->is_cache) {
 			if (diff_add_export(r, s, (int32_t)i, rowi) != 0)

@@ -549,6 +549,24 @@ static void associated_compared_apart(void **state)
 	diff_result_free(r), snap_free(srv), snap_free(cache);
 }
 
+/* Odd input does not trip the engine: items of unknown folders, a server capture with a file-level
+ * error, folders without paths, a folder that is its own parent. */
+static void odd_input(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	item(cache, "no-such-folder", 0xa000, "lost", 1);
+	item(srv, "no-such-folder", 0xa001, "lost too", 1);
+	snap_add_error(srv, ERR_SCOPE_FILE, "protocol", "SyncFolderHierarchy failed half way");
+	snap_folder *f = folder(cache, "loop", "loop", NULL, NULL, NULL, NULL, 0xb000);
+	(void)f;
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->advice.verdict, VERDICT_INCOMPLETE);
+	assert_int_equal(r->missing[0], 0); /* the server could not be listed: nothing is missing there */
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+}
+
 /* Any two snapshots compare: a cache against itself is in sync, and so is a server. */
 static void same_kind_sides(void **state)
 {
@@ -678,7 +696,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(scenario_table),     cmocka_unit_test(scenario_details),
 		cmocka_unit_test(associated_compared_apart), cmocka_unit_test(same_kind_sides),
-		cmocka_unit_test(many_differences_are_summed),
+		cmocka_unit_test(many_differences_are_summed), cmocka_unit_test(odd_input),
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
