@@ -107,6 +107,16 @@ h3=$(q "$tmp/red3.json" 'sorted(f.get("subject", "") for f in r["findings"])')
 grep -Eq "$secrets" "$tmp/red3.json" && bad "redaction (per-run key): a subject or address survives"
 $PY "$here/validate.py" "$root/docs/report.schema.json" "$tmp/red1.json" "$tmp/red3.json" || bad "schema validation (redacted)"
 
+# Colour only on a terminal, and never with NO_COLOR (script(1) gives the command a terminal).
+esc=$(printf '\033')
+grep -q "$esc" "$tmp/mixed/text" && bad "colour written to a file"
+if command -v script >/dev/null 2>&1; then
+	env -u NO_COLOR script -qec "'$OSTRECON' report '$tmp/mixed/report.json'" /dev/null >"$tmp/tty.txt" 2>&1
+	grep -q "$esc\[" "$tmp/tty.txt" || bad "no colour on a terminal"
+	NO_COLOR=1 script -qec "'$OSTRECON' report '$tmp/mixed/report.json'" /dev/null >"$tmp/tty2.txt" 2>&1
+	grep -q "$esc\[" "$tmp/tty2.txt" && bad "colour on a terminal despite NO_COLOR"
+fi
+
 # Usage and errors.
 "$OSTRECON" diff "$tmp/mixed/server.jsonl" >/dev/null 2>&1; [ $? -eq 64 ] || bad "diff with one file: not 64"
 "$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --sync-window 12x >/dev/null 2>&1
