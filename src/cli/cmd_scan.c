@@ -84,6 +84,11 @@ int cmd_scan(int argc, char **argv)
 	scan_outcome outcome;
 	if (scan_run(&so, &rep, &outcome, &err) != 0) {
 		log_error("%s", err.message);
+		/* A damaged OST is rebuilt (domain: the resolution path), also when it is too damaged to compare. */
+		if (outcome.cache_unreadable)
+			log_error("if this is the user's OST, it is damaged: rebuild it (close Outlook, rename the .ost, "
+			          "start Outlook to download the mailbox again); items that exist only in it cannot be "
+			          "listed from a file that does not open");
 		rc = err.code == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
 		goto out;
 	}

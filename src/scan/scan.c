@@ -125,6 +125,7 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 		pthread_join(th, NULL);
 	outcome->requests = es.requests;
 	if (job.rc) {
+		outcome->cache_unreadable = job.rc == OR_ERR_FORMAT;
 		rc = or_fail(err, job.rc, "cache file %s: %s", opt->ost_path, job.err.message);
 		goto out;
 	}

@@ -32,6 +32,7 @@ typedef struct {
 	int64_t items[2];
 	double seconds;                /* scan_run: the whole run */
 	long requests;                 /* scan_run: EWS requests made */
+	bool cache_unreadable;         /* scan_run: the cache file does not open as a PST/OST (damaged) */
 } scan_outcome;
 
 /* Compares two loaded snapshots (side 0 server, side 1 cache by convention) and builds the report.

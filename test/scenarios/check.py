@@ -167,6 +167,17 @@ def check_one(validator, scen, work):
     rc_path = os.path.join(work, "rc")
     rc = int(open(rc_path).read().strip()) if os.path.exists(rc_path) else None
     path = os.path.join(work, "report.json")
+    if exp.get("report", True) is False:
+        # a side that cannot be captured at all: no report, an exit code and what stderr must say
+        if rc != exp["exit_code"]:
+            problems.append("scan exit code %s, expected %s" % (rc, exp["exit_code"]))
+        if os.path.exists(path):
+            problems.append("a report was written")
+        err = open(os.path.join(work, "scan.err")).read()
+        for want in exp.get("stderr", []):
+            if want not in err:
+                problems.append("stderr does not say %r: %s" % (want, tail(os.path.join(work, "scan.err"))))
+        return None, problems
     if not os.path.exists(path):
         return None, ["no report written (scan exit %s): %s" % (rc, tail(os.path.join(work, "scan.err")))]
     rep = load(path)
@@ -230,6 +241,8 @@ def check(schema_path, scen_root, work_root, names):
             print("%s: MISMATCH (%d)" % (name, len(problems)))
             for p in problems:
                 print("    " + p)
+        elif rep is None:
+            print("%s: no report, exit %s as expected" % (name, open(os.path.join(work_root, name, "rc")).read().strip()))
         else:
             n = len(rep["findings"])
             e = sum(1 for f in rep["findings"] if f["expected"])
