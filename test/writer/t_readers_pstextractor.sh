@@ -6,7 +6,9 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 W="$TOOLS_DIR/ostwrite"
 command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm not installed: pst-extractor check skipped"; exit 77; }
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/ostrecon-test/pst-extractor-1.12.0"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cache="${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/ostrecon-test/pst-extractor-1.12.0"
+mkdir -p "$cache" 2>/dev/null || cache="$tmp/npm" # no writable cache: install for this run only
 if [ ! -f "$cache/node_modules/pst-extractor/package.json" ]; then
 	mkdir -p "$cache"
 	if ! (cd "$cache" && timeout 300 npm install --no-audit --no-fund --silent pst-extractor@1.12.0) >/dev/null 2>&1; then
@@ -14,7 +16,6 @@ if [ ! -f "$cache/node_modules/pst-extractor/package.json" ]; then
 		exit 77
 	fi
 fi
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for fixture in writer_small writer_replicas; do
 	F="$here/../fixtures/$fixture.json"
 	"$W" --expand "$F" -o "$tmp/$fixture.jsonl"
