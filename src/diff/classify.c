@@ -581,6 +581,21 @@ static int item_findings(diff_ctx *c)
 			rc = unpaired_item(c, s, i, agg);
 		}
 	}
+	/* A resync or a rebuild keeps only what the server holds under a key: the second holder of a
+	 * key in a cache is listed for export unless it is a copy of the first (same properties, date
+	 * and folder). */
+	for (size_t k = 0; rc == 0 && k < r->n_findings; k++) {
+		const diff_finding *fd = &r->findings[k];
+		int s = fd->side;
+		if (fd->kind != FIND_DUPLICATE_KEY || s < 0 || fd->item[s] < 0 || fd->second < 0 ||
+		    !c->side[s].is_cache || c->side[1 - s].is_cache)
+			continue;
+		const snap_item *a = &c->side[s].s->items[fd->item[s]], *b = &c->side[s].s->items[fd->second];
+		int32_t f = c->side[s].item_folder[fd->second];
+		if (!compare_props(a, b) && diff_item_date(a) == diff_item_date(b) && f == c->side[s].item_folder[fd->item[s]])
+			continue;
+		rc = diff_add_export(r, s, fd->second, f >= 0 ? c->side[s].folder_row[f] : -1);
+	}
 	free(agg);
 	return rc;
 }

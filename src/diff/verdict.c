@@ -168,7 +168,9 @@ const char *diff_finding_action(const diff_result *r, const diff_finding *f)
 		return "Resynchronize both folders.";
 	case FIND_DUPLICATE_KEY:
 		if (on_cache)
-			return "Two objects claim one key in the cache: export cache-only items, then rebuild the OST.";
+			return "Two objects claim one key in the cache: export the second one if it is listed for "
+			       "export, then resynchronize the folder (Clear Offline Items drops both, Update Folder "
+			       "brings back the server's); if it comes back, rebuild the OST.";
 		return "Two objects claim one key on this side: report it to the mailbox administrator.";
 	case FIND_ITEM_UNREADABLE:
 	case FIND_FOLDER_UNREADABLE:
