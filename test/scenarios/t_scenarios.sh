@@ -80,6 +80,30 @@ scanned=$(date +%s)
 # shellcheck disable=SC2086
 $PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$SCEN" "$WORK" $names
 rc=$?
+# The checker is not vacuous: altered expectations of real reports must each fail.
+if [ $rc -eq 0 ] && [ -z "${SCENARIOS_DIR:-}" ]; then
+	$PY - "$SCEN" "$WORK/neg" <<'PY' || fail "cannot write the altered expectations"
+import json, os, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+def alter(name, new, how):
+    e = json.load(open(os.path.join(src, name, "expect.json")))
+    how(e)
+    os.makedirs(os.path.join(dst, new))
+    json.dump(e, open(os.path.join(dst, new, "expect.json"), "w"))
+alter("in_sync", "in_sync", lambda e: e["findings"].append({"kind": "item_missing", "side": "cache"}))
+alter("missing_in_cache", "missing_in_cache", lambda e: e["findings"].pop())
+alter("changed_items", "changed_items", lambda e: e["findings"][0].update(newer="cache"))
+alter("sync_window_given", "sync_window_given", lambda e: e.update(verdict="in_sync_except_expected"))
+alter("sync_issues_search_folders", "sync_issues_search_folders", lambda e: e["findings"][0].update(expected=False))
+alter("only_in_cache", "only_in_cache", lambda e: e["export"].pop())
+PY
+	for n in $(ls "$WORK/neg"); do
+		if $PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$WORK/neg" "$WORK" "$n" >"$WORK/neg/$n.out" 2>&1; then
+			cat "$WORK/neg/$n.out"; fail "check.py accepted an altered expectation for $n"
+		fi
+	done
+	echo "check.py refuses $(ls "$WORK/neg" | grep -vc '\.out$') altered expectations"
+fi
 # SCENARIO_KEEP=DIR keeps the fixtures, files, reports and logs for a look afterwards
 [ -n "${SCENARIO_KEEP:-}" ] && { rm -rf "$SCENARIO_KEEP"; cp -r "$WORK" "$SCENARIO_KEEP"; }
 echo "$(echo $names | wc -w) scenarios: build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
