@@ -20,4 +20,36 @@ typedef struct {
 extern const ost_special_entryid ost_special_entryids[];
 extern const size_t ost_n_special_entryids;
 
+/* ---- the NDB integrity scan (ndb_check.c): page and block checksums, independent of libpff ---- */
+
+/* [MS-PST] 5.3: CRC-32 (reflected polynomial 0xEDB88320) from `crc` (0 to start), no final xor. */
+uint32_t ndb_crc(uint32_t crc, const uint8_t *p, size_t n);
+
+enum { NDB_PAGE = 0, NDB_BLOCK = 1, NDB_HEADER = 2 };
+#define NDB_MAX_LISTED 1000
+
+typedef struct {
+	uint8_t what;       /* NDB_PAGE, NDB_BLOCK or NDB_HEADER */
+	const char *code;   /* static: "bad_crc", "bad_trailer" or "bad_page" */
+	uint64_t offset, bid;
+	uint32_t nid;       /* a bad block that is a node's data (or subnode, `sub`) block: the node */
+	bool sub;
+	char message[240];
+} ndb_problem;
+
+typedef struct {
+	bool checked;         /* false: not scanned, `skipped` says why */
+	const char *skipped;  /* static */
+	const char *format;   /* static: "ansi", "unicode", "unicode-4k" */
+	uint64_t pages_checked, blocks_checked, bad_pages, bad_blocks;
+	bool limit_hit;       /* stopped after a number of pages and blocks bounded by the file size */
+	ndb_problem *problems;/* the first NDB_MAX_LISTED; the rest are counted in `unlisted` */
+	size_t n_problems, cap_problems, unlisted;
+} ndb_report;
+
+/* Scans the file at `path` (read-only). Returns 0 with `rep` filled (problems found are in it, not
+ * errors), or a negative or_code when the file cannot be read or memory runs out. */
+int ndb_check(const char *path, ndb_report *rep, or_error *err);
+void ndb_report_free(ndb_report *rep);
+
 #endif
