@@ -10,7 +10,9 @@ trap 'rm -rf "$tmp"' EXIT
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' >"$tmp/probe.c"
 clang -fsanitize=fuzzer,address "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1 ||
 	{ echo "skip: clang cannot link libFuzzer (apt-get install libclang-rt-14-dev)"; exit 77; }
-make --no-print-directory -f fuzz/fuzz.mk -j2 fuzz-build >"$tmp/build.log" 2>&1 ||
+mkdir -p build
+# One build at a time: several test runs may share this tree.
+flock build/.fuzz-build.lock make --no-print-directory -f fuzz/fuzz.mk -j2 fuzz-build >"$tmp/build.log" 2>&1 ||
 	{ tail -n 30 "$tmp/build.log"; echo "FAIL: the fuzz targets do not build"; exit 1; }
 # Seeds are made with the binaries of this test run (test/run sets OSTRECON and TOOLS_DIR).
 OSTRECON_BIN=${OSTRECON:-build/ostrecon} OSTWRITE_BIN=${TOOLS_DIR:-build}/ostwrite \

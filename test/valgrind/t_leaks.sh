@@ -7,7 +7,10 @@
 . "$(dirname "$0")/../security/lib.sh"
 command -v valgrind >/dev/null 2>&1 || skip "valgrind is not installed (apt-get install valgrind)"
 need_ostwrite
-(cd "$ROOT" && make --no-print-directory SAN=0 BUILD=build/valgrind all) >"$WORK/build.log" 2>&1 ||
+mkdir -p "$ROOT/build"
+# One build at a time: several test runs may share this tree.
+(cd "$ROOT" && flock build/.valgrind-build.lock make --no-print-directory SAN=0 BUILD=build/valgrind all) \
+	>"$WORK/build.log" 2>&1 ||
 	{ tail -n 20 "$WORK/build.log"; fail "the plain build failed"; }
 BIN="$ROOT/build/valgrind/ostrecon"
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99
