@@ -9,7 +9,7 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon ost FILE [-o OUT] [--mailbox ADDRESS] [--no-recover] [-q|-v]\n\n"
+	printf("Usage: ostrecon ost FILE [-o OUT] [--mailbox ADDRESS] [--no-recover] [--no-crc-check] [-q|-v]\n\n"
 	       "Lists an Outlook cache file (.ost, or .pst) read-only and writes its snapshot (JSON Lines,\n"
 	       "docs/SNAPSHOT.md): the folder tree, every message with its source key and the properties\n"
 	       "the comparison uses, every part that could not be read, and an integrity section.\n\n"
@@ -18,6 +18,8 @@ static void help(void)
 	       "      --mailbox ADDR   record the mailbox address in the snapshot\n"
 	       "      --no-recover     skip the scan for deleted (recoverable) items, which reads the\n"
 	       "                       whole file\n"
+	       "      --no-crc-check   skip the scan of the file's own page and block checksums (CRCs,\n"
+	       "                       trailers), which reads every block once\n"
 	       "  -q, --quiet          only errors on stderr\n"
 	       "  -v, --verbose        more detail on stderr\n"
 	       "  -h, --help           this help\n\n"
@@ -29,7 +31,8 @@ int cmd_ost(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'}, {"mailbox", required_argument, NULL, 'm'},
-		{"no-recover", no_argument, NULL, 'R'}, {"help", no_argument, NULL, 'h'}, CLI_LOG_LONG_OPTIONS, {0}};
+		{"no-recover", no_argument, NULL, 'R'}, {"no-crc-check", no_argument, NULL, 'C'},
+		{"help", no_argument, NULL, 'h'}, CLI_LOG_LONG_OPTIONS, {0}};
 	const char *out = "-";
 	ost_options opt = {.recover = true};
 	int c;
@@ -40,6 +43,7 @@ int cmd_ost(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'm': opt.mailbox = optarg; break;
 		case 'R': opt.recover = false; break;
+		case 'C': opt.no_crc_check = true; break;
 		case 'h': help(); return EXIT_OK;
 		default: return cli_usage_error("ost", "unknown option");
 		}
@@ -62,7 +66,8 @@ int cmd_ost(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	char options_json[64];
-	snprintf(options_json, sizeof options_json, "{\"recover\":%s}", opt.recover ? "true" : "false");
+	snprintf(options_json, sizeof options_json, "{\"recover\":%s,\"crc_check\":%s}",
+	         opt.recover ? "true" : "false", opt.no_crc_check ? "false" : "true");
 	opt.options_json = options_json;
 
 	ost_summary sum;
@@ -71,8 +76,8 @@ int cmd_ost(int argc, char **argv)
 		log_error("%s: %s", path, err.message);
 		return EXIT_ERROR;
 	}
-	log_info("%s: %zu folders, %zu messages, %zu read errors%s; %zu objects without a full key",
+	log_info("%s: %zu folders, %zu messages, %zu read errors%s%s; %zu objects without a full key",
 	         path, sum.folders, sum.items, sum.errors, sum.corrupted ? ", file flagged as corrupted" : "",
-	         sum.unresolved_keys);
-	return sum.errors || sum.corrupted ? EXIT_INCOMPLETE : EXIT_OK;
+	         sum.bad_checksums ? ", bad pages or blocks (checksums)" : "", sum.unresolved_keys);
+	return sum.errors || sum.corrupted || sum.bad_checksums ? EXIT_INCOMPLETE : EXIT_OK;
 }

@@ -198,6 +198,11 @@ typedef struct {
 	size_t n_replicas;
 	uint8_t (*replica_guids)[16];
 	size_t n_replica_guids;
+	/* The NDB scan of page and block checksums (docs/SNAPSHOT.md). ndb_scan NULL: no scan recorded,
+	 * and the counts below are not written. */
+	const char *ndb_scan;   /* "complete", "partial", "off", "unsupported" */
+	const char *ndb_format; /* "ansi", "unicode", "unicode-4k"; NULL when not scanned */
+	int64_t pages_checked, blocks_checked, bad_pages, bad_blocks;
 } snap_integrity;
 
 typedef struct {

@@ -499,6 +499,12 @@ static int read_integrity(snap_t *s, json_t *jo)
 	in->recovered_items = get_int(o, "recovered_items", -1);
 	in->unreadable_items = get_int(o, "unreadable_items", 0);
 	in->unreadable_folders = get_int(o, "unreadable_folders", 0);
+	in->ndb_scan = get_str(s, o, "ndb_scan");
+	in->ndb_format = get_str(s, o, "ndb_format");
+	in->pages_checked = get_int(o, "pages_checked", -1);
+	in->blocks_checked = get_int(o, "blocks_checked", -1);
+	in->bad_pages = get_int(o, "bad_pages", -1);
+	in->bad_blocks = get_int(o, "bad_blocks", -1);
 	json_t *arr = json_object_get(jo, "count_mismatches"), *v;
 	size_t i;
 	if (json_is_array(arr) && json_array_size(arr)) {

@@ -163,6 +163,14 @@ void snap_write_integrity(snap_writer *w, const snap_integrity *in)
 	put_int(fp, "recovered_items", in->recovered_items, in->recovered_items >= 0);
 	put_int(fp, "unreadable_items", in->unreadable_items, true);
 	put_int(fp, "unreadable_folders", in->unreadable_folders, true);
+	if (in->ndb_scan) {
+		put_str(fp, "ndb_scan", in->ndb_scan);
+		put_str(fp, "ndb_format", in->ndb_format);
+		put_int(fp, "pages_checked", in->pages_checked, in->pages_checked >= 0);
+		put_int(fp, "blocks_checked", in->blocks_checked, in->blocks_checked >= 0);
+		put_int(fp, "bad_pages", in->bad_pages, in->bad_pages >= 0);
+		put_int(fp, "bad_blocks", in->bad_blocks, in->bad_blocks >= 0);
+	}
 	fputs(",\"count_mismatches\":[", fp);
 	for (size_t i = 0; i < in->n_mismatches; i++) {
 		const snap_count_mismatch *m = &in->mismatches[i];

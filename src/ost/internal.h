@@ -33,6 +33,7 @@ typedef struct {
 	const char *code;   /* static: "bad_crc", "bad_trailer" or "bad_page" */
 	uint64_t offset, bid;
 	uint32_t nid;       /* a bad block that is a node's data (or subnode, `sub`) block: the node */
+	uint32_t parent;    /* and the node's parent (a message's folder) */
 	bool sub;
 	char message[240];
 } ndb_problem;
@@ -51,5 +52,10 @@ typedef struct {
  * errors), or a negative or_code when the file cannot be read or memory runs out. */
 int ndb_check(const char *path, ndb_report *rep, or_error *err);
 void ndb_report_free(ndb_report *rep);
+
+/* Runs the scan (unless `skip`) and records it in `snap`: the integrity fields, and one error line
+ * per bad page or block, an item's or a folder's when the block is theirs (folders must already be
+ * in `snap`). *problems receives the number of bad pages and blocks. Returns 0, or OR_ERR_NOMEM. */
+int ndb_check_snapshot(const char *path, bool skip, snap_t *snap, size_t *problems, or_error *err);
 
 #endif

@@ -81,7 +81,7 @@ static uint16_t ndb_sig(uint64_t ib, uint64_t bid)
 /* ---------------------------------------------------------------- scan state */
 
 typedef struct { uint64_t bid, ib; uint16_t cb; } bbt_ent;
-typedef struct { uint32_t nid; uint64_t data, sub; } nbt_ent;
+typedef struct { uint32_t nid, parent; uint64_t data, sub; } nbt_ent;
 
 typedef struct {
 	const ndb_format *f;
@@ -218,6 +218,7 @@ static int keep_nbt(scan *s, const uint8_t *e)
 	n->nid = (uint32_t)leid(f, e);
 	n->data = leid(f, e + f->id);
 	n->sub = leid(f, e + 2 * f->id);
+	n->parent = le32(e + 3 * f->id);
 	return 0;
 }
 
@@ -356,7 +357,7 @@ static int cmp_bad(const void *a, const void *b)
 	return x->bid < y->bid ? -1 : x->bid > y->bid;
 }
 
-static void tie(ndb_report *r, const bad_ref *refs, size_t n, uint64_t bid, uint32_t nid, bool sub)
+static void tie(ndb_report *r, const bad_ref *refs, size_t n, uint64_t bid, const nbt_ent *node, bool sub)
 {
 	if (!bid)
 		return;
@@ -370,7 +371,8 @@ static void tie(ndb_report *r, const bad_ref *refs, size_t n, uint64_t bid, uint
 	for (; hit < refs + n && hit->bid == key.bid; hit++) {
 		ndb_problem *p = &r->problems[hit->k];
 		if (!p->nid) {
-			p->nid = nid;
+			p->nid = node->nid;
+			p->parent = node->parent;
 			p->sub = sub;
 		}
 	}
@@ -390,8 +392,8 @@ static int map_nodes(scan *s)
 	if (n) {
 		qsort(refs, n, sizeof *refs, cmp_bad);
 		for (size_t i = 0; i < s->n_nbt; i++) {
-			tie(r, refs, n, s->nbt[i].data, s->nbt[i].nid, false);
-			tie(r, refs, n, s->nbt[i].sub, s->nbt[i].nid, true);
+			tie(r, refs, n, s->nbt[i].data, &s->nbt[i], false);
+			tie(r, refs, n, s->nbt[i].sub, &s->nbt[i], true);
 		}
 	}
 	free(refs);
@@ -514,4 +516,125 @@ void ndb_report_free(ndb_report *rep)
 		return;
 	free(rep->problems);
 	memset(rep, 0, sizeof *rep);
+}
+
+/* ---------------------------------------------------------------- into the snapshot */
+
+static const snap_folder *folder_of(const snap_t *snap, uint32_t nid)
+{
+	char id[32];
+	snprintf(id, sizeof id, "nid:%u", nid);
+	for (size_t i = 0; i < snap->n_folders; i++)
+		if (snap->folders[i].id && strcmp(snap->folders[i].id, id) == 0)
+			return &snap->folders[i];
+	return NULL;
+}
+
+/* One error line for one problem: a folder's or an item's when the block is theirs. */
+static int add_problem(snap_t *snap, const ndb_problem *p)
+{
+	uint32_t type = p->nid & 0x1f;
+	snap_err_scope scope = ERR_SCOPE_FILE;
+	const snap_folder *f = NULL, *parent = NULL;
+	char id[32], folder_id[32], msg[400];
+	const char *what = "";
+	int rc = 0;
+	id[0] = folder_id[0] = '\0';
+	if (p->nid) {
+		snprintf(id, sizeof id, "nid:%u", p->nid);
+		if (type == 0x02 || type == 0x03) {
+			scope = ERR_SCOPE_FOLDER;
+			f = folder_of(snap, p->nid);
+			what = p->sub ? "a subnode block of folder" : "the data block of folder";
+		} else if (type == 0x0d || type == 0x0e || type == 0x0f || type == 0x10) {
+			/* a folder's hierarchy, contents or associated contents table: the folder's own nid
+			 * has the same index and type 0x02 (0x03 for a search folder's contents) */
+			uint32_t owner = (p->nid & ~0x1fu) | (type == 0x10 ? 0x03u : 0x02u);
+			f = folder_of(snap, owner);
+			if (f) {
+				scope = ERR_SCOPE_FOLDER;
+				snprintf(id, sizeof id, "nid:%u", owner);
+			}
+			what = type == 0x0d ? "the subfolder table of a folder" : "the message table of a folder";
+		} else if (type == 0x04 || type == 0x08) {
+			scope = ERR_SCOPE_ITEM;
+			parent = folder_of(snap, p->parent);
+			if (p->parent)
+				snprintf(folder_id, sizeof folder_id, "nid:%u", p->parent);
+			what = p->sub ? "a subnode block (attachments, recipients) of message" : "the property block of message";
+		} else {
+			what = p->sub ? "a subnode block of node" : "the data block of node";
+		}
+	}
+	if (p->nid)
+		snprintf(msg, sizeof msg, "%s (%s nid:%u)", p->message, what, p->nid);
+	else
+		snprintf(msg, sizeof msg, "%s", p->message);
+	snap_error *e = snap_add_error(snap, scope, p->code, msg);
+	if (!e) {
+		rc = OR_ERR_NOMEM;
+		goto out;
+	}
+	e->id = id[0] ? snap_strdup(snap, id) : NULL;
+	if (f) {
+		e->folder_id = f->parent_id;
+		e->path = f->path;
+	} else if (folder_id[0]) {
+		e->folder_id = snap_strdup(snap, folder_id);
+		e->path = parent ? parent->path : NULL;
+	}
+out:
+	return rc;
+}
+
+int ndb_check_snapshot(const char *path, bool skip, snap_t *snap, size_t *problems, or_error *err)
+{
+	snap_integrity *in = &snap->integrity;
+	ndb_report rep;
+	or_error e = {0};
+	int rc = 0;
+	*problems = 0;
+	memset(&rep, 0, sizeof rep);
+	in->pages_checked = in->blocks_checked = in->bad_pages = in->bad_blocks = -1;
+	if (skip) {
+		in->ndb_scan = "off";
+		goto out;
+	}
+	int scan_rc = ndb_check(path, &rep, &e);
+	if (scan_rc == OR_ERR_NOMEM) {
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!rep.checked) {
+		in->ndb_scan = "unsupported";
+		if (scan_rc != 0 && !snap_add_error(snap, ERR_SCOPE_FILE, "unreadable", e.message))
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	in->ndb_scan = scan_rc != 0 || rep.limit_hit ? "partial" : "complete";
+	in->ndb_format = rep.format;
+	in->pages_checked = (int64_t)rep.pages_checked;
+	in->blocks_checked = (int64_t)rep.blocks_checked;
+	in->bad_pages = (int64_t)rep.bad_pages;
+	in->bad_blocks = (int64_t)rep.bad_blocks;
+	*problems = (size_t)(rep.bad_pages + rep.bad_blocks);
+	for (size_t i = 0; i < rep.n_problems; i++) {
+		if (add_problem(snap, &rep.problems[i]) != 0) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (rep.unlisted) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "%zu more bad pages or blocks, not listed one by one", rep.unlisted);
+		if (!snap_add_error(snap, ERR_SCOPE_FILE, "bad_crc", msg)) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (scan_rc != 0 && !snap_add_error(snap, ERR_SCOPE_FILE, "unreadable", e.message))
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+out:
+	ndb_report_free(&rep);
+	return rc;
 }

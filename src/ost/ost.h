@@ -9,6 +9,7 @@
 
 typedef struct {
 	bool recover;          /* run libpff's scan for deleted (recoverable) items: reads the whole file */
+	bool no_crc_check;     /* skip the NDB scan of page and block checksums (on by default) */
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */
 } ost_options;
@@ -16,6 +17,7 @@ typedef struct {
 typedef struct {
 	size_t folders, items, errors;
 	size_t unresolved_keys; /* objects with gc_only or no key */
+	size_t bad_checksums;   /* pages and blocks the NDB scan found bad (each also an error) */
 	bool corrupted;
 } ost_summary;
 

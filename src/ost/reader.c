@@ -576,6 +576,9 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
 	if (opt->recover && pff_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
+	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
+	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
+		goto out;
 	fill_integrity(&r);
 	for (size_t i = 0; i < r.snap->n_errors; i++)
 		snap_write_error(&w, &r.snap->errors[i]);

@@ -126,6 +126,12 @@ static void fill_sample(snap_t *s)
 	memset(s->integrity.replicas[0].guid, 0x6a, 16);
 	s->integrity.replicas[0].origin = "special-folder entry id";
 	s->integrity.n_replicas = 1;
+	s->integrity.ndb_scan = "complete";
+	s->integrity.ndb_format = "unicode-4k";
+	s->integrity.pages_checked = 136;
+	s->integrity.blocks_checked = 1140;
+	s->integrity.bad_pages = 0;
+	s->integrity.bad_blocks = 2;
 }
 
 static char *slurp(const char *path)
@@ -166,6 +172,12 @@ static void write_read_write_is_lossless(void **state)
 	assert_true(back->integrity.corrupted);
 	assert_int_equal(back->integrity.n_mismatches, 1);
 	assert_int_equal(back->integrity.replicas[0].replid, 1);
+	assert_string_equal(back->integrity.ndb_scan, "complete");
+	assert_string_equal(back->integrity.ndb_format, "unicode-4k");
+	assert_int_equal(back->integrity.pages_checked, 136);
+	assert_int_equal(back->integrity.blocks_checked, 1140);
+	assert_int_equal(back->integrity.bad_pages, 0);
+	assert_int_equal(back->integrity.bad_blocks, 2);
 
 	/* The second write is byte for byte the first. */
 	assert_int_equal(snap_save(back, b, &err), 0);
