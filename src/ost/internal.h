@@ -57,5 +57,7 @@ void ndb_report_free(ndb_report *rep);
  * per bad page or block, an item's or a folder's when the block is theirs (folders must already be
  * in `snap`). *problems receives the number of bad pages and blocks. Returns 0, or OR_ERR_NOMEM. */
 int ndb_check_snapshot(const char *path, bool skip, snap_t *snap, size_t *problems, or_error *err);
+/* When the file cannot be opened at all: adds what the scan finds, if anything, to err's message. */
+void ndb_explain(const char *path, or_error *err);
 
 #endif

@@ -638,3 +638,17 @@ out:
 	ndb_report_free(&rep);
 	return rc;
 }
+
+void ndb_explain(const char *path, or_error *err)
+{
+	ndb_report rep;
+	or_error e = {0};
+	if (ndb_check(path, &rep, &e) == 0 && rep.checked && rep.n_problems) {
+		char more[sizeof err->message];
+		snprintf(more, sizeof more, "%s; its own checksums: %llu bad pages, %llu bad blocks, the first: %s",
+		         err->message, (unsigned long long)rep.bad_pages, (unsigned long long)rep.bad_blocks,
+		         rep.problems[0].message);
+		str_copy(err->message, more, sizeof err->message);
+	}
+	ndb_report_free(&rep);
+}

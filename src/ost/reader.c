@@ -500,8 +500,11 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	r.opt = opt;
 
 	int rc = pff_open(&r.file, path, err);
-	if (rc)
+	if (rc) {
+		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
+			ndb_explain(path, err);
 		return rc;
+	}
 	if ((rc = snap_new(&r.snap, err)) != 0 || (rc = snap_new(&scratch, err)) != 0)
 		goto out;
 	pff_get_info(r.file, &r.info);
