@@ -493,6 +493,8 @@ static int read_integrity(snap_t *s, json_t *jo)
 {
 	obj_t o = {NULL, jo};
 	snap_integrity *in = &s->integrity;
+	if (in->present)
+		return -1; /* at most one integrity line: a second would append past the first's arrays */
 	in->present = true;
 	in->corrupted = json_is_true(json_object_get(jo, "corrupted"));
 	in->orphan_items = get_int(o, "orphan_items", -1);

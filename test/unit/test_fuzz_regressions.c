@@ -77,11 +77,36 @@ static void rows_after_a_refused_header_are_not_stored(void **state)
 	assert_non_null(strstr(err.message, "unknown column 'sync_windw'"));
 }
 
+/* fuzz_snapshot: a snapshot with two integrity lines. The second allocated arrays for its own
+ * lists but kept appending after the first line's count: a heap write past the end. The format
+ * allows at most one integrity line; a second is now refused as malformed. */
+static void a_second_integrity_line_is_refused(void **state)
+{
+	const char text[] =
+		"{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1,\"source\":\"pst\"}\n"
+		"{\"type\":\"integrity\",\"count_mismatches\":[{\"folder_id\":\"a\",\"stored\":2,\"found\":0}]}\n"
+		"{\"type\":\"integrity\",\"count_mismatches\":[{\"folder_id\":\"a\",\"stored\":3,\"found\":0},"
+		"{\"folder_id\":\"b\",\"stored\":1,\"found\":0}]}\n"
+		"{\"type\":\"end\",\"folders\":0,\"items\":0,\"errors\":0}\n";
+	char path[] = "/tmp/ostrecon-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	snap_t *s = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_load(&s, path, &err), OR_ERR_FORMAT);
+	unlink(path);
+	assert_null(s);
+	assert_non_null(strstr(err.message, ":3: malformed integrity line"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(time_beyond_year_9999_keeps_the_snapshot_loadable),
 		cmocka_unit_test(rows_after_a_refused_header_are_not_stored),
+		cmocka_unit_test(a_second_integrity_line_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
