@@ -570,6 +570,19 @@ static int add_problem(snap_t *snap, const ndb_problem *p)
 		snprintf(msg, sizeof msg, "%s (%s nid:%u)", p->message, what, p->nid);
 	else
 		snprintf(msg, sizeof msg, "%s", p->message);
+	/* An object libpff could not read already has its error line: the checksum finding is added
+	 * to it, so that one damaged object stays one error. */
+	for (size_t i = 0; id[0] && i < snap->n_errors; i++) {
+		snap_error *old = &snap->errors[i];
+		if (old->scope != scope || !old->id || strcmp(old->id, id) != 0)
+			continue;
+		char both[sizeof msg + 512];
+		snprintf(both, sizeof both, "%s; checksum: %s", old->message ? old->message : "", msg);
+		old->message = snap_strdup(snap, both);
+		if (!old->message)
+			rc = OR_ERR_NOMEM;
+		goto out;
+	}
 	snap_error *e = snap_add_error(snap, scope, p->code, msg);
 	if (!e) {
 		rc = OR_ERR_NOMEM;
