@@ -68,7 +68,6 @@ static const name_rule rules[] = {
 	{"msgfolderroot", "Quick Step Settings", "quickstepsettings"},
 	{"msgfolderroot", "Suggested Contacts", "suggestedcontacts"},
 	{"msgfolderroot", "Conversation History", "conversationhistory"},
-	{"msgfolderroot", "Archive", "archive"},
 	{"syncissues", "Conflicts", "conflicts"},
 	{"syncissues", "Local Failures", "localfailures"},
 	{"syncissues", "Server Failures", "serverfailures"},
