@@ -438,10 +438,9 @@ static int check_header(scan *s, const uint8_t *h, size_t n, uint64_t *nbt_bid, 
 	bool bad = partial != le32(h + 4);
 	if (f->kind != FMT_ANSI && n >= 528)
 		bad |= ndb_crc(0, h + 8, 516) != le32(h + 524);
-	if (bad) {
+	/* The walk goes on after a bad header CRC: every page it reaches is checked on its own. */
+	if (bad)
 		problem(s, NDB_HEADER, "bad_crc", 0, 0, "the file header's CRC does not match its contents");
-		return 1;
-	}
 	if (eof > s->size)
 		problem(s, NDB_HEADER, "bad_page", 0, 0, "the file is %llu bytes, its header says %llu: it was cut short",
 		        (unsigned long long)s->size, (unsigned long long)eof);

@@ -245,6 +245,21 @@ static void bad_page_crc_and_cut_file(void **state)
 	free(m);
 }
 
+static void bad_header_crc_is_reported_and_the_walk_goes_on(void **state)
+{
+	mini *m = malloc(sizeof *m);
+	ndb_report rep;
+	build(m);
+	m->b[300] ^= 0x40; /* inside the CRC-covered header, CRCs left as they were */
+	scan(m, FILE_SIZE, &rep);
+	assert_int_equal(rep.bad_pages, 1);
+	assert_int_equal(rep.problems[0].what, NDB_HEADER);
+	assert_string_equal(rep.problems[0].code, "bad_crc");
+	assert_int_equal(rep.blocks_checked, 1);
+	ndb_report_free(&rep);
+	free(m);
+}
+
 static void unknown_version_is_not_checked(void **state)
 {
 	mini *m = malloc(sizeof *m);
@@ -274,6 +289,7 @@ int main(void)
 		cmocka_unit_test(page_loop_is_reported_not_followed),
 		cmocka_unit_test(block_outside_the_file_is_not_read),
 		cmocka_unit_test(bad_page_crc_and_cut_file),
+		cmocka_unit_test(bad_header_crc_is_reported_and_the_walk_goes_on),
 		cmocka_unit_test(unknown_version_is_not_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
