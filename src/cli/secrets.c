@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -74,8 +76,18 @@ static char *from_prompt(const char *prompt, or_error *err)
 	return s;
 }
 
+/* A process holding a secret writes no core dump and cannot be inspected by other processes of
+ * the same user (ptrace), so the secret cannot leak that way. */
+static void protect_process(void)
+{
+	struct rlimit none = {0, 0};
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 char *cli_read_secret(const char *file, const char *env, const char *prompt, or_error *err)
 {
+	protect_process();
 	if (file)
 		return from_file(file, err);
 	const char *v = env ? getenv(env) : NULL;
