@@ -31,10 +31,10 @@ static void put_hex(FILE *fp, const char *name, const uint8_t *data, size_t len)
 	fprintf(fp, ",\"%s\":\"", name);
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < len; i++) {
-		putc(digits[data[i] >> 4], fp);
-		putc(digits[data[i] & 15], fp);
+		putc_unlocked(digits[data[i] >> 4], fp);
+		putc_unlocked(digits[data[i] & 15], fp);
 	}
-	putc('"', fp);
+	putc_unlocked('"', fp);
 }
 
 /* 10000-01-01T00:00:00Z: ISO 8601 dates have four-digit years, and readers accept only those. */

@@ -323,15 +323,17 @@ static size_t utf8_valid(const unsigned char *s)
 	return n;
 }
 
+/* The writers of a stream are serialized by their callers, so stdio's per-call locking is not
+ * needed here (it was a tenth of a capture's CPU time). */
 void json_put_string(FILE *fp, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	putc('"', fp);
+	putc_unlocked('"', fp);
 	while (*s) {
 		unsigned c = *s;
 		if (c == '"' || c == '\\') {
-			putc('\\', fp);
-			putc((int)c, fp);
+			putc_unlocked('\\', fp);
+			putc_unlocked((int)c, fp);
 			s++;
 		} else if (c < 0x20) {
 			switch (c) {
@@ -342,12 +344,12 @@ void json_put_string(FILE *fp, const char *str)
 			}
 			s++;
 		} else if (c < 0x80) {
-			putc((int)c, fp);
+			putc_unlocked((int)c, fp);
 			s++;
 		} else {
 			size_t n = utf8_valid(s);
 			if (n) {
-				fwrite(s, 1, n, fp);
+				fwrite_unlocked(s, 1, n, fp);
 				s += n;
 			} else {
 				fputs("\\ufffd", fp);
@@ -355,5 +357,5 @@ void json_put_string(FILE *fp, const char *str)
 			}
 		}
 	}
-	putc('"', fp);
+	putc_unlocked('"', fp);
 }
