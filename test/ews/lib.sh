@@ -37,18 +37,24 @@ need_schema() {
 start_server() {
 	name=$1; shift
 	"$PY" "$SERVER" --port 0 --pid-file "$WORK/$name.pid" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	SERVER_PID=$!
+	wait_listening "$name" $!
+}
+
+# wait_listening NAME PID: a server just started in the background with its output in
+# $WORK/NAME.out; waits (bounded) for its "listening on 127.0.0.1:PORT" line, sets PORT and SERVER_PID
+wait_listening() {
+	SERVER_PID=$2
 	SERVER_PIDS="$SERVER_PIDS $SERVER_PID"
 	i=0
-	while ! grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; do
+	while ! grep -q '^listening on ' "$WORK/$1.out" 2>/dev/null; do
 		i=$((i + 1))
 		if [ $i -gt 100 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			cat "$WORK/$name.err"; fail "server $name did not start"
+			cat "$WORK/$1.err"; fail "server $1 did not start"
 		fi
 		sleep 0.1
 	done
-	PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$name.out" | head -n 1)
-	[ -n "$PORT" ] || fail "server $name printed no port"
+	PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$1.out" | head -n 1)
+	[ -n "$PORT" ] || fail "server $1 printed no port"
 }
 
 # stop_server PID: SIGTERM, then wait (bounded) for a clean exit

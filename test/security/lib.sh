@@ -37,17 +37,7 @@ make_cert() {
 start_replay() {
 	name=$1; shift
 	"$PY" "$ROOT/test/security/replay_server.py" --log "$WORK/$name.requests" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-	SERVER_PID=$!
-	SERVER_PIDS="$SERVER_PIDS $SERVER_PID"
-	i=0
-	while ! grep -q '^listening on ' "$WORK/$name.out" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
-			cat "$WORK/$name.err"; fail "replay server $name did not start"
-		fi
-		sleep 0.1
-	done
-	PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/$name.out" | head -n 1)
+	wait_listening "$name" $!
 }
 
 # peak_rss_mb CMD...: runs CMD (stdout/stderr as given by the caller), prints its peak RSS in MiB
