@@ -89,5 +89,4 @@ const char *cli_report_help =
 	"      --json              print the JSON report on standard output instead\n"
 	"      --redact[=KEYFILE]  replace subjects and addresses by keyed hashes (HMAC-SHA256); with\n"
 	"                          a key file the hashes are the same in every report made with it,\n"
-	"                          without one a random key is used for this run and not kept\n"
-	"      --associated        also compare associated (hidden) items, apart from normal items\n";
+	"                          without one a random key is used for this run and not kept\n";
