@@ -84,7 +84,7 @@ static int snapshot_paths(const scan_options *opt, char dir[512], char server[60
 {
 	*temp = opt->snapshot_dir == NULL;
 	if (*temp) {
-		const char *tmp = getenv("TMPDIR");
+		const char *tmp = opt->temp_parent ? opt->temp_parent : getenv("TMPDIR");
 		snprintf(dir, 512, "%s/ostrecon-scan-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(dir))
 			return or_fail(err, OR_ERR_IO, "cannot create a temporary folder: %s", strerror(errno));

@@ -45,6 +45,7 @@ typedef struct {
 	bool recover;              /* libpff's recovery scan of the cache file */
 	ews_options ews;           /* the server side; secrets borrowed */
 	const char *snapshot_dir;  /* keep server.jsonl and cache.jsonl there; NULL: temporary */
+	const char *temp_parent;   /* where the temporary folder is made; NULL: $TMPDIR or /tmp */
 	const char *report_path;   /* JSON report (atomic, 0600); NULL: not saved */
 	scan_compare_options compare;
 } scan_options;
