@@ -530,15 +530,13 @@ def main(argv=None):
             f.write("%d\n" % os.getpid())
 
     # Extra worker processes share the listening socket; the mailbox is loaded once, before fork.
+    # The handlers are in place before the first fork, so a stop that arrives meanwhile still
+    # reaches every worker already started.
     children = []
-    for _ in range(args.workers - 1):
-        pid = os.fork()
-        if pid == 0:
-            children = None
-            break
-        children.append(pid)
+    stopping = []
 
     def stop(signum, frame):
+        stopping.append(signum)
         for c in children or []:
             try:
                 os.kill(c, signal.SIGTERM)
@@ -547,6 +545,14 @@ def main(argv=None):
         threading.Thread(target=httpd.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    for _ in range(args.workers - 1):
+        if stopping:
+            break
+        pid = os.fork()
+        if pid == 0:
+            children = None
+            break
+        children.append(pid)
     if children is None:  # a worker: serve until told to stop, nothing else
         try:
             httpd.serve_forever(poll_interval=0.2)
