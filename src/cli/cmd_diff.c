@@ -4,12 +4,7 @@
 #include "report/report.h"
 
 #include <getopt.h>
-#include <pthread.h>
 #include <string.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 static void help(void)
 {
@@ -26,30 +21,6 @@ static void help(void)
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
 	       "action, 2 incomplete (a part of a side could not be read), 3 error, 64 usage error.\n",
 	       cli_report_help);
-}
-
-typedef struct {
-	const char *path;
-	snap_t *snap;
-	or_error err;
-	int rc;
-	double ms;
-} load_job;
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void *load_thread(void *arg)
-{
-	load_job *j = arg;
-	double t0 = now_ms();
-	j->rc = snap_load(&j->snap, j->path, &j->err);
-	j->ms = now_ms() - t0;
-	return NULL;
 }
 
 int cmd_diff(int argc, char **argv)
@@ -87,7 +58,8 @@ int cmd_diff(int argc, char **argv)
 	int rc = EXIT_ERROR;
 	or_error err = {0};
 	report_t *rep = NULL;
-	load_job jobs[2] = {{.path = in[0]}, {.path = in[1]}};
+	snap_t *snaps[2] = {NULL, NULL};
+	double load_ms[2] = {0, 0};
 	if (cli_report_finish(&cr, &err) != 0) {
 		if (err.code == OR_ERR_USAGE) {
 			rc = cli_usage_error("diff", "%s", err.message);
@@ -96,31 +68,21 @@ int cmd_diff(int argc, char **argv)
 		log_error("%s", err.message);
 		goto out;
 	}
-	/* The two files load in parallel: reading and parsing is most of the time. */
-	pthread_t th;
-	bool threaded = strcmp(in[0], "-") != 0 && strcmp(in[1], "-") != 0 &&
-	                pthread_create(&th, NULL, load_thread, &jobs[1]) == 0;
-	load_thread(&jobs[0]);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
-		load_thread(&jobs[1]);
-	for (int s = 0; s < 2; s++)
-		if (jobs[s].rc != 0) {
-			log_error("%s", jobs[s].err.message);
-			goto out;
-		}
-	log_verbose("loaded %s (%zu items) in %.0f ms and %s (%zu items) in %.0f ms", in[0], jobs[0].snap->n_items,
-	            jobs[0].ms, in[1], jobs[1].snap->n_items, jobs[1].ms);
+	if (scan_load_pair(in, snaps, load_ms, &err) != 0) {
+		log_error("%s", err.message);
+		goto out;
+	}
+	log_verbose("loaded %s (%zu items) in %.0f ms and %s (%zu items) in %.0f ms", in[0], snaps[0]->n_items,
+	            load_ms[0], in[1], snaps[1]->n_items, load_ms[1]);
 
 	scan_compare_options copt;
 	cli_report_compare_options(&cr, &copt);
 	copt.input[0] = in[0];
 	copt.input[1] = in[1];
-	copt.load_ms[0] = jobs[0].ms;
-	copt.load_ms[1] = jobs[1].ms;
+	copt.load_ms[0] = load_ms[0];
+	copt.load_ms[1] = load_ms[1];
 	scan_outcome outcome;
-	if (scan_compare(jobs[0].snap, jobs[1].snap, &copt, &rep, &outcome, &err) != 0) {
+	if (scan_compare(snaps[0], snaps[1], &copt, &rep, &outcome, &err) != 0) {
 		log_error("%s", err.message);
 		goto out;
 	}
@@ -129,7 +91,7 @@ int cmd_diff(int argc, char **argv)
 out:
 	cli_report_free(&cr);
 	report_free(rep);
-	snap_free(jobs[0].snap);
-	snap_free(jobs[1].snap);
+	snap_free(snaps[0]);
+	snap_free(snaps[1]);
 	return rc;
 }

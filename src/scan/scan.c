@@ -17,6 +17,50 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+typedef struct {
+	const char *path;
+	snap_t *snap;
+	or_error err;
+	int rc;
+	double ms;
+} load_job;
+
+static void *load_one(void *arg)
+{
+	load_job *j = arg;
+	double t0 = now_ms();
+	j->rc = snap_load(&j->snap, j->path, &j->err);
+	j->ms = now_ms() - t0;
+	return NULL;
+}
+
+int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_error *err)
+{
+	load_job jobs[2] = {{.path = paths[0]}, {.path = paths[1]}};
+	pthread_t th;
+	/* Standard input cannot be read by two threads; files can. */
+	bool threaded = strcmp(paths[0], "-") != 0 && strcmp(paths[1], "-") != 0 &&
+	                pthread_create(&th, NULL, load_one, &jobs[1]) == 0;
+	load_one(&jobs[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		load_one(&jobs[1]);
+	for (int s = 0; s < 2; s++)
+		if (jobs[s].rc != 0) {
+			int rc = or_fail(err, jobs[s].rc, "%s", jobs[s].err.message);
+			snap_free(jobs[0].snap);
+			snap_free(jobs[1].snap);
+			out[0] = out[1] = NULL;
+			return rc;
+		}
+	for (int s = 0; s < 2; s++) {
+		out[s] = jobs[s].snap;
+		ms[s] = jobs[s].ms;
+	}
+	return 0;
+}
+
 int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
                  scan_outcome *outcome, or_error *err)
 {
@@ -138,13 +182,9 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	copt.input[1] = opt->ost_path;
 	copt.capture_ms[0] = server_ms;
 	copt.capture_ms[1] = job.ms;
-	const char *paths[2] = {server_path, cache_path};
-	for (int s = 0; s < 2; s++) {
-		double tl = now_ms();
-		if ((rc = snap_load(&snaps[s], paths[s], err)) != 0)
-			goto out;
-		copt.load_ms[s] = now_ms() - tl;
-	}
+	const char *const paths[2] = {server_path, cache_path};
+	if ((rc = scan_load_pair(paths, snaps, copt.load_ms, err)) != 0)
+		goto out;
 	if ((rc = scan_compare(snaps[0], snaps[1], &copt, rep, outcome, err)) != 0)
 		goto out;
 	outcome->requests = es.requests;

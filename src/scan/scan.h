@@ -35,6 +35,11 @@ typedef struct {
 	bool cache_unreadable;         /* scan_run: the cache file does not open as a PST/OST (damaged) */
 } scan_outcome;
 
+/* Loads two snapshot files side by side (reading and parsing is most of a comparison's time).
+ * On success both are set (caller frees with snap_free) and ms[] holds each load's time; on
+ * failure neither is kept and err names the file. */
+int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_error *err);
+
 /* Compares two loaded snapshots (side 0 server, side 1 cache by convention) and builds the report.
  * *rep belongs to the caller (report_free). */
 int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
