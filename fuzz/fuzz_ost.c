@@ -1,4 +1,4 @@
-/* fuzz_ost: the cache reader (ost_capture, through libpff) on mutated .ost/.pst files. The snapshot
+/* fuzz_ost: the cache reader (ost_capture, native or libpff) on mutated .ost/.pst files. The snapshot
  * is written into a private temporary directory and removed after each input. */
 #include "core/core.h"
 #include "ost/ost.h"
@@ -40,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* libpff's recovery scan reads the whole file: run it for half of the inputs, chosen by content
 	 * so that a crash reproduces. */
 	ost_options opt = {.recover = size > 0 && (data[size - 1] & 1), .mailbox = "fuzz@example.com"};
+	/* Three inputs in four go to the native reader, the rest to libpff (also chosen by content). */
+	opt.reader = size > 0 && (data[size - 1] & 6) == 6 ? OST_READER_LIBPFF : OST_READER_NATIVE;
 	ost_summary sum;
 	or_error err = {0};
 	if (ost_capture(in_path, &opt, out_path, &sum, &err) == 0) {

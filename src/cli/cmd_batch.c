@@ -29,7 +29,8 @@ static void help(void)
 	       "                           summary is summary-K-of-N.json; 'ostrecon merge' joins them\n"
 	       "      --force              redo every mailbox, even those with a complete report\n"
 	       "      --keep-snapshots     keep each mailbox's snapshots in DIR/snapshots/NAME/\n"
-	       "      --no-recover         skip the scan of cache files for deleted items\n"
+	       "      --recover            also count deleted (recoverable) items in each cache file with\n"
+	       "                           libpff's scan (slow on big files); --no-recover: do not (default)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
 	       "                           line wins\n\n%s\n%s"
@@ -39,7 +40,7 @@ static void help(void)
 	       cli_report_help, cli_ews_help);
 }
 
-enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_CONFIG };
+enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_CONFIG };
 
 static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT_JOBS},
                                            {"max-server-requests", required_argument, NULL, OPT_MAX_SERVER},
@@ -47,6 +48,7 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"force", no_argument, NULL, OPT_FORCE},
                                            {"keep-snapshots", no_argument, NULL, OPT_KEEP_SNAPS},
                                            {"no-recover", no_argument, NULL, OPT_BNO_RECOVER},
+                                           {"recover", no_argument, NULL, OPT_BRECOVER},
                                            {"config", required_argument, NULL, OPT_CONFIG},
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
@@ -88,6 +90,7 @@ static int apply(batch_cli *b, int c, const char *arg)
 	case OPT_FORCE: b->bo.force = true; return 1;
 	case OPT_KEEP_SNAPS: b->bo.keep_snapshots = true; return 1;
 	case OPT_BNO_RECOVER: b->bo.recover = false; return 1;
+	case OPT_BRECOVER: b->bo.recover = true; return 1;
 	case OPT_CONFIG: b->config = arg; return 1;
 	}
 	int r = cli_report_option(&b->cr, c, arg, "batch");
@@ -157,7 +160,7 @@ int cmd_batch(int argc, char **argv)
 	b.bo.out_dir = "ostrecon-batch";
 	b.bo.jobs = 4;
 	b.bo.max_server_requests = 8;
-	b.bo.recover = true;
+	b.bo.recover = false;
 	b.bo.progress = true;
 	cli_ews_init(&b.ews);
 	b.ews.opt.concurrency = 2;

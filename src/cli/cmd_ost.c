@@ -9,15 +9,20 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon ost FILE [-o OUT] [--mailbox ADDRESS] [--no-recover] [--no-crc-check] [-q|-v]\n\n"
+	printf("Usage: ostrecon ost FILE [-o OUT] [--mailbox ADDRESS] [--reader native|libpff] [--recover]\n"
+	       "                        [--no-crc-check] [-q|-v]\n\n"
 	       "Lists an Outlook cache file (.ost, or .pst) read-only and writes its snapshot (JSON Lines,\n"
 	       "docs/SNAPSHOT.md): the folder tree, every message with its source key and the properties\n"
 	       "the comparison uses, every part that could not be read, and an integrity section.\n\n"
 	       "  -o, --output OUT     write the snapshot to OUT (default: standard output); written to a\n"
 	       "                       temporary file and renamed, so OUT is never left half-written\n"
 	       "      --mailbox ADDR   record the mailbox address in the snapshot\n"
-	       "      --no-recover     skip the scan for deleted (recoverable) items, which reads the\n"
-	       "                       whole file\n"
+	       "      --reader NAME    native (default): the file's node database read directly, in time\n"
+	       "                       linear in its size; libpff: Debian's libpff, whose opening of a\n"
+	       "                       file grows with the square of its messages (a cross-check)\n"
+	       "      --recover        also run libpff's scan for deleted (recoverable) items and count\n"
+	       "                       them; it opens the file with libpff and reads all of it\n"
+	       "      --no-recover     do not (the default)\n"
 	       "      --no-crc-check   skip the scan of the file's own page and block checksums (CRCs,\n"
 	       "                       trailers), which reads every block once\n"
 	       "  -q, --quiet          only errors on stderr\n"
@@ -32,9 +37,10 @@ int cmd_ost(int argc, char **argv)
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'}, {"mailbox", required_argument, NULL, 'm'},
 		{"no-recover", no_argument, NULL, 'R'}, {"no-crc-check", no_argument, NULL, 'C'},
+		{"recover", no_argument, NULL, 'r'}, {"reader", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'}, CLI_LOG_LONG_OPTIONS, {0}};
 	const char *out = "-";
-	ost_options opt = {.recover = true};
+	ost_options opt = {.recover = false};
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
 		if (cli_log_option(c))
@@ -43,6 +49,15 @@ int cmd_ost(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 'm': opt.mailbox = optarg; break;
 		case 'R': opt.recover = false; break;
+		case 'r': opt.recover = true; break;
+		case 'E':
+			if (strcmp(optarg, "native") == 0)
+				opt.reader = OST_READER_NATIVE;
+			else if (strcmp(optarg, "libpff") == 0)
+				opt.reader = OST_READER_LIBPFF;
+			else
+				return cli_usage_error("ost", "--reader takes native or libpff");
+			break;
 		case 'C': opt.no_crc_check = true; break;
 		case 'h': help(); return EXIT_OK;
 		default: return cli_usage_error("ost", "unknown option");
@@ -65,9 +80,10 @@ int cmd_ost(int argc, char **argv)
 		log_error("refusing to write the snapshot over the cache file itself");
 		return EXIT_USAGE;
 	}
-	char options_json[64];
-	snprintf(options_json, sizeof options_json, "{\"recover\":%s,\"crc_check\":%s}",
-	         opt.recover ? "true" : "false", opt.no_crc_check ? "false" : "true");
+	char options_json[96];
+	snprintf(options_json, sizeof options_json, "{\"reader\":\"%s\",\"recover\":%s,\"crc_check\":%s}",
+	         opt.reader == OST_READER_LIBPFF ? "libpff" : "native", opt.recover ? "true" : "false",
+	         opt.no_crc_check ? "false" : "true");
 	opt.options_json = options_json;
 
 	ost_summary sum;

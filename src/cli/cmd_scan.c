@@ -13,7 +13,9 @@ static void help(void)
 	       "      --ost FILE           the user's .ost (copied while Outlook was closed), or a .pst\n"
 	       "      --keep-snapshots DIR keep the two snapshots (DIR/server.jsonl, DIR/cache.jsonl) to\n"
 	       "                           compare again later with 'ostrecon diff'\n"
-	       "      --no-recover         skip the scan of the cache file for deleted items\n"
+	       "      --recover            also count the cache file's deleted (recoverable) items with\n"
+	       "                           libpff's scan, which opens the file with libpff (slow on big\n"
+	       "                           files); --no-recover: do not (the default)\n"
 	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600)\n\n%s\n%s"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr\n"
@@ -24,13 +26,14 @@ static void help(void)
 	       cli_report_help, cli_ews_help);
 }
 
-enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER };
+enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER };
 
 int cmd_scan(int argc, char **argv)
 {
 	static const struct option opts[] = {{"ost", required_argument, NULL, OPT_OST},
 	                                     {"keep-snapshots", required_argument, NULL, OPT_KEEP},
 	                                     {"no-recover", no_argument, NULL, OPT_NO_RECOVER},
+	                                     {"recover", no_argument, NULL, OPT_RECOVER},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_REPORT_LONG_OPTIONS,
 	                                     CLI_EWS_LONG_OPTIONS,
@@ -38,7 +41,7 @@ int cmd_scan(int argc, char **argv)
 	                                     {0}};
 	scan_options so;
 	memset(&so, 0, sizeof so);
-	so.recover = true;
+	so.recover = false;
 	cli_ews ews;
 	cli_report cr;
 	cli_ews_init(&ews);
@@ -58,6 +61,7 @@ int cmd_scan(int argc, char **argv)
 		case OPT_OST: so.ost_path = optarg; break;
 		case OPT_KEEP: so.snapshot_dir = optarg; break;
 		case OPT_NO_RECOVER: so.recover = false; break;
+		case OPT_RECOVER: so.recover = true; break;
 		case 'h': help(); return EXIT_OK;
 		default: return cli_usage_error("scan", "unknown option");
 		}

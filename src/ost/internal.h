@@ -9,6 +9,10 @@
  * or -1 when absent. Returns a static string. */
 const char *ost_role_by_name(const char *parent_role, const char *name, int64_t folder_type);
 
+/* Whether a folder of container class `cls` (NULL: none) can have `role`: an entry id that names a
+ * Tasks folder as the Junk E-mail folder is contradicted by the folder itself. */
+bool ost_role_fits_class(const char *role, const char *cls);
+
 /* Special-folder entry id properties and the role of the folder they point at. */
 typedef struct {
 	uint16_t prop;

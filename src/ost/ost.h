@@ -1,5 +1,6 @@
 /*
- * ost.h: the cache reader. Lists an .ost or .pst file (read-only, through libpff) into a snapshot,
+ * ost.h: the cache reader. Lists an .ost or .pst file (read-only; its own NDB/LTP reader, or libpff)
+ * into a snapshot,
  * and derives each object's source key from what the file holds (docs/QUIRKS.md, docs/SNAPSHOT.md).
  */
 #ifndef OSTRECON_OST_H
@@ -7,8 +8,13 @@
 
 #include "core/core.h"
 
+/* Which implementation reads the file: the native NDB/LTP reader (default) or libpff. */
+typedef enum { OST_READER_NATIVE = 0, OST_READER_LIBPFF } ost_reader;
+
 typedef struct {
-	bool recover;          /* run libpff's scan for deleted (recoverable) items: reads the whole file */
+	ost_reader reader;
+	bool recover;          /* run libpff's scan for deleted (recoverable) items: reads the whole file
+	                        * and opens it with libpff, whose open costs O(n^2) in the messages */
 	bool no_crc_check;     /* skip the NDB scan of page and block checksums (on by default) */
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */

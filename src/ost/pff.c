@@ -1,18 +1,21 @@
-/* pff.c: the only file that talks to libpff (see pff.h). */
-#include "pff.h"
+/* pff.c: the libpff reader (store.h); the only file that includes libpff.h. */
+#include "store.h"
 
 #include <libpff.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct pff_file {
+typedef struct {
+	st_file base;
 	libpff_file_t *file;
-};
+} pff_file;
 
-struct pff_node {
+typedef struct {
+	st_node base;
 	libpff_item_t *item;
-	uint32_t id;
-};
+} pff_node;
+
+static const st_ops pff_ops;
 
 /* Turns a libpff error (a backtrace, one frame a line) into one line, then frees it. */
 static int take_error(or_error *err, int code, libpff_error_t **perr, const char *what)
@@ -56,13 +59,16 @@ static int header_sizes(const char *path, int64_t *stated, int64_t *actual)
 	return 0;
 }
 
-int pff_open(pff_file **out, const char *path, or_error *err)
+static void p_close(st_file *sf);
+
+int pff_open(st_file **out, const char *path, or_error *err)
 {
 	*out = NULL;
 	libpff_error_t *e = NULL;
 	pff_file *f = calloc(1, sizeof *f);
 	if (!f)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	f->base.ops = &pff_ops;
 	if (libpff_file_initialize(&f->file, &e) != 1) {
 		free(f);
 		return take_error(err, OR_ERR_NOMEM, &e, "cannot initialise libpff");
@@ -70,11 +76,11 @@ int pff_open(pff_file **out, const char *path, or_error *err)
 	int sig = libpff_check_file_signature(path, &e);
 	if (sig != 1) {
 		libpff_error_free(&e);
-		pff_close(f);
+		p_close(&f->base);
 		return or_fail(err, OR_ERR_FORMAT, "not a PST/OST file (no !BDN signature)");
 	}
 	if (libpff_file_open(f->file, path, LIBPFF_OPEN_READ, &e) != 1) {
-		pff_close(f);
+		p_close(&f->base);
 		int64_t stated, actual;
 		if (header_sizes(path, &stated, &actual) == 0 && actual < stated) {
 			libpff_error_free(&e);
@@ -83,12 +89,13 @@ int pff_open(pff_file **out, const char *path, or_error *err)
 		}
 		return take_error(err, OR_ERR_FORMAT, &e, "the file is damaged beyond opening");
 	}
-	*out = f;
+	*out = &f->base;
 	return 0;
 }
 
-void pff_close(pff_file *f)
+static void p_close(st_file *sf)
 {
+	pff_file *f = (pff_file *)sf;
 	if (!f)
 		return;
 	if (f->file) {
@@ -98,8 +105,9 @@ void pff_close(pff_file *f)
 	free(f);
 }
 
-void pff_get_info(pff_file *f, pff_info *info)
+static void p_get_info(st_file *sf, st_info *info)
 {
+	pff_file *f = (pff_file *)sf;
 	memset(info, 0, sizeof *info);
 	uint8_t type = 0, content = 0, enc = 0;
 	size64_t size = 0;
@@ -124,8 +132,9 @@ void pff_get_info(pff_file *f, pff_info *info)
 	info->corrupted = libpff_file_is_corrupted(f->file, NULL) == 1;
 }
 
-int pff_orphan_count(pff_file *f, int64_t *n, or_error *err)
+static int p_orphan_count(st_file *sf, int64_t *n, or_error *err)
 {
+	pff_file *f = (pff_file *)sf;
 	libpff_error_t *e = NULL;
 	int count = 0;
 	if (libpff_file_get_number_of_orphan_items(f->file, &count, &e) != 1)
@@ -134,8 +143,9 @@ int pff_orphan_count(pff_file *f, int64_t *n, or_error *err)
 	return 0;
 }
 
-int pff_recover(pff_file *f, int64_t *n, or_error *err)
+static int p_recover(st_file *sf, int64_t *n, or_error *err)
 {
+	pff_file *f = (pff_file *)sf;
 	libpff_error_t *e = NULL;
 	int count = 0;
 	if (libpff_file_recover_items(f->file, 0, &e) != 1)
@@ -160,8 +170,9 @@ static int read_record_set(libpff_item_t *item, libpff_record_set_t **rs, or_err
 	return 0;
 }
 
-int pff_replica_guids(pff_file *f, uint8_t (**out)[16], size_t *n, or_error *err)
+static int p_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error *err)
 {
+	pff_file *f = (pff_file *)sf;
 	libpff_error_t *e = NULL;
 	libpff_item_t *item = NULL;
 	libpff_record_set_t *rs = NULL;
@@ -201,21 +212,23 @@ int pff_replica_guids(pff_file *f, uint8_t (**out)[16], size_t *n, or_error *err
 	return rc;
 }
 
-static int wrap_item(libpff_item_t *item, pff_node **out, or_error *err)
+static int wrap_item(libpff_item_t *item, st_node **out, or_error *err)
 {
 	pff_node *n = calloc(1, sizeof *n);
 	if (!n) {
 		libpff_item_free(&item, NULL);
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
+	n->base.ops = &pff_ops;
 	n->item = item;
-	libpff_item_get_identifier(item, &n->id, NULL);
-	*out = n;
+	libpff_item_get_identifier(item, &n->base.id, NULL);
+	*out = &n->base;
 	return 0;
 }
 
-int pff_message_store(pff_file *f, pff_node **out, or_error *err)
+static int p_message_store(st_file *sf, st_node **out, or_error *err)
 {
+	pff_file *f = (pff_file *)sf;
 	libpff_error_t *e = NULL;
 	libpff_item_t *item = NULL;
 	*out = NULL;
@@ -227,8 +240,9 @@ int pff_message_store(pff_file *f, pff_node **out, or_error *err)
 	return wrap_item(item, out, err);
 }
 
-int pff_root_folder(pff_file *f, pff_node **out, or_error *err)
+static int p_root_folder(st_file *sf, st_node **out, or_error *err)
 {
+	pff_file *f = (pff_file *)sf;
 	libpff_error_t *e = NULL;
 	libpff_item_t *item = NULL;
 	*out = NULL;
@@ -240,18 +254,19 @@ int pff_root_folder(pff_file *f, pff_node **out, or_error *err)
 	return wrap_item(item, out, err);
 }
 
-void pff_node_free(pff_node *n)
+static void p_node_free(st_node *sn)
 {
+	pff_node *n = (pff_node *)sn;
 	if (!n)
 		return;
 	libpff_item_free(&n->item, NULL);
 	free(n);
 }
 
-uint32_t pff_node_id(const pff_node *n) { return n->id; }
 
-int pff_folder_name(pff_node *n, char **out, or_error *err)
+static int p_folder_name(st_node *sn, char **out, or_error *err)
 {
+	pff_node *n = (pff_node *)sn;
 	libpff_error_t *e = NULL;
 	size_t size = 0;
 	*out = NULL;
@@ -272,35 +287,37 @@ int pff_folder_name(pff_node *n, char **out, or_error *err)
 	return 0;
 }
 
-int pff_child_count(pff_node *n, pff_children kind, int *count, or_error *err)
+static int p_child_count(st_node *sn, st_children kind, int *count, or_error *err)
 {
+	pff_node *n = (pff_node *)sn;
 	libpff_error_t *e = NULL;
 	int r;
 	*count = 0;
 	switch (kind) {
-	case PFF_SUBFOLDERS: r = libpff_folder_get_number_of_sub_folders(n->item, count, &e); break;
-	case PFF_MESSAGES: r = libpff_folder_get_number_of_sub_messages(n->item, count, &e); break;
+	case ST_SUBFOLDERS: r = libpff_folder_get_number_of_sub_folders(n->item, count, &e); break;
+	case ST_MESSAGES: r = libpff_folder_get_number_of_sub_messages(n->item, count, &e); break;
 	default: r = libpff_folder_get_number_of_sub_associated_contents(n->item, count, &e); break;
 	}
 	if (r != 1) {
 		*count = 0;
 		return take_error(err, OR_ERR_FORMAT, &e,
-		                  kind == PFF_SUBFOLDERS ? "cannot list the sub folders"
-		                  : kind == PFF_MESSAGES ? "cannot list the messages"
+		                  kind == ST_SUBFOLDERS ? "cannot list the sub folders"
+		                  : kind == ST_MESSAGES ? "cannot list the messages"
 		                                         : "cannot list the associated messages");
 	}
 	return 0;
 }
 
-int pff_child(pff_node *n, pff_children kind, int index, pff_node **out, or_error *err)
+static int p_child(st_node *sn, st_children kind, int index, st_node **out, or_error *err)
 {
+	pff_node *n = (pff_node *)sn;
 	libpff_error_t *e = NULL;
 	libpff_item_t *item = NULL;
 	int r;
 	*out = NULL;
 	switch (kind) {
-	case PFF_SUBFOLDERS: r = libpff_folder_get_sub_folder(n->item, index, &item, &e); break;
-	case PFF_MESSAGES: r = libpff_folder_get_sub_message(n->item, index, &item, &e); break;
+	case ST_SUBFOLDERS: r = libpff_folder_get_sub_folder(n->item, index, &item, &e); break;
+	case ST_MESSAGES: r = libpff_folder_get_sub_message(n->item, index, &item, &e); break;
 	default: r = libpff_folder_get_sub_associated_content(n->item, index, &item, &e); break;
 	}
 	if (r != 1 || !item)
@@ -308,29 +325,7 @@ int pff_child(pff_node *n, pff_children kind, int index, pff_node **out, or_erro
 	return wrap_item(item, out, err);
 }
 
-static bool wanted(const uint16_t *ids, size_t n, uint16_t id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ids[i] == id)
-			return true;
-	return false;
-}
-
-static int add_prop(pff_props *props, uint16_t id, uint16_t type, uint8_t *data, size_t len)
-{
-	if (props->n == PFF_MAX_PROPS) {
-		free(data);
-		return 0; /* more values than any property we ask for: keep the first ones */
-	}
-	pff_prop *p = &props->p[props->n++];
-	p->id = id;
-	p->type = type;
-	p->data = data;
-	p->len = len;
-	return 0;
-}
-
-static int read_entry(libpff_record_entry_t *re, uint16_t id, uint16_t type, pff_props *props)
+static int read_entry(libpff_record_entry_t *re, uint16_t id, uint16_t type, st_props *props)
 {
 	libpff_error_t *e = NULL;
 	if (type == 0x001f || type == 0x001e) {
@@ -346,7 +341,8 @@ static int read_entry(libpff_record_entry_t *re, uint16_t id, uint16_t type, pff
 			goto fail;
 		}
 		s[size] = '\0';
-		return add_prop(props, id, type, s, strlen((char *)s));
+		st_props_add(props, id, type, s, strlen((char *)s));
+		return 0;
 	}
 	if (type == 0x1102) {
 		libpff_multi_value_t *mv = NULL;
@@ -356,16 +352,15 @@ static int read_entry(libpff_record_entry_t *re, uint16_t id, uint16_t type, pff
 		libpff_multi_value_get_number_of_values(mv, &count, NULL);
 		for (int i = 0; i < count; i++) {
 			size_t size = 0;
+			/* an empty or unreadable value keeps its place: the values are used by index */
 			if (libpff_multi_value_get_value_binary_data_size(mv, i, &size, NULL) != 1)
-				continue;
+				size = 0;
 			uint8_t *d = malloc(size ? size : 1);
 			if (!d)
 				break;
-			if (size && libpff_multi_value_get_value_binary_data(mv, i, d, size, NULL) != 1) {
-				free(d);
-				continue;
-			}
-			add_prop(props, id, type, d, size);
+			if (size && libpff_multi_value_get_value_binary_data(mv, i, d, size, NULL) != 1)
+				size = 0;
+			st_props_add(props, id, type, d, size);
 		}
 		libpff_multi_value_free(&mv, NULL);
 		return 0;
@@ -380,15 +375,17 @@ static int read_entry(libpff_record_entry_t *re, uint16_t id, uint16_t type, pff
 		free(d);
 		goto fail;
 	}
-	return add_prop(props, id, type, d, size);
+	st_props_add(props, id, type, d, size);
+	return 0;
 fail:
 	/* One unreadable value does not make the item unreadable: it is simply absent. */
 	libpff_error_free(&e);
 	return 0;
 }
 
-int pff_read_props(pff_node *n, const uint16_t *ids, size_t n_ids, pff_props *out, or_error *err)
+static int p_read_props(st_node *sn, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
 {
+	pff_node *n = (pff_node *)sn;
 	libpff_record_set_t *rs = NULL;
 	out->n = 0;
 	int rc = read_record_set(n->item, &rs, err, "cannot read the item's properties");
@@ -408,7 +405,7 @@ int pff_read_props(pff_node *n, const uint16_t *ids, size_t n_ids, pff_props *ou
 			continue;
 		}
 		if (libpff_record_entry_get_entry_type(re, &tag, NULL) == 1 &&
-		    libpff_record_entry_get_value_type(re, &vtype, NULL) == 1 && wanted(ids, n_ids, (uint16_t)tag)) {
+		    libpff_record_entry_get_value_type(re, &vtype, NULL) == 1 && st_wanted(ids, n_ids, (uint16_t)tag)) {
 			if (read_entry(re, (uint16_t)tag, (uint16_t)vtype, out) != 0)
 				rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		}
@@ -416,47 +413,23 @@ int pff_read_props(pff_node *n, const uint16_t *ids, size_t n_ids, pff_props *ou
 	}
 	libpff_record_set_free(&rs, NULL);
 	if (rc)
-		pff_props_clear(out);
+		st_props_clear(out);
 	return rc;
 }
 
-void pff_props_clear(pff_props *props)
-{
-	for (size_t i = 0; i < props->n; i++)
-		free(props->p[i].data);
-	props->n = 0;
-}
 
-const pff_prop *pff_props_get(const pff_props *props, uint16_t id)
-{
-	for (size_t i = 0; i < props->n; i++)
-		if (props->p[i].id == id)
-			return &props->p[i];
-	return NULL;
-}
-
-bool pff_props_int(const pff_props *props, uint16_t id, int64_t *out)
-{
-	const pff_prop *p = pff_props_get(props, id);
-	if (!p || !p->len || p->len > 8)
-		return false;
-	uint64_t v = 0;
-	for (size_t i = 0; i < p->len; i++)
-		v |= (uint64_t)p->data[i] << (8 * i);
-	if (p->len == 2)
-		*out = (int16_t)v;
-	else if (p->len == 4)
-		*out = (int32_t)v;
-	else
-		*out = (int64_t)v;
-	return true;
-}
-
-int64_t pff_props_time(const pff_props *props, uint16_t id)
-{
-	const pff_prop *p = pff_props_get(props, id);
-	int64_t v;
-	if (!p || p->len != 8 || !pff_props_int(props, id, &v))
-		return 0;
-	return v;
-}
+static const st_ops pff_ops = {
+	.name = "libpff",
+	.close = p_close,
+	.get_info = p_get_info,
+	.orphan_count = p_orphan_count,
+	.recover = p_recover,
+	.replica_guids = p_replica_guids,
+	.message_store = p_message_store,
+	.root_folder = p_root_folder,
+	.node_free = p_node_free,
+	.folder_name = p_folder_name,
+	.child_count = p_child_count,
+	.child = p_child,
+	.read_props = p_read_props,
+};

@@ -8,7 +8,7 @@
  * cannot be read becomes an error line and the walk goes on.
  */
 #include "internal.h"
-#include "pff.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,27 +34,27 @@ static const uint16_t item_props[] = {
 
 /* What the first pass keeps of each folder beyond its snapshot record. */
 typedef struct {
-	pff_node *node;
+	st_node *node;
 	size_t index;      /* in snap->folders */
 	uint8_t prq[8];
 	bool has_prq;
 	int64_t folder_type;
 	int64_t messages_found, unread_found; /* filled by the second pass */
 	bool listed;       /* the message list could be read */
-	pff_props entryids; /* special-folder entry ids it carries */
+	st_props entryids; /* special-folder entry ids it carries */
 } folder_work;
 
 typedef struct {
 	const ost_options *opt;
-	pff_file *file;
-	pff_info info;
+	st_file *file;
+	st_info info;
 	snap_t *snap;
 	folder_work *work;
 	size_t n_work, cap_work;
 	ost_replica_map replicas;
 	uint8_t (*table)[16];
 	size_t n_table;
-	pff_props store_entryids;
+	st_props store_entryids;
 	size_t unresolved;
 	or_error err;
 } reader;
@@ -140,71 +140,73 @@ static bool is_entryid_prop(uint16_t id)
 }
 
 /* Reads one folder's record; `node` is owned by the work entry from here on. */
-static int read_folder(reader *r, pff_node *node, const char *parent_id, const char *parent_path,
+static int read_folder(reader *r, st_node *node, const char *parent_id, const char *parent_path,
                        const char *parent_role, int depth)
 {
 	folder_work *w = add_work(r);
 	snap_folder *f = w ? snap_add_folder(r->snap) : NULL;
 	if (!f) {
-		pff_node_free(node);
+		st_node_free(node);
 		return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
 	}
 	w->node = node;
 	w->index = r->snap->n_folders - 1;
-	f->id = node_id(r, pff_node_id(node));
+	f->id = node_id(r, st_node_id(node));
 	f->parent_id = parent_id;
 
 	char *name = NULL;
 	or_error e = {0};
-	if (parent_id && pff_folder_name(node, &name, &e) != 0)
+	if (parent_id && st_folder_name(node, &name, &e) != 0)
 		add_error(r, ERR_SCOPE_FOLDER, "unreadable", f->id, parent_id, parent_path, e.message);
 	f->name = snap_strdup(r->snap, name);
 	free(name);
 	f->path = child_path(r, parent_path, f->name);
 
-	pff_props props = {0};
-	if (pff_read_props(node, folder_prop_ids, n_folder_prop_ids, &props, &e) != 0) {
+	st_props props = {0};
+	if (st_read_props(node, folder_prop_ids, n_folder_prop_ids, &props, &e) != 0) {
 		add_error(r, ERR_SCOPE_FOLDER, "unreadable", f->id, parent_id, f->path, e.message);
 		r->snap->integrity.unreadable_folders++;
 	}
 	int64_t v;
-	if (pff_props_int(&props, P_FOLDER_TYPE, &v))
+	if (st_props_int(&props, P_FOLDER_TYPE, &v))
 		w->folder_type = v;
-	else if ((pff_node_id(node) & 0x1f) == 0x03)
+	else if ((st_node_id(node) & 0x1f) == 0x03)
 		w->folder_type = 2; /* NID type 0x03: a search folder (an OST has no PR_FOLDER_TYPE) */
-	if (pff_props_int(&props, P_CONTENT_COUNT, &v))
+	if (st_props_int(&props, P_CONTENT_COUNT, &v))
 		f->content_count = v;
-	if (pff_props_int(&props, P_CONTENT_UNREAD, &v))
+	if (st_props_int(&props, P_CONTENT_UNREAD, &v))
 		f->unread_count = v;
-	if (pff_props_int(&props, P_ASSOC_CONTENT_COUNT, &v))
+	if (st_props_int(&props, P_ASSOC_CONTENT_COUNT, &v))
 		f->assoc_count = v;
-	const pff_prop *p = pff_props_get(&props, P_CONTAINER_CLASS);
+	const st_prop *p = st_props_get(&props, P_CONTAINER_CLASS);
 	if (p)
 		f->cls = snap_strdup(r->snap, (const char *)p->data);
-	if ((p = pff_props_get(&props, P_CHANGE_KEY)))
+	if ((p = st_props_get(&props, P_CHANGE_KEY)))
 		f->change_key = snap_bindup(r->snap, p->data, p->len);
-	if ((p = pff_props_get(&props, P_PREDECESSOR_CHANGE_LIST)))
+	if ((p = st_props_get(&props, P_PREDECESSOR_CHANGE_LIST)))
 		f->pcl = snap_bindup(r->snap, p->data, p->len);
-	if ((p = pff_props_get(&props, P_SOURCE_KEY)))
+	if ((p = st_props_get(&props, P_SOURCE_KEY)))
 		ost_ident_from_source_key(p->data, p->len, &f->ident);
-	if ((p = pff_props_get(&props, P_PRQ_ID_SECURE4)) && p->len == 8) {
+	if ((p = st_props_get(&props, P_PRQ_ID_SECURE4)) && p->len == 8) {
 		memcpy(w->prq, p->data, 8);
 		w->has_prq = true;
 	}
 	/* Keep the entry ids (moved, not copied) for the replica and role passes. */
 	for (size_t i = 0; i < props.n; i++) {
-		if (is_entryid_prop(props.p[i].id) && w->entryids.n < PFF_MAX_PROPS) {
+		if (is_entryid_prop(props.p[i].id) && w->entryids.n < ST_MAX_PROPS) {
 			w->entryids.p[w->entryids.n++] = props.p[i];
 			props.p[i].data = NULL;
 		}
 	}
-	pff_props_clear(&props);
+	st_props_clear(&props);
 	f->role = ost_role_by_name(parent_role, f->name, w->folder_type);
 
 	/* Children. `f` and `w` may move as the arrays grow: keep what we need by value. */
 	const char *id = f->id, *path = f->path, *role = f->role;
 	int count = 0;
-	if (pff_child_count(node, PFF_SUBFOLDERS, &count, &e) != 0) {
+	if (st_child_count(node, ST_SUBFOLDERS, &count, &e) != 0) {
+		if (depth == 0) /* no folder tree: nothing of the file can be listed */
+			return or_fail(&r->err, OR_ERR_FORMAT, "the folder tree cannot be read: %s", e.message);
 		add_error(r, ERR_SCOPE_FOLDER, "unreadable", id, parent_id, path, e.message);
 		r->snap->integrity.unreadable_folders++;
 		return 0;
@@ -215,8 +217,8 @@ static int read_folder(reader *r, pff_node *node, const char *parent_id, const c
 		return 0;
 	}
 	for (int i = 0; i < count; i++) {
-		pff_node *child = NULL;
-		if (pff_child(node, PFF_SUBFOLDERS, i, &child, &e) != 0) {
+		st_node *child = NULL;
+		if (st_child(node, ST_SUBFOLDERS, i, &child, &e) != 0) {
 			char msg[640];
 			snprintf(msg, sizeof msg, "sub folder %d of %d: %s", i + 1, count, e.message);
 			add_error(r, ERR_SCOPE_FOLDER, "unreadable", NULL, id, path, msg);
@@ -247,13 +249,13 @@ static long folder_by_gc(reader *r, const uint8_t gc[SNAP_GC_LEN])
 static long folder_by_nid(reader *r, uint32_t nid)
 {
 	for (size_t i = 0; i < r->n_work; i++)
-		if (pff_node_id(r->work[i].node) == nid)
+		if (st_node_id(r->work[i].node) == nid)
 			return (long)i;
 	return -1;
 }
 
 /* An entry id names a folder: 46-byte Exchange form (GUID + GC) or 24-byte PST form (NID). */
-static long folder_by_entryid(reader *r, const pff_prop *p, bool learn)
+static long folder_by_entryid(reader *r, const st_prop *p, bool learn)
 {
 	uint8_t guid[16], gc[SNAP_GC_LEN];
 	if (ost_folder_entryid_parse(p->data, p->len, guid, gc) == 0) {
@@ -278,19 +280,20 @@ static void use_entryids(reader *r, bool learn)
 		const ost_special_entryid *sp = &ost_special_entryids[s];
 		/* On the store, or on any folder (Exchange puts them on the Inbox and the IPM root). */
 		for (size_t src = 0; src <= r->n_work; src++) {
-			const pff_props *props = src == r->n_work ? &r->store_entryids : &r->work[src].entryids;
+			const st_props *props = src == r->n_work ? &r->store_entryids : &r->work[src].entryids;
 			if (sp->on_store != (src == r->n_work))
 				continue;
 			int index = 0;
 			for (size_t k = 0; k < props->n; k++) {
-				const pff_prop *p = &props->p[k];
+				const st_prop *p = &props->p[k];
 				if (p->id != sp->prop)
 					continue;
 				if (sp->index >= 0 && index++ != sp->index)
 					continue;
 				long i = folder_by_entryid(r, p, learn);
-				if (i >= 0 && !learn)
-					r->snap->folders[r->work[i].index].role = sp->role;
+				snap_folder *f = i >= 0 ? &r->snap->folders[r->work[i].index] : NULL;
+				if (f && !learn && ost_role_fits_class(sp->role, f->cls))
+					f->role = sp->role;
 			}
 		}
 	}
@@ -329,91 +332,91 @@ static void resolve_folder_keys(reader *r)
 	}
 }
 
-static void fill_item(reader *r, snap_item *it, const pff_props *props)
+static void fill_item(reader *r, snap_item *it, const st_props *props)
 {
-	const pff_prop *p;
+	const st_prop *p;
 	int64_t v;
-	if ((p = pff_props_get(props, P_MESSAGE_CLASS)))
+	if ((p = st_props_get(props, P_MESSAGE_CLASS)))
 		it->cls = snap_strdup(r->snap, (const char *)p->data);
-	if ((p = pff_props_get(props, P_SUBJECT))) {
+	if ((p = st_props_get(props, P_SUBJECT))) {
 		const char *s = (const char *)p->data;
 		/* A stored subject may start with U+0001 and a character giving the prefix length. */
 		if (s[0] == 0x01 && s[1])
 			s += 2;
 		it->subject = snap_strdup(r->snap, s);
 	}
-	if ((p = pff_props_get(props, P_INTERNET_MESSAGE_ID)))
+	if ((p = st_props_get(props, P_INTERNET_MESSAGE_ID)))
 		it->message_id = snap_strdup(r->snap, (const char *)p->data);
-	it->received = pff_props_time(props, P_DELIVERY_TIME);
-	it->sent = pff_props_time(props, P_SUBMIT_TIME);
-	it->created = pff_props_time(props, P_CREATION_TIME);
-	it->modified = pff_props_time(props, P_LAST_MODIFICATION_TIME);
-	if (pff_props_int(props, P_MESSAGE_FLAGS, &v)) {
+	it->received = st_props_time(props, P_DELIVERY_TIME);
+	it->sent = st_props_time(props, P_SUBMIT_TIME);
+	it->created = st_props_time(props, P_CREATION_TIME);
+	it->modified = st_props_time(props, P_LAST_MODIFICATION_TIME);
+	if (st_props_int(props, P_MESSAGE_FLAGS, &v)) {
 		it->msg_flags = v & 0xffffffff;
 		it->read = (v & 0x01) != 0;
 	}
-	if (pff_props_int(props, P_FLAG_STATUS, &v))
+	if (st_props_int(props, P_FLAG_STATUS, &v))
 		it->flag_status = (int8_t)v;
-	if (pff_props_int(props, P_IMPORTANCE, &v))
+	if (st_props_int(props, P_IMPORTANCE, &v))
 		it->importance = (int8_t)v;
-	if (pff_props_int(props, P_MESSAGE_SIZE, &v))
+	if (st_props_int(props, P_MESSAGE_SIZE, &v))
 		it->size = v;
-	if ((p = pff_props_get(props, P_CHANGE_KEY)))
+	if ((p = st_props_get(props, P_CHANGE_KEY)))
 		it->change_key = snap_bindup(r->snap, p->data, p->len);
-	if ((p = pff_props_get(props, P_PREDECESSOR_CHANGE_LIST)))
+	if ((p = st_props_get(props, P_PREDECESSOR_CHANGE_LIST)))
 		it->pcl = snap_bindup(r->snap, p->data, p->len);
-	if ((p = pff_props_get(props, P_SOURCE_KEY)) && ost_ident_from_source_key(p->data, p->len, &it->ident) == 0)
+	if ((p = st_props_get(props, P_SOURCE_KEY)) && ost_ident_from_source_key(p->data, p->len, &it->ident) == 0)
 		return;
-	if ((p = pff_props_get(props, P_PRQ_ID_SECURE4)) && p->len == 8)
+	if ((p = st_props_get(props, P_PRQ_ID_SECURE4)) && p->len == 8)
 		ost_ident_from_prq(&r->replicas, p->data, &it->ident);
 }
 
 /* Second pass for one folder: its messages (or associated messages), streamed to the writer.
  * Item strings go to a scratch snapshot that is emptied per folder, so memory stays flat. */
-static int list_messages(reader *r, snap_writer *w, size_t wi, pff_children kind, snap_t **scratch)
+static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind, snap_t **scratch)
 {
 	folder_work *fw = &r->work[wi];
 	const snap_folder *f = &r->snap->folders[fw->index];
 	or_error e = {0};
 	int count = 0;
-	if (pff_child_count(fw->node, kind, &count, &e) != 0) {
+	if (st_child_count(fw->node, kind, &count, &e) != 0) {
 		add_error(r, ERR_SCOPE_FOLDER, "unreadable", f->id, f->parent_id, f->path, e.message);
 		r->snap->integrity.unreadable_folders++;
 		return 0;
 	}
-	if (kind == PFF_MESSAGES)
+	if (kind == ST_MESSAGES)
 		fw->listed = true;
 	for (int i = 0; i < count; i++) {
-		pff_node *node = NULL;
-		if (pff_child(fw->node, kind, i, &node, &e) != 0) {
+		st_node *node = NULL;
+		if (st_child(fw->node, kind, i, &node, &e) != 0) {
 			char msg[640];
-			snprintf(msg, sizeof msg, "%s %d of %d: %s", kind == PFF_MESSAGES ? "message" : "associated message",
+			snprintf(msg, sizeof msg, "%s %d of %d: %s", kind == ST_MESSAGES ? "message" : "associated message",
 			         i + 1, count, e.message);
 			add_error(r, ERR_SCOPE_ITEM, "unreadable", NULL, f->id, f->path, msg);
 			r->snap->integrity.unreadable_items++;
 			continue;
 		}
-		pff_props props = {0};
-		if (pff_read_props(node, item_props, sizeof item_props / sizeof item_props[0], &props, &e) != 0) {
-			add_error(r, ERR_SCOPE_ITEM, "unreadable", node_id(r, pff_node_id(node)), f->id, f->path, e.message);
+		st_props props = {0};
+		if (st_read_props(node, item_props, sizeof item_props / sizeof item_props[0], &props, &e) != 0) {
+			add_error(r, ERR_SCOPE_ITEM, "unreadable", node_id(r, st_node_id(node)), f->id, f->path, e.message);
 			r->snap->integrity.unreadable_items++;
-			pff_node_free(node);
+			st_node_free(node);
 			continue;
 		}
 		snap_t *saved = r->snap;
 		r->snap = *scratch; /* item strings live in the scratch arena */
 		snap_item it;
 		snap_item_init(&it);
-		it.id = node_id(r, pff_node_id(node));
+		it.id = node_id(r, st_node_id(node));
 		it.folder_id = f->id;
-		it.associated = kind == PFF_ASSOCIATED;
+		it.associated = kind == ST_ASSOCIATED;
 		fill_item(r, &it, &props);
 		r->snap = saved;
-		pff_props_clear(&props);
-		pff_node_free(node);
+		st_props_clear(&props);
+		st_node_free(node);
 		if (!it.ident.has_key)
 			r->unresolved++;
-		if (kind == PFF_MESSAGES) {
+		if (kind == ST_MESSAGES) {
 			fw->messages_found++;
 			if (it.read == 0)
 				fw->unread_found++;
@@ -477,14 +480,14 @@ static void fill_integrity(reader *r)
 static void reader_free(reader *r)
 {
 	for (size_t i = 0; i < r->n_work; i++) {
-		pff_node_free(r->work[i].node);
-		pff_props_clear(&r->work[i].entryids);
+		st_node_free(r->work[i].node);
+		st_props_clear(&r->work[i].entryids);
 	}
 	free(r->work);
 	free(r->table);
-	pff_props_clear(&r->store_entryids);
+	st_props_clear(&r->store_entryids);
 	snap_free(r->snap);
-	pff_close(r->file);
+	st_close(r->file);
 }
 
 int ost_capture(const char *path, const ost_options *opt, const char *out_path, ost_summary *summary,
@@ -499,7 +502,7 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	init_prop_lists();
 	r.opt = opt;
 
-	int rc = pff_open(&r.file, path, err);
+	int rc = opt->reader == OST_READER_LIBPFF ? pff_open(&r.file, path, err) : native_open(&r.file, path, err);
 	if (rc) {
 		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
 			ndb_explain(path, err);
@@ -507,7 +510,7 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	}
 	if ((rc = snap_new(&r.snap, err)) != 0 || (rc = snap_new(&scratch, err)) != 0)
 		goto out;
-	pff_get_info(r.file, &r.info);
+	st_get_info(r.file, &r.info);
 	snap_header *h = &r.snap->hdr;
 	h->source = r.info.is_ost ? SRC_OST : SRC_PST;
 	h->mailbox = opt->mailbox;
@@ -520,28 +523,33 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	h->options_json = opt->options_json;
 
 	/* The replica table and the store's entry ids. */
-	if (pff_replica_guids(r.file, &r.table, &r.n_table, &r.err) != 0)
+	if (st_replica_guids(r.file, &r.table, &r.n_table, &r.err) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:2049", NULL, NULL, r.err.message);
 	r.replicas.table = r.table;
 	r.replicas.n_table = r.n_table;
-	pff_node *store = NULL;
-	if (pff_message_store(r.file, &store, &r.err) == 0) {
+	st_node *store = NULL;
+	if (st_message_store(r.file, &store, &r.err) == 0) {
 		or_error e = {0};
-		if (pff_read_props(store, folder_prop_ids, n_folder_prop_ids, &r.store_entryids, &e) != 0)
+		if (st_read_props(store, folder_prop_ids, n_folder_prop_ids, &r.store_entryids, &e) != 0)
 			add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, e.message);
-		pff_node_free(store);
+		st_node_free(store);
 	} else {
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, r.err.message);
 	}
 
 	/* Pass 1: the folder tree. */
-	pff_node *root = NULL;
-	if (pff_root_folder(r.file, &root, err) != 0) {
-		rc = err->code;
+	st_node *root = NULL;
+	if (st_root_folder(r.file, &root, err) != 0) {
+		rc = err->code == OR_ERR_NOTFOUND ? OR_ERR_FORMAT : err->code;
+		err->code = rc;
+		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
+			ndb_explain(path, err);
 		goto out;
 	}
 	if ((rc = read_folder(&r, root, NULL, NULL, NULL, 0)) != 0) {
 		*err = r.err;
+		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
+			ndb_explain(path, err);
 		goto out;
 	}
 	use_entryids(&r, true);
@@ -557,8 +565,8 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	for (size_t i = 0; i < r.snap->n_folders; i++)
 		snap_write_folder(&w, &r.snap->folders[i]);
 	for (size_t i = 0; i < r.n_work; i++) {
-		if ((rc = list_messages(&r, &w, i, PFF_MESSAGES, &scratch)) != 0 ||
-		    (rc = list_messages(&r, &w, i, PFF_ASSOCIATED, &scratch)) != 0) {
+		if ((rc = list_messages(&r, &w, i, ST_MESSAGES, &scratch)) != 0 ||
+		    (rc = list_messages(&r, &w, i, ST_ASSOCIATED, &scratch)) != 0) {
 			*err = r.err;
 			goto out;
 		}
@@ -569,15 +577,15 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	}
 
 	/* Integrity: what libpff saw while reading, orphans, and (on request) deleted items. */
-	pff_info after;
-	pff_get_info(r.file, &after);
+	st_info after;
+	st_get_info(r.file, &after);
 	r.snap->integrity.corrupted = after.corrupted;
 	r.snap->integrity.orphan_items = -1;
 	r.snap->integrity.recovered_items = -1;
 	or_error e = {0};
-	if (pff_orphan_count(r.file, &r.snap->integrity.orphan_items, &e) != 0)
+	if (st_orphan_count(r.file, &r.snap->integrity.orphan_items, &e) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
-	if (opt->recover && pff_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
+	if (opt->recover && st_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
 	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)

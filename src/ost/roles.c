@@ -96,3 +96,25 @@ const char *ost_role_by_name(const char *parent_role, const char *name, int64_t 
 			return "ipm";
 	return "other";
 }
+
+bool ost_role_fits_class(const char *role, const char *cls)
+{
+	static const struct {
+		const char *role, *cls;
+	} need[] = {
+		{"calendar", "IPF.Appointment"}, {"contacts", "IPF.Contact"}, {"tasks", "IPF.Task"},
+		{"notes", "IPF.StickyNote"},     {"journal", "IPF.Journal"},  {"inbox", "IPF.Note"},
+		{"drafts", "IPF.Note"},          {"sentitems", "IPF.Note"},   {"outbox", "IPF.Note"},
+		{"junkemail", "IPF.Note"},       {"conflicts", "IPF.Note"},   {"syncissues", "IPF.Note"},
+		{"localfailures", "IPF.Note"},   {"serverfailures", "IPF.Note"},
+	};
+	if (!cls || !*cls)
+		return true;
+	for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+		if (strcmp(need[i].role, role) != 0)
+			continue;
+		size_t n = strlen(need[i].cls);
+		return strncasecmp(cls, need[i].cls, n) == 0 && (cls[n] == '\0' || cls[n] == '.');
+	}
+	return true;
+}

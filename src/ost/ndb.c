@@ -1,0 +1,672 @@
+/*
+ * ndb.c: the node database layer read without libpff (see ndb.h): header, B-trees, blocks.
+ */
+#include "ndb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define PTYPE_BBT 0x80
+#define PTYPE_NBT 0x81
+#define MAX_BT_DEPTH 16    /* a real B-tree of either kind has a handful of levels */
+#define MAX_DATA_DEPTH 3   /* XXBLOCK -> XBLOCK -> data block */
+#define MAX_SUB_DEPTH 4    /* SIBLOCK -> SLBLOCK */
+#define HEADER_READ 564    /* the Unicode header; the ANSI one is shorter */
+
+static const ndb_format formats[] = {
+	{FMT_ANSI, "ansi", 512, 500, 496, 4, 12, 64, 8192},
+	{FMT_UNICODE, "unicode", 512, 496, 488, 8, 16, 64, 8192},
+	{FMT_4K, "unicode-4k", 4096, 4072, 4056, 8, 24, 512, 65536},
+};
+
+/* ---------------------------------------------------------------- CRC ([MS-PST] 5.3) */
+
+static uint32_t crc_table[256];
+
+uint32_t ndb_crc(uint32_t crc, const uint8_t *p, size_t n)
+{
+	if (!crc_table[1]) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+			crc_table[i] = c;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		crc = crc_table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+	return crc;
+}
+
+uint16_t ndb_sig(uint64_t ib, uint64_t bid)
+{
+	ib ^= bid;
+	return (uint16_t)((uint16_t)(ib >> 16) ^ (uint16_t)ib);
+}
+
+static uint64_t leid(const ndb_format *f, const uint8_t *p) { return f->id == 4 ? ndb_le32(p) : ndb_le64(p); }
+
+/* ---------------------------------------------------------------- encodings ([MS-PST] 5.1, 5.2) */
+
+/* The substitution tables of the permutative and cyclic encodings. The third table of the
+ * specification (decoding) is the inverse of the first and is computed from it. */
+static const uint8_t crypt_r[256] = {
+	0x41, 0x36, 0x13, 0x62, 0xa8, 0x21, 0x6e, 0xbb, 0xf4, 0x16, 0xcc, 0x04, 0x7f, 0x64, 0xe8, 0x5d,
+	0x1e, 0xf2, 0xcb, 0x2a, 0x74, 0xc5, 0x5e, 0x35, 0xd2, 0x95, 0x47, 0x9e, 0x96, 0x2d, 0x9a, 0x88,
+	0x4c, 0x7d, 0x84, 0x3f, 0xdb, 0xac, 0x31, 0xb6, 0x48, 0x5f, 0xf6, 0xc4, 0xd8, 0x39, 0x8b, 0xe7,
+	0x23, 0x3b, 0x38, 0x8e, 0xc8, 0xc1, 0xdf, 0x25, 0xb1, 0x20, 0xa5, 0x46, 0x60, 0x4e, 0x9c, 0xfb,
+	0xaa, 0xd3, 0x56, 0x51, 0x45, 0x7c, 0x55, 0x00, 0x07, 0xc9, 0x2b, 0x9d, 0x85, 0x9b, 0x09, 0xa0,
+	0x8f, 0xad, 0xb3, 0x0f, 0x63, 0xab, 0x89, 0x4b, 0xd7, 0xa7, 0x15, 0x5a, 0x71, 0x66, 0x42, 0xbf,
+	0x26, 0x4a, 0x6b, 0x98, 0xfa, 0xea, 0x77, 0x53, 0xb2, 0x70, 0x05, 0x2c, 0xfd, 0x59, 0x3a, 0x86,
+	0x7e, 0xce, 0x06, 0xeb, 0x82, 0x78, 0x57, 0xc7, 0x8d, 0x43, 0xaf, 0xb4, 0x1c, 0xd4, 0x5b, 0xcd,
+	0xe2, 0xe9, 0x27, 0x4f, 0xc3, 0x08, 0x72, 0x80, 0xcf, 0xb0, 0xef, 0xf5, 0x28, 0x6d, 0xbe, 0x30,
+	0x4d, 0x34, 0x92, 0xd5, 0x0e, 0x3c, 0x22, 0x32, 0xe5, 0xe4, 0xf9, 0x9f, 0xc2, 0xd1, 0x0a, 0x81,
+	0x12, 0xe1, 0xee, 0x91, 0x83, 0x76, 0xe3, 0x97, 0xe6, 0x61, 0x8a, 0x17, 0x79, 0xa4, 0xb7, 0xdc,
+	0x90, 0x7a, 0x5c, 0x8c, 0x02, 0xa6, 0xca, 0x69, 0xde, 0x50, 0x1a, 0x11, 0x93, 0xb9, 0x52, 0x87,
+	0x58, 0xfc, 0xed, 0x1d, 0x37, 0x49, 0x1b, 0x6a, 0xe0, 0x29, 0x33, 0x99, 0xbd, 0x6c, 0xd9, 0x94,
+	0xf3, 0x40, 0x54, 0x6f, 0xf0, 0xc6, 0x73, 0xb8, 0xd6, 0x3e, 0x65, 0x18, 0x44, 0x1f, 0xdd, 0x67,
+	0x10, 0xf1, 0x0c, 0x19, 0xec, 0xae, 0x03, 0xa1, 0x14, 0x7b, 0xa9, 0x0b, 0xff, 0xf8, 0xa3, 0xc0,
+	0xa2, 0x01, 0xf7, 0x2e, 0xbc, 0x24, 0x68, 0x75, 0x0d, 0xfe, 0xba, 0x2f, 0xb5, 0xd0, 0xda, 0x3d,};
+static const uint8_t crypt_s[256] = {
+	0x14, 0x53, 0x0f, 0x56, 0xb3, 0xc8, 0x7a, 0x9c, 0xeb, 0x65, 0x48, 0x17, 0x16, 0x15, 0x9f, 0x02,
+	0xcc, 0x54, 0x7c, 0x83, 0x00, 0x0d, 0x0c, 0x0b, 0xa2, 0x62, 0xa8, 0x76, 0xdb, 0xd9, 0xed, 0xc7,
+	0xc5, 0xa4, 0xdc, 0xac, 0x85, 0x74, 0xd6, 0xd0, 0xa7, 0x9b, 0xae, 0x9a, 0x96, 0x71, 0x66, 0xc3,
+	0x63, 0x99, 0xb8, 0xdd, 0x73, 0x92, 0x8e, 0x84, 0x7d, 0xa5, 0x5e, 0xd1, 0x5d, 0x93, 0xb1, 0x57,
+	0x51, 0x50, 0x80, 0x89, 0x52, 0x94, 0x4f, 0x4e, 0x0a, 0x6b, 0xbc, 0x8d, 0x7f, 0x6e, 0x47, 0x46,
+	0x41, 0x40, 0x44, 0x01, 0x11, 0xcb, 0x03, 0x3f, 0xf7, 0xf4, 0xe1, 0xa9, 0x8f, 0x3c, 0x3a, 0xf9,
+	0xfb, 0xf0, 0x19, 0x30, 0x82, 0x09, 0x2e, 0xc9, 0x9d, 0xa0, 0x86, 0x49, 0xee, 0x6f, 0x4d, 0x6d,
+	0xc4, 0x2d, 0x81, 0x34, 0x25, 0x87, 0x1b, 0x88, 0xaa, 0xfc, 0x06, 0xa1, 0x12, 0x38, 0xfd, 0x4c,
+	0x42, 0x72, 0x64, 0x13, 0x37, 0x24, 0x6a, 0x75, 0x77, 0x43, 0xff, 0xe6, 0xb4, 0x4b, 0x36, 0x5c,
+	0xe4, 0xd8, 0x35, 0x3d, 0x45, 0xb9, 0x2c, 0xec, 0xb7, 0x31, 0x2b, 0x29, 0x07, 0x68, 0xa3, 0x0e,
+	0x69, 0x7b, 0x18, 0x9e, 0x21, 0x39, 0xbe, 0x28, 0x1a, 0x5b, 0x78, 0xf5, 0x23, 0xca, 0x2a, 0xb0,
+	0xaf, 0x3e, 0xfe, 0x04, 0x8c, 0xe7, 0xe5, 0x98, 0x32, 0x95, 0xd3, 0xf6, 0x4a, 0xe8, 0xa6, 0xea,
+	0xe9, 0xf3, 0xd5, 0x2f, 0x70, 0x20, 0xf2, 0x1f, 0x05, 0x67, 0xad, 0x55, 0x10, 0xce, 0xcd, 0xe3,
+	0x27, 0x3b, 0xda, 0xba, 0xd7, 0xc2, 0x26, 0xd4, 0x91, 0x1d, 0xd2, 0x1c, 0x22, 0x33, 0xf8, 0xfa,
+	0xf1, 0x5a, 0xef, 0xcf, 0x90, 0xb6, 0x8b, 0xb5, 0xbd, 0xc0, 0xbf, 0x08, 0x97, 0x1e, 0x6c, 0xe2,
+	0x61, 0xe0, 0xc6, 0xc1, 0x59, 0xab, 0xbb, 0x58, 0xde, 0x5f, 0xdf, 0x60, 0x79, 0x7e, 0xb2, 0x8a,};
+static uint8_t crypt_i[256];
+static bool crypt_ready;
+
+static void crypt_init(void)
+{
+	if (crypt_ready)
+		return;
+	for (int i = 0; i < 256; i++)
+		crypt_i[crypt_r[i]] = (uint8_t)i;
+	crypt_ready = true;
+}
+
+static void decode(uint8_t method, uint32_t key, uint8_t *p, size_t n)
+{
+	if (method == NDB_CRYPT_PERMUTE) {
+		for (size_t i = 0; i < n; i++)
+			p[i] = crypt_i[p[i]];
+	} else if (method == NDB_CRYPT_CYCLIC) {
+		uint16_t w = (uint16_t)(key ^ (key >> 16));
+		for (size_t i = 0; i < n; i++, w++) {
+			uint8_t b = (uint8_t)(p[i] + (uint8_t)w);
+			b = crypt_r[b];
+			b = (uint8_t)(b + (uint8_t)(w >> 8));
+			b = crypt_s[b];
+			b = (uint8_t)(b - (uint8_t)(w >> 8));
+			b = crypt_i[b];
+			p[i] = (uint8_t)(b - (uint8_t)w);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- problems and reads */
+
+void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
+                     const char *fmt, ...)
+{
+	if (what == NDB_BLOCK)
+		r->bad_blocks++;
+	else
+		r->bad_pages++;
+	if (r->n_problems >= NDB_MAX_LISTED) {
+		r->unlisted++;
+		return;
+	}
+	if (r->n_problems == r->cap_problems) {
+		size_t cap = r->cap_problems ? r->cap_problems * 2 : 16;
+		ndb_problem *p = realloc(r->problems, cap * sizeof *p);
+		if (!p) {
+			r->unlisted++;
+			return;
+		}
+		r->problems = p;
+		r->cap_problems = cap;
+	}
+	ndb_problem *p = &r->problems[r->n_problems++];
+	memset(p, 0, sizeof *p);
+	p->what = what;
+	p->code = code;
+	p->offset = offset;
+	p->bid = bid;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->message, sizeof p->message, fmt, ap);
+	va_end(ap);
+}
+
+int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off)
+{
+	if (off > nf->size || nf->size - off < n)
+		return or_fail(nf->err, OR_ERR_FORMAT, "%zu bytes at offset %llu lie outside the file (%llu bytes)", n,
+		               (unsigned long long)off, (unsigned long long)nf->size);
+	size_t done = 0;
+	while (done < n) {
+		ssize_t got = pread(nf->fd, buf + done, n - done, (off_t)(off + done));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return or_fail(nf->err, OR_ERR_IO, "read error at offset %llu: %s", (unsigned long long)(off + done),
+			               got < 0 ? strerror(errno) : "unexpected end of file");
+		done += (size_t)got;
+	}
+	return 0;
+}
+
+bool ndb_take_budget(ndb_file *nf)
+{
+	if (nf->budget == 0) {
+		nf->rep->limit_hit = true;
+		return false;
+	}
+	nf->budget--;
+	return true;
+}
+
+/* Adds a page offset to the visited set; false when it was there already (a loop or a shared page). */
+static bool visit(ndb_file *nf, uint64_t ib, int *rc)
+{
+	*rc = 0;
+	if (nf->seen_n * 2 >= nf->seen_cap) {
+		size_t cap = nf->seen_cap ? nf->seen_cap * 2 : 1024;
+		uint64_t *t = calloc(cap, sizeof *t);
+		if (!t) {
+			*rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+			return false;
+		}
+		for (size_t i = 0; i < nf->seen_cap; i++) {
+			if (!nf->seen[i])
+				continue;
+			size_t h = (size_t)(nf->seen[i] / 512 * 0x9E3779B97F4A7C15ull) & (cap - 1);
+			while (t[h])
+				h = (h + 1) & (cap - 1);
+			t[h] = nf->seen[i];
+		}
+		free(nf->seen);
+		nf->seen = t;
+		nf->seen_cap = cap;
+	}
+	size_t h = (size_t)(ib / 512 * 0x9E3779B97F4A7C15ull) & (nf->seen_cap - 1);
+	while (nf->seen[h]) {
+		if (nf->seen[h] == ib)
+			return false;
+		h = (h + 1) & (nf->seen_cap - 1);
+	}
+	nf->seen[h] = ib;
+	nf->seen_n++;
+	return true;
+}
+
+/* ---------------------------------------------------------------- B-trees */
+
+static int keep_bbt(ndb_file *nf, const uint8_t *e)
+{
+	const ndb_format *f = nf->f;
+	ndb_bbt_ent *b = or_append((void **)&nf->bbt, &nf->n_bbt, &nf->cap_bbt, sizeof *b);
+	if (!b)
+		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+	b->bid = leid(f, e);
+	b->ib = leid(f, e + f->id);
+	b->cb = ndb_le16(e + 2 * f->id);
+	if (nf->n_bbt > 1 && (b[-1].bid & ~1ull) >= (b->bid & ~1ull))
+		nf->unsorted = true;
+	return 0;
+}
+
+static int keep_nbt(ndb_file *nf, const uint8_t *e)
+{
+	const ndb_format *f = nf->f;
+	ndb_nbt_ent *n = or_append((void **)&nf->nbt, &nf->n_nbt, &nf->cap_nbt, sizeof *n);
+	if (!n)
+		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+	n->nid = (uint32_t)leid(f, e);
+	n->data = leid(f, e + f->id);
+	n->sub = leid(f, e + 2 * f->id);
+	n->parent = ndb_le32(e + 3 * f->id);
+	if (nf->n_nbt > 1 && n[-1].nid >= n->nid)
+		nf->unsorted = true;
+	return 0;
+}
+
+/* Checks one B-tree page and what it points to. `level` is the level the parent expects (-1 at the
+ * root), `bid` the back pointer its BREF names. */
+static int walk(ndb_file *nf, uint8_t ptype, uint64_t ib, uint64_t bid, int level, int depth)
+{
+	const ndb_format *f = nf->f;
+	const char *tree = ptype == PTYPE_BBT ? "block B-tree" : "node B-tree";
+	ndb_report *rep = nf->rep;
+	int rc = 0;
+	if (depth >= MAX_BT_DEPTH) {
+		ndb_add_problem(rep, NDB_PAGE, "bad_page", ib, bid, "%s deeper than %d levels at offset %llu", tree,
+		                MAX_BT_DEPTH, (unsigned long long)ib);
+		return 0;
+	}
+	if (ib < f->page || ib > nf->size || nf->size - ib < f->page) {
+		ndb_add_problem(rep, NDB_PAGE, "bad_page", ib, bid,
+		                "%s page at offset %llu lies outside the file (%llu bytes)", tree, (unsigned long long)ib,
+		                (unsigned long long)nf->size);
+		return 0;
+	}
+	if (!visit(nf, ib, &rc)) {
+		if (rc == 0)
+			ndb_add_problem(rep, NDB_PAGE, "bad_page", ib, bid, "%s page at offset %llu is reached twice (a loop)",
+			                tree, (unsigned long long)ib);
+		return rc;
+	}
+	if (!ndb_take_budget(nf))
+		return 0;
+	uint8_t *pg = nf->page + (size_t)depth * f->page;
+	if ((rc = ndb_read_at(nf, pg, f->page, ib)) != 0)
+		return rc;
+	rep->pages_checked++;
+	const uint8_t *t = pg + f->trailer;
+	uint32_t crc_stored = f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4);
+	uint64_t back = f->kind == FMT_ANSI ? ndb_le32(t + 4) : ndb_le64(t + 8);
+	if (t[0] != ptype || t[1] != ptype) {
+		ndb_add_problem(rep, NDB_PAGE, "bad_page", ib, bid,
+		                "%s page at offset %llu: page type 0x%02x/0x%02x, expected 0x%02x", tree,
+		                (unsigned long long)ib, t[0], t[1], ptype);
+		return 0;
+	}
+	uint32_t crc = ndb_crc(0, pg, f->trailer);
+	if (crc != crc_stored) {
+		ndb_add_problem(rep, NDB_PAGE, "bad_crc", ib, bid, "%s page at offset %llu: CRC 0x%08x stored, 0x%08x computed",
+		                tree, (unsigned long long)ib, crc_stored, crc);
+		return 0;
+	}
+	if (back != bid || ndb_le16(t + 2) != ndb_sig(ib, bid)) {
+		ndb_add_problem(rep, NDB_PAGE, "bad_trailer", ib, bid,
+		                "%s page at offset %llu: back pointer 0x%llx and signature 0x%04x, expected 0x%llx and 0x%04x",
+		                tree, (unsigned long long)ib, (unsigned long long)back, ndb_le16(t + 2),
+		                (unsigned long long)bid, ndb_sig(ib, bid));
+		return 0;
+	}
+	const uint8_t *m = pg + f->meta;
+	size_t n_ent = f->kind == FMT_4K ? ndb_le16(m) : m[0];
+	size_t cb_ent = f->kind == FMT_4K ? m[4] : m[2];
+	int lvl = f->kind == FMT_4K ? m[5] : m[3];
+	size_t need = lvl > 0 ? 3 * f->id : ptype == PTYPE_BBT ? 2 * f->id + 4 : 3 * f->id + 4;
+	if ((level >= 0 && lvl != level) || (level < 0 && lvl >= MAX_BT_DEPTH) || cb_ent < need ||
+	    n_ent * cb_ent > f->meta) {
+		ndb_add_problem(rep, NDB_PAGE, "bad_page", ib, bid,
+		                "%s page at offset %llu: %zu entries of %zu bytes at level %d do not fit a page%s", tree,
+		                (unsigned long long)ib, n_ent, cb_ent, lvl,
+		                level >= 0 && lvl != level ? " or its place" : "");
+		return 0;
+	}
+	for (size_t i = 0; i < n_ent && rc == 0; i++) {
+		const uint8_t *e = pg + i * cb_ent;
+		if (lvl > 0)
+			rc = walk(nf, ptype, leid(f, e + 2 * f->id), leid(f, e + f->id), lvl - 1, depth + 1);
+		else if (ptype == PTYPE_BBT)
+			rc = keep_bbt(nf, e);
+		else
+			rc = keep_nbt(nf, e);
+		/* the deeper walk used the scratch pages below this one only: pg is intact */
+	}
+	return rc;
+}
+
+static int cmp_bbt_bid(const void *a, const void *b)
+{
+	const ndb_bbt_ent *x = a, *y = b;
+	uint64_t p = x->bid & ~1ull, q = y->bid & ~1ull;
+	return p < q ? -1 : p > q;
+}
+
+static int cmp_nbt_nid(const void *a, const void *b)
+{
+	const ndb_nbt_ent *x = a, *y = b;
+	return x->nid < y->nid ? -1 : x->nid > y->nid;
+}
+
+/* ---------------------------------------------------------------- header and open */
+
+static int read_header(ndb_file *nf, const uint8_t *h, size_t n, uint64_t *nbt_bid, uint64_t *nbt_ib,
+                       uint64_t *bbt_bid, uint64_t *bbt_ib)
+{
+	const ndb_format *f = NULL;
+	uint16_t ver = ndb_le16(h + 10);
+	if (ver == 14 || ver == 15)
+		f = &formats[0];
+	else if (ver == 23)
+		f = &formats[1];
+	else if (ver == 36)
+		f = &formats[2];
+	if (!f) {
+		nf->rep->skipped = "a format version the reader does not know";
+		return 1;
+	}
+	nf->f = f;
+	nf->rep->format = f->name;
+	nf->is_ost = h[8] == 'S' && h[9] == 'O';
+	nf->rep->pages_checked++;
+	if (f->kind == FMT_ANSI) {
+		nf->eof = ndb_le32(h + 168);
+		*nbt_bid = ndb_le32(h + 184);
+		*nbt_ib = ndb_le32(h + 188);
+		*bbt_bid = ndb_le32(h + 192);
+		*bbt_ib = ndb_le32(h + 196);
+		nf->crypt = h[461];
+	} else {
+		nf->eof = ndb_le64(h + 184);
+		*nbt_bid = ndb_le64(h + 216);
+		*nbt_ib = ndb_le64(h + 224);
+		*bbt_bid = ndb_le64(h + 232);
+		*bbt_ib = ndb_le64(h + 240);
+		nf->crypt = h[513];
+	}
+	uint32_t partial = ndb_crc(0, h + 8, 471);
+	bool bad = partial != ndb_le32(h + 4);
+	if (f->kind != FMT_ANSI && n >= 528)
+		bad |= ndb_crc(0, h + 8, 516) != ndb_le32(h + 524);
+	/* The walk goes on after a bad header CRC: every page it reaches is checked on its own. */
+	if (bad)
+		ndb_add_problem(nf->rep, NDB_HEADER, "bad_crc", 0, 0, "the file header's CRC does not match its contents");
+	if (nf->eof > nf->size)
+		ndb_add_problem(nf->rep, NDB_HEADER, "bad_page", 0, 0,
+		                "the file is %llu bytes, its header says %llu: it was cut short",
+		                (unsigned long long)nf->size, (unsigned long long)nf->eof);
+	return 0;
+}
+
+int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+{
+	memset(nf, 0, sizeof *nf);
+	nf->rep = rep;
+	nf->err = err;
+	nf->fd = -1;
+	uint8_t h[HEADER_READ];
+	uint64_t nbt_bid, nbt_ib, bbt_bid, bbt_ib;
+	struct stat st;
+	crypt_init();
+
+	nf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nf->fd < 0 || fstat(nf->fd, &st) != 0)
+		return or_fail(err, OR_ERR_IO, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return or_fail(err, OR_ERR_IO, "%s: is a directory", path);
+	nf->size = (uint64_t)st.st_size;
+	if (nf->size < HEADER_READ) {
+		rep->skipped = "the file is shorter than a header";
+		return 1;
+	}
+	int rc = ndb_read_at(nf, h, sizeof h, 0);
+	if (rc)
+		return rc;
+	if (memcmp(h, "!BDN", 4) != 0) {
+		rep->skipped = "not a PST/OST file";
+		return 1;
+	}
+	if (read_header(nf, h, sizeof h, &nbt_bid, &nbt_ib, &bbt_bid, &bbt_ib) != 0)
+		return 1;
+	if (nf->crypt > NDB_CRYPT_CYCLIC) {
+		rep->skipped = "an encoding the reader does not know";
+		return 1;
+	}
+	rep->checked = true;
+	nf->budget = nf->size / 64 > 4096 ? nf->size / 64 : 4096;
+	nf->page = malloc((size_t)MAX_BT_DEPTH * nf->f->page);
+	if (!nf->page)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	if ((rc = walk(nf, PTYPE_NBT, nbt_ib, nbt_bid, -1, 0)) != 0 ||
+	    (rc = walk(nf, PTYPE_BBT, bbt_ib, bbt_bid, -1, 0)) != 0)
+		return rc;
+	if (nf->unsorted) {
+		qsort(nf->nbt, nf->n_nbt, sizeof *nf->nbt, cmp_nbt_nid);
+		qsort(nf->bbt, nf->n_bbt, sizeof *nf->bbt, cmp_bbt_bid);
+	}
+	return 0;
+}
+
+void ndb_close(ndb_file *nf)
+{
+	if (nf->fd >= 0)
+		close(nf->fd);
+	free(nf->page);
+	free(nf->seen);
+	free(nf->bbt);
+	free(nf->nbt);
+	nf->fd = -1;
+	nf->page = NULL;
+	nf->seen = NULL;
+	nf->bbt = NULL;
+	nf->nbt = NULL;
+}
+
+const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid)
+{
+	size_t lo = 0, hi = nf->n_nbt;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (nf->nbt[mid].nid < nid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nf->n_nbt && nf->nbt[lo].nid == nid ? &nf->nbt[lo] : NULL;
+}
+
+const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid)
+{
+	bid &= ~1ull; /* bit 0 of a BID is reserved: readers ignore it ([MS-PST] 2.2.2.2) */
+	size_t lo = 0, hi = nf->n_bbt;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((nf->bbt[mid].bid & ~1ull) < bid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nf->n_bbt && (nf->bbt[lo].bid & ~1ull) == bid ? &nf->bbt[lo] : NULL;
+}
+
+/* ---------------------------------------------------------------- blocks and data trees */
+
+static int data_reserve(ndb_data *d, size_t extra, or_error *err)
+{
+	if (d->len + extra <= d->cap && d->n < d->cap_off)
+		return 0;
+	if (d->len + extra > d->cap) {
+		size_t cap = d->cap ? d->cap : 16384;
+		while (cap < d->len + extra)
+			cap *= 2;
+		uint8_t *p = realloc(d->buf, cap);
+		if (!p)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		d->buf = p;
+		d->cap = cap;
+	}
+	if (d->n >= d->cap_off) {
+		size_t cap = d->cap_off ? d->cap_off * 2 : 16;
+		size_t *p = realloc(d->off, cap * sizeof *p);
+		if (!p)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		d->off = p;
+		d->cap_off = cap;
+	}
+	return 0;
+}
+
+/* Reads block `bid` raw (trailer checked, not its CRC) into `buf` (blk_max bytes); *cb its size,
+ * *inflated the size its trailer gives for the decoded data (4 KiB format; else *cb). */
+static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size_t *inflated, or_error *err)
+{
+	const ndb_format *f = nf->f;
+	const ndb_bbt_ent *b = ndb_find_block(nf, bid);
+	if (!b)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx is not in the block B-tree", (unsigned long long)bid);
+	size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
+	if (total > f->blk_max || b->ib < f->page || b->ib > nf->size || nf->size - b->ib < total)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: %u bytes at offset %llu lie outside the file",
+		               (unsigned long long)bid, b->cb, (unsigned long long)b->ib);
+	or_error *saved = nf->err;
+	nf->err = err;
+	int rc = ndb_read_at(nf, buf, total, b->ib);
+	nf->err = saved;
+	if (rc)
+		return rc;
+	const uint8_t *t = buf + total - f->blk_trailer;
+	uint64_t tbid = f->kind == FMT_ANSI ? ndb_le32(t + 4) : ndb_le64(t + 8);
+	if (ndb_le16(t) != b->cb || (tbid & ~1ull) != (b->bid & ~1ull))
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx at offset %llu: its trailer names block 0x%llx of %u bytes",
+		               (unsigned long long)bid, (unsigned long long)b->ib, (unsigned long long)tbid, ndb_le16(t));
+	*cb = b->cb;
+	*inflated = f->kind == FMT_4K ? ndb_le16(t + 18) : b->cb;
+	if (f->kind == FMT_4K && *inflated == 0)
+		*inflated = b->cb;
+	return 0;
+}
+
+/* Appends the decoded contents of data block `bid` to `d`. */
+static int append_block(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, or_error *err)
+{
+	size_t cb, inflated;
+	int rc = read_block(nf, bid, raw, &cb, &inflated, err);
+	if (rc)
+		return rc;
+	if ((rc = data_reserve(d, inflated, err)) != 0)
+		return rc;
+	uint8_t *out = d->buf + d->len;
+	if (inflated != cb) {
+		uLongf n = (uLongf)inflated;
+		if (uncompress(out, &n, raw, (uLong)cb) != Z_OK || n != inflated)
+			return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: its compressed data (%zu bytes) does not inflate to "
+			               "the %zu bytes its trailer states", (unsigned long long)bid, cb, inflated);
+	} else {
+		memcpy(out, raw, cb);
+	}
+	decode(nf->crypt, (uint32_t)bid, out, inflated);
+	d->off[d->n++] = d->len;
+	d->len += inflated;
+	return 0;
+}
+
+static int read_tree(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, int depth, or_error *err)
+{
+	if (!(bid & 2))
+		return append_block(nf, bid, d, raw, err);
+	if (depth >= MAX_DATA_DEPTH)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: data tree deeper than %d levels", (unsigned long long)bid,
+		               MAX_DATA_DEPTH);
+	size_t cb, inflated;
+	int rc = read_block(nf, bid, raw, &cb, &inflated, err);
+	if (rc)
+		return rc;
+	size_t id = nf->f->id;
+	if (cb < 8 || raw[0] != 0x01 || raw[1] < 1 || raw[1] > 2 || 8 + (size_t)ndb_le16(raw + 2) * id > cb)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: not a valid XBLOCK/XXBLOCK", (unsigned long long)bid);
+	size_t n = ndb_le16(raw + 2);
+	uint8_t level = raw[1];
+	uint64_t *kids = malloc((n ? n : 1) * sizeof *kids);
+	if (!kids)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		kids[i] = leid(nf->f, raw + 8 + i * id);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (level == 2 && !(kids[i] & 2))
+			rc = or_fail(err, OR_ERR_FORMAT, "block 0x%llx: an XXBLOCK entry is not an XBLOCK", (unsigned long long)bid);
+		else if (level == 1 && (kids[i] & 2))
+			rc = or_fail(err, OR_ERR_FORMAT, "block 0x%llx: an XBLOCK entry is not a data block", (unsigned long long)bid);
+		else
+			rc = read_tree(nf, kids[i], d, raw, depth + 1, err);
+	}
+	free(kids);
+	return rc;
+}
+
+int ndb_read_data(ndb_file *nf, uint64_t bid, ndb_data *out, or_error *err)
+{
+	out->n = 0;
+	out->len = 0;
+	if (!bid)
+		return 0;
+	uint8_t *raw = malloc(nf->f->blk_max);
+	if (!raw)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	int rc = read_tree(nf, bid, out, raw, 0, err);
+	free(raw);
+	return rc;
+}
+
+void ndb_data_free(ndb_data *d)
+{
+	free(d->buf);
+	free(d->off);
+	memset(d, 0, sizeof *d);
+}
+
+static int find_sub(ndb_file *nf, uint64_t bid, uint32_t nid, uint64_t *bid_data, uint64_t *bid_sub, int depth,
+                    uint8_t *raw, or_error *err)
+{
+	if (depth >= MAX_SUB_DEPTH)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: subnode tree deeper than %d levels",
+		               (unsigned long long)bid, MAX_SUB_DEPTH);
+	size_t cb, inflated;
+	int rc = read_block(nf, bid, raw, &cb, &inflated, err);
+	if (rc)
+		return rc;
+	size_t id = nf->f->id;
+	size_t hdr = id == 8 ? 8 : 4;
+	if (cb < hdr || raw[0] != 0x02 || raw[1] > 1)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: not a valid SLBLOCK/SIBLOCK", (unsigned long long)bid);
+	size_t n = ndb_le16(raw + 2), ent = raw[1] == 0 ? 3 * id : 2 * id;
+	if (hdr + n * ent > cb)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: %zu subnode entries do not fit it", (unsigned long long)bid, n);
+	if (raw[1] == 0) {
+		for (size_t i = 0; i < n; i++) {
+			const uint8_t *e = raw + hdr + i * ent;
+			if ((uint32_t)leid(nf->f, e) == nid) {
+				*bid_data = leid(nf->f, e + id);
+				*bid_sub = leid(nf->f, e + 2 * id);
+				return 0;
+			}
+		}
+		return OR_ERR_NOTFOUND;
+	}
+	/* SIBLOCK: the last entry whose key is not above nid */
+	uint64_t next = 0;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *e = raw + hdr + i * ent;
+		if ((uint32_t)leid(nf->f, e) > nid)
+			break;
+		next = leid(nf->f, e + id);
+	}
+	if (!next)
+		return OR_ERR_NOTFOUND;
+	return find_sub(nf, next, nid, bid_data, bid_sub, depth + 1, raw, err);
+}
+
+int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid_data, uint64_t *sub, or_error *err)
+{
+	*bid_data = *sub = 0;
+	if (!bid_sub)
+		return OR_ERR_NOTFOUND;
+	uint8_t *raw = malloc(nf->f->blk_max);
+	if (!raw)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	int rc = find_sub(nf, bid_sub, nid, bid_data, sub, 0, raw, err);
+	free(raw);
+	return rc;
+}

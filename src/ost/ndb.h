@@ -1,0 +1,107 @@
+/*
+ * ndb.h: internal to src/ost. The node database layer of a PST/OST file ([MS-PST] 2.2), read
+ * without libpff: the header, the node and block B-trees (loaded whole into sorted arrays), and
+ * blocks decoded (permutative or cyclic encoding, zlib in the 4 KiB format) and assembled into a
+ * node's data or looked up among its subnodes. Shared by the checksum scan (ndb_check.c) and the
+ * native listing (native.c, ltp.c).
+ *
+ * Nothing read from the file is trusted: offsets and sizes are held against the file size, tree
+ * depth is bounded, a page reached twice is a loop, and the walk stops after a number of pages
+ * proportional to the file size.
+ */
+#ifndef OSTRECON_OST_NDB_H
+#define OSTRECON_OST_NDB_H
+
+#include "internal.h"
+
+typedef enum { FMT_ANSI, FMT_UNICODE, FMT_4K } ndb_kind;
+
+typedef struct {
+	ndb_kind kind;
+	const char *name;
+	size_t page;       /* page size */
+	size_t trailer;    /* offset of the page trailer; the page CRC covers the bytes before it */
+	size_t meta;       /* offset of a B-tree page's cEnt/cEntMax/cbEnt/cLevel */
+	size_t id;         /* size of a BID, IB or NID field in entries: 4 or 8 */
+	size_t blk_trailer;/* block trailer size */
+	size_t blk_align;  /* blocks take a multiple of this */
+	size_t blk_max;    /* largest block on disk, trailer included */
+} ndb_format;
+
+typedef struct { uint64_t bid, ib; uint16_t cb; } ndb_bbt_ent;
+typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
+
+enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
+
+typedef struct {
+	const ndb_format *f;
+	int fd;
+	uint64_t size;        /* the file's real size */
+	uint64_t eof;         /* the size its header states */
+	uint8_t crypt;        /* bCryptMethod */
+	bool is_ost;          /* wMagicClient "SO" */
+	uint64_t budget;      /* pages and blocks still allowed */
+	ndb_report *rep;      /* page problems go here */
+	uint8_t *page;        /* scratch pages, one per level */
+	uint64_t *seen;       /* open-addressed set of page offsets */
+	size_t seen_cap, seen_n;
+	ndb_bbt_ent *bbt;     /* sorted by bid (bit 0 cleared) after ndb_open */
+	size_t n_bbt, cap_bbt;
+	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
+	size_t n_nbt, cap_nbt;
+	bool unsorted;        /* the trees were not in key order (damage): sorted here */
+	or_error *err;
+} ndb_file;
+
+/* Little-endian readers. */
+static inline uint16_t ndb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t ndb_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t ndb_le64(const uint8_t *p) { return ndb_le32(p) | (uint64_t)ndb_le32(p + 4) << 32; }
+
+/* Opens `path` read-only, reads the header and walks both B-trees, checking every page (problems
+ * go to `rep`, which must be zeroed by the caller). Returns 0; 1 when the file is not one this
+ * layer reads (rep->skipped says why); a negative or_code on I/O error or out of memory. */
+int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
+void ndb_close(ndb_file *nf);
+
+/* Records a page, block or header problem in `r`. */
+void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
+                     const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Reads exactly n bytes at off (held against the file size here). */
+int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off);
+/* Takes one page or block from the budget; false (and rep->limit_hit) when spent. */
+bool ndb_take_budget(ndb_file *nf);
+/* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
+uint16_t ndb_sig(uint64_t ib, uint64_t bid);
+
+const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid);
+const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid);
+
+/* A node's data (or a subnode's): its data blocks decoded and laid end to end in `buf`; block i
+ * starts at off[i] and ends where the next one starts (or at len). */
+typedef struct {
+	uint8_t *buf;
+	size_t len, cap;
+	size_t *off;
+	size_t n, cap_off;
+} ndb_data;
+
+static inline size_t ndb_data_block_len(const ndb_data *d, size_t i)
+{
+	return (i + 1 < d->n ? d->off[i + 1] : d->len) - d->off[i];
+}
+
+/* Reads the data tree under `bid` (a data block, or an XBLOCK/XXBLOCK over them) into `out`
+ * (emptied first; its buffers are reused). Errors name the block. */
+int ndb_read_data(ndb_file *nf, uint64_t bid, ndb_data *out, or_error *err);
+void ndb_data_free(ndb_data *d);
+
+/* Finds subnode `nid` in the subnode tree under `bid_sub`: its data and subnode block ids. */
+int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid_data, uint64_t *sub,
+                     or_error *err);
+
+#endif

@@ -1,0 +1,109 @@
+/*
+ * store.h: internal to src/ost. What the reader needs from a cache file, with two implementations:
+ * native.c (the NDB and LTP layers read directly: ndb.c, ltp.c), the default, and pff.c (libpff,
+ * the only file that includes libpff.h), kept as an independent second reader and for libpff's
+ * scan for deleted items. Errors become or_error; every handle given out is freed through it.
+ */
+#ifndef OSTRECON_OST_STORE_H
+#define OSTRECON_OST_STORE_H
+
+#include "core/core.h"
+
+typedef struct st_file st_file;
+typedef struct st_node st_node; /* a folder, a message or the message store */
+
+typedef struct {
+	bool is_ost, is_pst;
+	const char *format;     /* "ost-unicode-512", "pst-ansi", ... (static) */
+	const char *encryption; /* "none", "compressible", "high" (static) */
+	int64_t size;
+	bool corrupted;
+} st_info;
+
+typedef enum { ST_SUBFOLDERS, ST_MESSAGES, ST_ASSOCIATED } st_children;
+
+/* A property value. Strings come as NUL-terminated UTF-8 (ANSI strings converted from the
+ * Windows-1252 code page); other values as their stored bytes. A multi-valued binary property
+ * gives one entry per value. */
+typedef struct {
+	uint16_t id, type;
+	uint8_t *data;
+	size_t len;
+} st_prop;
+
+#define ST_MAX_PROPS 48
+typedef struct {
+	st_prop p[ST_MAX_PROPS];
+	size_t n;
+} st_props;
+
+typedef struct {
+	const char *name; /* "native", "libpff" */
+	void (*close)(st_file *f);
+	void (*get_info)(st_file *f, st_info *info);
+	int (*orphan_count)(st_file *f, int64_t *n, or_error *err);
+	int (*recover)(st_file *f, int64_t *n, or_error *err);
+	/* The GUIDs of the replica table (descriptor 0x801): *out is malloc'd, caller frees. */
+	int (*replica_guids)(st_file *f, uint8_t (**out)[16], size_t *n, or_error *err);
+	int (*message_store)(st_file *f, st_node **out, or_error *err);
+	int (*root_folder)(st_file *f, st_node **out, or_error *err);
+	void (*node_free)(st_node *n);
+	/* Folder display name (UTF-8, malloc'd; NULL when the folder has none). */
+	int (*folder_name)(st_node *n, char **out, or_error *err);
+	int (*child_count)(st_node *n, st_children kind, int *count, or_error *err);
+	int (*child)(st_node *n, st_children kind, int index, st_node **out, or_error *err);
+	/* Properties of the node, restricted to a list of property ids. */
+	int (*read_props)(st_node *n, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err);
+} st_ops;
+
+struct st_file {
+	const st_ops *ops;
+};
+struct st_node {
+	const st_ops *ops;
+	uint32_t id;
+};
+
+/* The two readers. Each returns OR_ERR_FORMAT when the file is not a PST/OST or is damaged beyond
+ * opening (the message says which). */
+int native_open(st_file **out, const char *path, or_error *err);
+int pff_open(st_file **out, const char *path, or_error *err);
+
+static inline void st_close(st_file *f) { if (f) f->ops->close(f); }
+static inline void st_get_info(st_file *f, st_info *i) { f->ops->get_info(f, i); }
+static inline int st_orphan_count(st_file *f, int64_t *n, or_error *e) { return f->ops->orphan_count(f, n, e); }
+static inline int st_recover(st_file *f, int64_t *n, or_error *e) { return f->ops->recover(f, n, e); }
+static inline int st_replica_guids(st_file *f, uint8_t (**out)[16], size_t *n, or_error *e)
+{
+	return f->ops->replica_guids(f, out, n, e);
+}
+static inline int st_message_store(st_file *f, st_node **o, or_error *e) { return f->ops->message_store(f, o, e); }
+static inline int st_root_folder(st_file *f, st_node **o, or_error *e) { return f->ops->root_folder(f, o, e); }
+static inline void st_node_free(st_node *n) { if (n) n->ops->node_free(n); }
+static inline uint32_t st_node_id(const st_node *n) { return n->id; }
+static inline int st_folder_name(st_node *n, char **o, or_error *e) { return n->ops->folder_name(n, o, e); }
+static inline int st_child_count(st_node *n, st_children k, int *c, or_error *e)
+{
+	return n->ops->child_count(n, k, c, e);
+}
+static inline int st_child(st_node *n, st_children k, int i, st_node **o, or_error *e)
+{
+	return n->ops->child(n, k, i, o, e);
+}
+static inline int st_read_props(st_node *n, const uint16_t *ids, size_t n_ids, st_props *o, or_error *e)
+{
+	return n->ops->read_props(n, ids, n_ids, o, e);
+}
+
+/* store.c: property lists, the same for both readers. */
+bool st_wanted(const uint16_t *ids, size_t n, uint16_t id);
+/* Adds a value (takes `data`, malloc'd); beyond ST_MAX_PROPS values it is dropped. */
+void st_props_add(st_props *props, uint16_t id, uint16_t type, uint8_t *data, size_t len);
+void st_props_clear(st_props *props);
+const st_prop *st_props_get(const st_props *props, uint16_t id);
+/* Integer value of a PT_SHORT/PT_LONG/PT_I8/PT_BOOLEAN property; returns false when absent. */
+bool st_props_int(const st_props *props, uint16_t id, int64_t *out);
+/* A FILETIME property; 0 when absent. */
+int64_t st_props_time(const st_props *props, uint16_t id);
+
+#endif
