@@ -4,7 +4,10 @@
 #   ostwrite (write), ostrecon ost (our reader), a pypff listing of the same properties
 #   (test/writer/pff_list.py) and cat FILE > /dev/null (the disk's share).
 # BENCH_ITEMS=N changes the message count; BENCH_FORMAT=ost|pst|ost4k the format;
-# BENCH_SKIP_PYPFF=1 leaves out the pypff run. Nothing is kept: the directory is removed at exit.
+# BENCH_SKIP_PYPFF=1 leaves out the pypff run (which takes about an hour at 200,000 messages:
+# libpff's open grows with the square of the messages); BENCH_LIBPFF=1 adds
+# `ostrecon ost --reader libpff` (as slow). Ends with the ratio to pypff and the memory target
+# (peak RSS under 64 MB + 300 bytes per message). Nothing is kept: the directory is removed at exit.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -35,7 +38,9 @@ measure() {
 		rate=$(awk "BEGIN { if ($secs > 0) printf \", %.0f messages/s\", $ITEMS / $secs }")
 	fi
 	printf '%-22s wall %8.2f s, CPU %8.2f s, peak RSS %7d KiB%s\n' "$name" "$secs" "$cpu" "$rss" "$rate"
+	last_secs=$secs last_cpu=$cpu last_rss=$rss
 }
+ours_secs="" ours_cpu="" ours_rss="" pypff_secs="" pypff_cpu=""
 
 echo "writer_ost: $N messages in 300 folders, format $FMT, in $tmp"
 ITEMS=$N measure "ostwrite (write)" "$W" "$tmp/fixture.json" --format "$FMT" -o "$tmp/bench.$FMT"
@@ -44,14 +49,31 @@ printf '%-22s %d bytes (%.1f MiB), %.0f bytes/message\n' "file size" "$size" \
 	"$(awk "BEGIN { print $size / 1048576 }")" "$(awk "BEGIN { print $size / $N }")"
 measure "cat > /dev/null" sh -c "cat '$tmp/bench.$FMT' > /dev/null"
 if [ -x "$OSTRECON" ] && "$OSTRECON" ost --help > /dev/null 2>&1; then
-	ITEMS=$N measure "ostrecon ost" "$OSTRECON" ost -q "$tmp/bench.$FMT" -o "$tmp/snap.jsonl" || true
+	if ITEMS=$N measure "ostrecon ost" "$OSTRECON" ost -q "$tmp/bench.$FMT" -o "$tmp/snap.jsonl"; then
+		ours_secs=$last_secs ours_cpu=$last_cpu ours_rss=$last_rss
+	fi
 	[ -f "$tmp/snap.jsonl" ] && echo "                       snapshot: $(tail -n 1 "$tmp/snap.jsonl")"
+	ITEMS=$N measure "  without CRC scan" "$OSTRECON" ost -q --no-crc-check "$tmp/bench.$FMT" -o "$tmp/snap2.jsonl" || true
+	if [ "${BENCH_LIBPFF:-0}" = 1 ]; then
+		ITEMS=$N measure "  --reader libpff" "$OSTRECON" ost -q --reader libpff "$tmp/bench.$FMT" -o "$tmp/snap3.jsonl" || true
+	fi
 else
 	echo "ostrecon ost: not built ($OSTRECON), skipped"
 fi
 if [ "${BENCH_SKIP_PYPFF:-0}" != 1 ] && /usr/bin/python3 -c "import pypff" 2>/dev/null; then
-	ITEMS=$N measure "pypff listing" /usr/bin/python3 test/writer/pff_list.py "$tmp/bench.$FMT" || true
+	if ITEMS=$N measure "pypff listing" /usr/bin/python3 test/writer/pff_list.py "$tmp/bench.$FMT"; then
+		pypff_secs=$last_secs pypff_cpu=$last_cpu
+	fi
 	[ -f "$tmp/out" ] && echo "                       $(grep -c '"message"' "$tmp/out") messages listed"
 else
 	echo "pypff listing: skipped"
+fi
+if [ -n "$ours_secs" ]; then
+	target=$((64 * 1024 + 300 * N / 1024))
+	printf 'peak RSS of ostrecon ost: %d KiB, target %d KiB (64 MiB + 300 bytes x %d): %s\n' "$ours_rss" \
+		"$target" "$N" "$([ "$ours_rss" -lt "$target" ] && echo met || echo NOT met)"
+	if [ -n "$pypff_secs" ]; then
+		awk "BEGIN { printf \"ostrecon ost vs pypff: %.1fx faster in wall time, %.1fx in CPU time (target 5x)\\n\", \
+			$pypff_secs / ($ours_secs > 0 ? $ours_secs : 0.01), $pypff_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.01) }"
+	fi
 fi

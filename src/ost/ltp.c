@@ -34,16 +34,10 @@ void ltp_free(ltp_heap *h)
 	ndb_data_free(&h->value);
 }
 
-int ltp_hid(const ltp_heap *h, uint32_t hid, const uint8_t **p, size_t *len, or_error *err)
+/* The allocation at (block, index), or an error message in err. */
+static int hid_at(const ltp_heap *h, uint32_t hid, size_t block, size_t index, const uint8_t **p, size_t *len,
+                  or_error *err)
 {
-	*p = NULL;
-	*len = 0;
-	if (hid & 0x1F)
-		return or_fail(err, OR_ERR_FORMAT, "node %u: 0x%x is not a heap id", h->nid, hid);
-	/* The 4 KiB format gives the allocation index 14 bits and the page 13 (libpff's format document). */
-	bool wide = h->nf->f->kind == FMT_4K;
-	size_t index = wide ? (hid >> 5) & 0x3FFF : (hid >> 5) & 0x7FF;
-	size_t block = wide ? hid >> 19 : hid >> 16;
 	if (index == 0 || block >= h->data.n)
 		return or_fail(err, OR_ERR_FORMAT, "node %u: heap id 0x%x names page %zu of %zu", h->nid, hid, block,
 		               h->data.n);
@@ -64,6 +58,20 @@ int ltp_hid(const ltp_heap *h, uint32_t hid, const uint8_t **p, size_t *len, or_
 	*p = b + start;
 	*len = end - start;
 	return 0;
+}
+
+int ltp_hid(const ltp_heap *h, uint32_t hid, const uint8_t **p, size_t *len, or_error *err)
+{
+	*p = NULL;
+	*len = 0;
+	if (hid & 0x1F)
+		return or_fail(err, OR_ERR_FORMAT, "node %u: 0x%x is not a heap id", h->nid, hid);
+	/* [MS-PST]: an 11-bit allocation index and a 16-bit page. For the 4 KiB format libpff's format
+	 * document gives 14 and 13 bits, which ostwrite writes; a heap id that does not resolve that way
+	 * is tried the [MS-PST] way (for the first page and fewer than 2048 allocations both agree). */
+	if (h->nf->f->kind == FMT_4K && hid_at(h, hid, hid >> 19, (hid >> 5) & 0x3FFF, p, len, err) == 0)
+		return 0;
+	return hid_at(h, hid, hid >> 16, (hid >> 5) & 0x7FF, p, len, err);
 }
 
 /* ---------------------------------------------------------------- BTH */

@@ -1,0 +1,301 @@
+/* The LTP layer (src/ost/ltp.c) on heaps built here byte by byte: heap ids and their bounds,
+ * property values of every stored form (inline, on the heap, multi-valued, strings with surrogate
+ * pairs and broken ones), B-trees on the heap with an index level and with an empty leaf (a fuzz
+ * finding), and a table's row ids in row order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ost/ltp.h"
+
+static const ndb_format fmt = {FMT_UNICODE, "unicode", 512, 496, 488, 8, 16, 64, 8192};
+static ndb_file nf = {.f = &fmt, .fd = -1};
+
+typedef struct {
+	uint8_t b[4096];
+	size_t len;
+	uint16_t ends[64];
+	size_t n;
+} page;
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+
+static void page_init(page *pg, uint8_t client_sig)
+{
+	memset(pg, 0, sizeof *pg);
+	pg->b[2] = 0xEC;
+	pg->b[3] = client_sig;
+	pg->len = 12;
+}
+
+/* Adds an allocation; returns its heap id (page 0). */
+static uint32_t page_alloc(page *pg, const void *data, size_t len)
+{
+	memcpy(pg->b + pg->len, data, len);
+	pg->len += len;
+	pg->ends[pg->n++] = (uint16_t)pg->len;
+	return (uint32_t)pg->n << 5;
+}
+
+/* Writes the page map and makes a one-block heap of it, with `root` as the user root. */
+static void page_finish(page *pg, uint32_t root, ltp_heap *h)
+{
+	if (pg->len & 1)
+		pg->len++;
+	put16(pg->b, (uint16_t)pg->len);
+	if (pg->b[2] == 0xEC) /* the first page: its header holds the user root */
+		put32(pg->b + 4, root);
+	uint8_t *m = pg->b + pg->len;
+	put16(m, (uint16_t)pg->n);
+	put16(m + 2, 0);
+	put16(m + 4, pg->b[2] == 0xEC ? 12 : 2);
+	for (size_t i = 0; i < pg->n; i++)
+		put16(m + 6 + 2 * i, pg->ends[i]);
+	pg->len += 6 + 2 * pg->n;
+	memset(h, 0, sizeof *h);
+	h->nf = &nf;
+	h->nid = 0x200024;
+	h->client_sig = pg->b[3];
+	h->user_root = root;
+	h->data.buf = pg->b;
+	h->data.len = pg->len;
+	static size_t off0 = 0;
+	h->data.off = &off0;
+	h->data.n = 1;
+}
+
+static void heap_ids_are_held_to_the_heap(void **state)
+{
+	page pg;
+	ltp_heap h;
+	page_init(&pg, 0xBC);
+	uint32_t a = page_alloc(&pg, "abc", 3), b = page_alloc(&pg, "", 0);
+	page_finish(&pg, a, &h);
+	const uint8_t *p;
+	size_t len;
+	or_error err = {0};
+	assert_int_equal(ltp_hid(&h, a, &p, &len, &err), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(p, "abc", 3);
+	assert_int_equal(ltp_hid(&h, b, &p, &len, &err), 0);
+	assert_int_equal(len, 0);
+	assert_int_equal(ltp_hid(&h, 0, &p, &len, &err), OR_ERR_FORMAT);           /* index 0 */
+	assert_int_equal(ltp_hid(&h, 3 << 5, &p, &len, &err), OR_ERR_FORMAT);      /* past the last allocation */
+	assert_int_equal(ltp_hid(&h, 1u << 16 | 1 << 5, &p, &len, &err), OR_ERR_FORMAT); /* page 1 of 1 */
+	assert_int_equal(ltp_hid(&h, a | 1, &p, &len, &err), OR_ERR_FORMAT);       /* a node id, not a heap id */
+	assert_non_null(strstr(err.message, "not a heap id"));
+	put16(pg.b, 4000); /* the page map outside the page */
+	assert_int_equal(ltp_hid(&h, a, &p, &len, &err), OR_ERR_FORMAT);
+}
+
+/* A property context of `n` records (id, type, value-or-hnid). */
+static uint32_t pc_records(page *pg, const uint16_t *ids, const uint16_t *types, const uint32_t *vals, size_t n)
+{
+	uint8_t recs[64 * 8];
+	for (size_t i = 0; i < n; i++) {
+		put16(recs + 8 * i, ids[i]);
+		put16(recs + 8 * i + 2, types[i]);
+		put32(recs + 8 * i + 4, vals[i]);
+	}
+	return page_alloc(pg, recs, n * 8);
+}
+
+/* Two heap pages in the 4 KiB format: a heap id of page 1 resolves written either way (14/13 bits
+ * as libpff documents the format, 11/16 as [MS-PST] gives it). */
+static void heap_ids_of_a_second_page_in_the_4k_format(void **state)
+{
+	static const ndb_format fmt4k = {FMT_4K, "unicode-4k", 4096, 4072, 4056, 8, 24, 512, 65536};
+	static ndb_file nf4k = {.f = &fmt4k, .fd = -1};
+	page p0, p1;
+	ltp_heap h0, h1;
+	page_init(&p0, 0xBC);
+	page_alloc(&p0, "first", 5);
+	page_finish(&p0, 1 << 5, &h0);
+	memset(&p1, 0, sizeof p1);
+	p1.len = 2; /* a later page starts with its map offset only */
+	page_alloc(&p1, "xx", 2);
+	page_alloc(&p1, "second", 6);
+	page_finish(&p1, 0, &h1);
+	uint8_t both[8192];
+	memcpy(both, p0.b, p0.len);
+	memcpy(both + p0.len, p1.b, p1.len);
+	size_t offs[2] = {0, p0.len};
+	ltp_heap h = h0;
+	h.nf = &nf4k;
+	h.data.buf = both;
+	h.data.len = p0.len + p1.len;
+	h.data.off = offs;
+	h.data.n = 2;
+	const uint8_t *p;
+	size_t len;
+	or_error err = {0};
+	assert_int_equal(ltp_hid(&h, 1u << 19 | 2 << 5, &p, &len, &err), 0);
+	assert_int_equal(len, 6);
+	assert_memory_equal(p, "second", 6);
+	assert_int_equal(ltp_hid(&h, 1u << 16 | 2 << 5, &p, &len, &err), 0);
+	assert_memory_equal(p, "second", 6);
+	assert_int_equal(ltp_hid(&h, 1 << 5, &p, &len, &err), 0);
+	assert_memory_equal(p, "first", 5);
+	assert_int_equal(ltp_hid(&h, 2u << 19 | 1 << 5, &p, &len, &err), OR_ERR_FORMAT);
+	(void)h1;
+}
+
+static void property_values_in_every_form(void **state)
+{
+	page pg;
+	ltp_heap h;
+	page_init(&pg, 0xBC);
+	uint8_t hdr[8] = {0xB5, 2, 6, 0, 0, 0, 0, 0};
+	uint32_t hid_hdr = page_alloc(&pg, hdr, 8);
+	/* "Hé😀" in UTF-16LE: H, é, a surrogate pair, and a lone high surrogate before a NUL */
+	const uint8_t subj[] = {'H', 0, 0xE9, 0, 0x3D, 0xD8, 0x00, 0xDE, 0x01, 0xD8, 'x', 0, 0, 0, 'y', 0};
+	uint32_t hid_subj = page_alloc(&pg, subj, sizeof subj);
+	const uint8_t time[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	uint32_t hid_time = page_alloc(&pg, time, 8);
+	uint8_t mv[4 + 12 + 3];
+	put32(mv, 3);
+	put32(mv + 4, 16);
+	put32(mv + 8, 16);
+	put32(mv + 12, 18);
+	memcpy(mv + 16, "xyz", 3);
+	uint32_t hid_mv = page_alloc(&pg, mv, sizeof mv);
+	const uint8_t ansi[] = {'c', 'a', 'f', 0xE9, 0x80, 0};
+	uint32_t hid_ansi = page_alloc(&pg, ansi, sizeof ansi);
+	const uint16_t ids[] = {0x0017, 0x001A, 0x0037, 0x0039, 0x0E07, 0x0E1B, 0x1035, 0x36D8, 0x3FFF};
+	const uint16_t types[] = {0x0003, 0x001E, 0x001F, 0x0040, 0x0003, 0x000B, 0x001F, 0x1102, 0x0102};
+	const uint32_t vals[] = {2, hid_ansi, hid_subj, hid_time, 0x11223344, 1, 0x41, hid_mv, 0};
+	uint32_t leaf = pc_records(&pg, ids, types, vals, 9);
+	put32(hdr + 4, leaf);
+	memcpy(pg.b + 12, hdr, 8); /* the header was allocated first, at the start of the page */
+	page_finish(&pg, hid_hdr, &h);
+
+	const uint16_t want[] = {0x0017, 0x001A, 0x0037, 0x0039, 0x0E07, 0x0E1B, 0x1035, 0x36D8};
+	st_props props = {0};
+	or_error err = {0};
+	assert_int_equal(ltp_pc_read(&h, want, 8, &props, &err), 0);
+	int64_t v;
+	assert_true(st_props_int(&props, 0x0017, &v));
+	assert_int_equal(v, 2);
+	assert_true(st_props_int(&props, 0x0E07, &v));
+	assert_int_equal(v, 0x11223344);
+	assert_true(st_props_int(&props, 0x0E1B, &v));
+	assert_int_equal(v, 1);
+	assert_int_equal(st_props_get(&props, 0x0E1B)->len, 1);
+	assert_string_equal((const char *)st_props_get(&props, 0x0037)->data, "H\xC3\xA9\xF0\x9F\x98\x80\xEF\xBF\xBDx");
+	assert_string_equal((const char *)st_props_get(&props, 0x001A)->data, "caf\xC3\xA9\xE2\x82\xAC");
+	assert_int_equal(st_props_time(&props, 0x0039), 0x0807060504030201);
+	/* 0x1035 names subnode 0x41, which this node does not have: the value is left out */
+	assert_null(st_props_get(&props, 0x1035));
+	/* 0x3FFF was not asked for */
+	assert_null(st_props_get(&props, 0x3FFF));
+	/* the multi-valued binary: three values in their places, the first empty */
+	size_t k = 0;
+	const char *expect[] = {"", "xy", "z"};
+	for (size_t i = 0; i < props.n; i++) {
+		if (props.p[i].id != 0x36D8)
+			continue;
+		assert_true(k < 3);
+		assert_int_equal(props.p[i].len, strlen(expect[k]));
+		assert_memory_equal(props.p[i].data, expect[k], props.p[i].len);
+		k++;
+	}
+	assert_int_equal(k, 3);
+	st_props_clear(&props);
+
+	/* a table heap is not a property context */
+	h.client_sig = 0x7C;
+	assert_int_equal(ltp_pc_read(&h, want, 8, &props, &err), OR_ERR_FORMAT);
+	assert_int_equal(props.n, 0);
+}
+
+static void bth_index_level_and_empty_leaf(void **state)
+{
+	page pg;
+	ltp_heap h;
+	page_init(&pg, 0xB5);
+	uint8_t hdr[8] = {0xB5, 4, 2, 1, 0, 0, 0, 0};
+	uint32_t hid_hdr = page_alloc(&pg, hdr, 8);
+	uint8_t l1[12], l2[6];
+	put32(l1, 10); put16(l1 + 4, 1); put32(l1 + 6, 20); put16(l1 + 10, 2);
+	put32(l2, 30); put16(l2 + 4, 3);
+	uint32_t h1 = page_alloc(&pg, l1, sizeof l1), h2 = page_alloc(&pg, l2, sizeof l2);
+	uint8_t idx[16];
+	put32(idx, 10); put32(idx + 4, h1); put32(idx + 8, 30); put32(idx + 12, h2);
+	uint32_t hidx = page_alloc(&pg, idx, sizeof idx);
+	uint32_t empty = page_alloc(&pg, "", 0);
+	put32(pg.b + 12 + 4, hidx);
+	page_finish(&pg, hid_hdr, &h);
+	uint8_t *rec = NULL, cb_key, cb_ent;
+	size_t n;
+	or_error err = {0};
+	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(cb_key, 4);
+	assert_int_equal(cb_ent, 2);
+	assert_int_equal(ndb_le32(rec), 10);
+	assert_int_equal(ndb_le32(rec + 6), 20);
+	assert_int_equal(ndb_le32(rec + 12), 30);
+	assert_int_equal(ndb_le16(rec + 16), 3);
+	free(rec);
+	/* the fuzz finding: a leaf allocation of zero bytes is a B-tree without records */
+	pg.b[12 + 3] = 0;
+	put32(pg.b + 12 + 4, empty);
+	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), 0);
+	assert_int_equal(n, 0);
+	free(rec);
+	/* a header that is not one */
+	pg.b[12] = 0xB4;
+	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), OR_ERR_FORMAT);
+	/* more levels than a heap can hold */
+	pg.b[12] = 0xB5;
+	pg.b[12 + 3] = 9;
+	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), OR_ERR_FORMAT);
+}
+
+static void table_rows_in_row_order(void **state)
+{
+	page pg;
+	ltp_heap h;
+	page_init(&pg, 0x7C);
+	uint8_t info[22] = {0x7C, 0};
+	uint32_t hid_info = page_alloc(&pg, info, sizeof info);
+	uint8_t hdr[8] = {0xB5, 4, 4, 0, 0, 0, 0, 0};
+	uint32_t hid_hdr = page_alloc(&pg, hdr, 8);
+	uint8_t rows[24];
+	put32(rows, 100); put32(rows + 4, 2);
+	put32(rows + 8, 200); put32(rows + 12, 0);
+	put32(rows + 16, 300); put32(rows + 20, 1);
+	uint32_t hid_rows = page_alloc(&pg, rows, sizeof rows);
+	put32(pg.b + 12 + 10, hid_hdr);          /* TCINFO.hidRowIndex */
+	put32(pg.b + 12 + 22 + 4, hid_rows);     /* BTH root */
+	page_finish(&pg, hid_info, &h);
+	uint32_t *ids = NULL;
+	size_t n;
+	or_error err = {0};
+	assert_int_equal(ltp_tc_rows(&h, &ids, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ids[0], 200);
+	assert_int_equal(ids[1], 300);
+	assert_int_equal(ids[2], 100);
+	free(ids);
+	h.client_sig = 0xBC;
+	assert_int_equal(ltp_tc_rows(&h, &ids, &n, &err), OR_ERR_FORMAT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(heap_ids_are_held_to_the_heap),
+		cmocka_unit_test(heap_ids_of_a_second_page_in_the_4k_format),
+		cmocka_unit_test(property_values_in_every_form),
+		cmocka_unit_test(bth_index_level_and_empty_leaf),
+		cmocka_unit_test(table_rows_in_row_order),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
