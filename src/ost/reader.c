@@ -178,9 +178,10 @@ static int read_folder(reader *r, st_node *node, const char *parent_id, const ch
 		f->unread_count = v;
 	if (st_props_int(&props, P_ASSOC_CONTENT_COUNT, &v))
 		f->assoc_count = v;
-	const st_prop *p = st_props_get(&props, P_CONTAINER_CLASS);
-	if (p)
-		f->cls = snap_strdup(r->snap, (const char *)p->data);
+	const char *str = st_props_str(&props, P_CONTAINER_CLASS);
+	if (str)
+		f->cls = snap_strdup(r->snap, str);
+	const st_prop *p;
 	if ((p = st_props_get(&props, P_CHANGE_KEY)))
 		f->change_key = snap_bindup(r->snap, p->data, p->len);
 	if ((p = st_props_get(&props, P_PREDECESSOR_CHANGE_LIST)))
@@ -336,17 +337,17 @@ static void fill_item(reader *r, snap_item *it, const st_props *props)
 {
 	const st_prop *p;
 	int64_t v;
-	if ((p = st_props_get(props, P_MESSAGE_CLASS)))
-		it->cls = snap_strdup(r->snap, (const char *)p->data);
-	if ((p = st_props_get(props, P_SUBJECT))) {
-		const char *s = (const char *)p->data;
+	const char *str;
+	if ((str = st_props_str(props, P_MESSAGE_CLASS)))
+		it->cls = snap_strdup(r->snap, str);
+	if ((str = st_props_str(props, P_SUBJECT))) {
 		/* A stored subject may start with U+0001 and a character giving the prefix length. */
-		if (s[0] == 0x01 && s[1])
-			s += 2;
-		it->subject = snap_strdup(r->snap, s);
+		if (str[0] == 0x01 && str[1])
+			str += 2;
+		it->subject = snap_strdup(r->snap, str);
 	}
-	if ((p = st_props_get(props, P_INTERNET_MESSAGE_ID)))
-		it->message_id = snap_strdup(r->snap, (const char *)p->data);
+	if ((str = st_props_str(props, P_INTERNET_MESSAGE_ID)))
+		it->message_id = snap_strdup(r->snap, str);
 	it->received = st_props_time(props, P_DELIVERY_TIME);
 	it->sent = st_props_time(props, P_SUBMIT_TIME);
 	it->created = st_props_time(props, P_CREATION_TIME);

@@ -39,6 +39,12 @@ const st_prop *st_props_get(const st_props *props, uint16_t id)
 	return NULL;
 }
 
+const char *st_props_str(const st_props *props, uint16_t id)
+{
+	const st_prop *p = st_props_get(props, id);
+	return p && (p->type == 0x001F || p->type == 0x001E) && p->data ? (const char *)p->data : NULL;
+}
+
 bool st_props_int(const st_props *props, uint16_t id, int64_t *out)
 {
 	const st_prop *p = st_props_get(props, id);

@@ -101,6 +101,9 @@ bool st_wanted(const uint16_t *ids, size_t n, uint16_t id);
 void st_props_add(st_props *props, uint16_t id, uint16_t type, uint8_t *data, size_t len);
 void st_props_clear(st_props *props);
 const st_prop *st_props_get(const st_props *props, uint16_t id);
+/* A string property (PT_UNICODE or PT_STRING8, NUL-terminated UTF-8); NULL when absent or when a
+ * damaged file stores that property with another type. */
+const char *st_props_str(const st_props *props, uint16_t id);
 /* Integer value of a PT_SHORT/PT_LONG/PT_I8/PT_BOOLEAN property; returns false when absent. */
 bool st_props_int(const st_props *props, uint16_t id, int64_t *out);
 /* A FILETIME property; 0 when absent. */

@@ -214,6 +214,25 @@ static void property_values_in_every_form(void **state)
 	assert_int_equal(props.n, 0);
 }
 
+/* The fuzz finding: a damaged file stored the message class as binary (no NUL), and the reader
+ * took it for a string. Strings are now taken from string types only. */
+static void a_string_property_of_another_type_is_not_a_string(void **state)
+{
+	st_props props = {0};
+	uint8_t *bin = malloc(3), *str = malloc(4);
+	assert_non_null(bin);
+	assert_non_null(str);
+	memcpy(bin, "IPM", 3);
+	memcpy(str, "abc", 4);
+	st_props_add(&props, 0x001A, 0x0102, bin, 3);
+	st_props_add(&props, 0x0037, 0x001F, str, 3);
+	assert_null(st_props_str(&props, 0x001A));
+	assert_string_equal(st_props_str(&props, 0x0037), "abc");
+	assert_null(st_props_str(&props, 0x1035));
+	st_props_clear(&props);
+	assert_int_equal(props.n, 0);
+}
+
 static void bth_index_level_and_empty_leaf(void **state)
 {
 	page pg;
@@ -294,6 +313,7 @@ int main(void)
 		cmocka_unit_test(heap_ids_are_held_to_the_heap),
 		cmocka_unit_test(heap_ids_of_a_second_page_in_the_4k_format),
 		cmocka_unit_test(property_values_in_every_form),
+		cmocka_unit_test(a_string_property_of_another_type_is_not_a_string),
 		cmocka_unit_test(bth_index_level_and_empty_leaf),
 		cmocka_unit_test(table_rows_in_row_order),
 	};
