@@ -24,8 +24,36 @@ static int cmp_bbt_ib(const void *a, const void *b)
 	return x->ib < y->ib ? -1 : x->ib > y->ib;
 }
 
-static int check_block(ndb_file *s, uint8_t *blk, const ndb_bbt_ent *b)
+/* Blocks are checked in offset order through a window of the file read in large pieces. */
+#define WINDOW (1u << 20)
+typedef struct {
+	uint8_t *buf;
+	uint64_t off;
+	size_t len;
+} window;
+
+/* Points *out at `n` bytes at `off`, reading a new window when they are not in the current one. */
+static int window_get(ndb_file *s, window *w, uint64_t off, size_t n, const uint8_t **out)
 {
+	if (!(w->len && off >= w->off && off + n <= w->off + w->len)) {
+		size_t want = WINDOW;
+		if (off + want > s->size)
+			want = (size_t)(s->size - off);
+		if (want < n)
+			want = n;
+		int rc = ndb_read_at(s, w->buf, want, off);
+		if (rc)
+			return rc;
+		w->off = off;
+		w->len = want;
+	}
+	*out = w->buf + (off - w->off);
+	return 0;
+}
+
+static int check_block(ndb_file *s, window *win, const ndb_bbt_ent *b)
+{
+	const uint8_t *blk;
 	const ndb_format *f = s->f;
 	size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
 	int rc = 0;
@@ -43,7 +71,7 @@ static int check_block(ndb_file *s, uint8_t *blk, const ndb_bbt_ent *b)
 		        (unsigned long long)s->size);
 		goto out;
 	}
-	if ((rc = ndb_read_at(s, blk, total, b->ib)) != 0)
+	if ((rc = window_get(s, win, b->ib, total, &blk)) != 0)
 		goto out;
 	const uint8_t *t = blk + total - f->blk_trailer;
 	uint16_t cb = ndb_le16(t);
@@ -123,12 +151,12 @@ int ndb_check(const char *path, ndb_report *rep, or_error *err)
 	ndb_file nf;
 	memset(rep, 0, sizeof *rep);
 	int rc = ndb_open(&nf, path, rep, err);
-	uint8_t *blk = NULL;
+	window win = {0};
 	if (rc != 0) {
 		rc = rc > 0 ? 0 : rc;
 		goto out;
 	}
-	if (!(blk = malloc(nf.f->blk_max))) {
+	if (!(win.buf = malloc(WINDOW > nf.f->blk_max ? WINDOW : nf.f->blk_max))) {
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -136,11 +164,11 @@ int ndb_check(const char *path, ndb_report *rep, or_error *err)
 	if (nf.n_bbt)
 		qsort(nf.bbt, nf.n_bbt, sizeof *nf.bbt, cmp_bbt_ib);
 	for (size_t i = 0; i < nf.n_bbt && !rep->limit_hit; i++)
-		if ((rc = check_block(&nf, blk, &nf.bbt[i])) != 0)
+		if ((rc = check_block(&nf, &win, &nf.bbt[i])) != 0)
 			goto out;
 	rc = map_nodes(&nf);
 out:
-	free(blk);
+	free(win.buf);
 	ndb_close(&nf);
 	return rc;
 }
