@@ -22,6 +22,7 @@ typedef struct {
 	or_error err;    /* the ndb layer's error slot for reads outside a call */
 	ltp_heap heap;   /* reused from node to node */
 	char *path;
+	uint8_t *reached; /* one byte per node B-tree entry: opened as the file was walked */
 } nat_file;
 
 typedef struct {
@@ -41,6 +42,7 @@ static int open_node(nat_file *f, uint32_t nid, st_node **out, or_error *err)
 	const ndb_nbt_ent *e = ndb_find_node(&f->nf, nid);
 	if (!e)
 		return or_fail(err, OR_ERR_FORMAT, "node %u is not in the node B-tree", nid);
+	f->reached[e - f->nf.nbt] = 1;
 	nat_node *n = calloc(1, sizeof *n);
 	if (!n)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -67,6 +69,7 @@ static void n_close(st_file *sf)
 	ndb_report_free(&f->rep);
 	ltp_free(&f->heap);
 	free(f->path);
+	free(f->reached);
 	free(f);
 }
 
@@ -91,6 +94,8 @@ int native_open(st_file **out, const char *path, or_error *err)
 			             f->nf.n_nbt == 0 ? "node" : "block",
 			             f->rep.n_problems ? ": " : "", f->rep.n_problems ? f->rep.problems[0].message : "");
 	}
+	if (rc == 0 && !(f->reached = calloc(f->nf.n_nbt, 1)))
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 	if (rc) {
 		n_close(&f->base);
 		return rc;
@@ -121,19 +126,15 @@ static bool is_item_type(uint32_t nid)
 	return t == 0x02 || t == 0x03 || t == 0x04 || t == 0x08;
 }
 
-/* Folders and messages whose parent folder is not in the file. */
+/* Folders and messages in the node B-tree that the walk did not reach: no folder's table lists
+ * them (called after the walk). */
 static int n_orphan_count(st_file *sf, int64_t *n, or_error *err)
 {
 	nat_file *f = (nat_file *)sf;
 	int64_t count = 0;
-	for (size_t i = 0; i < f->nf.n_nbt; i++) {
-		const ndb_nbt_ent *e = &f->nf.nbt[i];
-		if (!is_item_type(e->nid) || e->nid == NID_ROOT_FOLDER || e->parent == e->nid)
-			continue;
-		const ndb_nbt_ent *p = ndb_find_node(&f->nf, e->parent);
-		if (!p || ((p->nid & 0x1F) != 0x02 && (p->nid & 0x1F) != 0x03))
+	for (size_t i = 0; i < f->nf.n_nbt; i++)
+		if (is_item_type(f->nf.nbt[i].nid) && !f->reached[i])
 			count++;
-	}
 	*n = count;
 	return 0;
 }

@@ -20,7 +20,7 @@ bounded() { # name command...: fails on a hang (timeout) or a crash (signal)
 	fi
 	echo "$name: exit $rc"
 }
-for mode in bad-block-crc truncate bad-btree-pointer zero-page unreadable-message; do
+for mode in bad-block-crc truncate bad-btree-pointer zero-page unreadable-message unlisted-message; do
 	for fmt in pst ost ost4k; do
 		out="$tmp/$mode.$fmt"
 		"$W" "$F" --format "$fmt" -o "$out" --damage "$mode" --damage-report "$out.json" 2> "$tmp/err"

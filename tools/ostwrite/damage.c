@@ -40,6 +40,7 @@ static const char *mode_name(enum ow_damage m)
 	case OW_DAMAGE_BAD_BTREE_POINTER: return "bad-btree-pointer";
 	case OW_DAMAGE_ZERO_PAGE: return "zero-page";
 	case OW_DAMAGE_UNREADABLE_MESSAGE: return "unreadable-message";
+	case OW_DAMAGE_UNLISTED_MESSAGE: return "unlisted-message";
 	default: return "none";
 	}
 }
@@ -195,6 +196,15 @@ int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
 			goto io;
 		t->bid = 0;
 		t->nid = 0;
+		break;
+	case OW_DAMAGE_UNLISTED_MESSAGE:
+		/* done while writing: the message's row was left out of its folder's contents table */
+		if (t->item < 0) {
+			snprintf(err->msg, sizeof(err->msg), "unlisted-message: the fixture has no ordinary message");
+			goto done;
+		}
+		snprintf(what, sizeof(what), "message nid %u left out of its folder's contents table", t->nid);
+		t->offset = t->length = 0;
 		break;
 	case OW_DAMAGE_ZERO_PAGE:
 		t->nid = 0;

@@ -17,7 +17,7 @@ static void usage(FILE *o)
 	      "                     ost4k: Unicode OST, 4 KiB pages, zlib-compressed blocks\n"
 	      "  -o, --output FILE  output file (--expand: default stdout)\n"
 	      "  --damage MODE      bad-block-crc, truncate, bad-btree-pointer, zero-page,\n"
-	      "                     unreadable-message (docs/FIXTURES.md)\n"
+	      "                     unreadable-message, unlisted-message (docs/FIXTURES.md)\n"
 	      "  --damage-report F  write what was damaged as JSON to F (also printed on stderr)\n"
 	      "  --data-block-size N  ost4k only: bytes of value data per block (default 8176,\n"
 	      "                     at most 65535), to try readers on larger compressed blocks\n"
@@ -34,6 +34,7 @@ static const struct {
 	{"bad-btree-pointer", OW_DAMAGE_BAD_BTREE_POINTER},
 	{"zero-page", OW_DAMAGE_ZERO_PAGE},
 	{"unreadable-message", OW_DAMAGE_UNREADABLE_MESSAGE},
+	{"unlisted-message", OW_DAMAGE_UNLISTED_MESSAGE},
 };
 
 static int expand(const char *fixture_path, const char *out_path)

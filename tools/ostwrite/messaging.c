@@ -32,6 +32,7 @@ struct mbx {
 	uint32_t *order;
 	uint8_t provider[16];
 	struct ow_damage_info *dmg;
+	int64_t first_plain;    /* the first ordinary message (damage modes aim at it), -1 none */
 };
 
 static uint32_t folder_nid_index(const struct fixture *fx, uint32_t i, uint32_t *next)
@@ -387,6 +388,8 @@ static int write_contents(struct mbx *m, int64_t i, uint32_t nid, int assoc)
 		const struct fx_item *it = &fx->items[it_i];
 		if (!it->associated != !assoc)
 			continue;
+		if (m->dmg && m->dmg->unlist && (int64_t)it_i == m->first_plain)
+			continue; /* --damage unlisted-message: the node exists, its folder's table omits it */
 		ids[n] = m->item_nid[it_i];
 		cells[n * 4] = it->importance;
 		cells[n * 4 + 1] = (uint64_t)it->received;
@@ -513,6 +516,10 @@ int ow_write_mailbox(struct ow_file *f, const struct fixture *fx, struct ow_dama
 	}
 	if (dmg)
 		dmg->item = dmg->folder = -1;
+	m.first_plain = -1;
+	for (uint32_t i = 0; i < fx->n_items && m.first_plain < 0; i++)
+		if (!fx->items[i].associated)
+			m.first_plain = i;
 	if (assign_nids(&m) < 0)
 		goto done;
 	if (write_store(&m) < 0 || write_nameid_map(&m) < 0 || write_file_root(&m) < 0)

@@ -166,6 +166,7 @@ struct ow_damage_info {
 	uint64_t offset, length, bid;
 	uint32_t nid;
 	int64_t item, folder;   /* fixture indices, -1 none */
+	int unlist;             /* leave the target message out of its folder's contents table */
 };
 
 int ow_write_mailbox(struct ow_file *f, const struct fixture *fx, struct ow_damage_info *dmg_target);

@@ -10,6 +10,7 @@ int ow_write_file(const struct fixture *fx, const struct ow_options *opt, struct
 	struct ow_damage_info dmg;
 	int rc = -1;
 	memset(&dmg, 0, sizeof(dmg));
+	dmg.unlist = opt->damage == OW_DAMAGE_UNLISTED_MESSAGE;
 	if (ow_file_open(&f, opt->out_path, opt->format, err) < 0)
 		return -1;
 	if (opt->data_block_size)
