@@ -94,8 +94,11 @@ static int bth_level(const ltp_heap *h, uint32_t hid, int level, uint8_t cb_key,
 		size_t w = (size_t)cb_key + cb_ent, n = len / w;
 		if (n == 0)
 			return 0;
-		if (out->n + n > BTH_MAX_RECORDS)
-			return or_fail(err, OR_ERR_FORMAT, "node %u: a B-tree on the heap with too many records", h->nid);
+		/* each record is stored once on the heap: more record bytes than the heap holds means index
+		 * entries that lead to the same leaf again (damage), which must not multiply memory */
+		if (out->n + n > BTH_MAX_RECORDS || (out->n + n) * w > h->data.len)
+			return or_fail(err, OR_ERR_FORMAT, "node %u: a B-tree on the heap with more records than the heap holds",
+			               h->nid);
 		if (out->n + n > out->cap) {
 			size_t cap = out->cap ? out->cap : 64;
 			while (cap < out->n + n)

@@ -18,6 +18,9 @@
 #define MAX_DATA_DEPTH 3   /* XXBLOCK -> XBLOCK -> data block */
 #define MAX_SUB_DEPTH 4    /* SIBLOCK -> SLBLOCK */
 #define HEADER_READ 564    /* the Unicode header; the ANSI one is shorter */
+/* The most data read for one node: the reader reads heaps and small property values, never
+ * attachments; a data tree that adds up to more is damage (or blocks shared to multiply memory). */
+#define MAX_NODE_DATA ((size_t)256 << 20)
 
 static const ndb_format formats[] = {
 	{FMT_ANSI, "ansi", 512, 500, 496, 4, 12, 64, 8192},
@@ -546,6 +549,9 @@ static int append_block(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, o
 	int rc = read_block(nf, bid, raw, &cb, &inflated, err);
 	if (rc)
 		return rc;
+	if (d->len + inflated > MAX_NODE_DATA)
+		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: the data tree adds up to more than %zu MiB",
+		               (unsigned long long)bid, MAX_NODE_DATA >> 20);
 	if ((rc = data_reserve(d, inflated, err)) != 0)
 		return rc;
 	uint8_t *out = d->buf + d->len;

@@ -277,6 +277,41 @@ static void bth_index_level_and_empty_leaf(void **state)
 	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), OR_ERR_FORMAT);
 }
 
+/* Index entries that all lead to the same leaf would multiply the records without bound: a B-tree
+ * with more record bytes than its heap holds is refused. */
+static void bth_with_a_shared_leaf_is_refused(void **state)
+{
+	page pg;
+	ltp_heap h;
+	page_init(&pg, 0xB5);
+	uint8_t hdr[8] = {0xB5, 4, 8, 1, 0, 0, 0, 0};
+	uint32_t hid_hdr = page_alloc(&pg, hdr, 8);
+	uint8_t leaf[12 * 8] = {0};
+	uint32_t hl = page_alloc(&pg, leaf, sizeof leaf);
+	uint8_t idx[40 * 8];
+	for (int i = 0; i < 40; i++) {
+		put32(idx + 8 * i, 0);
+		put32(idx + 8 * i + 4, hl);
+	}
+	uint32_t hidx = page_alloc(&pg, idx, sizeof idx);
+	put32(pg.b + 12 + 4, hidx);
+	page_finish(&pg, hid_hdr, &h);
+	uint8_t *rec = NULL, cb_key, cb_ent;
+	size_t n;
+	or_error err = {0};
+	assert_true(40 * sizeof leaf > h.data.len);
+	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), OR_ERR_FORMAT);
+	assert_non_null(strstr(err.message, "more records than the heap holds"));
+	assert_null(rec);
+	/* one entry to the leaf is fine */
+	put16(pg.b + pg.ends[1] + 0, 0); /* (keys are not checked for order) */
+	size_t map = ndb_le16(pg.b);
+	put16(pg.b + map + 6 + 2 * 2, (uint16_t)(pg.ends[1] + 8)); /* the index allocation now holds one entry */
+	assert_int_equal(ltp_bth_records(&h, hid_hdr, &rec, &n, &cb_key, &cb_ent, &err), 0);
+	assert_int_equal(n, 8);
+	free(rec);
+}
+
 static void table_rows_in_row_order(void **state)
 {
 	page pg;
@@ -315,6 +350,7 @@ int main(void)
 		cmocka_unit_test(property_values_in_every_form),
 		cmocka_unit_test(a_string_property_of_another_type_is_not_a_string),
 		cmocka_unit_test(bth_index_level_and_empty_leaf),
+		cmocka_unit_test(bth_with_a_shared_leaf_is_refused),
 		cmocka_unit_test(table_rows_in_row_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
