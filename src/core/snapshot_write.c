@@ -3,32 +3,58 @@
 
 #include <string.h>
 
-/* Small field writers: each writes `,"name":value` (the object is opened by the caller). */
+/* Small field writers: each writes `,"name":value` (the object is opened by the caller). They
+ * write with the unlocked stdio calls and format numbers themselves: a snapshot has a few
+ * hundred thousand of these per mailbox, and fprintf's format parsing and stream lock were
+ * most of the writer's time. */
+static void put_name(FILE *fp, const char *name)
+{
+	putc_unlocked(',', fp);
+	putc_unlocked('"', fp);
+	fputs_unlocked(name, fp);
+	putc_unlocked('"', fp);
+	putc_unlocked(':', fp);
+}
+
 static void put_str(FILE *fp, const char *name, const char *v)
 {
 	if (!v)
 		return;
-	fprintf(fp, ",\"%s\":", name);
+	put_name(fp, name);
 	json_put_string(fp, v);
 }
 
 static void put_int(FILE *fp, const char *name, int64_t v, bool present)
 {
-	if (present)
-		fprintf(fp, ",\"%s\":%lld", name, (long long)v);
+	if (!present)
+		return;
+	char digits[24];
+	size_t n = sizeof digits;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* INT64_MIN too */
+	do {
+		digits[--n] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		digits[--n] = '-';
+	put_name(fp, name);
+	fwrite_unlocked(digits + n, 1, sizeof digits - n, fp);
 }
 
 static void put_bool(FILE *fp, const char *name, int v)
 {
-	if (v >= 0)
-		fprintf(fp, ",\"%s\":%s", name, v ? "true" : "false");
+	if (v < 0)
+		return;
+	put_name(fp, name);
+	fputs_unlocked(v ? "true" : "false", fp);
 }
 
 static void put_hex(FILE *fp, const char *name, const uint8_t *data, size_t len)
 {
 	if (!data || !len)
 		return;
-	fprintf(fp, ",\"%s\":\"", name);
+	put_name(fp, name);
+	putc_unlocked('"', fp);
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < len; i++) {
 		putc_unlocked(digits[data[i] >> 4], fp);
@@ -48,7 +74,10 @@ static void put_time(FILE *fp, const char *name, int64_t ft)
 		return;
 	char iso[32];
 	filetime_format(ft, iso);
-	fprintf(fp, ",\"%s\":\"%s\"", name, iso);
+	put_name(fp, name);
+	putc_unlocked('"', fp);
+	fputs_unlocked(iso, fp);
+	putc_unlocked('"', fp);
 }
 
 static void put_ident(FILE *fp, const snap_ident *id)

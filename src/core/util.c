@@ -70,6 +70,41 @@ int guid_parse(const char *text, uint8_t g[16])
 	return 0;
 }
 
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar, and back (H. Hinnant's
+ * algorithms). A day past the month's end counts on into the next month, as timegm does. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *out, unsigned v)
+{
+	out[0] = (char)('0' + v / 10 % 10);
+	out[1] = (char)('0' + v % 10);
+}
+
+/* 1601-01-01 and 10000-01-01 in seconds from the Unix epoch: the years written with four digits. */
+#define SECS_1601 INT64_C(-11644473600)
+#define SECS_10000 INT64_C(253402300800)
+
 void filetime_format(int64_t ft, char out[32])
 {
 	int64_t rel = ft - FILETIME_UNIX_EPOCH;
@@ -78,25 +113,72 @@ void filetime_format(int64_t ft, char out[32])
 		frac += 10000000;
 		secs -= 1;
 	}
-	time_t t = (time_t)secs;
-	struct tm tm;
-	if (!gmtime_r(&t, &tm)) {
-		str_copy(out, "1601-01-01T00:00:00Z", 32);
-		return;
+	size_t n;
+	if (secs >= SECS_1601 && secs < SECS_10000) {
+		/* The common case without gmtime_r and strftime (time zone lock, locale): the same text. */
+		int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+		unsigned sod = (unsigned)(secs - days * 86400), m, d;
+		int64_t y;
+		civil_from_days(days, &y, &m, &d);
+		put2(out, (unsigned)(y / 100));
+		put2(out + 2, (unsigned)(y % 100));
+		out[4] = '-';
+		put2(out + 5, m);
+		out[7] = '-';
+		put2(out + 8, d);
+		out[10] = 'T';
+		put2(out + 11, sod / 3600);
+		out[13] = ':';
+		put2(out + 14, sod / 60 % 60);
+		out[16] = ':';
+		put2(out + 17, sod % 60);
+		n = 19;
+	} else {
+		time_t t = (time_t)secs;
+		struct tm tm;
+		if (!gmtime_r(&t, &tm)) {
+			str_copy(out, "1601-01-01T00:00:00Z", 32);
+			return;
+		}
+		n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	}
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (frac)
-		snprintf(out + n, 32 - n, ".%07lldZ", (long long)frac);
-	else
-		snprintf(out + n, 32 - n, "Z");
+	if (frac) {
+		out[n++] = '.';
+		for (int i = 6; i >= 0; i--, frac /= 10)
+			out[n + (size_t)i] = (char)('0' + frac % 10);
+		n += 7;
+	}
+	out[n++] = 'Z';
+	out[n] = '\0';
+}
+
+/* Two digits at s, or -1. */
+static int digits2(const char *s)
+{
+	return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
 }
 
 int filetime_parse(const char *iso, int64_t *ft)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	const char *p = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	/* The canonical form YYYY-MM-DDTHH:MM:SS is read here, with the ranges strptime allows;
+	 * any other spelling goes to strptime as before. */
+	int64_t fast_secs = 0;
+	bool fast = false;
+	const char *p = iso;
+	int yh = digits2(iso), yl = yh >= 0 ? digits2(iso + 2) : -1;
+	if (yl >= 0 && iso[4] == '-' && iso[7] == '-' && iso[10] == 'T' && iso[13] == ':' && iso[16] == ':') {
+		int mo = digits2(iso + 5), d = digits2(iso + 8), h = digits2(iso + 11), mi = digits2(iso + 14),
+		    se = digits2(iso + 17);
+		if (mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && se >= 0 &&
+		    se <= 61) {
+			fast_secs = days_from_civil(yh * 100 + yl, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se;
+			fast = true;
+			p = iso + 19;
+		}
+	}
+	if (!fast && !(p = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)))
 		return -1;
 	int64_t frac = 0;
 	if (*p == '.') {
@@ -121,8 +203,8 @@ int filetime_parse(const char *iso, int64_t *ft)
 	}
 	if (*p)
 		return -1;
-	time_t t = timegm(&tm);
-	*ft = ((int64_t)t - offset) * 10000000 + frac + FILETIME_UNIX_EPOCH;
+	int64_t t = fast ? fast_secs : (int64_t)timegm(&tm);
+	*ft = (t - offset) * 10000000 + frac + FILETIME_UNIX_EPOCH;
 	return 0;
 }
 
@@ -331,6 +413,13 @@ void json_put_string(FILE *fp, const char *str)
 	putc_unlocked('"', fp);
 	while (*s) {
 		unsigned c = *s;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { /* a run of plain ASCII goes out at once */
+			const unsigned char *run = s;
+			while (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\')
+				s++;
+			fwrite_unlocked(run, 1, (size_t)(s - run), fp);
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			putc_unlocked('\\', fp);
 			putc_unlocked((int)c, fp);

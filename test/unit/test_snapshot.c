@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -50,6 +51,44 @@ static void filetime_round_trip(void **state)
 	assert_string_equal(out, "2011-03-19T11:18:30Z");
 	assert_int_equal(filetime_parse("2011-03-19 11:18", &ft), -1);
 	assert_int_equal(filetime_parse("2011-03-19T11:18:30Zjunk", &ft), -1);
+}
+
+/* The calendar arithmetic of filetime_format/filetime_parse against gmtime_r/strftime/timegm,
+ * which they replaced for the canonical form: every day from 1601 to 9999 (one time a day, moving
+ * through the day), the edges, and the spellings that still go to strptime. */
+static void filetime_calendar(void **state)
+{
+	char out[32], ref[32];
+	int64_t ft = 0;
+	const int64_t day = INT64_C(864000000000);
+	for (int64_t t = 0; t < INT64_C(2650467744000000000) - INT64_C(504911232000000000); t += day + 37 * INT64_C(10000001)) {
+		int64_t v = INT64_C(504911232000000000) + t; /* from 1601-01-01 */
+		filetime_format(v, out);
+		time_t secs = (time_t)((v - FILETIME_UNIX_EPOCH) / 10000000 - ((v - FILETIME_UNIX_EPOCH) % 10000000 < 0));
+		struct tm tm;
+		assert_non_null(gmtime_r(&secs, &tm));
+		size_t n = strftime(ref, sizeof ref, "%Y-%m-%dT%H:%M:%S", &tm);
+		int64_t frac = (v - FILETIME_UNIX_EPOCH) % 10000000;
+		if (frac < 0)
+			frac += 10000000;
+		snprintf(ref + n, sizeof ref - n, frac ? ".%07lldZ" : "Z", (long long)frac);
+		assert_string_equal(out, ref);
+		assert_int_equal(filetime_parse(out, &ft), 0);
+		assert_true(ft == v);
+	}
+	filetime_format(INT64_C(2650467744000000000), out); /* year 10000: the gmtime path */
+	assert_string_equal(out, "10000-01-01T00:00:00Z");
+	assert_int_equal(filetime_parse("2026-02-30T00:00:00Z", &ft), 0); /* a day past the month, as timegm */
+	filetime_format(ft, out);
+	assert_string_equal(out, "2026-03-02T00:00:00Z");
+	assert_int_equal(filetime_parse("2024-02-29T23:59:60Z", &ft), 0);
+	filetime_format(ft, out);
+	assert_string_equal(out, "2024-03-01T00:00:00Z");
+	assert_int_equal(filetime_parse("2026-13-01T00:00:00Z", &ft), -1);
+	assert_int_equal(filetime_parse("2026-06-13T24:00:00Z", &ft), -1);
+	assert_int_equal(filetime_parse("2026-6-13T20:02:35Z", &ft), 0); /* strptime's spelling */
+	filetime_format(ft, out);
+	assert_string_equal(out, "2026-06-13T20:02:35Z");
 }
 
 static char *temp_path(const char *name)
@@ -254,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hex_and_guid_helpers),
 		cmocka_unit_test(filetime_round_trip),
+		cmocka_unit_test(filetime_calendar),
 		cmocka_unit_test(write_read_write_is_lossless),
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
