@@ -10,7 +10,9 @@
 #include "core/core.h"
 
 /* A gate shared by the pulls of many mailboxes against one server (batch runs): it caps the
- * requests in flight to that server, and a throttling answer to any of them slows all of them. */
+ * requests in flight to that server, and a throttling answer to any of them slows all of them.
+ * It also keeps the connections of finished pulls open for the next ones (keep-alive across
+ * mailboxes; the same credentials serve every pull through one gate), closed by ews_gate_free. */
 typedef struct ews_gate ews_gate;
 int ews_gate_new(ews_gate **out, int max_in_flight, or_error *err);
 void ews_gate_free(ews_gate *g);

@@ -1,7 +1,8 @@
 /*
  * http.c: one EWS call over HTTP(S) with libcurl, and what to do when it fails.
  *
- * Each worker owns a connection (a curl handle reused across requests: keep-alive). The response
+ * Each worker owns a connection (a curl handle reused across requests: keep-alive; in a batch run
+ * the handle then goes back to the server's gate and serves the next mailbox). The response
  * body is fed to the streaming parser as it arrives. Throttling (ErrorServerBusy with
  * BackOffMilliseconds, 503/429 with Retry-After), dropped connections, timeouts and malformed
  * responses are retried a bounded number of times with jittered back-off; a throttling answer
@@ -37,11 +38,17 @@ struct ews_conn {
 	FILE *trace;
 };
 
+#define GATE_IDLE_MAX 64 /* idle handles a gate keeps for the next pulls */
+
 struct ews_gate {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	int max, in_flight;
 	int64_t not_before_ms;
+	/* Handles of finished pulls, with their open connections (and TLS sessions): the next pull
+	 * to this server takes one instead of connecting again. */
+	CURL *idle[GATE_IDLE_MAX];
+	int n_idle;
 };
 
 int ews_gate_new(ews_gate **out, int max_in_flight, or_error *err)
@@ -60,6 +67,8 @@ void ews_gate_free(ews_gate *g)
 {
 	if (!g)
 		return;
+	for (int i = 0; i < g->n_idle; i++)
+		curl_easy_cleanup(g->idle[i]);
 	pthread_mutex_destroy(&g->lock);
 	pthread_cond_destroy(&g->freed);
 	free(g);
@@ -134,7 +143,13 @@ int ews_conn_new(ews_conn **out, ews_shared *sh, unsigned seed, or_error *err)
 	*out = NULL;
 	const ews_options *o = sh->opt;
 	ews_conn *c = calloc(1, sizeof *c);
-	if (!c || !(c->curl = curl_easy_init())) {
+	if (c && o->gate) { /* a handle a finished pull left, with its live connection */
+		pthread_mutex_lock(&o->gate->lock);
+		if (o->gate->n_idle)
+			c->curl = o->gate->idle[--o->gate->n_idle];
+		pthread_mutex_unlock(&o->gate->lock);
+	}
+	if (!c || !(c->curl || (c->curl = curl_easy_init()))) {
 		free(c);
 		return or_fail(err, OR_ERR_NOMEM, "cannot initialise libcurl");
 	}
@@ -143,6 +158,9 @@ int ews_conn_new(ews_conn **out, ews_shared *sh, unsigned seed, or_error *err)
 	CURL *h = c->curl;
 	c->headers = curl_slist_append(c->headers, "Content-Type: text/xml; charset=utf-8");
 	c->headers = curl_slist_append(c->headers, "Accept: text/xml");
+	/* No "Expect: 100-continue" (curl's default above 1 KiB of body): a request is a few KiB, and
+	 * waiting for the interim answer costs a round trip per request. */
+	c->headers = curl_slist_append(c->headers, "Expect:");
 	const char *anchor = o->anchor ? o->anchor : (o->impersonate || o->auth == EWS_AUTH_BEARER) ? o->mailbox : NULL;
 	if (anchor) {
 		char hdr[320];
@@ -194,7 +212,21 @@ void ews_conn_free(ews_conn *c)
 {
 	if (!c)
 		return;
-	curl_easy_cleanup(c->curl);
+	ews_gate *g = c->sh->opt->gate;
+	bool kept = false;
+	if (g && !c->sh->fatal) {
+		/* Options back to the defaults (nothing points at this connection's memory any more);
+		 * curl keeps the open connections, TLS sessions and DNS entries across the reset. */
+		curl_easy_reset(c->curl);
+		pthread_mutex_lock(&g->lock);
+		if (g->n_idle < GATE_IDLE_MAX) {
+			g->idle[g->n_idle++] = c->curl;
+			kept = true;
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+	if (!kept)
+		curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->headers);
 	free(c);
 }
