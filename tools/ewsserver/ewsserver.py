@@ -418,6 +418,10 @@ class Server(http.server.ThreadingHTTPServer):
         self.ssl_ctx = ssl_ctx
         self.slots = threading.BoundedSemaphore(state.args.max_connections)
         super().__init__(addr, Handler)
+        # With --workers every process selects on this one socket and all of them wake for each
+        # connection; the ones that lose the race must not block in accept() (a blocked worker
+        # would also never see a stop): a non-blocking accept just fails and the loop goes on.
+        self.socket.setblocking(False)
 
     def get_request(self):
         sock, addr = self.socket.accept()
