@@ -5,7 +5,6 @@ Usage and options: docs/TEST_SERVER.md, or --help."""
 
 import argparse
 import base64
-import gzip
 import hmac
 import http.server
 import json
@@ -18,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -159,7 +159,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _send(self, status, body=b"", ctype="text/xml; charset=utf-8", headers=(), gzip_ok=True):
         if body and gzip_ok and "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
-            body = gzip.compress(body, compresslevel=5)
+            # Level 1: a third of level 5's CPU for a 10 % larger body (responses are repetitive
+            # XML, about 11:1 either way); no time stamp, as IIS sends none.
+            z = zlib.compressobj(1, zlib.DEFLATED, 31)
+            body = z.compress(body) + z.flush()
             headers = list(headers) + [("Content-Encoding", "gzip")]
         self.send_response(status)
         if body or status not in (204, 304):
@@ -168,9 +171,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("request-id", str(uuid.uuid4()))
         for k, v in headers:
             self.send_header(k, v)
-        self.end_headers()
-        if body:
-            self.wfile.write(body)
+        if body and self.request_version != "HTTP/0.9":
+            # Headers and body in one write: one segment for small answers, one wake-up for the
+            # client instead of two.
+            self._headers_buffer.append(b"\r\n")
+            self._headers_buffer.append(body)
+            self.flush_headers()
+        else:
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
         return len(body)
 
     def _unauthorized(self, bearer_error=False):
@@ -360,7 +370,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.counters["items"] += counters["items"]
                 st.counters["folders"] += counters["folders"]
             rec["items"] = counters["items"]
-        payload = text.encode("utf-8")
+        payload = ("".join(text) if isinstance(text, list) else text).encode("utf-8")
         if fault == "malformed":
             payload = payload[: max(1, len(payload) // 2)] + b"<m:Broken attr=></t:Items>&&"
         if args.dump_dir:

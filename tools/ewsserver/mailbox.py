@@ -58,7 +58,8 @@ class Folder:
 class Item:
     __slots__ = ("folder", "src_id", "key", "replid", "cls", "subject", "message_id", "received",
                  "sent", "created", "modified", "read", "msg_flags", "flag_status", "importance",
-                 "size", "associated", "change_key", "pcl", "ews_id", "ews_ck", "entry_id", "index")
+                 "size", "associated", "change_key", "pcl", "ews_id", "ews_ck", "entry_id", "index",
+                 "element")
 
 
 def _hex(value, what, lineno):
@@ -368,7 +369,8 @@ def load_mailbox(path):
         it.pcl = _hex(o["pcl"], "pcl", lineno) if o.get("pcl") else None
         it.entry_id = mbx.item_entry_id(fo.key, it.key)
         it.ews_id = mbx._wrap_id(it.entry_id)
-        it.ews_ck = Mailbox.change_key_b64(_change_key_type(item_element(it.cls)), it.change_key)
+        it.element = item_element(it.cls)
+        it.ews_ck = Mailbox.change_key_b64(_change_key_type(it.element), it.change_key)
         mbx.by_key[it.key] = it
         if it.associated:
             it.index = len(fo.assoc)

@@ -396,11 +396,10 @@ def op_FindItem(ctx, body, counters):
             msgs.append(X.message_error("FindItem", perr[0], perr[1]))
             continue
         out = ["<m:RootFolder%s><t:Items>" % Q.paging_attrs(view, start, end, total)]
-        for it in found[start:end]:
-            X.write_item(it, mb.item_element(it.cls), shape, out)
+        X.write_items(found[start:end], shape, out)
         out.append("</t:Items></m:RootFolder>")
         counters["items"] += end - start
-        msgs.append(X.message_ok("FindItem", "".join(out)))
+        msgs.append(X.message_ok("FindItem", out))
     return X.response("FindItem", msgs)
 
 
@@ -451,15 +450,12 @@ def op_SyncFolderItems(ctx, body, counters):
     batch = [it for it in seq[pos:end] if it.key not in ignore]
     if batch:
         out.append("<m:Changes>")
-        for it in batch:
-            out.append("<t:Create>")
-            X.write_item(it, mb.item_element(it.cls), shape, out)
-            out.append("</t:Create>")
+        X.write_items(batch, shape, out, "<t:Create>", "</t:Create>")
         out.append("</m:Changes>")
     else:
         out.append("<m:Changes/>")
     counters["items"] += len(batch)
-    return X.response("SyncFolderItems", [X.message_ok("SyncFolderItems", "".join(out))])
+    return X.response("SyncFolderItems", [X.message_ok("SyncFolderItems", out)])
 
 
 def resolve_item(ctx, el):
@@ -499,7 +495,7 @@ def op_GetItem(ctx, body, counters):
             msgs.append(X.message_error("GetItem", err[0], err[1], "<m:Items/>"))
             continue
         out = ["<m:Items>"]
-        X.write_item(it, mb.item_element(it.cls), shape, out)
+        X.write_items((it,), shape, out)
         out.append("</m:Items>")
         counters["items"] += 1
         msgs.append(X.message_ok("GetItem", "".join(out)))

@@ -42,13 +42,18 @@ def b64(data):
 
 
 def envelope(body):
+    """The SOAP envelope around `body`: a string, or a list of pieces (returned as a list, so a
+    large response is joined once, by the caller, instead of copied at every level)."""
     v = SERVER_VERSION
-    return ('<?xml version="1.0" encoding="utf-8"?>'
+    head = ('<?xml version="1.0" encoding="utf-8"?>'
             '<s:Envelope xmlns:s="%s"><s:Header>'
             '<h:ServerVersionInfo MajorVersion="%d" MinorVersion="%d" MajorBuildNumber="%d" '
             'MinorBuildNumber="%d" Version="%s" xmlns:h="%s"/>'
-            '</s:Header><s:Body>%s</s:Body></s:Envelope>'
-            % (NS_SOAP, v["major"], v["minor"], v["build"], v["minor_build"], v["version"], NS_T, body))
+            '</s:Header><s:Body>'
+            % (NS_SOAP, v["major"], v["minor"], v["build"], v["minor_build"], v["version"], NS_T))
+    if isinstance(body, list):
+        return [head] + body + ["</s:Body></s:Envelope>"]
+    return head + body + "</s:Body></s:Envelope>"
 
 
 def fault(code, message, message_xml=""):
@@ -87,13 +92,25 @@ def schema_error(violation):
 
 
 def response(op, messages):
-    return ('<m:%sResponse xmlns:m="%s" xmlns:t="%s"><m:ResponseMessages>%s</m:ResponseMessages></m:%sResponse>'
-            % (op, NS_M, NS_T, "".join(messages), op))
+    """The operation's response element around its messages (strings or lists of pieces), as a
+    list of pieces."""
+    out = ['<m:%sResponse xmlns:m="%s" xmlns:t="%s"><m:ResponseMessages>' % (op, NS_M, NS_T)]
+    for m in messages:
+        if isinstance(m, list):
+            out.extend(m)
+        else:
+            out.append(m)
+    out.append('</m:ResponseMessages></m:%sResponse>' % op)
+    return out
 
 
 def message_ok(op, inner):
-    return ('<m:%sResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>%s'
-            '</m:%sResponseMessage>' % (op, inner, op))
+    """A Success response message; `inner` is a string or a list of pieces (then so is the result)."""
+    head = '<m:%sResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode>' % op
+    tail = '</m:%sResponseMessage>' % op
+    if isinstance(inner, list):
+        return [head] + inner + [tail]
+    return head + inner + tail
 
 
 def message_error(op, code, text, inner=""):
@@ -210,23 +227,116 @@ MESSAGE_LIKE = frozenset(("Message", "MeetingRequest", "MeetingResponse", "Meeti
 
 
 # Rendered items by (shape, element) and item id: mailboxes do not change while they are served,
-# so an item is rendered once per shape (the server's main cost in paging benchmarks).
+# so an item is rendered once per shape (the server's main cost in paging benchmarks). Each
+# (shape, element) pair also gets its renderer compiled once: the shape's questions (which fields,
+# which extended properties of the right type) are answered then, not for every item.
 _RENDERED = {}
+_RENDERERS = {}
 
 
-def write_item(it, element, shape, out):
-    """Appends one item element (rendered once per shape and kept)."""
-    cache = _RENDERED.setdefault((shape.key(), element), {})
-    xml = cache.get(it.ews_id)
-    if xml is None:
-        buf = []
-        _render_item(it, element, shape, buf)
-        xml = cache[it.ews_id] = "".join(buf)
-    out.append(xml)
+def write_items(items, shape, out, before=None, after=None):
+    """Appends each item's element (rendered once per shape and kept), each between `before` and
+    `after` when given (e.g. t:Create)."""
+    skey = shape.key()
+    element = cache = render = None
+    for it in items:
+        if it.element != element:
+            element = it.element
+            k = (skey, element)
+            cache = _RENDERED.get(k)
+            if cache is None:
+                cache = _RENDERED.setdefault(k, {})
+            render = _RENDERERS.get(k)
+            if render is None:
+                render = _RENDERERS.setdefault(k, _compile_item(element, shape))
+        xml = cache.get(it.ews_id)
+        if xml is None:
+            xml = cache[it.ews_id] = render(it)
+        if before:
+            out.append(before)
+            out.append(xml)
+            out.append(after)
+        else:
+            out.append(xml)
+
+
+def _compile_item(element, shape):
+    """A function rendering an item as `element` for `shape`: fields in the order of t:ItemType
+    then t:MessageType (the same output as _render_item, which stays the reference)."""
+    w = shape.want
+    ext = []
+    for tag, ptype, tag_text in shape.ext:
+        known = ITEM_TAGS.get(tag)
+        if known is not None and known[0].lower() == ptype.lower():
+            ext.append(('<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="%s" PropertyType="%s"/><t:Value>'
+                        % (tag_text, known[0]), known[1]))
+    open_tag, close_tag = "<t:%s>" % element, "</t:%s>" % element
+    parent = w("item:ParentFolderId", True)
+    cls = w("item:ItemClass", True)
+    subject = w("item:Subject", True)
+    sensitivity = w("item:Sensitivity", True)
+    received = w("item:DateTimeReceived", True)
+    size = w("item:Size", True)
+    importance = w("item:Importance", True)
+    sent = w("item:DateTimeSent", True)
+    created = w("item:DateTimeCreated", True)
+    attachments = w("item:HasAttachments", True)
+    rights = w("item:EffectiveRights")
+    modified = w("item:LastModifiedTime", True)
+    assoc = w("item:IsAssociated", True)
+    flag = w("item:Flag")
+    msg = element in MESSAGE_LIKE
+    msgid = msg and w("message:InternetMessageId", True)
+    isread = msg and w("message:IsRead", True)
+
+    def render(it):
+        out = [open_tag, '<t:ItemId Id="', it.ews_id, '" ChangeKey="', it.ews_ck, '"/>']
+        a = out.append
+        if parent:
+            a('<t:ParentFolderId Id="%s" ChangeKey="%s"/>' % (it.folder.ews_id, it.folder.ews_ck))
+        if cls:
+            a("<t:ItemClass>%s</t:ItemClass>" % esc(it.cls))
+        if subject and it.subject is not None:
+            a("<t:Subject>%s</t:Subject>" % esc(it.subject))
+        if sensitivity:
+            a("<t:Sensitivity>Normal</t:Sensitivity>")
+        if received and it.received:
+            a("<t:DateTimeReceived>%s</t:DateTimeReceived>" % it.received)
+        if size and it.size is not None:
+            a("<t:Size>%d</t:Size>" % it.size)
+        if importance:
+            a("<t:Importance>%s</t:Importance>" % _IMPORTANCE.get(it.importance, "Normal"))
+        if sent and it.sent:
+            a("<t:DateTimeSent>%s</t:DateTimeSent>" % it.sent)
+        if created and it.created:
+            a("<t:DateTimeCreated>%s</t:DateTimeCreated>" % it.created)
+        if attachments:
+            a("<t:HasAttachments>false</t:HasAttachments>")
+        for head, get in ext:
+            val = get(it)
+            if val is not None:
+                a(head)
+                a(esc(val))
+                a("</t:Value></t:ExtendedProperty>")
+        if rights:
+            a(_ITEM_RIGHTS)
+        if modified and it.modified:
+            a("<t:LastModifiedTime>%s</t:LastModifiedTime>" % it.modified)
+        if assoc:
+            a("<t:IsAssociated>true</t:IsAssociated>" if it.associated else "<t:IsAssociated>false</t:IsAssociated>")
+        if flag:
+            a("<t:Flag><t:FlagStatus>%s</t:FlagStatus></t:Flag>" % _FLAG.get(it.flag_status or 0, "NotFlagged"))
+        if msgid and it.message_id:
+            a("<t:InternetMessageId>%s</t:InternetMessageId>" % esc(it.message_id))
+        if isread and it.read is not None:
+            a("<t:IsRead>true</t:IsRead>" if it.read else "<t:IsRead>false</t:IsRead>")
+        a(close_tag)
+        return "".join(out)
+    return render
 
 
 def _render_item(it, element, shape, out):
-    """Fields in the order of t:ItemType then t:MessageType."""
+    """Fields in the order of t:ItemType then t:MessageType (the reference for _compile_item)."""
     w = shape.want
     out.append("<t:%s>" % element)
     out.append('<t:ItemId Id="%s" ChangeKey="%s"/>' % (it.ews_id, it.ews_ck))
