@@ -4,7 +4,8 @@
  * Both B-trees are loaded once into sorted arrays, so finding a node is a binary search and the
  * cost of a listing grows with the number of messages, not with its square. A folder's children
  * are the rows of its hierarchy (0x0D), contents (0x0E) and associated contents (0x0F) tables, in
- * row order, as Outlook and libpff list them; a row whose node is missing is an unreadable child.
+ * row order, as Outlook and libpff list them; a row whose node is missing is an unreadable child,
+ * and so is a missing table of a normal folder (search folders have none).
  */
 #include "ltp.h"
 
@@ -245,11 +246,14 @@ static int list_children(nat_node *n, st_children kind, or_error *err)
 	nat_file *f = n->file;
 	const ndb_nbt_ent *t = ndb_find_node(&f->nf, tnid);
 	int rc = 0;
+	if (!t && (n->base.id & 0x1F) == 0x02)
+		/* every normal folder has all three tables (search folders have none of them) */
+		rc = or_fail(err, OR_ERR_FORMAT, "its table node %u is not in the node B-tree", tnid);
 	if (t && (rc = heap_of(f, tnid, t->data, t->sub, err)) == 0)
 		rc = ltp_tc_rows(&f->heap, &n->kids[kind], &n->n_kids[kind], err);
 	if (rc)
 		return or_wrap(err, "%s", kind_what[kind]);
-	n->listed[kind] = true; /* no table: no children of that kind */
+	n->listed[kind] = true;
 	return 0;
 }
 
