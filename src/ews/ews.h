@@ -39,6 +39,8 @@ typedef struct {
 	bool associated;            /* also pull associated (FAI) items */
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
+	bool scratch_output;        /* the snapshot is a scan's temporary file, removed after the
+	                             * comparison: written without fsync */
 	const char *options_json;   /* recorded in the snapshot header */
 	ews_gate *gate;             /* optional, borrowed: shared with other pulls to the same server */
 } ews_options;

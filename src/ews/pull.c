@@ -469,6 +469,7 @@ int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summa
 
 	if ((rc = snap_writer_open(&p.w, out_path, err)) != 0)
 		goto out;
+	p.w.af.no_sync = opt->scratch_output;
 	writing = true;
 	snap_write_header(&p.w, h);
 	for (size_t i = 0; i < p.snap->n_folders; i++)

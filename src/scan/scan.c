@@ -162,8 +162,10 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 		capture_cache(&job);
 	ews_summary es;
 	or_error ews_err = {0};
+	ews_options eo = opt->ews;
+	eo.scratch_output = temp; /* removed after the comparison: its durability is not needed */
 	double ts = now_ms();
-	int ews_rc = ews_capture(&opt->ews, server_path, &es, &ews_err);
+	int ews_rc = ews_capture(&eo, server_path, &es, &ews_err);
 	double server_ms = now_ms() - ts;
 	if (threaded)
 		pthread_join(th, NULL);
