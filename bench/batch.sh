@@ -2,7 +2,10 @@
 # Benchmark of `ostrecon batch` (figures, not a test): $N mailboxes of $ITEMS items each, generated
 # at run time (caches written by ostwrite, mailboxes served by the test EWS server with $LATENCY ms
 # added per request). Wall time with --jobs 1 and --jobs 8, requests per second, peak RSS; and the
-# peak RSS at a quarter of the mailboxes, to show memory does not grow with their number.
+# peak RSS at a quarter of the mailboxes, to show memory does not grow with their number. CPU per
+# mailbox of ostrecon and of the test server (all its processes) is printed too: on a 2-core machine
+# the --jobs 8 run is bound by their sum, so the speed-up is too (docs/BATCH.md, "Performance").
+# The load average is printed before and after: other work on the machine skews every figure.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 N=${N:-100} ITEMS=${ITEMS:-2000} LATENCY=${LATENCY:-10}
@@ -31,18 +34,29 @@ manifest() { # manifest COUNT FILE
 }
 manifest "$N" "$W/fleet/../all.csv"
 manifest $((N / 4)) "$W/fleet/../quarter.csv"
-run() { # run LABEL MANIFEST JOBS
+server_cpu() { # CPU seconds (user + system) used so far by the test server's processes
+	for p in $SRV $(pgrep -P "$SRV"); do cat "/proc/$p/stat"; done 2>/dev/null |
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%.2f", t / hz }'
+}
+run() { # run LABEL MANIFEST JOBS COUNT
 	rm -rf "$W/out"
+	S0=$(server_cpu)
 	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$BIN" batch "$2" -o "$W/out" --url "$URL" --user svc \
 		--password-file "$W/pw" --impersonate --jobs "$3" --no-progress --max-server-requests 16 >/dev/null 2>"$W/err"
-	set -- "$1" $(tail -n 1 "$W/time")
+	S1=$(server_cpu)
+	set -- "$1" $(tail -n 1 "$W/time") "$4"
 	grep -q ',failed,' "$W/out/summary.csv" && { echo "some mailboxes failed:"; grep ',failed,' "$W/out/summary.csv" | head -3; }
 	REQ=$($PY -c 'import json,sys; print(sum(e["requests"] for e in json.load(open(sys.argv[1]))["mailboxes"]))' "$W/out/summary.json")
 	WALL=$2
 	printf '%-28s wall %7.2f s  cpu %6.2f s  peak RSS %7d KiB  requests %6d  %7.1f req/s\n' "$1" "$2" \
 		"$(echo "$3 + $4" | bc)" "$5" "$REQ" "$(echo "scale=1; $REQ / $2" | bc)"
+	printf '%-28s per mailbox: wall %5.1f ms  CPU ostrecon %5.1f ms, test server %5.1f ms\n' "" \
+		"$(echo "scale=2; $2 * 1000 / $6" | bc)" "$(echo "scale=2; ($3 + $4) * 1000 / $6" | bc)" \
+		"$(echo "scale=2; ($S1 - $S0) * 1000 / $6" | bc)"
 }
-run "--jobs 1, $N mailboxes" "$W/all.csv" 1; J1=$WALL
-run "--jobs 8, $N mailboxes" "$W/all.csv" 8; J8=$WALL
-run "--jobs 8, $((N / 4)) mailboxes" "$W/quarter.csv" 8
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
+run "--jobs 1, $N mailboxes" "$W/all.csv" 1 "$N"; J1=$WALL
+run "--jobs 8, $N mailboxes" "$W/all.csv" 8 "$N"; J8=$WALL
+run "--jobs 8, $((N / 4)) mailboxes" "$W/quarter.csv" 8 $((N / 4))
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "speed-up --jobs 8 / --jobs 1: $(echo "scale=1; $J1 / $J8" | bc)x (target >= 5x); peak RSS should not grow with the mailbox count"
