@@ -39,8 +39,6 @@ typedef struct {
 	bool associated;            /* also pull associated (FAI) items */
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
-	bool scratch_output;        /* the snapshot is a scan's temporary file, removed after the
-	                             * comparison: written without fsync */
 	const char *options_json;   /* recorded in the snapshot header */
 	ews_gate *gate;             /* optional, borrowed: shared with other pulls to the same server */
 } ews_options;
@@ -62,6 +60,9 @@ typedef struct {
  * or_code when nothing could be pulled (OR_ERR_AUTH, OR_ERR_TLS, OR_ERR_DENIED, OR_ERR_IO, ...),
  * in which case nothing is written. */
 int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summary, or_error *err);
+/* The same, keeping the snapshot in memory instead of a file: *out is what snap_load would read
+ * back from the file ews_capture writes (a scan compares it without writing and parsing it). */
+int ews_capture_snap(const ews_options *opt, snap_t **out, ews_summary *summary, or_error *err);
 
 /* Decodes the source key embedded in an EWS ItemId/FolderId (base64 of a header and a MAPI entry
  * id ending in replica GUID + global counter + 2 pad bytes). Returns 0 or -1. */

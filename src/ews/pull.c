@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <libxml/parser.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,8 @@ typedef struct {
 	size_t next, done, items;
 	bool *pull_items;      /* per folder: pull its items (not search folders) */
 	bool tty;
+	bool in_memory;        /* items kept in snap (ews_capture_snap), no file */
+	bool nomem;            /* an item could not be kept */
 } pull;
 
 static const char *status_code_name(const char *code)
@@ -301,6 +304,48 @@ static void progress(pull *p, bool final)
 	fprintf(stderr, "\r  folders %zu/%zu, items %zu%s", p->done, p->snap->n_folders, p->items, final ? "\n" : "");
 }
 
+/* 10000-01-01T00:00:00Z: the snapshot file form leaves out times it cannot write. */
+#define FILETIME_YEAR_10000 INT64_C(2650467744000000000)
+
+static int64_t file_time(int64_t ft) { return ft <= 0 || ft >= FILETIME_YEAR_10000 ? 0 : ft; }
+
+/* A copy of an item in the pull's snapshot, as snap_load would read it from the file: strings in
+ * its arena (ids, subjects and message ids not interned), values the file form leaves out absent. */
+static bool keep_item(snap_t *s, const snap_item *src)
+{
+	snap_item *it = snap_add_item(s);
+	if (!it)
+		return false;
+	*it = *src;
+	snap_bin b;
+	it->id = (b = snap_bindup(s, (const uint8_t *)src->id, strlen(src->id) + 1)).data ? (const char *)b.data : NULL;
+	it->folder_id = snap_strdup(s, src->folder_id);
+	it->cls = snap_strdup(s, src->cls);
+	it->subject = src->subject ? (const char *)snap_bindup(s, (const uint8_t *)src->subject, strlen(src->subject) + 1).data : NULL;
+	it->message_id = src->message_id ? (const char *)snap_bindup(s, (const uint8_t *)src->message_id, strlen(src->message_id) + 1).data : NULL;
+	it->received = file_time(src->received);
+	it->sent = file_time(src->sent);
+	it->created = file_time(src->created);
+	it->modified = file_time(src->modified);
+	if (it->msg_flags < 0)
+		it->msg_flags = -1;
+	if (it->size < 0)
+		it->size = -1;
+	if (it->read < 0)
+		it->read = -1;
+	if (it->flag_status < 0)
+		it->flag_status = -1;
+	if (it->importance < 0)
+		it->importance = -1;
+	if (it->ident.replid < 0)
+		it->ident.replid = -1;
+	it->change_key = snap_bindup(s, src->change_key.data, src->change_key.len);
+	it->pcl = snap_bindup(s, src->pcl.data, src->pcl.len);
+	return it->id && (!src->cls || it->cls) && (!src->subject || it->subject) &&
+	       (!src->message_id || it->message_id) && (!src->change_key.len || it->change_key.data) &&
+	       (!src->pcl.len || it->pcl.data);
+}
+
 /* Writes one page's items (under the writer lock). */
 static void write_items(pull *p, const snap_folder *f, ews_page *pg, bool associated)
 {
@@ -316,7 +361,10 @@ static void write_items(pull *p, const snap_folder *f, ews_page *pg, bool associ
 			it->ident.has_key = it->ident.has_gc = 1;
 			it->ident.origin = KEY_ENTRY_ID;
 		}
-		snap_write_item(&p->w, it);
+		if (!p->in_memory)
+			snap_write_item(&p->w, it);
+		else if (!keep_item(p->snap, it))
+			p->nomem = true;
 		p->items++;
 	}
 	progress(p, false);
@@ -420,7 +468,54 @@ static void global_init(void)
 	xmlInitParser();
 }
 
+static int capture(const ews_options *opt, const char *out_path, snap_t **keep, ews_summary *summary, or_error *err);
+
 int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summary, or_error *err)
+{
+	return capture(opt, out_path, NULL, summary, err);
+}
+
+int ews_capture_snap(const ews_options *opt, snap_t **out, ews_summary *summary, or_error *err)
+{
+	*out = NULL;
+	return capture(opt, NULL, out, summary, err);
+}
+
+/* What snap_load does to a header and folders read back from the file. */
+static int as_loaded(pull *p, or_error *err)
+{
+	snap_t *s = p->snap;
+	snap_header *h = &s->hdr;
+	h->mailbox = snap_strdup(s, h->mailbox);
+	h->server = snap_strdup(s, h->server);
+	h->tool = snap_strdup(s, h->tool);
+	h->captured = file_time(h->captured);
+	if (h->file_size < 0)
+		h->file_size = -1;
+	if (h->options_json) { /* the reader keeps the options object compact, keys sorted */
+		json_t *o = json_loads(h->options_json, 0, NULL);
+		char *text = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		h->options_json = text ? snap_strdup(s, text) : NULL;
+		free(text);
+		json_decref(o);
+	}
+	for (size_t i = 0; i < s->n_folders; i++) {
+		snap_folder *f = &s->folders[i];
+		if (!f->id) /* the reader refuses a folder line without an id */
+			return or_fail(err, OR_ERR_FORMAT, "the server returned a folder without an id");
+		if (f->content_count < 0)
+			f->content_count = -1;
+		if (f->unread_count < 0)
+			f->unread_count = -1;
+		if (f->assoc_count < 0)
+			f->assoc_count = -1;
+		if (f->ident.replid < 0)
+			f->ident.replid = -1;
+	}
+	return 0;
+}
+
+static int capture(const ews_options *opt, const char *out_path, snap_t **keep, ews_summary *summary, or_error *err)
 {
 	memset(summary, 0, sizeof *summary);
 	if (!opt->url || !opt->mailbox)
@@ -467,13 +562,15 @@ int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summa
 	if (rc || (rc = finish_hierarchy(&p, err)) != 0)
 		goto out;
 
-	if ((rc = snap_writer_open(&p.w, out_path, err)) != 0)
-		goto out;
-	p.w.af.no_sync = opt->scratch_output;
-	writing = true;
-	snap_write_header(&p.w, h);
-	for (size_t i = 0; i < p.snap->n_folders; i++)
-		snap_write_folder(&p.w, &p.snap->folders[i]);
+	p.in_memory = keep != NULL;
+	if (!p.in_memory) {
+		if ((rc = snap_writer_open(&p.w, out_path, err)) != 0)
+			goto out;
+		writing = true;
+		snap_write_header(&p.w, h);
+		for (size_t i = 0; i < p.snap->n_folders; i++)
+			snap_write_folder(&p.w, &p.snap->folders[i]);
+	}
 
 	int n = opt->concurrency < 1 ? 1 : opt->concurrency > 16 ? 16 : opt->concurrency;
 	if ((size_t)n > p.snap->n_folders)
@@ -497,9 +594,24 @@ int ews_capture(const ews_options *opt, const char *out_path, ews_summary *summa
 		goto out;
 	}
 	for (size_t i = 0; i < p.snap->n_errors; i++) {
-		snap_write_error(&p.w, &p.snap->errors[i]);
+		if (!p.in_memory)
+			snap_write_error(&p.w, &p.snap->errors[i]);
 		if (p.snap->errors[i].scope == ERR_SCOPE_FOLDER)
 			summary->folders_failed++;
+	}
+	if (p.in_memory) {
+		if (p.nomem) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = as_loaded(&p, err)) != 0)
+			goto out;
+		summary->folders = p.snap->n_folders;
+		summary->items = p.snap->n_items;
+		summary->errors = p.snap->n_errors;
+		*keep = p.snap;
+		p.snap = NULL;
+		goto out;
 	}
 	summary->folders = p.w.n_folders;
 	summary->items = p.w.n_items;

@@ -162,10 +162,11 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 		capture_cache(&job);
 	ews_summary es;
 	or_error ews_err = {0};
-	ews_options eo = opt->ews;
-	eo.scratch_output = temp; /* removed after the comparison: its durability is not needed */
 	double ts = now_ms();
-	int ews_rc = ews_capture(&eo, server_path, &es, &ews_err);
+	/* Unless the snapshots are kept, the server's stays in memory: the comparison gets what it
+	 * would have read back from the file, without writing and parsing it. */
+	int ews_rc = temp ? ews_capture_snap(&opt->ews, &snaps[0], &es, &ews_err)
+	                  : ews_capture(&opt->ews, server_path, &es, &ews_err);
 	double server_ms = now_ms() - ts;
 	if (threaded)
 		pthread_join(th, NULL);
@@ -184,9 +185,16 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	copt.input[1] = opt->ost_path;
 	copt.capture_ms[0] = server_ms;
 	copt.capture_ms[1] = job.ms;
-	const char *const paths[2] = {server_path, cache_path};
-	if ((rc = scan_load_pair(paths, snaps, copt.load_ms, err)) != 0)
-		goto out;
+	if (temp) {
+		double tl = now_ms();
+		if ((rc = snap_load(&snaps[1], cache_path, err)) != 0)
+			goto out;
+		copt.load_ms[1] = now_ms() - tl;
+	} else {
+		const char *const paths[2] = {server_path, cache_path};
+		if ((rc = scan_load_pair(paths, snaps, copt.load_ms, err)) != 0)
+			goto out;
+	}
 	if ((rc = scan_compare(snaps[0], snaps[1], &copt, rep, outcome, err)) != 0)
 		goto out;
 	outcome->requests = es.requests;
