@@ -561,6 +561,7 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	/* Pass 2: the messages, streamed. */
 	if ((rc = snap_writer_open(&w, out_path, err)) != 0)
 		goto out;
+	w.af.no_sync = opt->scratch_output;
 	writing = true;
 	snap_write_header(&w, h);
 	for (size_t i = 0; i < r.snap->n_folders; i++)

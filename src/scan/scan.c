@@ -115,7 +115,9 @@ typedef struct {
 static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
-	ost_options oo = {.recover = j->opt->recover, .mailbox = j->opt->ews.mailbox};
+	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
+	ost_options oo = {.recover = j->opt->recover, .mailbox = j->opt->ews.mailbox,
+	                  .scratch_output = j->opt->snapshot_dir == NULL};
 	double t0 = now_ms();
 	j->rc = ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err);
 	j->ms = now_ms() - t0;
