@@ -448,6 +448,13 @@ void ndb_close(ndb_file *nf)
 	free(nf->seen);
 	free(nf->bbt);
 	free(nf->nbt);
+	if (nf->zs) {
+		inflateEnd(nf->zs);
+		free(nf->zs);
+		nf->zs = NULL;
+	}
+	free(nf->raw);
+	nf->raw = NULL;
 	nf->fd = -1;
 	nf->page = NULL;
 	nf->seen = NULL;
@@ -539,6 +546,30 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	return 0;
 }
 
+/* Inflates one zlib stream; the stream state is kept in `nf` and reset for each block. */
+static int inflate_block(ndb_file *nf, const uint8_t *in, size_t in_len, uint8_t *out, uLongf *out_len)
+{
+	z_stream *zs = nf->zs;
+	if (!zs) {
+		if (!(zs = calloc(1, sizeof *zs)))
+			return Z_MEM_ERROR;
+		if (inflateInit(zs) != Z_OK) {
+			free(zs);
+			return Z_MEM_ERROR;
+		}
+		nf->zs = zs;
+	} else if (inflateReset(zs) != Z_OK) {
+		return Z_STREAM_ERROR;
+	}
+	zs->next_in = (Bytef *)in;
+	zs->avail_in = (uInt)in_len;
+	zs->next_out = out;
+	zs->avail_out = (uInt)*out_len;
+	int rc = inflate(zs, Z_FINISH);
+	*out_len = zs->total_out;
+	return rc == Z_STREAM_END ? Z_OK : Z_DATA_ERROR;
+}
+
 /* Appends the decoded contents of data block `bid` to `d`. */
 static int append_block(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, or_error *err)
 {
@@ -554,7 +585,7 @@ static int append_block(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, o
 	uint8_t *out = d->buf + d->len;
 	if (inflated != cb) {
 		uLongf n = (uLongf)inflated;
-		if (uncompress(out, &n, raw, (uLong)cb) != Z_OK || n != inflated)
+		if (inflate_block(nf, raw, cb, out, &n) != Z_OK || n != inflated)
 			return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: its compressed data (%zu bytes) does not inflate to "
 			               "the %zu bytes its trailer states", (unsigned long long)bid, cb, inflated);
 	} else {
@@ -599,18 +630,25 @@ static int read_tree(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, int 
 	return rc;
 }
 
+/* One block-sized scratch buffer per file: a data tree or subnode tree walk copies the ids it
+ * needs out of a block before it reads the next one into it. */
+static uint8_t *scratch_block(ndb_file *nf)
+{
+	if (!nf->raw)
+		nf->raw = malloc(nf->f->blk_max);
+	return nf->raw;
+}
+
 int ndb_read_data(ndb_file *nf, uint64_t bid, ndb_data *out, or_error *err)
 {
 	out->n = 0;
 	out->len = 0;
 	if (!bid)
 		return 0;
-	uint8_t *raw = malloc(nf->f->blk_max);
+	uint8_t *raw = scratch_block(nf);
 	if (!raw)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	int rc = read_tree(nf, bid, out, raw, 0, err);
-	free(raw);
-	return rc;
+	return read_tree(nf, bid, out, raw, 0, err);
 }
 
 void ndb_data_free(ndb_data *d)
@@ -666,10 +704,8 @@ int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid
 	*bid_data = *sub = 0;
 	if (!bid_sub)
 		return OR_ERR_NOTFOUND;
-	uint8_t *raw = malloc(nf->f->blk_max);
+	uint8_t *raw = scratch_block(nf);
 	if (!raw)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	int rc = find_sub(nf, bid_sub, nid, bid_data, sub, 0, raw, err);
-	free(raw);
-	return rc;
+	return find_sub(nf, bid_sub, nid, bid_data, sub, 0, raw, err);
 }
