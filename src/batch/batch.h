@@ -87,6 +87,7 @@ typedef struct {
 	bool force;                 /* redo mailboxes that already have a complete report */
 	bool keep_snapshots;
 	bool recover;
+	ost_reader reader;
 	int shard_k, shard_n;       /* 0/0 for all rows */
 	bool progress;
 	ews_options ews;            /* shared connection options; url may be overridden per row */

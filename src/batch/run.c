@@ -133,6 +133,7 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	memset(&so, 0, sizeof so);
 	so.ost_path = cache;
 	so.recover = o->recover;
+	so.reader = o->reader;
 	so.ews = o->ews;
 	so.ews.mailbox = row->mailbox;
 	so.ews.url = row->url ? row->url : o->ews.url;

@@ -6,6 +6,7 @@
 #include "ews/ews.h"
 #include "report/report.h"
 #include "scan/scan.h"
+#include "ost/ost.h"
 
 #include <getopt.h>
 
@@ -108,5 +109,8 @@ void cli_report_compare_options(const cli_report *r, scan_compare_options *c);
 int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
 void cli_report_free(cli_report *r);
 extern const char *cli_report_help;
+
+/* --reader NAME (cmd_ost.c): native or libpff. Returns 0, or -1 for another name. */
+int cli_reader_parse(const char *name, ost_reader *out);
 
 #endif

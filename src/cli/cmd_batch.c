@@ -31,6 +31,8 @@ static void help(void)
 	       "      --keep-snapshots     keep each mailbox's snapshots in DIR/snapshots/NAME/\n"
 	       "      --recover            also count deleted (recoverable) items in each cache file with\n"
 	       "                           libpff's scan (slow on big files); --no-recover: do not (default)\n"
+	       "      --reader NAME        native (default) or libpff: which reader lists the cache files\n"
+	       "                           (ostrecon ost --help)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
 	       "                           line wins\n\n%s\n%s"
@@ -40,7 +42,7 @@ static void help(void)
 	       cli_report_help, cli_ews_help);
 }
 
-enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_CONFIG };
+enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG };
 
 static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT_JOBS},
                                            {"max-server-requests", required_argument, NULL, OPT_MAX_SERVER},
@@ -49,6 +51,7 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"keep-snapshots", no_argument, NULL, OPT_KEEP_SNAPS},
                                            {"no-recover", no_argument, NULL, OPT_BNO_RECOVER},
                                            {"recover", no_argument, NULL, OPT_BRECOVER},
+                                           {"reader", required_argument, NULL, OPT_BREADER},
                                            {"config", required_argument, NULL, OPT_CONFIG},
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
@@ -91,6 +94,10 @@ static int apply(batch_cli *b, int c, const char *arg)
 	case OPT_KEEP_SNAPS: b->bo.keep_snapshots = true; return 1;
 	case OPT_BNO_RECOVER: b->bo.recover = false; return 1;
 	case OPT_BRECOVER: b->bo.recover = true; return 1;
+	case OPT_BREADER:
+		if (cli_reader_parse(arg, &b->bo.reader) != 0)
+			return -cli_usage_error("batch", "--reader takes native or libpff");
+		return 1;
 	case OPT_CONFIG: b->config = arg; return 1;
 	}
 	int r = cli_report_option(&b->cr, c, arg, "batch");

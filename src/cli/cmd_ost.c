@@ -7,6 +7,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
+int cli_reader_parse(const char *name, ost_reader *out)
+{
+	if (strcmp(name, "native") == 0)
+		*out = OST_READER_NATIVE;
+	else if (strcmp(name, "libpff") == 0)
+		*out = OST_READER_LIBPFF;
+	else
+		return -1;
+	return 0;
+}
+
 static void help(void)
 {
 	printf("Usage: ostrecon ost FILE [-o OUT] [--mailbox ADDRESS] [--reader native|libpff] [--recover]\n"
@@ -51,11 +62,7 @@ int cmd_ost(int argc, char **argv)
 		case 'R': opt.recover = false; break;
 		case 'r': opt.recover = true; break;
 		case 'E':
-			if (strcmp(optarg, "native") == 0)
-				opt.reader = OST_READER_NATIVE;
-			else if (strcmp(optarg, "libpff") == 0)
-				opt.reader = OST_READER_LIBPFF;
-			else
+			if (cli_reader_parse(optarg, &opt.reader) != 0)
 				return cli_usage_error("ost", "--reader takes native or libpff");
 			break;
 		case 'C': opt.no_crc_check = true; break;

@@ -16,6 +16,8 @@ static void help(void)
 	       "      --recover            also count the cache file's deleted (recoverable) items with\n"
 	       "                           libpff's scan, which opens the file with libpff (slow on big\n"
 	       "                           files); --no-recover: do not (the default)\n"
+	       "      --reader NAME        native (default) or libpff: which reader lists the cache file\n"
+	       "                           (ostrecon ost --help)\n"
 	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600)\n\n%s\n%s"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr\n"
@@ -26,7 +28,7 @@ static void help(void)
 	       cli_report_help, cli_ews_help);
 }
 
-enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER };
+enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER, OPT_READER };
 
 int cmd_scan(int argc, char **argv)
 {
@@ -34,6 +36,7 @@ int cmd_scan(int argc, char **argv)
 	                                     {"keep-snapshots", required_argument, NULL, OPT_KEEP},
 	                                     {"no-recover", no_argument, NULL, OPT_NO_RECOVER},
 	                                     {"recover", no_argument, NULL, OPT_RECOVER},
+	                                     {"reader", required_argument, NULL, OPT_READER},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_REPORT_LONG_OPTIONS,
 	                                     CLI_EWS_LONG_OPTIONS,
@@ -62,6 +65,10 @@ int cmd_scan(int argc, char **argv)
 		case OPT_KEEP: so.snapshot_dir = optarg; break;
 		case OPT_NO_RECOVER: so.recover = false; break;
 		case OPT_RECOVER: so.recover = true; break;
+		case OPT_READER:
+			if (cli_reader_parse(optarg, &so.reader) != 0)
+				return cli_usage_error("scan", "--reader takes native or libpff");
+			break;
 		case 'h': help(); return EXIT_OK;
 		default: return cli_usage_error("scan", "unknown option");
 		}

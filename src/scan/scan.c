@@ -116,8 +116,13 @@ static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
-	ost_options oo = {.recover = j->opt->recover, .mailbox = j->opt->ews.mailbox,
+	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover, .mailbox = j->opt->ews.mailbox,
 	                  .scratch_output = j->opt->snapshot_dir == NULL};
+	/* recorded in the cache snapshot's header, and so in the report */
+	char options_json[96];
+	snprintf(options_json, sizeof options_json, "{\"reader\":\"%s\",\"recover\":%s,\"crc_check\":true}",
+	         oo.reader == OST_READER_LIBPFF ? "libpff" : "native", oo.recover ? "true" : "false");
+	oo.options_json = options_json;
 	double t0 = now_ms();
 	j->rc = ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err);
 	j->ms = now_ms() - t0;

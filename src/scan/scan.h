@@ -9,6 +9,7 @@
 #include "core/core.h"
 #include "diff/diff.h"
 #include "ews/ews.h"
+#include "ost/ost.h"
 #include "report/report.h"
 
 typedef struct {
@@ -48,6 +49,7 @@ int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *o
 typedef struct {
 	const char *ost_path;      /* the cache file */
 	bool recover;              /* libpff's recovery scan of the cache file */
+	ost_reader reader;         /* which reader lists the cache file (native by default) */
 	ews_options ews;           /* the server side; secrets borrowed */
 	const char *snapshot_dir;  /* keep server.jsonl and cache.jsonl there; NULL: temporary */
 	const char *temp_parent;   /* where the temporary folder is made; NULL: $TMPDIR or /tmp */

@@ -104,6 +104,39 @@ PY
 	done
 	echo "check.py refuses $(ls "$WORK/neg" | grep -vc '\.out$') altered expectations"
 fi
+# The two cache readers give the same report: every undamaged scenario is scanned again with
+# --reader libpff; verdict, findings, folders, export list, summary and integrity must be equal,
+# and each report names the reader that read its cache.
+if [ $rc -eq 0 ]; then
+	same=0
+	for n in $names; do
+		w="$WORK/$n"
+		DAMAGE=
+		. "$w/settings.sh"
+		[ -n "$DAMAGE" ] && continue
+		set --
+		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
+		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
+			--user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
+			-o "$w/report.libpff.json" "$@" >/dev/null 2>"$w/scan.libpff.err"
+		$PY - "$w/report.json" "$w/report.libpff.json" "$n" <<'PY' || rc=1
+import json, sys
+a, b, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+ra, rb = a["sides"][1].get("options", {}).get("reader"), b["sides"][1].get("options", {}).get("reader")
+if (ra, rb) != ("native", "libpff"):
+    sys.exit("%s: the reports name the readers %r and %r" % (name, ra, rb))
+# findings and the export list as sets: their order follows the order the cache lists its items
+canon = lambda v: sorted(json.dumps(x, sort_keys=True) for x in v) if isinstance(v, list) else v
+for k in ("verdict", "exit_code", "summary", "advice", "folders", "findings", "integrity", "export_before_rebuild"):
+    x, y = a.get(k), b.get(k)
+    if (canon(x), x if k == "folders" else None) != (canon(y), y if k == "folders" else None):
+        sys.exit("%s: %s differs between the native and the libpff reader" % (name, k))
+PY
+		same=$((same + 1))
+	done
+	[ "$same" -gt 10 ] || fail "only $same scenarios compared across the two readers"
+	[ $rc -eq 0 ] && echo "the libpff reader gives the same reports on $same undamaged scenarios"
+fi
 # SCENARIO_KEEP=DIR keeps the fixtures, files, reports and logs for a look afterwards
 [ -n "${SCENARIO_KEEP:-}" ] && { rm -rf "$SCENARIO_KEEP"; cp -r "$WORK" "$SCENARIO_KEEP"; }
 echo "$(echo $names | wc -w) scenarios: build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
