@@ -251,6 +251,8 @@ typedef struct {
 } snap_writer;
 
 int snap_writer_open(snap_writer *w, const char *path, or_error *err);
+/* Whether the file form can express a time (1601 to 9999); other times are written as absent. */
+bool snap_time_writable(int64_t ft);
 void snap_write_header(snap_writer *w, const snap_header *h);
 void snap_write_folder(snap_writer *w, const snap_folder *f);
 void snap_write_item(snap_writer *w, const snap_item *it);

@@ -66,11 +66,13 @@ static void put_hex(FILE *fp, const char *name, const uint8_t *data, size_t len)
 /* 10000-01-01T00:00:00Z: ISO 8601 dates have four-digit years, and readers accept only those. */
 #define FILETIME_YEAR_10000 INT64_C(2650467744000000000)
 
+bool snap_time_writable(int64_t ft) { return ft > 0 && ft < FILETIME_YEAR_10000; }
+
 static void put_time(FILE *fp, const char *name, int64_t ft)
 {
 	/* A damaged cache can hold any 64-bit value: one the format cannot express is left out (as
 	 * unknown) rather than written in a form that makes the whole snapshot unreadable. */
-	if (ft <= 0 || ft >= FILETIME_YEAR_10000)
+	if (!snap_time_writable(ft))
 		return;
 	char iso[32];
 	filetime_format(ft, iso);

@@ -35,6 +35,11 @@ typedef struct {
 int ost_capture(const char *path, const ost_options *opt, const char *out_path, ost_summary *summary,
                 or_error *err);
 
+/* The same listing kept in memory: *out receives the snapshot exactly as snap_load would read
+ * back the file ost_capture writes (the caller frees it). Used by scans whose snapshots are not
+ * kept, to spare writing and parsing the file. */
+int ost_capture_snap(const char *path, const ost_options *opt, snap_t **out, ost_summary *summary, or_error *err);
+
 /* --- key derivation (pure functions, also used by tests) --- */
 
 /* PRQ_ID_SECURE4 (0x67F4) as its 8 stored bytes: bytes 0-1 little-endian replid, bytes 2-7 the

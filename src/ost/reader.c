@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "store.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,7 @@ typedef struct {
 	size_t n_table;
 	st_props store_entryids;
 	size_t unresolved;
+	bool keep;         /* items go into snap (ost_capture_snap), not to a file */
 	or_error err;
 } reader;
 
@@ -372,6 +374,88 @@ static void fill_item(reader *r, snap_item *it, const st_props *props)
 		ost_ident_from_prq(&r->replicas, p->data, &it->ident);
 }
 
+/* ---- what snap_load would read back from the file (ost_capture_snap) ---- */
+
+static void ident_as_loaded(snap_ident *id)
+{
+	if (id->has_key && !id->has_gc) {
+		memcpy(id->gc, id->key + 16, SNAP_GC_LEN);
+		id->has_gc = 1;
+	}
+	if (id->replid < 0)
+		id->replid = -1;
+	if (!snap_key_origin_name((snap_key_origin)id->origin))
+		id->origin = KEY_NONE;
+}
+
+static void bin_as_loaded(snap_bin *b)
+{
+	if (!b->data || !b->len)
+		*b = (snap_bin){NULL, 0};
+}
+
+static int64_t time_as_loaded(int64_t ft) { return snap_time_writable(ft) ? ft : 0; }
+
+static void item_as_loaded(snap_item *it)
+{
+	ident_as_loaded(&it->ident);
+	it->received = time_as_loaded(it->received);
+	it->sent = time_as_loaded(it->sent);
+	it->created = time_as_loaded(it->created);
+	it->modified = time_as_loaded(it->modified);
+	if (it->read < 0)
+		it->read = -1;
+	if (it->msg_flags < 0)
+		it->msg_flags = -1;
+	if (it->flag_status < 0)
+		it->flag_status = -1;
+	if (it->importance < 0)
+		it->importance = -1;
+	if (it->size < 0)
+		it->size = -1;
+	bin_as_loaded(&it->change_key);
+	bin_as_loaded(&it->pcl);
+}
+
+static int snap_as_loaded(snap_t *s, or_error *err)
+{
+	snap_header *h = &s->hdr;
+	h->captured = time_as_loaded(h->captured);
+	if (h->file_size < 0)
+		h->file_size = -1;
+	if (h->options_json) { /* the reader keeps the options object compact, keys sorted */
+		json_t *o = json_loads(h->options_json, 0, NULL);
+		char *text = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		h->options_json = text ? snap_strdup(s, text) : NULL;
+		free(text);
+		json_decref(o);
+		if (!h->options_json)
+			return or_fail(err, OR_ERR_USAGE, "the capture options are not a JSON object");
+	}
+	for (size_t i = 0; i < s->n_folders; i++) {
+		snap_folder *f = &s->folders[i];
+		if (f->content_count < 0)
+			f->content_count = -1;
+		if (f->unread_count < 0)
+			f->unread_count = -1;
+		if (f->assoc_count < 0)
+			f->assoc_count = -1;
+		ident_as_loaded(&f->ident);
+		bin_as_loaded(&f->change_key);
+		bin_as_loaded(&f->pcl);
+	}
+	snap_integrity *in = &s->integrity;
+	int64_t *counts[] = {&in->orphan_items, &in->recovered_items, &in->pages_checked, &in->blocks_checked,
+	                     &in->bad_pages, &in->bad_blocks};
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+		if (*counts[i] < 0 || (i >= 2 && !in->ndb_scan))
+			*counts[i] = -1;
+	for (size_t i = 0; i < in->n_mismatches; i++)
+		if (!in->mismatches[i].folder_id)
+			in->mismatches[i].folder_id = "";
+	return 0;
+}
+
 /* Second pass for one folder: its messages (or associated messages), streamed to the writer.
  * Item strings go to a scratch snapshot that is emptied per folder, so memory stays flat. */
 static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind, snap_t **scratch)
@@ -405,7 +489,8 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			continue;
 		}
 		snap_t *saved = r->snap;
-		r->snap = *scratch; /* item strings live in the scratch arena */
+		if (!r->keep)
+			r->snap = *scratch; /* item strings live in the scratch arena */
 		snap_item it;
 		snap_item_init(&it);
 		it.id = node_id(r, st_node_id(node));
@@ -422,8 +507,18 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			if (it.read == 0)
 				fw->unread_found++;
 		}
-		snap_write_item(w, &it);
+		if (r->keep) {
+			snap_item *slot = snap_add_item(r->snap);
+			if (!slot)
+				return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
+			item_as_loaded(&it);
+			*slot = it;
+		} else {
+			snap_write_item(w, &it);
+		}
 	}
+	if (r->keep)
+		return 0;
 	/* Drop the per-folder strings. */
 	snap_free(*scratch);
 	*scratch = NULL;
@@ -491,11 +586,12 @@ static void reader_free(reader *r)
 	st_close(r->file);
 }
 
-int ost_capture(const char *path, const ost_options *opt, const char *out_path, ost_summary *summary,
-                or_error *err)
+static int capture(const char *path, const ost_options *opt, const char *out_path, snap_t **keep,
+                   ost_summary *summary, or_error *err)
 {
 	reader r;
 	memset(&r, 0, sizeof r);
+	r.keep = keep != NULL;
 	memset(summary, 0, sizeof *summary);
 	snap_writer w;
 	bool writing = false;
@@ -558,14 +654,16 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	fix_child_roles(&r);
 	resolve_folder_keys(&r);
 
-	/* Pass 2: the messages, streamed. */
-	if ((rc = snap_writer_open(&w, out_path, err)) != 0)
-		goto out;
-	w.af.no_sync = opt->scratch_output;
-	writing = true;
-	snap_write_header(&w, h);
-	for (size_t i = 0; i < r.snap->n_folders; i++)
-		snap_write_folder(&w, &r.snap->folders[i]);
+	/* Pass 2: the messages, streamed (or kept). */
+	if (!r.keep) {
+		if ((rc = snap_writer_open(&w, out_path, err)) != 0)
+			goto out;
+		w.af.no_sync = opt->scratch_output;
+		writing = true;
+		snap_write_header(&w, h);
+		for (size_t i = 0; i < r.snap->n_folders; i++)
+			snap_write_folder(&w, &r.snap->folders[i]);
+	}
 	for (size_t i = 0; i < r.n_work; i++) {
 		if ((rc = list_messages(&r, &w, i, ST_MESSAGES, &scratch)) != 0 ||
 		    (rc = list_messages(&r, &w, i, ST_ASSOCIATED, &scratch)) != 0) {
@@ -593,14 +691,24 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
 	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
 		goto out;
 	fill_integrity(&r);
+	summary->unresolved_keys = r.unresolved;
+	summary->corrupted = r.snap->integrity.corrupted;
+	if (r.keep) {
+		if ((rc = snap_as_loaded(r.snap, err)) != 0)
+			goto out;
+		summary->folders = r.snap->n_folders;
+		summary->items = r.snap->n_items;
+		summary->errors = r.snap->n_errors;
+		*keep = r.snap;
+		r.snap = NULL;
+		goto out;
+	}
 	for (size_t i = 0; i < r.snap->n_errors; i++)
 		snap_write_error(&w, &r.snap->errors[i]);
 	snap_write_integrity(&w, &r.snap->integrity);
 	summary->folders = w.n_folders;
 	summary->items = w.n_items;
 	summary->errors = w.n_errors;
-	summary->unresolved_keys = r.unresolved;
-	summary->corrupted = r.snap->integrity.corrupted;
 	writing = false;
 	rc = snap_writer_finish(&w, err);
 out:
@@ -609,4 +717,16 @@ out:
 	snap_free(scratch);
 	reader_free(&r);
 	return rc;
+}
+
+int ost_capture(const char *path, const ost_options *opt, const char *out_path, ost_summary *summary,
+                or_error *err)
+{
+	return capture(path, opt, out_path, NULL, summary, err);
+}
+
+int ost_capture_snap(const char *path, const ost_options *opt, snap_t **out, ost_summary *summary, or_error *err)
+{
+	*out = NULL;
+	return capture(path, opt, NULL, out, summary, err);
 }

@@ -105,7 +105,8 @@ int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *o
 
 typedef struct {
 	const scan_options *opt;
-	const char *out;
+	const char *out;       /* the snapshot file, or NULL: kept in `snap` */
+	snap_t *snap;
 	ost_summary sum;
 	or_error err;
 	int rc;
@@ -124,7 +125,8 @@ static void *capture_cache(void *arg)
 	         oo.reader == OST_READER_LIBPFF ? "libpff" : "native", oo.recover ? "true" : "false");
 	oo.options_json = options_json;
 	double t0 = now_ms();
-	j->rc = ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err);
+	j->rc = j->out ? ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err)
+	               : ost_capture_snap(j->opt->ost_path, &oo, &j->snap, &j->sum, &j->err);
 	j->ms = now_ms() - t0;
 	return NULL;
 }
@@ -162,7 +164,9 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 		return rc;
 
 	/* The cache file is read while the server answers: neither waits for the other. */
-	cache_job job = {.opt = opt, .out = cache_path};
+	/* Unless the snapshots are kept, both stay in memory: the comparison gets what it would have
+	 * read back from the files, without writing and parsing them. */
+	cache_job job = {.opt = opt, .out = temp ? NULL : cache_path};
 	pthread_t th;
 	bool threaded = pthread_create(&th, NULL, capture_cache, &job) == 0;
 	if (!threaded)
@@ -193,10 +197,8 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	copt.capture_ms[0] = server_ms;
 	copt.capture_ms[1] = job.ms;
 	if (temp) {
-		double tl = now_ms();
-		if ((rc = snap_load(&snaps[1], cache_path, err)) != 0)
-			goto out;
-		copt.load_ms[1] = now_ms() - tl;
+		snaps[1] = job.snap;
+		job.snap = NULL;
 	} else {
 		const char *const paths[2] = {server_path, cache_path};
 		if ((rc = scan_load_pair(paths, snaps, copt.load_ms, err)) != 0)
@@ -213,6 +215,7 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 out:
 	snap_free(snaps[0]);
 	snap_free(snaps[1]);
+	snap_free(job.snap);
 	if (temp) {
 		unlink(server_path);
 		unlink(cache_path);
