@@ -90,6 +90,20 @@ static const char *node_id(reader *r, uint32_t nid)
 	return snap_strdup(r->snap, buf);
 }
 
+/* Item ids, subjects and message ids are nearly always unique: copied without interning (as
+ * snap_load does), which would only grow the intern table. */
+static const char *unique_str(reader *r, const char *s)
+{
+	return s ? (const char *)snap_bindup(r->snap, (const uint8_t *)s, strlen(s) + 1).data : NULL;
+}
+
+static const char *item_id(reader *r, uint32_t nid)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "nid:%u", nid);
+	return unique_str(r, buf);
+}
+
 /* Appends a path segment, escaping '/' and '\' (docs/SNAPSHOT.md). */
 static const char *child_path(reader *r, const char *parent, const char *name)
 {
@@ -346,10 +360,10 @@ static void fill_item(reader *r, snap_item *it, const st_props *props)
 		/* A stored subject may start with U+0001 and a character giving the prefix length. */
 		if (str[0] == 0x01 && str[1])
 			str += 2;
-		it->subject = snap_strdup(r->snap, str);
+		it->subject = unique_str(r, str);
 	}
 	if ((str = st_props_str(props, P_INTERNET_MESSAGE_ID)))
-		it->message_id = snap_strdup(r->snap, str);
+		it->message_id = unique_str(r, str);
 	it->received = st_props_time(props, P_DELIVERY_TIME);
 	it->sent = st_props_time(props, P_SUBMIT_TIME);
 	it->created = st_props_time(props, P_CREATION_TIME);
@@ -493,7 +507,7 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			r->snap = *scratch; /* item strings live in the scratch arena */
 		snap_item it;
 		snap_item_init(&it);
-		it.id = node_id(r, st_node_id(node));
+		it.id = item_id(r, st_node_id(node));
 		it.folder_id = f->id;
 		it.associated = kind == ST_ASSOCIATED;
 		fill_item(r, &it, &props);
