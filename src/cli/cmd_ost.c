@@ -88,9 +88,7 @@ int cmd_ost(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	char options_json[96];
-	snprintf(options_json, sizeof options_json, "{\"reader\":\"%s\",\"recover\":%s,\"crc_check\":%s}",
-	         opt.reader == OST_READER_LIBPFF ? "libpff" : "native", opt.recover ? "true" : "false",
-	         opt.no_crc_check ? "false" : "true");
+	ost_options_describe(&opt, options_json, sizeof options_json);
 	opt.options_json = options_json;
 
 	ost_summary sum;

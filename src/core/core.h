@@ -268,4 +268,12 @@ int snap_save(const snap_t *s, const char *path, or_error *err);
  * disagree. Bounded: lines over 16 MiB are refused. */
 int snap_load(snap_t **out, const char *path, or_error *err);
 
+/* For a snapshot kept in memory instead of written and loaded back (a scan's temporary ones): make
+ * a record what snap_load would read back from the file form, which leaves out what it cannot
+ * express (times beyond 1601-9999, negative counts, empty binaries) and keeps the options object
+ * compact with sorted keys. snap_as_loaded does the header, folders and integrity line; it
+ * refuses (OR_ERR_FORMAT) a folder without an id, as the reader refuses its line. */
+void snap_item_as_loaded(snap_item *it);
+int snap_as_loaded(snap_t *s, or_error *err);
+
 #endif

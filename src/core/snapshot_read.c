@@ -663,3 +663,83 @@ out:
 	snap_free(s);
 	return rc;
 }
+
+/* ------------------------------------------------- records kept in memory, as loaded */
+
+static void ident_as_loaded(snap_ident *id)
+{
+	if (id->has_key && !id->has_gc) {
+		memcpy(id->gc, id->key + 16, SNAP_GC_LEN);
+		id->has_gc = 1;
+	}
+	if (id->replid < 0)
+		id->replid = -1;
+	if (!snap_key_origin_name((snap_key_origin)id->origin))
+		id->origin = KEY_NONE;
+}
+
+static void bin_as_loaded(snap_bin *b)
+{
+	if (!b->data || !b->len)
+		*b = (snap_bin){NULL, 0};
+}
+
+static int64_t time_as_loaded(int64_t ft) { return snap_time_writable(ft) ? ft : 0; }
+
+static int64_t count_as_loaded(int64_t v) { return v < 0 ? -1 : v; }
+
+void snap_item_as_loaded(snap_item *it)
+{
+	ident_as_loaded(&it->ident);
+	it->received = time_as_loaded(it->received);
+	it->sent = time_as_loaded(it->sent);
+	it->created = time_as_loaded(it->created);
+	it->modified = time_as_loaded(it->modified);
+	if (it->read < 0)
+		it->read = -1;
+	if (it->flag_status < 0)
+		it->flag_status = -1;
+	if (it->importance < 0)
+		it->importance = -1;
+	it->msg_flags = count_as_loaded(it->msg_flags);
+	it->size = count_as_loaded(it->size);
+	bin_as_loaded(&it->change_key);
+	bin_as_loaded(&it->pcl);
+}
+
+int snap_as_loaded(snap_t *s, or_error *err)
+{
+	snap_header *h = &s->hdr;
+	h->captured = time_as_loaded(h->captured);
+	h->file_size = count_as_loaded(h->file_size);
+	if (h->options_json) { /* the reader keeps the options object compact, keys sorted */
+		json_t *o = json_loads(h->options_json, 0, NULL);
+		char *text = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		h->options_json = text ? snap_strdup(s, text) : NULL;
+		free(text);
+		json_decref(o);
+	}
+	for (size_t i = 0; i < s->n_folders; i++) {
+		snap_folder *f = &s->folders[i];
+		if (!f->id)
+			return or_fail(err, OR_ERR_FORMAT, "a folder without an id");
+		f->content_count = count_as_loaded(f->content_count);
+		f->unread_count = count_as_loaded(f->unread_count);
+		f->assoc_count = count_as_loaded(f->assoc_count);
+		ident_as_loaded(&f->ident);
+		bin_as_loaded(&f->change_key);
+		bin_as_loaded(&f->pcl);
+	}
+	snap_integrity *in = &s->integrity;
+	if (!in->present)
+		return 0;
+	in->orphan_items = count_as_loaded(in->orphan_items);
+	in->recovered_items = count_as_loaded(in->recovered_items);
+	int64_t *scan[] = {&in->pages_checked, &in->blocks_checked, &in->bad_pages, &in->bad_blocks};
+	for (size_t i = 0; i < sizeof scan / sizeof scan[0]; i++) /* written with the scan's name only */
+		*scan[i] = in->ndb_scan ? count_as_loaded(*scan[i]) : -1;
+	for (size_t i = 0; i < in->n_mismatches; i++)
+		if (!in->mismatches[i].folder_id)
+			in->mismatches[i].folder_id = "";
+	return 0;
+}

@@ -10,7 +10,6 @@
 #include "internal.h"
 
 #include <curl/curl.h>
-#include <jansson.h>
 #include <libxml/parser.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,11 +303,6 @@ static void progress(pull *p, bool final)
 	fprintf(stderr, "\r  folders %zu/%zu, items %zu%s", p->done, p->snap->n_folders, p->items, final ? "\n" : "");
 }
 
-/* 10000-01-01T00:00:00Z: the snapshot file form leaves out times it cannot write. */
-#define FILETIME_YEAR_10000 INT64_C(2650467744000000000)
-
-static int64_t file_time(int64_t ft) { return ft <= 0 || ft >= FILETIME_YEAR_10000 ? 0 : ft; }
-
 /* A copy of an item in the pull's snapshot, as snap_load would read it from the file: strings in
  * its arena (ids, subjects and message ids not interned), values the file form leaves out absent. */
 static bool keep_item(snap_t *s, const snap_item *src)
@@ -323,24 +317,9 @@ static bool keep_item(snap_t *s, const snap_item *src)
 	it->cls = snap_strdup(s, src->cls);
 	it->subject = src->subject ? (const char *)snap_bindup(s, (const uint8_t *)src->subject, strlen(src->subject) + 1).data : NULL;
 	it->message_id = src->message_id ? (const char *)snap_bindup(s, (const uint8_t *)src->message_id, strlen(src->message_id) + 1).data : NULL;
-	it->received = file_time(src->received);
-	it->sent = file_time(src->sent);
-	it->created = file_time(src->created);
-	it->modified = file_time(src->modified);
-	if (it->msg_flags < 0)
-		it->msg_flags = -1;
-	if (it->size < 0)
-		it->size = -1;
-	if (it->read < 0)
-		it->read = -1;
-	if (it->flag_status < 0)
-		it->flag_status = -1;
-	if (it->importance < 0)
-		it->importance = -1;
-	if (it->ident.replid < 0)
-		it->ident.replid = -1;
 	it->change_key = snap_bindup(s, src->change_key.data, src->change_key.len);
 	it->pcl = snap_bindup(s, src->pcl.data, src->pcl.len);
+	snap_item_as_loaded(it);
 	return it->id && (!src->cls || it->cls) && (!src->subject || it->subject) &&
 	       (!src->message_id || it->message_id) && (!src->change_key.len || it->change_key.data) &&
 	       (!src->pcl.len || it->pcl.data);
@@ -489,30 +468,8 @@ static int as_loaded(pull *p, or_error *err)
 	h->mailbox = snap_strdup(s, h->mailbox);
 	h->server = snap_strdup(s, h->server);
 	h->tool = snap_strdup(s, h->tool);
-	h->captured = file_time(h->captured);
-	if (h->file_size < 0)
-		h->file_size = -1;
-	if (h->options_json) { /* the reader keeps the options object compact, keys sorted */
-		json_t *o = json_loads(h->options_json, 0, NULL);
-		char *text = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		h->options_json = text ? snap_strdup(s, text) : NULL;
-		free(text);
-		json_decref(o);
-	}
-	for (size_t i = 0; i < s->n_folders; i++) {
-		snap_folder *f = &s->folders[i];
-		if (!f->id) /* the reader refuses a folder line without an id */
-			return or_fail(err, OR_ERR_FORMAT, "the server returned a folder without an id");
-		if (f->content_count < 0)
-			f->content_count = -1;
-		if (f->unread_count < 0)
-			f->unread_count = -1;
-		if (f->assoc_count < 0)
-			f->assoc_count = -1;
-		if (f->ident.replid < 0)
-			f->ident.replid = -1;
-	}
-	return 0;
+	int rc = snap_as_loaded(s, err);
+	return rc ? or_fail(err, rc, "the server returned a folder without an id") : 0;
 }
 
 static int capture(const ews_options *opt, const char *out_path, snap_t **keep, ews_summary *summary, or_error *err)

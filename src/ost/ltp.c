@@ -32,6 +32,9 @@ void ltp_free(ltp_heap *h)
 {
 	ndb_data_free(&h->data);
 	ndb_data_free(&h->value);
+	if (h->ansi && h->ansi != (void *)-1)
+		iconv_close((iconv_t)h->ansi);
+	h->ansi = NULL;
 }
 
 /* The allocation at (block, index), or an error message in err. */
@@ -79,7 +82,6 @@ int ltp_hid(const ltp_heap *h, uint32_t hid, const uint8_t **p, size_t *len, or_
 typedef struct {
 	uint8_t *rec;
 	size_t n, cap;
-	size_t width;
 } recs;
 
 static int bth_level(const ltp_heap *h, uint32_t hid, int level, uint8_t cb_key, uint8_t cb_ent, recs *out,
@@ -203,8 +205,9 @@ static uint8_t *utf16_to_utf8(const uint8_t *p, size_t len, size_t *out_len)
 	return o;
 }
 
-/* Windows-1252 (the code page ANSI files are read with) to UTF-8. Stops at a NUL. */
-static uint8_t *ansi_to_utf8(const uint8_t *p, size_t len, size_t *out_len)
+/* Windows-1252 (the code page ANSI files are read with) to UTF-8. Stops at a NUL. The converter
+ * is opened once per heap (a file's heap is reused from node to node). */
+static uint8_t *ansi_to_utf8(ltp_heap *h, const uint8_t *p, size_t len, size_t *out_len)
 {
 	const uint8_t *nul = memchr(p, 0, len);
 	if (nul)
@@ -212,7 +215,9 @@ static uint8_t *ansi_to_utf8(const uint8_t *p, size_t len, size_t *out_len)
 	uint8_t *o = malloc(len * 3 + 1);
 	if (!o)
 		return NULL;
-	iconv_t cd = iconv_open("UTF-8", "WINDOWS-1252");
+	if (!h->ansi)
+		h->ansi = (void *)iconv_open("UTF-8", "WINDOWS-1252");
+	iconv_t cd = (iconv_t)h->ansi;
 	char *in = (char *)p, *outp = (char *)o;
 	size_t in_left = len, out_left = len * 3;
 	if (cd == (iconv_t)-1) {
@@ -229,7 +234,7 @@ static uint8_t *ansi_to_utf8(const uint8_t *p, size_t len, size_t *out_len)
 			in++;
 			in_left--;
 		}
-		iconv_close(cd);
+		iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state for the next string */
 	}
 	*outp = '\0';
 	*out_len = (size_t)(outp - (char *)o);
@@ -292,7 +297,7 @@ static int pc_value(ltp_heap *h, uint16_t id, uint16_t type, uint32_t v, st_prop
 	if (type == 0x001F)
 		d = utf16_to_utf8(p ? p : (const uint8_t *)"", len, &dlen);
 	else if (type == 0x001E)
-		d = ansi_to_utf8(p ? p : (const uint8_t *)"", len, &dlen);
+		d = ansi_to_utf8(h, p ? p : (const uint8_t *)"", len, &dlen);
 	else if (type == 0x1102) {
 		/* multi-valued binary: a count, offsets, then the values end to end */
 		if (len < 4)

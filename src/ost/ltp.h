@@ -18,6 +18,7 @@ typedef struct {
 	uint8_t client_sig;  /* 0xBC property context, 0x7C table context, ... */
 	uint32_t user_root;
 	ndb_data value;      /* scratch for values stored in subnodes */
+	void *ansi;          /* iconv descriptor for ANSI strings, opened at the first one */
 } ltp_heap;
 
 /* Reads the node's data as a heap. OR_ERR_FORMAT (with the reason) when it is not one. */

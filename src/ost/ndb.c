@@ -156,10 +156,10 @@ void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t off
 	va_end(ap);
 }
 
-int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off)
+int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *err)
 {
 	if (off > nf->size || nf->size - off < n)
-		return or_fail(nf->err, OR_ERR_FORMAT, "%zu bytes at offset %llu lie outside the file (%llu bytes)", n,
+		return or_fail(err, OR_ERR_FORMAT, "%zu bytes at offset %llu lie outside the file (%llu bytes)", n,
 		               (unsigned long long)off, (unsigned long long)nf->size);
 	size_t done = 0;
 	while (done < n) {
@@ -167,7 +167,7 @@ int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off)
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			return or_fail(nf->err, OR_ERR_IO, "read error at offset %llu: %s", (unsigned long long)(off + done),
+			return or_fail(err, OR_ERR_IO, "read error at offset %llu: %s", (unsigned long long)(off + done),
 			               got < 0 ? strerror(errno) : "unexpected end of file");
 		done += (size_t)got;
 	}
@@ -277,7 +277,7 @@ static int walk(ndb_file *nf, uint8_t ptype, uint64_t ib, uint64_t bid, int leve
 	if (!ndb_take_budget(nf))
 		return 0;
 	uint8_t *pg = nf->page + (size_t)depth * f->page;
-	if ((rc = ndb_read_at(nf, pg, f->page, ib)) != 0)
+	if ((rc = ndb_read_at(nf, pg, f->page, ib, nf->err)) != 0)
 		return rc;
 	rep->pages_checked++;
 	const uint8_t *t = pg + f->trailer;
@@ -412,7 +412,7 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 		rep->skipped = "the file is shorter than a header";
 		return 1;
 	}
-	int rc = ndb_read_at(nf, h, sizeof h, 0);
+	int rc = ndb_read_at(nf, h, sizeof h, 0, err);
 	if (rc)
 		return rc;
 	if (memcmp(h, "!BDN", 4) != 0) {
@@ -528,10 +528,7 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	if (total > f->blk_max || b->ib < f->page || b->ib > nf->size || nf->size - b->ib < total)
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: %u bytes at offset %llu lie outside the file",
 		               (unsigned long long)bid, b->cb, (unsigned long long)b->ib);
-	or_error *saved = nf->err;
-	nf->err = err;
-	int rc = ndb_read_at(nf, buf, total, b->ib);
-	nf->err = saved;
+	int rc = ndb_read_at(nf, buf, total, b->ib, err);
 	if (rc)
 		return rc;
 	const uint8_t *t = buf + total - f->blk_trailer;

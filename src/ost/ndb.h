@@ -73,8 +73,8 @@ void ndb_close(ndb_file *nf);
 void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Reads exactly n bytes at off (held against the file size here). */
-int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off);
+/* Reads exactly n bytes at off (held against the file size here); errors go to err. */
+int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *err);
 /* Takes one page or block from the budget; false (and rep->limit_hit) when spent. */
 bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */

@@ -41,7 +41,7 @@ static int window_get(ndb_file *s, window *w, uint64_t off, size_t n, const uint
 			want = (size_t)(s->size - off);
 		if (want < n)
 			want = n;
-		int rc = ndb_read_at(s, w->buf, want, off);
+		int rc = ndb_read_at(s, w->buf, want, off, s->err);
 		if (rc)
 			return rc;
 		w->off = off;

@@ -28,6 +28,10 @@ typedef struct {
 	bool corrupted;
 } ost_summary;
 
+/* The options that shape a capture as the JSON object recorded in the snapshot's header:
+ * {"reader":"native"|"libpff","recover":BOOL,"crc_check":BOOL}. */
+void ost_options_describe(const ost_options *opt, char *out, size_t size);
+
 /* Lists `path` into a snapshot file at `out_path` ("-" = stdout), streaming the messages.
  * Returns 0 when the file was read (damage, if any, is listed in the snapshot: check
  * summary->errors and summary->corrupted), or a negative or_code when it cannot be read at all

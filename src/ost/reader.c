@@ -10,7 +10,6 @@
 #include "internal.h"
 #include "store.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,11 +82,16 @@ static void init_prop_lists(void)
 	}
 }
 
+static const char *nid_text(uint32_t nid, char buf[32])
+{
+	snprintf(buf, 32, "nid:%u", nid);
+	return buf;
+}
+
 static const char *node_id(reader *r, uint32_t nid)
 {
 	char buf[32];
-	snprintf(buf, sizeof buf, "nid:%u", nid);
-	return snap_strdup(r->snap, buf);
+	return snap_strdup(r->snap, nid_text(nid, buf));
 }
 
 /* Item ids, subjects and message ids are nearly always unique: copied without interning (as
@@ -100,8 +104,7 @@ static const char *unique_str(reader *r, const char *s)
 static const char *item_id(reader *r, uint32_t nid)
 {
 	char buf[32];
-	snprintf(buf, sizeof buf, "nid:%u", nid);
-	return unique_str(r, buf);
+	return unique_str(r, nid_text(nid, buf));
 }
 
 /* Appends a path segment, escaping '/' and '\' (docs/SNAPSHOT.md). */
@@ -388,88 +391,6 @@ static void fill_item(reader *r, snap_item *it, const st_props *props)
 		ost_ident_from_prq(&r->replicas, p->data, &it->ident);
 }
 
-/* ---- what snap_load would read back from the file (ost_capture_snap) ---- */
-
-static void ident_as_loaded(snap_ident *id)
-{
-	if (id->has_key && !id->has_gc) {
-		memcpy(id->gc, id->key + 16, SNAP_GC_LEN);
-		id->has_gc = 1;
-	}
-	if (id->replid < 0)
-		id->replid = -1;
-	if (!snap_key_origin_name((snap_key_origin)id->origin))
-		id->origin = KEY_NONE;
-}
-
-static void bin_as_loaded(snap_bin *b)
-{
-	if (!b->data || !b->len)
-		*b = (snap_bin){NULL, 0};
-}
-
-static int64_t time_as_loaded(int64_t ft) { return snap_time_writable(ft) ? ft : 0; }
-
-static void item_as_loaded(snap_item *it)
-{
-	ident_as_loaded(&it->ident);
-	it->received = time_as_loaded(it->received);
-	it->sent = time_as_loaded(it->sent);
-	it->created = time_as_loaded(it->created);
-	it->modified = time_as_loaded(it->modified);
-	if (it->read < 0)
-		it->read = -1;
-	if (it->msg_flags < 0)
-		it->msg_flags = -1;
-	if (it->flag_status < 0)
-		it->flag_status = -1;
-	if (it->importance < 0)
-		it->importance = -1;
-	if (it->size < 0)
-		it->size = -1;
-	bin_as_loaded(&it->change_key);
-	bin_as_loaded(&it->pcl);
-}
-
-static int snap_as_loaded(snap_t *s, or_error *err)
-{
-	snap_header *h = &s->hdr;
-	h->captured = time_as_loaded(h->captured);
-	if (h->file_size < 0)
-		h->file_size = -1;
-	if (h->options_json) { /* the reader keeps the options object compact, keys sorted */
-		json_t *o = json_loads(h->options_json, 0, NULL);
-		char *text = json_is_object(o) ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-		h->options_json = text ? snap_strdup(s, text) : NULL;
-		free(text);
-		json_decref(o);
-		if (!h->options_json)
-			return or_fail(err, OR_ERR_USAGE, "the capture options are not a JSON object");
-	}
-	for (size_t i = 0; i < s->n_folders; i++) {
-		snap_folder *f = &s->folders[i];
-		if (f->content_count < 0)
-			f->content_count = -1;
-		if (f->unread_count < 0)
-			f->unread_count = -1;
-		if (f->assoc_count < 0)
-			f->assoc_count = -1;
-		ident_as_loaded(&f->ident);
-		bin_as_loaded(&f->change_key);
-		bin_as_loaded(&f->pcl);
-	}
-	snap_integrity *in = &s->integrity;
-	int64_t *counts[] = {&in->orphan_items, &in->recovered_items, &in->pages_checked, &in->blocks_checked,
-	                     &in->bad_pages, &in->bad_blocks};
-	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
-		if (*counts[i] < 0 || (i >= 2 && !in->ndb_scan))
-			*counts[i] = -1;
-	for (size_t i = 0; i < in->n_mismatches; i++)
-		if (!in->mismatches[i].folder_id)
-			in->mismatches[i].folder_id = "";
-	return 0;
-}
-
 /* Second pass for one folder: its messages (or associated messages), streamed to the writer.
  * Item strings go to a scratch snapshot that is emptied per folder, so memory stays flat. */
 static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind, snap_t **scratch)
@@ -525,7 +446,7 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			snap_item *slot = snap_add_item(r->snap);
 			if (!slot)
 				return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
-			item_as_loaded(&it);
+			snap_item_as_loaded(&it);
 			*slot = it;
 		} else {
 			snap_write_item(w, &it);
@@ -743,4 +664,11 @@ int ost_capture_snap(const char *path, const ost_options *opt, snap_t **out, ost
 {
 	*out = NULL;
 	return capture(path, opt, NULL, out, summary, err);
+}
+
+void ost_options_describe(const ost_options *opt, char *out, size_t size)
+{
+	snprintf(out, size, "{\"reader\":\"%s\",\"recover\":%s,\"crc_check\":%s}",
+	         opt->reader == OST_READER_LIBPFF ? "libpff" : "native", opt->recover ? "true" : "false",
+	         opt->no_crc_check ? "false" : "true");
 }

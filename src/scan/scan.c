@@ -121,8 +121,7 @@ static void *capture_cache(void *arg)
 	                  .scratch_output = j->opt->snapshot_dir == NULL};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
-	snprintf(options_json, sizeof options_json, "{\"reader\":\"%s\",\"recover\":%s,\"crc_check\":true}",
-	         oo.reader == OST_READER_LIBPFF ? "libpff" : "native", oo.recover ? "true" : "false");
+	ost_options_describe(&oo, options_json, sizeof options_json);
 	oo.options_json = options_json;
 	double t0 = now_ms();
 	j->rc = j->out ? ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err)
