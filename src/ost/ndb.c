@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #define PTYPE_BBT 0x80
@@ -449,8 +450,7 @@ void ndb_close(ndb_file *nf)
 	free(nf->bbt);
 	free(nf->nbt);
 	if (nf->zs) {
-		inflateEnd(nf->zs);
-		free(nf->zs);
+		libdeflate_free_decompressor(nf->zs);
 		nf->zs = NULL;
 	}
 	free(nf->raw);
@@ -543,28 +543,17 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	return 0;
 }
 
-/* Inflates one zlib stream; the stream state is kept in `nf` and reset for each block. */
-static int inflate_block(ndb_file *nf, const uint8_t *in, size_t in_len, uint8_t *out, uLongf *out_len)
+/* Inflates one zlib stream (whole buffer, checksum verified) into exactly *out_len bytes; the
+ * decompressor is kept in `nf` from block to block. */
+static int inflate_block(ndb_file *nf, const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len)
 {
-	z_stream *zs = nf->zs;
-	if (!zs) {
-		if (!(zs = calloc(1, sizeof *zs)))
-			return Z_MEM_ERROR;
-		if (inflateInit(zs) != Z_OK) {
-			free(zs);
-			return Z_MEM_ERROR;
-		}
-		nf->zs = zs;
-	} else if (inflateReset(zs) != Z_OK) {
-		return Z_STREAM_ERROR;
-	}
-	zs->next_in = (Bytef *)in;
-	zs->avail_in = (uInt)in_len;
-	zs->next_out = out;
-	zs->avail_out = (uInt)*out_len;
-	int rc = inflate(zs, Z_FINISH);
-	*out_len = zs->total_out;
-	return rc == Z_STREAM_END ? Z_OK : Z_DATA_ERROR;
+	if (!nf->zs && !(nf->zs = libdeflate_alloc_decompressor()))
+		return -1;
+	size_t got = 0;
+	if (libdeflate_zlib_decompress(nf->zs, in, in_len, out, *out_len, &got) != LIBDEFLATE_SUCCESS)
+		return -1;
+	*out_len = got;
+	return 0;
 }
 
 /* Appends the decoded contents of data block `bid` to `d`. */
@@ -581,8 +570,8 @@ static int append_block(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, o
 		return rc;
 	uint8_t *out = d->buf + d->len;
 	if (inflated != cb) {
-		uLongf n = (uLongf)inflated;
-		if (inflate_block(nf, raw, cb, out, &n) != Z_OK || n != inflated)
+		size_t n = inflated;
+		if (inflate_block(nf, raw, cb, out, &n) != 0 || n != inflated)
 			return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: its compressed data (%zu bytes) does not inflate to "
 			               "the %zu bytes its trailer states", (unsigned long long)bid, cb, inflated);
 	} else {

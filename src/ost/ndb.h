@@ -50,7 +50,7 @@ typedef struct {
 	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
 	size_t n_nbt, cap_nbt;
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
-	void *zs;             /* a zlib inflate stream kept from block to block (4 KiB format) */
+	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
 	or_error *err;
 } ndb_file;
