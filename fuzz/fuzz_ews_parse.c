@@ -1,6 +1,5 @@
-/* fuzz_ews_parse: the SAX parser of EWS responses (ews_parser_new/feed/finish). The input's first
- * byte picks how it goes in: whole to ews_parser_finish (a response held until complete), or fed
- * in chunks, as a large response arrives. */
+/* fuzz_ews_parse: the streaming SAX parser of EWS responses (ews_parser_new/feed/finish). The input is
+ * fed in chunks whose sizes come from the input's first byte, as a network response arrives. */
 #include "ews/internal.h"
 
 #include <libxml/parser.h>
@@ -17,14 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		xmlInitParser();
 	}
 	size_t chunk = 1 << 16;
-	bool whole = false;
 	if (size > 0) {
 		/* 1 in 4 inputs is split into small chunks (1..64 bytes) to test element and text
-		 * boundaries that fall across reads; 1 in 2 is parsed whole. */
+		 * boundaries that fall across reads. */
 		if ((data[0] & 3) == 0)
 			chunk = 1 + (data[0] >> 2);
-		else
-			whole = (data[0] & 3) != 1;
 	}
 	ews_page page;
 	or_error err = {0};
@@ -33,12 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ews_parser *p = NULL;
 	if (ews_parser_new(&p, &page, &err) == 0) {
 		int rc = 0;
-		for (size_t off = 0; !whole && off < size && rc == 0; off += chunk) {
+		for (size_t off = 0; off < size && rc == 0; off += chunk) {
 			size_t n = size - off < chunk ? size - off : chunk;
 			rc = ews_parser_feed(p, (const char *)data + off, n, &err);
 		}
 		if (rc == 0)
-			rc = whole ? ews_parser_finish(p, (const char *)data, size, &err) : ews_parser_finish(p, NULL, 0, &err);
+			rc = ews_parser_finish(p, &err);
 		if (rc == 0) {
 			/* Touch what a caller reads, so that a bad pointer shows here. */
 			size_t total = 0;

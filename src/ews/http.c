@@ -2,9 +2,8 @@
  * http.c: one EWS call over HTTP(S) with libcurl, and what to do when it fails.
  *
  * Each worker owns a connection (a curl handle reused across requests: keep-alive; in a batch run
- * the handle then goes back to the server's gate and serves the next mailbox). A response body
- * of up to 4 MiB is held and parsed in one go when complete (cheaper than in pieces); a larger
- * one goes to the streaming parser as it arrives, so memory stays bounded. Throttling (ErrorServerBusy with
+ * the handle then goes back to the server's gate and serves the next mailbox). The response
+ * body is fed to the streaming parser as it arrives. Throttling (ErrorServerBusy with
  * BackOffMilliseconds, 503/429 with Retry-After), dropped connections, timeouts and malformed
  * responses are retried a bounded number of times with jittered back-off; a throttling answer
  * delays every worker of the pull, not just the one that got it. Credentials refused or a TLS
@@ -23,7 +22,6 @@
 
 #define MAX_RESPONSE (1024L * 1024 * 1024) /* 1 GiB: beyond that a response is refused */
 #define MAX_WAIT_MS (300L * 1000)           /* longest back-off honoured */
-#define WHOLE_MAX (4L * 1024 * 1024)        /* a response up to this size is parsed in one go */
 
 struct ews_conn {
 	CURL *curl;
@@ -34,8 +32,6 @@ struct ews_conn {
 	ews_parser *parser;
 	ews_page *page;
 	or_error parse_err;
-	or_buf body;     /* the response so far, while it is no larger than WHOLE_MAX */
-	bool streaming;  /* larger: fed to the parser as it arrives */
 	size_t received;
 	long retry_after_ms;
 	bool invalid_token;
@@ -106,19 +102,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	long code = 0;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
 	/* Only 200 and 500 carry SOAP; other bodies (HTML error pages) are not parsed. */
-	if ((code != 200 && code != 500) || c->parse_err.code != 0)
-		return len;
-	if (!c->streaming && c->body.len + len <= (size_t)WHOLE_MAX) {
-		if (buf_append(&c->body, data, len) != 0)
-			or_fail(&c->parse_err, OR_ERR_NOMEM, "out of memory holding the response");
-		return len;
-	}
-	if (!c->streaming) { /* too large to hold: parse what came so far, then the rest as it comes */
-		c->streaming = true;
-		ews_parser_feed(c->parser, c->body.data, c->body.len, &c->parse_err);
-		buf_free(&c->body);
-	}
-	if (c->parse_err.code == 0)
+	if ((code == 200 || code == 500) && c->parse_err.code == 0)
 		ews_parser_feed(c->parser, data, len, &c->parse_err);
 	return len;
 }
@@ -244,7 +228,6 @@ void ews_conn_free(ews_conn *c)
 	if (!kept)
 		curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->headers);
-	buf_free(&c->body);
 	free(c);
 }
 
@@ -445,8 +428,6 @@ int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *pg, o
 		if (rc)
 			return rc;
 		or_error_clear(&c->parse_err);
-		c->body.len = 0;
-		c->streaming = false;
 		c->received = 0;
 		c->retry_after_ms = -1;
 		c->invalid_token = false;
@@ -470,9 +451,7 @@ int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *pg, o
 		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &http);
 		int parsed = c->parse_err.code;
 		if (cc == CURLE_OK && (http == 200 || http == 500) && parsed == 0)
-			parsed = ews_parser_finish(c->parser, c->streaming ? NULL : c->body.data, c->streaming ? 0 : c->body.len,
-			                           &c->parse_err);
-		buf_free(&c->body);
+			parsed = ews_parser_finish(c->parser, &c->parse_err);
 		ews_parser_free(c->parser);
 		c->parser = NULL;
 		if (c->trace)

@@ -54,9 +54,7 @@ typedef struct ews_parser ews_parser;
 int ews_parser_new(ews_parser **out, ews_page *page, or_error *err);
 /* Feeds bytes; returns 0, or negative when the XML is malformed or over a bound. */
 int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err);
-/* Parses the last bytes (may be none; a whole response is cheapest given here at once) and checks
- * that the document is complete. */
-int ews_parser_finish(ews_parser *p, const char *data, size_t len, or_error *err);
+int ews_parser_finish(ews_parser *p, or_error *err);
 void ews_parser_free(ews_parser *p);
 
 /* ----------------------------------------------------- transport */

@@ -1,8 +1,8 @@
-/* The EWS response parser (src/ews/parse.c) takes a response whole (held until complete, the usual
- * path) or in pieces as it arrives (responses over 4 MiB). Both must give the same page: every
- * item's fields, the response messages, the sync state, on a SyncFolderItems response built here
- * with entities, multi-byte UTF-8 and extended properties, split at every size from 1 byte up.
- * Broken and hostile documents fail in both ways. */
+/* The EWS response parser (src/ews/parse.c) is fed a response as it arrives, in pieces of any
+ * size. Every split must give the same page as the response in one piece: every item's fields,
+ * the response messages, the sync state, on a SyncFolderItems response built here with entities,
+ * multi-byte UTF-8 and extended properties, split at sizes from 1 byte up. Broken and hostile
+ * documents fail either way. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,21 +60,19 @@ static char *build_response(size_t *len)
 	return b.data;
 }
 
-/* Parses `doc` whole (chunk 0) or in pieces of `chunk` bytes; returns the parse result. */
+/* Parses `doc` in one piece (chunk 0) or in pieces of `chunk` bytes; returns the parse result. */
 static int parse(const char *doc, size_t len, size_t chunk, ews_page *pg, or_error *err)
 {
 	assert_int_equal(ews_page_init(pg, err), 0);
 	ews_parser *p = NULL;
 	assert_int_equal(ews_parser_new(&p, pg, err), 0);
 	int rc = 0;
-	if (chunk == 0) {
-		rc = ews_parser_finish(p, doc, len, err);
-	} else {
-		for (size_t off = 0; off < len && rc == 0; off += chunk)
-			rc = ews_parser_feed(p, doc + off, len - off < chunk ? len - off : chunk, err);
-		if (rc == 0)
-			rc = ews_parser_finish(p, NULL, 0, err);
-	}
+	if (chunk == 0)
+		chunk = len;
+	for (size_t off = 0; off < len && rc == 0; off += chunk)
+		rc = ews_parser_feed(p, doc + off, len - off < chunk ? len - off : chunk, err);
+	if (rc == 0)
+		rc = ews_parser_finish(p, err);
 	ews_parser_free(p);
 	return rc;
 }
@@ -123,19 +121,19 @@ static void same_page(const ews_page *a, const ews_page *b)
 	}
 }
 
-static void whole_and_pieces_agree(void **state)
+static void one_piece_and_pieces_agree(void **state)
 {
 	size_t len;
 	char *doc = build_response(&len);
-	ews_page whole;
+	ews_page one;
 	or_error err = {0};
-	assert_int_equal(parse(doc, len, 0, &whole, &err), 0);
-	/* The whole parse read what was written (so that agreeing means something). */
-	assert_int_equal(whole.scratch->n_items, N_ITEMS);
-	assert_string_equal(whole.server_version, "15.1.2507.6");
-	assert_int_equal(whole.includes_last, 1);
-	assert_non_null(whole.sync_state);
-	const snap_item *it = &whole.scratch->items[7];
+	assert_int_equal(parse(doc, len, 0, &one, &err), 0);
+	/* The one-piece parse read what was written (so that agreeing means something). */
+	assert_int_equal(one.scratch->n_items, N_ITEMS);
+	assert_string_equal(one.server_version, "15.1.2507.6");
+	assert_int_equal(one.includes_last, 1);
+	assert_non_null(one.sync_state);
+	const snap_item *it = &one.scratch->items[7];
 	assert_string_equal(it->id, "AAMkItem0007==");
 	assert_string_equal(it->subject, "R\xc3\xa9union & <plan> \xe2\x82\xac" "7");
 	assert_string_equal(it->message_id, "<7.1@fixture.example>");
@@ -146,21 +144,21 @@ static void whole_and_pieces_agree(void **state)
 	assert_int_equal(it->msg_flags, 0);
 	assert_true(it->ident.has_key);
 	assert_int_equal(it->change_key.len, 22);
-	assert_string_equal(whole.scratch->items[9].cls, "IPM.Note.Custom");
+	assert_string_equal(one.scratch->items[9].cls, "IPM.Note.Custom");
 
 	static const size_t chunks[] = {1, 2, 3, 7, 64, 1000, 16384};
 	for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
 		ews_page pieces;
 		assert_int_equal(parse(doc, len, chunks[c], &pieces, &err), 0);
-		same_page(&whole, &pieces);
+		same_page(&one, &pieces);
 		ews_page_free(&pieces);
 	}
-	ews_page_free(&whole);
+	ews_page_free(&one);
 	free(doc);
 }
 
 /* Cut short, broken in the middle, or carrying a DTD: an error either way, with a reason. */
-static void bad_documents_fail_both_ways(void **state)
+static void bad_documents_fail_either_way(void **state)
 {
 	size_t len;
 	char *doc = build_response(&len);
@@ -193,8 +191,8 @@ int main(void)
 {
 	log_set_level(LOG_QUIET);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(whole_and_pieces_agree),
-		cmocka_unit_test(bad_documents_fail_both_ways),
+		cmocka_unit_test(one_piece_and_pieces_agree),
+		cmocka_unit_test(bad_documents_fail_either_way),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
