@@ -448,6 +448,9 @@ void ndb_close(ndb_file *nf)
 	}
 	free(nf->raw);
 	nf->raw = NULL;
+	free(nf->ahead);
+	nf->ahead = NULL;
+	nf->ahead_len = 0;
 	nf->fd = -1;
 	nf->page = NULL;
 	nf->seen = NULL;
@@ -509,6 +512,33 @@ static int data_reserve(ndb_data *d, size_t extra, or_error *err)
 	return 0;
 }
 
+/* Block reads that follow one another in the file (blocks written together, as a folder's
+ * messages usually are) are served from one read of READ_AHEAD bytes instead of a system call
+ * each; a read elsewhere in the file reads just its block, so scattered blocks cost no more. */
+#define READ_AHEAD (64u << 10)
+
+static int read_blocks_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *err)
+{
+	if (nf->ahead_len && off >= nf->ahead_off && off - nf->ahead_off + n <= nf->ahead_len) {
+		memcpy(buf, nf->ahead + (off - nf->ahead_off), n);
+		nf->next_off = off + n;
+		return 0;
+	}
+	bool follows = off >= nf->next_off && off - nf->next_off < READ_AHEAD;
+	nf->next_off = off + n;
+	if (!follows || n >= READ_AHEAD || (!nf->ahead && !(nf->ahead = malloc(READ_AHEAD))))
+		return ndb_read_at(nf, buf, n, off, err);
+	size_t want = nf->size - off < READ_AHEAD ? (size_t)(nf->size - off) : READ_AHEAD;
+	nf->ahead_len = 0;
+	or_error ahead_err = {0};
+	if (ndb_read_at(nf, nf->ahead, want, off, &ahead_err) != 0) /* e.g. a bad sector past the block */
+		return ndb_read_at(nf, buf, n, off, err);
+	nf->ahead_off = off;
+	nf->ahead_len = want;
+	memcpy(buf, nf->ahead, n);
+	return 0;
+}
+
 /* Reads block `bid` raw (trailer checked, not its CRC) into `buf` (blk_max bytes); *cb its size,
  * *inflated the size its trailer gives for the decoded data (4 KiB format; else *cb). */
 static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size_t *inflated, or_error *err)
@@ -521,7 +551,7 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	if (total > f->blk_max || b->ib < f->page || b->ib > nf->size || nf->size - b->ib < total)
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: %u bytes at offset %llu lie outside the file",
 		               (unsigned long long)bid, b->cb, (unsigned long long)b->ib);
-	int rc = ndb_read_at(nf, buf, total, b->ib, err);
+	int rc = read_blocks_at(nf, buf, total, b->ib, err);
 	if (rc)
 		return rc;
 	const uint8_t *t = buf + total - f->blk_trailer;

@@ -52,6 +52,9 @@ typedef struct {
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
+	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
+	uint64_t ahead_off, next_off;
+	size_t ahead_len;
 	or_error *err;
 } ndb_file;
 

@@ -1,0 +1,186 @@
+/* Block reads of the NDB layer (src/ost/ndb.c): blocks that follow one another in the file are
+ * served from one larger read. Whatever the order of the reads (in file order, backwards,
+ * shuffled, across the end of a read-ahead, over a gap and up to the end of the file), every block
+ * must come back with its own bytes. The Unicode file is built here byte by byte: two runs of ten
+ * 8,000-byte blocks (80 KB each, more than one read-ahead) with 200 KB between them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ost/ndb.h"
+
+enum { NBT_IB = 4096, BBT_IB = 4608, RUN1_IB = 8192, N_BLOCKS = 20, BLK_CB = 8000,
+       BLK_TOTAL = (BLK_CB + 16 + 63) / 64 * 64, GAP = 200 * 1024 };
+
+#define RUN2_IB (RUN1_IB + 10 * BLK_TOTAL + GAP)
+#define FILE_SIZE (RUN2_IB + 10 * BLK_TOTAL)
+
+static uint8_t file[FILE_SIZE];
+static char path[64];
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static uint16_t sig(uint64_t ib, uint64_t bid) { ib ^= bid; return (uint16_t)((uint16_t)(ib >> 16) ^ (uint16_t)ib); }
+
+static uint64_t block_bid(int i) { return 4 * (uint64_t)(i + 1); }
+static uint64_t block_ib(int i) { return (i < 10 ? RUN1_IB : RUN2_IB) + (uint64_t)(i % 10) * BLK_TOTAL; }
+static uint8_t block_byte(int i, int k) { return (uint8_t)(k * 13 + i * 101 + (k >> 8)); }
+
+static void seal_page(size_t ib, uint8_t ptype, uint64_t bid)
+{
+	uint8_t *pg = file + ib, *t = pg + 496;
+	t[0] = t[1] = ptype;
+	put16(t + 2, sig(ib, bid));
+	put32(t + 4, ndb_crc(0, pg, 496));
+	put64(t + 8, bid);
+}
+
+static int build(void **state)
+{
+	uint8_t *h = file;
+	memcpy(h, "!BDN", 4);
+	memcpy(h + 8, "SO", 2);
+	put16(h + 10, 23);
+	put64(h + 184, FILE_SIZE);
+	put64(h + 216, 1); /* NBT root: bid 1 at NBT_IB */
+	put64(h + 224, NBT_IB);
+	put64(h + 232, 2); /* BBT root: bid 2 at BBT_IB */
+	put64(h + 240, BBT_IB);
+	h[512] = 0x80;
+	put32(h + 4, ndb_crc(0, h + 8, 471));
+	put32(h + 524, ndb_crc(0, h + 8, 516));
+	/* NBT leaf: one message node whose data is the first block */
+	uint8_t *e = file + NBT_IB;
+	put64(e, 0x200024);
+	put64(e + 8, block_bid(0));
+	put32(e + 24, 0x2022);
+	file[NBT_IB + 488] = 1;
+	file[NBT_IB + 489] = 15;
+	file[NBT_IB + 490] = 32;
+	seal_page(NBT_IB, 0x81, 1);
+	/* BBT leaf: the twenty blocks, in bid order */
+	for (int i = 0; i < N_BLOCKS; i++) {
+		e = file + BBT_IB + 24 * i;
+		put64(e, block_bid(i));
+		put64(e + 8, block_ib(i));
+		put16(e + 16, BLK_CB);
+		put16(e + 18, 1);
+		uint8_t *b = file + block_ib(i);
+		for (int k = 0; k < BLK_CB; k++)
+			b[k] = block_byte(i, k);
+		uint8_t *t = b + BLK_TOTAL - 16;
+		put16(t, BLK_CB);
+		put16(t + 2, sig(block_ib(i), block_bid(i)));
+		put32(t + 4, ndb_crc(0, b, BLK_CB));
+		put64(t + 8, block_bid(i));
+	}
+	file[BBT_IB + 488] = N_BLOCKS;
+	file[BBT_IB + 489] = 20;
+	file[BBT_IB + 490] = 24;
+	seal_page(BBT_IB, 0x80, 2);
+	snprintf(path, sizeof path, "/tmp/test_ndb_read.%d.ost", (int)getpid());
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(file, 1, sizeof file, fp), sizeof file);
+	assert_int_equal(fclose(fp), 0);
+	return 0;
+}
+
+static int cleanup(void **state)
+{
+	unlink(path);
+	return 0;
+}
+
+/* Opens the file and reads the blocks in `order`; each must hold its own bytes. */
+static void read_in_order(const int *order, int n)
+{
+	ndb_file nf;
+	ndb_report rep;
+	or_error err = {0};
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(ndb_open(&nf, path, &rep, &err), 0);
+	assert_int_equal(rep.bad_pages, 0);
+	for (int j = 0; j < n; j++) {
+		int i = order[j];
+		ndb_data d = {0};
+		if (ndb_read_data(&nf, block_bid(i), &d, &err) != 0) {
+			print_error("block %d (read %d of %d): %s\n", i, j + 1, n, err.message);
+			fail();
+		}
+		assert_int_equal(d.len, BLK_CB);
+		for (int k = 0; k < BLK_CB; k++) {
+			if (d.buf[k] != block_byte(i, k)) {
+				print_error("block %d (read %d of %d): byte %d is 0x%02x, not 0x%02x\n", i, j + 1, n, k,
+				            d.buf[k], block_byte(i, k));
+				fail();
+			}
+		}
+		ndb_data_free(&d);
+	}
+	ndb_close(&nf);
+	ndb_report_free(&rep);
+}
+
+static void in_file_order(void **state)
+{
+	int order[N_BLOCKS];
+	for (int i = 0; i < N_BLOCKS; i++)
+		order[i] = i;
+	read_in_order(order, N_BLOCKS);
+}
+
+static void backwards(void **state)
+{
+	int order[N_BLOCKS];
+	for (int i = 0; i < N_BLOCKS; i++)
+		order[i] = N_BLOCKS - 1 - i;
+	read_in_order(order, N_BLOCKS);
+}
+
+static void shuffled_and_repeated(void **state)
+{
+	/* every block three times, in an order fixed by a small generator: skips forward within a
+	 * read-ahead, back into it, over the gap and back */
+	int order[3 * N_BLOCKS];
+	for (int i = 0; i < 3 * N_BLOCKS; i++)
+		order[i] = i % N_BLOCKS;
+	uint32_t x = 12345;
+	for (int i = 3 * N_BLOCKS - 1; i > 0; i--) {
+		x = x * 1103515245u + 12345u;
+		int j = (int)((x >> 8) % (uint32_t)(i + 1));
+		int t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	read_in_order(order, 3 * N_BLOCKS);
+}
+
+static void every_other_then_the_rest(void **state)
+{
+	int order[N_BLOCKS], n = 0;
+	for (int i = 0; i < N_BLOCKS; i += 2)
+		order[n++] = i;
+	for (int i = 1; i < N_BLOCKS; i += 2)
+		order[n++] = i;
+	read_in_order(order, n);
+}
+
+int main(void)
+{
+	log_set_level(LOG_QUIET);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(in_file_order),
+		cmocka_unit_test(backwards),
+		cmocka_unit_test(shuffled_and_repeated),
+		cmocka_unit_test(every_other_then_the_rest),
+	};
+	return cmocka_run_group_tests(tests, build, cleanup);
+}
