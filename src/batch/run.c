@@ -104,7 +104,7 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 {
 	const batch_options *o = b->opt;
 	const batch_row *row = &b->m->rows[b->todo[t]];
-	char report_path[1200], entry_path[1200], snap_dir[1200], tmp_dir[1100], cache[4200];
+	char report_path[1200], entry_path[1200], snap_dir[1200], cache[4200];
 	snprintf(report_path, sizeof report_path, "%s/reports/%s.json", o->out_dir, b->names[t]);
 	snprintf(entry_path, sizeof entry_path, "%s/entries/%s.json", o->out_dir, b->names[t]);
 	snprintf(snap_dir, sizeof snap_dir, "%s/snapshots/%s", o->out_dir, b->names[t]);
@@ -140,8 +140,6 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	so.ews.gate = so.ews.url ? gate_for(b, so.ews.url) : NULL;
 	so.ews.progress = false;
 	so.snapshot_dir = o->keep_snapshots ? snap_dir : NULL;
-	snprintf(tmp_dir, sizeof tmp_dir, "%s/tmp", o->out_dir);
-	so.temp_parent = tmp_dir;
 	so.report_path = report_path;
 	so.compare = o->compare;
 	if (row->sync_window)
@@ -226,49 +224,19 @@ static void remove_stale(const char *dir)
 	closedir(d);
 }
 
-/* The scans' temporary folders (DIR/tmp/ostrecon-scan-*) left by an interrupted run hold mailbox
- * data: remove them and what they hold. */
-static void remove_stale_scans(const char *tmp)
-{
-	DIR *d = opendir(tmp);
-	if (!d)
-		return;
-	struct dirent *de;
-	char path[1400], file[1700];
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, "ostrecon-scan-", 14) != 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmp, de->d_name);
-		DIR *inner = opendir(path);
-		struct dirent *fe;
-		while (inner && (fe = readdir(inner)))
-			if (fe->d_name[0] != '.') {
-				snprintf(file, sizeof file, "%s/%s", path, fe->d_name);
-				unlink(file);
-			}
-		if (inner)
-			closedir(inner);
-		if (rmdir(path) == 0)
-			log_verbose("removed %s, left by an interrupted run", path);
-	}
-	closedir(d);
-}
-
 static int prepare(batch_ctx *b, const char *manifest_path, or_error *err)
 {
 	const batch_options *o = b->opt;
 	char sub[1100];
 	int rc = make_dir(o->out_dir, err);
 	remove_stale(o->out_dir);
-	for (int i = 0; rc == 0 && i < 4; i++) {
-		static const char *const dirs[] = {"reports", "entries", "tmp", "snapshots"};
-		if (i == 3 && !o->keep_snapshots)
+	for (int i = 0; rc == 0 && i < 3; i++) {
+		static const char *const dirs[] = {"reports", "entries", "snapshots"};
+		if (i == 2 && !o->keep_snapshots)
 			break;
 		snprintf(sub, sizeof sub, "%s/%s", o->out_dir, dirs[i]);
 		rc = make_dir(sub, err);
 		remove_stale(sub);
-		if (i == 2)
-			remove_stale_scans(sub);
 	}
 	if (rc)
 		return rc;

@@ -110,10 +110,9 @@ typedef struct {
 	FILE *fp;
 	char *path, *tmp;
 	bool is_stdout;
-	bool no_sync; /* set after atomic_open for scratch files (removed soon after): no fsync */
 } atomic_file;
 int atomic_open(atomic_file *af, const char *path, or_error *err);
-int atomic_commit(atomic_file *af, or_error *err); /* flush, fsync (unless no_sync), rename */
+int atomic_commit(atomic_file *af, or_error *err); /* flush, fsync, rename */
 void atomic_abort(atomic_file *af);                /* removes the temporary file */
 
 /* JSON string writer: quotes and escapes; invalid UTF-8 becomes U+FFFD. */

@@ -345,7 +345,7 @@ int atomic_commit(atomic_file *af, or_error *err)
 		memset(af, 0, sizeof *af);
 		return rc;
 	}
-	if (fflush(af->fp) != 0 || ferror(af->fp) || (!af->no_sync && fsync(fileno(af->fp)) != 0)) {
+	if (fflush(af->fp) != 0 || ferror(af->fp) || fsync(fileno(af->fp)) != 0) {
 		rc = or_fail(err, OR_ERR_IO, "writing %s failed: %s", af->path, strerror(errno));
 		atomic_abort(af);
 		return rc;

@@ -16,7 +16,6 @@ typedef struct {
 	bool recover;          /* run libpff's scan for deleted (recoverable) items: reads the whole file
 	                        * and opens it with libpff, whose open costs O(n^2) in the messages */
 	bool no_crc_check;     /* skip the NDB scan of page and block checksums (on by default) */
-	bool scratch_output;   /* the snapshot is read back and removed soon after: no fsync */
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */
 } ost_options;

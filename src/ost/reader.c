@@ -593,7 +593,6 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	if (!r.keep) {
 		if ((rc = snap_writer_open(&w, out_path, err)) != 0)
 			goto out;
-		w.af.no_sync = opt->scratch_output;
 		writing = true;
 		snap_write_header(&w, h);
 		for (size_t i = 0; i < r.snap->n_folders; i++)

@@ -117,8 +117,7 @@ static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
-	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover, .mailbox = j->opt->ews.mailbox,
-	                  .scratch_output = j->opt->snapshot_dir == NULL};
+	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover, .mailbox = j->opt->ews.mailbox};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
 	ost_options_describe(&oo, options_json, sizeof options_json);
@@ -130,21 +129,11 @@ static void *capture_cache(void *arg)
 	return NULL;
 }
 
-/* Where the two snapshots go: the kept folder, or a private temporary one. */
-static int snapshot_paths(const scan_options *opt, char dir[512], char server[600], char cache[600], bool *temp,
-                          or_error *err)
+/* Where the two snapshots go when they are kept. */
+static int snapshot_paths(const char *dir, char server[600], char cache[600], or_error *err)
 {
-	*temp = opt->snapshot_dir == NULL;
-	if (*temp) {
-		const char *tmp = opt->temp_parent ? opt->temp_parent : getenv("TMPDIR");
-		snprintf(dir, 512, "%s/ostrecon-scan-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(dir))
-			return or_fail(err, OR_ERR_IO, "cannot create a temporary folder: %s", strerror(errno));
-	} else {
-		str_copy(dir, opt->snapshot_dir, 512);
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-			return or_fail(err, OR_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return or_fail(err, OR_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
 	snprintf(server, 600, "%s/server.jsonl", dir);
 	snprintf(cache, 600, "%s/cache.jsonl", dir);
 	return 0;
@@ -152,20 +141,20 @@ static int snapshot_paths(const scan_options *opt, char dir[512], char server[60
 
 int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_error *err)
 {
-	char dir[512], server_path[600], cache_path[600];
-	bool temp = false;
+	char server_path[600] = "", cache_path[600] = "";
+	/* Unless the snapshots are kept, both stay in memory: the comparison gets what it would have
+	 * read back from the files, without writing and parsing them. */
+	bool in_memory = opt->snapshot_dir == NULL;
 	snap_t *snaps[2] = {NULL, NULL};
 	*rep = NULL;
 	memset(outcome, 0, sizeof *outcome);
 	double t0 = now_ms();
-	int rc = snapshot_paths(opt, dir, server_path, cache_path, &temp, err);
+	int rc = in_memory ? 0 : snapshot_paths(opt->snapshot_dir, server_path, cache_path, err);
 	if (rc)
 		return rc;
 
 	/* The cache file is read while the server answers: neither waits for the other. */
-	/* Unless the snapshots are kept, both stay in memory: the comparison gets what it would have
-	 * read back from the files, without writing and parsing them. */
-	cache_job job = {.opt = opt, .out = temp ? NULL : cache_path};
+	cache_job job = {.opt = opt, .out = in_memory ? NULL : cache_path};
 	pthread_t th;
 	bool threaded = pthread_create(&th, NULL, capture_cache, &job) == 0;
 	if (!threaded)
@@ -173,9 +162,7 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	ews_summary es;
 	or_error ews_err = {0};
 	double ts = now_ms();
-	/* Unless the snapshots are kept, the server's stays in memory: the comparison gets what it
-	 * would have read back from the file, without writing and parsing it. */
-	int ews_rc = temp ? ews_capture_snap(&opt->ews, &snaps[0], &es, &ews_err)
+	int ews_rc = in_memory ? ews_capture_snap(&opt->ews, &snaps[0], &es, &ews_err)
 	                  : ews_capture(&opt->ews, server_path, &es, &ews_err);
 	double server_ms = now_ms() - ts;
 	if (threaded)
@@ -195,7 +182,7 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	copt.input[1] = opt->ost_path;
 	copt.capture_ms[0] = server_ms;
 	copt.capture_ms[1] = job.ms;
-	if (temp) {
+	if (in_memory) {
 		snaps[1] = job.snap;
 		job.snap = NULL;
 	} else {
@@ -215,11 +202,6 @@ out:
 	snap_free(snaps[0]);
 	snap_free(snaps[1]);
 	snap_free(job.snap);
-	if (temp) {
-		unlink(server_path);
-		unlink(cache_path);
-		rmdir(dir);
-	}
 	outcome->seconds = (now_ms() - t0) / 1e3;
 	return rc;
 }

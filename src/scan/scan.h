@@ -51,8 +51,7 @@ typedef struct {
 	bool recover;              /* libpff's recovery scan of the cache file */
 	ost_reader reader;         /* which reader lists the cache file (native by default) */
 	ews_options ews;           /* the server side; secrets borrowed */
-	const char *snapshot_dir;  /* keep server.jsonl and cache.jsonl there; NULL: temporary */
-	const char *temp_parent;   /* where the temporary folder is made; NULL: $TMPDIR or /tmp */
+	const char *snapshot_dir;  /* keep server.jsonl and cache.jsonl there; NULL: in memory only */
 	const char *report_path;   /* JSON report (atomic, 0600); NULL: not saved */
 	scan_compare_options compare;
 } scan_options;
