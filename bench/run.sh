@@ -1,8 +1,8 @@
 #!/bin/sh
 # `make bench`: every benchmark, each printing its figures and ratios (none is a test).
-# Sizes follow the issues' targets (the cache reader at 200,000 messages takes about an hour:
-# libpff's open time grows with the square of the message count, docs/QUIRKS.md); SMALL=1 runs
-# every benchmark at a tenth of the size.
+# Sizes follow the issues' targets (the cache reader's at 200,000 messages also times the pypff
+# listing it is compared with, which takes over half an hour); SMALL=1 runs every benchmark at a
+# tenth of the size.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 command -v bc >/dev/null || { echo "bench: the bc command is needed (apt-get install bc)"; exit 1; }
