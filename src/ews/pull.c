@@ -60,6 +60,7 @@ typedef struct {
 	pthread_mutex_t wlock; /* the writer and snap->errors */
 	size_t next, done, items;
 	bool *pull_items;      /* per folder: pull its items (not search folders) */
+	size_t *order;         /* the folders in the order workers take them: largest first */
 	bool tty;
 	bool in_memory;        /* items kept in snap (ews_capture_snap), no file */
 	bool nomem;            /* an item could not be kept */
@@ -242,6 +243,30 @@ static long folder_index(const snap_t *s, const char *id)
 	return -1;
 }
 
+static int by_size_desc(const void *a, const void *b, void *snap)
+{
+	const snap_t *s = snap;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int64_t cx = s->folders[x].content_count, cy = s->folders[y].content_count;
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return x < y ? -1 : x > y; /* hierarchy order among equals */
+}
+
+/* The pages of one folder follow one another (each carries the last one's sync state), so a large
+ * folder taken last would keep the pull waiting alone at the end: workers take folders largest
+ * first, by the item count the hierarchy gives (only the order depends on it). */
+static int order_folders(pull *p, or_error *err)
+{
+	size_t n = p->snap->n_folders;
+	if (!(p->order = malloc((n ? n : 1) * sizeof *p->order)))
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		p->order[i] = i;
+	qsort_r(p->order, n, sizeof *p->order, by_size_desc, p->snap);
+	return 0;
+}
+
 /* Roles for folders no distinguished id named, paths, and which folders to pull. */
 static int finish_hierarchy(pull *p, or_error *err)
 {
@@ -293,7 +318,7 @@ static int finish_hierarchy(pull *p, or_error *err)
 		p->pull_items[i] = strcmp(f->role, "search") != 0;
 	}
 	free(parent);
-	return 0;
+	return order_folders(p, err);
 }
 
 static void progress(pull *p, bool final)
@@ -419,10 +444,11 @@ static void *worker(void *arg)
 	}
 	for (;;) {
 		pthread_mutex_lock(&p->wlock);
-		size_t i = p->next++;
+		size_t k = p->next++;
 		pthread_mutex_unlock(&p->wlock);
-		if (i >= p->snap->n_folders || p->sh.fatal)
+		if (k >= p->snap->n_folders || p->sh.fatal)
 			break;
+		size_t i = p->order[k];
 		const snap_folder *f = &p->snap->folders[i];
 		if (p->pull_items[i]) {
 			pull_folder(p, c, &pg, f, false);
@@ -582,6 +608,7 @@ out:
 	summary->retries = p.sh.retries;
 	summary->seconds = (double)(ews_now_ms() - t0) / 1000.0;
 	free(p.pull_items);
+	free(p.order);
 	ews_conn_free(c);
 	if (page_ready)
 		ews_page_free(&pg);
