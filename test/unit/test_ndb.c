@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "ost/internal.h"
+#include "ndb_bytes.h"
 
 /* ---- the CRC ---- */
 
@@ -60,40 +61,10 @@ typedef struct {
 	char path[64];
 } mini;
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static uint16_t sig(uint64_t ib, uint64_t bid) { ib ^= bid; return (uint16_t)((uint16_t)(ib >> 16) ^ (uint16_t)ib); }
-
-static void seal_page(mini *m, size_t ib, uint8_t ptype, uint64_t bid)
-{
-	uint8_t *pg = m->b + ib, *t = pg + 496;
-	t[0] = t[1] = ptype;
-	put16(t + 2, sig(ib, bid));
-	put32(t + 4, ndb_crc(0, pg, 496));
-	put64(t + 8, bid);
-}
-
-static void seal_header(mini *m)
-{
-	put32(m->b + 4, ndb_crc(0, m->b + 8, 471));
-	put32(m->b + 524, ndb_crc(0, m->b + 8, 516));
-}
-
 static void build(mini *m)
 {
 	memset(m->b, 0, sizeof m->b);
-	uint8_t *h = m->b;
-	memcpy(h, "!BDN", 4);
-	memcpy(h + 8, "SO", 2);
-	put16(h + 10, 23);
-	put64(h + 184, FILE_SIZE);
-	put64(h + 216, 1); /* NBT root: bid 1 at NBT_IB */
-	put64(h + 224, NBT_IB);
-	put64(h + 232, 2); /* BBT root: bid 2 at BBT_IB */
-	put64(h + 240, BBT_IB);
-	h[512] = 0x80;
-	seal_header(m);
+	put_header(m->b, FILE_SIZE, NBT_IB, BBT_IB);
 	/* NBT leaf: one message node whose data is block 4 */
 	uint8_t *e = m->b + NBT_IB;
 	put64(e, MSG_NID);
@@ -103,7 +74,7 @@ static void build(mini *m)
 	m->b[NBT_IB + 488] = 1;
 	m->b[NBT_IB + 489] = 15;
 	m->b[NBT_IB + 490] = 32;
-	seal_page(m, NBT_IB, 0x81, 1);
+	seal_page(m->b, NBT_IB, 0x81, 1);
 	/* BBT leaf: block 4 */
 	e = m->b + BBT_IB;
 	put64(e, 4);
@@ -113,15 +84,11 @@ static void build(mini *m)
 	m->b[BBT_IB + 488] = 1;
 	m->b[BBT_IB + 489] = 20;
 	m->b[BBT_IB + 490] = 24;
-	seal_page(m, BBT_IB, 0x80, 2);
+	seal_page(m->b, BBT_IB, 0x80, 2);
 	/* the block */
 	for (int i = 0; i < BLK_CB; i++)
 		m->b[BLK_IB + i] = (uint8_t)(i * 7 + 1);
-	uint8_t *t = m->b + BLK_IB + BLK_TOTAL - 16;
-	put16(t, BLK_CB);
-	put16(t + 2, sig(BLK_IB, 4));
-	put32(t + 4, ndb_crc(0, m->b + BLK_IB, BLK_CB));
-	put64(t + 8, 4);
+	seal_block(m->b, BLK_IB, BLK_CB, BLK_TOTAL, 4);
 }
 
 static void save(mini *m, size_t len)
@@ -202,7 +169,7 @@ static void page_loop_is_reported_not_followed(void **state)
 	pg[489] = 20;
 	pg[490] = 24;
 	pg[491] = 1;
-	seal_page(m, NBT_IB, 0x81, 1);
+	seal_page(m->b, NBT_IB, 0x81, 1);
 	scan(m, FILE_SIZE, &rep);
 	assert_int_equal(rep.bad_pages, 1);
 	assert_string_equal(rep.problems[0].code, "bad_page");
@@ -217,7 +184,7 @@ static void block_outside_the_file_is_not_read(void **state)
 	ndb_report rep;
 	build(m);
 	put64(m->b + BBT_IB + 8, (uint64_t)1 << 40);
-	seal_page(m, BBT_IB, 0x80, 2);
+	seal_page(m->b, BBT_IB, 0x80, 2);
 	scan(m, FILE_SIZE, &rep);
 	assert_int_equal(rep.bad_blocks, 1);
 	assert_string_equal(rep.problems[0].code, "bad_trailer");
@@ -267,7 +234,7 @@ static void unknown_version_is_not_checked(void **state)
 	or_error err = {0};
 	build(m);
 	put16(m->b + 10, 99);
-	seal_header(m);
+	seal_header(m->b);
 	save(m, FILE_SIZE);
 	assert_int_equal(ndb_check(m->path, &rep, &err), 0);
 	unlink(m->path);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "ost/ndb.h"
+#include "ndb_bytes.h"
 
 enum { NBT_IB = 4096, BBT_IB = 4608, RUN1_IB = 8192, N_BLOCKS = 20, BLK_CB = 8000,
        BLK_TOTAL = (BLK_CB + 16 + 63) / 64 * 64, GAP = 200 * 1024 };
@@ -24,38 +25,13 @@ enum { NBT_IB = 4096, BBT_IB = 4608, RUN1_IB = 8192, N_BLOCKS = 20, BLK_CB = 800
 static uint8_t file[FILE_SIZE];
 static char path[64];
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static uint16_t sig(uint64_t ib, uint64_t bid) { ib ^= bid; return (uint16_t)((uint16_t)(ib >> 16) ^ (uint16_t)ib); }
-
 static uint64_t block_bid(int i) { return 4 * (uint64_t)(i + 1); }
 static uint64_t block_ib(int i) { return (i < 10 ? RUN1_IB : RUN2_IB) + (uint64_t)(i % 10) * BLK_TOTAL; }
 static uint8_t block_byte(int i, int k) { return (uint8_t)(k * 13 + i * 101 + (k >> 8)); }
 
-static void seal_page(size_t ib, uint8_t ptype, uint64_t bid)
-{
-	uint8_t *pg = file + ib, *t = pg + 496;
-	t[0] = t[1] = ptype;
-	put16(t + 2, sig(ib, bid));
-	put32(t + 4, ndb_crc(0, pg, 496));
-	put64(t + 8, bid);
-}
-
 static int build(void **state)
 {
-	uint8_t *h = file;
-	memcpy(h, "!BDN", 4);
-	memcpy(h + 8, "SO", 2);
-	put16(h + 10, 23);
-	put64(h + 184, FILE_SIZE);
-	put64(h + 216, 1); /* NBT root: bid 1 at NBT_IB */
-	put64(h + 224, NBT_IB);
-	put64(h + 232, 2); /* BBT root: bid 2 at BBT_IB */
-	put64(h + 240, BBT_IB);
-	h[512] = 0x80;
-	put32(h + 4, ndb_crc(0, h + 8, 471));
-	put32(h + 524, ndb_crc(0, h + 8, 516));
+	put_header(file, FILE_SIZE, NBT_IB, BBT_IB);
 	/* NBT leaf: one message node whose data is the first block */
 	uint8_t *e = file + NBT_IB;
 	put64(e, 0x200024);
@@ -64,7 +40,7 @@ static int build(void **state)
 	file[NBT_IB + 488] = 1;
 	file[NBT_IB + 489] = 15;
 	file[NBT_IB + 490] = 32;
-	seal_page(NBT_IB, 0x81, 1);
+	seal_page(file, NBT_IB, 0x81, 1);
 	/* BBT leaf: the twenty blocks, in bid order */
 	for (int i = 0; i < N_BLOCKS; i++) {
 		e = file + BBT_IB + 24 * i;
@@ -75,16 +51,12 @@ static int build(void **state)
 		uint8_t *b = file + block_ib(i);
 		for (int k = 0; k < BLK_CB; k++)
 			b[k] = block_byte(i, k);
-		uint8_t *t = b + BLK_TOTAL - 16;
-		put16(t, BLK_CB);
-		put16(t + 2, sig(block_ib(i), block_bid(i)));
-		put32(t + 4, ndb_crc(0, b, BLK_CB));
-		put64(t + 8, block_bid(i));
+		seal_block(file, block_ib(i), BLK_CB, BLK_TOTAL, block_bid(i));
 	}
 	file[BBT_IB + 488] = N_BLOCKS;
 	file[BBT_IB + 489] = 20;
 	file[BBT_IB + 490] = 24;
-	seal_page(BBT_IB, 0x80, 2);
+	seal_page(file, BBT_IB, 0x80, 2);
 	snprintf(path, sizeof path, "/tmp/test_ndb_read.%d.ost", (int)getpid());
 	FILE *fp = fopen(path, "wb");
 	assert_non_null(fp);
