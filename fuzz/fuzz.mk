@@ -13,7 +13,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 
-FUZZ_LIB_SRC := $(wildcard src/core/*.c src/ost/*.c src/ews/*.c src/diff/*.c)
+FUZZ_LIB_SRC := $(wildcard src/core/*.c src/ost/*.c src/pull/*.c src/ews/*.c src/diff/*.c)
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_BATCH_OBJ := $(FUZZ_BUILD)/src/batch/manifest.o
 FUZZ_FX_SRC  := $(wildcard tools/fixture/*.c)

@@ -14,7 +14,7 @@
 
 typedef struct {
 	char *url;
-	ews_gate *gate;
+	pull_gate *gate;
 } server_gate;
 
 typedef struct {
@@ -57,7 +57,7 @@ static int make_dir(const char *path, or_error *err)
 	return 0;
 }
 
-static ews_gate *gate_for(batch_ctx *b, const char *url)
+static pull_gate *gate_for(batch_ctx *b, const char *url)
 {
 	for (size_t i = 0; i < b->n_gates; i++)
 		if (strcasecmp(b->gates[i].url, url) == 0)
@@ -135,16 +135,16 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	so.recover = o->recover;
 	so.reader = o->reader;
 	so.ews = o->ews;
-	so.ews.mailbox = row->mailbox;
-	so.ews.url = row->url ? row->url : o->ews.url;
-	so.ews.gate = so.ews.url ? gate_for(b, so.ews.url) : NULL;
-	so.ews.progress = false;
+	so.ews.pull.mailbox = row->mailbox;
+	so.ews.pull.url = row->url ? row->url : o->ews.pull.url;
+	so.ews.pull.gate = so.ews.pull.url ? gate_for(b, so.ews.pull.url) : NULL;
+	so.ews.pull.progress = false;
 	so.snapshot_dir = o->keep_snapshots ? snap_dir : NULL;
 	so.report_path = report_path;
 	so.compare = o->compare;
 	if (row->sync_window)
 		diff_window_parse(row->sync_window, &so.compare.diff.window);
-	if (!so.ews.url) {
+	if (!so.ews.pull.url) {
 		e->status = ENTRY_FAILED;
 		snprintf(e->error, sizeof e->error, "no EWS URL: give --url or a url column");
 		goto save;
@@ -265,10 +265,10 @@ static int prepare(batch_ctx *b, const char *manifest_path, or_error *err)
 			}
 		b->names[b->n_todo] = name;
 		b->todo[b->n_todo++] = (long)i;
-		const char *url = row->url ? row->url : o->ews.url;
+		const char *url = row->url ? row->url : o->ews.pull.url;
 		if (url && !row->problem && !gate_for(b, url)) {
 			server_gate *g = &b->gates[b->n_gates];
-			if (!(g->url = strdup(url)) || ews_gate_new(&g->gate, o->max_server_requests, err) != 0)
+			if (!(g->url = strdup(url)) || pull_gate_new(&g->gate, o->max_server_requests, err) != 0)
 				return or_fail(err, OR_ERR_NOMEM, "out of memory");
 			b->n_gates++;
 		}
@@ -317,7 +317,7 @@ int batch_run(const batch_manifest *m, const char *manifest_path, const batch_op
 		free(b.names[i]);
 	for (size_t i = 0; i < b.n_gates; i++) {
 		free(b.gates[i].url);
-		ews_gate_free(b.gates[i].gate);
+		pull_gate_free(b.gates[i].gate);
 	}
 	free(b.names);
 	free(b.todo);

@@ -79,7 +79,7 @@ void cli_ews_init(cli_ews *c);
 int cli_ews_option(cli_ews *c, int opt, const char *arg, const char *command);
 /* Checks the options and reads the secret. */
 int cli_ews_finish(cli_ews *c, const char *command, or_error *err);
-/* Records the options that shape a capture in opt.options_json (the snapshot header). */
+/* Records the options that shape a capture in opt.pull.options_json (the snapshot header). */
 void cli_ews_options_json(cli_ews *c);
 void cli_ews_free(cli_ews *c);
 extern const char *cli_ews_help;

@@ -170,7 +170,7 @@ int cmd_batch(int argc, char **argv)
 	b.bo.recover = false;
 	b.bo.progress = true;
 	cli_ews_init(&b.ews);
-	b.ews.opt.concurrency = 2;
+	b.ews.opt.pull.concurrency = 2;
 	cli_report_init(&b.cr);
 	int rc = EXIT_ERROR, c;
 	or_error err = {0};
@@ -209,21 +209,21 @@ int cmd_batch(int argc, char **argv)
 		goto out;
 	}
 	const char *manifest = argv[optind];
-	if (b.ews.opt.mailbox) {
+	if (b.ews.opt.pull.mailbox) {
 		rc = cli_usage_error("batch", "--mailbox does not apply: the manifest names the mailboxes");
 		goto out;
 	}
 	/* The mailbox is per row; a placeholder lets the shared checks run once. */
-	b.ews.opt.mailbox = "manifest@rows";
-	const char *url = b.ews.opt.url;
+	b.ews.opt.pull.mailbox = "manifest@rows";
+	const char *url = b.ews.opt.pull.url;
 	if (!url)
-		b.ews.opt.url = "https://per-row.invalid/EWS/Exchange.asmx";
+		b.ews.opt.pull.url = "https://per-row.invalid/EWS/Exchange.asmx";
 	if (cli_report_finish(&b.cr, &err) != 0 || cli_ews_finish(&b.ews, "batch", &err) != 0) {
 		rc = err.code == OR_ERR_USAGE ? cli_usage_error("batch", "%s", err.message) : (log_error("%s", err.message), EXIT_ERROR);
 		goto out;
 	}
-	b.ews.opt.mailbox = NULL;
-	b.ews.opt.url = url;
+	b.ews.opt.pull.mailbox = NULL;
+	b.ews.opt.pull.url = url;
 	if (b.ews.opt.associated)
 		b.cr.diff.compare_associated = true;
 	if (batch_manifest_load(manifest, &m, &err) != 0) {

@@ -48,14 +48,14 @@ int cmd_server(int argc, char **argv)
 		                                : (log_error("%s", err.message), EXIT_ERROR);
 	}
 	cli_ews_options_json(&ews);
-	ews_summary sum;
+	pull_summary sum;
 	int rc = ews_capture(&ews.opt, out, &sum, &err);
 	cli_ews_free(&ews);
 	if (rc) {
-		log_error("%s: %s", ews.opt.mailbox, err.message);
+		log_error("%s: %s", ews.opt.pull.mailbox, err.message);
 		return rc == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
 	}
 	log_info("%s: %zu folders, %zu items, %zu folders could not be read; %ld requests, %ld retries, %.1f s",
-	         ews.opt.mailbox, sum.folders, sum.items, sum.folders_failed, sum.requests, sum.retries, sum.seconds);
+	         ews.opt.pull.mailbox, sum.folders, sum.items, sum.folders_failed, sum.requests, sum.retries, sum.seconds);
 	return sum.errors ? EXIT_INCOMPLETE : EXIT_OK;
 }

@@ -75,6 +75,9 @@ void log_msg(log_level level, const char *prefix, const char *fmt, ...) __attrib
 void hex_encode(const uint8_t *data, size_t len, char *out);
 /* Decodes exactly 2*max digits or fewer; returns bytes written or -1 on a bad digit/odd length. */
 int hex_decode(const char *hex, uint8_t *out, size_t max);
+/* Base64, standard or URL-safe alphabet, padding optional, whitespace skipped: the byte count, or -1
+ * for anything that is not base64 or does not fit in max bytes. */
+int b64_decode(const char *text, uint8_t *out, size_t max);
 /* GUID as stored on disk (little-endian first three fields) -> "6aa62d7a-..." text (37 bytes). */
 void guid_format(const uint8_t guid[16], char out[37]);
 int guid_parse(const char *text, uint8_t guid[16]);

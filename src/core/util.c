@@ -42,6 +42,55 @@ int hex_decode(const char *hex, uint8_t *out, size_t max)
 	return (int)(n / 2);
 }
 
+/* Base64 of either alphabet (RFC 4648 sections 4 and 5: EWS ids use "+/", Graph ids "-_"), with
+ * or without padding; whitespace is skipped. Anything else, or bits left over, is refused. */
+static int b64_value(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+int b64_decode(const char *text, uint8_t *out, size_t max)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t n = 0;
+	bool padding = false;
+	for (const char *p = text; *p; p++) {
+		int c = (unsigned char)*p;
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		if (c == '=') {
+			padding = true;
+			continue;
+		}
+		int v = b64_value(c);
+		if (v < 0 || padding)
+			return -1;
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n >= max)
+				return -1;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* 0, 2 or 4 bits left, all zero: anything else is not base64 */
+	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return n > INT32_MAX ? -1 : (int)n;
+}
+
 void guid_format(const uint8_t g[16], char out[37])
 {
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",

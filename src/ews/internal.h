@@ -4,7 +4,6 @@
 
 #include "ews.h"
 
-#include <pthread.h>
 
 /* ----------------------------------------------------- request writing */
 
@@ -57,30 +56,13 @@ int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err);
 int ews_parser_finish(ews_parser *p, or_error *err);
 void ews_parser_free(ews_parser *p);
 
-/* ----------------------------------------------------- transport */
+/* ----------------------------------------------------- calls */
 
-/* State shared by all workers of one pull. */
-typedef struct {
-	const ews_options *opt;
-	pthread_mutex_t lock;
-	int64_t not_before_ms; /* no request before this time: a throttling answer slows everyone */
-	long requests, retries, trace_seq;
-	bool fatal;            /* auth/TLS failure: every worker stops */
-	or_error fatal_err;
-} ews_shared;
-
-typedef struct ews_conn ews_conn;
-int ews_conn_new(ews_conn **out, ews_shared *shared, unsigned seed, or_error *err);
-void ews_conn_free(ews_conn *c);
-/* Sends one SOAP request (op names the operation, for traces and logs) and parses the response
- * into `page`, retrying throttling, server errors and dropped connections with bounded jittered
- * back-off. Returns 0 with a parsed page, or a negative or_code: OR_ERR_AUTH / OR_ERR_TLS are
- * fatal for the whole pull. */
-int ews_call(ews_conn *c, const char *op, const or_buf *request, ews_page *page, or_error *err);
-
-int64_t ews_now_ms(void);
-
-/* Base64 (RFC 4648) decoding; returns the byte count or -1. Whitespace is skipped. */
-int ews_base64_decode(const char *text, uint8_t *out, size_t max);
+/* Sends one SOAP request over src/pull's transport (op names the operation, for traces and logs)
+ * and parses the response into `page`. Throttling (ErrorServerBusy with BackOffMilliseconds),
+ * server errors, dropped connections and malformed responses are retried by the transport;
+ * returns 0 with a parsed page, or a negative or_code. */
+int ews_call(pull_conn *c, const ews_options *opt, const char *op, const or_buf *request, ews_page *page,
+             or_error *err);
 
 #endif

@@ -214,7 +214,7 @@ static snap_bin decode_b64(snap_t *s, const char *t, bool *ok)
 	size_t n = strlen(t);
 	uint8_t *tmp = malloc(n / 4 * 3 + 3);
 	snap_bin b = {NULL, 0};
-	int len = tmp ? ews_base64_decode(t, tmp, n / 4 * 3 + 3) : -1;
+	int len = tmp ? b64_decode(t, tmp, n / 4 * 3 + 3) : -1;
 	*ok = len >= 0;
 	if (len > 0)
 		b = snap_bindup(s, tmp, (size_t)len);

@@ -32,7 +32,7 @@ int ews_envelope(or_buf *out, const ews_options *opt, const char *body)
 	rc = rc ? rc : buf_printf(out, "<t:RequestServerVersion Version=\"%s\"/>", opt->server_version);
 	if (!rc && opt->impersonate) {
 		rc = add(out, "<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>");
-		rc = rc ? rc : ews_xml_escape(out, opt->mailbox);
+		rc = rc ? rc : ews_xml_escape(out, opt->pull.mailbox);
 		rc = rc ? rc : add(out, "</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>");
 	}
 	rc = rc ? rc : add(out, "</soap:Header><soap:Body>");
@@ -74,9 +74,9 @@ static int shape(or_buf *b, ews_shape kind)
 static int distinguished(or_buf *b, const ews_options *opt, const char *name)
 {
 	int rc = buf_printf(b, "<t:DistinguishedFolderId Id=\"%s\">", name);
-	if (!rc && !opt->impersonate && opt->mailbox) {
+	if (!rc && !opt->impersonate && opt->pull.mailbox) {
 		rc = add(b, "<t:Mailbox><t:EmailAddress>");
-		rc = rc ? rc : ews_xml_escape(b, opt->mailbox);
+		rc = rc ? rc : ews_xml_escape(b, opt->pull.mailbox);
 		rc = rc ? rc : add(b, "</t:EmailAddress></t:Mailbox>");
 	}
 	return rc ? rc : add(b, "</t:DistinguishedFolderId>");

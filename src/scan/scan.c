@@ -117,7 +117,7 @@ static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
-	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover, .mailbox = j->opt->ews.mailbox};
+	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover, .mailbox = j->opt->ews.pull.mailbox};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
 	ost_options_describe(&oo, options_json, sizeof options_json);
@@ -159,7 +159,7 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	bool threaded = pthread_create(&th, NULL, capture_cache, &job) == 0;
 	if (!threaded)
 		capture_cache(&job);
-	ews_summary es;
+	pull_summary es;
 	or_error ews_err = {0};
 	double ts = now_ms();
 	int ews_rc = in_memory ? ews_capture_snap(&opt->ews, &snaps[0], &es, &ews_err)
@@ -174,11 +174,11 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 		goto out;
 	}
 	if (ews_rc) {
-		rc = or_fail(err, ews_rc, "server %s, mailbox %s: %s", opt->ews.url, opt->ews.mailbox, ews_err.message);
+		rc = or_fail(err, ews_rc, "server %s, mailbox %s: %s", opt->ews.pull.url, opt->ews.pull.mailbox, ews_err.message);
 		goto out;
 	}
 	scan_compare_options copt = opt->compare;
-	copt.input[0] = opt->snapshot_dir ? server_path : opt->ews.url;
+	copt.input[0] = opt->snapshot_dir ? server_path : opt->ews.pull.url;
 	copt.input[1] = opt->ost_path;
 	copt.capture_ms[0] = server_ms;
 	copt.capture_ms[1] = job.ms;

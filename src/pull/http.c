@@ -1,0 +1,600 @@
+/*
+ * http.c: one request over HTTP(S) with libcurl, and what to do when it fails.
+ *
+ * Each worker owns a connection (a curl handle reused across requests: keep-alive; in a batch run
+ * the handle then goes back to the server's gate and serves the next mailbox). The response
+ * body goes to the protocol's handler as it arrives. Throttling (429/503 with Retry-After, or what
+ * the protocol recognises in a body), dropped connections, timeouts and malformed responses are
+ * retried a bounded number of times with jittered back-off; a throttling answer delays every
+ * worker of the pull, not just the one that got it. Credentials refused or a TLS failure stop the
+ * whole pull. Nothing here logs a header or a secret.
+ */
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RESPONSE (1024L * 1024 * 1024) /* 1 GiB: beyond that a response is refused */
+#define MAX_WAIT_MS (300L * 1000)           /* longest back-off honoured */
+
+struct pull_conn {
+	CURL *curl;
+	pull_shared *sh;
+	unsigned seed;
+	char *token;           /* the bearer token in use (renewable tokens), wiped on free */
+	/* per request */
+	const pull_handler *h;
+	or_error parse_err;
+	size_t received;
+	long retry_after_ms;
+	bool invalid_token;
+	char offered[96];      /* the schemes of WWW-Authenticate, for the 401 message */
+	FILE *trace;
+};
+
+#define GATE_IDLE_MAX 64 /* idle handles a gate keeps for the next pulls */
+
+struct pull_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	int max, in_flight;
+	int64_t not_before_ms;
+	/* Handles of finished pulls, with their open connections (and TLS sessions): the next pull
+	 * to this server takes one instead of connecting again. */
+	CURL *idle[GATE_IDLE_MAX];
+	int n_idle;
+};
+
+void pull_options_init(pull_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->concurrency = 4;
+	o->retries = 6;
+	o->connect_timeout_s = 30;
+	o->timeout_s = 300;
+}
+
+const char *pull_auth_name(pull_auth a)
+{
+	switch (a) {
+	case PULL_AUTH_BASIC: return "Basic";
+	case PULL_AUTH_NTLM: return "NTLM";
+	case PULL_AUTH_NEGOTIATE: return "Negotiate";
+	case PULL_AUTH_BEARER: return "Bearer";
+	}
+	return "?";
+}
+
+int pull_gate_new(pull_gate **out, int max_in_flight, or_error *err)
+{
+	pull_gate *g = calloc(1, sizeof *g);
+	if (!g)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->freed, NULL);
+	g->max = max_in_flight > 0 ? max_in_flight : 1;
+	*out = g;
+	return 0;
+}
+
+void pull_gate_free(pull_gate *g)
+{
+	if (!g)
+		return;
+	for (int i = 0; i < g->n_idle; i++)
+		curl_easy_cleanup(g->idle[i]);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->freed);
+	free(g);
+}
+
+void pull_shared_init(pull_shared *sh, const pull_options *opt)
+{
+	memset(sh, 0, sizeof *sh);
+	sh->opt = opt;
+	pthread_mutex_init(&sh->lock, NULL);
+}
+
+void pull_shared_destroy(pull_shared *sh)
+{
+	pthread_mutex_destroy(&sh->lock);
+}
+
+int64_t pull_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pull_sleep_ms(int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+	pull_conn *c = ud;
+	size_t len = size * n;
+	c->received += len;
+	if (c->received > (size_t)MAX_RESPONSE)
+		return 0; /* aborts the transfer */
+	if (c->trace)
+		fwrite(data, 1, len, c->trace);
+	long code = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (c->parse_err.code == 0)
+		c->h->body(c->h->ctx, code, data, len, &c->parse_err);
+	return len;
+}
+
+long pull_parse_retry_after(const char *v)
+{
+	while (*v == ' ' || *v == '\t')
+		v++;
+	char *end;
+	errno = 0;
+	double secs = strtod(v, &end); /* Graph sends fractions ("2.128") */
+	if (end != v && errno == 0 && secs >= 0 && isfinite(secs)) {
+		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (*end == '\0')
+			return secs * 1000 > (double)MAX_WAIT_MS ? MAX_WAIT_MS : (long)(secs * 1000 + 0.5);
+	}
+	char date[128];
+	size_t m = strcspn(v, "\r\n");
+	if (m >= sizeof date)
+		return -1;
+	memcpy(date, v, m);
+	date[m] = '\0';
+	time_t when = curl_getdate(date, NULL); /* an HTTP date */
+	if (when > 0) {
+		long ms = (long)(when - time(NULL)) * 1000;
+		return ms < 0 ? 0 : ms > MAX_WAIT_MS ? MAX_WAIT_MS : ms;
+	}
+	return -1;
+}
+
+/* The scheme names of a WWW-Authenticate header ("Negotiate", "NTLM", "Basic realm=..."). */
+static void note_offered(pull_conn *c, const char *v)
+{
+	while (*v == ' ')
+		v++;
+	size_t n = strcspn(v, " \r\n,");
+	if (n == 0 || n > 20)
+		return;
+	char name[24];
+	memcpy(name, v, n);
+	name[n] = '\0';
+	size_t have = strlen(c->offered);
+	if (have + n + 3 < sizeof c->offered && !strstr(c->offered, name))
+		snprintf(c->offered + have, sizeof c->offered - have, "%s%s", have ? ", " : "", name);
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *ud)
+{
+	pull_conn *c = ud;
+	size_t len = size * n;
+	char line[512];
+	size_t m = len < sizeof line - 1 ? len : sizeof line - 1;
+	memcpy(line, data, m);
+	line[m] = '\0';
+	if (strncasecmp(line, "Retry-After:", 12) == 0)
+		c->retry_after_ms = pull_parse_retry_after(line + 12);
+	else if (strncasecmp(line, "WWW-Authenticate:", 17) == 0) {
+		if (strstr(line, "invalid_token"))
+			c->invalid_token = true;
+		note_offered(c, line + 17);
+	}
+	return len;
+}
+
+int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err)
+{
+	*out = NULL;
+	const pull_options *o = sh->opt;
+	pull_conn *c = calloc(1, sizeof *c);
+	if (c && o->gate) { /* a handle a finished pull left, with its live connection */
+		pthread_mutex_lock(&o->gate->lock);
+		if (o->gate->n_idle)
+			c->curl = o->gate->idle[--o->gate->n_idle];
+		pthread_mutex_unlock(&o->gate->lock);
+	}
+	if (!c || !(c->curl || (c->curl = curl_easy_init()))) {
+		free(c);
+		return or_fail(err, OR_ERR_NOMEM, "cannot initialise libcurl");
+	}
+	c->sh = sh;
+	c->seed = seed;
+	CURL *h = c->curl;
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "ostrecon/" OSTRECON_VERSION);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect could carry credentials elsewhere */
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout_s);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->timeout_s < 60 ? o->timeout_s : 60L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
+	if (o->cacert)
+		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
+	switch (o->auth) {
+	case PULL_AUTH_BEARER:
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		if (!o->tokens)
+			curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, o->secret ? o->secret : "");
+		break;
+	case PULL_AUTH_NEGOTIATE:
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_NEGOTIATE);
+		curl_easy_setopt(h, CURLOPT_USERNAME, o->user ? o->user : "");
+		curl_easy_setopt(h, CURLOPT_PASSWORD, o->secret ? o->secret : "");
+		break;
+	case PULL_AUTH_NTLM:
+	case PULL_AUTH_BASIC:
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, o->auth == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, o->user ? o->user : "");
+		curl_easy_setopt(h, CURLOPT_PASSWORD, o->secret ? o->secret : "");
+		break;
+	}
+	*out = c;
+	return 0;
+}
+
+static void wipe_token(pull_conn *c)
+{
+	if (c->token) {
+		explicit_bzero(c->token, strlen(c->token));
+		free(c->token);
+		c->token = NULL;
+	}
+}
+
+void pull_conn_free(pull_conn *c)
+{
+	if (!c)
+		return;
+	pull_gate *g = c->sh->opt->gate;
+	bool kept = false;
+	if (g && !c->sh->fatal) {
+		/* Options back to the defaults (nothing points at this connection's memory any more);
+		 * curl keeps the open connections, TLS sessions and DNS entries across the reset. */
+		curl_easy_reset(c->curl);
+		pthread_mutex_lock(&g->lock);
+		if (g->n_idle < GATE_IDLE_MAX) {
+			g->idle[g->n_idle++] = c->curl;
+			kept = true;
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+	if (!kept)
+		curl_easy_cleanup(c->curl);
+	wipe_token(c);
+	free(c);
+}
+
+/* Waits for a free slot at the server's gate (batch runs) and for its "not before" time. */
+static void gate_enter(pull_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	for (;;) {
+		int64_t wait = g->not_before_ms - pull_now_ms();
+		if (wait > 0) {
+			pthread_mutex_unlock(&g->lock);
+			pull_sleep_ms(wait > 1000 ? 1000 : wait);
+			pthread_mutex_lock(&g->lock);
+			continue;
+		}
+		if (g->in_flight < g->max)
+			break;
+		pthread_cond_wait(&g->freed, &g->lock);
+	}
+	g->in_flight++;
+	pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_leave(pull_gate *g)
+{
+	pthread_mutex_lock(&g->lock);
+	g->in_flight--;
+	pthread_cond_signal(&g->freed);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Waits for the shared "not before" time, then claims a request slot and a trace number. */
+static long before_request(pull_conn *c)
+{
+	pull_shared *sh = c->sh;
+	if (sh->opt->gate)
+		gate_enter(sh->opt->gate);
+	for (;;) {
+		pthread_mutex_lock(&sh->lock);
+		int64_t wait = sh->not_before_ms - pull_now_ms();
+		if (wait <= 0 || sh->fatal) {
+			long seq = ++sh->requests;
+			pthread_mutex_unlock(&sh->lock);
+			return seq;
+		}
+		pthread_mutex_unlock(&sh->lock);
+		pull_sleep_ms(wait > 1000 ? 1000 : wait);
+	}
+}
+
+static void slow_everyone(pull_conn *c, long ms)
+{
+	int64_t until = pull_now_ms() + ms;
+	pthread_mutex_lock(&c->sh->lock);
+	if (until > c->sh->not_before_ms)
+		c->sh->not_before_ms = until;
+	c->sh->retries++;
+	pthread_mutex_unlock(&c->sh->lock);
+	pull_gate *g = c->sh->opt->gate;
+	if (g && ms > 0) { /* every mailbox on this server waits, not just this one */
+		pthread_mutex_lock(&g->lock);
+		if (until > g->not_before_ms)
+			g->not_before_ms = until;
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+/* Jittered exponential back-off: 250 ms, 500 ms, 1 s, ... up to 30 s, each within +-50 %. */
+static long backoff_ms(pull_conn *c, int attempt)
+{
+	long base = 250L << (attempt < 7 ? attempt : 7);
+	if (base > 30000)
+		base = 30000;
+	return base / 2 + (long)(rand_r(&c->seed) % (unsigned)(base + 1));
+}
+
+static FILE *open_trace(const pull_options *o, long seq, const char *op, const char *what, const char *ext)
+{
+	if (!o->trace_dir)
+		return NULL;
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%05ld-%s-%s.%s", o->trace_dir, seq, op, what, ext ? ext : "txt");
+	/* Traces hold mailbox data: owner-only, like snapshots and reports (also when it existed). */
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return NULL;
+	FILE *fp = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
+	if (!fp)
+		close(fd);
+	return fp;
+}
+
+/* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
+static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
+{
+	const pull_options *o = c->sh->opt;
+	*wait = -1;
+	switch (cc) {
+	case CURLE_OK: break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", o->url, curl_easy_strerror(cc),
+		        cc == CURLE_PEER_FAILED_VERIFICATION ? " (give the CA with --cacert)" : "");
+		return PULL_FAIL;
+	case CURLE_WRITE_ERROR:
+		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
+		return PULL_FAIL;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", o->url, curl_easy_strerror(cc));
+		return PULL_FAIL;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", o->url);
+		return PULL_FAIL;
+	case CURLE_OPERATION_TIMEDOUT:
+		or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time (%s)", curl_easy_strerror(cc));
+		return PULL_RETRY;
+	default:
+		or_fail(err, OR_ERR_IO, "connection to the server failed: %s", curl_easy_strerror(cc));
+		return PULL_RETRY;
+	}
+	if (http == 401) {
+		if (o->auth == PULL_AUTH_BEARER)
+			or_fail(err, OR_ERR_AUTH, "the server refused the token (expired or invalid): HTTP 401");
+		else
+			or_fail(err, OR_ERR_AUTH, "the server refused the credentials (%s authentication): HTTP 401%s%s",
+			        pull_auth_name(o->auth), *c->offered ? "; it offers " : "", c->offered);
+		return PULL_FAIL;
+	}
+	if (http == 429 || http == 503) {
+		or_fail(err, OR_ERR_PROTOCOL, "the server is throttling or unavailable: HTTP %ld", http);
+		*wait = c->retry_after_ms;
+		return PULL_RETRY;
+	}
+	if (http >= 300 && http < 400) {
+		or_fail(err, OR_ERR_PROTOCOL, "the server redirected (HTTP %ld); give the final URL with --url", http);
+		return PULL_FAIL;
+	}
+	return PULL_OK;
+}
+
+/* The bearer token for the next attempt, from the token source. */
+static int set_token(pull_conn *c, bool renew, or_error *err)
+{
+	const pull_token_source *ts = c->sh->opt->tokens;
+	char *buf = malloc(PULL_TOKEN_MAX);
+	if (!buf)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	int rc = ts->get(ts->ctx, renew, buf, PULL_TOKEN_MAX, err);
+	if (rc) {
+		explicit_bzero(buf, PULL_TOKEN_MAX);
+		free(buf);
+		return rc;
+	}
+	if (!c->token || strcmp(c->token, buf) != 0) {
+		wipe_token(c);
+		c->token = strdup(buf);
+	}
+	explicit_bzero(buf, PULL_TOKEN_MAX);
+	free(buf);
+	if (!c->token)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	curl_easy_setopt(c->curl, CURLOPT_XOAUTH2_BEARER, c->token);
+	return 0;
+}
+
+static void mark_fatal(pull_conn *c, const or_error *err)
+{
+	pthread_mutex_lock(&c->sh->lock);
+	if (!c->sh->fatal) {
+		c->sh->fatal = true;
+		c->sh->fatal_err = *err;
+	}
+	pthread_mutex_unlock(&c->sh->lock);
+}
+
+/* The headers of one request. */
+static struct curl_slist *request_headers(const pull_request *rq)
+{
+	struct curl_slist *l = NULL, *n;
+	char line[256];
+	if (rq->content_type) {
+		snprintf(line, sizeof line, "Content-Type: %s", rq->content_type);
+		if (!(n = curl_slist_append(l, line)))
+			goto nomem;
+		l = n;
+	}
+	if (rq->accept) {
+		snprintf(line, sizeof line, "Accept: %s", rq->accept);
+		if (!(n = curl_slist_append(l, line)))
+			goto nomem;
+		l = n;
+	}
+	/* No "Expect: 100-continue" (curl's default above 1 KiB of body): a request is a few KiB, and
+	 * waiting for the interim answer costs a round trip per request. */
+	if (!(n = curl_slist_append(l, "Expect:")))
+		goto nomem;
+	l = n;
+	for (size_t i = 0; rq->headers && rq->headers[i]; i++) {
+		if (!(n = curl_slist_append(l, rq->headers[i])))
+			goto nomem;
+		l = n;
+	}
+	return l;
+nomem:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
+int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_error *err)
+{
+	const pull_options *o = c->sh->opt;
+	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
+	bool renewed = false;
+	struct curl_slist *headers = request_headers(rq);
+	if (!headers)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	CURL *cu = c->curl;
+	curl_easy_setopt(cu, CURLOPT_URL, rq->url ? rq->url : o->url);
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, headers);
+	if (rq->body) {
+		curl_easy_setopt(cu, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(cu, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+	} else {
+		curl_easy_setopt(cu, CURLOPT_HTTPGET, 1L);
+	}
+	c->h = h;
+	int rc = 0;
+	for (int attempt = 0; attempt < attempts; attempt++) {
+		if (c->sh->fatal) {
+			rc = or_fail(err, c->sh->fatal_err.code, "%s", c->sh->fatal_err.message);
+			goto out;
+		}
+		if (o->auth == PULL_AUTH_BEARER && o->tokens && (rc = set_token(c, false, err)) != 0) {
+			if (rc == OR_ERR_AUTH || rc == OR_ERR_TLS)
+				mark_fatal(c, err);
+			goto out;
+		}
+		if ((rc = h->begin(h->ctx, err)) != 0)
+			goto out;
+		or_error_clear(&c->parse_err);
+		c->received = 0;
+		c->retry_after_ms = -1;
+		c->invalid_token = false;
+		c->offered[0] = '\0';
+		long seq = before_request(c); /* from here on a gate slot is held until the transfer ends */
+		FILE *req = rq->body ? open_trace(o, seq, rq->op, "request", rq->trace_ext) : NULL;
+		if (req) {
+			fwrite(rq->body, 1, rq->body_len, req);
+			fclose(req);
+		}
+		c->trace = open_trace(o, seq, rq->op, "response", rq->trace_ext);
+		int64_t t0 = pull_now_ms();
+		CURLcode cc = curl_easy_perform(cu);
+		if (o->gate)
+			gate_leave(o->gate);
+		long http = 0;
+		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &http);
+		if (cc == CURLE_OK && c->parse_err.code == 0)
+			h->end(h->ctx, http, &c->parse_err);
+		if (c->trace)
+			fclose(c->trace);
+		c->trace = NULL;
+		log_debug("%s #%ld: HTTP %ld, %zu bytes, %lld ms%s", rq->op, seq, http, c->received,
+		          (long long)(pull_now_ms() - t0), cc != CURLE_OK ? ", transfer failed" : "");
+
+		long wait;
+		pull_outcome out = judge_transport(c, cc, http, &wait, err);
+		if (out == PULL_OK)
+			out = h->judge(h->ctx, http, &c->parse_err, &wait, err);
+		if (out == PULL_OK) {
+			rc = 0;
+			goto out;
+		}
+		if (out == PULL_FAIL && http == 401 && o->tokens && !renewed) {
+			/* An expired token: one renewal, then the same request again (not a retry). */
+			renewed = true;
+			log_verbose("%s: the token was refused; renewing it", rq->op);
+			if ((rc = set_token(c, true, err)) != 0) {
+				mark_fatal(c, err);
+				goto out;
+			}
+			attempt--;
+			continue;
+		}
+		if (out == PULL_FAIL) {
+			if (err->code == OR_ERR_AUTH || err->code == OR_ERR_TLS)
+				mark_fatal(c, err);
+			rc = err->code;
+			goto out;
+		}
+		if (attempt + 1 < attempts) {
+			long ms = wait >= 0 ? wait + (long)(rand_r(&c->seed) % 250) : backoff_ms(c, attempt);
+			log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, attempt + 2,
+			            attempts);
+			slow_everyone(c, wait >= 0 ? ms : 0);
+			if (wait < 0)
+				pull_sleep_ms(ms);
+		}
+	}
+	rc = or_wrap(err, "%s failed after %d attempts", rq->op, attempts);
+out:
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	c->h = NULL;
+	return rc;
+}

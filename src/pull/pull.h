@@ -1,0 +1,168 @@
+/*
+ * pull.h: what the server protocols (src/ews: SOAP and XML; src/graph: OData and JSON) share.
+ *
+ *  - the transport: one libcurl handle per worker (keep-alive, compression, TLS verification,
+ *    Basic/NTLM/Negotiate/Bearer, bearer tokens that renew), bounded jittered retries, a throttling
+ *    answer that slows every worker of the pull, and a per-server gate shared by the pulls of a
+ *    batch run;
+ *  - the pull skeleton: the protocol lists the folders and pages each folder's items; this half
+ *    builds paths and roles, orders folders largest first, runs the worker pool, shows progress
+ *    and writes the snapshot (a file, streamed, or kept in memory);
+ *  - the ids Exchange hands out (EWS ids, Graph REST and immutable ids) and the source key inside.
+ *
+ * Secrets (password, token) are borrowed from the caller, never logged, never written.
+ */
+#ifndef OSTRECON_PULL_H
+#define OSTRECON_PULL_H
+
+#include "core/core.h"
+
+/* ---------------------------------------------------------------- options */
+
+/* A gate shared by the pulls of many mailboxes against one server (batch runs): it caps the
+ * requests in flight to that server, and a throttling answer to any of them slows all of them.
+ * It also keeps the connections of finished pulls open for the next ones (keep-alive across
+ * mailboxes; the same credentials serve every pull through one gate), closed by pull_gate_free. */
+typedef struct pull_gate pull_gate;
+int pull_gate_new(pull_gate **out, int max_in_flight, or_error *err);
+void pull_gate_free(pull_gate *g);
+
+typedef enum { PULL_AUTH_BASIC = 0, PULL_AUTH_NTLM, PULL_AUTH_NEGOTIATE, PULL_AUTH_BEARER } pull_auth;
+const char *pull_auth_name(pull_auth a);
+
+/* Bearer tokens that can be renewed (OAuth): `get` copies the current token into out, a new one
+ * when `renew` is set (the server refused the last). Called by every worker; must be thread-safe. */
+typedef struct {
+	int (*get)(void *ctx, bool renew, char *out, size_t size, or_error *err);
+	void *ctx;
+} pull_token_source;
+
+#define PULL_TOKEN_MAX 16384 /* longest bearer token accepted */
+
+typedef struct {
+	const char *url;            /* the endpoint (EWS URL, or the Graph service root) */
+	const char *mailbox;        /* SMTP address of the mailbox to pull */
+	pull_auth auth;
+	const char *user;           /* Basic/NTLM/Negotiate; for Negotiate may be empty (ticket cache) */
+	const char *secret;         /* password, or a fixed bearer token; borrowed */
+	const pull_token_source *tokens; /* bearer tokens that renew (OAuth); borrowed; else `secret` */
+	const char *cacert;         /* CA bundle file for TLS verification */
+	bool insecure;              /* turn TLS verification off (warned) */
+	int concurrency;            /* parallel folder pulls, 1..16 */
+	int retries;                /* attempts per request after the first */
+	long connect_timeout_s, timeout_s;
+	bool progress;              /* progress line on stderr */
+	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
+	const char *options_json;   /* recorded in the snapshot header */
+	pull_gate *gate;            /* optional, borrowed: shared with other pulls to the same server */
+} pull_options;
+
+/* Defaults for everything but url, mailbox and credentials. */
+void pull_options_init(pull_options *opt);
+
+typedef struct {
+	size_t folders, items, errors;
+	size_t folders_failed;
+	long requests, retries;
+	double seconds;
+} pull_summary;
+
+/* ---------------------------------------------------------------- transport */
+
+/* State shared by the workers of one pull: the "not before" time a throttling answer sets, the
+ * request counters, and the fatal error (credentials, TLS) that stops every worker. */
+typedef struct pull_shared pull_shared;
+typedef struct pull_conn pull_conn;
+
+int pull_conn_new(pull_conn **out, pull_shared *shared, unsigned seed, or_error *err);
+void pull_conn_free(pull_conn *c);
+
+typedef enum { PULL_OK, PULL_RETRY, PULL_FAIL } pull_outcome;
+
+/* How a protocol reads a response. The transport decides itself on transfer failures, 401 (with
+ * renewable tokens: renewed once, then retried), 429 and 503 (retried after Retry-After) and
+ * redirects; everything else is the protocol's to judge. */
+typedef struct {
+	void *ctx;
+	/* Before each attempt: empty the page, start a parser. */
+	int (*begin)(void *ctx, or_error *err);
+	/* Body bytes as they arrive, with the HTTP status; a nonzero return records a parse failure
+	 * (the rest of the body is still read, and not passed on). */
+	int (*body)(void *ctx, long http, const char *data, size_t len, or_error *err);
+	/* After a complete transfer: finish parsing; nonzero when the body did not parse. */
+	int (*end)(void *ctx, long http, or_error *err);
+	/* What a complete answer means: PULL_OK, PULL_RETRY (with *wait_ms >= 0 when the server said
+	 * how long to wait) or PULL_FAIL, with err set for the last two. parse_err is the parse
+	 * failure (code 0 when the body parsed). */
+	pull_outcome (*judge)(void *ctx, long http, const or_error *parse_err, long *wait_ms, or_error *err);
+} pull_handler;
+
+typedef struct {
+	const char *op;             /* names the request in logs and trace files */
+	const char *url;            /* NULL: the options' url */
+	const char *body;           /* POST body, or NULL for a GET */
+	size_t body_len;
+	const char *content_type;   /* of the body */
+	const char *accept;         /* Accept header */
+	const char *const *headers; /* further headers, NULL-terminated; may be NULL */
+	const char *trace_ext;      /* "xml", "json": the extension of trace files */
+} pull_request;
+
+/* Sends one request and hands the answer to `h`, retrying throttling, server errors and dropped
+ * connections with bounded jittered back-off. Returns 0, or a negative or_code: OR_ERR_AUTH and
+ * OR_ERR_TLS are fatal for the whole pull (every worker stops). */
+int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_error *err);
+
+/* Retry-After: whole or fractional seconds, or an HTTP date; ms, or -1 when unreadable. */
+long pull_parse_retry_after(const char *value);
+int64_t pull_now_ms(void);
+void pull_sleep_ms(int64_t ms);
+
+/* ---------------------------------------------------------------- the pull */
+
+typedef struct pull_run pull_run;
+
+/* One protocol's half of a pull. */
+typedef struct {
+	snap_source source;          /* written in the snapshot header */
+	/* A worker's own state (a page, a parser): made once per worker. */
+	void *(*worker_new)(void *ctx, or_error *err);
+	void (*worker_free)(void *ws);
+	/* The mailbox's folders, given to pull_add_folder, with roles where the protocol knows them
+	 * (at least "root" for the top). Runs once, before the workers, on one connection. */
+	int (*hierarchy)(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error *err);
+	/* All items of one folder, page by page to pull_add_items; a failure is pull_folder_error. */
+	void (*folder)(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f);
+} pull_protocol;
+
+/* Runs a pull: the hierarchy, then every folder's items with a pool of `concurrency` workers,
+ * into a snapshot at out_path ("-" = stdout), or kept in memory when keep is not NULL (*keep is
+ * then what snap_load would read back from that file). Returns 0 when a snapshot was made
+ * (folders that failed are error lines in it: summary->folders_failed), or a negative or_code when
+ * nothing could be pulled, in which case nothing is written. */
+int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *ctx, const char *out_path,
+                     snap_t **keep, pull_summary *summary, or_error *err);
+
+/* For protocols, during `hierarchy`: the snapshot being built (its header: server_version). */
+snap_t *pull_snapshot(pull_run *run);
+pull_shared *pull_run_shared(pull_run *run);
+/* Adds a folder (strings copied); a folder whose id is already known is returned as it is. */
+snap_folder *pull_add_folder(pull_run *run, const snap_folder *src);
+/* For protocols, from workers: */
+/* Records one page's items (strings copied), with the folder's id and `associated` set. */
+void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_t n, bool associated);
+void pull_folder_error(pull_run *run, const snap_folder *f, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* True once a fatal error stops the pull: workers return at once. */
+bool pull_stopping(pull_run *run);
+/* The error code name of a snapshot error line for an or_code (timeout, io, access_denied, ...). */
+const char *pull_error_code_name(int code);
+
+/* ---------------------------------------------------------------- ids */
+
+/* The source key inside an id Exchange handed out (EWS ItemId/FolderId, a Graph REST id: the
+ * same bytes in URL-safe base64): a header, the mailbox, then a MAPI entry id whose last 24 bytes
+ * are the object's replica GUID, global counter and 2 pad bytes. Returns 0 or -1. */
+int pull_key_from_id(const char *id, uint8_t key[SNAP_KEY_LEN]);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * run.c: a pull from the server side into a snapshot, whatever the protocol.
+ *
+ * The protocol lists the folders (small: kept in memory), this file gives them paths and roles
+ * and orders them largest first; a bounded pool of workers, one connection each, asks the
+ * protocol for each folder's items, which are streamed to the snapshot page by page (or kept in
+ * memory). A folder that fails becomes an error line and the others go on; refused credentials
+ * or a TLS failure stop everything and nothing is written.
+ */
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct pull_run {
+	pull_shared sh;
+	const pull_options *opt;
+	const pull_protocol *proto;
+	void *ctx;
+	snap_t *snap;          /* header, folders, errors (and items when in memory) */
+	snap_writer w;
+	pthread_mutex_t wlock; /* the writer and snap->errors */
+	size_t next, done, items;
+	bool *pull_items;      /* per folder: pull its items (not search folders) */
+	size_t *order;         /* the folders in the order workers take them: largest first */
+	bool tty;
+	bool in_memory;        /* items kept in snap, no file */
+	bool nomem;            /* an item could not be kept */
+};
+
+snap_t *pull_snapshot(pull_run *run) { return run->snap; }
+pull_shared *pull_run_shared(pull_run *run) { return &run->sh; }
+bool pull_stopping(pull_run *run) { return run->sh.fatal; }
+
+const char *pull_error_code_name(int code)
+{
+	switch (code) {
+	case OR_ERR_TIMEOUT: return "timeout";
+	case OR_ERR_IO: return "io";
+	case OR_ERR_DENIED: return "access_denied";
+	case OR_ERR_NOTFOUND: return "not_found";
+	case OR_ERR_LIMIT: return "limit";
+	default: return "protocol";
+	}
+}
+
+void pull_folder_error(pull_run *run, const snap_folder *f, const char *code, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&run->wlock);
+	snap_error *e = snap_add_error(run->snap, ERR_SCOPE_FOLDER, code, msg);
+	if (e) {
+		e->id = f->id;
+		e->folder_id = f->parent_id;
+		e->path = f->path;
+	}
+	pthread_mutex_unlock(&run->wlock);
+	log_verbose("folder %s: %s", f->path ? f->path : f->id, msg);
+}
+
+snap_folder *pull_add_folder(pull_run *run, const snap_folder *src)
+{
+	snap_t *s = run->snap;
+	for (size_t i = 0; i < s->n_folders; i++)
+		if (src->id && strcmp(s->folders[i].id, src->id) == 0)
+			return &s->folders[i]; /* already known (a distinguished folder met again) */
+	snap_folder *f = snap_add_folder(s);
+	if (!f)
+		return NULL;
+	*f = *src;
+	f->id = snap_strdup(s, src->id);
+	f->parent_id = snap_strdup(s, src->parent_id);
+	f->name = snap_strdup(s, src->name);
+	f->cls = snap_strdup(s, src->cls);
+	f->change_key = snap_bindup(s, src->change_key.data, src->change_key.len);
+	f->pcl = snap_bindup(s, src->pcl.data, src->pcl.len);
+	return f;
+}
+
+static long folder_index(const snap_t *s, const char *id)
+{
+	for (size_t i = 0; id && i < s->n_folders; i++)
+		if (strcmp(s->folders[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int by_size_desc(const void *a, const void *b, void *snap)
+{
+	const snap_t *s = snap;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int64_t cx = s->folders[x].content_count, cy = s->folders[y].content_count;
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return x < y ? -1 : x > y; /* hierarchy order among equals */
+}
+
+/* The pages of one folder follow one another (each carries the last one's state), so a large
+ * folder taken last would keep the pull waiting alone at the end: workers take folders largest
+ * first, by the item count the hierarchy gives (only the order depends on it). */
+static int order_folders(pull_run *run, or_error *err)
+{
+	size_t n = run->snap->n_folders;
+	if (!(run->order = malloc((n ? n : 1) * sizeof *run->order)))
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		run->order[i] = i;
+	qsort_r(run->order, n, sizeof *run->order, by_size_desc, run->snap);
+	return 0;
+}
+
+static bool is_role(const snap_folder *f, const char *role)
+{
+	return f->role && strcmp(f->role, role) == 0;
+}
+
+/* Roles for folders no distinguished name named, paths, and which folders to pull. */
+static int finish_hierarchy(pull_run *run, or_error *err)
+{
+	snap_t *s = run->snap;
+	run->pull_items = calloc(s->n_folders ? s->n_folders : 1, sizeof *run->pull_items);
+	long *parent = calloc(s->n_folders ? s->n_folders : 1, sizeof *parent);
+	if (!run->pull_items || !parent) {
+		free(parent);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < s->n_folders; i++) {
+		parent[i] = is_role(&s->folders[i], "root") ? -1 : folder_index(s, s->folders[i].parent_id);
+		if (parent[i] < 0)
+			s->folders[i].parent_id = NULL; /* the root, or an orphan whose parent was not returned */
+	}
+	for (size_t i = 0; i < s->n_folders; i++) {
+		snap_folder *f = &s->folders[i];
+		/* Walk up (bounded) to build the path and find the nearest role-bearing ancestor. */
+		const char *chain[64];
+		int n = 0;
+		bool under_ipm = false, under_search = false;
+		for (long j = (long)i; j >= 0 && n < 64; j = parent[j]) {
+			const snap_folder *a = &s->folders[j];
+			if (j != (long)i && a->role) {
+				if (is_role(a, "msgfolderroot"))
+					under_ipm = true;
+				if (is_role(a, "searchfolders"))
+					under_search = true;
+			}
+			if (is_role(a, "root"))
+				break;
+			chain[n++] = a->name ? a->name : "";
+		}
+		if (!f->role)
+			f->role = under_search ? "search" : under_ipm ? "ipm" : "other";
+		or_buf path = {0};
+		int rc = buf_append(&path, "/", 1);
+		for (int k = n - 1; k >= 0 && rc == 0; k--) {
+			for (const char *c = chain[k]; *c && rc == 0; c++)
+				rc = (*c == '/' || *c == '\\') ? buf_printf(&path, "\\%c", *c) : buf_append(&path, c, 1);
+			if (k && rc == 0)
+				rc = buf_append(&path, "/", 1);
+		}
+		f->path = rc ? NULL : snap_strdup(s, path.data);
+		buf_free(&path);
+		run->pull_items[i] = strcmp(f->role, "search") != 0;
+	}
+	free(parent);
+	return order_folders(run, err);
+}
+
+static void progress(pull_run *run, bool final)
+{
+	if (!run->tty)
+		return;
+	fprintf(stderr, "\r  folders %zu/%zu, items %zu%s", run->done, run->snap->n_folders, run->items,
+	        final ? "\n" : "");
+}
+
+/* A copy of an item in the pull's snapshot, as snap_load would read it from the file: strings in
+ * its arena (ids, subjects and message ids not interned), values the file form leaves out absent. */
+static bool keep_item(snap_t *s, const snap_item *src)
+{
+	snap_item *it = snap_add_item(s);
+	if (!it)
+		return false;
+	*it = *src;
+	snap_bin b;
+	it->id = (b = snap_bindup(s, (const uint8_t *)src->id, strlen(src->id) + 1)).data ? (const char *)b.data : NULL;
+	it->folder_id = snap_strdup(s, src->folder_id);
+	it->cls = snap_strdup(s, src->cls);
+	it->subject = src->subject ? (const char *)snap_bindup(s, (const uint8_t *)src->subject, strlen(src->subject) + 1).data : NULL;
+	it->message_id = src->message_id ? (const char *)snap_bindup(s, (const uint8_t *)src->message_id, strlen(src->message_id) + 1).data : NULL;
+	it->change_key = snap_bindup(s, src->change_key.data, src->change_key.len);
+	it->pcl = snap_bindup(s, src->pcl.data, src->pcl.len);
+	snap_item_as_loaded(it);
+	return it->id && (!src->cls || it->cls) && (!src->subject || it->subject) &&
+	       (!src->message_id || it->message_id) && (!src->change_key.len || it->change_key.data) &&
+	       (!src->pcl.len || it->pcl.data);
+}
+
+void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_t n, bool associated)
+{
+	pthread_mutex_lock(&run->wlock);
+	for (size_t i = 0; i < n; i++) {
+		snap_item *it = &items[i];
+		if (!it->id)
+			continue;
+		it->folder_id = f->id;
+		it->associated = associated;
+		if (!run->in_memory)
+			snap_write_item(&run->w, it);
+		else if (!keep_item(run->snap, it))
+			run->nomem = true;
+		run->items++;
+	}
+	progress(run, false);
+	pthread_mutex_unlock(&run->wlock);
+}
+
+static void *worker(void *arg)
+{
+	pull_run *run = arg;
+	pull_conn *c = NULL;
+	or_error err = {0};
+	void *ws = run->proto->worker_new(run->ctx, &err);
+	if (!ws)
+		return NULL;
+	if (pull_conn_new(&c, &run->sh, (unsigned)(uintptr_t)ws ^ (unsigned)pull_now_ms(), &err) != 0) {
+		run->proto->worker_free(ws);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&run->wlock);
+		size_t k = run->next++;
+		pthread_mutex_unlock(&run->wlock);
+		if (k >= run->snap->n_folders || run->sh.fatal)
+			break;
+		size_t i = run->order[k];
+		if (run->pull_items[i])
+			run->proto->folder(run->ctx, run, c, ws, &run->snap->folders[i]);
+		pthread_mutex_lock(&run->wlock);
+		run->done++;
+		progress(run, false);
+		pthread_mutex_unlock(&run->wlock);
+	}
+	pull_conn_free(c);
+	run->proto->worker_free(ws);
+	return NULL;
+}
+
+/* libcurl wants its global state set up once, before any thread uses it. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* What snap_load does to a header and folders read back from the file. */
+static int as_loaded(pull_run *run, or_error *err)
+{
+	snap_t *s = run->snap;
+	snap_header *h = &s->hdr;
+	h->mailbox = snap_strdup(s, h->mailbox);
+	h->server = snap_strdup(s, h->server);
+	h->tool = snap_strdup(s, h->tool);
+	int rc = snap_as_loaded(s, err);
+	return rc ? or_fail(err, rc, "the server returned a folder without an id") : 0;
+}
+
+/* The workers, once the hierarchy is known. */
+static int pull_items(pull_run *run, or_error *err)
+{
+	const pull_options *opt = run->opt;
+	int n = opt->concurrency < 1 ? 1 : opt->concurrency > 16 ? 16 : opt->concurrency;
+	if ((size_t)n > run->snap->n_folders)
+		n = run->snap->n_folders ? (int)run->snap->n_folders : 1;
+	pthread_t threads[16];
+	int started = 0;
+	for (int i = 0; i < n; i++)
+		if (pthread_create(&threads[i], NULL, worker, run) == 0)
+			started++;
+	if (!started)
+		worker(run);
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	progress(run, true);
+	if (run->sh.fatal)
+		return or_fail(err, run->sh.fatal_err.code, "%s", run->sh.fatal_err.message);
+	if (run->next < run->snap->n_folders) /* workers could not start: say so, never a silent gap */
+		return or_fail(err, OR_ERR_NOMEM, "could not start the folder workers");
+	return 0;
+}
+
+int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *ctx, const char *out_path,
+                     snap_t **keep, pull_summary *summary, or_error *err)
+{
+	memset(summary, 0, sizeof *summary);
+	if (keep)
+		*keep = NULL;
+	if (!opt->url || !opt->mailbox)
+		return or_fail(err, OR_ERR_USAGE, "a server URL and a mailbox address are required");
+	pthread_once(&global_once, global_init);
+	int64_t t0 = pull_now_ms();
+
+	pull_run run;
+	memset(&run, 0, sizeof run);
+	run.opt = opt;
+	run.proto = proto;
+	run.ctx = ctx;
+	pull_shared_init(&run.sh, opt);
+	pthread_mutex_init(&run.wlock, NULL);
+	run.tty = opt->progress && isatty(2);
+	pull_conn *c = NULL;
+	void *ws = NULL;
+	bool writing = false;
+	int rc = snap_new(&run.snap, err);
+	if (rc)
+		goto out;
+	if (!(ws = proto->worker_new(ctx, err))) {
+		rc = err->code ? err->code : OR_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = pull_conn_new(&c, &run.sh, (unsigned)t0, err)) != 0)
+		goto out;
+	snap_header *h = &run.snap->hdr;
+	h->source = proto->source;
+	h->mailbox = opt->mailbox;
+	h->server = opt->url;
+	h->captured = filetime_now();
+	h->tool = "ostrecon " OSTRECON_VERSION;
+	h->options_json = opt->options_json;
+
+	if ((rc = proto->hierarchy(ctx, &run, c, ws, err)) != 0 || (rc = finish_hierarchy(&run, err)) != 0)
+		goto out;
+	/* The first connection is kept for nothing more: the workers open their own. */
+	pull_conn_free(c);
+	c = NULL;
+
+	run.in_memory = keep != NULL;
+	if (!run.in_memory) {
+		if ((rc = snap_writer_open(&run.w, out_path, err)) != 0)
+			goto out;
+		writing = true;
+		snap_write_header(&run.w, h);
+		for (size_t i = 0; i < run.snap->n_folders; i++)
+			snap_write_folder(&run.w, &run.snap->folders[i]);
+	}
+	if ((rc = pull_items(&run, err)) != 0)
+		goto out;
+	for (size_t i = 0; i < run.snap->n_errors; i++) {
+		if (!run.in_memory)
+			snap_write_error(&run.w, &run.snap->errors[i]);
+		if (run.snap->errors[i].scope == ERR_SCOPE_FOLDER)
+			summary->folders_failed++;
+	}
+	if (run.in_memory) {
+		if (run.nomem) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = as_loaded(&run, err)) != 0)
+			goto out;
+		summary->folders = run.snap->n_folders;
+		summary->items = run.snap->n_items;
+		summary->errors = run.snap->n_errors;
+		*keep = run.snap;
+		run.snap = NULL;
+		goto out;
+	}
+	summary->folders = run.w.n_folders;
+	summary->items = run.w.n_items;
+	summary->errors = run.w.n_errors;
+	writing = false;
+	rc = snap_writer_finish(&run.w, err);
+out:
+	if (writing)
+		snap_writer_abort(&run.w);
+	summary->requests = run.sh.requests;
+	summary->retries = run.sh.retries;
+	summary->seconds = (double)(pull_now_ms() - t0) / 1000.0;
+	free(run.pull_items);
+	free(run.order);
+	pull_conn_free(c);
+	if (ws)
+		proto->worker_free(ws);
+	snap_free(run.snap);
+	pull_shared_destroy(&run.sh);
+	pthread_mutex_destroy(&run.wlock);
+	return rc;
+}
