@@ -137,7 +137,7 @@ typedef enum {
 const char *snap_key_origin_name(snap_key_origin o);
 int snap_key_origin_parse(const char *name, snap_key_origin *out);
 
-typedef enum { SRC_UNKNOWN = 0, SRC_OST, SRC_PST, SRC_EWS, SRC_FIXTURE } snap_source;
+typedef enum { SRC_UNKNOWN = 0, SRC_OST, SRC_PST, SRC_EWS, SRC_FIXTURE, SRC_GRAPH } snap_source;
 const char *snap_source_name(snap_source s);
 
 typedef struct {

@@ -218,6 +218,7 @@ const char *snap_source_name(snap_source s)
 	case SRC_PST: return "pst";
 	case SRC_EWS: return "ews";
 	case SRC_FIXTURE: return "fixture";
+	case SRC_GRAPH: return "graph";
 	default: return "unknown";
 	}
 }

@@ -404,7 +404,7 @@ static int read_header(snap_t *s, json_t *jo)
 		return -2;
 	const char *src = get_str(s, o, "source");
 	s->hdr.source = SRC_UNKNOWN;
-	for (snap_source k = SRC_OST; k <= SRC_FIXTURE; k++)
+	for (snap_source k = SRC_OST; k <= SRC_GRAPH; k++)
 		if (src && strcmp(src, snap_source_name(k)) == 0)
 			s->hdr.source = k;
 	s->hdr.mailbox = get_str(s, o, "mailbox");

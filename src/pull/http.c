@@ -439,6 +439,9 @@ static int set_token(pull_conn *c, bool renew, or_error *err)
 	char *buf = malloc(PULL_TOKEN_MAX);
 	if (!buf)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	/* The refused token goes in: a source that renewed it meanwhile for another worker answers
+	 * with the newer one instead of renewing twice. */
+	str_copy(buf, renew && c->token ? c->token : "", PULL_TOKEN_MAX);
 	int rc = ts->get(ts->ctx, renew, buf, PULL_TOKEN_MAX, err);
 	if (rc) {
 		explicit_bzero(buf, PULL_TOKEN_MAX);

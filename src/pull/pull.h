@@ -31,7 +31,8 @@ typedef enum { PULL_AUTH_BASIC = 0, PULL_AUTH_NTLM, PULL_AUTH_NEGOTIATE, PULL_AU
 const char *pull_auth_name(pull_auth a);
 
 /* Bearer tokens that can be renewed (OAuth): `get` copies the current token into out, a new one
- * when `renew` is set (the server refused the last). Called by every worker; must be thread-safe. */
+ * when `renew` is set (out then holds the token the server refused). Called by every worker;
+ * must be thread-safe (oauth_token fits). */
 typedef struct {
 	int (*get)(void *ctx, bool renew, char *out, size_t size, or_error *err);
 	void *ctx;
@@ -160,9 +161,33 @@ const char *pull_error_code_name(int code);
 
 /* ---------------------------------------------------------------- ids */
 
-/* The source key inside an id Exchange handed out (EWS ItemId/FolderId, a Graph REST id: the
- * same bytes in URL-safe base64): a header, the mailbox, then a MAPI entry id whose last 24 bytes
- * are the object's replica GUID, global counter and 2 pad bytes. Returns 0 or -1. */
+typedef enum {
+	PULL_ID_MAILBOX = 1, /* a folder or item of a mailbox (EWS id, Graph REST id) */
+	PULL_ID_OCCURRENCE,  /* a calendar occurrence: the key is its series master's */
+	PULL_ID_PUBLIC,      /* a public folder */
+	PULL_ID_IMMUTABLE,   /* a Graph immutable id */
+} pull_id_kind;
+
+/* What an id holds (docs/QUIRKS.md: the layouts and the evidence). */
+typedef struct {
+	pull_id_kind kind;
+	bool compressed;                  /* run-length encoded (first byte 01) */
+	char mailbox[65];                 /* the mailbox GUID as text ("" when absent) */
+	uint16_t entry_type;              /* of the MAPI entry id: 1 folder, 7 message, 0x0D immutable */
+	uint8_t key[SNAP_KEY_LEN];        /* the object's replica GUID + global counter */
+	uint8_t folder_key[SNAP_KEY_LEN]; /* a message's folder, when the entry id has it */
+	bool has_folder_key;
+} pull_id;
+
+/* Decodes an id Exchange handed out: an EWS ItemId/FolderId (plain or compressed), a public
+ * folder id, a calendar occurrence id, or a Graph id (a REST id is an EWS id written with '_'
+ * for '+' and '-' for '/'; an immutable id). Returns 0, or -1 for a layout it does not know. */
+int pull_id_decode(const char *id, pull_id *out);
+/* The source key of the object an id names: pull_id_decode's key, except for occurrences (not
+ * objects of their own). Returns 0 or -1. */
 int pull_key_from_id(const char *id, uint8_t key[SNAP_KEY_LEN]);
+/* The change key inside an EWS ChangeKey attribute or a Graph changeKey (u32 object type, u32
+ * length, the 22-byte change key; calendars and events in Graph: the 22 bytes alone). 0 or -1. */
+int pull_change_key(const char *text, uint8_t ck[SNAP_KEY_LEN]);
 
 #endif
