@@ -16,7 +16,7 @@
 typedef struct {
 	long line;          /* physical line where the row starts (1 = the header) */
 	long index;         /* 0-based row number among the data rows (sharding) */
-	const char *mailbox, *cache, *url, *sync_window, *label; /* NULL when empty */
+	const char *mailbox, *cache, *url, *api, *sync_window, *label; /* NULL when empty */
 	const char *problem; /* why the row cannot run, or NULL */
 } batch_row;
 
@@ -28,8 +28,8 @@ typedef struct {
 } batch_manifest;
 
 /* Reads a CSV manifest with a header naming its columns: mailbox (required), cache (required:
- * the .ost/.pst path; relative paths are taken from the manifest's folder), and optional url,
- * sync_window, label. Any other column is refused, credentials in particular: they come from the
+ * the .ost/.pst path; relative paths are taken from the manifest's folder), and optional url
+ * (the EWS endpoint), api (ews, graph or auto), sync_window, label. Any other column is refused, credentials in particular: they come from the
  * command line or the config file, never from the manifest. A bad row is kept with its problem
  * and its line number; a bad header or unreadable file is an error. */
 int batch_manifest_load(const char *path, batch_manifest **out, or_error *err);
@@ -90,7 +90,10 @@ typedef struct {
 	ost_reader reader;
 	int shard_k, shard_n;       /* 0/0 for all rows */
 	bool progress;
-	ews_options ews;            /* shared connection options; url may be overridden per row */
+	/* The server side of a row (its protocol, endpoint and credentials, from the row's url and api
+	 * columns and the run's options): the caller's, so that the choice is made in one place. */
+	int (*server_for)(void *ctx, const batch_row *row, scan_server *out, or_error *err);
+	void *server_ctx;
 	scan_compare_options compare;
 } batch_options;
 

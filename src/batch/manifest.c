@@ -10,8 +10,8 @@
 #define MAX_FIELD 4096
 #define MAX_ROWS 1000000
 
-enum { COL_MAILBOX, COL_CACHE, COL_URL, COL_WINDOW, COL_LABEL, N_COLS, COL_UNKNOWN = -1 };
-static const char *const col_names[N_COLS] = {"mailbox", "cache", "url", "sync_window", "label"};
+enum { COL_MAILBOX, COL_CACHE, COL_URL, COL_API, COL_WINDOW, COL_LABEL, N_COLS, COL_UNKNOWN = -1 };
+static const char *const col_names[N_COLS] = {"mailbox", "cache", "url", "api", "sync_window", "label"};
 
 typedef struct {
 	batch_manifest *m;
@@ -97,7 +97,7 @@ static void header(reader *r)
 				r->col_of[i] = c;
 		if (r->col_of[i] == COL_UNKNOWN) {
 			snprintf(r->header_error, sizeof r->header_error,
-			         "unknown column '%.60s' (columns: mailbox, cache, url, sync_window, label; credentials "
+			         "unknown column '%.60s' (columns: mailbox, cache, url, api, sync_window, label; credentials "
 			         "never go in the manifest)", name);
 			return;
 		}
@@ -179,7 +179,7 @@ static void fix_pointers(batch_manifest *m, size_t (*offs)[N_COLS])
 {
 	for (size_t i = 0; i < m->n_rows; i++) {
 		batch_row *row = &m->rows[i];
-		const char **p[N_COLS] = {&row->mailbox, &row->cache, &row->url, &row->sync_window, &row->label};
+		const char **p[N_COLS] = {&row->mailbox, &row->cache, &row->url, &row->api, &row->sync_window, &row->label};
 		for (int k = 0; k < N_COLS; k++)
 			*p[k] = offs[i][k] ? m->strings + offs[i][k] - 1 : NULL;
 	}
@@ -195,6 +195,9 @@ static void check_rows(batch_manifest *m)
 			row->problem = "the mailbox is not an e-mail address";
 		else if (row->url && strncasecmp(row->url, "https://", 8) != 0 && strncasecmp(row->url, "http://", 7) != 0)
 			row->problem = "the url is not an http(s):// URL";
+		else if (row->api && strcmp(row->api, "ews") != 0 && strcmp(row->api, "graph") != 0 &&
+		         strcmp(row->api, "auto") != 0)
+			row->problem = "the api is not ews, graph or auto";
 		else if (row->sync_window) {
 			diff_window w;
 			if (diff_window_parse(row->sync_window, &w) != 0)

@@ -26,7 +26,7 @@ typedef struct {
 	size_t n_todo, next, done, failed;
 	batch_summary *sum;
 	server_gate *gates;
-	size_t n_gates;
+	size_t n_gates, cap_gates;
 	pthread_mutex_t lock;
 	bool tty;
 } batch_ctx;
@@ -57,12 +57,27 @@ static int make_dir(const char *path, or_error *err)
 	return 0;
 }
 
+/* The gate of a server (made on first use): every job's requests to it go through it. */
 static pull_gate *gate_for(batch_ctx *b, const char *url)
 {
-	for (size_t i = 0; i < b->n_gates; i++)
+	pull_gate *g = NULL;
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i < b->n_gates && !g; i++)
 		if (strcasecmp(b->gates[i].url, url) == 0)
-			return b->gates[i].gate;
-	return NULL;
+			g = b->gates[i].gate;
+	if (!g && b->n_gates < b->cap_gates) {
+		server_gate *sg = &b->gates[b->n_gates];
+		or_error err = {0};
+		if ((sg->url = strdup(url)) && pull_gate_new(&sg->gate, b->opt->max_server_requests, &err) == 0) {
+			g = sg->gate;
+			b->n_gates++;
+		} else {
+			free(sg->url);
+			sg->url = NULL;
+		}
+	}
+	pthread_mutex_unlock(&b->lock);
+	return g;
 }
 
 static void entry_from_row(batch_entry *e, const batch_row *row, const char *report)
@@ -134,21 +149,19 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	so.ost_path = cache;
 	so.recover = o->recover;
 	so.reader = o->reader;
-	so.ews = o->ews;
-	so.ews.pull.mailbox = row->mailbox;
-	so.ews.pull.url = row->url ? row->url : o->ews.pull.url;
-	so.ews.pull.gate = so.ews.pull.url ? gate_for(b, so.ews.pull.url) : NULL;
-	so.ews.pull.progress = false;
+	if (o->server_for(o->server_ctx, row, &so.server, &err) != 0) {
+		e->status = ENTRY_FAILED;
+		str_copy(e->error, err.message, sizeof e->error);
+		goto save;
+	}
+	pull_options *po = scan_server_pull(&so.server);
+	po->gate = gate_for(b, po->url);
+	po->progress = false;
 	so.snapshot_dir = o->keep_snapshots ? snap_dir : NULL;
 	so.report_path = report_path;
 	so.compare = o->compare;
 	if (row->sync_window)
 		diff_window_parse(row->sync_window, &so.compare.diff.window);
-	if (!so.ews.pull.url) {
-		e->status = ENTRY_FAILED;
-		snprintf(e->error, sizeof e->error, "no EWS URL: give --url or a url column");
-		goto save;
-	}
 	report_t *rep = NULL;
 	scan_outcome out;
 	if (scan_run(&so, &rep, &out, &err) != 0) {
@@ -244,7 +257,8 @@ static int prepare(batch_ctx *b, const char *manifest_path, or_error *err)
 	b->manifest_dir = slash ? strndup(manifest_path, (size_t)(slash - manifest_path + (slash == manifest_path))) : NULL;
 	b->todo = calloc(b->m->n_rows ? b->m->n_rows : 1, sizeof *b->todo);
 	b->names = calloc(b->m->n_rows ? b->m->n_rows : 1, sizeof *b->names);
-	b->gates = calloc(b->m->n_rows + 1, sizeof *b->gates);
+	b->cap_gates = b->m->n_rows + 1; /* at most one server per row */
+	b->gates = calloc(b->cap_gates, sizeof *b->gates);
 	if (!b->todo || !b->names || !b->gates)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < b->m->n_rows; i++) {
@@ -265,13 +279,6 @@ static int prepare(batch_ctx *b, const char *manifest_path, or_error *err)
 			}
 		b->names[b->n_todo] = name;
 		b->todo[b->n_todo++] = (long)i;
-		const char *url = row->url ? row->url : o->ews.pull.url;
-		if (url && !row->problem && !gate_for(b, url)) {
-			server_gate *g = &b->gates[b->n_gates];
-			if (!(g->url = strdup(url)) || pull_gate_new(&g->gate, o->max_server_requests, err) != 0)
-				return or_fail(err, OR_ERR_NOMEM, "out of memory");
-			b->n_gates++;
-		}
 	}
 	return 0;
 }

@@ -16,8 +16,9 @@ static void help(void)
 	       "that fails is recorded with its reason and does not stop the others. Running the same\n"
 	       "command again skips the mailboxes that already have a complete report and redoes the rest.\n\n"
 	       "The manifest is CSV with a header: mailbox and cache (the .ost/.pst path, relative to the\n"
-	       "manifest's folder) are required; url (per-row EWS endpoint), sync_window and label are\n"
-	       "optional. Credentials never go in the manifest: they come from the options below or the\n"
+	       "manifest's folder) are required; url (per-row EWS endpoint), api (ews, graph or auto),\n"
+	       "sync_window and label are optional. Credentials never go in the manifest: they come from\n"
+	       "the options below or the\n"
 	       "config file (a service account with --impersonate, or a token file).\n\n"
 	       "  -o, --output DIR         output folder (default ostrecon-batch): reports/NAME.json,\n"
 	       "                           summary.json, summary.csv (NAME: the label, else the mailbox)\n"
@@ -39,7 +40,7 @@ static void help(void)
 	       "  -q, --quiet, -v, --verbose, -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
-	       cli_report_help, cli_ews_help);
+	       cli_report_help, cli_server_help);
 }
 
 enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG };
@@ -55,18 +56,25 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"config", required_argument, NULL, OPT_CONFIG},
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
-                                           CLI_EWS_LONG_OPTIONS,
+                                           CLI_SERVER_LONG_OPTIONS,
                                            CLI_LOG_LONG_OPTIONS,
                                            {0}};
 
 typedef struct {
 	batch_options bo;
-	cli_ews ews;
+	cli_server srv;
 	cli_report cr;
 	const char *config;
 	char *config_strings[256]; /* values read from the config file, kept for the run */
 	int n_config_strings;
 } batch_cli;
+
+/* A row's server side: its api and url columns over the run's options. */
+static int server_for(void *ctx, const batch_row *row, scan_server *out, or_error *err)
+{
+	const cli_server *srv = ctx;
+	return cli_server_make(srv, row->api, row->mailbox, row->url ? row->url : srv->pull.url, out, err);
+}
 
 /* One option, from argv or the config file. 1 handled, 0 unknown, -1 bad value (message printed). */
 static int apply(batch_cli *b, int c, const char *arg)
@@ -102,7 +110,7 @@ static int apply(batch_cli *b, int c, const char *arg)
 	}
 	int r = cli_report_option(&b->cr, c, arg, "batch");
 	if (!r)
-		r = cli_ews_option(&b->ews, c, arg, "batch");
+		r = cli_server_option(&b->srv, c, arg, "batch");
 	return r < 0 ? -1 : r;
 }
 
@@ -169,8 +177,8 @@ int cmd_batch(int argc, char **argv)
 	b.bo.max_server_requests = 8;
 	b.bo.recover = false;
 	b.bo.progress = true;
-	cli_ews_init(&b.ews);
-	b.ews.opt.pull.concurrency = 2;
+	cli_server_init(&b.srv);
+	b.srv.pull.concurrency = 2;
 	cli_report_init(&b.cr);
 	int rc = EXIT_ERROR, c;
 	or_error err = {0};
@@ -209,22 +217,15 @@ int cmd_batch(int argc, char **argv)
 		goto out;
 	}
 	const char *manifest = argv[optind];
-	if (b.ews.opt.pull.mailbox) {
+	if (b.srv.pull.mailbox) {
 		rc = cli_usage_error("batch", "--mailbox does not apply: the manifest names the mailboxes");
 		goto out;
 	}
-	/* The mailbox is per row; a placeholder lets the shared checks run once. */
-	b.ews.opt.pull.mailbox = "manifest@rows";
-	const char *url = b.ews.opt.pull.url;
-	if (!url)
-		b.ews.opt.pull.url = "https://per-row.invalid/EWS/Exchange.asmx";
-	if (cli_report_finish(&b.cr, &err) != 0 || cli_ews_finish(&b.ews, "batch", &err) != 0) {
+	if (cli_report_finish(&b.cr, &err) != 0 || cli_server_finish(&b.srv, "batch", false, &err) != 0) {
 		rc = err.code == OR_ERR_USAGE ? cli_usage_error("batch", "%s", err.message) : (log_error("%s", err.message), EXIT_ERROR);
 		goto out;
 	}
-	b.ews.opt.pull.mailbox = NULL;
-	b.ews.opt.pull.url = url;
-	if (b.ews.opt.associated)
+	if (b.srv.ews.associated)
 		b.cr.diff.compare_associated = true;
 	if (batch_manifest_load(manifest, &m, &err) != 0) {
 		log_error("%s", err.message);
@@ -234,8 +235,8 @@ int cmd_batch(int argc, char **argv)
 	for (size_t i = 0; i < m->n_rows; i++)
 		if (m->rows[i].problem)
 			log_warn("%s:%ld: %s; the row is skipped", manifest, m->rows[i].line, m->rows[i].problem);
-	cli_ews_options_json(&b.ews);
-	b.bo.ews = b.ews.opt;
+	b.bo.server_for = server_for;
+	b.bo.server_ctx = &b.srv;
 	cli_report_compare_options(&b.cr, &b.bo.compare);
 	if (batch_run(m, manifest, &b.bo, &sum, &err) != 0 || batch_summary_save(sum, b.bo.out_dir, &err) != 0) {
 		log_error("%s", err.message);
@@ -247,7 +248,7 @@ int cmd_batch(int argc, char **argv)
 out:
 	batch_summary_free(sum);
 	batch_manifest_free(m);
-	cli_ews_free(&b.ews);
+	cli_server_free(&b.srv);
 	cli_report_free(&b.cr);
 	for (int i = 0; i < b.n_config_strings; i++)
 		free(b.config_strings[i]);

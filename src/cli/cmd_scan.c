@@ -5,11 +5,11 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon scan --ost FILE --url URL --mailbox ADDRESS [auth options]\n"
+	printf("Usage: ostrecon scan --ost FILE --mailbox ADDRESS [--url URL | --api graph] [auth options]\n"
 	       "                    [-o REPORT.json] [--keep-snapshots DIR] [options]\n\n"
-	       "Reads the cache file (read-only) while pulling the mailbox over EWS (read-only), compares\n"
-	       "the two, prints the verdict, the per-folder table, the findings and the advice, and writes\n"
-	       "the JSON report for the ticket.\n\n"
+	       "Reads the cache file (read-only) while pulling the mailbox (read-only) over EWS or Microsoft\n"
+	       "Graph, compares the two, prints the verdict, the per-folder table, the findings and the\n"
+	       "advice, and writes the JSON report for the ticket.\n\n"
 	       "      --ost FILE           the user's .ost (copied while Outlook was closed), or a .pst\n"
 	       "      --keep-snapshots DIR keep the two snapshots (DIR/server.jsonl, DIR/cache.jsonl) to\n"
 	       "                           compare again later with 'ostrecon diff'\n"
@@ -25,7 +25,7 @@ static void help(void)
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
 	       "action, 2 incomplete (a part of a side could not be read), 3 error (a side could not be\n"
 	       "captured at all: unreadable cache file, credentials refused, TLS failure, ...), 64 usage.\n",
-	       cli_report_help, cli_ews_help);
+	       cli_report_help, cli_server_help);
 }
 
 enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER, OPT_READER };
@@ -39,15 +39,16 @@ int cmd_scan(int argc, char **argv)
 	                                     {"reader", required_argument, NULL, OPT_READER},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_REPORT_LONG_OPTIONS,
-	                                     CLI_EWS_LONG_OPTIONS,
+	                                     CLI_SERVER_LONG_OPTIONS,
 	                                     CLI_LOG_LONG_OPTIONS,
 	                                     {0}};
 	scan_options so;
 	memset(&so, 0, sizeof so);
 	so.recover = false;
-	cli_ews ews;
+	cli_server srv;
 	cli_report cr;
-	cli_ews_init(&ews);
+	cli_server_init(&srv);
+	srv.single = true;
 	cli_report_init(&cr);
 	int c, rc = EXIT_ERROR;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
@@ -55,7 +56,7 @@ int cmd_scan(int argc, char **argv)
 			continue;
 		int r = cli_report_option(&cr, c, optarg, "scan");
 		if (!r)
-			r = cli_ews_option(&ews, c, optarg, "scan");
+			r = cli_server_option(&srv, c, optarg, "scan");
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r)
@@ -83,15 +84,14 @@ int cmd_scan(int argc, char **argv)
 	}
 	or_error err = {0};
 	report_t *rep = NULL;
-	if (cli_report_finish(&cr, &err) != 0 || cli_ews_finish(&ews, "scan", &err) != 0) {
+	if (cli_report_finish(&cr, &err) != 0 || cli_server_finish(&srv, "scan", true, &err) != 0 ||
+	    cli_server_make(&srv, NULL, srv.pull.mailbox, srv.pull.url, &so.server, &err) != 0) {
 		rc = err.code == OR_ERR_USAGE ? cli_usage_error("scan", "%s", err.message) : (log_error("%s", err.message), EXIT_ERROR);
 		goto out;
 	}
 	/* Pulling associated items means comparing them too. */
-	if (ews.opt.associated)
+	if (so.server.protocol == SERVER_EWS && so.server.ews.associated)
 		cr.diff.compare_associated = true;
-	cli_ews_options_json(&ews);
-	so.ews = ews.opt;
 	cli_report_compare_options(&cr, &so.compare);
 	scan_outcome outcome;
 	if (scan_run(&so, &rep, &outcome, &err) != 0) {
@@ -106,10 +106,11 @@ int cmd_scan(int argc, char **argv)
 	}
 	/* scan_run saved nothing: the report goes out through the shared path (-o, text or JSON). */
 	rc = cli_report_emit(&cr, rep, true);
-	log_verbose("scan took %.1f s, %ld EWS requests", outcome.seconds, outcome.requests);
+	log_verbose("scan took %.1f s, %ld %s requests", outcome.seconds, outcome.requests,
+	            so.server.protocol == SERVER_GRAPH ? "Graph" : "EWS");
 out:
 	report_free(rep);
-	cli_ews_free(&ews);
+	cli_server_free(&srv);
 	cli_report_free(&cr);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,6 +104,45 @@ int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *o
 	return 0;
 }
 
+const char *server_protocol_name(server_protocol p)
+{
+	return p == SERVER_GRAPH ? "graph" : "ews";
+}
+
+pull_options *scan_server_pull(scan_server *s)
+{
+	return s->protocol == SERVER_GRAPH ? &s->graph.pull : &s->ews.pull;
+}
+
+const pull_options *scan_server_pull_const(const scan_server *s)
+{
+	return s->protocol == SERVER_GRAPH ? &s->graph.pull : &s->ews.pull;
+}
+
+int scan_server_capture(const scan_server *s, const char *out_path, snap_t **keep, pull_summary *summary,
+                        or_error *err)
+{
+	if (s->protocol == SERVER_GRAPH)
+		return keep ? graph_capture_snap(&s->graph, keep, summary, err) : graph_capture(&s->graph, out_path, summary, err);
+	return keep ? ews_capture_snap(&s->ews, keep, summary, err) : ews_capture(&s->ews, out_path, summary, err);
+}
+
+bool scan_url_is_exchange_online(const char *url)
+{
+	/* The EWS hosts of Exchange Online, worldwide and in the national clouds. */
+	static const char *const hosts[] = {
+		"outlook.office365.com", "outlook.office.com", "outlook.office365.us", "outlook-dod.office365.us",
+		"partner.outlook.cn", "webmail.apps.mil",
+	};
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	size_t n = strcspn(h, ":/?#");
+	for (size_t i = 0; i < sizeof hosts / sizeof *hosts; i++)
+		if (strlen(hosts[i]) == n && strncasecmp(h, hosts[i], n) == 0)
+			return true;
+	return false;
+}
+
 typedef struct {
 	const scan_options *opt;
 	const char *out;       /* the snapshot file, or NULL: kept in `snap` */
@@ -117,7 +157,8 @@ static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
-	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover, .mailbox = j->opt->ews.pull.mailbox};
+	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover,
+	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
 	ost_options_describe(&oo, options_json, sizeof options_json);
@@ -160,11 +201,12 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	if (!threaded)
 		capture_cache(&job);
 	pull_summary es;
-	or_error ews_err = {0};
+	or_error server_err = {0};
 	double ts = now_ms();
-	int ews_rc = in_memory ? ews_capture_snap(&opt->ews, &snaps[0], &es, &ews_err)
-	                  : ews_capture(&opt->ews, server_path, &es, &ews_err);
+	int server_rc = scan_server_capture(&opt->server, in_memory ? NULL : server_path, in_memory ? &snaps[0] : NULL,
+	                                    &es, &server_err);
 	double server_ms = now_ms() - ts;
+	const pull_options *po = scan_server_pull_const(&opt->server);
 	if (threaded)
 		pthread_join(th, NULL);
 	outcome->requests = es.requests;
@@ -173,12 +215,12 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 		rc = or_fail(err, job.rc, "cache file %s: %s", opt->ost_path, job.err.message);
 		goto out;
 	}
-	if (ews_rc) {
-		rc = or_fail(err, ews_rc, "server %s, mailbox %s: %s", opt->ews.pull.url, opt->ews.pull.mailbox, ews_err.message);
+	if (server_rc) {
+		rc = or_fail(err, server_rc, "server %s, mailbox %s: %s", po->url, po->mailbox, server_err.message);
 		goto out;
 	}
 	scan_compare_options copt = opt->compare;
-	copt.input[0] = opt->snapshot_dir ? server_path : opt->ews.pull.url;
+	copt.input[0] = opt->snapshot_dir ? server_path : po->url;
 	copt.input[1] = opt->ost_path;
 	copt.capture_ms[0] = server_ms;
 	copt.capture_ms[1] = job.ms;

@@ -9,6 +9,7 @@
 #include "core/core.h"
 #include "diff/diff.h"
 #include "ews/ews.h"
+#include "graph/graph.h"
 #include "ost/ost.h"
 #include "report/report.h"
 
@@ -32,7 +33,7 @@ typedef struct {
 	size_t only_in_cache;          /* items a rebuild would lose */
 	int64_t items[2];
 	double seconds;                /* scan_run: the whole run */
-	long requests;                 /* scan_run: EWS requests made */
+	long requests;                 /* scan_run: requests made to the server */
 	bool cache_unreadable;         /* scan_run: the cache file does not open as a PST/OST (damaged) */
 } scan_outcome;
 
@@ -46,11 +47,31 @@ int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_
 int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
                  scan_outcome *outcome, or_error *err);
 
+/* The server side of a scan: one mailbox over EWS or over Microsoft Graph. */
+typedef enum { SERVER_EWS = 0, SERVER_GRAPH } server_protocol;
+const char *server_protocol_name(server_protocol p);
+
+typedef struct {
+	server_protocol protocol;
+	ews_options ews;     /* when protocol is SERVER_EWS */
+	graph_options graph; /* when protocol is SERVER_GRAPH */
+} scan_server;
+
+/* The options both protocols share, of the protocol in use. */
+pull_options *scan_server_pull(scan_server *s);
+const pull_options *scan_server_pull_const(const scan_server *s);
+/* Pulls the mailbox: into a snapshot file at out_path, or kept in memory when keep is not NULL
+ * (ews_capture / graph_capture and their _snap forms). */
+int scan_server_capture(const scan_server *s, const char *out_path, snap_t **keep, pull_summary *summary,
+                        or_error *err);
+/* Whether an EWS URL is Exchange Online's (where EWS is retired and Graph is the way in). */
+bool scan_url_is_exchange_online(const char *url);
+
 typedef struct {
 	const char *ost_path;      /* the cache file */
 	bool recover;              /* libpff's recovery scan of the cache file */
 	ost_reader reader;         /* which reader lists the cache file (native by default) */
-	ews_options ews;           /* the server side; secrets borrowed */
+	scan_server server;        /* the server side; secrets borrowed */
 	const char *snapshot_dir;  /* keep server.jsonl and cache.jsonl there; NULL: in memory only */
 	const char *report_path;   /* JSON report (atomic, 0600); NULL: not saved */
 	scan_compare_options compare;
