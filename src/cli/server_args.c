@@ -186,6 +186,24 @@ static int token_get(void *ctx, bool renew, char *out, size_t size, or_error *er
 	return oauth_token(ctx, renew, out, size, err);
 }
 
+/* The options that shape a capture, for the snapshot header: one text per protocol, made once
+ * (batch jobs share them). */
+static void options_json(cli_server *c, bool graph)
+{
+	if (graph)
+		snprintf(c->options_json_graph, sizeof c->options_json_graph,
+		         "{\"protocol\":\"graph\",\"graph_api\":\"%s\",\"page_size\":%d,\"delta\":%s}",
+		         graph_api_name(c->graph.api), c->page_size > 0 ? c->page_size : c->graph.page_size,
+		         c->graph.no_delta ? "false" : "true");
+	else
+		snprintf(c->options_json_ews, sizeof c->options_json_ews,
+		         "{\"protocol\":\"ews\",\"server_version\":\"%s\",\"impersonate\":%s,\"hierarchy\":\"%s\","
+		         "\"paging\":\"%s\",\"associated\":%s}",
+		         c->ews.server_version, c->ews.impersonate ? "true" : "false",
+		         c->ews.use_findfolder ? "FindFolder" : "SyncFolderHierarchy",
+		         c->ews.use_finditem ? "FindItem" : "SyncFolderItems", c->ews.associated ? "true" : "false");
+}
+
 int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_error *err)
 {
 	pull_options *p = &c->pull;
@@ -286,24 +304,6 @@ bool cli_server_picks_graph(const cli_server *c, const char *ews_url)
 		return false;
 	/* auto: Graph for Exchange Online (its EWS URL, or no EWS URL at all), EWS on premises */
 	return ews_url ? scan_url_is_exchange_online(ews_url) : true;
-}
-
-/* The options that shape a capture, for the snapshot header: one text per protocol, made once
- * (batch jobs share them). */
-static void options_json(cli_server *c, bool graph)
-{
-	if (graph)
-		snprintf(c->options_json_graph, sizeof c->options_json_graph,
-		         "{\"protocol\":\"graph\",\"graph_api\":\"%s\",\"page_size\":%d,\"delta\":%s}",
-		         graph_api_name(c->graph.api), c->page_size > 0 ? c->page_size : c->graph.page_size,
-		         c->graph.no_delta ? "false" : "true");
-	else
-		snprintf(c->options_json_ews, sizeof c->options_json_ews,
-		         "{\"protocol\":\"ews\",\"server_version\":\"%s\",\"impersonate\":%s,\"hierarchy\":\"%s\","
-		         "\"paging\":\"%s\",\"associated\":%s}",
-		         c->ews.server_version, c->ews.impersonate ? "true" : "false",
-		         c->ews.use_findfolder ? "FindFolder" : "SyncFolderHierarchy",
-		         c->ews.use_finditem ? "FindItem" : "SyncFolderItems", c->ews.associated ? "true" : "false");
 }
 
 int cli_server_make(const cli_server *c, const char *api, const char *mailbox, const char *ews_url, scan_server *out,
