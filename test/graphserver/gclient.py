@@ -96,7 +96,8 @@ class Client:
 
 
 def b64any(text):
-    t = text.replace("-", "+").replace("_", "/").rstrip("=")
+    # Graph ids write '+' as '_' and '/' as '-' (the reverse of RFC 4648's base64url)
+    t = text.replace("_", "+").replace("-", "/").rstrip("=")
     return base64.b64decode(t + "=" * (-len(t) % 4))
 
 

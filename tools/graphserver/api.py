@@ -129,7 +129,7 @@ def resolve_user(ctx, text):
     return None
 
 
-def _folder(view, text, well_known=True):
+def _folder(view, text, well_known="mail"):
     try:
         f = view.folder(text, well_known)
     except LookupError:
@@ -485,7 +485,7 @@ def list_calendars(ctx, addr, base):
 
 
 def _calendar(view, cref):
-    f = _folder(view, cref, well_known=False)
+    f = _folder(view, cref, well_known=None)
     if f not in view.calendars:
         raise E.item_not_found()
     return f
@@ -512,7 +512,7 @@ def list_events(ctx, addr, cref, base):
 
 
 def _contact_folder(view, fref):
-    f = _folder(view, fref, well_known=False)
+    f = _folder(view, fref, well_known=None)
     if f not in view.contact_folders:
         raise E.item_not_found()
     return f
@@ -569,7 +569,7 @@ def contact_delta(ctx, addr, fref, base):
 # ---- the mailbox API ------------------------------------------------------------------------
 
 def _mbx_folder(view, fref):
-    return _folder(view, fref)
+    return _folder(view, fref, well_known="all")
 
 
 def list_mbx_folders(ctx, addr, fref, base):

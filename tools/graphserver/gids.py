@@ -2,12 +2,13 @@
 ids. Layouts and where they were checked: docs/GRAPH_SERVER.md, "Ids".
 
 A REST id is the EWS id of tools/ewsserver (the same bytes: 00 03, the mailbox GUID, the MAPI
-entry id) in URL-safe base64 with its padding kept, so both servers name an object alike and a
+entry id) in base64 with Graph's alphabet for ids: '+' written '_' and '/' written '-' (the
+reverse of RFC 4648's base64url), padding kept; so both servers name an object alike and a
 client can read the 22-byte source key from the last 24 bytes of the entry id. An immutable id
 (Prefer: IdType="ImmutableId", messages and items only) is
     00 09 00 | u16le 46 | 4 zero bytes | fixed 16-byte provider UID | u16le 0x000D
     | 22-byte source key | 00 00
-in URL-safe base64, and does not change when the item moves to another folder.
+in the same alphabet, and does not change when the item moves to another folder.
 """
 
 import base64
@@ -18,28 +19,34 @@ import uuid
 import mailbox as mb
 
 KEY_LEN = mb.KEY_LEN
-# The provider UID every immutable id of Microsoft's documentation carries (1d840311-aa66-11cd-9bc8-00aa002f845a).
-IMMUTABLE_UID = bytes.fromhex("1d840311aa6611cd9bc800aa002f845a")
+# The 16 bytes every immutable id of Microsoft's documentation carries there (decoded with Graph's
+# id alphabet they belong to the 11cd-9bc8-00aa002fc45a family of MAPI's provider UIDs).
+IMMUTABLE_UID = bytes.fromhex("1d840311aa6611cd9bc800aa002fc45a")
 IMMUTABLE_TYPE = 0x000D
 IMMUTABLE_LEN = 46
 
 
+def to_graph_alphabet(b64):
+    """Standard base64 in the alphabet of Graph ids: '+' -> '_', '/' -> '-'."""
+    return b64.replace("+", "_").replace("/", "-")
+
+
 def rest_from_ews(ews_id):
-    """The REST form of an EWS id: URL-safe alphabet, padding kept (as Graph writes ids)."""
-    return ews_id.replace("+", "-").replace("/", "_")
+    """The REST form of an EWS id (same bytes, Graph's id alphabet, padding kept)."""
+    return to_graph_alphabet(ews_id)
 
 
 def immutable_id(key):
     raw = (b"\x00\x09\x00" + struct.pack("<H", IMMUTABLE_LEN) + b"\x00\x00\x00\x00" + IMMUTABLE_UID
            + struct.pack("<H", IMMUTABLE_TYPE) + key + b"\x00\x00")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    return to_graph_alphabet(base64.b64encode(raw).decode("ascii"))
 
 
 def _b64any(text):
-    """Decodes standard or URL-safe base64, with or without padding. Raises ValueError."""
+    """Decodes an id in Graph's alphabet or in standard base64, padding optional. Raises ValueError."""
     if not text or len(text) > 1024:
         raise ValueError("empty or oversized id")
-    t = text.replace("-", "+").replace("_", "/").rstrip("=")
+    t = text.replace("_", "+").replace("-", "/").rstrip("=")
     t += "=" * (-len(t) % 4)
     try:
         return base64.b64decode(t, validate=True)
@@ -64,6 +71,11 @@ def decode_id(text):
 def change_key(objtype, ck):
     """Graph's changeKey: the EWS ChangeKey (u32le type, u32le length, PR_CHANGE_KEY), standard base64."""
     return mb.Mailbox.change_key_b64(objtype, ck)
+
+
+def bare_change_key(ck):
+    """The changeKey of calendars and events: the 22-byte change key alone, standard base64."""
+    return base64.b64encode(ck).decode("ascii")
 
 
 def user_id(address):

@@ -167,17 +167,16 @@ class State:
              "expires": exp, "revoked": bool(t.get("expired")), "mailboxes": t.get("mailboxes")}
         who = (t.get("user") or "").lower()
         if who:
-            if who in self.store.gens:
-                p["user"] = who
-            elif who in users:
+            if who in users and not users[who].get("mailbox"):
                 u = users[who]
-                if u.get("mailbox"):
-                    p["user"] = u["mailbox"].lower()
-                else:
-                    p["app"] = t.get("app") or u["name"]
-                    p["mailboxes"] = t.get("mailboxes") or u.get("impersonate") or []
+                p["app"] = t.get("app") or u["name"]
+                p["mailboxes"] = t.get("mailboxes") or u.get("impersonate") or []
+            elif who in users:
+                p["user"] = users[who]["mailbox"].lower()
+            elif "@" in who:
+                p["user"] = who
             else:
-                raise ConfigError("tokens file: token user %r is no served mailbox and no user of --users" % who)
+                raise ConfigError("tokens file: token user %r is no address and no user of --users" % who)
         roles = t.get("roles")
         if roles is None:
             roles = DEFAULT_USER_SCOPES if p["user"] else DEFAULT_APP_ROLES
@@ -530,8 +529,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     fault = kind
                     break
         if fault == "http503":
-            raise errors.GraphError(503, "serviceNotAvailable", "The service is temporarily unavailable. "
-                                    "Retry the request after the delay the Retry-After header gives.",
+            raise errors.GraphError(503, "ServiceUnavailable", "Service Unavailable",
                                     headers=[("Retry-After", args.retry_after)], fault="http503")
         if fault == "http429":
             raise errors.GraphError(429, "TooManyRequests", "Please retry again later.",

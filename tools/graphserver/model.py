@@ -87,10 +87,12 @@ class View:
 
     # ---- lookups -------------------------------------------------------------------------
 
-    def folder(self, text, well_known=True):
-        """A folder by REST/EWS id or (with well_known) well-known name; None when there is none.
-        Raises ValueError for an id that is not one."""
-        if well_known and text.lower() in MAIL_WELL_KNOWN:
+    def folder(self, text, well_known="mail"):
+        """A folder by REST/EWS id or well-known name ('mail': the mail API's names, 'all': every
+        distinguished folder name, None: ids only); None when there is none. Raises ValueError for an
+        id that is not one, LookupError for an item id."""
+        names = MAIL_WELL_KNOWN if well_known == "mail" else mb.DISTINGUISHED_NAMES if well_known == "all" else ()
+        if text.lower() in names:
             return self.mbx.by_role.get(text.lower())
         kind, key, guid = gids.decode_id(text)
         if kind != "folder":

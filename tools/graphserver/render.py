@@ -189,8 +189,9 @@ def mailbox_item(view, it, shape):
 
 
 def event(view, it, shape):
-    d = {"@odata.etag": 'W/"%s"' % it.ews_ck, "id": item_id(view, it, shape), "createdDateTime": it.created,
-         "lastModifiedDateTime": it.modified, "changeKey": it.ews_ck, "categories": list(it.categories),
+    ck = gids.bare_change_key(it.change_key)   # events and calendars: the bare 22-byte change key
+    d = {"@odata.etag": 'W/"%s"' % ck, "id": item_id(view, it, shape), "createdDateTime": it.created,
+         "lastModifiedDateTime": it.modified, "changeKey": ck, "categories": list(it.categories),
          "subject": it.subject, "importance": _IMPORTANCE.get(it.importance, "normal"),
          "hasAttachments": bool(it.msg_flags & 0x10) if it.msg_flags is not None else False}
     if shape.annotate:
@@ -241,7 +242,7 @@ def mailbox_folder(view, f, shape):
 
 def calendar(view, f, shape):
     d = {"id": view.fid[f], "name": f.name, "color": "auto", "hexColor": "",
-         "isDefaultCalendar": f.role == "calendar", "changeKey": gids.change_key(1, f.change_key),
+         "isDefaultCalendar": f.role == "calendar", "changeKey": gids.bare_change_key(f.change_key),
          "canShare": True, "canViewPrivateItems": True, "canEdit": True,
          "allowedOnlineMeetingProviders": ["teamsForBusiness"], "defaultOnlineMeetingProvider": "teamsForBusiness",
          "isTallyingResponses": True, "isRemovable": f.role != "calendar",
