@@ -514,26 +514,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if r.mailbox_api and ("*" in st.no_mailbox_api or addr in st.no_mailbox_api):
             raise errors.GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.",
                                     fault="mailbox-api-refused")
-        if args.latency_ms:
-            time.sleep(args.latency_ms / 1000.0)
-        # Request faults, counted over the requests in scope.
-        fault = None
-        if not st.fault_boxes or addr in st.fault_boxes:
-            with st.lock:
-                st.fault_seq += 1
-                n = st.fault_seq
-            for kind, every in (("http503", args.http503_every), ("http429", args.http429_every),
-                                ("drop", args.drop_every), ("truncate", args.truncate_every),
-                                ("malformed", args.malformed_every), ("huge", args.huge_every)):
-                if every and n % every == 0:
-                    fault = kind
-                    break
-        if fault == "http503":
-            raise errors.GraphError(503, "ServiceUnavailable", "Service Unavailable",
-                                    headers=[("Retry-After", args.retry_after)], fault="http503")
-        if fault == "http429":
-            raise errors.GraphError(429, "TooManyRequests", "Please retry again later.",
-                                    headers=[("Retry-After", args.retry_after)], fault="http429")
         slot = (p.get("app") or "user:%s" % p.get("user"), addr)
         limit = args.max_concurrent_per_mailbox
         with st.lock:
@@ -546,15 +526,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise errors.GraphError(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.",
                                     headers=[("Retry-After", args.retry_after)], fault="concurrency")
         try:
-            ctx.huge = fault == "huge"
-            try:
-                resp = r.run()
-            except errors.GraphError:
-                raise
-            except Exception as e:  # a bug must answer, never drop the thread silently
-                sys.stderr.write("graphserver: internal error in %s: %r\n" % (r.name, e))
-                raise errors.GraphError(500, "InternalServerError", "An internal server error occurred: %s"
-                                        % type(e).__name__) from None
+            fault, resp = self._run(st, args, addr, r, ctx)
         finally:
             with st.lock:
                 st.inflight[slot] -= 1
@@ -581,6 +553,38 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rec["bytes_out"] = len(payload) // 2
             return
         rec["bytes_out"] = self._send(resp.status, payload, headers=resp.headers, request_id=rid)
+
+    def _run(self, st, args, addr, r, ctx):
+        """Runs a routed request inside its concurrency slot: latency, the every-N faults (counted
+        over the requests in scope), then the endpoint. Returns (fault, response)."""
+        if args.latency_ms:
+            time.sleep(args.latency_ms / 1000.0)
+        fault = None
+        if not st.fault_boxes or addr in st.fault_boxes:
+            with st.lock:
+                st.fault_seq += 1
+                n = st.fault_seq
+            for kind, every in (("http503", args.http503_every), ("http429", args.http429_every),
+                                ("drop", args.drop_every), ("truncate", args.truncate_every),
+                                ("malformed", args.malformed_every), ("huge", args.huge_every)):
+                if every and n % every == 0:
+                    fault = kind
+                    break
+        if fault == "http503":
+            raise errors.GraphError(503, "ServiceUnavailable", "Service Unavailable",
+                                    headers=[("Retry-After", args.retry_after)], fault="http503")
+        if fault == "http429":
+            raise errors.GraphError(429, "TooManyRequests", "Please retry again later.",
+                                    headers=[("Retry-After", args.retry_after)], fault="http429")
+        ctx.huge = fault == "huge"
+        try:
+            return fault, r.run()
+        except errors.GraphError:
+            raise
+        except Exception as e:  # a bug must answer, never drop the thread silently
+            sys.stderr.write("graphserver: internal error in %s: %r\n" % (r.name, e))
+            raise errors.GraphError(500, "InternalServerError", "An internal server error occurred: %s"
+                                    % type(e).__name__) from None
 
     def _drop(self, status, payload, rid):
         """Announce the whole body, send half of it, then close the connection."""
