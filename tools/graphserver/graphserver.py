@@ -83,13 +83,8 @@ class State:
             raise ConfigError(str(e)) from None
         if not boxes:
             raise ConfigError("no mailbox: give --mailbox FILE or --mailbox-dir DIR")
-        tenant = args.tenant
-        try:
-            self.store = model.Store(boxes, later, lambda a: tenant or _gids().tenant_id(a))
-        except mb.MailboxError as e:
-            raise ConfigError(str(e)) from None
-        self.cache = render.Cache()
         self.identity = None
+        self.identity_events = threading.local()
         if args.identity:
             try:
                 identity = importlib.import_module("identity")
@@ -97,10 +92,26 @@ class State:
                 raise ConfigError("--identity: the identity module (tools/graphserver/identity.py) cannot be "
                                   "loaded: %s" % e) from None
             try:
-                self.identity = identity.Identity(args.identity)
+                self.identity = identity.Identity(args.identity, scheme="https" if args.tls_cert else "http")
             except Exception as e:  # its own configuration errors
                 raise ConfigError("--identity %s: %s" % (args.identity, e)) from None
             self.token_error = identity.TokenError
+            self.identity.on_event = self._identity_event
+        # A mailbox's tenant: --tenant, else the identity configuration's tenant of its domain,
+        # else one derived from the domain.
+        domains = {}
+        for t in getattr(self.identity, "tenants", None) or []:
+            for d in getattr(t, "domains", None) or []:
+                domains[d.lower()] = t.id
+        self.tenant_known = bool(args.tenant or domains)
+
+        def tenant_of(addr):
+            return args.tenant or domains.get(addr.split("@", 1)[-1].lower()) or _gids().tenant_id(addr)
+        try:
+            self.store = model.Store(boxes, later, tenant_of)
+        except mb.MailboxError as e:
+            raise ConfigError(str(e)) from None
+        self.cache = render.Cache()
         users = {}
         if args.users:
             doc = _load_json(args.users, "users")
@@ -159,6 +170,10 @@ class State:
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
         if args.dump_dir:
             os.makedirs(args.dump_dir, exist_ok=True)
+
+    def _identity_event(self, ev):
+        """identity.py's record of a request it answered: kept for this thread's log line."""
+        self.identity_events.last = ev
 
     def _principal(self, t, users):
         """A static token as the principal check_bearer would return."""
@@ -314,7 +329,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("OData-Version", "4.0")
         for k, v in headers:
             self.send_header(k, v)
-        if body:
+        if body and self.command != "HEAD":
             self._headers_buffer.append(b"\r\n")
             self._headers_buffer.append(body)
             self.flush_headers()
@@ -366,10 +381,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self._serve("POST")
 
-    def do_PUT(self):
-        self._serve("PUT")
+    def do_OTHER(self):
+        self._serve(self.command)
 
-    do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_PUT
+    do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_OTHER
 
     def _serve(self, method):
         st = self.server.state
@@ -442,6 +457,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = self._read_body(rec) if method in ("POST", "PUT", "PATCH") else b""
             except errors.GraphError as e:
                 return self._error(rec, e, rid)
+            st.identity_events.last = None
             try:
                 got = st.identity.handle(method, self.path, self.headers, body)
             except Exception as e:  # a bug there must answer, never drop the connection
@@ -452,6 +468,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 status, hdrs, body = got
                 rec["endpoint"] = "identity"
                 rec["status"] = status
+                ev = st.identity_events.last or {}
+                rec["identity"] = {k: ev.get(k) for k in ("endpoint", "tenant", "client_id", "grant_type", "error")
+                                   if ev.get(k) is not None}
                 with st.lock:
                     st.counters["identity"] += 1
                 ctype = "application/json; charset=utf-8"
@@ -485,6 +504,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 kind = getattr(e, "kind", None) or (e.args[0] if e.args else "invalid_token")
                 raise errors.token_expired() if kind == "expired" else errors.token_invalid() from None
             p["user"] = (p.get("user") or "").lower() or None
+            # delegated tokens carry scopes (scp), app tokens roles: both are permissions here
+            p["roles"] = list(p.get("roles") or []) + list(p.get("scopes") or [])
         else:
             raise errors.token_invalid()
         cred = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
@@ -509,6 +530,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         rec["endpoint"] = r.name
         rec["mailbox"] = r.addr
         addr = r.addr.lower()
+        if p.get("tenant") and st.tenant_known and p["tenant"].lower() != st.store.current(addr).tenant.lower():
+            # a token of another tenant does not see this tenant's users
+            raise errors.invalid_user(r.addr)
         if addr in st.odata_disabled:
             raise errors.GraphError(403, "ErrorAccessDenied", api.RAOP_MESSAGE, fault="odata-disabled")
         if r.mailbox_api and ("*" in st.no_mailbox_api or addr in st.no_mailbox_api):
