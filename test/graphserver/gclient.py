@@ -6,7 +6,6 @@ import base64
 import gzip
 import http.client
 import json
-import ssl
 import struct
 import urllib.parse
 

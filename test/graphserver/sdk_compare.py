@@ -67,12 +67,14 @@ def main():
     else:
         expect = {f["key"] for f in folders.values() if in_ipm(f) and mail_class(f.get("class"))}
         assert set(seen_keys) == expect, (set(seen_keys) ^ expect)
-        cal_want = {f["key"]: f for f in folders.values() if in_ipm(f) and (f.get("class") or "").startswith("IPF.Appointment")}
+        cal_want = {f["key"]: f for f in folders.values()
+                    if in_ipm(f) and (f.get("class") or "").startswith("IPF.Appointment")}
         assert {G.key_of_id(c["id"]) for c in got["calendars"]} == set(cal_want)
         for c in got["calendars"]:
             k = G.key_of_id(c["id"])
             assert sorted(G.key_of_id(i) for i in c["items"]) == sorted(want[k]), "events of %s" % c["name"]
-        ct_want = {f["key"] for f in folders.values() if in_ipm(f) and (f.get("class") or "").startswith("IPF.Contact")}
+        ct_want = {f["key"] for f in folders.values()
+                   if in_ipm(f) and (f.get("class") or "").startswith("IPF.Contact")}
         assert {G.key_of_id(c["id"]) for c in got["contactFolders"]} == ct_want
         contacts = 0
         for c in got["contactFolders"]:
@@ -85,7 +87,8 @@ def main():
                 % (len(seen_keys), total, len(got["calendars"]), sum(len(c["items"]) for c in got["calendars"]),
                    len(got["contactFolders"]), contacts))
     assert got["errorCode"] == "RequestBroker--ParseUri" and got["errorStatus"] == 400, got.get("errorCode")
-    print("%s, as the snapshot holds (token: %s; SDK error for a bad $select: %s)" % (what, got["via"], got["errorCode"]))
+    print("%s, as the snapshot holds (token: %s; SDK error for a bad $select: %s)"
+          % (what, got["via"], got["errorCode"]))
 
 
 if __name__ == "__main__":

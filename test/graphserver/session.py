@@ -85,7 +85,8 @@ def main():
     ok(U + "/contactFolders/%s" % cfs[0]["id"])
     ok(U + "/contactFolders/%s/childFolders" % cfs[0]["id"])
     ok(U + "/contactFolders/%s/contacts" % cfs[0]["id"])
-    cts, last, _ = G.follow(c, U + "/contactFolders/%s/contacts/delta" % cfs[0]["id"], {"Prefer": "odata.maxpagesize=2"})
+    cts, last, _ = G.follow(c, U + "/contactFolders/%s/contacts/delta" % cfs[0]["id"],
+                            {"Prefer": "odata.maxpagesize=2"})
     contacts_link = last.json["@odata.deltaLink"]
 
     # ---- the mailbox API

@@ -290,6 +290,10 @@ def _mailbox_route(ctx, addr, rest):
 
 # ---- responses ------------------------------------------------------------------------------
 
+def _q(addr):
+    return urllib.parse.quote(addr, safe="")
+
+
 def _ctx_url(ctx, frag):
     return "%s/v1.0/$metadata#%s" % (ctx.base, frag)
 
@@ -395,8 +399,7 @@ def exchange_settings(ctx, addr, base):
     check_access(ctx, addr, DIRECTORY)
     odata.parse(ctx.query_string, "exchangeSettings", ())
     view = ctx.store.current(addr)
-    body = render.dumps({"@odata.context": _ctx_url(ctx, "users('%s')/settings/exchange/$entity"
-                                                    % urllib.parse.quote(addr)),
+    body = render.dumps({"@odata.context": _ctx_url(ctx, "users('%s')/settings/exchange/$entity" % _q(addr)),
                          "id": view.user_id, "primaryMailboxId": view.mailbox_id})
     return Response(200, body)
 
@@ -420,7 +423,7 @@ def list_mail_folders(ctx, addr, fref, base):
         ctx.check_folder_fault(view, f)
         objs = view.mail_children(f, q.hidden)
         path = base + "/mailFolders/%s/childFolders" % urllib.parse.quote(fref, safe="")
-    return _list(ctx, view, objs, "mailFolder", q, path, "users('%s')/mailFolders" % addr)
+    return _list(ctx, view, objs, "mailFolder", q, path, "users('%s')/mailFolders" % _q(addr))
 
 
 def get_mail_folder(ctx, addr, fref, base):
@@ -431,7 +434,7 @@ def get_mail_folder(ctx, addr, fref, base):
     if not view.is_mail_folder(f):
         raise E.item_not_found()
     return _entity(ctx, view, render.mail_folder, f, _shape(ctx, "mailFolder", q),
-                   "users('%s')/mailFolders" % addr, folders=1)
+                   "users('%s')/mailFolders" % _q(addr), folders=1)
 
 
 def list_messages(ctx, addr, fref, base):
@@ -445,7 +448,7 @@ def list_messages(ctx, addr, fref, base):
     items = f.find_order if not q.filter else _filtered_items(view, f, q, f.find_order)
     path = base + "/mailFolders/%s/messages" % urllib.parse.quote(fref, safe="")
     return _list(ctx, view, items, "message", q, path, "users('%s')/mailFolders('%s')/messages"
-                 % (addr, view.fid[f]), items=True)
+                 % (_q(addr), view.fid[f]), items=True)
 
 
 def get_message(ctx, addr, fref, mref):
@@ -455,7 +458,7 @@ def get_message(ctx, addr, fref, mref):
     f = _folder(view, fref) if fref is not None else None
     it = _item(view, f, mref)
     ctx.check_folder_fault(view, it.folder)
-    return _entity(ctx, view, render.message, it, _shape(ctx, "message", q), "users('%s')/messages" % addr, items=1)
+    return _entity(ctx, view, render.message, it, _shape(ctx, "message", q), "users('%s')/messages" % _q(addr), items=1)
 
 
 def mail_folder_delta(ctx, addr, base):
@@ -481,7 +484,7 @@ def list_calendars(ctx, addr, base):
     q = odata.parse(ctx.query_string, "calendar", LIST_OPTS)
     check_access(ctx, addr, CALENDARS)
     view = ctx.store.current(addr)
-    return _list(ctx, view, view.calendars, "calendar", q, base + "/calendars", "users('%s')/calendars" % addr)
+    return _list(ctx, view, view.calendars, "calendar", q, base + "/calendars", "users('%s')/calendars" % _q(addr))
 
 
 def _calendar(view, cref):
@@ -496,7 +499,7 @@ def get_calendar(ctx, addr, cref):
     check_access(ctx, addr, CALENDARS)
     view = ctx.store.current(addr)
     f = _calendar(view, cref)
-    return _entity(ctx, view, render.calendar, f, _shape(ctx, "calendar", q), "users('%s')/calendars" % addr,
+    return _entity(ctx, view, render.calendar, f, _shape(ctx, "calendar", q), "users('%s')/calendars" % _q(addr),
                    folders=1)
 
 
@@ -507,7 +510,7 @@ def list_events(ctx, addr, cref, base):
     f = _calendar(view, cref)
     ctx.check_folder_fault(view, f)
     path = base + "/calendars/%s/events" % urllib.parse.quote(cref, safe="")
-    return _list(ctx, view, f.items, "event", q, path, "users('%s')/calendars('%s')/events" % (addr, view.fid[f]),
+    return _list(ctx, view, f.items, "event", q, path, "users('%s')/calendars('%s')/events" % (_q(addr), view.fid[f]),
                  items=True)
 
 
@@ -529,7 +532,7 @@ def list_contact_folders(ctx, addr, fref, base):
         f = _contact_folder(view, fref)
         objs = [c for c in f.children if c in view.contact_folders]
         path = base + "/contactFolders/%s/childFolders" % urllib.parse.quote(fref, safe="")
-    return _list(ctx, view, objs, "contactFolder", q, path, "users('%s')/contactFolders" % addr)
+    return _list(ctx, view, objs, "contactFolder", q, path, "users('%s')/contactFolders" % _q(addr))
 
 
 def get_contact_folder(ctx, addr, fref):
@@ -538,7 +541,7 @@ def get_contact_folder(ctx, addr, fref):
     view = ctx.store.current(addr)
     f = _contact_folder(view, fref)
     return _entity(ctx, view, render.contact_folder, f, _shape(ctx, "contactFolder", q),
-                   "users('%s')/contactFolders" % addr, folders=1)
+                   "users('%s')/contactFolders" % _q(addr), folders=1)
 
 
 def list_contacts(ctx, addr, fref, base):
@@ -549,7 +552,7 @@ def list_contacts(ctx, addr, fref, base):
     ctx.check_folder_fault(view, f)
     path = base + "/contactFolders/%s/contacts" % urllib.parse.quote(fref, safe="")
     return _list(ctx, view, view.contacts(f), "contact", q, path,
-                 "users('%s')/contactFolders('%s')/contacts" % (addr, view.fid[f]), items=True)
+                 "users('%s')/contactFolders('%s')/contacts" % (_q(addr), view.fid[f]), items=True)
 
 
 def contact_folder_delta(ctx, addr, base):
