@@ -7,12 +7,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 command -v bc >/dev/null || { echo "bench: the bc command is needed (apt-get install bc)"; exit 1; }
 if [ "${SMALL:-0}" = 1 ]; then
-	export ITEMS_EWS=10000 N=10 BATCH_ITEMS=2000 BENCH_ITEMS=10000 DIFF_SIZES="10000 30000 100000"
+	export ITEMS_EWS=10000 ITEMS_GRAPH=10000 N=10 BATCH_ITEMS=2000 BENCH_ITEMS=10000 DIFF_SIZES="10000 30000 100000"
 fi
 echo "== cache reader on a generated Outlook 2013+ OST (bench/writer_ost.sh)"
 sh bench/writer_ost.sh
 echo; echo "== EWS client against the test server and exchangelib (bench/ews.sh)"
 ITEMS=${ITEMS_EWS:-100000} sh bench/ews.sh
+echo; echo "== test Graph server throughput (bench/graph.sh)"
+ITEMS=${ITEMS_GRAPH:-100000} sh bench/graph.sh
 echo; echo "== diff of two large snapshots (bench/diff.sh)"
 # shellcheck disable=SC2086
 sh bench/diff.sh ${DIFF_SIZES:-}

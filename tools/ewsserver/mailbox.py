@@ -46,7 +46,7 @@ class Folder:
     __slots__ = ("mailbox", "src_id", "parent_src", "parent", "children", "key", "gc", "replid",
                  "name", "path", "cls", "role", "stored_total", "stored_unread", "change_key",
                  "pcl", "items", "assoc", "find_order", "ews_id", "ews_ck", "entry_id", "index",
-                 "unread")
+                 "unread", "hidden")
 
     def total(self):
         return self.stored_total if self.stored_total is not None else len(self.items)
@@ -59,7 +59,7 @@ class Item:
     __slots__ = ("folder", "src_id", "key", "replid", "cls", "subject", "message_id", "received",
                  "sent", "created", "modified", "read", "msg_flags", "flag_status", "importance",
                  "size", "associated", "change_key", "pcl", "ews_id", "ews_ck", "entry_id", "index",
-                 "element")
+                 "element", "categories")
 
 
 def _hex(value, what, lineno):
@@ -94,6 +94,22 @@ def _time(o, name, lineno, path):
     if v is not None and not _TIME.match(v):
         raise MailboxError("%s:%d: %s is not an ISO 8601 time: %r" % (path, lineno, name, v[:40]))
     return v
+
+
+def _flag(o, name, lineno, path):
+    v = o.get(name)
+    if v is not None and not isinstance(v, bool):
+        raise MailboxError("%s:%d: %s is not true or false" % (path, lineno, name))
+    return bool(v)
+
+
+def _strings(o, name, lineno, path):
+    v = o.get(name)
+    if v is None:
+        return ()
+    if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+        raise MailboxError("%s:%d: %s is not a list of strings" % (path, lineno, name))
+    return tuple(v)
 
 
 def _b64(data):
@@ -274,6 +290,7 @@ def load_mailbox(path):
         fo.change_key = _hex(o["change_key"], "change_key", lineno) if o.get("change_key") else \
             hashlib.sha256(b"fck" + fo.key).digest()[:KEY_LEN]
         fo.pcl = _hex(o["pcl"], "pcl", lineno) if o.get("pcl") else None
+        fo.hidden = _flag(o, "hidden", lineno, path)
         fo.children = []
         fo.items = []
         fo.assoc = []
@@ -300,6 +317,7 @@ def load_mailbox(path):
         root.replid, root.name, root.path, root.cls, root.role = None, "", "/", None, "root"
         root.stored_total = root.stored_unread = None
         root.change_key, root.pcl = hashlib.sha256(b"fck" + root.key).digest()[:KEY_LEN], None
+        root.hidden = False
         for r in roots:
             r.parent = root
         mbx.root = root
@@ -367,6 +385,7 @@ def load_mailbox(path):
         it.change_key = _hex(o["change_key"], "change_key", lineno) if o.get("change_key") else \
             hashlib.sha256(b"ick" + it.key + (it.modified or "").encode()).digest()[:KEY_LEN]
         it.pcl = _hex(o["pcl"], "pcl", lineno) if o.get("pcl") else None
+        it.categories = _strings(o, "categories", lineno, path)
         it.entry_id = mbx.item_entry_id(fo.key, it.key)
         it.ews_id = mbx._wrap_id(it.entry_id)
         it.element = item_element(it.cls)
