@@ -228,9 +228,11 @@ static int folder_findings(diff_ctx *c)
 		if (row->reason == REASON_TOP_FOLDER)
 			continue; /* the unnamed top of a cache file: structure, not content */
 		if (row->reason == REASON_NONE && !c->side[o].is_cache &&
-		    (side_has_file_error(&c->side[o]) || under_failed_folder(c, o, row))) {
-			/* The server side could not list this part: its items are unverified, the folder
-			 * is not missing. The error itself is a source_incomplete finding of its own. */
+		    (side_has_file_error(&c->side[o]) || under_failed_folder(c, o, row) ||
+		     diff_class_not_covered(&c->side[o], c->side[s].s->folders[row->folder[s]].cls))) {
+			/* The server side could not list this part (or folders of its class): its items are
+			 * unverified, the folder is not missing. An error is a source_incomplete finding of
+			 * its own. */
 			row->unreadable[o] = 1;
 			continue;
 		}

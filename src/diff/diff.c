@@ -2,6 +2,8 @@
  * unreadable parts), then pairs, classifies and decides (pair.c, classify.c, verdict.c). */
 #include "internal.h"
 
+#include <jansson.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -104,6 +106,31 @@ static folder_class classify_folder(const side_state *ss, int32_t f)
 	return FC_IPM; /* a source that lists only the IPM tree */
 }
 
+/* options.not_covered of the header: the folder classes the capture could not list. */
+static void read_not_covered(side_state *ss)
+{
+	const char *opt = ss->s->hdr.options_json;
+	json_t *o = opt ? json_loads(opt, 0, NULL) : NULL;
+	json_t *nc = json_is_object(o) ? json_object_get(o, "not_covered") : NULL;
+	size_t i;
+	json_t *v;
+	json_array_foreach(nc, i, v) {
+		if (json_is_string(v) && ss->n_not_covered < 8)
+			str_copy(ss->not_covered[ss->n_not_covered++], json_string_value(v), sizeof ss->not_covered[0]);
+	}
+	json_decref(o);
+}
+
+bool diff_class_not_covered(const side_state *ss, const char *cls)
+{
+	for (int i = 0; cls && i < ss->n_not_covered; i++) {
+		size_t n = strlen(ss->not_covered[i]);
+		if (strncasecmp(cls, ss->not_covered[i], n) == 0 && (cls[n] == '\0' || cls[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
 static void mark_unreadable(side_state *ss, int32_t f, uint8_t how, int32_t error)
 {
 	if (f < 0)
@@ -128,6 +155,7 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 	ss->folder_pair = malloc((nf + 1) * sizeof *ss->folder_pair);
 	ss->folder_pair_by = calloc(nf + 1, 1);
 	ss->fclass = calloc(nf + 1, 1);
+	read_not_covered(ss);
 	ss->npath = calloc(nf + 1, sizeof *ss->npath);
 	ss->folder_unreadable = calloc(nf + 1, 1);
 	ss->folder_error = malloc((nf + 1) * sizeof *ss->folder_error);

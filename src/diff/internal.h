@@ -40,6 +40,10 @@ typedef struct {
 	int32_t *folder_error;      /* first error about this folder, -1 */
 	int32_t ipm_root, root;     /* folder indexes of the anchors, -1 */
 	bool is_cache;
+	/* Folder classes the capture could not list (the header's options.not_covered: Graph's mail
+	 * API has no tasks, notes or journal folders): such folders are unverified there, not missing. */
+	char not_covered[8][32];
+	int n_not_covered;
 } side_state;
 
 typedef struct {
@@ -61,6 +65,8 @@ uint32_t map_get(const idx_map *m, uint64_t h, map_same_fn same, const void *ctx
 
 /* diff.c */
 int32_t diff_folder_by_id(const side_state *ss, const char *id);
+/* Whether this side's capture could not list folders of the class `cls` (or its kinds). */
+bool diff_class_not_covered(const side_state *ss, const char *cls);
 /* The normalized form of a folder path of this side (malloc'd; NULL out of memory). */
 char *diff_normalize_path(const side_state *ss, const char *path);
 

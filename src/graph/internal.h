@@ -23,6 +23,7 @@ typedef enum {
 	COLL_CONTACTS,        /* .../contactFolders/{id}/contacts */
 	COLL_SETTINGS,        /* /users/{id}/settings/exchange: one entity */
 	COLL_SPECIAL,         /* the Inbox, for the special folders' entry ids it carries */
+	COLL_NO_ITEMS,        /* a folder whose items no collection lists (the root no listing gave) */
 } graph_coll;
 
 typedef struct {

@@ -415,8 +415,8 @@ static int special_roles(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, 
 }
 
 /* The mailbox's root: the folder the message folder root (or the top folders) hang from, given
- * its role, or added when the listings did not give it. */
-static int add_root(pull_run *run, or_error *err)
+ * its role, or added when the listings did not give it (its items are then not listed either). */
+static int add_root(gpull *g, pull_run *run, or_error *err)
 {
 	snap_t *s = pull_snapshot(run);
 	const char *top = NULL;
@@ -439,7 +439,7 @@ static int add_root(pull_run *run, or_error *err)
 		root.id = top;
 		root.name = "";
 		key_from_id(top, &root.ident);
-		if (!(f = pull_add_folder(run, &root)))
+		if (!(f = pull_add_folder(run, &root)) || set_kind(g, run, f, COLL_NO_ITEMS) != 0)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
 	f->role = "root";
@@ -563,7 +563,7 @@ static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error 
 		    (rc = hierarchy_mail(g, run, c, pg, err)) != 0)
 			return rc;
 	}
-	if ((rc = add_root(run, err)) != 0)
+	if ((rc = add_root(g, run, err)) != 0)
 		return rc;
 	log_verbose("mailbox %s: %zu folders through the %s API", g->o->pull.mailbox, pull_snapshot(run)->n_folders,
 	            graph_api_name(g->api));
@@ -729,6 +729,8 @@ static void folder(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_
 	graph_page *pg = ws;
 	size_t i = (size_t)(f - pull_snapshot(run)->folders);
 	graph_coll kind = i < g->n_kind ? g->kind[i] : COLL_MAILBOX_ITEMS;
+	if (kind == COLL_NO_ITEMS)
+		return;
 	id_set seen = {0};
 	size_t got = 0;
 	for (int restarts = 0; restarts <= MAX_RESTARTS; restarts++) {

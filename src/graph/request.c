@@ -37,8 +37,9 @@ static const char *const special_props[] = {
 static const char *const no_props[] = {NULL};
 
 static const coll_shape shapes[] = {
-	[COLL_MAILBOX_FOLDERS] = {"displayName,parentFolderId,childFolderCount,totalItemCount,type,wellKnownName",
-	                          folder_props},
+	/* no $select: the default properties include wellKnownName, which the v1.0 schema does not
+	 * declare (a $select naming it may be refused) */
+	[COLL_MAILBOX_FOLDERS] = {NULL, folder_props},
 	[COLL_MAILBOX_ITEMS] = {"type,size,createdDateTime,lastModifiedDateTime,changeKey", item_props},
 	[COLL_MAIL_FOLDERS] = {"displayName,parentFolderId,childFolderCount,totalItemCount,unreadItemCount,isHidden",
 	                       folder_props},
@@ -49,8 +50,9 @@ static const coll_shape shapes[] = {
 	[COLL_EVENTS] = {"subject,createdDateTime,lastModifiedDateTime,changeKey,importance", other_item_props},
 	[COLL_CONTACT_FOLDERS] = {"displayName,parentFolderId", folder_props},
 	[COLL_CONTACTS] = {"displayName,createdDateTime,lastModifiedDateTime,changeKey", other_item_props},
-	[COLL_SETTINGS] = {"primaryMailboxId", no_props},
+	[COLL_SETTINGS] = {NULL, no_props}, /* takes no query options */
 	[COLL_SPECIAL] = {"displayName", special_props},
+	[COLL_NO_ITEMS] = {NULL, no_props},
 };
 
 static bool unreserved(unsigned char c)
@@ -86,10 +88,13 @@ char *graph_url(const char *root, const char *base, const char *path, graph_coll
 	while (rl && root[rl - 1] == '/')
 		rl--;
 	int rc = buf_append(&b, root, rl);
-	rc = rc ? rc : buf_printf(&b, "%s%s%s?$select=", base, path, q.delta ? "/delta" : "");
-	rc = rc ? rc : put_escaped(&b, sh->select, ",");
+	rc = rc ? rc : buf_printf(&b, "%s%s%s", base, path, q.delta ? "/delta" : "");
+	if (sh->select) {
+		rc = rc ? rc : buf_append(&b, "?$select=", 9);
+		rc = rc ? rc : put_escaped(&b, sh->select, ",");
+	}
 	if (!rc && q.expand && sh->props[0]) {
-		rc = buf_printf(&b, "&$expand=singleValueExtendedProperties($filter=");
+		rc = buf_printf(&b, "%s$expand=singleValueExtendedProperties($filter=", sh->select ? "&" : "?");
 		for (size_t i = 0; rc == 0 && sh->props[i]; i++) {
 			rc = buf_printf(&b, "%sid%%20eq%%20%%27", i ? "%20or%20" : "");
 			rc = rc ? rc : put_escaped(&b, sh->props[i], "");

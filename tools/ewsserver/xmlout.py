@@ -188,8 +188,25 @@ FOLDER_TAGS = {
     0x3617: ("Integer", lambda f: str(len(f.assoc))),
     0x360A: ("Boolean", lambda f: "true" if f.children else "false"),
     0x0FFF: ("Binary", lambda f: _bin(f.entry_id)),
+    0x0E09: ("Binary", lambda f: _bin(f.parent.entry_id) if f.parent is not None else None),
     0x67F4: ("Long", lambda f: _prq(f)),
 }
+
+
+def _special(role):
+    """PR_IPM_APPOINTMENT_ENTRYID and its siblings: Exchange keeps the entry ids of the special
+    folders on the Inbox and on the mailbox root, which is how MAPI clients find them."""
+    def get(f):
+        if f.role not in ("inbox", "root"):
+            return None
+        target = f.mailbox.by_role.get(role)
+        return _bin(target.entry_id) if target is not None else None
+    return get
+
+
+for _tag, _role in ((0x36D0, "calendar"), (0x36D1, "contacts"), (0x36D2, "journal"), (0x36D3, "notes"),
+                    (0x36D4, "tasks"), (0x36D7, "drafts")):
+    FOLDER_TAGS[_tag] = ("Binary", _special(_role))
 
 
 def _prq(obj):
