@@ -298,7 +298,8 @@ static int get_folder(gpull *g, pull_conn *c, graph_page *pg, const char *seg, c
 	or_error e = {0};
 	int rc = graph_get(c, g->o, "GetFolder", url, coll, false, pg, &http, &e);
 	free(url);
-	if (rc == OR_ERR_NOTFOUND || (rc && (http == 400 || http == 404))) {
+	if (rc == OR_ERR_NOTFOUND || rc == OR_ERR_DENIED || (rc && (http == 400 || http == 404))) {
+		/* The folder's own listing (or its pull) will say what is wrong with it, if anything. */
 		log_verbose("%s: no folder '%s' (%s)", g->o->pull.mailbox, name, e.message);
 		return 0;
 	}

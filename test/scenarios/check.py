@@ -74,6 +74,16 @@ def prepare(scen, out):
     with open(os.path.join(out, "server.args"), "w") as f:
         for a in exp.get("server_options", []):
             f.write(a.replace("{mailbox}", mailbox) + "\n")
+    # Over Microsoft Graph: the test Graph server's way of the same fault, and the protocols the
+    # scenario makes sense for.
+    with open(os.path.join(out, "graph_server.args"), "w") as f:
+        for a in exp.get("graph_server_options", []):
+            f.write(a.replace("{mailbox}", mailbox) + "\n")
+    with open(os.path.join(out, "graph_scan.args"), "w") as f:
+        for a in exp.get("graph_scan_options", []):
+            f.write(a + "\n")
+    with open(os.path.join(out, "protocols"), "w") as f:
+        f.write(" ".join(exp.get("protocols", ["ews", "graph"])) + "\n")
 
 
 # ------------------------------------------------------------------ check

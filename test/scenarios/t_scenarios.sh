@@ -1,8 +1,9 @@
 # End-to-end scenarios (samples/scenarios/*/, described in samples/scenarios/README.md): for each,
 # the cache fixture is written to an .ost/.pst by ostwrite, the server fixture is expanded into a
-# mailbox served by one test EWS server (all scenarios, one address each), `ostrecon scan` pulls
-# and compares both, and check.py validates the JSON report against docs/report.schema.json and
-# compares its verdict and findings with the scenario's expect.json (findings, not formatting).
+# mailbox served by one test EWS server and one test Graph server (all scenarios, one address
+# each), `ostrecon scan` pulls and compares both, over EWS and again over Microsoft Graph, and
+# check.py validates each JSON report against docs/report.schema.json and compares its verdict and
+# findings with the scenario's expect.json (findings, not formatting): the same for both protocols.
 . "$(dirname "$0")/../ews/lib.sh"
 HERE="$ROOT/test/scenarios"
 SCEN=${SCENARIOS_DIR:-"$ROOT/samples/scenarios"}
@@ -39,6 +40,7 @@ for d in "$SCEN"/*/; do
 	fi
 	"$OSTWRITE" --expand "$w/server.json" -o "$WORK/mbx/$n.jsonl" || fail "$n: ostwrite --expand"
 	while IFS= read -r a; do set -- "$@" "$a"; done <"$w/server.args"
+	cat "$w/graph_server.args" >>"$WORK/graph_server.args"
 	echo "$MAILBOX" >"$w/mailbox"
 	echo "$w/cache.$EXT" >"$w/cachefile"
 	names="$names $n"
@@ -48,38 +50,85 @@ built=$(date +%s)
 
 start_server ews --mailbox-dir "$WORK/mbx" --users "$WORK/users.json" "$@"
 url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+# The Graph server: an application token that may read every mailbox through both APIs.
+printf '{"tokens": [{"token": "tok-scenarios", "app": "scenarios-app"}]}\n' >"$WORK/graph-tokens.json"
+printf 'tok-scenarios\n' >"$WORK/graph.tok"
+chmod 600 "$WORK/graph.tok"
+set --
+while IFS= read -r a; do set -- "$@" "$a"; done <"$WORK/graph_server.args" 2>/dev/null
+"$PY" "$ROOT/tools/graphserver/graphserver.py" --port 0 --mailbox-dir "$WORK/mbx" --tokens "$WORK/graph-tokens.json" \
+	"$@" >"$WORK/graph.out" 2>"$WORK/graph.err" &
+wait_listening graph $!
+graph_url="http://127.0.0.1:$PORT/v1.0"
 
-# scan NAME: one scan, in the background; report, --json output, stderr and exit code in $WORK/NAME
+# scan PROTOCOL NAME: one scan, in the background; report, --json output, stderr and exit code in
+# $WORK/PROTOCOL/NAME
 scan() {
-	w="$WORK/$1"
+	p=$1 w="$WORK/$2" out="$WORK/$1/$2"
+	mkdir -p "$out"
 	(
 		set --
 		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
-		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
-			--user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --json \
-			-o "$w/report.json" "$@" >"$w/stdout.json" 2>"$w/scan.err"
-		echo $? >"$w/rc"
+		if [ "$p" = graph ]; then
+			while IFS= read -r a; do set -- "$@" "$a"; done <"$w/graph_scan.args"
+			set -- --api graph --graph-url "$graph_url" --token-file "$WORK/graph.tok" "$@"
+		else
+			set -- --url "$url" --user svc --password-file "$WORK/svc.pw" --impersonate "$@"
+		fi
+		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --mailbox "$(cat "$w/mailbox")" \
+			--no-progress --json -o "$out/report.json" "$@" >"$out/stdout.json" 2>"$out/scan.err"
+		echo $? >"$out/rc"
 	) &
 	pids="$pids $!"
 }
-# (wait for the scans by pid: a bare `wait` would wait for the server too)
+# (wait for the scans by pid: a bare `wait` would wait for the servers too)
 i=0 pids=""
-for n in $names; do
-	scan "$n"
-	i=$((i + 1))
-	if [ $((i % JOBS)) -eq 0 ]; then
-		# shellcheck disable=SC2086
-		wait $pids
-		pids=""
-	fi
+for proto in ews graph; do
+	list=""
+	for n in $names; do
+		grep -qw "$proto" "$WORK/$n/protocols" || continue
+		list="$list $n"
+		scan "$proto" "$n"
+		i=$((i + 1))
+		if [ $((i % JOBS)) -eq 0 ]; then
+			# shellcheck disable=SC2086
+			wait $pids
+			pids=""
+		fi
+	done
+	eval "names_$proto=\$list"
 done
 # shellcheck disable=SC2086
 [ -n "$pids" ] && wait $pids
 scanned=$(date +%s)
 
-# shellcheck disable=SC2086
-$PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$SCEN" "$WORK" $names
-rc=$?
+rc=0
+for proto in ews graph; do
+	echo "== over $proto"
+	eval "list=\$names_$proto"
+	# shellcheck disable=SC2086
+	$PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$SCEN" "$WORK/$proto" $list || rc=1
+done
+# Every scenario that runs both ways gives the same verdict and findings both ways.
+if [ $rc -eq 0 ]; then
+	$PY - "$WORK" $names_graph <<'PY' || rc=1
+import json, os, sys
+work, names = sys.argv[1], sys.argv[2:]
+canon = lambda fs: sorted(json.dumps({k: f.get(k) for k in ("kind", "side_label", "folder", "subject", "expected",
+                                                           "reason", "newer", "count")}, sort_keys=True) for f in fs)
+bad = 0
+for n in names:
+    paths = [os.path.join(work, p, n, "report.json") for p in ("ews", "graph")]
+    if not all(os.path.exists(p) for p in paths):
+        continue
+    a, b = (json.load(open(p)) for p in paths)
+    if a["verdict"] != b["verdict"] or canon(a["findings"]) != canon(b["findings"]):
+        print("%s: EWS and Graph disagree: %s / %s" % (n, a["verdict"], b["verdict"]))
+        bad += 1
+print("EWS and Graph give the same verdict and findings on %d scenarios" % (len(names) - bad))
+sys.exit(1 if bad else 0)
+PY
+fi
 # The checker is not vacuous: altered expectations of real reports must each fail.
 if [ $rc -eq 0 ] && [ -z "${SCENARIOS_DIR:-}" ]; then
 	$PY - "$SCEN" "$WORK/neg" <<'PY' || fail "cannot write the altered expectations"
@@ -98,7 +147,7 @@ alter("sync_issues_search_folders", "sync_issues_search_folders", lambda e: e["f
 alter("only_in_cache", "only_in_cache", lambda e: e["export"].pop())
 PY
 	for n in $(ls "$WORK/neg"); do
-		if $PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$WORK/neg" "$WORK" "$n" >"$WORK/neg/$n.out" 2>&1; then
+		if $PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$WORK/neg" "$WORK/ews" "$n" >"$WORK/neg/$n.out" 2>&1; then
 			cat "$WORK/neg/$n.out"; fail "check.py accepted an altered expectation for $n"
 		fi
 	done
@@ -109,7 +158,7 @@ fi
 # and each report names the reader that read its cache.
 if [ $rc -eq 0 ]; then
 	same=0
-	for n in $names; do
+	for n in $names_ews; do
 		w="$WORK/$n"
 		DAMAGE=
 		. "$w/settings.sh"
@@ -119,7 +168,7 @@ if [ $rc -eq 0 ]; then
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
 			--user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
 			-o "$w/report.libpff.json" "$@" >/dev/null 2>"$w/scan.libpff.err"
-		$PY - "$w/report.json" "$w/report.libpff.json" "$n" <<'PY' || rc=1
+		$PY - "$WORK/ews/$n/report.json" "$w/report.libpff.json" "$n" <<'PY' || rc=1
 import json, sys
 a, b, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
 ra, rb = a["sides"][1].get("options", {}).get("reader"), b["sides"][1].get("options", {}).get("reader")
@@ -139,5 +188,5 @@ PY
 fi
 # SCENARIO_KEEP=DIR keeps the fixtures, files, reports and logs for a look afterwards
 [ -n "${SCENARIO_KEEP:-}" ] && { rm -rf "$SCENARIO_KEEP"; cp -r "$WORK" "$SCENARIO_KEEP"; }
-echo "$(echo $names | wc -w) scenarios: build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
+echo "$(echo $names | wc -w) scenarios ($(echo $names_graph | wc -w) also over Graph): build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
 [ $rc -eq 0 ] || fail "scenario mismatches (above)"
