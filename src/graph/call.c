@@ -121,7 +121,8 @@ int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *
 {
 	call_ctx cc = {.pg = pg, .coll = coll, .probe = probe, .seed = (unsigned)pull_now_ms() ^ (unsigned)(uintptr_t)pg};
 	char page_size[64], request_id[64];
-	snprintf(page_size, sizeof page_size, "Prefer: odata.maxpagesize=%d", o->page_size);
+	/* a probe asks for one object: only the answer matters */
+	snprintf(page_size, sizeof page_size, "Prefer: odata.maxpagesize=%d", probe ? 1 : o->page_size);
 	/* A request id of our own, in the debug log, to quote to Microsoft's support. */
 	uint8_t r[16];
 	for (size_t i = 0; i < sizeof r; i++)

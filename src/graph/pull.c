@@ -224,16 +224,36 @@ static int list_folders(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, c
 	return rc;
 }
 
-/* Plain listings of a folder tree: the top folders, then each folder's children (no delta). */
+static int get_folder(gpull *g, pull_conn *c, graph_page *pg, const char *seg, const char *name, graph_coll coll,
+                      or_error *err);
+
+/* Plain listings of a folder tree, each folder's children after it (no delta). The mailbox API's
+ * walk starts at the mailbox root, so that the folders beside the message folder root are listed
+ * too (its top listing holds the message folder root's children only). */
 static int walk_folders(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, const char *top, graph_coll coll,
                         graph_coll items, or_error *err)
 {
 	snap_t *s = pull_snapshot(run);
 	size_t first = s->n_folders;
-	char *url = graph_url(g->o->pull.url, g->base, top, coll, (graph_query){.expand = true});
-	if (!url)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	int rc = list_folders(g, run, c, pg, "ListFolders", url, coll, items, err);
+	int rc = coll == COLL_MAILBOX_FOLDERS ? get_folder(g, c, pg, "folders", "root", coll, err) : 0;
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		rc = add_folders(g, run, pg, items, err);
+	} else {
+		char *url = graph_url(g->o->pull.url, g->base, top, coll, (graph_query){.expand = true});
+		if (!url)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		if (coll == COLL_MAIL_FOLDERS) {
+			char *u2 = NULL;
+			if (asprintf(&u2, "%s&includeHiddenFolders=true", url) < 0)
+				u2 = NULL;
+			free(url);
+			if (!(url = u2))
+				return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		}
+		rc = list_folders(g, run, c, pg, "ListFolders", url, coll, items, err);
+	}
 	for (size_t i = first; rc == 0 && i < s->n_folders && i < first + 100000; i++) {
 		char path[1200];
 		const char *seg = coll == COLL_MAILBOX_FOLDERS ? "folders" : coll == COLL_CONTACT_FOLDERS ? "contactFolders"
@@ -243,7 +263,8 @@ static int walk_folders(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, c
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		snprintf(path, sizeof path, "/%s/%s/childFolders", seg, fid);
 		free(fid);
-		if (!(url = graph_url(g->o->pull.url, g->base, path, coll, (graph_query){.expand = true})))
+		char *url = graph_url(g->o->pull.url, g->base, path, coll, (graph_query){.expand = true});
+		if (!url)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		if (coll == COLL_MAIL_FOLDERS) {
 			char *u2 = NULL;
@@ -529,6 +550,56 @@ static int hierarchy_mail(gpull *g, pull_run *run, pull_conn *c, graph_page *pg,
 	return special_roles(g, run, c, pg, err);
 }
 
+static void items_path(graph_coll kind, const char *fid, char *out, size_t size);
+
+/* Whether the server takes extended properties on delta rounds of items, and delta rounds at all
+ * (a mailbox over quota refuses them): asked once, of one object of the smallest non-empty
+ * folder, so that the snapshot header can say how the items were read before they are. */
+static int probe_items(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
+{
+	snap_t *s = pull_snapshot(run);
+	const snap_folder *f = NULL;
+	graph_coll kind = COLL_MAILBOX_ITEMS;
+	for (size_t i = 0; i < s->n_folders; i++) {
+		graph_coll k = i < g->n_kind ? g->kind[i] : COLL_MAILBOX_ITEMS;
+		const snap_folder *x = &s->folders[i];
+		if (x->content_count > 0 && k != COLL_EVENTS && k != COLL_NO_ITEMS &&
+		    !(x->role && strcmp(x->role, "search") == 0) && (!f || x->content_count < f->content_count)) {
+			f = x;
+			kind = k;
+		}
+	}
+	if (!f || g->no_delta)
+		return 0;
+	char path[1200];
+	char *fid = graph_escape(f->id);
+	if (!fid)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	items_path(kind, fid, path, sizeof path);
+	free(fid);
+	char *url = graph_url(g->o->pull.url, g->base, path, kind, (graph_query){.delta = true, .expand = true});
+	if (!url)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	long http = 0;
+	or_error e = {0};
+	int rc = graph_get(c, g->o, "ProbeItemsDelta", url, kind, true, pg, &http, &e);
+	free(url);
+	if (rc == 0) {
+		g->expand_on_delta = 1;
+	} else if (rc == OR_ERR_AUTH || rc == OR_ERR_TLS || rc == OR_ERR_NOMEM) {
+		*err = e;
+		return rc;
+	} else if (e.code == OR_ERR_LIMIT && strcmp(pg->error.code, "ErrorQuotaExceeded") == 0) {
+		log_warn("%s: %s; listing items instead", g->o->pull.mailbox, e.message);
+		g->no_delta = true;
+	} else if (http >= 500 || http == 400) {
+		log_warn("%s: the server refuses extended properties on delta rounds (%s); listing items instead",
+		         g->o->pull.mailbox, e.message);
+		g->expand_on_delta = 0;
+	} /* anything else is the folder's own: it meets it again when pulled */
+	return 0;
+}
+
 static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error *err)
 {
 	gpull *g = ctx;
@@ -568,6 +639,8 @@ static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error 
 		return rc;
 	log_verbose("mailbox %s: %zu folders through the %s API", g->o->pull.mailbox, pull_snapshot(run)->n_folders,
 	            graph_api_name(g->api));
+	if ((rc = probe_items(g, run, c, pg, err)) != 0)
+		return rc;
 	return record_options(g, run, err);
 }
 

@@ -24,8 +24,8 @@ static const char *const message_props[] = {
 	"Integer 0x0E08", NULL,
 };
 static const char *const other_item_props[] = {
-	"Binary 0x65E0", "Binary 0x65E2", "Binary 0x65E3", "Integer 0x0E07", "Integer 0x1090", "String 0x001A",
-	"String 0x0037", "Integer 0x0E08", "SystemTime 0x0E06", NULL,
+	"Binary 0x65E0", "Binary 0x65E2", "Binary 0x65E3", "Integer 0x0E07", "Integer 0x1090", "Integer 0x0017",
+	"String 0x001A", "String 0x0037", "Integer 0x0E08", "SystemTime 0x0E06", NULL,
 };
 static const char *const calendar_props[] = {
 	"Binary 0x65E0", "Binary 0x0E09", "String 0x3613", "Integer 0x3602", NULL,

@@ -674,6 +674,11 @@ def _delta(ctx, addr, kind, folder, entity, allowed, filters, objs_of, fingerpri
     else:
         g0, g1, pos, n, pg = -1, view.gen, 0, 0, 0
     check_access(ctx, addr, need, ext=q.ext is not None)
+    if q.ext is not None and ctx.state.args.refuse_expand_on_delta:
+        # As real Graph has answered $expand=singleValueExtendedProperties($filter=...) on delta
+        # (OData/odata.net#1667): a server error, every time.
+        raise E.GraphError(500, "InternalServerError", "Value cannot be null.\r\nParameter name: type",
+                           fault="expand_on_delta")
     if ctx.state.quota_exceeded(addr):
         raise E.GraphError(403, "ErrorQuotaExceeded", "The mailbox has exceeded its quota.", fault="quota")
     new = ctx.store.generation(addr, g1)

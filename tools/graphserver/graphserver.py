@@ -749,6 +749,8 @@ def build_parser():
                    help="every request for this mailbox answers 403 'Access to OData is disabled'")
     f.add_argument("--access-policy", action="append", metavar="APP=ADDR[,ADDR]",
                    help="application access policy: APP may read only these mailboxes")
+    f.add_argument("--refuse-expand-on-delta", action="store_true",
+                   help="delta requests with $expand of extended properties answer 500, as real Graph has")
     f.add_argument("--refuse-mailbox-api", action="append", metavar="ADDR|*",
                    help="the mailbox API answers 403 for this mailbox (the mail API still works)")
     f.add_argument("--folder-error", action="append", metavar="[ADDR:]PATH|ROLE=STATUS:CODE",
