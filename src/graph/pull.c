@@ -283,11 +283,17 @@ static int walk_folders(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, c
 static int folder_collection(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, const char *path,
                              graph_coll coll, graph_coll items, or_error *err)
 {
-	if (!g->no_delta) {
+	for (int round = 0; !g->no_delta; round++) {
 		char *url = graph_url(g->o->pull.url, g->base, path, coll, (graph_query){.delta = true});
 		if (!url)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		int rc = list_folders(g, run, c, pg, "FoldersDelta", url, coll, items, err);
+		if (rc && strstr(err->message, "delta state is gone") && round < MAX_RESTARTS) {
+			/* folders met again are kept once (by id) */
+			log_verbose("%s: the folders' delta state expired; starting the round again", g->o->pull.mailbox);
+			g->restarts++;
+			continue;
+		}
 		if (rc == 0 || rc != OR_ERR_LIMIT)
 			return rc;
 		log_warn("%s: %s; listing the folders instead", g->o->pull.mailbox, err->message);
@@ -807,9 +813,10 @@ static void folder(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_
 		return;
 	id_set seen = {0};
 	size_t got = 0;
-	for (int restarts = 0; restarts <= MAX_RESTARTS; restarts++) {
+	bool expired = false;
+	for (int round = 0; round <= MAX_RESTARTS; round++) {
 		pthread_mutex_lock(&g->lock);
-		bool delta = !g->no_delta && g->expand_on_delta != 0 && kind != COLL_EVENTS;
+		bool delta = !g->no_delta && g->expand_on_delta != 0 && kind != COLL_EVENTS && !expired;
 		pthread_mutex_unlock(&g->lock);
 		round_end end = item_round(g, run, c, pg, f, kind, delta, &seen, &got);
 		if (end == ROUND_DONE || end == ROUND_FAILED)
@@ -820,13 +827,13 @@ static void folder(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_
 			pthread_mutex_unlock(&g->lock);
 		}
 		if (end == ROUND_RESTART) {
+			/* The delta state expired in the middle of the round: the folder is listed instead
+			 * (a listing has no state to lose); the items already read are kept once. */
 			pthread_mutex_lock(&g->lock);
 			g->restarts++;
 			pthread_mutex_unlock(&g->lock);
-			log_verbose("folder %s: the delta state expired; starting the folder again", f->path);
-			if (restarts == MAX_RESTARTS)
-				pull_folder_error(run, f, "protocol", "the delta state expired %d times (%zu items read)",
-				                  MAX_RESTARTS + 1, got);
+			log_verbose("folder %s: the delta state expired; starting the folder again with a listing", f->path);
+			expired = true;
 		}
 	}
 	free(seen.slot);

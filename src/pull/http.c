@@ -58,6 +58,7 @@ void pull_options_init(pull_options *o)
 	memset(o, 0, sizeof *o);
 	o->concurrency = 4;
 	o->retries = 6;
+	o->retry_deadline_s = 900;
 	o->connect_timeout_s = 30;
 	o->timeout_s = 300;
 }
@@ -101,10 +102,14 @@ void pull_shared_init(pull_shared *sh, const pull_options *opt)
 	memset(sh, 0, sizeof *sh);
 	sh->opt = opt;
 	pthread_mutex_init(&sh->lock, NULL);
+	pthread_cond_init(&sh->slot, NULL);
+	sh->start_ms = pull_now_ms();
+	sh->limit = sh->min_limit = opt->concurrency < 1 ? 1 : opt->concurrency;
 }
 
 void pull_shared_destroy(pull_shared *sh)
 {
+	pthread_cond_destroy(&sh->slot);
 	pthread_mutex_destroy(&sh->lock);
 }
 
@@ -319,32 +324,72 @@ static void gate_leave(pull_gate *g)
 	pthread_mutex_unlock(&g->lock);
 }
 
-/* Waits for the shared "not before" time, then claims a request slot and a trace number. */
+#define CALM_TO_GROW 16 /* answers without throttling before one more request may be in flight */
+
+/* Waits for a request slot of the pull and for the shared "not before" time, then claims a trace
+ * number. Workers released together from a shared back-off are spread over a short while, so
+ * that they do not all land on the server in the same instant again. */
 static long before_request(pull_conn *c)
 {
 	pull_shared *sh = c->sh;
-	if (sh->opt->gate)
-		gate_enter(sh->opt->gate);
+	pthread_mutex_lock(&sh->lock);
+	while (sh->active >= sh->limit && !sh->fatal)
+		pthread_cond_wait(&sh->slot, &sh->lock);
+	sh->active++;
+	pthread_mutex_unlock(&sh->lock);
+	bool waited = false;
 	for (;;) {
 		pthread_mutex_lock(&sh->lock);
 		int64_t wait = sh->not_before_ms - pull_now_ms();
 		if (wait <= 0 || sh->fatal) {
-			long seq = ++sh->requests;
 			pthread_mutex_unlock(&sh->lock);
-			return seq;
+			break;
 		}
 		pthread_mutex_unlock(&sh->lock);
 		pull_sleep_ms(wait > 1000 ? 1000 : wait);
+		waited = true;
 	}
+	if (waited)
+		pull_sleep_ms((int64_t)(rand_r(&c->seed) % 200u));
+	if (sh->opt->gate)
+		gate_enter(sh->opt->gate);
+	pthread_mutex_lock(&sh->lock);
+	long seq = ++sh->requests;
+	pthread_mutex_unlock(&sh->lock);
+	return seq;
 }
 
-static void slow_everyone(pull_conn *c, long ms)
+/* The request's slot is free again; a throttling answer lowers the number of slots. */
+static void after_request(pull_conn *c, bool throttled)
+{
+	pull_shared *sh = c->sh;
+	pthread_mutex_lock(&sh->lock);
+	sh->active--;
+	if (throttled) {
+		sh->calm = 0;
+		if (sh->limit > 1) {
+			sh->limit--;
+			if (sh->limit < sh->min_limit)
+				sh->min_limit = sh->limit;
+			log_verbose("the server throttles: at most %d requests in flight now", sh->limit);
+		}
+	} else if (++sh->calm >= CALM_TO_GROW && sh->limit < (sh->opt->concurrency < 1 ? 1 : sh->opt->concurrency)) {
+		sh->limit++;
+		sh->calm = 0;
+	}
+	pthread_cond_broadcast(&sh->slot);
+	pthread_mutex_unlock(&sh->lock);
+}
+
+static void slow_everyone(pull_conn *c, long ms, bool throttled)
 {
 	int64_t until = pull_now_ms() + ms;
 	pthread_mutex_lock(&c->sh->lock);
 	if (until > c->sh->not_before_ms)
 		c->sh->not_before_ms = until;
 	c->sh->retries++;
+	if (throttled)
+		c->sh->throttled++;
 	pthread_mutex_unlock(&c->sh->lock);
 	pull_gate *g = c->sh->opt->gate;
 	if (g && ms > 0) { /* every mailbox on this server waits, not just this one */
@@ -506,7 +551,14 @@ nomem:
 int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_error *err)
 {
 	const pull_options *o = c->sh->opt;
+	/* Failures (dropped connections, server errors, pages that do not parse) have a number of
+	 * attempts; throttling answers are retried as the server says until the pull's deadline, so
+	 * that a server that throttles one request in three slows the pull down but never loses a
+	 * folder while the rest of the pull goes on. */
 	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
+	int failures = 0;
+	long throttles = 0;
+	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
 	bool renewed = false;
 	struct curl_slist *headers = request_headers(rq);
 	if (!headers)
@@ -522,7 +574,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	}
 	c->h = h;
 	int rc = 0;
-	for (int attempt = 0; attempt < attempts; attempt++) {
+	for (;;) {
 		if (c->sh->fatal) {
 			rc = or_fail(err, c->sh->fatal_err.code, "%s", c->sh->fatal_err.message);
 			goto out;
@@ -539,7 +591,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->retry_after_ms = -1;
 		c->invalid_token = false;
 		c->offered[0] = '\0';
-		long seq = before_request(c); /* from here on a gate slot is held until the transfer ends */
+		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
 		FILE *req = rq->body ? open_trace(o, seq, rq->op, "request", rq->trace_ext) : NULL;
 		if (req) {
 			fwrite(rq->body, 1, rq->body_len, req);
@@ -564,6 +616,9 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		pull_outcome out = judge_transport(c, cc, http, &wait, err);
 		if (out == PULL_OK)
 			out = h->judge(h->ctx, http, &c->parse_err, &wait, err);
+		/* Throttling: the server said how long to wait, or answered 429 or 503. */
+		bool throttled = out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503)));
+		after_request(c, throttled);
 		if (out == PULL_OK) {
 			rc = 0;
 			goto out;
@@ -576,7 +631,6 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 				mark_fatal(c, err);
 				goto out;
 			}
-			attempt--;
 			continue;
 		}
 		if (out == PULL_FAIL) {
@@ -585,14 +639,25 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			rc = err->code;
 			goto out;
 		}
-		if (attempt + 1 < attempts) {
-			long ms = wait >= 0 ? wait + (long)(rand_r(&c->seed) % 250) : backoff_ms(c, attempt);
-			log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, attempt + 2,
-			            attempts);
-			slow_everyone(c, wait >= 0 ? ms : 0);
-			if (wait < 0)
-				pull_sleep_ms(ms);
+		if (throttled) {
+			throttles++;
+			long ms = (wait >= 0 ? wait : backoff_ms(c, (int)(throttles < 8 ? throttles : 8))) +
+			          (long)(rand_r(&c->seed) % 250);
+			if (pull_now_ms() + ms > deadline) {
+				rc = or_wrap(err, "%s: still throttled after %ld answers, at the retry deadline (%ld s)", rq->op,
+				             throttles, o->retry_deadline_s);
+				goto out;
+			}
+			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", rq->op, err->message, ms, throttles);
+			slow_everyone(c, ms, true);
+			continue;
 		}
+		if (++failures >= attempts)
+			break;
+		long ms = backoff_ms(c, failures - 1);
+		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
+		slow_everyone(c, 0, false);
+		pull_sleep_ms(ms);
 	}
 	rc = or_wrap(err, "%s failed after %d attempts", rq->op, attempts);
 out:

@@ -9,8 +9,14 @@
 struct pull_shared {
 	const pull_options *opt;
 	pthread_mutex_t lock;
+	pthread_cond_t slot;   /* a request slot came free */
+	int64_t start_ms;      /* when the pull began: the retry deadline counts from here */
 	int64_t not_before_ms; /* no request before this time: a throttling answer slows everyone */
-	long requests, retries, trace_seq;
+	/* Requests in flight: at most `limit`, which a throttling answer lowers (the server says
+	 * there are too many) and a run of answers without throttling raises again, up to the
+	 * configured concurrency. */
+	int limit, active, calm, min_limit;
+	long requests, retries, throttled, trace_seq;
 	bool fatal;            /* auth/TLS failure: every worker stops */
 	or_error fatal_err;
 };

@@ -50,7 +50,9 @@ typedef struct {
 	const char *cacert;         /* CA bundle file for TLS verification */
 	bool insecure;              /* turn TLS verification off (warned) */
 	int concurrency;            /* parallel folder pulls, 1..16 */
-	int retries;                /* attempts per request after the first */
+	int retries;                /* attempts per request after the first, for failures; throttling
+	                               answers are retried as told until retry_deadline_s */
+	long retry_deadline_s;      /* no retry of a throttled request after this long into the pull */
 	long connect_timeout_s, timeout_s;
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
@@ -65,6 +67,8 @@ typedef struct {
 	size_t folders, items, errors;
 	size_t folders_failed;
 	long requests, retries;
+	long throttled;             /* throttling answers among the retries */
+	int min_concurrency;        /* the fewest requests in flight throttling brought the pull to */
 	double seconds;
 } pull_summary;
 

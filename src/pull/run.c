@@ -380,6 +380,8 @@ out:
 		snap_writer_abort(&run.w);
 	summary->requests = run.sh.requests;
 	summary->retries = run.sh.retries;
+	summary->throttled = run.sh.throttled;
+	summary->min_concurrency = run.sh.min_limit;
 	summary->seconds = (double)(pull_now_ms() - t0) / 1000.0;
 	free(run.pull_items);
 	free(run.order);

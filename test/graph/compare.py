@@ -27,6 +27,7 @@ SERVER_ROLES = {"root", "msgfolderroot", "inbox", "drafts", "sentitems", "delete
                 "calendar", "contacts", "tasks", "notes", "journal", "syncissues", "conflicts", "localfailures",
                 "serverfailures", "searchfolders", "conversationhistory", "archive"}
 _, mf, mi, mids = load(mbx_path)
+root_path = next((o.get("path", "/") for o in mids.values() if o.get("role") == "root" or not o.get("parent_id")), "/")
 lines, sf, si, sids = load(snap_path)
 hdr = lines[0]
 problems = []
@@ -59,8 +60,10 @@ for key, m in mf.items():
             continue  # the mail API never lists the root: only its id is known
         if f in m and f in s and m.get(f) != s.get(f):
             problems.append("folder %s: %s %r != %r" % (m.get("path"), f, m.get(f), s.get(f)))
-    # the file's paths start with the root's name; a server's start below the root
-    mpath = "/" + m.get("path", "/").lstrip("/").partition("/")[2]
+    # a server's paths start below the root; the file's may start with the root's name
+    mpath = m.get("path", "/")
+    if root_path != "/" and (mpath + "/").startswith(root_path + "/"):
+        mpath = "/" + mpath[len(root_path):].lstrip("/")
     if mpath != s.get("path"):
         problems.append("folder path %r != %r" % (mpath, s.get("path")))
     mp, sp = mids.get(m.get("parent_id"), {}), sids.get(s.get("parent_id"), {})
