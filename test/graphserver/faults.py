@@ -41,7 +41,7 @@ def check_every(port):
 
 
 def check_concurrency(port):
-    """--max-concurrent-per-mailbox 2 --latency-ms 400"""
+    """--max-concurrent-per-mailbox 2 --latency-ms 1200"""
     results = {}
 
     def one(name, tok, url):

@@ -22,7 +22,7 @@ grep -q '"fault": "http429"' "$WORK/every.log" && grep -q '"mailbox": "alice@exa
 	fail "the log names faults and mailboxes"
 grep -q 'tok-app' "$WORK/every.log" "$WORK/every-stats.json" && fail "a token reached the log"
 
-start_server conc $BOXES --max-concurrent-per-mailbox 2 --latency-ms 400
+start_server conc $BOXES --max-concurrent-per-mailbox 2 --latency-ms 1200
 "$PY" "$F" concurrency "$PORT" || fail "concurrency limit"
 stop_server "$SERVER_PID"
 
