@@ -35,7 +35,7 @@ compare "$MBX" "$WORK/nokey.jsonl" --keys-from-ids
 stop_server "$SERVER_PID"
 
 # Extended properties refused on delta rounds (as real Graph has done): plain listings instead.
-start_server noexp --mailbox "$MBX" --tokens "$TOKENS" --refuse-expand-on-delta --log "$WORK/noexp.log"
+start_server noexp --mailbox "$MBX" --tokens "$TOKENS" --expand-on-delta-fails --log "$WORK/noexp.log"
 gclient noexp --mailbox "$ADDR" --token-file "$TOK"
 expect_rc 0 "expand refused on delta"
 expect_log "refuses extended properties on delta rounds" "expand refused on delta"

@@ -41,7 +41,7 @@ def check_every(port):
 
 
 def check_concurrency(port):
-    """--max-concurrent-per-mailbox 2 --latency-ms 400"""
+    """--max-concurrent-per-mailbox 2 --latency-ms 1200"""
     results = {}
 
     def one(name, tok, url):
@@ -180,6 +180,30 @@ def check_folder_error(port):
     assert c.get(U + "/mailFolders/delta").status == 200, "the folder is still listed"
     assert c.get(B + "/mailFolders/inbox/messages").status == 200, "only alice's inbox"
     print("--folder-error: inbox answers 503 ErrorMailboxStoreUnavailable, the rest works; latency applied")
+
+
+def check_misc(port):
+    """--resync-every 2 --expand-on-delta-fails --user-without-mailbox dan@example.com"""
+    c = G.Client(port, "tok-app")
+    first = c.get(U + "/mailFolders/inbox/messages/delta", {"Prefer": "odata.maxpagesize=5"}).json
+    assert c.get(first["@odata.nextLink"]).status == 200            # token use 1
+    r = c.get(first["@odata.nextLink"])                             # token use 2
+    assert r.status == 410 and err(r)[0] == "resyncRequired", r.raw
+    loc = r.header("location")
+    assert loc.endswith("/messages/delta?$deltatoken="), loc
+    got = G.follow(c, loc, {"Prefer": "odata.maxpagesize=500"})[0]  # the Location starts a full round
+    assert len(got) > 20 and not any("@removed" in o for o in got), len(got)
+    ext = "$expand=" + G.q("singleValueExtendedProperties($filter=id eq 'Binary 0x65E0')")
+    r = c.get(U + "/mailFolders/inbox/messages/delta?" + ext)
+    assert r.status == 500 and err(r) == ("InternalServerError", "Value cannot be null.\r\nParameter name: type"), r.raw
+    assert c.get(U + "/mailFolders/inbox/messages?" + ext).status == 200, "lists still expand"
+    bad = G.q("singleValueExtendedProperties($filter=id eq 'Binary 0xZZ')")
+    r = c.get(U + "/mailFolders/inbox/messages?$expand=" + bad)
+    assert r.status == 400 and err(r)[0] == "ErrorInvalidExtendedProperty", r.raw
+    r = c.get("/v1.0/users/dan@example.com/mailFolders")
+    assert r.status == 404 and err(r)[0] == "MailboxNotEnabledForRESTAPI", r.raw
+    print("resyncRequired with a Location that starts over; $expand on delta fails (500) as reported; "
+          "a bad property id: ErrorInvalidExtendedProperty; a user without mailbox: MailboxNotEnabledForRESTAPI")
 
 
 def check_http(port):

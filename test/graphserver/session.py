@@ -71,6 +71,12 @@ def main():
     ok(U + "/mailFolders/drafts/messages/delta")
     hid = [f for f in hidden if f.get("isHidden")][0]
     ok(U + "/mailFolders/%s/messages" % hid["id"])
+    hx = ok(U + "/mailFolders/%s?$expand=%s" % (hid["id"], G.q("singleValueExtendedProperties($filter=id eq "
+                                                            "'Boolean 0x10F4')"))).json
+    assert hx["singleValueExtendedProperties"] == [{"id": "Boolean 0x10f4", "value": "true"}], hx
+    sz = ok(U + "/mailFolders/inbox/messages?$top=1&$expand=" + G.q("singleValueExtendedProperties($filter=id eq "
+                                                                   "'Long 0x0E08' or id eq 'String 0x0E08')")).json
+    assert [p["id"] for p in sz["value"][0]["singleValueExtendedProperties"]] == ["Long 0xe08"], sz
     ok(U + "/mailFolders/searchfolders/childFolders?$select=displayName,isSupported")
     ok(U + "/mailFolders/recoverableitemsdeletions/messages/delta")
 

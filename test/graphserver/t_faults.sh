@@ -1,9 +1,10 @@
 #!/bin/sh
 # Fault modes: 429/503 every N with (fractional) Retry-After and their scope, the per-mailbox
-# concurrency limit, 410 on tokens (every N, once per folder), quota exceeded on delta, OData
-# disabled, the mailbox API refused, token expiry, dropped connections, truncated and malformed
-# JSON, a 20 MB value, --folder-error with latency; keep-alive, gzip, the log and counters; bad
-# options refused at start.
+# concurrency limit, 410 on tokens (every N, once per folder, resyncRequired with a Location),
+# quota exceeded on delta, OData disabled, the mailbox API refused, $expand failing on delta, a
+# user without mailbox, token expiry, dropped connections, truncated and malformed JSON, a 20 MB
+# value, --folder-error with latency; keep-alive, gzip, the log and counters; bad options refused
+# at start.
 . "$(dirname "$0")/lib.sh"
 F="$GRAPH_TESTS/faults.py"
 for who in alice:300 bob:40 carol:20 dave:5; do
@@ -21,7 +22,7 @@ grep -q '"fault": "http429"' "$WORK/every.log" && grep -q '"mailbox": "alice@exa
 	fail "the log names faults and mailboxes"
 grep -q 'tok-app' "$WORK/every.log" "$WORK/every-stats.json" && fail "a token reached the log"
 
-start_server conc $BOXES --max-concurrent-per-mailbox 2 --latency-ms 400
+start_server conc $BOXES --max-concurrent-per-mailbox 2 --latency-ms 1200
 "$PY" "$F" concurrency "$PORT" || fail "concurrency limit"
 stop_server "$SERVER_PID"
 
@@ -41,6 +42,10 @@ stop_server "$SERVER_PID"
 start_server broken $BOXES --drop-every 4 --truncate-every 5 --malformed-every 7 --dump-dir "$WORK/broken"
 "$PY" "$F" broken "$PORT" || fail "drop/truncate/malformed"
 ls "$WORK/broken" | grep -q 'response.malformed.json' || fail "broken responses are dumped as .malformed"
+stop_server "$SERVER_PID"
+
+start_server misc $BOXES --resync-every 2 --expand-on-delta-fails --user-without-mailbox dan@example.com
+"$PY" "$F" misc "$PORT" || fail "resync, expand on delta, user without mailbox"
 stop_server "$SERVER_PID"
 
 start_server huge $BOXES --huge-every 2

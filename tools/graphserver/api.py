@@ -161,6 +161,9 @@ def route(ctx, segs):
         if not user:
             raise E.bad_request("/me request is only valid with delegated authentication flow.")
         addr = resolve_user(ctx, user)
+        if addr is None and user.lower() in ctx.state.no_mailbox_users:
+            raise E.GraphError(404, "MailboxNotEnabledForRESTAPI",
+                               "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
         if addr is None:
             raise E.invalid_user(user)
         return _user_route(ctx, addr, segs[1:], "me")
@@ -169,6 +172,9 @@ def route(ctx, segs):
             raise E.bad_request("The test server serves users only one at a time: /users/{id}/...")
         addr = resolve_user(ctx, segs[1])
         rest = segs[2:]
+        if addr is None and segs[1].lower() in ctx.state.no_mailbox_users:
+            raise E.GraphError(404, "MailboxNotEnabledForRESTAPI",
+                               "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
         if addr is None:
             if rest and rest[0].lower() == "settings":
                 raise E.GraphError(404, "Request_ResourceNotFound",
@@ -653,6 +659,8 @@ def _delta(ctx, addr, kind, folder, entity, allowed, filters, objs_of, fingerpri
     st = ctx.state
     q = odata.parse(ctx.query_string, entity, allowed + ("$skiptoken", "$deltatoken"), filters)
     token = q.skiptoken if q.skiptoken is not None else q.deltatoken
+    if token == "" and q.deltatoken == "":
+        token = None    # an empty $deltatoken starts a new round (the Location of a resyncRequired)
     view = ctx.store.current(addr)
     fkey = folder.key.hex() if folder is not None else ""
     if token is not None:
@@ -666,7 +674,7 @@ def _delta(ctx, addr, kind, folder, entity, allowed, filters, objs_of, fingerpri
         if q.has_options() and q.options() != odata.Query.from_options(tok.get("q") or {}).options():
             raise E.bad_request("Query options cannot change within a delta round: follow the links as given.")
         q = odata.Query.from_options(tok.get("q") or {})
-        ctx.token_use(view, folder)
+        ctx.token_use(view, folder, "%s%s?$deltatoken=" % (ctx.base, path))
         if want == "D":
             g0, g1, pos, n, pg = tok["b"], view.gen, 0, 0, 0
         else:
@@ -674,11 +682,9 @@ def _delta(ctx, addr, kind, folder, entity, allowed, filters, objs_of, fingerpri
     else:
         g0, g1, pos, n, pg = -1, view.gen, 0, 0, 0
     check_access(ctx, addr, need, ext=q.ext is not None)
-    if q.ext is not None and ctx.state.args.refuse_expand_on_delta:
-        # As real Graph has answered $expand=singleValueExtendedProperties($filter=...) on delta
-        # (OData/odata.net#1667): a server error, every time.
+    if q.ext is not None and st.args.expand_on_delta_fails:
         raise E.GraphError(500, "InternalServerError", "Value cannot be null.\r\nParameter name: type",
-                           fault="expand_on_delta")
+                           fault="expand-on-delta")
     if ctx.state.quota_exceeded(addr):
         raise E.GraphError(403, "ErrorQuotaExceeded", "The mailbox has exceeded its quota.", fault="quota")
     new = ctx.store.generation(addr, g1)

@@ -153,6 +153,7 @@ class State:
         self.no_mailbox_api = set()
         for a in args.refuse_mailbox_api or []:
             self.no_mailbox_api |= ({"*"} if a == "*" else self._addresses([a], "--refuse-mailbox-api"))
+        self.no_mailbox_users = {a.lower() for a in args.user_without_mailbox or []}
         self.access_policy = {}
         for s in args.access_policy or []:
             app, sep, addrs = s.partition("=")
@@ -268,7 +269,7 @@ class Ctx:
             raise errors.GraphError(got[0], got[1], "The folder answers %s (--folder-error)." % got[1],
                                     fault="folder-error")
 
-    def token_use(self, view, folder):
+    def token_use(self, view, folder, restart_url):
         st = self.state
         with st.lock:
             st.token_uses += 1
@@ -281,6 +282,10 @@ class Ctx:
             e = errors.sync_state_gone(view.gen, view.gen + 1)
             e.fault = "gone"
             raise e
+        if st.args.resync_every and n % st.args.resync_every == 0:
+            # "Synchronization reset": start over at the URL given, an empty $deltatoken
+            raise errors.GraphError(410, "resyncRequired", "The delta token is no longer valid, and the app must "
+                                    "reset the sync state.", headers=[("Location", restart_url)], fault="resync")
 
     def maybe_huge(self, texts):
         if not self.huge or not texts:
@@ -741,6 +746,12 @@ def build_parser():
                    help="every N-th use of a skip or delta token answers 410 SyncStateNotFound")
     f.add_argument("--gone-folder", action="append", metavar="[ADDR:]PATH|ROLE",
                    help="the first token use for this folder answers 410 SyncStateNotFound")
+    f.add_argument("--resync-every", type=int, default=0, metavar="N",
+                   help="every N-th token use answers 410 resyncRequired with a Location to start over")
+    f.add_argument("--expand-on-delta-fails", action="store_true",
+                   help="delta requests with $expand answer 500 InternalServerError, as reported of Graph")
+    f.add_argument("--user-without-mailbox", action="append", metavar="ADDR",
+                   help="a user that exists but has no mailbox: 404 MailboxNotEnabledForRESTAPI")
     f.add_argument("--duplicate-every", type=int, default=0, metavar="N",
                    help="every N-th page of a delta round repeats the last object of the page before")
     f.add_argument("--quota-exceeded", action="append", metavar="ADDR",
@@ -749,8 +760,6 @@ def build_parser():
                    help="every request for this mailbox answers 403 'Access to OData is disabled'")
     f.add_argument("--access-policy", action="append", metavar="APP=ADDR[,ADDR]",
                    help="application access policy: APP may read only these mailboxes")
-    f.add_argument("--refuse-expand-on-delta", action="store_true",
-                   help="delta requests with $expand of extended properties answer 500, as real Graph has")
     f.add_argument("--refuse-mailbox-api", action="append", metavar="ADDR|*",
                    help="the mailbox API answers 403 for this mailbox (the mail API still works)")
     f.add_argument("--folder-error", action="append", metavar="[ADDR:]PATH|ROLE=STATUS:CODE",
@@ -763,8 +772,8 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     for name in ("http429_every", "http503_every", "drop_every", "truncate_every", "malformed_every", "huge_every",
-                 "latency_ms", "expire_after", "gone_every", "duplicate_every", "max_concurrent_per_mailbox",
-                 "max_request_bytes"):
+                 "latency_ms", "expire_after", "gone_every", "resync_every", "duplicate_every",
+                 "max_concurrent_per_mailbox", "max_request_bytes"):
         if getattr(args, name) < 0:
             print("graphserver: --%s must not be negative" % name.replace("_", "-"), file=sys.stderr)
             return 2

@@ -143,6 +143,8 @@ class View:
         if got is None:
             got = make()
             with self._lock:
+                if len(self._filtered) > 4096:   # bounded: filters come from requests
+                    self._filtered.clear()
                 self._filtered[key] = got
         return got
 

@@ -113,12 +113,12 @@ def parse_expand(value, entity):
             if tm:
                 ptype = render.EXT_TYPES.get(tm.group(1).lower())
                 if ptype is None:
-                    raise errors.bad_request("Invalid extended property id: '%s'" % pid[:100], "ErrorInvalidProperty")
+                    raise _bad_ext()
                 ext.append((int(tm.group(2), 16), ptype))
             elif _NAMED.match(pid):
                 continue
             else:
-                raise errors.bad_request("Invalid extended property id: '%s'" % pid[:100], "ErrorInvalidProperty")
+                raise _bad_ext()
     # numeric tags match whatever spelling was sent; keep the first of each
     seen = set()
     out = []
@@ -127,6 +127,11 @@ def parse_expand(value, entity):
             seen.add((tag, ptype))
             out.append((tag, ptype))
     return tuple(out)
+
+
+def _bad_ext():
+    return errors.bad_request("The extended property attribute combination is invalid.",
+                              "ErrorInvalidExtendedProperty")
 
 
 def _top_level_split(value):

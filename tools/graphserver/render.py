@@ -113,13 +113,20 @@ class Shape:
         return isinstance(other, Shape) and self._key == other._key
 
 
+ITEM_TAGS = xmlout.ITEM_TAGS
+# Folders also answer PidTagAttributeHidden (isHidden) here.
+FOLDER_TAGS = dict(xmlout.FOLDER_TAGS)
+FOLDER_TAGS[0x10F4] = ("Boolean", lambda f: "true" if f.hidden else "false")
+
+
 def _ext_values(shape, table, obj):
     out = []
     for tag, ptype in shape.ext or ():
         if shape.no_source_key and tag in SOURCE_KEY_TAGS:
             continue
         known = table.get(tag)
-        if known is None or known[0] != ptype:
+        # A 32-bit property asked for as Long is answered too (reported of Graph for 0x0E08).
+        if known is None or (known[0] != ptype and not (known[0] == "Integer" and ptype == "Long")):
             continue
         val = known[1](obj)
         if val is None:
@@ -178,14 +185,14 @@ def message(view, it, shape):
         d["meetingMessageType"] = mtype
         for k, v in extra:
             d[k] = v
-    return _finish(shape, tname, d, _ext_values(shape, xmlout.ITEM_TAGS, it))
+    return _finish(shape, tname, d, _ext_values(shape, ITEM_TAGS, it))
 
 
 def mailbox_item(view, it, shape):
     d = {"@odata.type": "#microsoft.graph.mailboxItem", "@odata.etag": 'W/"%s"' % it.ews_ck,
          "id": item_id(view, it, shape), "createdDateTime": it.created, "lastModifiedDateTime": it.modified,
          "changeKey": it.ews_ck, "categories": list(it.categories), "type": it.cls, "size": it.size}
-    return _finish(shape, "mailboxItem", d, _ext_values(shape, xmlout.ITEM_TAGS, it))
+    return _finish(shape, "mailboxItem", d, _ext_values(shape, ITEM_TAGS, it))
 
 
 def event(view, it, shape):
@@ -196,7 +203,7 @@ def event(view, it, shape):
          "hasAttachments": bool(it.msg_flags & 0x10) if it.msg_flags is not None else False}
     if shape.annotate:
         d = dict({"@odata.type": "#microsoft.graph.event"}, **d)
-    return _finish(shape, "event", d, _ext_values(shape, xmlout.ITEM_TAGS, it))
+    return _finish(shape, "event", d, _ext_values(shape, ITEM_TAGS, it))
 
 
 def contact(view, it, shape):
@@ -205,7 +212,7 @@ def contact(view, it, shape):
          "parentFolderId": view.fid[it.folder], "displayName": it.subject, "fileAs": it.subject}
     if shape.annotate:
         d = dict({"@odata.type": "#microsoft.graph.contact"}, **d)
-    return _finish(shape, "contact", d, _ext_values(shape, xmlout.ITEM_TAGS, it))
+    return _finish(shape, "contact", d, _ext_values(shape, ITEM_TAGS, it))
 
 
 def mail_folder(view, f, shape):
@@ -225,7 +232,7 @@ def mail_folder(view, f, shape):
     if search:
         d["isSupported"] = True
     return _finish(shape, "mailSearchFolder" if search else "mailFolder", d,
-                   _ext_values(shape, xmlout.FOLDER_TAGS, f))
+                   _ext_values(shape, FOLDER_TAGS, f))
 
 
 def mailbox_folder(view, f, shape):
@@ -237,7 +244,7 @@ def mailbox_folder(view, f, shape):
         d["parentMailboxUrl"] = "%s/v1.0/admin/exchange/mailboxes/%s" % (shape.extras, view.mailbox_id)
         d["wellKnownName"] = f.role if f.role in model.MAIL_WELL_KNOWN or f.role in (
             "root", "calendar", "contacts", "tasks", "notes", "journal") else None
-    return _finish(shape, "mailboxFolder", d, _ext_values(shape, xmlout.FOLDER_TAGS, f))
+    return _finish(shape, "mailboxFolder", d, _ext_values(shape, FOLDER_TAGS, f))
 
 
 def calendar(view, f, shape):
@@ -247,7 +254,7 @@ def calendar(view, f, shape):
          "allowedOnlineMeetingProviders": ["teamsForBusiness"], "defaultOnlineMeetingProvider": "teamsForBusiness",
          "isTallyingResponses": True, "isRemovable": f.role != "calendar",
          "owner": {"name": view.address.split("@")[0], "address": view.address}}
-    return _finish(shape, "calendar", d, _ext_values(shape, xmlout.FOLDER_TAGS, f))
+    return _finish(shape, "calendar", d, _ext_values(shape, FOLDER_TAGS, f))
 
 
 def contact_folder(view, f, shape):
@@ -255,7 +262,7 @@ def contact_folder(view, f, shape):
          "parentFolderId": view.fid[f.parent] if f.parent is not None else None}
     if shape.annotate:
         d = dict({"@odata.type": "#microsoft.graph.contactFolder"}, **d)
-    return _finish(shape, "contactFolder", d, _ext_values(shape, xmlout.FOLDER_TAGS, f))
+    return _finish(shape, "contactFolder", d, _ext_values(shape, FOLDER_TAGS, f))
 
 
 RENDERERS = {"message": message, "mailboxItem": mailbox_item, "event": event, "contact": contact,
