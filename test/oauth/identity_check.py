@@ -331,6 +331,12 @@ def main():
     expect(post(idn, tok, poll), 54005, "invalid_grant", what="redeemed twice")
     expect(post(idn, tok, dict(poll, device_code="nope")), 70018, "bad_verification_code")
     expect(post(idn, tok, dict(poll, client_id="pub-brief")), 70018, "bad_verification_code", what="another app's code")
+    # 'organizations': the application's own tenant signs in
+    st, _, code4 = post(idn, "/organizations/oauth2/v2.0/devicecode", {"client_id": "pub", "scope": "Mail.Read"})
+    ok(st == 200, code4)
+    post(idn, "/_identity/devicelogin", {"user_code": code4["user_code"], "user": "alice"})
+    st, _, got4 = post(idn, "/organizations/oauth2/v2.0/token", dict(poll, device_code=code4["device_code"]))
+    ok(st == 200 and idn.check_bearer(got4["access_token"])["tenant"] == TID and "refresh_token" not in got4, got4)
     # declined at the page, and by a user who always declines
     st, _, code2 = post(idn, dev, {"client_id": "pub", "scope": "Mail.Read"})
     post(idn, "/_identity/devicelogin", {"user_code": code2["user_code"], "user": "alice", "action": "decline"})

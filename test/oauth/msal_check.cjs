@@ -105,6 +105,18 @@ async function main() {
         await whoami(again.accessToken);
         return who.user;
     });
+    await check("an http authority is refused by msal itself", async () => {
+        const http = BASE.replace("https://", "http://");
+        const app = new msal.ConfidentialClientApplication({auth: {clientId: APP, clientSecret: SECRET,
+                                                                   authority: http + "/" + TENANT, knownAuthorities: [HOST]}});
+        try {
+            await app.acquireTokenByClientCredential(GRAPH_DEFAULT);
+        } catch (e) {
+            expect(e.errorCode === "authority_uri_insecure", e.errorCode + " " + e.message);
+            return e.errorCode;
+        }
+        throw new Error("msal-node took an http authority");
+    });
     if (failures) {
         console.log(failures + " check(s) failed");
         process.exit(1);

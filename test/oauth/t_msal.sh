@@ -2,7 +2,8 @@
 # Microsoft's client library @azure/msal-node (npm, installed under build/npm-msal) gets tokens from
 # the test identity platform endpoint over HTTPS: client secret, certificate (PS256 and RS256), the
 # device code flow with a silent refresh, and a private authority given either as knownAuthorities
-# or as authorityMetadata + cloudDiscoveryMetadata fetched from the server's discovery documents.
+# or as authorityMetadata + cloudDiscoveryMetadata fetched from the server's discovery documents, and
+# msal's own refusal of an http authority.
 . "$(dirname "$0")/lib.sh"
 need_crypto
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || skip "node and npm are not installed"
@@ -53,8 +54,12 @@ NODE_PATH="$NPM_DIR/node_modules" NODE_EXTRA_CA_CERTS="$WORK/tls.crt" \
 rc=$?
 cat "$WORK/msal.out"
 [ $rc -eq 0 ] || fail "msal-node checks (exit $rc)"
-[ "$(grep -c '^ok ' "$WORK/msal.out")" -eq 7 ] || fail "not every msal-node check ran"
+[ "$(grep -c '^ok ' "$WORK/msal.out")" -eq 8 ] || fail "not every msal-node check ran"
 # What msal-node asked for, from the server's log (never a secret in it).
 grep -q "$SECRET" "$WORK/msal.log" "$WORK/msal.err" && fail "the secret is in the server's log"
+# knownAuthorities: no instance discovery (the one request is this script's curl); authorityMetadata:
+# no openid-configuration request (6 applications fetched it, plus this script's curl).
+[ "$(grep -c '"endpoint": "instance"' "$WORK/msal.log")" -eq 1 ] || fail "msal-node asked for instance discovery"
+[ "$(grep -c '"endpoint": "openid"' "$WORK/msal.log")" -eq 7 ] || fail "openid-configuration requests: $(grep -c '"endpoint": "openid"' "$WORK/msal.log"), 7 expected"
 echo "requests: $(wc -l <"$WORK/msal.log"); endpoints: $(sed -n 's/.*"endpoint": "\([a-z]*\)".*/\1/p' "$WORK/msal.log" | sort | uniq -c | tr -s ' \n' ' ')"
-echo "msal-node: 7 checks passed"
+echo "msal-node: 8 checks passed"
