@@ -73,8 +73,8 @@ int oauth_new(oauth_client **out, const oauth_options *opt, or_error *err);
  * identity platform's), OR_ERR_LIMIT (an oversized answer, or `size` too small). */
 int oauth_token(oauth_client *c, bool renew, char *out, size_t size, or_error *err);
 
-/* Seconds until the current token expires (negative when it has, or when there is none yet):
- * for progress messages and logs. */
+/* Seconds until the current token expires (negative when it has, or when there is none yet;
+ * LONG_MAX for a static token, whose expiry is not known): for progress messages and logs. */
 long oauth_token_expires_in(oauth_client *c);
 
 /* "client secret", "certificate", "device code", "static token". */

@@ -198,6 +198,26 @@ static json_t *server_get(const char *path, const char *bearer, long *status)
 	return j;
 }
 
+/* POST a form to base + path; the HTTP status. */
+static long server_post(const char *path, const char *form)
+{
+	CURL *h = curl_easy_init();
+	oauth_sbuf body = {0};
+	char url[256];
+	long status = 0;
+	snprintf(url, sizeof url, "%s%s", S.url, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	oauth_sbuf_wipe(&body);
+	return status;
+}
+
 /* Requests the server got from an application, of a grant type. */
 static long requests(const char *client_id, const char *grant)
 {
@@ -540,6 +560,31 @@ static void device_code_signs_in_after_polls_and_refreshes(void **state)
 	fclose(r.prompt);
 }
 
+/* The refresh token revoked: the renewal falls back to a new sign-in (a second prompt). */
+static void device_code_signs_in_again_when_the_refresh_token_is_refused(void **state)
+{
+	device_run r = {0};
+	char t1[OAUTH_TOKEN_MAX], t2[OAUTH_TOKEN_MAX];
+	or_error err;
+	assert_int_equal(device(&r, "dev-ok", NULL, t1, sizeof t1, &err), 0);
+	size_t first = strlen(prompt_text(r.prompt));
+	assert_int_equal(server_post("/_identity/revoke", "app=dev-ok&refresh=1"), 200);
+	long refreshes = requests("dev-ok", "refresh_token"), codes = device_stat("codes");
+	memcpy(t2, t1, sizeof t1);
+	assert_int_equal(oauth_token(r.c, true, t2, sizeof t2, &err), 0);
+	assert_string_not_equal(t1, t2);
+	assert_int_equal(requests("dev-ok", "refresh_token"), refreshes + 1); /* tried, refused */
+	assert_int_equal(device_stat("codes"), codes + 1);                   /* then a new code */
+	char *text = prompt_text(r.prompt);
+	assert_true(strlen(text) > first);
+	assert_non_null(strstr(text + first, "enter the code"));
+	json_t *who = checked(t2);
+	assert_non_null(who);
+	json_decref(who);
+	oauth_free(r.c);
+	fclose(r.prompt);
+}
+
 static void device_code_declined_expired_slowed(void **state)
 {
 	device_run r = {0};
@@ -658,6 +703,41 @@ static void tls_is_verified(void **state)
 	assert_int_equal(one_token(&c, tok, sizeof tok, &err), 0);
 }
 
+/* At the debug level the module logs its requests: never a secret, an assertion or a token. */
+static void debug_log_holds_no_secret(void **state)
+{
+	char t1[OAUTH_TOKEN_MAX], t2[OAUTH_TOKEN_MAX];
+	or_error err;
+	fflush(stderr);
+	int saved = dup(2), fd = open(path_in("stderr.log"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	log_set_level(LOG_DEBUG);
+	oauth_options o = secret_opts(APP);
+	int rc1 = one_token(&o, t1, sizeof t1, &err);
+	o.secret = "Wrong~Secret.value-0123456789";
+	int rc2 = one_token(&o, t2, sizeof t2, &err);
+	oauth_options c = {.flow = OAUTH_FLOW_CERTIFICATE, .authority = S.url, .tenant = TENANT, .client_id = APP,
+	                   .cert_path = path_in("app.crt"), .key_path = path_in("app.key"), .timeout_s = 10};
+	int rc3 = one_token(&c, t2, sizeof t2, &err);
+	log_set_level(LOG_NORMAL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	assert_int_equal(rc1, 0);
+	assert_int_equal(rc2, OR_ERR_AUTH);
+	assert_int_equal(rc3, 0);
+	char *text = read_text(path_in("stderr.log"));
+	assert_non_null(text);
+	assert_non_null(strstr(text, "oauth: POST ")); /* the log was caught */
+	const char *never[] = {SECRET, "Wrong~Secret", t1, t2, "client_secret=", "client_assertion=", "eyJ"};
+	for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
+		if (strstr(text, never[i]))
+			fail_msg("the debug log holds '%.20s'", never[i]);
+	free(text);
+}
+
 static bool can_run(char *why, size_t size)
 {
 	if (access(PY, X_OK) != 0)
@@ -687,10 +767,12 @@ int main(void)
 		cmocka_unit_test(refusal_renews_once),
 		cmocka_unit_test(threads_share_one_acquisition),
 		cmocka_unit_test(device_code_signs_in_after_polls_and_refreshes),
+		cmocka_unit_test(device_code_signs_in_again_when_the_refresh_token_is_refused),
 		cmocka_unit_test(device_code_declined_expired_slowed),
 		cmocka_unit_test(device_code_refusals),
 		cmocka_unit_test(broken_answers_are_named),
 		cmocka_unit_test(tls_is_verified),
+		cmocka_unit_test(debug_log_holds_no_secret),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -525,6 +525,8 @@ class Identity:
                 raise _Refusal(401, "invalid_client", 7000215, "Invalid client secret provided.") from None
         self._need(form, "grant_type")
         grant = form["grant_type"]
+        if grant == "device_code":  # msal's spelling of the device code grant; the identity platform takes both
+            grant = DEVICE_GRANT
         if grant not in ("client_credentials", DEVICE_GRANT, "refresh_token"):
             raise _Refusal(400, "unsupported_grant_type", 70003,
                            "The app requested an unsupported grant type '%s'." % grant[:100])
@@ -902,7 +904,7 @@ class Identity:
             if app is None:
                 return self._json(404, {"error": "no such app"})
             with self.lock:
-                app.not_before = time.time() + 1
+                app.not_before = int(time.time()) + 1  # tokens issued up to this second (iat is in seconds)
                 n = 0
                 for rec in self.refresh.values():
                     if rec["app"] is app and q.get("refresh") == "1":
