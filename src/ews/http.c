@@ -365,9 +365,18 @@ static outcome judge(ews_conn *c, CURLcode cc, long http, int parsed, ews_page *
 		return OUT_RETRY;
 	}
 	if (http == 401) {
-		or_fail(err, OR_ERR_AUTH, c->invalid_token || o->auth == EWS_AUTH_BEARER
-		                              ? "the server refused the token (expired or invalid): HTTP 401"
-		                              : "the server refused the credentials: HTTP 401");
+		/* Name the method: with Negotiate, curl sends nothing when there is no usable ticket, so
+		 * the 401 may mean a missing or expired ticket rather than a refused one. */
+		if (c->invalid_token || o->auth == EWS_AUTH_BEARER)
+			or_fail(err, OR_ERR_AUTH, "the server refused the token (expired or invalid): HTTP 401");
+		else if (o->auth == EWS_AUTH_NEGOTIATE)
+			or_fail(err, OR_ERR_AUTH, "Negotiate (Kerberos) authentication failed: the server refused the "
+			                          "credentials, or there is no valid Kerberos ticket for it (see klist; "
+			                          "kinit gets one): HTTP 401");
+		else
+			or_fail(err, OR_ERR_AUTH, "%s authentication failed: the server refused the credentials (%s): HTTP 401",
+			        o->auth == EWS_AUTH_NTLM ? "NTLM" : "Basic",
+			        o->auth == EWS_AUTH_NTLM ? "user name, domain or password" : "user name or password");
 		return OUT_FAIL;
 	}
 	if (http == 403) {
