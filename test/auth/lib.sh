@@ -103,11 +103,13 @@ wait_port() {
 	done
 }
 
-# stop_pid PID: SIGTERM, up to 10 s for the exit, then SIGKILL; the same wait for the children it
-# had (winbindd's domain child outlives its parent by a moment, Squid's helpers too)
+# stop_pid PID: SIGTERM to the daemon and then to the children it had (winbindd's domain child,
+# Squid's ntlm_auth helpers: left to notice on their own, they linger for seconds), up to 10 s for
+# each to exit, then SIGKILL
 stop_pid() {
 	kids=$(ps -o pid= --ppid "$1" 2>/dev/null)
 	kill -TERM "$1" 2>/dev/null || return 0
+	for p in $kids; do kill -TERM "$p" 2>/dev/null; done
 	for p in "$1" $kids; do
 		i=0
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
