@@ -458,11 +458,21 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 		return PULL_RETRY;
 	}
 	if (http == 401) {
-		if (o->auth == PULL_AUTH_BEARER)
+		/* Name the method: with Negotiate, curl sends nothing when there is no usable ticket, so
+		 * the 401 may mean a missing or expired ticket rather than a refused one. */
+		char offers[128] = "";
+		if (*c->offered)
+			snprintf(offers, sizeof offers, "; the server offers %s", c->offered);
+		if (c->invalid_token || o->auth == PULL_AUTH_BEARER)
 			or_fail(err, OR_ERR_AUTH, "the server refused the token (expired or invalid): HTTP 401");
+		else if (o->auth == PULL_AUTH_NEGOTIATE)
+			or_fail(err, OR_ERR_AUTH, "Negotiate (Kerberos) authentication failed: the server refused the "
+			                          "credentials, or there is no valid Kerberos ticket for it (see klist; "
+			                          "kinit gets one): HTTP 401%s", offers);
 		else
-			or_fail(err, OR_ERR_AUTH, "the server refused the credentials (%s authentication): HTTP 401%s%s",
-			        pull_auth_name(o->auth), *c->offered ? "; it offers " : "", c->offered);
+			or_fail(err, OR_ERR_AUTH, "%s authentication failed: the server refused the credentials (%s): HTTP 401%s",
+			        pull_auth_name(o->auth),
+			        o->auth == PULL_AUTH_NTLM ? "user name, domain or password" : "user name or password", offers);
 		return PULL_FAIL;
 	}
 	if (http == 429 || http == 503) {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """ostrecon's test EWS server: serves mailboxes from snapshot files over SOAP 1.1 on 127.0.0.1,
-with Basic/Bearer auth, impersonation, paging, fault injection, a request log and counters.
+with Basic/Bearer auth (or the user a local authenticating proxy names), impersonation, paging, fault injection, a request log and counters.
 Usage and options: docs/TEST_SERVER.md, or --help."""
 
 import argparse
@@ -122,6 +122,16 @@ class State:
                 return u
         return None
 
+    def find_proxy_user(self, name):
+        """The user a proxy names: as in the users file, DOMAIN\\user (NTLM), or user@REALM (a
+        Kerberos principal) when the whole name is no user's name or address."""
+        if not name:
+            return None
+        u = self.find_user(name)
+        if u is None and "@" in name:
+            u = self.find_user(name.rsplit("@", 1)[0])
+        return u
+
     def match_folders(self, spec):
         addr, _, what = spec.rpartition(":") if ("@" in spec.split(":", 1)[0]) else ("", "", spec)
         boxes = [self.boxes[addr.lower()]] if addr else list(self.boxes.values())
@@ -191,8 +201,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self._send(401, b"", headers=hdrs)
 
     def _authenticate(self):
-        """Returns (user, credential id) or (None, bearer_error flag)."""
+        """Returns (user, credential id, method) or (None, bearer_error flag, None)."""
         st = self.server.state
+        trusted = st.args.trust_proxy_user
+        if trusted and self.client_address[0] == "127.0.0.1":
+            # A real acceptor in front (Apache with Kerberos, Squid with NTLM) authenticated the
+            # client and names the user; its Authorization header is the proxy's business. Two
+            # values mean the proxy appended to a header the client sent: refused, not guessed.
+            names = self.headers.get_all(trusted) or []
+            if len(names) > 1:
+                return None, False, None
+            if names:
+                u = st.find_proxy_user(names[0].strip())
+                return (u, "proxy:" + u["name"], "proxy") if u else (None, False, None)
         h = self.headers.get("Authorization") or ""
         scheme, _, value = h.partition(" ")
         scheme = scheme.lower()
@@ -200,21 +221,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             try:
                 name, _, pw = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
-                return None, False
+                return None, False, None
             u = st.find_user(name)
             if u is None or u.get("password") is None or not hmac.compare_digest(
                     u["password"].encode("utf-8"), pw.encode("utf-8")):
-                return None, False
-            return u, "basic:" + u["name"]
+                return None, False, None
+            return u, "basic:" + u["name"], "basic"
         if scheme == "bearer":
             tok = st.tokens.get(value.strip())
             if tok is None:
-                return None, True
+                return None, True, None
             user, expired, exp = tok
             if expired or (exp is not None and exp < time.time()):
-                return None, True
-            return user, "bearer:" + value.strip()
-        return None, False
+                return None, True, None
+            return user, "bearer:" + value.strip(), "bearer"
+        return None, False, None
 
     # -- HTTP methods -----------------------------------------------------------------------
 
@@ -237,7 +258,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.server.state
         args = st.args
         t0 = time.monotonic()
-        rec = {"op": None, "status": 0, "fault": None, "user": None, "mailbox": None, "bytes_in": 0, "bytes_out": 0}
+        rec = {"op": None, "status": 0, "fault": None, "user": None, "auth": None, "mailbox": None, "bytes_in": 0,
+               "bytes_out": 0}
         body = None
         resp = None
         try:
@@ -288,12 +310,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rec["fault"] = "short-request"
             return
 
-        user, cred = self._authenticate()
+        user, cred, method = self._authenticate()
         if user is None:
             rec["status"] = 401
             rec["bytes_out"] = self._unauthorized(bearer_error=cred is True)
             return
         rec["user"] = user["name"]
+        rec["auth"] = method
         with st.lock:
             st.seq += 1
             seq = rec["seq"] = st.seq
@@ -470,6 +493,9 @@ def build_parser():
     g.add_argument("--mailbox-dir", action="append", metavar="DIR", help="serve every *.jsonl in DIR")
     g.add_argument("--users", metavar="FILE", help="JSON users file (passwords, impersonation rights)")
     g.add_argument("--tokens", metavar="FILE", help="JSON bearer tokens file (token -> user, expiry)")
+    g.add_argument("--trust-proxy-user", metavar="HEADER",
+                   help="take the user a local authenticating proxy names in HEADER (from 127.0.0.1 only); "
+                        "requests without it authenticate as usual")
     g.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
     g.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     g.add_argument("--pid-file", metavar="FILE")
@@ -515,6 +541,12 @@ def main(argv=None):
             return 2
     if args.max_connections < 1 or args.timeout <= 0 or not 1 <= args.workers <= 16:
         print("ewsserver: --max-connections and --timeout must be positive, --workers 1..16", file=sys.stderr)
+        return 2
+    if args.trust_proxy_user is not None and (
+            not args.trust_proxy_user or args.trust_proxy_user.lower() in ("authorization", "host") or
+            any(not (c.isascii() and (c.isalnum() or c == "-")) for c in args.trust_proxy_user)):
+        print("ewsserver: --trust-proxy-user takes a header name (letters, digits, '-'), not Authorization or Host",
+              file=sys.stderr)
         return 2
     if bool(args.tls_cert) != bool(args.tls_key):
         print("ewsserver: --tls-cert and --tls-key go together", file=sys.stderr)
