@@ -49,14 +49,14 @@ enum {
 	OPT_URL = 1000, OPT_MAILBOX, OPT_AUTH, OPT_USER, OPT_PASSWORD_FILE, OPT_TOKEN_FILE, OPT_IMPERSONATE,
 	OPT_ANCHOR, OPT_SERVER_VERSION, OPT_CACERT, OPT_INSECURE, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_FINDFOLDER, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
-	OPT_SECRET_ON_ARGV, OPT_API, OPT_GRAPH_URL, OPT_LOGIN_URL, OPT_CLOUD, OPT_GRAPH_API, OPT_NO_DELTA, OPT_TENANT,
+	OPT_SECRET_ON_ARGV, OPT_API, OPT_GRAPH_URL, OPT_AUTHORITY, OPT_CLOUD, OPT_GRAPH_API, OPT_NO_DELTA, OPT_TENANT,
 	OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE, OPT_CERTIFICATE, OPT_CERTIFICATE_KEY, OPT_SCOPE,
 	OPT_SERVER_LAST
 };
 #define CLI_SERVER_LONG_OPTIONS                                                                           \
 	{"url", required_argument, NULL, OPT_URL}, {"mailbox", required_argument, NULL, OPT_MAILBOX},         \
 	{"api", required_argument, NULL, OPT_API}, {"graph-url", required_argument, NULL, OPT_GRAPH_URL},     \
-	{"login-url", required_argument, NULL, OPT_LOGIN_URL}, {"cloud", required_argument, NULL, OPT_CLOUD}, \
+	{"authority", required_argument, NULL, OPT_AUTHORITY}, {"cloud", required_argument, NULL, OPT_CLOUD}, \
 	{"graph-api", required_argument, NULL, OPT_GRAPH_API}, {"no-delta", no_argument, NULL, OPT_NO_DELTA}, \
 	{"auth", required_argument, NULL, OPT_AUTH}, {"user", required_argument, NULL, OPT_USER},             \
 	{"password-file", required_argument, NULL, OPT_PASSWORD_FILE},                                        \
@@ -97,7 +97,7 @@ typedef struct {
 	bool concurrency_given;
 	int page_size;              /* -1: each protocol's default */
 	int cloud;
-	const char *auth_name, *password_file, *token_file, *graph_url, *login_url;
+	const char *auth_name, *password_file, *token_file, *graph_url, *authority_url;
 	const char *tenant, *client_id, *client_secret_file, *certificate, *certificate_key, *scope;
 	char *secret;               /* password or bearer token; owned, wiped by cli_server_free */
 	char *client_secret;        /* owned, wiped */

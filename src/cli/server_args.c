@@ -61,7 +61,7 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 			return bad(command, "--api takes ews, graph or auto");
 		return 1;
 	case OPT_GRAPH_URL: c->graph_url = arg; return 1;
-	case OPT_LOGIN_URL: c->login_url = arg; return 1;
+	case OPT_AUTHORITY: c->authority_url = arg; return 1;
 	case OPT_CLOUD:
 		for (size_t i = 0; i < N_CLOUDS; i++)
 			if (strcmp(arg, clouds[i].name) == 0) {
@@ -160,6 +160,23 @@ static bool is_http_url(const char *u)
 	return strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0;
 }
 
+/* The delegated permissions a person signing in with a device code grants: reading the mailbox
+ * (both Graph APIs, the user's settings), or EWS as the user. */
+static char *user_scope(const char *resource_scope)
+{
+	char base[128];
+	str_copy(base, resource_scope, sizeof base);
+	char *dflt = strstr(base, "/.default");
+	if (dflt)
+		*dflt = '\0';
+	char *out = NULL;
+	int n = strstr(base, "graph")
+	            ? asprintf(&out, "%s/MailboxFolder.Read %s/MailboxItem.Read %s/Mail.Read %s/User.Read offline_access",
+	                       base, base, base, base)
+	            : asprintf(&out, "%s/EWS.AccessAsUser.All offline_access", base);
+	return n < 0 ? NULL : out;
+}
+
 /* An OAuth client for one resource (Graph, or EWS in Exchange Online). */
 static int make_oauth(cli_server *c, const char *scope, oauth_client **out, or_error *err)
 {
@@ -167,10 +184,11 @@ static int make_oauth(cli_server *c, const char *scope, oauth_client **out, or_e
 	o.flow = c->auth == CLI_AUTH_CERTIFICATE ? OAUTH_FLOW_CERTIFICATE
 	         : c->auth == CLI_AUTH_CLIENT_SECRET ? OAUTH_FLOW_SECRET
 	                                             : OAUTH_FLOW_DEVICE_CODE;
-	o.authority = c->login_url ? c->login_url : clouds[c->cloud].login;
+	o.authority = c->authority_url ? c->authority_url : clouds[c->cloud].login;
 	o.tenant = c->tenant ? c->tenant : "organizations";
 	o.client_id = c->client_id;
-	o.scope = c->scope ? c->scope : scope;
+	char *delegated = c->auth == CLI_AUTH_DEVICE_CODE && !c->scope ? user_scope(scope) : NULL;
+	o.scope = c->scope ? c->scope : delegated ? delegated : scope;
 	o.secret = c->client_secret;
 	o.cert_path = c->certificate;
 	o.key_path = c->certificate_key;
@@ -178,12 +196,19 @@ static int make_oauth(cli_server *c, const char *scope, oauth_client **out, or_e
 	o.insecure = c->pull.insecure;
 	o.timeout_s = c->pull.connect_timeout_s > 30 ? c->pull.connect_timeout_s : 30;
 	o.prompt = stderr;
-	return oauth_new(out, &o, err);
+	int rc = oauth_new(out, &o, err);
+	free(delegated);
+	return rc;
 }
 
 static int token_get(void *ctx, bool renew, char *out, size_t size, or_error *err)
 {
 	return oauth_token(ctx, renew, out, size, err);
+}
+
+static void token_accepted(void *ctx, const char *token)
+{
+	oauth_token_accepted(ctx, token);
 }
 
 /* The options that shape a capture, for the snapshot header: one text per protocol, made once
@@ -213,8 +238,8 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 		return or_fail(err, OR_ERR_USAGE, "--url must be an http:// or https:// URL");
 	if (c->graph_url && !is_http_url(c->graph_url))
 		return or_fail(err, OR_ERR_USAGE, "--graph-url must be an http:// or https:// URL");
-	if (c->login_url && !is_http_url(c->login_url))
-		return or_fail(err, OR_ERR_USAGE, "--login-url must be an http:// or https:// URL");
+	if (c->authority_url && !is_http_url(c->authority_url))
+		return or_fail(err, OR_ERR_USAGE, "--authority must be an http:// or https:// URL");
 	if (!ews_server_version_valid(c->ews.server_version))
 		return or_fail(err, OR_ERR_USAGE, "--server-version: '%s' is not a RequestServerVersion value",
 		               c->ews.server_version);
@@ -281,15 +306,23 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 	}
 	p->secret = c->secret;
 	if (oauth_app) {
-		if (c->may_graph && (rc = make_oauth(c, OAUTH_DEFAULT_APP_SCOPE, &c->oauth_graph, err)) != 0)
+		char graph_scope[160];
+		const char *root = c->graph_url ? c->graph_url : clouds[c->cloud].graph;
+		const char *host_end = strstr(root, "://") ? strchr(strstr(root, "://") + 3, '/') : NULL;
+		snprintf(graph_scope, sizeof graph_scope, "%.*s/.default", host_end ? (int)(host_end - root) : (int)strlen(root),
+		         root);
+		/* a national cloud's Graph is its own resource; a test server's stands in for the global one */
+		bool loopback = strstr(root, "://127.0.0.1") || strstr(root, "://localhost") || strstr(root, "://[::1]");
+		if (c->may_graph && (rc = make_oauth(c, loopback ? OAUTH_DEFAULT_APP_SCOPE : graph_scope, &c->oauth_graph,
+		                                     err)) != 0)
 			return rc;
 		if (c->may_ews && (rc = make_oauth(c, clouds[c->cloud].ews_scope, &c->oauth_ews, err)) != 0)
 			return rc;
 		if (c->auth == CLI_AUTH_DEVICE_CODE && c->may_graph && c->may_ews && !c->scope)
 			log_warn("the device code flow signs in once per resource: Graph and EWS may each ask");
 	}
-	c->tokens_graph = (pull_token_source){.get = token_get, .ctx = c->oauth_graph};
-	c->tokens_ews = (pull_token_source){.get = token_get, .ctx = c->oauth_ews};
+	c->tokens_graph = (pull_token_source){.get = token_get, .accepted = token_accepted, .ctx = c->oauth_graph};
+	c->tokens_ews = (pull_token_source){.get = token_get, .accepted = token_accepted, .ctx = c->oauth_ews};
 	options_json(c, true);
 	options_json(c, false);
 	(void)command;
@@ -365,7 +398,8 @@ const char *cli_server_help =
 	"                           Exchange Online (an Exchange Online --url, or none) and EWS else\n"
 	"      --url URL            the EWS endpoint, https://HOST/EWS/Exchange.asmx\n"
 	"      --graph-url URL      Graph's service root (default " GRAPH_ROOT ")\n"
-	"      --login-url URL      the identity platform (default https://login.microsoftonline.com)\n"
+	"      --authority URL      the identity platform's login host (default\n"
+	"                           https://login.microsoftonline.com)\n"
 	"      --cloud NAME         global (default), usgov, usgov-dod or china: sets both URLs\n"
 	"      --graph-api KIND     mailbox (the Exchange mailbox API: every folder and item type),\n"
 	"                           mail (mail, calendar and contact folders only) or auto (default:\n"

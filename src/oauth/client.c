@@ -568,6 +568,16 @@ int oauth_token(oauth_client *c, bool renew, char *out, size_t size, or_error *e
 	return rc;
 }
 
+void oauth_token_accepted(oauth_client *c, const char *token)
+{
+	if (!c || !token)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->token && holds_current(token, strlen(token) + 1, c->token))
+		c->from_refusal = false; /* it worked: a later refusal of it is a new one */
+	pthread_mutex_unlock(&c->lock);
+}
+
 long oauth_token_expires_in(oauth_client *c)
 {
 	if (!c)

@@ -562,12 +562,13 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 {
 	const pull_options *o = c->sh->opt;
 	/* Failures (dropped connections, server errors, pages that do not parse) have a number of
-	 * attempts; throttling answers are retried as the server says until the pull's deadline, so
-	 * that a server that throttles one request in three slows the pull down but never loses a
-	 * folder while the rest of the pull goes on. */
+	 * attempts. Throttling answers are retried as the server says for as long as the rest of the
+	 * pull gets through (until the pull's deadline), so that a server that throttles one request
+	 * in three slows the pull down but never loses a folder; a server that throttles everything
+	 * gets the same number of attempts as a failure. */
 	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
 	int failures = 0;
-	long throttles = 0;
+	long throttles = 0, successes_then = -1;
 	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
 	bool renewed = false;
 	struct curl_slist *headers = request_headers(rq);
@@ -630,6 +631,11 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		bool throttled = out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503)));
 		after_request(c, throttled);
 		if (out == PULL_OK) {
+			if (renewed && o->tokens->accepted)
+				o->tokens->accepted(o->tokens->ctx, c->token);
+			pthread_mutex_lock(&c->sh->lock);
+			c->sh->successes++;
+			pthread_mutex_unlock(&c->sh->lock);
 			rc = 0;
 			goto out;
 		}
@@ -651,6 +657,13 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		}
 		if (throttled) {
 			throttles++;
+			pthread_mutex_lock(&c->sh->lock);
+			long successes = c->sh->successes;
+			pthread_mutex_unlock(&c->sh->lock);
+			if (successes_then < 0)
+				successes_then = successes;
+			if (throttles >= attempts && successes == successes_then)
+				break; /* throttled every time, and nothing else got through meanwhile */
 			long ms = (wait >= 0 ? wait : backoff_ms(c, (int)(throttles < 8 ? throttles : 8))) +
 			          (long)(rand_r(&c->seed) % 250);
 			if (pull_now_ms() + ms > deadline) {

@@ -17,6 +17,7 @@ struct pull_shared {
 	 * configured concurrency. */
 	int limit, active, calm, min_limit;
 	long requests, retries, throttled, trace_seq;
+	long successes;        /* answers that were not refusals, throttling or failures */
 	bool fatal;            /* auth/TLS failure: every worker stops */
 	or_error fatal_err;
 };

@@ -35,6 +35,9 @@ const char *pull_auth_name(pull_auth a);
  * must be thread-safe (oauth_token fits). */
 typedef struct {
 	int (*get)(void *ctx, bool renew, char *out, size_t size, or_error *err);
+	/* Optional: the server accepted a token `get` renewed after a refusal (a renewed token
+	 * refused at once is an error; one that worked first may be renewed again later). */
+	void (*accepted)(void *ctx, const char *token);
 	void *ctx;
 } pull_token_source;
 
