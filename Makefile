@@ -3,7 +3,7 @@
 
 VERSION  := 0.1.0
 CC       ?= cc
-PKGS     := libpff jansson libcurl libxml-2.0 zlib libdeflate libcrypto
+PKGS     := libpff jansson yajl libcurl libxml-2.0 zlib libdeflate libcrypto
 SAN      ?= 0
 
 ifeq ($(SAN),1)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #define MAX_PAGES 1000000  /* per folder or hierarchy: a broken server must not loop us forever */
@@ -210,7 +211,7 @@ static int list_folders(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, c
 	int rc = 0;
 	for (int page = 0; page < MAX_PAGES && url; page++) {
 		long http = 0;
-		rc = graph_get(c, g->o, op, url, coll, false, pg, &http, err);
+		rc = graph_get(c, g->o, op, url, coll, false, false, pg, &http, err);
 		free(url);
 		url = NULL;
 		if (rc || (rc = add_folders(g, run, pg, items, err)) != 0)
@@ -323,7 +324,7 @@ static int get_folder(gpull *g, pull_conn *c, graph_page *pg, const char *seg, c
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	long http = 0;
 	or_error e = {0};
-	int rc = graph_get(c, g->o, "GetFolder", url, coll, false, pg, &http, &e);
+	int rc = graph_get(c, g->o, "GetFolder", url, coll, true, false, pg, &http, &e);
 	free(url);
 	if (rc == OR_ERR_NOTFOUND || rc == OR_ERR_DENIED || (rc && (http == 400 || http == 404))) {
 		/* The folder's own listing (or its pull) will say what is wrong with it, if anything. */
@@ -487,7 +488,7 @@ static int mailbox_id(gpull *g, pull_conn *c, graph_page *pg, char **out, or_err
 	if (!url)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	long http = 0;
-	int rc = graph_get(c, g->o, "GetExchangeSettings", url, COLL_SETTINGS, false, pg, &http, err);
+	int rc = graph_get(c, g->o, "GetExchangeSettings", url, COLL_SETTINGS, true, false, pg, &http, err);
 	free(url);
 	if (rc)
 		return rc;
@@ -588,7 +589,7 @@ static int probe_items(gpull *g, pull_run *run, pull_conn *c, graph_page *pg, or
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	long http = 0;
 	or_error e = {0};
-	int rc = graph_get(c, g->o, "ProbeItemsDelta", url, kind, true, pg, &http, &e);
+	int rc = graph_get(c, g->o, "ProbeItemsDelta", url, kind, false, true, pg, &http, &e);
 	free(url);
 	if (rc == 0) {
 		g->expand_on_delta = 1;
@@ -752,7 +753,7 @@ static round_end item_round(gpull *g, pull_run *run, pull_conn *c, graph_page *p
 		pthread_mutex_unlock(&g->lock);
 		long http = 0;
 		or_error err = {0};
-		int rc = graph_get(c, g->o, op, url, kind, probe, pg, &http, &err);
+		int rc = graph_get(c, g->o, op, url, kind, false, probe, pg, &http, &err);
 		free(url);
 		url = NULL;
 		if (rc && probe && (http >= 500 || http == 400 || http == 501)) {
