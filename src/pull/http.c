@@ -563,9 +563,9 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	const pull_options *o = c->sh->opt;
 	/* Failures (dropped connections, server errors, pages that do not parse) have a number of
 	 * attempts. Throttling answers are retried as the server says for as long as the rest of the
-	 * pull gets through (until the pull's deadline), so that a server that throttles one request
-	 * in three slows the pull down but never loses a folder; a server that throttles everything
-	 * gets the same number of attempts as a failure. */
+	 * pull gets through (until the pull's deadline, and at most four times a failure's attempts
+	 * in a row), so that a server that throttles one request in three slows the pull down but
+	 * never loses a folder; a server that throttles everything gets a failure's attempts. */
 	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
 	int failures = 0;
 	long throttles = 0, successes_then = -1;
@@ -662,8 +662,12 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			pthread_mutex_unlock(&c->sh->lock);
 			if (successes_then < 0)
 				successes_then = successes;
-			if (throttles >= attempts && successes == successes_then)
-				break; /* throttled every time, and nothing else got through meanwhile */
+			/* Throttled every time and nothing else got through meanwhile: the server throttles
+			 * everything. Throttled four times as often as a failure may be retried while the
+			 * rest gets through: this request's own answer is "unavailable" (one throttled in
+			 * three would be throttled that often once in 10^13). */
+			if ((throttles >= attempts && successes == successes_then) || throttles >= 4L * attempts)
+				break;
 			long ms = (wait >= 0 ? wait : backoff_ms(c, (int)(throttles < 8 ? throttles : 8))) +
 			          (long)(rand_r(&c->seed) % 250);
 			if (pull_now_ms() + ms > deadline) {
