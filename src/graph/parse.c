@@ -657,6 +657,8 @@ int graph_parser_new(graph_parser **out, graph_page *pg, graph_coll coll, bool s
 		free(p);
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
+	/* UTF-8 is checked where strings are written (invalid sequences become U+FFFD) */
+	yajl_config(p->y, yajl_dont_validate_strings, 1);
 	p->pg = pg;
 	p->coll = coll;
 	p->single = single || coll == COLL_SETTINGS;

@@ -234,6 +234,7 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout_s);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->timeout_s < 60 ? o->timeout_s : 60L);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024); /* pages run to MBs: fewer, larger reads */
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
