@@ -86,4 +86,40 @@ int graph_page_parse(graph_page *pg, graph_coll coll, bool single, const char *t
 int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool single,
               bool probe, graph_page *pg, long *http, or_error *err);
 
+/* ----------------------------------------------------- the pull */
+
+#define GRAPH_MAX_PAGES 1000000 /* per folder or listing: a broken server must not loop us forever */
+#define GRAPH_MAX_RESTARTS 3    /* of one round whose delta state expired */
+
+/* One Graph pull (pull.c, folders.c, items.c). */
+typedef struct {
+	const graph_options *o;
+	graph_api api;         /* MAILBOX or MAIL, once known */
+	char *base;            /* the mailbox's path under the root */
+	char *options_json;    /* the header's options, with what this pull found */
+	graph_coll *kind;      /* per folder of the snapshot: the collection of its items */
+	size_t n_kind, cap_kind;
+	pthread_mutex_t lock;
+	int expand_on_delta;   /* -1 not known yet, 0 refused, 1 works */
+	bool no_delta;         /* delta refused (over quota) or not wanted: plain listings */
+	long restarts;
+} graph_pull;
+
+
+/* folders.c: the mailbox's id, the folders of each API with their roles, and the root. */
+int graph_mailbox_id(graph_pull *g, pull_conn *c, graph_page *pg, char **out, or_error *err);
+int graph_set_base(graph_pull *g, const char *prefix, const char *id, or_error *err);
+int graph_hierarchy_mailbox(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
+int graph_hierarchy_mail(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
+int graph_add_root(graph_pull *g, pull_run *run, or_error *err);
+/* The key inside an object's id, for an object Graph gave no PidTagSourceKey. */
+void graph_key_from_ident(const char *id, snap_ident *ident);
+/* What the mail API cannot list (the header's options.not_covered). */
+extern const char *const graph_mail_not_covered[];
+extern const size_t graph_n_mail_not_covered;
+
+/* items.c: whether delta rounds take extended properties (asked once), and a folder's items. */
+int graph_probe_items(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
+void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f);
+
 #endif
