@@ -152,7 +152,11 @@ static int n_recover(st_file *sf, int64_t *n, or_error *err)
 	return rc;
 }
 
-static int n_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error *err)
+/* Descriptor 0x801, a heap of client signature 0x6C whose root holds two heap ids: a BTH of records
+ * (16-byte GUID, 2-byte replid) sorted by GUID, and an array of 16-byte GUIDs indexed by replid
+ * (libpff's format document, "The 6c table"; docs/QUIRKS.md). The record's replid is checked against
+ * the array: a record the array contradicts keeps its GUID but loses its replid. */
+static int n_replica_table(st_file *sf, st_replica **out, size_t *n, or_error *err)
 {
 	nat_file *f = (nat_file *)sf;
 	*out = NULL;
@@ -160,22 +164,37 @@ static int n_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 	const ndb_nbt_ent *e = ndb_find_node(&f->nf, NID_REPLICA_TABLE);
 	if (!e)
 		return 0; /* no replica table: a PST, or a file without one */
-	const uint8_t *hdr;
-	size_t len;
+	const uint8_t *hdr, *vals = NULL;
+	size_t len, n_vals = 0;
 	uint8_t *rec = NULL, cb_key, cb_ent;
 	size_t count = 0;
+	uint32_t hid_vals = 0;
 	or_error e2 = {0};
 	int rc = heap_of(f, e->nid, e->data, e->sub, &e2);
 	if (rc == 0 && (rc = ltp_hid(&f->heap, f->heap.user_root, &hdr, &len, &e2)) == 0 && len < 8)
 		rc = or_fail(&e2, OR_ERR_FORMAT, "its header is %zu bytes", len);
-	if (rc == 0)
+	if (rc == 0) {
+		hid_vals = ndb_le32(hdr + 4);
 		rc = ltp_bth_records(&f->heap, ndb_le32(hdr), &rec, &count, &cb_key, &cb_ent, &e2);
-	if (rc == 0 && cb_key != 16)
-		rc = or_fail(&e2, OR_ERR_FORMAT, "its records have %u-byte keys", cb_key);
-	if (rc == 0 && !(*out = calloc(count ? count : 1, 16)))
+	}
+	if (rc == 0 && (cb_key != 16 || cb_ent != 2))
+		rc = or_fail(&e2, OR_ERR_FORMAT, "its records have %u-byte keys and %u-byte values", cb_key, cb_ent);
+	/* The GUID array only checks the records: without it, the records stand alone. */
+	or_error e3 = {0};
+	if (rc == 0 && hid_vals && ltp_hid(&f->heap, hid_vals, &vals, &n_vals, &e3) == 0)
+		n_vals /= 16;
+	else
+		vals = NULL, n_vals = 0;
+	if (rc == 0 && !(*out = calloc(count ? count : 1, sizeof **out)))
 		rc = or_fail(&e2, OR_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; rc == 0 && i < count; i++)
-		memcpy((*out)[(*n)++], rec + i * ((size_t)cb_key + cb_ent), 16);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		const uint8_t *r = rec + i * 18;
+		st_replica *x = &(*out)[(*n)++];
+		memcpy(x->guid, r, 16);
+		x->replid = ndb_le16(r + 16);
+		if (vals && ((size_t)x->replid >= n_vals || memcmp(vals + 16 * (size_t)x->replid, r, 16) != 0))
+			x->replid = -1;
+	}
 	free(rec);
 	if (rc) {
 		free(*out);
@@ -185,6 +204,18 @@ static int n_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 		                          : or_fail(err, rc, "cannot read the replica table (descriptor 0x801): %s", e2.message);
 	}
 	return 0;
+}
+
+int native_replica_table(const char *path, st_replica **out, size_t *n, or_error *err)
+{
+	st_file *f = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = native_open(&f, path, err);
+	if (rc == 0)
+		rc = n_replica_table(f, out, n, err);
+	st_close(f);
+	return rc;
 }
 
 static int n_message_store(st_file *sf, st_node **out, or_error *err)
@@ -290,7 +321,7 @@ static const st_ops native_ops = {
 	.get_info = n_get_info,
 	.orphan_count = n_orphan_count,
 	.recover = n_recover,
-	.replica_guids = n_replica_guids,
+	.replica_table = n_replica_table,
 	.message_store = n_message_store,
 	.root_folder = n_root_folder,
 	.node_free = n_node_free,

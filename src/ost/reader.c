@@ -2,8 +2,8 @@
  * reader.c: `ostrecon ost`: lists a cache file into a snapshot.
  *
  * Two passes. The first walks the folder tree and keeps the folders in memory (they are few): their
- * PRQ_ID_SECURE4 values and the special-folder entry ids tie replids to replica GUIDs, which every
- * key depends on. The second pass streams the messages folder by folder straight to the output, so
+ * PRQ_ID_SECURE4 values and the special-folder entry ids check the replica table's replid -> GUID
+ * records (and tie replids the table leaves out), which every key depends on. The second pass streams the messages folder by folder straight to the output, so
  * memory does not grow with the number of messages. Nothing stops at a bad item: each one that
  * cannot be read becomes an error line and the walk goes on.
  */
@@ -508,6 +508,36 @@ static void fill_integrity(reader *r)
 	}
 }
 
+/* The replica table (descriptor 0x801): its GUIDs bound what the entry ids may name, and each
+ * record ties its replid to its GUID, first evidence of the map (the entry ids then confirm it, or
+ * contradict it and make that replid unusable). A table that cannot be read is an error line; the
+ * entry ids alone then tie replids to GUIDs. Returns OR_ERR_NOMEM only. */
+static int read_replica_table(reader *r)
+{
+	st_replica *rec = NULL;
+	size_t n = 0;
+	if (st_replica_table(r->file, &rec, &n, &r->err) != 0) {
+		if (r->err.code == OR_ERR_NOMEM)
+			return r->err.code;
+		add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:2049", NULL, NULL, r->err.message);
+		return 0;
+	}
+	if (n && !(r->table = calloc(n, sizeof *r->table))) {
+		free(rec);
+		return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(r->table[i], rec[i].guid, 16);
+	r->n_table = n;
+	r->replicas.table = r->table;
+	r->replicas.n_table = r->n_table;
+	for (size_t i = 0; i < n; i++)
+		if (rec[i].replid >= 0)
+			ost_replica_learn(&r->replicas, (uint16_t)rec[i].replid, rec[i].guid, "replica table");
+	free(rec);
+	return 0;
+}
+
 static void reader_free(reader *r)
 {
 	for (size_t i = 0; i < r->n_work; i++) {
@@ -555,10 +585,10 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	h->options_json = opt->options_json;
 
 	/* The replica table and the store's entry ids. */
-	if (st_replica_guids(r.file, &r.table, &r.n_table, &r.err) != 0)
-		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:2049", NULL, NULL, r.err.message);
-	r.replicas.table = r.table;
-	r.replicas.n_table = r.n_table;
+	if ((rc = read_replica_table(&r)) != 0) {
+		*err = r.err;
+		goto out;
+	}
 	st_node *store = NULL;
 	if (st_message_store(r.file, &store, &r.err) == 0) {
 		or_error e = {0};

@@ -37,14 +37,23 @@ typedef struct {
 	size_t n;
 } st_props;
 
+/* One record of the replica table (descriptor 0x801): a replica GUID and its 2-byte replica id,
+ * the replid that PRQ_ID_SECURE4 values carry. replid -1: the record's id is unknown (libpff does
+ * not give it and the native read failed) or contradicted by the table's own GUID array. */
+typedef struct {
+	uint8_t guid[16];
+	int32_t replid;
+} st_replica;
+
 typedef struct {
 	const char *name; /* "native", "libpff" */
 	void (*close)(st_file *f);
 	void (*get_info)(st_file *f, st_info *info);
 	int (*orphan_count)(st_file *f, int64_t *n, or_error *err);
 	int (*recover)(st_file *f, int64_t *n, or_error *err);
-	/* The GUIDs of the replica table (descriptor 0x801): *out is malloc'd, caller frees. */
-	int (*replica_guids)(st_file *f, uint8_t (**out)[16], size_t *n, or_error *err);
+	/* The records of the replica table (descriptor 0x801) in stored order (by GUID): *out is
+	 * malloc'd, the caller frees it. No table (a PST): 0 records. */
+	int (*replica_table)(st_file *f, st_replica **out, size_t *n, or_error *err);
 	int (*message_store)(st_file *f, st_node **out, or_error *err);
 	int (*root_folder)(st_file *f, st_node **out, or_error *err);
 	void (*node_free)(st_node *n);
@@ -68,14 +77,17 @@ struct st_node {
  * opening (the message says which). */
 int native_open(st_file **out, const char *path, or_error *err);
 int pff_open(st_file **out, const char *path, or_error *err);
+/* The replica table of the file at `path` as the native reader reads it (the libpff reader takes
+ * the replid column from here: libpff 20180714 does not give it). */
+int native_replica_table(const char *path, st_replica **out, size_t *n, or_error *err);
 
 static inline void st_close(st_file *f) { if (f) f->ops->close(f); }
 static inline void st_get_info(st_file *f, st_info *i) { f->ops->get_info(f, i); }
 static inline int st_orphan_count(st_file *f, int64_t *n, or_error *e) { return f->ops->orphan_count(f, n, e); }
 static inline int st_recover(st_file *f, int64_t *n, or_error *e) { return f->ops->recover(f, n, e); }
-static inline int st_replica_guids(st_file *f, uint8_t (**out)[16], size_t *n, or_error *e)
+static inline int st_replica_table(st_file *f, st_replica **out, size_t *n, or_error *e)
 {
-	return f->ops->replica_guids(f, out, n, e);
+	return f->ops->replica_table(f, out, n, e);
 }
 static inline int st_message_store(st_file *f, st_node **o, or_error *e) { return f->ops->message_store(f, o, e); }
 static inline int st_root_folder(st_file *f, st_node **o, or_error *e) { return f->ops->root_folder(f, o, e); }
