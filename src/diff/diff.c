@@ -222,6 +222,9 @@ static void free_side(side_state *ss)
 	free(ss->folder_row);
 	free(ss->folder_pair);
 	free(ss->folder_pair_by);
+	free(ss->folder_group);
+	free(ss->item_group);
+	free(ss->folder_rkey);
 	free(ss->fclass);
 	if (ss->npath)
 		for (size_t f = 0; f < ss->s->n_folders; f++)
@@ -265,9 +268,7 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 	for (int s = 0; s < 2 && rc == 0; s++)
 		rc = setup_side(&c, s, err);
 	if (rc == 0)
-		rc = diff_pair_folders(&c, err);
-	if (rc == 0)
-		rc = diff_pair_items(&c, err);
+		rc = diff_pair(&c, err);
 	if (rc == 0)
 		rc = diff_classify(&c, err);
 	if (rc == 0)

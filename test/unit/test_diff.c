@@ -617,6 +617,90 @@ static void many_differences_are_summed(void **state)
 	diff_result_free(r), snap_free(srv), snap_free(cache);
 }
 
+/* ---------------------------------------------------------------- replicas */
+
+/* Items of replica `r` (GUID r repeated): a full key on the server, on a cache only replid + gc. */
+static void replica_items(snap_t *s, const char *folder_id, uint8_t r, int32_t replid, bool keyed, int n)
+{
+	for (int k = 0; k < n; k++) {
+		char id[32];
+		snprintf(id, sizeof id, "r%u-%d", r, k);
+		snap_item *it = item(s, folder_id, 0x7000 + (uint64_t)k, id, k);
+		it->id = snap_strdup(s, id);
+		memset(it->ident.key, r, 16);
+		it->ident.has_key = keyed;
+		it->ident.replid = keyed ? -1 : replid;
+		it->ident.origin = keyed ? KEY_SOURCE_KEY : KEY_GC_ONLY;
+	}
+}
+
+static void drop_id(snap_t *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_items; i++)
+		if (strcmp(s->items[i].id, id) == 0) {
+			memmove(&s->items[i], &s->items[i + 1], (s->n_items - i - 1) * sizeof *s->items);
+			s->n_items--;
+			return;
+		}
+	fail_msg("no item %s", id);
+}
+
+/* Two replicas whose GUIDs the cache does not know, with the same counters (0x7000..0x7009) in
+ * each, and a third whose replid would only match a GUID the cache already keys by another
+ * replid. Every counter pairs within its replica; the two items really missing are the only
+ * findings and nothing is listed for export. */
+static void counters_pair_within_their_replica(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	replica_items(srv, "inbox", 0x22, -1, true, 10);
+	replica_items(srv, "arch", 0x33, -1, true, 10);
+	replica_items(cache, "inbox", 0x22, 2, false, 10);
+	replica_items(cache, "arch", 0x33, 3, false, 10);
+	drop_id(cache, "r34-3");  /* 0x22 = 34 */
+	drop_id(cache, "r51-5");  /* 0x33 = 51 */
+	/* Replid 4 of the cache holds a counter only GUID1's items have, and GUID1 is replid 1's. */
+	snap_item *odd = item(cache, "inbox", 0x1003, "another replica", 1);
+	odd->id = snap_strdup(cache, "odd");
+	odd->ident.has_key = 0;
+	odd->ident.replid = 4;
+	odd->ident.origin = KEY_GC_ONLY;
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->pairs_by[PAIR_GC_ONLY], 18);
+	assert_int_equal(r->missing[1], 2);
+	assert_int_equal(r->missing[0], 1); /* the replid-4 item: on no server replica */
+	assert_int_equal(r->n_exports, 1);
+	assert_string_equal(r->snap[1]->items[r->exports[0].item].id, "odd");
+	for (size_t i = 0; i < r->n_findings; i++)
+		assert_int_not_equal(r->findings[i].kind, FIND_DUPLICATE_KEY);
+	diff_result_free(r);
+
+	/* Two items of one replid with one counter claim one key, whatever the other side holds. */
+	snap_item *twin = item(cache, "arch", 0x7007, "r51-7 (copy)", 7);
+	twin->id = snap_strdup(cache, "twin");
+	twin->ident.has_key = 0;
+	twin->ident.replid = 3;
+	twin->ident.origin = KEY_GC_ONLY;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	const diff_finding *dup = only(r, FIND_DUPLICATE_KEY);
+	assert_string_equal(r->snap[1]->items[dup->second].id, "twin");
+	assert_int_equal(r->pairs_by[PAIR_GC_ONLY], 18);
+	assert_int_equal(r->missing[0], 1);
+	diff_result_free(r);
+	drop_id(cache, "twin");
+
+	/* Two caches of the mailbox number the replids in another order: they still pair. */
+	snap_t *other = mailbox(true);
+	replica_items(other, "inbox", 0x22, 7, false, 10);
+	replica_items(other, "arch", 0x33, 5, false, 10);
+	assert_int_equal(diff_run(cache, other, NULL, &r, &err), 0);
+	assert_int_equal(r->pairs_by[PAIR_GC_ONLY], 18);
+	assert_int_equal(r->missing[0], 2);
+	assert_int_equal(r->missing[1], 1);
+	diff_result_free(r), snap_free(srv), snap_free(cache), snap_free(other);
+}
+
 /* ---------------------------------------------------------------- PCLs */
 
 static void pcl_ordering(void **state)
@@ -698,6 +782,7 @@ int main(void)
 		cmocka_unit_test(associated_compared_apart), cmocka_unit_test(same_kind_sides),
 		cmocka_unit_test(many_differences_are_summed), cmocka_unit_test(odd_input),
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
+		cmocka_unit_test(counters_pair_within_their_replica),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
