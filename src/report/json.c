@@ -146,11 +146,6 @@ static const char *newer_name(const diff_result *r, int newer)
 	}
 }
 
-static json_t *opt_int(int v)
-{
-	return v >= 0 ? json_integer(v) : json_null();
-}
-
 static json_t *evidence_json(const diff_result *r, const diff_finding *f, const report_options *o)
 {
 	json_t *ev = json_array();
@@ -166,12 +161,14 @@ static json_t *evidence_json(const diff_result *r, const diff_finding *f, const 
 	}
 	if (!it[0] || !it[1])
 		return ev;
+	/* The values compared: an absent flag status, importance or read state shows as what its
+	 * absence means (docs/REPORT.md); an absent subject (compared as empty) as null. */
 	if (f->props & PROP_READ)
-		json_array_append_new(ev, json_pack("{s:s,s:[bb]}", "property", "read", "values", it[0]->read == 1,
-		                                    it[1]->read == 1));
+		json_array_append_new(ev, json_pack("{s:s,s:[bb]}", "property", "read", "values",
+		                                    diff_item_read(it[0]) == 1, diff_item_read(it[1]) == 1));
 	if (f->props & PROP_FLAG)
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "flag_status", "values",
-		                                    opt_int(it[0]->flag_status), opt_int(it[1]->flag_status)));
+		json_array_append_new(ev, json_pack("{s:s,s:[ii]}", "property", "flag_status", "values",
+		                                    diff_item_flag_status(it[0]), diff_item_flag_status(it[1])));
 	if (f->props & PROP_SUBJECT)
 		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "subject", "values",
 		                                    secret(o, it[0]->subject), secret(o, it[1]->subject)));
@@ -179,8 +176,8 @@ static json_t *evidence_json(const diff_result *r, const diff_finding *f, const 
 		json_array_append_new(ev, json_pack("{s:s,s:[ss]}", "property", "class", "values", it[0]->cls,
 		                                    it[1]->cls));
 	if (f->props & PROP_IMPORTANCE)
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "importance", "values",
-		                                    opt_int(it[0]->importance), opt_int(it[1]->importance)));
+		json_array_append_new(ev, json_pack("{s:s,s:[ii]}", "property", "importance", "values",
+		                                    diff_item_importance(it[0]), diff_item_importance(it[1])));
 	if (f->props & PROP_CHANGE_KEY)
 		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "change_key", "values",
 		                                    hex_json(it[0]->change_key.data, it[0]->change_key.len),

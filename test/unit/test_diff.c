@@ -342,6 +342,48 @@ static void m_keyless(snap_t *srv, snap_t *cache)
 	/* Two keyless items that differ only by date still pair one to one. */
 }
 
+/* A flag set on the server against a cached item without any flag status (Outlook often stores
+ * none): a change. */
+static void m_flag_absent_in_cache(snap_t *srv, snap_t *cache)
+{
+	find_item(srv, 0x1002)->flag_status = 2;
+	find_item(cache, 0x1002)->flag_status = -1;
+}
+
+/* High importance on the server, none stored in the cache (normal): a change. */
+static void m_importance_absent_in_cache(snap_t *srv, snap_t *cache)
+{
+	find_item(srv, 0x1003)->importance = 2;
+	find_item(cache, 0x1003)->importance = -1;
+}
+
+/* Nothing stored in the cache where the server states the default: no change. */
+static void m_absent_means_default(snap_t *srv, snap_t *cache)
+{
+	for (size_t i = 0; i < cache->n_items; i++) {
+		cache->items[i].flag_status = -1;
+		cache->items[i].importance = -1;
+	}
+	find_item(srv, 0x1000)->subject = snap_strdup(srv, "");
+	find_item(cache, 0x1000)->subject = NULL;
+}
+
+/* The read state is the read bit of the message flags wherever they are given (EWS gives IsRead
+ * only on messages, the flags on every item): unread by the flags is unread, whatever `read` says. */
+static void m_read_from_message_flags(snap_t *srv, snap_t *cache)
+{
+	snap_item *a = find_item(srv, 0x4000); /* an appointment: no IsRead over EWS */
+	a->read = -1;
+	a->msg_flags = 0;
+	find_item(cache, 0x4000)->msg_flags = 1;
+	snap_item *b = find_item(srv, 0x4001); /* read by its flags, like the cache's */
+	b->read = -1;
+	b->msg_flags = 1;
+	snap_item *c = find_item(srv, 0x1009); /* IsRead true, the flags without the read bit */
+	c->read = 1;
+	c->msg_flags = 0x10;
+}
+
 static void m_associated(snap_t *srv, snap_t *cache)
 {
 	snap_item *it = item(cache, "inbox", 0x9000, "IPM.Rule.Version2.Message", 1);
@@ -392,6 +434,13 @@ static const scenario scenarios[] = {
 	{"gc-only item pairs", m_gc_only_item, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
 	{"keyless items pair by heuristic", m_keyless, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
 	{"associated items are not mixed in", m_associated, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
+	{"flag set on the server, none in the cache", m_flag_absent_in_cache, NULL, VERDICT_RESYNC_FOLDERS,
+	 {[FIND_ITEM_CHANGED] = 1}, 0, 0, 1},
+	{"importance high on the server, none in the cache", m_importance_absent_in_cache, NULL,
+	 VERDICT_RESYNC_FOLDERS, {[FIND_ITEM_CHANGED] = 1}, 0, 0, 1},
+	{"absent properties mean their default", m_absent_means_default, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
+	{"read state from the message flags", m_read_from_message_flags, NULL, VERDICT_RESYNC_FOLDERS,
+	 {[FIND_ITEM_CHANGED] = 2}, 0, 0, 2},
 };
 
 static diff_result *run(const scenario *sc, snap_t **srv, snap_t **cache)
@@ -537,6 +586,13 @@ static void associated_compared_apart(void **state)
 {
 	snap_t *srv = mailbox(false), *cache = mailbox(true);
 	m_associated(srv, cache);
+	/* A view on both sides whose read bits differ: associated messages keep no read state. */
+	for (int s = 0; s < 2; s++) {
+		snap_t *x = s ? cache : srv;
+		snap_item *v = item(x, "inbox", 0x9001, "IPM.Microsoft.FolderDesign.NamedView", 1);
+		v->associated = 1;
+		v->msg_flags = s ? 0x40 : 0x41;
+	}
 	diff_options opt;
 	diff_options_init(&opt);
 	opt.compare_associated = true;
