@@ -156,6 +156,10 @@ static int folder_pass(diff_ctx *c, fkey_fn fn, diff_pair_method how, bool need_
 			continue;
 		if (full_keys_differ(&a->folders[f].ident, &b->folders[g].ident))
 			continue;
+		/* A public folder (Root - Public and below) is never the mailbox's folder of that name or
+		 * role: Root - Public has its own NON_IPM_SUBTREE and IPM_SUBTREE. */
+		if (how != PAIR_KEY && (c->side[0].fclass[f] == FC_PUBLIC) != (c->side[1].fclass[g] == FC_PUBLIC))
+			continue;
 		if (need_same_role && !fkey_eq(fk_role(&c->side[0], f), fk_role(&c->side[1], g)))
 			continue; /* (false when either has no distinguished role) */
 		pair_folders(c, (int32_t)f, (int32_t)g, how);

@@ -673,6 +673,49 @@ static void many_differences_are_summed(void **state)
 	diff_result_free(r), snap_free(srv), snap_free(cache);
 }
 
+/* Root - Public and everything below it (its NON_IPM_SUBTREE, EFORMS REGISTRY, IPM_SUBTREE) is
+ * public_folders, not non_ipm_folder: the first role met walking up does not decide. */
+static void public_folders_all_the_way_down(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	folder(cache, "pub", "file", "/Root - Public", "Root - Public", "publicroot", NULL, 0x01);
+	folder(cache, "pubnon", "pub", "/Root - Public/NON_IPM_SUBTREE", "NON_IPM_SUBTREE", "nonipmsubtree", NULL, 0x02);
+	folder(cache, "eforms", "pubnon", "/Root - Public/NON_IPM_SUBTREE/EFORMS REGISTRY", "EFORMS REGISTRY", "other",
+	       NULL, 0x03);
+	folder(cache, "pubipm", "pub", "/Root - Public/IPM_SUBTREE", "IPM_SUBTREE", "publicipmsubtree", NULL, 0x04);
+	folder(cache, "fav", "pubipm", "/Root - Public/IPM_SUBTREE/Favorites", "Favorites", "other", NULL, 0x0f);
+	item(cache, "eforms", 0xc000, "form", 3);
+	item(cache, "fav", 0xc001, "favourite post", 3);
+	/* The mailbox's own NON_IPM_SUBTREE stays non_ipm_folder. */
+	folder(srv, "non", "root", "/NON_IPM_SUBTREE", "NON_IPM_SUBTREE", "nonipmsubtree", NULL, 0xd000);
+	folder(srv, "nonsub", "non", "/NON_IPM_SUBTREE/Something", "Something", "other", NULL, 0xd001);
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->advice.verdict, VERDICT_IN_SYNC_EXCEPT_EXPECTED);
+	size_t public = 0, non_ipm = 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		char p[256];
+		diff_row_path(r, &r->rows[i], p, sizeof p);
+		if (strstr(p, "Root - Public")) {
+			assert_int_equal(r->rows[i].reason, REASON_PUBLIC);
+			public++;
+		} else if (strstr(p, "NON_IPM_SUBTREE")) {
+			assert_int_equal(r->rows[i].reason, REASON_NON_IPM);
+			non_ipm++;
+		}
+	}
+	assert_int_equal(public, 5);
+	assert_int_equal(non_ipm, 2);
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const diff_finding *f = &r->findings[i];
+		assert_true(f->expected);
+		if (f->folder[1] >= 0 && strstr(cache->folders[f->folder[1]].path, "Root - Public"))
+			assert_int_equal(f->reason, REASON_PUBLIC);
+	}
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+}
+
 /* ---------------------------------------------------------------- replicas */
 
 /* Items of replica `r` (GUID r repeated): a full key on the server, on a cache only replid + gc. */
@@ -839,6 +882,7 @@ int main(void)
 		cmocka_unit_test(many_differences_are_summed), cmocka_unit_test(odd_input),
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
 		cmocka_unit_test(counters_pair_within_their_replica),
+		cmocka_unit_test(public_folders_all_the_way_down),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
