@@ -30,6 +30,7 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 	case OPT_JSON: r->json_out = true; return 1;
 	case OPT_REDACT: r->redact = true; r->key_file = arg; return 1;
 	case OPT_COMPARE_ASSOCIATED: r->diff.compare_associated = true; return 1;
+	case OPT_FORCE: r->force = true; return 1;
 	default: return 0;
 	}
 }
@@ -51,6 +52,7 @@ void cli_report_compare_options(const cli_report *r, scan_compare_options *c)
 	c->key = r->key;
 	c->key_len = r->key_len;
 	c->key_from_file = r->key_file != NULL;
+	c->force = r->force;
 }
 
 int cli_report_emit(const cli_report *r, const report_t *rep, bool print)
@@ -89,4 +91,7 @@ const char *cli_report_help =
 	"      --json              print the JSON report on standard output instead\n"
 	"      --redact[=KEYFILE]  replace subjects and addresses by keyed hashes (HMAC-SHA256); with\n"
 	"                          a key file the hashes are the same in every report made with it,\n"
-	"                          without one a random key is used for this run and not kept\n";
+	"                          without one a random key is used for this run and not kept\n"
+	"      --force             compare even when the two sides do not belong together (a .pst as\n"
+	"                          the cache of a mailbox, two different mailboxes, almost no item\n"
+	"                          pairing), which otherwise stops with exit 3\n";

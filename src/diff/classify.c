@@ -539,6 +539,8 @@ static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
 	if (row)
 		row->missing[o]++;
 	r->missing[o]++;
+	if (!it->associated)
+		r->lone[s]++;
 	if (ss->is_cache && !os->is_cache && diff_add_export(r, s, (int32_t)i, rowi) != 0)
 		return -1;
 	diff_finding *fd;
@@ -598,8 +600,11 @@ static int item_findings(diff_ctx *c)
 	memset(agg, 0xff, (2 * r->n_rows + 1) * sizeof *agg);
 	int rc = 0;
 	for (uint32_t i = 0; rc == 0 && i < c->side[0].s->n_items; i++) {
-		if (c->side[0].item_pair[i] >= 0)
-			rc = paired_item(c, i);
+		if (c->side[0].item_pair[i] < 0)
+			continue;
+		if (!c->side[0].s->items[i].associated)
+			r->paired++;
+		rc = paired_item(c, i);
 	}
 	for (int s = 0; s < 2; s++) {
 		const side_state *ss = &c->side[s];

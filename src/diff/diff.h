@@ -231,11 +231,42 @@ typedef struct {
 	diff_advice advice;
 	/* totals */
 	int64_t items[2], assoc[2], matched, differing, missing[2], expected, unverified;
+	int64_t paired;            /* normal (not associated) items paired */
+	int64_t lone[2];           /* normal items of side s found missing on the other side (real) */
 	size_t unexpected;         /* unexpected findings (differences and integrity) */
 	size_t expected_findings;
 	size_t pairs_by[PAIR_HEURISTIC + 1];      /* item pairs by method */
 	size_t folder_pairs_by[PAIR_HEURISTIC + 1];
 } diff_result;
+
+/* ------------------------------------------------------------------ the right two sides */
+
+/* Whether the two sides are a cache and its mailbox, or two captures of one mailbox
+ * (docs/REPORT.md, "Comparing the right two sides"). Comparing anything else gives a report that
+ * means nothing (every item missing, every cache item "to export"): the caller stops unless told to
+ * go on. */
+typedef enum {
+	DIFF_SIDES_OK = 0,
+	DIFF_SIDES_PST,           /* a .pst compared with a server: a .pst is not a mailbox's cache */
+	DIFF_SIDES_OTHER_MAILBOX, /* both sides name a mailbox, and not the same one */
+	DIFF_SIDES_UNRELATED,     /* almost nothing pairs */
+} diff_sides_problem;
+const char *diff_sides_problem_name(diff_sides_problem p); /* "pst_as_cache", "other_mailbox", "unrelated" */
+
+/* Almost nothing pairs: both sides have at least DIFF_UNRELATED_MIN_ITEMS items that could pair,
+ * and fewer than DIFF_UNRELATED_PERCENT % of the smaller side's do. */
+#define DIFF_UNRELATED_MIN_ITEMS 100
+#define DIFF_UNRELATED_PERCENT 5
+
+typedef struct {
+	diff_sides_problem problem;
+	int side;                /* DIFF_SIDES_PST: the .pst side */
+	const char *mailbox[2];  /* the mailbox each side names (a cache: its store's own address first), or NULL */
+	int64_t comparable[2];   /* items of each side that could pair: paired, or really missing on the other */
+	int64_t paired;
+} diff_sides;
+
+void diff_check_sides(const diff_result *r, diff_sides *out);
 
 /* Compares a (side 0) and b (side 1). 0 ok, negative or_code (out of memory, too large). */
 int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_result **out, or_error *err);

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const steps_none[] = {"No action is needed.", NULL};
 static const char *const steps_expected[] = {
@@ -183,4 +184,58 @@ const char *diff_finding_action(const diff_result *r, const diff_finding *f)
 		return "Capture this part again (check permissions and throttling); until then it is unverified.";
 	default: return "";
 	}
+}
+
+/* ---------------------------------------------------------------- the right two sides */
+
+const char *diff_sides_problem_name(diff_sides_problem p)
+{
+	switch (p) {
+	case DIFF_SIDES_PST: return "pst_as_cache";
+	case DIFF_SIDES_OTHER_MAILBOX: return "other_mailbox";
+	case DIFF_SIDES_UNRELATED: return "unrelated";
+	default: return "ok";
+	}
+}
+
+/* An SMTP address: something, one '@', something with a dot; no spaces. */
+static bool is_address(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+	return at && at > s && strchr(at + 1, '.') && !strchr(at + 1, '@') && !strpbrk(s, " \t<>");
+}
+
+/* The mailbox a side names: a cache file's own (its store's display name, where that is an
+ * address: what Outlook and the fixture writer name the store after), else the address the capture
+ * recorded. */
+static const char *side_mailbox(const diff_result *r, int s)
+{
+	const snap_header *h = &r->snap[s]->hdr;
+	if (r->kind[s] == DIFF_SIDE_CACHE && is_address(h->store_name))
+		return h->store_name;
+	return h->mailbox && *h->mailbox ? h->mailbox : NULL;
+}
+
+void diff_check_sides(const diff_result *r, diff_sides *out)
+{
+	memset(out, 0, sizeof *out);
+	out->side = -1;
+	out->paired = r->paired;
+	for (int s = 0; s < 2; s++) {
+		out->mailbox[s] = side_mailbox(r, s);
+		out->comparable[s] = r->paired + r->lone[s];
+	}
+	for (int s = 0; s < 2; s++)
+		if (r->snap[s]->hdr.source == SRC_PST && r->kind[1 - s] == DIFF_SIDE_SERVER) {
+			out->problem = DIFF_SIDES_PST;
+			out->side = s;
+			return;
+		}
+	if (out->mailbox[0] && out->mailbox[1] && strcasecmp(out->mailbox[0], out->mailbox[1]) != 0) {
+		out->problem = DIFF_SIDES_OTHER_MAILBOX;
+		return;
+	}
+	int64_t smaller = out->comparable[0] < out->comparable[1] ? out->comparable[0] : out->comparable[1];
+	if (smaller >= DIFF_UNRELATED_MIN_ITEMS && out->paired * 100 < smaller * DIFF_UNRELATED_PERCENT)
+		out->problem = DIFF_SIDES_UNRELATED;
 }

@@ -594,6 +594,15 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 		or_error e = {0};
 		if (st_read_props(store, folder_prop_ids, n_folder_prop_ids, &r.store_entryids, &e) != 0)
 			add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, e.message);
+		/* The store's display name: the mailbox a cache names itself after, where it holds one. */
+		static const uint16_t name_id[] = {P_DISPLAY_NAME};
+		st_props name = {0};
+		if (st_read_props(store, name_id, 1, &name, &e) == 0) {
+			const char *str = st_props_str(&name, P_DISPLAY_NAME);
+			if (str && *str)
+				h->store_name = snap_strdup(r.snap, str);
+		}
+		st_props_clear(&name);
 		st_node_free(store);
 	} else {
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, r.err.message);

@@ -444,8 +444,10 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	set(j, "sides", json_pack("[oo]", side_json(r, 0, o), side_json(r, 1, o)));
 	char window[32];
 	diff_window_format(&r->options.window, window, sizeof window);
-	set(j, "options", json_pack("{s:s,s:b}", "sync_window", window, "compare_associated",
-	                            r->options.compare_associated));
+	json_t *opts = json_pack("{s:s,s:b}", "sync_window", window, "compare_associated", r->options.compare_associated);
+	if (o->forced)
+		set(opts, "forced", json_string(o->forced));
+	set(j, "options", opts);
 	set(j, "verdict", json_string(diff_verdict_name(r->advice.verdict)));
 	set(j, "exit_code", json_integer(diff_verdict_exit_code(r->advice.verdict)));
 	json_t *pairs = json_object();

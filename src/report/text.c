@@ -142,6 +142,23 @@ static void print_header(const out_t *o, const json_t *root)
 	put_wrapped(o, first, 0, jstr(advice, "title"));
 	fputs(c_off(o), o->fp);
 	fputc('\n', o->fp);
+	static const struct {
+		const char *name, *text;
+	} forced[] = {
+		{"pst_as_cache", "a .pst file was compared as the cache of a mailbox"},
+		{"other_mailbox", "the two sides name different mailboxes"},
+		{"unrelated", "the two sides share almost no item"},
+	};
+	const char *f = jstr(json_object_get(root, "options"), "forced");
+	for (size_t i = 0; i < sizeof forced / sizeof forced[0]; i++)
+		if (strcmp(f, forced[i].name) == 0) {
+			char line[256];
+			snprintf(line, sizeof line, "Compared with --force although %s: read the findings with that in mind.",
+			         forced[i].text);
+			fputs(c_on(o, YELLOW), o->fp);
+			put_wrapped(o, "", 0, line);
+			fputs(c_off(o), o->fp);
+		}
 	const json_t *sides = json_object_get(root, "sides");
 	for (size_t s = 0; s < 2; s++) {
 		const json_t *sd = json_array_get(sides, s);

@@ -800,6 +800,94 @@ static void counters_pair_within_their_replica(void **state)
 	diff_result_free(r), snap_free(srv), snap_free(cache), snap_free(other);
 }
 
+/* ---------------------------------------------------------------- the right two sides */
+
+static diff_sides_problem sides_of(snap_t *a, snap_t *b, diff_sides *d)
+{
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(a, b, NULL, &r, &err), 0);
+	diff_check_sides(r, d);
+	diff_result_free(r);
+	return d->problem;
+}
+
+/* Many items on each side (n per folder of five): enough for the pairing check to apply. */
+static void bulk(snap_t *s, int n, uint8_t guid_byte)
+{
+	static const char *const fids[] = {"inbox", "sent", "proj", "arch", "deleted"};
+	for (int f = 0; f < 5; f++)
+		for (int k = 0; k < n; k++) {
+			snap_item *it = item(s, fids[f], 0x20000 + (uint64_t)(f * 1000 + k), "bulk mail", k % 20);
+			if (guid_byte)
+				memset(it->ident.key, guid_byte, 16);
+		}
+}
+
+static void right_two_sides(void **state)
+{
+	diff_sides d;
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	bulk(srv, 30, 0);
+	bulk(cache, 30, 0);
+	srv->hdr.mailbox = snap_strdup(srv, "alice@contoso.com");
+	cache->hdr.mailbox = snap_strdup(cache, "Alice@Contoso.com");
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OK);
+	assert_int_equal(d.paired, 198);
+	/* The cache file's own store names another mailbox: it wins over what the capture was told. */
+	cache->hdr.store_name = snap_strdup(cache, "bob@contoso.com");
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OTHER_MAILBOX);
+	assert_string_equal(d.mailbox[0], "alice@contoso.com");
+	assert_string_equal(d.mailbox[1], "bob@contoso.com");
+	/* A store name that is no address (Outlook 2010's, a .pst's "Personal Folders") names nothing. */
+	cache->hdr.store_name = snap_strdup(cache, "Mailbox - Alice");
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OK);
+	cache->hdr.mailbox = NULL;
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OK); /* one side names none */
+
+	/* A .pst against a server is refused; two .pst files, or one with itself, are not. */
+	cache->hdr.source = SRC_PST;
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_PST);
+	assert_int_equal(d.side, 1);
+	assert_int_equal(sides_of(cache, cache, &d), DIFF_SIDES_OK);
+	snap_t *other = mailbox(true);
+	other->hdr.source = SRC_PST;
+	assert_int_equal(sides_of(cache, other, &d), DIFF_SIDES_OK);
+	snap_free(other);
+	cache->hdr.source = SRC_OST;
+
+	/* The cache of another mailbox under the same name: other replica GUIDs, nothing pairs but the
+	 * folders. */
+	other = mailbox(true);
+	bulk(other, 30, 0x5a);
+	for (size_t i = 0; i < other->n_items; i++)
+		memset(other->items[i].ident.key, 0x5a, 16);
+	assert_int_equal(sides_of(srv, other, &d), DIFF_SIDES_UNRELATED);
+	assert_int_equal(d.paired, 0);
+	assert_true(d.comparable[0] >= DIFF_UNRELATED_MIN_ITEMS && d.comparable[1] >= DIFF_UNRELATED_MIN_ITEMS);
+	snap_free(other);
+
+	/* A cache that holds a tenth of the mailbox (a short sync window, a cache still downloading)
+	 * pairs all of its own: the smaller side decides. */
+	snap_t *big = mailbox(false);
+	bulk(big, 250, 0);
+	other = mailbox(true);
+	bulk(other, 20, 0);
+	assert_int_equal(sides_of(big, other, &d), DIFF_SIDES_OK);
+	assert_int_equal(d.comparable[0], 1298);
+	assert_int_equal(d.comparable[1], 148);
+	snap_free(other), snap_free(big);
+
+	/* Two small unrelated sides are compared: too few items to tell. */
+	snap_t *small = mailbox(false);
+	other = mailbox(true);
+	for (size_t i = 0; i < other->n_items; i++)
+		memset(other->items[i].ident.key, 0x5a, 16);
+	assert_int_equal(sides_of(small, other, &d), DIFF_SIDES_OK);
+	assert_int_equal(d.paired, 0);
+	snap_free(other), snap_free(small), snap_free(srv), snap_free(cache);
+}
+
 /* ---------------------------------------------------------------- PCLs */
 
 static void pcl_ordering(void **state)
@@ -882,7 +970,7 @@ int main(void)
 		cmocka_unit_test(many_differences_are_summed), cmocka_unit_test(odd_input),
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
 		cmocka_unit_test(counters_pair_within_their_replica),
-		cmocka_unit_test(public_folders_all_the_way_down),
+		cmocka_unit_test(public_folders_all_the_way_down), cmocka_unit_test(right_two_sides),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
