@@ -178,10 +178,14 @@ int diff_verdict_exit_code(diff_verdict v);
  * the rest are summed into one finding with a count and a date range, so a report stays bounded. */
 #define DIFF_DETAIL_MAX 1000
 
-/* Thresholds (docs/REPORT.md): differences in more folders than this are widespread. */
+/* Thresholds (docs/REPORT.md, "Thresholds", for the reasoning). The differences are widespread
+ * when they touch more than DIFF_RESYNC_MAX_FOLDERS folders and are at least
+ * DIFF_WIDESPREAD_SHARE_PERMILLE per mille of the objects compared (folders and items: a handful
+ * of stragglers in many folders is no reason to rebuild); */
 #define DIFF_RESYNC_MAX_FOLDERS 3
-/* ... and so are more differing items than this percentage of the items compared, once there are
- * at least DIFF_WIDESPREAD_MIN_ITEMS of them. */
+#define DIFF_WIDESPREAD_SHARE_PERMILLE 10
+/* ... or when more than DIFF_WIDESPREAD_PERCENT % of the items compared differ, once there are at
+ * least DIFF_WIDESPREAD_MIN_ITEMS of them, wherever they are. */
 #define DIFF_WIDESPREAD_PERCENT 10
 #define DIFF_WIDESPREAD_MIN_ITEMS 1000
 
@@ -202,6 +206,9 @@ typedef struct {
 	bool incomplete;          /* a part of some side could not be read */
 	bool widespread;
 	size_t affected_folders;  /* rows with unexpected differences */
+	int64_t differing_objects; /* unexpected differences: items (missing, changed, moved, duplicated)
+	                            * and folders (missing, renamed, moved) */
+	int64_t compared_objects;  /* items and folders compared (the larger side) */
 	int32_t *resync_rows;     /* rows to resynchronize (VERDICT_RESYNC_FOLDERS) */
 	size_t n_resync_rows;
 	const char *title;        /* one line for a person */

@@ -392,6 +392,8 @@ static json_t *advice_json(const diff_result *r)
 	}
 	set(j, "folders", folders);
 	set(j, "affected_folders", json_integer((json_int_t)a->affected_folders));
+	set(j, "differing_objects", json_integer((json_int_t)a->differing_objects));
+	set(j, "compared_objects", json_integer((json_int_t)a->compared_objects));
 	set(j, "widespread", json_boolean(a->widespread));
 	set(j, "damaged", json_boolean(a->damaged));
 	set(j, "incomplete", json_boolean(a->incomplete));

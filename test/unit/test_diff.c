@@ -888,6 +888,36 @@ static void right_two_sides(void **state)
 	snap_free(other), snap_free(small), snap_free(srv), snap_free(cache);
 }
 
+/* One item missing in each of six folders: widespread in a mailbox of some fifty items, stragglers
+ * (resynchronize the six) in one of two thousand. */
+static void widespread_needs_breadth_and_share(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	bulk(srv, 390, 0);
+	bulk(cache, 390, 0);
+	static const uint64_t one_each[] = {0x1000, 0x2000, 0x2100, 0x3000, 0x3100, 0x4000};
+	for (size_t k = 0; k < 6; k++)
+		drop_item(cache, one_each[k]);
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->advice.affected_folders, 6);
+	assert_int_equal(r->advice.differing_objects, 6);
+	assert_true(r->advice.compared_objects > 1990);
+	assert_false(r->advice.widespread);
+	assert_int_equal(r->advice.verdict, VERDICT_RESYNC_FOLDERS);
+	assert_int_equal(r->advice.n_resync_rows, 6);
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+
+	srv = mailbox(false), cache = mailbox(true);
+	for (size_t k = 0; k < 6; k++)
+		drop_item(cache, one_each[k]);
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_true(r->advice.widespread);
+	assert_int_equal(r->advice.verdict, VERDICT_REBUILD_OST);
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+}
+
 /* ---------------------------------------------------------------- PCLs */
 
 static void pcl_ordering(void **state)
@@ -971,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
 		cmocka_unit_test(counters_pair_within_their_replica),
 		cmocka_unit_test(public_folders_all_the_way_down), cmocka_unit_test(right_two_sides),
+		cmocka_unit_test(widespread_needs_breadth_and_share),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
