@@ -88,7 +88,10 @@ static void sides_problem_text(const diff_result *r, const diff_sides *d, const 
 		         d->side == 0 ? a : b, d->side == 0 ? b : a);
 		break;
 	case DIFF_SIDES_OTHER_MAILBOX:
-		snprintf(out, size, "these are two different mailboxes: %s, %s", a, b);
+		snprintf(out, size,
+		         "these are two different mailboxes: %s, %s (two addresses of one mailbox, an alias, differ "
+		         "too)",
+		         a, b);
 		break;
 	default: {
 		int s = d->comparable[0] <= d->comparable[1] ? 0 : 1;
