@@ -238,6 +238,9 @@ int cmd_batch(int argc, char **argv)
 	b.bo.server_for = server_for;
 	b.bo.server_ctx = &b.srv;
 	cli_report_compare_options(&b.cr, &b.bo.compare);
+	char what[1100];
+	snprintf(what, sizeof what, "the batch of %s (run it again to go on: finished mailboxes are kept)", manifest);
+	or_set_activity(what);
 	if (batch_run(m, manifest, &b.bo, &sum, &err) != 0 || batch_summary_save(sum, b.bo.out_dir, &err) != 0) {
 		log_error("%s", err.message);
 		goto out;

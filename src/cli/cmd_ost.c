@@ -93,6 +93,9 @@ int cmd_ost(int argc, char **argv)
 
 	ost_summary sum;
 	or_error err = {0};
+	char what[1100];
+	snprintf(what, sizeof what, "the listing of %s", path);
+	or_set_activity(what);
 	if (ost_capture(path, &opt, out, &sum, &err) != 0) {
 		log_error("%s: %s", path, err.message);
 		return EXIT_ERROR;

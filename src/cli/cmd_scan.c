@@ -93,6 +93,9 @@ int cmd_scan(int argc, char **argv)
 	if (so.server.protocol == SERVER_EWS && so.server.ews.associated)
 		cr.diff.compare_associated = true;
 	cli_report_compare_options(&cr, &so.compare);
+	char what[300];
+	snprintf(what, sizeof what, "the scan of %s", srv.pull.mailbox);
+	or_set_activity(what);
 	scan_outcome outcome;
 	if (scan_run(&so, &rep, &outcome, &err) != 0) {
 		log_error("%s", err.message);

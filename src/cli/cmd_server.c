@@ -52,6 +52,9 @@ int cmd_server(int argc, char **argv)
 		                                : (log_error("%s", err.message), EXIT_ERROR);
 	}
 	log_verbose("%s: over %s", srv.pull.mailbox, ss.protocol == SERVER_GRAPH ? "Microsoft Graph" : "EWS");
+	char what[300];
+	snprintf(what, sizeof what, "the pull of %s", srv.pull.mailbox);
+	or_set_activity(what);
 	pull_summary sum;
 	int rc = scan_server_capture(&ss, out, NULL, &sum, &err);
 	cli_server_free(&srv);

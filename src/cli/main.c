@@ -8,7 +8,7 @@
 
 static const cli_command commands[] = {
 	{"ost", cmd_ost, "list an .ost/.pst cache file into a snapshot"},
-	{"server", cmd_server, "pull the mailbox from Exchange over EWS into a snapshot"},
+	{"server", cmd_server, "pull the mailbox from Exchange (EWS or Microsoft Graph) into a snapshot"},
 	{"diff", cmd_diff, "compare two snapshots: verdict, findings, advice, JSON report"},
 	{"scan", cmd_scan, "capture the cache file and the mailbox, compare, report: all in one"},
 	{"batch", cmd_batch, "scan many mailboxes from a CSV manifest; summary in JSON and CSV"},
@@ -27,7 +27,8 @@ static void usage(FILE *fp)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(fp, "\n'ostrecon COMMAND --help' describes a command.\n\n"
 	            "Exit codes: 0 success (in sync), 1 differences found, 2 output written but parts\n"
-	            "could not be read (listed in it), 3 error (nothing could be produced), 64 usage error.\n");
+	            "could not be read (listed in it), 3 error (nothing could be produced), 64 usage error,\n"
+	            "130/143/129 interrupted (SIGINT/SIGTERM/SIGHUP: unfinished files are removed).\n");
 }
 
 bool cli_log_option(int opt)
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, CLI_LOG_LONG_OPTIONS, {0}};
 	int c;
+	or_cleanup_on_signals();
 	/* '+' stops at the command name: the rest belongs to the command. */
 	while ((c = getopt_long(argc, argv, "+hVqv", opts, NULL)) != -1) {
 		if (cli_log_option(c))

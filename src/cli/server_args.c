@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
 
 #define GRAPH_ROOT "https://graph.microsoft.com/v1.0"
 #define EWS_ONLINE_SCOPE "https://outlook.office365.com/.default"
@@ -113,6 +116,11 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 		if (parse_long(arg, 1, 3600, &v))
 			return bad(command, "--timeout takes 1 to 3600 seconds");
 		c->pull.timeout_s = v;
+		return 1;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_long(arg, 1, 3600, &v))
+			return bad(command, "--idle-timeout takes 1 to 3600 seconds");
+		c->pull.idle_timeout_s = v;
 		return 1;
 	case OPT_CONNECT_TIMEOUT:
 		if (parse_long(arg, 1, 600, &v))
@@ -240,6 +248,11 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 		return or_fail(err, OR_ERR_USAGE, "--graph-url must be an http:// or https:// URL");
 	if (c->authority_url && !is_http_url(c->authority_url))
 		return or_fail(err, OR_ERR_USAGE, "--authority must be an http:// or https:// URL");
+	struct stat st;
+	if (p->trace_dir && (stat(p->trace_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(p->trace_dir, W_OK) != 0))
+		return or_fail(err, OR_ERR_USAGE, "--trace-dir %s is not a folder this user can write to", p->trace_dir);
+	if (p->cacert && access(p->cacert, R_OK) != 0)
+		return or_fail(err, OR_ERR_USAGE, "--cacert %s: %s", p->cacert, strerror(errno));
 	if (!ews_server_version_valid(c->ews.server_version))
 		return or_fail(err, OR_ERR_USAGE, "--server-version: '%s' is not a RequestServerVersion value",
 		               c->ews.server_version);
@@ -426,7 +439,10 @@ const char *cli_server_help =
 	"      --insecure           do not verify the server's certificate (warned; avoid)\n"
 	"      --concurrency N      folders pulled in parallel, 1..16 (default 4)\n"
 	"      --retries N          retries per request on throttling or failures (default 6)\n"
-	"      --timeout S          per request, seconds (default 300); --connect-timeout S (30)\n"
+	"      --timeout S          a request that takes longer fails, seconds (default 300)\n"
+	"      --idle-timeout S     a request that receives nothing for S seconds fails (default 60);\n"
+	"                           a server that has never answered gets two tries\n"
+	"      --connect-timeout S  to connect, seconds (default 30)\n"
 	"      --page-size N        items per request: EWS 1..512 (default 512), Graph 1..1000 (500)\n"
 	"      --finditem           EWS: page with FindItem instead of SyncFolderItems\n"
 	"      --findfolder         EWS: list folders with FindFolder instead of SyncFolderHierarchy\n"

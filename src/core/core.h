@@ -108,15 +108,22 @@ size_t str_copy(char *dst, const char *src, size_t size);
 int parse_long(const char *text, long min, long max, long *out);
 
 /* Crash-safe output: a temporary file beside `path`, renamed over it on commit. Owner-only mode.
- * path "-" means stdout (no atomicity). */
+ * path "-" means stdout; an existing output that is not a regular file (a device, a FIFO,
+ * /dev/stdout) is written in place: neither is atomic. */
 typedef struct {
 	FILE *fp;
 	char *path, *tmp;
 	bool is_stdout;
+	bool in_place;
 } atomic_file;
 int atomic_open(atomic_file *af, const char *path, or_error *err);
 int atomic_commit(atomic_file *af, or_error *err); /* flush, fsync, rename */
 void atomic_abort(atomic_file *af);                /* removes the temporary file */
+/* On SIGINT, SIGTERM and SIGHUP: remove the temporary files of atomic outputs in progress, say
+ * so, and exit 128 + the signal's number (130, 143, 129). */
+void or_cleanup_on_signals(void);
+/* What the run is doing, for that message ("the pull of alice@example.com"). */
+void or_set_activity(const char *what);
 
 /* JSON string writer: quotes and escapes; invalid UTF-8 becomes U+FFFD. */
 void json_put_string(FILE *fp, const char *s);

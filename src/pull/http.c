@@ -38,6 +38,11 @@ struct pull_conn {
 	bool invalid_token;
 	char offered[96];      /* the schemes of WWW-Authenticate, for the 401 message */
 	FILE *trace;
+	char curl_error[CURL_ERROR_SIZE]; /* curl's own words: they name the host and port */
+	int64_t started_ms;    /* of the transfer, for "waiting for" */
+	int64_t last_byte_ms;  /* when the server last sent something */
+	long waited_shown;     /* seconds last shown */
+	bool idle_expired;     /* the idle timeout ended the transfer */
 };
 
 #define GATE_IDLE_MAX 64 /* idle handles a gate keeps for the next pulls */
@@ -59,6 +64,7 @@ void pull_options_init(pull_options *o)
 	o->concurrency = 4;
 	o->retries = 6;
 	o->retry_deadline_s = 900;
+	o->idle_timeout_s = 60;
 	o->connect_timeout_s = 30;
 	o->timeout_s = 300;
 }
@@ -133,6 +139,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	pull_conn *c = ud;
 	size_t len = size * n;
+	c->last_byte_ms = pull_now_ms();
 	c->received += len;
 	if (c->received > (size_t)MAX_RESPONSE)
 		return 0; /* aborts the transfer */
@@ -188,10 +195,38 @@ static void note_offered(pull_conn *c, const char *v)
 		snprintf(c->offered + have, sizeof c->offered - have, "%s%s", have ? ", " : "", name);
 }
 
+/* Called by curl at least once a second during a transfer: the idle timeout (a server that sends
+ * nothing that long), and, while the server has said nothing yet, whom we wait for, on a terminal
+ * after a few seconds. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	pull_conn *c = ud;
+	int64_t now = pull_now_ms();
+	long idle_s = c->sh->opt->idle_timeout_s > 0 ? c->sh->opt->idle_timeout_s : 60;
+	int64_t since = c->last_byte_ms > c->started_ms ? c->last_byte_ms : c->started_ms;
+	if (now - since >= idle_s * 1000) {
+		c->idle_expired = true;
+		return 1; /* aborts the transfer */
+	}
+	if (c->received || c->sh->answered || !c->sh->opt->progress || !isatty(2))
+		return 0;
+	long waited = (long)((now - c->started_ms) / 1000);
+	if (waited >= 5 && waited != c->waited_shown) {
+		c->waited_shown = waited;
+		const char *host = NULL;
+		long port = 0;
+		curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &host);
+		curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
+		fprintf(stderr, "\r  waiting for %s:%ld (%ld s)  ", host && *host ? host : "the server", port, waited);
+	}
+	return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
 	pull_conn *c = ud;
 	size_t len = size * n;
+	c->last_byte_ms = pull_now_ms();
 	char line[512];
 	size_t m = len < sizeof line - 1 ? len : sizeof line - 1;
 	memcpy(line, data, m);
@@ -232,8 +267,10 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout_s);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->timeout_s < 60 ? o->timeout_s : 60L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_error);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024); /* pages run to MBs: fewer, larger reads */
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
@@ -451,11 +488,29 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 	case CURLE_COULDNT_RESOLVE_PROXY:
 		or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", o->url);
 		return PULL_FAIL;
+	case CURLE_COULDNT_CONNECT:
+		/* refused or unreachable: at once when the server never answered this pull */
+		or_fail(err, OR_ERR_IO, "cannot connect: %s", *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
+		return c->sh->answered ? PULL_RETRY : PULL_FAIL;
 	case CURLE_OPERATION_TIMEDOUT:
-		or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time (%s)", curl_easy_strerror(cc));
+		or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time: %s",
+		        *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
 		return PULL_RETRY;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (c->idle_expired) {
+			const char *ip = NULL;
+			long port = 0;
+			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip);
+			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
+			or_fail(err, OR_ERR_TIMEOUT, "%s:%ld sent nothing for %ld s (--idle-timeout)", ip && *ip ? ip : "the server",
+			        port, o->idle_timeout_s > 0 ? o->idle_timeout_s : 60);
+			return PULL_RETRY;
+		}
+		or_fail(err, OR_ERR_IO, "the transfer was stopped");
+		return PULL_FAIL;
 	default:
-		or_fail(err, OR_ERR_IO, "connection to the server failed: %s", curl_easy_strerror(cc));
+		or_fail(err, OR_ERR_IO, "connection to the server failed: %s",
+		        *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
 		return PULL_RETRY;
 	}
 	if (http == 401) {
@@ -482,7 +537,10 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 		return PULL_RETRY;
 	}
 	if (http >= 300 && http < 400) {
-		or_fail(err, OR_ERR_PROTOCOL, "the server redirected (HTTP %ld); give the final URL with --url", http);
+		const char *to = NULL;
+		curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &to);
+		or_fail(err, OR_ERR_PROTOCOL, "the server redirected (HTTP %ld) to %s; give that URL with --url if it is the "
+		        "server's (redirects are not followed: credentials would go with them)", http, to ? to : "nowhere");
 		return PULL_FAIL;
 	}
 	return PULL_OK;
@@ -611,11 +669,24 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		}
 		c->trace = open_trace(o, seq, rq->op, "response", rq->trace_ext);
 		int64_t t0 = pull_now_ms();
+		c->started_ms = t0;
+		c->last_byte_ms = 0;
+		c->idle_expired = false;
+		c->waited_shown = 0;
+		c->curl_error[0] = '\0';
 		CURLcode cc = curl_easy_perform(cu);
+		if (c->waited_shown)
+			fputs("\r                                              \r", stderr);
 		if (o->gate)
 			gate_leave(o->gate);
 		long http = 0;
 		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &http);
+		bool never_answered = !c->sh->answered;
+		if (http > 0) {
+			pthread_mutex_lock(&c->sh->lock);
+			c->sh->answered = true;
+			pthread_mutex_unlock(&c->sh->lock);
+		}
 		if (cc == CURLE_OK && c->parse_err.code == 0)
 			h->end(h->ctx, http, &c->parse_err);
 		if (c->trace)
@@ -680,8 +751,12 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			slow_everyone(c, ms, true);
 			continue;
 		}
-		if (++failures >= attempts)
+		/* a server that has never answered this pull gets two tries, not a failure's attempts */
+		if (++failures >= attempts || (never_answered && http == 0 && failures >= 2)) {
+			if (never_answered && http == 0 && failures < attempts)
+				attempts = failures;
 			break;
+		}
 		long ms = backoff_ms(c, failures - 1);
 		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
 		slow_everyone(c, 0, false);

@@ -56,7 +56,8 @@ typedef struct {
 	int retries;                /* attempts per request after the first, for failures; throttling
 	                               answers are retried as told until retry_deadline_s */
 	long retry_deadline_s;      /* no retry of a throttled request after this long into the pull */
-	long connect_timeout_s, timeout_s;
+	long connect_timeout_s, timeout_s; /* to connect; for a whole request */
+	long idle_timeout_s;        /* a request that receives nothing this long fails (default 60) */
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
 	const char *options_json;   /* recorded in the snapshot header */
