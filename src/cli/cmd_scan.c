@@ -93,6 +93,10 @@ int cmd_scan(int argc, char **argv)
 	if (so.server.protocol == SERVER_EWS && so.server.ews.associated)
 		cr.diff.compare_associated = true;
 	cli_report_compare_options(&cr, &so.compare);
+	if (cr.out && scan_check_writable(cr.out, &err) != 0) { /* before the long part, not after it */
+		rc = cli_usage_error("scan", "-o: %s", err.message);
+		goto out;
+	}
 	char what[300];
 	snprintf(what, sizeof what, "the scan of %s", srv.pull.mailbox);
 	or_set_activity(what);

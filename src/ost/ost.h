@@ -18,6 +18,7 @@ typedef struct {
 	bool no_crc_check;     /* skip the NDB scan of page and block checksums (on by default) */
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */
+	const volatile bool *cancel; /* optional: set by another thread, the capture stops (OR_ERR_IO) */
 } ost_options;
 
 typedef struct {
@@ -26,6 +27,11 @@ typedef struct {
 	size_t bad_checksums;   /* pages and blocks the NDB scan found bad (each also an error) */
 	bool corrupted;
 } ost_summary;
+
+/* Whether `path` is a PST/OST file a capture can start on, checked in a moment: the header's
+ * magic, version and stated size, and where its B-tree roots lie. 0, or OR_ERR_NOTFOUND,
+ * OR_ERR_FORMAT (with what is wrong), OR_ERR_IO. */
+int ost_probe(const char *path, or_error *err);
 
 /* The options that shape a capture as the JSON object recorded in the snapshot's header:
  * {"reader":"native"|"libpff","recover":BOOL,"crc_check":BOOL}. */

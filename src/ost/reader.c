@@ -599,6 +599,10 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 			snap_write_folder(&w, &r.snap->folders[i]);
 	}
 	for (size_t i = 0; i < r.n_work; i++) {
+		if (opt->cancel && *opt->cancel) {
+			rc = or_fail(err, OR_ERR_IO, "stopped: the other side of the comparison failed");
+			goto out;
+		}
 		if ((rc = list_messages(&r, &w, i, ST_MESSAGES, &scratch)) != 0 ||
 		    (rc = list_messages(&r, &w, i, ST_ASSOCIATED, &scratch)) != 0) {
 			*err = r.err;

@@ -645,6 +645,11 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	c->h = h;
 	int rc = 0;
 	for (;;) {
+		if (o->cancel && *o->cancel && !c->sh->fatal) {
+			or_error e;
+			or_fail(&e, OR_ERR_IO, "stopped: the other side of the comparison failed");
+			mark_fatal(c, &e);
+		}
 		if (c->sh->fatal) {
 			rc = or_fail(err, c->sh->fatal_err.code, "%s", c->sh->fatal_err.message);
 			goto out;

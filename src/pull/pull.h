@@ -62,6 +62,7 @@ typedef struct {
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
 	const char *options_json;   /* recorded in the snapshot header */
 	pull_gate *gate;            /* optional, borrowed: shared with other pulls to the same server */
+	const volatile bool *cancel; /* optional: set by another thread, the pull stops (OR_ERR_IO) */
 } pull_options;
 
 /* Defaults for everything but url, mailbox and credentials. */
