@@ -70,8 +70,10 @@ void batch_summary_free(batch_summary *s);
 int batch_summary_save(const batch_summary *s, const char *dir, or_error *err);
 int batch_summary_load(const char *path, batch_summary **out, or_error *err);
 /* Merges summaries of disjoint shards (or partial runs) of one manifest into one, in manifest
- * order; two entries for one manifest row are an error. */
-int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **out, or_error *err);
+ * order. Summaries of different manifests, or split differently, are refused (OR_ERR_USAGE); so
+ * are shards that leave some out (OR_ERR_NOTFOUND, naming them) unless `partial`; two entries for
+ * one manifest row are an error. */
+int batch_summary_merge(batch_summary *const *parts, size_t n, bool partial, batch_summary **out, or_error *err);
 /* Short overview for a person: how many in sync, needing resync, rebuild, with local-only data,
  * failed. */
 void batch_summary_print(const batch_summary *s, FILE *fp);

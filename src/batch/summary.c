@@ -223,15 +223,47 @@ static int by_line(const void *a, const void *b)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **out, or_error *err)
+/* Shards of one manifest, all of them unless `partial`: the shards that are missing, named. */
+static int check_shards(batch_summary *const *parts, size_t n, bool partial, or_error *err)
+{
+	for (size_t p = 1; p < n; p++)
+		if (parts[p]->manifest && parts[0]->manifest && strcmp(parts[p]->manifest, parts[0]->manifest) != 0)
+			return or_fail(err, OR_ERR_USAGE, "these summaries are of different manifests (%s and %s): they do not "
+			               "merge", parts[0]->manifest, parts[p]->manifest);
+	int shards = parts[0]->shard_n;
+	for (size_t p = 1; p < n; p++)
+		if (parts[p]->shard_n != shards)
+			return or_fail(err, OR_ERR_USAGE, "these summaries split the manifest differently (%d and %d shards)",
+			               shards, parts[p]->shard_n);
+	if (shards <= 0 || partial)
+		return 0;
+	char missing[300] = "";
+	int n_missing = 0;
+	for (int k = 1; k <= shards; k++) {
+		bool have = false;
+		for (size_t p = 0; p < n && !have; p++)
+			have = parts[p]->shard_k == k;
+		if (!have) {
+			size_t len = strlen(missing);
+			snprintf(missing + len, sizeof missing - len, "%s%d", n_missing++ ? ", " : "", k);
+		}
+	}
+	if (n_missing)
+		return or_fail(err, OR_ERR_NOTFOUND, "shard%s %s of %d %s missing: merge them all, or give --partial for a "
+		               "summary of these alone", n_missing > 1 ? "s" : "", missing, shards, n_missing > 1 ? "are" : "is");
+	return 0;
+}
+
+int batch_summary_merge(batch_summary *const *parts, size_t n, bool partial, batch_summary **out, or_error *err)
 {
 	*out = NULL;
+	int rc = n ? check_shards(parts, n, partial, err) : 0;
+	if (rc)
+		return rc;
 	batch_summary *s = calloc(1, sizeof *s);
 	if (!s)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	for (size_t p = 0; p < n; p++) {
-		if (p && parts[p]->manifest && s->manifest && strcmp(parts[p]->manifest, s->manifest) != 0)
-			log_warn("merging summaries of different manifests: %s and %s", s->manifest, parts[p]->manifest);
 		if (!s->manifest)
 			s->manifest = dup_or_null(parts[p]->manifest);
 		if (parts[p]->seconds > s->seconds)

@@ -221,17 +221,18 @@ int cmd_batch(int argc, char **argv)
 		rc = cli_usage_error("batch", "--mailbox does not apply: the manifest names the mailboxes");
 		goto out;
 	}
+	/* The manifest first: a run without one needs no credentials (and is told so, not asked for them). */
+	if (batch_manifest_load(manifest, &m, &err) != 0) {
+		log_error("%s", err.message);
+		rc = err.code == OR_ERR_NOTFOUND || err.code == OR_ERR_IO ? EXIT_ERROR : EXIT_USAGE;
+		goto out;
+	}
 	if (cli_report_finish(&b.cr, &err) != 0 || cli_server_finish(&b.srv, "batch", false, &err) != 0) {
 		rc = err.code == OR_ERR_USAGE ? cli_usage_error("batch", "%s", err.message) : (log_error("%s", err.message), EXIT_ERROR);
 		goto out;
 	}
 	if (b.srv.ews.associated)
 		b.cr.diff.compare_associated = true;
-	if (batch_manifest_load(manifest, &m, &err) != 0) {
-		log_error("%s", err.message);
-		rc = err.code == OR_ERR_NOTFOUND || err.code == OR_ERR_IO ? EXIT_ERROR : EXIT_USAGE;
-		goto out;
-	}
 	for (size_t i = 0; i < m->n_rows; i++)
 		if (m->rows[i].problem)
 			log_warn("%s:%ld: %s; the row is skipped", manifest, m->rows[i].line, m->rows[i].problem);
@@ -260,25 +261,31 @@ out:
 
 static void merge_help(void)
 {
-	printf("Usage: ostrecon merge -o DIR SUMMARY.json...\n\n"
+	printf("Usage: ostrecon merge -o DIR [--partial] SUMMARY.json...\n\n"
 	       "Joins the summaries of the shards of one batch (summary-K-of-N.json, from 'ostrecon batch\n"
 	       "--shard K/N' on several machines) into one: DIR/summary.json and DIR/summary.csv, in manifest\n"
-	       "order, and prints the overview. Two summaries holding the same manifest row are an error.\n\n"
-	       "  -o, --output DIR   where the merged summary goes (default: the current folder)\n\n"
-	       "Exit codes: as 'ostrecon batch' for the merged summary; 3 also when a summary cannot be read.\n");
+	       "order, and prints the overview. Every shard must be there (the missing ones are named),\n"
+	       "unless --partial; summaries of different manifests, or of shards split differently, do not\n"
+	       "merge; two summaries holding the same manifest row are an error.\n\n"
+	       "  -o, --output DIR   where the merged summary goes (default: the current folder)\n"
+	       "      --partial      merge the shards given even when some are missing\n\n"
+	       "Exit codes: as 'ostrecon batch' for the merged summary; 3 also when a summary cannot be read\n"
+	       "or shards are missing; 64 for summaries that do not belong together.\n");
 }
 
 int cmd_merge(int argc, char **argv)
 {
 	static const struct option opts[] = {{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-	                                     CLI_LOG_LONG_OPTIONS, {0}};
+	                                     {"partial", no_argument, NULL, 'P'}, CLI_LOG_LONG_OPTIONS, {0}};
 	const char *dir = ".";
+	bool partial = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
 		if (cli_log_option(c))
 			continue;
 		switch (c) {
 		case 'o': dir = optarg; break;
+		case 'P': partial = true; break;
 		case 'h': merge_help(); return EXIT_OK;
 		default: return cli_usage_error("merge", "unknown option");
 		}
@@ -300,8 +307,10 @@ int cmd_merge(int argc, char **argv)
 		log_error("cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (batch_summary_merge(parts, n, &merged, &err) != 0 || batch_summary_save(merged, dir, &err) != 0) {
+	if (batch_summary_merge(parts, n, partial, &merged, &err) != 0 || batch_summary_save(merged, dir, &err) != 0) {
 		log_error("%s", err.message);
+		if (err.code == OR_ERR_USAGE)
+			rc = EXIT_USAGE;
 		goto out;
 	}
 	batch_summary_print(merged, stdout);

@@ -463,6 +463,42 @@ static FILE *open_trace(const pull_options *o, long seq, const char *op, const c
 	return fp;
 }
 
+/* The names the server's certificate is for, for a message: asked again without verifying (no
+ * request is sent: the connection is only opened), from curl's certificate information. */
+static void cert_names(pull_conn *c, char *out, size_t size)
+{
+	out[0] = '\0';
+	const char *url = NULL;
+	curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &url);
+	CURL *h = url ? curl_easy_init() : NULL;
+	if (!h)
+		return;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	struct curl_certinfo *ci = NULL;
+	if (curl_easy_perform(h) == CURLE_OK && curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
+	    ci->num_of_certs > 0) {
+		for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+			const char *v = NULL;
+			if (strncmp(l->data, "X509v3 Subject Alternative Name:", 32) == 0)
+				v = l->data + 32;
+			else if (!*out && strncmp(l->data, "Subject:", 8) == 0)
+				v = l->data + 8;
+			if (v) {
+				while (*v == ' ')
+					v++;
+				str_copy(out, v, size);
+			}
+		}
+	}
+	curl_easy_cleanup(h);
+}
+
 /* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
 static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
 {
@@ -474,8 +510,16 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
-		or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", o->url, curl_easy_strerror(cc),
-		        cc == CURLE_PEER_FAILED_VERIFICATION ? " (give the CA with --cacert)" : "");
+		if (strstr(c->curl_error, "subject name") || strstr(c->curl_error, "does not match")) {
+			char names[300];
+			cert_names(c, names, sizeof names);
+			or_fail(err, OR_ERR_TLS, "the server's certificate is not for the host of %s (%s)%s%s: use a URL with "
+			        "one of its names", o->url, c->curl_error, *names ? "; it names " : "", names);
+		} else {
+			or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", o->url,
+			        *c->curl_error ? c->curl_error : curl_easy_strerror(cc),
+			        cc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA: give it with --cacert)" : "");
+		}
 		return PULL_FAIL;
 	case CURLE_WRITE_ERROR:
 		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);

@@ -38,3 +38,9 @@ scan --ost "$WORK/dana.ost" --password-file "$WORK/bad"
 grep -q "refused the credentials" "$WORK/err" || fail "a refused password: $(cat "$WORK/err")"
 grep -q "cache file" "$WORK/err" && fail "a refused password is reported as a cache problem: $(cat "$WORK/err")"
 echo "ok: a refused password ends the scan, named as such"
+
+# batch: a manifest that is not there is named as such, before any credential is asked for.
+"$OSTRECON" batch "$WORK/none.csv" -o "$WORK/b" >/dev/null 2>"$WORK/err"
+[ $? -eq 3 ] || fail "a missing manifest: not exit 3"
+grep -q "manifest.*none.csv" "$WORK/err" || fail "a missing manifest is not named: $(cat "$WORK/err")"
+echo "ok: a missing manifest is named first"
