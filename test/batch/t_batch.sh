@@ -65,6 +65,13 @@ assert rows[25]["label"] == "quoted, with comma"
 print("summary: %d mailboxes, statuses and verdicts as the manifest calls for" % len(rows))
 PY
 grep -q 'ErrorServerBusy\|busy' "$WORK/run1.log" || true
+# The summary follows its schema (docs/summary.schema.json), and the schema is not vacuous.
+"$PY" "$ROOT/test/report/validate.py" "$ROOT/docs/summary.schema.json" "$WORK/out/summary.json" ||
+	fail "summary.json does not follow docs/summary.schema.json"
+sed 's/"status":"done"/"status":"finished"/' "$WORK/out/summary.json" >"$WORK/bad-summary.json"
+if "$PY" "$ROOT/test/report/validate.py" "$ROOT/docs/summary.schema.json" "$WORK/bad-summary.json" >/dev/null 2>&1; then
+	fail "the summary schema accepts an unknown status"
+fi
 # The throttled rows were slowed, not failed (checked above: done/in_sync); reports exist for done rows.
 n_reports=$(ls "$WORK/out/reports" | wc -l)
 [ "$n_reports" -eq 20 ] || fail "$n_reports reports, expected 20 (19 fleet mailboxes done + the quoted row)"
