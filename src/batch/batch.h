@@ -69,6 +69,8 @@ void batch_summary_free(batch_summary *s);
  * "summary-K-of-N", when sharded). */
 int batch_summary_save(const batch_summary *s, const char *dir, or_error *err);
 int batch_summary_load(const char *path, batch_summary **out, or_error *err);
+/* The summary's JSON form (docs/summary.schema.json), as summary.json holds it. */
+void batch_summary_write_json(const batch_summary *s, FILE *fp);
 /* Merges summaries of disjoint shards (or partial runs) of one manifest into one, in manifest
  * order. Summaries of different manifests, or split differently, are refused (OR_ERR_USAGE); so
  * are shards that leave some out (OR_ERR_NOTFOUND, naming them) unless `partial`; two entries for

@@ -32,7 +32,7 @@ static void put_opt_string(FILE *fp, const char *name, const char *v, bool comma
 		fputs("null", fp);
 }
 
-static void write_json(const batch_summary *s, FILE *fp)
+void batch_summary_write_json(const batch_summary *s, FILE *fp)
 {
 	fputs("{\"format\":\"ostrecon-batch-summary\",\"version\":1", fp);
 	put_opt_string(fp, "manifest", s->manifest, true);
@@ -110,7 +110,7 @@ int batch_entry_save(const batch_entry *e, const char *path, or_error *err)
 	int rc = atomic_open(&af, path, err);
 	if (rc)
 		return rc;
-	write_json(&one, af.fp);
+	batch_summary_write_json(&one, af.fp);
 	return atomic_commit(&af, err);
 }
 
@@ -130,7 +130,7 @@ int batch_summary_save(const batch_summary *s, const char *dir, or_error *err)
 		if (fmt)
 			write_csv(s, af.fp);
 		else
-			write_json(s, af.fp);
+			batch_summary_write_json(s, af.fp);
 		if ((rc = atomic_commit(&af, err)) != 0)
 			return rc;
 	}

@@ -34,6 +34,7 @@ static void help(void)
 	       "                           libpff's scan (slow on big files); --no-recover: do not (default)\n"
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache files\n"
 	       "                           (ostrecon ost --help)\n"
+	       "      --json               print the summary (summary.json's form) instead of the overview\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
 	       "                           line wins\n\n%s\n%s"
@@ -246,8 +247,12 @@ int cmd_batch(int argc, char **argv)
 		log_error("%s", err.message);
 		goto out;
 	}
-	batch_summary_print(sum, stdout);
-	printf("Reports and summary in %s/ (%.1f s)\n", b.bo.out_dir, sum->seconds);
+	if (b.cr.json_out) { /* --json: the summary itself on standard output, for a script */
+		batch_summary_write_json(sum, stdout);
+	} else {
+		batch_summary_print(sum, stdout);
+		printf("Reports and summary in %s/ (%.1f s)\n", b.bo.out_dir, sum->seconds);
+	}
 	rc = batch_summary_exit_code(sum);
 out:
 	batch_summary_free(sum);

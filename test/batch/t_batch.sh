@@ -65,6 +65,11 @@ assert rows[25]["label"] == "quoted, with comma"
 print("summary: %d mailboxes, statuses and verdicts as the manifest calls for" % len(rows))
 PY
 grep -q 'ErrorServerBusy\|busy' "$WORK/run1.log" || true
+# --json: the summary itself on standard output (a second run: everything resumed).
+timeout 600 "$OSTRECON" batch --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --json \
+	"$WORK/manifest.csv" -o "$WORK/out" --url "$main" --jobs 4 >"$WORK/json.out" 2>/dev/null
+"$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["format"]=="ostrecon-batch-summary" and len(s["mailboxes"])==24' \
+	"$WORK/json.out" || fail "batch --json does not print the summary"
 # The summary follows its schema (docs/summary.schema.json), and the schema is not vacuous.
 "$PY" "$ROOT/test/report/validate.py" "$ROOT/docs/summary.schema.json" "$WORK/out/summary.json" ||
 	fail "summary.json does not follow docs/summary.schema.json"
