@@ -166,8 +166,8 @@ static int add_prop(pst_object *o, const pst_prop *p, or_error *err)
 
 int pst_object_prop(pst_object *o, const pst_prop *p, or_error *err)
 {
-	if (p->id >= 0x8000)
-		return or_fail(err, OR_ERR_USAGE, "named property 0x%04x given without its name", p->id);
+	if (p->id >= 0x8000 && (size_t)(p->id - 0x8000) >= pst_nameid_count(o->w->names))
+		return or_fail(err, OR_ERR_USAGE, "named property 0x%04x is not in the file's map", p->id);
 	return add_prop(o, p, err);
 }
 
@@ -212,6 +212,14 @@ int pst_object_value_end(pst_object *o, or_error *err)
 		return or_fail(err, OR_ERR_USAGE, "no value is being written");
 	o->streaming = false;
 	pst_prop p = {.id = o->s_id, .type = o->s_type};
+	if (o->s_type == PT_OBJECT && !o->s) {
+		/* an object (OLE) always lives in a subnode */
+		int rc = pst_stream_open(o->w->f, 1, &o->s, err);
+		if (rc == 0 && o->s_head.len)
+			rc = pst_stream_write(o->s, o->s_head.data, o->s_head.len, err);
+		if (rc)
+			return rc;
+	}
 	if (!o->s) {
 		p.data = o->s_head.data ? o->s_head.data : "";
 		p.len = (uint32_t)o->s_head.len;
@@ -230,6 +238,16 @@ int pst_object_value_end(pst_object *o, or_error *err)
 		rc = pst_hn_add_subnode(o->hn, &s, err);
 	p.subnode = s.nid;
 	p.len = (uint32_t)total;
+	if (rc == 0 && o->s_type == PT_OBJECT) {
+		/* PT_OBJECT: the heap value names the subnode and gives the size ([MS-PST] 2.3.3.5) */
+		uint8_t v[8];
+		pst_put32(v, s.nid);
+		pst_put32(v + 4, (uint32_t)total);
+		p.subnode = 0;
+		p.data = v;
+		p.len = 8;
+		return plist_add(&o->props, &p, err);
+	}
 	return rc ? rc : plist_add(&o->props, &p, err);
 }
 
@@ -452,8 +470,11 @@ int pst_object_end(pst_object *o, or_error *err)
 	if (rc == 0 && o->kind == OBJ_EMBEDDED) {
 		/* the attachment's PidTagAttachDataObject names the embedded message's subnode ([MS-PST] 2.4.6.2) */
 		uint8_t v[8];
+		uint64_t size = 0;
+		for (size_t i = 0; i < o->hn->n_pages; i++)
+			size += o->hn->page_len[i];
 		pst_put32(v, o->nid);
-		pst_put32(v + 4, 0);
+		pst_put32(v + 4, (uint32_t)size);
 		pst_prop p = {.id = 0x3701, .type = PT_OBJECT, .data = v, .len = 8};
 		pst_object *att = o->parent;
 		att->child = NULL;

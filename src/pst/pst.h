@@ -203,7 +203,7 @@ int pst_folder_close(pst_writer *w, pst_folder_id folder, or_error *err);
 typedef struct pst_object pst_object;
 int pst_message_begin(pst_writer *w, pst_folder_id folder, bool associated, pst_object **out, or_error *err);
 /* A property (any type, its stored bytes: UTF-16LE for PT_UNICODE, the multi-value layout of
- * [MS-PST] 2.3.3.4 for multi-valued ones). Ids 0x8000 and up are refused: use pst_object_named. */
+ * [MS-PST] 2.3.3.4 for multi-valued ones). Ids 0x8000 and up must come from pst_writer_name_id. */
 int pst_object_prop(pst_object *o, const pst_prop *p, or_error *err);
 /* A named property: its id is allocated in the file's name-to-id map. */
 int pst_object_named(pst_object *o, const pst_name *name, const pst_prop *p, or_error *err);
