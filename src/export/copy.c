@@ -119,12 +119,28 @@ static int copy_recipients(ex_ctx *x, ex_item *it, ost_object *src, pst_object *
 	}
 	ost_value *vals = malloc(MAX_RECIPIENT_PROPS * sizeof *vals);
 	pst_prop *props = malloc(MAX_RECIPIENT_PROPS * sizeof *props);
+	uint32_t *tags = malloc(MAX_RECIPIENT_PROPS * sizeof *tags);
+	pst_col *cols = malloc(MAX_RECIPIENT_PROPS * sizeof *cols);
 	int rc = 0;
-	if (!vals || !props) {
+	size_t nt = 0, nc = 0;
+	if (!vals || !props || !tags || !cols) {
 		free(vals);
 		free(props);
+		free(tags);
+		free(cols);
 		return or_fail(&x->err, OR_ERR_NOMEM, "out of memory");
 	}
+	/* the table's columns as the cache has them, empty ones too */
+	if (ost_object_recipient_columns(src, tags, MAX_RECIPIENT_PROPS, &nt, &e) == 0) {
+		for (size_t k = 0; k < nt; k++) {
+			uint16_t id;
+			if (map_id(x, it, (uint16_t)(tags[k] >> 16), &id, where) == 0)
+				cols[nc++] = (pst_col){id, (uint16_t)tags[k]};
+		}
+		rc = pst_object_recipient_columns(dst, cols, nc, &x->err);
+	}
+	free(tags);
+	free(cols);
 	for (size_t r = 0; r < n && rc == 0; r++) {
 		size_t nv = 0, np = 0;
 		if (ost_object_recipient(src, r, vals, MAX_RECIPIENT_PROPS, &nv, &e) != 0) {

@@ -391,6 +391,21 @@ int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap,
 	return 0;
 }
 
+int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err)
+{
+	size_t count;
+	*n = 0;
+	int rc = ost_object_recipient_count(o, &count, err);
+	if (rc)
+		return rc;
+	for (size_t c = 0; c < o->rt.n_cols && *n < cap; c++) {
+		uint16_t id = (uint16_t)(o->rt.cols[c].tag >> 16);
+		if (id != 0x67F2 && id != 0x67F3)
+			tags[(*n)++] = o->rt.cols[c].tag;
+	}
+	return 0;
+}
+
 void ost_values_release(ost_value *vals, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

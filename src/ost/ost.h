@@ -90,6 +90,9 @@ int ost_object_value_read(ost_object *o, const ost_value *v,
 int ost_object_recipient_count(ost_object *o, size_t *n, or_error *err);
 int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap, size_t *n, or_error *err);
 void ost_values_release(ost_value *vals, size_t n);
+/* The recipient table's columns (property tags, the row id and version left out): a column may
+ * be empty in every row. */
+int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err);
 /* The attachments (the attachment table's rows) and each one's object. */
 int ost_object_attachment_count(ost_object *o, size_t *n, or_error *err);
 int ost_attachment_open(ost_object *o, size_t i, ost_object **att, or_error *err);

@@ -217,10 +217,7 @@ int pst_hn_add_subnode(pst_hn *hn, const pst_subnode *s, or_error *err)
 
 int pst_hn_value(pst_hn *hn, const void *data, size_t len, uint32_t *hnid, or_error *err)
 {
-	if (len == 0) {
-		*hnid = 0;
-		return 0;
-	}
+	/* an empty value is an empty allocation, as Outlook writes it (readers take HNID 0 for no value) */
 	if (len <= PST_HN_ALLOC_MAX)
 		return pst_hn_alloc(hn, data, len, hnid, err);
 	/* too big for the heap: a subnode of the node, which may span several blocks */

@@ -30,6 +30,8 @@ struct pst_object {
 	uint32_t nid;            /* top-level message: its node; others: their subnode id in the parent */
 	pst_folder_id folder;
 	bool assoc;
+	pst_col *rcols;          /* recipient table columns asked for */
+	size_t n_rcols, cap_rcols;
 	plist *recips;           /* recipients, each a property list */
 	size_t n_recips, cap_recips;
 	plist *atts;             /* one attachment-table row per attachment written */
@@ -268,6 +270,17 @@ int pst_object_recipient(pst_object *o, const pst_prop *props, size_t n, or_erro
 	return 0;
 }
 
+int pst_object_recipient_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		pst_col *c = or_append((void **)&o->rcols, &o->n_rcols, &o->cap_rcols, sizeof *c);
+		if (!c)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		*c = cols[i];
+	}
+	return 0;
+}
+
 /* ---------------------------------------------------------------- tables of a message */
 
 static bool has_col(const pst_col *cols, size_t n, uint16_t id, uint16_t type)
@@ -292,9 +305,13 @@ static int write_recipients(pst_object *o, or_error *err)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		*c = pst_recipient_cols[i];
 	}
-	for (size_t r = 0; r < o->n_recips; r++) {
-		for (size_t k = 0; k < o->recips[r].n; k++) {
-			const pst_prop *p = &o->recips[r].props[k].p;
+	for (size_t r = 0; r <= o->n_recips; r++) {
+		size_t nk = r < o->n_recips ? o->recips[r].n : o->n_rcols;
+		for (size_t k = 0; k < nk; k++) {
+			pst_prop asked = {0};
+			if (r == o->n_recips)
+				asked = (pst_prop){.id = o->rcols[k].id, .type = o->rcols[k].type};
+			const pst_prop *p = r < o->n_recips ? &o->recips[r].props[k].p : &asked;
 			if (has_col(cols, nc, p->id, p->type))
 				continue;
 			/* a column holds one type: a second type of one id cannot be a column too */
@@ -389,6 +406,7 @@ static void object_free(pst_object *o)
 	for (size_t i = 0; i < o->n_recips; i++)
 		plist_free(&o->recips[i]);
 	free(o->recips);
+	free(o->rcols);
 	for (size_t i = 0; i < o->n_atts; i++)
 		plist_free(&o->atts[i]);
 	free(o->atts);

@@ -215,6 +215,8 @@ int pst_object_value_write(pst_object *o, const void *data, size_t len, or_error
 int pst_object_value_end(pst_object *o, or_error *err);
 /* A recipient: its properties (ids already mapped), a row of the recipient table. */
 int pst_object_recipient(pst_object *o, const pst_prop *props, size_t n, or_error *err);
+/* Columns the recipient table has even where no recipient has a value (ids already mapped). */
+int pst_object_recipient_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err);
 /* An attachment of message `o`: a new object; pst_object_end(attachment) returns to o. */
 int pst_attachment_begin(pst_object *o, pst_object **att, or_error *err);
 /* The message embedded in attachment `att` (its PidTagAttachDataObject); end it before `att`. */
