@@ -440,7 +440,8 @@ int ost_object_attachment_count(ost_object *o, size_t *n, or_error *err)
 		if (rc)
 			return or_wrap(err, "the attachment table");
 		/* a row listed twice would be copied twice */
-		qsort(o->att, o->n_att, sizeof *o->att, cmp_u32);
+		if (o->n_att)
+			qsort(o->att, o->n_att, sizeof *o->att, cmp_u32);
 		size_t k = 0;
 		for (size_t i = 0; i < o->n_att; i++)
 			if (k == 0 || o->att[k - 1] != o->att[i])
