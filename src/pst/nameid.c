@@ -189,6 +189,15 @@ int pst_nameid_write(pst_nameid *m, pst_ndb *f, or_error *err)
 	size_t n = 0;
 	int rc = 0;
 	memset(buckets, 0, sizeof buckets);
+	if (m->n == 0) {
+		/* readers (libpff) refuse a map without entries: one name no property uses
+		 * (PSETID_Common, PidLidReminderSet) */
+		static const pst_name common = {{0x08, 0x20, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00,
+		                                 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46}, false, 0x8503, NULL};
+		uint16_t id;
+		if ((rc = pst_nameid_get(m, &common, &id, err)) != 0)
+			return rc;
+	}
 	for (size_t i = 0; i < m->n && rc == 0; i++) {
 		const entry *e = &m->e[i];
 		uint8_t r[8];
