@@ -27,6 +27,13 @@ int cmd_report(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+/* An export run (cmd_export.c), shared with scan --export: prints the summary, returns the exit
+ * code (0 whole, 2 partial, 3 nothing written); notes each report entry's fate in `rep`. */
+int cli_export_run(const char *ost, const char *out, report_t *rep, bool all, const char *folder, int64_t since,
+                   const char *name);
+/* --since DATE: a day (2024-05-01) or an ISO 8601 UTC time. */
+int cli_parse_since(const char *text, int64_t *out);
 /* Colour on standard output: only on a terminal, and never with NO_COLOR set. */
 bool cli_use_color(void);
 

@@ -18,7 +18,9 @@ static void help(void)
 	       "                           files); --no-recover: do not (the default)\n"
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache file\n"
 	       "                           (ostrecon ost --help)\n"
-	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600)\n\n%s\n%s"
+	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600)\n"
+	       "      --export FILE.pst    when items exist only in the cache, copy them into FILE.pst\n"
+	       "                           (ostrecon export --help); the report says where each went\n\n%s\n%s"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr\n"
 	       "  -h, --help               this help\n\n"
@@ -28,7 +30,7 @@ static void help(void)
 	       cli_report_help, cli_server_help);
 }
 
-enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER, OPT_READER };
+enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER, OPT_READER, OPT_EXPORT };
 
 int cmd_scan(int argc, char **argv)
 {
@@ -37,6 +39,7 @@ int cmd_scan(int argc, char **argv)
 	                                     {"no-recover", no_argument, NULL, OPT_NO_RECOVER},
 	                                     {"recover", no_argument, NULL, OPT_RECOVER},
 	                                     {"reader", required_argument, NULL, OPT_READER},
+	                                     {"export", required_argument, NULL, OPT_EXPORT},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_REPORT_LONG_OPTIONS,
 	                                     CLI_SERVER_LONG_OPTIONS,
@@ -51,6 +54,7 @@ int cmd_scan(int argc, char **argv)
 	srv.single = true;
 	cli_report_init(&cr);
 	int c, rc = EXIT_ERROR;
+	const char *export_path = NULL;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
 		if (cli_log_option(c))
 			continue;
@@ -64,6 +68,7 @@ int cmd_scan(int argc, char **argv)
 		switch (c) {
 		case OPT_OST: so.ost_path = optarg; break;
 		case OPT_KEEP: so.snapshot_dir = optarg; break;
+		case OPT_EXPORT: export_path = optarg; break;
 		case OPT_NO_RECOVER: so.recover = false; break;
 		case OPT_RECOVER: so.recover = true; break;
 		case OPT_READER:
@@ -78,6 +83,8 @@ int cmd_scan(int argc, char **argv)
 		return cli_usage_error("scan", "unexpected argument '%s'", argv[optind]);
 	if (!so.ost_path)
 		return cli_usage_error("scan", "--ost FILE is required");
+	if (export_path && cli_same_file(export_path, so.ost_path))
+		return cli_usage_error("scan", "--export needs a new file");
 	if (cr.out && cli_same_file(cr.out, so.ost_path)) {
 		log_error("refusing to write the report over the cache file");
 		return EXIT_USAGE;
@@ -111,8 +118,19 @@ int cmd_scan(int argc, char **argv)
 		rc = err.code == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
 		goto out;
 	}
+	/* The verdict asks for an export when items exist only in the cache: done before the report
+	 * goes out, so that it says where each item went. */
+	int export_rc = EXIT_OK;
+	if (export_path && report_export_count(rep) > 0) {
+		log_info("items exist only in the cache: exporting them to %s", export_path);
+		export_rc = cli_export_run(so.ost_path, export_path, rep, false, NULL, 0, NULL);
+	} else if (export_path) {
+		log_info("no item exists only in the cache: nothing to export, %s not written", export_path);
+	}
 	/* scan_run saved nothing: the report goes out through the shared path (-o, text or JSON). */
 	rc = cli_report_emit(&cr, rep, true);
+	if (rc == EXIT_OK && export_rc != EXIT_OK)
+		rc = export_rc;
 	log_verbose("scan took %.1f s, %ld %s requests", outcome.seconds, outcome.requests,
 	            so.server.protocol == SERVER_GRAPH ? "Graph" : "EWS");
 out:

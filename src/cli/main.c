@@ -14,6 +14,7 @@ static const cli_command commands[] = {
 	{"batch", cmd_batch, "scan many mailboxes from a CSV manifest; summary in JSON and CSV"},
 	{"merge", cmd_merge, "join the summaries of a sharded batch into one"},
 	{"report", cmd_report, "render a saved JSON report as text"},
+	{"export", cmd_export, "copy what the cache holds into a new .pst before a rebuild"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

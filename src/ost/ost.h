@@ -49,6 +49,65 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
  * kept, to spare writing and parsing the file. */
 int ost_capture_snap(const char *path, const ost_options *opt, snap_t **out, ost_summary *summary, or_error *err);
 
+/* --- whole messages (message.c): every property, recipient and attachment, read-only --- */
+
+typedef struct ost_cache ost_cache;   /* a cache file opened for whole-message reads */
+typedef struct ost_object ost_object; /* a message, an attachment or an embedded message */
+
+/* A named property of the cache's map ([MS-PST] 2.4.7). */
+typedef struct {
+	uint8_t guid[16];
+	bool known, is_string;
+	uint32_t lid;
+	char *name;          /* UTF-8, string names only */
+} ost_propname;
+
+/* A property as stored: small values in data/len (the raw bytes: UTF-16LE for PT_UNICODE, the
+ * multi-value layout for multi-valued types; valid until the next call on the object); values in
+ * a subnode have `big` set and are read with ost_object_value_read. */
+typedef struct {
+	uint16_t id, type;
+	const uint8_t *data;
+	size_t len;
+	bool big, owned;
+	uint64_t bid;
+	uint32_t object;     /* PT_OBJECT: the subnode holding it (len is its stated size) */
+} ost_value;
+
+int ost_cache_open(ost_cache **out, const char *path, or_error *err);
+void ost_cache_close(ost_cache *c);
+/* The name of property `id` (0x8000 and up) in the file's map; NULL when the map has none. */
+const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id);
+/* Why the map could not be read (static to the cache), or NULL. */
+const char *ost_cache_names_problem(const ost_cache *c);
+
+/* The message with node id `nid` (a snapshot item's "nid:N"). *out belongs to the caller. */
+int ost_message_open(ost_cache *c, uint32_t nid, ost_object **out, or_error *err);
+void ost_object_free(ost_object *o);
+uint32_t ost_object_nid(const ost_object *o);
+size_t ost_object_prop_count(const ost_object *o);
+/* Property i, in the stored order (by id). An error is about that value only. */
+int ost_object_prop(ost_object *o, size_t i, ost_value *v, or_error *err);
+/* Hands a value's bytes to fn, one block at a time (a big value) or at once. */
+int ost_object_value_read(ost_object *o, const ost_value *v,
+                          int (*fn)(void *ctx, const uint8_t *p, size_t n, or_error *err), void *ctx, or_error *err);
+/* The recipient table: its row count, and row r's cells (at most cap; those marked owned are
+ * freed with ost_values_release). */
+int ost_object_recipient_count(ost_object *o, size_t *n, or_error *err);
+int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap, size_t *n, or_error *err);
+void ost_values_release(ost_value *vals, size_t n);
+/* The recipient table's columns (property tags, the row id and version left out): a column may
+ * be empty in every row. */
+int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err);
+/* The attachments (the attachment table's rows) and each one's object. */
+int ost_object_attachment_count(ost_object *o, size_t *n, or_error *err);
+int ost_attachment_open(ost_object *o, size_t i, ost_object **att, or_error *err);
+/* The message embedded in attachment `att` (method ATTACH_EMBEDDED_MSG); OR_ERR_NOTFOUND (err
+ * untouched) when it has none. */
+int ost_embedded_open(ost_object *att, ost_object **msg, or_error *err);
+/* PidTagAttachMethod (1 by value, 2-4 by reference, 5 embedded message, 6 OLE), -1 when absent. */
+int ost_attachment_method(const ost_object *att);
+
 /* --- key derivation (pure functions, also used by tests) --- */
 
 /* PRQ_ID_SECURE4 (0x67F4) as its 8 stored bytes: bytes 0-1 little-endian replid, bytes 2-7 the

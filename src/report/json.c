@@ -567,3 +567,43 @@ int report_exit_code(const report_t *rep)
 		return EXIT_DIFFERENCES;
 	return EXIT_ERROR;
 }
+
+size_t report_export_count(const report_t *rep)
+{
+	return json_array_size(json_object_get(rep->root, "export_before_rebuild"));
+}
+
+int report_export_entry(const report_t *rep, size_t i, int *side, const char **id)
+{
+	json_t *e = json_array_get(json_object_get(rep->root, "export_before_rebuild"), i);
+	if (!json_is_object(e))
+		return -1;
+	*side = (int)json_integer_value(json_object_get(e, "side"));
+	*id = json_string_value(json_object_get(e, "id"));
+	return *id ? 0 : -1;
+}
+
+const char *report_side_kind(const report_t *rep, int side)
+{
+	const char *k = json_string_value(json_object_get(json_array_get(json_object_get(rep->root, "sides"), (size_t)side),
+	                                                  "kind"));
+	return k ? k : "";
+}
+
+void report_export_note(report_t *rep, size_t i, const char *file, const char *folder, const char *status,
+                        const char *const *problems, size_t n_problems)
+{
+	json_t *e = json_array_get(json_object_get(rep->root, "export_before_rebuild"), i);
+	if (!json_is_object(e))
+		return;
+	json_t *x = json_object();
+	json_object_set_new(x, "file", json_string(file));
+	if (folder)
+		json_object_set_new(x, "folder", json_string(folder));
+	json_object_set_new(x, "status", json_string(status));
+	json_t *pr = json_array();
+	for (size_t k = 0; k < n_problems; k++)
+		json_array_append_new(pr, json_string(problems[k]));
+	json_object_set_new(x, "problems", pr);
+	json_object_set_new(e, "exported", x);
+}

@@ -61,4 +61,15 @@ typedef struct {
 
 void report_print_text(const report_t *rep, FILE *fp, const report_text_options *opt);
 
+/* The export list (export_before_rebuild): its length, and entry i's side and item id (borrowed
+ * from the report). -1 when i is out of range. */
+size_t report_export_count(const report_t *rep);
+int report_export_entry(const report_t *rep, size_t i, int *side, const char **id);
+/* "server" or "cache": the kind of a side. */
+const char *report_side_kind(const report_t *rep, int side);
+/* Records where entry i went: the .pst file, the folder in it, "complete", "partial" or "failed",
+ * and what could not be read (the entry's `exported` object, docs/REPORT.md). */
+void report_export_note(report_t *rep, size_t i, const char *file, const char *folder, const char *status,
+                        const char *const *problems, size_t n_problems);
+
 #endif
