@@ -138,7 +138,7 @@ enum { OPT_SYNC_WINDOW = 1100, OPT_TEXT, OPT_JSON, OPT_REDACT, OPT_COMPARE_ASSOC
 typedef struct {
 	diff_options diff;
 	const char *out, *key_file;
-	bool json_out, redact;
+	bool json_out, redact, text_asked;
 	uint8_t key[REPORT_KEY_MAX];
 	size_t key_len;
 } cli_report;
@@ -149,6 +149,8 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 /* Checks the options and reads the redaction key. */
 int cli_report_finish(cli_report *r, or_error *err);
 void cli_report_compare_options(const cli_report *r, scan_compare_options *c);
+/* What to add to a message about too many operands: --redact takes its key file only after '='. */
+const char *cli_report_operand_hint(const cli_report *r);
 /* Saves the report (-o) and, when `print`, prints it as text or JSON. Returns the exit code. */
 int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
 void cli_report_free(cli_report *r);

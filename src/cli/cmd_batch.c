@@ -214,7 +214,8 @@ int cmd_batch(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		rc = cli_usage_error("batch", "one manifest file is required");
+		rc = cli_usage_error("batch", "one manifest file is required, %d given%s", argc - optind,
+		                     argc - optind > 1 ? cli_report_operand_hint(&b.cr) : "");
 		goto out;
 	}
 	const char *manifest = argv[optind];

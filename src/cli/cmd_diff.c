@@ -47,7 +47,8 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		return cli_usage_error("diff", "two snapshot files are required");
+		return cli_usage_error("diff", "two snapshot files are required, %d given%s", argc - optind,
+		                       argc - optind > 2 ? cli_report_operand_hint(&cr) : "");
 	const char *in[2] = {argv[optind], argv[optind + 1]};
 	for (int s = 0; s < 2; s++)
 		if (cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) {

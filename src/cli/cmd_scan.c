@@ -80,7 +80,7 @@ int cmd_scan(int argc, char **argv)
 		}
 	}
 	if (optind != argc)
-		return cli_usage_error("scan", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("scan", "unexpected argument '%s'%s", argv[optind], cli_report_operand_hint(&cr));
 	if (!so.ost_path)
 		return cli_usage_error("scan", "--ost FILE is required");
 	if (export_path && cli_same_file(export_path, so.ost_path))

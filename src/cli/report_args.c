@@ -26,7 +26,7 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 		if (diff_window_parse(arg, &r->diff.window) != 0)
 			return -cli_usage_error(command, "bad --sync-window '%s' (e.g. 12m, 90d, 2w, 1y, all, infer)", arg);
 		return 1;
-	case OPT_TEXT: r->json_out = false; return 1;
+	case OPT_TEXT: r->json_out = false; r->text_asked = true; return 1;
 	case OPT_JSON: r->json_out = true; return 1;
 	case OPT_REDACT: r->redact = true; r->key_file = arg; return 1;
 	case OPT_COMPARE_ASSOCIATED: r->diff.compare_associated = true; return 1;
@@ -36,11 +36,20 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 
 int cli_report_finish(cli_report *r, or_error *err)
 {
-	if (r->out && strcmp(r->out, "-") == 0)
-		return or_fail(err, OR_ERR_USAGE, "use --json to print the JSON report on standard output");
+	if (r->out && strcmp(r->out, "-") == 0) { /* the JSON report on standard output, as --json */
+		if (r->text_asked)
+			return or_fail(err, OR_ERR_USAGE, "-o - and --text would both write to standard output");
+		r->out = NULL;
+		r->json_out = true;
+	}
 	if (r->redact && report_redaction_key(r->key_file, r->key, &r->key_len, err) != 0)
 		return err->code;
 	return 0;
+}
+
+const char *cli_report_operand_hint(const cli_report *r)
+{
+	return r->redact && !r->key_file ? " (a key file goes with --redact as --redact=KEYFILE)" : "";
 }
 
 void cli_report_compare_options(const cli_report *r, scan_compare_options *c)

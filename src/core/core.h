@@ -119,6 +119,10 @@ typedef struct {
 int atomic_open(atomic_file *af, const char *path, or_error *err);
 int atomic_commit(atomic_file *af, or_error *err); /* flush, fsync, rename */
 void atomic_abort(atomic_file *af);                /* removes the temporary file */
+/* Opens an input file for reading ("-" is stdin), saying plainly what is wrong with it: missing,
+ * a folder, unreadable. `what` names it in messages ("snapshot", "report", "manifest"). */
+FILE *or_open_input(const char *path, const char *what, or_error *err);
+
 /* On SIGINT, SIGTERM and SIGHUP: remove the temporary files of atomic outputs in progress, say
  * so, and exit 128 + the signal's number (130, 143, 129). */
 void or_cleanup_on_signals(void);

@@ -519,10 +519,14 @@ int report_load(report_t **out, const char *path, or_error *err)
 {
 	*out = NULL;
 	json_error_t jerr;
-	json_t *j = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-	                                   : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	FILE *fp = or_open_input(path, "report", err);
+	if (!fp)
+		return err ? err->code : OR_ERR_IO;
+	json_t *j = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+	if (fp != stdin)
+		fclose(fp);
 	if (!j)
-		return or_fail(err, OR_ERR_FORMAT, "%s: not a JSON report: %s (line %d)", path, jerr.text, jerr.line);
+		return or_fail(err, OR_ERR_FORMAT, "%s:%d: not a JSON report: %s", path, jerr.line, jerr.text);
 	const char *fmt = json_string_value(json_object_get(j, "format"));
 	if (!json_is_object(j) || !fmt || strcmp(fmt, REPORT_FORMAT) != 0) {
 		json_decref(j);
