@@ -13,7 +13,7 @@ static void help(void)
 	       "Compares two snapshots (server against cache, cache against cache, server against server),\n"
 	       "prints the verdict, the per-folder table, the findings and the advice, and writes the JSON\n"
 	       "report (docs/REPORT.md). Put the server first and the cache second by convention; the sides\n"
-	       "are told apart by each snapshot's source either way.\n\n  -o, --output FILE       write the JSON report to FILE (atomically, mode 0600; - is standard output)\n\n%s"
+	       "are told apart by each snapshot's source either way.\n\n  -o, --output FILE       write the JSON report to FILE (mode 0600, atomic; - for stdout)\n\n%s"
 	       "      --associated        also compare associated (hidden) items, apart from normal items\n"
 	       "  -q, --quiet             only errors on stderr\n"
 	       "  -v, --verbose           more detail on stderr\n"

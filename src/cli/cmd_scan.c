@@ -18,7 +18,7 @@ static void help(void)
 	       "                           files); --no-recover: do not (the default)\n"
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache file\n"
 	       "                           (ostrecon ost --help)\n"
-	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600; - is standard output)\n"
+	       "  -o, --output FILE        write the JSON report to FILE (mode 0600, atomic; - for stdout)\n"
 	       "      --export FILE.pst    when items exist only in the cache, copy them into FILE.pst\n"
 	       "                           (ostrecon export --help); the report says where each went\n\n%s\n%s"
 	       "  -q, --quiet              only errors on stderr\n"
