@@ -44,6 +44,7 @@ typedef enum { ENTRY_DONE = 0, ENTRY_FAILED, ENTRY_BAD_ROW } batch_status;
 typedef struct {
 	long line, index;
 	char *label, *mailbox, *cache, *report; /* report: path of the JSON report, when written */
+	char *log;                              /* path of the mailbox's log, when written */
 	batch_status status;
 	char verdict[40];                       /* diff verdict name, or "" */
 	int exit_code;
@@ -94,6 +95,7 @@ typedef struct {
 	ost_reader reader;
 	int shard_k, shard_n;       /* 0/0 for all rows */
 	bool progress;
+	bool mailbox_logs;          /* reports/NAME.log: the mailbox's own log, -v level at least */
 	/* The server side of a row (its protocol, endpoint and credentials, from the row's url and api
 	 * columns and the run's options): the caller's, so that the choice is made in one place. */
 	int (*server_for)(void *ctx, const batch_row *row, scan_server *out, or_error *err);

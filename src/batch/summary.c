@@ -17,6 +17,7 @@ void batch_summary_free(batch_summary *s)
 		free(e->mailbox);
 		free(e->cache);
 		free(e->report);
+		free(e->log);
 	}
 	free(s->entries);
 	free(s->manifest);
@@ -55,6 +56,8 @@ void batch_summary_write_json(const batch_summary *s, FILE *fp)
 		        e->expected, e->only_in_cache, (long long)e->items[0], (long long)e->items[1], e->seconds, e->requests,
 		        e->resumed ? "true" : "false");
 		put_opt_string(fp, "report", e->report, true);
+		if (e->log)
+			put_opt_string(fp, "log", e->log, true);
 		put_opt_string(fp, "error", *e->error ? e->error : NULL, true);
 		fputs("}", fp);
 	}
@@ -187,6 +190,7 @@ int batch_summary_load(const char *path, batch_summary **out, or_error *err)
 		e->mailbox = dup_str(o, "mailbox");
 		e->cache = dup_str(o, "cache");
 		e->report = dup_str(o, "report");
+		e->log = dup_str(o, "log");
 		const char *st = json_string_value(json_object_get(o, "status"));
 		e->status = ENTRY_FAILED;
 		for (int k = 0; k < 3; k++)
@@ -279,6 +283,7 @@ int batch_summary_merge(batch_summary *const *parts, size_t n, bool partial, bat
 			e->mailbox = dup_or_null(e->mailbox);
 			e->cache = dup_or_null(e->cache);
 			e->report = dup_or_null(e->report);
+			e->log = dup_or_null(e->log);
 		}
 	}
 	qsort(s->entries, s->n, sizeof *s->entries, by_line);

@@ -44,8 +44,12 @@ char *cli_read_secret(const char *file, const char *env, const char *prompt, or_
 void cli_free_secret(char *secret);
 
 /* Shared option handling: -q/--quiet, -v/--verbose (repeatable). Returns true when handled. */
-bool cli_log_option(int opt);
-#define CLI_LOG_LONG_OPTIONS {"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}
+/* -q, -v (repeatable) and --log-file FILE: 1 handled, 0 not a log option, -1 bad value (printed). */
+int cli_log_option(int opt, const char *arg);
+enum { OPT_LOG_FILE = 1090 };
+#define CLI_LOG_LONG_OPTIONS                                                \
+	{"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}, \
+	{"log-file", required_argument, NULL, OPT_LOG_FILE}
 /* Prints "see --help" for a usage error and returns EXIT_USAGE. */
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* True when `a` and `b` name the same existing file. */

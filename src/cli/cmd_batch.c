@@ -35,16 +35,19 @@ static void help(void)
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache files\n"
 	       "                           (ostrecon ost --help)\n"
 	       "      --json               print the summary (summary.json's form) instead of the overview\n"
+	       "      --no-mailbox-logs    do not write reports/NAME.log, each mailbox's own timestamped log\n"
+	       "                           (-v level at least; written by default, --mailbox-logs)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
 	       "                           line wins\n\n%s\n%s"
-	       "  -q, --quiet, -v, --verbose, -h, --help\n\n"
+	       "  -q, --quiet, -v, --verbose, --log-file FILE (the whole run's log), -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
 	       cli_report_help, cli_server_help);
 }
 
-enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG };
+enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG,
+       OPT_MAILBOX_LOGS, OPT_NO_MAILBOX_LOGS };
 
 static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT_JOBS},
                                            {"max-server-requests", required_argument, NULL, OPT_MAX_SERVER},
@@ -55,6 +58,8 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"recover", no_argument, NULL, OPT_BRECOVER},
                                            {"reader", required_argument, NULL, OPT_BREADER},
                                            {"config", required_argument, NULL, OPT_CONFIG},
+                                           {"mailbox-logs", no_argument, NULL, OPT_MAILBOX_LOGS},
+                                           {"no-mailbox-logs", no_argument, NULL, OPT_NO_MAILBOX_LOGS},
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
                                            CLI_SERVER_LONG_OPTIONS,
@@ -81,8 +86,9 @@ static int server_for(void *ctx, const batch_row *row, scan_server *out, or_erro
 static int apply(batch_cli *b, int c, const char *arg)
 {
 	long v;
-	if (cli_log_option(c))
-		return 1;
+	int lr = cli_log_option(c, arg);
+	if (lr)
+		return lr < 0 ? -1 : 1;
 	switch (c) {
 	case 'o': b->bo.out_dir = arg; return 1;
 	case OPT_JOBS:
@@ -108,6 +114,8 @@ static int apply(batch_cli *b, int c, const char *arg)
 			return -cli_usage_error("batch", "--reader takes native or libpff");
 		return 1;
 	case OPT_CONFIG: b->config = arg; return 1;
+	case OPT_MAILBOX_LOGS: b->bo.mailbox_logs = true; return 1;
+	case OPT_NO_MAILBOX_LOGS: b->bo.mailbox_logs = false; return 1;
 	}
 	int r = cli_report_option(&b->cr, c, arg, "batch");
 	if (!r)
@@ -178,6 +186,7 @@ int cmd_batch(int argc, char **argv)
 	b.bo.max_server_requests = 8;
 	b.bo.recover = false;
 	b.bo.progress = true;
+	b.bo.mailbox_logs = true;
 	cli_server_init(&b.srv);
 	b.srv.pull.concurrency = 2;
 	cli_report_init(&b.cr);
@@ -274,7 +283,8 @@ static void merge_help(void)
 	       "unless --partial; summaries of different manifests, or of shards split differently, do not\n"
 	       "merge; two summaries holding the same manifest row are an error.\n\n"
 	       "  -o, --output DIR   where the merged summary goes (default: the current folder)\n"
-	       "      --partial      merge the shards given even when some are missing\n\n"
+	       "      --partial      merge the shards given even when some are missing\n"
+	       "  -q, -v, --log-file FILE  quieter, more detail, a timestamped log (as for batch)\n\n"
 	       "Exit codes: as 'ostrecon batch' for the merged summary; 3 also when a summary cannot be read\n"
 	       "or shards are missing; 64 for summaries that do not belong together.\n");
 }
@@ -287,7 +297,10 @@ int cmd_merge(int argc, char **argv)
 	bool partial = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		int lr = cli_log_option(c, optarg);
+		if (lr < 0)
+			return EXIT_USAGE;
+		if (lr)
 			continue;
 		switch (c) {
 		case 'o': dir = optarg; break;

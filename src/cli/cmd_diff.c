@@ -17,6 +17,7 @@ static void help(void)
 	       "      --associated        also compare associated (hidden) items, apart from normal items\n"
 	       "  -q, --quiet             only errors on stderr\n"
 	       "  -v, --verbose           more detail on stderr\n"
+	       "      --log-file FILE     also write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help              this help\n\n"
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
 	       "action, 2 incomplete (a part of a side could not be read), 3 error, 64 usage error.\n",
@@ -34,7 +35,10 @@ int cmd_diff(int argc, char **argv)
 	cli_report_init(&cr);
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		int lr = cli_log_option(c, optarg);
+		if (lr < 0)
+			return EXIT_USAGE;
+		if (lr)
 			continue;
 		int r = cli_report_option(&cr, c, optarg, "diff");
 		if (r < 0)

@@ -38,6 +38,7 @@ static void help(void)
 	       "                       trailers), which reads every block once\n"
 	       "  -q, --quiet          only errors on stderr\n"
 	       "  -v, --verbose        more detail on stderr\n"
+	       "      --log-file FILE  also write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help           this help\n\n"
 	       "Exit codes: 0 read completely, 2 snapshot written but parts of the file could not be read\n"
 	       "(listed in it), 3 the file cannot be read at all (nothing written), 64 usage error.\n");
@@ -54,7 +55,10 @@ int cmd_ost(int argc, char **argv)
 	ost_options opt = {.recover = false};
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		int lr = cli_log_option(c, optarg);
+		if (lr < 0)
+			return EXIT_USAGE;
+		if (lr)
 			continue;
 		switch (c) {
 		case 'o': out = optarg; break;

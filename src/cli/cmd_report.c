@@ -14,6 +14,7 @@ static void help(void)
 	       "      --all       list every finding, not only the first 20\n"
 	       "  -q, --quiet     only errors on stderr\n"
 	       "  -v, --verbose   more detail on stderr\n"
+	       "      --log-file FILEalso write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help      this help\n\n"
 	       "Exit codes: the report's own (0 in sync, 1 differences that need action, 2 incomplete),\n"
 	       "3 the file is not a readable report, 64 usage error.\n");
@@ -27,7 +28,10 @@ int cmd_report(int argc, char **argv)
 	int c;
 	long width = 80;
 	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		int lr = cli_log_option(c, optarg);
+		if (lr < 0)
+			return EXIT_USAGE;
+		if (lr)
 			continue;
 		switch (c) {
 		case 'W':

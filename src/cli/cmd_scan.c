@@ -23,6 +23,7 @@ static void help(void)
 	       "                           (ostrecon export --help); the report says where each went\n\n%s\n%s"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr\n"
+	       "      --log-file FILE      also write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help               this help\n\n"
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
 	       "action, 2 incomplete (a part of a side could not be read), 3 error (a side could not be\n"
@@ -56,7 +57,10 @@ int cmd_scan(int argc, char **argv)
 	int c, rc = EXIT_ERROR;
 	const char *export_path = NULL;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		int lr = cli_log_option(c, optarg);
+		if (lr < 0)
+			return EXIT_USAGE;
+		if (lr)
 			continue;
 		int r = cli_report_option(&cr, c, optarg, "scan");
 		if (!r)

@@ -8,7 +8,10 @@ static void help(void)
 	       "Exchange Web Services (on-premises Exchange) or Microsoft Graph (Exchange Online) and\n"
 	       "writes its snapshot (JSON Lines, docs/SNAPSHOT.md). A folder that cannot be read becomes\n"
 	       "an error line in the snapshot; the rest goes on.\n\n"
-	       "  -o, --output OUT         write the snapshot to OUT (default: standard output)\n\n%s\n"
+	       "  -o, --output OUT         write the snapshot to OUT (default: standard output)\n"
+	       "  -q, --quiet              only errors on stderr\n"
+	       "  -v, --verbose            more detail on stderr (-vv: every request)\n"
+	       "      --log-file FILE      also write a timestamped log to FILE (-v detail at least)\n\n%s\n"
 	       "Exit codes: 0 pulled completely, 2 snapshot written but some folders could not be read,\n"
 	       "3 nothing could be pulled (credentials refused, TLS failure, server unreachable,\n"
 	       "impersonation or access denied), 64 usage error.\n",
@@ -28,7 +31,10 @@ int cmd_server(int argc, char **argv)
 	srv.single = true;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		int lr = cli_log_option(c, optarg);
+		if (lr < 0)
+			return EXIT_USAGE;
+		if (lr)
 			continue;
 		int r = cli_server_option(&srv, c, optarg, "server");
 		if (r < 0)

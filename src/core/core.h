@@ -12,6 +12,7 @@
 #ifndef OSTRECON_CORE_H
 #define OSTRECON_CORE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,6 +64,16 @@ typedef enum { LOG_QUIET = 0, LOG_NORMAL = 1, LOG_VERBOSE = 2, LOG_DEBUG = 3 } l
 void log_set_level(log_level level);
 log_level log_get_level(void);
 void log_msg(log_level level, const char *prefix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Log files: every line up to LOG_VERBOSE (or the console's level, when higher) is also written,
+ * with a UTC timestamp, to the process's log file (--log-file) and to the calling thread's own
+ * (a batch's log of one mailbox). Files are opened owner-only, never through a symlink. */
+typedef struct log_sink log_sink;
+log_sink *log_sink_open(const char *path, bool append, or_error *err);
+void log_sink_close(log_sink *s);
+void log_set_file(log_sink *s);        /* the process's log file, or NULL */
+void log_set_thread_sink(log_sink *s); /* this thread's, or NULL */
+/* pthread_create, the new thread writing to the creating thread's log file. */
+int or_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
 #define log_error(...) log_msg(LOG_QUIET, "error: ", __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_NORMAL, "warning: ", __VA_ARGS__)
 #define log_info(...) log_msg(LOG_NORMAL, "", __VA_ARGS__)

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_DEPTH 64 /* folder nesting bound: a damaged file must not recurse forever */
 
@@ -452,6 +453,9 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			snap_write_item(w, &it);
 		}
 	}
+	if (count)
+		log_debug("folder %s: %d %smessage%s", f->path ? f->path : f->id, count,
+		          kind == ST_MESSAGES ? "" : "associated ", count == 1 ? "" : "s");
 	if (r->keep)
 		return 0;
 	/* Drop the per-folder strings. */
@@ -521,6 +525,13 @@ static void reader_free(reader *r)
 	st_close(r->file);
 }
 
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static int capture(const char *path, const ost_options *opt, const char *out_path, snap_t **keep,
                    ost_summary *summary, or_error *err)
 {
@@ -543,6 +554,9 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	if ((rc = snap_new(&r.snap, err)) != 0 || (rc = snap_new(&scratch, err)) != 0)
 		goto out;
 	st_get_info(r.file, &r.info);
+	log_verbose("%s: %s, %s encoding, %.1f MB; read by the %s reader", path, r.info.format, r.info.encryption,
+	            (double)r.info.size / 1e6, opt->reader == OST_READER_LIBPFF ? "libpff" : "native");
+	double t0 = mono_s();
 	snap_header *h = &r.snap->hdr;
 	h->source = r.info.is_ost ? SRC_OST : SRC_PST;
 	h->mailbox = opt->mailbox;
@@ -589,6 +603,8 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	fix_child_roles(&r);
 	resolve_folder_keys(&r);
 
+	log_verbose("%s: %zu folders in the tree (%.2f s)", path, r.snap->n_folders, mono_s() - t0);
+
 	/* Pass 2: the messages, streamed (or kept). */
 	if (!r.keep) {
 		if ((rc = snap_writer_open(&w, out_path, err)) != 0)
@@ -613,6 +629,7 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 		*err = r.err;
 		goto out;
 	}
+	log_verbose("%s: messages listed (%.2f s)", path, mono_s() - t0);
 
 	/* Integrity: what libpff saw while reading, orphans, and (on request) deleted items. */
 	st_info after;
@@ -628,6 +645,9 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
 	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
 		goto out;
+	if (!opt->no_crc_check)
+		log_verbose("%s: page and block checksums checked, %zu bad (%.2f s)", path, summary->bad_checksums,
+		            mono_s() - t0);
 	fill_integrity(&r);
 	summary->unresolved_keys = r.unresolved;
 	summary->corrupted = r.snap->integrity.corrupted;

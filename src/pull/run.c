@@ -280,7 +280,7 @@ static int pull_items(pull_run *run, or_error *err)
 	pthread_t threads[16];
 	int started = 0;
 	for (int i = 0; i < n; i++)
-		if (pthread_create(&threads[i], NULL, worker, run) == 0)
+		if (or_thread_create(&threads[i], worker, run) == 0)
 			started++;
 	if (!started)
 		worker(run);
