@@ -47,21 +47,21 @@ vg junk 3 ost -q "$WORK/junk.ost" -o "$WORK/junk.jsonl"
 "$OSTWRITE" --expand "$FIXTURES/writer_small.json" -o "$WORK/mbx.jsonl" || fail "ostwrite --expand failed"
 start_server vg --mailbox "$WORK/mbx.jsonl" $(users_args)
 pw=$(secret_file pw alice-pw-1)
-vg server 0 server -q --no-progress --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+vg server 0 server -q --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	--concurrency 3 -o "$WORK/server.jsonl"
-vg server-refused 3 server -q --no-progress --url "$(url)" --mailbox alice@example.com --user alice \
+vg server-refused 3 server -q --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice \
 	--password-file "$(secret_file bad nope)" -o "$WORK/refused.jsonl"
 vg diff 0,1,2 diff -q "$WORK/server.jsonl" "$WORK/cache.jsonl" -o "$WORK/report.json"
 vg diff-redact 0,1,2 diff -q "$WORK/server.jsonl" "$WORK/damaged.jsonl" --redact --json
 vg report 0,1,2 report "$WORK/report.json"
 if "$BIN" scan --help >/dev/null 2>&1; then
 	vg scan 0,1,2 scan -q --no-progress --ost "$WORK/small.ost" --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" -o "$WORK/scan.json"
+		--auth basic --user alice --password-file "$pw" -o "$WORK/scan.json"
 fi
 if "$BIN" batch --help >/dev/null 2>&1; then
 	printf 'mailbox,cache\nalice@example.com,%s\nnobody@example.com,%s/missing.ost\n' "$WORK/small.ost" "$WORK" \
 		>"$WORK/manifest.csv"
-	vg batch 0,1,2,3 batch "$WORK/manifest.csv" -o "$WORK/batch" --url "$(url)" --user alice --password-file "$pw" \
+	vg batch 0,1,2,3 batch "$WORK/manifest.csv" -o "$WORK/batch" --url "$(url)" --auth basic --user alice --password-file "$pw" \
 		--no-progress --jobs 2
 fi
 echo "valgrind: $n runs, no definite leak and no memory error"
