@@ -260,9 +260,16 @@ out:
 	xmlFreeDoc(doc);
 }
 
-void ews_ad_parse(bool soap, const char *body, size_t len, ews_ad_answer *a)
+/* libxml2 wants its global state set up once, before threads (batch jobs) use it. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+static void xml_init(void)
 {
 	xmlInitParser();
+}
+
+void ews_ad_parse(bool soap, const char *body, size_t len, ews_ad_answer *a)
+{
+	pthread_once(&xml_once, xml_init);
 	if (soap)
 		parse_soap(body, len, a);
 	else
@@ -363,8 +370,11 @@ static int soap_request(or_buf *b, const char *url, const char *address)
 static step found(search *s, const char *method, const char *endpoint, const char *address, const answer *a)
 {
 	ews_autodiscover_result *r = s->out;
-	if (!is_https(a->value) && strncasecmp(a->value, "http://", 7) != 0) {
-		note(s, method, endpoint, "the EWS URL in the answer is not an http(s) URL");
+	const char *what = strcmp(method, "soap") == 0 ? "SOAP" : "POX";
+	if (!is_https(a->value)) {
+		/* The pull sends credentials there: TLS only, as for Autodiscover itself. */
+		note(s, what, endpoint, "the EWS URL in the answer, %.200s, is not https://: refused (credentials go over "
+		                        "TLS only; give it with --url to use it anyway)", a->value);
 		return STEP_FAILED;
 	}
 	str_copy(r->url, a->value, sizeof r->url);
@@ -372,8 +382,8 @@ static step found(search *s, const char *method, const char *endpoint, const cha
 	str_copy(r->method, method, sizeof r->method);
 	str_copy(r->endpoint, endpoint, sizeof r->endpoint);
 	str_copy(r->address, address, sizeof r->address);
-	log_verbose("Autodiscover: %s %s: EWS URL %s%s%s", strcmp(method, "soap") == 0 ? "SOAP" : "POX", endpoint, r->url,
-	            *r->server_version ? ", " : "", r->server_version);
+	log_verbose("Autodiscover: %s %s: EWS URL %s%s%s", what, endpoint, r->url, *r->server_version ? ", " : "",
+	            r->server_version);
 	return STEP_FOUND;
 }
 
@@ -614,7 +624,7 @@ int ews_autodiscover(const ews_autodiscover_options *o, const char *mailbox, ews
 	if (!mailbox || !domain_of(mailbox) || strlen(mailbox) >= sizeof out->address)
 		return or_fail(err, OR_ERR_USAGE, "Autodiscover needs an e-mail address with a domain, not '%.100s'",
 		               mailbox ? mailbox : "");
-	xmlInitParser();
+	pthread_once(&xml_once, xml_init);
 	search s = {.o = o, .pull = o->pull, .out = out};
 	s.tried.limit = 4096;
 	/* An Autodiscover request is small: a server that does not answer in a minute will not. */

@@ -49,9 +49,10 @@ int ews_capture_snap(const ews_options *opt, snap_t **out, pull_summary *summary
  *  3. SOAP Autodiscover: GetUserSettings (ExternalEwsUrl, InternalEwsUrl) at
  *     https://DOMAIN/autodiscover/autodiscover.svc, then https://autodiscover.DOMAIN/...;
  *  4. with `srv`, the DNS SRV record _autodiscover._tcp.DOMAIN, then POX at its target.
- * Credentials (the options' method; PULL_AUTH_AUTO as for a pull) go over TLS only; at most
- * `max_redirects` redirects in all; a request made twice is a loop and stops the search. Each
- * attempt is logged at -v. */
+ * Credentials (the options' method; PULL_AUTH_AUTO as for a pull) go over TLS only, and an EWS
+ * URL found must be https://; at most `max_redirects` redirects in all; a request made twice in a
+ * chain, or an address redirected back, is a loop and stops the search, as do credentials
+ * refused (no second server tries them). Each attempt is logged at -v. */
 typedef struct {
 	pull_options pull;   /* credentials, TLS, name mappings, timeouts (url, mailbox unused) */
 	int max_redirects;   /* default 10 */
@@ -70,7 +71,8 @@ typedef struct {
 
 /* Returns 0 with *out filled, or a negative or_code: OR_ERR_NOTFOUND when no step found the URL
  * (err lists what each answered), OR_ERR_PROTOCOL for a redirect loop or too many redirects,
- * OR_ERR_USAGE for an address without a domain. */
+ * OR_ERR_AUTH for credentials refused, OR_ERR_USAGE for an address without a domain or OAuth
+ * credentials (a token is never sent to Autodiscover). */
 int ews_autodiscover(const ews_autodiscover_options *o, const char *mailbox, ews_autodiscover_result *out,
                      or_error *err);
 

@@ -17,7 +17,8 @@ pw=$(secret_file pw alice-ad-pw)
 
 # One certificate for every name the servers play.
 domains="contoso.example fabrikam.example chain.example relay.example hub.example loop.example ping.example
-pong.example redir.example badredir.example plainurl.example soap.example soap2.example nowhere.example online.example"
+pong.example redir.example badredir.example plainurl.example plainews.example soap.example soap2.example nowhere.example
+online.example"
 san=""
 for d in $domains; do san="$san,DNS:$d,DNS:autodiscover.$d,DNS:mail.$d"; done
 i=0; while [ $i -le 11 ]; do san="$san,DNS:hop$i.example"; i=$((i + 1)); done
@@ -49,6 +50,7 @@ cat >"$WORK/ad.json" <<EOF
   "autodiscover.redir.example": {"redirect": "https://hub.example$AD"},
   "autodiscover.badredir.example": {"redirect": "http://mail.badredir.example$AD"},
   "plainurl.example": {"pox": {"*": {"redirect_url": "http://mail.plainurl.example$AD"}}},
+  "plainews.example": {"pox": {"*": {"ews_url": "http://mail.plainews.example/EWS/Exchange.asmx"}}},
   "soap.example": {"soap": {"*": {"redirect_addr": "{local}@soap2.example"}}},
   "autodiscover.soap2.example": {"soap": {"*": {"ews_url": "$EWS", "version": "15.2.1544.4"}}},
   "online.example": {"pox": {"*": {"ews_url": "https://outlook.office365.com/EWS/Exchange.asmx", "version": "15.20.7741.0"}}}
@@ -136,6 +138,10 @@ stopped plainurl "found no EWS URL"
 grep -q "POX http://mail.plainurl.example$AD: refused: credentials are sent over https only" "$WORK/plainurl.log" ||
 	fail "plainurl: no refusal: $(cat "$WORK/plainurl.log")"
 grep -q '"host": "mail\.' "$WORK/plain.log" && fail "a redirect to http:// was followed: $(grep mail. "$WORK/plain.log")"
+discover plainews liv@plainews.example
+stopped plainews "found no EWS URL"
+grep -q "the EWS URL in the answer, http://mail.plainews.example/EWS/Exchange.asmx, is not https://: refused" "$WORK/plainews.log" ||
+	fail "plainews: an http:// EWS URL was not refused: $(cat "$WORK/plainews.log")"
 
 # 7. SOAP GetUserSettings, with a RedirectAddress to another domain.
 discover soap jo@soap.example
