@@ -64,4 +64,28 @@ if "$BIN" batch --help >/dev/null 2>&1; then
 	vg batch 0,1,2,3 batch "$WORK/manifest.csv" -o "$WORK/batch" --url "$(url)" --auth basic --user alice --password-file "$pw" \
 		--no-progress --jobs 2
 fi
+
+# Autodiscover (a POX redirect chain; SOAP after POX finds nothing) and --auth auto over https,
+# with name mappings: one-off requests, the answers' XML, the per-domain cache, curl's lists.
+if command -v openssl >/dev/null 2>&1; then
+	san="DNS:example.com,DNS:relay.example,DNS:mail.contoso.example,DNS:soap.example,DNS:autodiscover.soap.example"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=contoso.example" -addext "subjectAltName=$san" \
+		-keyout "$WORK/ad-key.pem" -out "$WORK/ad-cert.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+	tls_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	ews="https://mail.contoso.example:$tls_port/EWS/Exchange.asmx"
+	printf '{"hosts": {"example.com": {"pox": {"*": {"redirect_url": "https://relay.example/autodiscover/autodiscover.xml"}}},
+ "relay.example": {"pox": {"*": {"ews_url": "%s"}}}, "autodiscover.soap.example": {"soap": {"*": {"ews_url": "%s"}}}}}\n' \
+		"$ews" "$ews" >"$WORK/ad.json"
+	start_server vg-ad --port "$tls_port" --mailbox "$WORK/mbx.jsonl" $(users_args) --autodiscover "$WORK/ad.json" \
+		--tls-cert "$WORK/ad-cert.pem" --tls-key "$WORK/ad-key.pem"
+	map="--cacert $WORK/ad-cert.pem --connect-to :443:127.0.0.1:$tls_port --connect-to :80:127.0.0.1:1
+--resolve mail.contoso.example:$tls_port:127.0.0.1"
+	# shellcheck disable=SC2086
+	vg autodiscover 0 server -q --autodiscover-only --mailbox alice@example.com --user alice --password-file "$pw" $map
+	# shellcheck disable=SC2086
+	vg autodiscover-soap 0 server -q --autodiscover-only --mailbox alice@soap.example --user alice --password-file "$pw" $map
+	# shellcheck disable=SC2086
+	vg autodiscover-pull 0 server -q --no-progress --mailbox alice@example.com --user alice --password-file "$pw" $map \
+		-o "$WORK/ad.jsonl"
+fi
 echo "valgrind: $n runs, no definite leak and no memory error"
