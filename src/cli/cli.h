@@ -62,6 +62,7 @@ enum {
 	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_FINDFOLDER, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
 	OPT_SECRET_ON_ARGV, OPT_API, OPT_GRAPH_URL, OPT_AUTHORITY, OPT_CLOUD, OPT_GRAPH_API, OPT_NO_DELTA, OPT_TENANT,
 	OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE, OPT_CERTIFICATE, OPT_CERTIFICATE_KEY, OPT_SCOPE, OPT_IDLE_TIMEOUT,
+	OPT_RESOLVE, OPT_CONNECT_TO, OPT_AUTODISCOVER_ONLY, /* name mappings and Autodiscover */
 	OPT_SERVER_LAST
 };
 #define CLI_SERVER_LONG_OPTIONS                                                                           \
@@ -87,6 +88,8 @@ enum {
 	{"findfolder", no_argument, NULL, OPT_FINDFOLDER},                                                   \
 	{"associated", no_argument, NULL, OPT_ASSOCIATED}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS}, \
 	{"trace-dir", required_argument, NULL, OPT_TRACE_DIR},                                               \
+	{"resolve", required_argument, NULL, OPT_RESOLVE}, {"connect-to", required_argument, NULL, OPT_CONNECT_TO}, \
+	{"autodiscover-only", no_argument, NULL, OPT_AUTODISCOVER_ONLY},                                    \
 	/* Named only to refuse them (and so that no abbreviation reaches --password-file). */                \
 	{"password", required_argument, NULL, OPT_SECRET_ON_ARGV}, {"token", required_argument, NULL, OPT_SECRET_ON_ARGV}, \
 	{"pass", required_argument, NULL, OPT_SECRET_ON_ARGV},                                               \
@@ -95,8 +98,10 @@ enum {
 typedef enum { CLI_API_AUTO = 0, CLI_API_EWS, CLI_API_GRAPH } cli_api;
 typedef enum {
 	CLI_AUTH_BASIC = 0, CLI_AUTH_NTLM, CLI_AUTH_NEGOTIATE, CLI_AUTH_BEARER, CLI_AUTH_CLIENT_SECRET,
-	CLI_AUTH_CERTIFICATE, CLI_AUTH_DEVICE_CODE
+	CLI_AUTH_CERTIFICATE, CLI_AUTH_DEVICE_CODE, CLI_AUTH_AUTO
 } cli_auth;
+
+#define CLI_MAX_MAPPINGS 16 /* --resolve and --connect-to entries, each */
 
 typedef struct {
 	pull_options pull;          /* shared by both protocols: url (EWS), mailbox, credentials, tuning */
@@ -116,6 +121,11 @@ typedef struct {
 	oauth_client *oauth_graph, *oauth_ews; /* owned */
 	pull_token_source tokens_graph, tokens_ews;
 	char options_json_ews[320], options_json_graph[320]; /* for the snapshot header */
+	/* Name mappings (curl's --resolve, --connect-to), NULL-terminated, for pull.resolve/connect_to. */
+	const char *resolve[CLI_MAX_MAPPINGS + 1], *connect_to[CLI_MAX_MAPPINGS + 1];
+	int n_resolve, n_connect_to;
+	bool autodiscover_only;     /* print what Autodiscover finds and stop */
+	ews_autodiscover_cache *autodiscover; /* the EWS URLs found, per domain (owned) */
 } cli_server;
 
 void cli_server_init(cli_server *c);
@@ -123,12 +133,18 @@ void cli_server_init(cli_server *c);
 int cli_server_option(cli_server *c, int opt, const char *arg, const char *command);
 /* Checks the options, reads the secrets, prepares the OAuth clients (no request is made). */
 int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_error *err);
-/* Whether a mailbox with this EWS URL (or none) is read over Graph. */
+/* Whether a mailbox with this EWS URL is read over Graph (no URL: whether the credentials are
+ * OAuth ones, for which Graph is taken without Autodiscover). */
 bool cli_server_picks_graph(const cli_server *c, const char *ews_url);
 /* The server side for one mailbox (secrets, token sources and texts borrowed from c), over `api`
- * ("ews", "graph", "auto"; NULL: the options' choice). Safe from several threads once finished. */
+ * ("ews", "graph", "auto"; NULL: the options' choice). Without an EWS URL where EWS is taken, the
+ * URL is found by Autodiscover (once per domain in a run); an Exchange Online URL found so makes
+ * "auto" take Graph. Safe from several threads once finished. */
 int cli_server_make(const cli_server *c, const char *api, const char *mailbox, const char *ews_url,
                     scan_server *out, or_error *err);
+/* --autodiscover-only: finds the mailbox's EWS URL and prints it with the server version and the
+ * API --api would take. Returns the exit code. */
+int cli_server_autodiscover_only(const cli_server *c);
 void cli_server_free(cli_server *c);
 extern const char *cli_server_help;
 

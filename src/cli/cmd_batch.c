@@ -16,8 +16,9 @@ static void help(void)
 	       "that fails is recorded with its reason and does not stop the others. Running the same\n"
 	       "command again skips the mailboxes that already have a complete report and redoes the rest.\n\n"
 	       "The manifest is CSV with a header: mailbox and cache (the .ost/.pst path, relative to the\n"
-	       "manifest's folder) are required; url (per-row EWS endpoint), api (ews, graph or auto),\n"
-	       "sync_window and label are optional. Credentials never go in the manifest: they come from\n"
+	       "manifest's folder) are required; url (per-row EWS endpoint; empty: found by Autodiscover,\n"
+	       "once per domain in a run), api (ews, graph or auto), sync_window and label are optional.\n"
+	       "Credentials never go in the manifest: they come from\n"
 	       "the options below or the config file (a service account with --impersonate, OAuth\n"
 	       "application credentials, or a token file).\n\n"
 	       "  -o, --output DIR         output folder (default ostrecon-batch): reports/NAME.json,\n"
@@ -230,6 +231,10 @@ int cmd_batch(int argc, char **argv)
 	const char *manifest = argv[optind];
 	if (b.srv.pull.mailbox) {
 		rc = cli_usage_error("batch", "--mailbox does not apply: the manifest names the mailboxes");
+		goto out;
+	}
+	if (b.srv.autodiscover_only) {
+		rc = cli_usage_error("batch", "--autodiscover-only applies to one mailbox ('ostrecon server')");
 		goto out;
 	}
 	/* The manifest first: a run without one needs no credentials (and is told so, not asked for them). */

@@ -85,7 +85,7 @@ int cmd_scan(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("scan", "unexpected argument '%s'%s", argv[optind], cli_report_operand_hint(&cr));
-	if (!so.ost_path)
+	if (!so.ost_path && !srv.autodiscover_only)
 		return cli_usage_error("scan", "--ost FILE is required");
 	if (export_path && cli_same_file(export_path, so.ost_path))
 		return cli_usage_error("scan", "--export needs a new file");
@@ -95,8 +95,13 @@ int cmd_scan(int argc, char **argv)
 	}
 	or_error err = {0};
 	report_t *rep = NULL;
-	if (cli_report_finish(&cr, &err) != 0 || cli_server_finish(&srv, "scan", true, &err) != 0 ||
-	    cli_server_make(&srv, NULL, srv.pull.mailbox, srv.pull.url, &so.server, &err) != 0) {
+	int frc = cli_report_finish(&cr, &err);
+	frc = frc ? frc : cli_server_finish(&srv, "scan", true, &err);
+	if (frc == 0 && srv.autodiscover_only) {
+		rc = cli_server_autodiscover_only(&srv);
+		goto out;
+	}
+	if (frc != 0 || cli_server_make(&srv, NULL, srv.pull.mailbox, srv.pull.url, &so.server, &err) != 0) {
 		rc = err.code == OR_ERR_USAGE ? cli_usage_error("scan", "%s", err.message) : (log_error("%s", err.message), EXIT_ERROR);
 		goto out;
 	}

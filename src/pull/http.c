@@ -43,6 +43,7 @@ struct pull_conn {
 	int64_t last_byte_ms;  /* when the server last sent something */
 	long waited_shown;     /* seconds last shown */
 	bool idle_expired;     /* the idle timeout ended the transfer */
+	struct curl_slist *resolve, *connect_to; /* the options' name mappings */
 };
 
 #define GATE_IDLE_MAX 64 /* idle handles a gate keeps for the next pulls */
@@ -56,7 +57,29 @@ struct pull_gate {
 	 * to this server takes one instead of connecting again. */
 	CURL *idle[GATE_IDLE_MAX];
 	int n_idle;
+	/* --auth auto's choice for this server, made by the first pull through the gate: the others
+	 * (same server, same credentials) take it without asking again. */
+	bool auth_known;
+	pull_auth auth;
 };
+
+bool pull_gate_auth(pull_gate *g, pull_auth *out)
+{
+	pthread_mutex_lock(&g->lock);
+	bool known = g->auth_known;
+	if (known)
+		*out = g->auth;
+	pthread_mutex_unlock(&g->lock);
+	return known;
+}
+
+void pull_gate_set_auth(pull_gate *g, pull_auth a)
+{
+	pthread_mutex_lock(&g->lock);
+	g->auth = a;
+	g->auth_known = true;
+	pthread_mutex_unlock(&g->lock);
+}
 
 void pull_options_init(pull_options *o)
 {
@@ -76,6 +99,8 @@ const char *pull_auth_name(pull_auth a)
 	case PULL_AUTH_NTLM: return "NTLM";
 	case PULL_AUTH_NEGOTIATE: return "Negotiate";
 	case PULL_AUTH_BEARER: return "Bearer";
+	case PULL_AUTH_AUTO: return "auto";
+	case PULL_AUTH_NONE: return "none";
 	}
 	return "?";
 }
@@ -280,7 +305,36 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
 	if (o->cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
-	switch (o->auth) {
+	for (size_t i = 0; o->resolve && o->resolve[i]; i++) {
+		struct curl_slist *n = curl_slist_append(c->resolve, o->resolve[i]);
+		if (!n)
+			goto nomem;
+		c->resolve = n;
+	}
+	for (size_t i = 0; o->connect_to && o->connect_to[i]; i++) {
+		struct curl_slist *n = curl_slist_append(c->connect_to, o->connect_to[i]);
+		if (!n)
+			goto nomem;
+		c->connect_to = n;
+	}
+	if (c->resolve)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
+	if (c->connect_to)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+	pull_set_auth(h, o, o->auth);
+	*out = c;
+	return 0;
+nomem:
+	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->connect_to);
+	curl_easy_cleanup(c->curl);
+	free(c);
+	return or_fail(err, OR_ERR_NOMEM, "out of memory");
+}
+
+void pull_set_auth(CURL *h, const pull_options *o, pull_auth a)
+{
+	switch (a) {
 	case PULL_AUTH_BEARER:
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		if (!o->tokens)
@@ -293,13 +347,22 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 		break;
 	case PULL_AUTH_NTLM:
 	case PULL_AUTH_BASIC:
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, o->auth == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, a == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, o->user ? o->user : "");
 		curl_easy_setopt(h, CURLOPT_PASSWORD, o->secret ? o->secret : "");
 		break;
+	case PULL_AUTH_AUTO: /* decided before any request (pull_auth_resolve): nothing until then */
+	case PULL_AUTH_NONE:
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, NULL);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, NULL);
+		break;
 	}
-	*out = c;
-	return 0;
+}
+
+CURL *pull_conn_handle(pull_conn *c)
+{
+	return c->curl;
 }
 
 static void wipe_token(pull_conn *c)
@@ -330,6 +393,8 @@ void pull_conn_free(pull_conn *c)
 	}
 	if (!kept)
 		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->connect_to);
 	wipe_token(c);
 	free(c);
 }

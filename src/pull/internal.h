@@ -4,6 +4,7 @@
 
 #include "pull.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 
 struct pull_shared {
@@ -25,5 +26,14 @@ struct pull_shared {
 
 void pull_shared_init(pull_shared *sh, const pull_options *opt);
 void pull_shared_destroy(pull_shared *sh);
+/* libcurl's global initialisation, once per process (before the first handle). */
+void pull_global_init(void);
+/* --auth auto's choice for a gate's server, once a pull through it made one: true and *out. */
+bool pull_gate_auth(pull_gate *g, pull_auth *out);
+void pull_gate_set_auth(pull_gate *g, pull_auth a);
+/* The curl handle of a connection (fetch.c sets its own callbacks on it). */
+CURL *pull_conn_handle(pull_conn *c);
+/* Sets a handle's credentials for method `a` from the options (NONE and AUTO: none). */
+void pull_set_auth(CURL *h, const pull_options *o, pull_auth a);
 
 #endif

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -258,6 +259,29 @@ static void global_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void pull_global_init(void)
+{
+	pthread_once(&global_once, global_init);
+}
+
+/* The header's options: the protocol's, with the authentication method used (and whether
+ * --auth auto chose it). Returns a malloc'd text, or NULL (the protocol's are kept). */
+static char *options_with_auth(const char *options_json, pull_auth used, bool chosen)
+{
+	static const char *const names[] = {"basic", "ntlm", "negotiate", "bearer", "auto", "none"};
+	json_t *o = options_json ? json_loads(options_json, 0, NULL) : json_object();
+	if (!o || !json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "auth", json_string(names[used]));
+	if (chosen)
+		json_object_set_new(o, "auth_auto", json_true());
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text;
+}
+
 /* What snap_load does to a header and folders read back from the file. */
 static int as_loaded(pull_run *run, or_error *err)
 {
@@ -304,6 +328,24 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 		return or_fail(err, OR_ERR_USAGE, "a server URL and a mailbox address are required");
 	pthread_once(&global_once, global_init);
 	int64_t t0 = pull_now_ms();
+	/* --auth auto: the method is chosen once, from what the server offers, before the pull. */
+	pull_options resolved;
+	bool auto_auth = opt->auth == PULL_AUTH_AUTO;
+	if (auto_auth) {
+		resolved = *opt;
+		if (opt->gate && pull_gate_auth(opt->gate, &resolved.auth)) {
+			log_verbose("authentication: %s, as chosen for %s earlier in this run (--auth auto)",
+			            pull_auth_name(resolved.auth), opt->url);
+		} else {
+			int rc = pull_auth_resolve(opt, &resolved.auth, err);
+			if (rc)
+				return rc;
+			if (opt->gate)
+				pull_gate_set_auth(opt->gate, resolved.auth);
+		}
+		opt = &resolved;
+	}
+	char *options_json = options_with_auth(opt->options_json, opt->auth, auto_auth);
 
 	pull_run run;
 	memset(&run, 0, sizeof run);
@@ -331,7 +373,7 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 	h->server = opt->url;
 	h->captured = filetime_now();
 	h->tool = "ostrecon " OSTRECON_VERSION;
-	h->options_json = opt->options_json;
+	h->options_json = options_json ? options_json : opt->options_json;
 
 	if ((rc = proto->hierarchy(ctx, &run, c, ws, err)) != 0 || (rc = finish_hierarchy(&run, err)) != 0)
 		goto out;
@@ -389,6 +431,7 @@ out:
 	if (ws)
 		proto->worker_free(ws);
 	snap_free(run.snap);
+	free(options_json);
 	pull_shared_destroy(&run.sh);
 	pthread_mutex_destroy(&run.wlock);
 	return rc;
