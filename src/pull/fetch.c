@@ -32,6 +32,7 @@ typedef struct {
 	bool nomem;
 	unsigned offers;  /* OFFER_* of the WWW-Authenticate headers of the answer */
 	FILE *trace;
+	pull_conn *conn;  /* told when bytes arrive (the idle timer) */
 } fetch_ctx;
 
 static atomic_long fetch_seq; /* numbers the trace files of one-off requests */
@@ -41,6 +42,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	fetch_ctx *f = ud;
 	size_t len = size * n;
 	pull_reply *r = f->r;
+	pull_conn_touch(f->conn);
 	if (f->trace)
 		fwrite(data, 1, len, f->trace);
 	if (r->body_len + len > f->max)
@@ -91,6 +93,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
 	fetch_ctx *f = ud;
 	size_t len = size * n;
+	pull_conn_touch(f->conn);
 	char line[1100];
 	size_t m = len < sizeof line - 1 ? len : sizeof line - 1;
 	memcpy(line, data, m);
@@ -147,6 +150,7 @@ static int perform(pull_conn *c, const pull_options *o, const pull_request *rq, 
 		}
 	}
 	f->trace = open_trace(o, rq->op, "response", rq->trace_ext, seq);
+	pull_conn_begin(c);
 	int64_t t0 = pull_now_ms();
 	CURLcode cc = curl_easy_perform(h);
 	if (f->trace)
@@ -158,24 +162,10 @@ static int perform(pull_conn *c, const pull_options *o, const pull_request *rq, 
 	          (long long)(pull_now_ms() - t0), a == PULL_AUTH_NONE ? "" : ", ", a == PULL_AUTH_NONE ? "" : pull_auth_name(a));
 	switch (cc) {
 	case CURLE_OK: return 0;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-		return or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", url, curl_easy_strerror(cc),
-		               cc == CURLE_PEER_FAILED_VERIFICATION ? " (give the CA with --cacert)" : "");
 	case CURLE_WRITE_ERROR:
 		return f->nomem ? or_fail(err, OR_ERR_NOMEM, "out of memory")
 		                : or_fail(err, OR_ERR_LIMIT, "the answer of %s is larger than %zu bytes: refused", url, f->max);
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-		return or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", url, curl_easy_strerror(cc));
-	case CURLE_COULDNT_RESOLVE_HOST:
-		return or_fail(err, OR_ERR_IO, "cannot resolve the host of %s", url);
-	case CURLE_OPERATION_TIMEDOUT:
-		return or_fail(err, OR_ERR_TIMEOUT, "%s did not answer in time", url);
-	default:
-		return or_fail(err, OR_ERR_IO, "cannot reach %s: %s", url, curl_easy_strerror(cc));
+	default: return pull_conn_failure(c, cc, url, err);
 	}
 }
 
@@ -257,6 +247,7 @@ int pull_fetch(const pull_options *opt, const pull_request *rq, size_t max_body,
 	int rc = pull_conn_new(&c, &sh, 1, err);
 	if (rc)
 		goto out;
+	f.conn = c;
 	if (!(out->body = malloc(1))) {
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		goto out;

@@ -564,13 +564,22 @@ static void cert_names(pull_conn *c, char *out, size_t size)
 	curl_easy_cleanup(h);
 }
 
-/* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
-static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
+void pull_conn_begin(pull_conn *c)
+{
+	c->started_ms = pull_now_ms();
+	c->last_byte_ms = 0;
+	c->idle_expired = false;
+	c->waited_shown = 0;
+	c->curl_error[0] = '\0';
+}
+
+void pull_conn_touch(pull_conn *c) { c->last_byte_ms = pull_now_ms(); }
+
+int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err)
 {
 	const pull_options *o = c->sh->opt;
-	*wait = -1;
+	const char *why = *c->curl_error ? c->curl_error : curl_easy_strerror(cc);
 	switch (cc) {
-	case CURLE_OK: break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -578,48 +587,64 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 		if (strstr(c->curl_error, "subject name") || strstr(c->curl_error, "does not match")) {
 			char names[300];
 			cert_names(c, names, sizeof names);
-			or_fail(err, OR_ERR_TLS, "the server's certificate is not for the host of %s (%s)%s%s: use a URL with "
-			        "one of its names", o->url, c->curl_error, *names ? "; it names " : "", names);
-		} else {
-			or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", o->url,
-			        *c->curl_error ? c->curl_error : curl_easy_strerror(cc),
-			        cc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA: give it with --cacert)" : "");
+			return or_fail(err, OR_ERR_TLS, "TLS: the server's certificate is not for the host of %s (%s)%s%s: use a URL "
+			               "with one of its names", url, c->curl_error, *names ? "; it names " : "", names);
 		}
-		return PULL_FAIL;
-	case CURLE_WRITE_ERROR:
-		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", url, why,
+		               cc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA: give it with --cacert)" : "");
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", o->url, curl_easy_strerror(cc));
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", url, curl_easy_strerror(cc));
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", o->url);
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", url);
 	case CURLE_COULDNT_CONNECT:
-		/* refused or unreachable: at once when the server never answered this pull */
-		or_fail(err, OR_ERR_IO, "cannot connect: %s", *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
-		return c->sh->answered ? PULL_RETRY : PULL_FAIL;
+		return or_fail(err, OR_ERR_IO, "cannot connect: %s", why);
 	case CURLE_OPERATION_TIMEDOUT:
-		or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time: %s",
-		        *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
-		return PULL_RETRY;
+		return or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time: %s", why);
 	case CURLE_ABORTED_BY_CALLBACK:
 		if (c->idle_expired) {
 			const char *ip = NULL;
 			long port = 0;
 			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip);
 			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
-			or_fail(err, OR_ERR_TIMEOUT, "%s:%ld sent nothing for %ld s (--idle-timeout)", ip && *ip ? ip : "the server",
-			        port, o->idle_timeout_s > 0 ? o->idle_timeout_s : 60);
-			return PULL_RETRY;
+			return or_fail(err, OR_ERR_TIMEOUT, "%s:%ld sent nothing for %ld s (--idle-timeout)",
+			               ip && *ip ? ip : "the server", port, o->idle_timeout_s > 0 ? o->idle_timeout_s : 60);
 		}
-		or_fail(err, OR_ERR_IO, "the transfer was stopped");
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_IO, "the transfer was stopped");
 	default:
-		or_fail(err, OR_ERR_IO, "connection to the server failed: %s",
-		        *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
+		return or_fail(err, OR_ERR_IO, "connection to %s failed: %s", url, why);
+	}
+}
+
+/* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
+static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
+{
+	const pull_options *o = c->sh->opt;
+	*wait = -1;
+	switch (cc) {
+	case CURLE_OK: break;
+	case CURLE_WRITE_ERROR:
+		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
+		return PULL_FAIL;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		pull_conn_failure(c, cc, o->url, err);
+		return PULL_FAIL;
+	case CURLE_COULDNT_CONNECT: /* refused or unreachable: at once when the server never answered this pull */
+		pull_conn_failure(c, cc, o->url, err);
+		return c->sh->answered ? PULL_RETRY : PULL_FAIL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		pull_conn_failure(c, cc, o->url, err);
+		return c->idle_expired ? PULL_RETRY : PULL_FAIL;
+	default: /* timeouts and broken connections */
+		pull_conn_failure(c, cc, o->url, err);
 		return PULL_RETRY;
 	}
 	if (http == 401) {
@@ -782,12 +807,8 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			fclose(req);
 		}
 		c->trace = open_trace(o, seq, rq->op, "response", rq->trace_ext);
-		int64_t t0 = pull_now_ms();
-		c->started_ms = t0;
-		c->last_byte_ms = 0;
-		c->idle_expired = false;
-		c->waited_shown = 0;
-		c->curl_error[0] = '\0';
+		pull_conn_begin(c);
+		int64_t t0 = c->started_ms;
 		CURLcode cc = curl_easy_perform(cu);
 		if (c->waited_shown)
 			fputs("\r                                              \r", stderr);

@@ -33,6 +33,13 @@ bool pull_gate_auth(pull_gate *g, pull_auth *out);
 void pull_gate_set_auth(pull_gate *g, pull_auth a);
 /* The curl handle of a connection (fetch.c sets its own callbacks on it). */
 CURL *pull_conn_handle(pull_conn *c);
+/* Before each transfer on c's handle: the idle timer and curl's message start afresh. */
+void pull_conn_begin(pull_conn *c);
+/* Something arrived: the idle timer starts again. */
+void pull_conn_touch(pull_conn *c);
+/* The message (and or_code) of a failed transfer: TLS names the certificate's names, a refused
+ * connection the address, an idle server the seconds of silence. */
+int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err);
 /* Sets a handle's credentials for method `a` from the options (NONE and AUTO: none). */
 void pull_set_auth(CURL *h, const pull_options *o, pull_auth a);
 

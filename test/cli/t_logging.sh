@@ -22,7 +22,7 @@ echo "ok: ost -q/-/-v/-vv: $n_q/$n/$n_v/$n_vv lines"
 start_server main --mailbox-dir "$FLEET" --users "$WORK/users.json"
 url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
 printf 'x\n' >"$WORK/old.log" && chmod 644 "$WORK/old.log"
-"$OSTRECON" scan -q --log-file "$WORK/old.log" --url "$url" --mailbox user01@fleet.example --user svc \
+"$OSTRECON" scan -q --log-file "$WORK/old.log" --url "$url" --mailbox user01@fleet.example --auth basic --user svc \
 	--password-file "$WORK/svc.pw" --impersonate --ost "$FLEET/user01.ost" --no-progress >/dev/null 2>"$WORK/scan.err"
 rc=$?
 [ $rc -le 2 ] || fail "scan --log-file: exit $rc ($(cat "$WORK/scan.err"))"
