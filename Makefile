@@ -131,8 +131,11 @@ uninstall:
 # empty this build/; the .deb and its build log land in build/deb/. `make test-package` also checks
 # it with lintian and installs it into a fresh Debian root (test/package/t_package.sh).
 deb:
+	@sh scripts/deps.sh package
 	@sh scripts/build-deb.sh build/deb
-test-package: deps
+test-package:
+	@sh scripts/deps.sh package
+	@$(MAKE) --no-print-directory all
 	@OSTRECON_PACKAGE_TEST=1 sh test/package/t_package.sh
 
 # Fuzzing (fuzz/fuzz.mk, docs/SECURITY.md): libFuzzer targets built with clang into build/fuzz.
