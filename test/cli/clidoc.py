@@ -343,11 +343,15 @@ class Shell:
         # zsh shows "--url=" for an option whose value may follow '='; folders end with "/".
         return {w.rstrip("=") for w in r.stdout.split("\n") if w}
 
-    def takes_value(self, command, option):
-        """bash only: whether the completion takes the next word as OPTION's value."""
-        r = subprocess.run(["bash", "--norc", "--noprofile", "-c", '. "$1"; _ostrecon_takes_value "$2" "$3"',
-                            "bash", self.path, command, option], capture_output=True, text=True, timeout=30)
-        return r.returncode == 0
+    def takes_value(self, pairs):
+        """bash only: the (command, option) pairs whose next word the completion takes as the value."""
+        script = ('. "$1"; shift; while [ $# -gt 1 ]; do _ostrecon_takes_value "$1" "$2" && echo "$1 $2"; '
+                  'shift 2; done')
+        argv = ["bash", "--norc", "--noprofile", "-c", script, "bash", self.path]
+        for c, o in pairs:
+            argv += [c, o]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        return {tuple(line.split(" ", 1)) for line in r.stdout.splitlines()}
 
 
 def check_completion(kind, ostrecon, path, work):
@@ -380,13 +384,19 @@ def check_completion(kind, ostrecon, path, work):
             problem("%s: '%s<TAB>' offers %s, which %s does not name: remove it from %s" %
                     (kind, " ".join(words), o, said(c), where))
         n += len(named)
-        if kind == "bash" and c:
-            for name in sorted(h["long"]):
-                want = h["value"].get(name) == "required"
-                if sh.takes_value(c, "--" + name) != want:
-                    problem("bash: _ostrecon_takes_value says --%s %s a value for %s; %s shows it %s" %
-                            (name, "takes" if not want else "does not take", c, said(c),
-                             "with one" if want else "without one (or only after '=')"))
+    if kind == "bash":
+        pairs = [(c, "--" + name) for c in commands for name in sorted(helps[c]["long"])]
+        taking = sh.takes_value(pairs)
+        for c, o in pairs:
+            want = helps[c]["value"].get(o[2:]) == "required"
+            if ((c, o) in taking) != want:
+                problem("bash: _ostrecon_takes_value says %s %s a value for %s; %s shows it %s" %
+                        (o, "takes" if not want else "does not take", c, said(c),
+                         "with one" if want else "without one (or only after '=')"))
+    if os.environ.get("CLIDOC_OPTIONS_ONLY") == "1":
+        finish("the %s completion" % kind)
+        print("%s completion: %d options of %d commands as their --help names them" % (kind, n, len(commands)))
+        return
     # Values: the lists the binary states, and values the binary takes.
     for opt in ENUMS:
         want = binary_values(ostrecon, opt)

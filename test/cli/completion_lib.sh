@@ -20,7 +20,7 @@ fi
 exec "$OSTRECON" "\$@"
 SH
 	chmod +x "$WORK/ostrecon"
-	$PY "$CHECK" "$kind" "$WORK/ostrecon" "$path" "$WORK/mutated" >"$WORK/added" 2>&1 &&
+	CLIDOC_OPTIONS_ONLY=1 $PY "$CHECK" "$kind" "$WORK/ostrecon" "$path" "$WORK/mutated" >"$WORK/added" 2>&1 &&
 		fail "an option added to report --help went unnoticed by the $kind check"
 	grep -q "$kind: 'ostrecon report -<TAB>' does not offer --frobnicate, which 'ostrecon report --help' names: add it to completions/" \
 		"$WORK/added" || { cat "$WORK/added"; fail "the $kind message for a new option does not say where to add it"; }
