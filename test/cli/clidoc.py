@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 LONG = re.compile(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)")
 SHORT = re.compile(r"(?<![\w-])-([a-zA-Z])(?![\w-])")
@@ -27,6 +28,12 @@ OTHER_COMMAND = re.compile(r"'ostrecon\s+([A-Za-z]+)\b[^']*'", re.S)
 FOREIGN = re.compile(r"\b(sbatch|srun|scancel|parallel|kubectl|kinit|curl|jq)\b")
 
 problems = []
+
+
+def pmap(fn, items):
+    """[fn(x) for x in items], four at a time: most of the time is spent starting programs."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(fn, items))
 
 
 def problem(msg):
@@ -81,8 +88,8 @@ def all_help(ostrecon):
     if not commands:
         problem("ostrecon --help lists no commands")
     helps = {"": parse_help(top, "")}
-    for c in commands:
-        helps[c] = parse_help(run_help(ostrecon, c), c)
+    for c, text in zip(commands, pmap(lambda c: run_help(ostrecon, c), commands)):
+        helps[c] = parse_help(text, c)
     return commands, helps
 
 
@@ -362,6 +369,8 @@ def check_completion(kind, ostrecon, path, work):
     where = {"bash": "completions/ostrecon.bash (_ostrecon_options, or the shared _ostrecon_*_opts lists)",
              "zsh": "completions/_ostrecon (the command's _arguments, or the shared server_opts/report_opts/"
                     "log_opts)"}[kind]
+    vwhere = {"bash": "_ostrecon_values in completions/ostrecon.bash",
+              "zsh": "the option's spec (after its last ':') in completions/_ostrecon"}[kind]
     commands, helps = all_help(ostrecon)
     offered = sh.complete(["ostrecon", ""])
     if problems:
@@ -370,13 +379,15 @@ def check_completion(kind, ostrecon, path, work):
         problem("%s: 'ostrecon <TAB>' offers %s; ostrecon --help lists %s: fix the command list in %s" %
                 (kind, sorted(offered), commands, where))
     n = 0
+    offers = dict(zip([""] + commands, pmap(lambda c: sh.complete(["ostrecon"] + ([c] if c else []) + ["-"]),
+                                            [""] + commands)))
+    if kind == "zsh":
+        offers[""] |= sh.complete(["ostrecon", "--"])
     for c in [""] + commands:
         h = helps[c]
         named = {opt_text(x) for x in h["long"] | h["short"]}
         words = ["ostrecon"] + ([c] if c else []) + ["-"]
-        got = sh.complete(words)
-        if c == "" and kind == "zsh":
-            got |= sh.complete(["ostrecon", "--"])
+        got = offers[c]
         for o in sorted(named - got):
             problem("%s: '%s<TAB>' does not offer %s, which %s names: add it to %s" %
                     (kind, " ".join(words), o, said(c), where))
@@ -398,26 +409,26 @@ def check_completion(kind, ostrecon, path, work):
         print("%s completion: %d options of %d commands as their --help names them" % (kind, n, len(commands)))
         return
     # Values: the lists the binary states, and values the binary takes.
+    wants = dict(zip(ENUMS, pmap(lambda o: binary_values(ostrecon, o), ENUMS)))
+    queries = []
     for opt in ENUMS:
-        want = binary_values(ostrecon, opt)
-        if want is None:
-            continue
         command = "ost" if opt == "reader" else "server"
-        forms = [["ostrecon", command, "--" + opt, ""], ["ostrecon", command, "--%s=" % opt]]
+        queries += [(opt, ["ostrecon", command, "--" + opt, ""]), (opt, ["ostrecon", command, "--%s=" % opt])]
         if kind == "bash":  # how bash splits --opt=value with '=' in COMP_WORDBREAKS
-            forms.append(["ostrecon", command, "--" + opt, "=", ""])
-        for words in forms:
-            got = sh.complete(words)
+            queries.append((opt, ["ostrecon", command, "--" + opt, "=", ""]))
+    for (opt, words), got in zip(queries, pmap(lambda q: sh.complete(q[1]), queries)):
+        want = wants[opt]
+        if want is not None:
             if got != want:
                 problem("%s: '%s<TAB>' offers %s; the binary takes %s: fix --%s's values in %s" %
-                        (kind, " ".join(words), sorted(got), sorted(want), opt, where))
+                        (kind, " ".join(words), sorted(got), sorted(want), opt, vwhere))
     for opt, must in (("sync-window", {"all", "infer"}), ("server-version", {"Exchange2013_SP1"})):
-        got = sh.complete(["ostrecon", "scan", "--" + opt, ""])
-        for v in sorted(must - got):
-            problem("%s: '--%s <TAB>' does not offer %s" % (kind, opt, v))
-        for v in sorted(got):
-            if not accepted(ostrecon, opt, v):
-                problem("%s: '--%s <TAB>' offers %s, which ostrecon refuses" % (kind, opt, v))
+        got = sorted(sh.complete(["ostrecon", "scan", "--" + opt, ""]))
+        for v in sorted(must - set(got)):
+            problem("%s: '--%s <TAB>' does not offer %s: add it to %s" % (kind, opt, v, vwhere))
+        for v, ok in zip(got, pmap(lambda v: accepted(ostrecon, opt, v), got)):
+            if not ok:
+                problem("%s: '--%s <TAB>' offers %s, which ostrecon refuses: remove it from %s" % (kind, opt, v, vwhere))
     # Files: by the kind each place takes.
     files = {
         ("ostrecon", "ost", ""): {"a.ost", "b.pst", "sub"},
@@ -431,8 +442,8 @@ def check_completion(kind, ostrecon, path, work):
         ("ostrecon", "scan", "--keep-snapshots", ""): {"sub"},
         ("ostrecon", "scan", "--mailbox", ""): set(),
     }
-    for words, want in files.items():
-        got = {w.rstrip("/") for w in sh.complete(list(words))}
+    for (words, want), offered in zip(files.items(), pmap(lambda w: sh.complete(list(w)), list(files))):
+        got = {w.rstrip("/") for w in offered}
         if got != want:
             problem("%s: '%s<TAB>' offers %s, expected %s" % (kind, " ".join(words), sorted(got), sorted(want)))
     finish("the %s completion" % kind)
