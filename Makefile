@@ -122,10 +122,14 @@ install: $(BUILD)/ostrecon man
 	$(INSTALL) -m 644 completions/ostrecon.bash $(DESTDIR)$(BASHCOMPDIR)/ostrecon
 	$(INSTALL) -m 644 completions/_ostrecon $(DESTDIR)$(ZSHCOMPDIR)/_ostrecon
 
+# Only the files install put there (a DOCDIR or DATADIR given by hand may hold others), then the
+# folders of ours that are left empty.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/ostrecon $(DESTDIR)$(BASHCOMPDIR)/ostrecon $(DESTDIR)$(ZSHCOMPDIR)/_ostrecon
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN_PAGES)))
-	rm -rf $(DESTDIR)$(DATADIR)/ostrecon $(DESTDIR)$(DOCDIR)
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/ostrecon/,$(notdir $(SCHEMAS)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS))) $(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(notdir $(EXAMPLES)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(DATADIR)/ostrecon 2>/dev/null
 
 # The Debian package (debian/), built from a copy of the tree so that `debian/rules clean` does not
 # empty this build/; the .deb and its build log land in build/deb/. `make test-package` also checks

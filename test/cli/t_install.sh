@@ -57,5 +57,14 @@ for prefix in /usr /usr/local; do
 		>"$WORK/uninstall.log" 2>&1 || { cat "$WORK/uninstall.log"; fail "make uninstall PREFIX=$prefix failed"; }
 	left=$(find "$D" -type f)
 	[ -z "$left" ] || fail "make uninstall left: $left"
+	for d in share/doc/ostrecon share/ostrecon; do [ ! -d "$P/$d" ] || fail "make uninstall left the folder $prefix/$d"; done
 	echo "PREFIX=$prefix: $n files installed (the program runs, man and both shells find theirs), all removed by uninstall"
 done
+# Uninstall removes what install put there, not the other files of a folder it shares.
+D="$WORK/shared"
+mkdir -p "$D/doc"
+echo keep >"$D/doc/other.txt"
+make -s --no-print-directory -C "$ROOT" SAN=$san BUILD="$BUILD" DESTDIR="$D" PREFIX=/opt/o DOCDIR=/doc install uninstall \
+	>"$WORK/shared.log" 2>&1 || { cat "$WORK/shared.log"; fail "make install uninstall with DOCDIR=/doc failed"; }
+[ -f "$D/doc/other.txt" ] && [ "$(ls "$D/doc")" = other.txt ] || fail "make uninstall touched another file of DOCDIR: $(ls "$D/doc")"
+echo "DOCDIR shared with other files: uninstall removes only its own"
