@@ -44,8 +44,9 @@ char *cli_read_secret(const char *file, const char *env, const char *prompt, or_
 void cli_free_secret(char *secret);
 
 /* Shared option handling: -q/--quiet, -v/--verbose (repeatable). Returns true when handled. */
-/* -q, -v (repeatable) and --log-file FILE: 1 handled, 0 not a log option, -1 bad value (printed). */
-int cli_log_option(int opt, const char *arg);
+/* -q, -v (repeatable) and --log-file FILE: true when `opt` was one. A log file that cannot be
+ * opened is a usage error: said, and the process exits 64 (nothing is open yet to clean up). */
+bool cli_log_option(int opt, const char *arg);
 enum { OPT_LOG_FILE = 1090 };
 #define CLI_LOG_LONG_OPTIONS                                                \
 	{"quiet", no_argument, NULL, 'q'}, {"verbose", no_argument, NULL, 'v'}, \

@@ -87,9 +87,8 @@ static int server_for(void *ctx, const batch_row *row, scan_server *out, or_erro
 static int apply(batch_cli *b, int c, const char *arg)
 {
 	long v;
-	int lr = cli_log_option(c, arg);
-	if (lr)
-		return lr < 0 ? -1 : 1;
+	if (cli_log_option(c, arg))
+		return 1;
 	switch (c) {
 	case 'o': b->bo.out_dir = arg; return 1;
 	case OPT_JOBS:
@@ -302,10 +301,7 @@ int cmd_merge(int argc, char **argv)
 	bool partial = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case 'o': dir = optarg; break;

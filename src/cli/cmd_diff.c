@@ -35,10 +35,7 @@ int cmd_diff(int argc, char **argv)
 	cli_report_init(&cr);
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		int r = cli_report_option(&cr, c, optarg, "diff");
 		if (r < 0)

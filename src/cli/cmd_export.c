@@ -95,10 +95,7 @@ int cmd_export(int argc, char **argv)
 	int64_t since = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case OPT_EOST: ost = optarg; break;

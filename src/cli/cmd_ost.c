@@ -55,10 +55,7 @@ int cmd_ost(int argc, char **argv)
 	ost_options opt = {.recover = false};
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case 'o': out = optarg; break;

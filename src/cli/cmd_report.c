@@ -28,10 +28,7 @@ int cmd_report(int argc, char **argv)
 	int c;
 	long width = 80;
 	while ((c = getopt_long(argc, argv, "hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case 'W':

@@ -57,10 +57,7 @@ int cmd_scan(int argc, char **argv)
 	int c, rc = EXIT_ERROR;
 	const char *export_path = NULL;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		int r = cli_report_option(&cr, c, optarg, "scan");
 		if (!r)

@@ -33,10 +33,7 @@ int cmd_server(int argc, char **argv)
 	srv.single = true;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		int r = cli_server_option(&srv, c, optarg, "server");
 		if (r < 0)

@@ -37,29 +37,29 @@ static void usage(FILE *fp)
 static log_sink *log_file;
 static const char *command_name = "";
 
-int cli_log_option(int opt, const char *arg)
+bool cli_log_option(int opt, const char *arg)
 {
 	switch (opt) {
-	case 'q': log_set_level(LOG_QUIET); return 1;
+	case 'q': log_set_level(LOG_QUIET); return true;
 	case 'v':
 		if (log_get_level() < LOG_DEBUG)
 			log_set_level((log_level)(log_get_level() + 1));
-		return 1;
+		return true;
 	case OPT_LOG_FILE: {
 		or_error err = {0};
 		log_sink *s = log_sink_open(arg, true, &err);
-		if (!s) {
+		if (!s) { /* nothing to clean up yet: options are read before anything is opened */
 			cli_usage_error(NULL, "%s", err.message);
-			return -1;
+			exit(EXIT_USAGE);
 		}
 		log_set_file(s); /* a later --log-file (command line after config file) wins */
 		log_sink_close(log_file);
 		log_file = s;
 		log_verbose("ostrecon %s%s%s (pid %ld): logging to %s", OSTRECON_VERSION, *command_name ? " " : "",
 		            command_name, (long)getpid(), arg);
-		return 1;
+		return true;
 	}
-	default: return 0;
+	default: return false;
 	}
 }
 
@@ -89,10 +89,7 @@ int main(int argc, char **argv)
 	or_cleanup_on_signals();
 	/* '+' stops at the command name: the rest belongs to the command. */
 	while ((c = getopt_long(argc, argv, "+hVqv", opts, NULL)) != -1) {
-		int lr = cli_log_option(c, optarg);
-		if (lr < 0)
-			return EXIT_USAGE;
-		if (lr)
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case 'h': usage(stdout); return EXIT_OK;

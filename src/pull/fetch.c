@@ -111,22 +111,6 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static FILE *open_trace(const pull_options *o, const char *op, const char *what, const char *ext, long seq)
-{
-	if (!o->trace_dir)
-		return NULL;
-	char path[1100];
-	snprintf(path, sizeof path, "%s/fetch-%05ld-%s-%s.%s", o->trace_dir, seq, op, what, ext ? ext : "txt");
-	/* Traces hold mailbox data: owner-only, like the pull's. */
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return NULL;
-	FILE *fp = fchmod(fd, 0600) == 0 ? fdopen(fd, "w") : NULL;
-	if (!fp)
-		close(fd);
-	return fp;
-}
-
 /* One attempt with method `a`: the reply's status, body, Location, offers. */
 static int perform(pull_conn *c, const pull_options *o, const pull_request *rq, pull_auth a, fetch_ctx *f,
                    or_error *err)
@@ -143,13 +127,13 @@ static int perform(pull_conn *c, const pull_options *o, const pull_request *rq, 
 	pull_set_auth(h, o, a);
 	long seq = atomic_fetch_add(&fetch_seq, 1) + 1;
 	if (rq->body && o->trace_dir) {
-		FILE *t = open_trace(o, rq->op, "request", rq->trace_ext, seq);
+		FILE *t = pull_trace_open(o, "fetch-", seq, rq->op, "request", rq->trace_ext);
 		if (t) {
 			fwrite(rq->body, 1, rq->body_len, t);
 			fclose(t);
 		}
 	}
-	f->trace = open_trace(o, rq->op, "response", rq->trace_ext, seq);
+	f->trace = pull_trace_open(o, "fetch-", seq, rq->op, "response", rq->trace_ext);
 	pull_conn_begin(c);
 	int64_t t0 = pull_now_ms();
 	CURLcode cc = curl_easy_perform(h);

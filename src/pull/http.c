@@ -512,12 +512,13 @@ static long backoff_ms(pull_conn *c, int attempt)
 	return base / 2 + (long)(rand_r(&c->seed) % (unsigned)(base + 1));
 }
 
-static FILE *open_trace(const pull_options *o, long seq, const char *op, const char *what, const char *ext)
+FILE *pull_trace_open(const pull_options *o, const char *prefix, long seq, const char *op, const char *what,
+                      const char *ext)
 {
 	if (!o->trace_dir)
 		return NULL;
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%05ld-%s-%s.%s", o->trace_dir, seq, op, what, ext ? ext : "txt");
+	char path[1100];
+	snprintf(path, sizeof path, "%s/%s%05ld-%s-%s.%s", o->trace_dir, prefix, seq, op, what, ext ? ext : "txt");
 	/* Traces hold mailbox data: owner-only, like snapshots and reports (also when it existed). */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -801,12 +802,12 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->invalid_token = false;
 		c->offered[0] = '\0';
 		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
-		FILE *req = rq->body ? open_trace(o, seq, rq->op, "request", rq->trace_ext) : NULL;
+		FILE *req = rq->body ? pull_trace_open(o, "", seq, rq->op, "request", rq->trace_ext) : NULL;
 		if (req) {
 			fwrite(rq->body, 1, rq->body_len, req);
 			fclose(req);
 		}
-		c->trace = open_trace(o, seq, rq->op, "response", rq->trace_ext);
+		c->trace = pull_trace_open(o, "", seq, rq->op, "response", rq->trace_ext);
 		pull_conn_begin(c);
 		int64_t t0 = c->started_ms;
 		CURLcode cc = curl_easy_perform(cu);

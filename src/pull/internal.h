@@ -33,6 +33,10 @@ bool pull_gate_auth(pull_gate *g, pull_auth *out);
 void pull_gate_set_auth(pull_gate *g, pull_auth a);
 /* The curl handle of a connection (fetch.c sets its own callbacks on it). */
 CURL *pull_conn_handle(pull_conn *c);
+/* A trace file (--trace-dir) of one request or response: DIR/PREFIXSEQ-OP-WHAT.EXT, owner-only,
+ * never through a symbolic link; NULL without --trace-dir or when it cannot be opened. */
+FILE *pull_trace_open(const pull_options *o, const char *prefix, long seq, const char *op, const char *what,
+                      const char *ext);
 /* Before each transfer on c's handle: the idle timer and curl's message start afresh. */
 void pull_conn_begin(pull_conn *c);
 /* Something arrived: the idle timer starts again. */
