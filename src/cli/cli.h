@@ -122,6 +122,7 @@ extern const char *cli_server_help;
 
 /* Comparison and report options shared by diff, scan and batch ('o' is -o/--output). */
 enum { OPT_SYNC_WINDOW = 1100, OPT_TEXT, OPT_JSON, OPT_REDACT, OPT_COMPARE_ASSOCIATED };
+enum { OPT_PROGRESS = 1123 };
 #define CLI_REPORT_LONG_OPTIONS                                                                           \
 	{"output", required_argument, NULL, 'o'}, {"sync-window", required_argument, NULL, OPT_SYNC_WINDOW}, \
 	{"text", no_argument, NULL, OPT_TEXT}, {"json", no_argument, NULL, OPT_JSON},                       \
@@ -145,6 +146,12 @@ void cli_report_compare_options(const cli_report *r, scan_compare_options *c);
 int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
 void cli_report_free(cli_report *r);
 extern const char *cli_report_help;
+
+/* --progress[=WHEN] (ost, server, scan, batch): auto (the default: on a terminal), always, never or
+ * json (JSON Lines on stderr, docs/REPORT.md). 1 handled, 0 not this option, -EXIT_USAGE bad value. */
+#define CLI_PROGRESS_LONG_OPTIONS {"progress", optional_argument, NULL, OPT_PROGRESS}
+int cli_progress_option(int opt, const char *arg, const char *command);
+extern const char *cli_progress_help;
 
 /* --reader NAME (cmd_ost.c): native or libpff. Returns 0, or -1 for another name. */
 int cli_reader_parse(const char *name, ost_reader *out);

@@ -36,11 +36,11 @@ static void help(void)
 	       "                           (ostrecon ost --help)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
-	       "                           line wins\n\n%s\n%s"
+	       "                           line wins\n\n%s\n%s%s"
 	       "  -q, --quiet, -v, --verbose, -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
-	       cli_report_help, cli_server_help);
+	       cli_report_help, cli_server_help, cli_progress_help);
 }
 
 enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG };
@@ -57,6 +57,7 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
                                            CLI_SERVER_LONG_OPTIONS,
+                                           CLI_PROGRESS_LONG_OPTIONS,
                                            CLI_LOG_LONG_OPTIONS,
                                            {0}};
 
@@ -111,6 +112,8 @@ static int apply(batch_cli *b, int c, const char *arg)
 	int r = cli_report_option(&b->cr, c, arg, "batch");
 	if (!r)
 		r = cli_server_option(&b->srv, c, arg, "batch");
+	if (!r)
+		r = cli_progress_option(c, arg, "batch");
 	return r < 0 ? -1 : r;
 }
 
@@ -237,6 +240,7 @@ int cmd_batch(int argc, char **argv)
 			log_warn("%s:%ld: %s; the row is skipped", manifest, m->rows[i].line, m->rows[i].problem);
 	b.bo.server_for = server_for;
 	b.bo.server_ctx = &b.srv;
+	b.bo.progress = b.srv.pull.progress; /* --no-progress: no line of the batch either */
 	cli_report_compare_options(&b.cr, &b.bo.compare);
 	if (batch_run(m, manifest, &b.bo, &sum, &err) != 0 || batch_summary_save(sum, b.bo.out_dir, &err) != 0) {
 		log_error("%s", err.message);

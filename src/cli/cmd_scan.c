@@ -18,14 +18,14 @@ static void help(void)
 	       "                           files); --no-recover: do not (the default)\n"
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache file\n"
 	       "                           (ostrecon ost --help)\n"
-	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600)\n\n%s\n%s"
+	       "  -o, --output FILE        write the JSON report to FILE (atomically, mode 0600)\n\n%s\n%s%s"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr\n"
 	       "  -h, --help               this help\n\n"
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
 	       "action, 2 incomplete (a part of a side could not be read), 3 error (a side could not be\n"
 	       "captured at all: unreadable cache file, credentials refused, TLS failure, ...), 64 usage.\n",
-	       cli_report_help, cli_server_help);
+	       cli_report_help, cli_server_help, cli_progress_help);
 }
 
 enum { OPT_OST = 1200, OPT_KEEP, OPT_NO_RECOVER, OPT_RECOVER, OPT_READER };
@@ -40,6 +40,7 @@ int cmd_scan(int argc, char **argv)
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_REPORT_LONG_OPTIONS,
 	                                     CLI_SERVER_LONG_OPTIONS,
+	                                     CLI_PROGRESS_LONG_OPTIONS,
 	                                     CLI_LOG_LONG_OPTIONS,
 	                                     {0}};
 	scan_options so;
@@ -57,6 +58,8 @@ int cmd_scan(int argc, char **argv)
 		int r = cli_report_option(&cr, c, optarg, "scan");
 		if (!r)
 			r = cli_server_option(&srv, c, optarg, "scan");
+		if (!r)
+			r = cli_progress_option(c, optarg, "scan");
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r)

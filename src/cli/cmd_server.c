@@ -8,11 +8,11 @@ static void help(void)
 	       "Exchange Web Services (on-premises Exchange) or Microsoft Graph (Exchange Online) and\n"
 	       "writes its snapshot (JSON Lines, docs/SNAPSHOT.md). A folder that cannot be read becomes\n"
 	       "an error line in the snapshot; the rest goes on.\n\n"
-	       "  -o, --output OUT         write the snapshot to OUT (default: standard output)\n\n%s\n"
+	       "  -o, --output OUT         write the snapshot to OUT (default: standard output)\n\n%s%s\n"
 	       "Exit codes: 0 pulled completely, 2 snapshot written but some folders could not be read,\n"
 	       "3 nothing could be pulled (credentials refused, TLS failure, server unreachable,\n"
 	       "impersonation or access denied), 64 usage error.\n",
-	       cli_server_help);
+	       cli_server_help, cli_progress_help);
 }
 
 int cmd_server(int argc, char **argv)
@@ -21,6 +21,7 @@ int cmd_server(int argc, char **argv)
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_LOG_LONG_OPTIONS,
 	                                     CLI_SERVER_LONG_OPTIONS,
+	                                     CLI_PROGRESS_LONG_OPTIONS,
 	                                     {0}};
 	const char *out = "-";
 	cli_server srv;
@@ -31,6 +32,8 @@ int cmd_server(int argc, char **argv)
 		if (cli_log_option(c))
 			continue;
 		int r = cli_server_option(&srv, c, optarg, "server");
+		if (!r)
+			r = cli_progress_option(c, optarg, "server");
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r)

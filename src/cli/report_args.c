@@ -1,5 +1,5 @@
-/* report_args.c: the comparison and report options shared by `diff`, `scan` and `batch`, and
- * printing a report. */
+/* report_args.c: the comparison and report options shared by `diff`, `scan` and `batch`, printing
+ * a report, and --progress. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -80,6 +80,22 @@ void cli_report_free(cli_report *r)
 {
 	explicit_bzero(r->key, sizeof r->key);
 }
+
+int cli_progress_option(int opt, const char *arg, const char *command)
+{
+	if (opt != OPT_PROGRESS)
+		return 0;
+	progress_mode m = PROGRESS_TEXT;
+	if (arg && progress_mode_parse(arg, &m) != 0)
+		return -cli_usage_error(command, "bad --progress '%s' (auto, always, never or json)", arg);
+	progress_set_mode(m);
+	return 1;
+}
+
+const char *cli_progress_help =
+	"      --progress[=WHEN]   progress of the long steps on stderr: auto (the default: only when\n"
+	"                          stderr is a terminal), always (plain lines where it is not), never,\n"
+	"                          or json (JSON Lines for wrappers: docs/REPORT.md, \"Progress\")\n";
 
 const char *cli_report_help =
 	"Comparison and report:\n"

@@ -70,6 +70,7 @@ void log_msg(log_level level, const char *prefix, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	progress_before_log();
 	/* One write per line so parallel workers do not interleave within a line. */
 	fprintf(stderr, "ostrecon: %s%s\n", prefix, line);
 }

@@ -18,6 +18,7 @@ typedef struct {
 	bool no_crc_check;     /* skip the NDB scan of page and block checksums (on by default) */
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */
+	bool progress;         /* a progress line on stderr (core.h: progress_start) */
 } ost_options;
 
 typedef struct {

@@ -18,6 +18,7 @@ struct pull_shared {
 	int limit, active, calm, min_limit;
 	long requests, retries, throttled, trace_seq;
 	long successes;        /* answers that were not refusals, throttling or failures */
+	long waiting;          /* requests waiting to be retried now (shown as progress) */
 	bool fatal;            /* auth/TLS failure: every worker stops */
 	or_error fatal_err;
 };
