@@ -11,4 +11,42 @@ struct report {
 	json_t *root;
 };
 
+/* ---------------------------------------------------------------- redact.c */
+
+typedef struct {
+	const char *path, *role;
+} red_role;
+
+/* Redaction of one report build (report_options.redact); when off, every function passes its
+ * string through. Borrows the diff result's strings: lives while the report is built. */
+typedef struct {
+	bool on;
+	const uint8_t *key;
+	size_t key_len;
+	red_role *roles;        /* raw and normalized paths -> role, sorted by path */
+	size_t n_roles;
+	const char **words;     /* identifying strings error messages may quote, by first byte, longest first */
+	size_t n_words;
+	size_t first[256];      /* index of the first word starting with each byte (n_words: none) */
+	char **owned;           /* strings made here (host names) */
+	size_t n_owned, cap_owned;
+} redactor;
+
+/* row_paths: the normalized path of every row of r. */
+int redactor_init(redactor *rd, const report_options *o, const diff_result *r, char *const *row_paths, or_error *err);
+void redactor_free(redactor *rd);
+/* The whole string hashed (subjects, mailboxes, ids, file names); NULL stays NULL. */
+json_t *red_string(const redactor *rd, const char *s);
+/* A folder path, name by name ("Inbox/hmac:…"); NULL stays NULL. */
+json_t *red_path(const redactor *rd, const char *path);
+void red_path_text(const redactor *rd, const char *path, char *out, size_t size);
+/* A folder name (of a folder with this role); NULL gives json null. */
+json_t *red_name(const redactor *rd, const char *name, const char *role);
+/* A URL: its scheme kept, the rest hashed. */
+json_t *red_url(const redactor *rd, const char *url);
+/* Free text (error messages): known identifying strings, addresses and URLs in it hashed. */
+json_t *red_text(const redactor *rd, const char *s);
+/* A capture's options (a JSON object as text): method names kept, other strings hashed. */
+json_t *red_options(const redactor *rd, const char *options_json);
+
 #endif

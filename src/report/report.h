@@ -16,7 +16,8 @@
 #include "diff/diff.h"
 
 #define REPORT_FORMAT "ostrecon-report"
-#define REPORT_VERSION 1
+#define REPORT_VERSION 2     /* written */
+#define REPORT_VERSION_MIN 1 /* oldest that loads (text and HTML use what version 1 has) */
 #define REPORT_KEY_MAX 1024 /* bytes of a redaction key file that are used */
 /* Items listed under export_before_rebuild at most (advice.export_count has them all): beyond
  * that many, the cache is not a copy of this mailbox and a list is of no use. */
@@ -26,7 +27,7 @@ typedef struct report report_t;
 
 typedef struct {
 	const char *input[2];     /* the snapshot files as given (provenance), or NULL */
-	bool redact;              /* replace subjects and addresses by keyed hashes */
+	bool redact;              /* replace every identifying string by a keyed hash (docs/REPORT.md) */
 	const uint8_t *key;       /* the redaction key (see report_redaction_key) */
 	size_t key_len;
 	bool key_from_file;       /* recorded in the report: hashes comparable across reports */
@@ -39,6 +40,11 @@ typedef struct {
 int report_redaction_key(const char *path, uint8_t key[REPORT_KEY_MAX], size_t *len, or_error *err);
 /* "hmac:" + 16 hex digits: HMAC-SHA256(key, text) truncated. out must hold 22 bytes. */
 int report_hash(const uint8_t *key, size_t key_len, const char *text, char out[22]);
+
+/* Free text with the given identifying strings, and every address or URL in it, replaced by keyed
+ * hashes (as --redact does to error messages). malloc'd (caller frees); NULL when out of memory. */
+char *report_redact_text(const uint8_t *key, size_t key_len, const char *text, const char *const *known,
+                         size_t n_known);
 
 int report_build(report_t **out, const diff_result *r, const report_options *opt, or_error *err);
 /* Adds a timing (milliseconds) under "timings". */

@@ -1,5 +1,6 @@
 # ostrecon diff and ostrecon report on generated scenario snapshots: exit codes, verdicts and
-# findings, the JSON report against docs/report.schema.json, text at 80 columns, redaction.
+# findings, the JSON report against docs/report.schema.json (and its pairs keyed by side label),
+# the jq recipes of docs/REPORT.md, text at 80 columns, redaction.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -70,6 +71,40 @@ r="$tmp/mixed/report.json"
 	bad "mixed: the read change is not newer in the cache"
 [ "$(q "$r" '[e["property"] for f in r["findings"] if f["kind"] == "item_changed" for e in f["evidence"]]')" = "['read', 'subject']" ] ||
 	bad "mixed: evidence $(q "$r" '[f.get("evidence") for f in r["findings"] if f["kind"] == "item_changed"]')"
+[ "$(q "$r" '[f["class"] for f in r["findings"] if f["kind"] == "item_missing" and not f["expected"] and f["side_label"] == "cache"]')" = "['IPM.Note', 'IPM.Appointment']" ] ||
+	bad "mixed: the old calendar item is not a real finding"
+# The moved item's folders as the user sees them, by position and by side label.
+[ "$(q "$r" '[(e["values"], e["value"]) for f in r["findings"] if f["kind"] == "item_moved" for e in f["evidence"]]')" = \
+	"[(['Inbox/Projects', 'Inbox'], {'server': 'Inbox/Projects', 'cache': 'Inbox'})]" ] ||
+	bad "mixed: moved item evidence $(q "$r" '[f["evidence"] for f in r["findings"] if f["kind"] == "item_moved"]')"
+# The three jq recipes of docs/REPORT.md, taken from it and run with jq (when it is there), give
+# what the report holds.
+if command -v jq >/dev/null 2>&1; then
+	awk '/^\*\*jq recipes\*\*/{on=1; next} on && /^    jq /{if (cmd) print cmd; cmd=substr($0, 5); next}
+	     on && /^           /{cmd=cmd " " substr($0, 12); next} on && cmd && /^$/{print cmd; exit}' \
+		"$root/docs/REPORT.md" >"$tmp/recipes"
+	[ "$(wc -l <"$tmp/recipes")" -eq 3 ] || bad "docs/REPORT.md: $(wc -l <"$tmp/recipes") jq recipes found, expected 3"
+	k=0
+	while IFS= read -r cmd; do
+		k=$((k + 1))
+		sh -c "$(printf '%s' "$cmd" | sed "s|R.json|'$r'|")" >"$tmp/recipe$k" 2>&1 || bad "jq recipe $k failed: $(cat "$tmp/recipe$k")"
+	done <"$tmp/recipes"
+	$PY - "$r" "$tmp" <<'PY' || fail=1
+import json, sys
+r, tmp = json.load(open(sys.argv[1])), sys.argv[2]
+want = [
+    ["%s\t%d missing in the cache" % (f["folder"], f["missing_on"][1]) for f in r["folders"] if f["findings"] > 0],
+    ["\t".join([f["folder"], f["subject"], f["date"]]) for f in r["findings"]
+     if f["kind"] == "item_missing" and f["side_label"] == "cache" and not f["expected"]],
+    ["\t".join([e["folder"], e["subject"], e["date"], "unverified" if e["unverified"] else ""])
+     for e in r["export_before_rebuild"]],
+]
+for k, w in enumerate(want, 1):
+    got = open("%s/recipe%d" % (tmp, k)).read().rstrip("\n").split("\n")
+    if got != w or not w:
+        sys.exit("FAIL jq recipe %d gave %r, the report holds %r" % (k, got, w))
+PY
+fi
 [ "$(q "$r" '[f["class"] for f in r["findings"] if f["kind"] == "item_missing" and not f["expected"] and f["side_label"] == "cache"]')" = "['IPM.Note', 'IPM.Appointment']" ] ||
 	bad "mixed: the old calendar item is not a real finding"
 [ "$(q "$r" '[(e["subject"], e["folder"]) for e in r["export_before_rebuild"]]')" = "[('Inbox message 4', 'Inbox')]" ] ||
