@@ -72,9 +72,10 @@ int batch_summary_load(const char *path, batch_summary **out, or_error *err);
 /* Merges summaries of disjoint shards (or partial runs) of one manifest into one, in manifest
  * order; two entries for one manifest row are an error. */
 int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **out, or_error *err);
-/* Short overview for a person: how many in sync, needing resync, rebuild, with local-only data,
- * failed. */
-void batch_summary_print(const batch_summary *s, FILE *fp);
+/* Short overview for a person, fitted to `width` columns: how many in sync, needing resync,
+ * rebuild, with local-only data, failed; then one line per mailbox that needs a look (all of them
+ * when `all`). */
+void batch_summary_print(const batch_summary *s, FILE *fp, int width, bool all);
 /* 0 all in sync, 1 some need action, 2 some incomplete, 3 some failed (the worst wins). */
 int batch_summary_exit_code(const batch_summary *s);
 

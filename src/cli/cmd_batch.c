@@ -36,7 +36,8 @@ static void help(void)
 	       "                           (ostrecon ost --help)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
-	       "                           line wins\n\n%s\n%s%s"
+	       "                           line wins\n"
+	       "      --all, --width N     the overview lists every mailbox; fit it to N columns\n\n%s\n%s%s"
 	       "  -q, --quiet, -v, --verbose, -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
@@ -246,7 +247,9 @@ int cmd_batch(int argc, char **argv)
 		log_error("%s", err.message);
 		goto out;
 	}
-	batch_summary_print(sum, stdout);
+	report_text_options topt;
+	cli_report_text_options(&b.cr, &topt);
+	batch_summary_print(sum, stdout, topt.width, b.cr.all);
 	printf("Reports and summary in %s/ (%.1f s)\n", b.bo.out_dir, sum->seconds);
 	rc = batch_summary_exit_code(sum);
 out:
@@ -305,7 +308,7 @@ int cmd_merge(int argc, char **argv)
 		log_error("%s", err.message);
 		goto out;
 	}
-	batch_summary_print(merged, stdout);
+	batch_summary_print(merged, stdout, cli_text_width(), false);
 	rc = batch_summary_exit_code(merged);
 out:
 	for (size_t i = 0; i < n; i++)

@@ -8,8 +8,9 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--sync-window 12m|90d|all|infer]\n"
-	       "                    [--text|--json] [--redact[=KEYFILE]] [--associated] [-q|-v]\n\n"
+	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--sync-window W]\n"
+	       "                    [--text|--json] [--all] [--width N] [--redact[=KEYFILE]] [--associated]\n"
+	       "                    [-q|-v]\n\n"
 	       "Compares two snapshots (server against cache, cache against cache, server against server),\n"
 	       "prints the verdict, the per-folder table, the findings and the advice, and writes the JSON\n"
 	       "report (docs/REPORT.md). Put the server first and the cache second by convention; the sides\n"

@@ -6,7 +6,8 @@
 
 #include <jansson.h>
 
-/* A report is its JSON document: built from a diff result or loaded from a file. */
+/* A report is its JSON document: built from a diff result or loaded from a file. The text is
+ * rendered from the document, so a saved report renders as the fresh one did. */
 struct report {
 	json_t *root;
 };
@@ -48,5 +49,25 @@ json_t *red_url(const redactor *rd, const char *url);
 json_t *red_text(const redactor *rd, const char *s);
 /* A capture's options (a JSON object as text): method names kept, other strings hashed. */
 json_t *red_options(const redactor *rd, const char *options_json);
+
+/* ---------------------------------------------------------------- words.c, text.c */
+
+/* Words for codes. */
+const char *report_verdict_words(const char *verdict);
+/* "in the cache", "on the server", "in cache A" */
+void report_where(const char *label, char *out, size_t size);
+/* A finding's kind as a phrase: "item missing in the cache", "item changed", ... */
+void report_kind_phrase(const json_t *f, char *out, size_t size);
+/* A finding's evidence in words: "read: server yes, cache no; flag: ..." (the side labels of the report). */
+void report_evidence_words(const json_t *root, const json_t *f, char *out, size_t size);
+/* The "newer" value as a sentence, or "" when unknown. */
+void report_newer_words(const json_t *f, char *out, size_t size);
+/* The details of a finding in words (subject, class, date; counts; the error), without the evidence. */
+void report_finding_details(const json_t *f, char *out, size_t size);
+/* A row is shown by default: it holds a difference that needs action, or unverified items. */
+bool report_row_interesting(const json_t *row);
+const char *report_jstr(const json_t *o, const char *k);
+long long report_jint(const json_t *o, const char *k);
+long long report_jat(const json_t *o, const char *k, size_t i);
 
 #endif

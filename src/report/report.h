@@ -1,9 +1,9 @@
 /*
  * report.h: the comparison's report, for tools and tickets (JSON, docs/REPORT.md and
- * docs/report.schema.json) and for people (text at 80 columns).
+ * docs/report.schema.json) and for people (text for a terminal).
  *
  * A report is built from a diff_result, or loaded from a saved JSON report; the text is always
- * rendered from the JSON form, so `ostrecon diff --text` and `ostrecon report FILE` print the same.
+ * rendered from the JSON form, so `ostrecon diff` and `ostrecon report FILE` print the same.
  *
  * Ownership: what report_build/report_load put in *out belongs to the caller; free it with
  * report_free (accepts NULL). The report copies what it needs: the diff result and the snapshots
@@ -63,8 +63,21 @@ typedef struct {
 	bool color;          /* ANSI colours (the caller decides: a terminal, and no NO_COLOR) */
 	int width;           /* columns; 80 when 0 */
 	size_t max_findings; /* findings listed in full; 20 when 0 */
+	bool all_folders;    /* every folder in the table, not only those with differences */
 } report_text_options;
 
 void report_print_text(const report_t *rep, FILE *fp, const report_text_options *opt);
+
+/* Text layout for a terminal, shared with the batch overview. Columns are counted per code point
+ * (control characters show as '?'). */
+size_t report_text_cols(const char *s);
+/* s in at most `cols` columns, shortened in the middle with "…" when longer: a path loses whole
+ * names first ("Inbox/…/Project 44/Q3"), other text its middle characters. */
+void report_text_shorten(const char *s, size_t cols, bool path, char *out, size_t size);
+/* Writes text broken at spaces to fit `width` columns: the first line starts with `first`, the
+ * others with `indent` spaces; a word wider than a line is shortened in its middle. */
+void report_text_wrap(FILE *fp, int width, const char *first, int indent, const char *text);
+/* A count with its noun, thousands separated: "1 finding", "12,345 findings". Returns out. */
+const char *report_plural(char *out, size_t size, long long n, const char *one, const char *many);
 
 #endif
