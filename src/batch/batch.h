@@ -76,6 +76,11 @@ int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **o
  * rebuild, with local-only data, failed; then one line per mailbox that needs a look (all of them
  * when `all`). */
 void batch_summary_print(const batch_summary *s, FILE *fp, int width, bool all);
+/* The HTML pages of a finished run: each mailbox's report as HTML beside its JSON report
+ * (reports/NAME.html; with redaction reports/r-HASH.html, so that no address names a file), and
+ * the index page at index_path linking them. `compare` gives the redaction of the run. */
+int batch_write_html(const batch_summary *s, const char *index_path, const scan_compare_options *compare,
+                     or_error *err);
 /* 0 all in sync, 1 some need action, 2 some incomplete, 3 some failed (the worst wins). */
 int batch_summary_exit_code(const batch_summary *s);
 

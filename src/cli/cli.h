@@ -127,11 +127,12 @@ enum { OPT_ALL = 1120, OPT_WIDTH, OPT_HTML, OPT_PROGRESS };
 	{"output", required_argument, NULL, 'o'}, {"sync-window", required_argument, NULL, OPT_SYNC_WINDOW}, \
 	{"text", no_argument, NULL, OPT_TEXT}, {"json", no_argument, NULL, OPT_JSON},                       \
 	{"redact", optional_argument, NULL, OPT_REDACT}, {"all", no_argument, NULL, OPT_ALL},               \
-	{"width", required_argument, NULL, OPT_WIDTH}
+	{"width", required_argument, NULL, OPT_WIDTH}, {"html", required_argument, NULL, OPT_HTML}
 
 typedef struct {
 	diff_options diff;
 	const char *out, *key_file;
+	const char *html;        /* --html FILE */
 	bool json_out, redact;
 	bool all;                /* every folder and every finding in the text */
 	int width;               /* --width, 0: the terminal's (80 when not a terminal) */
@@ -145,7 +146,7 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 /* Checks the options and reads the redaction key. */
 int cli_report_finish(cli_report *r, or_error *err);
 void cli_report_compare_options(const cli_report *r, scan_compare_options *c);
-/* Saves the report (-o) and, when `print`, prints it as text or JSON. Returns the exit code. */
+/* Saves the report (-o, --html) and, when `print`, prints it as text or JSON. Returns the exit code. */
 int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
 /* The text options of the command line: width (--width, else the terminal's, else 80), colour, --all. */
 void cli_report_text_options(const cli_report *r, report_text_options *t);

@@ -10,7 +10,8 @@
 static void help(void)
 {
 	printf("Usage: ostrecon batch MANIFEST.csv [-o DIR] [--jobs N] [--shard K/N] [--force]\n"
-	       "                     [--config FILE] [connection, auth and comparison options]\n\n"
+	       "                     [--html INDEX.html] [--config FILE] [connection, auth and comparison\n"
+	       "                     options]\n\n"
 	       "Scans every mailbox of the manifest (both sides, the comparison, the report) with bounded\n"
 	       "parallelism, and writes one JSON report per mailbox and a summary (JSON and CSV). A mailbox\n"
 	       "that fails is recorded with its reason and does not stop the others. Running the same\n"
@@ -37,6 +38,9 @@ static void help(void)
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
 	       "                           line wins\n"
+	       "      --html INDEX.html    also write each mailbox's report as HTML beside its JSON report\n"
+	       "                           and an index page linking them all (with --redact the pages\n"
+	       "                           are reports/r-HASH.html and the index hashes the names)\n"
 	       "      --all, --width N     the overview lists every mailbox; fit it to N columns\n\n%s\n%s%s"
 	       "  -q, --quiet, -v, --verbose, -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
@@ -247,10 +251,15 @@ int cmd_batch(int argc, char **argv)
 		log_error("%s", err.message);
 		goto out;
 	}
+	if (b.cr.html && batch_write_html(sum, b.cr.html, &b.bo.compare, &err) != 0) {
+		log_error("%s", err.message);
+		goto out;
+	}
 	report_text_options topt;
 	cli_report_text_options(&b.cr, &topt);
 	batch_summary_print(sum, stdout, topt.width, b.cr.all);
-	printf("Reports and summary in %s/ (%.1f s)\n", b.bo.out_dir, sum->seconds);
+	printf("Reports and summary in %s/ (%.1f s)%s%s\n", b.bo.out_dir, sum->seconds, b.cr.html ? "; HTML index: " : "",
+	       b.cr.html ? b.cr.html : "");
 	rc = batch_summary_exit_code(sum);
 out:
 	batch_summary_free(sum);

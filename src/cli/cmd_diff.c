@@ -8,7 +8,7 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--sync-window W]\n"
+	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--html REPORT.html] [--sync-window W]\n"
 	       "                    [--text|--json] [--all] [--width N] [--redact[=KEYFILE]] [--associated]\n"
 	       "                    [-q|-v]\n\n"
 	       "Compares two snapshots (server against cache, cache against cache, server against server),\n"
@@ -51,7 +51,8 @@ int cmd_diff(int argc, char **argv)
 		return cli_usage_error("diff", "two snapshot files are required");
 	const char *in[2] = {argv[optind], argv[optind + 1]};
 	for (int s = 0; s < 2; s++)
-		if (cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) {
+		if ((cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) ||
+		    (cr.html && cli_same_file(cr.html, in[s]))) {
 			log_error("refusing to write the report over an input snapshot");
 			return EXIT_USAGE;
 		}

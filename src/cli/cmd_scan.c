@@ -6,7 +6,7 @@
 static void help(void)
 {
 	printf("Usage: ostrecon scan --ost FILE --mailbox ADDRESS [--url URL | --api graph] [auth options]\n"
-	       "                    [-o REPORT.json] [--keep-snapshots DIR] [options]\n\n"
+	       "                    [-o REPORT.json] [--html REPORT.html] [--keep-snapshots DIR] [options]\n\n"
 	       "Reads the cache file (read-only) while pulling the mailbox (read-only) over EWS or Microsoft\n"
 	       "Graph, compares the two, prints the verdict, the per-folder table, the findings and the\n"
 	       "advice, and writes the JSON report for the ticket.\n\n"
@@ -81,7 +81,7 @@ int cmd_scan(int argc, char **argv)
 		return cli_usage_error("scan", "unexpected argument '%s'", argv[optind]);
 	if (!so.ost_path)
 		return cli_usage_error("scan", "--ost FILE is required");
-	if (cr.out && cli_same_file(cr.out, so.ost_path)) {
+	if ((cr.out && cli_same_file(cr.out, so.ost_path)) || (cr.html && cli_same_file(cr.html, so.ost_path))) {
 		log_error("refusing to write the report over the cache file");
 		return EXIT_USAGE;
 	}

@@ -1,5 +1,5 @@
 /* report_args.c: the comparison and report options shared by `diff`, `scan` and `batch`, printing
- * and saving a report (text, JSON), and --progress. */
+ * and saving a report (text, JSON, HTML), and --progress. */
 #include "cli.h"
 
 #include <stdlib.h>
@@ -46,6 +46,11 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 			return -cli_usage_error(command, "bad --width '%s' (40 to 1000)", arg);
 		r->width = (int)v;
 		return 1;
+	case OPT_HTML:
+		if (!*arg || strcmp(arg, "-") == 0)
+			return -cli_usage_error(command, "--html takes a file name");
+		r->html = arg;
+		return 1;
 	default: return 0;
 	}
 }
@@ -54,6 +59,8 @@ int cli_report_finish(cli_report *r, or_error *err)
 {
 	if (r->out && strcmp(r->out, "-") == 0)
 		return or_fail(err, OR_ERR_USAGE, "use --json to print the JSON report on standard output");
+	if (r->out && r->html && cli_same_file(r->out, r->html))
+		return or_fail(err, OR_ERR_USAGE, "-o and --html name the same file");
 	if (r->redact && report_redaction_key(r->key_file, r->key, &r->key_len, err) != 0)
 		return err->code;
 	return 0;
@@ -82,6 +89,10 @@ int cli_report_emit(const cli_report *r, const report_t *rep, bool print)
 {
 	or_error err = {0};
 	if (r->out && report_save(rep, r->out, &err) != 0) {
+		log_error("%s", err.message);
+		return EXIT_ERROR;
+	}
+	if (r->html && report_save_html(rep, r->html, &err) != 0) {
 		log_error("%s", err.message);
 		return EXIT_ERROR;
 	}
@@ -129,11 +140,13 @@ const char *cli_report_help =
 	"                          or infer (default: inferred from the oldest cached mail)\n"
 	"      --text              print the text report on standard output (default)\n"
 	"      --json              print the JSON report on standard output instead\n"
+	"      --html FILE         also write the report as one self-contained HTML page (verdict,\n"
+	"                          chart, sortable folder table, findings by folder, provenance)\n"
 	"      --all               list every folder and every finding in the text (default: the\n"
 	"                          folders with differences and the first 20 findings)\n"
 	"      --width N           fit the text to N columns (default: the terminal's, else 80)\n"
 	"      --redact[=KEYFILE]  replace every identifying string (addresses, subjects, ids, paths,\n"
 	"                          host, folder names other than the standard ones) by keyed hashes\n"
-	"                          (HMAC-SHA256) in the JSON and the text; with a key file the\n"
+	"                          (HMAC-SHA256) in the JSON, text and HTML; with a key file the\n"
 	"                          hashes are the same in every report made with it, without one a\n"
 	"                          random key is used for this run and not kept\n";

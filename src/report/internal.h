@@ -6,8 +6,8 @@
 
 #include <jansson.h>
 
-/* A report is its JSON document: built from a diff result or loaded from a file. The text is
- * rendered from the document, so a saved report renders as the fresh one did. */
+/* A report is its JSON document: built from a diff result or loaded from a file. Text and HTML
+ * are rendered from the document, so a saved report renders as the fresh one did. */
 struct report {
 	json_t *root;
 };
@@ -50,9 +50,9 @@ json_t *red_text(const redactor *rd, const char *s);
 /* A capture's options (a JSON object as text): method names kept, other strings hashed. */
 json_t *red_options(const redactor *rd, const char *options_json);
 
-/* ---------------------------------------------------------------- words.c, text.c */
+/* ---------------------------------------------------------------- text.c (layout) and html.c */
 
-/* Words for codes. */
+/* Words for codes, shared by the text and the HTML. */
 const char *report_verdict_words(const char *verdict);
 /* "in the cache", "on the server", "in cache A" */
 void report_where(const char *label, char *out, size_t size);

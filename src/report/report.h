@@ -1,9 +1,9 @@
 /*
  * report.h: the comparison's report, for tools and tickets (JSON, docs/REPORT.md and
- * docs/report.schema.json) and for people (text for a terminal).
+ * docs/report.schema.json) and for people (text for a terminal, and one self-contained HTML page).
  *
- * A report is built from a diff_result, or loaded from a saved JSON report; the text is always
- * rendered from the JSON form, so `ostrecon diff` and `ostrecon report FILE` print the same.
+ * A report is built from a diff_result, or loaded from a saved JSON report; text and HTML are
+ * always rendered from the JSON form, so `ostrecon diff` and `ostrecon report FILE` print the same.
  *
  * Ownership: what report_build/report_load put in *out belongs to the caller; free it with
  * report_free (accepts NULL). The report copies what it needs: the diff result and the snapshots
@@ -67,6 +67,28 @@ typedef struct {
 } report_text_options;
 
 void report_print_text(const report_t *rep, FILE *fp, const report_text_options *opt);
+
+/* One self-contained HTML page (no network, no external script, style or font): verdict and advice
+ * first, a chart of the folders (inline SVG), the sortable folder table, the findings grouped by
+ * folder with the expected differences folded away, the provenance. Written atomically, mode 0600. */
+int report_save_html(const report_t *rep, const char *path, or_error *err);
+
+/* The index page of a batch run: one row per mailbox, each linking its HTML report. */
+typedef struct {
+	const char *name;        /* the row's label or mailbox (redacted by the caller when asked) */
+	long line;               /* manifest line */
+	const char *href;        /* the mailbox's HTML report, relative to the index; NULL when none */
+	const char *verdict;     /* verdict name; NULL when the mailbox failed */
+	const char *error;       /* why it failed, or NULL */
+	int exit_code;
+	int64_t items[2];        /* server, cache */
+	size_t findings, expected, only_in_cache;
+	double seconds;
+	bool resumed;            /* taken from an earlier run */
+} report_index_entry;
+
+int report_save_html_index(const char *path, const char *title, const report_index_entry *entries, size_t n,
+                           or_error *err);
 
 /* Text layout for a terminal, shared with the batch overview. Columns are counted per code point
  * (control characters show as '?'). */
