@@ -28,7 +28,7 @@ typedef struct {
 	server_gate *gates;
 	size_t n_gates, cap_gates;
 	pthread_mutex_t lock;
-	bool tty;
+	progress_task *prog;   /* the progress line, NULL when not shown */
 } batch_ctx;
 
 static double now_s(void)
@@ -206,12 +206,22 @@ save:
 		log_warn("%s", err.message);
 }
 
+/* The progress line: mailboxes done of the run's, running, failed, time left. Called with the lock held. */
 static void progress(batch_ctx *b, bool final)
 {
-	if (!b->tty)
+	if (!b->prog)
 		return;
-	fprintf(stderr, "\r  mailboxes %zu/%zu done, %zu failed, %zu running   %s", b->done, b->n_todo, b->failed,
-	        b->next > b->n_todo ? 0 : b->next - b->done, final ? "\n" : "");
+	progress_state st;
+	progress_state_init(&st);
+	st.eta_count = progress_state_count(&st, "mailboxes", (int64_t)b->done, (int64_t)b->n_todo);
+	st.running = (int64_t)b->next - (int64_t)b->done; /* rows claimed and not yet finished */
+	st.failed = (int64_t)b->failed;
+	if (final) {
+		progress_finish(b->prog, &st);
+		b->prog = NULL;
+	} else {
+		progress_update(b->prog, &st);
+	}
 }
 
 static void *worker(void *arg)
@@ -309,7 +319,7 @@ int batch_run(const batch_manifest *m, const char *manifest_path, const batch_op
 	memset(&b, 0, sizeof b);
 	b.m = m;
 	b.opt = opt;
-	b.tty = opt->progress && isatty(2);
+	b.prog = opt->progress ? progress_start("batch") : NULL;
 	pthread_mutex_init(&b.lock, NULL);
 	double t0 = now_s();
 	int rc = prepare(&b, manifest_path, err);
@@ -337,6 +347,7 @@ int batch_run(const batch_manifest *m, const char *manifest_path, const batch_op
 		*out = b.sum;
 		b.sum = NULL;
 	}
+	progress_finish(b.prog, NULL); /* a run that could not start: its line goes */
 	batch_summary_free(b.sum);
 	for (size_t i = 0; i < b.n_todo; i++)
 		free(b.names[i]);

@@ -151,15 +151,20 @@ extern const char *cli_server_help;
 
 /* Comparison and report options shared by diff, scan and batch ('o' is -o/--output). */
 enum { OPT_SYNC_WINDOW = 1100, OPT_TEXT, OPT_JSON, OPT_REDACT, OPT_COMPARE_ASSOCIATED };
+enum { OPT_ALL = 1120, OPT_WIDTH, OPT_HTML, OPT_PROGRESS };
 #define CLI_REPORT_LONG_OPTIONS                                                                           \
 	{"output", required_argument, NULL, 'o'}, {"sync-window", required_argument, NULL, OPT_SYNC_WINDOW}, \
 	{"text", no_argument, NULL, OPT_TEXT}, {"json", no_argument, NULL, OPT_JSON},                       \
-	{"redact", optional_argument, NULL, OPT_REDACT}
+	{"redact", optional_argument, NULL, OPT_REDACT}, {"all", no_argument, NULL, OPT_ALL},               \
+	{"width", required_argument, NULL, OPT_WIDTH}, {"html", required_argument, NULL, OPT_HTML}
 
 typedef struct {
 	diff_options diff;
 	const char *out, *key_file;
+	const char *html;        /* --html FILE */
 	bool json_out, redact, text_asked;
+	bool all;                /* every folder and every finding in the text */
+	int width;               /* --width, 0: the terminal's (80 when not a terminal) */
 	uint8_t key[REPORT_KEY_MAX];
 	size_t key_len;
 } cli_report;
@@ -172,10 +177,20 @@ int cli_report_finish(cli_report *r, or_error *err);
 void cli_report_compare_options(const cli_report *r, scan_compare_options *c);
 /* What to add to a message about too many operands: --redact takes its key file only after '='. */
 const char *cli_report_operand_hint(const cli_report *r);
-/* Saves the report (-o) and, when `print`, prints it as text or JSON. Returns the exit code. */
+/* Saves the report (-o, --html) and, when `print`, prints it as text or JSON. Returns the exit code. */
 int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
+/* The text options of the command line: width (--width, else the terminal's, else 80), colour, --all. */
+void cli_report_text_options(const cli_report *r, report_text_options *t);
 void cli_report_free(cli_report *r);
 extern const char *cli_report_help;
+/* The columns of standard output when it is a terminal, else 80. */
+int cli_text_width(void);
+
+/* --progress[=WHEN] (ost, server, scan, batch): auto (the default: on a terminal), always, never or
+ * json (JSON Lines on stderr, docs/REPORT.md). 1 handled, 0 not this option, -EXIT_USAGE bad value. */
+#define CLI_PROGRESS_LONG_OPTIONS {"progress", optional_argument, NULL, OPT_PROGRESS}
+int cli_progress_option(int opt, const char *arg, const char *command);
+extern const char *cli_progress_help;
 
 /* --reader NAME (cmd_ost.c): native or libpff. Returns 0, or -1 for another name. */
 int cli_reader_parse(const char *name, ost_reader *out);

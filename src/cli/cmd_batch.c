@@ -10,7 +10,8 @@
 static void help(void)
 {
 	printf("Usage: ostrecon batch MANIFEST.csv [-o DIR] [--jobs N] [--shard K/N] [--force]\n"
-	       "                     [--config FILE] [connection, auth and comparison options]\n\n"
+	       "                     [--html INDEX.html] [--config FILE] [connection, auth and comparison\n"
+	       "                     options]\n\n"
 	       "Scans every mailbox of the manifest (both sides, the comparison, the report) with bounded\n"
 	       "parallelism, and writes one JSON report per mailbox and a summary (JSON and CSV). A mailbox\n"
 	       "that fails is recorded with its reason and does not stop the others. Running the same\n"
@@ -40,11 +41,15 @@ static void help(void)
 	       "                           (-v level at least; written by default, --mailbox-logs)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
-	       "                           line wins\n\n%s\n%s"
+	       "                           line wins\n"
+	       "      --html INDEX.html    also write each mailbox's report as HTML beside its JSON report\n"
+	       "                           and an index page linking them all (with --redact the pages\n"
+	       "                           are reports/r-HASH.html and the index hashes the names)\n"
+	       "      --all, --width N     the overview lists every mailbox; fit it to N columns\n\n%s\n%s%s"
 	       "  -q, --quiet, -v, --verbose, --log-file FILE (the whole run's log), -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
-	       cli_report_help, cli_server_help);
+	       cli_report_help, cli_server_help, cli_progress_help);
 }
 
 enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG,
@@ -64,6 +69,7 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
                                            CLI_SERVER_LONG_OPTIONS,
+                                           CLI_PROGRESS_LONG_OPTIONS,
                                            CLI_LOG_LONG_OPTIONS,
                                            {0}};
 
@@ -120,6 +126,8 @@ static int apply(batch_cli *b, int c, const char *arg)
 	int r = cli_report_option(&b->cr, c, arg, "batch");
 	if (!r)
 		r = cli_server_option(&b->srv, c, arg, "batch");
+	if (!r)
+		r = cli_progress_option(c, arg, "batch");
 	return r < 0 ? -1 : r;
 }
 
@@ -253,6 +261,7 @@ int cmd_batch(int argc, char **argv)
 			log_warn("%s:%ld: %s; the row is skipped", manifest, m->rows[i].line, m->rows[i].problem);
 	b.bo.server_for = server_for;
 	b.bo.server_ctx = &b.srv;
+	b.bo.progress = b.srv.pull.progress; /* --no-progress: no line of the batch either */
 	cli_report_compare_options(&b.cr, &b.bo.compare);
 	char what[1100];
 	snprintf(what, sizeof what, "the batch of %s (run it again to go on: finished mailboxes are kept)", manifest);
@@ -261,11 +270,18 @@ int cmd_batch(int argc, char **argv)
 		log_error("%s", err.message);
 		goto out;
 	}
+	if (b.cr.html && batch_write_html(sum, b.cr.html, &b.bo.compare, &err) != 0) {
+		log_error("%s", err.message);
+		goto out;
+	}
 	if (b.cr.json_out) { /* --json: the summary itself on standard output, for a script */
 		batch_summary_write_json(sum, stdout);
 	} else {
-		batch_summary_print(sum, stdout);
-		printf("Reports and summary in %s/ (%.1f s)\n", b.bo.out_dir, sum->seconds);
+		report_text_options topt;
+		cli_report_text_options(&b.cr, &topt);
+		batch_summary_print(sum, stdout, topt.width, b.cr.all);
+		printf("Reports and summary in %s/ (%.1f s)%s%s\n", b.bo.out_dir, sum->seconds,
+		       b.cr.html ? "; HTML index: " : "", b.cr.html ? b.cr.html : "");
 	}
 	rc = batch_summary_exit_code(sum);
 out:
@@ -333,7 +349,7 @@ int cmd_merge(int argc, char **argv)
 			rc = EXIT_USAGE;
 		goto out;
 	}
-	batch_summary_print(merged, stdout);
+	batch_summary_print(merged, stdout, cli_text_width(), false);
 	rc = batch_summary_exit_code(merged);
 out:
 	for (size_t i = 0; i < n; i++)

@@ -8,8 +8,9 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--sync-window 12m|90d|all|infer]\n"
-	       "                    [--text|--json] [--redact[=KEYFILE]] [--associated] [-q|-v]\n\n"
+	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--html REPORT.html] [--sync-window W]\n"
+	       "                    [--text|--json] [--all] [--width N] [--redact[=KEYFILE]] [--associated]\n"
+	       "                    [-q|-v]\n\n"
 	       "Compares two snapshots (server against cache, cache against cache, server against server),\n"
 	       "prints the verdict, the per-folder table, the findings and the advice, and writes the JSON\n"
 	       "report (docs/REPORT.md). Put the server first and the cache second by convention; the sides\n"
@@ -52,7 +53,8 @@ int cmd_diff(int argc, char **argv)
 		                       argc - optind > 2 ? cli_report_operand_hint(&cr) : "");
 	const char *in[2] = {argv[optind], argv[optind + 1]};
 	for (int s = 0; s < 2; s++)
-		if (cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) {
+		if ((cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) ||
+		    (cr.html && cli_same_file(cr.html, in[s]))) {
 			log_error("refusing to write the report over an input snapshot");
 			return EXIT_USAGE;
 		}

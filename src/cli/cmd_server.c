@@ -13,11 +13,11 @@ static void help(void)
 	       "  -o, --output OUT         write the snapshot to OUT (default: standard output)\n"
 	       "  -q, --quiet              only errors on stderr\n"
 	       "  -v, --verbose            more detail on stderr (-vv: every request)\n"
-	       "      --log-file FILE      also write a timestamped log to FILE (-v detail at least)\n\n%s\n"
+	       "      --log-file FILE      also write a timestamped log to FILE (-v detail at least)\n\n%s%s\n"
 	       "Exit codes: 0 pulled completely, 2 snapshot written but some folders could not be read,\n"
 	       "3 nothing could be pulled (credentials refused, TLS failure, server unreachable,\n"
 	       "impersonation or access denied, no EWS URL found by Autodiscover), 64 usage error.\n",
-	       cli_server_help);
+	       cli_server_help, cli_progress_help);
 }
 
 int cmd_server(int argc, char **argv)
@@ -26,6 +26,7 @@ int cmd_server(int argc, char **argv)
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     CLI_LOG_LONG_OPTIONS,
 	                                     CLI_SERVER_LONG_OPTIONS,
+	                                     CLI_PROGRESS_LONG_OPTIONS,
 	                                     {0}};
 	const char *out = "-";
 	cli_server srv;
@@ -36,6 +37,8 @@ int cmd_server(int argc, char **argv)
 		if (cli_log_option(c, optarg))
 			continue;
 		int r = cli_server_option(&srv, c, optarg, "server");
+		if (!r)
+			r = cli_progress_option(c, optarg, "server");
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r)

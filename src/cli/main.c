@@ -15,7 +15,7 @@ static const cli_command commands[] = {
 	{"scan", cmd_scan, "capture the cache file and the mailbox, compare, report: all in one"},
 	{"batch", cmd_batch, "scan many mailboxes from a CSV manifest; summary in JSON and CSV"},
 	{"merge", cmd_merge, "join the summaries of a sharded batch into one"},
-	{"report", cmd_report, "render a saved JSON report as text"},
+	{"report", cmd_report, "render a saved JSON report as text (or an HTML page)"},
 	{"export", cmd_export, "copy what the cache holds into a new .pst before a rebuild"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

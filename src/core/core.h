@@ -80,6 +80,57 @@ int or_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
 #define log_verbose(...) log_msg(LOG_VERBOSE, "", __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, "debug: ", __VA_ARGS__)
 
+/* -------------------------------------------------------------- progress */
+
+/* Progress of the long steps (reading a cache file, pulling a mailbox, a batch) on stderr: on a
+ * terminal one line per running step, redrawn in place; with PROGRESS_JSON one JSON object per
+ * line (docs/REPORT.md, "Progress") for wrappers. The mode is process-wide, like the log level.
+ * AUTO shows text only when stderr is a terminal; TEXT shows it anyway (plain lines, a few seconds
+ * apart, where stderr is not a terminal). Log messages clear the terminal lines before they print. */
+typedef enum { PROGRESS_AUTO = 0, PROGRESS_NEVER, PROGRESS_TEXT, PROGRESS_JSON } progress_mode;
+void progress_set_mode(progress_mode m);
+progress_mode progress_get_mode(void);
+/* "auto", "always" (or "text"), "never", "json"; 0 ok, -1 anything else. */
+int progress_mode_parse(const char *text, progress_mode *out);
+
+#define PROGRESS_MAX_COUNTS 3
+typedef struct {
+	const char *name; /* "folders", "messages", "items", "mailboxes" (static) */
+	int64_t done;
+	int64_t total;    /* -1 when unknown */
+} progress_count;
+
+typedef struct {
+	const char *phase;  /* what the step does now ("folders", "messages", "checksums"), or NULL */
+	progress_count count[PROGRESS_MAX_COUNTS];
+	int n_count;
+	int eta_count;      /* the count whose rate gives the time left; -1 for none */
+	int64_t bytes;      /* bytes read so far (a rate in MB/s is shown), -1 when not measured */
+	int64_t requests;   /* requests made, -1 when not applicable (and so below) */
+	int64_t retries;    /* requests retried so far */
+	int64_t waiting;    /* requests waiting to be retried now (throttling, back-off) */
+	int64_t running;    /* jobs running */
+	int64_t failed;     /* jobs failed so far */
+} progress_state;
+
+/* Every field "not applicable": no counts, -1 elsewhere. */
+void progress_state_init(progress_state *st);
+/* Adds a count; returns its index. */
+int progress_state_count(progress_state *st, const char *name, int64_t done, int64_t total);
+
+typedef struct progress_task progress_task;
+/* Starts a step named `name` ("cache", "server", "batch"; static). NULL when progress is not shown
+ * (every function below accepts NULL). Thread-safe. */
+progress_task *progress_start(const char *name);
+/* The step's state now; shown at most a few times a second (JSON: once a second). */
+void progress_update(progress_task *t, const progress_state *st);
+/* The final state, always shown (JSON: an "end" event); frees t. With st NULL the step stopped
+ * early (an error): its line goes (JSON: a "stopped" event). */
+void progress_finish(progress_task *t, const progress_state *st);
+/* Internal to src/core: log_msg clears the terminal's progress lines before it prints (they are
+ * drawn again at the next update). */
+void progress_before_log(void);
+
 /* --------------------------------------------------------------- helpers */
 
 /* Writes 2*len lowercase hex digits and a NUL into out (size >= 2*len+1). */

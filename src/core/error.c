@@ -164,8 +164,10 @@ void log_msg(log_level level, const char *prefix, const char *fmt, ...)
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	/* One write per line so parallel workers do not interleave within a line. */
-	if (to_console)
+	if (to_console) {
+		progress_before_log();
 		fprintf(stderr, "ostrecon: %s%s\n", prefix, line);
+	}
 	if (!to_file)
 		return;
 	struct timespec now;

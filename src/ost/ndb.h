@@ -55,6 +55,7 @@ typedef struct {
 	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
 	uint64_t ahead_off, next_off;
 	size_t ahead_len;
+	uint64_t bytes_read;  /* read from the file so far (the progress line's MB/s) */
 	or_error *err;
 } ndb_file;
 

@@ -503,6 +503,17 @@ static void slow_everyone(pull_conn *c, long ms, bool throttled)
 	}
 }
 
+/* A request starts or stops waiting for its retry (counted for the progress line). */
+static void set_waiting(pull_conn *c, bool *waiting, bool on)
+{
+	if (*waiting == on)
+		return;
+	pthread_mutex_lock(&c->sh->lock);
+	c->sh->waiting += on ? 1 : -1;
+	pthread_mutex_unlock(&c->sh->lock);
+	*waiting = on;
+}
+
 /* Jittered exponential back-off: 250 ms, 500 ms, 1 s, ... up to 30 s, each within +-50 %. */
 static long backoff_ms(pull_conn *c, int attempt)
 {
@@ -764,7 +775,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	int failures = 0;
 	long throttles = 0, successes_then = -1;
 	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
-	bool renewed = false;
+	bool renewed = false, waiting = false;
 	struct curl_slist *headers = request_headers(rq);
 	if (!headers)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -802,6 +813,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->invalid_token = false;
 		c->offered[0] = '\0';
 		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
+		set_waiting(c, &waiting, false);
 		FILE *req = rq->body ? pull_trace_open(o, "", seq, rq->op, "request", rq->trace_ext) : NULL;
 		if (req) {
 			fwrite(rq->body, 1, rq->body_len, req);
@@ -885,6 +897,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			}
 			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", rq->op, err->message, ms, throttles);
 			slow_everyone(c, ms, true);
+			set_waiting(c, &waiting, true);
 			continue;
 		}
 		/* a server that has never answered this pull gets two tries, not a failure's attempts */
@@ -896,10 +909,12 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		long ms = backoff_ms(c, failures - 1);
 		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
 		slow_everyone(c, 0, false);
+		set_waiting(c, &waiting, true);
 		pull_sleep_ms(ms);
 	}
 	rc = or_wrap(err, "%s failed after %d attempts", rq->op, attempts);
 out:
+	set_waiting(c, &waiting, false);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	c->h = NULL;

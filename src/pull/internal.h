@@ -20,6 +20,7 @@ struct pull_shared {
 	long requests, retries, throttled, trace_seq;
 	long successes;        /* answers that were not refusals, throttling or failures */
 	bool answered;         /* the server has answered (any HTTP status) during this pull */
+	long waiting;          /* requests waiting to be retried now (shown as progress) */
 	bool fatal;            /* auth/TLS failure: every worker stops */
 	or_error fatal_err;
 };

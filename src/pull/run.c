@@ -24,9 +24,12 @@ struct pull_run {
 	snap_writer w;
 	pthread_mutex_t wlock; /* the writer and snap->errors */
 	size_t next, done, items;
+	size_t items_normal;   /* items that are not associated: the progress count */
+	int64_t items_total;   /* what the hierarchy announced (content counts), -1 when unknown */
 	bool *pull_items;      /* per folder: pull its items (not search folders) */
 	size_t *order;         /* the folders in the order workers take them: largest first */
-	bool tty;
+	progress_task *prog;   /* the progress line, NULL when not shown */
+	bool listed;           /* the hierarchy is known */
 	bool in_memory;        /* items kept in snap, no file */
 	bool nomem;            /* an item could not be kept */
 };
@@ -65,6 +68,8 @@ void pull_folder_error(pull_run *run, const snap_folder *f, const char *code, co
 	log_verbose("folder %s: %s", f->path ? f->path : f->id, msg);
 }
 
+static void progress(pull_run *run, bool final);
+
 snap_folder *pull_add_folder(pull_run *run, const snap_folder *src)
 {
 	snap_t *s = run->snap;
@@ -81,6 +86,7 @@ snap_folder *pull_add_folder(pull_run *run, const snap_folder *src)
 	f->cls = snap_strdup(s, src->cls);
 	f->change_key = snap_bindup(s, src->change_key.data, src->change_key.len);
 	f->pcl = snap_bindup(s, src->pcl.data, src->pcl.len);
+	progress(run, false);
 	return f;
 }
 
@@ -169,15 +175,38 @@ static int finish_hierarchy(pull_run *run, or_error *err)
 		run->pull_items[i] = strcmp(f->role, "search") != 0;
 	}
 	free(parent);
+	/* The items the hierarchy announces (normal items: associated ones are pulled on request). */
+	run->items_total = -1;
+	for (size_t i = 0; i < s->n_folders; i++)
+		if (run->pull_items[i] && s->folders[i].content_count >= 0)
+			run->items_total = (run->items_total < 0 ? 0 : run->items_total) + s->folders[i].content_count;
+	run->listed = true;
 	return order_folders(run, err);
 }
 
+/* The progress line: folders done, items of the announced total, requests, retries waiting, time
+ * left. Called with wlock held, or before the workers start. */
 static void progress(pull_run *run, bool final)
 {
-	if (!run->tty)
+	if (!run->prog)
 		return;
-	fprintf(stderr, "\r  folders %zu/%zu, items %zu%s", run->done, run->snap->n_folders, run->items,
-	        final ? "\n" : "");
+	progress_state st;
+	progress_state_init(&st);
+	st.phase = run->listed ? "items" : "folder list";
+	progress_state_count(&st, "folders", run->listed ? (int64_t)run->done : (int64_t)run->snap->n_folders,
+	                     run->listed ? (int64_t)run->snap->n_folders : -1);
+	st.eta_count = progress_state_count(&st, "items", (int64_t)run->items_normal, run->items_total);
+	pthread_mutex_lock(&run->sh.lock);
+	st.requests = run->sh.requests;
+	st.retries = run->sh.retries;
+	st.waiting = run->sh.waiting;
+	pthread_mutex_unlock(&run->sh.lock);
+	if (final) {
+		progress_finish(run->prog, &st);
+		run->prog = NULL;
+	} else {
+		progress_update(run->prog, &st);
+	}
 }
 
 /* A copy of an item in the pull's snapshot, as snap_load would read it from the file: strings in
@@ -216,6 +245,8 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 		else if (!keep_item(run->snap, it))
 			run->nomem = true;
 		run->items++;
+		if (!associated)
+			run->items_normal++;
 	}
 	progress(run, false);
 	pthread_mutex_unlock(&run->wlock);
@@ -310,7 +341,8 @@ static int pull_items(pull_run *run, or_error *err)
 		worker(run);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	progress(run, true);
+	if (!run->sh.fatal)
+		progress(run, true);
 	if (run->sh.fatal)
 		return or_fail(err, run->sh.fatal_err.code, "%s", run->sh.fatal_err.message);
 	if (run->next < run->snap->n_folders) /* workers could not start: say so, never a silent gap */
@@ -354,7 +386,7 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 	run.ctx = ctx;
 	pull_shared_init(&run.sh, opt);
 	pthread_mutex_init(&run.wlock, NULL);
-	run.tty = opt->progress && isatty(2);
+	run.prog = opt->progress ? progress_start("server") : NULL;
 	pull_conn *c = NULL;
 	void *ws = NULL;
 	bool writing = false;
@@ -425,6 +457,7 @@ out:
 	summary->throttled = run.sh.throttled;
 	summary->min_concurrency = run.sh.min_limit;
 	summary->seconds = (double)(pull_now_ms() - t0) / 1000.0;
+	progress_finish(run.prog, NULL); /* a pull that stopped early: its line goes */
 	free(run.pull_items);
 	free(run.order);
 	pull_conn_free(c);

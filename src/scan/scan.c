@@ -160,8 +160,10 @@ static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
+	/* the cache's progress line shows when the server's does (--no-progress, batch: neither) */
 	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover,
-	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox, .cancel = &j->stop_cache};
+	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox, .cancel = &j->stop_cache,
+	                  .progress = scan_server_pull_const(&j->opt->server)->progress};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
 	ost_options_describe(&oo, options_json, sizeof options_json);
