@@ -42,7 +42,7 @@ struct pst_writer {
 	pst_nameid *names;
 	pst_wfolder *folders;
 	size_t n_folders, cap_folders;
-	uint32_t next_folder, next_message, next_assoc;
+	uint32_t next_folder, next_message;
 	uint8_t record_key[16];
 	char *display_name;
 	size_t open_objects;

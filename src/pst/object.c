@@ -114,7 +114,9 @@ int pst_message_begin(pst_writer *w, pst_folder_id folder, bool associated, pst_
 	pst_wfolder *fo = pst_writer_folder(w, folder);
 	if (!fo || fo->closed)
 		return or_fail(err, OR_ERR_USAGE, fo ? "folder %s is closed" : "no folder %s", fo ? fo->name : "");
-	uint32_t *next = associated ? &w->next_assoc : &w->next_message;
+	/* one counter for both kinds: message nodes then come in id order, as the node B-tree's
+	 * spill file wants them (ndb.c) */
+	uint32_t *next = &w->next_message;
 	if (*next >= (1u << 27))
 		return or_fail(err, OR_ERR_LIMIT, "too many messages for one file");
 	int rc = new_object(w, NULL, OBJ_MESSAGE, out, err);

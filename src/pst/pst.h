@@ -133,7 +133,9 @@ int pst_bth_build(pst_hn *hn, const uint8_t *recs, size_t n, uint8_t cb_key, uin
                   or_error *err);
 
 /* A property for a PC or a table row: numbers in `num` (little-endian value) when `data` is NULL,
- * other values as their stored bytes; `hnid` set instead when the value is already a subnode. */
+ * other values as their stored bytes; `subnode` set instead when the value is already a subnode.
+ * A variable-size value with `data` NULL is stored as HNID 0 (an empty value without an
+ * allocation, as some files hold them); "" with len 0 is an empty allocation. */
 typedef struct {
 	uint16_t id, type;
 	const void *data;
@@ -155,7 +157,8 @@ typedef struct pst_tc pst_tc;
  * one; the heap pages and the row matrix stream to the file. */
 int pst_tc_new(pst_tc **out, pst_ndb *f, const pst_col *cols, size_t n_cols, or_error *err);
 /* One row: cells[c] for cols[c] (data NULL and len 0 with num: a fixed value; `present` false:
- * the cell is empty). Variable values are stored in the table's heap (or a subnode). */
+ * the cell is empty). Variable values are stored in the table's heap (or a subnode); one with
+ * data NULL as HNID 0. */
 typedef struct { bool present; const void *data; uint32_t len; uint64_t num; } pst_cell;
 int pst_tc_row(pst_tc *t, uint32_t row_id, const pst_cell *cells, or_error *err);
 size_t pst_tc_rows(const pst_tc *t);
