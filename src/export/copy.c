@@ -98,7 +98,9 @@ static int copy_props(ex_ctx *x, ex_item *it, ost_object *src, pst_object *dst, 
 				return rc;
 			continue;
 		}
-		pst_prop p = {.id = id, .type = v.type, .data = v.len ? v.data : (const void *)"", .len = (uint32_t)v.len};
+		/* an empty value keeps its form: no allocation (HNID 0) or an empty one */
+		pst_prop p = {.id = id, .type = v.type, .data = v.len ? v.data : v.no_ref ? NULL : (const void *)"",
+		              .len = (uint32_t)v.len};
 		if ((rc = pst_object_prop(dst, &p, &x->err)) != 0) {
 			if (x->err.code == OR_ERR_IO || x->err.code == OR_ERR_NOMEM)
 				return rc;
@@ -153,7 +155,8 @@ static int copy_recipients(ex_ctx *x, ex_item *it, ost_object *src, pst_object *
 			if (map_id(x, it, vals[k].id, &id, where) != 0)
 				continue;
 			props[np++] = (pst_prop){.id = id, .type = vals[k].type,
-			                         .data = vals[k].len ? vals[k].data : (const void *)"", .len = (uint32_t)vals[k].len};
+			                         .data = vals[k].len ? vals[k].data : vals[k].no_ref ? NULL : (const void *)"",
+			                         .len = (uint32_t)vals[k].len};
 		}
 		rc = pst_object_recipient(dst, props, np, &x->err);
 		ost_values_release(vals, nv);
