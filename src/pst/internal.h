@@ -27,6 +27,8 @@ struct pst_ndb {
 	uint8_t *amap;          /* its AMap bits */
 	size_t amap_marked;
 	uint64_t amap_free, last_amap;
+	uint8_t fmap[496];      /* the FMap page being filled: one byte per region since its base */
+	size_t fmap_n;
 	uint8_t *blk;           /* scratch for one block */
 	size_t blk_cap;
 	/* B-tree entries: block ids grow as blocks are written, and message nodes get growing ids, so

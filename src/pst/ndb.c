@@ -16,8 +16,21 @@
 
 #define PTYPE_BBT 0x80
 #define PTYPE_NBT 0x81
+#define PTYPE_FMAP 0x82
 #define PTYPE_PMAP 0x83
 #define PTYPE_AMAP 0x84
+#define PTYPE_FPMAP 0x85
+
+/* [MS-PST] 2.2.2.7: an AMap page every region; a PMap every 8th; an FMap from region 128 (the
+ * header's rgbFM stands for the first 128) every 496th; an FPMap from region 8192 every 31,744th.
+ * FMaps and FPMaps are deprecated, but "the presence of FMap pages at the correct intervals MUST be
+ * preserved" with valid checksums: a Unicode PST of more than 128 regions (32.5 MB) has them. They
+ * follow the AMap and the PMap of their region, at its third and fourth page. The 4 KiB format
+ * has AMaps only. */
+#define FMAP_FIRST 128u
+#define FMAP_SPAN 496u
+#define FPMAP_FIRST (128u * 64u)
+#define FPMAP_SPAN (496u * 64u)
 
 void pst_put16(uint8_t *p, uint16_t v)
 {
@@ -248,6 +261,23 @@ static int write_page(pst_ndb *f, uint8_t *pg, uint8_t ptype, uint64_t ib, uint6
 
 static bool region_has_pmap(const pst_ndb *f, uint64_t r) { return f->format != PST_FMT_OST4K && r % 8 == 0; }
 
+static bool region_has_fmap(const pst_ndb *f, uint64_t r)
+{
+	return f->format != PST_FMT_OST4K && r >= FMAP_FIRST && (r - FMAP_FIRST) % FMAP_SPAN == 0;
+}
+
+static bool region_has_fpmap(const pst_ndb *f, uint64_t r)
+{
+	return f->format != PST_FMT_OST4K && r >= FPMAP_FIRST && (r - FPMAP_FIRST) % FPMAP_SPAN == 0;
+}
+
+/* Bytes at the start of region r taken by its map pages. */
+static uint64_t region_maps(const pst_ndb *f, uint64_t r)
+{
+	unsigned pages = region_has_fpmap(f, r) ? 4 : region_has_fmap(f, r) ? 3 : region_has_pmap(f, r) ? 2 : 1;
+	return (uint64_t)f->page * pages;
+}
+
 static uint64_t region_start(const pst_ndb *f, uint64_t r) { return f->amap_first + r * f->amap_cover; }
 
 static void mark(pst_ndb *f, uint64_t ib, uint64_t len)
@@ -259,15 +289,35 @@ static void mark(pst_ndb *f, uint64_t ib, uint64_t len)
 		f->amap[i / 8] |= (uint8_t)(0x80 >> (i % 8));
 }
 
-/* Writes the AMap (and PMap) of the current region, up to `end` (the rest of it is free). */
+/* The FMap page of the regions from `base` on: one byte per AMap, its longest run of free units. */
+static int write_fmap(pst_ndb *f, uint64_t base, or_error *err)
+{
+	uint8_t *pg = calloc(1, f->page);
+	if (!pg)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	memcpy(pg, f->fmap, f->fmap_n);
+	uint64_t ib = region_start(f, base) + 2u * f->page;
+	int rc = write_page(f, pg, PTYPE_FMAP, ib, ib, err);
+	free(pg);
+	f->fmap_n = 0;
+	return rc;
+}
+
+/* Writes the AMap (and PMap, FPMap) of the current region, up to `end` (the rest of it is free),
+ * and notes its longest free run for the FMap that covers it. */
 static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
 {
 	uint64_t start = region_start(f, f->region);
-	size_t maps = f->page * (region_has_pmap(f, f->region) ? 2u : 1u);
-	mark(f, start, maps);
-	for (size_t i = 0; i < f->body * 8; i++)
-		if (!(f->amap[i / 8] & (0x80 >> (i % 8))) && start + (uint64_t)i * f->amap_unit < end)
+	mark(f, start, region_maps(f, f->region));
+	unsigned run = 0, best = 0;
+	for (size_t i = 0; i < f->body * 8; i++) {
+		bool used = f->amap[i / 8] & (0x80 >> (i % 8));
+		if (!used && start + (uint64_t)i * f->amap_unit < end)
 			f->amap_free += f->amap_unit;
+		run = used ? 0 : run + 1;
+		if (run > best)
+			best = run;
+	}
 	uint8_t *pg = calloc(1, f->page);
 	if (!pg)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -278,7 +328,16 @@ static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
 		memset(pg, 0xFF, f->page);
 		rc = write_page(f, pg, PTYPE_PMAP, start + f->page, start + f->page, err);
 	}
+	if (rc == 0 && region_has_fpmap(f, f->region)) {
+		memset(pg, 0xFF, f->page);
+		rc = write_page(f, pg, PTYPE_FPMAP, start + 3u * f->page, start + 3u * f->page, err);
+	}
 	free(pg);
+	if (rc == 0 && f->format != PST_FMT_OST4K && f->region >= FMAP_FIRST) {
+		f->fmap[f->fmap_n++] = (uint8_t)(best > 0xFF ? 0xFF : best);
+		if (f->fmap_n == FMAP_SPAN)
+			rc = write_fmap(f, f->region - (FMAP_SPAN - 1), err);
+	}
 	f->last_amap = start;
 	memset(f->amap, 0, f->body);
 	return rc;
@@ -290,7 +349,7 @@ static int alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_e
 	for (;;) {
 		uint64_t at = (f->cursor + al - 1) / al * al;
 		uint64_t start = region_start(f, f->region);
-		uint64_t maps = f->page * (region_has_pmap(f, f->region) ? 2u : 1u);
+		uint64_t maps = region_maps(f, f->region);
 		if (at < start + maps) {
 			f->cursor = start + maps;
 			continue;
@@ -902,6 +961,9 @@ int pst_ndb_finish(pst_ndb *f, or_error *err)
 	f->data_end = f->cursor;
 	uint64_t end = region_start(f, f->region + 1);
 	if ((rc = flush_region(f, end, err)) != 0)
+		return rc;
+	/* the FMap over the last regions, its bytes for regions beyond the file zero */
+	if (f->fmap_n && (rc = write_fmap(f, f->region + 1 - f->fmap_n, err)) != 0)
 		return rc;
 	f->cursor = end;
 	if ((rc = write_header(f, err)) != 0)
