@@ -92,12 +92,14 @@ static void load_names(ost_cache *c)
 		else
 			continue;
 		if (g & 1) {
-			/* a string name: its offset in the string stream, a 4-byte length, UTF-16 characters */
-			if (!strs || v > strs->len || strs->len - v < 4)
+			/* a string name: its offset in the string stream, a 4-byte length, UTF-16 characters;
+			 * a name that cannot be read leaves the entry with its GUID and no name */
+			pn->is_string = true;
+			size_t sl = 0;
+			if (!strs || v > strs->len || strs->len - v < 4 || (sl = ndb_le32(strs->data + v)) > strs->len - v - 4) {
+				pn->name_lost = true;
 				continue;
-			size_t sl = ndb_le32(strs->data + v);
-			if (sl > strs->len - v - 4)
-				continue;
+			}
 			or_buf b = {0};
 			for (size_t k = 0; k + 1 < sl; k += 2) {
 				uint32_t ch = ndb_le16(strs->data + v + 4 + k);
@@ -308,9 +310,10 @@ void ost_cache_close(ost_cache *c)
 
 const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id)
 {
-	if (id < 0x8000 || (size_t)(id - 0x8000) >= c->n_names || !c->names[id - 0x8000].known)
+	if (id < 0x8000 || (size_t)(id - 0x8000) >= c->n_names)
 		return NULL;
-	return &c->names[id - 0x8000];
+	const ost_propname *n = &c->names[id - 0x8000];
+	return n->known || n->name_lost ? n : NULL;
 }
 
 const char *ost_cache_names_problem(const ost_cache *c) { return c->names_problem; }

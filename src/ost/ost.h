@@ -58,6 +58,7 @@ typedef struct ost_object ost_object; /* a message, an attachment or an embedded
 typedef struct {
 	uint8_t guid[16];
 	bool known, is_string;
+	bool name_lost;      /* a string name whose characters cannot be read: its GUID only */
 	uint32_t lid;
 	char *name;          /* UTF-8, string names only */
 } ost_propname;
@@ -77,7 +78,8 @@ typedef struct {
 
 int ost_cache_open(ost_cache **out, const char *path, or_error *err);
 void ost_cache_close(ost_cache *c);
-/* The name of property `id` (0x8000 and up) in the file's map; NULL when the map has none. */
+/* The name of property `id` (0x8000 and up) in the file's map; NULL when the map has no entry for
+ * it (an entry whose string name cannot be read comes with name_lost set). */
 const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id);
 /* Why the map could not be read (static to the cache), or NULL. */
 const char *ost_cache_names_problem(const ost_cache *c);
