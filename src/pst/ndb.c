@@ -856,7 +856,8 @@ static int write_btrees(pst_ndb *f, or_error *err)
 	uint8_t e[32], s_ent[32];
 	int rc;
 	/* nodes: the spilled message nodes merged with the others, sorted here */
-	qsort(f->nbt, f->n_nbt, sizeof *f->nbt, cmp_nbt);
+	if (f->n_nbt)
+		qsort(f->nbt, f->n_nbt, sizeof *f->nbt, cmp_nbt);
 	if ((rc = spill_rewind(f, f->spill_nbt, err)) != 0)
 		goto done;
 	size_t mi = 0;
