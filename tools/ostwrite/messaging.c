@@ -480,7 +480,8 @@ static int put_named(struct mbx *m, pst_object *o, const struct fx_msg *parts)
 
 static int put_parts(struct mbx *m, pst_object *o, const struct fx_msg *parts, int depth);
 
-/* An attachment: by value (its bytes streamed a piece at a time) or an embedded message. */
+/* An attachment: by value or an OLE object (its bytes streamed a piece at a time), by reference, or
+ * an embedded message. */
 static int put_attachment(struct mbx *m, pst_object *o, const struct fx_attachment *a, int depth)
 {
 	pst_object *att = NULL, *em = NULL;
@@ -509,10 +510,15 @@ static int put_attachment(struct mbx *m, pst_object *o, const struct fx_attachme
 			rc = pst_object_end(em, &m->f->oerr);
 			em = NULL;
 		}
+	} else if (rc == 0 && a->method == 4) {
+		/* by reference only: the path names the file, the attachment holds no bytes */
+		rc = put_num(m, att, 0x0E20, PT_LONG, 0) < 0 || put_str(m, att, 0x370D, a->path) < 0 ||
+		     put_str(m, att, 0x3708, a->path) < 0 ? -1 : 0;
 	} else if (rc == 0) {
+		/* by value (PT_BINARY) or an OLE object (PT_OBJECT: its bytes in a subnode of their own) */
 		rc = put_num(m, att, 0x0E20, PT_LONG, a->size);
 		if (rc == 0)
-			rc = pst_object_value_begin(att, 0x3701, PT_BINARY, &m->f->oerr);
+			rc = pst_object_value_begin(att, 0x3701, a->method == 6 ? PT_OBJECT : PT_BINARY, &m->f->oerr);
 		for (uint64_t off = 0; rc == 0 && off < a->size;) {
 			size_t n = a->size - off < 65536 ? (size_t)(a->size - off) : 65536;
 			if (a->data) {
