@@ -336,6 +336,8 @@ static int export_one(run *r, uint32_t nid, long folder, long report_index)
 	const char *status;
 	pst_folder_id target = r->top;
 	char label[1024];
+	const char *bad_block;
+	uint64_t bad_before = ost_cache_bad_blocks(x->cache, &bad_block);
 	if (ost_message_open(x->cache, nid, &src, &e) != 0) {
 		ex_problem(&it, "the message cannot be read: %s", e.message);
 		status = "failed";
@@ -353,6 +355,12 @@ static int export_one(run *r, uint32_t nid, long folder, long report_index)
 			else
 				pst_object_abort(dst);
 		}
+		/* blocks whose checksum fails: copied as stored, and the item says its bytes may be wrong */
+		uint64_t bad = ost_cache_bad_blocks(x->cache, &bad_block) - bad_before;
+		if (rc == 0 && bad)
+			ex_problem(&it, "%llu block%s of the message fail%s its checksum, copied as stored (the bytes may be "
+			           "wrong)%s%s", (unsigned long long)bad, bad == 1 ? "" : "s", bad == 1 ? "s" : "",
+			           bad == 1 ? ": " : "; the last: ", bad_block);
 		status = it.n_problems ? "partial" : "complete";
 		if (it.n_problems)
 			r->sum->partial++;

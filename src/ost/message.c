@@ -288,10 +288,17 @@ int ost_cache_open(ost_cache **out, const char *path, or_error *err)
 		return rc;
 	}
 	c->nf.err = &c->ndb_err;
+	c->nf.check_crc = true;
 	load_names(c);
 	find_ipm(c);
 	*out = c;
 	return 0;
+}
+
+uint64_t ost_cache_bad_blocks(const ost_cache *c, const char **last)
+{
+	*last = c->nf.bad_crc_last;
+	return c->nf.bad_crc;
 }
 
 void ost_cache_close(ost_cache *c)

@@ -699,7 +699,7 @@ static int read_blocks_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or
 	return 0;
 }
 
-/* Reads block `bid` raw (trailer checked, not its CRC) into `buf` (blk_max bytes); *cb its size,
+/* Reads block `bid` raw (trailer checked; its CRC with nf->check_crc) into `buf` (blk_max bytes); *cb its size,
  * *inflated the size its trailer gives for the decoded data (4 KiB format; else *cb). */
 static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size_t *inflated, or_error *err)
 {
@@ -719,6 +719,16 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	if (ndb_le16(t) != b->cb || (tbid & ~1ull) != (b->bid & ~1ull))
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx at offset %llu: its trailer names block 0x%llx of %u bytes",
 		               (unsigned long long)bid, (unsigned long long)b->ib, (unsigned long long)tbid, ndb_le16(t));
+	if (nf->check_crc) {
+		uint32_t stored = f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4), crc = ndb_crc(0, buf, b->cb);
+		if (crc != stored) {
+			/* the bytes may still be right (or mostly): they are used, and the reader told */
+			nf->bad_crc++;
+			snprintf(nf->bad_crc_last, sizeof nf->bad_crc_last, "block 0x%llx at offset %llu: CRC 0x%08x stored, "
+			         "0x%08x computed over its %u bytes", (unsigned long long)bid, (unsigned long long)b->ib,
+			         stored, crc, b->cb);
+		}
+	}
 	*cb = b->cb;
 	*inflated = f->kind == FMT_4K ? ndb_le16(t + 18) : b->cb;
 	if (f->kind == FMT_4K && *inflated == 0)

@@ -57,6 +57,9 @@ typedef struct {
 	uint64_t ahead_off, next_off;
 	size_t ahead_len;
 	or_error *err;
+	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
+	uint64_t bad_crc;     /* how many read did not match it: their bytes are used as stored */
+	char bad_crc_last[160]; /* the last one, described */
 } ndb_file;
 
 /* Little-endian readers. */

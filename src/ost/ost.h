@@ -83,6 +83,9 @@ void ost_cache_close(ost_cache *c);
 const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id);
 /* Why the map could not be read (static to the cache), or NULL. */
 const char *ost_cache_names_problem(const ost_cache *c);
+/* Data blocks read so far whose CRC does not match their bytes (handed out as stored all the
+ * same); *last describes the latest one (valid until the next read). */
+uint64_t ost_cache_bad_blocks(const ost_cache *c, const char **last);
 
 /* The cache's folders, for a walk that does not list the whole file first: a folder's name and
  * container class, the row ids of its tables in row order, a node's parent. */
