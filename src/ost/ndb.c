@@ -165,6 +165,7 @@ int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *er
 			               got < 0 ? strerror(errno) : "unexpected end of file");
 		done += (size_t)got;
 	}
+	nf->bytes_read += n;
 	return 0;
 }
 

@@ -56,6 +56,7 @@ typedef struct {
 	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
 	uint64_t ahead_off, next_off;
 	size_t ahead_len;
+	uint64_t bytes_read;  /* read from the file so far (the progress line's MB/s) */
 	or_error *err;
 	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
 	uint64_t bad_crc;     /* how many read did not match it: their bytes are used as stored */
