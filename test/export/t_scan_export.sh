@@ -29,7 +29,7 @@ scan_export() { # scan_export SCENARIO: scan with --export; exit code in $rc
 	sha1sum "$cache" >"$WORK/$sc/before.sha1"
 	rc=0
 	timeout 300 "$OSTRECON" scan --ost "$cache" --mailbox "$(cat "$WORK/$sc/mailbox")" --no-progress \
-		--url "$url" --user svc --password-file "$WORK/svc.pw" --impersonate \
+		--url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate \
 		-o "$WORK/$sc/report.json" --export "$WORK/$sc/rescue.pst" >"$WORK/$sc/out" 2>"$WORK/$sc/err" || rc=$?
 	sha1sum -c --status "$WORK/$sc/before.sha1" || fail "$sc: the cache file changed"
 }
