@@ -66,6 +66,10 @@ static int heap_of(nat_file *f, uint32_t nid, uint64_t data, uint64_t sub, or_er
 static void n_close(st_file *sf)
 {
 	nat_file *f = (nat_file *)sf;
+	if (f->nf.size)
+		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads",
+		            (unsigned long long)f->nf.bytes_read, (unsigned long long)f->nf.size,
+		            (double)f->nf.bytes_read / (double)f->nf.size, (unsigned long long)f->nf.n_reads);
 	ndb_close(&f->nf);
 	ndb_report_free(&f->rep);
 	ltp_free(&f->heap);
@@ -284,6 +288,11 @@ static int n_child(st_node *sn, st_children kind, int index, st_node **out, or_e
 	return open_node(n->file, nid, out, err);
 }
 
+static ndb_file *n_ndb(st_file *sf)
+{
+	return &((nat_file *)sf)->nf;
+}
+
 static const st_ops native_ops = {
 	.name = "native",
 	.close = n_close,
@@ -298,4 +307,5 @@ static const st_ops native_ops = {
 	.child_count = n_child_count,
 	.child = n_child,
 	.read_props = n_read_props,
+	.ndb = n_ndb,
 };

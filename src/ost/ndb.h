@@ -33,7 +33,7 @@ typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 
 enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
 
-typedef struct {
+struct ndb_file {
 	const ndb_format *f;
 	int fd;
 	uint64_t size;        /* the file's real size */
@@ -41,6 +41,7 @@ typedef struct {
 	uint8_t crypt;        /* bCryptMethod */
 	bool is_ost;          /* wMagicClient "SO" */
 	uint64_t budget;      /* pages and blocks still allowed */
+	uint64_t walk_budget; /* what the B-tree walk left of it (the block scan starts from there) */
 	ndb_report *rep;      /* page problems go here */
 	uint8_t *page;        /* scratch pages, one per level */
 	uint64_t *seen;       /* open-addressed set of page offsets */
@@ -50,13 +51,13 @@ typedef struct {
 	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
 	size_t n_nbt, cap_nbt;
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
+	uint8_t *verified;    /* one byte per bbt entry: 1 once its trailer and CRC were found good */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
-	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
-	uint64_t ahead_off, next_off;
-	size_t ahead_len;
+	uint64_t bytes_read;  /* bytes read from the file, and the reads that took them (ndb.c) */
+	uint64_t n_reads;
 	or_error *err;
-} ndb_file;
+};
 
 /* Little-endian readers. */
 static inline uint16_t ndb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }

@@ -626,7 +626,7 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	if (opt->recover && st_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
-	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
+	if ((rc = ndb_check_snapshot(path, st_ndb(r.file), opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
 		goto out;
 	fill_integrity(&r);
 	summary->unresolved_keys = r.unresolved;
