@@ -452,6 +452,7 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 		qsort(nf->bbt, nf->n_bbt, sizeof *nf->bbt, cmp_bbt_bid);
 	}
 	nf->walk_budget = nf->budget;
+	ndb_fences_build(nf);
 	if (!(nf->verified = calloc(nf->n_bbt ? nf->n_bbt : 1, 1)))
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	return 0;
@@ -466,6 +467,7 @@ void ndb_close(ndb_file *nf)
 	free(nf->bbt);
 	free(nf->nbt);
 	free(nf->verified);
+	ndb_fences_free(nf);
 	if (nf->zs)
 		libdeflate_free_decompressor(nf->zs);
 	free(nf->raw);
@@ -479,9 +481,79 @@ void ndb_close(ndb_file *nf)
 	nf->verified = NULL;
 }
 
+/* ---------------------------------------------------------------- lookups
+ *
+ * A listing looks up a node and a block for every message it reads; on the 200,000-message
+ * benchmark file binary searches over the two arrays (375,000 and 201,000 entries, 9 and 5 MB)
+ * took 12% of the CPU, nearly all of it waiting on memory: a lookup jumps to a random place, and
+ * the last steps of a binary search each miss the caches. Measured there (share of the CPU):
+ * a hash of positions, 12% (a miss on the slot, then one on the entry: no better); interpolating
+ * from the key, 3% for blocks (their ids are handed out in order) but 6% for nodes (whose ids are
+ * not spread evenly); fence keys, every 16th key in an array of its own (1/16 of an entry's bytes
+ * per entry) searched first, then the 16 entries between two fences: 8% for both, whatever the
+ * ids. Fence keys it is: they hold no position that could disagree with the array and need no
+ * probing. */
+
+#define FENCE_SHIFT 4 /* every 16th key */
+
+static uint64_t bbt_key(const ndb_file *nf, size_t i) { return nf->bbt[i].bid & ~1ull; }
+static uint64_t nbt_key(const ndb_file *nf, size_t i) { return nf->nbt[i].nid; }
+
+static void fence_build(const ndb_file *nf, ndb_fence *ix, size_t n, uint64_t (*key)(const ndb_file *, size_t))
+{
+	free(ix->key);
+	ix->key = NULL;
+	ix->n = 0;
+	if (n == 0)
+		return;
+	size_t m = ((n - 1) >> FENCE_SHIFT) + 1;
+	if (!(ix->key = malloc(m * sizeof *ix->key)))
+		return;
+	for (size_t j = 0; j < m; j++)
+		ix->key[j] = key(nf, j << FENCE_SHIFT);
+	ix->n = m;
+}
+
+void ndb_fences_build(ndb_file *nf)
+{
+	fence_build(nf, &nf->bbt_fence, nf->n_bbt, bbt_key);
+	fence_build(nf, &nf->nbt_fence, nf->n_nbt, nbt_key);
+}
+
+void ndb_fences_free(ndb_file *nf)
+{
+	free(nf->bbt_fence.key);
+	free(nf->nbt_fence.key);
+	memset(&nf->bbt_fence, 0, sizeof nf->bbt_fence);
+	memset(&nf->nbt_fence, 0, sizeof nf->nbt_fence);
+}
+
+/* [lo, hi): the part of the array where the first entry with key k can be */
+static void fence_range(const ndb_fence *ix, uint64_t k, size_t n, size_t *lo, size_t *hi)
+{
+	if (!ix->key) { /* no memory for the fences: the whole array */
+		*lo = 0;
+		*hi = n;
+		return;
+	}
+	/* a: the first fence not below k. The entry wanted lies after fence a - 1 (below k) and not
+	 * after fence a; the search of [lo, hi) ends at hi, fence a itself, when all before it are below k. */
+	size_t a = 0, b = ix->n;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (ix->key[mid] < k)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a ? ((a - 1) << FENCE_SHIFT) + 1 : 0;
+	*hi = a < ix->n ? a << FENCE_SHIFT : n;
+}
+
 const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid)
 {
-	size_t lo = 0, hi = nf->n_nbt;
+	size_t lo, hi;
+	fence_range(&nf->nbt_fence, nid, nf->n_nbt, &lo, &hi);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (nf->nbt[mid].nid < nid)
@@ -495,7 +567,8 @@ const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid)
 const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid)
 {
 	bid &= ~1ull; /* bit 0 of a BID is reserved: readers ignore it ([MS-PST] 2.2.2.2) */
-	size_t lo = 0, hi = nf->n_bbt;
+	size_t lo, hi;
+	fence_range(&nf->bbt_fence, bid, nf->n_bbt, &lo, &hi);
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if ((nf->bbt[mid].bid & ~1ull) < bid)

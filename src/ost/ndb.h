@@ -33,6 +33,13 @@ typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 
 enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
 
+/* Fence keys over one of the sorted B-tree arrays (ndb.c, "lookups"): key[j] is the key of entry
+ * 16 * j; NULL when they could not be allocated (the whole array is searched). */
+typedef struct {
+	uint64_t *key;
+	size_t n;
+} ndb_fence;
+
 struct ndb_file {
 	const ndb_format *f;
 	int fd;
@@ -51,6 +58,8 @@ struct ndb_file {
 	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
 	size_t n_nbt, cap_nbt;
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
+	ndb_fence bbt_fence;  /* bids with bit 0 cleared; nbt_fence: nids (ndb_fences_build) */
+	ndb_fence nbt_fence;
 	uint8_t *verified;    /* one byte per bbt entry: 1 once its trailer and CRC were found good */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
@@ -84,8 +93,15 @@ bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
 uint16_t ndb_sig(uint64_t ib, uint64_t bid);
 
+/* The node or block with that id (a block's bit 0 ignored), or NULL: a binary search of the fence
+ * keys, then of the entries between two fences. Where damage lists an id twice, the first entry in
+ * the array. */
 const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid);
 const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid);
+/* Builds (or rebuilds, after the arrays changed) the fence keys of both arrays; without memory for
+ * them the lookups search the whole arrays. Called by ndb_open. */
+void ndb_fences_build(ndb_file *nf);
+void ndb_fences_free(ndb_file *nf);
 
 /* A node's data (or a subnode's): its data blocks decoded and laid end to end in `buf`; block i
  * starts at off[i] and ends where the next one starts (or at len). */
