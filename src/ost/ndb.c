@@ -481,6 +481,29 @@ void ndb_close(ndb_file *nf)
 	nf->verified = NULL;
 }
 
+void ndb_reader_init(ndb_file *reader, const ndb_file *nf)
+{
+	*reader = *nf;
+	reader->zs = NULL;
+	reader->raw = NULL;
+	reader->page = NULL;
+	reader->seen = NULL;
+	reader->rep = NULL;
+	reader->err = NULL;
+	reader->bytes_read = reader->n_reads = 0;
+}
+
+void ndb_reader_done(ndb_file *reader, ndb_file *nf)
+{
+	if (reader->zs)
+		libdeflate_free_decompressor(reader->zs);
+	free(reader->raw);
+	nf->bytes_read += reader->bytes_read;
+	nf->n_reads += reader->n_reads;
+	memset(reader, 0, sizeof *reader);
+	reader->fd = -1;
+}
+
 /* ---------------------------------------------------------------- lookups
  *
  * A listing looks up a node and a block for every message it reads; on the 200,000-message
@@ -631,9 +654,11 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	*inflated = f->kind == FMT_4K ? ndb_le16(t + 18) : b->cb;
 	if (f->kind == FMT_4K && *inflated == 0)
 		*inflated = b->cb;
+	/* relaxed atomics: readers on two threads (ndb_reader_init) may mark the same block */
 	uint8_t *verified = &nf->verified[b - nf->bbt];
-	if (!*verified && ndb_crc(0, buf, b->cb) == (f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4)))
-		*verified = 1;
+	if (!__atomic_load_n(verified, __ATOMIC_RELAXED) &&
+	    ndb_crc(0, buf, b->cb) == (f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4)))
+		__atomic_store_n(verified, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

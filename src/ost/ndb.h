@@ -68,6 +68,14 @@ struct ndb_file {
 	or_error *err;
 };
 
+/* A second reader of an open file, for another thread: it shares the file's descriptor, arrays and
+ * `verified` marks (read-only but for those marks, set atomically) and has its own block buffer,
+ * decompressor and counters. Only the reads (ndb_read_data, ndb_find_subnode and the lookups) may
+ * be used on it, while `nf` stays open. ndb_reader_done adds its counters to `nf` and frees what
+ * it owns. */
+void ndb_reader_init(ndb_file *reader, const ndb_file *nf);
+void ndb_reader_done(ndb_file *reader, ndb_file *nf);
+
 /* Little-endian readers. */
 static inline uint16_t ndb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static inline uint32_t ndb_le32(const uint8_t *p)

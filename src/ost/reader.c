@@ -406,6 +406,7 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 	}
 	if (kind == ST_MESSAGES)
 		fw->listed = true;
+	st_prefetch(fw->node, kind, item_props, sizeof item_props / sizeof item_props[0]);
 	for (int i = 0; i < count; i++) {
 		st_node *node = NULL;
 		if (st_child(fw->node, kind, i, &node, &e) != 0) {
