@@ -22,3 +22,5 @@ echo; echo "== diff of two large snapshots (bench/diff.sh)"
 sh bench/diff.sh ${DIFF_SIZES:-}
 echo; echo "== batch of many mailboxes (bench/batch.sh)"
 ITEMS=${BATCH_ITEMS:-2000} sh bench/batch.sh
+echo; echo "== HTML report of 300 folders and 10,000 findings in headless Chromium (bench/html.sh)"
+sh bench/html.sh || echo "(skipped: chromium is needed)"

@@ -38,7 +38,7 @@ url="http://127.0.0.1:$port/EWS/Exchange.asmx"
 echo "== ostrecon scan --ost $out/dana.ost --url $url --mailbox dana@contoso.example"
 echo
 NO_COLOR=${NO_COLOR:-} ./build/ostrecon scan --ost "$out/dana.ost" --url "$url" --mailbox dana@contoso.example \
-	--user dana --password-file "$out/password" --keep-snapshots "$out/snapshots" -o "$out/report.json" \
+	--auth basic --user dana --password-file "$out/password" --keep-snapshots "$out/snapshots" -o "$out/report.json" \
 	--no-progress 2>"$out/scan.err"
 rc=$?
 grep -v 'plain http://' "$out/scan.err" >&2

@@ -27,6 +27,7 @@ static void help(void)
 	       "      --name NAME      the top folder's name (default: \"ostrecon export <time> UTC\")\n"
 	       "  -q, --quiet          only errors on stderr\n"
 	       "  -v, --verbose        more detail on stderr\n"
+	       "      --log-file FILE  also write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help           this help\n\n"
 	       "Items the cache cannot read in full are exported with what can be read and listed, with the\n"
 	       "reason, on stderr and in the report.\n\n"
@@ -94,7 +95,7 @@ int cmd_export(int argc, char **argv)
 	int64_t since = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case OPT_EOST: ost = optarg; break;

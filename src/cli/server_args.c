@@ -29,7 +29,7 @@ static const struct {
 #define N_CLOUDS (sizeof clouds / sizeof *clouds)
 
 static const char *const auth_names[] = {"basic", "ntlm", "negotiate", "bearer", "client-secret", "certificate",
-                                         "device-code"};
+                                         "device-code", "auto"};
 
 void cli_server_init(cli_server *c)
 {
@@ -45,6 +45,35 @@ void cli_server_init(cli_server *c)
 static int bad(const char *command, const char *msg)
 {
 	return -cli_usage_error(command, "%s", msg);
+}
+
+/* A name mapping as curl takes it: `fields` fields separated by ':' (IPv6 addresses in
+ * brackets), a decimal port in the second, no spaces. */
+static bool mapping_valid(const char *m, int fields)
+{
+	if (strlen(m) > 300 || strpbrk(m, " \t\r\n") || (fields == 3 && m[0] == ':'))
+		return false;
+	int n = 1;
+	bool bracket = false;
+	const char *port = NULL, *last = NULL;
+	for (const char *p = m; *p; p++) {
+		if (*p == '[')
+			bracket = true;
+		else if (*p == ']')
+			bracket = false;
+		else if (*p == ':' && !bracket) {
+			if (++n == 2)
+				port = p + 1;
+			last = p + 1;
+		}
+	}
+	if (n < fields || !port)
+		return false;
+	size_t digits = strspn(port, "0123456789");
+	if (port[digits] != ':' || (digits == 0 && fields == 3) || digits > 5)
+		return false;
+	/* --connect-to: exactly four fields, the last a port (empty: the same) */
+	return fields == 3 || (n == 4 && strspn(last, "0123456789") == strlen(last) && strlen(last) <= 5);
 }
 
 int cli_server_option(cli_server *c, int opt, const char *arg, const char *command)
@@ -97,6 +126,22 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 	case OPT_ASSOCIATED: c->ews.associated = true; return 1;
 	case OPT_NO_PROGRESS: c->pull.progress = false; return 1;
 	case OPT_TRACE_DIR: c->pull.trace_dir = arg; return 1;
+	case OPT_RESOLVE:
+		if (!mapping_valid(arg, 3))
+			return bad(command, "--resolve takes HOST:PORT:ADDRESS, e.g. mail.contoso.com:443:10.0.0.5");
+		if (c->n_resolve >= CLI_MAX_MAPPINGS)
+			return bad(command, "--resolve: at most 16");
+		c->resolve[c->n_resolve++] = arg;
+		return 1;
+	case OPT_CONNECT_TO:
+		if (!mapping_valid(arg, 4))
+			return bad(command, "--connect-to takes HOST:PORT:CONNECT-HOST:CONNECT-PORT (HOST or PORT empty: any), "
+			                    "e.g. mail.contoso.com:443:cas2.contoso.com:443");
+		if (c->n_connect_to >= CLI_MAX_MAPPINGS)
+			return bad(command, "--connect-to: at most 16");
+		c->connect_to[c->n_connect_to++] = arg;
+		return 1;
+	case OPT_AUTODISCOVER_ONLY: c->autodiscover_only = true; return 1;
 	case OPT_SECRET_ON_ARGV:
 		return bad(command, "secrets are never taken on the command line (other users can read it): use "
 		                    "--password-file/--token-file/--client-secret-file FILE, $OSTRECON_PASSWORD/"
@@ -150,7 +195,7 @@ static int pick_auth(cli_server *c, or_error *err)
 		else if (c->token_file || getenv("OSTRECON_TOKEN"))
 			a = "bearer";
 		else
-			a = "basic";
+			a = "auto";
 	}
 	if (strcmp(a, "oauth") == 0)
 		a = "bearer";
@@ -160,7 +205,7 @@ static int pick_auth(cli_server *c, or_error *err)
 			return 0;
 		}
 	return or_fail(err, OR_ERR_USAGE,
-	               "--auth takes basic, ntlm, negotiate, bearer, client-secret, certificate or device-code");
+	               "--auth takes auto, basic, ntlm, negotiate, bearer, client-secret, certificate or device-code");
 }
 
 static bool is_http_url(const char *u)
@@ -274,8 +319,13 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 		return or_fail(err, OR_ERR_USAGE, "Microsoft Graph takes OAuth tokens only: give --tenant and --client-id "
 		                                  "(with --client-secret-file, --certificate or the device code flow) "
 		                                  "or a token (--token-file)");
-	if (c->may_ews && !c->may_graph && c->single && !p->url)
-		return or_fail(err, OR_ERR_USAGE, "--url is required for EWS");
+	/* Without --url, EWS's URL comes from Autodiscover, which sends on-premises credentials only. */
+	if (c->may_ews && !c->may_graph && c->single && !p->url && bearer)
+		return or_fail(err, OR_ERR_USAGE, "--url is required for EWS with OAuth credentials (Autodiscover sends "
+		                                  "on-premises credentials only, never a token)");
+	if (c->autodiscover_only && (!c->single || p->url || !c->may_ews || c->may_graph))
+		return or_fail(err, OR_ERR_USAGE, "--autodiscover-only finds the EWS URL of one mailbox: give --mailbox, no "
+		                                  "--url, and on-premises credentials (not --api graph or OAuth)");
 	if (oauth_app && !c->client_id)
 		return or_fail(err, OR_ERR_USAGE, "--auth %s needs --client-id (and --tenant)", auth_names[c->auth]);
 	if ((c->auth == CLI_AUTH_CLIENT_SECRET || c->auth == CLI_AUTH_CERTIFICATE) && !c->tenant)
@@ -288,13 +338,18 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 	if (p->insecure)
 		log_warn("TLS certificate verification is OFF (--insecure): anyone on the path can read the "
 		         "credentials and the mailbox data");
-	if (p->url && strncasecmp(p->url, "http://", 7) == 0 && c->auth != CLI_AUTH_NEGOTIATE && c->auth != CLI_AUTH_NTLM)
+	if (p->url && strncasecmp(p->url, "http://", 7) == 0 && c->auth == CLI_AUTH_AUTO)
+		log_warn("the URL is plain http://: the mailbox data travels unencrypted (--auth auto sends no password "
+		         "in the clear)");
+	else if (p->url && strncasecmp(p->url, "http://", 7) == 0 && c->auth != CLI_AUTH_NEGOTIATE &&
+	         c->auth != CLI_AUTH_NTLM)
 		log_warn("the URL is plain http://: credentials and mailbox data travel unencrypted");
 
 	switch (c->auth) {
 	case CLI_AUTH_BASIC: p->auth = PULL_AUTH_BASIC; break;
 	case CLI_AUTH_NTLM: p->auth = PULL_AUTH_NTLM; break;
 	case CLI_AUTH_NEGOTIATE: p->auth = PULL_AUTH_NEGOTIATE; break;
+	case CLI_AUTH_AUTO: p->auth = PULL_AUTH_AUTO; break;
 	default: p->auth = PULL_AUTH_BEARER; break;
 	}
 	if (c->auth == CLI_AUTH_BEARER) {
@@ -308,6 +363,10 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 			                    "OSTRECON_CLIENT_SECRET)");
 	} else if (c->auth == CLI_AUTH_NEGOTIATE && !c->password_file && !getenv("OSTRECON_PASSWORD")) {
 		c->secret = NULL; /* Kerberos: the ticket cache */
+	} else if (c->auth == CLI_AUTH_AUTO && !p->user) {
+		if (c->password_file)
+			return or_fail(err, OR_ERR_USAGE, "--password-file needs --user (the account for NTLM or Basic)");
+		c->secret = NULL; /* auto without a user: Kerberos only */
 	} else if (!oauth_app) {
 		if (!p->user)
 			return or_fail(err, OR_ERR_USAGE, "--user is required for %s authentication", auth_names[c->auth]);
@@ -334,6 +393,12 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 		if (c->auth == CLI_AUTH_DEVICE_CODE && c->may_graph && c->may_ews && !c->scope)
 			log_warn("the device code flow signs in once per resource: Graph and EWS may each ask");
 	}
+	if (c->n_resolve)
+		p->resolve = c->resolve;
+	if (c->n_connect_to)
+		p->connect_to = c->connect_to;
+	if (c->may_ews && !bearer && (rc = ews_autodiscover_cache_new(&c->autodiscover, err)) != 0)
+		return rc;
 	c->tokens_graph = (pull_token_source){.get = token_get, .accepted = token_accepted, .ctx = c->oauth_graph};
 	c->tokens_ews = (pull_token_source){.get = token_get, .accepted = token_accepted, .ctx = c->oauth_ews};
 	options_json(c, true);
@@ -348,8 +413,44 @@ bool cli_server_picks_graph(const cli_server *c, const char *ews_url)
 		return true;
 	if (c->api == CLI_API_EWS)
 		return false;
-	/* auto: Graph for Exchange Online (its EWS URL, or no EWS URL at all), EWS on premises */
-	return ews_url ? scan_url_is_exchange_online(ews_url) : true;
+	/* auto: Graph for Exchange Online (its EWS URL; no EWS URL with OAuth credentials), EWS on
+	 * premises (no EWS URL with on-premises credentials: Autodiscover finds it, and may find
+	 * Exchange Online) */
+	if (ews_url)
+		return scan_url_is_exchange_online(ews_url);
+	return c->auth == CLI_AUTH_BEARER || c->auth == CLI_AUTH_CLIENT_SECRET || c->auth == CLI_AUTH_CERTIFICATE ||
+	       c->auth == CLI_AUTH_DEVICE_CODE;
+}
+
+/* The EWS URL of a mailbox, by Autodiscover with the run's credentials (once per domain). */
+static int discover(const cli_server *c, const char *mailbox, const ews_autodiscover_result **out, or_error *err)
+{
+	if (!c->autodiscover)
+		return or_fail(err, OR_ERR_USAGE, "no EWS URL: give --url (or a url column); Autodiscover sends "
+		                                  "on-premises credentials only, never an OAuth token");
+	ews_autodiscover_options o;
+	ews_autodiscover_options_init(&o);
+	o.pull = c->pull;
+	o.srv = true;
+	return ews_autodiscover_cached(c->autodiscover, &o, mailbox, out, err);
+}
+
+int cli_server_autodiscover_only(const cli_server *c)
+{
+	const ews_autodiscover_result *r;
+	or_error err = {0};
+	if (discover(c, c->pull.mailbox, &r, &err) != 0) {
+		log_error("%s", err.message);
+		return err.code == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
+	}
+	bool online = scan_url_is_exchange_online(r->url);
+	printf("mailbox: %s\n", c->pull.mailbox);
+	printf("ews_url: %s\n", r->url);
+	printf("server_version: %s\n", *r->server_version ? r->server_version : "unknown (the answer does not say)");
+	printf("found_by: %s, %s%s%s\n", r->method, r->endpoint, strcasecmp(r->address, c->pull.mailbox) ? ", as " : "",
+	       strcasecmp(r->address, c->pull.mailbox) ? r->address : "");
+	printf("api: %s\n", c->api == CLI_API_EWS ? "ews" : online ? "graph (Exchange Online: --api auto takes Microsoft Graph)" : "ews");
+	return EXIT_OK;
 }
 
 int cli_server_make(const cli_server *c, const char *api, const char *mailbox, const char *ews_url, scan_server *out,
@@ -358,6 +459,23 @@ int cli_server_make(const cli_server *c, const char *api, const char *mailbox, c
 	memset(out, 0, sizeof *out);
 	bool graph = api && strcmp(api, "graph") == 0 ? true : api && strcmp(api, "ews") == 0 ? false
 	                                                                                      : cli_server_picks_graph(c, ews_url);
+	if (!graph && !ews_url && c->may_ews) {
+		const ews_autodiscover_result *found;
+		int rc = discover(c, mailbox, &found, err);
+		if (rc)
+			return rc;
+		ews_url = found->url;
+		bool api_auto = !(api && (strcmp(api, "ews") == 0 || strcmp(api, "graph") == 0)) && c->api == CLI_API_AUTO;
+		if (api_auto && scan_url_is_exchange_online(ews_url)) {
+			log_verbose("%s: Autodiscover points at Exchange Online (%s): Microsoft Graph", mailbox, ews_url);
+			graph = true;
+			if (!c->may_graph || !(c->oauth_graph || c->auth == CLI_AUTH_BEARER))
+				return or_fail(err, OR_ERR_AUTH, "%s is in Exchange Online (Autodiscover found %s): --api auto reads "
+				                                 "it over Microsoft Graph, which takes OAuth credentials: give --tenant "
+				                                 "and --client-id (with --client-secret-file, --certificate or the device "
+				                                 "code flow) or --token-file", mailbox, ews_url);
+		}
+	}
 	if (graph && !c->may_graph)
 		return or_fail(err, OR_ERR_USAGE, "this mailbox needs Microsoft Graph, which the options exclude");
 	if (!graph && !c->may_ews)
@@ -399,6 +517,8 @@ void cli_server_free(cli_server *c)
 	cli_free_secret(c->client_secret);
 	oauth_free(c->oauth_graph);
 	oauth_free(c->oauth_ews);
+	ews_autodiscover_cache_free(c->autodiscover);
+	c->autodiscover = NULL;
 	c->secret = c->client_secret = NULL;
 	c->oauth_graph = c->oauth_ews = NULL;
 	c->pull.secret = NULL;
@@ -408,8 +528,13 @@ const char *cli_server_help =
 	"Server, protocol and authentication:\n"
 	"      --mailbox ADDRESS    SMTP address of the mailbox\n"
 	"      --api KIND           ews, graph or auto (default): auto takes Microsoft Graph for\n"
-	"                           Exchange Online (an Exchange Online --url, or none) and EWS else\n"
-	"      --url URL            the EWS endpoint, https://HOST/EWS/Exchange.asmx\n"
+	"                           Exchange Online (an Exchange Online --url or Autodiscover answer,\n"
+	"                           or no --url with OAuth credentials) and EWS else\n"
+	"      --url URL            the EWS endpoint, https://HOST/EWS/Exchange.asmx; without it, EWS's\n"
+	"                           URL is found by Autodiscover from the mailbox's address (POX,\n"
+	"                           the HTTP redirect method, SOAP, DNS SRV; -v shows each attempt)\n"
+	"      --autodiscover-only  print the EWS URL Autodiscover finds, the server version and\n"
+	"                           the API --api auto would take, and stop\n"
 	"      --graph-url URL      Graph's service root (default " GRAPH_ROOT ")\n"
 	"      --authority URL      the identity platform's login host (default\n"
 	"                           https://login.microsoftonline.com)\n"
@@ -418,10 +543,14 @@ const char *cli_server_help =
 	"                           mail (mail, calendar and contact folders only) or auto (default:\n"
 	"                           mailbox, else mail where it is refused)\n"
 	"      --no-delta           Graph: plain listings instead of delta rounds\n"
-	"      --auth KIND          basic (default for EWS), ntlm, negotiate (Kerberos), bearer (a\n"
-	"                           token from --token-file), client-secret, certificate, device-code\n"
-	"                           (OAuth; the default when --client-id is given)\n"
-	"      --user NAME          account for basic/ntlm/negotiate\n"
+	"      --auth KIND          auto (default for EWS), basic, ntlm, negotiate (Kerberos), bearer\n"
+	"                           (a token from --token-file), client-secret, certificate,\n"
+	"                           device-code (OAuth; the default when --client-id is given). auto\n"
+	"                           takes what the server offers: Negotiate with a Kerberos ticket it\n"
+	"                           accepts, else NTLM, else Basic over https only (never a password\n"
+	"                           in the clear: --auth basic sends it over http:// anyway, warned)\n"
+	"      --user NAME          account for auto/basic/ntlm/negotiate: DOMAIN\\user or\n"
+	"                           user@domain (NTLM sends the latter whole, as a UPN)\n"
 	"      --password-file FILE password in the first line of FILE (else $OSTRECON_PASSWORD,\n"
 	"                           else a prompt on the terminal); never on the command line\n"
 	"      --token-file FILE    OAuth2 bearer token in FILE (else $OSTRECON_TOKEN)\n"
@@ -436,6 +565,11 @@ const char *cli_server_help =
 	"      --anchor ADDRESS     EWS: X-AnchorMailbox (default: the mailbox, with impersonation/OAuth)\n"
 	"      --server-version V   EWS: RequestServerVersion (default Exchange2013_SP1)\n"
 	"      --cacert FILE        CA certificates to verify the servers with\n"
+	"      --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (as curl's --resolve;\n"
+	"                           repeatable): reach a server its name does not lead to from here\n"
+	"      --connect-to HOST:PORT:HOST2:PORT2  connect to HOST2:PORT2 instead (as curl's;\n"
+	"                           HOST or PORT empty: any; repeatable). For troubleshooting: the\n"
+	"                           certificate is still checked against the URL's host name\n"
 	"      --insecure           do not verify the server's certificate (warned; avoid)\n"
 	"      --concurrency N      folders pulled in parallel, 1..16 (default 4)\n"
 	"      --retries N          retries per request on throttling or failures (default 6)\n"

@@ -614,3 +614,25 @@ void json_put_string(FILE *fp, const char *str)
 	}
 	putc_unlocked('"', fp);
 }
+
+FILE *or_open_input(const char *path, const char *what, or_error *err)
+{
+	if (strcmp(path, "-") == 0)
+		return stdin;
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		int e = errno;
+		if (e == ENOENT)
+			or_fail(err, OR_ERR_NOTFOUND, "the %s %s does not exist", what, path);
+		else
+			or_fail(err, OR_ERR_IO, "cannot open the %s %s: %s", what, path, strerror(e));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		or_fail(err, OR_ERR_IO, "%s is a folder; a %s file is expected", path, what);
+		return NULL;
+	}
+	return fp;
+}

@@ -185,6 +185,7 @@ static void n_get_info(st_file *sf, st_info *info)
 	info->encryption = f->nf.crypt == NDB_CRYPT_NONE ? "none" : f->nf.crypt == NDB_CRYPT_PERMUTE ? "compressible" : "high";
 	info->size = (int64_t)f->nf.size;
 	info->corrupted = f->rep.bad_pages > 0 || f->rep.limit_hit || f->nf.eof > f->nf.size;
+	info->bytes_read = (int64_t)f->nf.bytes_read;
 }
 
 static bool is_item_type(uint32_t nid)
@@ -345,7 +346,7 @@ static int ahead_start(nat_file *f)
 		free(a);
 		return OR_ERR_NOMEM;
 	}
-	if (pthread_create(&a->thread, NULL, ahead_main, a) != 0) {
+	if (or_thread_create(&a->thread, ahead_main, a) != 0) {
 		pthread_cond_destroy(&a->cond);
 		pthread_mutex_destroy(&a->lock);
 		free(a);

@@ -19,6 +19,7 @@ typedef struct {
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */
 	const volatile bool *cancel; /* optional: set by another thread, the capture stops (OR_ERR_IO) */
+	bool progress;         /* a progress line on stderr (core.h: progress_start) */
 } ost_options;
 
 typedef struct {

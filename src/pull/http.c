@@ -43,6 +43,7 @@ struct pull_conn {
 	int64_t last_byte_ms;  /* when the server last sent something */
 	long waited_shown;     /* seconds last shown */
 	bool idle_expired;     /* the idle timeout ended the transfer */
+	struct curl_slist *resolve, *connect_to; /* the options' name mappings */
 };
 
 #define GATE_IDLE_MAX 64 /* idle handles a gate keeps for the next pulls */
@@ -56,7 +57,29 @@ struct pull_gate {
 	 * to this server takes one instead of connecting again. */
 	CURL *idle[GATE_IDLE_MAX];
 	int n_idle;
+	/* --auth auto's choice for this server, made by the first pull through the gate: the others
+	 * (same server, same credentials) take it without asking again. */
+	bool auth_known;
+	pull_auth auth;
 };
+
+bool pull_gate_auth(pull_gate *g, pull_auth *out)
+{
+	pthread_mutex_lock(&g->lock);
+	bool known = g->auth_known;
+	if (known)
+		*out = g->auth;
+	pthread_mutex_unlock(&g->lock);
+	return known;
+}
+
+void pull_gate_set_auth(pull_gate *g, pull_auth a)
+{
+	pthread_mutex_lock(&g->lock);
+	g->auth = a;
+	g->auth_known = true;
+	pthread_mutex_unlock(&g->lock);
+}
 
 void pull_options_init(pull_options *o)
 {
@@ -76,6 +99,8 @@ const char *pull_auth_name(pull_auth a)
 	case PULL_AUTH_NTLM: return "NTLM";
 	case PULL_AUTH_NEGOTIATE: return "Negotiate";
 	case PULL_AUTH_BEARER: return "Bearer";
+	case PULL_AUTH_AUTO: return "auto";
+	case PULL_AUTH_NONE: return "none";
 	}
 	return "?";
 }
@@ -280,7 +305,36 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
 	if (o->cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
-	switch (o->auth) {
+	for (size_t i = 0; o->resolve && o->resolve[i]; i++) {
+		struct curl_slist *n = curl_slist_append(c->resolve, o->resolve[i]);
+		if (!n)
+			goto nomem;
+		c->resolve = n;
+	}
+	for (size_t i = 0; o->connect_to && o->connect_to[i]; i++) {
+		struct curl_slist *n = curl_slist_append(c->connect_to, o->connect_to[i]);
+		if (!n)
+			goto nomem;
+		c->connect_to = n;
+	}
+	if (c->resolve)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
+	if (c->connect_to)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+	pull_set_auth(h, o, o->auth);
+	*out = c;
+	return 0;
+nomem:
+	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->connect_to);
+	curl_easy_cleanup(c->curl);
+	free(c);
+	return or_fail(err, OR_ERR_NOMEM, "out of memory");
+}
+
+void pull_set_auth(CURL *h, const pull_options *o, pull_auth a)
+{
+	switch (a) {
 	case PULL_AUTH_BEARER:
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		if (!o->tokens)
@@ -293,13 +347,22 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 		break;
 	case PULL_AUTH_NTLM:
 	case PULL_AUTH_BASIC:
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, o->auth == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, a == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, o->user ? o->user : "");
 		curl_easy_setopt(h, CURLOPT_PASSWORD, o->secret ? o->secret : "");
 		break;
+	case PULL_AUTH_AUTO: /* decided before any request (pull_auth_resolve): nothing until then */
+	case PULL_AUTH_NONE:
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, NULL);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, NULL);
+		break;
 	}
-	*out = c;
-	return 0;
+}
+
+CURL *pull_conn_handle(pull_conn *c)
+{
+	return c->curl;
 }
 
 static void wipe_token(pull_conn *c)
@@ -330,6 +393,8 @@ void pull_conn_free(pull_conn *c)
 	}
 	if (!kept)
 		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->connect_to);
 	wipe_token(c);
 	free(c);
 }
@@ -438,6 +503,17 @@ static void slow_everyone(pull_conn *c, long ms, bool throttled)
 	}
 }
 
+/* A request starts or stops waiting for its retry (counted for the progress line). */
+static void set_waiting(pull_conn *c, bool *waiting, bool on)
+{
+	if (*waiting == on)
+		return;
+	pthread_mutex_lock(&c->sh->lock);
+	c->sh->waiting += on ? 1 : -1;
+	pthread_mutex_unlock(&c->sh->lock);
+	*waiting = on;
+}
+
 /* Jittered exponential back-off: 250 ms, 500 ms, 1 s, ... up to 30 s, each within +-50 %. */
 static long backoff_ms(pull_conn *c, int attempt)
 {
@@ -447,12 +523,13 @@ static long backoff_ms(pull_conn *c, int attempt)
 	return base / 2 + (long)(rand_r(&c->seed) % (unsigned)(base + 1));
 }
 
-static FILE *open_trace(const pull_options *o, long seq, const char *op, const char *what, const char *ext)
+FILE *pull_trace_open(const pull_options *o, const char *prefix, long seq, const char *op, const char *what,
+                      const char *ext)
 {
 	if (!o->trace_dir)
 		return NULL;
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%05ld-%s-%s.%s", o->trace_dir, seq, op, what, ext ? ext : "txt");
+	char path[1100];
+	snprintf(path, sizeof path, "%s/%s%05ld-%s-%s.%s", o->trace_dir, prefix, seq, op, what, ext ? ext : "txt");
 	/* Traces hold mailbox data: owner-only, like snapshots and reports (also when it existed). */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -499,13 +576,22 @@ static void cert_names(pull_conn *c, char *out, size_t size)
 	curl_easy_cleanup(h);
 }
 
-/* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
-static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
+void pull_conn_begin(pull_conn *c)
+{
+	c->started_ms = pull_now_ms();
+	c->last_byte_ms = 0;
+	c->idle_expired = false;
+	c->waited_shown = 0;
+	c->curl_error[0] = '\0';
+}
+
+void pull_conn_touch(pull_conn *c) { c->last_byte_ms = pull_now_ms(); }
+
+int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err)
 {
 	const pull_options *o = c->sh->opt;
-	*wait = -1;
+	const char *why = *c->curl_error ? c->curl_error : curl_easy_strerror(cc);
 	switch (cc) {
-	case CURLE_OK: break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CACERT_BADFILE:
@@ -513,48 +599,64 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 		if (strstr(c->curl_error, "subject name") || strstr(c->curl_error, "does not match")) {
 			char names[300];
 			cert_names(c, names, sizeof names);
-			or_fail(err, OR_ERR_TLS, "the server's certificate is not for the host of %s (%s)%s%s: use a URL with "
-			        "one of its names", o->url, c->curl_error, *names ? "; it names " : "", names);
-		} else {
-			or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", o->url,
-			        *c->curl_error ? c->curl_error : curl_easy_strerror(cc),
-			        cc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA: give it with --cacert)" : "");
+			return or_fail(err, OR_ERR_TLS, "TLS: the server's certificate is not for the host of %s (%s)%s%s: use a URL "
+			               "with one of its names", url, c->curl_error, *names ? "; it names " : "", names);
 		}
-		return PULL_FAIL;
-	case CURLE_WRITE_ERROR:
-		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", url, why,
+		               cc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA: give it with --cacert)" : "");
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", o->url, curl_easy_strerror(cc));
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", url, curl_easy_strerror(cc));
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", o->url);
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", url);
 	case CURLE_COULDNT_CONNECT:
-		/* refused or unreachable: at once when the server never answered this pull */
-		or_fail(err, OR_ERR_IO, "cannot connect: %s", *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
-		return c->sh->answered ? PULL_RETRY : PULL_FAIL;
+		return or_fail(err, OR_ERR_IO, "cannot connect: %s", why);
 	case CURLE_OPERATION_TIMEDOUT:
-		or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time: %s",
-		        *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
-		return PULL_RETRY;
+		return or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time: %s", why);
 	case CURLE_ABORTED_BY_CALLBACK:
 		if (c->idle_expired) {
 			const char *ip = NULL;
 			long port = 0;
 			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip);
 			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
-			or_fail(err, OR_ERR_TIMEOUT, "%s:%ld sent nothing for %ld s (--idle-timeout)", ip && *ip ? ip : "the server",
-			        port, o->idle_timeout_s > 0 ? o->idle_timeout_s : 60);
-			return PULL_RETRY;
+			return or_fail(err, OR_ERR_TIMEOUT, "%s:%ld sent nothing for %ld s (--idle-timeout)",
+			               ip && *ip ? ip : "the server", port, o->idle_timeout_s > 0 ? o->idle_timeout_s : 60);
 		}
-		or_fail(err, OR_ERR_IO, "the transfer was stopped");
-		return PULL_FAIL;
+		return or_fail(err, OR_ERR_IO, "the transfer was stopped");
 	default:
-		or_fail(err, OR_ERR_IO, "connection to the server failed: %s",
-		        *c->curl_error ? c->curl_error : curl_easy_strerror(cc));
+		return or_fail(err, OR_ERR_IO, "connection to %s failed: %s", url, why);
+	}
+}
+
+/* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
+static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
+{
+	const pull_options *o = c->sh->opt;
+	*wait = -1;
+	switch (cc) {
+	case CURLE_OK: break;
+	case CURLE_WRITE_ERROR:
+		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
+		return PULL_FAIL;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		pull_conn_failure(c, cc, o->url, err);
+		return PULL_FAIL;
+	case CURLE_COULDNT_CONNECT: /* refused or unreachable: at once when the server never answered this pull */
+		pull_conn_failure(c, cc, o->url, err);
+		return c->sh->answered ? PULL_RETRY : PULL_FAIL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		pull_conn_failure(c, cc, o->url, err);
+		return c->idle_expired ? PULL_RETRY : PULL_FAIL;
+	default: /* timeouts and broken connections */
+		pull_conn_failure(c, cc, o->url, err);
 		return PULL_RETRY;
 	}
 	if (http == 401) {
@@ -673,7 +775,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	int failures = 0;
 	long throttles = 0, successes_then = -1;
 	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
-	bool renewed = false;
+	bool renewed = false, waiting = false;
 	struct curl_slist *headers = request_headers(rq);
 	if (!headers)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -711,18 +813,15 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->invalid_token = false;
 		c->offered[0] = '\0';
 		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
-		FILE *req = rq->body ? open_trace(o, seq, rq->op, "request", rq->trace_ext) : NULL;
+		set_waiting(c, &waiting, false);
+		FILE *req = rq->body ? pull_trace_open(o, "", seq, rq->op, "request", rq->trace_ext) : NULL;
 		if (req) {
 			fwrite(rq->body, 1, rq->body_len, req);
 			fclose(req);
 		}
-		c->trace = open_trace(o, seq, rq->op, "response", rq->trace_ext);
-		int64_t t0 = pull_now_ms();
-		c->started_ms = t0;
-		c->last_byte_ms = 0;
-		c->idle_expired = false;
-		c->waited_shown = 0;
-		c->curl_error[0] = '\0';
+		c->trace = pull_trace_open(o, "", seq, rq->op, "response", rq->trace_ext);
+		pull_conn_begin(c);
+		int64_t t0 = c->started_ms;
 		CURLcode cc = curl_easy_perform(cu);
 		if (c->waited_shown)
 			fputs("\r                                              \r", stderr);
@@ -798,6 +897,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			}
 			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", rq->op, err->message, ms, throttles);
 			slow_everyone(c, ms, true);
+			set_waiting(c, &waiting, true);
 			continue;
 		}
 		/* a server that has never answered this pull gets two tries, not a failure's attempts */
@@ -809,10 +909,12 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		long ms = backoff_ms(c, failures - 1);
 		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
 		slow_everyone(c, 0, false);
+		set_waiting(c, &waiting, true);
 		pull_sleep_ms(ms);
 	}
 	rc = or_wrap(err, "%s failed after %d attempts", rq->op, attempts);
 out:
+	set_waiting(c, &waiting, false);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	c->h = NULL;

@@ -41,7 +41,7 @@ int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_
 	pthread_t th;
 	/* Standard input cannot be read by two threads; files can. */
 	bool threaded = strcmp(paths[0], "-") != 0 && strcmp(paths[1], "-") != 0 &&
-	                pthread_create(&th, NULL, load_one, &jobs[1]) == 0;
+	                or_thread_create(&th, load_one, &jobs[1]) == 0;
 	load_one(&jobs[0]);
 	if (threaded)
 		pthread_join(th, NULL);
@@ -160,8 +160,10 @@ static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
+	/* the cache's progress line shows when the server's does (--no-progress, batch: neither) */
 	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover,
-	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox, .cancel = &j->stop_cache};
+	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox, .cancel = &j->stop_cache,
+	                  .progress = scan_server_pull_const(&j->opt->server)->progress};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
 	ost_options_describe(&oo, options_json, sizeof options_json);
@@ -232,7 +234,7 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	/* The cache file is read while the server answers: neither waits for the other. */
 	cache_job job = {.opt = opt, .out = in_memory ? NULL : cache_path};
 	pthread_t th;
-	bool threaded = pthread_create(&th, NULL, capture_cache, &job) == 0;
+	bool threaded = or_thread_create(&th, capture_cache, &job) == 0;
 	if (!threaded)
 		capture_cache(&job);
 	pull_summary es;

@@ -11,7 +11,7 @@ printf '{"users": [{"name": "dana", "password": "pw", "mailbox": "dana@contoso.e
 printf 'pw\n' >"$WORK/pw"; printf 'wrong\n' >"$WORK/bad"; chmod 600 "$WORK/pw" "$WORK/bad"
 start_server s --mailbox "$WORK/dana.jsonl" --users "$WORK/users.json" --log "$WORK/requests.jsonl"
 url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
-scan() { "$OSTRECON" scan --url "$url" --mailbox dana@contoso.example --user dana --no-progress "$@" >/dev/null 2>"$WORK/err"; }
+scan() { "$OSTRECON" scan --url "$url" --mailbox dana@contoso.example --auth basic --user dana --no-progress "$@" >/dev/null 2>"$WORK/err"; }
 requests() { [ -f "$WORK/requests.jsonl" ] && wc -l <"$WORK/requests.jsonl" || echo 0; }
 
 scan --ost "$WORK/none.ost" --password-file "$WORK/pw"

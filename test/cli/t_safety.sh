@@ -10,7 +10,7 @@
 PW=$(printf 'alice-pw-1\n' >"$WORK/pw" && chmod 600 "$WORK/pw" && echo "$WORK/pw")
 start_server fast --mailbox "$WORK/alice.jsonl" --users "$ROOT/test/ews/data/users.json"
 url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
-pull() { "$OSTRECON" server --url "$url" --mailbox alice@example.com --user alice --password-file "$PW" --no-progress -q "$@"; }
+pull() { "$OSTRECON" server --url "$url" --mailbox alice@example.com --auth basic --user alice --password-file "$PW" --no-progress -q "$@"; }
 
 # A FIFO: written in place, still a FIFO afterwards.
 mkfifo "$WORK/fifo"
@@ -38,7 +38,7 @@ url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
 for pair in INT:130 TERM:143 HUP:129; do
 	sig=${pair%:*} want=${pair#*:}
 	rm -f "$WORK/snap.jsonl"
-	"$OSTRECON" server --url "$url" --mailbox alice@example.com --user alice --password-file "$PW" --no-progress -q \
+	"$OSTRECON" server --url "$url" --mailbox alice@example.com --auth basic --user alice --password-file "$PW" --no-progress -q \
 		--concurrency 1 -o "$WORK/snap.jsonl" 2>"$WORK/sig.err" &
 	pid=$!
 	i=0
@@ -55,7 +55,7 @@ done
 echo "ok: SIGINT, SIGTERM, SIGHUP: exit 130/143/129, nothing left behind"
 
 # The password from the environment is gone from /proc/PID/environ while the pull runs.
-OSTRECON_PASSWORD=alice-pw-1 "$OSTRECON" server --url "$url" --mailbox alice@example.com --user alice \
+OSTRECON_PASSWORD=alice-pw-1 "$OSTRECON" server --url "$url" --mailbox alice@example.com --auth basic --user alice \
 	--no-progress -q --concurrency 1 -o "$WORK/env.jsonl" &
 pid=$!
 # (the first looks may come before the password is read; from the second second of the run on,
@@ -76,7 +76,7 @@ stop_server "$SERVER_PID"
 
 # Fail fast: refused at once with the address; a silent server after two tries.
 t0=$(date +%s)
-"$OSTRECON" server --url http://127.0.0.1:1/EWS/Exchange.asmx --mailbox a@example.com --user a \
+"$OSTRECON" server --url http://127.0.0.1:1/EWS/Exchange.asmx --mailbox a@example.com --auth basic --user a \
 	--password-file "$PW" --no-progress 2>"$WORK/refused.err"
 [ $? -eq 3 ] || fail "connection refused: not exit 3"
 grep -q "127.0.0.1 port 1" "$WORK/refused.err" || fail "connection refused: the address is not named: $(cat "$WORK/refused.err")"
@@ -90,7 +90,7 @@ while True:
     c, _ = s.accept(); conns.append(c)' >"$WORK/silent.out" 2>&1 &
 wait_listening silent $!
 t0=$(date +%s)
-"$OSTRECON" server --url "http://127.0.0.1:$PORT/EWS/Exchange.asmx" --mailbox a@example.com --user a \
+"$OSTRECON" server --url "http://127.0.0.1:$PORT/EWS/Exchange.asmx" --mailbox a@example.com --auth basic --user a \
 	--password-file "$PW" --no-progress --idle-timeout 2 2>"$WORK/silent.err"
 rc=$? secs=$(($(date +%s) - t0))
 [ $rc -eq 3 ] || fail "silent server: exit $rc"
@@ -102,7 +102,7 @@ echo "ok: refused at once, a silent server given up after two tries ($secs s)"
 for bad in "--password-file $WORK/none" "--password-file $PW --cacert $WORK/none.pem" \
 	"--password-file $PW --trace-dir $WORK/none"; do
 	# shellcheck disable=SC2086
-	"$OSTRECON" server --url https://127.0.0.1:1/EWS/Exchange.asmx --mailbox a@example.com --user a $bad \
+	"$OSTRECON" server --url https://127.0.0.1:1/EWS/Exchange.asmx --mailbox a@example.com --auth basic --user a $bad \
 		>/dev/null 2>&1
 	rc=$?
 	[ $rc -eq 64 ] || fail "'$bad': exit $rc, expected 64"

@@ -73,7 +73,7 @@ scan() {
 			while IFS= read -r a; do set -- "$@" "$a"; done <"$w/graph_scan.args"
 			set -- --api graph --graph-url "$graph_url" --token-file "$WORK/graph.tok" "$@"
 		else
-			set -- --url "$url" --user svc --password-file "$WORK/svc.pw" --impersonate "$@"
+			set -- --url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@"
 		fi
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --mailbox "$(cat "$w/mailbox")" \
 			--no-progress --json -o "$out/report.json" "$@" >"$out/stdout.json" 2>"$out/scan.err"
@@ -166,7 +166,7 @@ if [ $rc -eq 0 ]; then
 		set --
 		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
-			--user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
+			--auth basic --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
 			-o "$w/report.libpff.json" "$@" >/dev/null 2>"$w/scan.libpff.err"
 		$PY - "$WORK/ews/$n/report.json" "$w/report.libpff.json" "$n" <<'PY' || rc=1
 import json, sys

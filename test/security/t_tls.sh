@@ -29,7 +29,7 @@ echo "ok: TLS failures send no request and write nothing"
 
 printf 'moved\n' >"$WORK/moved.txt"
 start_replay redirect "302:$WORK/moved.txt"
-client redirect --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" -o "$WORK/r.jsonl"
+client redirect --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" -o "$WORK/r.jsonl"
 expect_rc 3 "a redirect"
 grep -q "redirected" "$WORK/redirect.log" || fail "no clear message: $(cat "$WORK/redirect.log")"
 grep -q "redirected.*/elsewhere" "$WORK/redirect.log" || fail "the redirect's target is not named: $(cat "$WORK/redirect.log")"
@@ -38,7 +38,7 @@ grep -q "/elsewhere" "$WORK/redirect.requests" && fail "the redirect was followe
 echo "ok: a redirect is refused, not followed"
 
 start_server plain --mailbox "$WORK/mbx.jsonl" $(users_args)
-client plain --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" -o "$WORK/p.jsonl"
+client plain --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" -o "$WORK/p.jsonl"
 expect_rc 0 "plain http"
 grep -q "travel unencrypted" "$WORK/plain.log" || fail "plain http:// with Basic credentials was not warned about"
 client plain-token --url "$(url)" --mailbox alice@example.com --token-file "$(secret_file tok tok-alice-valid)" \
