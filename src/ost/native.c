@@ -25,8 +25,9 @@
  * folder with many messages is listed (st_prefetch) and the process may run on a second core (its
  * CPU affinity), a second thread reads the properties of the messages ahead of the listing, in row
  * order, into a ring of AHEAD_SLOTS results. The listing takes each result as it reaches that
- * message (n_child), and reads a message itself when the other thread has not yet started on it,
- * so the two share the work whatever their speeds. Both read with the same code and the same
+ * message (n_child); it reads a message itself when the other thread has not yet started on it,
+ * and, when the other thread is still on the one it needs, a later one into the ring rather than
+ * wait: the two share the work whatever their speeds. Both read with the same code and the same
  * data, each with its own buffers and heap (ndb_reader_init): the results, errors included, are
  * what one thread gets. The thread ends before the checksum scan is handed the file (n_ndb).
  */
@@ -394,6 +395,27 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 			a->next = index + 1; /* not started: the listing reads it */
 		} else {
 			while (slot->state == SLOT_BUSY) {
+				if (a->next < a->n_kids && a->next < a->taken + AHEAD_SLOTS) {
+					/* the other thread is on this one: read a later one meanwhile, rather than wait */
+					size_t j = a->next++;
+					ahead_slot *later = &a->slot[j % AHEAD_SLOTS];
+					later->state = SLOT_BUSY;
+					later->index = j;
+					uint32_t nid = a->kids[j];
+					pthread_mutex_unlock(&a->lock);
+					st_props props = {0};
+					or_error err = {0};
+					int rc = 0;
+					const ndb_nbt_ent *e = ndb_find_node(&f->nf, nid);
+					if (e)
+						rc = read_props_with(&f->heap, &f->nf, nid, e->data, e->sub, a->ids, a->n_ids, &props, &err);
+					pthread_mutex_lock(&a->lock);
+					later->state = SLOT_READY; /* the listing (this thread) alone ends a listing: still current */
+					later->rc = rc;
+					later->props = props;
+					later->err = err;
+					continue;
+				}
 				a->listing_waits = true;
 				pthread_cond_wait(&a->cond, &a->lock);
 			}
