@@ -61,11 +61,15 @@ struct ndb_file {
 	ndb_fence bbt_fence;  /* bids with bit 0 cleared; nbt_fence: nids (ndb_fences_build) */
 	ndb_fence nbt_fence;
 	uint8_t *verified;    /* one byte per bbt entry: 1 once its trailer and CRC were found good */
+	struct ndb_lazy *lazy; /* ndb_open_lazy: the B-trees searched on disk (bbt/nbt stay empty) */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
 	uint64_t bytes_read;  /* bytes read from the file, and the reads that took them (ndb.c) */
 	uint64_t n_reads;
 	or_error *err;
+	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
+	uint64_t bad_crc;     /* how many read did not match it: their bytes are used as stored */
+	char bad_crc_last[160]; /* the last one, described */
 };
 
 /* A second reader of an open file, for another thread: it shares the file's descriptor, arrays and
@@ -89,6 +93,11 @@ static inline uint64_t ndb_le64(const uint8_t *p) { return ndb_le32(p) | (uint64
  * layer reads (rep->skipped says why); a negative or_code on I/O error or out of memory. */
 int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
 void ndb_close(ndb_file *nf);
+/* Opens `path` read-only and reads the header only: the B-trees are searched on disk at each
+ * lookup (pages checked as they are read, a few kept), so memory does not grow with the file.
+ * For readers that open nodes by id (message.c) rather than walk every one. Same returns as
+ * ndb_open; a B-tree root that cannot be read leaves every lookup unanswered. */
+int ndb_open_lazy(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
 
 /* Records a page, block or header problem in `r`. */
 void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
@@ -101,9 +110,9 @@ bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
 uint16_t ndb_sig(uint64_t ib, uint64_t bid);
 
-/* The node or block with that id (a block's bit 0 ignored), or NULL: a binary search of the fence
- * keys, then of the entries between two fences. Where damage lists an id twice, the first entry in
- * the array. */
+/* The entry of node `nid` or block `bid`, or NULL: a binary search of the fence keys, then of the
+ * entries between two fences; where damage lists an id twice, the first entry in the array. With
+ * ndb_open_lazy the entry is a copy held by the file, valid until the next lookup of the same kind. */
 const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid);
 const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid);
 /* Builds (or rebuilds, after the arrays changed) the fence keys of both arrays; without memory for
