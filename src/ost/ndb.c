@@ -435,6 +435,138 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- B-trees searched on disk */
+
+#define LAZY_SLOTS 128 /* pages kept: the upper levels of both trees and the leaves in use */
+
+struct ndb_lazy {
+	uint64_t root_ib[2], root_bid[2]; /* [0] node B-tree, [1] block B-tree */
+	uint64_t slot_ib[LAZY_SLOTS];     /* offset of the page in each slot (0: empty) */
+	uint8_t *slots;                   /* LAZY_SLOTS pages */
+	ndb_nbt_ent node;                 /* the last entries found */
+	ndb_bbt_ent block;
+};
+
+/* The page at `ib` of the tree `kind` (0 node, 1 block), from the cache or checked as it is read
+ * (type, CRC, back pointer and signature): NULL when it cannot be used. */
+static const uint8_t *lazy_page(const ndb_file *nf, int kind, uint64_t ib, uint64_t bid)
+{
+	const ndb_format *f = nf->f;
+	struct ndb_lazy *z = nf->lazy;
+	size_t s = (size_t)((ib / f->page) % LAZY_SLOTS);
+	uint8_t *pg = z->slots + s * f->page;
+	if (z->slot_ib[s] == ib && ib)
+		return pg;
+	z->slot_ib[s] = 0;
+	if (ib < f->page || ib > nf->size || nf->size - ib < f->page)
+		return NULL;
+	size_t done = 0;
+	while (done < f->page) {
+		ssize_t got = pread(nf->fd, pg + done, f->page - done, (off_t)(ib + done));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return NULL;
+		done += (size_t)got;
+	}
+	const uint8_t *t = pg + f->trailer;
+	uint8_t ptype = kind ? PTYPE_BBT : PTYPE_NBT;
+	uint32_t crc_stored = f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4);
+	uint64_t back = f->kind == FMT_ANSI ? ndb_le32(t + 4) : ndb_le64(t + 8);
+	if (t[0] != ptype || t[1] != ptype || ndb_crc(0, pg, f->trailer) != crc_stored || back != bid ||
+	    ndb_le16(t + 2) != ndb_sig(ib, bid))
+		return NULL;
+	z->slot_ib[s] = ib;
+	return pg;
+}
+
+/* Descends tree `kind` to the leaf entry whose key is `key` (block ids compared without bit 0). */
+static const uint8_t *lazy_find(const ndb_file *nf, int kind, uint64_t key)
+{
+	const ndb_format *f = nf->f;
+	struct ndb_lazy *z = nf->lazy;
+	uint64_t ib = z->root_ib[kind], bid = z->root_bid[kind], mask = kind ? ~1ull : ~0ull;
+	int want = -1;
+	key &= mask;
+	for (int depth = 0; depth < MAX_BT_DEPTH; depth++) {
+		const uint8_t *pg = lazy_page(nf, kind, ib, bid);
+		if (!pg)
+			return NULL;
+		const uint8_t *m = pg + f->meta;
+		size_t n_ent = f->kind == FMT_4K ? ndb_le16(m) : m[0];
+		size_t cb_ent = f->kind == FMT_4K ? m[4] : m[2];
+		int lvl = f->kind == FMT_4K ? m[5] : m[3];
+		size_t need = lvl > 0 ? 3 * f->id : kind ? 2 * f->id + 4 : 3 * f->id + 4;
+		if ((want >= 0 && lvl != want) || lvl >= MAX_BT_DEPTH || cb_ent < need || n_ent * cb_ent > f->meta)
+			return NULL;
+		/* the last entry whose key is not above `key` (a leaf needs it equal) */
+		size_t lo = 0, hi = n_ent;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if ((leid(f, pg + mid * cb_ent) & mask) <= key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			return NULL;
+		const uint8_t *e = pg + (lo - 1) * cb_ent;
+		if (lvl == 0)
+			return (leid(f, e) & mask) == key ? e : NULL;
+		bid = leid(f, e + f->id);
+		ib = leid(f, e + 2 * f->id);
+		want = lvl - 1;
+	}
+	return NULL;
+}
+
+int ndb_open_lazy(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+{
+	memset(nf, 0, sizeof *nf);
+	nf->rep = rep;
+	nf->err = err;
+	nf->fd = -1;
+	uint8_t h[HEADER_READ];
+	uint64_t nbt_bid, nbt_ib, bbt_bid, bbt_ib;
+	struct stat st;
+	crypt_init();
+	nf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nf->fd < 0 || fstat(nf->fd, &st) != 0)
+		return or_fail(err, OR_ERR_IO, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return or_fail(err, OR_ERR_IO, "%s: is a directory", path);
+	nf->size = (uint64_t)st.st_size;
+	if (nf->size < HEADER_READ) {
+		rep->skipped = "the file is shorter than a header";
+		return 1;
+	}
+	int rc = ndb_read_at(nf, h, sizeof h, 0, err);
+	if (rc)
+		return rc;
+	if (memcmp(h, "!BDN", 4) != 0) {
+		rep->skipped = "not a PST/OST file";
+		return 1;
+	}
+	if (read_header(nf, h, sizeof h, &nbt_bid, &nbt_ib, &bbt_bid, &bbt_ib) != 0)
+		return 1;
+	if (nf->crypt > NDB_CRYPT_CYCLIC) {
+		rep->skipped = "an encoding the reader does not know";
+		return 1;
+	}
+	rep->checked = true;
+	struct ndb_lazy *z = calloc(1, sizeof *z);
+	if (!z || !(z->slots = malloc((size_t)LAZY_SLOTS * nf->f->page))) {
+		free(z);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	z->root_ib[0] = nbt_ib;
+	z->root_bid[0] = nbt_bid;
+	z->root_ib[1] = bbt_ib;
+	z->root_bid[1] = bbt_bid;
+	nf->lazy = z;
+	return 0;
+}
+
 void ndb_close(ndb_file *nf)
 {
 	if (nf->fd >= 0)
@@ -452,6 +584,11 @@ void ndb_close(ndb_file *nf)
 	free(nf->ahead);
 	nf->ahead = NULL;
 	nf->ahead_len = 0;
+	if (nf->lazy) {
+		free(nf->lazy->slots);
+		free(nf->lazy);
+		nf->lazy = NULL;
+	}
 	nf->fd = -1;
 	nf->page = NULL;
 	nf->seen = NULL;
@@ -461,6 +598,18 @@ void ndb_close(ndb_file *nf)
 
 const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid)
 {
+	if (nf->lazy) {
+		const uint8_t *e = lazy_find(nf, 0, nid);
+		if (!e)
+			return NULL;
+		const ndb_format *f = nf->f;
+		ndb_nbt_ent *n = &nf->lazy->node;
+		n->nid = (uint32_t)leid(f, e);
+		n->data = leid(f, e + f->id);
+		n->sub = leid(f, e + 2 * f->id);
+		n->parent = ndb_le32(e + 3 * f->id);
+		return n;
+	}
 	size_t lo = 0, hi = nf->n_nbt;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -475,6 +624,17 @@ const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid)
 const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid)
 {
 	bid &= ~1ull; /* bit 0 of a BID is reserved: readers ignore it ([MS-PST] 2.2.2.2) */
+	if (nf->lazy) {
+		const uint8_t *e = lazy_find(nf, 1, bid);
+		if (!e)
+			return NULL;
+		const ndb_format *f = nf->f;
+		ndb_bbt_ent *b = &nf->lazy->block;
+		b->bid = leid(f, e);
+		b->ib = leid(f, e + f->id);
+		b->cb = ndb_le16(e + 2 * f->id);
+		return b;
+	}
 	size_t lo = 0, hi = nf->n_bbt;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -540,7 +700,7 @@ static int read_blocks_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or
 	return 0;
 }
 
-/* Reads block `bid` raw (trailer checked, not its CRC) into `buf` (blk_max bytes); *cb its size,
+/* Reads block `bid` raw (trailer checked; its CRC with nf->check_crc) into `buf` (blk_max bytes); *cb its size,
  * *inflated the size its trailer gives for the decoded data (4 KiB format; else *cb). */
 static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size_t *inflated, or_error *err)
 {
@@ -560,6 +720,16 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	if (ndb_le16(t) != b->cb || (tbid & ~1ull) != (b->bid & ~1ull))
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx at offset %llu: its trailer names block 0x%llx of %u bytes",
 		               (unsigned long long)bid, (unsigned long long)b->ib, (unsigned long long)tbid, ndb_le16(t));
+	if (nf->check_crc) {
+		uint32_t stored = f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4), crc = ndb_crc(0, buf, b->cb);
+		if (crc != stored) {
+			/* the bytes may still be right (or mostly): they are used, and the reader told */
+			nf->bad_crc++;
+			snprintf(nf->bad_crc_last, sizeof nf->bad_crc_last, "block 0x%llx at offset %llu: CRC 0x%08x stored, "
+			         "0x%08x computed over its %u bytes", (unsigned long long)bid, (unsigned long long)b->ib,
+			         stored, crc, b->cb);
+		}
+	}
 	*cb = b->cb;
 	*inflated = f->kind == FMT_4K ? ndb_le16(t + 18) : b->cb;
 	if (f->kind == FMT_4K && *inflated == 0)

@@ -50,6 +50,7 @@ typedef struct {
 	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
 	size_t n_nbt, cap_nbt;
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
+	struct ndb_lazy *lazy; /* ndb_open_lazy: the B-trees searched on disk (bbt/nbt stay empty) */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
 	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
@@ -57,6 +58,9 @@ typedef struct {
 	size_t ahead_len;
 	uint64_t bytes_read;  /* read from the file so far (the progress line's MB/s) */
 	or_error *err;
+	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
+	uint64_t bad_crc;     /* how many read did not match it: their bytes are used as stored */
+	char bad_crc_last[160]; /* the last one, described */
 } ndb_file;
 
 /* Little-endian readers. */
@@ -72,6 +76,11 @@ static inline uint64_t ndb_le64(const uint8_t *p) { return ndb_le32(p) | (uint64
  * layer reads (rep->skipped says why); a negative or_code on I/O error or out of memory. */
 int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
 void ndb_close(ndb_file *nf);
+/* Opens `path` read-only and reads the header only: the B-trees are searched on disk at each
+ * lookup (pages checked as they are read, a few kept), so memory does not grow with the file.
+ * For readers that open nodes by id (message.c) rather than walk every one. Same returns as
+ * ndb_open; a B-tree root that cannot be read leaves every lookup unanswered. */
+int ndb_open_lazy(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
 
 /* Records a page, block or header problem in `r`. */
 void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
@@ -84,6 +93,8 @@ bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
 uint16_t ndb_sig(uint64_t ib, uint64_t bid);
 
+/* The entry of node `nid` or block `bid`, or NULL. With ndb_open_lazy the entry is a copy held by
+ * the file, valid until the next lookup of the same kind. */
 const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid);
 const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid);
 
