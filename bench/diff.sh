@@ -1,7 +1,11 @@
 #!/bin/sh
 # Benchmark of `ostrecon diff` (prints figures; not a test): two snapshots of N items each, a few
 # percent different (missing each way, read state changed, moved), generated at run time, at
-# N = 100k, 300k and 1M. Prints wall time, CPU time, peak RSS and the time per item.
+# N = 100k, 300k and 1M. For each N it prints the figure (wall time, CPU time, peak RSS, time per
+# item; medians of REPEAT alternating runs, default 3), the floor measured in the same run (`wc -l`
+# over the same two inputs: reading them once), the ratio of the two wall times, and where the
+# diff's time went (its report's timings: the slower of the two loads, which run side by side,
+# the comparison, and the report).
 # Usage: bench/diff.sh [N...]   (default: 100000 300000 1000000)
 set -eu
 cd "$(dirname "$0")/.."
@@ -50,16 +54,37 @@ write(cache_path, True)
 PY
 }
 
-printf '%-9s %8s %8s %10s %12s %s\n' items wall_s cpu_s peak_MiB us_per_item verdict
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+repeat=${REPEAT:-3}
+printf '%-8s %7s %7s %9s %8s %8s %7s  %-23s %s\n' items wall_s cpu_s peak_MiB us/item floor_s ratio \
+	"load/diff/report_s" verdict
 for n in $sizes; do
 	gen "$n" "$tmp/server.jsonl" "$tmp/cache.jsonl"
-	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$OSTRECON" -q diff "$tmp/server.jsonl" "$tmp/cache.jsonl" \
-		-o "$tmp/report.json" >/dev/null || true
-	verdict=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verdict"])' "$tmp/report.json")
-	read -r wall user sys rss <<EOT
-$(tail -n 1 "$tmp/time")
-EOT
-	awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v v="$verdict" \
-		'BEGIN { printf "%-9d %8.2f %8.2f %10.1f %12.2f %s\n", n, w, u + s, r / 1024, w * 1e6 / n, v }'
+	: >"$tmp/runs"
+	: >"$tmp/floors"
+	i=0
+	while [ "$i" -lt "$repeat" ]; do
+		# The diff exits 1 when it finds differences (these inputs have some).
+		/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" "$OSTRECON" -q diff "$tmp/server.jsonl" "$tmp/cache.jsonl" \
+			-o "$tmp/report.json" >/dev/null || true
+		tail -n 1 "$tmp/time" >>"$tmp/runs"
+		/usr/bin/time -f '%e' -o "$tmp/time" wc -l "$tmp/server.jsonl" "$tmp/cache.jsonl" >/dev/null
+		tail -n 1 "$tmp/time" >>"$tmp/floors"
+		i=$((i + 1))
+	done
+	wall=$(awk '{ print $1 }' "$tmp/runs" | median)
+	cpu=$(awk '{ print $2 + $3 }' "$tmp/runs" | median)
+	rss=$(awk '{ print $4 }' "$tmp/runs" | median)
+	floor=$(median <"$tmp/floors")
+	parts=$(/usr/bin/python3 -c 'import json,sys
+r = json.load(open(sys.argv[1])); t = r["timings"]
+print("%.2f/%.2f/%.2f %s" % (max(t["load_ms"]) / 1e3, t["diff_ms"] / 1e3, t["report_ms"] / 1e3, r["verdict"]))' \
+		"$tmp/report.json")
+	awk -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" -v f="$floor" -v p="$parts" 'BEGIN {
+		split(p, a, " ")
+		printf "%-8d %7.2f %7.2f %9.1f %8.2f %8.2f %6.1fx  %-23s %s\n", n, w, c, r / 1024, w * 1e6 / n, f,
+			(f > 0 ? w / f : 0), a[1], a[2] }'
 	rm -f "$tmp/server.jsonl" "$tmp/cache.jsonl" "$tmp/report.json"
 done
+echo "(floor: wc -l over both inputs in the same run; ratio: the diff's wall time over the floor's;"
+echo " load: the slower of the two snapshot loads, which run side by side on two threads)"

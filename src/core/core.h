@@ -240,15 +240,16 @@ typedef struct {
 	snap_bin change_key, pcl;
 } snap_folder;
 
+/* (Fields ordered so that the record has no padding: a million of them are held per side.) */
 typedef struct {
 	const char *id, *folder_id;
 	const char *cls, *subject, *message_id;
-	snap_ident ident;
 	int64_t received, sent, created, modified; /* FILETIME, 0 when absent */
 	int64_t msg_flags, size;                   /* -1 when absent */
+	snap_bin change_key, pcl;
+	snap_ident ident;
 	int8_t read, flag_status, importance;      /* -1 when absent */
 	uint8_t associated;
-	snap_bin change_key, pcl;
 } snap_item;
 
 typedef enum { ERR_SCOPE_FILE = 0, ERR_SCOPE_FOLDER, ERR_SCOPE_ITEM } snap_err_scope;
@@ -313,6 +314,11 @@ int snap_new(snap_t **out, or_error *err);
 void snap_free(snap_t *s);
 /* Copies into the snapshot's arena; NULL stays NULL. */
 const char *snap_strdup(snap_t *s, const char *str);
+/* The n bytes at str (no NUL among them) as a string in the arena; short ones are interned. */
+const char *snap_strndup(snap_t *s, const char *str, size_t n);
+/* The same, never interned: for strings nearly always unique (subjects, ids), which would only
+ * grow the intern table. */
+const char *snap_strndup_unique(snap_t *s, const char *str, size_t n);
 snap_bin snap_bindup(snap_t *s, const uint8_t *data, size_t len);
 /* Appends a zeroed record (absent values preset) and returns it, or NULL when out of memory. */
 snap_folder *snap_add_folder(snap_t *s);

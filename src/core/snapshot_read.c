@@ -7,47 +7,156 @@
 #include <string.h>
 
 #define LINE_LIMIT (16u << 20)
+#define READ_CHUNK (1u << 20)
 
-/* Reads one line of at most LINE_LIMIT bytes; returns its length, -1 at end, -2 when too long. */
-static long read_line(FILE *fp, or_buf *b)
+/* ------------------------------------------------------------------ lines
+ *
+ * The file is read in large blocks into one buffer, and lines are handed out where they lie in it
+ * (no copy per line). A line that does not fit grows the buffer, up to LINE_LIMIT. */
+
+typedef struct {
+	FILE *fp;
+	char *buf;
+	size_t cap, start, end; /* the bytes not handed out yet: buf[start, end) */
+	size_t scanned;         /* buf[start, scanned) holds no newline */
+	bool eof;
+} line_reader;
+
+/* The next line (with its newline, if any): returns its length, -1 at the end, -2 when longer
+ * than LINE_LIMIT, -3 on a read error or out of memory. */
+static long lr_next(line_reader *lr, const char **line)
 {
-	b->len = 0;
-	char chunk[8192];
-	while (fgets(chunk, sizeof chunk, fp)) {
-		size_t n = strlen(chunk);
-		if (buf_append(b, chunk, n) != 0)
+	for (;;) {
+		char *nl = lr->scanned < lr->end ? memchr(lr->buf + lr->scanned, '\n', lr->end - lr->scanned) : NULL;
+		if (nl || (lr->eof && lr->start < lr->end)) {
+			size_t stop = nl ? (size_t)(nl - lr->buf) + 1 : lr->end;
+			size_t n = stop - lr->start;
+			if (n > LINE_LIMIT)
+				return -2;
+			*line = lr->buf + lr->start;
+			lr->start = lr->scanned = stop;
+			return (long)n;
+		}
+		if (lr->eof)
+			return -1;
+		lr->scanned = lr->end;
+		if (lr->end - lr->start > LINE_LIMIT)
 			return -2;
-		if (n && chunk[n - 1] == '\n')
-			return (long)b->len;
+		/* Room for another block: move what is pending to the front, or grow. */
+		if (lr->start > 0) {
+			memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+			lr->end -= lr->start;
+			lr->scanned -= lr->start;
+			lr->start = 0;
+		}
+		if (lr->cap - lr->end < READ_CHUNK / 2) {
+			size_t cap = lr->cap ? lr->cap * 2 : READ_CHUNK;
+			char *p = realloc(lr->buf, cap);
+			if (!p)
+				return -3;
+			lr->buf = p;
+			lr->cap = cap;
+		}
+		size_t got = fread(lr->buf + lr->end, 1, lr->cap - lr->end, lr->fp);
+		if (got == 0) {
+			if (ferror(lr->fp))
+				return -3;
+			lr->eof = true;
+		}
+		lr->end += got;
 	}
-	return b->len ? (long)b->len : -1;
 }
-
 
 /* ------------------------------------------------------------------ fast path
  *
- * Folder and item lines are flat objects (string, integer, boolean and null values). They are
- * parsed here without building a jansson tree, which is most of the cost of loading a large
- * snapshot. The fast parser accepts a strict subset of JSON: anything it is not sure of (nested
- * values, reals, duplicate keys, escapes in keys, \u0000, control characters, invalid UTF-8, ...)
- * sends the line to jansson, which then accepts or rejects it as before. Strings are decoded in
- * place in the line buffer. */
+ * Folder, item, error and end lines are flat objects (string, integer, boolean and null values)
+ * with the same keys line after line. They are parsed here without building a jansson tree, which
+ * was most of the cost of loading a large snapshot. The fast parser accepts a strict subset of
+ * JSON: anything it is not sure of (nested values, reals, duplicate keys, escapes in keys, \u0000,
+ * control characters, invalid UTF-8, ...) sends the line to jansson, which then accepts or rejects
+ * it as before. The line is left as read: a string without escapes is pointed at where it lies in
+ * the line, one with escapes is decoded into a scratch buffer. */
+
+/* The keys the reader knows on fast lines; each value is found by its key's number. */
+typedef enum {
+	K_TYPE, K_ID, K_PARENT_ID, K_FOLDER_ID, K_NAME, K_PATH, K_CLASS, K_ROLE, K_CONTENT_COUNT,
+	K_UNREAD_COUNT, K_ASSOC_COUNT, K_KEY, K_GC, K_REPLID, K_KEY_ORIGIN, K_CHANGE_KEY, K_PCL, K_SUBJECT,
+	K_MESSAGE_ID, K_READ, K_MSG_FLAGS, K_FLAG_STATUS, K_IMPORTANCE, K_SIZE, K_ASSOCIATED, K_RECEIVED,
+	K_SENT, K_CREATED, K_MODIFIED, K_SCOPE, K_CODE, K_MESSAGE, K_FOLDERS, K_ITEMS, K_ERRORS, K_COUNT
+} key_id;
+
+#define KEY(name) {name, sizeof name - 1}
+static const struct {
+	const char *name;
+	size_t len;
+} keys[K_COUNT] = {
+	[K_TYPE] = KEY("type"), [K_ID] = KEY("id"), [K_PARENT_ID] = KEY("parent_id"),
+	[K_FOLDER_ID] = KEY("folder_id"), [K_NAME] = KEY("name"), [K_PATH] = KEY("path"),
+	[K_CLASS] = KEY("class"), [K_ROLE] = KEY("role"), [K_CONTENT_COUNT] = KEY("content_count"),
+	[K_UNREAD_COUNT] = KEY("unread_count"), [K_ASSOC_COUNT] = KEY("assoc_count"),
+	[K_KEY] = KEY("key"), [K_GC] = KEY("gc"), [K_REPLID] = KEY("replid"),
+	[K_KEY_ORIGIN] = KEY("key_origin"), [K_CHANGE_KEY] = KEY("change_key"), [K_PCL] = KEY("pcl"),
+	[K_SUBJECT] = KEY("subject"), [K_MESSAGE_ID] = KEY("message_id"), [K_READ] = KEY("read"),
+	[K_MSG_FLAGS] = KEY("msg_flags"), [K_FLAG_STATUS] = KEY("flag_status"),
+	[K_IMPORTANCE] = KEY("importance"), [K_SIZE] = KEY("size"), [K_ASSOCIATED] = KEY("associated"),
+	[K_RECEIVED] = KEY("received"), [K_SENT] = KEY("sent"), [K_CREATED] = KEY("created"),
+	[K_MODIFIED] = KEY("modified"), [K_SCOPE] = KEY("scope"), [K_CODE] = KEY("code"),
+	[K_MESSAGE] = KEY("message"), [K_FOLDERS] = KEY("folders"), [K_ITEMS] = KEY("items"),
+	[K_ERRORS] = KEY("errors"),
+};
+#undef KEY
 
 #define FAST_MAX_FIELDS 64
+#define K_UNKNOWN K_COUNT
 
-typedef enum { FV_STR, FV_INT, FV_TRUE, FV_FALSE, FV_NULL } fv_type;
+typedef enum { FV_ABSENT = 0, FV_STR, FV_INT, FV_TRUE, FV_FALSE, FV_NULL } fv_type;
 
 typedef struct {
-	const char *key, *str; /* str: NUL-terminated, in the line buffer */
-	size_t klen;
+	const char *str; /* FV_STR: len bytes, no NUL among them, not NUL-terminated */
+	size_t len;
 	int64_t num;
 	fv_type type;
-} fast_field;
+} fast_val;
 
 typedef struct {
-	fast_field f[FAST_MAX_FIELDS];
-	size_t n;
+	fast_val v[K_COUNT];               /* by key; type FV_ABSENT when the line lacks the key */
+	struct { const char *p; size_t n; } unknown[FAST_MAX_FIELDS]; /* other keys: for duplicates */
+	size_t n_fields, n_unknown;
+	uint8_t guess[FAST_MAX_FIELDS];    /* key number of each position on the previous line */
+	char *scratch;                     /* decoded strings of this line */
+	size_t scratch_len, scratch_cap;
+	/* The string each key was last interned as: consecutive lines mostly repeat their class and
+	 * folder id, which then cost one compare. */
+	const char *last[K_COUNT];
+	size_t last_len[K_COUNT];
 } fast_obj;
+
+static fast_obj *fast_new(void)
+{
+	fast_obj *o = calloc(1, sizeof *o);
+	if (o)
+		memset(o->guess, K_UNKNOWN, sizeof o->guess);
+	return o;
+}
+
+static void fast_free(fast_obj *o)
+{
+	if (o)
+		free(o->scratch);
+	free(o);
+}
+
+/* The number of the key p[0, n): the same as at this position on the previous line, nearly always. */
+static unsigned key_number(fast_obj *o, size_t pos, const char *p, size_t n)
+{
+	unsigned g = o->guess[pos];
+	if (g < K_COUNT && keys[g].len == n && memcmp(keys[g].name, p, n) == 0)
+		return g;
+	for (unsigned k = 0; k < K_COUNT; k++)
+		if (keys[k].len == n && memcmp(keys[k].name, p, n) == 0)
+			return o->guess[pos] = (uint8_t)k;
+	return o->guess[pos] = K_UNKNOWN;
+}
 
 static const char *skip_ws(const char *p, const char *end)
 {
@@ -115,15 +224,17 @@ static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
-/* Decodes the string whose opening quote is at p[-1]; returns the byte after the closing quote. */
-static char *fast_string(char *p, char *end, const char **out)
+/* Decodes the escapes of the string that starts at p (after its opening quote) into the scratch
+ * buffer, which has room for the rest of the line. Returns the byte after the closing quote. */
+static const char *fast_string_escaped(fast_obj *o, const char *p, const char *end, fast_val *v)
 {
-	char *w = p;
-	*out = p;
+	char *w = o->scratch + o->scratch_len, *start = w;
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"') {
-			*w = '\0';
+			v->str = start;
+			v->len = (size_t)(w - start);
+			o->scratch_len += v->len;
 			return p + 1;
 		}
 		if (c < 0x20)
@@ -168,31 +279,73 @@ static char *fast_string(char *p, char *end, const char **out)
 		size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
 		if (!n)
 			return NULL;
-		memmove(w, p, n);
+		memcpy(w, p, n);
 		w += n;
 		p += n;
 	}
 	return NULL;
 }
 
-/* Parses a flat JSON object line in place; 0 ok, -1 when the line needs the full parser. */
-static int fast_parse(char *p, size_t len, fast_obj *o)
+/* The string that starts at p (after its opening quote); returns the byte after its closing quote,
+ * NULL when the fast parser is unsure of it. */
+static const char *fast_string(fast_obj *o, const char *p, const char *end, fast_val *v)
 {
-	char *end = p + len;
-	o->n = 0;
-	p = (char *)skip_ws(p, end);
+	const char *s = p;
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"') {
+			v->str = s;
+			v->len = (size_t)(p - s);
+			return p + 1;
+		}
+		if (c == '\\')
+			return fast_string_escaped(o, s, end, v);
+		if (c < 0x20)
+			return NULL;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+		if (!n)
+			return NULL;
+		p += n;
+	}
+	return NULL;
+}
+
+/* Parses a flat JSON object line, leaving the line as it is; 0 ok, -1 when the line needs the
+ * full parser, -2 out of memory. */
+static int fast_parse(fast_obj *o, const char *p, size_t len)
+{
+	const char *end = p + len;
+	for (size_t i = 0; i < o->n_fields; i++) /* clear what the previous line set */
+		if (o->guess[i] < K_COUNT)
+			o->v[o->guess[i]].type = FV_ABSENT;
+	o->n_fields = o->n_unknown = 0;
+	o->scratch_len = 0;
+	if (o->scratch_cap < len) {
+		size_t cap = o->scratch_cap ? o->scratch_cap : 4096;
+		while (cap < len)
+			cap *= 2;
+		char *s = realloc(o->scratch, cap);
+		if (!s)
+			return -2;
+		o->scratch = s;
+		o->scratch_cap = cap;
+	}
+	p = skip_ws(p, end);
 	if (p >= end || *p++ != '{')
 		return -1;
-	p = (char *)skip_ws(p, end);
+	p = skip_ws(p, end);
 	if (p < end && *p == '}') {
 		p++;
 		return skip_ws(p, end) == end ? 0 : -1;
 	}
 	for (;;) {
-		if (o->n == FAST_MAX_FIELDS || p >= end || *p++ != '"')
+		if (o->n_fields == FAST_MAX_FIELDS || p >= end || *p++ != '"')
 			return -1;
-		fast_field *f = &o->f[o->n];
-		f->key = p;
+		const char *key = p;
 		while (p < end && *p != '"') {
 			unsigned char c = (unsigned char)*p;
 			if (c == '\\' || c < 0x20 || c >= 0x80)
@@ -201,55 +354,65 @@ static int fast_parse(char *p, size_t len, fast_obj *o)
 		}
 		if (p >= end)
 			return -1;
-		f->klen = (size_t)(p - f->key);
-		p = (char *)skip_ws(p + 1, end);
+		size_t klen = (size_t)(p - key);
+		/* The key's number is learned before its value: the clearing at the next line walks it. */
+		unsigned k = key_number(o, o->n_fields++, key, klen);
+		fast_val scratch_val, *v = &scratch_val;
+		if (k < K_COUNT) {
+			v = &o->v[k];
+			if (v->type != FV_ABSENT)
+				return -1; /* duplicate key: jansson rejects it */
+		} else {
+			for (size_t i = 0; i < o->n_unknown; i++)
+				if (o->unknown[i].n == klen && memcmp(o->unknown[i].p, key, klen) == 0)
+					return -1;
+			o->unknown[o->n_unknown].p = key;
+			o->unknown[o->n_unknown++].n = klen;
+		}
+		p = skip_ws(p + 1, end);
 		if (p >= end || *p++ != ':')
 			return -1;
-		p = (char *)skip_ws(p, end);
+		p = skip_ws(p, end);
 		if (p >= end)
 			return -1;
 		if (*p == '"') {
-			f->type = FV_STR;
-			if (!(p = fast_string(p + 1, end, &f->str)))
+			if (!(p = fast_string(o, p + 1, end, v)))
 				return -1;
+			v->type = FV_STR;
 		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
 			bool neg = *p == '-';
 			if (neg)
 				p++;
 			if (p >= end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9'))
 				return -1;
-			uint64_t v = 0;
+			uint64_t n = 0;
 			int digits = 0;
 			while (p < end && *p >= '0' && *p <= '9') {
-				v = v * 10 + (uint64_t)(*p++ - '0');
+				n = n * 10 + (uint64_t)(*p++ - '0');
 				if (++digits > 18)
 					return -1;
 			}
 			if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
 				return -1;
-			f->type = FV_INT;
-			f->num = neg ? -(int64_t)v : (int64_t)v;
+			v->type = FV_INT;
+			v->num = neg ? -(int64_t)n : (int64_t)n;
 		} else if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
-			f->type = FV_TRUE;
+			v->type = FV_TRUE;
 			p += 4;
 		} else if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
-			f->type = FV_FALSE;
+			v->type = FV_FALSE;
 			p += 5;
 		} else if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
-			f->type = FV_NULL;
+			v->type = FV_NULL;
 			p += 4;
 		} else {
 			return -1; /* nested object or array, or not JSON */
 		}
-		for (size_t i = 0; i < o->n; i++)
-			if (o->f[i].klen == f->klen && memcmp(o->f[i].key, f->key, f->klen) == 0)
-				return -1; /* duplicate key: jansson rejects it */
-		o->n++;
-		p = (char *)skip_ws(p, end);
+		p = skip_ws(p, end);
 		if (p >= end)
 			return -1;
 		if (*p == ',') {
-			p = (char *)skip_ws(p + 1, end);
+			p = skip_ws(p + 1, end);
 			continue;
 		}
 		if (*p++ != '}')
@@ -258,125 +421,173 @@ static int fast_parse(char *p, size_t len, fast_obj *o)
 	}
 }
 
-/* A parsed line: the fast form, or a jansson object. */
+/* A parsed folder, item, error or end line: the fast form, or a jansson object. */
 typedef struct {
-	const fast_obj *fast;
+	fast_obj *fast;
 	json_t *j;
 } obj_t;
 
-static const fast_field *fast_get(const fast_obj *o, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; i < o->n; i++)
-		if (o->f[i].klen == n && memcmp(o->f[i].key, name, n) == 0)
-			return &o->f[i];
-	return NULL;
-}
-
-/* The string value of a field: 1 with *out set, 0 absent, -1 present but not a string. */
-static int field_str(obj_t o, const char *name, const char **out)
+/* The string value of a field: 1 with *out and *len set, 0 absent, -1 present but not a string. */
+static int field_str(obj_t o, key_id k, const char **out, size_t *len)
 {
 	*out = NULL;
+	*len = 0;
 	if (o.fast) {
-		const fast_field *f = fast_get(o.fast, name);
-		if (!f)
+		const fast_val *v = &o.fast->v[k];
+		if (v->type == FV_ABSENT)
 			return 0;
-		if (f->type != FV_STR)
+		if (v->type != FV_STR)
 			return -1;
-		*out = f->str;
+		*out = v->str;
+		*len = v->len;
 		return 1;
 	}
-	json_t *v = json_object_get(o.j, name);
+	json_t *v = json_object_get(o.j, keys[k].name);
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
 		return -1;
 	*out = json_string_value(v);
+	*len = json_string_length(v);
 	return 1;
 }
 
-static const char *get_str(snap_t *s, obj_t o, const char *name)
+static bool field_is(obj_t o, key_id k, const char *want)
 {
 	const char *v;
-	return field_str(o, name, &v) == 1 ? snap_strdup(s, v) : NULL;
+	size_t n;
+	return field_str(o, k, &v, &n) == 1 && n == strlen(want) && memcmp(v, want, n) == 0;
+}
+
+static const char *get_str(snap_t *s, obj_t o, key_id k)
+{
+	const char *v;
+	size_t n;
+	if (field_str(o, k, &v, &n) != 1)
+		return NULL;
+	if (!o.fast)
+		return snap_strndup(s, v, n);
+	if (o.fast->last[k] && o.fast->last_len[k] == n && memcmp(o.fast->last[k], v, n) == 0)
+		return o.fast->last[k];
+	const char *copy = snap_strndup(s, v, n);
+	if (copy) { /* arena strings live as long as the snapshot: shared like interned ones */
+		o.fast->last[k] = copy;
+		o.fast->last_len[k] = n;
+	}
+	return copy;
 }
 
 /* Strings that are nearly always unique (subjects, message and item ids) are copied without
  * interning: the intern table would only grow. */
-static const char *get_str_unique(snap_t *s, obj_t o, const char *name)
+static const char *get_str_unique(snap_t *s, obj_t o, key_id k)
 {
 	const char *v;
-	if (field_str(o, name, &v) != 1)
-		return NULL;
-	snap_bin b = snap_bindup(s, (const uint8_t *)v, strlen(v) + 1);
-	return (const char *)b.data;
+	size_t n;
+	return field_str(o, k, &v, &n) == 1 ? snap_strndup_unique(s, v, n) : NULL;
 }
 
-static int64_t get_int(obj_t o, const char *name, int64_t absent)
+static int64_t get_int(obj_t o, key_id k, int64_t absent)
 {
 	if (o.fast) {
-		const fast_field *f = fast_get(o.fast, name);
-		return f && f->type == FV_INT ? f->num : absent;
+		const fast_val *v = &o.fast->v[k];
+		return v->type == FV_INT ? v->num : absent;
 	}
-	json_t *v = json_object_get(o.j, name);
+	json_t *v = json_object_get(o.j, keys[k].name);
 	return json_is_integer(v) ? (int64_t)json_integer_value(v) : absent;
 }
 
-static int8_t get_bool(obj_t o, const char *name)
+static int8_t get_bool(obj_t o, key_id k)
 {
 	if (o.fast) {
-		const fast_field *f = fast_get(o.fast, name);
-		return f && (f->type == FV_TRUE || f->type == FV_FALSE) ? (int8_t)(f->type == FV_TRUE) : -1;
+		const fast_val *v = &o.fast->v[k];
+		return v->type == FV_TRUE || v->type == FV_FALSE ? (int8_t)(v->type == FV_TRUE) : -1;
 	}
-	json_t *v = json_object_get(o.j, name);
+	json_t *v = json_object_get(o.j, keys[k].name);
 	return json_is_boolean(v) ? (int8_t)json_is_true(v) : -1;
 }
 
-/* Decodes a hex field into a fixed-size array; returns 1 when present, 0 absent, -1 malformed. */
-static int get_hex_fixed(obj_t o, const char *name, uint8_t *out, size_t len)
+static int hex_nibble(char c)
 {
-	const char *v;
-	int r = field_str(o, name, &v);
-	if (r <= 0)
-		return r;
-	if (strlen(v) != 2 * len)
-		return -1;
-	return hex_decode(v, out, len) == (int)len ? 1 : -1;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
-static int get_hex_bin(snap_t *s, obj_t o, const char *name, snap_bin *out)
+/* Decodes the hex digits v[0, 2 * n) into out; 0 ok, -1 when one is not a hex digit. */
+static int hex_bytes(const char *v, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hex_nibble(v[2 * i]), lo = hex_nibble(v[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* Decodes a hex field into a fixed-size array; returns 1 when present, 0 absent, -1 malformed. */
+static int get_hex_fixed(obj_t o, key_id k, uint8_t *out, size_t len)
 {
 	const char *v;
-	int r = field_str(o, name, &v);
+	size_t n;
+	int r = field_str(o, k, &v, &n);
 	if (r <= 0)
 		return r;
-	size_t n = strlen(v) / 2;
+	if (n != 2 * len)
+		return -1;
+	return hex_bytes(v, out, len) == 0 ? 1 : -1;
+}
+
+static int get_hex_bin(snap_t *s, obj_t o, key_id k, snap_bin *out)
+{
+	const char *v;
+	size_t n;
+	int r = field_str(o, k, &v, &n);
+	if (r <= 0)
+		return r;
+	if (n % 2)
+		return -1;
+	n /= 2;
 	uint8_t small[256];
 	uint8_t *tmp = n <= sizeof small ? small : malloc(n);
 	if (!tmp)
 		return -1;
-	int rc = hex_decode(v, tmp, n);
-	if (rc >= 0)
-		*out = snap_bindup(s, tmp, (size_t)rc);
+	int rc = hex_bytes(v, tmp, n);
+	if (rc == 0)
+		*out = snap_bindup(s, tmp, n);
 	if (tmp != small)
 		free(tmp);
-	return rc >= 0 ? 1 : -1;
+	return rc == 0 ? 1 : -1;
 }
 
-static int get_time(obj_t o, const char *name, int64_t *ft)
+static int get_time(obj_t o, key_id k, int64_t *ft)
 {
 	const char *v;
+	size_t n;
 	*ft = 0;
-	int r = field_str(o, name, &v);
+	int r = field_str(o, k, &v, &n);
 	if (r <= 0)
 		return r;
-	return filetime_parse(v, ft) != 0 ? -1 : 1;
+	char small[64]; /* filetime_parse reads a NUL-terminated string */
+	char *text = n < sizeof small ? small : malloc(n + 1);
+	if (!text)
+		return -1;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	r = filetime_parse(text, ft) != 0 ? -1 : 1;
+	if (text != small)
+		free(text);
+	return r;
 }
 
 static int read_ident(obj_t o, snap_ident *id)
 {
-	int k = get_hex_fixed(o, "key", id->key, SNAP_KEY_LEN);
-	int g = get_hex_fixed(o, "gc", id->gc, SNAP_GC_LEN);
+	int k = get_hex_fixed(o, K_KEY, id->key, SNAP_KEY_LEN);
+	int g = get_hex_fixed(o, K_GC, id->gc, SNAP_GC_LEN);
 	if (k < 0 || g < 0)
 		return -1;
 	id->has_key = k == 1;
@@ -385,38 +596,62 @@ static int read_ident(obj_t o, snap_ident *id)
 		memcpy(id->gc, id->key + 16, SNAP_GC_LEN);
 		id->has_gc = 1;
 	}
-	id->replid = (int32_t)get_int(o, "replid", -1);
+	id->replid = (int32_t)get_int(o, K_REPLID, -1);
 	const char *ko;
+	size_t n;
 	snap_key_origin origin = KEY_NONE;
-	if (field_str(o, "key_origin", &ko) == 1 && snap_key_origin_parse(ko, &origin) != 0)
-		return -1;
+	if (field_str(o, K_KEY_ORIGIN, &ko, &n) == 1) {
+		char name[32];
+		if (n >= sizeof name)
+			return -1;
+		memcpy(name, ko, n);
+		name[n] = '\0';
+		if (snap_key_origin_parse(name, &origin) != 0)
+			return -1;
+	}
 	id->origin = (uint8_t)origin;
 	return 0;
 }
 
+/* ------------------------------------------------------------------ header and integrity
+ * (one line each: read with jansson) */
+
+static const char *j_str(snap_t *s, json_t *o, const char *name)
+{
+	json_t *v = json_object_get(o, name);
+	return json_is_string(v) ? snap_strndup(s, json_string_value(v), json_string_length(v)) : NULL;
+}
+
+static int64_t j_int(json_t *o, const char *name, int64_t absent)
+{
+	json_t *v = json_object_get(o, name);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : absent;
+}
+
 static int read_header(snap_t *s, json_t *jo)
 {
-	obj_t o = {NULL, jo};
 	json_t *fmt = json_object_get(jo, "format");
 	if (!json_is_string(fmt) || strcmp(json_string_value(fmt), "ostrecon-snapshot") != 0)
 		return -1;
-	if (get_int(o, "version", 0) != 1)
+	if (j_int(jo, "version", 0) != 1)
 		return -2;
-	const char *src = get_str(s, o, "source");
+	const char *src = j_str(s, jo, "source");
 	s->hdr.source = SRC_UNKNOWN;
 	for (snap_source k = SRC_OST; k <= SRC_GRAPH; k++)
 		if (src && strcmp(src, snap_source_name(k)) == 0)
 			s->hdr.source = k;
-	s->hdr.mailbox = get_str(s, o, "mailbox");
-	s->hdr.file = get_str(s, o, "file");
-	s->hdr.store_name = get_str(s, o, "store_name");
-	s->hdr.file_size = get_int(o, "file_size", -1);
-	s->hdr.file_format = get_str(s, o, "file_format");
-	s->hdr.encryption = get_str(s, o, "encryption");
-	s->hdr.server = get_str(s, o, "server");
-	s->hdr.server_version = get_str(s, o, "server_version");
-	s->hdr.tool = get_str(s, o, "tool");
-	if (get_time(o, "captured", &s->hdr.captured) < 0)
+	s->hdr.mailbox = j_str(s, jo, "mailbox");
+	s->hdr.file = j_str(s, jo, "file");
+	s->hdr.store_name = j_str(s, jo, "store_name");
+	s->hdr.file_size = j_int(jo, "file_size", -1);
+	s->hdr.file_format = j_str(s, jo, "file_format");
+	s->hdr.encryption = j_str(s, jo, "encryption");
+	s->hdr.server = j_str(s, jo, "server");
+	s->hdr.server_version = j_str(s, jo, "server_version");
+	s->hdr.tool = j_str(s, jo, "tool");
+	json_t *cap = json_object_get(jo, "captured");
+	s->hdr.captured = 0;
+	if (cap && (!json_is_string(cap) || filetime_parse(json_string_value(cap), &s->hdr.captured) != 0))
 		return -1;
 	json_t *opts = json_object_get(jo, "options");
 	if (json_is_object(opts)) {
@@ -427,87 +662,23 @@ static int read_header(snap_t *s, json_t *jo)
 	return 0;
 }
 
-static int read_folder(snap_t *s, obj_t o)
-{
-	snap_folder *f = snap_add_folder(s);
-	if (!f)
-		return -1;
-	f->id = get_str(s, o, "id");
-	f->parent_id = get_str(s, o, "parent_id");
-	f->name = get_str(s, o, "name");
-	f->path = get_str(s, o, "path");
-	f->cls = get_str(s, o, "class");
-	f->role = get_str(s, o, "role");
-	f->content_count = get_int(o, "content_count", -1);
-	f->unread_count = get_int(o, "unread_count", -1);
-	f->assoc_count = get_int(o, "assoc_count", -1);
-	if (!f->id || read_ident(o, &f->ident) < 0 || get_hex_bin(s, o, "change_key", &f->change_key) < 0 ||
-	    get_hex_bin(s, o, "pcl", &f->pcl) < 0)
-		return -1;
-	return 0;
-}
-
-static int read_item(snap_t *s, obj_t o)
-{
-	snap_item *it = snap_add_item(s);
-	if (!it)
-		return -1;
-	it->id = get_str_unique(s, o, "id");
-	it->folder_id = get_str(s, o, "folder_id");
-	it->cls = get_str(s, o, "class");
-	it->subject = get_str_unique(s, o, "subject");
-	it->message_id = get_str_unique(s, o, "message_id");
-	it->read = get_bool(o, "read");
-	it->msg_flags = get_int(o, "msg_flags", -1);
-	it->flag_status = (int8_t)get_int(o, "flag_status", -1);
-	it->importance = (int8_t)get_int(o, "importance", -1);
-	it->size = get_int(o, "size", -1);
-	it->associated = get_bool(o, "associated") == 1;
-	if (!it->id || !it->folder_id || read_ident(o, &it->ident) < 0 ||
-	    get_time(o, "received", &it->received) < 0 || get_time(o, "sent", &it->sent) < 0 ||
-	    get_time(o, "created", &it->created) < 0 || get_time(o, "modified", &it->modified) < 0 ||
-	    get_hex_bin(s, o, "change_key", &it->change_key) < 0 || get_hex_bin(s, o, "pcl", &it->pcl) < 0)
-		return -1;
-	return 0;
-}
-
-static int read_error(snap_t *s, obj_t o)
-{
-	const char *scope = get_str(s, o, "scope");
-	snap_err_scope sc = ERR_SCOPE_FILE;
-	if (scope && strcmp(scope, "folder") == 0)
-		sc = ERR_SCOPE_FOLDER;
-	else if (scope && strcmp(scope, "item") == 0)
-		sc = ERR_SCOPE_ITEM;
-	snap_error *e = snap_add_error(s, sc, NULL, NULL);
-	if (!e)
-		return -1;
-	e->id = get_str(s, o, "id");
-	e->folder_id = get_str(s, o, "folder_id");
-	e->path = get_str(s, o, "path");
-	e->code = get_str(s, o, "code");
-	e->message = get_str(s, o, "message");
-	return 0;
-}
-
 static int read_integrity(snap_t *s, json_t *jo)
 {
-	obj_t o = {NULL, jo};
 	snap_integrity *in = &s->integrity;
 	if (in->present)
 		return -1; /* at most one integrity line: a second would append past the first's arrays */
 	in->present = true;
 	in->corrupted = json_is_true(json_object_get(jo, "corrupted"));
-	in->orphan_items = get_int(o, "orphan_items", -1);
-	in->recovered_items = get_int(o, "recovered_items", -1);
-	in->unreadable_items = get_int(o, "unreadable_items", 0);
-	in->unreadable_folders = get_int(o, "unreadable_folders", 0);
-	in->ndb_scan = get_str(s, o, "ndb_scan");
-	in->ndb_format = get_str(s, o, "ndb_format");
-	in->pages_checked = get_int(o, "pages_checked", -1);
-	in->blocks_checked = get_int(o, "blocks_checked", -1);
-	in->bad_pages = get_int(o, "bad_pages", -1);
-	in->bad_blocks = get_int(o, "bad_blocks", -1);
+	in->orphan_items = j_int(jo, "orphan_items", -1);
+	in->recovered_items = j_int(jo, "recovered_items", -1);
+	in->unreadable_items = j_int(jo, "unreadable_items", 0);
+	in->unreadable_folders = j_int(jo, "unreadable_folders", 0);
+	in->ndb_scan = j_str(s, jo, "ndb_scan");
+	in->ndb_format = j_str(s, jo, "ndb_format");
+	in->pages_checked = j_int(jo, "pages_checked", -1);
+	in->blocks_checked = j_int(jo, "blocks_checked", -1);
+	in->bad_pages = j_int(jo, "bad_pages", -1);
+	in->bad_blocks = j_int(jo, "bad_blocks", -1);
 	json_t *arr = json_object_get(jo, "count_mismatches"), *v;
 	size_t i;
 	if (json_is_array(arr) && json_array_size(arr)) {
@@ -516,11 +687,11 @@ static int read_integrity(snap_t *s, json_t *jo)
 			return -1;
 		json_array_foreach(arr, i, v) {
 			snap_count_mismatch *m = &in->mismatches[in->n_mismatches++];
-			m->folder_id = get_str(s, (obj_t){NULL, v}, "folder_id");
-			m->path = get_str(s, (obj_t){NULL, v}, "path");
-			m->what = get_str(s, (obj_t){NULL, v}, "what");
-			m->stored = get_int((obj_t){NULL, v}, "stored", 0);
-			m->found = get_int((obj_t){NULL, v}, "found", 0);
+			m->folder_id = j_str(s, v, "folder_id");
+			m->path = j_str(s, v, "path");
+			m->what = j_str(s, v, "what");
+			m->stored = j_int(v, "stored", 0);
+			m->found = j_int(v, "found", 0);
 		}
 	}
 	arr = json_object_get(jo, "replicas");
@@ -530,8 +701,8 @@ static int read_integrity(snap_t *s, json_t *jo)
 			return -1;
 		json_array_foreach(arr, i, v) {
 			snap_replica *r = &in->replicas[in->n_replicas++];
-			r->replid = (int32_t)get_int((obj_t){NULL, v}, "replid", -1);
-			r->origin = get_str(s, (obj_t){NULL, v}, "origin");
+			r->replid = (int32_t)j_int(v, "replid", -1);
+			r->origin = j_str(s, v, "origin");
 			json_t *g = json_object_get(v, "guid");
 			if (!json_is_string(g) || guid_parse(json_string_value(g), r->guid) != 0)
 				return -1;
@@ -550,34 +721,116 @@ static int read_integrity(snap_t *s, json_t *jo)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ records */
+
+static int read_folder(snap_t *s, obj_t o)
+{
+	snap_folder *f = snap_add_folder(s);
+	if (!f)
+		return -1;
+	f->id = get_str(s, o, K_ID);
+	f->parent_id = get_str(s, o, K_PARENT_ID);
+	f->name = get_str(s, o, K_NAME);
+	f->path = get_str(s, o, K_PATH);
+	f->cls = get_str(s, o, K_CLASS);
+	f->role = get_str(s, o, K_ROLE);
+	f->content_count = get_int(o, K_CONTENT_COUNT, -1);
+	f->unread_count = get_int(o, K_UNREAD_COUNT, -1);
+	f->assoc_count = get_int(o, K_ASSOC_COUNT, -1);
+	if (!f->id || read_ident(o, &f->ident) < 0 || get_hex_bin(s, o, K_CHANGE_KEY, &f->change_key) < 0 ||
+	    get_hex_bin(s, o, K_PCL, &f->pcl) < 0)
+		return -1;
+	return 0;
+}
+
+static int read_item(snap_t *s, obj_t o)
+{
+	snap_item *it = snap_add_item(s);
+	if (!it)
+		return -1;
+	it->id = get_str_unique(s, o, K_ID);
+	it->folder_id = get_str(s, o, K_FOLDER_ID);
+	it->cls = get_str(s, o, K_CLASS);
+	it->subject = get_str_unique(s, o, K_SUBJECT);
+	it->message_id = get_str_unique(s, o, K_MESSAGE_ID);
+	it->read = get_bool(o, K_READ);
+	it->msg_flags = get_int(o, K_MSG_FLAGS, -1);
+	it->flag_status = (int8_t)get_int(o, K_FLAG_STATUS, -1);
+	it->importance = (int8_t)get_int(o, K_IMPORTANCE, -1);
+	it->size = get_int(o, K_SIZE, -1);
+	it->associated = get_bool(o, K_ASSOCIATED) == 1;
+	if (!it->id || !it->folder_id || read_ident(o, &it->ident) < 0 ||
+	    get_time(o, K_RECEIVED, &it->received) < 0 || get_time(o, K_SENT, &it->sent) < 0 ||
+	    get_time(o, K_CREATED, &it->created) < 0 || get_time(o, K_MODIFIED, &it->modified) < 0 ||
+	    get_hex_bin(s, o, K_CHANGE_KEY, &it->change_key) < 0 || get_hex_bin(s, o, K_PCL, &it->pcl) < 0)
+		return -1;
+	return 0;
+}
+
+static int read_error(snap_t *s, obj_t o)
+{
+	snap_err_scope sc = ERR_SCOPE_FILE;
+	if (field_is(o, K_SCOPE, "folder"))
+		sc = ERR_SCOPE_FOLDER;
+	else if (field_is(o, K_SCOPE, "item"))
+		sc = ERR_SCOPE_ITEM;
+	snap_error *e = snap_add_error(s, sc, NULL, NULL);
+	if (!e)
+		return -1;
+	e->id = get_str(s, o, K_ID);
+	e->folder_id = get_str(s, o, K_FOLDER_ID);
+	e->path = get_str(s, o, K_PATH);
+	e->code = get_str(s, o, K_CODE);
+	e->message = get_str(s, o, K_MESSAGE);
+	return 0;
+}
+
+typedef enum { L_OTHER, L_FOLDER, L_ITEM, L_ERROR, L_INTEGRITY, L_END, L_SNAPSHOT } line_type;
+
+static line_type type_of(const char *t, size_t n)
+{
+	static const struct {
+		const char *name;
+		line_type type;
+	} types[] = {{"item", L_ITEM}, {"folder", L_FOLDER}, {"error", L_ERROR}, {"integrity", L_INTEGRITY},
+	             {"end", L_END}, {"snapshot", L_SNAPSHOT}};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strlen(types[i].name) == n && memcmp(types[i].name, t, n) == 0)
+			return types[i].type;
+	return L_OTHER;
+}
+
 int snap_load(snap_t **out, const char *path, or_error *err)
 {
 	*out = NULL;
 	snap_t *s = NULL;
-	FILE *fp = NULL;
-	or_buf line = {.limit = LINE_LIMIT}, scratch = {.limit = LINE_LIMIT};
+	line_reader lr = {0};
 	json_t *o = NULL;
-	fast_obj *fast = malloc(sizeof *fast);
+	fast_obj *fast = fast_new();
 	int rc = snap_new(&s, err);
 	if (rc) {
-		free(fast);
+		fast_free(fast);
 		return rc;
 	}
 	if (!fast) {
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	fp = or_open_input(path, "snapshot", err);
-	if (!fp) {
+	if (!(lr.fp = or_open_input(path, "snapshot", err))) {
 		rc = err ? err->code : OR_ERR_IO;
 		goto out;
 	}
 	long lineno = 0, n;
 	bool have_header = false, have_end = false;
-	while ((n = read_line(fp, &line)) != -1) {
+	const char *line;
+	while ((n = lr_next(&lr, &line)) != -1) {
 		lineno++;
 		if (n == -2) {
 			rc = or_fail(err, OR_ERR_LIMIT, "%s:%ld: line longer than %u bytes", path, lineno, LINE_LIMIT);
+			goto out;
+		}
+		if (n == -3) {
+			rc = or_fail(err, OR_ERR_IO, "reading %s failed", path);
 			goto out;
 		}
 		if (have_end) {
@@ -587,16 +840,19 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 		/* Folder, item, error and end lines take the fast path; the header, the integrity line
 		 * and anything the fast parser is unsure of go through jansson. */
 		const char *type = NULL;
+		size_t type_len = 0;
 		obj_t ob = {NULL, NULL};
-		/* The fast parser decodes in place: it works on a copy, so that jansson still sees the
-		 * line as read when the fast parser gives up. */
-		if (have_header && (scratch.len = 0, buf_append(&scratch, line.data, line.len) == 0) &&
-		    fast_parse(scratch.data, scratch.len, fast) == 0 && field_str((obj_t){fast, NULL}, "type", &type) == 1 &&
-		    strcmp(type, "integrity") != 0) {
+		int fp_rc = have_header ? fast_parse(fast, line, (size_t)n) : -1;
+		if (fp_rc == -2) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (fp_rc == 0 && field_str((obj_t){fast, NULL}, K_TYPE, &type, &type_len) == 1 &&
+		    type_of(type, type_len) != L_INTEGRITY) {
 			ob.fast = fast;
 		} else {
 			json_error_t jerr;
-			o = json_loadb(line.data, line.len, JSON_REJECT_DUPLICATES, &jerr);
+			o = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
 			if (!json_is_object(o)) {
 				if (!have_header) /* the first line: most likely some other file given by mistake */
 					rc = or_fail(err, OR_ERR_FORMAT, "%s is not an ostrecon snapshot (its first line is not JSON)",
@@ -606,46 +862,50 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 				goto out;
 			}
 			ob.j = o;
-			type = json_string_value(json_object_get(o, "type"));
+			json_t *t = json_object_get(o, "type");
+			type = json_string_value(t);
+			type_len = type ? json_string_length(t) : 0;
 		}
+		line_type lt = type ? type_of(type, type_len) : L_OTHER;
 		int r = 0;
 		if (!type) {
 			r = -1;
 		} else if (!have_header) {
-			if (strcmp(type, "snapshot") != 0 || (r = read_header(s, o)) != 0) {
+			if (lt != L_SNAPSHOT || (r = read_header(s, o)) != 0) {
 				rc = or_fail(err, OR_ERR_FORMAT, "%s: %s", path,
 				             r == -2 ? "unsupported snapshot version" : "not an ostrecon snapshot file");
 				goto out;
 			}
 			have_header = true;
-		} else if (strcmp(type, "folder") == 0) {
+		} else if (lt == L_FOLDER) {
 			r = read_folder(s, ob);
-		} else if (strcmp(type, "item") == 0) {
+		} else if (lt == L_ITEM) {
 			r = read_item(s, ob);
-		} else if (strcmp(type, "error") == 0) {
+		} else if (lt == L_ERROR) {
 			r = read_error(s, ob);
-		} else if (strcmp(type, "integrity") == 0) {
+		} else if (lt == L_INTEGRITY) {
 			r = read_integrity(s, o);
-		} else if (strcmp(type, "end") == 0) {
+		} else if (lt == L_END) {
 			have_end = true;
-			if ((size_t)get_int(ob, "folders", -1) != s->n_folders ||
-			    (size_t)get_int(ob, "items", -1) != s->n_items ||
-			    (size_t)get_int(ob, "errors", -1) != s->n_errors) {
+			if ((size_t)get_int(ob, K_FOLDERS, -1) != s->n_folders || (size_t)get_int(ob, K_ITEMS, -1) != s->n_items ||
+			    (size_t)get_int(ob, K_ERRORS, -1) != s->n_errors) {
 				rc = or_fail(err, OR_ERR_FORMAT, "%s: the end line's counts do not match the file", path);
 				goto out;
 			}
 		}
 		/* Unknown types are skipped: later versions may add lines old readers can ignore. */
 		if (r != 0) {
-			rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: malformed %s line", path, lineno, type ? type : "untyped");
+			/* The type as a name: printable ASCII only, as the line may be hostile. */
+			char name[32];
+			size_t k = 0;
+			for (; type && k < type_len && k < sizeof name - 1; k++)
+				name[k] = type[k] >= 0x20 && type[k] < 0x7f ? type[k] : '?';
+			name[k] = '\0';
+			rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: malformed %s line", path, lineno, type ? name : "untyped");
 			goto out;
 		}
 		json_decref(o);
 		o = NULL;
-	}
-	if (ferror(fp)) {
-		rc = or_fail(err, OR_ERR_IO, "reading %s failed", path);
-		goto out;
 	}
 	if (!have_header) {
 		rc = or_fail(err, OR_ERR_FORMAT, "%s: empty or not a snapshot file", path);
@@ -659,11 +919,10 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 	s = NULL;
 out:
 	json_decref(o);
-	free(fast);
-	buf_free(&line);
-	buf_free(&scratch);
-	if (fp && fp != stdin)
-		fclose(fp);
+	fast_free(fast);
+	free(lr.buf);
+	if (lr.fp && lr.fp != stdin)
+		fclose(lr.fp);
 	snap_free(s);
 	return rc;
 }

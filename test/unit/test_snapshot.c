@@ -288,6 +288,149 @@ static void invalid_utf8_is_replaced_not_passed_through(void **state)
 	unlink(path);
 }
 
+/* The loader's own parser for folder and item lines against what JSON says: escapes decoded (in
+ * strings that share a line with plain ones), keys in any order, unknown keys and values it leaves
+ * to jansson, CRLF line ends, a last line without its newline. */
+static void fast_lines_read_as_json_says(void **state)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s", temp_path("fast.jsonl"));
+	write_file(path,
+	           "{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1,\"source\":\"ews\"}\n"
+	           "{\"type\":\"folder\",\"id\":\"f1\",\"name\":\"Bo\\u00eete \\/ \\\"in\\\"\",\"path\":\"/Top/Bo\xc3\xaete\"}\r\n"
+	           "{\"subject\":\"tab\\there \\ud83d\\ude00\",\"folder_id\":\"f1\",\"id\":\"a\",\"type\":\"item\","
+	           "\"class\":\"IPM.Note\",\"read\":true,\"size\":-12,\"later\":\"x\",\"also\":null}\n"
+	           "{\"type\":\"item\",\"id\":\"b\",\"folder_id\":\"f1\",\"class\":\"IPM.Note\",\"nested\":{\"a\":[1]},"
+	           "\"subject\":\"plain\",\"read\":false,\"msg_flags\":1.5}\n"
+	           "{\"type\":\"item\",\"id\":\"c\",\"folder_id\":\"f1\",\"class\":\"IPM.Note\",\"key\":"
+	           "\"6AA62D7A1B3AC5449D53431FBEA29402000000000102\",\"key_origin\":\"replica\","
+	           "\"received\":\"2026-10-01T09:30:00Z\",\"change_key\":\"0a0B\"}\n"
+	           "{\"type\":\"end\",\"folders\":1,\"items\":3,\"errors\":0}");
+	snap_t *s = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_load(&s, path, &err), 0);
+	assert_int_equal(s->n_items, 3);
+	assert_string_equal(s->folders[0].name, "Bo\xc3\xaete / \"in\"");
+	assert_string_equal(s->folders[0].path, "/Top/Bo\xc3\xaete");
+	assert_string_equal(s->items[0].subject, "tab\there \xf0\x9f\x98\x80");
+	assert_string_equal(s->items[0].id, "a");
+	assert_int_equal(s->items[0].read, 1);
+	assert_true(s->items[0].size == -12);
+	assert_string_equal(s->items[1].subject, "plain"); /* the line jansson read */
+	assert_int_equal(s->items[1].read, 0);
+	assert_true(s->items[1].msg_flags == -1); /* not an integer: absent */
+	assert_ptr_equal(s->items[0].cls, s->items[2].cls);
+	assert_ptr_equal(s->items[0].folder_id, s->items[1].folder_id);
+	assert_true(s->items[2].ident.has_key && s->items[2].ident.has_gc);
+	assert_int_equal(s->items[2].ident.key[0], 0x6a);
+	assert_int_equal(s->items[2].ident.gc[5], 0x02);
+	assert_int_equal(s->items[2].ident.origin, KEY_REPLICA);
+	assert_true(s->items[2].received != 0);
+	assert_int_equal(s->items[2].change_key.len, 2);
+	assert_int_equal(s->items[2].change_key.data[1], 0x0b);
+	snap_free(s);
+	unlink(path);
+}
+
+/* Hostile lines: each refused with an error naming its line, never read past or guessed at. */
+static void hostile_lines_are_refused_with_their_line_number(void **state)
+{
+	static const struct {
+		const char *line;
+		size_t len; /* 0: strlen */
+		const char *says;
+	} cases[] = {
+		{"{\"type\":\"item\",\"id\":\"a\",\"id\":\"b\",\"folder_id\":\"f\"}\n", 0, ":2: not a JSON object"},
+		{"{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\",\"x\":1,\"x\":2}\n", 0, ":2: not a JSON object"},
+		{"{\"type\":\"item\",\"id\":\"a\0b\",\"folder_id\":\"f\"}\n", 40, ":2: not a JSON object"},
+		{"{\"type\":\"item\",\"id\":\"a\xff\",\"folder_id\":\"f\"}\n", 0, ":2: not a JSON object"},
+		{"{\"type\":\"item\",\"id\":\"a\\ud800\",\"folder_id\":\"f\"}\n", 0, ":2: not a JSON object"},
+		{"{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\"", 0, ":2: not a JSON object"},
+		{"{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\",\"key\":\"6aa6\"}\n", 0, ":2: malformed item line"},
+		{"{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\",\"received\":\"2026-13-01T00:00:00Z\"}\n", 0,
+		 ":2: malformed item line"},
+		{"{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\",\"key_origin\":\"replicareplicareplicareplicareplica\"}\n",
+		 0, ":2: malformed item line"},
+		{"{\"type\":\"item\",\"id\":7,\"folder_id\":\"f\"}\n", 0, ":2: malformed item line"},
+		{"{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\",\"size\":12345678901234567890}\n", 0, NULL},
+	};
+	const char *hdr = "{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1}\n";
+	char path[256];
+	snprintf(path, sizeof path, "%s", temp_path("hostile.jsonl"));
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		FILE *fp = fopen(path, "w");
+		assert_non_null(fp);
+		fputs(hdr, fp);
+		fwrite(cases[i].line, 1, cases[i].len ? cases[i].len : strlen(cases[i].line), fp);
+		fputs("{\"type\":\"end\",\"folders\":0,\"items\":1,\"errors\":0}\n", fp);
+		fclose(fp);
+		snap_t *s = NULL;
+		or_error err = {0};
+		int rc = snap_load(&s, path, &err);
+		if (!cases[i].says) { /* beyond 64 bits: jansson's to judge, and it refuses */
+			assert_int_not_equal(rc, 0);
+			continue;
+		}
+		assert_int_equal(rc, OR_ERR_FORMAT);
+		assert_null(s);
+		if (!strstr(err.message, cases[i].says))
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.message, cases[i].says);
+	}
+	unlink(path);
+}
+
+/* Lines are handed out from large blocks read from the file: lines that cross a block's end, and
+ * a line longer than a block (the buffer grows), come back whole; a line past the limit is refused. */
+static void lines_across_read_blocks(void **state)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s", temp_path("blocks.jsonl"));
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1}\n", fp);
+	size_t n = 30000, long_len = 3u << 20;
+	for (size_t i = 0; i < n; i++) {
+		fprintf(fp, "{\"type\":\"item\",\"id\":\"i%zu\",\"folder_id\":\"f\",\"subject\":\"", i);
+		if (i == n / 2)
+			for (size_t k = 0; k < long_len; k++)
+				fputc('a' + (int)(k % 26), fp);
+		else
+			fprintf(fp, "subject %zu", i);
+		fputs("\"}\n", fp);
+	}
+	fprintf(fp, "{\"type\":\"end\",\"folders\":0,\"items\":%zu,\"errors\":0}\n", n);
+	fclose(fp);
+	snap_t *s = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_load(&s, path, &err), 0);
+	assert_int_equal(s->n_items, n);
+	char want[64];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof want, "i%zu", i);
+		assert_string_equal(s->items[i].id, want);
+		if (i == n / 2) {
+			assert_int_equal(strlen(s->items[i].subject), long_len);
+			assert_int_equal(s->items[i].subject[long_len - 1], 'a' + (int)((long_len - 1) % 26));
+		} else {
+			snprintf(want, sizeof want, "subject %zu", i);
+			assert_string_equal(s->items[i].subject, want);
+		}
+	}
+	snap_free(s);
+
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1}\n{\"type\":\"x\",\"pad\":\"", fp);
+	for (size_t k = 0; k < (17u << 20); k++)
+		fputc('a', fp);
+	fputs("\"}\n", fp);
+	fclose(fp);
+	s = NULL;
+	assert_int_equal(snap_load(&s, path, &err), OR_ERR_LIMIT);
+	assert_non_null(strstr(err.message, ":2: line longer than"));
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +440,9 @@ int main(void)
 		cmocka_unit_test(write_read_write_is_lossless),
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
+		cmocka_unit_test(fast_lines_read_as_json_says),
+		cmocka_unit_test(hostile_lines_are_refused_with_their_line_number),
+		cmocka_unit_test(lines_across_read_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
