@@ -373,6 +373,29 @@ static int get_time(obj_t o, const char *name, int64_t *ft)
 	return filetime_parse(v, ft) != 0 ? -1 : 1;
 }
 
+/* "repaired": a list of field names (an array: never on the fast path). 0 ok, -1 malformed. */
+static int get_repaired(obj_t o, uint8_t *out)
+{
+	*out = 0;
+	if (o.fast)
+		return fast_get(o.fast, "repaired") ? -1 : 0;
+	json_t *a = json_object_get(o.j, "repaired"), *v;
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return -1;
+	size_t i;
+	json_array_foreach(a, i, v) {
+		unsigned bit = 1;
+		while ((bit & SNAP_REPAIRED_ALL) && !(json_is_string(v) && strcmp(json_string_value(v), snap_repaired_name(bit)) == 0))
+			bit <<= 1;
+		if (!(bit & SNAP_REPAIRED_ALL))
+			return -1;
+		*out |= (uint8_t)bit;
+	}
+	return 0;
+}
+
 static int read_ident(obj_t o, snap_ident *id)
 {
 	int k = get_hex_fixed(o, "key", id->key, SNAP_KEY_LEN);
@@ -441,7 +464,7 @@ static int read_folder(snap_t *s, obj_t o)
 	f->unread_count = get_int(o, "unread_count", -1);
 	f->assoc_count = get_int(o, "assoc_count", -1);
 	if (!f->id || read_ident(o, &f->ident) < 0 || get_hex_bin(s, o, "change_key", &f->change_key) < 0 ||
-	    get_hex_bin(s, o, "pcl", &f->pcl) < 0)
+	    get_hex_bin(s, o, "pcl", &f->pcl) < 0 || get_repaired(o, &f->repaired) < 0)
 		return -1;
 	return 0;
 }
@@ -465,7 +488,8 @@ static int read_item(snap_t *s, obj_t o)
 	if (!it->id || !it->folder_id || read_ident(o, &it->ident) < 0 ||
 	    get_time(o, "received", &it->received) < 0 || get_time(o, "sent", &it->sent) < 0 ||
 	    get_time(o, "created", &it->created) < 0 || get_time(o, "modified", &it->modified) < 0 ||
-	    get_hex_bin(s, o, "change_key", &it->change_key) < 0 || get_hex_bin(s, o, "pcl", &it->pcl) < 0)
+	    get_hex_bin(s, o, "change_key", &it->change_key) < 0 || get_hex_bin(s, o, "pcl", &it->pcl) < 0 ||
+	    get_repaired(o, &it->repaired) < 0)
 		return -1;
 	return 0;
 }
@@ -705,6 +729,7 @@ void snap_item_as_loaded(snap_item *it)
 	it->size = count_as_loaded(it->size);
 	bin_as_loaded(&it->change_key);
 	bin_as_loaded(&it->pcl);
+	it->repaired &= SNAP_REPAIRED_ALL;
 }
 
 int snap_as_loaded(snap_t *s, or_error *err)
