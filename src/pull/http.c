@@ -626,8 +626,10 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		pull_outcome out = judge_transport(c, cc, http, &wait, err);
 		if (out == PULL_OK)
 			out = h->judge(h->ctx, http, &c->parse_err, &wait, err);
-		/* Throttling: the server said how long to wait, or answered 429 or 503. */
-		bool throttled = out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503)));
+		/* Throttling: the server said how long to wait, answered 429 or 503, or the protocol
+		 * read a throttling code in the body. */
+		bool throttled = out == PULL_THROTTLED ||
+		                 (out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503))));
 		after_request(c, throttled);
 		if (out == PULL_OK) {
 			rc = 0;
