@@ -51,6 +51,7 @@ enum {
 	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_FINDFOLDER, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
 	OPT_SECRET_ON_ARGV, OPT_API, OPT_GRAPH_URL, OPT_LOGIN_URL, OPT_CLOUD, OPT_GRAPH_API, OPT_NO_DELTA, OPT_TENANT,
 	OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE, OPT_CERTIFICATE, OPT_CERTIFICATE_KEY, OPT_SCOPE,
+	OPT_RETRY_DEADLINE,
 	OPT_SERVER_LAST
 };
 #define CLI_SERVER_LONG_OPTIONS                                                                           \
@@ -70,6 +71,7 @@ enum {
 	{"anchor", required_argument, NULL, OPT_ANCHOR}, {"server-version", required_argument, NULL, OPT_SERVER_VERSION}, \
 	{"cacert", required_argument, NULL, OPT_CACERT}, {"insecure", no_argument, NULL, OPT_INSECURE},       \
 	{"concurrency", required_argument, NULL, OPT_CONCURRENCY}, {"retries", required_argument, NULL, OPT_RETRIES}, \
+	{"retry-deadline", required_argument, NULL, OPT_RETRY_DEADLINE},                                      \
 	{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT}, \
 	{"page-size", required_argument, NULL, OPT_PAGE_SIZE}, {"finditem", no_argument, NULL, OPT_FINDITEM},  \
 	{"findfolder", no_argument, NULL, OPT_FINDFOLDER},                                                   \
