@@ -311,6 +311,8 @@ static json_t *row_json(const diff_result *r, const diff_row *row)
 		set(j, "oldest_mail", json_pack("[oo]", row->oldest[0] ? time_json(row->oldest[0]) : json_null(),
 		                                 row->oldest[1] ? time_json(row->oldest[1]) : json_null()));
 	set(j, "findings", json_integer(row->findings));
+	if (row->keyless[0] || row->keyless[1])
+		set(j, "keyless", pair_int(row->keyless[0], row->keyless[1]));
 	return j;
 }
 

@@ -218,8 +218,23 @@ static void print_table(const out_t *o, const json_t *root)
 	}
 	if (hidden)
 		fprintf(o->fp, "%s(%zu empty folders without differences not shown)%s\n", c_on(o, DIM), hidden, c_off(o));
-	fprintf(o->fp, "%s'-': no such folder on that side. No%.4s/No%.4s: items missing on that side.%s\n\n",
+	fprintf(o->fp, "%s'-': no such folder on that side. No%.4s/No%.4s: items missing on that side.%s\n",
 	        c_on(o, DIM), hs[0], hs[1], c_off(o));
+	/* Folders whose items came without keys: they were paired by class, subject, date and folder. */
+	for (int s = 0; s < 2; s++) {
+		size_t n = 0;
+		const char *first = NULL;
+		json_array_foreach(rows, i, row) {
+			if (jat(row, "keyless", (size_t)s) > 0 && n++ == 0)
+				first = jstr(row, "folder");
+		}
+		if (n)
+			fprintf(o->fp, "%sNo source keys on the %s side in %zu folder%s (%s%s): items there were paired by "
+			               "class, subject, date and folder.%s\n",
+			        c_on(o, DIM), jstr(json_array_get(json_object_get(root, "sides"), (size_t)s), "label"), n,
+			        n == 1 ? "" : "s", first ? first : "", n > 1 ? ", ..." : "", c_off(o));
+	}
+	fputc('\n', o->fp);
 }
 
 static int kind_rank(const char *k)
