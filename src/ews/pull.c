@@ -188,8 +188,8 @@ static int ask_distinguished(ews_pull *ep, pull_run *run, pull_conn *c, ews_page
 	/* The special folders' entry ids, as the root and the Inbox carry them. */
 	ep->n_special = 0;
 	for (size_t i = 0; i < pg->n_special && ep->n_special < sizeof ep->special / sizeof *ep->special; i++) {
-		const char *role = names[pg->folder_msg[pg->special[i].folder]];
-		if (strcmp(role, "root") == 0 || strcmp(role, "inbox") == 0)
+		int msg = pg->special[i].folder >= 0 ? pg->folder_msg[pg->special[i].folder] : -1;
+		if (msg >= 0 && (size_t)msg < n && (strcmp(names[msg], "root") == 0 || strcmp(names[msg], "inbox") == 0))
 			ep->special[ep->n_special++] = pg->special[i];
 	}
 	if (!root_ok) {
