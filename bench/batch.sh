@@ -42,7 +42,7 @@ server_cpu() { # CPU seconds (user + system) used so far by the test server's pr
 run() { # run LABEL MANIFEST JOBS COUNT
 	rm -rf "$W/out"
 	S0=$(server_cpu)
-	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$BIN" batch "$2" -o "$W/out" --url "$URL" --user svc \
+	/usr/bin/time -f '%e %U %S %M' -o "$W/time" "$BIN" batch "$2" -o "$W/out" --url "$URL" --auth basic --user svc \
 		--password-file "$W/pw" --impersonate --jobs "$3" --no-progress --max-server-requests 16 >/dev/null 2>"$W/err"
 	S1=$(server_cpu)
 	set -- "$1" $(tail -n 1 "$W/time") "$4"

@@ -31,7 +31,7 @@ measure() { # measure LABEL COMMAND...: sets WALL CPU RSS
 start plain
 URL="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
 echo "mailbox: $ITEMS items in $FOLDERS folders"
-measure x "$BIN" server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 4 -o "$W/snap.jsonl"
+measure x "$BIN" server --no-progress --url "$URL" --mailbox bench@example.com --auth basic --user bench --password-file "$W/pw" --concurrency 4 -o "$W/snap.jsonl"
 O_WALL=$WALL O_CPU=$CPU
 REQ=$(sed -n 's/.*; \([0-9]*\) requests.*/\1/p' "$W/err")
 printf 'ostrecon server : wall %6.2f s  cpu %6.2f s  peak RSS %6d KiB  requests %s  items %d\n' "$WALL" "$CPU" "$RSS" "$REQ" "$(grep -c '"type":"item"' "$W/snap.jsonl")"
@@ -44,9 +44,9 @@ URL="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
 # request is of the order of the added latency, so the ratio is also shown at 100 items a page,
 # where latency dominates as it does against a real Exchange server.
 for page in 512 100; do
-	measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 1 --page-size $page -o /dev/null
+	measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --auth basic --user bench --password-file "$W/pw" --concurrency 1 --page-size $page -o /dev/null
 	C1=$WALL
-	measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --user bench --password-file "$W/pw" --concurrency 4 --page-size $page -o /dev/null
+	measure x "$BIN" -q server --no-progress --url "$URL" --mailbox bench@example.com --auth basic --user bench --password-file "$W/pw" --concurrency 4 --page-size $page -o /dev/null
 	C4=$WALL
 	echo "with ${LATENCY} ms latency, $page items a page: --concurrency 1 ${C1} s, --concurrency 4 ${C4} s: $(echo "scale=1; $C1 / $C4" | bc)x (target >= 3x)"
 done

@@ -13,6 +13,8 @@ echo "== cache reader on a generated Outlook 2013+ OST (bench/writer_ost.sh)"
 sh bench/writer_ost.sh
 echo; echo "== EWS client against the test server and exchangelib (bench/ews.sh)"
 ITEMS=${ITEMS_EWS:-100000} sh bench/ews.sh
+echo; echo "== Graph client against the JavaScript SDK and a curl replay (bench/graph_client.sh)"
+ITEMS=${ITEMS_GRAPH:-100000} sh bench/graph_client.sh
 echo; echo "== test Graph server throughput (bench/graph.sh)"
 ITEMS=${ITEMS_GRAPH:-100000} sh bench/graph.sh
 echo; echo "== diff of two large snapshots (bench/diff.sh)"
@@ -20,3 +22,5 @@ echo; echo "== diff of two large snapshots (bench/diff.sh)"
 sh bench/diff.sh ${DIFF_SIZES:-}
 echo; echo "== batch of many mailboxes (bench/batch.sh)"
 ITEMS=${BATCH_ITEMS:-2000} sh bench/batch.sh
+echo; echo "== HTML report of 300 folders and 10,000 findings in headless Chromium (bench/html.sh)"
+sh bench/html.sh || echo "(skipped: chromium is needed)"

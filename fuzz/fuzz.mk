@@ -11,7 +11,7 @@ FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter $(FUZZ_SAN) \
                -fsanitize=fuzzer-no-link -DOSTRECON_VERSION='"fuzz"' -Isrc -Itools \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+FUZZ_LIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv -lm -lpthread
 
 FUZZ_LIB_SRC := $(wildcard src/core/*.c src/ost/*.c src/pull/*.c src/ews/*.c src/diff/*.c)
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)

@@ -44,6 +44,7 @@ typedef enum { ENTRY_DONE = 0, ENTRY_FAILED, ENTRY_BAD_ROW } batch_status;
 typedef struct {
 	long line, index;
 	char *label, *mailbox, *cache, *report; /* report: path of the JSON report, when written */
+	char *log;                              /* path of the mailbox's log, when written */
 	batch_status status;
 	char verdict[40];                       /* diff verdict name, or "" */
 	int exit_code;
@@ -69,12 +70,22 @@ void batch_summary_free(batch_summary *s);
  * "summary-K-of-N", when sharded). */
 int batch_summary_save(const batch_summary *s, const char *dir, or_error *err);
 int batch_summary_load(const char *path, batch_summary **out, or_error *err);
+/* The summary's JSON form (docs/summary.schema.json), as summary.json holds it. */
+void batch_summary_write_json(const batch_summary *s, FILE *fp);
 /* Merges summaries of disjoint shards (or partial runs) of one manifest into one, in manifest
- * order; two entries for one manifest row are an error. */
-int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **out, or_error *err);
-/* Short overview for a person: how many in sync, needing resync, rebuild, with local-only data,
- * failed. */
-void batch_summary_print(const batch_summary *s, FILE *fp);
+ * order. Summaries of different manifests, or split differently, are refused (OR_ERR_USAGE); so
+ * are shards that leave some out (OR_ERR_NOTFOUND, naming them) unless `partial`; two entries for
+ * one manifest row are an error. */
+int batch_summary_merge(batch_summary *const *parts, size_t n, bool partial, batch_summary **out, or_error *err);
+/* Short overview for a person, fitted to `width` columns: how many in sync, needing resync,
+ * rebuild, with local-only data, failed; then one line per mailbox that needs a look (all of them
+ * when `all`). */
+void batch_summary_print(const batch_summary *s, FILE *fp, int width, bool all);
+/* The HTML pages of a finished run: each mailbox's report as HTML beside its JSON report
+ * (reports/NAME.html; with redaction reports/r-HASH.html, so that no address names a file), and
+ * the index page at index_path linking them. `compare` gives the redaction of the run. */
+int batch_write_html(const batch_summary *s, const char *index_path, const scan_compare_options *compare,
+                     or_error *err);
 /* 0 all in sync, 1 some need action, 2 some incomplete, 3 some failed (the worst wins). */
 int batch_summary_exit_code(const batch_summary *s);
 
@@ -90,6 +101,7 @@ typedef struct {
 	ost_reader reader;
 	int shard_k, shard_n;       /* 0/0 for all rows */
 	bool progress;
+	bool mailbox_logs;          /* reports/NAME.log: the mailbox's own log, -v level at least */
 	/* The server side of a row (its protocol, endpoint and credentials, from the row's url and api
 	 * columns and the run's options): the caller's, so that the choice is made in one place. */
 	int (*server_for)(void *ctx, const batch_row *row, scan_server *out, or_error *err);

@@ -209,10 +209,9 @@ static void check_rows(batch_manifest *m)
 int batch_manifest_load(const char *path, batch_manifest **out, or_error *err)
 {
 	*out = NULL;
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = or_open_input(path, "manifest", err);
 	if (!fp)
-		return or_fail(err, errno == ENOENT ? OR_ERR_NOTFOUND : OR_ERR_IO, "cannot open the manifest %s: %s", path,
-		               strerror(errno));
+		return err ? err->code : OR_ERR_IO;
 	batch_manifest *m = calloc(1, sizeof *m);
 	struct csv_parser p;
 	reader r;
@@ -221,7 +220,8 @@ int batch_manifest_load(const char *path, batch_manifest **out, or_error *err)
 	int rc = 0;
 	if (!m || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) {
 		free(m);
-		fclose(fp);
+		if (fp != stdin)
+			fclose(fp);
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
 	/* One physical line at a time, so that rows can be named by their line number. */
@@ -265,7 +265,8 @@ out:
 	for (int i = 0; i < r.n_fields; i++)
 		free(r.fields[i]);
 	csv_free(&p);
-	fclose(fp);
+	if (fp != stdin)
+		fclose(fp);
 	free(r.offs);
 	if (rc) {
 		batch_manifest_free(m);

@@ -28,7 +28,7 @@ typedef struct {
 	server_gate *gates;
 	size_t n_gates, cap_gates;
 	pthread_mutex_t lock;
-	bool tty;
+	progress_task *prog;   /* the progress line, NULL when not shown */
 } batch_ctx;
 
 static double now_s(void)
@@ -119,8 +119,9 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 {
 	const batch_options *o = b->opt;
 	const batch_row *row = &b->m->rows[b->todo[t]];
-	char report_path[1200], entry_path[1200], snap_dir[1200], cache[4200];
+	char report_path[1200], entry_path[1200], snap_dir[1200], cache[4200], log_path[1200];
 	snprintf(report_path, sizeof report_path, "%s/reports/%s.json", o->out_dir, b->names[t]);
+	snprintf(log_path, sizeof log_path, "%s/reports/%s.log", o->out_dir, b->names[t]);
 	snprintf(entry_path, sizeof entry_path, "%s/entries/%s.json", o->out_dir, b->names[t]);
 	snprintf(snap_dir, sizeof snap_dir, "%s/snapshots/%s", o->out_dir, b->names[t]);
 	double t0 = now_s();
@@ -131,6 +132,16 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 		e->status = ENTRY_BAD_ROW;
 		snprintf(e->error, sizeof e->error, "manifest line %ld: %s", row->line, row->problem);
 		return;
+	}
+	/* From here on, what this thread logs also goes to the mailbox's own log. */
+	or_error lerr = {0};
+	log_sink *log = o->mailbox_logs ? log_sink_open(log_path, false, &lerr) : NULL;
+	if (o->mailbox_logs && !log)
+		log_warn("%s", lerr.message);
+	if (log) {
+		e->log = strdup(log_path);
+		log_set_thread_sink(log);
+		log_verbose("mailbox %s (manifest line %ld), cache file %s", row->mailbox, row->line, row->cache);
 	}
 	if (row->cache[0] == '/' || !b->manifest_dir)
 		str_copy(cache, row->cache, sizeof cache);
@@ -183,17 +194,34 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	report_free(rep);
 save:
 	e->seconds = now_s() - t0;
+	if (log) {
+		log_verbose("mailbox %s: %s%s%s (%.1f s, %ld requests)", row->mailbox,
+		            e->status == ENTRY_DONE ? e->verdict : "failed", *e->error ? ": " : "", e->error, e->seconds,
+		            e->requests);
+		log_set_thread_sink(NULL);
+		log_sink_close(log);
+	}
 	/* The entry is written after the report: an entry that says "done" always has its report. */
 	if (batch_entry_save(e, entry_path, &err) != 0)
 		log_warn("%s", err.message);
 }
 
+/* The progress line: mailboxes done of the run's, running, failed, time left. Called with the lock held. */
 static void progress(batch_ctx *b, bool final)
 {
-	if (!b->tty)
+	if (!b->prog)
 		return;
-	fprintf(stderr, "\r  mailboxes %zu/%zu done, %zu failed, %zu running   %s", b->done, b->n_todo, b->failed,
-	        b->next > b->n_todo ? 0 : b->next - b->done, final ? "\n" : "");
+	progress_state st;
+	progress_state_init(&st);
+	st.eta_count = progress_state_count(&st, "mailboxes", (int64_t)b->done, (int64_t)b->n_todo);
+	st.running = (int64_t)b->next - (int64_t)b->done; /* rows claimed and not yet finished */
+	st.failed = (int64_t)b->failed;
+	if (final) {
+		progress_finish(b->prog, &st);
+		b->prog = NULL;
+	} else {
+		progress_update(b->prog, &st);
+	}
 }
 
 static void *worker(void *arg)
@@ -291,7 +319,7 @@ int batch_run(const batch_manifest *m, const char *manifest_path, const batch_op
 	memset(&b, 0, sizeof b);
 	b.m = m;
 	b.opt = opt;
-	b.tty = opt->progress && isatty(2);
+	b.prog = opt->progress ? progress_start("batch") : NULL;
 	pthread_mutex_init(&b.lock, NULL);
 	double t0 = now_s();
 	int rc = prepare(&b, manifest_path, err);
@@ -308,7 +336,7 @@ int batch_run(const batch_manifest *m, const char *manifest_path, const batch_op
 		pthread_t th[64];
 		int started = 0;
 		for (int i = 0; i < n && (size_t)i < b.n_todo; i++)
-			if (pthread_create(&th[i], NULL, worker, &b) == 0)
+			if (or_thread_create(&th[i], worker, &b) == 0)
 				started++;
 		if (!started)
 			worker(&b);
@@ -319,6 +347,7 @@ int batch_run(const batch_manifest *m, const char *manifest_path, const batch_op
 		*out = b.sum;
 		b.sum = NULL;
 	}
+	progress_finish(b.prog, NULL); /* a run that could not start: its line goes */
 	batch_summary_free(b.sum);
 	for (size_t i = 0; i < b.n_todo; i++)
 		free(b.names[i]);

@@ -17,6 +17,7 @@ void batch_summary_free(batch_summary *s)
 		free(e->mailbox);
 		free(e->cache);
 		free(e->report);
+		free(e->log);
 	}
 	free(s->entries);
 	free(s->manifest);
@@ -32,7 +33,7 @@ static void put_opt_string(FILE *fp, const char *name, const char *v, bool comma
 		fputs("null", fp);
 }
 
-static void write_json(const batch_summary *s, FILE *fp)
+void batch_summary_write_json(const batch_summary *s, FILE *fp)
 {
 	fputs("{\"format\":\"ostrecon-batch-summary\",\"version\":1", fp);
 	put_opt_string(fp, "manifest", s->manifest, true);
@@ -55,6 +56,8 @@ static void write_json(const batch_summary *s, FILE *fp)
 		        e->expected, e->only_in_cache, (long long)e->items[0], (long long)e->items[1], e->seconds, e->requests,
 		        e->resumed ? "true" : "false");
 		put_opt_string(fp, "report", e->report, true);
+		if (e->log)
+			put_opt_string(fp, "log", e->log, true);
 		put_opt_string(fp, "error", *e->error ? e->error : NULL, true);
 		fputs("}", fp);
 	}
@@ -110,7 +113,7 @@ int batch_entry_save(const batch_entry *e, const char *path, or_error *err)
 	int rc = atomic_open(&af, path, err);
 	if (rc)
 		return rc;
-	write_json(&one, af.fp);
+	batch_summary_write_json(&one, af.fp);
 	return atomic_commit(&af, err);
 }
 
@@ -130,7 +133,7 @@ int batch_summary_save(const batch_summary *s, const char *dir, or_error *err)
 		if (fmt)
 			write_csv(s, af.fp);
 		else
-			write_json(s, af.fp);
+			batch_summary_write_json(s, af.fp);
 		if ((rc = atomic_commit(&af, err)) != 0)
 			return rc;
 	}
@@ -187,6 +190,7 @@ int batch_summary_load(const char *path, batch_summary **out, or_error *err)
 		e->mailbox = dup_str(o, "mailbox");
 		e->cache = dup_str(o, "cache");
 		e->report = dup_str(o, "report");
+		e->log = dup_str(o, "log");
 		const char *st = json_string_value(json_object_get(o, "status"));
 		e->status = ENTRY_FAILED;
 		for (int k = 0; k < 3; k++)
@@ -223,15 +227,47 @@ static int by_line(const void *a, const void *b)
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
-int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **out, or_error *err)
+/* Shards of one manifest, all of them unless `partial`: the shards that are missing, named. */
+static int check_shards(batch_summary *const *parts, size_t n, bool partial, or_error *err)
+{
+	for (size_t p = 1; p < n; p++)
+		if (parts[p]->manifest && parts[0]->manifest && strcmp(parts[p]->manifest, parts[0]->manifest) != 0)
+			return or_fail(err, OR_ERR_USAGE, "these summaries are of different manifests (%s and %s): they do not "
+			               "merge", parts[0]->manifest, parts[p]->manifest);
+	int shards = parts[0]->shard_n;
+	for (size_t p = 1; p < n; p++)
+		if (parts[p]->shard_n != shards)
+			return or_fail(err, OR_ERR_USAGE, "these summaries split the manifest differently (%d and %d shards)",
+			               shards, parts[p]->shard_n);
+	if (shards <= 0 || partial)
+		return 0;
+	char missing[300] = "";
+	int n_missing = 0;
+	for (int k = 1; k <= shards; k++) {
+		bool have = false;
+		for (size_t p = 0; p < n && !have; p++)
+			have = parts[p]->shard_k == k;
+		if (!have) {
+			size_t len = strlen(missing);
+			snprintf(missing + len, sizeof missing - len, "%s%d", n_missing++ ? ", " : "", k);
+		}
+	}
+	if (n_missing)
+		return or_fail(err, OR_ERR_NOTFOUND, "shard%s %s of %d %s missing: merge them all, or give --partial for a "
+		               "summary of these alone", n_missing > 1 ? "s" : "", missing, shards, n_missing > 1 ? "are" : "is");
+	return 0;
+}
+
+int batch_summary_merge(batch_summary *const *parts, size_t n, bool partial, batch_summary **out, or_error *err)
 {
 	*out = NULL;
+	int rc = n ? check_shards(parts, n, partial, err) : 0;
+	if (rc)
+		return rc;
 	batch_summary *s = calloc(1, sizeof *s);
 	if (!s)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	for (size_t p = 0; p < n; p++) {
-		if (p && parts[p]->manifest && s->manifest && strcmp(parts[p]->manifest, s->manifest) != 0)
-			log_warn("merging summaries of different manifests: %s and %s", s->manifest, parts[p]->manifest);
 		if (!s->manifest)
 			s->manifest = dup_or_null(parts[p]->manifest);
 		if (parts[p]->seconds > s->seconds)
@@ -247,6 +283,7 @@ int batch_summary_merge(batch_summary *const *parts, size_t n, batch_summary **o
 			e->mailbox = dup_or_null(e->mailbox);
 			e->cache = dup_or_null(e->cache);
 			e->report = dup_or_null(e->report);
+			e->log = dup_or_null(e->log);
 		}
 	}
 	qsort(s->entries, s->n, sizeof *s->entries, by_line);
@@ -272,9 +309,26 @@ int batch_summary_exit_code(const batch_summary *s)
 	return worst;
 }
 
-void batch_summary_print(const batch_summary *s, FILE *fp)
+static const char *verdict_words(const batch_entry *e)
+{
+	if (e->status == ENTRY_BAD_ROW)
+		return "bad manifest row";
+	if (e->status != ENTRY_DONE)
+		return "failed";
+	if (strcmp(e->verdict, "resync_folders") == 0)
+		return "resync folders";
+	if (strcmp(e->verdict, "rebuild_ost") == 0)
+		return "rebuild the OST";
+	if (strcmp(e->verdict, "incomplete") == 0)
+		return "incomplete";
+	return "in sync";
+}
+
+void batch_summary_print(const batch_summary *s, FILE *fp, int width, bool all)
 {
 	size_t in_sync = 0, resync = 0, rebuild = 0, incomplete = 0, failed = 0, local = 0, resumed = 0;
+	if (width < 40)
+		width = 80;
 	for (size_t i = 0; i < s->n; i++) {
 		const batch_entry *e = &s->entries[i];
 		if (e->status != ENTRY_DONE)
@@ -291,17 +345,32 @@ void batch_summary_print(const batch_summary *s, FILE *fp)
 			local++;
 		resumed += e->resumed;
 	}
-	fprintf(fp, "%zu mailboxes: %zu in sync, %zu need a folder resync, %zu need an OST rebuild, %zu incomplete, "
-	            "%zu failed; %zu with items only in the cache (export first)\n",
-	        s->n, in_sync, resync, rebuild, incomplete, failed, local);
-	if (resumed)
-		fprintf(fp, "(%zu taken from an earlier run)\n", resumed);
+	char line[1024], a[64], b[64];
+	snprintf(line, sizeof line, "%s: %zu in sync, %zu %s a folder resync, %zu %s an OST rebuild, %zu incomplete, "
+	         "%zu failed; %s with items only in the cache (export first).",
+	         report_plural(a, sizeof a, (long long)s->n, "mailbox", "mailboxes"), in_sync, resync,
+	         resync == 1 ? "needs" : "need", rebuild, rebuild == 1 ? "needs" : "need", incomplete, failed,
+	         report_plural(b, sizeof b, (long long)local, "mailbox", "mailboxes"));
+	report_text_wrap(fp, width, "", 2, line);
+	if (resumed) {
+		snprintf(line, sizeof line, "(%s taken from an earlier run)", report_plural(a, sizeof a, (long long)resumed,
+		         "mailbox", "mailboxes"));
+		report_text_wrap(fp, width, "", 1, line);
+	}
+	/* One line per mailbox that needs a look (every one with --all): its manifest line, its name
+	 * shortened in the middle, what it needs; the reason of a failure wrapped below. */
+	size_t name_w = width >= 100 ? 40 : width >= 70 ? 32 : (size_t)(width > 40 ? width - 26 : 14);
 	for (size_t i = 0; i < s->n; i++) {
 		const batch_entry *e = &s->entries[i];
-		if (e->status == ENTRY_DONE && strncmp(e->verdict, "in_sync", 7) == 0)
+		if (!all && e->status == ENTRY_DONE && strncmp(e->verdict, "in_sync", 7) == 0)
 			continue;
-		fprintf(fp, "  line %-4ld %-32.32s %-16s %s\n", e->line, e->label ? e->label : e->mailbox ? e->mailbox : "?",
-		        e->status == ENTRY_DONE ? e->verdict : status_names[e->status],
-		        e->status != ENTRY_DONE ? e->error : e->only_in_cache ? "(items only in the cache)" : "");
+		char name[512], first[640];
+		report_text_shorten(e->label ? e->label : e->mailbox ? e->mailbox : "?", name_w, false, name, sizeof name);
+		size_t pad = name_w - report_text_cols(name);
+		snprintf(first, sizeof first, "  line %-4ld %s%*s  ", e->line, name, (int)pad, "");
+		const char *why = e->status != ENTRY_DONE ? e->error : e->only_in_cache ? "items only in the cache: export first" : "";
+		snprintf(line, sizeof line, "%s%s%s", verdict_words(e), *why ? ": " : "", why);
+		int indent = (int)report_text_cols(first);
+		report_text_wrap(fp, width, first, width - indent >= 30 ? indent : 4, line);
 	}
 }

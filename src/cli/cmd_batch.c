@@ -10,14 +10,16 @@
 static void help(void)
 {
 	printf("Usage: ostrecon batch MANIFEST.csv [-o DIR] [--jobs N] [--shard K/N] [--force]\n"
-	       "                     [--config FILE] [connection, auth and comparison options]\n\n"
+	       "                     [--html INDEX.html] [--config FILE] [connection, auth and comparison\n"
+	       "                     options]\n\n"
 	       "Scans every mailbox of the manifest (both sides, the comparison, the report) with bounded\n"
 	       "parallelism, and writes one JSON report per mailbox and a summary (JSON and CSV). A mailbox\n"
 	       "that fails is recorded with its reason and does not stop the others. Running the same\n"
 	       "command again skips the mailboxes that already have a complete report and redoes the rest.\n\n"
 	       "The manifest is CSV with a header: mailbox and cache (the .ost/.pst path, relative to the\n"
-	       "manifest's folder) are required; url (per-row EWS endpoint), api (ews, graph or auto),\n"
-	       "sync_window and label are optional. Credentials never go in the manifest: they come from\n"
+	       "manifest's folder) are required; url (per-row EWS endpoint; empty: found by Autodiscover,\n"
+	       "once per domain in a run), api (ews, graph or auto), sync_window and label are optional.\n"
+	       "Credentials never go in the manifest: they come from\n"
 	       "the options below or the config file (a service account with --impersonate, OAuth\n"
 	       "application credentials, or a token file).\n\n"
 	       "  -o, --output DIR         output folder (default ostrecon-batch): reports/NAME.json,\n"
@@ -34,16 +36,24 @@ static void help(void)
 	       "                           libpff's scan (slow on big files); --no-recover: do not (default)\n"
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache files\n"
 	       "                           (ostrecon ost --help)\n"
+	       "      --json               print the summary (summary.json's form) instead of the overview\n"
+	       "      --no-mailbox-logs    do not write reports/NAME.log, each mailbox's own timestamped log\n"
+	       "                           (-v level at least; written by default, --mailbox-logs)\n"
 	       "      --config FILE        options as 'name = value' lines (names of the long options,\n"
 	       "                           e.g. url, user, password-file, impersonate, jobs); the command\n"
-	       "                           line wins\n\n%s\n%s"
-	       "  -q, --quiet, -v, --verbose, -h, --help\n\n"
+	       "                           line wins\n"
+	       "      --html INDEX.html    also write each mailbox's report as HTML beside its JSON report\n"
+	       "                           and an index page linking them all (with --redact the pages\n"
+	       "                           are reports/r-HASH.html and the index hashes the names)\n"
+	       "      --all, --width N     the overview lists every mailbox; fit it to N columns\n\n%s\n%s%s"
+	       "  -q, --quiet, -v, --verbose, --log-file FILE (the whole run's log), -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
-	       cli_report_help, cli_server_help);
+	       cli_report_help, cli_server_help, cli_progress_help);
 }
 
-enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG };
+enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG,
+       OPT_MAILBOX_LOGS, OPT_NO_MAILBOX_LOGS };
 
 static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT_JOBS},
                                            {"max-server-requests", required_argument, NULL, OPT_MAX_SERVER},
@@ -54,9 +64,12 @@ static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT
                                            {"recover", no_argument, NULL, OPT_BRECOVER},
                                            {"reader", required_argument, NULL, OPT_BREADER},
                                            {"config", required_argument, NULL, OPT_CONFIG},
+                                           {"mailbox-logs", no_argument, NULL, OPT_MAILBOX_LOGS},
+                                           {"no-mailbox-logs", no_argument, NULL, OPT_NO_MAILBOX_LOGS},
                                            {"help", no_argument, NULL, 'h'},
                                            CLI_REPORT_LONG_OPTIONS,
                                            CLI_SERVER_LONG_OPTIONS,
+                                           CLI_PROGRESS_LONG_OPTIONS,
                                            CLI_LOG_LONG_OPTIONS,
                                            {0}};
 
@@ -80,7 +93,7 @@ static int server_for(void *ctx, const batch_row *row, scan_server *out, or_erro
 static int apply(batch_cli *b, int c, const char *arg)
 {
 	long v;
-	if (cli_log_option(c))
+	if (cli_log_option(c, arg))
 		return 1;
 	switch (c) {
 	case 'o': b->bo.out_dir = arg; return 1;
@@ -107,10 +120,14 @@ static int apply(batch_cli *b, int c, const char *arg)
 			return -cli_usage_error("batch", "--reader takes native or libpff");
 		return 1;
 	case OPT_CONFIG: b->config = arg; return 1;
+	case OPT_MAILBOX_LOGS: b->bo.mailbox_logs = true; return 1;
+	case OPT_NO_MAILBOX_LOGS: b->bo.mailbox_logs = false; return 1;
 	}
 	int r = cli_report_option(&b->cr, c, arg, "batch");
 	if (!r)
 		r = cli_server_option(&b->srv, c, arg, "batch");
+	if (!r)
+		r = cli_progress_option(c, arg, "batch");
 	return r < 0 ? -1 : r;
 }
 
@@ -177,6 +194,7 @@ int cmd_batch(int argc, char **argv)
 	b.bo.max_server_requests = 8;
 	b.bo.recover = false;
 	b.bo.progress = true;
+	b.bo.mailbox_logs = true;
 	cli_server_init(&b.srv);
 	b.srv.pull.concurrency = 2;
 	cli_report_init(&b.cr);
@@ -213,12 +231,23 @@ int cmd_batch(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		rc = cli_usage_error("batch", "one manifest file is required");
+		rc = cli_usage_error("batch", "one manifest file is required, %d given%s", argc - optind,
+		                     argc - optind > 1 ? cli_report_operand_hint(&b.cr) : "");
 		goto out;
 	}
 	const char *manifest = argv[optind];
 	if (b.srv.pull.mailbox) {
 		rc = cli_usage_error("batch", "--mailbox does not apply: the manifest names the mailboxes");
+		goto out;
+	}
+	if (b.srv.autodiscover_only) {
+		rc = cli_usage_error("batch", "--autodiscover-only applies to one mailbox ('ostrecon server')");
+		goto out;
+	}
+	/* The manifest first: a run without one needs no credentials (and is told so, not asked for them). */
+	if (batch_manifest_load(manifest, &m, &err) != 0) {
+		log_error("%s", err.message);
+		rc = err.code == OR_ERR_NOTFOUND || err.code == OR_ERR_IO ? EXIT_ERROR : EXIT_USAGE;
 		goto out;
 	}
 	if (cli_report_finish(&b.cr, &err) != 0 || cli_server_finish(&b.srv, "batch", false, &err) != 0) {
@@ -227,23 +256,33 @@ int cmd_batch(int argc, char **argv)
 	}
 	if (b.srv.ews.associated)
 		b.cr.diff.compare_associated = true;
-	if (batch_manifest_load(manifest, &m, &err) != 0) {
-		log_error("%s", err.message);
-		rc = err.code == OR_ERR_NOTFOUND || err.code == OR_ERR_IO ? EXIT_ERROR : EXIT_USAGE;
-		goto out;
-	}
 	for (size_t i = 0; i < m->n_rows; i++)
 		if (m->rows[i].problem)
 			log_warn("%s:%ld: %s; the row is skipped", manifest, m->rows[i].line, m->rows[i].problem);
 	b.bo.server_for = server_for;
 	b.bo.server_ctx = &b.srv;
+	b.bo.progress = b.srv.pull.progress; /* --no-progress: no line of the batch either */
 	cli_report_compare_options(&b.cr, &b.bo.compare);
+	char what[1100];
+	snprintf(what, sizeof what, "the batch of %s (run it again to go on: finished mailboxes are kept)", manifest);
+	or_set_activity(what);
 	if (batch_run(m, manifest, &b.bo, &sum, &err) != 0 || batch_summary_save(sum, b.bo.out_dir, &err) != 0) {
 		log_error("%s", err.message);
 		goto out;
 	}
-	batch_summary_print(sum, stdout);
-	printf("Reports and summary in %s/ (%.1f s)\n", b.bo.out_dir, sum->seconds);
+	if (b.cr.html && batch_write_html(sum, b.cr.html, &b.bo.compare, &err) != 0) {
+		log_error("%s", err.message);
+		goto out;
+	}
+	if (b.cr.json_out) { /* --json: the summary itself on standard output, for a script */
+		batch_summary_write_json(sum, stdout);
+	} else {
+		report_text_options topt;
+		cli_report_text_options(&b.cr, &topt);
+		batch_summary_print(sum, stdout, topt.width, b.cr.all);
+		printf("Reports and summary in %s/ (%.1f s)%s%s\n", b.bo.out_dir, sum->seconds,
+		       b.cr.html ? "; HTML index: " : "", b.cr.html ? b.cr.html : "");
+	}
 	rc = batch_summary_exit_code(sum);
 out:
 	batch_summary_free(sum);
@@ -257,25 +296,32 @@ out:
 
 static void merge_help(void)
 {
-	printf("Usage: ostrecon merge -o DIR SUMMARY.json...\n\n"
+	printf("Usage: ostrecon merge -o DIR [--partial] SUMMARY.json...\n\n"
 	       "Joins the summaries of the shards of one batch (summary-K-of-N.json, from 'ostrecon batch\n"
 	       "--shard K/N' on several machines) into one: DIR/summary.json and DIR/summary.csv, in manifest\n"
-	       "order, and prints the overview. Two summaries holding the same manifest row are an error.\n\n"
-	       "  -o, --output DIR   where the merged summary goes (default: the current folder)\n\n"
-	       "Exit codes: as 'ostrecon batch' for the merged summary; 3 also when a summary cannot be read.\n");
+	       "order, and prints the overview. Every shard must be there (the missing ones are named),\n"
+	       "unless --partial; summaries of different manifests, or of shards split differently, do not\n"
+	       "merge; two summaries holding the same manifest row are an error.\n\n"
+	       "  -o, --output DIR   where the merged summary goes (default: the current folder)\n"
+	       "      --partial      merge the shards given even when some are missing\n"
+	       "  -q, -v, --log-file FILE  quieter, more detail, a timestamped log (as for batch)\n\n"
+	       "Exit codes: as 'ostrecon batch' for the merged summary; 3 also when a summary cannot be read\n"
+	       "or shards are missing; 64 for summaries that do not belong together.\n");
 }
 
 int cmd_merge(int argc, char **argv)
 {
 	static const struct option opts[] = {{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-	                                     CLI_LOG_LONG_OPTIONS, {0}};
+	                                     {"partial", no_argument, NULL, 'P'}, CLI_LOG_LONG_OPTIONS, {0}};
 	const char *dir = ".";
+	bool partial = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		if (cli_log_option(c, optarg))
 			continue;
 		switch (c) {
 		case 'o': dir = optarg; break;
+		case 'P': partial = true; break;
 		case 'h': merge_help(); return EXIT_OK;
 		default: return cli_usage_error("merge", "unknown option");
 		}
@@ -297,11 +343,13 @@ int cmd_merge(int argc, char **argv)
 		log_error("cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if (batch_summary_merge(parts, n, &merged, &err) != 0 || batch_summary_save(merged, dir, &err) != 0) {
+	if (batch_summary_merge(parts, n, partial, &merged, &err) != 0 || batch_summary_save(merged, dir, &err) != 0) {
 		log_error("%s", err.message);
+		if (err.code == OR_ERR_USAGE)
+			rc = EXIT_USAGE;
 		goto out;
 	}
-	batch_summary_print(merged, stdout);
+	batch_summary_print(merged, stdout, cli_text_width(), false);
 	rc = batch_summary_exit_code(merged);
 out:
 	for (size_t i = 0; i < n; i++)

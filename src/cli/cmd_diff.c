@@ -8,15 +8,17 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--sync-window 12m|90d|all|infer]\n"
-	       "                    [--text|--json] [--redact[=KEYFILE]] [--associated] [-q|-v]\n\n"
+	printf("Usage: ostrecon diff A.jsonl B.jsonl [-o REPORT.json] [--html REPORT.html] [--sync-window W]\n"
+	       "                    [--text|--json] [--all] [--width N] [--redact[=KEYFILE]] [--associated]\n"
+	       "                    [-q|-v]\n\n"
 	       "Compares two snapshots (server against cache, cache against cache, server against server),\n"
 	       "prints the verdict, the per-folder table, the findings and the advice, and writes the JSON\n"
 	       "report (docs/REPORT.md). Put the server first and the cache second by convention; the sides\n"
-	       "are told apart by each snapshot's source either way.\n\n  -o, --output FILE       write the JSON report to FILE (atomically, mode 0600)\n\n%s"
+	       "are told apart by each snapshot's source either way.\n\n  -o, --output FILE       write the JSON report to FILE (mode 0600, atomic; - for stdout)\n\n%s"
 	       "      --associated        also compare associated (hidden) items, apart from normal items\n"
 	       "  -q, --quiet             only errors on stderr\n"
 	       "  -v, --verbose           more detail on stderr\n"
+	       "      --log-file FILE     also write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help              this help\n\n"
 	       "Exit codes: 0 in sync (also: in sync except expected differences), 1 differences that need\n"
 	       "action, 2 incomplete (a part of a side could not be read), 3 error, 64 usage error.\n",
@@ -34,7 +36,7 @@ int cmd_diff(int argc, char **argv)
 	cli_report_init(&cr);
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		if (cli_log_option(c, optarg))
 			continue;
 		int r = cli_report_option(&cr, c, optarg, "diff");
 		if (r < 0)
@@ -47,10 +49,12 @@ int cmd_diff(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2)
-		return cli_usage_error("diff", "two snapshot files are required");
+		return cli_usage_error("diff", "two snapshot files are required, %d given%s", argc - optind,
+		                       argc - optind > 2 ? cli_report_operand_hint(&cr) : "");
 	const char *in[2] = {argv[optind], argv[optind + 1]};
 	for (int s = 0; s < 2; s++)
-		if (cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) {
+		if ((cr.out && strcmp(cr.out, "-") != 0 && cli_same_file(cr.out, in[s])) ||
+		    (cr.html && cli_same_file(cr.html, in[s]))) {
 			log_error("refusing to write the report over an input snapshot");
 			return EXIT_USAGE;
 		}

@@ -21,7 +21,7 @@ int cli_reader_parse(const char *name, ost_reader *out)
 static void help(void)
 {
 	printf("Usage: ostrecon ost FILE [-o OUT] [--mailbox ADDRESS] [--reader native|libpff] [--recover]\n"
-	       "                        [--no-crc-check] [-q|-v]\n\n"
+	       "                        [--no-crc-check] [--progress[=WHEN]|--no-progress] [-q|-v]\n\n"
 	       "Lists an Outlook cache file (.ost, or .pst) read-only and writes its snapshot (JSON Lines,\n"
 	       "docs/SNAPSHOT.md): the folder tree, every message with its source key and the properties\n"
 	       "the comparison uses, every part that could not be read, and an integrity section.\n\n"
@@ -36,11 +36,15 @@ static void help(void)
 	       "      --no-recover     do not (the default)\n"
 	       "      --no-crc-check   skip the scan of the file's own page and block checksums (CRCs,\n"
 	       "                       trailers), which reads every block once\n"
+	       "%s"
+	       "      --no-progress    no progress on stderr (as --progress=never)\n"
 	       "  -q, --quiet          only errors on stderr\n"
 	       "  -v, --verbose        more detail on stderr\n"
+	       "      --log-file FILE  also write a timestamped log to FILE (-v detail at least)\n"
 	       "  -h, --help           this help\n\n"
 	       "Exit codes: 0 read completely, 2 snapshot written but parts of the file could not be read\n"
-	       "(listed in it), 3 the file cannot be read at all (nothing written), 64 usage error.\n");
+	       "(listed in it), 3 the file cannot be read at all (nothing written), 64 usage error.\n",
+	       cli_progress_help);
 }
 
 int cmd_ost(int argc, char **argv)
@@ -49,16 +53,23 @@ int cmd_ost(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"mailbox", required_argument, NULL, 'm'},
 		{"no-recover", no_argument, NULL, 'R'}, {"no-crc-check", no_argument, NULL, 'C'},
 		{"recover", no_argument, NULL, 'r'}, {"reader", required_argument, NULL, 'E'},
+		{"no-progress", no_argument, NULL, 'P'}, CLI_PROGRESS_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'}, CLI_LOG_LONG_OPTIONS, {0}};
 	const char *out = "-";
-	ost_options opt = {.recover = false};
+	ost_options opt = {.recover = false, .progress = true};
 	int c;
 	while ((c = getopt_long(argc, argv, "o:hqv", opts, NULL)) != -1) {
-		if (cli_log_option(c))
+		if (cli_log_option(c, optarg))
+			continue;
+		int r = cli_progress_option(c, optarg, "ost");
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r)
 			continue;
 		switch (c) {
 		case 'o': out = optarg; break;
 		case 'm': opt.mailbox = optarg; break;
+		case 'P': opt.progress = false; break;
 		case 'R': opt.recover = false; break;
 		case 'r': opt.recover = true; break;
 		case 'E':
@@ -93,6 +104,9 @@ int cmd_ost(int argc, char **argv)
 
 	ost_summary sum;
 	or_error err = {0};
+	char what[1100];
+	snprintf(what, sizeof what, "the listing of %s", path);
+	or_set_activity(what);
 	if (ost_capture(path, &opt, out, &sum, &err) != 0) {
 		log_error("%s: %s", path, err.message);
 		return EXIT_ERROR;

@@ -21,7 +21,9 @@ static char *from_file(const char *path, or_error *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		or_fail(err, OR_ERR_IO, "cannot read the secret file %s: %s", path, strerror(errno));
+		/* a file named on the command line that is not there is the command line's mistake */
+		or_fail(err, errno == ENOENT || errno == ENOTDIR ? OR_ERR_USAGE : OR_ERR_IO, "cannot read the secret file %s: %s",
+		        path, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
@@ -90,9 +92,18 @@ char *cli_read_secret(const char *file, const char *env, const char *prompt, or_
 	protect_process();
 	if (file)
 		return from_file(file, err);
-	const char *v = env ? getenv(env) : NULL;
-	if (v && *v)
-		return strdup(v);
+	char *v = env ? getenv(env) : NULL;
+	if (v && *v) {
+		/* Taken out of the environment once read: wiped where it sits (the process's first
+		 * environment block is what /proc/PID/environ shows for the whole run) and unset, so
+		 * that no child process inherits it either. */
+		char *s = strdup(v);
+		explicit_bzero(v, strlen(v));
+		unsetenv(env);
+		if (!s)
+			or_fail(err, OR_ERR_NOMEM, "out of memory");
+		return s;
+	}
 	if (prompt)
 		return from_prompt(prompt, err);
 	or_fail(err, OR_ERR_USAGE, "no secret given");

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
 
 #define GRAPH_ROOT "https://graph.microsoft.com/v1.0"
 #define EWS_ONLINE_SCOPE "https://outlook.office365.com/.default"
@@ -26,7 +29,7 @@ static const struct {
 #define N_CLOUDS (sizeof clouds / sizeof *clouds)
 
 static const char *const auth_names[] = {"basic", "ntlm", "negotiate", "bearer", "client-secret", "certificate",
-                                         "device-code"};
+                                         "device-code", "auto"};
 
 void cli_server_init(cli_server *c)
 {
@@ -42,6 +45,35 @@ void cli_server_init(cli_server *c)
 static int bad(const char *command, const char *msg)
 {
 	return -cli_usage_error(command, "%s", msg);
+}
+
+/* A name mapping as curl takes it: `fields` fields separated by ':' (IPv6 addresses in
+ * brackets), a decimal port in the second, no spaces. */
+static bool mapping_valid(const char *m, int fields)
+{
+	if (strlen(m) > 300 || strpbrk(m, " \t\r\n") || (fields == 3 && m[0] == ':'))
+		return false;
+	int n = 1;
+	bool bracket = false;
+	const char *port = NULL, *last = NULL;
+	for (const char *p = m; *p; p++) {
+		if (*p == '[')
+			bracket = true;
+		else if (*p == ']')
+			bracket = false;
+		else if (*p == ':' && !bracket) {
+			if (++n == 2)
+				port = p + 1;
+			last = p + 1;
+		}
+	}
+	if (n < fields || !port)
+		return false;
+	size_t digits = strspn(port, "0123456789");
+	if (port[digits] != ':' || (digits == 0 && fields == 3) || digits > 5)
+		return false;
+	/* --connect-to: exactly four fields, the last a port (empty: the same) */
+	return fields == 3 || (n == 4 && strspn(last, "0123456789") == strlen(last) && strlen(last) <= 5);
 }
 
 int cli_server_option(cli_server *c, int opt, const char *arg, const char *command)
@@ -61,7 +93,7 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 			return bad(command, "--api takes ews, graph or auto");
 		return 1;
 	case OPT_GRAPH_URL: c->graph_url = arg; return 1;
-	case OPT_LOGIN_URL: c->login_url = arg; return 1;
+	case OPT_AUTHORITY: c->authority_url = arg; return 1;
 	case OPT_CLOUD:
 		for (size_t i = 0; i < N_CLOUDS; i++)
 			if (strcmp(arg, clouds[i].name) == 0) {
@@ -94,6 +126,22 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 	case OPT_ASSOCIATED: c->ews.associated = true; return 1;
 	case OPT_NO_PROGRESS: c->pull.progress = false; return 1;
 	case OPT_TRACE_DIR: c->pull.trace_dir = arg; return 1;
+	case OPT_RESOLVE:
+		if (!mapping_valid(arg, 3))
+			return bad(command, "--resolve takes HOST:PORT:ADDRESS, e.g. mail.contoso.com:443:10.0.0.5");
+		if (c->n_resolve >= CLI_MAX_MAPPINGS)
+			return bad(command, "--resolve: at most 16");
+		c->resolve[c->n_resolve++] = arg;
+		return 1;
+	case OPT_CONNECT_TO:
+		if (!mapping_valid(arg, 4))
+			return bad(command, "--connect-to takes HOST:PORT:CONNECT-HOST:CONNECT-PORT (HOST or PORT empty: any), "
+			                    "e.g. mail.contoso.com:443:cas2.contoso.com:443");
+		if (c->n_connect_to >= CLI_MAX_MAPPINGS)
+			return bad(command, "--connect-to: at most 16");
+		c->connect_to[c->n_connect_to++] = arg;
+		return 1;
+	case OPT_AUTODISCOVER_ONLY: c->autodiscover_only = true; return 1;
 	case OPT_SECRET_ON_ARGV:
 		return bad(command, "secrets are never taken on the command line (other users can read it): use "
 		                    "--password-file/--token-file/--client-secret-file FILE, $OSTRECON_PASSWORD/"
@@ -118,6 +166,11 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 		if (parse_long(arg, 1, 3600, &v))
 			return bad(command, "--timeout takes 1 to 3600 seconds");
 		c->pull.timeout_s = v;
+		return 1;
+	case OPT_IDLE_TIMEOUT:
+		if (parse_long(arg, 1, 3600, &v))
+			return bad(command, "--idle-timeout takes 1 to 3600 seconds");
+		c->pull.idle_timeout_s = v;
 		return 1;
 	case OPT_CONNECT_TIMEOUT:
 		if (parse_long(arg, 1, 600, &v))
@@ -147,7 +200,7 @@ static int pick_auth(cli_server *c, or_error *err)
 		else if (c->token_file || getenv("OSTRECON_TOKEN"))
 			a = "bearer";
 		else
-			a = "basic";
+			a = "auto";
 	}
 	if (strcmp(a, "oauth") == 0)
 		a = "bearer";
@@ -157,12 +210,29 @@ static int pick_auth(cli_server *c, or_error *err)
 			return 0;
 		}
 	return or_fail(err, OR_ERR_USAGE,
-	               "--auth takes basic, ntlm, negotiate, bearer, client-secret, certificate or device-code");
+	               "--auth takes auto, basic, ntlm, negotiate, bearer, client-secret, certificate or device-code");
 }
 
 static bool is_http_url(const char *u)
 {
 	return strncasecmp(u, "https://", 8) == 0 || strncasecmp(u, "http://", 7) == 0;
+}
+
+/* The delegated permissions a person signing in with a device code grants: reading the mailbox
+ * (both Graph APIs, the user's settings), or EWS as the user. */
+static char *user_scope(const char *resource_scope)
+{
+	char base[128];
+	str_copy(base, resource_scope, sizeof base);
+	char *dflt = strstr(base, "/.default");
+	if (dflt)
+		*dflt = '\0';
+	char *out = NULL;
+	int n = strstr(base, "graph")
+	            ? asprintf(&out, "%s/MailboxFolder.Read %s/MailboxItem.Read %s/Mail.Read %s/User.Read offline_access",
+	                       base, base, base, base)
+	            : asprintf(&out, "%s/EWS.AccessAsUser.All offline_access", base);
+	return n < 0 ? NULL : out;
 }
 
 /* An OAuth client for one resource (Graph, or EWS in Exchange Online). */
@@ -172,10 +242,11 @@ static int make_oauth(cli_server *c, const char *scope, oauth_client **out, or_e
 	o.flow = c->auth == CLI_AUTH_CERTIFICATE ? OAUTH_FLOW_CERTIFICATE
 	         : c->auth == CLI_AUTH_CLIENT_SECRET ? OAUTH_FLOW_SECRET
 	                                             : OAUTH_FLOW_DEVICE_CODE;
-	o.authority = c->login_url ? c->login_url : clouds[c->cloud].login;
+	o.authority = c->authority_url ? c->authority_url : clouds[c->cloud].login;
 	o.tenant = c->tenant ? c->tenant : "organizations";
 	o.client_id = c->client_id;
-	o.scope = c->scope ? c->scope : scope;
+	char *delegated = c->auth == CLI_AUTH_DEVICE_CODE && !c->scope ? user_scope(scope) : NULL;
+	o.scope = c->scope ? c->scope : delegated ? delegated : scope;
 	o.secret = c->client_secret;
 	o.cert_path = c->certificate;
 	o.key_path = c->certificate_key;
@@ -183,12 +254,19 @@ static int make_oauth(cli_server *c, const char *scope, oauth_client **out, or_e
 	o.insecure = c->pull.insecure;
 	o.timeout_s = c->pull.connect_timeout_s > 30 ? c->pull.connect_timeout_s : 30;
 	o.prompt = stderr;
-	return oauth_new(out, &o, err);
+	int rc = oauth_new(out, &o, err);
+	free(delegated);
+	return rc;
 }
 
 static int token_get(void *ctx, bool renew, char *out, size_t size, or_error *err)
 {
 	return oauth_token(ctx, renew, out, size, err);
+}
+
+static void token_accepted(void *ctx, const char *token)
+{
+	oauth_token_accepted(ctx, token);
 }
 
 /* The options that shape a capture, for the snapshot header: one text per protocol, made once
@@ -218,8 +296,13 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 		return or_fail(err, OR_ERR_USAGE, "--url must be an http:// or https:// URL");
 	if (c->graph_url && !is_http_url(c->graph_url))
 		return or_fail(err, OR_ERR_USAGE, "--graph-url must be an http:// or https:// URL");
-	if (c->login_url && !is_http_url(c->login_url))
-		return or_fail(err, OR_ERR_USAGE, "--login-url must be an http:// or https:// URL");
+	if (c->authority_url && !is_http_url(c->authority_url))
+		return or_fail(err, OR_ERR_USAGE, "--authority must be an http:// or https:// URL");
+	struct stat st;
+	if (p->trace_dir && (stat(p->trace_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(p->trace_dir, W_OK) != 0))
+		return or_fail(err, OR_ERR_USAGE, "--trace-dir %s is not a folder this user can write to", p->trace_dir);
+	if (p->cacert && access(p->cacert, R_OK) != 0)
+		return or_fail(err, OR_ERR_USAGE, "--cacert %s: %s", p->cacert, strerror(errno));
 	if (!ews_server_version_valid(c->ews.server_version))
 		return or_fail(err, OR_ERR_USAGE, "--server-version: '%s' is not a RequestServerVersion value",
 		               c->ews.server_version);
@@ -241,8 +324,13 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 		return or_fail(err, OR_ERR_USAGE, "Microsoft Graph takes OAuth tokens only: give --tenant and --client-id "
 		                                  "(with --client-secret-file, --certificate or the device code flow) "
 		                                  "or a token (--token-file)");
-	if (c->may_ews && !c->may_graph && c->single && !p->url)
-		return or_fail(err, OR_ERR_USAGE, "--url is required for EWS");
+	/* Without --url, EWS's URL comes from Autodiscover, which sends on-premises credentials only. */
+	if (c->may_ews && !c->may_graph && c->single && !p->url && bearer)
+		return or_fail(err, OR_ERR_USAGE, "--url is required for EWS with OAuth credentials (Autodiscover sends "
+		                                  "on-premises credentials only, never a token)");
+	if (c->autodiscover_only && (!c->single || p->url || !c->may_ews || c->may_graph))
+		return or_fail(err, OR_ERR_USAGE, "--autodiscover-only finds the EWS URL of one mailbox: give --mailbox, no "
+		                                  "--url, and on-premises credentials (not --api graph or OAuth)");
 	if (oauth_app && !c->client_id)
 		return or_fail(err, OR_ERR_USAGE, "--auth %s needs --client-id (and --tenant)", auth_names[c->auth]);
 	if ((c->auth == CLI_AUTH_CLIENT_SECRET || c->auth == CLI_AUTH_CERTIFICATE) && !c->tenant)
@@ -255,13 +343,18 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 	if (p->insecure)
 		log_warn("TLS certificate verification is OFF (--insecure): anyone on the path can read the "
 		         "credentials and the mailbox data");
-	if (p->url && strncasecmp(p->url, "http://", 7) == 0 && c->auth != CLI_AUTH_NEGOTIATE && c->auth != CLI_AUTH_NTLM)
+	if (p->url && strncasecmp(p->url, "http://", 7) == 0 && c->auth == CLI_AUTH_AUTO)
+		log_warn("the URL is plain http://: the mailbox data travels unencrypted (--auth auto sends no password "
+		         "in the clear)");
+	else if (p->url && strncasecmp(p->url, "http://", 7) == 0 && c->auth != CLI_AUTH_NEGOTIATE &&
+	         c->auth != CLI_AUTH_NTLM)
 		log_warn("the URL is plain http://: credentials and mailbox data travel unencrypted");
 
 	switch (c->auth) {
 	case CLI_AUTH_BASIC: p->auth = PULL_AUTH_BASIC; break;
 	case CLI_AUTH_NTLM: p->auth = PULL_AUTH_NTLM; break;
 	case CLI_AUTH_NEGOTIATE: p->auth = PULL_AUTH_NEGOTIATE; break;
+	case CLI_AUTH_AUTO: p->auth = PULL_AUTH_AUTO; break;
 	default: p->auth = PULL_AUTH_BEARER; break;
 	}
 	if (c->auth == CLI_AUTH_BEARER) {
@@ -275,6 +368,10 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 			                    "OSTRECON_CLIENT_SECRET)");
 	} else if (c->auth == CLI_AUTH_NEGOTIATE && !c->password_file && !getenv("OSTRECON_PASSWORD")) {
 		c->secret = NULL; /* Kerberos: the ticket cache */
+	} else if (c->auth == CLI_AUTH_AUTO && !p->user) {
+		if (c->password_file)
+			return or_fail(err, OR_ERR_USAGE, "--password-file needs --user (the account for NTLM or Basic)");
+		c->secret = NULL; /* auto without a user: Kerberos only */
 	} else if (!oauth_app) {
 		if (!p->user)
 			return or_fail(err, OR_ERR_USAGE, "--user is required for %s authentication", auth_names[c->auth]);
@@ -286,15 +383,29 @@ int cli_server_finish(cli_server *c, const char *command, bool need_mailbox, or_
 	}
 	p->secret = c->secret;
 	if (oauth_app) {
-		if (c->may_graph && (rc = make_oauth(c, OAUTH_DEFAULT_APP_SCOPE, &c->oauth_graph, err)) != 0)
+		char graph_scope[160];
+		const char *root = c->graph_url ? c->graph_url : clouds[c->cloud].graph;
+		const char *host_end = strstr(root, "://") ? strchr(strstr(root, "://") + 3, '/') : NULL;
+		snprintf(graph_scope, sizeof graph_scope, "%.*s/.default", host_end ? (int)(host_end - root) : (int)strlen(root),
+		         root);
+		/* a national cloud's Graph is its own resource; a test server's stands in for the global one */
+		bool loopback = strstr(root, "://127.0.0.1") || strstr(root, "://localhost") || strstr(root, "://[::1]");
+		if (c->may_graph && (rc = make_oauth(c, loopback ? OAUTH_DEFAULT_APP_SCOPE : graph_scope, &c->oauth_graph,
+		                                     err)) != 0)
 			return rc;
 		if (c->may_ews && (rc = make_oauth(c, clouds[c->cloud].ews_scope, &c->oauth_ews, err)) != 0)
 			return rc;
 		if (c->auth == CLI_AUTH_DEVICE_CODE && c->may_graph && c->may_ews && !c->scope)
 			log_warn("the device code flow signs in once per resource: Graph and EWS may each ask");
 	}
-	c->tokens_graph = (pull_token_source){.get = token_get, .ctx = c->oauth_graph};
-	c->tokens_ews = (pull_token_source){.get = token_get, .ctx = c->oauth_ews};
+	if (c->n_resolve)
+		p->resolve = c->resolve;
+	if (c->n_connect_to)
+		p->connect_to = c->connect_to;
+	if (c->may_ews && !bearer && (rc = ews_autodiscover_cache_new(&c->autodiscover, err)) != 0)
+		return rc;
+	c->tokens_graph = (pull_token_source){.get = token_get, .accepted = token_accepted, .ctx = c->oauth_graph};
+	c->tokens_ews = (pull_token_source){.get = token_get, .accepted = token_accepted, .ctx = c->oauth_ews};
 	options_json(c, true);
 	options_json(c, false);
 	(void)command;
@@ -307,8 +418,44 @@ bool cli_server_picks_graph(const cli_server *c, const char *ews_url)
 		return true;
 	if (c->api == CLI_API_EWS)
 		return false;
-	/* auto: Graph for Exchange Online (its EWS URL, or no EWS URL at all), EWS on premises */
-	return ews_url ? scan_url_is_exchange_online(ews_url) : true;
+	/* auto: Graph for Exchange Online (its EWS URL; no EWS URL with OAuth credentials), EWS on
+	 * premises (no EWS URL with on-premises credentials: Autodiscover finds it, and may find
+	 * Exchange Online) */
+	if (ews_url)
+		return scan_url_is_exchange_online(ews_url);
+	return c->auth == CLI_AUTH_BEARER || c->auth == CLI_AUTH_CLIENT_SECRET || c->auth == CLI_AUTH_CERTIFICATE ||
+	       c->auth == CLI_AUTH_DEVICE_CODE;
+}
+
+/* The EWS URL of a mailbox, by Autodiscover with the run's credentials (once per domain). */
+static int discover(const cli_server *c, const char *mailbox, const ews_autodiscover_result **out, or_error *err)
+{
+	if (!c->autodiscover)
+		return or_fail(err, OR_ERR_USAGE, "no EWS URL: give --url (or a url column); Autodiscover sends "
+		                                  "on-premises credentials only, never an OAuth token");
+	ews_autodiscover_options o;
+	ews_autodiscover_options_init(&o);
+	o.pull = c->pull;
+	o.srv = true;
+	return ews_autodiscover_cached(c->autodiscover, &o, mailbox, out, err);
+}
+
+int cli_server_autodiscover_only(const cli_server *c)
+{
+	const ews_autodiscover_result *r;
+	or_error err = {0};
+	if (discover(c, c->pull.mailbox, &r, &err) != 0) {
+		log_error("%s", err.message);
+		return err.code == OR_ERR_USAGE ? EXIT_USAGE : EXIT_ERROR;
+	}
+	bool online = scan_url_is_exchange_online(r->url);
+	printf("mailbox: %s\n", c->pull.mailbox);
+	printf("ews_url: %s\n", r->url);
+	printf("server_version: %s\n", *r->server_version ? r->server_version : "unknown (the answer does not say)");
+	printf("found_by: %s, %s%s%s\n", r->method, r->endpoint, strcasecmp(r->address, c->pull.mailbox) ? ", as " : "",
+	       strcasecmp(r->address, c->pull.mailbox) ? r->address : "");
+	printf("api: %s\n", c->api == CLI_API_EWS ? "ews" : online ? "graph (Exchange Online: --api auto takes Microsoft Graph)" : "ews");
+	return EXIT_OK;
 }
 
 int cli_server_make(const cli_server *c, const char *api, const char *mailbox, const char *ews_url, scan_server *out,
@@ -317,6 +464,23 @@ int cli_server_make(const cli_server *c, const char *api, const char *mailbox, c
 	memset(out, 0, sizeof *out);
 	bool graph = api && strcmp(api, "graph") == 0 ? true : api && strcmp(api, "ews") == 0 ? false
 	                                                                                      : cli_server_picks_graph(c, ews_url);
+	if (!graph && !ews_url && c->may_ews) {
+		const ews_autodiscover_result *found;
+		int rc = discover(c, mailbox, &found, err);
+		if (rc)
+			return rc;
+		ews_url = found->url;
+		bool api_auto = !(api && (strcmp(api, "ews") == 0 || strcmp(api, "graph") == 0)) && c->api == CLI_API_AUTO;
+		if (api_auto && scan_url_is_exchange_online(ews_url)) {
+			log_verbose("%s: Autodiscover points at Exchange Online (%s): Microsoft Graph", mailbox, ews_url);
+			graph = true;
+			if (!c->may_graph || !(c->oauth_graph || c->auth == CLI_AUTH_BEARER))
+				return or_fail(err, OR_ERR_AUTH, "%s is in Exchange Online (Autodiscover found %s): --api auto reads "
+				                                 "it over Microsoft Graph, which takes OAuth credentials: give --tenant "
+				                                 "and --client-id (with --client-secret-file, --certificate or the device "
+				                                 "code flow) or --token-file", mailbox, ews_url);
+		}
+	}
 	if (graph && !c->may_graph)
 		return or_fail(err, OR_ERR_USAGE, "this mailbox needs Microsoft Graph, which the options exclude");
 	if (!graph && !c->may_ews)
@@ -358,6 +522,8 @@ void cli_server_free(cli_server *c)
 	cli_free_secret(c->client_secret);
 	oauth_free(c->oauth_graph);
 	oauth_free(c->oauth_ews);
+	ews_autodiscover_cache_free(c->autodiscover);
+	c->autodiscover = NULL;
 	c->secret = c->client_secret = NULL;
 	c->oauth_graph = c->oauth_ews = NULL;
 	c->pull.secret = NULL;
@@ -367,19 +533,29 @@ const char *cli_server_help =
 	"Server, protocol and authentication:\n"
 	"      --mailbox ADDRESS    SMTP address of the mailbox\n"
 	"      --api KIND           ews, graph or auto (default): auto takes Microsoft Graph for\n"
-	"                           Exchange Online (an Exchange Online --url, or none) and EWS else\n"
-	"      --url URL            the EWS endpoint, https://HOST/EWS/Exchange.asmx\n"
+	"                           Exchange Online (an Exchange Online --url or Autodiscover answer,\n"
+	"                           or no --url with OAuth credentials) and EWS else\n"
+	"      --url URL            the EWS endpoint, https://HOST/EWS/Exchange.asmx; without it, EWS's\n"
+	"                           URL is found by Autodiscover from the mailbox's address (POX,\n"
+	"                           the HTTP redirect method, SOAP, DNS SRV; -v shows each attempt)\n"
+	"      --autodiscover-only  print the EWS URL Autodiscover finds, the server version and\n"
+	"                           the API --api auto would take, and stop\n"
 	"      --graph-url URL      Graph's service root (default " GRAPH_ROOT ")\n"
-	"      --login-url URL      the identity platform (default https://login.microsoftonline.com)\n"
+	"      --authority URL      the identity platform's login host (default\n"
+	"                           https://login.microsoftonline.com)\n"
 	"      --cloud NAME         global (default), usgov, usgov-dod or china: sets both URLs\n"
 	"      --graph-api KIND     mailbox (the Exchange mailbox API: every folder and item type),\n"
 	"                           mail (mail, calendar and contact folders only) or auto (default:\n"
 	"                           mailbox, else mail where it is refused)\n"
 	"      --no-delta           Graph: plain listings instead of delta rounds\n"
-	"      --auth KIND          basic (default for EWS), ntlm, negotiate (Kerberos), bearer (a\n"
-	"                           token from --token-file), client-secret, certificate, device-code\n"
-	"                           (OAuth; the default when --client-id is given)\n"
-	"      --user NAME          account for basic/ntlm/negotiate\n"
+	"      --auth KIND          auto (default for EWS), basic, ntlm, negotiate (Kerberos), bearer\n"
+	"                           (a token from --token-file), client-secret, certificate,\n"
+	"                           device-code (OAuth; the default when --client-id is given). auto\n"
+	"                           takes what the server offers: Negotiate with a Kerberos ticket it\n"
+	"                           accepts, else NTLM, else Basic over https only (never a password\n"
+	"                           in the clear: --auth basic sends it over http:// anyway, warned)\n"
+	"      --user NAME          account for auto/basic/ntlm/negotiate: DOMAIN\\user or\n"
+	"                           user@domain (NTLM sends the latter whole, as a UPN)\n"
 	"      --password-file FILE password in the first line of FILE (else $OSTRECON_PASSWORD,\n"
 	"                           else a prompt on the terminal); never on the command line\n"
 	"      --token-file FILE    OAuth2 bearer token in FILE (else $OSTRECON_TOKEN)\n"
@@ -394,12 +570,20 @@ const char *cli_server_help =
 	"      --anchor ADDRESS     EWS: X-AnchorMailbox (default: the mailbox, with impersonation/OAuth)\n"
 	"      --server-version V   EWS: RequestServerVersion (default Exchange2013_SP1)\n"
 	"      --cacert FILE        CA certificates to verify the servers with\n"
+	"      --resolve HOST:PORT:ADDRESS  connect to ADDRESS for HOST:PORT (as curl's --resolve;\n"
+	"                           repeatable): reach a server its name does not lead to from here\n"
+	"      --connect-to HOST:PORT:HOST2:PORT2  connect to HOST2:PORT2 instead (as curl's;\n"
+	"                           HOST or PORT empty: any; repeatable). For troubleshooting: the\n"
+	"                           certificate is still checked against the URL's host name\n"
 	"      --insecure           do not verify the server's certificate (warned; avoid)\n"
 	"      --concurrency N      folders pulled in parallel, 1..16 (default 4)\n"
 	"      --retries N          retries per request on failures (default 6)\n"
 	"      --retry-deadline S   throttling answers (ErrorServerBusy, 429, 503) are retried as the\n"
 	"                           server says until S seconds into the pull (default 900)\n"
-	"      --timeout S          per request, seconds (default 300); --connect-timeout S (30)\n"
+	"      --timeout S          a request that takes longer fails, seconds (default 300)\n"
+	"      --idle-timeout S     a request that receives nothing for S seconds fails (default 60);\n"
+	"                           a server that has never answered gets two tries\n"
+	"      --connect-timeout S  to connect, seconds (default 30)\n"
 	"      --page-size N        items per request: EWS 1..512 (default 512), Graph 1..1000 (500)\n"
 	"      --finditem           EWS: page with FindItem instead of SyncFolderItems\n"
 	"      --findfolder         EWS: list folders with FindFolder instead of SyncFolderHierarchy\n"

@@ -12,6 +12,7 @@
 #ifndef OSTRECON_CORE_H
 #define OSTRECON_CORE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,11 +64,72 @@ typedef enum { LOG_QUIET = 0, LOG_NORMAL = 1, LOG_VERBOSE = 2, LOG_DEBUG = 3 } l
 void log_set_level(log_level level);
 log_level log_get_level(void);
 void log_msg(log_level level, const char *prefix, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Log files: every line up to LOG_VERBOSE (or the console's level, when higher) is also written,
+ * with a UTC timestamp, to the process's log file (--log-file) and to the calling thread's own
+ * (a batch's log of one mailbox). Files are opened owner-only, never through a symlink. */
+typedef struct log_sink log_sink;
+log_sink *log_sink_open(const char *path, bool append, or_error *err);
+void log_sink_close(log_sink *s);
+void log_set_file(log_sink *s);        /* the process's log file, or NULL */
+void log_set_thread_sink(log_sink *s); /* this thread's, or NULL */
+/* pthread_create, the new thread writing to the creating thread's log file. */
+int or_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
 #define log_error(...) log_msg(LOG_QUIET, "error: ", __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_NORMAL, "warning: ", __VA_ARGS__)
 #define log_info(...) log_msg(LOG_NORMAL, "", __VA_ARGS__)
 #define log_verbose(...) log_msg(LOG_VERBOSE, "", __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, "debug: ", __VA_ARGS__)
+
+/* -------------------------------------------------------------- progress */
+
+/* Progress of the long steps (reading a cache file, pulling a mailbox, a batch) on stderr: on a
+ * terminal one line per running step, redrawn in place; with PROGRESS_JSON one JSON object per
+ * line (docs/REPORT.md, "Progress") for wrappers. The mode is process-wide, like the log level.
+ * AUTO shows text only when stderr is a terminal; TEXT shows it anyway (plain lines, a few seconds
+ * apart, where stderr is not a terminal). Log messages clear the terminal lines before they print. */
+typedef enum { PROGRESS_AUTO = 0, PROGRESS_NEVER, PROGRESS_TEXT, PROGRESS_JSON } progress_mode;
+void progress_set_mode(progress_mode m);
+progress_mode progress_get_mode(void);
+/* "auto", "always" (or "text"), "never", "json"; 0 ok, -1 anything else. */
+int progress_mode_parse(const char *text, progress_mode *out);
+
+#define PROGRESS_MAX_COUNTS 3
+typedef struct {
+	const char *name; /* "folders", "messages", "items", "mailboxes" (static) */
+	int64_t done;
+	int64_t total;    /* -1 when unknown */
+} progress_count;
+
+typedef struct {
+	const char *phase;  /* what the step does now ("folders", "messages", "checksums"), or NULL */
+	progress_count count[PROGRESS_MAX_COUNTS];
+	int n_count;
+	int eta_count;      /* the count whose rate gives the time left; -1 for none */
+	int64_t bytes;      /* bytes read so far (a rate in MB/s is shown), -1 when not measured */
+	int64_t requests;   /* requests made, -1 when not applicable (and so below) */
+	int64_t retries;    /* requests retried so far */
+	int64_t waiting;    /* requests waiting to be retried now (throttling, back-off) */
+	int64_t running;    /* jobs running */
+	int64_t failed;     /* jobs failed so far */
+} progress_state;
+
+/* Every field "not applicable": no counts, -1 elsewhere. */
+void progress_state_init(progress_state *st);
+/* Adds a count; returns its index. */
+int progress_state_count(progress_state *st, const char *name, int64_t done, int64_t total);
+
+typedef struct progress_task progress_task;
+/* Starts a step named `name` ("cache", "server", "batch"; static). NULL when progress is not shown
+ * (every function below accepts NULL). Thread-safe. */
+progress_task *progress_start(const char *name);
+/* The step's state now; shown at most a few times a second (JSON: once a second). */
+void progress_update(progress_task *t, const progress_state *st);
+/* The final state, always shown (JSON: an "end" event); frees t. With st NULL the step stopped
+ * early (an error): its line goes (JSON: a "stopped" event). */
+void progress_finish(progress_task *t, const progress_state *st);
+/* Internal to src/core: log_msg clears the terminal's progress lines before it prints (they are
+ * drawn again at the next update). */
+void progress_before_log(void);
 
 /* --------------------------------------------------------------- helpers */
 
@@ -108,15 +170,26 @@ size_t str_copy(char *dst, const char *src, size_t size);
 int parse_long(const char *text, long min, long max, long *out);
 
 /* Crash-safe output: a temporary file beside `path`, renamed over it on commit. Owner-only mode.
- * path "-" means stdout (no atomicity). */
+ * path "-" means stdout; an existing output that is not a regular file (a device, a FIFO,
+ * /dev/stdout) is written in place: neither is atomic. */
 typedef struct {
 	FILE *fp;
 	char *path, *tmp;
 	bool is_stdout;
+	bool in_place;
 } atomic_file;
 int atomic_open(atomic_file *af, const char *path, or_error *err);
 int atomic_commit(atomic_file *af, or_error *err); /* flush, fsync, rename */
 void atomic_abort(atomic_file *af);                /* removes the temporary file */
+/* Opens an input file for reading ("-" is stdin), saying plainly what is wrong with it: missing,
+ * a folder, unreadable. `what` names it in messages ("snapshot", "report", "manifest"). */
+FILE *or_open_input(const char *path, const char *what, or_error *err);
+
+/* On SIGINT, SIGTERM and SIGHUP: remove the temporary files of atomic outputs in progress, say
+ * so, and exit 128 + the signal's number (130, 143, 129). */
+void or_cleanup_on_signals(void);
+/* What the run is doing, for that message ("the pull of alice@example.com"). */
+void or_set_activity(const char *what);
 
 /* JSON string writer: quotes and escapes; invalid UTF-8 becomes U+FFFD. */
 void json_put_string(FILE *fp, const char *s);

@@ -590,10 +590,9 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	fp = or_open_input(path, "snapshot", err);
 	if (!fp) {
-		rc = or_fail(err, errno == ENOENT ? OR_ERR_NOTFOUND : OR_ERR_IO, "cannot open %s: %s", path,
-		             strerror(errno));
+		rc = err ? err->code : OR_ERR_IO;
 		goto out;
 	}
 	long lineno = 0, n;
@@ -622,7 +621,11 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 			json_error_t jerr;
 			o = json_loadb(line.data, line.len, JSON_REJECT_DUPLICATES, &jerr);
 			if (!json_is_object(o)) {
-				rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: not a JSON object: %s", path, lineno, jerr.text);
+				if (!have_header) /* the first line: most likely some other file given by mistake */
+					rc = or_fail(err, OR_ERR_FORMAT, "%s is not an ostrecon snapshot (its first line is not JSON)",
+					             path);
+				else
+					rc = or_fail(err, OR_ERR_FORMAT, "%s:%ld: not a JSON object: %s", path, lineno, jerr.text);
 				goto out;
 			}
 			ob.j = o;

@@ -100,4 +100,20 @@ void ews_parser_free(ews_parser *p);
 int ews_call(pull_conn *c, const ews_options *opt, const char *op, const or_buf *request, ews_page *page,
              or_error *err);
 
+/* ----------------------------------------------------- Autodiscover answers */
+
+typedef enum { ANS_SETTINGS, ANS_REDIRECT_ADDR, ANS_REDIRECT_URL, ANS_ERROR } ews_ad_kind;
+
+/* What one POX or SOAP Autodiscover answer says. */
+typedef struct {
+	ews_ad_kind kind;
+	char value[1024];   /* the EWS URL, the address or the URL redirected to */
+	char version[96];   /* ANS_SETTINGS: "15.1.2507 (Exchange 2016)" or "" */
+	char note[300];     /* ANS_ERROR: why */
+} ews_ad_answer;
+
+/* Parses a POX (soap false) or SOAP GetUserSettings answer. Never fails: a document that is not
+ * an answer is ANS_ERROR with the reason. */
+void ews_ad_parse(bool soap, const char *body, size_t len, ews_ad_answer *a);
+
 #endif

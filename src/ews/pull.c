@@ -406,10 +406,12 @@ static void find_roles(ews_pull *ep, pull_run *run)
 	}
 }
 
-/* The header's options: the command line's, with the version used and how roles were found. */
+/* The header's options: those the pull began with (the command line's and the authentication
+ * used), with the version used and how roles were found. */
 static int record_options(ews_pull *ep, pull_run *run, or_error *err)
 {
-	json_t *o = ep->o->pull.options_json ? json_loads(ep->o->pull.options_json, 0, NULL) : NULL;
+	const char *began = pull_snapshot(run)->hdr.options_json;
+	json_t *o = began ? json_loads(began, 0, NULL) : NULL;
 	if (!json_is_object(o)) {
 		json_decref(o);
 		o = json_object();

@@ -1,7 +1,7 @@
 /*
  * call.c: one Graph GET over src/pull's transport, and what its answer means.
  *
- * The body is kept (bounded) and parsed whole when complete. The transport has already dealt
+ * The body is parsed as a stream as it arrives (parse.c). The transport has already dealt
  * with 401 (tokens renewed once), 429 and 503 (Retry-After) and redirects; here, a page that does
  * not parse is retried (a transfer cut short), other server errors are retried, and a refusal
  * (4xx) fails at once with Graph's error code and message, and with the cause and the fix where
@@ -15,49 +15,33 @@
 typedef struct {
 	graph_page *pg;
 	graph_coll coll;
+	bool single;
 	bool probe;    /* a server error is an answer here, not something to retry */
-	bool too_big;
 	long http;     /* of the last answer */
+	graph_parser *parser;
 	unsigned seed;
 } call_ctx;
 
 static int on_begin(void *ctx, or_error *err)
 {
 	call_ctx *cc = ctx;
-	cc->too_big = false;
-	return graph_page_reset(cc->pg, err);
+	graph_parser_free(cc->parser);
+	cc->parser = NULL;
+	int rc = graph_page_reset(cc->pg, err);
+	return rc ? rc : graph_parser_new(&cc->parser, cc->pg, cc->coll, cc->single, err);
 }
 
+/* The page is parsed as it arrives; an error body (any status) fills pg->error. */
 static int on_body(void *ctx, long http, const char *data, size_t len, or_error *err)
 {
 	call_ctx *cc = ctx;
-	graph_page *pg = cc->pg;
-	if (pg->body_len + len > (size_t)GRAPH_MAX_PAGE) {
-		cc->too_big = true;
-		return or_fail(err, OR_ERR_LIMIT, "a page larger than %ld bytes refused", GRAPH_MAX_PAGE);
-	}
-	if (pg->body_len + len + 1 > pg->body_cap) {
-		size_t cap = pg->body_cap ? pg->body_cap : 65536;
-		while (cap < pg->body_len + len + 1)
-			cap *= 2;
-		char *b = realloc(pg->body, cap);
-		if (!b)
-			return or_fail(err, OR_ERR_NOMEM, "out of memory");
-		pg->body = b;
-		pg->body_cap = cap;
-	}
-	memcpy(pg->body + pg->body_len, data, len);
-	pg->body_len += len;
-	return 0;
+	return graph_parser_feed(cc->parser, data, len, err);
 }
 
 static int on_end(void *ctx, long http, or_error *err)
 {
 	call_ctx *cc = ctx;
-	if (http == 200)
-		return graph_page_parse(cc->pg, cc->coll, err);
-	graph_page_parse_error(cc->pg);
-	return 0;
+	return graph_parser_finish(cc->parser, err);
 }
 
 /* What a refusal means for the person running the tool. */
@@ -103,9 +87,8 @@ static pull_outcome on_judge(void *ctx, long http, const or_error *parse_err, lo
 			return PULL_OK;
 		or_fail(err, parse_err->code == OR_ERR_NOMEM ? OR_ERR_NOMEM : OR_ERR_PROTOCOL, "%s", parse_err->message);
 		/* A page cut short does not parse; one that parses but holds nonsense will not improve. */
-		return cc->too_big || parse_err->code != OR_ERR_FORMAT || !strstr(parse_err->message, "malformed JSON")
-		               ? PULL_FAIL
-		               : PULL_RETRY;
+		return parse_err->code == OR_ERR_FORMAT && strstr(parse_err->message, "malformed JSON") ? PULL_RETRY
+		                                                                                       : PULL_FAIL;
 	}
 	if (http >= 500 && !cc->probe) {
 		const graph_error *ge = &cc->pg->error;
@@ -116,10 +99,11 @@ static pull_outcome on_judge(void *ctx, long http, const or_error *parse_err, lo
 	return refusal(cc, http, err);
 }
 
-int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool probe,
-              graph_page *pg, long *http, or_error *err)
+int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool single,
+              bool probe, graph_page *pg, long *http, or_error *err)
 {
-	call_ctx cc = {.pg = pg, .coll = coll, .probe = probe, .seed = (unsigned)pull_now_ms() ^ (unsigned)(uintptr_t)pg};
+	call_ctx cc = {.pg = pg, .coll = coll, .single = single, .probe = probe,
+	               .seed = (unsigned)pull_now_ms() ^ (unsigned)(uintptr_t)pg};
 	char page_size[64], request_id[64];
 	/* a probe asks for one object: only the answer matters */
 	snprintf(page_size, sizeof page_size, "Prefer: odata.maxpagesize=%d", probe ? 1 : o->page_size);
@@ -135,6 +119,7 @@ int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *
 	pull_request rq = {.op = op, .url = url, .accept = "application/json", .headers = headers, .trace_ext = "json"};
 	log_debug("%s: %s (client-request-id %s)", op, url, guid);
 	int rc = pull_call(c, &rq, &h, err);
+	graph_parser_free(cc.parser);
 	*http = cc.http;
 	return rc;
 }

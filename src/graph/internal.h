@@ -4,10 +4,8 @@
 
 #include "graph.h"
 
-#include <jansson.h>
 #include <pthread.h>
 
-#define GRAPH_MAX_PAGE (64L * 1024 * 1024) /* one JSON page; a page over it is refused */
 
 /* ----------------------------------------------------- requests (request.c) */
 
@@ -40,39 +38,44 @@ char *graph_escape(const char *segment);
 /* ----------------------------------------------------- pages (parse.c) */
 
 typedef struct {
-	char code[96];     /* error.code, or innerError's when more specific */
+	char code[96];     /* error.code (or the identity platform's "error") */
 	char message[320];
 } graph_error;
 
-/* One page of a collection. Records live in `scratch` (reset for each page). */
+/* One page of a collection (or one entity). Records live in `scratch` (reset for each page). */
 typedef struct {
 	snap_t *scratch;
 	char **wellknown;     /* per folder: its wellKnownName or NULL (malloc'd) */
-	char **parent_key;    /* per folder (calendars): the parent's entry id as hex, or NULL */
+	char **parent_key;    /* per folder (calendars): the parent's key as hex, or NULL */
 	size_t n_extra, cap_extra;
 	bool *search;         /* per folder: a search folder (@odata.type) */
 	/* COLL_SPECIAL: the entry ids of PR_IPM_APPOINTMENT_ENTRYID (0x36D0) to 0x36D7 */
 	uint8_t special[8][64];
 	uint8_t special_len[8];
-	size_t removed;       /* @removed entries met (ignored: a full round lists what exists) */
+	size_t removed;       /* @removed entries met (not records: a full round lists what exists) */
 	char *next_link;      /* malloc'd, or NULL */
 	char *delta_link;     /* malloc'd, or NULL */
 	char *mailbox_id;     /* COLL_SETTINGS: primaryMailboxId (malloc'd) */
-	bool has_error;
+	bool has_error;       /* an error body: {"error": {...}} */
 	graph_error error;
-	char *body;           /* the raw page as received */
-	size_t body_len, body_cap;
 } graph_page;
 
 int graph_page_init(graph_page *pg, or_error *err);
 int graph_page_reset(graph_page *pg, or_error *err);
 void graph_page_free(graph_page *pg);
-/* Parses the page in pg->body as a collection of `coll` (a single folder entity counts as a page
- * of one; COLL_SETTINGS fills mailbox_id). Returns 0, or negative with err set when the body is
- * not a JSON object of that shape. */
-int graph_page_parse(graph_page *pg, graph_coll coll, or_error *err);
-/* Parses an error body only (any status). */
-void graph_page_parse_error(graph_page *pg);
+
+/* A streaming parser of one answer into `pg`: a page of `coll` (its "value" array), or with
+ * `single` one entity (a folder got by id or name; COLL_SETTINGS is one entity). An error body
+ * fills pg->error whatever the mode. Feed returns negative with err set when the JSON is
+ * malformed or over a bound; finish also when the page is not of the shape asked for, or a field
+ * has a value of the wrong type or form (err names it). */
+typedef struct graph_parser graph_parser;
+int graph_parser_new(graph_parser **out, graph_page *pg, graph_coll coll, bool single, or_error *err);
+int graph_parser_feed(graph_parser *p, const char *data, size_t len, or_error *err);
+int graph_parser_finish(graph_parser *p, or_error *err);
+void graph_parser_free(graph_parser *p);
+/* The same on a whole text. */
+int graph_page_parse(graph_page *pg, graph_coll coll, bool single, const char *text, size_t len, or_error *err);
 
 /* ----------------------------------------------------- calls (call.c) */
 
@@ -80,7 +83,43 @@ void graph_page_parse_error(graph_page *pg);
  * refusal comes back as a negative or_code with the Graph error in pg->error; *http is the last
  * answer's status (0 when none came). With `probe`, a server error (5xx) is an answer, not retried,
  * and one object is asked for: for requests whose refusal the caller works around. */
-int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool probe,
-              graph_page *pg, long *http, or_error *err);
+int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool single,
+              bool probe, graph_page *pg, long *http, or_error *err);
+
+/* ----------------------------------------------------- the pull */
+
+#define GRAPH_MAX_PAGES 1000000 /* per folder or listing: a broken server must not loop us forever */
+#define GRAPH_MAX_RESTARTS 3    /* of one round whose delta state expired */
+
+/* One Graph pull (pull.c, folders.c, items.c). */
+typedef struct {
+	const graph_options *o;
+	graph_api api;         /* MAILBOX or MAIL, once known */
+	char *base;            /* the mailbox's path under the root */
+	char *options_json;    /* the header's options, with what this pull found */
+	graph_coll *kind;      /* per folder of the snapshot: the collection of its items */
+	size_t n_kind, cap_kind;
+	pthread_mutex_t lock;
+	int expand_on_delta;   /* -1 not known yet, 0 refused, 1 works */
+	bool no_delta;         /* delta refused (over quota) or not wanted: plain listings */
+	long restarts;
+} graph_pull;
+
+
+/* folders.c: the mailbox's id, the folders of each API with their roles, and the root. */
+int graph_mailbox_id(graph_pull *g, pull_conn *c, graph_page *pg, char **out, or_error *err);
+int graph_set_base(graph_pull *g, const char *prefix, const char *id, or_error *err);
+int graph_hierarchy_mailbox(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
+int graph_hierarchy_mail(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
+int graph_add_root(graph_pull *g, pull_run *run, or_error *err);
+/* The key inside an object's id, for an object Graph gave no PidTagSourceKey. */
+void graph_key_from_ident(const char *id, snap_ident *ident);
+/* What the mail API cannot list (the header's options.not_covered). */
+extern const char *const graph_mail_not_covered[];
+extern const size_t graph_n_mail_not_covered;
+
+/* items.c: whether delta rounds take extended properties (asked once), and a folder's items. */
+int graph_probe_items(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
+void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f);
 
 #endif

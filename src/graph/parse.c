@@ -1,13 +1,23 @@
 /*
- * parse.c: Graph's JSON pages. A page is bounded (GRAPH_MAX_PAGE) and parsed whole with jansson;
- * each object of its "value" array becomes a folder or an item of the page's scratch snapshot.
- * Fields Graph leaves out stay absent; a field of the wrong JSON type makes the page unreadable.
+ * parse.c: Graph's JSON pages, parsed as a stream with yajl as they arrive: no tree of the page
+ * is built, and every object of its "value" array becomes a folder or an item of the page's
+ * scratch snapshot when its closing brace is read. Fields Graph leaves out stay absent; a field
+ * of the wrong JSON type, or a value that does not read (a date, base64), makes the page
+ * unreadable, with the field named. Bounded: nesting depth, the length of one string.
+ *
+ * Where an object sits: depth 1 is the page (or the entity of a single-entity answer), depth 2
+ * the "value" array, depth 3 an entity; an entity's singleValueExtendedProperties are objects at
+ * depth 5, its flag (followupFlag) an object at depth 4. Anything else nested is skipped.
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <yajl/yajl_parse.h>
+
+#define MAX_DEPTH 64
+#define MAX_STRING (32u << 20) /* one string value */
 
 int graph_page_init(graph_page *pg, or_error *err)
 {
@@ -35,7 +45,6 @@ int graph_page_reset(graph_page *pg, or_error *err)
 	memset(pg->special_len, 0, sizeof pg->special_len);
 	pg->has_error = false;
 	memset(&pg->error, 0, sizeof pg->error);
-	pg->body_len = 0;
 	snap_free(pg->scratch);
 	pg->scratch = NULL;
 	return snap_new(&pg->scratch, err);
@@ -50,7 +59,6 @@ void graph_page_free(graph_page *pg)
 	free(pg->next_link);
 	free(pg->delta_link);
 	free(pg->mailbox_id);
-	free(pg->body);
 	snap_free(pg->scratch);
 	memset(pg, 0, sizeof *pg);
 }
@@ -80,61 +88,63 @@ static int add_extra(graph_page *pg)
 	return 0;
 }
 
-typedef struct {
+typedef enum { V_NULL, V_STRING, V_NUMBER, V_BOOL, V_OBJECT, V_ARRAY } vkind;
+
+struct graph_parser {
+	yajl_handle y;
 	graph_page *pg;
-	const char *bad; /* the first field of the wrong type or form */
-} ctx;
+	graph_coll coll;
+	bool single, folders;
+	int depth;
+	int entity_depth;       /* depth of the entity's object: 3, or 1 for a single entity */
+	char key[64];           /* the last key met at each interesting level, below */
+	char page_key[64], entity_key[64], sub_key[64];
+	bool in_value;          /* inside the page's "value" array */
+	bool saw_value;         /* the page had its "value" array */
+	bool in_error;          /* inside the page's "error" object */
+	bool in_flag, in_props, in_prop;
+	/* the entity being read */
+	snap_folder *folder;
+	snap_item *item;
+	size_t extra;
+	bool removed, has_id, nomem;
+	/* the extended property being read (its id and value may come in either order) */
+	char prop_id[64];
+	char *prop_value;
+	bool prop_has_value;
+	const char *bad;        /* the first field of the wrong type or form */
+	char message[200];      /* what stopped the parse */
+};
 
-static const char *str(ctx *c, json_t *o, const char *name)
+static void bad_field(graph_parser *p, const char *name)
 {
-	json_t *v = json_object_get(o, name);
-	if (!v || json_is_null(v))
-		return NULL;
-	if (!json_is_string(v)) {
-		if (!c->bad)
-			c->bad = name;
-		return NULL;
-	}
-	return json_string_value(v);
+	if (!p->bad)
+		p->bad = name;
 }
 
-static int64_t count(ctx *c, json_t *o, const char *name)
-{
-	json_t *v = json_object_get(o, name);
-	if (!v || json_is_null(v))
-		return -1;
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		if (!c->bad)
-			c->bad = name;
-		return -1;
-	}
-	return json_integer_value(v);
-}
-
-static int64_t time_of(ctx *c, const char *text, const char *name)
+static int64_t time_of(graph_parser *p, const char *text, const char *name)
 {
 	int64_t ft = 0;
-	if (text && filetime_parse(text, &ft) != 0) {
-		if (!c->bad)
-			c->bad = name;
+	if (filetime_parse(text, &ft) != 0) {
+		bad_field(p, name);
 		return 0;
 	}
 	return ft;
 }
 
-static snap_bin binary(ctx *c, const char *text, const char *name)
+static snap_bin binary(graph_parser *p, const char *text, const char *name)
 {
 	snap_bin b = {NULL, 0};
 	size_t n = strlen(text);
-	uint8_t *tmp = malloc(n / 4 * 3 + 3);
+	uint8_t stack[256];
+	uint8_t *tmp = n / 4 * 3 + 3 <= sizeof stack ? stack : malloc(n / 4 * 3 + 3);
 	int len = tmp ? b64_decode(text, tmp, n / 4 * 3 + 3) : -1;
-	if (len < 0) {
-		if (!c->bad)
-			c->bad = name;
-	} else if (len > 0) {
-		b = snap_bindup(c->pg->scratch, tmp, (size_t)len);
-	}
-	free(tmp);
+	if (len < 0)
+		bad_field(p, name);
+	else if (len > 0)
+		b = snap_bindup(p->pg->scratch, tmp, (size_t)len);
+	if (tmp != stack)
+		free(tmp);
 	return b;
 }
 
@@ -159,272 +169,554 @@ static void set_key(snap_ident *id, snap_bin b)
 	}
 }
 
-/* The extended properties of a folder (f) or an item (it). */
-static void ext_props(ctx *c, json_t *o, snap_folder *f, snap_item *it, size_t folder_index)
+/* One extended property of the entity, once both its id and value are known. */
+static void apply_prop(graph_parser *p, const char *pid, const char *val)
 {
-	json_t *arr = json_object_get(o, "singleValueExtendedProperties");
-	if (!arr || json_is_null(arr))
+	long tag = prop_tag(pid);
+	if (tag < 0)
 		return;
-	if (!json_is_array(arr)) {
-		c->bad = c->bad ? c->bad : "singleValueExtendedProperties";
-		return;
-	}
-	snap_t *s = c->pg->scratch;
-	size_t i;
-	json_t *p;
-	json_array_foreach(arr, i, p) {
-		const char *pid = json_is_object(p) ? str(c, p, "id") : NULL;
-		const char *val = json_is_object(p) ? str(c, p, "value") : NULL;
-		long tag = pid ? prop_tag(pid) : -1;
-		if (tag < 0 || !val)
-			continue;
-		char *end;
-		long long num = strtoll(val, &end, 10);
-		bool is_num = *val && *end == '\0';
-		snap_ident *ident = f ? &f->ident : &it->ident;
-		switch (tag) {
-		case 0x65E0: set_key(ident, binary(c, val, "PidTagSourceKey")); break;
-		case 0x65E2: *(f ? &f->change_key : &it->change_key) = binary(c, val, "PidTagChangeKey"); break;
-		case 0x65E3: *(f ? &f->pcl : &it->pcl) = binary(c, val, "PidTagPredecessorChangeList"); break;
-		case 0x3613:
-			if (f)
-				f->cls = snap_strdup(s, val);
-			break;
-		case 0x3602:
-			if (f && is_num && num >= 0)
-				f->content_count = num;
-			break;
-		case 0x3603:
-			if (f && is_num && num >= 0)
-				f->unread_count = num;
-			break;
-		case 0x3617:
-			if (f && is_num && num >= 0)
-				f->assoc_count = num;
-			break;
-		case 0x36D0: case 0x36D1: case 0x36D2: case 0x36D3: case 0x36D4: case 0x36D5: case 0x36D6: case 0x36D7:
-			if (f) {
-				snap_bin b = binary(c, val, "special folder entry id");
-				if (b.len >= 46 && b.len <= sizeof c->pg->special[0]) {
-					memcpy(c->pg->special[tag - 0x36D0], b.data, b.len);
-					c->pg->special_len[tag - 0x36D0] = (uint8_t)b.len;
-				}
+	snap_t *s = p->pg->scratch;
+	snap_folder *f = p->folder;
+	snap_item *it = p->item;
+	char *end;
+	long long num = strtoll(val, &end, 10);
+	bool is_num = *val && *end == '\0';
+	snap_ident *ident = f ? &f->ident : &it->ident;
+	switch (tag) {
+	case 0x65E0: set_key(ident, binary(p, val, "PidTagSourceKey")); break;
+	case 0x65E2: *(f ? &f->change_key : &it->change_key) = binary(p, val, "PidTagChangeKey"); break;
+	case 0x65E3: *(f ? &f->pcl : &it->pcl) = binary(p, val, "PidTagPredecessorChangeList"); break;
+	case 0x3613:
+		if (f)
+			f->cls = snap_strdup(s, val);
+		break;
+	case 0x3602:
+		if (f && is_num && num >= 0)
+			f->content_count = num;
+		break;
+	case 0x3603:
+		if (f && is_num && num >= 0)
+			f->unread_count = num;
+		break;
+	case 0x3617:
+		if (f && is_num && num >= 0)
+			f->assoc_count = num;
+		break;
+	case 0x36D0: case 0x36D1: case 0x36D2: case 0x36D3: case 0x36D4: case 0x36D5: case 0x36D6: case 0x36D7:
+		if (f) { /* the special folders' entry ids the Inbox carries */
+			snap_bin b = binary(p, val, "special folder entry id");
+			if (b.len >= 46 && b.len <= sizeof p->pg->special[0]) {
+				memcpy(p->pg->special[tag - 0x36D0], b.data, b.len);
+				p->pg->special_len[tag - 0x36D0] = (uint8_t)b.len;
 			}
-			break;
-		case 0x0E09: /* a calendar's parent: its entry id */
-			if (f) {
-				snap_bin b = binary(c, val, "PidTagParentEntryId");
-				if (b.len >= 46) {
-					char hex[2 * SNAP_KEY_LEN + 1];
-					hex_encode(b.data + b.len - 24, SNAP_KEY_LEN, hex);
-					free(c->pg->parent_key[folder_index]);
-					c->pg->parent_key[folder_index] = strdup(hex);
-				}
-			}
-			break;
-		case 0x0E07:
-			if (it && is_num) {
-				it->msg_flags = num & 0xffffffff;
-				it->read = (it->msg_flags & 1) != 0;
-			}
-			break;
-		case 0x1090:
-			if (it && is_num && num >= 0 && num <= 2)
-				it->flag_status = (int8_t)num;
-			break;
-		case 0x0017:
-			if (it && is_num && num >= 0 && num <= 2)
-				it->importance = (int8_t)num;
-			break;
-		case 0x001A:
-			if (it)
-				it->cls = snap_strdup(s, val);
-			break;
-		case 0x0037:
-			if (it)
-				it->subject = snap_strdup(s, val);
-			break;
-		case 0x1035:
-			if (it)
-				it->message_id = snap_strdup(s, val);
-			break;
-		case 0x0E06:
-			if (it)
-				it->received = time_of(c, val, "PidTagMessageDeliveryTime");
-			break;
-		case 0x0039:
-			if (it)
-				it->sent = time_of(c, val, "PidTagClientSubmitTime");
-			break;
-		case 0x0E08:
-			if (it && is_num && num >= 0)
-				it->size = num;
-			break;
-		default: break;
 		}
+		break;
+	case 0x0E09: /* a calendar's parent: its entry id */
+		if (f) {
+			snap_bin b = binary(p, val, "PidTagParentEntryId");
+			if (b.len >= 46) {
+				char hex[2 * SNAP_KEY_LEN + 1];
+				hex_encode(b.data + b.len - 24, SNAP_KEY_LEN, hex);
+				free(p->pg->parent_key[p->extra]);
+				if (!(p->pg->parent_key[p->extra] = strdup(hex)))
+					p->nomem = true;
+			}
+		}
+		break;
+	case 0x0E07:
+		if (it && is_num) {
+			it->msg_flags = num & 0xffffffff;
+			it->read = (it->msg_flags & 1) != 0;
+		}
+		break;
+	case 0x1090:
+		if (it && is_num && num >= 0 && num <= 2)
+			it->flag_status = (int8_t)num;
+		break;
+	case 0x0017:
+		if (it && is_num && num >= 0 && num <= 2)
+			it->importance = (int8_t)num;
+		break;
+	case 0x001A:
+		if (it)
+			it->cls = snap_strdup(s, val);
+		break;
+	case 0x0037:
+		if (it)
+			it->subject = snap_strdup(s, val);
+		break;
+	case 0x1035:
+		if (it)
+			it->message_id = snap_strdup(s, val);
+		break;
+	case 0x0E06:
+		if (it)
+			it->received = time_of(p, val, "PidTagMessageDeliveryTime");
+		break;
+	case 0x0039:
+		if (it)
+			it->sent = time_of(p, val, "PidTagClientSubmitTime");
+		break;
+	case 0x0E08:
+		if (it && is_num && num >= 0)
+			it->size = num;
+		break;
+	default: break;
 	}
-}
-
-static int parse_folder(ctx *c, json_t *o, graph_coll coll)
-{
-	graph_page *pg = c->pg;
-	snap_t *s = pg->scratch;
-	snap_folder *f = snap_add_folder(s);
-	if (!f || add_extra(pg) != 0)
-		return -1;
-	size_t k = pg->n_extra - 1;
-	f->id = snap_strdup(s, str(c, o, "id"));
-	f->parent_id = snap_strdup(s, str(c, o, "parentFolderId"));
-	f->name = snap_strdup(s, str(c, o, coll == COLL_CALENDARS ? "name" : "displayName"));
-	f->content_count = count(c, o, "totalItemCount");
-	f->unread_count = count(c, o, "unreadItemCount");
-	const char *type = coll == COLL_MAILBOX_FOLDERS ? str(c, o, "type") : NULL;
-	f->cls = snap_strdup(s, type);
-	const char *wk = coll == COLL_MAILBOX_FOLDERS ? str(c, o, "wellKnownName") : NULL;
-	if (wk && *wk && !(pg->wellknown[k] = strdup(wk)))
-		return -1;
-	const char *otype = str(c, o, "@odata.type");
-	pg->search[k] = otype && strstr(otype, "SearchFolder") != NULL;
-	const char *ck = str(c, o, "changeKey");
-	uint8_t key[SNAP_KEY_LEN];
-	if (ck && pull_change_key(ck, key) == 0)
-		f->change_key = snap_bindup(s, key, SNAP_KEY_LEN);
-	ext_props(c, o, f, NULL, k);
-	if (!f->cls)
-		f->cls = coll == COLL_CALENDARS ? "IPF.Appointment" : coll == COLL_CONTACT_FOLDERS ? "IPF.Contact" : NULL;
-	return 0;
 }
 
 static int8_t level(const char *v)
 {
-	return !v ? -1 : strcasecmp(v, "low") == 0 ? 0 : strcasecmp(v, "normal") == 0 ? 1 : strcasecmp(v, "high") == 0 ? 2 : -1;
+	return strcasecmp(v, "low") == 0 ? 0 : strcasecmp(v, "normal") == 0 ? 1 : strcasecmp(v, "high") == 0 ? 2 : -1;
 }
 
-static int parse_item(ctx *c, json_t *o, graph_coll coll)
+/* A scalar field of the entity (text is NUL-terminated; for V_BOOL "1"/"0", V_NUMBER the digits). */
+static void entity_field(graph_parser *p, const char *k, vkind kind, const char *text)
 {
-	snap_t *s = c->pg->scratch;
-	snap_item *it = snap_add_item(s);
-	if (!it)
-		return -1;
-	it->id = snap_strdup(s, str(c, o, "id"));
-	it->created = time_of(c, str(c, o, "createdDateTime"), "createdDateTime");
-	it->modified = time_of(c, str(c, o, "lastModifiedDateTime"), "lastModifiedDateTime");
-	const char *ck = str(c, o, "changeKey");
-	if (coll == COLL_MAILBOX_ITEMS) {
-		it->cls = snap_strdup(s, str(c, o, "type"));
-		json_t *size = json_object_get(o, "size");
-		if (json_is_integer(size) && json_integer_value(size) >= 0)
-			it->size = json_integer_value(size);
-	} else {
-		it->subject = snap_strdup(s, str(c, o, "subject"));
-		it->importance = level(str(c, o, "importance"));
+	snap_t *s = p->pg->scratch;
+	bool str = kind == V_STRING, null = kind == V_NULL;
+	if (strcmp(k, "id") == 0) {
+		if (!str) {
+			bad_field(p, "id");
+			return;
+		}
+		p->has_id = true;
+		if (p->folder)
+			p->folder->id = snap_strdup(s, text);
+		else
+			p->item->id = snap_strdup(s, text);
+		return;
 	}
-	if (coll == COLL_MESSAGES) {
-		it->received = time_of(c, str(c, o, "receivedDateTime"), "receivedDateTime");
-		it->sent = time_of(c, str(c, o, "sentDateTime"), "sentDateTime");
-		it->message_id = snap_strdup(s, str(c, o, "internetMessageId"));
-		json_t *r = json_object_get(o, "isRead");
-		if (json_is_boolean(r))
-			it->read = json_is_true(r);
-		json_t *flag = json_object_get(o, "flag");
-		const char *st = json_is_object(flag) ? str(c, flag, "flagStatus") : NULL;
-		if (st)
-			it->flag_status = strcmp(st, "flagged") == 0 ? 2 : strcmp(st, "complete") == 0 ? 1 : 0;
+	if (null)
+		return; /* absent */
+	if (strcmp(k, "@odata.type") == 0) {
+		if (p->folder && str && strstr(text, "SearchFolder"))
+			p->pg->search[p->extra] = true;
+		return;
 	}
-	ext_props(c, o, NULL, it, 0);
-	if (!it->change_key.len && ck) { /* the changeKey field where PidTagChangeKey is not returned */
-		uint8_t key[SNAP_KEY_LEN];
-		if (pull_change_key(ck, key) == 0)
-			it->change_key = snap_bindup(s, key, SNAP_KEY_LEN);
+	if (strcmp(k, "changeKey") == 0) {
+		uint8_t ck[SNAP_KEY_LEN];
+		if (!str)
+			bad_field(p, k);
+		else if (pull_change_key(text, ck) == 0) {
+			snap_bin *dst = p->folder ? &p->folder->change_key : &p->item->change_key;
+			if (!dst->len) /* PidTagChangeKey, where returned, wins */
+				*dst = snap_bindup(s, ck, SNAP_KEY_LEN);
+		}
+		return;
 	}
-	if (!it->cls && coll == COLL_EVENTS)
-		it->cls = "IPM.Appointment";
+	if (p->folder) {
+		snap_folder *f = p->folder;
+		bool name = strcmp(k, p->coll == COLL_CALENDARS ? "name" : "displayName") == 0;
+		bool parent = strcmp(k, "parentFolderId") == 0;
+		bool type = p->coll == COLL_MAILBOX_FOLDERS && strcmp(k, "type") == 0;
+		bool wk = p->coll == COLL_MAILBOX_FOLDERS && strcmp(k, "wellKnownName") == 0;
+		bool total = strcmp(k, "totalItemCount") == 0, unread = strcmp(k, "unreadItemCount") == 0;
+		if ((name || parent || type || wk) && !str) {
+			bad_field(p, k);
+		} else if (name) {
+			f->name = snap_strdup(s, text);
+		} else if (parent) {
+			f->parent_id = snap_strdup(s, text);
+		} else if (type) {
+			if (!f->cls || !*f->cls)
+				f->cls = snap_strdup(s, text);
+		} else if (wk) {
+			if (*text && !(p->pg->wellknown[p->extra] = strdup(text)))
+				p->nomem = true;
+		} else if (total || unread) {
+			char *end;
+			long long v = kind == V_NUMBER ? strtoll(text, &end, 10) : -1;
+			if (kind != V_NUMBER || *end || v < 0)
+				bad_field(p, k);
+			else if (total)
+				f->content_count = v;
+			else
+				f->unread_count = v;
+		}
+		return;
+	}
+	snap_item *it = p->item;
+	if (strcmp(k, "createdDateTime") == 0 || strcmp(k, "lastModifiedDateTime") == 0 ||
+	    (p->coll == COLL_MESSAGES && (strcmp(k, "receivedDateTime") == 0 || strcmp(k, "sentDateTime") == 0))) {
+		if (!str) {
+			bad_field(p, k);
+			return;
+		}
+		int64_t t = time_of(p, text, k);
+		switch (k[0]) {
+		case 'c': it->created = t; break;
+		case 'l': it->modified = t; break;
+		case 'r': it->received = t; break;
+		default: it->sent = t; break;
+		}
+	} else if (p->coll == COLL_MAILBOX_ITEMS && strcmp(k, "type") == 0) {
+		if (!str)
+			bad_field(p, k);
+		else if (!it->cls)
+			it->cls = snap_strdup(s, text);
+	} else if (p->coll == COLL_MAILBOX_ITEMS && strcmp(k, "size") == 0) {
+		char *end;
+		long long v = kind == V_NUMBER ? strtoll(text, &end, 10) : -1;
+		if (kind != V_NUMBER || *end || v < 0)
+			bad_field(p, k);
+		else
+			it->size = v;
+	} else if (p->coll != COLL_MAILBOX_ITEMS && strcmp(k, "subject") == 0) {
+		if (!str)
+			bad_field(p, k);
+		else if (!it->subject)
+			it->subject = snap_strdup(s, text);
+	} else if (p->coll != COLL_MAILBOX_ITEMS && strcmp(k, "importance") == 0) {
+		if (!str)
+			bad_field(p, k);
+		else if (it->importance < 0)
+			it->importance = level(text);
+	} else if (p->coll == COLL_MESSAGES && strcmp(k, "internetMessageId") == 0) {
+		if (!str)
+			bad_field(p, k);
+		else if (!it->message_id)
+			it->message_id = snap_strdup(s, text);
+	} else if (p->coll == COLL_MESSAGES && strcmp(k, "isRead") == 0) {
+		if (kind != V_BOOL)
+			bad_field(p, k);
+		else if (it->msg_flags < 0)
+			it->read = text[0] == '1';
+	}
+}
+
+/* A scalar anywhere: routed by where it sits. */
+static int scalar(graph_parser *p, vkind kind, const char *text)
+{
+	graph_page *pg = p->pg;
+	if (p->in_value && p->depth == 2) {
+		snprintf(p->message, sizeof p->message, "an entry of the page is not an object");
+		return 0;
+	}
+	if (p->in_prop && p->depth == p->entity_depth + 2) {
+		if (strcmp(p->sub_key, "id") == 0) {
+			if (kind != V_STRING)
+				bad_field(p, "singleValueExtendedProperties");
+			else
+				str_copy(p->prop_id, text, sizeof p->prop_id);
+		} else if (strcmp(p->sub_key, "value") == 0 && kind == V_STRING) {
+			free(p->prop_value);
+			if (!(p->prop_value = strdup(text)))
+				p->nomem = true;
+			p->prop_has_value = true;
+		}
+		return 1;
+	}
+	if (p->in_flag && p->depth == p->entity_depth + 1) {
+		if (strcmp(p->sub_key, "flagStatus") == 0 && kind == V_STRING && p->item && p->item->flag_status < 0)
+			p->item->flag_status = strcmp(text, "flagged") == 0 ? 2 : strcmp(text, "complete") == 0 ? 1 : 0;
+		return 1;
+	}
+	if ((p->folder || p->item) && p->depth == p->entity_depth) {
+		entity_field(p, p->entity_key, kind, text);
+		return 1;
+	}
+	if (p->in_error && p->depth == 2 && kind == V_STRING) {
+		if (strcmp(p->sub_key, "code") == 0)
+			str_copy(pg->error.code, text, sizeof pg->error.code);
+		else if (strcmp(p->sub_key, "message") == 0)
+			str_copy(pg->error.message, text, sizeof pg->error.message);
+		return 1;
+	}
+	if (p->depth == 1) {
+		const char *k = p->page_key;
+		bool link = strcmp(k, "@odata.nextLink") == 0 || strcmp(k, "@odata.deltaLink") == 0;
+		if (link && kind != V_STRING) {
+			snprintf(p->message, sizeof p->message, "the page's %s is not a string", k);
+			return 0;
+		}
+		char **dst = strcmp(k, "@odata.nextLink") == 0 ? &pg->next_link : strcmp(k, "@odata.deltaLink") == 0 ? &pg->delta_link
+		             : p->coll == COLL_SETTINGS && strcmp(k, "primaryMailboxId") == 0 && kind == V_STRING ? &pg->mailbox_id
+		                                                                                               : NULL;
+		if (strcmp(k, "error") == 0 && kind == V_STRING) { /* the identity platform's form */
+			pg->has_error = true;
+			str_copy(pg->error.code, text, sizeof pg->error.code);
+		}
+		if (dst) {
+			free(*dst);
+			if (!(*dst = strdup(text)))
+				p->nomem = true;
+		}
+	}
+	return 1;
+}
+
+static int on_null(void *ctx) { return scalar(ctx, V_NULL, ""); }
+static int on_bool(void *ctx, int v) { return scalar(ctx, V_BOOL, v ? "1" : "0"); }
+
+static int on_number(void *ctx, const char *num, size_t len)
+{
+	char buf[64];
+	if (len >= sizeof buf) { /* no count of ours is that long */
+		graph_parser *p = ctx;
+		bad_field(p, (p->folder || p->item) ? "a number" : "number");
+		return 1;
+	}
+	memcpy(buf, num, len);
+	buf[len] = '\0';
+	return scalar(ctx, V_NUMBER, buf);
+}
+
+static int on_string(void *ctx, const unsigned char *str, size_t len)
+{
+	graph_parser *p = ctx;
+	if (len > MAX_STRING) {
+		snprintf(p->message, sizeof p->message, "a string of %zu bytes (more than %u)", len, MAX_STRING);
+		return 0;
+	}
+	char stack[512];
+	char *text = len < sizeof stack ? stack : malloc(len + 1);
+	if (!text) {
+		p->nomem = true;
+		return 0;
+	}
+	memcpy(text, str, len);
+	text[len] = '\0';
+	/* a NUL inside the value ends it: the snapshot's strings are C strings */
+	int rc = scalar(p, V_STRING, text);
+	if (text != stack)
+		free(text);
+	return rc;
+}
+
+static void copy_key(char *dst, size_t size, const unsigned char *key, size_t len)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+	memcpy(dst, key, n);
+	dst[n] = '\0';
+}
+
+static int on_key(void *ctx, const unsigned char *key, size_t len)
+{
+	graph_parser *p = ctx;
+	if (p->depth == 1)
+		copy_key(p->page_key, sizeof p->page_key, key, len);
+	if ((p->folder || p->item) && p->depth == p->entity_depth)
+		copy_key(p->entity_key, sizeof p->entity_key, key, len);
+	else
+		copy_key(p->sub_key, sizeof p->sub_key, key, len);
+	return 1;
+}
+
+/* An entity begins: a record of the scratch snapshot. */
+static int begin_entity(graph_parser *p)
+{
+	graph_page *pg = p->pg;
+	p->removed = p->has_id = false;
+	p->entity_key[0] = '\0';
+	if (p->folders) {
+		if (!(p->folder = snap_add_folder(pg->scratch)) || add_extra(pg) != 0) {
+			p->nomem = true;
+			return 0;
+		}
+		p->extra = pg->n_extra - 1;
+	} else if (!(p->item = snap_add_item(pg->scratch))) {
+		p->nomem = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int end_entity(graph_parser *p)
+{
+	graph_page *pg = p->pg;
+	snap_t *s = pg->scratch;
+	bool drop = p->removed || !p->has_id;
+	if (!p->removed && !p->has_id)
+		bad_field(p, "id");
+	if (p->removed)
+		pg->removed++;
+	if (p->folder) {
+		if (drop) {
+			s->n_folders--;
+			free(pg->wellknown[p->extra]);
+			free(pg->parent_key[p->extra]);
+			pg->n_extra--;
+		} else if (!p->folder->cls) {
+			p->folder->cls = p->coll == COLL_CALENDARS ? "IPF.Appointment"
+			                 : p->coll == COLL_CONTACT_FOLDERS ? "IPF.Contact" : NULL;
+		}
+	} else if (p->item) {
+		if (drop)
+			s->n_items--;
+		else if (!p->item->cls && p->coll == COLL_EVENTS)
+			p->item->cls = "IPM.Appointment";
+	}
+	p->folder = NULL;
+	p->item = NULL;
+	return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+	graph_parser *p = ctx;
+	if (++p->depth > MAX_DEPTH) {
+		snprintf(p->message, sizeof p->message, "nested deeper than %d", MAX_DEPTH);
+		return 0;
+	}
+	if (p->depth == 1 && p->single && p->coll != COLL_SETTINGS) {
+		p->entity_depth = 1;
+		return begin_entity(p);
+	}
+	if (p->depth == 3 && p->in_value) {
+		p->entity_depth = 3;
+		return begin_entity(p);
+	}
+	if (p->depth == 2 && strcmp(p->page_key, "error") == 0) {
+		p->in_error = true;
+		p->pg->has_error = true;
+	}
+	if ((p->folder || p->item) && p->depth == p->entity_depth + 1) {
+		if (strcmp(p->entity_key, "@removed") == 0)
+			p->removed = true;
+		else if (strcmp(p->entity_key, "flag") == 0)
+			p->in_flag = true;
+	}
+	if (p->in_props && p->depth == p->entity_depth + 2) {
+		p->in_prop = true;
+		p->prop_id[0] = '\0';
+		p->prop_has_value = false;
+	}
+	return 1;
+}
+
+static int on_end_map(void *ctx)
+{
+	graph_parser *p = ctx;
+	int rc = 1;
+	if (p->in_prop && p->depth == p->entity_depth + 2) {
+		p->in_prop = false;
+		if (p->prop_id[0] && p->prop_has_value && (p->folder || p->item))
+			apply_prop(p, p->prop_id, p->prop_value);
+		free(p->prop_value);
+		p->prop_value = NULL;
+	}
+	if (p->in_flag && p->depth == p->entity_depth + 1)
+		p->in_flag = false;
+	if ((p->folder || p->item) && p->depth == p->entity_depth)
+		rc = end_entity(p);
+	if (p->in_error && p->depth == 2)
+		p->in_error = false;
+	p->depth--;
+	return rc && !p->nomem;
+}
+
+static int on_start_array(void *ctx)
+{
+	graph_parser *p = ctx;
+	if (++p->depth > MAX_DEPTH) {
+		snprintf(p->message, sizeof p->message, "nested deeper than %d", MAX_DEPTH);
+		return 0;
+	}
+	if (p->depth == 2 && !p->single && strcmp(p->page_key, "value") == 0)
+		p->in_value = true;
+	else if (p->in_value && p->depth == 3) {
+		snprintf(p->message, sizeof p->message, "an entry of the page is not an object");
+		return 0;
+	}
+	if ((p->folder || p->item) && p->depth == p->entity_depth + 1 &&
+	    strcmp(p->entity_key, "singleValueExtendedProperties") == 0)
+		p->in_props = true;
+	return 1;
+}
+
+static int on_end_array(void *ctx)
+{
+	graph_parser *p = ctx;
+	if (p->in_value && p->depth == 2) {
+		p->in_value = false;
+		p->saw_value = true;
+	}
+	if (p->in_props && p->depth == p->entity_depth + 1)
+		p->in_props = false;
+	p->depth--;
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = on_null,
+	.yajl_boolean = on_bool,
+	.yajl_number = on_number,
+	.yajl_string = on_string,
+	.yajl_start_map = on_start_map,
+	.yajl_map_key = on_key,
+	.yajl_end_map = on_end_map,
+	.yajl_start_array = on_start_array,
+	.yajl_end_array = on_end_array,
+};
+
+int graph_parser_new(graph_parser **out, graph_page *pg, graph_coll coll, bool single, or_error *err)
+{
+	graph_parser *p = calloc(1, sizeof *p);
+	if (!p || !(p->y = yajl_alloc(&callbacks, NULL, p))) {
+		free(p);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	/* UTF-8 is checked where strings are written (invalid sequences become U+FFFD) */
+	yajl_config(p->y, yajl_dont_validate_strings, 1);
+	p->pg = pg;
+	p->coll = coll;
+	p->single = single || coll == COLL_SETTINGS;
+	p->folders = coll == COLL_MAILBOX_FOLDERS || coll == COLL_MAIL_FOLDERS || coll == COLL_CALENDARS ||
+	             coll == COLL_CONTACT_FOLDERS || coll == COLL_SPECIAL;
+	*out = p;
 	return 0;
 }
 
-void graph_page_parse_error(graph_page *pg)
+/* Why the parse stopped, into err. */
+static int stopped(graph_parser *p, const unsigned char *data, size_t len, or_error *err)
 {
-	json_error_t je;
-	json_t *root = pg->body_len ? json_loadb(pg->body, pg->body_len, 0, &je) : NULL;
-	json_t *e = root ? json_object_get(root, "error") : NULL;
-	if (json_is_object(e)) {
-		pg->has_error = true;
-		json_t *code = json_object_get(e, "code"), *msg = json_object_get(e, "message");
-		str_copy(pg->error.code, json_is_string(code) ? json_string_value(code) : "", sizeof pg->error.code);
-		str_copy(pg->error.message, json_is_string(msg) ? json_string_value(msg) : "", sizeof pg->error.message);
-	} else if (root && json_is_string(json_object_get(root, "error"))) { /* the identity platform's form */
-		pg->has_error = true;
-		str_copy(pg->error.code, json_string_value(json_object_get(root, "error")), sizeof pg->error.code);
-	}
-	json_decref(root);
+	if (p->nomem)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	if (p->message[0])
+		return or_fail(err, OR_ERR_FORMAT, "unusable page: %s", p->message);
+	unsigned char *e = yajl_get_error(p->y, 0, data, len);
+	int rc = or_fail(err, OR_ERR_FORMAT, "malformed JSON: %s", e ? (const char *)e : "?");
+	if (e)
+		yajl_free_error(p->y, e);
+	return rc;
 }
 
-int graph_page_parse(graph_page *pg, graph_coll coll, or_error *err)
+int graph_parser_feed(graph_parser *p, const char *data, size_t len, or_error *err)
 {
-	json_error_t je;
-	json_t *root = json_loadb(pg->body, pg->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (!root)
-		return or_fail(err, OR_ERR_FORMAT, "malformed JSON at line %d, column %d: %s", je.line, je.column, je.text);
-	int rc = 0;
-	json_t *one = NULL;
-	bool folders = coll == COLL_MAILBOX_FOLDERS || coll == COLL_MAIL_FOLDERS || coll == COLL_CALENDARS ||
-	               coll == COLL_CONTACT_FOLDERS || coll == COLL_SPECIAL;
-	if (coll == COLL_SETTINGS) {
-		json_t *id = json_is_object(root) ? json_object_get(root, "primaryMailboxId") : NULL;
-		if (!json_is_string(id) || !*json_string_value(id))
-			rc = or_fail(err, OR_ERR_FORMAT, "the user's Exchange settings give no primaryMailboxId");
-		else if (!(pg->mailbox_id = strdup(json_string_value(id))))
-			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	json_t *value = json_object_get(root, "value");
-	if (folders && json_is_object(root) && !value && json_is_string(json_object_get(root, "id"))) {
-		one = json_array(); /* one entity: a page of one */
-		if (!one || json_array_append(one, root) != 0) {
-			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		value = one;
-	}
-	if (!json_is_object(root) || !json_is_array(value)) {
-		rc = or_fail(err, OR_ERR_FORMAT, "the page is not a collection (no \"value\" array)");
-		goto out;
-	}
-	ctx c = {.pg = pg};
-	size_t i;
-	json_t *o;
-	json_array_foreach(value, i, o) {
-		if (!json_is_object(o)) {
-			rc = or_fail(err, OR_ERR_FORMAT, "entry %zu of the page is not an object", i);
-			goto out;
-		}
-		if (json_object_get(o, "@removed")) {
-			pg->removed++;
-			continue;
-		}
-		if (!json_is_string(json_object_get(o, "id"))) {
-			rc = or_fail(err, OR_ERR_FORMAT, "entry %zu of the page has no id", i);
-			goto out;
-		}
-		if ((folders ? parse_folder(&c, o, coll) : parse_item(&c, o, coll)) != 0) {
-			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		if (c.bad) {
-			rc = or_fail(err, OR_ERR_FORMAT, "entry %zu of the page: field %s has an unusable value", i, c.bad);
-			goto out;
-		}
-	}
-	json_t *next = json_object_get(root, "@odata.nextLink"), *delta = json_object_get(root, "@odata.deltaLink");
-	if ((next && !json_is_string(next)) || (delta && !json_is_string(delta))) {
-		rc = or_fail(err, OR_ERR_FORMAT, "the page's next or delta link is not a string");
-		goto out;
-	}
-	if ((next && !(pg->next_link = strdup(json_string_value(next)))) ||
-	    (delta && !(pg->delta_link = strdup(json_string_value(delta)))))
-		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
-out:
-	json_decref(one);
-	json_decref(root);
+	yajl_status st = yajl_parse(p->y, (const unsigned char *)data, len);
+	return st == yajl_status_ok ? 0 : stopped(p, (const unsigned char *)data, len, err);
+}
+
+int graph_parser_finish(graph_parser *p, or_error *err)
+{
+	yajl_status st = yajl_complete_parse(p->y);
+	if (st != yajl_status_ok)
+		return stopped(p, NULL, 0, err);
+	if (p->bad)
+		return or_fail(err, OR_ERR_FORMAT, "unusable page: field %s has an unusable value", p->bad);
+	if (!p->single && !p->saw_value && !p->pg->has_error)
+		return or_fail(err, OR_ERR_FORMAT, "unusable page: not a collection (no \"value\" array)");
+	if (p->coll == COLL_SETTINGS && !p->pg->mailbox_id && !p->pg->has_error)
+		return or_fail(err, OR_ERR_FORMAT, "the user's Exchange settings give no primaryMailboxId");
+	return 0;
+}
+
+void graph_parser_free(graph_parser *p)
+{
+	if (!p)
+		return;
+	yajl_free(p->y);
+	free(p->prop_value);
+	free(p);
+}
+
+int graph_page_parse(graph_page *pg, graph_coll coll, bool single, const char *text, size_t len, or_error *err)
+{
+	graph_parser *p = NULL;
+	int rc = graph_parser_new(&p, pg, coll, single, err);
+	rc = rc ? rc : graph_parser_feed(p, text, len, err);
+	rc = rc ? rc : graph_parser_finish(p, err);
+	graph_parser_free(p);
 	return rc;
 }

@@ -16,6 +16,7 @@
 
 #define DEFAULT_TIMEOUT_S 30L
 #define DEFAULT_LIFETIME_S 3599L /* when an answer gives no expires_in (the identity platform always does) */
+#define MAX_LIFETIME_S (7L * 86400)
 #define RENEW_MARGIN_S 300L
 
 const char *oauth_flow_name(oauth_flow flow)
@@ -376,6 +377,8 @@ int oauth_read_grant(const oauth_response *r, const char *url, const oauth_ctx *
 		log_debug("oauth: the token answer gives no expires_in; taking %ld s", DEFAULT_LIFETIME_S);
 		g->expires_in = DEFAULT_LIFETIME_S;
 	}
+	if (!rc && g->expires_in > MAX_LIFETIME_S) /* renewed by then anyway; and no overflow in ms */
+		g->expires_in = MAX_LIFETIME_S;
 	json_decref(root);
 	if (rc)
 		oauth_grant_wipe(g);
@@ -431,6 +434,7 @@ static int acquire(oauth_client *c, oauth_grant *g, or_error *err)
 		    (strcmp(se.error, "invalid_grant") != 0 && strcmp(se.error, "interaction_required") != 0))
 			return rc;
 		/* The refresh token expired or was revoked: the person signs in again. */
+		oauth_redact(err->message, sizeof err->message, c->refresh);
 		log_warn("renewing the sign-in failed (%s); sign in again", err->message);
 		or_error_clear(err);
 	}
@@ -562,6 +566,16 @@ int oauth_token(oauth_client *c, bool renew, char *out, size_t size, or_error *e
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+void oauth_token_accepted(oauth_client *c, const char *token)
+{
+	if (!c || !token)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->token && holds_current(token, strlen(token) + 1, c->token))
+		c->from_refusal = false; /* it worked: a later refusal of it is a new one */
+	pthread_mutex_unlock(&c->lock);
 }
 
 long oauth_token_expires_in(oauth_client *c)

@@ -73,6 +73,11 @@ int oauth_new(oauth_client **out, const oauth_options *opt, or_error *err);
  * identity platform's), OR_ERR_LIMIT (an oversized answer, or `size` too small). */
 int oauth_token(oauth_client *c, bool renew, char *out, size_t size, or_error *err);
 
+/* The server accepted `token`, obtained after a refusal: a later refusal of it (a token revoked
+ * or expired early) may be renewed again, instead of ending in an error as a renewed token refused
+ * at once does. */
+void oauth_token_accepted(oauth_client *c, const char *token);
+
 /* Seconds until the current token expires (negative when it has, or when there is none yet;
  * LONG_MAX for a static token, whose expiry is not known): for progress messages and logs. */
 long oauth_token_expires_in(oauth_client *c);

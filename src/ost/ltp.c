@@ -242,7 +242,7 @@ static uint8_t *ansi_to_utf8(ltp_heap *h, const uint8_t *p, size_t len, size_t *
 }
 
 /* The bytes of a value an HNID names: a heap allocation, or a subnode's data. */
-static int hnid_value(ltp_heap *h, uint32_t hnid, const uint8_t **p, size_t *len, or_error *err)
+int ltp_hnid_value(ltp_heap *h, uint32_t hnid, const uint8_t **p, size_t *len, or_error *err)
 {
 	*p = NULL;
 	*len = 0;
@@ -290,7 +290,7 @@ static int pc_value(ltp_heap *h, uint16_t id, uint16_t type, uint32_t v, st_prop
 	const uint8_t *p;
 	size_t len;
 	or_error e = {0};
-	if (hnid_value(h, v, &p, &len, &e) != 0)
+	if (ltp_hnid_value(h, v, &p, &len, &e) != 0)
 		return e.code == OR_ERR_NOMEM ? or_fail(err, OR_ERR_NOMEM, "out of memory") : 0;
 	uint8_t *d = NULL;
 	size_t dlen = len;
@@ -404,4 +404,86 @@ int ltp_tc_rows(ltp_heap *h, uint32_t **rows, size_t *n, or_error *err)
 	free(refs);
 	free(rec);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- whole tables */
+
+int ltp_tc_open(ltp_heap *h, ltp_table *t, or_error *err)
+{
+	memset(t, 0, sizeof *t);
+	if (h->client_sig != 0x7C)
+		return or_fail(err, OR_ERR_FORMAT, "node %u: heap of kind 0x%02x, not a table", h->nid, h->client_sig);
+	const uint8_t *info;
+	size_t len;
+	int rc = ltp_hid(h, h->user_root, &info, &len, err);
+	if (rc)
+		return rc;
+	if (len < 22 || info[0] != 0x7C || len < 22 + 8 * (size_t)info[1])
+		return or_fail(err, OR_ERR_FORMAT, "node %u: not a table header", h->nid);
+	t->n_cols = info[1];
+	t->ceb = ndb_le16(info + 6);
+	t->row_size = ndb_le16(info + 8);
+	if (t->row_size == 0 || t->ceb + (t->n_cols + 7) / 8 > t->row_size)
+		return or_fail(err, OR_ERR_FORMAT, "node %u: rows of %zu bytes", h->nid, t->row_size);
+	t->cols = calloc(t->n_cols ? t->n_cols : 1, sizeof *t->cols);
+	if (!t->cols)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t c = 0; c < t->n_cols; c++) {
+		const uint8_t *d = info + 22 + 8 * c;
+		t->cols[c] = (ltp_col){ndb_le32(d), ndb_le16(d + 4), d[6], d[7]};
+		if (t->cols[c].ib + (size_t)t->cols[c].cb > t->row_size || t->cols[c].ibit >= t->n_cols) {
+			ltp_tc_free(t);
+			return or_fail(err, OR_ERR_FORMAT, "node %u: a column outside its row", h->nid);
+		}
+	}
+	uint32_t hnid_rows = ndb_le32(info + 14);
+	uint32_t *ids = NULL;
+	if ((rc = ltp_tc_rows(h, &ids, &t->n_rows, err)) != 0) {
+		ltp_tc_free(t);
+		return rc;
+	}
+	free(ids);
+	if (hnid_rows && (hnid_rows & 0x1F) == 0) {
+		const uint8_t *p;
+		if ((rc = ltp_hid(h, hnid_rows, &p, &len, err)) == 0) {
+			t->rows.buf = malloc(len ? len : 1);
+			t->rows.off = malloc(sizeof *t->rows.off);
+			if (!t->rows.buf || !t->rows.off) {
+				rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			} else {
+				memcpy(t->rows.buf, p, len);
+				t->rows.len = t->rows.cap = len;
+				t->rows.off[0] = 0;
+				t->rows.n = t->rows.cap_off = 1;
+			}
+		}
+	} else if (hnid_rows) {
+		uint64_t bid_data, bid_sub;
+		rc = ndb_find_subnode(h->nf, h->bid_sub, hnid_rows, &bid_data, &bid_sub, err);
+		if (rc == OR_ERR_NOTFOUND)
+			rc = or_fail(err, OR_ERR_FORMAT, "node %u: the row matrix (subnode %u) is missing", h->nid, hnid_rows);
+		if (rc == 0)
+			rc = ndb_read_data(h->nf, bid_data, &t->rows, err);
+	}
+	if (rc)
+		ltp_tc_free(t);
+	return rc;
+}
+
+const uint8_t *ltp_tc_row_at(const ltp_table *t, size_t r)
+{
+	for (size_t b = 0; b < t->rows.n; b++) {
+		size_t per = ndb_data_block_len(&t->rows, b) / t->row_size;
+		if (r < per)
+			return t->rows.buf + t->rows.off[b] + r * t->row_size;
+		r -= per;
+	}
+	return NULL;
+}
+
+void ltp_tc_free(ltp_table *t)
+{
+	free(t->cols);
+	ndb_data_free(&t->rows);
+	memset(t, 0, sizeof *t);
 }

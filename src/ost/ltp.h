@@ -39,4 +39,20 @@ int ltp_bth_records(const ltp_heap *h, uint32_t hid, uint8_t **rec, size_t *n, u
 /* The row ids of a table context (client signature 0x7C) in row order. *rows is malloc'd. */
 int ltp_tc_rows(ltp_heap *h, uint32_t **rows, size_t *n, or_error *err);
 
+/* The bytes an HNID names: a heap allocation (pointing into the heap), or a subnode's whole data
+ * (into h->value, valid until the next call); hnid 0 is an empty value. */
+int ltp_hnid_value(ltp_heap *h, uint32_t hnid, const uint8_t **p, size_t *len, or_error *err);
+
+/* A whole table context: its columns and its row matrix. */
+typedef struct { uint32_t tag; uint16_t ib; uint8_t cb, ibit; } ltp_col;
+typedef struct {
+	ltp_col *cols;
+	size_t n_cols, row_size, ceb, n_rows;
+	ndb_data rows;
+} ltp_table;
+int ltp_tc_open(ltp_heap *h, ltp_table *t, or_error *err);
+/* Row r's bytes (row_size of them), or NULL when the matrix is shorter. */
+const uint8_t *ltp_tc_row_at(const ltp_table *t, size_t r);
+void ltp_tc_free(ltp_table *t);
+
 #endif

@@ -119,6 +119,7 @@ static void n_get_info(st_file *sf, st_info *info)
 	info->encryption = f->nf.crypt == NDB_CRYPT_NONE ? "none" : f->nf.crypt == NDB_CRYPT_PERMUTE ? "compressible" : "high";
 	info->size = (int64_t)f->nf.size;
 	info->corrupted = f->rep.bad_pages > 0 || f->rep.limit_hit || f->nf.eof > f->nf.size;
+	info->bytes_read = (int64_t)f->nf.bytes_read;
 }
 
 static bool is_item_type(uint32_t nid)

@@ -165,6 +165,7 @@ int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *er
 			               got < 0 ? strerror(errno) : "unexpected end of file");
 		done += (size_t)got;
 	}
+	nf->bytes_read += n;
 	return 0;
 }
 
@@ -606,8 +607,30 @@ static int append_block(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, o
 	return 0;
 }
 
+/* With `each` set, every data block is handed to it as soon as it is decoded and `d` holds only
+ * that block: a value of any size costs one block of memory. */
+typedef struct {
+	int (*fn)(void *ctx, const uint8_t *p, size_t n, or_error *err);
+	void *ctx;
+} block_sink;
+
+static int read_tree_to(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, int depth, const block_sink *each,
+                        or_error *err);
+
 static int read_tree(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, int depth, or_error *err)
 {
+	return read_tree_to(nf, bid, d, raw, depth, NULL, err);
+}
+
+static int read_tree_to(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, int depth, const block_sink *each,
+                        or_error *err)
+{
+	if (!(bid & 2) && each) {
+		d->n = 0;
+		d->len = 0;
+		int rc = append_block(nf, bid, d, raw, err);
+		return rc ? rc : each->fn(each->ctx, d->buf, d->len, err);
+	}
 	if (!(bid & 2))
 		return append_block(nf, bid, d, raw, err);
 	if (depth >= MAX_DATA_DEPTH)
@@ -633,7 +656,7 @@ static int read_tree(ndb_file *nf, uint64_t bid, ndb_data *d, uint8_t *raw, int 
 		else if (level == 1 && (kids[i] & 2))
 			rc = or_fail(err, OR_ERR_FORMAT, "block 0x%llx: an XBLOCK entry is not a data block", (unsigned long long)bid);
 		else
-			rc = read_tree(nf, kids[i], d, raw, depth + 1, err);
+			rc = read_tree_to(nf, kids[i], d, raw, depth + 1, each, err);
 	}
 	free(kids);
 	return rc;
@@ -658,6 +681,20 @@ int ndb_read_data(ndb_file *nf, uint64_t bid, ndb_data *out, or_error *err)
 	if (!raw)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	return read_tree(nf, bid, out, raw, 0, err);
+}
+
+int ndb_read_data_each(ndb_file *nf, uint64_t bid, ndb_data *scratch,
+                       int (*fn)(void *ctx, const uint8_t *p, size_t n, or_error *err), void *ctx, or_error *err)
+{
+	scratch->n = 0;
+	scratch->len = 0;
+	if (!bid)
+		return 0;
+	uint8_t *raw = scratch_block(nf);
+	if (!raw)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	block_sink sink = {fn, ctx};
+	return read_tree_to(nf, bid, scratch, raw, 0, &sink, err);
 }
 
 void ndb_data_free(ndb_data *d)

@@ -55,6 +55,7 @@ typedef struct {
 	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
 	uint64_t ahead_off, next_off;
 	size_t ahead_len;
+	uint64_t bytes_read;  /* read from the file so far (the progress line's MB/s) */
 	or_error *err;
 } ndb_file;
 
@@ -104,6 +105,10 @@ static inline size_t ndb_data_block_len(const ndb_data *d, size_t i)
  * (emptied first; its buffers are reused). Errors name the block. */
 int ndb_read_data(ndb_file *nf, uint64_t bid, ndb_data *out, or_error *err);
 void ndb_data_free(ndb_data *d);
+/* The same, one block at a time: fn receives each data block's decoded bytes in order (valid
+ * during the call); `scratch` holds one block. For values of any size (attachments). */
+int ndb_read_data_each(ndb_file *nf, uint64_t bid, ndb_data *scratch,
+                       int (*fn)(void *ctx, const uint8_t *p, size_t n, or_error *err), void *ctx, or_error *err);
 
 /* Finds subnode `nid` in the subnode tree under `bid_sub`: its data and subnode block ids. */
 int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid_data, uint64_t *sub,

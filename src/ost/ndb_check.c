@@ -320,11 +320,20 @@ void ndb_explain(const char *path, or_error *err)
 	ndb_report rep;
 	or_error e = {0};
 	if (ndb_check(path, &rep, &e) == 0 && rep.checked && rep.n_problems) {
+		/* a file cut short says so once: its first problem is the same truncation */
+		bool same = strstr(err->message, "truncated") && strstr(rep.problems[0].message, "cut short");
 		char more[sizeof err->message];
-		snprintf(more, sizeof more, "%s; its own checksums: %llu bad pages, %llu bad blocks, the first: %s",
-		         err->message, (unsigned long long)rep.bad_pages, (unsigned long long)rep.bad_blocks,
-		         rep.problems[0].message);
-		str_copy(err->message, more, sizeof err->message);
+		if (same && rep.n_problems == 1)
+			more[0] = '\0';
+		else if (same)
+			snprintf(more, sizeof more, "%s; its own checksums: %llu bad pages, %llu bad blocks", err->message,
+			         (unsigned long long)rep.bad_pages, (unsigned long long)rep.bad_blocks);
+		else
+			snprintf(more, sizeof more, "%s; its own checksums: %llu bad pages, %llu bad blocks, the first: %s",
+			         err->message, (unsigned long long)rep.bad_pages, (unsigned long long)rep.bad_blocks,
+			         rep.problems[0].message);
+		if (*more)
+			str_copy(err->message, more, sizeof err->message);
 	}
 	ndb_report_free(&rep);
 }

@@ -18,6 +18,8 @@ typedef struct {
 	bool no_crc_check;     /* skip the NDB scan of page and block checksums (on by default) */
 	const char *mailbox;   /* optional: the mailbox address to record in the header */
 	const char *options_json; /* recorded in the header as the capture's options */
+	const volatile bool *cancel; /* optional: set by another thread, the capture stops (OR_ERR_IO) */
+	bool progress;         /* a progress line on stderr (core.h: progress_start) */
 } ost_options;
 
 typedef struct {
@@ -26,6 +28,11 @@ typedef struct {
 	size_t bad_checksums;   /* pages and blocks the NDB scan found bad (each also an error) */
 	bool corrupted;
 } ost_summary;
+
+/* Whether `path` is a PST/OST file a capture can start on, checked in a moment: the header's
+ * magic, version and stated size, and where its B-tree roots lie. 0, or OR_ERR_NOTFOUND,
+ * OR_ERR_FORMAT (with what is wrong), OR_ERR_IO. */
+int ost_probe(const char *path, or_error *err);
 
 /* The options that shape a capture as the JSON object recorded in the snapshot's header:
  * {"reader":"native"|"libpff","recover":BOOL,"crc_check":BOOL}. */
@@ -42,6 +49,65 @@ int ost_capture(const char *path, const ost_options *opt, const char *out_path, 
  * back the file ost_capture writes (the caller frees it). Used by scans whose snapshots are not
  * kept, to spare writing and parsing the file. */
 int ost_capture_snap(const char *path, const ost_options *opt, snap_t **out, ost_summary *summary, or_error *err);
+
+/* --- whole messages (message.c): every property, recipient and attachment, read-only --- */
+
+typedef struct ost_cache ost_cache;   /* a cache file opened for whole-message reads */
+typedef struct ost_object ost_object; /* a message, an attachment or an embedded message */
+
+/* A named property of the cache's map ([MS-PST] 2.4.7). */
+typedef struct {
+	uint8_t guid[16];
+	bool known, is_string;
+	uint32_t lid;
+	char *name;          /* UTF-8, string names only */
+} ost_propname;
+
+/* A property as stored: small values in data/len (the raw bytes: UTF-16LE for PT_UNICODE, the
+ * multi-value layout for multi-valued types; valid until the next call on the object); values in
+ * a subnode have `big` set and are read with ost_object_value_read. */
+typedef struct {
+	uint16_t id, type;
+	const uint8_t *data;
+	size_t len;
+	bool big, owned;
+	uint64_t bid;
+	uint32_t object;     /* PT_OBJECT: the subnode holding it (len is its stated size) */
+} ost_value;
+
+int ost_cache_open(ost_cache **out, const char *path, or_error *err);
+void ost_cache_close(ost_cache *c);
+/* The name of property `id` (0x8000 and up) in the file's map; NULL when the map has none. */
+const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id);
+/* Why the map could not be read (static to the cache), or NULL. */
+const char *ost_cache_names_problem(const ost_cache *c);
+
+/* The message with node id `nid` (a snapshot item's "nid:N"). *out belongs to the caller. */
+int ost_message_open(ost_cache *c, uint32_t nid, ost_object **out, or_error *err);
+void ost_object_free(ost_object *o);
+uint32_t ost_object_nid(const ost_object *o);
+size_t ost_object_prop_count(const ost_object *o);
+/* Property i, in the stored order (by id). An error is about that value only. */
+int ost_object_prop(ost_object *o, size_t i, ost_value *v, or_error *err);
+/* Hands a value's bytes to fn, one block at a time (a big value) or at once. */
+int ost_object_value_read(ost_object *o, const ost_value *v,
+                          int (*fn)(void *ctx, const uint8_t *p, size_t n, or_error *err), void *ctx, or_error *err);
+/* The recipient table: its row count, and row r's cells (at most cap; those marked owned are
+ * freed with ost_values_release). */
+int ost_object_recipient_count(ost_object *o, size_t *n, or_error *err);
+int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap, size_t *n, or_error *err);
+void ost_values_release(ost_value *vals, size_t n);
+/* The recipient table's columns (property tags, the row id and version left out): a column may
+ * be empty in every row. */
+int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err);
+/* The attachments (the attachment table's rows) and each one's object. */
+int ost_object_attachment_count(ost_object *o, size_t *n, or_error *err);
+int ost_attachment_open(ost_object *o, size_t i, ost_object **att, or_error *err);
+/* The message embedded in attachment `att` (method ATTACH_EMBEDDED_MSG); OR_ERR_NOTFOUND (err
+ * untouched) when it has none. */
+int ost_embedded_open(ost_object *att, ost_object **msg, or_error *err);
+/* PidTagAttachMethod (1 by value, 2-4 by reference, 5 embedded message, 6 OLE), -1 when absent. */
+int ost_attachment_method(const ost_object *att);
 
 /* --- key derivation (pure functions, also used by tests) --- */
 

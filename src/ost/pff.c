@@ -116,6 +116,7 @@ static void p_get_info(st_file *sf, st_info *info)
 	libpff_file_get_encryption_type(f->file, &enc, NULL);
 	if (libpff_file_get_size(f->file, &size, NULL) == 1)
 		info->size = (int64_t)size;
+	info->bytes_read = -1; /* libpff does not tell */
 	info->is_ost = content == LIBPFF_FILE_CONTENT_TYPE_OST;
 	info->is_pst = content == LIBPFF_FILE_CONTENT_TYPE_PST;
 	static const char *const formats[3][3] = {

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_DEPTH 64 /* folder nesting bound: a damaged file must not recurse forever */
 
@@ -58,7 +59,35 @@ typedef struct {
 	size_t unresolved;
 	bool keep;         /* items go into snap (ost_capture_snap), not to a file */
 	or_error err;
+	progress_task *prog;            /* the progress line, NULL when not shown */
+	const char *phase;
+	size_t folders_done;            /* pass 2 */
+	int64_t messages_done, messages_total; /* pass 2; the total the folders announce, -1 unknown */
 } reader;
+
+/* The progress line: folders and messages read of what the file announces, MB/s, time left. */
+static void progress(reader *r, bool final)
+{
+	if (!r->prog)
+		return;
+	progress_state st;
+	progress_state_init(&st);
+	st.phase = r->phase;
+	bool pass2 = r->messages_total != -2;
+	progress_state_count(&st, "folders", pass2 ? (int64_t)r->folders_done : (int64_t)r->n_work,
+	                     pass2 ? (int64_t)r->n_work : -1);
+	if (pass2)
+		st.eta_count = progress_state_count(&st, "messages", r->messages_done, r->messages_total);
+	st_info info;
+	st_get_info(r->file, &info);
+	st.bytes = info.bytes_read;
+	if (final) {
+		progress_finish(r->prog, &st);
+		r->prog = NULL;
+	} else {
+		progress_update(r->prog, &st);
+	}
+}
 
 static uint16_t folder_prop_ids[40];
 static size_t n_folder_prop_ids;
@@ -170,6 +199,7 @@ static int read_folder(reader *r, st_node *node, const char *parent_id, const ch
 	}
 	w->node = node;
 	w->index = r->snap->n_folders - 1;
+	progress(r, false);
 	f->id = node_id(r, st_node_id(node));
 	f->parent_id = parent_id;
 
@@ -442,6 +472,8 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			if (it.read == 0)
 				fw->unread_found++;
 		}
+		if (++r->messages_done % 64 == 0)
+			progress(r, false);
 		if (r->keep) {
 			snap_item *slot = snap_add_item(r->snap);
 			if (!slot)
@@ -452,6 +484,9 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			snap_write_item(w, &it);
 		}
 	}
+	if (count)
+		log_debug("folder %s: %d %smessage%s", f->path ? f->path : f->id, count,
+		          kind == ST_MESSAGES ? "" : "associated ", count == 1 ? "" : "s");
 	if (r->keep)
 		return 0;
 	/* Drop the per-folder strings. */
@@ -521,6 +556,13 @@ static void reader_free(reader *r)
 	st_close(r->file);
 }
 
+static double mono_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 static int capture(const char *path, const ost_options *opt, const char *out_path, snap_t **keep,
                    ost_summary *summary, or_error *err)
 {
@@ -540,9 +582,15 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 			ndb_explain(path, err);
 		return rc;
 	}
+	r.messages_total = -2; /* pass 1: no message count yet */
+	r.phase = "folders";
+	r.prog = opt->progress ? progress_start("cache") : NULL;
 	if ((rc = snap_new(&r.snap, err)) != 0 || (rc = snap_new(&scratch, err)) != 0)
 		goto out;
 	st_get_info(r.file, &r.info);
+	log_verbose("%s: %s, %s encoding, %.1f MB; read by the %s reader", path, r.info.format, r.info.encryption,
+	            (double)r.info.size / 1e6, opt->reader == OST_READER_LIBPFF ? "libpff" : "native");
+	double t0 = mono_s();
 	snap_header *h = &r.snap->hdr;
 	h->source = r.info.is_ost ? SRC_OST : SRC_PST;
 	h->mailbox = opt->mailbox;
@@ -589,7 +637,19 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	fix_child_roles(&r);
 	resolve_folder_keys(&r);
 
+	log_verbose("%s: %zu folders in the tree (%.2f s)", path, r.snap->n_folders, mono_s() - t0);
+
 	/* Pass 2: the messages, streamed (or kept). */
+	r.messages_total = -1;
+	for (size_t i = 0; i < r.n_work; i++) {
+		const snap_folder *f = &r.snap->folders[r.work[i].index];
+		for (int k = 0; k < 2; k++) {
+			int64_t n = k ? f->assoc_count : f->content_count;
+			if (n >= 0)
+				r.messages_total = (r.messages_total < 0 ? 0 : r.messages_total) + n;
+		}
+	}
+	r.phase = "messages";
 	if (!r.keep) {
 		if ((rc = snap_writer_open(&w, out_path, err)) != 0)
 			goto out;
@@ -599,16 +659,23 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 			snap_write_folder(&w, &r.snap->folders[i]);
 	}
 	for (size_t i = 0; i < r.n_work; i++) {
+		if (opt->cancel && *opt->cancel) {
+			rc = or_fail(err, OR_ERR_IO, "stopped: the other side of the comparison failed");
+			goto out;
+		}
 		if ((rc = list_messages(&r, &w, i, ST_MESSAGES, &scratch)) != 0 ||
 		    (rc = list_messages(&r, &w, i, ST_ASSOCIATED, &scratch)) != 0) {
 			*err = r.err;
 			goto out;
 		}
+		r.folders_done++;
+		progress(&r, false);
 	}
 	if ((rc = check_counts(&r)) != 0) {
 		*err = r.err;
 		goto out;
 	}
+	log_verbose("%s: messages listed (%.2f s)", path, mono_s() - t0);
 
 	/* Integrity: what libpff saw while reading, orphans, and (on request) deleted items. */
 	st_info after;
@@ -622,9 +689,15 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	if (opt->recover && st_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
+	r.phase = "checksums";
+	progress(&r, false);
 	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
 		goto out;
+	if (!opt->no_crc_check)
+		log_verbose("%s: page and block checksums checked, %zu bad (%.2f s)", path, summary->bad_checksums,
+		            mono_s() - t0);
 	fill_integrity(&r);
+	progress(&r, true);
 	summary->unresolved_keys = r.unresolved;
 	summary->corrupted = r.snap->integrity.corrupted;
 	if (r.keep) {
@@ -648,6 +721,7 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 out:
 	if (writing)
 		snap_writer_abort(&w);
+	progress_finish(r.prog, NULL); /* a read that stopped early: its line goes */
 	snap_free(scratch);
 	reader_free(&r);
 	return rc;

@@ -18,6 +18,7 @@ typedef struct {
 	const char *encryption; /* "none", "compressible", "high" (static) */
 	int64_t size;
 	bool corrupted;
+	int64_t bytes_read;     /* bytes read from the file so far (progress), -1 when not counted */
 } st_info;
 
 typedef enum { ST_SUBFOLDERS, ST_MESSAGES, ST_ASSOCIATED } st_children;

@@ -38,6 +38,12 @@ struct pull_conn {
 	bool invalid_token;
 	char offered[96];      /* the schemes of WWW-Authenticate, for the 401 message */
 	FILE *trace;
+	char curl_error[CURL_ERROR_SIZE]; /* curl's own words: they name the host and port */
+	int64_t started_ms;    /* of the transfer, for "waiting for" */
+	int64_t last_byte_ms;  /* when the server last sent something */
+	long waited_shown;     /* seconds last shown */
+	bool idle_expired;     /* the idle timeout ended the transfer */
+	struct curl_slist *resolve, *connect_to; /* the options' name mappings */
 };
 
 #define GATE_IDLE_MAX 64 /* idle handles a gate keeps for the next pulls */
@@ -51,7 +57,29 @@ struct pull_gate {
 	 * to this server takes one instead of connecting again. */
 	CURL *idle[GATE_IDLE_MAX];
 	int n_idle;
+	/* --auth auto's choice for this server, made by the first pull through the gate: the others
+	 * (same server, same credentials) take it without asking again. */
+	bool auth_known;
+	pull_auth auth;
 };
+
+bool pull_gate_auth(pull_gate *g, pull_auth *out)
+{
+	pthread_mutex_lock(&g->lock);
+	bool known = g->auth_known;
+	if (known)
+		*out = g->auth;
+	pthread_mutex_unlock(&g->lock);
+	return known;
+}
+
+void pull_gate_set_auth(pull_gate *g, pull_auth a)
+{
+	pthread_mutex_lock(&g->lock);
+	g->auth = a;
+	g->auth_known = true;
+	pthread_mutex_unlock(&g->lock);
+}
 
 void pull_options_init(pull_options *o)
 {
@@ -59,6 +87,7 @@ void pull_options_init(pull_options *o)
 	o->concurrency = 4;
 	o->retries = 6;
 	o->retry_deadline_s = 900;
+	o->idle_timeout_s = 60;
 	o->connect_timeout_s = 30;
 	o->timeout_s = 300;
 }
@@ -70,6 +99,8 @@ const char *pull_auth_name(pull_auth a)
 	case PULL_AUTH_NTLM: return "NTLM";
 	case PULL_AUTH_NEGOTIATE: return "Negotiate";
 	case PULL_AUTH_BEARER: return "Bearer";
+	case PULL_AUTH_AUTO: return "auto";
+	case PULL_AUTH_NONE: return "none";
 	}
 	return "?";
 }
@@ -133,6 +164,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	pull_conn *c = ud;
 	size_t len = size * n;
+	c->last_byte_ms = pull_now_ms();
 	c->received += len;
 	if (c->received > (size_t)MAX_RESPONSE)
 		return 0; /* aborts the transfer */
@@ -188,10 +220,38 @@ static void note_offered(pull_conn *c, const char *v)
 		snprintf(c->offered + have, sizeof c->offered - have, "%s%s", have ? ", " : "", name);
 }
 
+/* Called by curl at least once a second during a transfer: the idle timeout (a server that sends
+ * nothing that long), and, while the server has said nothing yet, whom we wait for, on a terminal
+ * after a few seconds. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	pull_conn *c = ud;
+	int64_t now = pull_now_ms();
+	long idle_s = c->sh->opt->idle_timeout_s > 0 ? c->sh->opt->idle_timeout_s : 60;
+	int64_t since = c->last_byte_ms > c->started_ms ? c->last_byte_ms : c->started_ms;
+	if (now - since >= idle_s * 1000) {
+		c->idle_expired = true;
+		return 1; /* aborts the transfer */
+	}
+	if (c->received || c->sh->answered || !c->sh->opt->progress || !isatty(2))
+		return 0;
+	long waited = (long)((now - c->started_ms) / 1000);
+	if (waited >= 5 && waited != c->waited_shown) {
+		c->waited_shown = waited;
+		const char *host = NULL;
+		long port = 0;
+		curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &host);
+		curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
+		fprintf(stderr, "\r  waiting for %s:%ld (%ld s)  ", host && *host ? host : "the server", port, waited);
+	}
+	return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
 {
 	pull_conn *c = ud;
 	size_t len = size * n;
+	c->last_byte_ms = pull_now_ms();
 	char line[512];
 	size_t m = len < sizeof line - 1 ? len : sizeof line - 1;
 	memcpy(line, data, m);
@@ -232,8 +292,11 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout_s);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, o->timeout_s);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->timeout_s < 60 ? o->timeout_s : 60L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_error);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024); /* pages run to MBs: fewer, larger reads */
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -242,7 +305,36 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
 	if (o->cacert)
 		curl_easy_setopt(h, CURLOPT_CAINFO, o->cacert);
-	switch (o->auth) {
+	for (size_t i = 0; o->resolve && o->resolve[i]; i++) {
+		struct curl_slist *n = curl_slist_append(c->resolve, o->resolve[i]);
+		if (!n)
+			goto nomem;
+		c->resolve = n;
+	}
+	for (size_t i = 0; o->connect_to && o->connect_to[i]; i++) {
+		struct curl_slist *n = curl_slist_append(c->connect_to, o->connect_to[i]);
+		if (!n)
+			goto nomem;
+		c->connect_to = n;
+	}
+	if (c->resolve)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
+	if (c->connect_to)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
+	pull_set_auth(h, o, o->auth);
+	*out = c;
+	return 0;
+nomem:
+	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->connect_to);
+	curl_easy_cleanup(c->curl);
+	free(c);
+	return or_fail(err, OR_ERR_NOMEM, "out of memory");
+}
+
+void pull_set_auth(CURL *h, const pull_options *o, pull_auth a)
+{
+	switch (a) {
 	case PULL_AUTH_BEARER:
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		if (!o->tokens)
@@ -255,13 +347,22 @@ int pull_conn_new(pull_conn **out, pull_shared *sh, unsigned seed, or_error *err
 		break;
 	case PULL_AUTH_NTLM:
 	case PULL_AUTH_BASIC:
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, o->auth == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, a == PULL_AUTH_NTLM ? CURLAUTH_NTLM : CURLAUTH_BASIC);
 		curl_easy_setopt(h, CURLOPT_USERNAME, o->user ? o->user : "");
 		curl_easy_setopt(h, CURLOPT_PASSWORD, o->secret ? o->secret : "");
 		break;
+	case PULL_AUTH_AUTO: /* decided before any request (pull_auth_resolve): nothing until then */
+	case PULL_AUTH_NONE:
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, NULL);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, NULL);
+		break;
 	}
-	*out = c;
-	return 0;
+}
+
+CURL *pull_conn_handle(pull_conn *c)
+{
+	return c->curl;
 }
 
 static void wipe_token(pull_conn *c)
@@ -292,6 +393,8 @@ void pull_conn_free(pull_conn *c)
 	}
 	if (!kept)
 		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->resolve);
+	curl_slist_free_all(c->connect_to);
 	wipe_token(c);
 	free(c);
 }
@@ -400,6 +503,17 @@ static void slow_everyone(pull_conn *c, long ms, bool throttled)
 	}
 }
 
+/* A request starts or stops waiting for its retry (counted for the progress line). */
+static void set_waiting(pull_conn *c, bool *waiting, bool on)
+{
+	if (*waiting == on)
+		return;
+	pthread_mutex_lock(&c->sh->lock);
+	c->sh->waiting += on ? 1 : -1;
+	pthread_mutex_unlock(&c->sh->lock);
+	*waiting = on;
+}
+
 /* Jittered exponential back-off: 250 ms, 500 ms, 1 s, ... up to 30 s, each within +-50 %. */
 static long backoff_ms(pull_conn *c, int attempt)
 {
@@ -409,12 +523,13 @@ static long backoff_ms(pull_conn *c, int attempt)
 	return base / 2 + (long)(rand_r(&c->seed) % (unsigned)(base + 1));
 }
 
-static FILE *open_trace(const pull_options *o, long seq, const char *op, const char *what, const char *ext)
+FILE *pull_trace_open(const pull_options *o, const char *prefix, long seq, const char *op, const char *what,
+                      const char *ext)
 {
 	if (!o->trace_dir)
 		return NULL;
-	char path[1024];
-	snprintf(path, sizeof path, "%s/%05ld-%s-%s.%s", o->trace_dir, seq, op, what, ext ? ext : "txt");
+	char path[1100];
+	snprintf(path, sizeof path, "%s/%s%05ld-%s-%s.%s", o->trace_dir, prefix, seq, op, what, ext ? ext : "txt");
 	/* Traces hold mailbox data: owner-only, like snapshots and reports (also when it existed). */
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -425,6 +540,95 @@ static FILE *open_trace(const pull_options *o, long seq, const char *op, const c
 	return fp;
 }
 
+/* The names the server's certificate is for, for a message: asked again without verifying (no
+ * request is sent: the connection is only opened), from curl's certificate information. */
+static void cert_names(pull_conn *c, char *out, size_t size)
+{
+	out[0] = '\0';
+	const char *url = NULL;
+	curl_easy_getinfo(c->curl, CURLINFO_EFFECTIVE_URL, &url);
+	CURL *h = url ? curl_easy_init() : NULL;
+	if (!h)
+		return;
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	struct curl_certinfo *ci = NULL;
+	if (curl_easy_perform(h) == CURLE_OK && curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) == CURLE_OK && ci &&
+	    ci->num_of_certs > 0) {
+		for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+			const char *v = NULL;
+			if (strncmp(l->data, "X509v3 Subject Alternative Name:", 32) == 0)
+				v = l->data + 32;
+			else if (!*out && strncmp(l->data, "Subject:", 8) == 0)
+				v = l->data + 8;
+			if (v) {
+				while (*v == ' ')
+					v++;
+				str_copy(out, v, size);
+			}
+		}
+	}
+	curl_easy_cleanup(h);
+}
+
+void pull_conn_begin(pull_conn *c)
+{
+	c->started_ms = pull_now_ms();
+	c->last_byte_ms = 0;
+	c->idle_expired = false;
+	c->waited_shown = 0;
+	c->curl_error[0] = '\0';
+}
+
+void pull_conn_touch(pull_conn *c) { c->last_byte_ms = pull_now_ms(); }
+
+int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err)
+{
+	const pull_options *o = c->sh->opt;
+	const char *why = *c->curl_error ? c->curl_error : curl_easy_strerror(cc);
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		if (strstr(c->curl_error, "subject name") || strstr(c->curl_error, "does not match")) {
+			char names[300];
+			cert_names(c, names, sizeof names);
+			return or_fail(err, OR_ERR_TLS, "TLS: the server's certificate is not for the host of %s (%s)%s%s: use a URL "
+			               "with one of its names", url, c->curl_error, *names ? "; it names " : "", names);
+		}
+		return or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", url, why,
+		               cc == CURLE_PEER_FAILED_VERIFICATION ? " (a private CA: give it with --cacert)" : "");
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", url, curl_easy_strerror(cc));
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", url);
+	case CURLE_COULDNT_CONNECT:
+		return or_fail(err, OR_ERR_IO, "cannot connect: %s", why);
+	case CURLE_OPERATION_TIMEDOUT:
+		return or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time: %s", why);
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (c->idle_expired) {
+			const char *ip = NULL;
+			long port = 0;
+			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_IP, &ip);
+			curl_easy_getinfo(c->curl, CURLINFO_PRIMARY_PORT, &port);
+			return or_fail(err, OR_ERR_TIMEOUT, "%s:%ld sent nothing for %ld s (--idle-timeout)",
+			               ip && *ip ? ip : "the server", port, o->idle_timeout_s > 0 ? o->idle_timeout_s : 60);
+		}
+		return or_fail(err, OR_ERR_IO, "the transfer was stopped");
+	default:
+		return or_fail(err, OR_ERR_IO, "connection to %s failed: %s", url, why);
+	}
+}
+
 /* What the transport decides itself about one attempt; PULL_OK means "the protocol judges". */
 static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *wait, or_error *err)
 {
@@ -432,29 +636,27 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 	*wait = -1;
 	switch (cc) {
 	case CURLE_OK: break;
+	case CURLE_WRITE_ERROR:
+		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
+		return PULL_FAIL;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_CERTPROBLEM:
-		or_fail(err, OR_ERR_TLS, "TLS failure talking to %s: %s%s", o->url, curl_easy_strerror(cc),
-		        cc == CURLE_PEER_FAILED_VERIFICATION ? " (give the CA with --cacert)" : "");
-		return PULL_FAIL;
-	case CURLE_WRITE_ERROR:
-		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
-		return PULL_FAIL;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
-		or_fail(err, OR_ERR_USAGE, "unusable URL %s: %s", o->url, curl_easy_strerror(cc));
-		return PULL_FAIL;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
-		or_fail(err, OR_ERR_IO, "cannot resolve the server's name in %s", o->url);
+		pull_conn_failure(c, cc, o->url, err);
 		return PULL_FAIL;
-	case CURLE_OPERATION_TIMEDOUT:
-		or_fail(err, OR_ERR_TIMEOUT, "the server did not answer in time (%s)", curl_easy_strerror(cc));
-		return PULL_RETRY;
-	default:
-		or_fail(err, OR_ERR_IO, "connection to the server failed: %s", curl_easy_strerror(cc));
+	case CURLE_COULDNT_CONNECT: /* refused or unreachable: at once when the server never answered this pull */
+		pull_conn_failure(c, cc, o->url, err);
+		return c->sh->answered ? PULL_RETRY : PULL_FAIL;
+	case CURLE_ABORTED_BY_CALLBACK:
+		pull_conn_failure(c, cc, o->url, err);
+		return c->idle_expired ? PULL_RETRY : PULL_FAIL;
+	default: /* timeouts and broken connections */
+		pull_conn_failure(c, cc, o->url, err);
 		return PULL_RETRY;
 	}
 	if (http == 401) {
@@ -481,7 +683,10 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 		return PULL_RETRY;
 	}
 	if (http >= 300 && http < 400) {
-		or_fail(err, OR_ERR_PROTOCOL, "the server redirected (HTTP %ld); give the final URL with --url", http);
+		const char *to = NULL;
+		curl_easy_getinfo(c->curl, CURLINFO_REDIRECT_URL, &to);
+		or_fail(err, OR_ERR_PROTOCOL, "the server redirected (HTTP %ld) to %s; give that URL with --url if it is the "
+		        "server's (redirects are not followed: credentials would go with them)", http, to ? to : "nowhere");
 		return PULL_FAIL;
 	}
 	return PULL_OK;
@@ -562,14 +767,17 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 {
 	const pull_options *o = c->sh->opt;
 	/* Failures (dropped connections, server errors, pages that do not parse) have a number of
-	 * attempts; throttling answers are retried as the server says until the pull's deadline, so
-	 * that a server that throttles one request in three slows the pull down but never loses a
-	 * folder while the rest of the pull goes on. */
+	 * attempts. Throttling answers are retried as the server says for as long as the rest of the
+	 * pull gets through (until the pull's deadline, and at most four times a failure's attempts
+	 * in a row), so that a server that throttles one request in three slows the pull down but
+	 * never loses a folder; a server that throttles everything gets a failure's attempts. */
 	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
+	/* --retries counts failures: a throttled request gets at least the default's attempts. */
+	long throttle_tries = attempts > 7 ? attempts : 7;
 	int failures = 0;
-	long throttles = 0;
+	long throttles = 0, successes_then = -1;
 	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
-	bool renewed = false;
+	bool renewed = false, waiting = false;
 	struct curl_slist *headers = request_headers(rq);
 	if (!headers)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -585,6 +793,11 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	c->h = h;
 	int rc = 0;
 	for (;;) {
+		if (o->cancel && *o->cancel && !c->sh->fatal) {
+			or_error e;
+			or_fail(&e, OR_ERR_IO, "stopped: the other side of the comparison failed");
+			mark_fatal(c, &e);
+		}
 		if (c->sh->fatal) {
 			rc = or_fail(err, c->sh->fatal_err.code, "%s", c->sh->fatal_err.message);
 			goto out;
@@ -602,18 +815,28 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->invalid_token = false;
 		c->offered[0] = '\0';
 		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
-		FILE *req = rq->body ? open_trace(o, seq, rq->op, "request", rq->trace_ext) : NULL;
+		set_waiting(c, &waiting, false);
+		FILE *req = rq->body ? pull_trace_open(o, "", seq, rq->op, "request", rq->trace_ext) : NULL;
 		if (req) {
 			fwrite(rq->body, 1, rq->body_len, req);
 			fclose(req);
 		}
-		c->trace = open_trace(o, seq, rq->op, "response", rq->trace_ext);
-		int64_t t0 = pull_now_ms();
+		c->trace = pull_trace_open(o, "", seq, rq->op, "response", rq->trace_ext);
+		pull_conn_begin(c);
+		int64_t t0 = c->started_ms;
 		CURLcode cc = curl_easy_perform(cu);
+		if (c->waited_shown)
+			fputs("\r                                              \r", stderr);
 		if (o->gate)
 			gate_leave(o->gate);
 		long http = 0;
 		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &http);
+		bool never_answered = !c->sh->answered;
+		if (http > 0) {
+			pthread_mutex_lock(&c->sh->lock);
+			c->sh->answered = true;
+			pthread_mutex_unlock(&c->sh->lock);
+		}
 		if (cc == CURLE_OK && c->parse_err.code == 0)
 			h->end(h->ctx, http, &c->parse_err);
 		if (c->trace)
@@ -632,6 +855,11 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		                 (out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503))));
 		after_request(c, throttled);
 		if (out == PULL_OK) {
+			if (renewed && o->tokens->accepted)
+				o->tokens->accepted(o->tokens->ctx, c->token);
+			pthread_mutex_lock(&c->sh->lock);
+			c->sh->successes++;
+			pthread_mutex_unlock(&c->sh->lock);
 			rc = 0;
 			goto out;
 		}
@@ -653,6 +881,21 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		}
 		if (throttled) {
 			throttles++;
+			pthread_mutex_lock(&c->sh->lock);
+			long successes = c->sh->successes;
+			pthread_mutex_unlock(&c->sh->lock);
+			if (successes_then < 0)
+				successes_then = successes;
+			/* Throttled every time and nothing else got through meanwhile: the server throttles
+			 * everything. Throttled four times as often as a failure may be retried while the
+			 * rest gets through: this request's own answer is "unavailable" (one throttled in
+			 * three would be throttled that often once in 10^13). */
+			bool alone = successes == successes_then;
+			if ((throttles >= throttle_tries && alone) || throttles >= 4L * throttle_tries) {
+				rc = or_wrap(err, "%s: still throttled after %ld answers%s", rq->op, throttles,
+				             alone ? ", and nothing else got through meanwhile" : "");
+				goto out;
+			}
 			long ms = (wait >= 0 ? wait : backoff_ms(c, (int)(throttles < 8 ? throttles : 8))) +
 			          (long)(rand_r(&c->seed) % 250);
 			if (pull_now_ms() + ms > deadline) {
@@ -662,17 +905,24 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			}
 			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", rq->op, err->message, ms, throttles);
 			slow_everyone(c, ms, true);
+			set_waiting(c, &waiting, true);
 			continue;
 		}
-		if (++failures >= attempts)
+		/* a server that has never answered this pull gets two tries, not a failure's attempts */
+		if (++failures >= attempts || (never_answered && http == 0 && failures >= 2)) {
+			if (never_answered && http == 0 && failures < attempts)
+				attempts = failures;
 			break;
+		}
 		long ms = backoff_ms(c, failures - 1);
 		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
 		slow_everyone(c, 0, false);
+		set_waiting(c, &waiting, true);
 		pull_sleep_ms(ms);
 	}
 	rc = or_wrap(err, "%s failed after %d attempts", rq->op, attempts);
 out:
+	set_waiting(c, &waiting, false);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	c->h = NULL;

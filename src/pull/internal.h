@@ -4,6 +4,7 @@
 
 #include "pull.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 
 struct pull_shared {
@@ -17,11 +18,34 @@ struct pull_shared {
 	 * configured concurrency. */
 	int limit, active, calm, min_limit;
 	long requests, retries, throttled, trace_seq;
+	long successes;        /* answers that were not refusals, throttling or failures */
+	bool answered;         /* the server has answered (any HTTP status) during this pull */
+	long waiting;          /* requests waiting to be retried now (shown as progress) */
 	bool fatal;            /* auth/TLS failure: every worker stops */
 	or_error fatal_err;
 };
 
 void pull_shared_init(pull_shared *sh, const pull_options *opt);
 void pull_shared_destroy(pull_shared *sh);
+/* libcurl's global initialisation, once per process (before the first handle). */
+void pull_global_init(void);
+/* --auth auto's choice for a gate's server, once a pull through it made one: true and *out. */
+bool pull_gate_auth(pull_gate *g, pull_auth *out);
+void pull_gate_set_auth(pull_gate *g, pull_auth a);
+/* The curl handle of a connection (fetch.c sets its own callbacks on it). */
+CURL *pull_conn_handle(pull_conn *c);
+/* A trace file (--trace-dir) of one request or response: DIR/PREFIXSEQ-OP-WHAT.EXT, owner-only,
+ * never through a symbolic link; NULL without --trace-dir or when it cannot be opened. */
+FILE *pull_trace_open(const pull_options *o, const char *prefix, long seq, const char *op, const char *what,
+                      const char *ext);
+/* Before each transfer on c's handle: the idle timer and curl's message start afresh. */
+void pull_conn_begin(pull_conn *c);
+/* Something arrived: the idle timer starts again. */
+void pull_conn_touch(pull_conn *c);
+/* The message (and or_code) of a failed transfer: TLS names the certificate's names, a refused
+ * connection the address, an idle server the seconds of silence. */
+int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err);
+/* Sets a handle's credentials for method `a` from the options (NONE and AUTO: none). */
+void pull_set_auth(CURL *h, const pull_options *o, pull_auth a);
 
 #endif

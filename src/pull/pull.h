@@ -27,7 +27,12 @@ typedef struct pull_gate pull_gate;
 int pull_gate_new(pull_gate **out, int max_in_flight, or_error *err);
 void pull_gate_free(pull_gate *g);
 
-typedef enum { PULL_AUTH_BASIC = 0, PULL_AUTH_NTLM, PULL_AUTH_NEGOTIATE, PULL_AUTH_BEARER } pull_auth;
+/* AUTO: what the server offers in WWW-Authenticate (one probe before a pull): Negotiate when a
+ * Kerberos ticket is accepted, else NTLM, else Basic over TLS only (pull_auth_resolve). NONE: no
+ * credentials at all. */
+typedef enum {
+	PULL_AUTH_BASIC = 0, PULL_AUTH_NTLM, PULL_AUTH_NEGOTIATE, PULL_AUTH_BEARER, PULL_AUTH_AUTO, PULL_AUTH_NONE
+} pull_auth;
 const char *pull_auth_name(pull_auth a);
 
 /* Bearer tokens that can be renewed (OAuth): `get` copies the current token into out, a new one
@@ -35,6 +40,9 @@ const char *pull_auth_name(pull_auth a);
  * must be thread-safe (oauth_token fits). */
 typedef struct {
 	int (*get)(void *ctx, bool renew, char *out, size_t size, or_error *err);
+	/* Optional: the server accepted a token `get` renewed after a refusal (a renewed token
+	 * refused at once is an error; one that worked first may be renewed again later). */
+	void (*accepted)(void *ctx, const char *token);
 	void *ctx;
 } pull_token_source;
 
@@ -48,16 +56,23 @@ typedef struct {
 	const char *secret;         /* password, or a fixed bearer token; borrowed */
 	const pull_token_source *tokens; /* bearer tokens that renew (OAuth); borrowed; else `secret` */
 	const char *cacert;         /* CA bundle file for TLS verification */
+	/* Name mappings, as curl's --resolve ("HOST:PORT:ADDRESS") and --connect-to
+	 * ("HOST:PORT:CONNECT-HOST:CONNECT-PORT", HOST or PORT empty for any): NULL-terminated lists,
+	 * borrowed, or NULL. The certificate is still checked against the URL's host name. */
+	const char *const *resolve;
+	const char *const *connect_to;
 	bool insecure;              /* turn TLS verification off (warned) */
 	int concurrency;            /* parallel folder pulls, 1..16 */
 	int retries;                /* attempts per request after the first, for failures; throttling
 	                               answers are retried as told until retry_deadline_s */
 	long retry_deadline_s;      /* no retry of a throttled request after this long into the pull */
-	long connect_timeout_s, timeout_s;
+	long connect_timeout_s, timeout_s; /* to connect; for a whole request */
+	long idle_timeout_s;        /* a request that receives nothing this long fails (default 60) */
 	bool progress;              /* progress line on stderr */
 	const char *trace_dir;      /* write every request and response body there (debugging, tests) */
 	const char *options_json;   /* recorded in the snapshot header */
 	pull_gate *gate;            /* optional, borrowed: shared with other pulls to the same server */
+	const volatile bool *cancel; /* optional: set by another thread, the pull stops (OR_ERR_IO) */
 } pull_options;
 
 /* Defaults for everything but url, mailbox and credentials. */
@@ -120,6 +135,37 @@ typedef struct {
  * connections with bounded jittered back-off. Returns 0, or a negative or_code: OR_ERR_AUTH and
  * OR_ERR_TLS are fatal for the whole pull (every worker stops). */
 int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_error *err);
+
+/* ---------------------------------------------------------------- one-off requests */
+
+/* The answer to one request outside a pull. */
+typedef struct {
+	long http;               /* status of the last answer */
+	char *body;              /* its body, NUL-terminated (malloc'd; "" when empty) */
+	size_t body_len;
+	char location[1024];     /* Location of a redirect, else "" */
+	char offered[96];        /* the schemes a 401 offered ("Negotiate, NTLM"), else "" */
+	pull_auth auth;          /* the method of the last attempt (NONE: no credentials sent) */
+} pull_reply;
+
+/* One request outside a pull (Autodiscover's, and the probe of --auth auto), with the options'
+ * TLS settings, name mappings, timeouts and credentials: with PULL_AUTH_AUTO, first without
+ * credentials and, on a 401, with the method pull_auth_resolve would pick (Negotiate refused:
+ * the next one). No retries; redirects are not followed (the reply holds the Location). Answers
+ * over max_body bytes are refused. Returns 0 when an answer came, whatever its status: a 401
+ * with r->auth other than NONE means credentials were sent and refused (pull_auth_refused says
+ * so). Else a negative or_code: transfer failure, TLS, or OR_ERR_AUTH when --auth auto finds
+ * nothing usable among the server's offers (no credentials were sent). */
+int pull_fetch(const pull_options *opt, const pull_request *rq, size_t max_body, pull_reply *out, or_error *err);
+void pull_reply_free(pull_reply *r);
+/* The error for a 401 reply: the method refused and what the server offers (OR_ERR_AUTH). */
+int pull_auth_refused(const pull_reply *r, or_error *err);
+
+/* What --auth auto takes for opt->url: one request without credentials reads WWW-Authenticate;
+ * Negotiate when offered and a Kerberos ticket is accepted (a second request), else NTLM (with a
+ * user and password), else Basic over https only. *out is the method (NONE when the server asks
+ * for none). Returns 0, or OR_ERR_AUTH naming what the server offers and what is missing. */
+int pull_auth_resolve(const pull_options *opt, pull_auth *out, or_error *err);
 
 /* Retry-After: whole or fractional seconds, or an HTTP date; ms, or -1 when unreadable. */
 long pull_parse_retry_after(const char *value);

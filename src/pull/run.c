@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,9 +24,12 @@ struct pull_run {
 	snap_writer w;
 	pthread_mutex_t wlock; /* the writer and snap->errors */
 	size_t next, done, items;
+	size_t items_normal;   /* items that are not associated: the progress count */
+	int64_t items_total;   /* what the hierarchy announced (content counts), -1 when unknown */
 	bool *pull_items;      /* per folder: pull its items (not search folders) */
 	size_t *order;         /* the folders in the order workers take them: largest first */
-	bool tty;
+	progress_task *prog;   /* the progress line, NULL when not shown */
+	bool listed;           /* the hierarchy is known */
 	bool in_memory;        /* items kept in snap, no file */
 	bool nomem;            /* an item could not be kept */
 };
@@ -64,6 +68,8 @@ void pull_folder_error(pull_run *run, const snap_folder *f, const char *code, co
 	log_verbose("folder %s: %s", f->path ? f->path : f->id, msg);
 }
 
+static void progress(pull_run *run, bool final);
+
 snap_folder *pull_add_folder(pull_run *run, const snap_folder *src)
 {
 	snap_t *s = run->snap;
@@ -80,6 +86,7 @@ snap_folder *pull_add_folder(pull_run *run, const snap_folder *src)
 	f->cls = snap_strdup(s, src->cls);
 	f->change_key = snap_bindup(s, src->change_key.data, src->change_key.len);
 	f->pcl = snap_bindup(s, src->pcl.data, src->pcl.len);
+	progress(run, false);
 	return f;
 }
 
@@ -177,15 +184,38 @@ static int finish_hierarchy(pull_run *run, or_error *err)
 			s->errors[e].folder_id = s->folders[k].parent_id;
 		}
 	}
+	/* The items the hierarchy announces (normal items: associated ones are pulled on request). */
+	run->items_total = -1;
+	for (size_t i = 0; i < s->n_folders; i++)
+		if (run->pull_items[i] && s->folders[i].content_count >= 0)
+			run->items_total = (run->items_total < 0 ? 0 : run->items_total) + s->folders[i].content_count;
+	run->listed = true;
 	return order_folders(run, err);
 }
 
+/* The progress line: folders done, items of the announced total, requests, retries waiting, time
+ * left. Called with wlock held, or before the workers start. */
 static void progress(pull_run *run, bool final)
 {
-	if (!run->tty)
+	if (!run->prog)
 		return;
-	fprintf(stderr, "\r  folders %zu/%zu, items %zu%s", run->done, run->snap->n_folders, run->items,
-	        final ? "\n" : "");
+	progress_state st;
+	progress_state_init(&st);
+	st.phase = run->listed ? "items" : "folder list";
+	progress_state_count(&st, "folders", run->listed ? (int64_t)run->done : (int64_t)run->snap->n_folders,
+	                     run->listed ? (int64_t)run->snap->n_folders : -1);
+	st.eta_count = progress_state_count(&st, "items", (int64_t)run->items_normal, run->items_total);
+	pthread_mutex_lock(&run->sh.lock);
+	st.requests = run->sh.requests;
+	st.retries = run->sh.retries;
+	st.waiting = run->sh.waiting;
+	pthread_mutex_unlock(&run->sh.lock);
+	if (final) {
+		progress_finish(run->prog, &st);
+		run->prog = NULL;
+	} else {
+		progress_update(run->prog, &st);
+	}
 }
 
 /* A copy of an item in the pull's snapshot, as snap_load would read it from the file: strings in
@@ -224,6 +254,8 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 		else if (!keep_item(run->snap, it))
 			run->nomem = true;
 		run->items++;
+		if (!associated)
+			run->items_normal++;
 	}
 	progress(run, false);
 	pthread_mutex_unlock(&run->wlock);
@@ -267,6 +299,29 @@ static void global_init(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+void pull_global_init(void)
+{
+	pthread_once(&global_once, global_init);
+}
+
+/* The header's options: the protocol's, with the authentication method used (and whether
+ * --auth auto chose it). Returns a malloc'd text, or NULL (the protocol's are kept). */
+static char *options_with_auth(const char *options_json, pull_auth used, bool chosen)
+{
+	static const char *const names[] = {"basic", "ntlm", "negotiate", "bearer", "auto", "none"};
+	json_t *o = options_json ? json_loads(options_json, 0, NULL) : json_object();
+	if (!o || !json_is_object(o)) {
+		json_decref(o);
+		return NULL;
+	}
+	json_object_set_new(o, "auth", json_string(names[used]));
+	if (chosen)
+		json_object_set_new(o, "auth_auto", json_true());
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	return text;
+}
+
 /* What snap_load does to a header and folders read back from the file. */
 static int as_loaded(pull_run *run, or_error *err)
 {
@@ -289,13 +344,14 @@ static int pull_items(pull_run *run, or_error *err)
 	pthread_t threads[16];
 	int started = 0;
 	for (int i = 0; i < n; i++)
-		if (pthread_create(&threads[i], NULL, worker, run) == 0)
+		if (or_thread_create(&threads[i], worker, run) == 0)
 			started++;
 	if (!started)
 		worker(run);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	progress(run, true);
+	if (!run->sh.fatal)
+		progress(run, true);
 	if (run->sh.fatal)
 		return or_fail(err, run->sh.fatal_err.code, "%s", run->sh.fatal_err.message);
 	if (run->next < run->snap->n_folders) /* workers could not start: say so, never a silent gap */
@@ -313,6 +369,24 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 		return or_fail(err, OR_ERR_USAGE, "a server URL and a mailbox address are required");
 	pthread_once(&global_once, global_init);
 	int64_t t0 = pull_now_ms();
+	/* --auth auto: the method is chosen once, from what the server offers, before the pull. */
+	pull_options resolved;
+	bool auto_auth = opt->auth == PULL_AUTH_AUTO;
+	if (auto_auth) {
+		resolved = *opt;
+		if (opt->gate && pull_gate_auth(opt->gate, &resolved.auth)) {
+			log_verbose("authentication: %s, as chosen for %s earlier in this run (--auth auto)",
+			            pull_auth_name(resolved.auth), opt->url);
+		} else {
+			int rc = pull_auth_resolve(opt, &resolved.auth, err);
+			if (rc)
+				return rc;
+			if (opt->gate)
+				pull_gate_set_auth(opt->gate, resolved.auth);
+		}
+		opt = &resolved;
+	}
+	char *options_json = options_with_auth(opt->options_json, opt->auth, auto_auth);
 
 	pull_run run;
 	memset(&run, 0, sizeof run);
@@ -321,7 +395,7 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 	run.ctx = ctx;
 	pull_shared_init(&run.sh, opt);
 	pthread_mutex_init(&run.wlock, NULL);
-	run.tty = opt->progress && isatty(2);
+	run.prog = opt->progress ? progress_start("server") : NULL;
 	pull_conn *c = NULL;
 	void *ws = NULL;
 	bool writing = false;
@@ -340,7 +414,7 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 	h->server = opt->url;
 	h->captured = filetime_now();
 	h->tool = "ostrecon " OSTRECON_VERSION;
-	h->options_json = opt->options_json;
+	h->options_json = options_json ? options_json : opt->options_json;
 
 	if ((rc = proto->hierarchy(ctx, &run, c, ws, err)) != 0 || (rc = finish_hierarchy(&run, err)) != 0)
 		goto out;
@@ -392,12 +466,14 @@ out:
 	summary->throttled = run.sh.throttled;
 	summary->min_concurrency = run.sh.min_limit;
 	summary->seconds = (double)(pull_now_ms() - t0) / 1000.0;
+	progress_finish(run.prog, NULL); /* a pull that stopped early: its line goes */
 	free(run.pull_items);
 	free(run.order);
 	pull_conn_free(c);
 	if (ws)
 		proto->worker_free(ws);
 	snap_free(run.snap);
+	free(options_json);
 	pull_shared_destroy(&run.sh);
 	pthread_mutex_destroy(&run.wlock);
 	return rc;

@@ -6,9 +6,68 @@
 
 #include <jansson.h>
 
-/* A report is its JSON document: built from a diff result or loaded from a file. */
+/* A report is its JSON document: built from a diff result or loaded from a file. Text and HTML
+ * are rendered from the document, so a saved report renders as the fresh one did. */
 struct report {
 	json_t *root;
 };
+
+/* ---------------------------------------------------------------- redact.c */
+
+typedef struct {
+	const char *path, *role;
+} red_role;
+
+/* Redaction of one report build (report_options.redact); when off, every function passes its
+ * string through. Borrows the diff result's strings: lives while the report is built. */
+typedef struct {
+	bool on;
+	const uint8_t *key;
+	size_t key_len;
+	red_role *roles;        /* raw and normalized paths -> role, sorted by path */
+	size_t n_roles;
+	const char **words;     /* identifying strings error messages may quote, by first byte, longest first */
+	size_t n_words;
+	size_t first[256];      /* index of the first word starting with each byte (n_words: none) */
+	char **owned;           /* strings made here (host names) */
+	size_t n_owned, cap_owned;
+} redactor;
+
+/* row_paths: the normalized path of every row of r. */
+int redactor_init(redactor *rd, const report_options *o, const diff_result *r, char *const *row_paths, or_error *err);
+void redactor_free(redactor *rd);
+/* The whole string hashed (subjects, mailboxes, ids, file names); NULL stays NULL. */
+json_t *red_string(const redactor *rd, const char *s);
+/* A folder path, name by name ("Inbox/hmac:…"); NULL stays NULL. */
+json_t *red_path(const redactor *rd, const char *path);
+void red_path_text(const redactor *rd, const char *path, char *out, size_t size);
+/* A folder name (of a folder with this role); NULL gives json null. */
+json_t *red_name(const redactor *rd, const char *name, const char *role);
+/* A URL: its scheme kept, the rest hashed. */
+json_t *red_url(const redactor *rd, const char *url);
+/* Free text (error messages): known identifying strings, addresses and URLs in it hashed. */
+json_t *red_text(const redactor *rd, const char *s);
+/* A capture's options (a JSON object as text): method names kept, other strings hashed. */
+json_t *red_options(const redactor *rd, const char *options_json);
+
+/* ---------------------------------------------------------------- text.c (layout) and html.c */
+
+/* Words for codes, shared by the text and the HTML. */
+const char *report_verdict_words(const char *verdict);
+/* "in the cache", "on the server", "in cache A" */
+void report_where(const char *label, char *out, size_t size);
+/* A finding's kind as a phrase: "item missing in the cache", "item changed", ... */
+void report_kind_phrase(const json_t *f, char *out, size_t size);
+/* A finding's evidence in words: "read: server yes, cache no; flag: ..." (the side labels of the report). */
+void report_evidence_words(const json_t *root, const json_t *f, char *out, size_t size);
+/* The "newer" value as a sentence, or "" when unknown. */
+void report_newer_words(const json_t *f, char *out, size_t size);
+/* The details of a finding in words (subject, class, date; counts; the error), without the evidence. */
+void report_finding_details(const json_t *f, char *out, size_t size);
+/* A row is shown by default: it holds a difference that needs action, or unverified items. */
+bool report_row_interesting(const json_t *row);
+const char *report_jstr(const json_t *o, const char *k);
+long long report_jint(const json_t *o, const char *k);
+long long report_jat(const json_t *o, const char *k, size_t i);
 
 #endif

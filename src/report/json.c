@@ -49,19 +49,16 @@ int report_hash(const uint8_t *key, size_t key_len, const char *text, char out[2
 	return 0;
 }
 
-/* A string value, redacted when asked. NULL stays absent (json null is not used). */
-static json_t *secret(const report_options *o, const char *s)
-{
-	if (!s)
-		return NULL;
-	if (!o->redact)
-		return json_string(s);
-	char h[22];
-	report_hash(o->key, o->key_len, s, h);
-	return json_string(h);
-}
-
 /* ---------------------------------------------------------------- helpers */
+
+/* What building one report needs: the result, the options, the redaction, and two indexes. */
+typedef struct {
+	const diff_result *r;
+	const report_options *o;
+	redactor rd;
+	char **row_path;       /* the normalized path of each row */
+	int32_t *row_of[2];    /* the row of each folder of each side, -1 when none */
+} build;
 
 static void set(json_t *o, const char *k, json_t *v)
 {
@@ -69,9 +66,9 @@ static void set(json_t *o, const char *k, json_t *v)
 		json_object_set_new(o, k, v);
 }
 
-static json_t *str_or_null(const char *s)
+static json_t *or_null(json_t *v)
 {
-	return s ? json_string(s) : json_null();
+	return v ? v : json_null();
 }
 
 static json_t *time_json(int64_t ft)
@@ -92,13 +89,39 @@ static json_t *hex_json(const uint8_t *p, size_t n)
 	return json_string(buf);
 }
 
-static json_t *pair_int(int64_t a, int64_t b)
+/* The same two values keyed by the sides' labels: {"server": a, "cache": b} (takes a and b). */
+static json_t *by_label(const build *b, json_t *v0, json_t *v1)
 {
-	return json_pack("[II]", (json_int_t)a, (json_int_t)b);
+	json_t *o = json_object();
+	json_object_set_new(o, diff_side_label(b->r, 0), or_null(v0));
+	json_object_set_new(o, diff_side_label(b->r, 1), or_null(v1));
+	return o;
 }
 
-static json_t *side_json(const diff_result *r, int s, const report_options *o)
+/* A pair as an array and, under `twin`, keyed by label. */
+static void set_pair(const build *b, json_t *j, const char *name, const char *twin, json_t *v0, json_t *v1)
 {
+	set(j, name, json_pack("[OO]", or_null(v0), or_null(v1)));
+	set(j, twin, by_label(b, v0, v1));
+}
+
+static void set_pair_int(const build *b, json_t *j, const char *name, const char *twin, int64_t v0, int64_t v1)
+{
+	set_pair(b, j, name, twin, json_integer(v0), json_integer(v1));
+}
+
+/* The tool that made a snapshot: ours by name, anything else could say anything. */
+static json_t *tool_json(const build *b, const char *tool)
+{
+	if (!tool)
+		return NULL;
+	bool ours = strncmp(tool, "ostrecon ", 9) == 0 && strspn(tool + 9, "0123456789.") == strlen(tool + 9);
+	return ours ? json_string(tool) : red_string(&b->rd, tool);
+}
+
+static json_t *side_json(const build *b, int s)
+{
+	const diff_result *r = b->r;
 	const snap_t *sn = r->snap[s];
 	const snap_header *h = &sn->hdr;
 	json_t *j = json_object();
@@ -106,28 +129,22 @@ static json_t *side_json(const diff_result *r, int s, const report_options *o)
 	set(j, "label", json_string(diff_side_label(r, s)));
 	set(j, "kind", json_string(r->kind[s] == DIFF_SIDE_CACHE ? "cache" : "server"));
 	set(j, "source", json_string(snap_source_name(h->source)));
-	if (o->input[s])
-		set(j, "input", json_string(o->input[s]));
-	set(j, "mailbox", secret(o, h->mailbox));
+	if (b->o->input[s])
+		set(j, "input", red_string(&b->rd, b->o->input[s]));
+	set(j, "mailbox", red_string(&b->rd, h->mailbox));
 	if (h->file)
-		set(j, "file", json_string(h->file));
+		set(j, "file", red_string(&b->rd, h->file));
 	if (h->file_size >= 0)
 		set(j, "file_size", json_integer(h->file_size));
 	if (h->file_format)
 		set(j, "file_format", json_string(h->file_format));
 	if (h->server)
-		set(j, "server", json_string(h->server));
+		set(j, "server", red_url(&b->rd, h->server));
 	if (h->server_version)
 		set(j, "server_version", json_string(h->server_version));
 	set(j, "captured", time_json(h->captured));
-	if (h->tool)
-		set(j, "tool", json_string(h->tool));
-	if (h->options_json) {
-		json_t *opts = json_loads(h->options_json, 0, NULL);
-		set(j, "options", json_is_object(opts) ? opts : NULL);
-		if (opts && !json_is_object(opts))
-			json_decref(opts);
-	}
+	set(j, "tool", tool_json(b, h->tool));
+	set(j, "options", red_options(&b->rd, h->options_json));
 	set(j, "folders", json_integer((json_int_t)sn->n_folders));
 	set(j, "items", json_integer((json_int_t)r->items[s]));
 	set(j, "associated_items", json_integer((json_int_t)r->assoc[s]));
@@ -151,53 +168,63 @@ static json_t *opt_int(int v)
 	return v >= 0 ? json_integer(v) : json_null();
 }
 
-static json_t *evidence_json(const diff_result *r, const diff_finding *f, const report_options *o)
+/* One evidence entry: the property and both values, by position and by label. */
+static void add_evidence(const build *b, json_t *ev, const char *property, json_t *v0, json_t *v1)
 {
+	json_t *e = json_object();
+	set(e, "property", json_string(property));
+	set_pair(b, e, "values", "value", v0, v1);
+	json_array_append_new(ev, e);
+}
+
+/* The normalized path of a folder (as the user sees it: "Inbox/Finance"), redacted. */
+static json_t *folder_shown(const build *b, int s, int32_t f)
+{
+	const diff_result *r = b->r;
+	if (f < 0)
+		return NULL;
+	int32_t row = b->row_of[s][f];
+	if (row >= 0)
+		return red_path(&b->rd, b->row_path[row]);
+	return red_path(&b->rd, r->snap[s]->folders[f].path ? r->snap[s]->folders[f].path : "");
+}
+
+static json_t *evidence_json(const build *b, const diff_finding *f)
+{
+	const diff_result *r = b->r;
 	json_t *ev = json_array();
 	const snap_item *it[2] = {NULL, NULL};
 	for (int s = 0; s < 2; s++)
 		if (f->item[s] >= 0)
 			it[s] = &r->snap[s]->items[f->item[s]];
 	if (f->kind == FIND_FOLDER_RENAMED) {
-		const snap_folder *a = &r->snap[0]->folders[f->folder[0]], *b = &r->snap[1]->folders[f->folder[1]];
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "name", "values", str_or_null(a->name),
-		                                    str_or_null(b->name)));
+		const snap_folder *a = &r->snap[0]->folders[f->folder[0]], *c = &r->snap[1]->folders[f->folder[1]];
+		add_evidence(b, ev, "name", red_name(&b->rd, a->name, a->role), red_name(&b->rd, c->name, c->role));
 		return ev;
 	}
 	if (!it[0] || !it[1])
 		return ev;
 	if (f->props & PROP_READ)
-		json_array_append_new(ev, json_pack("{s:s,s:[bb]}", "property", "read", "values", it[0]->read == 1,
-		                                    it[1]->read == 1));
+		add_evidence(b, ev, "read", json_boolean(it[0]->read == 1), json_boolean(it[1]->read == 1));
 	if (f->props & PROP_FLAG)
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "flag_status", "values",
-		                                    opt_int(it[0]->flag_status), opt_int(it[1]->flag_status)));
+		add_evidence(b, ev, "flag_status", opt_int(it[0]->flag_status), opt_int(it[1]->flag_status));
 	if (f->props & PROP_SUBJECT)
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "subject", "values",
-		                                    secret(o, it[0]->subject), secret(o, it[1]->subject)));
+		add_evidence(b, ev, "subject", red_string(&b->rd, it[0]->subject), red_string(&b->rd, it[1]->subject));
 	if (f->props & PROP_CLASS)
-		json_array_append_new(ev, json_pack("{s:s,s:[ss]}", "property", "class", "values", it[0]->cls,
-		                                    it[1]->cls));
+		add_evidence(b, ev, "class", json_string(it[0]->cls ? it[0]->cls : ""), json_string(it[1]->cls ? it[1]->cls : ""));
 	if (f->props & PROP_IMPORTANCE)
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "importance", "values",
-		                                    opt_int(it[0]->importance), opt_int(it[1]->importance)));
+		add_evidence(b, ev, "importance", opt_int(it[0]->importance), opt_int(it[1]->importance));
 	if (f->props & PROP_CHANGE_KEY)
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "property", "change_key", "values",
-		                                    hex_json(it[0]->change_key.data, it[0]->change_key.len),
-		                                    hex_json(it[1]->change_key.data, it[1]->change_key.len)));
-	if (f->kind == FIND_ITEM_MOVED) {
-		char p[2][1024];
-		for (int s = 0; s < 2; s++) {
-			const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
-			str_copy(p[s], fo && fo->path ? fo->path : "", sizeof p[s]);
-		}
-		json_array_append_new(ev, json_pack("{s:s,s:[ss]}", "property", "folder", "values", p[0], p[1]));
-	}
+		add_evidence(b, ev, "change_key", hex_json(it[0]->change_key.data, it[0]->change_key.len),
+		             hex_json(it[1]->change_key.data, it[1]->change_key.len));
+	if (f->kind == FIND_ITEM_MOVED) /* the folders as the user sees them (raw paths: `paths`) */
+		add_evidence(b, ev, "folder", or_null(folder_shown(b, 0, f->folder[0])), or_null(folder_shown(b, 1, f->folder[1])));
 	return ev;
 }
 
-static json_t *finding_json(const diff_result *r, const diff_finding *f, const report_options *o)
+static json_t *finding_json(const build *b, const diff_finding *f)
 {
+	const diff_result *r = b->r;
 	json_t *j = json_object();
 	set(j, "kind", json_string(diff_kind_name(f->kind)));
 	set(j, "category", json_string(diff_kind_is_integrity(f->kind) ? "integrity" : "difference"));
@@ -210,37 +237,34 @@ static json_t *finding_json(const diff_result *r, const diff_finding *f, const r
 		set(j, "reason", json_string(diff_reason_name((diff_reason)f->reason)));
 		set(j, "why", json_string(diff_reason_text((diff_reason)f->reason)));
 	}
-	if (f->row >= 0) {
-		char p[1024];
-		diff_row_path(r, &r->rows[f->row], p, sizeof p);
-		set(j, "folder", json_string(p));
-	}
-	json_t *paths = json_array(), *ids = json_array();
+	if (f->row >= 0)
+		set(j, "folder", red_path(&b->rd, b->row_path[f->row]));
+	json_t *path[2] = {NULL, NULL}, *id[2] = {NULL, NULL};
 	const snap_ident *ident = NULL;
 	const snap_item *item = NULL;
 	for (int s = 0; s < 2; s++) {
 		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
-		json_array_append_new(paths, str_or_null(fo ? fo->path : NULL));
-		const char *id = NULL;
+		path[s] = fo ? red_path(&b->rd, fo->path) : NULL;
+		const char *idv = NULL;
 		if (f->item[s] >= 0) {
 			item = &r->snap[s]->items[f->item[s]];
-			id = item->id;
+			idv = item->id;
 			if (!ident || !ident->has_key)
 				ident = &item->ident;
 		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
 		                  f->kind == FIND_FOLDER_MOVED || (f->kind == FIND_DUPLICATE_KEY && f->item[0] < 0 && f->item[1] < 0))) {
-			id = fo->id;
+			idv = fo->id;
 			if (!ident || !ident->has_key)
 				ident = &fo->ident;
 		}
-		json_array_append_new(ids, str_or_null(id));
+		id[s] = red_string(&b->rd, idv);
 	}
-	set(j, "paths", paths);
-	set(j, "ids", ids);
+	set_pair(b, j, "paths", "path", path[0], path[1]);
+	set_pair(b, j, "ids", "id", id[0], id[1]);
 	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
 		const snap_t *sn = r->snap[f->side];
 		const char *id2 = f->item[f->side] >= 0 ? sn->items[f->second].id : sn->folders[f->second].id;
-		set(j, "second_id", json_string(id2));
+		set(j, "second_id", red_string(&b->rd, id2));
 	}
 	if (ident && ident->has_key)
 		set(j, "key", hex_json(ident->key, SNAP_KEY_LEN));
@@ -253,7 +277,7 @@ static json_t *finding_json(const diff_result *r, const diff_finding *f, const r
 	if (item) {
 		if (item->cls)
 			set(j, "class", json_string(item->cls));
-		set(j, "subject", secret(o, item->subject));
+		set(j, "subject", red_string(&b->rd, item->subject));
 		set(j, "date", time_json(diff_item_date(item)));
 	}
 	if (f->associated)
@@ -261,7 +285,7 @@ static json_t *finding_json(const diff_result *r, const diff_finding *f, const r
 	if (f->summary)
 		set(j, "summarized", json_true());
 	if (f->kind == FIND_ITEM_CHANGED || f->kind == FIND_ITEM_MOVED || f->kind == FIND_FOLDER_RENAMED) {
-		set(j, "evidence", evidence_json(r, f, o));
+		set(j, "evidence", evidence_json(b, f));
 		if (f->kind != FIND_FOLDER_RENAMED)
 			set(j, "newer", json_string(newer_name(r, f->newer)));
 	}
@@ -270,7 +294,7 @@ static json_t *finding_json(const diff_result *r, const diff_finding *f, const r
 		set(j, "dates", json_pack("{s:o*,s:o*}", "oldest", time_json(f->date_min), "newest", time_json(f->date_max)));
 	if (f->error >= 0 && f->side >= 0 && f->kind != FIND_COUNT_MISMATCH) {
 		const snap_error *e = &r->snap[f->side]->errors[f->error];
-		set(j, "error", json_pack("{s:s*,s:s*}", "code", e->code, "message", e->message));
+		set(j, "error", json_pack("{s:s*,s:o*}", "code", e->code, "message", red_text(&b->rd, e->message)));
 	}
 	if (f->kind == FIND_COUNT_MISMATCH || (f->kind == FIND_FILE_DAMAGED && f->what)) {
 		set(j, "what", json_string(f->what ? f->what : ""));
@@ -282,42 +306,43 @@ static json_t *finding_json(const diff_result *r, const diff_finding *f, const r
 	return j;
 }
 
-static json_t *row_json(const diff_result *r, const diff_row *row)
+static json_t *row_json(const build *b, size_t i)
 {
-	char p[1024];
-	diff_row_path(r, row, p, sizeof p);
+	const diff_result *r = b->r;
+	const diff_row *row = &r->rows[i];
 	json_t *j = json_object();
-	set(j, "folder", json_string(p));
-	json_t *paths = json_array();
+	set(j, "folder", red_path(&b->rd, b->row_path[i]));
+	json_t *path[2];
 	for (int s = 0; s < 2; s++) {
 		const snap_folder *fo = row->folder[s] >= 0 ? &r->snap[s]->folders[row->folder[s]] : NULL;
-		json_array_append_new(paths, str_or_null(fo ? fo->path : NULL));
+		path[s] = fo ? red_path(&b->rd, fo->path) : NULL;
 	}
-	set(j, "paths", paths);
+	set_pair(b, j, "paths", "path", path[0], path[1]);
 	set(j, "role", json_string(diff_row_role(r, row)));
 	set(j, "pair", json_string(diff_pair_method_name((diff_pair_method)row->pair)));
 	set(j, "mail", json_boolean(row->mail));
 	if (row->reason != REASON_NONE)
 		set(j, "by_design", json_string(diff_reason_name((diff_reason)row->reason)));
-	set(j, "count", pair_int(row->count[0], row->count[1]));
-	set(j, "associated", pair_int(row->assoc[0], row->assoc[1]));
+	set_pair_int(b, j, "count", "found", row->count[0], row->count[1]);
+	set_pair_int(b, j, "associated", "found_associated", row->assoc[0], row->assoc[1]);
 	set(j, "matched", json_integer(row->matched));
 	set(j, "differing", json_integer(row->differing));
-	set(j, "missing_on", pair_int(row->missing[0], row->missing[1]));
+	set_pair_int(b, j, "missing_on", "missing", row->missing[0], row->missing[1]);
 	set(j, "expected", json_integer(row->expected));
 	set(j, "unverified", json_integer(row->unverified));
-	set(j, "unreadable", json_pack("[bb]", row->unreadable[0] != 0, row->unreadable[1] != 0));
+	set_pair(b, j, "unreadable", "unreadable_on", json_boolean(row->unreadable[0] != 0),
+	         json_boolean(row->unreadable[1] != 0));
 	if (row->mail)
-		set(j, "oldest_mail", json_pack("[oo]", row->oldest[0] ? time_json(row->oldest[0]) : json_null(),
-		                                 row->oldest[1] ? time_json(row->oldest[1]) : json_null()));
+		set_pair(b, j, "oldest_mail", "oldest_mail_on", time_json(row->oldest[0]), time_json(row->oldest[1]));
 	set(j, "findings", json_integer(row->findings));
 	if (row->keyless[0] || row->keyless[1])
-		set(j, "keyless", pair_int(row->keyless[0], row->keyless[1]));
+		set_pair_int(b, j, "keyless", "keyless_on", row->keyless[0], row->keyless[1]);
 	return j;
 }
 
-static json_t *integrity_json(const diff_result *r, int s)
+static json_t *integrity_json(const build *b, int s)
 {
+	const diff_result *r = b->r;
 	const snap_t *sn = r->snap[s];
 	const snap_integrity *in = &sn->integrity;
 	json_t *j = json_object();
@@ -334,17 +359,19 @@ static json_t *integrity_json(const diff_result *r, int s)
 		set(j, "unreadable_folders", json_integer(in->unreadable_folders));
 		json_t *mm = json_array();
 		for (size_t i = 0; i < in->n_mismatches; i++)
-			json_array_append_new(mm, json_pack("{s:s*,s:s*,s:I,s:I}", "path", in->mismatches[i].path, "what",
-			                                    in->mismatches[i].what, "stored", (json_int_t)in->mismatches[i].stored,
-			                                    "found", (json_int_t)in->mismatches[i].found));
+			json_array_append_new(mm, json_pack("{s:o*,s:s*,s:I,s:I}", "path", red_path(&b->rd, in->mismatches[i].path),
+			                                    "what", in->mismatches[i].what, "stored",
+			                                    (json_int_t)in->mismatches[i].stored, "found",
+			                                    (json_int_t)in->mismatches[i].found));
 		set(j, "count_mismatches", mm);
 	}
 	set(j, "errors", json_integer((json_int_t)sn->n_errors));
 	return j;
 }
 
-static json_t *window_json(const diff_result *r)
+static json_t *window_json(const build *b)
 {
+	const diff_result *r = b->r;
 	const diff_window_result *w = &r->window;
 	json_t *j = json_object();
 	char given[32];
@@ -368,18 +395,18 @@ static json_t *window_json(const diff_result *r)
 		const diff_row *row = &r->rows[i];
 		if (!row->mail || (!row->oldest[0] && !row->oldest[1]))
 			continue;
-		char p[1024];
-		diff_row_path(r, row, p, sizeof p);
-		json_array_append_new(ev, json_pack("{s:s,s:[oo]}", "folder", p, "oldest_mail",
-		                                    row->oldest[0] ? time_json(row->oldest[0]) : json_null(),
-		                                    row->oldest[1] ? time_json(row->oldest[1]) : json_null()));
+		json_t *e = json_object();
+		set(e, "folder", red_path(&b->rd, b->row_path[i]));
+		set_pair(b, e, "oldest_mail", "oldest_mail_on", time_json(row->oldest[0]), time_json(row->oldest[1]));
+		json_array_append_new(ev, e);
 	}
 	set(j, "evidence", ev);
 	return j;
 }
 
-static json_t *advice_json(const diff_result *r)
+static json_t *advice_json(const build *b)
 {
+	const diff_result *r = b->r;
 	const diff_advice *a = &r->advice;
 	json_t *j = json_object();
 	set(j, "action", json_string(diff_verdict_name(a->verdict)));
@@ -390,11 +417,8 @@ static json_t *advice_json(const diff_result *r)
 		json_array_append_new(steps, json_string(a->steps[i]));
 	set(j, "steps", steps);
 	json_t *folders = json_array();
-	for (size_t i = 0; i < a->n_resync_rows; i++) {
-		char p[1024];
-		diff_row_path(r, &r->rows[a->resync_rows[i]], p, sizeof p);
-		json_array_append_new(folders, json_string(p));
-	}
+	for (size_t i = 0; i < a->n_resync_rows; i++)
+		json_array_append_new(folders, red_path(&b->rd, b->row_path[a->resync_rows[i]]));
 	set(j, "folders", folders);
 	set(j, "affected_folders", json_integer((json_int_t)a->affected_folders));
 	set(j, "widespread", json_boolean(a->widespread));
@@ -405,25 +429,59 @@ static json_t *advice_json(const diff_result *r)
 	return j;
 }
 
-static json_t *export_json(const diff_result *r, const diff_export *e, const report_options *o)
+static json_t *export_json(const build *b, const diff_export *e)
 {
+	const diff_result *r = b->r;
 	const snap_item *it = &r->snap[e->side]->items[e->item];
 	json_t *j = json_object();
-	if (e->row >= 0) {
-		char p[1024];
-		diff_row_path(r, &r->rows[e->row], p, sizeof p);
-		set(j, "folder", json_string(p));
-	}
+	if (e->row >= 0)
+		set(j, "folder", red_path(&b->rd, b->row_path[e->row]));
 	set(j, "side", json_integer(e->side));
-	set(j, "id", json_string(it->id));
+	set(j, "side_label", json_string(diff_side_label(r, e->side)));
+	set(j, "id", red_string(&b->rd, it->id));
 	if (it->ident.has_key)
 		set(j, "key", hex_json(it->ident.key, SNAP_KEY_LEN));
 	if (it->cls)
 		set(j, "class", json_string(it->cls));
-	set(j, "subject", secret(o, it->subject));
+	set(j, "subject", red_string(&b->rd, it->subject));
 	set(j, "date", time_json(diff_item_date(it)));
 	set(j, "unverified", json_boolean(e->unverified));
 	return j;
+}
+
+static void build_free(build *b)
+{
+	redactor_free(&b->rd);
+	for (size_t i = 0; b->row_path && i < b->r->n_rows; i++)
+		free(b->row_path[i]);
+	free(b->row_path);
+	free(b->row_of[0]);
+	free(b->row_of[1]);
+}
+
+static int build_init(build *b, const diff_result *r, const report_options *o, or_error *err)
+{
+	memset(b, 0, sizeof *b);
+	b->r = r;
+	b->o = o;
+	b->row_path = calloc(r->n_rows ? r->n_rows : 1, sizeof *b->row_path);
+	for (int s = 0; s < 2; s++)
+		b->row_of[s] = malloc((r->snap[s]->n_folders ? r->snap[s]->n_folders : 1) * sizeof *b->row_of[s]);
+	if (!b->row_path || !b->row_of[0] || !b->row_of[1])
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < r->snap[s]->n_folders; i++)
+			b->row_of[s][i] = -1;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		char p[1024];
+		diff_row_path(r, &r->rows[i], p, sizeof p);
+		if (!(b->row_path[i] = strdup(p)))
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		for (int s = 0; s < 2; s++)
+			if (r->rows[i].folder[s] >= 0 && (size_t)r->rows[i].folder[s] < r->snap[s]->n_folders)
+				b->row_of[s][r->rows[i].folder[s]] = (int32_t)i;
+	}
+	return redactor_init(&b->rd, o, r, b->row_path, err);
 }
 
 int report_build(report_t **out, const diff_result *r, const report_options *opt, or_error *err)
@@ -432,12 +490,15 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	report_options none;
 	memset(&none, 0, sizeof none);
 	const report_options *o = opt ? opt : &none;
+	build b;
 	report_t *rep = calloc(1, sizeof *rep);
 	json_t *j = json_object();
-	if (!rep || !j) {
+	int rc = build_init(&b, r, o, err);
+	if (!rep || !j || rc) {
+		build_free(&b);
 		free(rep);
 		json_decref(j);
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		return rc ? rc : or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
 	set(j, "format", json_string(REPORT_FORMAT));
 	set(j, "version", json_integer(REPORT_VERSION));
@@ -446,7 +507,8 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	set(j, "redaction", o->redact ? json_pack("{s:s,s:s}", "method", "hmac-sha256", "key",
 	                                          o->key_from_file ? "file" : "per-run")
 	                              : json_pack("{s:s}", "method", "none"));
-	set(j, "sides", json_pack("[oo]", side_json(r, 0, o), side_json(r, 1, o)));
+	set(j, "sides", json_pack("[oo]", side_json(&b, 0), side_json(&b, 1)));
+	set(j, "side_index", by_label(&b, json_integer(0), json_integer(1)));
 	char window[32];
 	diff_window_format(&r->options.window, window, sizeof window);
 	set(j, "options", json_pack("{s:s,s:b}", "sync_window", window, "compare_associated",
@@ -456,27 +518,33 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	json_t *pairs = json_object();
 	for (int m = PAIR_KEY; m <= PAIR_HEURISTIC; m++)
 		set(pairs, diff_pair_method_name((diff_pair_method)m), json_integer((json_int_t)r->pairs_by[m]));
-	set(j, "summary", json_pack("{s:I,s:o,s:o,s:I,s:I,s:o,s:I,s:I,s:I,s:I,s:o}", "folders", (json_int_t)r->n_rows,
-	                            "items", pair_int(r->items[0], r->items[1]), "associated_items",
-	                            pair_int(r->assoc[0], r->assoc[1]), "matched", (json_int_t)r->matched, "differing",
-	                            (json_int_t)r->differing, "missing_on", pair_int(r->missing[0], r->missing[1]),
-	                            "expected", (json_int_t)r->expected, "unverified", (json_int_t)r->unverified,
-	                            "findings", (json_int_t)r->unexpected, "expected_findings",
-	                            (json_int_t)r->expected_findings, "item_pairs", pairs));
-	set(j, "advice", advice_json(r));
-	set(j, "sync_window", window_json(r));
+	json_t *sum = json_object();
+	set(sum, "folders", json_integer((json_int_t)r->n_rows));
+	set_pair_int(&b, sum, "items", "found", r->items[0], r->items[1]);
+	set_pair_int(&b, sum, "associated_items", "found_associated", r->assoc[0], r->assoc[1]);
+	set(sum, "matched", json_integer((json_int_t)r->matched));
+	set(sum, "differing", json_integer((json_int_t)r->differing));
+	set_pair_int(&b, sum, "missing_on", "missing", r->missing[0], r->missing[1]);
+	set(sum, "expected", json_integer((json_int_t)r->expected));
+	set(sum, "unverified", json_integer((json_int_t)r->unverified));
+	set(sum, "findings", json_integer((json_int_t)r->unexpected));
+	set(sum, "expected_findings", json_integer((json_int_t)r->expected_findings));
+	set(sum, "item_pairs", pairs);
+	set(j, "summary", sum);
+	set(j, "advice", advice_json(&b));
+	set(j, "sync_window", window_json(&b));
 	json_t *rows = json_array();
 	for (size_t i = 0; i < r->n_rows; i++)
-		json_array_append_new(rows, row_json(r, &r->rows[i]));
+		json_array_append_new(rows, row_json(&b, i));
 	set(j, "folders", rows);
 	json_t *fs = json_array();
 	for (size_t i = 0; i < r->n_findings; i++)
-		json_array_append_new(fs, finding_json(r, &r->findings[i], o));
+		json_array_append_new(fs, finding_json(&b, &r->findings[i]));
 	set(j, "findings", fs);
-	set(j, "integrity", json_pack("[oo]", integrity_json(r, 0), integrity_json(r, 1)));
+	set(j, "integrity", json_pack("[oo]", integrity_json(&b, 0), integrity_json(&b, 1)));
 	json_t *ex = json_array();
 	for (size_t i = 0; i < r->n_exports && i < REPORT_EXPORT_MAX; i++)
-		json_array_append_new(ex, export_json(r, &r->exports[i], o));
+		json_array_append_new(ex, export_json(&b, &r->exports[i]));
 	set(j, "export_before_rebuild", ex);
 	json_t *t = json_object();
 	if (o->load_ms[0] || o->load_ms[1])
@@ -484,6 +552,7 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	if (o->diff_ms)
 		set(t, "diff_ms", json_real(o->diff_ms));
 	set(j, "timings", t);
+	build_free(&b);
 	rep->root = j;
 	*out = rep;
 	return 0;
@@ -521,16 +590,21 @@ int report_load(report_t **out, const char *path, or_error *err)
 {
 	*out = NULL;
 	json_error_t jerr;
-	json_t *j = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr)
-	                                   : json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	FILE *fp = or_open_input(path, "report", err);
+	if (!fp)
+		return err ? err->code : OR_ERR_IO;
+	json_t *j = json_loadf(fp, JSON_REJECT_DUPLICATES, &jerr);
+	if (fp != stdin)
+		fclose(fp);
 	if (!j)
-		return or_fail(err, OR_ERR_FORMAT, "%s: not a JSON report: %s (line %d)", path, jerr.text, jerr.line);
+		return or_fail(err, OR_ERR_FORMAT, "%s:%d: not a JSON report: %s", path, jerr.line, jerr.text);
 	const char *fmt = json_string_value(json_object_get(j, "format"));
 	if (!json_is_object(j) || !fmt || strcmp(fmt, REPORT_FORMAT) != 0) {
 		json_decref(j);
 		return or_fail(err, OR_ERR_FORMAT, "%s: not an ostrecon report", path);
 	}
-	if (json_integer_value(json_object_get(j, "version")) != REPORT_VERSION) {
+	json_int_t version = json_integer_value(json_object_get(j, "version"));
+	if (version < REPORT_VERSION_MIN || version > REPORT_VERSION) {
 		json_decref(j);
 		return or_fail(err, OR_ERR_FORMAT, "%s: unsupported report version", path);
 	}
@@ -568,4 +642,44 @@ int report_exit_code(const report_t *rep)
 	if (strcmp(v, "resync_folders") == 0 || strcmp(v, "rebuild_ost") == 0)
 		return EXIT_DIFFERENCES;
 	return EXIT_ERROR;
+}
+
+size_t report_export_count(const report_t *rep)
+{
+	return json_array_size(json_object_get(rep->root, "export_before_rebuild"));
+}
+
+int report_export_entry(const report_t *rep, size_t i, int *side, const char **id)
+{
+	json_t *e = json_array_get(json_object_get(rep->root, "export_before_rebuild"), i);
+	if (!json_is_object(e))
+		return -1;
+	*side = (int)json_integer_value(json_object_get(e, "side"));
+	*id = json_string_value(json_object_get(e, "id"));
+	return *id ? 0 : -1;
+}
+
+const char *report_side_kind(const report_t *rep, int side)
+{
+	const char *k = json_string_value(json_object_get(json_array_get(json_object_get(rep->root, "sides"), (size_t)side),
+	                                                  "kind"));
+	return k ? k : "";
+}
+
+void report_export_note(report_t *rep, size_t i, const char *file, const char *folder, const char *status,
+                        const char *const *problems, size_t n_problems)
+{
+	json_t *e = json_array_get(json_object_get(rep->root, "export_before_rebuild"), i);
+	if (!json_is_object(e))
+		return;
+	json_t *x = json_object();
+	json_object_set_new(x, "file", json_string(file));
+	if (folder)
+		json_object_set_new(x, "folder", json_string(folder));
+	json_object_set_new(x, "status", json_string(status));
+	json_t *pr = json_array();
+	for (size_t k = 0; k < n_problems; k++)
+		json_array_append_new(pr, json_string(problems[k]));
+	json_object_set_new(x, "problems", pr);
+	json_object_set_new(e, "exported", x);
 }

@@ -41,7 +41,7 @@ int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_
 	pthread_t th;
 	/* Standard input cannot be read by two threads; files can. */
 	bool threaded = strcmp(paths[0], "-") != 0 && strcmp(paths[1], "-") != 0 &&
-	                pthread_create(&th, NULL, load_one, &jobs[1]) == 0;
+	                or_thread_create(&th, load_one, &jobs[1]) == 0;
 	load_one(&jobs[0]);
 	if (threaded)
 		pthread_join(th, NULL);
@@ -151,14 +151,19 @@ typedef struct {
 	or_error err;
 	int rc;
 	double ms;
+	/* Each side stops when the other fails: a wrong password is not reported after the whole
+	 * cache file was read, nor a damaged cache after the whole mailbox was pulled. */
+	volatile bool stop_cache, stop_server;
 } cache_job;
 
 static void *capture_cache(void *arg)
 {
 	cache_job *j = arg;
 	/* a temporary snapshot is read back at once and removed: it need not reach the disk */
+	/* the cache's progress line shows when the server's does (--no-progress, batch: neither) */
 	ost_options oo = {.reader = j->opt->reader, .recover = j->opt->recover,
-	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox};
+	                  .mailbox = scan_server_pull_const(&j->opt->server)->mailbox, .cancel = &j->stop_cache,
+	                  .progress = scan_server_pull_const(&j->opt->server)->progress};
 	/* recorded in the cache snapshot's header, and so in the report */
 	char options_json[96];
 	ost_options_describe(&oo, options_json, sizeof options_json);
@@ -167,7 +172,31 @@ static void *capture_cache(void *arg)
 	j->rc = j->out ? ost_capture(j->opt->ost_path, &oo, j->out, &j->sum, &j->err)
 	               : ost_capture_snap(j->opt->ost_path, &oo, &j->snap, &j->sum, &j->err);
 	j->ms = now_ms() - t0;
+	if (j->rc)
+		j->stop_server = true;
 	return NULL;
+}
+
+int scan_check_writable(const char *path, or_error *err)
+{
+	if (strcmp(path, "-") == 0)
+		return 0;
+	struct stat st;
+	if (stat(path, &st) == 0)
+		return S_ISDIR(st.st_mode) ? or_fail(err, OR_ERR_USAGE, "%s is a folder, not a file", path)
+		       : access(path, W_OK) == 0 ? 0 : or_fail(err, OR_ERR_USAGE, "%s cannot be written: %s", path, strerror(errno));
+	char dir[4096];
+	str_copy(dir, path, sizeof dir);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		str_copy(dir, ".", sizeof dir);
+	if (access(dir, W_OK | X_OK) != 0)
+		return or_fail(err, OR_ERR_USAGE, "%s cannot be written: %s: %s", path, dir, strerror(errno));
+	return 0;
 }
 
 /* Where the two snapshots go when they are kept. */
@@ -190,27 +219,41 @@ int scan_run(const scan_options *opt, report_t **rep, scan_outcome *outcome, or_
 	*rep = NULL;
 	memset(outcome, 0, sizeof *outcome);
 	double t0 = now_ms();
-	int rc = in_memory ? 0 : snapshot_paths(opt->snapshot_dir, server_path, cache_path, err);
+	/* What can be checked in a moment is, before either side starts its long part. */
+	int rc = ost_probe(opt->ost_path, err);
+	if (rc) {
+		outcome->cache_unreadable = rc == OR_ERR_FORMAT;
+		return or_wrap(err, "cache file");
+	}
+	if (opt->report_path && (rc = scan_check_writable(opt->report_path, err)) != 0)
+		return rc;
+	rc = in_memory ? 0 : snapshot_paths(opt->snapshot_dir, server_path, cache_path, err);
 	if (rc)
 		return rc;
 
 	/* The cache file is read while the server answers: neither waits for the other. */
 	cache_job job = {.opt = opt, .out = in_memory ? NULL : cache_path};
 	pthread_t th;
-	bool threaded = pthread_create(&th, NULL, capture_cache, &job) == 0;
+	bool threaded = or_thread_create(&th, capture_cache, &job) == 0;
 	if (!threaded)
 		capture_cache(&job);
 	pull_summary es;
 	or_error server_err = {0};
 	double ts = now_ms();
-	int server_rc = scan_server_capture(&opt->server, in_memory ? NULL : server_path, in_memory ? &snaps[0] : NULL,
+	scan_server server = opt->server;
+	scan_server_pull(&server)->cancel = &job.stop_server;
+	int server_rc = scan_server_capture(&server, in_memory ? NULL : server_path, in_memory ? &snaps[0] : NULL,
 	                                    &es, &server_err);
+	if (server_rc)
+		job.stop_cache = true;
 	double server_ms = now_ms() - ts;
 	const pull_options *po = scan_server_pull_const(&opt->server);
 	if (threaded)
 		pthread_join(th, NULL);
 	outcome->requests = es.requests;
-	if (job.rc) {
+	if (server_rc && job.rc && job.stop_cache) /* the cache stopped because the server failed */
+		job.rc = 0;
+	if (job.rc) { /* (and the server stopped because of it, if it had not finished) */
 		outcome->cache_unreadable = job.rc == OR_ERR_FORMAT;
 		rc = or_fail(err, job.rc, "cache file %s: %s", opt->ost_path, job.err.message);
 		goto out;

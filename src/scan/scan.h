@@ -77,6 +77,9 @@ typedef struct {
 	scan_compare_options compare;
 } scan_options;
 
+/* Whether a file can be written at `path` (or "-"): a usage error naming why not. */
+int scan_check_writable(const char *path, or_error *err);
+
 /* Captures both sides (in parallel), compares, saves the report. Returns 0 with *rep (caller
  * frees) when a report was made, or a negative or_code when a side could not be captured at all
  * (err names the side). */

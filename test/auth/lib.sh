@@ -9,13 +9,19 @@
 #                              KRB5_CONFIG for everything started afterwards
 #   krb_add_principal NAME [PASSWORD]   a principal (random key without PASSWORD)
 #   krb_kinit CCACHE NAME PASSWORD [LIFETIME]  a ticket into CCACHE; the password goes on stdin
-#   start_apache_gssapi        Apache, AuthType GSSAPI (mod_auth_gssapi, HTTP/localhost) proxying
-#                              to $EWS_PORT; sets NEGOTIATE_PORT
+#   start_apache_gssapi [basic] [tls CERT KEY]  Apache, AuthType GSSAPI (mod_auth_gssapi,
+#                              HTTP/localhost) proxying to $EWS_PORT; sets NEGOTIATE_PORT. With
+#                              "basic" it offers Basic too (the password checked against the KDC:
+#                              GssapiBasicAuth); with "tls" it also serves https on
+#                              NEGOTIATE_TLS_PORT. $AP/access.log says, per request, whether the
+#                              client sent Basic or Negotiate credentials (never their value)
 #   start_winbindd NAME PASSWORD  Samba's winbindd as a standalone server with a Unix user NAME and
 #                              a Samba user NAME (the NTLM domain is $NTLM_DOMAIN, the server's
 #                              NetBIOS name); needs root
-#   start_squid_ntlm           Squid as a reverse proxy to $EWS_PORT, NTLM through ntlm_auth; sets
-#                              NTLM_PORT (after start_winbindd)
+#   start_squid_ntlm [negotiate]  Squid as a reverse proxy to $EWS_PORT, NTLM through ntlm_auth;
+#                              sets NTLM_PORT (after start_winbindd). With "negotiate" (after
+#                              start_kdc) it offers Negotiate first, as IIS does, through
+#                              negotiate_kerberos_auth and the key of HTTP/localhost
 #   stop_acceptors             stops them all (done on exit anyway)
 #
 # Everything they write lives under $WORK (nothing in /etc changes). The one outside path is
@@ -219,15 +225,29 @@ krb_kinit() {
 	KINIT_RC=$?
 }
 
-start_apache_gssapi() {
-	need_kerberos
-	AP=$WORK/apache
-	mkdir -p "$AP/rcache"
-	# The service's key, for the service principal curl asks for when the URL names 127.0.0.1
-	# (reverse lookup: localhost).
+# krb_service_keytab: the key of HTTP/localhost in $KRB/http.keytab (made once), the service
+# principal curl asks for when the URL names localhost or 127.0.0.1 (reverse lookup: localhost)
+krb_service_keytab() {
+	[ -s "$KRB/http.keytab" ] && return 0
 	krb_add_principal HTTP/localhost
 	printf 'ktadd -k %s HTTP/localhost\n' "$KRB/http.keytab" | kadmin.local -r "$KRB_REALM" >"$KRB/ktadd.log" 2>&1 &&
 		[ -s "$KRB/http.keytab" ] || { cat "$KRB/ktadd.log"; fail "kadmin.local ktadd"; }
+}
+
+start_apache_gssapi() {
+	need_kerberos
+	ap_basic="" ap_tls="" ap_listen="" ap_vhost=""
+	while [ $# -gt 0 ]; do
+		case $1 in
+		basic) ap_basic="GssapiBasicAuth On
+	GssapiBasicAuthMech krb5"; shift ;;
+		tls) ap_tls=1; ap_cert=$2 ap_key=$3; shift 3 ;;
+		*) fail "start_apache_gssapi: unknown argument $1" ;;
+		esac
+	done
+	AP=$WORK/apache
+	mkdir -p "$AP/rcache"
+	krb_service_keytab
 	run_as=""
 	if [ "$(id -u)" = 0 ]; then # Apache will not serve as root: its children run as www-data
 		id www-data >/dev/null 2>&1 || auth_skip "no www-data user for Apache's children"
@@ -237,10 +257,26 @@ start_apache_gssapi() {
 Group www-data"
 	fi
 	NEGOTIATE_PORT=$(free_port)
+	if [ -n "$ap_tls" ]; then
+		[ -f /usr/lib/apache2/modules/mod_ssl.so ] && [ -f /usr/lib/apache2/modules/mod_socache_shmcb.so ] ||
+			auth_skip "Apache's mod_ssl is missing (Debian package apache2)"
+		NEGOTIATE_TLS_PORT=$(free_port)
+		ap_listen="Listen 127.0.0.1:$NEGOTIATE_TLS_PORT
+LoadModule ssl_module modules/mod_ssl.so
+LoadModule socache_shmcb_module modules/mod_socache_shmcb.so
+SSLSessionCache shmcb:$AP/ssl_scache(512000)"
+		ap_vhost="<VirtualHost 127.0.0.1:$NEGOTIATE_TLS_PORT>
+	SSLEngine on
+	SSLCertificateFile $ap_cert
+	SSLCertificateKeyFile $ap_key
+</VirtualHost>"
+	fi
+	[ -f /usr/lib/apache2/modules/mod_setenvif.so ] || auth_skip "Apache's mod_setenvif is missing (Debian package apache2)"
 	cat >"$AP/httpd.conf" <<EOF
 ServerRoot /usr/lib/apache2
 ServerName localhost
 Listen 127.0.0.1:$NEGOTIATE_PORT
+$ap_listen
 PidFile $AP/httpd.pid
 DefaultRuntimeDir $AP
 Mutex file:$AP default
@@ -255,6 +291,11 @@ LoadModule headers_module modules/mod_headers.so
 LoadModule proxy_module modules/mod_proxy.so
 LoadModule proxy_http_module modules/mod_proxy_http.so
 LoadModule auth_gssapi_module modules/mod_auth_gssapi.so
+LoadModule setenvif_module modules/mod_setenvif.so
+# Which credentials each request carried (the scheme, never the value).
+SetEnvIf Authorization "^Basic " sent_basic=yes
+SetEnvIf Authorization "^Negotiate " sent_negotiate=yes
+CustomLog $AP/access.log "%{local}p %s basic=%{sent_basic}e negotiate=%{sent_negotiate}e"
 StartServers 1
 ServerLimit 1
 ThreadsPerChild 16
@@ -267,12 +308,14 @@ KeepAlive On
 	AuthName "ostrecon test realm"
 	GssapiCredStore keytab:$KRB/http.keytab
 	GssapiAllowedMech krb5
+	$ap_basic
 	Require valid-user
 	# The user Kerberos authenticated (user@REALM) replaces whatever the client sent.
 	RequestHeader unset Authorization
 	RequestHeader set $PROXY_USER_HEADER "expr=%{REMOTE_USER}"
 	ProxyPass http://127.0.0.1:$EWS_PORT/EWS/
 </Location>
+$ap_vhost
 EOF
 	KRB5RCACHEDIR="$AP/rcache" apache2 -f "$AP/httpd.conf" -DFOREGROUND 8>&- >"$AP/apache.out" 2>&1 &
 	started $!
@@ -373,9 +416,22 @@ start_squid_ntlm() {
 	SQ=$WORK/squid
 	mkdir -p "$SQ" && chown proxy:proxy "$SQ"
 	NTLM_PORT=$(free_port)
+	sq_negotiate=""
+	if [ "${1:-}" = negotiate ]; then
+		[ -x /usr/lib/squid/negotiate_kerberos_auth ] ||
+			auth_skip "Squid's negotiate_kerberos_auth is missing (Debian package squid)"
+		krb_service_keytab
+		cp "$KRB/http.keytab" "$SQ/http.keytab" && chown proxy "$SQ/http.keytab" && chmod 600 "$SQ/http.keytab" &&
+			mkdir -p "$SQ/rcache" && chown proxy "$SQ/rcache" || fail "cannot hand the keytab to Squid"
+		# Offered first, as IIS offers Negotiate before NTLM; the helper finds the realm in KRB5_CONFIG.
+		sq_negotiate="auth_param negotiate program /usr/lib/squid/negotiate_kerberos_auth -k $SQ/http.keytab -s HTTP/localhost@$KRB_REALM -c $SQ/rcache
+auth_param negotiate children 4 startup=1 idle=1
+auth_param negotiate keep_alive on"
+	fi
 	cat >"$SQ/squid.conf" <<EOF
 http_port 127.0.0.1:$NTLM_PORT accel defaultsite=127.0.0.1:$NTLM_PORT no-vhost
 cache_peer 127.0.0.1 parent $EWS_PORT 0 no-query originserver no-digest name=ews
+$sq_negotiate
 auth_param ntlm program /usr/bin/ntlm_auth --helper-protocol=squid-2.5-ntlmssp --configfile=$SMB/smb.conf
 auth_param ntlm children 4 startup=1 idle=1
 auth_param ntlm keep_alive on

@@ -26,7 +26,7 @@ JSON
 # batch NAME ARGS...: runs `ostrecon batch` (service account, impersonation), output in $WORK/NAME.log
 batch() {
 	name=$1; shift
-	timeout 600 "$OSTRECON" batch --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress "$@" \
+	timeout 600 "$OSTRECON" batch --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress "$@" \
 		>"$WORK/$name.log" 2>&1
 	RC=$?
 }

@@ -65,8 +65,20 @@ assert rows[25]["label"] == "quoted, with comma"
 print("summary: %d mailboxes, statuses and verdicts as the manifest calls for" % len(rows))
 PY
 grep -q 'ErrorServerBusy\|busy' "$WORK/run1.log" || true
+# --json: the summary itself on standard output (a second run: everything resumed).
+timeout 600 "$OSTRECON" batch --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --json \
+	"$WORK/manifest.csv" -o "$WORK/out" --url "$main" --jobs 4 >"$WORK/json.out" 2>/dev/null
+"$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); assert s["format"]=="ostrecon-batch-summary" and len(s["mailboxes"])==24' \
+	"$WORK/json.out" || fail "batch --json does not print the summary"
+# The summary follows its schema (docs/summary.schema.json), and the schema is not vacuous.
+"$PY" "$ROOT/test/report/validate.py" "$ROOT/docs/summary.schema.json" "$WORK/out/summary.json" ||
+	fail "summary.json does not follow docs/summary.schema.json"
+sed 's/"status":"done"/"status":"finished"/' "$WORK/out/summary.json" >"$WORK/bad-summary.json"
+if "$PY" "$ROOT/test/report/validate.py" "$ROOT/docs/summary.schema.json" "$WORK/bad-summary.json" >/dev/null 2>&1; then
+	fail "the summary schema accepts an unknown status"
+fi
 # The throttled rows were slowed, not failed (checked above: done/in_sync); reports exist for done rows.
-n_reports=$(ls "$WORK/out/reports" | wc -l)
+n_reports=$(ls "$WORK/out/reports" | grep -c "\.json$")
 [ "$n_reports" -eq 20 ] || fail "$n_reports reports, expected 20 (19 fleet mailboxes done + the quoted row)"
 for f in "$WORK/out/reports"/*.json; do
 	"$OSTRECON" report "$f" >/dev/null 2>&1
@@ -78,7 +90,7 @@ head -1 "$WORK/out/summary.csv" | grep -q '^line,label,mailbox,status,verdict' |
 
 # Impersonation denied for a mailbox: that one fails, the allowed one is done.
 printf 'mailbox,cache\nuser01@fleet.example,fleet/user01.ost\nuser03@fleet.example,fleet/user03.ost\n' >"$WORK/m2.csv"
-timeout 300 "$OSTRECON" batch "$WORK/m2.csv" -o "$WORK/out2" --url "$main" --user svc-some \
+timeout 300 "$OSTRECON" batch "$WORK/m2.csv" -o "$WORK/out2" --url "$main" --auth basic --user svc-some \
 	--password-file "$WORK/svc-some.pw" --impersonate --no-progress >"$WORK/run2.log" 2>&1
 [ $? -eq 3 ] || fail "impersonation batch: exit code"
 summary_rows "$WORK/out2/summary.json" >"$WORK/rows2"

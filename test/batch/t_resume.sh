@@ -6,7 +6,7 @@ start_server slow --mailbox-dir "$FLEET" --users "$WORK/users.json" --latency-ms
 url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
 { echo "mailbox,cache"; for k in $(seq -w 1 12); do echo "user$k@fleet.example,fleet/user$k.ost"; done; } >"$WORK/m.csv"
 
-"$OSTRECON" batch "$WORK/m.csv" -o "$WORK/out" --url "$url" --user svc --password-file "$WORK/svc.pw" \
+"$OSTRECON" batch "$WORK/m.csv" -o "$WORK/out" --url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" \
 	--impersonate --jobs 2 --no-progress >"$WORK/first.log" 2>&1 &
 pid=$!
 # Wait (bounded) until a few mailboxes are finished, then kill the run hard.

@@ -8,14 +8,14 @@ pw=$(secret_file pw alice-pw-1)
 start_server plain --mailbox "$WORK/mbx.jsonl" $(users_args)
 
 mkdir "$WORK/trace"
-client full --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+client full --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	--associated --page-size 97 --concurrency 4 --trace-dir "$WORK/trace" -o "$WORK/snap.jsonl"
 expect_rc 0 "pull over HTTP"
 $PY "$CLIENT_TESTS/compare.py" "$WORK/mbx.jsonl" "$WORK/snap.jsonl" || fail "snapshot differs from the mailbox"
 validate_dir "$WORK/trace"
 
 mkdir "$WORK/trace2"
-client finditem --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+client finditem --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	--finditem --findfolder --page-size 512 --concurrency 1 --trace-dir "$WORK/trace2" -o "$WORK/snap2.jsonl"
 expect_rc 0 "pull with FindFolder and FindItem paging"
 validate_dir "$WORK/trace2"

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 $PY "$GEN" --mailbox alice@example.com --folders 30 --items 800 --seed 3 -o "$WORK/mbx.jsonl"
 pw=$(secret_file pw alice-pw-1)
-args() { echo --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" --page-size 50; }
+args() { echo --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" --page-size 50; }
 
 for fault in "--busy-every 4 --busy-backoff-ms 50" "--http503-every 5 --retry-after 1" \
 	"--http429-every 5 --retry-after 0" "--http500-every 4" "--drop-every 4" "--malformed-every 4" \

@@ -7,7 +7,7 @@ $PY "$GEN" --mailbox alice@example.com --folders 30 --items 1500 --seed 11 -o "$
 pw=$(secret_file pw alice-pw-1)
 start_server order --mailbox "$WORK/mbx.jsonl" $(users_args)
 mkdir "$WORK/trace"
-client order --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+client order --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	--concurrency 1 --page-size 64 --trace-dir "$WORK/trace" -o "$WORK/snap.jsonl"
 expect_rc 0 "pull with one worker"
 $PY "$CLIENT_TESTS/compare.py" "$WORK/mbx.jsonl" "$WORK/snap.jsonl" --no-associated || fail "snapshot differs from the mailbox"

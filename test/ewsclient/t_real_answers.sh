@@ -13,7 +13,7 @@
 OSTWRITE="$TOOLS_DIR/ostwrite"
 [ -x "$OSTWRITE" ] || fail "ostwrite is not built ($OSTWRITE)"
 pw=$(secret_file pw alice-pw-1)
-args() { echo --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw"; }
+args() { echo --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw"; }
 
 # A small mailbox whose subjects and folder names hold &#x0;, &#x10;, &#x1A;.
 $PY "$GEN" --mailbox alice@example.com --folders 26 --items 120 --seed 5 -o "$WORK/plain.jsonl"
@@ -152,6 +152,7 @@ assert keys["verdict"] == opaque["verdict"] == "in_sync", (keys["verdict"], opaq
 assert not [r for r in keys["folders"] if "keyless" in r], "keyless with keys"
 rows = [r for r in opaque["folders"] if "keyless" in r]
 assert rows and all(r["keyless"][0] == r["count"][0] and r["keyless"][1] == 0 for r in rows), rows
+assert all(r["keyless_on"] == {"server": r["keyless"][0], "cache": r["keyless"][1]} for r in rows), rows
 pairs = opaque["summary"].get("item_pairs", {})
 assert pairs.get("heuristic", 0) > 0 and not pairs.get("key"), pairs
 snap = [json.loads(l) for f in glob.glob(sys.argv[3] + "/*.jsonl") for l in open(f) if '"source":"ews"' in open(f).readline()]
@@ -159,6 +160,9 @@ items = [o for o in snap if o["type"] == "item"]
 assert items and all("key" not in o and o.get("key_origin", "none") == "none" for o in items), items[:1]
 print("no keys: in sync by the heuristic (%d pairs), %d folders say so" % (pairs["heuristic"], len(rows)))
 PY
+# the keyless counts follow the report's conventions: the schema, and the twin keyed by side label
+$PY "$ROOT/test/report/validate.py" "$ROOT/docs/report.schema.json" "$WORK/opaque.json" ||
+	fail "the report with keyless counts does not validate"
 grep -q "No source keys on the server side" "$WORK/opaque.txt" || fail "the text report does not name the folders without keys"
 grep -q "No source keys" "$WORK/keys.txt" && fail "the text report claims missing keys where there are keys"
 echo "real answers: all handled as designed"

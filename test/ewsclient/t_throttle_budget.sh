@@ -16,7 +16,7 @@ port_message=$PORT
 one() { # one RUN STYLE PORT: a pull in the background, its exit code in $WORK/RUN.rc
 	(
 		timeout 300 "$OSTRECON" server --no-progress --url "http://127.0.0.1:$3/EWS/Exchange.asmx" \
-			--mailbox alice@example.com --user alice --password-file "$pw" --page-size 5 \
+			--mailbox alice@example.com --auth basic --user alice --password-file "$pw" --page-size 5 \
 			-o "$WORK/$1.jsonl" >"$WORK/$1.log" 2>&1
 		echo $? >"$WORK/$1.rc"
 	) &

@@ -85,7 +85,7 @@ pull() { # pull NAME SERVER-VERSION CLIENT-ARGS...: a pull with a trace, compare
 	name=$1 v=$2
 	shift 2
 	mkdir -p "$WORK/$name"
-	client "$name" --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" --page-size 64 \
+	client "$name" --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" --page-size 64 \
 		--trace-dir "$WORK/$name" -o "$WORK/$name.jsonl" "$@"
 	expect_rc 0 "a pull from Exchange $v"
 }

@@ -38,12 +38,12 @@ refused diff "File too large\|cannot write"
 
 start_server full --mailbox "$WORK/mbx.jsonl" $(users_args)
 pw=$(secret_file pw alice-pw-1)
-limited 8 "$OSTRECON" server --no-progress --url "$(url)" --mailbox alice@example.com --user alice \
+limited 8 "$OSTRECON" server --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice \
 	--password-file "$pw" -o "$WORK/out/snap.jsonl" >"$WORK/server.log" 2>&1; RC=$?
 refused server "File too large"
 if "$OSTRECON" scan --help >/dev/null 2>&1; then
 	limited 4 "$OSTRECON" scan --no-progress --ost "$WORK/small.ost" --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" -o "$WORK/out/report.json" >"$WORK/scan.log" 2>&1; RC=$?
+		--auth basic --user alice --password-file "$pw" -o "$WORK/out/report.json" >"$WORK/scan.log" 2>&1; RC=$?
 	refused scan "File too large\|cannot write"
 fi
 

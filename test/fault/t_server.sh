@@ -15,7 +15,7 @@ pw=$(secret_file pw alice-pw-1)
 tok=$(secret_file tok tok-alice-valid)
 mkdir "$WORK/out"
 start_server good --mailbox "$WORK/mbx.jsonl" $(users_args)
-client first --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" -o "$WORK/out/snap.jsonl"
+client first --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" -o "$WORK/out/snap.jsonl"
 expect_rc 0 "the first pull"
 cp "$WORK/out/snap.jsonl" "$WORK/snap.orig"
 stop_server "$SERVER_PID"
@@ -40,12 +40,14 @@ broken() {
 	stop_server "$SERVER_PID"
 }
 broken drop-all "connection\|transfer\|failed after 3 attempts" 60 --drop-every 1 -- \
-	--user alice --password-file "$pw" --retries 2
-broken malformed-all "malformed XML" 60 --malformed-every 1 -- --user alice --password-file "$pw" --retries 2
-broken busy-forever "retry deadline.*busy" 60 --busy-every 1 --busy-backoff-ms 200 -- --user alice --password-file "$pw" \
-	--retry-deadline 5
+	--auth basic --user alice --password-file "$pw" --retries 2
+broken malformed-all "malformed XML" 60 --malformed-every 1 -- --auth basic --user alice --password-file "$pw" --retries 2
+broken busy-forever "busy" 60 --busy-every 1 --busy-backoff-ms 200 -- --auth basic --user alice --password-file "$pw" --retries 3
+# Throttled with a long back-off: the run's deadline ends it before the request's attempts do.
+broken busy-deadline "retry deadline.*busy" 60 --busy-every 1 --busy-backoff-ms 2000 -- --auth basic --user alice \
+	--password-file "$pw" --retry-deadline 5
 broken token-halfway "refused the token" 60 --expire-after 8 -- --token-file "$tok" --concurrency 2
-broken slower-than-timeout "in time" 60 --latency-ms 4000 -- --user alice --password-file "$pw" --timeout 1 --retries 1
+broken slower-than-timeout "in time" 60 --latency-ms 4000 -- --auth basic --user alice --password-file "$pw" --timeout 1 --retries 1
 
 # A server that accepts the connection and never answers: the timeout ends it.
 "$PY" -c '
@@ -59,7 +61,7 @@ SERVER_PIDS="$SERVER_PIDS $!"
 i=0; while ! grep -q '^listening' "$WORK/silent.out"; do i=$((i + 1)); [ $i -gt 50 ] && fail "no silent server"; sleep 0.1; done
 PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/silent.out")
 t0=$(date +%s)
-client silent --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" --timeout 2 --retries 1 \
+client silent --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" --timeout 2 --retries 1 \
 	-o "$WORK/out/snap.jsonl"
 expect_rc 3 "a server that never answers"
 [ $(($(date +%s) - t0)) -le 30 ] || fail "a silent server held the client too long"
@@ -68,7 +70,7 @@ echo "ok silent: $(grep error: "$WORK/silent.log" | head -n 1 | cut -c1-160)"
 
 # Nothing listening.
 PORT=1
-client refused --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" --retries 1 \
+client refused --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" --retries 1 \
 	-o "$WORK/out/snap.jsonl"
 expect_rc 3 "nothing listening"
 grep -q "connect\|connection" "$WORK/refused.log" || fail "no clear message: $(cat "$WORK/refused.log")"
@@ -79,14 +81,14 @@ echo "ok refused: $(grep error: "$WORK/refused.log" | head -n 1 | cut -c1-160)"
 if "$OSTRECON" scan --help >/dev/null 2>&1; then
 	start_server scan-good --mailbox "$WORK/mbx.jsonl" $(users_args)
 	"$OSTRECON" scan -q --no-progress --ost "$WORK/small.ost" --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" -o "$WORK/out/report.json" >/dev/null 2>&1
+		--auth basic --user alice --password-file "$pw" -o "$WORK/out/report.json" >/dev/null 2>&1
 	[ -f "$WORK/out/report.json" ] || fail "the first scan wrote no report"
 	cp "$WORK/out/report.json" "$WORK/report.orig"
 	stop_server "$SERVER_PID"
 	start_server scan-bad --expire-after 6 --mailbox "$WORK/mbx.jsonl" $(users_args)
 	export TMPDIR="$WORK/tmp"; mkdir "$TMPDIR"
 	"$OSTRECON" scan --no-progress --ost "$WORK/small.ost" --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" -o "$WORK/out/report.json" >"$WORK/scan.log" 2>&1
+		--auth basic --user alice --password-file "$pw" -o "$WORK/out/report.json" >"$WORK/scan.log" 2>&1
 	RC=$?; unset TMPDIR
 	[ $RC -eq 3 ] || fail "scan with credentials refused halfway: exit $RC"
 	grep -q "refused the credentials" "$WORK/scan.log" || fail "scan: no clear message: $(cat "$WORK/scan.log")"

@@ -47,7 +47,7 @@ done
 for f in "$REG"/manifest/*; do
 	[ -f "$f" ] || continue
 	in=$(unpack "$f")
-	timeout 120 "$OSTRECON" batch "$in" -o "$WORK/batch" --url http://127.0.0.1:1/EWS/Exchange.asmx --user x \
+	timeout 120 "$OSTRECON" batch "$in" -o "$WORK/batch" --url http://127.0.0.1:1/EWS/Exchange.asmx --auth basic --user x \
 		--password-file "$(secret_file bpw x)" --no-progress >"$WORK/out.log" 2>&1
 	clean_exit $? "manifest $(basename "$f")" 0 1 2 3 64
 	n=$((n + 1))
@@ -77,7 +77,7 @@ for f in "$REG"/ews_parse/*; do
 	[ -f "$f" ] || continue
 	in=$(unpack "$f"); cp "$in" "$WORK/response.xml"
 	start_replay replay "$WORK/response.xml"
-	timeout 60 "$OSTRECON" server --no-progress --url "$(url)" --mailbox alice@example.com --user alice \
+	timeout 60 "$OSTRECON" server --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice \
 		--password-file "$pw" --retries 0 -o "$WORK/s.jsonl" >"$WORK/out.log" 2>&1
 	clean_exit $? "ews response $(basename "$f")" 0 2 3
 	stop_server "$SERVER_PID"

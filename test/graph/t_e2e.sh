@@ -67,7 +67,7 @@ while ! grep -q '^listening on ' "$WORK/ews.out" 2>/dev/null; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "the EWS server did not start"; sleep 0.1
 done
 EPORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$WORK/ews.out")
-"$OSTRECON" server --url "http://127.0.0.1:$EPORT/EWS/Exchange.asmx" --mailbox "$ADDR" --user dana \
+"$OSTRECON" server --url "http://127.0.0.1:$EPORT/EWS/Exchange.asmx" --mailbox "$ADDR" --auth basic --user dana \
 	--password-file "$PW" --no-progress -q -o "$WORK/ews.jsonl" || fail "the EWS pull failed"
 "$OSTRECON" diff "$WORK/ews.jsonl" "$WORK/mbx.jsonl" --json >"$WORK/d1.json"
 [ $? -eq 0 ] || fail "the EWS and Graph snapshots do not compare in sync"

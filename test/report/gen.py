@@ -3,7 +3,9 @@
 
 Usage: gen.py SCENARIO OUTDIR
 The server side looks like an EWS capture, the cache side like an OST capture (replid-0 folders
-with a gc only, OST paths). Scenarios: insync, mixed, damaged, incomplete, widespread.
+with a gc only, OST paths). Scenarios: insync, mixed, damaged, incomplete, widespread; for the text
+report: words (a flag, an importance and a folder change), one (a single finding), scale (321
+folders in sync), deep (scale, plus two deep folders that differ only in their last name).
 """
 import json
 import sys
@@ -154,6 +156,36 @@ def scenario(name):
             srv.drop(0x3100 + i)
         srv.errors.append({"type": "error", "scope": "folder", "id": "team", "path": srv.top + "/Inbox/Team",
                            "code": "throttled", "message": "FindItem: ErrorServerBusy, retries exhausted"})
+    elif name == "words":
+        for s in (srv, cache):
+            s.folder("fin", "inbox", s.top + "/Inbox/Finance", "Finance", "ipm", "IPF.Note", 0x103)
+        srv.get(0x1007)["flag_status"], cache.get(0x1007)["flag_status"] = 0, 2
+        srv.get(0x1008)["importance"], cache.get(0x1008)["importance"] = 2, 1
+        srv.get(0x3100)["folder_id"] = "fin"                  # in Inbox/Finance on the server, Inbox in the cache
+        cache.get(0x3100)["folder_id"] = "inbox"
+    elif name == "one":
+        cache.drop(0x1003)
+    elif name in ("scale", "deep"):
+        for s in (srv, cache):
+            parent, path = "inbox", s.top + "/Inbox"
+            for i in range(307):
+                fid = "gen%d" % i
+                s.folder(fid, "inbox", s.top + "/Inbox/Folder %03d" % i, "Folder %03d" % i, "ipm", "IPF.Note",
+                         0x20000 + i)
+                s.item(fid, 0x30000 + i, "Filed message %d" % i, day(i % 30))
+            if name == "deep":
+                chain = ["Clients", "Contoso Ltd", "Projects 2024", "Project 44"]
+                for k, nm in enumerate(chain):
+                    fid = "deep%d" % k
+                    path += "/" + nm
+                    s.folder(fid, parent, path, nm, "ipm", "IPF.Note", 0x40000 + k)
+                    parent = fid
+                for k, nm in enumerate(["Q3", "Q4"]):
+                    s.folder("q%d" % k, parent, path + "/" + nm, nm, "ipm", "IPF.Note", 0x40010 + k)
+                    s.item("q%d" % k, 0x41000 + k, "Quarter report %d" % k, day(2))
+        if name == "deep":
+            cache.drop(0x41000)
+            cache.drop(0x41001)
     elif name == "widespread":
         for gc in (0x1000, 0x2000, 0x2100, 0x3000, 0x3100):
             cache.drop(gc)

@@ -1,5 +1,6 @@
 # ostrecon diff and ostrecon report on generated scenario snapshots: exit codes, verdicts and
-# findings, the JSON report against docs/report.schema.json, text at 80 columns, redaction.
+# findings, the JSON report against docs/report.schema.json (and its pairs keyed by side label),
+# text at 80 columns, redaction. test/report/t_text.sh holds the text report's layout and wording.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -16,8 +17,17 @@ q() { $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.ar
 # The unexpected findings, as sorted "kind/side_label" words.
 kinds() { q "$1" '" ".join(sorted(f["kind"] + "/" + f.get("side_label", "-") for f in r["findings"] if not f["expected"]))'; }
 expected_reasons() { q "$1" '" ".join(sorted(set(f["reason"] for f in r["findings"] if f["expected"])))'; }
-fits80() { # FILE WHAT
-	awk -v what="$2" '{ n = length($0) } n > 80 { printf "FAIL %s: line %d has %d columns: %s\n", what, NR, n, $0; bad = 1 } END { exit bad }' "$1" || fail=1
+fits80() { # FILE WHAT: no line wider than 80 columns (code points, as a terminal shows them)
+	$PY - "$1" "$2" <<'PY' || fail=1
+import sys
+bad = 0
+for n, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
+    line = line.rstrip("\n")
+    if len(line) > 80:
+        print("FAIL %s: line %d has %d columns: %s" % (sys.argv[2], n, len(line), line))
+        bad = 1
+sys.exit(bad)
+PY
 }
 
 scenario() { # NAME WANT-EXIT WANT-VERDICT WANT-KINDS [diff options...]
@@ -35,7 +45,7 @@ scenario() { # NAME WANT-EXIT WANT-VERDICT WANT-KINDS [diff options...]
 	[ "$k" = "$want_kinds" ] || bad "$name: findings [$k], expected [$want_kinds]"
 	[ "$(q "$d/report.json" 'r["exit_code"]')" = "$want_rc" ] || bad "$name: exit_code in the report"
 	[ "$(stat -c %a "$d/report.json")" = 600 ] || bad "$name: report mode $(stat -c %a "$d/report.json"), expected 600"
-	head -1 "$d/text" | grep -q "^Verdict: $want_verdict " || bad "$name: the text does not start with the verdict"
+	head -1 "$d/text" | grep -q "^Verdict: .* ($want_verdict, exit $want_rc)$" || bad "$name: the text does not start with the verdict: $(head -1 "$d/text")"
 	fits80 "$d/text" "$name text"
 	# ostrecon report renders the saved report as the same text, with the same exit code.
 	"$OSTRECON" report "$d/report.json" >"$d/text2"
@@ -70,6 +80,38 @@ r="$tmp/mixed/report.json"
 	bad "mixed: the read change is not newer in the cache"
 [ "$(q "$r" '[e["property"] for f in r["findings"] if f["kind"] == "item_changed" for e in f["evidence"]]')" = "['read', 'subject']" ] ||
 	bad "mixed: evidence $(q "$r" '[f.get("evidence") for f in r["findings"] if f["kind"] == "item_changed"]')"
+# The moved item's folders as the user sees them, by position and by side label.
+[ "$(q "$r" '[(e["values"], e["value"]) for f in r["findings"] if f["kind"] == "item_moved" for e in f["evidence"]]')" = \
+	"[(['Inbox/Projects', 'Inbox'], {'server': 'Inbox/Projects', 'cache': 'Inbox'})]" ] ||
+	bad "mixed: moved item evidence $(q "$r" '[f["evidence"] for f in r["findings"] if f["kind"] == "item_moved"]')"
+# The three jq recipes of docs/REPORT.md, taken from it and run with jq (when it is there), give
+# what the report holds.
+if command -v jq >/dev/null 2>&1; then
+	awk '/^\*\*jq recipes\*\*/{on=1; next} on && /^    jq /{if (cmd) print cmd; cmd=substr($0, 5); next}
+	     on && /^           /{cmd=cmd " " substr($0, 12); next} on && cmd && /^$/{print cmd; exit}' \
+		"$root/docs/REPORT.md" >"$tmp/recipes"
+	[ "$(wc -l <"$tmp/recipes")" -eq 3 ] || bad "docs/REPORT.md: $(wc -l <"$tmp/recipes") jq recipes found, expected 3"
+	k=0
+	while IFS= read -r cmd; do
+		k=$((k + 1))
+		sh -c "$(printf '%s' "$cmd" | sed "s|R.json|'$r'|")" >"$tmp/recipe$k" 2>&1 || bad "jq recipe $k failed: $(cat "$tmp/recipe$k")"
+	done <"$tmp/recipes"
+	$PY - "$r" "$tmp" <<'PY' || fail=1
+import json, sys
+r, tmp = json.load(open(sys.argv[1])), sys.argv[2]
+want = [
+    ["%s\t%d missing in the cache" % (f["folder"], f["missing_on"][1]) for f in r["folders"] if f["findings"] > 0],
+    ["\t".join([f["folder"], f["subject"], f["date"]]) for f in r["findings"]
+     if f["kind"] == "item_missing" and f["side_label"] == "cache" and not f["expected"]],
+    ["\t".join([e["folder"], e["subject"], e["date"], "unverified" if e["unverified"] else ""])
+     for e in r["export_before_rebuild"]],
+]
+for k, w in enumerate(want, 1):
+    got = open("%s/recipe%d" % (tmp, k)).read().rstrip("\n").split("\n")
+    if got != w or not w:
+        sys.exit("FAIL jq recipe %d gave %r, the report holds %r" % (k, got, w))
+PY
+fi
 [ "$(q "$r" '[f["class"] for f in r["findings"] if f["kind"] == "item_missing" and not f["expected"] and f["side_label"] == "cache"]')" = "['IPM.Note', 'IPM.Appointment']" ] ||
 	bad "mixed: the old calendar item is not a real finding"
 [ "$(q "$r" '[(e["subject"], e["folder"]) for e in r["export_before_rebuild"]]')" = "[('Inbox message 4', 'Inbox')]" ] ||

@@ -15,7 +15,7 @@ rc=$?
 NO_COLOR=1 "$OSTRECON" diff "$tmp/snap.jsonl" "$tmp/snap.jsonl" -o "$tmp/report.json" >"$tmp/text"
 rc=$?
 [ $rc -eq 0 ] || { echo "FAIL self diff: exit $rc"; cat "$tmp/text"; fail=1; }
-head -1 "$tmp/text" | grep -q "^Verdict: in_sync " || { echo "FAIL self diff: $(head -1 "$tmp/text")"; fail=1; }
+head -1 "$tmp/text" | grep -q "^Verdict: in sync (in_sync, exit 0)$" || { echo "FAIL self diff: $(head -1 "$tmp/text")"; fail=1; }
 /usr/bin/python3 - "$tmp/report.json" <<'PY' || fail=1
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -90,9 +90,9 @@ scan() {
 		graph)
 			while IFS= read -r a; do set -- "$@" "$a"; done <"$w/graph_scan.args"
 			set -- --api graph --graph-url "$graph_url" --token-file "$WORK/graph.tok" "$@" ;;
-		ews2010) set -- --url "$url_ews2010" --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
-		ews2007) set -- --url "$url_ews2007" --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
-		*) set -- --url "$url" --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
+		ews2010) set -- --url "$url_ews2010" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
+		ews2007) set -- --url "$url_ews2007" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
+		*) set -- --url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
 		esac
 		# A folder that keeps answering 503 is retried as throttling until the deadline: keep it short.
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --mailbox "$(cat "$w/mailbox")" \
@@ -190,7 +190,7 @@ if [ $rc -eq 0 ]; then
 		set --
 		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
-			--user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
+			--auth basic --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
 			-o "$w/report.libpff.json" "$@" >/dev/null 2>"$w/scan.libpff.err"
 		$PY - "$WORK/ews/$n/report.json" "$w/report.libpff.json" "$n" <<'PY' || rc=1
 import json, sys

@@ -5,7 +5,7 @@
 $PY "$GEN" --mailbox alice@example.com --folders 25 --items 50 --seed 2 -o "$WORK/mbx.jsonl"
 start_server slow --mailbox "$WORK/mbx.jsonl" $(users_args) --latency-ms 3000
 pw=$(secret_file pw alice-pw-1)
-"$OSTRECON" server --no-progress --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+"$OSTRECON" server --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	-o "$WORK/s.jsonl" >"$WORK/c.log" 2>&1 &
 pid=$!
 i=0

@@ -15,7 +15,7 @@ pw=$(secret_file pw alice-pw-1)
 mkdir "$WORK/trace"
 : >"$WORK/trace/00001-GetFolder-request.xml"
 chmod 644 "$WORK/trace/00001-GetFolder-request.xml"
-client pull --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+client pull --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	--trace-dir "$WORK/trace" -o "$WORK/server.jsonl"
 expect_rc 0 "pull"
 mode_is "$WORK/server.jsonl" 600
@@ -31,7 +31,7 @@ echo "ost, server, diff and $n trace files: all 0600 under umask 022"
 if "$OSTRECON" scan --help >/dev/null 2>&1; then
 	mkdir "$WORK/keep"
 	"$OSTRECON" scan -q --no-progress --ost "$WORK/small.ost" --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" --keep-snapshots "$WORK/keep" -o "$WORK/scan.json" >/dev/null 2>&1
+		--auth basic --user alice --password-file "$pw" --keep-snapshots "$WORK/keep" -o "$WORK/scan.json" >/dev/null 2>&1
 	[ -f "$WORK/scan.json" ] || fail "scan wrote no report"
 	mode_is "$WORK/scan.json" 600
 	for f in "$WORK"/keep/*; do mode_is "$f" 600; done

@@ -30,7 +30,7 @@ for cmd in server scan; do
 	fi
 	for opt in "--password $PW" "--password=$PW" "--token $TOKEN" "--token=$TOKEN"; do
 		# shellcheck disable=SC2086
-		"$OSTRECON" "$cmd" --url http://127.0.0.1:1/EWS/Exchange.asmx --mailbox alice@example.com --user alice \
+		"$OSTRECON" "$cmd" --url http://127.0.0.1:1/EWS/Exchange.asmx --mailbox alice@example.com --auth basic --user alice \
 			$opt -o "$WORK/out/argv.jsonl" >"$WORK/out/argv-$cmd.log" 2>&1
 		rc=$?
 		[ $rc -eq 64 ] || fail "$cmd $opt: exit $rc, expected 64 (usage)"
@@ -42,10 +42,10 @@ if "$OSTRECON" batch --help >/dev/null 2>&1; then
 	printf 'mailbox,cache\nalice@example.com,%s/none.ost\n' "$WORK" >"$WORK/m.csv"
 	printf 'password = %s\n' "$PW" >"$WORK/conf"
 	"$OSTRECON" batch "$WORK/m.csv" -o "$WORK/b1" --config "$WORK/conf" --url http://127.0.0.1:1/EWS/Exchange.asmx \
-		--user alice --no-progress >"$WORK/out/batch-conf.log" 2>&1
+		--auth basic --user alice --no-progress >"$WORK/out/batch-conf.log" 2>&1
 	rc=$?; [ $rc -eq 64 ] || fail "a password in the batch config file: exit $rc, expected 64"
 	printf 'mailbox,cache,password\nalice@example.com,%s/none.ost,%s\n' "$WORK" "$PW" >"$WORK/m2.csv"
-	"$OSTRECON" batch "$WORK/m2.csv" -o "$WORK/b2" --url http://127.0.0.1:1/EWS/Exchange.asmx --user alice \
+	"$OSTRECON" batch "$WORK/m2.csv" -o "$WORK/b2" --url http://127.0.0.1:1/EWS/Exchange.asmx --auth basic --user alice \
 		--password-file "$pwf" --no-progress >"$WORK/out/batch-manifest.log" 2>&1
 	rc=$?; [ $rc -ne 0 ] && [ $rc -lt 80 ] || fail "a password column in the manifest: exit $rc"
 	grep -q "credentials never go in the manifest" "$WORK/out/batch-manifest.log" || fail "no clear refusal of the column"
@@ -74,12 +74,12 @@ for v in -q "" -v -vv -vvv; do
 		[ $rc -eq "$want" ] || { tail -n 5 "$WORK/out/$n.log"; fail "$n: exit $rc, expected $want"; }
 		runs=$((runs + 1))
 	}
-	run ok 0 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --user alice --password-file "$pwf"
-	OSTRECON_PASSWORD=$PW run env 0 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --user alice
-	run wrong 3 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --user alice --password-file "$badf"
+	run ok 0 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --auth basic --user alice --password-file "$pwf"
+	OSTRECON_PASSWORD=$PW run env 0 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --auth basic --user alice
+	run wrong 3 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --auth basic --user alice --password-file "$badf"
 	run tlsfail 3 --url "https://localhost:$tls/EWS/Exchange.asmx" --user alice --password-file "$pwf"
 	run tlsok 0 --url "https://localhost:$tls/EWS/Exchange.asmx" --user alice --password-file "$pwf" --cacert "$WORK/good.pem"
-	run halfway 3 --url "http://127.0.0.1:$expire/EWS/Exchange.asmx" --user alice --password-file "$pwf" --retries 1
+	run halfway 3 --url "http://127.0.0.1:$expire/EWS/Exchange.asmx" --auth basic --user alice --password-file "$pwf" --retries 1
 	run bearer 0 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --token-file "$tokf"
 	run bearer-old 3 --url "http://127.0.0.1:$plain/EWS/Exchange.asmx" --token-file "$oldf"
 	grep -q "TLS" "$WORK/out/tlsfail-$tag.log" || [ "$v" = -q ] && : || fail "no TLS message at $tag"

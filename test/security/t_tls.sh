@@ -19,6 +19,8 @@ client wrong-name --url "https://127.0.0.1:$PORT/EWS/Exchange.asmx" --mailbox al
 	--password-file "$pw" --cacert "$WORK/cert.pem" -o "$WORK/s.jsonl"
 expect_rc 3 "certificate for localhost, URL with 127.0.0.1"
 [ ! -s "$WORK/tls-requests.jsonl" ] || fail "an HTTP request got through a host name mismatch"
+grep -q "not for the host" "$WORK/wrong-name.log" && grep -q "localhost" "$WORK/wrong-name.log" ||
+	fail "a name mismatch does not say so with the certificate's names: $(grep error: "$WORK/wrong-name.log")"
 client verified --url "https://localhost:$PORT/EWS/Exchange.asmx" --mailbox alice@example.com --user alice \
 	--password-file "$pw" --cacert "$WORK/cert.pem" -o "$WORK/s.jsonl"
 expect_rc 0 "verified with --cacert"
@@ -27,15 +29,16 @@ echo "ok: TLS failures send no request and write nothing"
 
 printf 'moved\n' >"$WORK/moved.txt"
 start_replay redirect "302:$WORK/moved.txt"
-client redirect --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" -o "$WORK/r.jsonl"
+client redirect --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" -o "$WORK/r.jsonl"
 expect_rc 3 "a redirect"
 grep -q "redirected" "$WORK/redirect.log" || fail "no clear message: $(cat "$WORK/redirect.log")"
+grep -q "redirected.*/elsewhere" "$WORK/redirect.log" || fail "the redirect's target is not named: $(cat "$WORK/redirect.log")"
 grep -q "/elsewhere" "$WORK/redirect.requests" && fail "the redirect was followed"
 [ ! -e "$WORK/r.jsonl" ] || fail "a snapshot was written after a redirect"
 echo "ok: a redirect is refused, not followed"
 
 start_server plain --mailbox "$WORK/mbx.jsonl" $(users_args)
-client plain --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" -o "$WORK/p.jsonl"
+client plain --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" -o "$WORK/p.jsonl"
 expect_rc 0 "plain http"
 grep -q "travel unencrypted" "$WORK/plain.log" || fail "plain http:// with Basic credentials was not warned about"
 client plain-token --url "$(url)" --mailbox alice@example.com --token-file "$(secret_file tok tok-alice-valid)" \

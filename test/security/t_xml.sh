@@ -14,7 +14,7 @@ hostile() {
 	n=$1 pat=$2
 	start_replay "$n" "$WORK/$n.xml"
 	peak_rss timeout 60 "$OSTRECON" server --no-progress -vvv --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" --retries 1 -o "$WORK/$n.jsonl" >"$WORK/$n.log" 2>&1 3>"$WORK/$n.rss"
+		--auth basic --user alice --password-file "$pw" --retries 1 -o "$WORK/$n.jsonl" >"$WORK/$n.log" 2>&1 3>"$WORK/$n.rss"
 	RC=$?
 	expect_rc 3 "$n"
 	grep -q "$pat" "$WORK/$n.log" || fail "$n: no '$pat' in: $(grep error: "$WORK/$n.log")"

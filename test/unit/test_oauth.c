@@ -286,6 +286,11 @@ static void token_answers_of_every_shape(void **state)
 	assert_int_equal(g.expires_in, 120);
 	assert_string_equal(g.refresh_token, "0.AAAA-rt");
 	oauth_grant_wipe(&g);
+	/* An absurd lifetime is capped (a week). */
+	assert_int_equal(grant(200, "application/json", "{\"access_token\":\"abc\",\"expires_in\":9223372036854775807}",
+	                       &g, &err), 0);
+	assert_int_equal(g.expires_in, 7 * 86400);
+	oauth_grant_wipe(&g);
 	/* No expires_in: a default lifetime. */
 	assert_int_equal(grant(200, "application/json", "{\"access_token\":\"abc\"}", &g, &err), 0);
 	assert_true(g.expires_in > 0);

@@ -47,21 +47,45 @@ vg junk 3 ost -q "$WORK/junk.ost" -o "$WORK/junk.jsonl"
 "$OSTWRITE" --expand "$FIXTURES/writer_small.json" -o "$WORK/mbx.jsonl" || fail "ostwrite --expand failed"
 start_server vg --mailbox "$WORK/mbx.jsonl" $(users_args)
 pw=$(secret_file pw alice-pw-1)
-vg server 0 server -q --no-progress --url "$(url)" --mailbox alice@example.com --user alice --password-file "$pw" \
+vg server 0 server -q --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
 	--concurrency 3 -o "$WORK/server.jsonl"
-vg server-refused 3 server -q --no-progress --url "$(url)" --mailbox alice@example.com --user alice \
+vg server-refused 3 server -q --no-progress --url "$(url)" --mailbox alice@example.com --auth basic --user alice \
 	--password-file "$(secret_file bad nope)" -o "$WORK/refused.jsonl"
 vg diff 0,1,2 diff -q "$WORK/server.jsonl" "$WORK/cache.jsonl" -o "$WORK/report.json"
 vg diff-redact 0,1,2 diff -q "$WORK/server.jsonl" "$WORK/damaged.jsonl" --redact --json
 vg report 0,1,2 report "$WORK/report.json"
 if "$BIN" scan --help >/dev/null 2>&1; then
 	vg scan 0,1,2 scan -q --no-progress --ost "$WORK/small.ost" --url "$(url)" --mailbox alice@example.com \
-		--user alice --password-file "$pw" -o "$WORK/scan.json"
+		--auth basic --user alice --password-file "$pw" -o "$WORK/scan.json"
 fi
 if "$BIN" batch --help >/dev/null 2>&1; then
 	printf 'mailbox,cache\nalice@example.com,%s\nnobody@example.com,%s/missing.ost\n' "$WORK/small.ost" "$WORK" \
 		>"$WORK/manifest.csv"
-	vg batch 0,1,2,3 batch "$WORK/manifest.csv" -o "$WORK/batch" --url "$(url)" --user alice --password-file "$pw" \
+	vg batch 0,1,2,3 batch "$WORK/manifest.csv" -o "$WORK/batch" --url "$(url)" --auth basic --user alice --password-file "$pw" \
 		--no-progress --jobs 2
+fi
+
+# Autodiscover (a POX redirect chain; SOAP after POX finds nothing) and --auth auto over https,
+# with name mappings: one-off requests, the answers' XML, the per-domain cache, curl's lists.
+if command -v openssl >/dev/null 2>&1; then
+	san="DNS:example.com,DNS:relay.example,DNS:mail.contoso.example,DNS:soap.example,DNS:autodiscover.soap.example"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=contoso.example" -addext "subjectAltName=$san" \
+		-keyout "$WORK/ad-key.pem" -out "$WORK/ad-cert.pem" >/dev/null 2>&1 || fail "openssl could not make a certificate"
+	tls_port=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	ews="https://mail.contoso.example:$tls_port/EWS/Exchange.asmx"
+	printf '{"hosts": {"example.com": {"pox": {"*": {"redirect_url": "https://relay.example/autodiscover/autodiscover.xml"}}},
+ "relay.example": {"pox": {"*": {"ews_url": "%s"}}}, "autodiscover.soap.example": {"soap": {"*": {"ews_url": "%s"}}}}}\n' \
+		"$ews" "$ews" >"$WORK/ad.json"
+	start_server vg-ad --port "$tls_port" --mailbox "$WORK/mbx.jsonl" $(users_args) --autodiscover "$WORK/ad.json" \
+		--tls-cert "$WORK/ad-cert.pem" --tls-key "$WORK/ad-key.pem"
+	map="--cacert $WORK/ad-cert.pem --connect-to :443:127.0.0.1:$tls_port --connect-to :80:127.0.0.1:1
+--resolve mail.contoso.example:$tls_port:127.0.0.1"
+	# shellcheck disable=SC2086
+	vg autodiscover 0 server -q --autodiscover-only --mailbox alice@example.com --user alice --password-file "$pw" $map
+	# shellcheck disable=SC2086
+	vg autodiscover-soap 0 server -q --autodiscover-only --mailbox alice@soap.example --user alice --password-file "$pw" $map
+	# shellcheck disable=SC2086
+	vg autodiscover-pull 0 server -q --no-progress --mailbox alice@example.com --user alice --password-file "$pw" $map \
+		-o "$WORK/ad.jsonl"
 fi
 echo "valgrind: $n runs, no definite leak and no memory error"

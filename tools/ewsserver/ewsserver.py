@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """ostrecon's test EWS server: serves mailboxes from snapshot files over SOAP 1.1 on 127.0.0.1,
-with Basic/Bearer auth (or the user a local authenticating proxy names), impersonation, paging, fault injection, a request log and counters.
+with Basic/Bearer auth (or the user a local authenticating proxy names), impersonation, paging, fault injection, a request log and counters;
+and Autodiscover (POX, the HTTP redirect method, SOAP GetUserSettings) per host name (autodiscover.py).
 Usage and options: docs/TEST_SERVER.md, or --help."""
 
 import argparse
@@ -21,6 +22,7 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import autodiscover as ad  # noqa: E402
 import mailbox as mb  # noqa: E402
 import ops  # noqa: E402
 import query  # noqa: E402
@@ -133,6 +135,10 @@ class State:
                                                     else versions.PROFILES["2016"])
             except OSError as e:
                 raise ConfigError("%s (give --schema-dir)" % e) from None
+        try:
+            self.autodiscover = ad.load(args.autodiscover) if args.autodiscover else {}
+        except ad.ConfigError as e:
+            raise ConfigError(str(e)) from None
         self.fault_boxes = {a.lower() for a in (args.fault_mailbox or [])}
         for a in self.fault_boxes:
             if a not in self.boxes:
@@ -274,13 +280,93 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # -- HTTP methods -----------------------------------------------------------------------
 
     def do_GET(self):
+        path = self.path.split("?")[0].lower()
         if self.path.split("?")[0] == STATS_PATH:
             self._send(200, json.dumps(self.server.state.snapshot(), sort_keys=True).encode(), "application/json",
                        gzip_ok=False)
-        elif self.path.split("?")[0].lower() == ENDPOINT:
-            self._send(405, b"", headers=[("Allow", "POST")])
+        elif path == ENDPOINT:
+            # As IIS: authentication first (a client's probe reads WWW-Authenticate), then the method.
+            user, cred, method = self._authenticate()
+            rec = {"op": "GET", "credentials": "Authorization" in self.headers, "user": user and user["name"],
+                   "auth": method, "mailbox": None, "status": 405 if user else 401}
+            if user is None:
+                self._unauthorized(bearer_error=cred is True)
+            else:
+                self._send(405, b"", headers=[("Allow", "POST")])
+            self._log_line(rec)
+        elif path == ad.POX_PATH:
+            self._autodiscover_redirect()
         else:
             self._send(404, b"")
+
+    def _log_line(self, rec):
+        st = self.server.state
+        with st.lock:
+            st.count("status", str(rec["status"]))
+            if rec.get("op"):
+                st.count("operations", rec["op"])
+            if st.log:
+                st.log.write(json.dumps(dict(rec, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+                                        sort_keys=True) + "\n")
+                st.log.flush()
+
+    def _autodiscover_redirect(self):
+        """The HTTP redirect method: GET without credentials, a 302 to where Autodiscover answers."""
+        host = ad.host_of(self)
+        conf = self.server.state.autodiscover.get(host) or {}
+        rec = {"op": "Autodiscover-redirect", "host": host, "credentials": "Authorization" in self.headers,
+               "user": None, "auth": None, "mailbox": None}
+        if conf.get("redirect"):
+            rec["status"] = 302
+            self._send(302, b"", headers=[("Location", conf["redirect"])])
+        else:
+            rec["status"] = 404
+            self._send(404, b"")
+        self._log_line(rec)
+
+    def _autodiscover_post(self, st, rec, soap):
+        """POX or SOAP Autodiscover for the host the client asked for."""
+        host = ad.host_of(self)
+        rec.update(op="Autodiscover-SOAP" if soap else "Autodiscover-POX", host=host,
+                   credentials="Authorization" in self.headers)
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            length = -1
+        if length < 0 or length > st.args.max_request_bytes:
+            rec["status"] = 411 if length < 0 else 413
+            self.close_connection = True
+            rec["bytes_out"] = self._send(rec["status"], b"")
+            return
+        data = self.rfile.read(length)
+        rec["bytes_in"] = len(data)
+        conf = st.autodiscover.get(host) or {}
+        kind = "soap" if soap else "pox"
+        if kind not in conf:
+            rec["status"] = 404
+            rec["bytes_out"] = self._send(404, b"")
+            return
+        user, cred, method = self._authenticate()
+        if user is None:
+            rec["status"] = 401
+            rec["bytes_out"] = self._unauthorized(bearer_error=cred is True)
+            return
+        rec["user"], rec["auth"] = user["name"], method
+        address = ad.requested_address(data, soap)
+        rec["mailbox"] = address
+        if address is None:
+            rec["status"] = 400
+            rec["bytes_out"] = self._send(400, b"")
+            return
+        if soap and (self.headers.get("SOAPAction") or "").strip('"') != ad.SOAP_ACTION:
+            rec["status"] = 500
+            rec["bytes_out"] = self._send(500, X.fault("ErrorInvalidRequest", "SOAPAction is not GetUserSettings")
+                                          .encode())
+            return
+        rule = ad.rule_for(conf, kind, address)
+        status, headers, body = ad.soap_answer(rule, address, None) if soap else ad.pox_answer(rule, address)
+        rec["status"] = status
+        rec["bytes_out"] = self._send(status, body, headers=headers)
 
     def do_PUT(self):
         self._send(405, b"", headers=[("Allow", "POST")])
@@ -320,7 +406,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             del body, resp
 
     def _post(self, st, args, rec):
-        if self.path.split("?")[0].lower() != ENDPOINT:
+        path = self.path.split("?")[0].lower()
+        if path in (ad.POX_PATH, ad.SOAP_PATH):
+            return self._autodiscover_post(st, rec, path == ad.SOAP_PATH)
+        if path != ENDPOINT:
             rec["status"] = 404
             self.close_connection = True
             rec["bytes_out"] = self._send(404, b"")
@@ -540,6 +629,9 @@ def build_parser():
     g.add_argument("--trust-proxy-user", metavar="HEADER",
                    help="take the user a local authenticating proxy names in HEADER (from 127.0.0.1 only); "
                         "requests without it authenticate as usual")
+    g.add_argument("--autodiscover", metavar="FILE",
+                   help="answer Autodiscover (POX, the HTTP redirect method, SOAP) per host name as FILE says "
+                        "(JSON; tools/ewsserver/autodiscover.py)")
     g.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate")
     g.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
     g.add_argument("--pid-file", metavar="FILE")

@@ -29,7 +29,7 @@ static uint64_t get64(const uint8_t *p)
 /* Bytes a block occupies on disk, trailer included. */
 static uint64_t block_span(const struct ow_file *f, uint64_t cb)
 {
-	return (cb + f->trailer + f->align - 1) / f->align * f->align;
+	return (cb + f->lay.trailer + f->lay.align - 1) / f->lay.align * f->lay.align;
 }
 
 static const char *mode_name(enum ow_damage m)
@@ -50,30 +50,30 @@ static const char *mode_name(enum ow_damage m)
  * the header's pointer to the root is bent instead (header CRCs recomputed). */
 static int bend_pointer(struct ow_file *f, struct ow_damage_info *t, char *what, size_t cap)
 {
-	uint8_t *pg = malloc(f->page);
-	size_t body = f->page == 4096 ? 4072 : 496;
+	uint8_t *pg = malloc(f->lay.page);
+	size_t body = f->lay.page == 4096 ? 4072 : 496;
 	int rc = -1;
-	if (!pg || read_at(f->fp, f->nbt_root_ib, pg, f->page) < 0)
+	if (!pg || read_at(f->lay.fp, f->lay.nbt_root_ib, pg, f->lay.page) < 0)
 		goto done;
-	int level = pg[f->bt_area + (f->page == 4096 ? 5 : 3)];
+	int level = pg[f->lay.bt_area + (f->lay.page == 4096 ? 5 : 3)];
 	uint64_t wrong = t->offset; /* a data block: not a page, and 64-byte aligned only */
 	if (level > 0) {
-		t->offset = f->nbt_root_ib + 16;
+		t->offset = f->lay.nbt_root_ib + 16;
 		t->length = 8;
-		ow_put64(pg + 16, wrong);
-		ow_put32(pg + body + 4, ow_crc(pg, body));
-		if (write_at(f->fp, f->nbt_root_ib, pg, f->page) < 0)
+		pst_put64(pg + 16, wrong);
+		pst_put32(pg + body + 4, pst_crc(pg, body));
+		if (write_at(f->lay.fp, f->lay.nbt_root_ib, pg, f->lay.page) < 0)
 			goto done;
 		snprintf(what, cap, "node B-tree root page at %llu: entry 0 points to %llu (a data block)",
-			 (unsigned long long)f->nbt_root_ib, (unsigned long long)wrong);
+			 (unsigned long long)f->lay.nbt_root_ib, (unsigned long long)wrong);
 	} else {
 		uint8_t h[564];
-		if (read_at(f->fp, 0, h, sizeof(h)) < 0)
+		if (read_at(f->lay.fp, 0, h, sizeof(h)) < 0)
 			goto done;
-		ow_put64(h + 224, wrong);
-		ow_put32(h + 4, ow_crc(h + 8, 471));
-		ow_put32(h + 524, ow_crc(h + 8, 516));
-		if (write_at(f->fp, 0, h, sizeof(h)) < 0)
+		pst_put64(h + 224, wrong);
+		pst_put32(h + 4, pst_crc(h + 8, 471));
+		pst_put32(h + 524, pst_crc(h + 8, 516));
+		if (write_at(f->lay.fp, 0, h, sizeof(h)) < 0)
 			goto done;
 		t->offset = 224;
 		t->length = 8;
@@ -90,21 +90,21 @@ done:
 /* Zeroes a leaf page of the block B-tree; the blocks it indexes can no longer be found. */
 static int zero_page(struct ow_file *f, struct ow_damage_info *t, char *what, size_t cap)
 {
-	uint8_t *pg = malloc(f->page);
+	uint8_t *pg = malloc(f->lay.page);
 	int rc = -1;
-	if (!pg || read_at(f->fp, f->bbt_leaf_ib, pg, f->page) < 0)
+	if (!pg || read_at(f->lay.fp, f->lay.bbt_leaf_ib, pg, f->lay.page) < 0)
 		goto done;
-	size_t n = f->page == 4096 ? (size_t)(pg[f->bt_area] | pg[f->bt_area + 1] << 8) : pg[f->bt_area];
+	size_t n = f->lay.page == 4096 ? (size_t)(pg[f->lay.bt_area] | pg[f->lay.bt_area + 1] << 8) : pg[f->lay.bt_area];
 	uint64_t first = n ? get64(pg) : 0, last = n ? get64(pg + (n - 1) * 24) : 0;
-	memset(pg, 0, f->page);
-	if (write_at(f->fp, f->bbt_leaf_ib, pg, f->page) < 0)
+	memset(pg, 0, f->lay.page);
+	if (write_at(f->lay.fp, f->lay.bbt_leaf_ib, pg, f->lay.page) < 0)
 		goto done;
-	t->offset = f->bbt_leaf_ib;
-	t->length = f->page;
+	t->offset = f->lay.bbt_leaf_ib;
+	t->length = f->lay.page;
 	t->bid = first;
 	t->item = t->folder = -1;
 	snprintf(what, cap, "block B-tree leaf page at %llu zeroed: %zu blocks, ids %llu..%llu, lost",
-		 (unsigned long long)f->bbt_leaf_ib, n, (unsigned long long)first,
+		 (unsigned long long)f->lay.bbt_leaf_ib, n, (unsigned long long)first,
 		 (unsigned long long)last);
 	rc = 0;
 done:
@@ -146,11 +146,11 @@ int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
 	switch (mode) {
 	case OW_DAMAGE_BAD_BLOCK_CRC: {
 		/* the CRC in the trailer of the message's property block, inverted */
-		uint64_t at = t->offset + block_span(f, t->length) - f->trailer + 4;
-		if (read_at(f->fp, at, junk, 4) < 0)
+		uint64_t at = t->offset + block_span(f, t->length) - f->lay.trailer + 4;
+		if (read_at(f->lay.fp, at, junk, 4) < 0)
 			goto io;
-		ow_put32(junk, ~get32(junk));
-		if (write_at(f->fp, at, junk, 4) < 0)
+		pst_put32(junk, ~get32(junk));
+		if (write_at(f->lay.fp, at, junk, 4) < 0)
 			goto io;
 		snprintf(what, sizeof(what), "CRC of the property block (bid %llu) of message nid %u",
 			 (unsigned long long)t->bid, t->nid);
@@ -167,7 +167,7 @@ int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
 			goto done;
 		for (uint64_t k = 0; k < span; k++)
 			noise[k] = (uint8_t)(fx_rand(&st) >> 56);
-		int bad = write_at(f->fp, t->offset, noise, span) < 0;
+		int bad = write_at(f->lay.fp, t->offset, noise, span) < 0;
 		free(noise);
 		if (bad)
 			goto io;
@@ -179,13 +179,13 @@ int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
 	case OW_DAMAGE_TRUNCATE: {
 		/* cut inside the last page written (a page of the block B-tree); the header still
 		 * states the full size */
-		uint64_t size = f->data_end - f->page / 2;
-		if (fflush(f->fp) != 0 || ftruncate(fileno(f->fp), (off_t)size) != 0)
+		uint64_t size = f->lay.data_end - f->lay.page / 2;
+		if (fflush(f->lay.fp) != 0 || ftruncate(fileno(f->lay.fp), (off_t)size) != 0)
 			goto io;
 		snprintf(what, sizeof(what), "file cut to %llu bytes (header says %llu)",
-			 (unsigned long long)size, (unsigned long long)f->cursor);
+			 (unsigned long long)size, (unsigned long long)f->lay.cursor);
 		t->offset = size;
-		t->length = f->cursor - size;
+		t->length = f->lay.cursor - size;
 		t->item = t->folder = -1;
 		t->bid = 0;
 		t->nid = 0;
@@ -214,7 +214,7 @@ int ow_apply_damage(const char *path, struct ow_file *f, enum ow_damage mode,
 	default:
 		return 0;
 	}
-	if (fflush(f->fp) != 0)
+	if (fflush(f->lay.fp) != 0)
 		goto io;
 	fprintf(stderr, "ostwrite: damage %s: %s", mode_name(mode), what);
 	if (t->item >= 0)

@@ -55,11 +55,11 @@ static int assign_nids(struct mbx *m)
 	if (!m->folder_nid || !m->item_nid || !m->first_item || !m->order)
 		return -1;
 	for (uint32_t i = 0; i < fx->n_folders; i++)
-		m->folder_nid[i] = OW_NID(NID_TYPE_NORMAL_FOLDER, folder_nid_index(fx, i, &next_folder));
+		m->folder_nid[i] = PST_NID(PST_NID_TYPE_NORMAL_FOLDER, folder_nid_index(fx, i, &next_folder));
 	for (uint32_t i = 0; i < fx->n_items; i++) {
 		const struct fx_item *it = &fx->items[i];
-		m->item_nid[i] = it->associated ? OW_NID(NID_TYPE_ASSOC_MESSAGE, next_assoc++)
-						: OW_NID(NID_TYPE_NORMAL_MESSAGE, next_msg++);
+		m->item_nid[i] = it->associated ? PST_NID(PST_NID_TYPE_ASSOC_MESSAGE, next_assoc++)
+						: PST_NID(PST_NID_TYPE_NORMAL_MESSAGE, next_msg++);
 		m->first_item[it->folder + 1]++;
 	}
 	if (next_msg >= (1u << 27) || next_assoc >= (1u << 27))
@@ -95,7 +95,7 @@ static uint64_t id_secure4(int replid, uint64_t gc)
 {
 	uint8_t b[8];
 	uint64_t v = 0;
-	ow_put16(b, (uint16_t)replid);
+	pst_put16(b, (uint16_t)replid);
 	for (int i = 0; i < 6; i++)
 		b[2 + i] = (uint8_t)(gc >> (8 * (5 - i)));
 	for (int i = 7; i >= 0; i--)
@@ -110,10 +110,10 @@ static size_t folder_entry_id(const struct mbx *m, uint32_t i, uint8_t *out)
 	memset(out, 0, 46);
 	memcpy(out + 4, m->provider, 16);
 	if (!m->ost) {
-		ow_put32(out + 20, m->folder_nid[i]);
+		pst_put32(out + 20, m->folder_nid[i]);
 		return 24;
 	}
-	ow_put16(out + 20, 1); /* eitLTPrivateFolder */
+	pst_put16(out + 20, 1); /* eitLTPrivateFolder */
 	memcpy(out + 22, m->fx->replicas[fo->replica], 16);
 	for (int k = 0; k < 6; k++)
 		out[38 + k] = (uint8_t)(fo->gc >> (8 * (5 - k)));
@@ -122,16 +122,16 @@ static size_t folder_entry_id(const struct mbx *m, uint32_t i, uint8_t *out)
 
 /* Properties are collected in a small list; values point into a scratch buffer list. */
 struct plist {
-	struct ow_prop p[48];
+	pst_prop p[48];
 	size_t n;
-	struct ow_buf scratch[24];
+	or_buf scratch[24];
 	size_t n_scratch;
 };
 
 static void pl_free(struct plist *l)
 {
 	for (size_t i = 0; i < l->n_scratch; i++)
-		ow_buf_free(&l->scratch[i]);
+		buf_free(&l->scratch[i]);
 	l->n = l->n_scratch = 0;
 }
 
@@ -139,7 +139,7 @@ static int pl_num(struct plist *l, uint16_t id, uint16_t type, uint64_t v)
 {
 	if (l->n >= sizeof(l->p) / sizeof(l->p[0]))
 		return -1;
-	l->p[l->n++] = (struct ow_prop){.id = id, .type = type, .num = v};
+	l->p[l->n++] = (pst_prop){.id = id, .type = type, .num = v};
 	return 0;
 }
 
@@ -147,11 +147,11 @@ static int pl_bin(struct plist *l, uint16_t id, const void *data, size_t len)
 {
 	if (l->n >= sizeof(l->p) / sizeof(l->p[0]) || l->n_scratch >= 24)
 		return -1;
-	struct ow_buf *b = &l->scratch[l->n_scratch++];
+	or_buf *b = &l->scratch[l->n_scratch++];
 	memset(b, 0, sizeof(*b));
-	if (ow_buf_put(b, data, len) < 0)
+	if (buf_append(b, data, len) < 0)
 		return -1;
-	l->p[l->n++] = (struct ow_prop){.id = id, .type = PT_BINARY, .data = b->p, .len = (uint32_t)len};
+	l->p[l->n++] = (pst_prop){.id = id, .type = PT_BINARY, .data = b->data, .len = (uint32_t)len};
 	return 0;
 }
 
@@ -159,11 +159,11 @@ static int pl_str(struct plist *l, uint16_t id, const char *s)
 {
 	if (l->n >= sizeof(l->p) / sizeof(l->p[0]) || l->n_scratch >= 24)
 		return -1;
-	struct ow_buf *b = &l->scratch[l->n_scratch++];
+	or_buf *b = &l->scratch[l->n_scratch++];
 	memset(b, 0, sizeof(*b));
-	if (ow_utf16(b, s) < 0)
+	if (pst_utf16(b, s) < 0)
 		return -1;
-	l->p[l->n++] = (struct ow_prop){.id = id, .type = PT_UNICODE, .data = b->p, .len = (uint32_t)b->len};
+	l->p[l->n++] = (pst_prop){.id = id, .type = PT_UNICODE, .data = b->data ? b->data : "", .len = (uint32_t)b->len};
 	return 0;
 }
 
@@ -221,7 +221,7 @@ static int write_store(struct mbx *m)
 		mask |= 0x02;
 	if (pl_num(&l, 0x35DF, PT_LONG, mask) < 0)
 		goto done;
-	rc = ow_write_pc(m->f, NID_MESSAGE_STORE, 0, l.p, l.n);
+	rc = pst_write_pc(m->f->ndb, NID_MESSAGE_STORE, 0, l.p, l.n, &m->f->oerr);
 done:
 	pl_free(&l);
 	return rc;
@@ -237,14 +237,14 @@ static int write_nameid_map(struct mbx *m)
 						  0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
 	const uint32_t lid = 0x8503, guid_n = 3u << 1; /* wGuid 3: the first GUID of the stream */
 	int rc = -1;
-	ow_put32(entry, lid);
-	ow_put16(entry + 4, (uint16_t)guid_n);
-	ow_put16(entry + 6, 0);
+	pst_put32(entry, lid);
+	pst_put16(entry + 4, (uint16_t)guid_n);
+	pst_put16(entry + 6, 0);
 	if (pl_num(&l, 0x0001, PT_LONG, 251) < 0 || pl_bin(&l, 0x0002, psetid_common, 16) < 0 ||
 	    pl_bin(&l, 0x0003, entry, 8) < 0 || pl_bin(&l, 0x0004, "\0\0\0\0", 4) < 0 ||
 	    pl_bin(&l, (uint16_t)(0x1000 + (lid ^ guid_n) % 251), entry, 8) < 0)
 		goto done;
-	rc = ow_write_pc(m->f, NID_NAME_TO_ID_MAP, 0, l.p, l.n);
+	rc = pst_write_pc(m->f->ndb, NID_NAME_TO_ID_MAP, 0, l.p, l.n, &m->f->oerr);
 done:
 	pl_free(&l);
 	return rc;
@@ -255,16 +255,16 @@ done:
 static int write_replica_table(struct mbx *m)
 {
 	const struct fixture *fx = m->fx;
-	struct ow_hn hn;
+	pst_hn *hn = NULL;
 	uint8_t recs[FX_MAX_REPLICAS * 18], vals[(FX_MAX_REPLICAS + 1) * 16], hdr[8];
 	uint32_t hid_bth, hid_vals, hid_hdr;
 	int rc = -1;
-	if (ow_hn_init(&hn, m->f, 0x6C) < 0)
+	if (pst_hn_new(&hn, m->f->ndb, 0x6C, false, &m->f->oerr) < 0)
 		return -1;
 	memset(vals, 0, sizeof(vals));
 	for (uint32_t i = 0; i < fx->n_replicas; i++) {
 		memcpy(recs + i * 18, fx->replicas[i], 16);
-		ow_put16(recs + i * 18 + 16, (uint16_t)(i + 1));
+		pst_put16(recs + i * 18 + 16, (uint16_t)(i + 1));
 		memcpy(vals + (i + 1) * 16, fx->replicas[i], 16);
 	}
 	/* sort records by GUID bytes (insertion sort: at most 64) */
@@ -276,17 +276,17 @@ static int write_replica_table(struct mbx *m)
 			memcpy(recs + k * 18, recs + (k - 1) * 18, 18);
 		memcpy(recs + k * 18, t, 18);
 	}
-	if (ow_bth_build(&hn, recs, fx->n_replicas, 16, 2, &hid_bth) < 0 ||
-	    ow_hn_alloc(&hn, vals, (fx->n_replicas + 1) * 16, &hid_vals) < 0)
+	if (pst_bth_build(hn, recs, fx->n_replicas, 16, 2, &hid_bth, &m->f->oerr) < 0 ||
+	    pst_hn_alloc(hn, vals, (fx->n_replicas + 1) * 16, &hid_vals, &m->f->oerr) < 0)
 		goto done;
-	ow_put32(hdr, hid_bth);
-	ow_put32(hdr + 4, hid_vals);
-	if (ow_hn_alloc(&hn, hdr, sizeof(hdr), &hid_hdr) < 0 ||
-	    ow_hn_write_node(&hn, hid_hdr, NID_REPLICA_TABLE, 0) < 0)
+	pst_put32(hdr, hid_bth);
+	pst_put32(hdr + 4, hid_vals);
+	if (pst_hn_alloc(hn, hdr, sizeof(hdr), &hid_hdr, &m->f->oerr) < 0 ||
+	    pst_hn_write(hn, hid_hdr, NID_REPLICA_TABLE, 0, NULL, &m->f->oerr) < 0)
 		goto done;
 	rc = 0;
 done:
-	ow_hn_free(&hn);
+	pst_hn_free(hn);
 	return rc;
 }
 
@@ -314,17 +314,17 @@ static int write_folder_pc(struct mbx *m, uint32_t i, uint32_t nid, uint32_t par
 		    pl_entry(&l, m, 0x36D4, "tasks") < 0 || pl_entry(&l, m, 0x36D7, "drafts") < 0)
 			goto done;
 	}
-	rc = ow_write_pc(m->f, nid, parent, l.p, l.n);
+	rc = pst_write_pc(m->f->ndb, nid, parent, l.p, l.n, &m->f->oerr);
 done:
 	pl_free(&l);
 	return rc;
 }
 
-static const struct ow_tc_col hier_cols[] = {
+static const pst_col hier_cols[] = {
 	{0x3602, PT_LONG}, {0x3603, PT_LONG}, {0x360A, PT_BOOLEAN},
 };
 
-static const struct ow_tc_col content_cols[] = {
+static const pst_col content_cols[] = {
 	{0x0017, PT_LONG}, {0x0E06, PT_SYSTIME}, {0x0E07, PT_LONG}, {0x0E08, PT_LONG},
 };
 
@@ -366,7 +366,7 @@ static int write_hierarchy(struct mbx *m, int64_t i, uint32_t nid)
 		cells[n * 3 + 2] = fo->n_children > 0;
 		n++;
 	}
-	rc = ow_write_tc(m->f, nid, 0, hier_cols, 3, ids, cells, n);
+	rc = pst_write_tc(m->f->ndb, nid, 0, hier_cols, 3, ids, cells, n, &m->f->oerr);
 done:
 	free(ids);
 	free(cells);
@@ -397,7 +397,7 @@ static int write_contents(struct mbx *m, int64_t i, uint32_t nid, int assoc)
 		cells[n * 4 + 3] = item_size(fx, it_i);
 		n++;
 	}
-	rc = ow_write_tc(m->f, nid, 0, content_cols, 4, ids, cells, n);
+	rc = pst_write_tc(m->f->ndb, nid, 0, content_cols, 4, ids, cells, n, &m->f->oerr);
 done:
 	free(ids);
 	free(cells);
@@ -409,7 +409,7 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 	const struct fixture *fx = m->fx;
 	const struct fx_item *it = &fx->items[i];
 	struct plist l = {0};
-	struct ow_buf body = {0};
+	or_buf body = {0};
 	int rc = -1;
 	size_t blen = fx_body_len(fx, i);
 	if (pl_str(&l, 0x001A, fx->classes[it->cls]) < 0 || pl_num(&l, 0x0E07, PT_LONG, item_flags(it)) < 0 ||
@@ -441,29 +441,25 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 		}
 		fx_body_text(fx, i, *body_buf, blen);
 		(*body_buf)[blen] = 0;
-		if (ow_utf16(&body, *body_buf) < 0 || pl_bin(&l, 0x1000, body.p, body.len) < 0)
+		if (pst_utf16(&body, *body_buf) < 0 || pl_bin(&l, 0x1000, body.data, body.len) < 0)
 			goto done;
 		l.p[l.n - 1].type = PT_UNICODE;
 	}
-	rc = ow_write_pc(m->f, m->item_nid[i], m->folder_nid[it->folder], l.p, l.n);
+	rc = pst_write_pc(m->f->ndb, m->item_nid[i], m->folder_nid[it->folder], l.p, l.n, &m->f->oerr);
 	/* remember the first ordinary message's property block: damage modes aim at it */
 	if (rc == 0 && m->dmg && m->dmg->item < 0 && !it->associated) {
-		uint64_t bid = m->f->nbt[m->f->n_nbt - 1].bid_data;
-		for (size_t k = m->f->n_bbt; k-- > 0;) {
-			const struct ow_bbt_entry *e = &m->f->bbt[k];
-			if (e->bid != bid)
-				continue;
-			m->dmg->item = i;
-			m->dmg->folder = it->folder;
-			m->dmg->nid = m->item_nid[i];
-			m->dmg->bid = e->bid;
-			m->dmg->offset = e->ib;
-			m->dmg->length = e->cb;
-			break;
-		}
+		/* the PC's heap is the last data block written: the body, if any, went before it */
+		pst_ndb_layout lay;
+		pst_ndb_layout_get(m->f->ndb, &lay);
+		m->dmg->item = i;
+		m->dmg->folder = it->folder;
+		m->dmg->nid = m->item_nid[i];
+		m->dmg->bid = lay.last_bid;
+		m->dmg->offset = lay.last_ib;
+		m->dmg->length = lay.last_cb;
 	}
 done:
-	ow_buf_free(&body);
+	buf_free(&body);
 	pl_free(&l);
 	return rc;
 }
@@ -474,9 +470,9 @@ static int write_folder(struct mbx *m, uint32_t i)
 	const struct fx_folder *fo = &m->fx->folders[i];
 	uint32_t parent = fo->parent == FX_NO_PARENT ? NID_ROOT_FOLDER : m->folder_nid[fo->parent];
 	if (write_folder_pc(m, i, nid, parent) < 0 ||
-	    write_hierarchy(m, i, OW_NID(NID_TYPE_HIERARCHY_TABLE, idx)) < 0 ||
-	    write_contents(m, i, OW_NID(NID_TYPE_CONTENTS_TABLE, idx), 0) < 0 ||
-	    write_contents(m, i, OW_NID(NID_TYPE_ASSOC_CONTENTS_TABLE, idx), 1) < 0)
+	    write_hierarchy(m, i, PST_NID(PST_NID_TYPE_HIERARCHY_TABLE, idx)) < 0 ||
+	    write_contents(m, i, PST_NID(PST_NID_TYPE_CONTENTS_TABLE, idx), 0) < 0 ||
+	    write_contents(m, i, PST_NID(PST_NID_TYPE_ASSOC_CONTENTS_TABLE, idx), 1) < 0)
 		return -1;
 	return 0;
 }
@@ -492,10 +488,10 @@ static int write_file_root(struct mbx *m)
 	if (pl_str(&l, 0x3001, "") < 0 || pl_num(&l, 0x3602, PT_LONG, 0) < 0 ||
 	    pl_num(&l, 0x3603, PT_LONG, 0) < 0 || pl_num(&l, 0x360A, PT_BOOLEAN, has_children) < 0)
 		goto done;
-	if (ow_write_pc(m->f, NID_ROOT_FOLDER, NID_ROOT_FOLDER, l.p, l.n) < 0 ||
-	    write_hierarchy(m, -1, OW_NID(NID_TYPE_HIERARCHY_TABLE, idx)) < 0 ||
-	    write_contents(m, -1, OW_NID(NID_TYPE_CONTENTS_TABLE, idx), 0) < 0 ||
-	    write_contents(m, -1, OW_NID(NID_TYPE_ASSOC_CONTENTS_TABLE, idx), 1) < 0)
+	if (pst_write_pc(m->f->ndb, NID_ROOT_FOLDER, NID_ROOT_FOLDER, l.p, l.n, &m->f->oerr) < 0 ||
+	    write_hierarchy(m, -1, PST_NID(PST_NID_TYPE_HIERARCHY_TABLE, idx)) < 0 ||
+	    write_contents(m, -1, PST_NID(PST_NID_TYPE_CONTENTS_TABLE, idx), 0) < 0 ||
+	    write_contents(m, -1, PST_NID(PST_NID_TYPE_ASSOC_CONTENTS_TABLE, idx), 1) < 0)
 		goto done;
 	rc = 0;
 done:
@@ -534,8 +530,8 @@ int ow_write_mailbox(struct ow_file *f, const struct fixture *fx, struct ow_dama
 			goto done;
 	rc = 0;
 done:
-	if (rc < 0 && !f->err->msg[0])
-		snprintf(f->err->msg, sizeof(f->err->msg), "cannot lay out the mailbox (out of memory?)");
+	if (rc < 0)
+		ow_fail(f);
 	free(body);
 	free(m.folder_nid);
 	free(m.item_nid);

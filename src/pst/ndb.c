@@ -1,0 +1,804 @@
+/* ndb.c: the NDB layer ([MS-PST] 2.2): blocks with trailers, data trees (XBLOCK/XXBLOCK), subnode
+ * trees (SLBLOCK/SIBLOCK), the node and block B-trees, allocation maps and the header. Space is
+ * taken from the end of the file only, so each allocation map page is written as soon as the file
+ * grows past the region it covers: memory does not grow with the file beyond one entry per block
+ * and node. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define PTYPE_BBT 0x80
+#define PTYPE_NBT 0x81
+#define PTYPE_PMAP 0x83
+#define PTYPE_AMAP 0x84
+
+void pst_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+void pst_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void pst_put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint32_t pst_crc(const uint8_t *p, size_t n)
+{
+	/* zlib's crc32 is the same polynomial with the register inverted on the way in and out */
+	return (uint32_t)crc32(0xFFFFFFFFu, p, (uInt)n) ^ 0xFFFFFFFFu;
+}
+
+static uint16_t compute_sig(uint64_t ib, uint64_t bid)
+{
+	ib ^= bid;
+	return (uint16_t)((uint16_t)(ib >> 16) ^ (uint16_t)ib);
+}
+
+int pst_fixed_size(uint16_t type)
+{
+	switch (type) {
+	case PT_SHORT: return 2;
+	case PT_LONG: case PT_FLOAT: case PT_ERROR: return 4;
+	case PT_BOOLEAN: return 1;
+	case PT_DOUBLE: case PT_CURRENCY: case PT_APPTIME: case PT_I8: case PT_SYSTIME: return 8;
+	case PT_CLSID: return 16;
+	default: return 0;
+	}
+}
+
+/* ---------------------------------------------------------------- file */
+
+static int io_fail(pst_ndb *f, or_error *err, const char *what)
+{
+	return or_fail(err, OR_ERR_IO, "%s %s: %s", what, f->path, strerror(errno ? errno : EIO));
+}
+
+int pst_ndb_open(pst_ndb **out, const char *path, const pst_ndb_options *opt, or_error *err)
+{
+	*out = NULL;
+	pst_ndb *f = calloc(1, sizeof *f);
+	if (!f)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	f->format = opt->format;
+	f->noreplace = opt->noreplace;
+	if (f->format == PST_FMT_OST4K) {
+		f->page = 4096;
+		f->align = 512;
+		f->trailer = 24;
+		f->bt_area = 4056;
+		f->amap_first = 0x22000;
+		f->amap_unit = 512;
+		f->amap_cover = (uint64_t)4072 * 8 * 512;
+	} else {
+		f->page = 512;
+		f->align = 64;
+		f->trailer = 16;
+		f->bt_area = 488;
+		f->amap_first = 0x4400;
+		f->amap_unit = 64;
+		f->amap_cover = (uint64_t)496 * 8 * 64;
+	}
+	f->body = f->page == 4096 ? 4072 : 496;
+	f->data_block_max = opt->data_block_size ? opt->data_block_size : PST_BLOCK_DATA_MAX;
+	if (f->data_block_max > (f->format == PST_FMT_OST4K ? PST_BLOCK_MAX : PST_BLOCK_DATA_MAX))
+		f->data_block_max = f->format == PST_FMT_OST4K ? PST_BLOCK_MAX : PST_BLOCK_DATA_MAX;
+	f->next_bid = 4;
+	f->next_pbid = 1;
+	f->region = 0;
+	f->cursor = f->amap_first + (uint64_t)f->page * (f->format == PST_FMT_OST4K ? 1 : 2);
+	f->amap = calloc(1, f->body);
+	f->path = strdup(path);
+	size_t n = strlen(path) + 32;
+	f->tmp = malloc(n);
+	if (!f->amap || !f->path || !f->tmp) {
+		pst_ndb_close(f);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	struct stat st;
+	if (f->noreplace && lstat(path, &st) == 0) {
+		pst_ndb_close(f);
+		return or_fail(err, OR_ERR_IO, "%s exists: it is never overwritten (choose another name)", path);
+	}
+	snprintf(f->tmp, n, "%s.part%ld", path, (long)getpid());
+	int fd = open(f->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		free(f->tmp);
+		f->tmp = NULL;
+		pst_ndb_close(f);
+		return or_fail(err, OR_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
+	}
+	f->fp = fdopen(fd, "w+b");
+	if (!f->fp) {
+		close(fd);
+		pst_ndb_close(f);
+		return or_fail(err, OR_ERR_IO, "cannot open %s", path);
+	}
+	setvbuf(f->fp, NULL, _IOFBF, 1u << 20);
+	/* the map pages of the first region */
+	memset(f->amap, 0, f->body);
+	f->amap_marked = 0;
+	*out = f;
+	return 0;
+}
+
+const char *pst_ndb_temp_path(const pst_ndb *f) { return f ? f->tmp : NULL; }
+
+uint64_t pst_ndb_size(const pst_ndb *f) { return f->cursor; }
+
+void pst_ndb_close(pst_ndb *f)
+{
+	if (!f)
+		return;
+	if (f->fp)
+		fclose(f->fp);
+	if (f->tmp)
+		unlink(f->tmp);
+	free(f->tmp);
+	free(f->path);
+	free(f->amap);
+	free(f->blk);
+	free(f->bbt);
+	free(f->nbt);
+	free(f);
+}
+
+void pst_ndb_layout_get(const pst_ndb *f, pst_ndb_layout *o)
+{
+	memset(o, 0, sizeof *o);
+	o->fp = f->fp;
+	o->page = f->page;
+	o->align = f->align;
+	o->trailer = f->trailer;
+	o->bt_area = f->bt_area;
+	o->cursor = f->cursor;
+	o->data_end = f->data_end;
+	o->nbt_root_ib = f->nbt_root_ib;
+	o->bbt_leaf_ib = f->bbt_leaf_ib;
+	o->last_bid = f->last_bid;
+	o->last_ib = f->last_ib;
+	o->last_cb = f->last_cb;
+}
+
+static int write_at(pst_ndb *f, uint64_t ib, const void *p, size_t n, or_error *err)
+{
+	if ((f->pos != ib && fseeko(f->fp, (off_t)ib, SEEK_SET) != 0) || fwrite(p, 1, n, f->fp) != n) {
+		f->pos = UINT64_MAX;
+		return io_fail(f, err, "cannot write");
+	}
+	f->pos = ib + n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- maps */
+
+static int write_page(pst_ndb *f, uint8_t *pg, uint8_t ptype, uint64_t ib, uint64_t bid, or_error *err)
+{
+	uint8_t *t = pg + f->body;
+	t[0] = ptype;
+	t[1] = ptype;
+	pst_put16(t + 2, (ptype == PTYPE_BBT || ptype == PTYPE_NBT) ? compute_sig(ib, bid) : 0);
+	pst_put32(t + 4, pst_crc(pg, f->body));
+	pst_put64(t + 8, bid);
+	return write_at(f, ib, pg, f->page, err);
+}
+
+static bool region_has_pmap(const pst_ndb *f, uint64_t r) { return f->format != PST_FMT_OST4K && r % 8 == 0; }
+
+static uint64_t region_start(const pst_ndb *f, uint64_t r) { return f->amap_first + r * f->amap_cover; }
+
+static void mark(pst_ndb *f, uint64_t ib, uint64_t len)
+{
+	uint64_t start = region_start(f, f->region);
+	size_t first = (size_t)((ib - start) / f->amap_unit);
+	size_t last = (size_t)((ib + len - start + f->amap_unit - 1) / f->amap_unit);
+	for (size_t i = first; i < last && i < f->body * 8; i++)
+		f->amap[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+}
+
+/* Writes the AMap (and PMap) of the current region, up to `end` (the rest of it is free). */
+static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
+{
+	uint64_t start = region_start(f, f->region);
+	size_t maps = f->page * (region_has_pmap(f, f->region) ? 2u : 1u);
+	mark(f, start, maps);
+	for (size_t i = 0; i < f->body * 8; i++)
+		if (!(f->amap[i / 8] & (0x80 >> (i % 8))) && start + (uint64_t)i * f->amap_unit < end)
+			f->amap_free += f->amap_unit;
+	uint8_t *pg = calloc(1, f->page);
+	if (!pg)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	memcpy(pg, f->amap, f->body);
+	int rc = write_page(f, pg, PTYPE_AMAP, start, start, err);
+	if (rc == 0 && region_has_pmap(f, f->region)) {
+		/* PMaps are deprecated: every page marked allocated, as [MS-PST] asks */
+		memset(pg, 0xFF, f->page);
+		rc = write_page(f, pg, PTYPE_PMAP, start + f->page, start + f->page, err);
+	}
+	free(pg);
+	f->last_amap = start;
+	memset(f->amap, 0, f->body);
+	return rc;
+}
+
+/* Room for len bytes aligned to al at the end of the file, never over a map page. */
+static int alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_error *err)
+{
+	for (;;) {
+		uint64_t at = (f->cursor + al - 1) / al * al;
+		uint64_t start = region_start(f, f->region);
+		uint64_t maps = f->page * (region_has_pmap(f, f->region) ? 2u : 1u);
+		if (at < start + maps) {
+			f->cursor = start + maps;
+			continue;
+		}
+		if (at + len <= start + f->amap_cover) {
+			*ib = at;
+			f->cursor = at + len;
+			mark(f, at, len);
+			return 0;
+		}
+		/* the region is full: its map is final */
+		int rc = flush_region(f, start + f->amap_cover, err);
+		if (rc)
+			return rc;
+		f->region++;
+		f->cursor = region_start(f, f->region);
+	}
+}
+
+/* ---------------------------------------------------------------- entries */
+
+static int add_bbt(pst_ndb *f, uint64_t bid, uint64_t ib, uint16_t cb, uint16_t cref, or_error *err)
+{
+	pst_bbt_entry *e = or_append((void **)&f->bbt, &f->n_bbt, &f->cap_bbt, sizeof *e);
+	if (!e)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	*e = (pst_bbt_entry){.bid = bid, .ib = ib, .cb = cb, .cref = cref};
+	return 0;
+}
+
+int pst_add_node(pst_ndb *f, uint32_t nid, uint32_t parent, uint64_t bid_data, uint64_t bid_sub, or_error *err)
+{
+	pst_nbt_entry *e = or_append((void **)&f->nbt, &f->n_nbt, &f->cap_nbt, sizeof *e);
+	if (!e)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	*e = (pst_nbt_entry){nid, parent, bid_data, bid_sub};
+	uint32_t type = nid & 0x1F, index = nid >> 5;
+	if (index >= f->nid_hwm[type])
+		f->nid_hwm[type] = index + 1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- blocks */
+
+int pst_write_block(pst_ndb *f, const uint8_t *data, size_t len, bool internal, uint16_t cref, uint64_t *bid,
+                    or_error *err)
+{
+	uint8_t *zbuf = NULL;
+	const uint8_t *stored = data;
+	size_t cb = len;
+	uint64_t ib;
+	int rc;
+	if (len > f->data_block_max && !(internal && len <= PST_BLOCK_DATA_MAX))
+		return or_fail(err, OR_ERR_LIMIT, "a block of %zu bytes", len);
+	/* Outlook 2013+ deflates data blocks (zlib stream); a block that would not shrink stays raw */
+	if (f->format == PST_FMT_OST4K && !internal && len > 0) {
+		uLongf zl = compressBound((uLong)len);
+		zbuf = malloc(zl);
+		if (!zbuf)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		if (compress2(zbuf, &zl, data, (uLong)len, Z_DEFAULT_COMPRESSION) == Z_OK && zl < len) {
+			stored = zbuf;
+			cb = zl;
+		}
+	}
+	size_t total = (cb + f->trailer + f->align - 1) / f->align * f->align;
+	if (total > f->blk_cap) {
+		uint8_t *p = realloc(f->blk, total);
+		if (!p) {
+			free(zbuf);
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		}
+		f->blk = p;
+		f->blk_cap = total;
+	}
+	uint8_t *blk = f->blk;
+	*bid = f->next_bid | (internal ? 2u : 0u);
+	f->next_bid += 4;
+	if ((rc = alloc_space(f, total, f->align, &ib, err)) != 0) {
+		free(zbuf);
+		return rc;
+	}
+	memcpy(blk, stored, cb);
+	memset(blk + cb, 0, total - cb);
+	uint8_t *t = blk + total - f->trailer;
+	pst_put16(t, (uint16_t)cb);
+	pst_put16(t + 2, compute_sig(ib, *bid));
+	pst_put32(t + 4, pst_crc(stored, cb));
+	pst_put64(t + 8, *bid);
+	if (f->format == PST_FMT_OST4K) {
+		pst_put16(t + 16, 2); /* seen as 2 in Outlook 2013 files; meaning unknown */
+		pst_put16(t + 18, (uint16_t)len); /* inflated size: equal to cb when not compressed */
+	}
+	free(zbuf);
+	if ((rc = write_at(f, ib, blk, total, err)) != 0 || (rc = add_bbt(f, *bid, ib, (uint16_t)cb, cref, err)) != 0)
+		return rc;
+	if (!internal) {
+		f->last_bid = *bid;
+		f->last_ib = ib;
+		f->last_cb = (uint16_t)cb;
+	}
+	return 0;
+}
+
+/* An XBLOCK (level 1) or XXBLOCK (level 2) over child block ids. */
+static int write_xblock(pst_ndb *f, int level, const uint64_t *bids, size_t n, uint32_t total, uint64_t *bid,
+                        or_error *err)
+{
+	size_t len = 8 + 8 * n;
+	uint8_t *b = malloc(len);
+	if (!b)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	b[0] = 1;
+	b[1] = (uint8_t)level;
+	pst_put16(b + 2, (uint16_t)n);
+	pst_put32(b + 4, total);
+	for (size_t i = 0; i < n; i++)
+		pst_put64(b + 8 + 8 * i, bids[i]);
+	int rc = pst_write_block(f, b, len, true, 2, bid, err);
+	free(b);
+	return rc;
+}
+
+#define XBLOCK_MAX ((PST_BLOCK_DATA_MAX - 8) / 8)
+
+/* Tops a list of data block ids with an XBLOCK, or XBLOCKs under an XXBLOCK. */
+static int write_tree(pst_ndb *f, const uint64_t *bids, const uint32_t *sizes, size_t n, uint64_t *bid,
+                      or_error *err)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += sizes[i];
+	if (n == 1) {
+		*bid = bids[0];
+		return 0;
+	}
+	if (total > UINT32_MAX || n > (size_t)XBLOCK_MAX * XBLOCK_MAX)
+		return or_fail(err, OR_ERR_LIMIT, "a value of %llu bytes: more than a data tree holds",
+		               (unsigned long long)total);
+	if (n <= XBLOCK_MAX)
+		return write_xblock(f, 1, bids, n, (uint32_t)total, bid, err);
+	size_t nx = (n + XBLOCK_MAX - 1) / XBLOCK_MAX;
+	uint64_t *xb = malloc(nx * sizeof *xb);
+	int rc = 0;
+	if (!xb)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; k < nx && rc == 0; k++) {
+		size_t from = k * XBLOCK_MAX, cnt = n - from < XBLOCK_MAX ? n - from : XBLOCK_MAX;
+		uint64_t sub = 0;
+		for (size_t i = 0; i < cnt; i++)
+			sub += sizes[from + i];
+		rc = write_xblock(f, 1, bids + from, cnt, (uint32_t)sub, &xb[k], err);
+	}
+	if (rc == 0)
+		rc = write_xblock(f, 2, xb, nx, (uint32_t)total, bid, err);
+	free(xb);
+	return rc;
+}
+
+struct pst_stream {
+	pst_ndb *f;
+	size_t unit, per;       /* bytes kept whole, and data per block */
+	uint8_t *buf;
+	size_t len;
+	uint64_t *bids;
+	uint32_t *sizes;
+	size_t n, cap;
+	uint64_t total;
+};
+
+int pst_stream_open(pst_ndb *f, size_t unit, pst_stream **out, or_error *err)
+{
+	*out = NULL;
+	pst_stream *s = calloc(1, sizeof *s);
+	if (!s || !(s->buf = malloc(f->data_block_max))) {
+		free(s);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	s->f = f;
+	s->unit = unit ? unit : 1;
+	/* rows of a table fill 8,176-byte blocks (readers compute a row's place from that size) */
+	size_t block = s->unit > 1 ? PST_BLOCK_DATA_MAX : f->data_block_max;
+	s->per = block / s->unit * s->unit;
+	if (s->per == 0) {
+		pst_stream_free(s);
+		return or_fail(err, OR_ERR_LIMIT, "a row of %zu bytes does not fit a block", unit);
+	}
+	*out = s;
+	return 0;
+}
+
+static int stream_flush(pst_stream *s, bool last, or_error *err)
+{
+	if (s->len == 0)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		uint64_t *b = realloc(s->bids, cap * sizeof *b);
+		if (b)
+			s->bids = b;
+		uint32_t *z = b ? realloc(s->sizes, cap * sizeof *z) : NULL;
+		if (!b || !z)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		s->sizes = z;
+		s->cap = cap;
+	}
+	size_t len = s->len;
+	if (s->unit > 1 && !last) {
+		memset(s->buf + len, 0, PST_BLOCK_DATA_MAX - len);
+		len = PST_BLOCK_DATA_MAX;
+	}
+	int rc = pst_write_block(s->f, s->buf, len, false, 1, &s->bids[s->n], err);
+	if (rc)
+		return rc;
+	s->sizes[s->n++] = (uint32_t)len;
+	s->total += len;
+	s->len = 0;
+	return 0;
+}
+
+int pst_stream_write(pst_stream *s, const void *data, size_t len, or_error *err)
+{
+	const uint8_t *p = data;
+	while (len > 0) {
+		if (s->len == s->per) {
+			int rc = stream_flush(s, false, err);
+			if (rc)
+				return rc;
+		}
+		size_t take = s->per - s->len < len ? s->per - s->len : len;
+		memcpy(s->buf + s->len, p, take);
+		s->len += take;
+		p += take;
+		len -= take;
+	}
+	return 0;
+}
+
+int pst_stream_close(pst_stream *s, uint64_t *bid, uint64_t *total, or_error *err)
+{
+	*bid = 0;
+	int rc = stream_flush(s, true, err);
+	if (rc == 0 && s->n) {
+		/* a single block is referenced once: by the node or the tree above */
+		rc = write_tree(s->f, s->bids, s->sizes, s->n, bid, err);
+	}
+	if (total)
+		*total = s->total;
+	pst_stream_free(s);
+	return rc;
+}
+
+void pst_stream_free(pst_stream *s)
+{
+	if (!s)
+		return;
+	free(s->buf);
+	free(s->bids);
+	free(s->sizes);
+	free(s);
+}
+
+int pst_write_data(pst_ndb *f, const uint8_t *data, size_t len, uint64_t *bid, or_error *err)
+{
+	pst_stream *s;
+	*bid = 0;
+	if (len == 0)
+		return 0;
+	int rc = pst_stream_open(f, 1, &s, err);
+	if (rc)
+		return rc;
+	if ((rc = pst_stream_write(s, data, len, err)) != 0) {
+		pst_stream_free(s);
+		return rc;
+	}
+	return pst_stream_close(s, bid, NULL, err);
+}
+
+/* Several blocks given whole (heap pages) under one data tree. */
+int pst_write_chunks(pst_ndb *f, const uint64_t *bids, const uint32_t *sizes, size_t n, uint64_t *bid,
+                     or_error *err)
+{
+	*bid = 0;
+	return n ? write_tree(f, bids, sizes, n, bid, err) : 0;
+}
+
+static int cmp_sub(const void *a, const void *b)
+{
+	const pst_subnode *x = a, *y = b;
+	return x->nid < y->nid ? -1 : x->nid > y->nid;
+}
+
+#define SLBLOCK_MAX ((PST_BLOCK_DATA_MAX - 8) / 24)
+#define SIBLOCK_MAX ((PST_BLOCK_DATA_MAX - 8) / 16)
+
+int pst_write_subnodes(pst_ndb *f, pst_subnode *s, size_t n, uint64_t *bid, or_error *err)
+{
+	*bid = 0;
+	if (n == 0)
+		return 0;
+	if (n > (size_t)SLBLOCK_MAX * SIBLOCK_MAX)
+		return or_fail(err, OR_ERR_LIMIT, "%zu subnodes in one node: more than a subnode tree holds", n);
+	qsort(s, n, sizeof *s, cmp_sub);
+	size_t n_sl = (n + SLBLOCK_MAX - 1) / SLBLOCK_MAX;
+	uint8_t *b = malloc(8 + (size_t)SLBLOCK_MAX * 24);
+	uint64_t *sl = malloc(n_sl * sizeof *sl);
+	int rc = 0;
+	if (!b || !sl) {
+		free(b);
+		free(sl);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	for (size_t k = 0; k < n_sl && rc == 0; k++) {
+		size_t from = k * SLBLOCK_MAX, cnt = n - from < SLBLOCK_MAX ? n - from : SLBLOCK_MAX;
+		b[0] = 2;
+		b[1] = 0;
+		pst_put16(b + 2, (uint16_t)cnt);
+		pst_put32(b + 4, 0);
+		for (size_t i = 0; i < cnt; i++) {
+			pst_put64(b + 8 + 24 * i, s[from + i].nid);
+			pst_put64(b + 16 + 24 * i, s[from + i].bid_data);
+			pst_put64(b + 24 + 24 * i, s[from + i].bid_sub);
+		}
+		rc = pst_write_block(f, b, 8 + 24 * cnt, true, 2, &sl[k], err);
+	}
+	if (rc == 0 && n_sl == 1) {
+		*bid = sl[0];
+	} else if (rc == 0) {
+		/* SIBLOCK: (first nid, SLBLOCK) per child */
+		b[0] = 2;
+		b[1] = 1;
+		pst_put16(b + 2, (uint16_t)n_sl);
+		pst_put32(b + 4, 0);
+		for (size_t k = 0; k < n_sl; k++) {
+			pst_put64(b + 8 + 16 * k, s[k * SLBLOCK_MAX].nid);
+			pst_put64(b + 16 + 16 * k, sl[k]);
+		}
+		rc = pst_write_block(f, b, 8 + 16 * n_sl, true, 2, bid, err);
+	}
+	free(b);
+	free(sl);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- B-trees */
+
+struct bt_level {
+	uint64_t *keys, *ibs, *bids;
+	size_t n;
+};
+
+static void free_level(struct bt_level *l)
+{
+	free(l->keys);
+	free(l->ibs);
+	free(l->bids);
+	memset(l, 0, sizeof *l);
+}
+
+/* One level of a B-tree: entries (ent bytes each) cut into pages; each page's first key kept. */
+static int write_bt_level(pst_ndb *f, uint8_t ptype, int level, const uint8_t *ents, size_t n, size_t ent,
+                          struct bt_level *out, uint64_t *leaf_ib, or_error *err)
+{
+	size_t per = f->bt_area / ent;
+	size_t pages = n ? (n + per - 1) / per : 1;
+	uint8_t *pg = malloc(f->page);
+	int rc = 0;
+	memset(out, 0, sizeof *out);
+	out->keys = calloc(pages, 8);
+	out->ibs = calloc(pages, 8);
+	out->bids = calloc(pages, 8);
+	if (!pg || !out->keys || !out->ibs || !out->bids) {
+		free(pg);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	for (size_t p = 0; p < pages && rc == 0; p++) {
+		size_t from = p * per, cnt = n == 0 ? 0 : n - from < per ? n - from : per;
+		memset(pg, 0, f->page);
+		memcpy(pg, ents + from * ent, cnt * ent);
+		uint8_t *m = pg + f->bt_area;
+		if (f->page == 4096) {
+			pst_put16(m, (uint16_t)cnt);
+			pst_put16(m + 2, (uint16_t)per);
+			m[4] = (uint8_t)ent;
+			m[5] = (uint8_t)level;
+		} else {
+			m[0] = (uint8_t)cnt;
+			m[1] = (uint8_t)per;
+			m[2] = (uint8_t)ent;
+			m[3] = (uint8_t)level;
+		}
+		uint64_t ib, bid = f->next_pbid++;
+		if ((rc = alloc_space(f, f->page, f->page, &ib, err)) != 0)
+			break;
+		out->keys[p] = 0;
+		for (int k = 7; k >= 0 && cnt; k--)
+			out->keys[p] = out->keys[p] << 8 | ents[from * ent + (size_t)k];
+		out->ibs[p] = ib;
+		out->bids[p] = bid;
+		if (leaf_ib && level == 0 && p == pages - 1)
+			*leaf_ib = ib;
+		rc = write_page(f, pg, ptype, ib, bid, err);
+	}
+	out->n = pages;
+	free(pg);
+	return rc;
+}
+
+/* Bulk-loads a B-tree from sorted leaf entries; returns its root page. */
+static int write_btree(pst_ndb *f, uint8_t ptype, const uint8_t *leaf, size_t n, size_t ent, uint64_t *root_ib,
+                       uint64_t *root_bid, uint64_t *leaf_ib, or_error *err)
+{
+	struct bt_level lv;
+	uint8_t *ents = NULL;
+	int level = 0;
+	int rc = write_bt_level(f, ptype, 0, leaf, n, ent, &lv, leaf_ib, err);
+	while (rc == 0 && lv.n > 1) {
+		/* BTENTRY: btkey (8), BREF (bid 8, ib 8) */
+		free(ents);
+		ents = malloc(lv.n * 24);
+		if (!ents) {
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+			break;
+		}
+		for (size_t i = 0; i < lv.n; i++) {
+			pst_put64(ents + i * 24, lv.keys[i]);
+			pst_put64(ents + i * 24 + 8, lv.bids[i]);
+			pst_put64(ents + i * 24 + 16, lv.ibs[i]);
+		}
+		size_t cnt = lv.n;
+		free_level(&lv);
+		rc = write_bt_level(f, ptype, ++level, ents, cnt, 24, &lv, NULL, err);
+	}
+	if (rc == 0) {
+		*root_ib = lv.ibs[0];
+		*root_bid = lv.bids[0];
+	}
+	free_level(&lv);
+	free(ents);
+	return rc;
+}
+
+static int cmp_nbt(const void *a, const void *b)
+{
+	const pst_nbt_entry *x = a, *y = b;
+	return x->nid < y->nid ? -1 : x->nid > y->nid;
+}
+
+static int write_btrees(pst_ndb *f, or_error *err)
+{
+	qsort(f->nbt, f->n_nbt, sizeof *f->nbt, cmp_nbt);
+	for (size_t i = 1; i < f->n_nbt; i++)
+		if (f->nbt[i].nid == f->nbt[i - 1].nid)
+			return or_fail(err, OR_ERR_FORMAT, "node 0x%x written twice", f->nbt[i].nid);
+	uint8_t *ents = malloc((f->n_nbt + 1) * 32);
+	if (!ents)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < f->n_nbt; i++) {
+		uint8_t *e = ents + i * 32;
+		pst_put64(e, f->nbt[i].nid);
+		pst_put64(e + 8, f->nbt[i].bid_data);
+		pst_put64(e + 16, f->nbt[i].bid_sub);
+		pst_put32(e + 24, f->nbt[i].parent);
+		pst_put32(e + 28, 0);
+	}
+	int rc = write_btree(f, PTYPE_NBT, ents, f->n_nbt, 32, &f->nbt_root_ib, &f->nbt_root_bid, &f->nbt_leaf_ib, err);
+	free(ents);
+	if (rc)
+		return rc;
+	/* the block tree is written last, so it holds no entry for its own pages: pages are not blocks;
+	 * block ids grow as blocks are written, so the entries are in key order already */
+	ents = malloc((f->n_bbt + 1) * 24);
+	if (!ents)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < f->n_bbt; i++) {
+		uint8_t *e = ents + i * 24;
+		pst_put64(e, f->bbt[i].bid);
+		pst_put64(e + 8, f->bbt[i].ib);
+		pst_put16(e + 16, f->bbt[i].cb);
+		pst_put16(e + 18, f->bbt[i].cref);
+		pst_put32(e + 20, 0);
+	}
+	rc = write_btree(f, PTYPE_BBT, ents, f->n_bbt, 24, &f->bbt_root_ib, &f->bbt_root_bid, &f->bbt_leaf_ib, err);
+	free(ents);
+	return rc;
+}
+
+static int write_header(pst_ndb *f, or_error *err)
+{
+	uint8_t h[564];
+	memset(h, 0, sizeof h);
+	memcpy(h, "!BDN", 4);
+	memcpy(h + 8, f->format == PST_FMT_PST ? "SM" : "SO", 2);
+	pst_put16(h + 10, f->format == PST_FMT_OST4K ? 36 : 23);
+	pst_put16(h + 12, 19);
+	h[14] = 1;
+	h[15] = 1;
+	pst_put64(h + 24, 0);                 /* bidUnused */
+	pst_put64(h + 32, f->next_pbid);      /* bidNextP */
+	pst_put32(h + 40, 0x4F535452);        /* dwUnique */
+	for (int i = 0; i < 32; i++)
+		pst_put32(h + 44 + 4 * i, f->nid_hwm[i] > 0x400 ? f->nid_hwm[i] : 0x400);
+	/* ROOT */
+	pst_put64(h + 184, f->cursor);        /* ibFileEof */
+	pst_put64(h + 192, f->last_amap);     /* ibAMapLast */
+	pst_put64(h + 200, f->amap_free);     /* cbAMapFree */
+	pst_put64(h + 208, 0);                /* cbPMapFree */
+	pst_put64(h + 216, f->nbt_root_bid);
+	pst_put64(h + 224, f->nbt_root_ib);
+	pst_put64(h + 232, f->bbt_root_bid);
+	pst_put64(h + 240, f->bbt_root_ib);
+	h[248] = 2;                           /* fAMapValid: VALID_AMAP2 */
+	memset(h + 256, 0xFF, 128);           /* rgbFM, deprecated */
+	memset(h + 384, 0xFF, 128);           /* rgbFP, deprecated */
+	h[512] = 0x80;                        /* bSentinel */
+	h[513] = 0;                           /* bCryptMethod: none */
+	pst_put64(h + 516, f->next_bid);      /* bidNextB */
+	pst_put32(h + 4, pst_crc(h + 8, 471));
+	pst_put32(h + 524, pst_crc(h + 8, 516));
+	return write_at(f, 0, h, sizeof h, err);
+}
+
+int pst_ndb_finish(pst_ndb *f, or_error *err)
+{
+	int rc = write_btrees(f, err);
+	if (rc)
+		return rc;
+	/* Outlook grows a file a whole map region at a time: the file ends where the last region does,
+	 * and the space after the last allocation is free in its AMap (a sparse hole here) */
+	f->data_end = f->cursor;
+	uint64_t end = region_start(f, f->region + 1);
+	if ((rc = flush_region(f, end, err)) != 0)
+		return rc;
+	f->cursor = end;
+	if ((rc = write_header(f, err)) != 0)
+		return rc;
+	if (fflush(f->fp) != 0 || ftruncate(fileno(f->fp), (off_t)f->cursor) != 0 || fsync(fileno(f->fp)) != 0)
+		return io_fail(f, err, "cannot finish");
+	return 0;
+}
+
+int pst_ndb_commit(pst_ndb *f, or_error *err)
+{
+	if (!f->tmp)
+		return or_fail(err, OR_ERR_IO, "%s: nothing to commit", f->path);
+	if (f->noreplace) {
+		/* link() fails when the name exists: an existing file is never replaced */
+		if (link(f->tmp, f->path) != 0) {
+			int e = errno;
+			return or_fail(err, OR_ERR_IO, e == EEXIST ? "%s exists: it is never overwritten" : "cannot create %s: %s",
+			               f->path, strerror(e));
+		}
+		unlink(f->tmp);
+	} else if (rename(f->tmp, f->path) != 0) {
+		return io_fail(f, err, "cannot rename onto");
+	}
+	free(f->tmp);
+	f->tmp = NULL;
+	return 0;
+}
