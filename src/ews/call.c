@@ -165,8 +165,8 @@ static pull_outcome on_judge(void *ctx, long http, const or_error *parse_err, lo
 	return PULL_OK;
 }
 
-int ews_call(pull_conn *c, const ews_options *opt, const char *op, const or_buf *request, ews_page *page,
-             or_error *err)
+int ews_call(pull_conn *c, const ews_options *opt, const char *op, const char *folder, const or_buf *request,
+             ews_page *page, or_error *err)
 {
 	const pull_options *po = &opt->pull;
 	char anchor[320];
@@ -180,7 +180,7 @@ int ews_call(pull_conn *c, const ews_options *opt, const char *op, const or_buf 
 	}
 	call_ctx cc = {.page = page, .op = op};
 	pull_handler h = {.ctx = &cc, .begin = on_begin, .body = on_body, .end = on_end, .judge = on_judge};
-	pull_request rq = {.op = op, .body = request->data, .body_len = request->len,
+	pull_request rq = {.op = op, .folder = folder, .body = request->data, .body_len = request->len,
 	                   .content_type = "text/xml; charset=utf-8", .accept = "text/xml", .headers = headers,
 	                   .trace_ext = "xml"};
 	int rc = pull_call(c, &rq, &h, err);

@@ -96,9 +96,10 @@ void ews_parser_free(ews_parser *p);
  * a response message, after their BackOffMilliseconds), transient server errors, dropped
  * connections and bodies that are not well formed are retried by the transport; a response to
  * another operation, or one that cannot be used, is not. Returns 0 with a parsed page, or a
- * negative or_code (the page still holds what the failed answer said: its fault code). */
-int ews_call(pull_conn *c, const ews_options *opt, const char *op, const or_buf *request, ews_page *page,
-             or_error *err);
+ * negative or_code (the page still holds what the failed answer said: its fault code). `folder`
+ * names the folder the request is for in the transport's log lines (NULL: none). */
+int ews_call(pull_conn *c, const ews_options *opt, const char *op, const char *folder, const or_buf *request,
+             ews_page *page, or_error *err);
 
 /* ----------------------------------------------------- Autodiscover answers */
 

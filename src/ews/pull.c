@@ -160,7 +160,7 @@ static int ask_distinguished(ews_pull *ep, pull_run *run, pull_conn *c, ews_page
 	}
 	or_buf req = {0};
 	int rc = ews_req_get_folders(&req, o, names, n);
-	rc = rc ? rc : ews_call(c, o, "GetFolder", &req, pg, err);
+	rc = rc ? rc : ews_call(c, o, "GetFolder", "the distinguished folders", &req, pg, err);
 	buf_free(&req);
 	/* One folder that kept answering a transient error (its message retried to the end) does not
 	 * stop the others: the last answer's other messages are used, the root's is checked below. */
@@ -216,7 +216,7 @@ static int probe_version(ews_pull *ep, pull_conn *c, ews_page *pg, or_error *err
 	static const char *const root[] = {"root"};
 	or_buf req = {0};
 	int rc = ews_req_get_folders(&req, &o, root, 1);
-	rc = rc ? rc : ews_call(c, &o, "GetFolder", &req, pg, err);
+	rc = rc ? rc : ews_call(c, &o, "GetFolder", "root", &req, pg, err);
 	buf_free(&req);
 	if (rc)
 		return refuses_version(pg) ? 0 : rc; /* then the versions are tried one by one */
@@ -273,7 +273,7 @@ static int hierarchy_sync(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *p
 	for (int page = 0; page < MAX_PAGES; page++) {
 		or_buf req = {0};
 		rc = ews_req_sync_hierarchy(&req, o, state);
-		rc = rc ? rc : ews_call(c, o, "SyncFolderHierarchy", &req, pg, err);
+		rc = rc ? rc : ews_call(c, o, "SyncFolderHierarchy", NULL, &req, pg, err);
 		buf_free(&req);
 		if (rc)
 			break;
@@ -299,10 +299,11 @@ out:
 	return rc;
 }
 
-/* FindFolder paging below one parent (NULL: the root), Deep or Shallow. A per-message error
- * returns OR_ERR_PROTOCOL (or the code it names) with the message in err. */
-static int find_folders(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, const char *parent, bool deep,
-                        const char **code, or_error *err)
+/* FindFolder paging below one parent (NULL: the root; label names it in log lines), Deep or
+ * Shallow. A per-message error returns OR_ERR_PROTOCOL (or the code it names) with the message in
+ * err. */
+static int find_folders(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, const char *parent,
+                        const char *label, bool deep, const char **code, or_error *err)
 {
 	const ews_options *o = &ep->eff;
 	long offset = 0;
@@ -310,7 +311,7 @@ static int find_folders(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg,
 	for (int page = 0; page < MAX_PAGES; page++) {
 		or_buf req = {0};
 		int rc = ews_req_find_folders(&req, o, parent, deep, (int)offset, o->page_size);
-		rc = rc ? rc : ews_call(c, o, "FindFolder", &req, pg, err);
+		rc = rc ? rc : ews_call(c, o, "FindFolder", label, &req, pg, err);
 		buf_free(&req);
 		if (rc)
 			return rc;
@@ -350,7 +351,7 @@ static int hierarchy_walk(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *p
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		const char *code;
 		or_error e = {0};
-		int r = find_folders(ep, run, c, pg, id, false, &code, &e);
+		int r = find_folders(ep, run, c, pg, id, pull_snapshot(run)->folders[i].name, false, &code, &e);
 		if (r && fatal(r)) {
 			*err = e;
 			rc = r;
@@ -453,11 +454,11 @@ static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error 
 	log_verbose("mailbox %s: %zu distinguished folders found with %s", ep->o->pull.mailbox,
 	            pull_snapshot(run)->n_folders, ep->eff.server_version);
 	const char *code;
-	rc = ep->o->use_findfolder ? find_folders(ep, run, c, pg, NULL, true, &code, err)
+	rc = ep->o->use_findfolder ? find_folders(ep, run, c, pg, NULL, NULL, true, &code, err)
 	                           : hierarchy_sync(ep, run, c, pg, err);
 	if (rc && !ep->o->use_findfolder && !fatal(rc)) {
 		log_warn("SyncFolderHierarchy failed (%s); listing folders with FindFolder instead", err->message);
-		rc = find_folders(ep, run, c, pg, NULL, true, &code, err);
+		rc = find_folders(ep, run, c, pg, NULL, NULL, true, &code, err);
 	}
 	if (rc && !fatal(rc)) {
 		log_warn("FindFolder of the whole tree failed (%s); listing the folders one by one", err->message);
@@ -493,7 +494,7 @@ static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_p
 		or_buf req = {0};
 		int rc = find ? ews_req_find_items(&req, o, f->id, associated, (int)offset)
 		              : ews_req_sync_items(&req, o, f->id, state);
-		rc = rc ? rc : ews_call(c, o, op, &req, pg, &err);
+		rc = rc ? rc : ews_call(c, o, op, f->path ? f->path : f->name, &req, pg, &err);
 		buf_free(&req);
 		if (rc) {
 			if (!pull_stopping(run))

@@ -791,6 +791,10 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		curl_easy_setopt(cu, CURLOPT_HTTPGET, 1L);
 	}
 	c->h = h;
+	/* What the log lines name: the operation and the folder it is for. */
+	char what[256];
+	snprintf(what, sizeof what, "%s%s%s%s", rq->op, rq->folder ? " (" : "", rq->folder ? rq->folder : "",
+	         rq->folder ? ")" : "");
 	int rc = 0;
 	for (;;) {
 		if (o->cancel && *o->cancel && !c->sh->fatal) {
@@ -842,7 +846,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		if (c->trace)
 			fclose(c->trace);
 		c->trace = NULL;
-		log_debug("%s #%ld: HTTP %ld, %zu bytes, %lld ms%s", rq->op, seq, http, c->received,
+		log_debug("%s #%ld: HTTP %ld, %zu bytes, %lld ms%s", what, seq, http, c->received,
 		          (long long)(pull_now_ms() - t0), cc != CURLE_OK ? ", transfer failed" : "");
 
 		long wait;
@@ -866,7 +870,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		if (out == PULL_FAIL && http == 401 && o->tokens && !renewed) {
 			/* An expired token: one renewal, then the same request again (not a retry). */
 			renewed = true;
-			log_verbose("%s: the token was refused; renewing it", rq->op);
+			log_verbose("%s: the token was refused; renewing it", what);
 			if ((rc = set_token(c, true, err)) != 0) {
 				mark_fatal(c, err);
 				goto out;
@@ -903,7 +907,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 				             throttles, o->retry_deadline_s);
 				goto out;
 			}
-			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", rq->op, err->message, ms, throttles);
+			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", what, err->message, ms, throttles);
 			slow_everyone(c, ms, true);
 			set_waiting(c, &waiting, true);
 			continue;
@@ -915,7 +919,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			break;
 		}
 		long ms = backoff_ms(c, failures - 1);
-		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
+		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", what, err->message, ms, failures + 1, attempts);
 		slow_everyone(c, 0, false);
 		set_waiting(c, &waiting, true);
 		pull_sleep_ms(ms);

@@ -122,6 +122,8 @@ typedef struct {
 
 typedef struct {
 	const char *op;             /* names the request in logs and trace files */
+	const char *folder;         /* the folder it is for (a path, a name or a role), in log lines; NULL:
+	                               none (a listing of the whole tree) */
 	const char *url;            /* NULL: the options' url */
 	const char *body;           /* POST body, or NULL for a GET */
 	size_t body_len;

@@ -69,6 +69,9 @@ waits=$(sed -n 's/.*the server is busy (ErrorServerBusy); retrying in \([0-9]*\)
 [ -n "$waits" ] || fail "no throttled retry logged: $(grep -i busy "$WORK/busymsg.log" | head -3)"
 for w in $waits; do [ "$w" -ge 1200 ] || fail "BackOffMilliseconds 1200 not honoured: waited $w ms"; done
 echo "ErrorServerBusy in response messages: $(echo $waits | wc -w) retries, each after >= 1200 ms"
+# the retry lines name the folder the request is for, not only the operation
+grep -q 'SyncFolderItems (/[^)]*): the server is busy' "$WORK/busymsg.log" ||
+	fail "the retry lines do not name the folder: $(grep -m1 'retrying in' "$WORK/busymsg.log")"
 stop_server "$SERVER_PID"
 for code in ErrorExceededConnectionCount ErrorTooManyObjectsOpened; do
 	start_server "$code" --busy-every 4 --busy-code "$code" --busy-backoff-ms 50 --mailbox "$WORK/plain.jsonl" $(users_args)
@@ -83,12 +86,17 @@ done
 # --- a transient code: retried (bounded), then the folder is reported; the rest is complete
 start_server transient --folder-error "inbox=ErrorTimeoutExpired" --mailbox "$WORK/plain.jsonl" $(users_args) \
 	--log "$WORK/transient-requests.jsonl"
-client transient $(args) --retries 2 -o "$WORK/transient.jsonl"
+client transient $(args) --retries 2 -v -v -o "$WORK/transient.jsonl"
 expect_rc 2 "a folder answering ErrorTimeoutExpired"
 n=$($PY -c "import json,sys; print(sum(1 for l in open(sys.argv[1]) if json.loads(l)['op'] == 'SyncFolderItems'))" "$WORK/transient-requests.jsonl")
 grep -q '"type":"error".*ErrorTimeoutExpired' "$WORK/transient.jsonl" || fail "the folder's error is not reported"
 grep -q "failed after 3 attempts" "$WORK/transient.jsonl" || fail "ErrorTimeoutExpired not retried as configured"
-echo "ErrorTimeoutExpired: retried 2 times, then reported ($n SyncFolderItems requests)"
+# each request's log line names its folder: the Inbox's three, and the distinguished folders' GetFolder
+inbox=$(grep -c 'SyncFolderItems (/Top of Information Store/Inbox) #[0-9]*: HTTP' "$WORK/transient.log")
+[ "$inbox" = 3 ] || fail "$inbox request lines name the Inbox, not 3: $(grep -m2 'SyncFolderItems.*HTTP' "$WORK/transient.log")"
+grep -q 'GetFolder (the distinguished folders) #[0-9]*: HTTP' "$WORK/transient.log" ||
+	fail "the GetFolder line does not say what it is for: $(grep -m1 'GetFolder.*HTTP' "$WORK/transient.log")"
+echo "ErrorTimeoutExpired: retried 2 times, then reported ($n SyncFolderItems requests; their log lines name the folder)"
 stop_server "$SERVER_PID"
 
 # --- the answer to another operation: refused, not retried, nothing read from it

@@ -326,6 +326,18 @@ static void back_off_is_read_by_name(void **state)
 	assert_string_equal(one.operation, "SyncFolderItems");
 	ews_page_free(&one);
 
+	/* Neither the position nor the size of a value makes it the back-off: a larger value of
+	 * another name after it is not taken. */
+	const char *after = ENV_HEAD "<m:GetFolderResponse" NS_MT "><m:ResponseMessages>"
+		"<m:GetFolderResponseMessage ResponseClass=\"Error\"><m:MessageText>busy</m:MessageText>"
+		"<m:ResponseCode>ErrorServerBusy</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>"
+		"<m:MessageXml><t:Value Name=\"BackOffMilliseconds\">800</t:Value>"
+		"<t:Value Name=\"MaxConcurrency\">90000</t:Value></m:MessageXml>"
+		"</m:GetFolderResponseMessage></m:ResponseMessages></m:GetFolderResponse>" ENV_TAIL;
+	parse_all_splits(after, &one);
+	assert_int_equal(one.backoff_ms, 800);
+	ews_page_free(&one);
+
 	/* Exchange 2007's faultcode names no EWS code; the detail does. */
 	const char *old = ENV_HEAD "<soap11:Fault xmlns:soap11=\"http://schemas.xmlsoap.org/soap/envelope/\">"
 		"<faultcode>soap11:Client</faultcode><faultstring>The request failed schema validation</faultstring><detail>"
