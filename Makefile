@@ -88,7 +88,8 @@ endif
 INSTALL     ?= install
 
 # Man pages: hand-written roff in man/, the options that commands share in man/include/ (merged
-# in with soelim, from groff-base). The test test/cli/t_man.sh keeps them in step with --help.
+# in with soelim, from groff-base, before the @VARIABLE@s are replaced: fragments may hold them
+# too). The test test/cli/t_man.sh keeps them in step with --help.
 MAN_SRC   := $(wildcard man/*.1.in)
 MAN_PAGES := $(MAN_SRC:man/%.in=$(BUILD)/man/%)
 MAN_DATE  := $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} +%Y-%m-%d 2>/dev/null)
@@ -102,8 +103,8 @@ FORCE:
 
 $(BUILD)/man/%.1: man/%.1.in $(wildcard man/include/*.roff) $(BUILD)/man/paths Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@DATE@|$(MAN_DATE)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
-	    -e 's|@DOCDIR@|$(DOCDIR)|g' $< | soelim -r -I man/include >$@.$$$$.tmp && mv $@.$$$$.tmp $@
+	soelim -r -I man/include $< | sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@DATE@|$(MAN_DATE)|g' \
+	    -e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' >$@.$$$$.tmp && mv $@.$$$$.tmp $@
 
 # What users read (developer documents such as the test servers' stay in the source tree).
 DOCS      := README.md docs/BATCH.md docs/REPORT.md docs/SNAPSHOT.md docs/GRAPH.md docs/SECURITY.md \

@@ -1,39 +1,46 @@
 # bash completion for ostrecon(1): commands, options and their values, files.
 # Installed as share/bash-completion/completions/ostrecon (loaded on demand by bash-completion),
 # or sourced from ~/.bashrc. Self-contained: it needs none of bash-completion's helpers.
-# test/cli/t_completion.sh holds the option lists equal to each command's --help.
+# test/cli/t_completion_bash.sh holds the option lists equal to each command's --help.
 
-_ostrecon_commands='ost server diff scan batch merge report'
+_ostrecon_commands='ost server diff scan batch merge report export'
 
 # Options shared by several commands (src/cli/server_args.c, report_args.c).
-_ostrecon_server_opts='--mailbox --api --url --graph-url --authority --cloud --graph-api --no-delta
-    --auth --user --password-file --token-file --tenant --client-id --client-secret-file
-    --certificate --certificate-key --scope --impersonate --anchor --server-version --cacert
-    --insecure --concurrency --retries --retry-deadline --timeout --connect-timeout --page-size --finditem
-    --findfolder --associated --no-progress --trace-dir'
-_ostrecon_report_opts='-o --output --sync-window --text --json --redact'
-_ostrecon_log_opts='-q --quiet -v --verbose -h --help'
+_ostrecon_progress_opts='--progress --no-progress'
+_ostrecon_server_opts="--mailbox --api --url --autodiscover-only --graph-url --authority --cloud
+    --graph-api --no-delta --auth --user --password-file --token-file --tenant --client-id
+    --client-secret-file --certificate --certificate-key --scope --impersonate --anchor
+    --server-version --cacert --resolve --connect-to --insecure --concurrency --retries
+    --retry-deadline --timeout --idle-timeout --connect-timeout --page-size --finditem --findfolder --associated --trace-dir
+    $_ostrecon_progress_opts"
+_ostrecon_report_opts='-o --output --sync-window --text --json --html --all --width --redact'
+_ostrecon_log_opts='-q --quiet -v --verbose --log-file'
+_ostrecon_help_opts='-h --help'
 
 # _ostrecon_options COMMAND: the options COMMAND takes (none: the ones before a command).
 _ostrecon_options()
 {
     case $1 in
     '') echo '-q -v --help --version' ;;
-    ost) echo "-o --output --mailbox --reader --recover --no-recover --no-crc-check $_ostrecon_log_opts" ;;
-    # server and merge take -q, -v and -h too, but their --help does not say so (yet).
-    server) echo "-o --output $_ostrecon_server_opts" ;;
-    diff) echo "$_ostrecon_report_opts --associated $_ostrecon_log_opts" ;;
-    scan) echo "--ost --keep-snapshots --recover --no-recover --reader $_ostrecon_report_opts
-        $_ostrecon_server_opts $_ostrecon_log_opts" ;;
+    ost) echo "-o --output --mailbox --reader --recover --no-recover --no-crc-check $_ostrecon_progress_opts
+        $_ostrecon_log_opts $_ostrecon_help_opts" ;;
+    # server takes -h too, merge --quiet, --verbose and -h, but their --help does not say so.
+    server) echo "-o --output $_ostrecon_log_opts $_ostrecon_server_opts" ;;
+    diff) echo "$_ostrecon_report_opts --associated $_ostrecon_log_opts $_ostrecon_help_opts" ;;
+    scan) echo "--ost --keep-snapshots --recover --no-recover --reader --export $_ostrecon_report_opts
+        $_ostrecon_server_opts $_ostrecon_log_opts $_ostrecon_help_opts" ;;
     batch) echo "--jobs --max-server-requests --shard --force --keep-snapshots --recover --no-recover
-        --reader --config $_ostrecon_report_opts $_ostrecon_server_opts $_ostrecon_log_opts" ;;
-    merge) echo '-o --output' ;;
-    report) echo "--width --all $_ostrecon_log_opts" ;;
+        --reader --mailbox-logs --no-mailbox-logs --config $_ostrecon_report_opts $_ostrecon_server_opts
+        $_ostrecon_log_opts $_ostrecon_help_opts" ;;
+    merge) echo '-o --output --partial -q -v --log-file' ;;
+    report) echo "--all --width --html $_ostrecon_log_opts $_ostrecon_help_opts" ;;
+    export) echo "--ost -o --output --report --all --folder --since --name $_ostrecon_log_opts
+        $_ostrecon_help_opts" ;;
     esac
 }
 
-# Options followed by a value (a separate word, or after '='). --redact takes its key file only
-# as --redact=KEYFILE.
+# Options followed by a value (a separate word, or after '='). --redact takes its key file and
+# --progress its WHEN only after '=' (--redact=KEYFILE, --progress=json).
 _ostrecon_takes_value()
 {
     case $2 in
@@ -41,7 +48,9 @@ _ostrecon_takes_value()
     --user|--password-file|--token-file|--tenant|--client-id|--client-secret-file|--certificate|\
     --certificate-key|--scope|--anchor|--server-version|--cacert|--concurrency|--retries|--retry-deadline|--timeout|\
     --connect-timeout|--page-size|--trace-dir|--sync-window|--ost|--jobs|--max-server-requests|\
-    --shard|--config|--width) return 0 ;;
+    --shard|--config|--width|--log-file|--html|--resolve|--connect-to|--idle-timeout) return 0 ;;
+    --export) [ "$1" = scan ] ;;
+    --report|--folder|--since|--name) [ "$1" = export ] ;;
     --keep-snapshots) [ "$1" = scan ] ;;
     *) return 1 ;;
     esac
@@ -52,7 +61,8 @@ _ostrecon_values()
 {
     local words=
     case $2 in
-    --auth) words='basic ntlm negotiate bearer client-secret certificate device-code' ;;
+    --auth) words='auto basic ntlm negotiate bearer client-secret certificate device-code' ;;
+    --progress) words='auto always never json' ;;
     --api) words='ews graph auto' ;;
     --graph-api) words='mailbox mail auto' ;;
     --cloud) words='global usgov usgov-dod china' ;;
@@ -63,6 +73,9 @@ _ostrecon_values()
         Exchange2010_SP2 Exchange2012 Exchange2013 Exchange2013_SP1 Exchange2015 Exchange2016
         V2015_10_05 V2016_01_06 V2016_04_13 V2016_07_13 V2016_10_10 V2017_01_07 V2017_04_14 V2017_07_11' ;;
     --ost) _ostrecon_files "$3" '@(ost|OST|pst|PST)'; return ;;
+    --export) _ostrecon_files "$3" '@(pst|PST)'; return ;;
+    --report) _ostrecon_files "$3" '@(json|JSON)'; return ;;
+    --html) _ostrecon_files "$3" '@(html|htm|HTML|HTM)'; return ;;
     --trace-dir|--keep-snapshots) _ostrecon_dirs "$3"; return ;;
     -o|--output)
         case $1 in
@@ -71,8 +84,9 @@ _ostrecon_values()
         esac
         return ;;
     --password-file|--token-file|--client-secret-file|--certificate|--certificate-key|--cacert|\
-    --config|--redact) _ostrecon_files "$3"; return ;;
-    *) COMPREPLY=(); return ;;  # a name, an address, a URL or a number: nothing to offer
+    --config|--redact|--log-file) _ostrecon_files "$3"; return ;;
+    # a name, an address, a URL, a number, a date, HOST:PORT:...: nothing to offer
+    *) COMPREPLY=(); return ;;
     esac
     COMPREPLY=($(compgen -W "$words" -- "$3"))
 }

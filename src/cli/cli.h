@@ -184,6 +184,7 @@ int cli_report_emit(const cli_report *r, const report_t *rep, bool print);
 void cli_report_text_options(const cli_report *r, report_text_options *t);
 void cli_report_free(cli_report *r);
 extern const char *cli_report_help;
+extern const char *cli_compare_help; /* without the output options, for batch */
 /* The columns of standard output when it is a terminal, else 80. */
 int cli_text_width(void);
 

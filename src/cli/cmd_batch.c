@@ -36,6 +36,7 @@ static void help(void)
 	       "                           libpff's scan (slow on big files); --no-recover: do not (default)\n"
 	       "      --reader NAME        native (default) or libpff: which reader lists the cache files\n"
 	       "                           (ostrecon ost --help)\n"
+	       "      --text               print the overview of the mailboxes (default)\n"
 	       "      --json               print the summary (summary.json's form) instead of the overview\n"
 	       "      --no-mailbox-logs    do not write reports/NAME.log, each mailbox's own timestamped log\n"
 	       "                           (-v level at least; written by default, --mailbox-logs)\n"
@@ -49,7 +50,7 @@ static void help(void)
 	       "  -q, --quiet, -v, --verbose, --log-file FILE (the whole run's log), -h, --help\n\n"
 	       "Exit codes: 0 every mailbox in sync, 1 some need action, 2 some incomplete, 3 some failed\n"
 	       "(the worst wins), 64 usage error.\n",
-	       cli_report_help, cli_server_help, cli_progress_help);
+	       cli_compare_help, cli_server_help, cli_progress_help);
 }
 
 enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG,

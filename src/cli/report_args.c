@@ -143,19 +143,25 @@ const char *cli_progress_help =
 	"                          stderr is a terminal), always (plain lines where it is not), never,\n"
 	"                          or json (JSON Lines for wrappers: docs/REPORT.md, \"Progress\")\n";
 
-const char *cli_report_help =
-	"Comparison and report:\n"
-	"      --sync-window W     the cache's 'Mail to keep offline' setting: Nd, Nw, Nm, Ny, all,\n"
+#define HELP_SYNC_WINDOW \
+	"      --sync-window W     the cache's 'Mail to keep offline' setting: Nd, Nw, Nm, Ny, all,\n" \
 	"                          or infer (default: inferred from the oldest cached mail)\n"
-	"      --text              print the text report on standard output (default)\n"
-	"      --json              print the JSON report on standard output instead\n"
-	"      --html FILE         also write the report as one self-contained HTML page (verdict,\n"
-	"                          chart, sortable folder table, findings by folder, provenance)\n"
-	"      --all               list every folder and every finding in the text (default: the\n"
-	"                          folders with differences and the first 20 findings)\n"
+#define HELP_OUTPUT \
+	"      --text              print the text report on standard output (default)\n" \
+	"      --json              print the JSON report on standard output instead\n" \
+	"      --html FILE         also write the report as one self-contained HTML page (verdict,\n" \
+	"                          chart, sortable folder table, findings by folder, provenance)\n" \
+	"      --all               list every folder and every finding in the text (default: the\n" \
+	"                          folders with differences and the first 20 findings)\n" \
 	"      --width N           fit the text to N columns (default: the terminal's, else 80)\n"
-	"      --redact[=KEYFILE]  replace every identifying string (addresses, subjects, ids, paths,\n"
-	"                          host, folder names other than the standard ones) by keyed hashes\n"
-	"                          (HMAC-SHA256) in the JSON, text and HTML; with a key file the\n"
-	"                          hashes are the same in every report made with it, without one a\n"
-	"                          random key is used for this run and not kept\n";
+#define HELP_REDACT \
+	"      --redact[=KEYFILE]  replace every identifying string (addresses, subjects, ids, paths,\n" \
+	"                          host, folder names other than the standard ones) by keyed hashes\n" \
+	"                          (HMAC-SHA256) in the JSON, text and HTML; with a key file the\n" \
+	"                          hashes are the same in every report made with it, without one a\n" \
+	"                          random key is used for this run and not kept\n"
+
+const char *cli_report_help = "Comparison and report:\n" HELP_SYNC_WINDOW HELP_OUTPUT HELP_REDACT;
+
+/* batch: its output options (an overview, a summary, an index page) are its own */
+const char *cli_compare_help = "Comparison:\n" HELP_SYNC_WINDOW HELP_REDACT;

@@ -124,8 +124,11 @@ void report_text_shorten(const char *s, size_t cols, bool path, char *out, size_
 	size_t seps[128];
 	size_t n = path ? path_seps(s, seps, 128) : 0;
 	if (n >= 1) {
-		/* first name + "/…/" + as many last names as fit */
+		/* first name + "/…/" + as many last names as fit; a URL's first name is its scheme and host */
 		size_t first_end = seps[0] == 0 && n > 1 ? seps[1] : seps[0];
+		const char *scheme = strstr(s, "://");
+		if (scheme && (size_t)(scheme - s) + 1 == seps[0] && n > 2)
+			first_end = seps[2];
 		char head[1024];
 		take_head(s, SIZE_MAX, head, 0, first_end + 1 < sizeof head ? first_end + 1 : sizeof head);
 		for (size_t k = 0; k < n; k++) {

@@ -15,6 +15,7 @@ sched_setup() {
 	cat >"$WORK/batch.conf" <<CONF
 # the test's service account (test/batch/lib.sh)
 url = $URL
+auth = basic
 user = svc
 password-file = $WORK/svc.pw
 impersonate

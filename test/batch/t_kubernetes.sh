@@ -18,7 +18,8 @@ cat "$WORK/check.out"
 
 # The ConfigMap's batch.conf, as it is: ostrecon reads every line and goes on to the password file,
 # which only the pod has.
-"$OSTRECON" batch --config "$K/batch.conf" "$WORK/no-manifest.csv" >"$WORK/conf.out" 2>&1
+printf 'mailbox,cache\nuser01@fleet.example,user01.ost\n' >"$WORK/one.csv"
+"$OSTRECON" batch --config "$K/batch.conf" "$WORK/one.csv" >"$WORK/conf.out" 2>&1
 grep -q "cannot read the secret file /run/secrets/ostrecon/svc.pw" "$WORK/conf.out" ||
 	{ cat "$WORK/conf.out"; fail "ostrecon does not take the ConfigMap's batch.conf"; }
 
@@ -33,7 +34,8 @@ map() { sed -e "s#/run/secrets/ostrecon/#$K/secret/#g" -e "s#/etc/ostrecon/#$K/e
 sed 's#,fleet/#,ost/#' "$WORK/m.csv" >"$K/data/manifest.csv"
 ln -s "$FLEET" "$K/data/ost"
 cp "$WORK/svc.pw" "$K/secret/svc.pw"
-map "$K/batch.conf" | sed -e "s#^url = .*#url = $URL#" -e 's#^user = .*#user = svc#' >"$K/etc/batch.conf"
+# the test server speaks plain http: the password goes as Basic (the cluster's URL is https)
+map "$K/batch.conf" | sed -e "s#^url = .*#url = $URL#" -e 's#^user = .*#user = svc#' -e '/^url = /a auth = basic' >"$K/etc/batch.conf"
 map "$K/shard.sh" >"$K/shard.run"
 map "$K/merge.sh" >"$K/merge.run"
 grep -n '/data\|/etc/ostrecon\|/run/secrets' "$K/shard.run" "$K/merge.run" | grep -v "$K" && fail "a path of the pods is left unmapped"

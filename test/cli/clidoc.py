@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 LONG = re.compile(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)")
 SHORT = re.compile(r"(?<![\w-])-([a-zA-Z])(?![\w-])")
-# A mention followed by its value: "--url URL", "--url=URL", "--shard K/N", "--redact[=KEYFILE]".
-WITH_VALUE = re.compile(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)(\[=|=| )([A-Z][A-Z0-9_]*(?:/[A-Z]+)?)(?![\w:])")
+# A mention followed by its value: "--url URL", "--url=URL", "--shard K/N", "--redact[=KEYFILE]",
+# "--resolve HOST:PORT:ADDRESS" (fields joined by '/' or ':').
+WITH_VALUE = re.compile(r"(?<![\w-])--([a-z0-9][a-z0-9-]*)(\[=|=| )([A-Z][A-Z0-9_]*(?:[/:][A-Z][A-Z0-9_]*)*)(?![\w:])")
 OTHER_COMMAND = re.compile(r"'ostrecon\s+([A-Za-z]+)\b[^']*'", re.S)
 # Other programs whose options man pages show (sbatch --array=1-4): a mention after one of these
 # names on the same line is theirs.

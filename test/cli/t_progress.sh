@@ -65,7 +65,7 @@ if command -v script >/dev/null 2>&1; then
 fi
 
 # --- A scan: the cache read and the server pull side by side.
-timeout 300 "$OSTRECON" scan --ost "$WORK/big.ost" --url "$slow" --mailbox user01@fleet.example --user svc \
+timeout 300 "$OSTRECON" scan --ost "$WORK/big.ost" --url "$slow" --mailbox user01@fleet.example --auth basic --user svc \
 	--password-file "$WORK/svc.pw" --impersonate --page-size 40 --concurrency 2 --progress=json \
 	-o "$WORK/scan.json" >/dev/null 2>"$WORK/scan.err"
 [ $? -le 1 ] || { cat "$WORK/scan.err"; fail "scan failed"; }
@@ -89,10 +89,10 @@ assert any("eta_s" in e for e in prog), "no time left in %r" % prog
 print("scan: %d server events over %.1f s, %d requests, %d retries; time left shown %d times"
       % (len(srv), end["elapsed_s"], end["requests"], end["retries"], sum("eta_s" in e for e in prog)))
 PY
-timeout 300 "$OSTRECON" scan --ost "$FLEET/user02.ost" --url "$main" --mailbox user02@fleet.example --user svc \
+timeout 300 "$OSTRECON" scan --ost "$FLEET/user02.ost" --url "$main" --mailbox user02@fleet.example --auth basic --user svc \
 	--password-file "$WORK/svc.pw" --impersonate --progress=json --no-progress >/dev/null 2>"$WORK/scan-none.err"
 grep -q '^{' "$WORK/scan-none.err" && fail "scan --no-progress shows progress"
-timeout 300 "$OSTRECON" server --url "$main" --mailbox user02@fleet.example --user svc --password-file "$WORK/svc.pw" \
+timeout 300 "$OSTRECON" server --url "$main" --mailbox user02@fleet.example --auth basic --user svc --password-file "$WORK/svc.pw" \
 	--impersonate --progress -o "$WORK/s.jsonl" 2>"$WORK/server-text.err" || fail "server --progress failed"
 grep -qE "^server: [0-9]+/[0-9]+ folders, [0-9,]+/[0-9,]+ items, [0-9]+ requests, done in" "$WORK/server-text.err" ||
 	fail "server --progress: no final line: $(cat "$WORK/server-text.err")"
@@ -101,7 +101,7 @@ grep -qE "^server: [0-9]+/[0-9]+ folders, [0-9,]+/[0-9,]+ items, [0-9]+ requests
 printf 'mailbox,cache\n' >"$WORK/m.csv"
 for k in 01 02 03; do echo "user$k@fleet.example,fleet/user$k.ost" >>"$WORK/m.csv"; done
 echo "user09@fleet.example,fleet/none.ost" >>"$WORK/m.csv"
-timeout 600 "$OSTRECON" batch "$WORK/m.csv" -o "$WORK/out" --url "$main" --user svc --password-file "$WORK/svc.pw" \
+timeout 600 "$OSTRECON" batch "$WORK/m.csv" -o "$WORK/out" --url "$main" --auth basic --user svc --password-file "$WORK/svc.pw" \
 	--impersonate --jobs 2 --progress=json >/dev/null 2>"$WORK/batch.err"
 [ $? -eq 3 ] || { cat "$WORK/batch.err"; fail "batch: exit code (one mailbox has no cache file)"; }
 events "$WORK/batch.err" batch >"$WORK/batch.events" || fail "batch: progress lines that are not JSON"

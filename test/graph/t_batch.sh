@@ -38,7 +38,7 @@ timeout 600 "$OSTRECON" batch "$WORK/mixed.csv" -o "$WORK/mixed" --token-file "$
 	--graph-url "$graph" --jobs 3 --no-progress >"$WORK/mixed.log" 2>&1
 rc=$?
 grep -q "api is not ews, graph or auto" "$WORK/mixed.log" || { cat "$WORK/mixed.log"; fail "the bad api value is not named"; }
-timeout 600 "$OSTRECON" batch "$WORK/ews.csv" -o "$WORK/allews" --user svc --password-file "$WORK/svc.pw" \
+timeout 600 "$OSTRECON" batch "$WORK/ews.csv" -o "$WORK/allews" --auth basic --user svc --password-file "$WORK/svc.pw" \
 	--impersonate --jobs 3 --no-progress >"$WORK/allews.log" 2>&1
 [ $? -le 2 ] || { cat "$WORK/allews.log"; fail "the all-EWS batch failed"; }
 [ $rc -le 3 ] || { cat "$WORK/mixed.log"; fail "mixed batch: exit $rc"; }

@@ -71,7 +71,7 @@ chmod 600 "$WORK/key"
 # scan NAME ARGS...: one scan; its JSON report, HTML page, text and --json output in $WORK/NAME.*
 scan() {
 	name=$1; shift
-	timeout 300 "$OSTRECON" scan --ost "$M/ZQXJcachefile.ost" --url "$URL" --mailbox zqxjmailbox@zqxjdomain.example \
+	timeout 300 "$OSTRECON" scan --ost "$M/ZQXJcachefile.ost" --url "$URL" --mailbox zqxjmailbox@zqxjdomain.example --auth basic \
 		--user svc --password-file "$pw" --impersonate --no-progress -o "$WORK/$name.json" --html "$WORK/$name.html" \
 		"$@" >"$WORK/$name.txt" 2>"$WORK/$name.err"
 	rc=$?
@@ -80,7 +80,7 @@ scan() {
 scan plain --all
 scan red --redact --all
 scan redkey --redact="$WORK/key" --keep-snapshots "$WORK/ZQXJsnapshots"
-timeout 300 "$OSTRECON" scan --ost "$M/ZQXJcachefile.ost" --url "$URL" --mailbox zqxjmailbox@zqxjdomain.example \
+timeout 300 "$OSTRECON" scan --ost "$M/ZQXJcachefile.ost" --url "$URL" --mailbox zqxjmailbox@zqxjdomain.example --auth basic \
 	--user svc --password-file "$pw" --impersonate --no-progress --redact --json >"$WORK/redstdout.json" 2>/dev/null
 [ -s "$WORK/redstdout.json" ] || fail "scan --redact --json printed nothing"
 

@@ -35,6 +35,8 @@ static void t_shorten(void **state)
 	shorten_is("abcdefghijklmnopqrstuvwxyz", 9, false, "abcd…wxyz");
 	shorten_is("Posteingang/Überfällige Rechnungen 2024", 20, true, "Posteinga…ungen 2024"); /* no name fits: characters */
 	shorten_is("äöüäöüäöüä", 5, false, "äö…üä");
+	/* a URL keeps its scheme and host */
+	shorten_is("http://127.0.0.1:34159/EWS/Exchange.asmx", 38, true, "http://127.0.0.1:34159/…/Exchange.asmx");
 	assert_int_equal(report_text_cols("Überfällig…"), 11);
 }
 
