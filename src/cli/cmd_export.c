@@ -2,7 +2,6 @@
 #include "cli.h"
 #include "export/export.h"
 
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,15 +34,6 @@ static void help(void)
 	       "or could not be read (listed), 3 nothing could be written, 64 usage error.\n");
 }
 
-static void on_signal(int sig)
-{
-	const char *tmp = export_temp_path();
-	if (tmp)
-		unlink(tmp); /* an interrupted export leaves no partial file */
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
 int cli_parse_since(const char *text, int64_t *out)
 {
 	char buf[40];
@@ -61,14 +51,10 @@ int cli_export_run(const char *ost, const char *out, report_t *rep, bool all, co
 	                     .since = since, .top_name = name, .progress = log_get_level() >= LOG_NORMAL};
 	export_summary sum;
 	or_error err = {0};
-	struct sigaction sa, old_int, old_term;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	/* an interrupted export leaves no partial file: the writer registers its temporary file with
+	 * the signal cleanup main() installs (or_cleanup_on_signals) */
+	or_set_activity("the export");
 	int rc = export_run(&eo, &sum, &err);
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
 	if (rc) {
 		log_error("%s", err.message);
 		return EXIT_ERROR;
@@ -77,7 +63,10 @@ int cli_export_run(const char *ost, const char *out, report_t *rep, bool all, co
 	log_info("%s: %zu items in %zu folders under \"%s\": %zu complete, %zu partial, %zu unreadable; %.1f MB "
 	         "written in %.1f s (%.1f MB/s of cache)", out, sum.selected, sum.folders, sum.top_folder, sum.complete,
 	         sum.partial, sum.failed, sum.bytes / 1e6, sum.seconds, sum.seconds > 0 ? mb / sum.seconds : 0.0);
-	return sum.partial || sum.failed ? EXIT_INCOMPLETE : EXIT_OK;
+	if (sum.unreadable_folders)
+		log_warn("%zu folders could not be listed in full (named above): their unreadable parts are not in the "
+		         ".pst", sum.unreadable_folders);
+	return sum.partial || sum.failed || sum.unreadable_folders ? EXIT_INCOMPLETE : EXIT_OK;
 }
 
 enum { OPT_EOST = 1300, OPT_EREPORT, OPT_EALL, OPT_EFOLDER, OPT_ESINCE, OPT_ENAME };

@@ -188,6 +188,10 @@ FILE *or_open_input(const char *path, const char *what, or_error *err);
 /* On SIGINT, SIGTERM and SIGHUP: remove the temporary files of atomic outputs in progress, say
  * so, and exit 128 + the signal's number (130, 143, 129). */
 void or_cleanup_on_signals(void);
+/* A temporary file written some other way than atomic_file (the .pst writer's): removed on those
+ * signals too until it is unregistered (renamed into place or removed). */
+void or_temp_register(const char *path);
+void or_temp_unregister(const char *path);
 /* What the run is doing, for that message ("the pull of alice@example.com"). */
 void or_set_activity(const char *what);
 

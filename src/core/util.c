@@ -387,6 +387,10 @@ static void tmp_unregister(const char *path)
 	pthread_mutex_unlock(&tmp_lock);
 }
 
+void or_temp_register(const char *path) { tmp_register(path); }
+
+void or_temp_unregister(const char *path) { tmp_unregister(path); }
+
 static char activity[300] = "the run";
 
 void or_set_activity(const char *what)

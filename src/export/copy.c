@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_RECIPIENT_PROPS 512
+#define MAX_RECIPIENT_PROPS 512 /* cells of one table row read at a time (recipients, attachments) */
 
 void ex_problem(ex_item *it, const char *fmt, ...)
 {
@@ -32,6 +32,12 @@ void ex_item_clear(ex_item *it)
 	memset(it, 0, sizeof *it);
 }
 
+/* Where a named property goes whose name the cache's map does not give: a property set of
+ * ostrecon's own ({6F737472-6563-6F6E-8000-6E616D656C6F}), under a string name that says what it
+ * was, so that it stays readable in the new file; the item lists it. */
+static const uint8_t unnamed_set[16] = {0x72, 0x74, 0x73, 0x6F, 0x63, 0x65, 0x6E, 0x6F,
+                                        0x80, 0x00, 0x6E, 0x61, 0x6D, 0x65, 0x6C, 0x6F};
+
 /* The id a cache property gets in the new file: itself below 0x8000, else through the names. */
 static int map_id(ex_ctx *x, ex_item *it, uint16_t id, uint16_t *out, const char *where)
 {
@@ -39,17 +45,25 @@ static int map_id(ex_ctx *x, ex_item *it, uint16_t id, uint16_t *out, const char
 	if (id < 0x8000)
 		return 0;
 	const ost_propname *n = ost_cache_name(x->cache, id);
-	if (!n) {
-		ex_problem(it, "%snamed property 0x%04x has no name in the cache's map%s%s: not copied", where, id,
-		           ost_cache_names_problem(x->cache) ? " (" : "",
-		           ost_cache_names_problem(x->cache) ? ost_cache_names_problem(x->cache) : "");
-		return 1;
+	pst_name pn = {0};
+	char made[96];
+	if (n && !n->name_lost) {
+		pn = (pst_name){.is_string = n->is_string, .lid = n->lid, .name = n->name};
+		memcpy(pn.guid, n->guid, 16);
+	} else {
+		/* no name to map it by: kept under one that names the cache's id (and the GUID when known) */
+		const char *why = ost_cache_names_problem(x->cache);
+		snprintf(made, sizeof made, "ostrecon:unnamed:0x%04x", id);
+		pn = (pst_name){.is_string = true, .name = made};
+		memcpy(pn.guid, n ? n->guid : unnamed_set, 16);
+		ex_problem(it, "%snamed property 0x%04x: %s%s%s%s; kept under the name \"%s\" in %s", where, id,
+		           n ? "its string name in the cache's map cannot be read" : "the cache's map has no name for it",
+		           why ? " (" : "", why ? why : "", why ? ")" : "", made,
+		           n ? "its property set" : "ostrecon's property set {6F737472-6563-6F6E-8000-6E616D656C6F}");
 	}
-	pst_name pn = {.is_string = n->is_string, .lid = n->lid, .name = n->name};
-	memcpy(pn.guid, n->guid, 16);
 	or_error e = {0};
 	if (pst_writer_name_id(x->w, &pn, out, &e) != 0) {
-		ex_problem(it, "%snamed property 0x%04x: %s", where, id, e.message);
+		ex_problem(it, "%snamed property 0x%04x: %s: not copied", where, id, e.message);
 		return 1;
 	}
 	return 0;
@@ -98,7 +112,9 @@ static int copy_props(ex_ctx *x, ex_item *it, ost_object *src, pst_object *dst, 
 				return rc;
 			continue;
 		}
-		pst_prop p = {.id = id, .type = v.type, .data = v.len ? v.data : (const void *)"", .len = (uint32_t)v.len};
+		/* an empty value keeps its form: no allocation (HNID 0) or an empty one */
+		pst_prop p = {.id = id, .type = v.type, .data = v.len ? v.data : v.no_ref ? NULL : (const void *)"",
+		              .len = (uint32_t)v.len};
 		if ((rc = pst_object_prop(dst, &p, &x->err)) != 0) {
 			if (x->err.code == OR_ERR_IO || x->err.code == OR_ERR_NOMEM)
 				return rc;
@@ -153,7 +169,8 @@ static int copy_recipients(ex_ctx *x, ex_item *it, ost_object *src, pst_object *
 			if (map_id(x, it, vals[k].id, &id, where) != 0)
 				continue;
 			props[np++] = (pst_prop){.id = id, .type = vals[k].type,
-			                         .data = vals[k].len ? vals[k].data : (const void *)"", .len = (uint32_t)vals[k].len};
+			                         .data = vals[k].len ? vals[k].data : vals[k].no_ref ? NULL : (const void *)"",
+			                         .len = (uint32_t)vals[k].len};
 		}
 		rc = pst_object_recipient(dst, props, np, &x->err);
 		ost_values_release(vals, nv);
@@ -174,6 +191,26 @@ static int copy_attachments(ex_ctx *x, ex_item *it, ost_object *src, pst_object 
 		return 0;
 	}
 	int rc = 0;
+	ost_value *vals = NULL;
+	pst_prop *props = NULL;
+	if (n && (!(vals = malloc(MAX_RECIPIENT_PROPS * sizeof *vals)) || !(props = malloc(MAX_RECIPIENT_PROPS * sizeof *props)))) {
+		free(vals);
+		return or_fail(&x->err, OR_ERR_NOMEM, "out of memory");
+	}
+	/* the attachment table as the cache has it: its columns, and each row's cells */
+	if (n) {
+		uint32_t tags[MAX_RECIPIENT_PROPS];
+		pst_col cols[MAX_RECIPIENT_PROPS];
+		size_t nt = 0, nc = 0;
+		if (ost_object_attachment_columns(src, tags, MAX_RECIPIENT_PROPS, &nt, &e) == 0) {
+			for (size_t k = 0; k < nt; k++) {
+				uint16_t id;
+				if (map_id(x, it, (uint16_t)(tags[k] >> 16), &id, where) == 0)
+					cols[nc++] = (pst_col){id, (uint16_t)tags[k]};
+			}
+			rc = pst_object_attachment_columns(dst, cols, nc, &x->err);
+		}
+	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		ost_object *a = NULL, *em = NULL;
 		pst_object *da = NULL, *dm = NULL;
@@ -185,6 +222,23 @@ static int copy_attachments(ex_ctx *x, ex_item *it, ost_object *src, pst_object 
 		}
 		if ((rc = pst_attachment_begin(dst, &da, &x->err)) == 0)
 			rc = copy_props(x, it, a, da, true, sub);
+		if (rc == 0) {
+			size_t nv = 0, np = 0;
+			if (ost_object_attachment_row(src, i, vals, MAX_RECIPIENT_PROPS, &nv, &e) != 0) {
+				ex_problem(it, "%s%s: its row of the attachment table is made of its properties", sub, e.message);
+			} else {
+				for (size_t k = 0; k < nv; k++) {
+					uint16_t id;
+					if (map_id(x, it, vals[k].id, &id, sub) != 0)
+						continue;
+					props[np++] = (pst_prop){.id = id, .type = vals[k].type,
+					                         .data = vals[k].len ? vals[k].data : vals[k].no_ref ? NULL : (const void *)"",
+					                         .len = (uint32_t)vals[k].len};
+				}
+				rc = pst_attachment_row(da, props, np, &x->err);
+				ost_values_release(vals, nv);
+			}
+		}
 		if (rc == 0) {
 			int erc = ost_embedded_open(a, &em, &e);
 			if (erc == 0) {
@@ -209,6 +263,8 @@ static int copy_attachments(ex_ctx *x, ex_item *it, ost_object *src, pst_object 
 		ost_object_free(em);
 		ost_object_free(a);
 	}
+	free(vals);
+	free(props);
 	return rc;
 }
 

@@ -31,18 +31,18 @@ typedef struct {
 typedef struct {
 	size_t selected, complete, partial, failed;
 	size_t folders;
+	size_t unreadable_folders; /* folders whose subfolders or messages could not be listed */
 	uint64_t bytes;           /* size of the .pst written */
 	uint64_t source_bytes;    /* size of the cache file */
 	double seconds;
 	char top_folder[128];
 } export_summary;
 
-/* Exports; 0 when the file was written (summary->partial and ->failed say whether every item came
- * whole), or a negative or_code when nothing could be written (the cache does not open, the output
- * exists, the disk is full...), in which case no file is left behind. */
+/* Exports; 0 when the file was written (summary->partial, ->failed and ->unreadable_folders say
+ * whether every item came whole), or a negative or_code when nothing could be written (the cache
+ * does not open, the output exists, the disk is full...), in which case no file is left behind.
+ * The file is written beside its name and registered with core's signal cleanup
+ * (or_cleanup_on_signals): an interrupted run leaves no partial file either. */
 int export_run(const export_options *opt, export_summary *summary, or_error *err);
-
-/* The temporary file being written, for a signal handler that must remove it (or NULL). */
-const char *export_temp_path(void);
 
 #endif

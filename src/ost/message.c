@@ -1,7 +1,9 @@
 /*
  * message.c: a whole message read from the cache (ost.h, "whole messages"): every property as
  * stored, the recipient table's rows, the attachments and the messages embedded in them, and the
- * file's named property map. Read-only, on the native NDB/LTP reader; big values are handed out
+ * file's named property map; and the folders an export walks (their names and tables). Read-only,
+ * on the native NDB/LTP reader with its B-trees searched on disk (ndb_open_lazy), so that memory
+ * holds one message and a few pages whatever the size of the file; big values are handed out
  * block by block.
  */
 #include "ltp.h"
@@ -9,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define NID_MESSAGE_STORE 0x21
 #define NID_NAME_TO_ID_MAP 0x61
+#define NID_ROOT_FOLDER 0x122
 #define MAX_EMBED_DEPTH 32
 
 struct ost_cache {
@@ -19,6 +23,8 @@ struct ost_cache {
 	ost_propname *names; /* index: id - 0x8000 */
 	size_t n_names;
 	char *names_problem;
+	ltp_heap fheap;      /* folders and their tables, reused from one to the next */
+	uint32_t ipm;        /* the IPM subtree, 0 unknown */
 };
 
 struct ost_object {
@@ -33,7 +39,10 @@ struct ost_object {
 	ltp_heap theap;      /* the recipient table's heap */
 	ltp_table rt;
 	bool recips_read;
-	uint32_t *att;       /* attachment subnode ids, in table order */
+	ltp_heap aheap;      /* the attachment table's heap */
+	ltp_table at;
+	uint32_t *att;       /* attachment subnode ids, in table row order */
+	size_t *att_row;     /* and the row each one is */
 	size_t n_att;
 	bool atts_read;
 	ndb_data scratch;
@@ -83,12 +92,14 @@ static void load_names(ost_cache *c)
 		else
 			continue;
 		if (g & 1) {
-			/* a string name: its offset in the string stream, a 4-byte length, UTF-16 characters */
-			if (!strs || v > strs->len || strs->len - v < 4)
+			/* a string name: its offset in the string stream, a 4-byte length, UTF-16 characters;
+			 * a name that cannot be read leaves the entry with its GUID and no name */
+			pn->is_string = true;
+			size_t sl = 0;
+			if (!strs || v > strs->len || strs->len - v < 4 || (sl = ndb_le32(strs->data + v)) > strs->len - v - 4) {
+				pn->name_lost = true;
 				continue;
-			size_t sl = ndb_le32(strs->data + v);
-			if (sl > strs->len - v - 4)
-				continue;
+			}
 			or_buf b = {0};
 			for (size_t k = 0; k + 1 < sl; k += 2) {
 				uint32_t ch = ndb_le16(strs->data + v + 4 + k);
@@ -133,31 +144,168 @@ static void load_names(ost_cache *c)
 	ltp_free(&h);
 }
 
+/* ---------------------------------------------------------------- folders */
+
+static int folder_props(ost_cache *c, uint32_t nid, st_props *props, or_error *err)
+{
+	static const uint16_t ids[] = {0x3001, 0x3613};
+	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	if (!e)
+		return or_fail(err, OR_ERR_NOTFOUND, "folder %u is not in the node B-tree", nid);
+	uint64_t data = e->data, sub = e->sub;
+	int rc = ltp_open(&c->fheap, &c->nf, nid, data, sub, err);
+	if (rc == 0 && c->fheap.client_sig != 0xBC)
+		rc = or_fail(err, OR_ERR_FORMAT, "folder %u: heap of kind 0x%02x, not a property context", nid,
+		             c->fheap.client_sig);
+	return rc ? rc : ltp_pc_read(&c->fheap, ids, sizeof ids / sizeof ids[0], props, err);
+}
+
+int ost_cache_folder(ost_cache *c, uint32_t nid, ost_folder *out, or_error *err)
+{
+	memset(out, 0, sizeof *out);
+	out->nid = nid;
+	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	out->parent = e && e->parent != nid ? e->parent : 0;
+	st_props props = {0};
+	int rc = folder_props(c, nid, &props, err);
+	if (rc == 0) {
+		const char *name = st_props_str(&props, 0x3001), *cls = st_props_str(&props, 0x3613);
+		if ((name && !(out->name = strdup(name))) || (cls && !(out->cls = strdup(cls))))
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	st_props_clear(&props);
+	if (rc)
+		ost_folder_clear(out);
+	return rc;
+}
+
+void ost_folder_clear(ost_folder *f)
+{
+	free(f->name);
+	free(f->cls);
+	f->name = f->cls = NULL;
+}
+
+int ost_cache_folder_rows(ost_cache *c, uint32_t folder, ost_table which, uint32_t **rows, size_t *n, or_error *err)
+{
+	*rows = NULL;
+	*n = 0;
+	static const uint8_t types[] = {0x0D, 0x0E, 0x0F};
+	uint32_t tnid = (folder & ~0x1Fu) | types[which];
+	const ndb_nbt_ent *e = ndb_find_node(&c->nf, tnid);
+	if (!e)
+		return OR_ERR_NOTFOUND;
+	uint64_t data = e->data, sub = e->sub;
+	int rc = ltp_open(&c->fheap, &c->nf, tnid, data, sub, err);
+	if (rc == 0)
+		rc = ltp_tc_rows(&c->fheap, rows, n, err);
+	if (rc)
+		return or_wrap(err, "the %s table of folder %u",
+		               which == OST_TABLE_HIERARCHY ? "hierarchy" : which == OST_TABLE_CONTENTS ? "contents"
+		                                                                                      : "associated contents",
+		               folder);
+	return 0;
+}
+
+int ost_cache_parent(ost_cache *c, uint32_t nid, uint32_t *parent, or_error *err)
+{
+	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	if (!e)
+		return or_fail(err, OR_ERR_NOTFOUND, "node %u is not in the node B-tree", nid);
+	*parent = e->parent;
+	return 0;
+}
+
+uint32_t ost_cache_root(const ost_cache *c) { return NID_ROOT_FOLDER; }
+
+uint32_t ost_cache_ipm_subtree(const ost_cache *c) { return c->ipm; }
+
+/* The child of `folder` whose role (by name, roles.c) is `role`, or 0. */
+static uint32_t child_with_role(ost_cache *c, uint32_t folder, const char *parent_role, const char *role)
+{
+	uint32_t *rows = NULL, found = 0;
+	size_t n = 0;
+	or_error e = {0};
+	if (ost_cache_folder_rows(c, folder, OST_TABLE_HIERARCHY, &rows, &n, &e) != 0)
+		return 0;
+	for (size_t i = 0; i < n && !found; i++) {
+		st_props props = {0};
+		if (folder_props(c, rows[i], &props, &e) == 0 &&
+		    strcmp(ost_role_by_name(parent_role, st_props_str(&props, 0x3001), -1), role) == 0)
+			found = rows[i];
+		st_props_clear(&props);
+	}
+	free(rows);
+	return found;
+}
+
+/* The IPM subtree: named by the store's PidTagIpmSubTreeEntryId when it is a PST entry id (24
+ * bytes ending in the node id), else found by name as roles.c names it: "Top of Personal Folders"
+ * under the root, or IPM_SUBTREE under "Root - Mailbox" in an OST. */
+static void find_ipm(ost_cache *c)
+{
+	static const uint16_t ids[] = {0x35E0};
+	const ndb_nbt_ent *e = ndb_find_node(&c->nf, NID_MESSAGE_STORE);
+	st_props props = {0};
+	or_error err = {0};
+	if (e) {
+		uint64_t data = e->data, sub = e->sub;
+		if (ltp_open(&c->fheap, &c->nf, NID_MESSAGE_STORE, data, sub, &err) == 0 &&
+		    ltp_pc_read(&c->fheap, ids, 1, &props, &err) == 0) {
+			const st_prop *p = st_props_get(&props, 0x35E0);
+			if (p && p->len == 24) {
+				uint32_t nid = ndb_le32(p->data + 20);
+				if ((nid & 0x1F) == 0x02 && ndb_find_node(&c->nf, nid))
+					c->ipm = nid;
+			}
+		}
+		st_props_clear(&props);
+	}
+	if (c->ipm)
+		return;
+	c->ipm = child_with_role(c, NID_ROOT_FOLDER, "fileroot", "msgfolderroot");
+	if (!c->ipm) {
+		uint32_t root = child_with_role(c, NID_ROOT_FOLDER, "fileroot", "root");
+		if (root)
+			c->ipm = child_with_role(c, root, "root", "msgfolderroot");
+	}
+}
+
 int ost_cache_open(ost_cache **out, const char *path, or_error *err)
 {
 	*out = NULL;
 	ost_cache *c = calloc(1, sizeof *c);
 	if (!c)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	int rc = ndb_open(&c->nf, path, &c->rep, err);
+	int rc = ndb_open_lazy(&c->nf, path, &c->rep, err);
 	if (rc > 0)
 		rc = or_fail(err, OR_ERR_FORMAT, "%s: %s", path, c->rep.skipped ? c->rep.skipped : "not a PST/OST file");
-	else if (rc == 0 && (c->nf.n_nbt == 0 || c->nf.n_bbt == 0))
-		rc = or_fail(err, OR_ERR_FORMAT, "%s: the file is damaged beyond opening", path);
+	else if (rc == 0 && (!ndb_find_node(&c->nf, NID_MESSAGE_STORE) || !ndb_find_node(&c->nf, NID_ROOT_FOLDER)))
+		rc = or_fail(err, OR_ERR_FORMAT, "%s: the file is damaged beyond opening (its message store or root "
+		             "folder cannot be found)", path);
 	if (rc) {
 		ost_cache_close(c);
 		return rc;
 	}
 	c->nf.err = &c->ndb_err;
+	c->nf.check_crc = true;
 	load_names(c);
+	find_ipm(c);
 	*out = c;
 	return 0;
+}
+
+uint64_t ost_cache_bad_blocks(const ost_cache *c, const char **last)
+{
+	*last = c->nf.bad_crc_last;
+	return c->nf.bad_crc;
 }
 
 void ost_cache_close(ost_cache *c)
 {
 	if (!c)
 		return;
+	ltp_free(&c->fheap);
 	ndb_close(&c->nf);
 	ndb_report_free(&c->rep);
 	for (size_t i = 0; i < c->n_names; i++)
@@ -169,9 +317,10 @@ void ost_cache_close(ost_cache *c)
 
 const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id)
 {
-	if (id < 0x8000 || (size_t)(id - 0x8000) >= c->n_names || !c->names[id - 0x8000].known)
+	if (id < 0x8000 || (size_t)(id - 0x8000) >= c->n_names)
 		return NULL;
-	return &c->names[id - 0x8000];
+	const ost_propname *n = &c->names[id - 0x8000];
+	return n->known || n->name_lost ? n : NULL;
 }
 
 const char *ost_cache_names_problem(const ost_cache *c) { return c->names_problem; }
@@ -222,6 +371,9 @@ void ost_object_free(ost_object *o)
 	ltp_free(&o->heap);
 	ltp_free(&o->theap);
 	ltp_tc_free(&o->rt);
+	ltp_free(&o->aheap);
+	ltp_tc_free(&o->at);
+	free(o->att_row);
 	ndb_data_free(&o->scratch);
 	free(o->rec);
 	free(o->att);
@@ -254,8 +406,10 @@ int ost_object_prop(ost_object *o, size_t i, ost_value *v, or_error *err)
 		v->len = (size_t)fs;
 		return 0;
 	}
-	if (hnid == 0)
-		return 0; /* an empty value */
+	if (hnid == 0) {
+		v->no_ref = true; /* an empty value stored as HNID 0 */
+		return 0;
+	}
 	if (v->type == 0x000D && (hnid & 0x1F) == 0) {
 		/* PT_OBJECT: a heap value naming a subnode (4 bytes) and the object's size (4 bytes) */
 		const uint8_t *p;
@@ -282,6 +436,30 @@ int ost_object_prop(ost_object *o, size_t i, ost_value *v, or_error *err)
 	v->big = true;
 	v->bid = bid_data;
 	return 0;
+}
+
+bool ost_object_i64(ost_object *o, uint16_t id, int64_t *out)
+{
+	for (size_t i = 0; i < o->n_rec; i++) {
+		const uint8_t *r = o->rec + 8 * i;
+		if (ndb_le16(r) != id)
+			continue;
+		uint16_t type = ndb_le16(r + 2);
+		if (type == 0x0003) {
+			*out = (int32_t)ndb_le32(r + 4);
+			return true;
+		}
+		if (type != 0x0014 && type != 0x0040)
+			return false;
+		const uint8_t *p;
+		size_t len;
+		or_error e = {0};
+		if (ltp_hid(&o->heap, ndb_le32(r + 4), &p, &len, &e) != 0 || len != 8)
+			return false;
+		*out = (int64_t)ndb_le64(p);
+		return true;
+	}
+	return false;
 }
 
 int ost_attachment_method(const ost_object *att)
@@ -331,19 +509,19 @@ int ost_object_recipient_count(ost_object *o, size_t *n, or_error *err)
 	return 0;
 }
 
-int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap, size_t *n, or_error *err)
+/* Row `row` of table t (heap h): its cells as values; those in a subnode of the table are copied
+ * (owned). `what` names the table in errors. */
+static int row_cells(ltp_heap *h, const ltp_table *t, size_t row, ost_value *vals, size_t cap, size_t *n,
+                     const char *what, or_error *err)
 {
 	*n = 0;
-	size_t count;
-	int rc = ost_object_recipient_count(o, &count, err);
-	if (rc)
-		return rc;
-	const uint8_t *r = row < count ? ltp_tc_row_at(&o->rt, row) : NULL;
+	const uint8_t *r = row < t->n_rows ? ltp_tc_row_at(t, row) : NULL;
 	if (!r)
-		return or_fail(err, OR_ERR_FORMAT, "recipient %zu is outside the recipient table's rows", row + 1);
-	const uint8_t *ceb = r + o->rt.ceb;
-	for (size_t c = 0; c < o->rt.n_cols && *n < cap; c++) {
-		const ltp_col *col = &o->rt.cols[c];
+		return or_fail(err, OR_ERR_FORMAT, "%s %zu is outside its table's rows", what, row + 1);
+	const uint8_t *ceb = r + t->ceb;
+	int rc = 0;
+	for (size_t c = 0; c < t->n_cols && *n < cap; c++) {
+		const ltp_col *col = &t->cols[c];
 		if (!(ceb[col->ibit / 8] & (0x80 >> (col->ibit % 8))))
 			continue;
 		ost_value *v = &vals[*n];
@@ -371,7 +549,7 @@ int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap,
 			uint32_t hnid = ndb_le32(r + col->ib);
 			if (hnid && (hnid & 0x1F) != 0) {
 				/* a value in a subnode of the table: copied, since the next one reuses the buffer */
-				rc = ltp_hnid_value(&o->theap, hnid, &v->data, &v->len, err);
+				rc = ltp_hnid_value(h, hnid, &v->data, &v->len, err);
 				if (rc == 0) {
 					uint8_t *copy = malloc(v->len ? v->len : 1);
 					if (!copy)
@@ -381,14 +559,36 @@ int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap,
 					v->owned = true;
 				}
 			} else if (hnid) {
-				rc = ltp_hid(&o->theap, hnid, &v->data, &v->len, err);
+				rc = ltp_hid(h, hnid, &v->data, &v->len, err);
+			} else {
+				v->no_ref = true;
 			}
-			if (rc)
-				return or_wrap(err, "recipient %zu, property 0x%04x", row + 1, v->id);
+			if (rc) {
+				ost_values_release(vals, *n + 1);
+				return or_wrap(err, "%s %zu, property 0x%04x", what, row + 1, v->id);
+			}
 		}
 		(*n)++;
 	}
 	return 0;
+}
+
+int ost_object_recipient(ost_object *o, size_t row, ost_value *vals, size_t cap, size_t *n, or_error *err)
+{
+	*n = 0;
+	size_t count;
+	int rc = ost_object_recipient_count(o, &count, err);
+	return rc ? rc : row_cells(&o->theap, &o->rt, row, vals, cap, n, "recipient", err);
+}
+
+static void table_columns(const ltp_table *t, uint32_t *tags, size_t cap, size_t *n)
+{
+	*n = 0;
+	for (size_t c = 0; c < t->n_cols && *n < cap; c++) {
+		uint16_t id = (uint16_t)(t->cols[c].tag >> 16);
+		if (id != 0x67F2 && id != 0x67F3)
+			tags[(*n)++] = t->cols[c].tag;
+	}
 }
 
 int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err)
@@ -396,14 +596,9 @@ int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size
 	size_t count;
 	*n = 0;
 	int rc = ost_object_recipient_count(o, &count, err);
-	if (rc)
-		return rc;
-	for (size_t c = 0; c < o->rt.n_cols && *n < cap; c++) {
-		uint16_t id = (uint16_t)(o->rt.cols[c].tag >> 16);
-		if (id != 0x67F2 && id != 0x67F3)
-			tags[(*n)++] = o->rt.cols[c].tag;
-	}
-	return 0;
+	if (rc == 0)
+		table_columns(&o->rt, tags, cap, n);
+	return rc;
 }
 
 void ost_values_release(ost_value *vals, size_t n)
@@ -418,39 +613,72 @@ void ost_values_release(ost_value *vals, size_t n)
 
 /* ---------------------------------------------------------------- attachments */
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
+/* The attachment table: its cells, and the attachments in row order (a row id listed twice is
+ * copied once). */
 int ost_object_attachment_count(ost_object *o, size_t *n, or_error *err)
 {
 	*n = 0;
 	if (!o->atts_read) {
-		ltp_heap h;
-		memset(&h, 0, sizeof h);
-		int rc = sub_heap(o, 0x671, &h, err);
+		int rc = sub_heap(o, 0x671, &o->aheap, err);
 		if (rc == OR_ERR_NOTFOUND) {
-			rc = 0; /* no attachment table: no attachments */
-		} else if (rc == 0) {
-			rc = ltp_tc_rows(&h, &o->att, &o->n_att, err);
+			o->atts_read = true; /* no attachment table: no attachments */
+			return 0;
 		}
-		ltp_free(&h);
+		if (rc == 0)
+			rc = ltp_tc_open(&o->aheap, &o->at, err);
+		const ltp_col *idcol = NULL;
+		for (size_t c = 0; rc == 0 && c < o->at.n_cols; c++)
+			if (o->at.cols[c].tag == 0x67F20003u && o->at.cols[c].cb == 4)
+				idcol = &o->at.cols[c];
+		if (rc == 0 && !idcol && o->at.n_rows)
+			rc = or_fail(err, OR_ERR_FORMAT, "no row id column");
+		if (rc == 0 && o->at.n_rows) {
+			o->att = malloc(o->at.n_rows * sizeof *o->att);
+			o->att_row = malloc(o->at.n_rows * sizeof *o->att_row);
+			if (!o->att || !o->att_row)
+				rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		}
+		for (size_t r = 0; rc == 0 && r < o->at.n_rows; r++) {
+			const uint8_t *row = ltp_tc_row_at(&o->at, r);
+			if (!row)
+				break; /* a row matrix shorter than its index: the rows there are read */
+			uint32_t id = ndb_le32(row + idcol->ib);
+			bool dup = false;
+			for (size_t k = 0; k < o->n_att && !dup; k++)
+				dup = o->att[k] == id;
+			if (!dup) {
+				o->att[o->n_att] = id;
+				o->att_row[o->n_att++] = r;
+			}
+		}
 		if (rc)
 			return or_wrap(err, "the attachment table");
-		/* a row listed twice would be copied twice */
-		if (o->n_att)
-			qsort(o->att, o->n_att, sizeof *o->att, cmp_u32);
-		size_t k = 0;
-		for (size_t i = 0; i < o->n_att; i++)
-			if (k == 0 || o->att[k - 1] != o->att[i])
-				o->att[k++] = o->att[i];
-		o->n_att = k;
 		o->atts_read = true;
 	}
 	*n = o->n_att;
 	return 0;
+}
+
+int ost_object_attachment_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err)
+{
+	size_t count;
+	*n = 0;
+	int rc = ost_object_attachment_count(o, &count, err);
+	if (rc == 0 && o->at.cols)
+		table_columns(&o->at, tags, cap, n);
+	return rc;
+}
+
+int ost_object_attachment_row(ost_object *o, size_t i, ost_value *vals, size_t cap, size_t *n, or_error *err)
+{
+	size_t count;
+	*n = 0;
+	int rc = ost_object_attachment_count(o, &count, err);
+	if (rc)
+		return rc;
+	if (i >= count)
+		return or_fail(err, OR_ERR_NOTFOUND, "no attachment %zu", i + 1);
+	return row_cells(&o->aheap, &o->at, o->att_row[i], vals, cap, n, "attachment table row", err);
 }
 
 int ost_attachment_open(ost_object *o, size_t i, ost_object **att, or_error *err)

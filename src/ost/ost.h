@@ -59,6 +59,7 @@ typedef struct ost_object ost_object; /* a message, an attachment or an embedded
 typedef struct {
 	uint8_t guid[16];
 	bool known, is_string;
+	bool name_lost;      /* a string name whose characters cannot be read: its GUID only */
 	uint32_t lid;
 	char *name;          /* UTF-8, string names only */
 } ost_propname;
@@ -71,16 +72,39 @@ typedef struct {
 	const uint8_t *data;
 	size_t len;
 	bool big, owned;
+	bool no_ref;         /* an empty variable-size value stored as HNID 0 (no allocation) */
 	uint64_t bid;
 	uint32_t object;     /* PT_OBJECT: the subnode holding it (len is its stated size) */
 } ost_value;
 
 int ost_cache_open(ost_cache **out, const char *path, or_error *err);
 void ost_cache_close(ost_cache *c);
-/* The name of property `id` (0x8000 and up) in the file's map; NULL when the map has none. */
+/* The name of property `id` (0x8000 and up) in the file's map; NULL when the map has no entry for
+ * it (an entry whose string name cannot be read comes with name_lost set). */
 const ost_propname *ost_cache_name(const ost_cache *c, uint16_t id);
 /* Why the map could not be read (static to the cache), or NULL. */
 const char *ost_cache_names_problem(const ost_cache *c);
+/* Data blocks read so far whose CRC does not match their bytes (handed out as stored all the
+ * same); *last describes the latest one (valid until the next read). */
+uint64_t ost_cache_bad_blocks(const ost_cache *c, const char **last);
+
+/* The cache's folders, for a walk that does not list the whole file first: a folder's name and
+ * container class, the row ids of its tables in row order, a node's parent. */
+typedef struct {
+	uint32_t nid, parent;      /* parent: as the node B-tree records it; 0 for the root */
+	char *name, *cls;          /* UTF-8, malloc'd; NULL when absent */
+} ost_folder;
+typedef enum { OST_TABLE_HIERARCHY, OST_TABLE_CONTENTS, OST_TABLE_ASSOCIATED } ost_table;
+int ost_cache_folder(ost_cache *c, uint32_t nid, ost_folder *out, or_error *err);
+void ost_folder_clear(ost_folder *f);
+/* *rows (malloc'd, the caller frees) gets the table's row ids: subfolders or messages. Returns
+ * OR_ERR_NOTFOUND (err untouched) when the folder has no such table (a search folder). */
+int ost_cache_folder_rows(ost_cache *c, uint32_t folder, ost_table which, uint32_t **rows, size_t *n, or_error *err);
+int ost_cache_parent(ost_cache *c, uint32_t nid, uint32_t *parent, or_error *err);
+/* The top folder of the file (0x122), and the IPM subtree below it where user folders start (the
+ * store names it, or its name does: "Top of Personal Folders", IPM_SUBTREE); 0 when not found. */
+uint32_t ost_cache_root(const ost_cache *c);
+uint32_t ost_cache_ipm_subtree(const ost_cache *c);
 
 /* The message with node id `nid` (a snapshot item's "nid:N"). *out belongs to the caller. */
 int ost_message_open(ost_cache *c, uint32_t nid, ost_object **out, or_error *err);
@@ -100,12 +124,17 @@ void ost_values_release(ost_value *vals, size_t n);
 /* The recipient table's columns (property tags, the row id and version left out): a column may
  * be empty in every row. */
 int ost_object_recipient_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err);
-/* The attachments (the attachment table's rows) and each one's object. */
+/* The attachments (the attachment table's rows, in row order) and each one's object; the table's
+ * columns (row id and version left out) and row i's cells, as the table holds them. */
 int ost_object_attachment_count(ost_object *o, size_t *n, or_error *err);
+int ost_object_attachment_columns(ost_object *o, uint32_t *tags, size_t cap, size_t *n, or_error *err);
+int ost_object_attachment_row(ost_object *o, size_t i, ost_value *vals, size_t cap, size_t *n, or_error *err);
 int ost_attachment_open(ost_object *o, size_t i, ost_object **att, or_error *err);
 /* The message embedded in attachment `att` (method ATTACH_EMBEDDED_MSG); OR_ERR_NOTFOUND (err
  * untouched) when it has none. */
 int ost_embedded_open(ost_object *att, ost_object **msg, or_error *err);
+/* A PT_LONG, PT_I8 or PT_SYSTIME property of the object: false when absent or of another type. */
+bool ost_object_i64(ost_object *o, uint16_t id, int64_t *out);
 /* PidTagAttachMethod (1 by value, 2-4 by reference, 5 embedded message, 6 OLE), -1 when absent. */
 int ost_attachment_method(const ost_object *att);
 

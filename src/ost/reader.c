@@ -436,6 +436,7 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 	}
 	if (kind == ST_MESSAGES)
 		fw->listed = true;
+	st_prefetch(fw->node, kind, item_props, sizeof item_props / sizeof item_props[0]);
 	for (int i = 0; i < count; i++) {
 		st_node *node = NULL;
 		if (st_child(fw->node, kind, i, &node, &e) != 0) {
@@ -691,7 +692,7 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
 	r.phase = "checksums";
 	progress(&r, false);
-	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
+	if ((rc = ndb_check_snapshot(path, st_ndb(r.file), opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
 		goto out;
 	if (!opt->no_crc_check)
 		log_verbose("%s: page and block checksums checked, %zu bad (%.2f s)", path, summary->bad_checksums,

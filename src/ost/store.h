@@ -10,6 +10,7 @@
 #include "core/core.h"
 
 typedef struct st_file st_file;
+typedef struct ndb_file ndb_file; /* ndb.h */
 typedef struct st_node st_node; /* a folder, a message or the message store */
 
 typedef struct {
@@ -55,6 +56,14 @@ typedef struct {
 	int (*child)(st_node *n, st_children kind, int index, st_node **out, or_error *err);
 	/* Properties of the node, restricted to a list of property ids. */
 	int (*read_props)(st_node *n, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err);
+	/* The file's node database as the reader has it open (native.c), for the checksum scan to
+	 * share (no other thread of the reader uses it from then on); NULL (or no function) when the
+	 * reader has none. */
+	ndb_file *(*ndb)(st_file *f);
+	/* The listing is about to read children 0, 1, ... of `n` of that kind, in order, each's
+	 * properties with `ids` (the same pointer each time, valid until the listing ends): a reader
+	 * may start reading them ahead. A hint: no function, or 0 without doing anything, is fine. */
+	int (*prefetch)(st_node *n, st_children kind, const uint16_t *ids, size_t n_ids);
 } st_ops;
 
 struct st_file {
@@ -80,6 +89,12 @@ static inline int st_replica_guids(st_file *f, uint8_t (**out)[16], size_t *n, o
 }
 static inline int st_message_store(st_file *f, st_node **o, or_error *e) { return f->ops->message_store(f, o, e); }
 static inline int st_root_folder(st_file *f, st_node **o, or_error *e) { return f->ops->root_folder(f, o, e); }
+static inline ndb_file *st_ndb(st_file *f) { return f->ops->ndb ? f->ops->ndb(f) : NULL; }
+static inline void st_prefetch(st_node *n, st_children k, const uint16_t *ids, size_t n_ids)
+{
+	if (n->ops->prefetch)
+		n->ops->prefetch(n, k, ids, n_ids);
+}
 static inline void st_node_free(st_node *n) { if (n) n->ops->node_free(n); }
 static inline uint32_t st_node_id(const st_node *n) { return n->id; }
 static inline int st_folder_name(st_node *n, char **o, or_error *e) { return n->ops->folder_name(n, o, e); }

@@ -385,6 +385,8 @@ int pst_pc_write(pst_hn *hn, pst_prop *props, size_t n, uint32_t nid, uint32_t p
 		} else if (fs && !p->data) {
 			pst_put64(t, p->num);
 			rc = pst_hn_alloc(hn, t, 8, &v, err);
+		} else if (!p->data) {
+			v = 0; /* an empty value without an allocation (HNID 0), as the source had it */
 		} else {
 			rc = pst_hn_value(hn, p->data, p->len, &v, err);
 		}

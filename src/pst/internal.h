@@ -4,7 +4,6 @@
 
 #include "pst.h"
 
-typedef struct { uint64_t bid, ib; uint16_t cb, cref; } pst_bbt_entry;
 typedef struct { uint32_t nid, parent; uint64_t bid_data, bid_sub; } pst_nbt_entry;
 
 struct pst_ndb {
@@ -28,10 +27,16 @@ struct pst_ndb {
 	uint8_t *amap;          /* its AMap bits */
 	size_t amap_marked;
 	uint64_t amap_free, last_amap;
+	uint8_t fmap[496];      /* the FMap page being filled: one byte per region since its base */
+	size_t fmap_n;
 	uint8_t *blk;           /* scratch for one block */
 	size_t blk_cap;
-	pst_bbt_entry *bbt;
-	size_t n_bbt, cap_bbt;
+	/* B-tree entries: block ids grow as blocks are written, and message nodes get growing ids, so
+	 * both go to a spill file (unlinked, beside the output) in key order as leaf entries; the few
+	 * other nodes (folders, tables, internal nodes) wait in memory and are merged in at the end */
+	FILE *spill_bbt, *spill_nbt;
+	uint64_t n_bbt, n_nbt_spilled;
+	uint32_t last_spilled_nid;
 	pst_nbt_entry *nbt;
 	size_t n_nbt, cap_nbt;
 	uint32_t nid_hwm[32];

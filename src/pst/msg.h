@@ -8,12 +8,6 @@
 #define PST_NID_NAME_TO_ID_MAP 0x61
 #define PST_NID_ROOT_FOLDER 0x122
 
-typedef struct pst_nameid pst_nameid;
-int pst_nameid_new(pst_nameid **out, or_error *err);
-void pst_nameid_free(pst_nameid *m);
-int pst_nameid_get(pst_nameid *m, const pst_name *n, uint16_t *id, or_error *err);
-size_t pst_nameid_count(const pst_nameid *m);
-int pst_nameid_write(pst_nameid *m, pst_ndb *f, or_error *err);
 
 /* The columns a new table of each kind has ([MS-PST] 2.4.4.4.1, 2.4.4.5.1, 2.4.4.6.1, 2.4.5.1, 2.4.6.1). */
 extern const pst_col pst_hierarchy_cols[];
@@ -42,7 +36,7 @@ struct pst_writer {
 	pst_nameid *names;
 	pst_wfolder *folders;
 	size_t n_folders, cap_folders;
-	uint32_t next_folder, next_message, next_assoc;
+	uint32_t next_folder, next_message;
 	uint8_t record_key[16];
 	char *display_name;
 	size_t open_objects;

@@ -215,7 +215,8 @@ int pst_nameid_write(pst_nameid *m, pst_ndb *f, or_error *err)
 	}
 	static const uint8_t nothing[4] = {0};
 	props[n++] = (pst_prop){.id = 0x0001, .type = PT_LONG, .num = BUCKETS};
-	props[n++] = (pst_prop){.id = 0x0002, .type = PT_BINARY, .data = m->guids, .len = (uint32_t)(16 * m->n_guids)};
+	props[n++] = (pst_prop){.id = 0x0002, .type = PT_BINARY, .data = m->n_guids ? (const void *)m->guids : "",
+	                        .len = (uint32_t)(16 * m->n_guids)};
 	props[n++] = (pst_prop){.id = 0x0003, .type = PT_BINARY, .data = entries.data, .len = (uint32_t)entries.len};
 	/* an empty string stream is one empty name: some readers refuse an empty stream */
 	props[n++] = (pst_prop){.id = 0x0004, .type = PT_BINARY, .data = m->strings.len ? (const void *)m->strings.data : nothing,

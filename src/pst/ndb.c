@@ -1,8 +1,9 @@
 /* ndb.c: the NDB layer ([MS-PST] 2.2): blocks with trailers, data trees (XBLOCK/XXBLOCK), subnode
  * trees (SLBLOCK/SIBLOCK), the node and block B-trees, allocation maps and the header. Space is
  * taken from the end of the file only, so each allocation map page is written as soon as the file
- * grows past the region it covers: memory does not grow with the file beyond one entry per block
- * and node. */
+ * grows past the region it covers. The B-tree entries of blocks and messages go to a spill file in
+ * key order and the B-trees are built from it page by page at the end: memory does not grow with
+ * the file (one page per B-tree level, and an entry per folder or internal node). */
 #include "internal.h"
 
 #include <errno.h>
@@ -15,8 +16,21 @@
 
 #define PTYPE_BBT 0x80
 #define PTYPE_NBT 0x81
+#define PTYPE_FMAP 0x82
 #define PTYPE_PMAP 0x83
 #define PTYPE_AMAP 0x84
+#define PTYPE_FPMAP 0x85
+
+/* [MS-PST] 2.2.2.7: an AMap page every region; a PMap every 8th; an FMap from region 128 (the
+ * header's rgbFM stands for the first 128) every 496th; an FPMap from region 8192 every 31,744th.
+ * FMaps and FPMaps are deprecated, but "the presence of FMap pages at the correct intervals MUST be
+ * preserved" with valid checksums: a Unicode PST of more than 128 regions (32.5 MB) has them. They
+ * follow the AMap and the PMap of their region, at its third and fourth page. The 4 KiB format
+ * has AMaps only. */
+#define FMAP_FIRST 128u
+#define FMAP_SPAN 496u
+#define FPMAP_FIRST (128u * 64u)
+#define FPMAP_SPAN (496u * 64u)
 
 void pst_put16(uint8_t *p, uint16_t v)
 {
@@ -65,6 +79,40 @@ int pst_fixed_size(uint16_t type)
 static int io_fail(pst_ndb *f, or_error *err, const char *what)
 {
 	return or_fail(err, OR_ERR_IO, "%s %s: %s", what, f->path, strerror(errno ? errno : EIO));
+}
+
+/* An unlinked temporary file in the output's directory (not /tmp, which may be memory): nothing to
+ * clean up after a crash or a signal. */
+static int spill_open(pst_ndb *f, FILE **out, or_error *err)
+{
+	char dir[4096];
+	const char *slash = strrchr(f->path, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == f->path)
+		snprintf(dir, sizeof dir, "/");
+	else
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - f->path), f->path);
+	int fd = -1;
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+	if (fd < 0) {
+		char tmpl[4200];
+		snprintf(tmpl, sizeof tmpl, "%s/.ostrecon-spill-XXXXXX", dir);
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(tmpl);
+	}
+	if (fd < 0)
+		return or_fail(err, OR_ERR_IO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
+	*out = fdopen(fd, "w+b");
+	if (!*out) {
+		close(fd);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	setvbuf(*out, NULL, _IOFBF, 1u << 16);
+	return 0;
 }
 
 int pst_ndb_open(pst_ndb **out, const char *path, const pst_ndb_options *opt, or_error *err)
@@ -122,6 +170,8 @@ int pst_ndb_open(pst_ndb **out, const char *path, const pst_ndb_options *opt, or
 		pst_ndb_close(f);
 		return or_fail(err, OR_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
 	}
+	/* an interrupted run removes it (core's signal handler) */
+	or_temp_register(f->tmp);
 	f->fp = fdopen(fd, "w+b");
 	if (!f->fp) {
 		close(fd);
@@ -129,6 +179,13 @@ int pst_ndb_open(pst_ndb **out, const char *path, const pst_ndb_options *opt, or
 		return or_fail(err, OR_ERR_IO, "cannot open %s", path);
 	}
 	setvbuf(f->fp, NULL, _IOFBF, 1u << 20);
+	int rc = spill_open(f, &f->spill_bbt, err);
+	if (rc == 0)
+		rc = spill_open(f, &f->spill_nbt, err);
+	if (rc) {
+		pst_ndb_close(f);
+		return rc;
+	}
 	/* the map pages of the first region */
 	memset(f->amap, 0, f->body);
 	f->amap_marked = 0;
@@ -146,13 +203,18 @@ void pst_ndb_close(pst_ndb *f)
 		return;
 	if (f->fp)
 		fclose(f->fp);
-	if (f->tmp)
+	if (f->tmp) {
 		unlink(f->tmp);
+		or_temp_unregister(f->tmp);
+	}
 	free(f->tmp);
 	free(f->path);
 	free(f->amap);
 	free(f->blk);
-	free(f->bbt);
+	if (f->spill_bbt)
+		fclose(f->spill_bbt);
+	if (f->spill_nbt)
+		fclose(f->spill_nbt);
 	free(f->nbt);
 	free(f);
 }
@@ -199,6 +261,23 @@ static int write_page(pst_ndb *f, uint8_t *pg, uint8_t ptype, uint64_t ib, uint6
 
 static bool region_has_pmap(const pst_ndb *f, uint64_t r) { return f->format != PST_FMT_OST4K && r % 8 == 0; }
 
+static bool region_has_fmap(const pst_ndb *f, uint64_t r)
+{
+	return f->format != PST_FMT_OST4K && r >= FMAP_FIRST && (r - FMAP_FIRST) % FMAP_SPAN == 0;
+}
+
+static bool region_has_fpmap(const pst_ndb *f, uint64_t r)
+{
+	return f->format != PST_FMT_OST4K && r >= FPMAP_FIRST && (r - FPMAP_FIRST) % FPMAP_SPAN == 0;
+}
+
+/* Bytes at the start of region r taken by its map pages. */
+static uint64_t region_maps(const pst_ndb *f, uint64_t r)
+{
+	unsigned pages = region_has_fpmap(f, r) ? 4 : region_has_fmap(f, r) ? 3 : region_has_pmap(f, r) ? 2 : 1;
+	return (uint64_t)f->page * pages;
+}
+
 static uint64_t region_start(const pst_ndb *f, uint64_t r) { return f->amap_first + r * f->amap_cover; }
 
 static void mark(pst_ndb *f, uint64_t ib, uint64_t len)
@@ -210,15 +289,35 @@ static void mark(pst_ndb *f, uint64_t ib, uint64_t len)
 		f->amap[i / 8] |= (uint8_t)(0x80 >> (i % 8));
 }
 
-/* Writes the AMap (and PMap) of the current region, up to `end` (the rest of it is free). */
+/* The FMap page of the regions from `base` on: one byte per AMap, its longest run of free units. */
+static int write_fmap(pst_ndb *f, uint64_t base, or_error *err)
+{
+	uint8_t *pg = calloc(1, f->page);
+	if (!pg)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	memcpy(pg, f->fmap, f->fmap_n);
+	uint64_t ib = region_start(f, base) + 2u * f->page;
+	int rc = write_page(f, pg, PTYPE_FMAP, ib, ib, err);
+	free(pg);
+	f->fmap_n = 0;
+	return rc;
+}
+
+/* Writes the AMap (and PMap, FPMap) of the current region, up to `end` (the rest of it is free),
+ * and notes its longest free run for the FMap that covers it. */
 static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
 {
 	uint64_t start = region_start(f, f->region);
-	size_t maps = f->page * (region_has_pmap(f, f->region) ? 2u : 1u);
-	mark(f, start, maps);
-	for (size_t i = 0; i < f->body * 8; i++)
-		if (!(f->amap[i / 8] & (0x80 >> (i % 8))) && start + (uint64_t)i * f->amap_unit < end)
+	mark(f, start, region_maps(f, f->region));
+	unsigned run = 0, best = 0;
+	for (size_t i = 0; i < f->body * 8; i++) {
+		bool used = f->amap[i / 8] & (0x80 >> (i % 8));
+		if (!used && start + (uint64_t)i * f->amap_unit < end)
 			f->amap_free += f->amap_unit;
+		run = used ? 0 : run + 1;
+		if (run > best)
+			best = run;
+	}
 	uint8_t *pg = calloc(1, f->page);
 	if (!pg)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -229,7 +328,16 @@ static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
 		memset(pg, 0xFF, f->page);
 		rc = write_page(f, pg, PTYPE_PMAP, start + f->page, start + f->page, err);
 	}
+	if (rc == 0 && region_has_fpmap(f, f->region)) {
+		memset(pg, 0xFF, f->page);
+		rc = write_page(f, pg, PTYPE_FPMAP, start + 3u * f->page, start + 3u * f->page, err);
+	}
 	free(pg);
+	if (rc == 0 && f->format != PST_FMT_OST4K && f->region >= FMAP_FIRST) {
+		f->fmap[f->fmap_n++] = (uint8_t)(best > 0xFF ? 0xFF : best);
+		if (f->fmap_n == FMAP_SPAN)
+			rc = write_fmap(f, f->region - (FMAP_SPAN - 1), err);
+	}
 	f->last_amap = start;
 	memset(f->amap, 0, f->body);
 	return rc;
@@ -241,7 +349,7 @@ static int alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_e
 	for (;;) {
 		uint64_t at = (f->cursor + al - 1) / al * al;
 		uint64_t start = region_start(f, f->region);
-		uint64_t maps = f->page * (region_has_pmap(f, f->region) ? 2u : 1u);
+		uint64_t maps = region_maps(f, f->region);
 		if (at < start + maps) {
 			f->cursor = start + maps;
 			continue;
@@ -263,24 +371,55 @@ static int alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_e
 
 /* ---------------------------------------------------------------- entries */
 
+static int spill_fail(pst_ndb *f, or_error *err)
+{
+	return or_fail(err, OR_ERR_IO, "cannot write a temporary file beside %s: %s", f->path, strerror(errno ? errno : EIO));
+}
+
+/* A BBTENTRY ([MS-PST] 2.2.2.7.7.3): bid, ib, cb, cRef, padding. */
 static int add_bbt(pst_ndb *f, uint64_t bid, uint64_t ib, uint16_t cb, uint16_t cref, or_error *err)
 {
-	pst_bbt_entry *e = or_append((void **)&f->bbt, &f->n_bbt, &f->cap_bbt, sizeof *e);
-	if (!e)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	*e = (pst_bbt_entry){.bid = bid, .ib = ib, .cb = cb, .cref = cref};
+	uint8_t e[24] = {0};
+	pst_put64(e, bid);
+	pst_put64(e + 8, ib);
+	pst_put16(e + 16, cb);
+	pst_put16(e + 18, cref);
+	if (fwrite(e, 1, sizeof e, f->spill_bbt) != sizeof e)
+		return spill_fail(f, err);
+	f->n_bbt++;
 	return 0;
+}
+
+/* An NBTENTRY ([MS-PST] 2.2.2.7.7.4): nid, bidData, bidSub, nidParent, padding. */
+static void nbt_bytes(const pst_nbt_entry *n, uint8_t e[32])
+{
+	pst_put64(e, n->nid);
+	pst_put64(e + 8, n->bid_data);
+	pst_put64(e + 16, n->bid_sub);
+	pst_put32(e + 24, n->parent);
+	pst_put32(e + 28, 0);
 }
 
 int pst_add_node(pst_ndb *f, uint32_t nid, uint32_t parent, uint64_t bid_data, uint64_t bid_sub, or_error *err)
 {
-	pst_nbt_entry *e = or_append((void **)&f->nbt, &f->n_nbt, &f->cap_nbt, sizeof *e);
-	if (!e)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	*e = (pst_nbt_entry){nid, parent, bid_data, bid_sub};
+	pst_nbt_entry n = {nid, parent, bid_data, bid_sub};
 	uint32_t type = nid & 0x1F, index = nid >> 5;
 	if (index >= f->nid_hwm[type])
 		f->nid_hwm[type] = index + 1;
+	if ((type == PST_NID_TYPE_NORMAL_MESSAGE || type == PST_NID_TYPE_ASSOC_MESSAGE) &&
+	    (f->n_nbt_spilled == 0 || nid > f->last_spilled_nid)) {
+		uint8_t e[32];
+		nbt_bytes(&n, e);
+		if (fwrite(e, 1, sizeof e, f->spill_nbt) != sizeof e)
+			return spill_fail(f, err);
+		f->n_nbt_spilled++;
+		f->last_spilled_nid = nid;
+		return 0;
+	}
+	pst_nbt_entry *m = or_append((void **)&f->nbt, &f->n_nbt, &f->cap_nbt, sizeof *m);
+	if (!m)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	*m = n;
 	return 0;
 }
 
@@ -588,100 +727,107 @@ int pst_write_subnodes(pst_ndb *f, pst_subnode *s, size_t n, uint64_t *bid, or_e
 
 /* ---------------------------------------------------------------- B-trees */
 
-struct bt_level {
-	uint64_t *keys, *ibs, *bids;
-	size_t n;
-};
+#define BT_MAX_LEVELS 8 /* 20 entries a page at the least: 20^8 is more than any file holds */
 
-static void free_level(struct bt_level *l)
+/* A B-tree bulk-loaded from its leaf entries in key order: one open page per level; a full page is
+ * written and its first key and place go up as an entry of the level above. */
+typedef struct {
+	pst_ndb *f;
+	uint8_t ptype;
+	size_t leaf_ent;
+	struct {
+		uint8_t *pg;
+		size_t n, per, ent;
+		uint64_t written;
+	} lv[BT_MAX_LEVELS];
+	int top;
+	uint64_t root_ib, root_bid, leaf_ib;
+} bt_builder;
+
+static int bt_push(bt_builder *b, int level, const uint8_t *ent, or_error *err);
+
+/* Writes level `level`'s open page; unless it is the root, its first key goes up. */
+static int bt_write_page(bt_builder *b, int level, bool root, or_error *err)
 {
-	free(l->keys);
-	free(l->ibs);
-	free(l->bids);
-	memset(l, 0, sizeof *l);
+	pst_ndb *f = b->f;
+	uint8_t *pg = b->lv[level].pg;
+	size_t cnt = b->lv[level].n, per = b->lv[level].per, ent = b->lv[level].ent;
+	memset(pg + cnt * ent, 0, f->page - cnt * ent);
+	uint8_t *m = pg + f->bt_area;
+	if (f->page == 4096) {
+		pst_put16(m, (uint16_t)cnt);
+		pst_put16(m + 2, (uint16_t)per);
+		m[4] = (uint8_t)ent;
+		m[5] = (uint8_t)level;
+	} else {
+		m[0] = (uint8_t)cnt;
+		m[1] = (uint8_t)per;
+		m[2] = (uint8_t)ent;
+		m[3] = (uint8_t)level;
+	}
+	uint64_t ib, bid = f->next_pbid++;
+	uint8_t up[24];
+	memcpy(up, pg, 8); /* the first key (zero in an empty root) */
+	int rc = alloc_space(f, f->page, f->page, &ib, err);
+	if (rc == 0)
+		rc = write_page(f, pg, b->ptype, ib, bid, err);
+	if (rc)
+		return rc;
+	if (level == 0)
+		b->leaf_ib = ib;
+	b->lv[level].written++;
+	b->lv[level].n = 0;
+	if (root) {
+		b->root_ib = ib;
+		b->root_bid = bid;
+		return 0;
+	}
+	pst_put64(up + 8, bid);
+	pst_put64(up + 16, ib);
+	return bt_push(b, level + 1, up, err);
 }
 
-/* One level of a B-tree: entries (ent bytes each) cut into pages; each page's first key kept. */
-static int write_bt_level(pst_ndb *f, uint8_t ptype, int level, const uint8_t *ents, size_t n, size_t ent,
-                          struct bt_level *out, uint64_t *leaf_ib, or_error *err)
+static int bt_push(bt_builder *b, int level, const uint8_t *ent, or_error *err)
 {
-	size_t per = f->bt_area / ent;
-	size_t pages = n ? (n + per - 1) / per : 1;
-	uint8_t *pg = malloc(f->page);
+	if (level >= BT_MAX_LEVELS)
+		return or_fail(err, OR_ERR_LIMIT, "a B-tree deeper than %d levels", BT_MAX_LEVELS);
+	if (!b->lv[level].pg) {
+		if (!(b->lv[level].pg = malloc(b->f->page)))
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		b->lv[level].ent = level ? 24 : b->leaf_ent; /* BTENTRY: key, BREF (bid, ib) */
+		b->lv[level].per = b->f->bt_area / b->lv[level].ent;
+	}
+	if (level > b->top)
+		b->top = level;
+	if (b->lv[level].n == b->lv[level].per) {
+		int rc = bt_write_page(b, level, false, err);
+		if (rc)
+			return rc;
+	}
+	memcpy(b->lv[level].pg + b->lv[level].n * b->lv[level].ent, ent, b->lv[level].ent);
+	b->lv[level].n++;
+	return 0;
+}
+
+/* The partial pages, bottom up; the first level that is a single page is the root. */
+static int bt_finish(bt_builder *b, or_error *err)
+{
 	int rc = 0;
-	memset(out, 0, sizeof *out);
-	out->keys = calloc(pages, 8);
-	out->ibs = calloc(pages, 8);
-	out->bids = calloc(pages, 8);
-	if (!pg || !out->keys || !out->ibs || !out->bids) {
-		free(pg);
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	if (!b->lv[0].pg && (rc = bt_push(b, 0, (const uint8_t[32]){0}, err)) == 0)
+		b->lv[0].n = 0; /* an empty tree: one empty leaf */
+	for (int level = 0; rc == 0 && level < BT_MAX_LEVELS; level++) {
+		if (level == b->top && b->lv[level].written == 0)
+			return bt_write_page(b, level, true, err);
+		if (b->lv[level].n)
+			rc = bt_write_page(b, level, false, err);
 	}
-	for (size_t p = 0; p < pages && rc == 0; p++) {
-		size_t from = p * per, cnt = n == 0 ? 0 : n - from < per ? n - from : per;
-		memset(pg, 0, f->page);
-		memcpy(pg, ents + from * ent, cnt * ent);
-		uint8_t *m = pg + f->bt_area;
-		if (f->page == 4096) {
-			pst_put16(m, (uint16_t)cnt);
-			pst_put16(m + 2, (uint16_t)per);
-			m[4] = (uint8_t)ent;
-			m[5] = (uint8_t)level;
-		} else {
-			m[0] = (uint8_t)cnt;
-			m[1] = (uint8_t)per;
-			m[2] = (uint8_t)ent;
-			m[3] = (uint8_t)level;
-		}
-		uint64_t ib, bid = f->next_pbid++;
-		if ((rc = alloc_space(f, f->page, f->page, &ib, err)) != 0)
-			break;
-		out->keys[p] = 0;
-		for (int k = 7; k >= 0 && cnt; k--)
-			out->keys[p] = out->keys[p] << 8 | ents[from * ent + (size_t)k];
-		out->ibs[p] = ib;
-		out->bids[p] = bid;
-		if (leaf_ib && level == 0 && p == pages - 1)
-			*leaf_ib = ib;
-		rc = write_page(f, pg, ptype, ib, bid, err);
-	}
-	out->n = pages;
-	free(pg);
-	return rc;
+	return rc ? rc : or_fail(err, OR_ERR_LIMIT, "a B-tree deeper than %d levels", BT_MAX_LEVELS);
 }
 
-/* Bulk-loads a B-tree from sorted leaf entries; returns its root page. */
-static int write_btree(pst_ndb *f, uint8_t ptype, const uint8_t *leaf, size_t n, size_t ent, uint64_t *root_ib,
-                       uint64_t *root_bid, uint64_t *leaf_ib, or_error *err)
+static void bt_free(bt_builder *b)
 {
-	struct bt_level lv;
-	uint8_t *ents = NULL;
-	int level = 0;
-	int rc = write_bt_level(f, ptype, 0, leaf, n, ent, &lv, leaf_ib, err);
-	while (rc == 0 && lv.n > 1) {
-		/* BTENTRY: btkey (8), BREF (bid 8, ib 8) */
-		free(ents);
-		ents = malloc(lv.n * 24);
-		if (!ents) {
-			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
-			break;
-		}
-		for (size_t i = 0; i < lv.n; i++) {
-			pst_put64(ents + i * 24, lv.keys[i]);
-			pst_put64(ents + i * 24 + 8, lv.bids[i]);
-			pst_put64(ents + i * 24 + 16, lv.ibs[i]);
-		}
-		size_t cnt = lv.n;
-		free_level(&lv);
-		rc = write_bt_level(f, ptype, ++level, ents, cnt, 24, &lv, NULL, err);
-	}
-	if (rc == 0) {
-		*root_ib = lv.ibs[0];
-		*root_bid = lv.bids[0];
-	}
-	free_level(&lv);
-	free(ents);
-	return rc;
+	for (int i = 0; i < BT_MAX_LEVELS; i++)
+		free(b->lv[i].pg);
 }
 
 static int cmp_nbt(const void *a, const void *b)
@@ -690,42 +836,84 @@ static int cmp_nbt(const void *a, const void *b)
 	return x->nid < y->nid ? -1 : x->nid > y->nid;
 }
 
+static int spill_rewind(pst_ndb *f, FILE *s, or_error *err)
+{
+	if (fflush(s) != 0 || fseeko(s, 0, SEEK_SET) != 0)
+		return spill_fail(f, err);
+	return 0;
+}
+
+static int spill_read(pst_ndb *f, FILE *s, uint8_t *e, size_t n, or_error *err)
+{
+	if (fread(e, 1, n, s) != n)
+		return or_fail(err, OR_ERR_IO, "cannot read back a temporary file beside %s", f->path);
+	return 0;
+}
+
 static int write_btrees(pst_ndb *f, or_error *err)
 {
-	qsort(f->nbt, f->n_nbt, sizeof *f->nbt, cmp_nbt);
-	for (size_t i = 1; i < f->n_nbt; i++)
-		if (f->nbt[i].nid == f->nbt[i - 1].nid)
-			return or_fail(err, OR_ERR_FORMAT, "node 0x%x written twice", f->nbt[i].nid);
-	uint8_t *ents = malloc((f->n_nbt + 1) * 32);
-	if (!ents)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < f->n_nbt; i++) {
-		uint8_t *e = ents + i * 32;
-		pst_put64(e, f->nbt[i].nid);
-		pst_put64(e + 8, f->nbt[i].bid_data);
-		pst_put64(e + 16, f->nbt[i].bid_sub);
-		pst_put32(e + 24, f->nbt[i].parent);
-		pst_put32(e + 28, 0);
+	bt_builder nb = {.f = f, .ptype = PTYPE_NBT, .leaf_ent = 32}, bb = {.f = f, .ptype = PTYPE_BBT, .leaf_ent = 24};
+	uint8_t e[32], s_ent[32];
+	int rc;
+	/* nodes: the spilled message nodes merged with the others, sorted here */
+	if (f->n_nbt)
+		qsort(f->nbt, f->n_nbt, sizeof *f->nbt, cmp_nbt);
+	if ((rc = spill_rewind(f, f->spill_nbt, err)) != 0)
+		goto done;
+	size_t mi = 0;
+	uint64_t si = 0;
+	bool have_s = false;
+	uint32_t last = 0;
+	bool any = false;
+	while (rc == 0) {
+		if (!have_s && si < f->n_nbt_spilled) {
+			if ((rc = spill_read(f, f->spill_nbt, s_ent, 32, err)) != 0)
+				break;
+			si++;
+			have_s = true;
+		}
+		uint32_t snid = have_s ? (uint32_t)(s_ent[0] | s_ent[1] << 8 | s_ent[2] << 16 | (uint32_t)s_ent[3] << 24) : 0;
+		if (have_s && (mi == f->n_nbt || snid < f->nbt[mi].nid)) {
+			memcpy(e, s_ent, 32);
+			have_s = false;
+		} else if (mi < f->n_nbt) {
+			nbt_bytes(&f->nbt[mi++], e);
+		} else {
+			break;
+		}
+		uint32_t nid = (uint32_t)(e[0] | e[1] << 8 | e[2] << 16 | (uint32_t)e[3] << 24);
+		if (any && nid == last) {
+			rc = or_fail(err, OR_ERR_FORMAT, "node 0x%x written twice", nid);
+			break;
+		}
+		any = true;
+		last = nid;
+		rc = bt_push(&nb, 0, e, err);
 	}
-	int rc = write_btree(f, PTYPE_NBT, ents, f->n_nbt, 32, &f->nbt_root_ib, &f->nbt_root_bid, &f->nbt_leaf_ib, err);
-	free(ents);
+	if (rc == 0)
+		rc = bt_finish(&nb, err);
 	if (rc)
-		return rc;
+		goto done;
+	f->nbt_root_ib = nb.root_ib;
+	f->nbt_root_bid = nb.root_bid;
+	f->nbt_leaf_ib = nb.leaf_ib;
 	/* the block tree is written last, so it holds no entry for its own pages: pages are not blocks;
-	 * block ids grow as blocks are written, so the entries are in key order already */
-	ents = malloc((f->n_bbt + 1) * 24);
-	if (!ents)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; i < f->n_bbt; i++) {
-		uint8_t *e = ents + i * 24;
-		pst_put64(e, f->bbt[i].bid);
-		pst_put64(e + 8, f->bbt[i].ib);
-		pst_put16(e + 16, f->bbt[i].cb);
-		pst_put16(e + 18, f->bbt[i].cref);
-		pst_put32(e + 20, 0);
+	 * block ids grow as blocks are written, so the spilled entries are in key order already */
+	if ((rc = spill_rewind(f, f->spill_bbt, err)) != 0)
+		goto done;
+	for (uint64_t i = 0; i < f->n_bbt && rc == 0; i++)
+		if ((rc = spill_read(f, f->spill_bbt, e, 24, err)) == 0)
+			rc = bt_push(&bb, 0, e, err);
+	if (rc == 0)
+		rc = bt_finish(&bb, err);
+	if (rc == 0) {
+		f->bbt_root_ib = bb.root_ib;
+		f->bbt_root_bid = bb.root_bid;
+		f->bbt_leaf_ib = bb.leaf_ib;
 	}
-	rc = write_btree(f, PTYPE_BBT, ents, f->n_bbt, 24, &f->bbt_root_ib, &f->bbt_root_bid, &f->bbt_leaf_ib, err);
-	free(ents);
+done:
+	bt_free(&nb);
+	bt_free(&bb);
 	return rc;
 }
 
@@ -775,6 +963,9 @@ int pst_ndb_finish(pst_ndb *f, or_error *err)
 	uint64_t end = region_start(f, f->region + 1);
 	if ((rc = flush_region(f, end, err)) != 0)
 		return rc;
+	/* the FMap over the last regions, its bytes for regions beyond the file zero */
+	if (f->fmap_n && (rc = write_fmap(f, f->region + 1 - f->fmap_n, err)) != 0)
+		return rc;
 	f->cursor = end;
 	if ((rc = write_header(f, err)) != 0)
 		return rc;
@@ -798,6 +989,7 @@ int pst_ndb_commit(pst_ndb *f, or_error *err)
 	} else if (rename(f->tmp, f->path) != 0) {
 		return io_fail(f, err, "cannot rename onto");
 	}
+	or_temp_unregister(f->tmp);
 	free(f->tmp);
 	f->tmp = NULL;
 	return 0;

@@ -22,7 +22,12 @@ typedef struct {
 } plist;
 
 struct pst_object {
-	pst_writer *w;
+	pst_writer *w;           /* NULL for a message of a bare NDB file (pst_node_message_begin) */
+	pst_ndb *f;
+	pst_nameid *names;
+	size_t *open_count;      /* the writer's count of objects being written, or the top object's own */
+	size_t own_count;
+	uint32_t node_parent;    /* a bare file's message: its parent node */
 	pst_object *parent;
 	int kind;
 	pst_hn *hn;              /* the object's heap: its subnodes gather here as they are written */
@@ -34,9 +39,13 @@ struct pst_object {
 	size_t n_rcols, cap_rcols;
 	plist *recips;           /* recipients, each a property list */
 	size_t n_recips, cap_recips;
+	pst_col *acols;          /* attachment table columns asked for */
+	size_t n_acols, cap_acols;
 	plist *atts;             /* one attachment-table row per attachment written */
 	uint32_t *att_nids;
 	size_t n_atts, cap_atts;
+	plist row;               /* an attachment: its row as given (pst_attachment_row) */
+	bool row_given;
 	/* a value being streamed */
 	bool streaming;
 	uint16_t s_id, s_type;
@@ -86,7 +95,8 @@ static pst_prop *plist_props(plist *l, or_error *err)
 	return out;
 }
 
-static int new_object(pst_writer *w, pst_object *parent, int kind, pst_object **out, or_error *err)
+static int new_object(pst_writer *w, pst_ndb *f, pst_nameid *names, pst_object *parent, int kind, pst_object **out,
+                      or_error *err)
 {
 	*out = NULL;
 	if (parent && parent->child)
@@ -95,16 +105,19 @@ static int new_object(pst_writer *w, pst_object *parent, int kind, pst_object **
 	if (!o)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	o->w = w;
+	o->f = f;
+	o->names = names;
 	o->parent = parent;
 	o->kind = kind;
-	int rc = pst_hn_new(&o->hn, w->f, 0xBC, false, err);
+	o->open_count = parent ? parent->open_count : w ? &w->open_objects : &o->own_count;
+	int rc = pst_hn_new(&o->hn, f, 0xBC, false, err);
 	if (rc) {
 		free(o);
 		return rc;
 	}
 	if (parent)
 		parent->child = o;
-	w->open_objects++;
+	(*o->open_count)++;
 	*out = o;
 	return 0;
 }
@@ -114,10 +127,12 @@ int pst_message_begin(pst_writer *w, pst_folder_id folder, bool associated, pst_
 	pst_wfolder *fo = pst_writer_folder(w, folder);
 	if (!fo || fo->closed)
 		return or_fail(err, OR_ERR_USAGE, fo ? "folder %s is closed" : "no folder %s", fo ? fo->name : "");
-	uint32_t *next = associated ? &w->next_assoc : &w->next_message;
+	/* one counter for both kinds: message nodes then come in id order, as the node B-tree's
+	 * spill file wants them (ndb.c) */
+	uint32_t *next = &w->next_message;
 	if (*next >= (1u << 27))
 		return or_fail(err, OR_ERR_LIMIT, "too many messages for one file");
-	int rc = new_object(w, NULL, OBJ_MESSAGE, out, err);
+	int rc = new_object(w, w->f, w->names, NULL, OBJ_MESSAGE, out, err);
 	if (rc)
 		return rc;
 	(*out)->folder = folder;
@@ -126,11 +141,22 @@ int pst_message_begin(pst_writer *w, pst_folder_id folder, bool associated, pst_
 	return 0;
 }
 
+int pst_node_message_begin(pst_ndb *f, pst_nameid *names, uint32_t nid, uint32_t parent, pst_object **out,
+                           or_error *err)
+{
+	int rc = new_object(NULL, f, names, NULL, OBJ_MESSAGE, out, err);
+	if (rc == 0) {
+		(*out)->nid = nid;
+		(*out)->node_parent = parent;
+	}
+	return rc;
+}
+
 int pst_attachment_begin(pst_object *o, pst_object **att, or_error *err)
 {
 	if (o->kind == OBJ_ATTACHMENT)
 		return or_fail(err, OR_ERR_USAGE, "an attachment has no attachments");
-	int rc = new_object(o->w, o, OBJ_ATTACHMENT, att, err);
+	int rc = new_object(o->w, o->f, o->names, o, OBJ_ATTACHMENT, att, err);
 	if (rc == 0)
 		(*att)->nid = pst_hn_next_subnid(o->hn, PST_NID_TYPE_ATTACHMENT);
 	return rc;
@@ -140,7 +166,7 @@ int pst_embedded_begin(pst_object *att, pst_object **msg, or_error *err)
 {
 	if (att->kind != OBJ_ATTACHMENT)
 		return or_fail(err, OR_ERR_USAGE, "only an attachment embeds a message");
-	int rc = new_object(att->w, att, OBJ_EMBEDDED, msg, err);
+	int rc = new_object(att->w, att->f, att->names, att, OBJ_EMBEDDED, msg, err);
 	if (rc == 0)
 		(*msg)->nid = pst_hn_next_subnid(att->hn, PST_NID_TYPE_NORMAL_MESSAGE);
 	return rc;
@@ -153,7 +179,7 @@ static int add_prop(pst_object *o, const pst_prop *p, or_error *err)
 		return or_fail(err, OR_ERR_USAGE, "a property while a value or a sub object is being written");
 	if (p->data && p->len > PST_HN_ALLOC_MAX && !pst_fixed_size(p->type)) {
 		pst_subnode s = {pst_hn_next_subnid(o->hn, PST_NID_TYPE_LTP), 0, 0};
-		int rc = pst_write_data(o->w->f, p->data, p->len, &s.bid_data, err);
+		int rc = pst_write_data(o->f, p->data, p->len, &s.bid_data, err);
 		if (rc == 0)
 			rc = pst_hn_add_subnode(o->hn, &s, err);
 		if (rc)
@@ -168,7 +194,8 @@ static int add_prop(pst_object *o, const pst_prop *p, or_error *err)
 
 int pst_object_prop(pst_object *o, const pst_prop *p, or_error *err)
 {
-	if (p->id >= 0x8000 && (size_t)(p->id - 0x8000) >= pst_nameid_count(o->w->names))
+	/* a bare file's caller owns its map (and may write an id the map lacks, to make test files) */
+	if (o->w && p->id >= 0x8000 && (size_t)(p->id - 0x8000) >= pst_nameid_count(o->names))
 		return or_fail(err, OR_ERR_USAGE, "named property 0x%04x is not in the file's map", p->id);
 	return add_prop(o, p, err);
 }
@@ -176,7 +203,7 @@ int pst_object_prop(pst_object *o, const pst_prop *p, or_error *err)
 int pst_object_named(pst_object *o, const pst_name *name, const pst_prop *p, or_error *err)
 {
 	pst_prop q = *p;
-	int rc = pst_nameid_get(o->w->names, name, &q.id, err);
+	int rc = pst_nameid_get(o->names, name, &q.id, err);
 	return rc ? rc : add_prop(o, &q, err);
 }
 
@@ -200,7 +227,7 @@ int pst_object_value_write(pst_object *o, const void *data, size_t len, or_error
 		return len && buf_append(&o->s_head, data, len) != 0 ? or_fail(err, OR_ERR_NOMEM, "out of memory") : 0;
 	int rc = 0;
 	if (!o->s) {
-		rc = pst_stream_open(o->w->f, 1, &o->s, err);
+		rc = pst_stream_open(o->f, 1, &o->s, err);
 		if (rc == 0 && o->s_head.len)
 			rc = pst_stream_write(o->s, o->s_head.data, o->s_head.len, err);
 		o->s_head.len = 0;
@@ -216,7 +243,7 @@ int pst_object_value_end(pst_object *o, or_error *err)
 	pst_prop p = {.id = o->s_id, .type = o->s_type};
 	if (o->s_type == PT_OBJECT && !o->s) {
 		/* an object (OLE) always lives in a subnode */
-		int rc = pst_stream_open(o->w->f, 1, &o->s, err);
+		int rc = pst_stream_open(o->f, 1, &o->s, err);
 		if (rc == 0 && o->s_head.len)
 			rc = pst_stream_write(o->s, o->s_head.data, o->s_head.len, err);
 		if (rc)
@@ -270,13 +297,41 @@ int pst_object_recipient(pst_object *o, const pst_prop *props, size_t n, or_erro
 	return 0;
 }
 
-int pst_object_recipient_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err)
+static int add_cols(pst_col **arr, size_t *n, size_t *cap, const pst_col *cols, size_t k, or_error *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		pst_col *c = or_append((void **)&o->rcols, &o->n_rcols, &o->cap_rcols, sizeof *c);
+	for (size_t i = 0; i < k; i++) {
+		pst_col *c = or_append((void **)arr, n, cap, sizeof *c);
 		if (!c)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		*c = cols[i];
+	}
+	return 0;
+}
+
+int pst_object_recipient_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err)
+{
+	return add_cols(&o->rcols, &o->n_rcols, &o->cap_rcols, cols, n, err);
+}
+
+int pst_object_attachment_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err)
+{
+	if (o->kind == OBJ_ATTACHMENT)
+		return or_fail(err, OR_ERR_USAGE, "an attachment has no attachments");
+	return add_cols(&o->acols, &o->n_acols, &o->cap_acols, cols, n, err);
+}
+
+int pst_attachment_row(pst_object *att, const pst_prop *cells, size_t n, or_error *err)
+{
+	if (att->kind != OBJ_ATTACHMENT)
+		return or_fail(err, OR_ERR_USAGE, "only an attachment has a row in an attachment table");
+	plist_free(&att->row);
+	att->row_given = true;
+	for (size_t i = 0; i < n; i++) {
+		if (cells[i].id == 0x67F2 || cells[i].id == 0x67F3)
+			continue; /* the row id and version are the table's own */
+		int rc = plist_add(&att->row, &cells[i], err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -291,67 +346,50 @@ static bool has_col(const pst_col *cols, size_t n, uint16_t id, uint16_t type)
 	return false;
 }
 
-/* The recipient table (subnode 0x692): the template's columns and every property a recipient has. */
-static int write_recipients(pst_object *o, or_error *err)
+/* A table of a message (recipients 0x692, attachments 0x671): the template's columns, the columns
+ * asked for, and every property a row has (one type per id: a second type of an id is left out of
+ * the columns, as a table column holds one type). Row r gets id ids[r] (NULL: r). */
+static int write_table(pst_object *o, uint32_t nid, const pst_col *tmpl, size_t n_tmpl, const pst_col *asked,
+                       size_t n_asked, plist *rows, const uint32_t *ids, size_t n_rows, or_error *err)
 {
 	pst_col *cols = NULL;
 	size_t nc = 0, cap = 0;
 	pst_cell *cells = NULL;
 	pst_tc *t = NULL;
-	int rc = 0;
-	for (size_t i = 0; i < pst_n_recipient_cols; i++) {
-		pst_col *c = or_append((void **)&cols, &nc, &cap, sizeof *c);
-		if (!c)
-			return or_fail(err, OR_ERR_NOMEM, "out of memory");
-		*c = pst_recipient_cols[i];
-	}
-	for (size_t r = 0; r <= o->n_recips; r++) {
-		size_t nk = r < o->n_recips ? o->recips[r].n : o->n_rcols;
-		for (size_t k = 0; k < nk; k++) {
-			pst_prop asked = {0};
-			if (r == o->n_recips)
-				asked = (pst_prop){.id = o->rcols[k].id, .type = o->rcols[k].type};
-			const pst_prop *p = r < o->n_recips ? &o->recips[r].props[k].p : &asked;
-			if (has_col(cols, nc, p->id, p->type))
-				continue;
-			/* a column holds one type: a second type of one id cannot be a column too */
+	int rc = add_cols(&cols, &nc, &cap, tmpl, n_tmpl, err);
+	for (size_t r = 0; r <= n_rows && rc == 0; r++) {
+		size_t nk = r < n_rows ? rows[r].n : n_asked;
+		for (size_t k = 0; k < nk && rc == 0; k++) {
+			pst_col c = r < n_rows ? (pst_col){rows[r].props[k].p.id, rows[r].props[k].p.type} : asked[k];
 			bool id_taken = false;
-			for (size_t i = 0; i < nc; i++)
-				id_taken |= cols[i].id == p->id;
-			if (id_taken)
-				continue;
-			pst_col *c = or_append((void **)&cols, &nc, &cap, sizeof *c);
-			if (!c) {
-				free(cols);
-				return or_fail(err, OR_ERR_NOMEM, "out of memory");
-			}
-			*c = (pst_col){p->id, p->type};
+			for (size_t i = 0; i < nc && !id_taken; i++)
+				id_taken = cols[i].id == c.id;
+			if (!id_taken)
+				rc = add_cols(&cols, &nc, &cap, &c, 1, err);
 		}
 	}
-	if (nc > 250) {
-		free(cols);
-		return or_fail(err, OR_ERR_LIMIT, "recipients with %zu different properties", nc);
-	}
-	if (!(cells = calloc(nc, sizeof *cells)))
+	if (rc == 0 && nc > 250)
+		rc = or_fail(err, OR_ERR_LIMIT, "a table of %zu columns", nc);
+	if (rc == 0 && !(cells = calloc(nc, sizeof *cells)))
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 	if (rc == 0)
-		rc = pst_tc_new(&t, o->w->f, cols, nc, err);
-	for (size_t r = 0; r < o->n_recips && rc == 0; r++) {
-		pst_prop *ps = plist_props(&o->recips[r], err);
+		rc = pst_tc_new(&t, o->f, cols, nc, err);
+	for (size_t r = 0; r < n_rows && rc == 0; r++) {
+		pst_prop *ps = plist_props(&rows[r], err);
 		if (!ps) {
 			rc = OR_ERR_NOMEM;
 			break;
 		}
 		for (size_t c = 0; c < nc; c++) {
 			cells[c] = (pst_cell){0};
-			for (size_t k = 0; k < o->recips[r].n; k++)
+			for (size_t k = 0; k < rows[r].n; k++)
 				if (ps[k].id == cols[c].id && ps[k].type == cols[c].type && !ps[k].subnode)
 					cells[c] = (pst_cell){true, ps[k].data, ps[k].len, ps[k].num};
 		}
-		rc = pst_tc_row(t, (uint32_t)r, cells, err);
+		rc = pst_tc_row(t, ids ? ids[r] : (uint32_t)r, cells, err);
 		free(ps);
 	}
-	pst_subnode s = {0x692, 0, 0};
+	pst_subnode s = {nid, 0, 0};
 	if (rc == 0) {
 		rc = pst_tc_finish(t, 0, 0, &s, err);
 		t = NULL;
@@ -364,34 +402,6 @@ static int write_recipients(pst_object *o, or_error *err)
 	return rc;
 }
 
-/* The attachment table (subnode 0x671): one row per attachment, from its properties. */
-static int write_attachment_table(pst_object *o, or_error *err)
-{
-	pst_tc *t = NULL;
-	pst_cell cells[8];
-	int rc = pst_tc_new(&t, o->w->f, pst_attachment_cols, pst_n_attachment_cols, err);
-	for (size_t a = 0; a < o->n_atts && rc == 0; a++) {
-		pst_prop *ps = plist_props(&o->atts[a], err);
-		if (!ps)
-			return OR_ERR_NOMEM;
-		for (size_t c = 0; c < pst_n_attachment_cols; c++) {
-			cells[c] = (pst_cell){0};
-			for (size_t k = 0; k < o->atts[a].n; k++)
-				if (ps[k].id == pst_attachment_cols[c].id && ps[k].type == pst_attachment_cols[c].type && !ps[k].subnode)
-					cells[c] = (pst_cell){true, ps[k].data, ps[k].len, ps[k].num};
-		}
-		rc = pst_tc_row(t, o->att_nids[a], cells, err);
-		free(ps);
-	}
-	pst_subnode s = {0x671, 0, 0};
-	if (rc == 0) {
-		rc = pst_tc_finish(t, 0, 0, &s, err);
-		t = NULL;
-	}
-	pst_tc_free(t);
-	return rc ? rc : pst_hn_add_subnode(o->hn, &s, err);
-}
-
 /* ---------------------------------------------------------------- end */
 
 static void object_free(pst_object *o)
@@ -400,7 +410,7 @@ static void object_free(pst_object *o)
 		return;
 	if (o->parent && o->parent->child == o)
 		o->parent->child = NULL;
-	o->w->open_objects--;
+	(*o->open_count)--;
 	pst_hn_free(o->hn);
 	plist_free(&o->props);
 	for (size_t i = 0; i < o->n_recips; i++)
@@ -411,6 +421,8 @@ static void object_free(pst_object *o)
 		plist_free(&o->atts[i]);
 	free(o->atts);
 	free(o->att_nids);
+	free(o->acols);
+	plist_free(&o->row);
 	buf_free(&o->s_head);
 	pst_stream_free(o->s);
 	free(o);
@@ -425,7 +437,8 @@ void pst_object_abort(pst_object *o)
 	object_free(o);
 }
 
-/* The attachment's row for its message's attachment table. */
+/* The attachment's row for its message's attachment table: as given, or made of its properties
+ * that are columns (the template's and those asked for). */
 static int note_attachment(pst_object *att, or_error *err)
 {
 	pst_object *m = att->parent;
@@ -437,12 +450,18 @@ static int note_attachment(pst_object *att, or_error *err)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	m->att_nids = nids;
 	nids[m->n_atts - 1] = att->nid;
+	if (att->row_given) {
+		*row = att->row;
+		memset(&att->row, 0, sizeof att->row);
+		return 0;
+	}
 	pst_prop *ps = plist_props(&att->props, err);
 	if (!ps)
 		return OR_ERR_NOMEM;
 	int rc = 0;
 	for (size_t k = 0; k < att->props.n && rc == 0; k++)
-		if (has_col(pst_attachment_cols, pst_n_attachment_cols, ps[k].id, ps[k].type) && !ps[k].subnode)
+		if ((has_col(pst_attachment_cols, pst_n_attachment_cols, ps[k].id, ps[k].type) ||
+		     has_col(m->acols, m->n_acols, ps[k].id, ps[k].type)) && !ps[k].subnode)
 			rc = plist_add(row, &ps[k], err);
 	free(ps);
 	return rc;
@@ -456,9 +475,11 @@ int pst_object_end(pst_object *o, or_error *err)
 	if (o->streaming)
 		return or_fail(err, OR_ERR_USAGE, "a value is still being written");
 	if (o->kind != OBJ_ATTACHMENT)
-		rc = write_recipients(o, err);
+		rc = write_table(o, 0x692, pst_recipient_cols, pst_n_recipient_cols, o->rcols, o->n_rcols, o->recips, NULL,
+		                 o->n_recips, err);
 	if (rc == 0 && o->n_atts)
-		rc = write_attachment_table(o, err);
+		rc = write_table(o, 0x671, pst_attachment_cols, pst_n_attachment_cols, o->acols, o->n_acols, o->atts,
+		                 o->att_nids, o->n_atts, err);
 	pst_prop *ps = rc == 0 ? plist_props(&o->props, err) : NULL;
 	if (rc == 0 && !ps)
 		rc = OR_ERR_NOMEM;
@@ -470,7 +491,9 @@ int pst_object_end(pst_object *o, or_error *err)
 		} else {
 			/* pst_pc_write sorts its list: keep ps in the caller's order for the table row */
 			memcpy(copy, ps, o->props.n * sizeof *copy);
-			if (o->kind == OBJ_MESSAGE) {
+			if (o->kind == OBJ_MESSAGE && !o->w) {
+				rc = pst_pc_write(o->hn, copy, o->props.n, o->nid, o->node_parent, NULL, err);
+			} else if (o->kind == OBJ_MESSAGE) {
 				pst_wfolder *fo = pst_writer_folder(o->w, o->folder);
 				rc = pst_pc_write(o->hn, copy, o->props.n, o->nid, o->folder, NULL, err);
 				if (rc == 0)

@@ -133,7 +133,9 @@ int pst_bth_build(pst_hn *hn, const uint8_t *recs, size_t n, uint8_t cb_key, uin
                   or_error *err);
 
 /* A property for a PC or a table row: numbers in `num` (little-endian value) when `data` is NULL,
- * other values as their stored bytes; `hnid` set instead when the value is already a subnode. */
+ * other values as their stored bytes; `subnode` set instead when the value is already a subnode.
+ * A variable-size value with `data` NULL is stored as HNID 0 (an empty value without an
+ * allocation, as some files hold them); "" with len 0 is an empty allocation. */
 typedef struct {
 	uint16_t id, type;
 	const void *data;
@@ -155,7 +157,8 @@ typedef struct pst_tc pst_tc;
  * one; the heap pages and the row matrix stream to the file. */
 int pst_tc_new(pst_tc **out, pst_ndb *f, const pst_col *cols, size_t n_cols, or_error *err);
 /* One row: cells[c] for cols[c] (data NULL and len 0 with num: a fixed value; `present` false:
- * the cell is empty). Variable values are stored in the table's heap (or a subnode). */
+ * the cell is empty). Variable values are stored in the table's heap (or a subnode); one with
+ * data NULL as HNID 0. */
 typedef struct { bool present; const void *data; uint32_t len; uint64_t num; } pst_cell;
 int pst_tc_row(pst_tc *t, uint32_t row_id, const pst_cell *cells, or_error *err);
 size_t pst_tc_rows(const pst_tc *t);
@@ -178,6 +181,17 @@ typedef struct {
 	uint32_t lid;
 	const char *name;
 } pst_name;
+
+/* The name-to-id map of a file being written ([MS-PST] 2.4.7): ids from 0x8000 in the order names
+ * are first met. pst_writer keeps one; tools/ostwrite uses one directly for its own layouts. */
+typedef struct pst_nameid pst_nameid;
+int pst_nameid_new(pst_nameid **out, or_error *err);
+void pst_nameid_free(pst_nameid *m);
+int pst_nameid_get(pst_nameid *m, const pst_name *n, uint16_t *id, or_error *err);
+size_t pst_nameid_count(const pst_nameid *m);
+/* Writes the map node (0x61); a map without names gets one (PSETID_Common, LID 0x8503), as
+ * readers refuse an empty one. */
+int pst_nameid_write(pst_nameid *m, pst_ndb *f, or_error *err);
 
 typedef struct pst_writer pst_writer;
 typedef uint32_t pst_folder_id; /* the folder's NID */
@@ -202,6 +216,11 @@ int pst_folder_close(pst_writer *w, pst_folder_id folder, or_error *err);
 /* A message, an attachment or an embedded message being written. */
 typedef struct pst_object pst_object;
 int pst_message_begin(pst_writer *w, pst_folder_id folder, bool associated, pst_object **out, or_error *err);
+/* A message written as node `nid` (parent `parent`) of a bare NDB file, outside pst_writer: the
+ * caller writes its folder's tables and the map (test files of other layouts, tools/ostwrite).
+ * Property ids 0x8000 and up are written as given. */
+int pst_node_message_begin(pst_ndb *f, pst_nameid *names, uint32_t nid, uint32_t parent, pst_object **out,
+                           or_error *err);
 /* A property (any type, its stored bytes: UTF-16LE for PT_UNICODE, the multi-value layout of
  * [MS-PST] 2.3.3.4 for multi-valued ones). Ids 0x8000 and up must come from pst_writer_name_id. */
 int pst_object_prop(pst_object *o, const pst_prop *p, or_error *err);
@@ -217,8 +236,14 @@ int pst_object_value_end(pst_object *o, or_error *err);
 int pst_object_recipient(pst_object *o, const pst_prop *props, size_t n, or_error *err);
 /* Columns the recipient table has even where no recipient has a value (ids already mapped). */
 int pst_object_recipient_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err);
-/* An attachment of message `o`: a new object; pst_object_end(attachment) returns to o. */
+/* An attachment of message `o`: a new object; pst_object_end(attachment) returns to o. The
+ * attachment table's rows come in the order attachments are begun. */
 int pst_attachment_begin(pst_object *o, pst_object **att, or_error *err);
+/* Columns the attachment table has beyond the template's (ids already mapped), as a source holds
+ * them; each row is made of the attachment's properties in those columns... */
+int pst_object_attachment_columns(pst_object *o, const pst_col *cols, size_t n, or_error *err);
+/* ...unless the row is given whole (ids mapped; its row id and version are the table's own). */
+int pst_attachment_row(pst_object *att, const pst_prop *cells, size_t n, or_error *err);
 /* The message embedded in attachment `att` (its PidTagAttachDataObject); end it before `att`. */
 int pst_embedded_begin(pst_object *att, pst_object **msg, or_error *err);
 /* Writes the object; a top-level message joins its folder. Frees o. */

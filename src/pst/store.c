@@ -96,7 +96,6 @@ int pst_writer_open(pst_writer **out, const char *path, const pst_writer_options
 	}
 	w->next_folder = FIRST_USER_FOLDER;
 	w->next_message = 0x10000;
-	w->next_assoc = 0x10000;
 	if ((rc = add_folder(w, PST_NID_ROOT_FOLDER, 0, "", NULL, true, err)) != 0 ||
 	    (rc = add_folder(w, NID_IPM_SUBTREE, PST_NID_ROOT_FOLDER, "Top of Personal Folders", NULL, false, err)) != 0 ||
 	    (rc = add_folder(w, NID_SEARCH_ROOT, PST_NID_ROOT_FOLDER, "Search Root", NULL, true, err)) != 0 ||

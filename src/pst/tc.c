@@ -192,8 +192,10 @@ int pst_tc_row(pst_tc *t, uint32_t row_id, const pst_cell *cells, or_error *err)
 					v = cell->num;
 				}
 			} else {
+				/* data NULL: an empty value without an allocation (HNID 0) */
 				uint32_t hnid = 0;
-				rc = pst_hn_value(t->hn, cell->data, cell->len, &hnid, err);
+				if (cell->data)
+					rc = pst_hn_value(t->hn, cell->data, cell->len, &hnid, err);
 				v = hnid;
 			}
 		}

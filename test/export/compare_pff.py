@@ -1,8 +1,9 @@
 """Compares what libpff's pffexport (a reader we did not write) gets out of a cache file and out of
 the .pst `ostrecon export --all` made of it: every item, property by property (pffexport -d dumps
 each item's values; named properties are compared by the name they map to, since the new file
-numbers them anew), every recipient row, every file pffexport renders (bodies: text, HTML, RTF;
-headers) and every attachment's bytes, recursively into embedded messages.
+numbers them anew), every recipient row, the attachment table's rows in order, every file
+pffexport renders (bodies: text, HTML, RTF; headers) and every attachment's bytes, recursively
+into embedded messages.
 
 Usage: compare_pff.py SOURCE_EXPORT_DIR PST_EXPORT_DIR TOP_FOLDER_NAME
 Exit 0 when every source item is in the .pst, equal; prints the counts compared."""
@@ -72,6 +73,15 @@ def item_signature(d, counts):
             parts.append(("file", name, hashlib.sha256(open(p, "rb").read()).hexdigest()))
     ad = os.path.join(d, "Attachments")
     if os.path.isdir(ad):
+        tp = os.path.join(ad, "ItemValues.txt")
+        if os.path.exists(tp):
+            # the attachment table: its rows in order, every cell (libpff prints absent ones too)
+            rows = collections.defaultdict(list)
+            for s, k, t, v in parse_values(tp):
+                if k not in ("0x000067f2", "0x000067f3"):
+                    rows[s].append((k, t, v))
+            counts["attachment table rows"] += len(rows)
+            parts.append(("attachment table", tuple(tuple(sorted(rows[s])) for s in sorted(rows, key=int))))
         for name in sorted(os.listdir(ad)):
             p = os.path.join(ad, name)
             if os.path.isfile(p) and name != "ItemValues.txt":

@@ -61,9 +61,10 @@ PY
 done
 
 # A damaged cache exported whole: every message the listing reads is in the .pst, and every one it
-# cannot read is listed (stderr, exit 2), none skipped in silence.
+# cannot read in full (unreadable, or a block whose checksum fails) is listed (stderr, exit 2),
+# none skipped in silence.
 d="$root/samples/scenarios/only_in_cache"
-for dmg in unreadable-message zero-page; do
+for dmg in unreadable-message zero-page bad-block-crc; do
 	"$W" "$d/cache.json" --format ost4k -o "$tmp/d.ost" --damage $dmg 2>/dev/null
 	"$OSTRECON" ost -q "$tmp/d.ost" -o "$tmp/d.jsonl" || true
 	rm -f "$tmp/d.pst"; rc=0

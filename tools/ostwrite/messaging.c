@@ -7,7 +7,6 @@
 #include <string.h>
 
 #define NID_MESSAGE_STORE 0x21
-#define NID_NAME_TO_ID_MAP 0x61
 #define NID_ROOT_FOLDER 0x122
 #define NID_REPLICA_TABLE 0x801
 
@@ -33,6 +32,9 @@ struct mbx {
 	uint8_t provider[16];
 	struct ow_damage_info *dmg;
 	int64_t first_plain;    /* the first ordinary message (damage modes aim at it), -1 none */
+	pst_nameid *names;      /* the name-to-id map, written after the messages that fill it */
+	struct fx_parts_scratch parts;
+	uint8_t *chunk;         /* a generated attachment, a piece at a time */
 };
 
 static uint32_t folder_nid_index(const struct fixture *fx, uint32_t i, uint32_t *next)
@@ -227,29 +229,6 @@ done:
 	return rc;
 }
 
-/* A name-to-id map with a single numeric name (PSETID_Common, LID 0x8503 -> 0x8000) and a string
- * stream holding one empty string: readers load the map first and some refuse empty streams. */
-static int write_nameid_map(struct mbx *m)
-{
-	struct plist l = {0};
-	uint8_t entry[8];
-	static const uint8_t psetid_common[16] = {0x08, 0x20, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00,
-						  0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46};
-	const uint32_t lid = 0x8503, guid_n = 3u << 1; /* wGuid 3: the first GUID of the stream */
-	int rc = -1;
-	pst_put32(entry, lid);
-	pst_put16(entry + 4, (uint16_t)guid_n);
-	pst_put16(entry + 6, 0);
-	if (pl_num(&l, 0x0001, PT_LONG, 251) < 0 || pl_bin(&l, 0x0002, psetid_common, 16) < 0 ||
-	    pl_bin(&l, 0x0003, entry, 8) < 0 || pl_bin(&l, 0x0004, "\0\0\0\0", 4) < 0 ||
-	    pl_bin(&l, (uint16_t)(0x1000 + (lid ^ guid_n) % 251), entry, 8) < 0)
-		goto done;
-	rc = pst_write_pc(m->f->ndb, NID_NAME_TO_ID_MAP, 0, l.p, l.n, &m->f->oerr);
-done:
-	pl_free(&l);
-	return rc;
-}
-
 /* Descriptor 0x801: records (GUID, replid) sorted by GUID; values array of GUIDs indexed by replid.
  * Replid = replica index + 1; slot 0 (a replid this writer never uses) holds a zero GUID. */
 static int write_replica_table(struct mbx *m)
@@ -328,9 +307,13 @@ static const pst_col content_cols[] = {
 	{0x0017, PT_LONG}, {0x0E06, PT_SYSTIME}, {0x0E07, PT_LONG}, {0x0E08, PT_LONG},
 };
 
-static uint32_t item_flags(const struct fx_item *it)
+static uint32_t item_flags(struct mbx *m, uint32_t i)
 {
+	const struct fx_item *it = &m->fx->items[i];
 	uint32_t v = it->has & FXI_MSGFLAGS ? it->msg_flags : 0;
+	const struct fx_msg *parts = fx_item_parts(m->fx, i, &m->parts);
+	if (parts && parts->n_atts)
+		v |= 0x10; /* MSGFLAG_HASATTACH */
 	if (it->read)
 		v |= 1;
 	else
@@ -393,7 +376,7 @@ static int write_contents(struct mbx *m, int64_t i, uint32_t nid, int assoc)
 		ids[n] = m->item_nid[it_i];
 		cells[n * 4] = it->importance;
 		cells[n * 4 + 1] = (uint64_t)it->received;
-		cells[n * 4 + 2] = item_flags(it);
+		cells[n * 4 + 2] = item_flags(m, it_i);
 		cells[n * 4 + 3] = item_size(fx, it_i);
 		n++;
 	}
@@ -404,15 +387,181 @@ done:
 	return rc;
 }
 
+/* Properties collected in a plist go to the object being written. */
+static int put_props(struct mbx *m, pst_object *o, struct plist *l)
+{
+	for (size_t k = 0; k < l->n; k++)
+		if (pst_object_prop(o, &l->p[k], &m->f->oerr) < 0)
+			return -1;
+	return 0;
+}
+
+static int put_str(struct mbx *m, pst_object *o, uint16_t id, const char *s)
+{
+	struct plist l = {0};
+	int rc = pl_str(&l, id, s) < 0 || put_props(m, o, &l) < 0 ? -1 : 0;
+	pl_free(&l);
+	return rc;
+}
+
+static int put_num(struct mbx *m, pst_object *o, uint16_t id, uint16_t type, uint64_t v)
+{
+	pst_prop p = {.id = id, .type = type, .num = v};
+	return pst_object_prop(o, &p, &m->f->oerr);
+}
+
+/* A body (UTF-8 text) as PidTagBody, UTF-16: over a heap allocation it goes to a subnode, over a
+ * block to a data tree. */
+static int put_body(struct mbx *m, pst_object *o, const char *text)
+{
+	or_buf u = {0};
+	int rc = -1;
+	if (pst_utf16(&u, text) == 0) {
+		pst_prop p = {.id = 0x1000, .type = PT_UNICODE, .data = u.data ? u.data : "", .len = (uint32_t)u.len};
+		rc = pst_object_prop(o, &p, &m->f->oerr);
+	}
+	buf_free(&u);
+	return rc;
+}
+
+static int put_recipients(struct mbx *m, pst_object *o, const struct fx_msg *parts)
+{
+	for (uint32_t k = 0; parts && k < parts->n_recips; k++) {
+		const struct fx_recipient *r = &parts->recips[k];
+		struct plist l = {0};
+		int rc = -1;
+		if (pl_num(&l, 0x0C15, PT_LONG, r->type) == 0 && pl_str(&l, 0x3001, r->name) == 0 &&
+		    pl_str(&l, 0x3002, "SMTP") == 0 && pl_str(&l, 0x3003, r->email) == 0 &&
+		    pl_str(&l, 0x39FE, r->email) == 0 && pl_num(&l, 0x0FFE, PT_LONG, 6) == 0 &&
+		    pl_num(&l, 0x3900, PT_LONG, 0) == 0)
+			rc = pst_object_recipient(o, l.p, l.n, &m->f->oerr);
+		pl_free(&l);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int put_named(struct mbx *m, pst_object *o, const struct fx_msg *parts)
+{
+	for (uint32_t k = 0; parts && k < parts->n_named; k++) {
+		const struct fx_named *n = &parts->named[k];
+		pst_prop p = {0};
+		or_buf u = {0};
+		int rc;
+		switch (n->kind) {
+		case FX_NAMED_LONG: p = (pst_prop){.type = PT_LONG, .num = (uint64_t)n->num}; break;
+		case FX_NAMED_BOOL: p = (pst_prop){.type = PT_BOOLEAN, .num = (uint64_t)n->num}; break;
+		case FX_NAMED_TIME: p = (pst_prop){.type = PT_SYSTIME, .num = (uint64_t)n->num}; break;
+		case FX_NAMED_BINARY:
+			p = (pst_prop){.type = PT_BINARY, .data = n->bin.len ? (const void *)n->bin.data : "", .len = n->bin.len};
+			break;
+		default:
+			if (pst_utf16(&u, n->str) < 0)
+				return -1;
+			p = (pst_prop){.type = PT_UNICODE, .data = u.data ? u.data : "", .len = (uint32_t)u.len};
+			break;
+		}
+		if (n->raw_id) {
+			/* an id the map does not list (a cache whose map lost the name) */
+			p.id = n->raw_id;
+			rc = pst_object_prop(o, &p, &m->f->oerr);
+		} else {
+			pst_name name = {.is_string = n->name != NULL, .lid = n->lid, .name = n->name};
+			memcpy(name.guid, n->guid, 16);
+			rc = pst_object_named(o, &name, &p, &m->f->oerr);
+		}
+		buf_free(&u);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int put_parts(struct mbx *m, pst_object *o, const struct fx_msg *parts, int depth);
+
+/* An attachment: by value or an OLE object (its bytes streamed a piece at a time), by reference, or
+ * an embedded message. */
+static int put_attachment(struct mbx *m, pst_object *o, const struct fx_attachment *a, int depth)
+{
+	pst_object *att = NULL, *em = NULL;
+	if (pst_attachment_begin(o, &att, &m->f->oerr) < 0)
+		return -1;
+	int rc = put_num(m, att, 0x3705, PT_LONG, a->method) < 0 || put_str(m, att, 0x3707, a->name) < 0 ||
+		 put_str(m, att, 0x3704, a->name) < 0 || put_str(m, att, 0x3001, a->name) < 0 ||
+		 put_num(m, att, 0x370B, PT_LONG, 0xFFFFFFFF) < 0 || put_num(m, att, 0x7FFE, PT_BOOLEAN, 0) < 0 ||
+		 (a->mime && put_str(m, att, 0x370E, a->mime) < 0) ? -1 : 0;
+	if (rc == 0 && a->method == 5) {
+		const struct fx_msg *e = a->message;
+		rc = put_num(m, att, 0x0E20, PT_LONG, 0);
+		if (rc == 0)
+			rc = pst_embedded_begin(att, &em, &m->f->oerr);
+		if (rc == 0)
+			rc = put_str(m, em, 0x001A, e->cls ? e->cls : "IPM.Note");
+		if (rc == 0 && e->subject)
+			rc = put_str(m, em, 0x0037, e->subject);
+		if (rc == 0 && e->body)
+			rc = put_body(m, em, e->body);
+		if (rc == 0)
+			rc = put_num(m, em, 0x0E07, PT_LONG, e->n_atts ? 0x11 : 0x01);
+		if (rc == 0)
+			rc = put_parts(m, em, e, depth + 1);
+		if (rc == 0) {
+			rc = pst_object_end(em, &m->f->oerr);
+			em = NULL;
+		}
+	} else if (rc == 0 && a->method == 4) {
+		/* by reference only: the path names the file, the attachment holds no bytes */
+		rc = put_num(m, att, 0x0E20, PT_LONG, 0) < 0 || put_str(m, att, 0x370D, a->path) < 0 ||
+		     put_str(m, att, 0x3708, a->path) < 0 ? -1 : 0;
+	} else if (rc == 0) {
+		/* by value (PT_BINARY) or an OLE object (PT_OBJECT: its bytes in a subnode of their own) */
+		rc = put_num(m, att, 0x0E20, PT_LONG, a->size);
+		if (rc == 0)
+			rc = pst_object_value_begin(att, 0x3701, a->method == 6 ? PT_OBJECT : PT_BINARY, &m->f->oerr);
+		for (uint64_t off = 0; rc == 0 && off < a->size;) {
+			size_t n = a->size - off < 65536 ? (size_t)(a->size - off) : 65536;
+			if (a->data) {
+				rc = pst_object_value_write(att, a->data + off, n, &m->f->oerr);
+			} else {
+				fx_attachment_bytes(a->seed, off, m->chunk, n);
+				rc = pst_object_value_write(att, m->chunk, n, &m->f->oerr);
+			}
+			off += n;
+		}
+		if (rc == 0)
+			rc = pst_object_value_end(att, &m->f->oerr);
+	}
+	if (rc == 0)
+		return pst_object_end(att, &m->f->oerr);
+	pst_object_abort(em);
+	pst_object_abort(att);
+	return -1;
+}
+
+static int put_parts(struct mbx *m, pst_object *o, const struct fx_msg *parts, int depth)
+{
+	if (!parts)
+		return 0;
+	if (put_recipients(m, o, parts) < 0 || put_named(m, o, parts) < 0)
+		return -1;
+	for (uint32_t k = 0; k < parts->n_atts; k++)
+		if (put_attachment(m, o, &parts->atts[k], depth) < 0)
+			return -1;
+	return 0;
+}
+
 static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *body_cap)
 {
 	const struct fixture *fx = m->fx;
 	const struct fx_item *it = &fx->items[i];
 	struct plist l = {0};
-	or_buf body = {0};
+	pst_object *o = NULL;
 	int rc = -1;
 	size_t blen = fx_body_len(fx, i);
-	if (pl_str(&l, 0x001A, fx->classes[it->cls]) < 0 || pl_num(&l, 0x0E07, PT_LONG, item_flags(it)) < 0 ||
+	uint32_t flags = item_flags(m, i);
+	const struct fx_msg *parts = fx_item_parts(fx, i, &m->parts);
+	if (pl_str(&l, 0x001A, fx->classes[it->cls]) < 0 || pl_num(&l, 0x0E07, PT_LONG, flags) < 0 ||
 	    pl_num(&l, 0x0E08, PT_LONG, item_size(fx, i)) < 0 ||
 	    pl_num(&l, 0x0017, PT_LONG, it->importance) < 0 || pl_key(&l, m, it->replica, it->gc, NULL) < 0)
 		goto done;
@@ -431,6 +580,9 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 		goto done;
 	if (it->pcl.len && pl_bin(&l, 0x65E3, it->pcl.data, it->pcl.len) < 0)
 		goto done;
+	if (pst_node_message_begin(m->f->ndb, m->names, m->item_nid[i], m->folder_nid[it->folder], &o, &m->f->oerr) < 0 ||
+	    put_props(m, o, &l) < 0)
+		goto done;
 	if (blen) {
 		if (blen + 1 > *body_cap) {
 			char *p = realloc(*body_buf, blen + 1);
@@ -441,14 +593,17 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 		}
 		fx_body_text(fx, i, *body_buf, blen);
 		(*body_buf)[blen] = 0;
-		if (pst_utf16(&body, *body_buf) < 0 || pl_bin(&l, 0x1000, body.data, body.len) < 0)
+		if (put_body(m, o, *body_buf) < 0)
 			goto done;
-		l.p[l.n - 1].type = PT_UNICODE;
 	}
-	rc = pst_write_pc(m->f->ndb, m->item_nid[i], m->folder_nid[it->folder], l.p, l.n, &m->f->oerr);
+	if (put_parts(m, o, parts, 0) < 0)
+		goto done;
+	rc = pst_object_end(o, &m->f->oerr);
+	o = NULL;
 	/* remember the first ordinary message's property block: damage modes aim at it */
 	if (rc == 0 && m->dmg && m->dmg->item < 0 && !it->associated) {
-		/* the PC's heap is the last data block written: the body, if any, went before it */
+		/* the PC's heap is the last data block written: the body, the tables and the
+		 * attachments, if any, went before it */
 		pst_ndb_layout lay;
 		pst_ndb_layout_get(m->f->ndb, &lay);
 		m->dmg->item = i;
@@ -459,7 +614,7 @@ static int write_message(struct mbx *m, uint32_t i, char **body_buf, size_t *bod
 		m->dmg->length = lay.last_cb;
 	}
 done:
-	buf_free(&body);
+	pst_object_abort(o);
 	pl_free(&l);
 	return rc;
 }
@@ -516,9 +671,9 @@ int ow_write_mailbox(struct ow_file *f, const struct fixture *fx, struct ow_dama
 	for (uint32_t i = 0; i < fx->n_items && m.first_plain < 0; i++)
 		if (!fx->items[i].associated)
 			m.first_plain = i;
-	if (assign_nids(&m) < 0)
+	if (assign_nids(&m) < 0 || pst_nameid_new(&m.names, &f->oerr) < 0 || !(m.chunk = malloc(65536)))
 		goto done;
-	if (write_store(&m) < 0 || write_nameid_map(&m) < 0 || write_file_root(&m) < 0)
+	if (write_store(&m) < 0 || write_file_root(&m) < 0)
 		goto done;
 	if (m.ost && write_replica_table(&m) < 0)
 		goto done;
@@ -528,11 +683,16 @@ int ow_write_mailbox(struct ow_file *f, const struct fixture *fx, struct ow_dama
 	for (uint32_t i = 0; i < fx->n_items; i++)
 		if (write_message(&m, i, &body, &body_cap) < 0)
 			goto done;
+	/* the map last: the messages' named properties are in it */
+	if (pst_nameid_write(m.names, f->ndb, &f->oerr) < 0)
+		goto done;
 	rc = 0;
 done:
 	if (rc < 0)
 		ow_fail(f);
 	free(body);
+	free(m.chunk);
+	pst_nameid_free(m.names);
 	free(m.folder_nid);
 	free(m.item_nid);
 	free(m.first_item);
