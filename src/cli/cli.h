@@ -62,7 +62,7 @@ enum {
 	OPT_ANCHOR, OPT_SERVER_VERSION, OPT_CACERT, OPT_INSECURE, OPT_CONCURRENCY, OPT_RETRIES, OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT, OPT_PAGE_SIZE, OPT_FINDITEM, OPT_FINDFOLDER, OPT_ASSOCIATED, OPT_NO_PROGRESS, OPT_TRACE_DIR,
 	OPT_SECRET_ON_ARGV, OPT_API, OPT_GRAPH_URL, OPT_AUTHORITY, OPT_CLOUD, OPT_GRAPH_API, OPT_NO_DELTA, OPT_TENANT,
-	OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE, OPT_CERTIFICATE, OPT_CERTIFICATE_KEY, OPT_SCOPE, OPT_IDLE_TIMEOUT,
+	OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE, OPT_CERTIFICATE, OPT_CERTIFICATE_KEY, OPT_SCOPE, OPT_IDLE_TIMEOUT, OPT_RETRY_DEADLINE,
 	OPT_RESOLVE, OPT_CONNECT_TO, OPT_AUTODISCOVER_ONLY, /* name mappings and Autodiscover */
 	OPT_SERVER_LAST
 };
@@ -83,6 +83,7 @@ enum {
 	{"anchor", required_argument, NULL, OPT_ANCHOR}, {"server-version", required_argument, NULL, OPT_SERVER_VERSION}, \
 	{"cacert", required_argument, NULL, OPT_CACERT}, {"insecure", no_argument, NULL, OPT_INSECURE},       \
 	{"concurrency", required_argument, NULL, OPT_CONCURRENCY}, {"retries", required_argument, NULL, OPT_RETRIES}, \
+	{"retry-deadline", required_argument, NULL, OPT_RETRY_DEADLINE},                                      \
 	{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT}, \
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},                                          \
 	{"page-size", required_argument, NULL, OPT_PAGE_SIZE}, {"finditem", no_argument, NULL, OPT_FINDITEM},  \

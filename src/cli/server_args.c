@@ -157,6 +157,11 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 			return bad(command, "--retries takes 0 to 20");
 		c->pull.retries = (int)v;
 		return 1;
+	case OPT_RETRY_DEADLINE:
+		if (parse_long(arg, 1, 86400, &v))
+			return bad(command, "--retry-deadline takes 1 to 86400 seconds");
+		c->pull.retry_deadline_s = v;
+		return 1;
 	case OPT_TIMEOUT:
 		if (parse_long(arg, 1, 3600, &v))
 			return bad(command, "--timeout takes 1 to 3600 seconds");
@@ -572,7 +577,9 @@ const char *cli_server_help =
 	"                           certificate is still checked against the URL's host name\n"
 	"      --insecure           do not verify the server's certificate (warned; avoid)\n"
 	"      --concurrency N      folders pulled in parallel, 1..16 (default 4)\n"
-	"      --retries N          retries per request on throttling or failures (default 6)\n"
+	"      --retries N          retries per request on failures (default 6)\n"
+	"      --retry-deadline S   throttling answers (ErrorServerBusy, 429, 503) are retried as the\n"
+	"                           server says until S seconds into the pull (default 900)\n"
 	"      --timeout S          a request that takes longer fails, seconds (default 300)\n"
 	"      --idle-timeout S     a request that receives nothing for S seconds fails (default 60);\n"
 	"                           a server that has never answered gets two tries\n"

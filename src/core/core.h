@@ -232,12 +232,25 @@ typedef struct {
 	uint8_t origin;   /* snap_key_origin */
 } snap_ident;
 
+/* Fields whose value held characters XML 1.0 forbids (a server's &#x0;, &#x10;, ...), each
+ * replaced by U+FFFD when read: bits of snap_folder.repaired and snap_item.repaired. */
+enum {
+	SNAP_REPAIRED_NAME = 1u << 0,
+	SNAP_REPAIRED_CLASS = 1u << 1,
+	SNAP_REPAIRED_SUBJECT = 1u << 2,
+	SNAP_REPAIRED_MESSAGE_ID = 1u << 3,
+	SNAP_REPAIRED_ALL = (1u << 4) - 1
+};
+/* The field name of one SNAP_REPAIRED_* bit ("name", "class", "subject", "message_id"). */
+const char *snap_repaired_name(unsigned bit);
+
 typedef struct {
 	const char *id, *parent_id; /* parent_id NULL for the top folder */
 	const char *name, *path, *cls, *role;
 	snap_ident ident;
 	int64_t content_count, unread_count, assoc_count; /* -1 when absent */
 	snap_bin change_key, pcl;
+	uint8_t repaired;           /* SNAP_REPAIRED_* */
 } snap_folder;
 
 /* (Fields ordered so that the record has no padding: a million of them are held per side.) */
@@ -250,6 +263,7 @@ typedef struct {
 	snap_ident ident;
 	int8_t read, flag_status, importance;      /* -1 when absent */
 	uint8_t associated;
+	uint8_t repaired;                          /* SNAP_REPAIRED_* */
 } snap_item;
 
 typedef enum { ERR_SCOPE_FILE = 0, ERR_SCOPE_FOLDER, ERR_SCOPE_ITEM } snap_err_scope;

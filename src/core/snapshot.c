@@ -322,3 +322,14 @@ const char *snap_source_name(snap_source s)
 	default: return "unknown";
 	}
 }
+
+const char *snap_repaired_name(unsigned bit)
+{
+	switch (bit) {
+	case SNAP_REPAIRED_NAME: return "name";
+	case SNAP_REPAIRED_CLASS: return "class";
+	case SNAP_REPAIRED_SUBJECT: return "subject";
+	case SNAP_REPAIRED_MESSAGE_ID: return "message_id";
+	default: return NULL;
+	}
+}

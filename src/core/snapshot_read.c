@@ -584,6 +584,33 @@ static int get_time(obj_t o, key_id k, int64_t *ft)
 	return r;
 }
 
+/* "repaired": a list of field names (an array: never on the fast path). 0 ok, -1 malformed. */
+static int get_repaired(obj_t o, uint8_t *out)
+{
+	*out = 0;
+	if (o.fast) { /* the fast parser holds no arrays: a "repaired" it met is not a list */
+		for (size_t i = 0; i < o.fast->n_unknown; i++)
+			if (o.fast->unknown[i].n == 8 && memcmp(o.fast->unknown[i].p, "repaired", 8) == 0)
+				return -1;
+		return 0;
+	}
+	json_t *a = json_object_get(o.j, "repaired"), *v;
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return -1;
+	size_t i;
+	json_array_foreach(a, i, v) {
+		unsigned bit = 1;
+		while ((bit & SNAP_REPAIRED_ALL) && !(json_is_string(v) && strcmp(json_string_value(v), snap_repaired_name(bit)) == 0))
+			bit <<= 1;
+		if (!(bit & SNAP_REPAIRED_ALL))
+			return -1;
+		*out |= (uint8_t)bit;
+	}
+	return 0;
+}
+
 static int read_ident(obj_t o, snap_ident *id)
 {
 	int k = get_hex_fixed(o, K_KEY, id->key, SNAP_KEY_LEN);
@@ -738,7 +765,7 @@ static int read_folder(snap_t *s, obj_t o)
 	f->unread_count = get_int(o, K_UNREAD_COUNT, -1);
 	f->assoc_count = get_int(o, K_ASSOC_COUNT, -1);
 	if (!f->id || read_ident(o, &f->ident) < 0 || get_hex_bin(s, o, K_CHANGE_KEY, &f->change_key) < 0 ||
-	    get_hex_bin(s, o, K_PCL, &f->pcl) < 0)
+	    get_hex_bin(s, o, K_PCL, &f->pcl) < 0 || get_repaired(o, &f->repaired) < 0)
 		return -1;
 	return 0;
 }
@@ -762,7 +789,8 @@ static int read_item(snap_t *s, obj_t o)
 	if (!it->id || !it->folder_id || read_ident(o, &it->ident) < 0 ||
 	    get_time(o, K_RECEIVED, &it->received) < 0 || get_time(o, K_SENT, &it->sent) < 0 ||
 	    get_time(o, K_CREATED, &it->created) < 0 || get_time(o, K_MODIFIED, &it->modified) < 0 ||
-	    get_hex_bin(s, o, K_CHANGE_KEY, &it->change_key) < 0 || get_hex_bin(s, o, K_PCL, &it->pcl) < 0)
+	    get_hex_bin(s, o, K_CHANGE_KEY, &it->change_key) < 0 || get_hex_bin(s, o, K_PCL, &it->pcl) < 0 ||
+	    get_repaired(o, &it->repaired) < 0)
 		return -1;
 	return 0;
 }
@@ -968,6 +996,7 @@ void snap_item_as_loaded(snap_item *it)
 	it->size = count_as_loaded(it->size);
 	bin_as_loaded(&it->change_key);
 	bin_as_loaded(&it->pcl);
+	it->repaired &= SNAP_REPAIRED_ALL;
 }
 
 int snap_as_loaded(snap_t *s, or_error *err)

@@ -82,6 +82,25 @@ static void put_time(FILE *fp, const char *name, int64_t ft)
 	putc_unlocked('"', fp);
 }
 
+/* "repaired":["subject",...]: the fields whose forbidden characters were replaced. */
+static void put_repaired(FILE *fp, unsigned bits)
+{
+	if (!(bits & SNAP_REPAIRED_ALL))
+		return;
+	put_name(fp, "repaired");
+	putc_unlocked('[', fp);
+	bool first = true;
+	for (unsigned bit = 1; bit & SNAP_REPAIRED_ALL; bit <<= 1) {
+		if (!(bits & bit))
+			continue;
+		if (!first)
+			putc_unlocked(',', fp);
+		json_put_string(fp, snap_repaired_name(bit));
+		first = false;
+	}
+	putc_unlocked(']', fp);
+}
+
 static void put_ident(FILE *fp, const snap_ident *id)
 {
 	if (id->has_key)
@@ -135,6 +154,7 @@ void snap_write_folder(snap_writer *w, const snap_folder *f)
 	put_int(fp, "assoc_count", f->assoc_count, f->assoc_count >= 0);
 	put_hex(fp, "change_key", f->change_key.data, f->change_key.len);
 	put_hex(fp, "pcl", f->pcl.data, f->pcl.len);
+	put_repaired(fp, f->repaired);
 	fputs("}\n", fp);
 	w->n_folders++;
 }
@@ -162,6 +182,7 @@ void snap_write_item(snap_writer *w, const snap_item *it)
 		fputs(",\"associated\":true", fp);
 	put_hex(fp, "change_key", it->change_key.data, it->change_key.len);
 	put_hex(fp, "pcl", it->pcl.data, it->pcl.len);
+	put_repaired(fp, it->repaired);
 	fputs("}\n", fp);
 	w->n_items++;
 }

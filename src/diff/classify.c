@@ -583,6 +583,8 @@ static int item_findings(diff_ctx *c)
 				continue;
 			}
 			row->count[s]++;
+			if (!it->ident.has_key && !it->ident.has_gc)
+				row->keyless[s]++;
 			int64_t d = diff_item_date(it);
 			if (row->mail && d && (!row->oldest[s] || d < row->oldest[s]))
 				row->oldest[s] = d;

@@ -161,6 +161,9 @@ typedef struct {
 	int64_t unverified;      /* items that could not be checked (the other side's folder unreadable) */
 	int64_t oldest[2];       /* oldest mail date found on each side (FILETIME, 0 when none) */
 	int64_t findings;        /* unexpected findings about this folder */
+	int64_t keyless[2];      /* normal items on each side with neither source key nor counter: the
+	                          * source gave none (a PST, a server without PidTagSourceKey and with
+	                          * ids of an unknown layout); they pair only by the heuristic */
 } diff_row;
 
 typedef enum {

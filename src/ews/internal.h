@@ -16,9 +16,22 @@ int ews_xml_escape(or_buf *out, const char *text);
 typedef enum { SHAPE_FOLDER, SHAPE_ITEM } ews_shape;
 int ews_req_get_folders(or_buf *b, const ews_options *opt, const char *const *distinguished, size_t n);
 int ews_req_sync_hierarchy(or_buf *b, const ews_options *opt, const char *sync_state);
-int ews_req_find_folders(or_buf *b, const ews_options *opt, int offset, int page);
+/* FindFolder below parent_id (NULL: the mailbox root), Deep or Shallow. */
+int ews_req_find_folders(or_buf *b, const ews_options *opt, const char *parent_id, bool deep, int offset, int page);
 int ews_req_sync_items(or_buf *b, const ews_options *opt, const char *folder_id, const char *sync_state);
 int ews_req_find_items(or_buf *b, const ews_options *opt, const char *folder_id, bool associated, int offset);
+
+/* ----------------------------------------------------- versions (version.c) */
+
+/* Whether version v (a RequestServerVersion value) knows a distinguished folder name, SyncScope,
+ * FindItem Traversal="Associated". */
+bool ews_version_knows_name(const char *v, const char *distinguished);
+bool ews_version_sync_scope(const char *v);
+bool ews_version_associated(const char *v);
+/* The next older version worth trying when v is refused, or NULL. */
+const char *ews_version_step_down(const char *v);
+/* True when a is an older version than b. */
+bool ews_version_older(const char *a, const char *b);
 
 /* ----------------------------------------------------- response parsing */
 
@@ -28,6 +41,14 @@ typedef struct {
 	char code[64];  /* ResponseCode */
 	char text[256]; /* MessageText */
 } ews_status;
+
+/* A special folder named by position in a folder's PR_ADDITIONAL_REN_ENTRYIDS (0x36D8): 0
+ * conflicts, 1 sync issues, 2 local failures, 3 server failures, 4 junk email. */
+typedef struct {
+	int folder;                /* index of the folder record carrying the list */
+	int position;
+	uint8_t key[SNAP_KEY_LEN]; /* the source key at the end of the entry id */
+} ews_special;
 
 /* What one response holds. Strings of the records live in `scratch`. */
 typedef struct {
@@ -41,9 +62,19 @@ typedef struct {
 	long next_offset, total_in_view; /* FindItem/FindFolder paging; -1 absent */
 	bool is_fault;
 	char fault_code[64], fault_text[256];
-	long backoff_ms;          /* ErrorServerBusy */
-	char server_version[64];
+	long backoff_ms;          /* MessageXml's BackOffMilliseconds (a fault or a message); -1 absent */
+	char operation[48];       /* the operation the response answers ("GetFolder"), "" for a fault */
+	char server_version[64];  /* ServerVersionInfo: "14.2.247.5" */
+	int server_major, server_minor, server_build;
+	char server_schema[32];   /* its Version attribute ("Exchange2010_SP2"), "" when absent */
+	ews_special *special;
+	size_t n_special, cap_special;
+	size_t repairs;           /* characters XML 1.0 forbids, replaced by U+FFFD */
 } ews_page;
+
+/* The RequestServerVersion a response's ServerVersionInfo says the server takes (its Version, or
+ * its build: 8.1 Exchange2007_SP1, 14.2 Exchange2010_SP2, ...), or NULL when newer or unsaid. */
+const char *ews_version_of_server(const ews_page *pg);
 
 int ews_page_init(ews_page *p, or_error *err);
 int ews_page_reset(ews_page *p, or_error *err); /* empties it for the next response */
@@ -51,7 +82,9 @@ void ews_page_free(ews_page *p);
 
 typedef struct ews_parser ews_parser;
 int ews_parser_new(ews_parser **out, ews_page *page, or_error *err);
-/* Feeds bytes; returns 0, or negative when the XML is malformed or over a bound. */
+/* Feeds bytes; returns 0, or negative when the XML is malformed (OR_ERR_PROTOCOL: not well formed,
+ * as a body cut short is) or cannot be used (OR_ERR_FORMAT: a DTD, a bound exceeded, a malformed
+ * value; OR_ERR_NOMEM). Characters XML 1.0 forbids are repaired, not refused. */
 int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err);
 int ews_parser_finish(ews_parser *p, or_error *err);
 void ews_parser_free(ews_parser *p);
@@ -59,11 +92,14 @@ void ews_parser_free(ews_parser *p);
 /* ----------------------------------------------------- calls */
 
 /* Sends one SOAP request over src/pull's transport (op names the operation, for traces and logs)
- * and parses the response into `page`. Throttling (ErrorServerBusy with BackOffMilliseconds),
- * server errors, dropped connections and malformed responses are retried by the transport;
- * returns 0 with a parsed page, or a negative or_code. */
-int ews_call(pull_conn *c, const ews_options *opt, const char *op, const or_buf *request, ews_page *page,
-             or_error *err);
+ * and parses the response into `page`. Throttling (ErrorServerBusy and its kin, in a fault or in
+ * a response message, after their BackOffMilliseconds), transient server errors, dropped
+ * connections and bodies that are not well formed are retried by the transport; a response to
+ * another operation, or one that cannot be used, is not. Returns 0 with a parsed page, or a
+ * negative or_code (the page still holds what the failed answer said: its fault code). `folder`
+ * names the folder the request is for in the transport's log lines (NULL: none). */
+int ews_call(pull_conn *c, const ews_options *opt, const char *op, const char *folder, const or_buf *request,
+             ews_page *page, or_error *err);
 
 /* ----------------------------------------------------- Autodiscover answers */
 

@@ -5,6 +5,16 @@
  *
  * Hostile input is bounded: no DTD is accepted (so no entity can be declared or expanded), no
  * network access, a nesting bound and a bound on each text value.
+ *
+ * Real Exchange writes characters XML 1.0 forbids as character references (&#x0;, &#x10;, &#x1A;
+ * in subjects and display names), which libxml2 refuses, and with them the whole response. They
+ * are repaired in the byte stream before the parser (repair_feed): each becomes a marker (the
+ * noncharacter U+FDD0), which the text handler turns into U+FFFD and notes on the record
+ * (snap_item.repaired). libxml2's recovery mode is not used: it would guess at real damage too.
+ *
+ * Failures say whether another attempt could pass: OR_ERR_PROTOCOL for XML that is not well formed
+ * (a body cut short or garbled in transit), OR_ERR_FORMAT for a well-formed answer whose content
+ * cannot be used (a DTD, a bound exceeded, a malformed value), which a retry would only repeat.
  */
 #include "internal.h"
 
@@ -15,6 +25,14 @@
 
 #define MAX_DEPTH 128
 #define MAX_TEXT (4u << 20) /* one text value */
+#define FEED_CHUNK 65536    /* input bytes repaired and parsed at a time */
+#define REF_MAX 24          /* a character reference longer than this is left to libxml2 */
+
+/* U+FDD0 (a noncharacter, allowed by XML 1.0, never sent by Exchange) stands in for a forbidden
+ * character between the repair and the text handler; U+FFFD is what the value then holds. Both
+ * are three bytes in UTF-8, so the text is fixed in place. */
+static const char MARK[3] = {'\xef', '\xb7', '\x90'};
+static const char REPLACEMENT[3] = {'\xef', '\xbf', '\xbd'};
 
 typedef enum { REC_NONE, REC_FOLDER, REC_ITEM } rec_kind;
 
@@ -29,11 +47,21 @@ struct ews_parser {
 	int rec_depth;             /* depth of the record element */
 	snap_folder *folder;
 	snap_item *item;
+	uint8_t ck[SNAP_KEY_LEN];  /* the record's ChangeKey attribute, decoded */
+	bool has_ck;
 	long ext_tag;              /* ExtendedProperty being read; -1 none */
+	int ext_value;             /* index of the Value in an ExtendedProperty's Values */
 	int status_depth;          /* depth of the open ResponseMessage, or 0 */
 	bool in_fault;
+	bool backoff_value;        /* the open Value is MessageXml's BackOffMilliseconds */
 	bool failed;
+	int fail_code;             /* OR_ERR_PROTOCOL: not well formed; OR_ERR_FORMAT: unusable content */
 	char error[256];
+	/* the repair of forbidden character references (repair_feed) */
+	char ref[REF_MAX];         /* a reference not finished yet ("&#x1" at the end of a chunk) */
+	size_t ref_len;
+	char *out;                 /* repaired bytes for the parser */
+	size_t repairs;
 };
 
 static const char *parent_name(ews_parser *p, int up)
@@ -65,13 +93,20 @@ static const char *attr(const xmlChar **attrs, int n, const char *name, char *bu
 	return NULL;
 }
 
-static void fail(ews_parser *p, const char *msg)
+/* A failure found by the handlers: the document is XML, its content is not usable. */
+static void fail_code(ews_parser *p, int code, const char *msg)
 {
 	if (!p->failed) {
 		p->failed = true;
+		p->fail_code = code;
 		str_copy(p->error, msg, sizeof p->error);
 	}
 	xmlStopParser(p->ctxt);
+}
+
+static void fail(ews_parser *p, const char *msg)
+{
+	fail_code(p, OR_ERR_FORMAT, msg);
 }
 
 static ews_status *add_status(ews_page *pg)
@@ -110,6 +145,8 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 		return;
 	}
 	rec_kind kind = p->rec == REC_NONE ? record_kind(p, name) : REC_NONE;
+	bool in_message_xml = strcmp(parent_name(p, 0), "MessageXml") == 0;
+	bool body_child = p->depth == 2 && strcmp(parent_name(p, 0), "Body") == 0;
 	str_copy(p->names[p->depth], name, sizeof p->names[0]);
 	p->depth++;
 	p->collect = false;
@@ -118,12 +155,13 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 	if (kind != REC_NONE) {
 		p->rec = kind;
 		p->rec_depth = p->depth;
+		p->has_ck = false;
 		int msg = (int)pg->n_status - 1;
 		if (kind == REC_FOLDER) {
 			p->folder = snap_add_folder(pg->scratch);
 			int *slot = or_append((void **)&pg->folder_msg, &pg->n_folder_msg, &pg->cap_folder_msg, sizeof *slot);
 			if (!p->folder || !slot) {
-				fail(p, "out of memory");
+				fail_code(p, OR_ERR_NOMEM, "out of memory");
 				return;
 			}
 			*slot = msg;
@@ -133,7 +171,7 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 			p->item = snap_add_item(pg->scratch);
 			int *slot = or_append((void **)&pg->item_msg, &pg->n_item_msg, &pg->cap_item_msg, sizeof *slot);
 			if (!p->item || !slot) {
-				fail(p, "out of memory");
+				fail_code(p, OR_ERR_NOMEM, "out of memory");
 				return;
 			}
 			*slot = msg;
@@ -148,6 +186,9 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 				p->folder->id = snap_strdup(pg->scratch, id);
 			else
 				p->item->id = snap_strdup(pg->scratch, id);
+			/* The ChangeKey attribute carries the object's change key (docs/QUIRKS.md). */
+			const char *ck = attr(attrs, nattr, "ChangeKey", v, sizeof v);
+			p->has_ck = ck && pull_change_key(ck, p->ck) == 0;
 		} else if (rel == 1 && strcmp(name, "ParentFolderId") == 0) {
 			const char *id = attr(attrs, nattr, "Id", v, sizeof v);
 			if (p->rec == REC_FOLDER)
@@ -156,18 +197,34 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 				p->item->folder_id = snap_strdup(pg->scratch, id);
 		} else if (rel == 1 && strcmp(name, "ExtendedProperty") == 0) {
 			p->ext_tag = -1;
+			p->ext_value = 0;
 		} else if (rel == 2 && strcmp(name, "ExtendedFieldURI") == 0) {
 			const char *tag = attr(attrs, nattr, "PropertyTag", v, sizeof v);
 			p->ext_tag = tag ? parse_tag(tag) : -1;
-		} else if (rel == 1 || (rel == 2 && strcmp(name, "Value") == 0)) {
+		} else if (rel == 1 || (rel == 2 && strcmp(name, "Value") == 0) ||
+		           (rel == 3 && strcmp(name, "Value") == 0 && strcmp(parent_name(p, 1), "Values") == 0)) {
 			p->collect = true;
 		}
 		return;
 	}
-	if (ends_with(name, "ResponseMessage")) {
+	if (body_child) {
+		/* The operation this answers: "GetFolderResponse" answers GetFolder. */
+		size_t n = strlen(name);
+		if (n > 8 && strcmp(name + n - 8, "Response") == 0 && n - 8 < sizeof pg->operation) {
+			memcpy(pg->operation, name, n - 8);
+			pg->operation[n - 8] = '\0';
+		}
+	}
+	if (in_message_xml && strcmp(name, "Value") == 0) {
+		/* MessageXml's values are told apart by Name (a throttling answer may list MaxConcurrency
+		 * and others before BackOffMilliseconds). */
+		const char *what = attr(attrs, nattr, "Name", v, sizeof v);
+		p->backoff_value = what && strcmp(what, "BackOffMilliseconds") == 0;
+		p->collect = p->backoff_value;
+	} else if (ends_with(name, "ResponseMessage")) {
 		ews_status *s = add_status(pg);
 		if (!s) {
-			fail(p, "out of memory");
+			fail_code(p, OR_ERR_NOMEM, "out of memory");
 			return;
 		}
 		const char *cls = attr(attrs, nattr, "ResponseClass", v, sizeof v);
@@ -188,12 +245,28 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 		attr(attrs, nattr, "MajorBuildNumber", b1, sizeof b1);
 		attr(attrs, nattr, "MinorBuildNumber", b2, sizeof b2);
 		snprintf(pg->server_version, sizeof pg->server_version, "%s.%s.%s.%s", maj, min, b1, b2);
+		pg->server_major = (int)strtol(maj, NULL, 10);
+		pg->server_minor = (int)strtol(min, NULL, 10);
+		pg->server_build = (int)strtol(b1, NULL, 10);
+		if (!attr(attrs, nattr, "Version", pg->server_schema, sizeof pg->server_schema))
+			pg->server_schema[0] = '\0';
 	} else if (strcmp(name, "Fault") == 0) {
 		pg->is_fault = true;
 		p->in_fault = true;
 	} else {
 		p->collect = true;
 	}
+}
+
+/* Leading and trailing white space off (pretty-printed faults); in place. */
+static char *trim(char *t)
+{
+	while (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n')
+		t++;
+	size_t n = strlen(t);
+	while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' || t[n - 1] == '\n'))
+		t[--n] = '\0';
+	return t;
 }
 
 static bool parse_bool(const char *t) { return strcmp(t, "true") == 0 || strcmp(t, "1") == 0; }
@@ -222,10 +295,39 @@ static snap_bin decode_b64(snap_t *s, const char *t, bool *ok)
 	return b;
 }
 
-static void record_field(ews_parser *p, const char *name, const char *t)
+/* One value of PR_ADDITIONAL_REN_ENTRYIDS (0x36D8) on a folder: the entry id of a special folder
+ * (conflicts, sync issues, local failures, server failures, junk), by position. */
+static void add_special(ews_parser *p, const char *t)
+{
+	ews_page *pg = p->page;
+	uint8_t eid[256];
+	int n = b64_decode(t, eid, sizeof eid);
+	if (n < 0) {
+		fail(p, "malformed base64 in an extended property");
+		return;
+	}
+	if (n < 46) /* an empty slot, or not a folder entry id: it names nothing */
+		return;
+	ews_special *sp = or_append((void **)&pg->special, &pg->n_special, &pg->cap_special, sizeof *sp);
+	if (!sp) {
+		fail_code(p, OR_ERR_NOMEM, "out of memory");
+		return;
+	}
+	sp->folder = (int)pg->scratch->n_folders - 1;
+	sp->position = p->ext_value;
+	memcpy(sp->key, eid + n - 24, SNAP_KEY_LEN); /* GUID, counter, 2 pad bytes end an entry id */
+}
+
+static void record_field(ews_parser *p, const char *name, const char *t, bool repaired)
 {
 	snap_t *s = p->page->scratch;
 	int rel = p->depth - p->rec_depth;
+	if (rel == 3 && strcmp(name, "Value") == 0) { /* ExtendedProperty/Values/Value */
+		if (p->rec == REC_FOLDER && p->ext_tag == 0x36D8)
+			add_special(p, t);
+		p->ext_value++;
+		return;
+	}
 	if (rel == 2 && strcmp(name, "Value") == 0) { /* ExtendedProperty/Value */
 		bool ok = true;
 		long tag = p->ext_tag;
@@ -260,24 +362,30 @@ static void record_field(ews_parser *p, const char *name, const char *t)
 		return;
 	if (p->rec == REC_FOLDER) {
 		snap_folder *f = p->folder;
-		if (strcmp(name, "DisplayName") == 0)
+		if (strcmp(name, "DisplayName") == 0) {
 			f->name = snap_strdup(s, t);
-		else if (strcmp(name, "FolderClass") == 0)
+			f->repaired |= repaired ? SNAP_REPAIRED_NAME : 0;
+		} else if (strcmp(name, "FolderClass") == 0) {
 			f->cls = snap_strdup(s, t);
-		else if (strcmp(name, "TotalCount") == 0)
+			f->repaired |= repaired ? SNAP_REPAIRED_CLASS : 0;
+		} else if (strcmp(name, "TotalCount") == 0) {
 			f->content_count = strtoll(t, NULL, 10);
-		else if (strcmp(name, "UnreadCount") == 0)
+		} else if (strcmp(name, "UnreadCount") == 0) {
 			f->unread_count = strtoll(t, NULL, 10);
+		}
 		return;
 	}
 	snap_item *it = p->item;
-	if (strcmp(name, "ItemClass") == 0)
+	if (strcmp(name, "ItemClass") == 0) {
 		it->cls = snap_strdup(s, t);
-	else if (strcmp(name, "Subject") == 0)
+		it->repaired |= repaired ? SNAP_REPAIRED_CLASS : 0;
+	} else if (strcmp(name, "Subject") == 0) {
 		it->subject = snap_strdup(s, t);
-	else if (strcmp(name, "InternetMessageId") == 0)
+		it->repaired |= repaired ? SNAP_REPAIRED_SUBJECT : 0;
+	} else if (strcmp(name, "InternetMessageId") == 0) {
 		it->message_id = snap_strdup(s, t);
-	else if (strcmp(name, "DateTimeReceived") == 0)
+		it->repaired |= repaired ? SNAP_REPAIRED_MESSAGE_ID : 0;
+	} else if (strcmp(name, "DateTimeReceived") == 0)
 		set_time(p, &it->received, t);
 	else if (strcmp(name, "DateTimeSent") == 0)
 		set_time(p, &it->sent, t);
@@ -293,20 +401,48 @@ static void record_field(ews_parser *p, const char *name, const char *t)
 		it->importance = strcmp(t, "Low") == 0 ? 0 : strcmp(t, "High") == 0 ? 2 : 1;
 }
 
+/* A record is complete: its change key from the ChangeKey attribute where the server gave no
+ * PidTagChangeKey. */
+static void end_record(ews_parser *p)
+{
+	snap_bin *ck = p->rec == REC_FOLDER ? &p->folder->change_key : &p->item->change_key;
+	if (!ck->len && p->has_ck)
+		*ck = snap_bindup(p->page->scratch, p->ck, SNAP_KEY_LEN);
+	p->rec = REC_NONE;
+	p->folder = NULL;
+	p->item = NULL;
+	p->has_ck = false;
+}
+
+/* Turns the repair's markers in a collected text into U+FFFD; true when there were any. */
+static bool unmark(char *t, size_t len)
+{
+	bool any = false;
+	for (char *m = len >= 3 ? memmem(t, len, MARK, 3) : NULL; m; m = memmem(m, len - (size_t)(m - t), MARK, 3)) {
+		memcpy(m, REPLACEMENT, 3);
+		any = true;
+	}
+	return any;
+}
+
 static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const xmlChar *uri)
 {
 	ews_parser *p = ctx;
 	ews_page *pg = p->page;
 	const char *name = (const char *)local;
-	const char *t = p->text.data ? p->text.data : "";
+	static char empty[1];
+	char *t = p->text.data ? p->text.data : empty;
+	bool repaired = p->collect && p->text.len && unmark(t, p->text.len);
 	if (p->rec != REC_NONE) {
-		if (p->depth == p->rec_depth) {
-			p->rec = REC_NONE;
-			p->folder = NULL;
-			p->item = NULL;
-		} else if (p->collect) {
-			record_field(p, name, t);
-		}
+		if (p->depth == p->rec_depth)
+			end_record(p);
+		else if (p->collect)
+			record_field(p, name, t, repaired);
+	} else if (p->collect && p->backoff_value && strcmp(name, "Value") == 0) {
+		long ms = strtol(t, NULL, 10); /* MessageXml/Value Name="BackOffMilliseconds" */
+		if (ms > pg->backoff_ms)
+			pg->backoff_ms = ms;
+		p->backoff_value = false;
 	} else if (p->collect) {
 		if (p->status_depth && p->depth == p->status_depth + 1 && pg->n_status) {
 			ews_status *s = &pg->status[pg->n_status - 1];
@@ -316,18 +452,19 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 				str_copy(s->text, t, sizeof s->text);
 			else if (strcmp(name, "SyncState") == 0) {
 				free(pg->sync_state);
-				pg->sync_state = strdup(t);
+				if (!(pg->sync_state = strdup(t)))
+					fail_code(p, OR_ERR_NOMEM, "out of memory");
 			} else if (strcmp(name, "IncludesLastItemInRange") == 0 || strcmp(name, "IncludesLastFolderInRange") == 0)
 				pg->includes_last = parse_bool(t);
 		} else if (p->in_fault) {
-			if (strcmp(name, "faultcode") == 0)
-				str_copy(pg->fault_code, t, sizeof pg->fault_code);
+			/* faultcode is "a:ErrorServerBusy" or, on Exchange 2007, "soap11:Client": the
+			 * detail's ResponseCode, when there, names the error. */
+			if (strcmp(name, "faultcode") == 0 && !*pg->fault_code)
+				str_copy(pg->fault_code, trim(t), sizeof pg->fault_code);
 			else if (strcmp(name, "faultstring") == 0)
-				str_copy(pg->fault_text, t, sizeof pg->fault_text);
+				str_copy(pg->fault_text, trim(t), sizeof pg->fault_text);
 			else if (strcmp(name, "ResponseCode") == 0)
-				str_copy(pg->fault_code, t, sizeof pg->fault_code);
-			else if (strcmp(name, "Value") == 0 && pg->backoff_ms < 0)
-				pg->backoff_ms = strtol(t, NULL, 10); /* MessageXml/Value Name="BackOffMilliseconds" */
+				str_copy(pg->fault_code, trim(t), sizeof pg->fault_code);
 		}
 	}
 	if (ends_with(name, "ResponseMessage") && p->depth == p->status_depth)
@@ -371,9 +508,14 @@ static void on_error(void *ctx, const char *msg, ...)
 	while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
 		text[--n] = '\0';
 	char full[256];
-	snprintf(full, sizeof full, "malformed XML: %s", text);
+	xmlParserInputPtr in = p->ctxt ? p->ctxt->input : NULL;
+	if (in)
+		snprintf(full, sizeof full, "malformed XML: %s (line %d, column %d)", text, in->line, in->col);
+	else
+		snprintf(full, sizeof full, "malformed XML: %s", text);
 	if (!p->failed) {
 		p->failed = true;
+		p->fail_code = OR_ERR_PROTOCOL;
 		str_copy(p->error, full, sizeof p->error);
 	}
 }
@@ -382,8 +524,10 @@ int ews_parser_new(ews_parser **out, ews_page *page, or_error *err)
 {
 	*out = NULL;
 	ews_parser *p = calloc(1, sizeof *p);
-	if (!p)
+	if (!p || !(p->out = malloc(3 * FEED_CHUNK + REF_MAX))) {
+		free(p);
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
 	p->page = page;
 	p->text.limit = MAX_TEXT;
 	/* Only the callbacks below; everything else (external entities, DTD loading) stays off. */
@@ -399,6 +543,7 @@ int ews_parser_new(ews_parser **out, ews_page *page, or_error *err)
 	};
 	p->ctxt = xmlCreatePushParserCtxt(&sax, p, NULL, 0, NULL);
 	if (!p->ctxt) {
+		free(p->out);
 		free(p);
 		return or_fail(err, OR_ERR_NOMEM, "cannot create an XML parser");
 	}
@@ -407,31 +552,134 @@ int ews_parser_new(ews_parser **out, ews_page *page, or_error *err)
 	return 0;
 }
 
+/* XML 1.0's Char production: what a character reference may name. */
+static bool xml_char(unsigned long c)
+{
+	return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) ||
+	       (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* The code point of a complete reference "&#x1A;" / "&#26;" held in ref (without the ';'), or
+ * (unsigned long)-1 when it has no digits or is out of range. */
+static unsigned long ref_value(const char *ref, size_t n)
+{
+	bool hex = n > 2 && ref[2] == 'x';
+	size_t i = hex ? 3 : 2;
+	if (i >= n)
+		return (unsigned long)-1;
+	unsigned long v = 0;
+	for (; i < n; i++) {
+		int d = ref[i] >= '0' && ref[i] <= '9' ? ref[i] - '0' : ref[i] >= 'a' && ref[i] <= 'f' ? ref[i] - 'a' + 10
+		                                                      : ref[i] - 'A' + 10;
+		v = v * (hex ? 16 : 10) + (unsigned long)d;
+		if (v > 0x10FFFF)
+			return (unsigned long)-1;
+	}
+	return v;
+}
+
+static bool ref_digit(const char *ref, size_t n, char c)
+{
+	if (n > 2 && ref[2] == 'x')
+		return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+	return c >= '0' && c <= '9';
+}
+
+/* Copies `len` bytes to p->out, each character reference to a character XML 1.0 forbids, and
+ * each raw control character it forbids, replaced by MARK. A reference split across two feeds
+ * is held in p->ref until its end arrives. Returns the number of bytes written (at most
+ * 3 * len + REF_MAX). */
+static size_t repair(ews_parser *p, const char *in, size_t len)
+{
+	char *w = p->out;
+	for (size_t i = 0; i < len;) {
+		char c = in[i];
+		if (p->ref_len == 0) {
+			unsigned char u = (unsigned char)c;
+			if (c == '&') {
+				p->ref[p->ref_len++] = c;
+			} else if (u < 0x20 && u != 0x9 && u != 0xA && u != 0xD) {
+				memcpy(w, MARK, 3);
+				w += 3;
+				p->repairs++;
+			} else {
+				*w++ = c;
+			}
+			i++;
+			continue;
+		}
+		/* inside "&", "&#", "&#x", "&#x1..." */
+		bool take = (p->ref_len == 1 && c == '#') || (p->ref_len == 2 && (c == 'x' || (c >= '0' && c <= '9'))) ||
+		            (p->ref_len >= 3 && ref_digit(p->ref, p->ref_len, c));
+		if (take && p->ref_len < REF_MAX) {
+			p->ref[p->ref_len++] = c;
+			i++;
+			continue;
+		}
+		if (c == ';' && p->ref_len >= 3) {
+			unsigned long v = ref_value(p->ref, p->ref_len);
+			if (v != (unsigned long)-1 && !xml_char(v)) {
+				memcpy(w, MARK, 3);
+				w += 3;
+				p->repairs++;
+				p->ref_len = 0;
+				i++;
+				continue;
+			}
+		}
+		/* Not a reference to repair: its bytes go on as they were, and c is read afresh. */
+		memcpy(w, p->ref, p->ref_len);
+		w += p->ref_len;
+		p->ref_len = 0;
+	}
+	return (size_t)(w - p->out);
+}
+
+static int parse_error(ews_parser *p, or_error *err)
+{
+	return or_fail(err, p->fail_code ? p->fail_code : OR_ERR_PROTOCOL, "%s", p->error);
+}
+
 int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err)
 {
 	while (len && !p->failed) {
-		int chunk = len > 65536 ? 65536 : (int)len;
-		if (xmlParseChunk(p->ctxt, data, chunk, 0) != 0 && !p->failed) {
+		size_t chunk = len > FEED_CHUNK ? FEED_CHUNK : len;
+		size_t n = repair(p, data, chunk);
+		if (n && xmlParseChunk(p->ctxt, p->out, (int)n, 0) != 0 && !p->failed) {
 			p->failed = true;
+			p->fail_code = OR_ERR_PROTOCOL;
 			str_copy(p->error, "malformed XML", sizeof p->error);
 		}
 		data += chunk;
-		len -= (size_t)chunk;
+		len -= chunk;
 	}
-	return p->failed ? or_fail(err, OR_ERR_PROTOCOL, "%s", p->error) : 0;
+	return p->failed ? parse_error(p, err) : 0;
 }
 
 int ews_parser_finish(ews_parser *p, or_error *err)
 {
+	if (!p->failed && p->ref_len) { /* a reference the body ended in */
+		memcpy(p->out, p->ref, p->ref_len);
+		if (xmlParseChunk(p->ctxt, p->out, (int)p->ref_len, 0) != 0 && !p->failed) {
+			p->failed = true;
+			p->fail_code = OR_ERR_PROTOCOL;
+			str_copy(p->error, "malformed XML", sizeof p->error);
+		}
+		p->ref_len = 0;
+	}
 	if (!p->failed && xmlParseChunk(p->ctxt, NULL, 0, 1) != 0 && !p->failed) {
 		p->failed = true;
+		p->fail_code = OR_ERR_PROTOCOL;
 		str_copy(p->error, "malformed XML (truncated response?)", sizeof p->error);
 	}
 	if (!p->failed && p->depth != 0) {
 		p->failed = true;
+		p->fail_code = OR_ERR_PROTOCOL;
 		str_copy(p->error, "truncated XML response", sizeof p->error);
 	}
-	return p->failed ? or_fail(err, OR_ERR_PROTOCOL, "%s", p->error) : 0;
+	if (!p->failed)
+		p->page->repairs += p->repairs;
+	return p->failed ? parse_error(p, err) : 0;
 }
 
 void ews_parser_free(ews_parser *p)
@@ -442,6 +690,7 @@ void ews_parser_free(ews_parser *p)
 		xmlFreeParserCtxt(p->ctxt);
 	}
 	buf_free(&p->text);
+	free(p->out);
 	free(p);
 }
 
@@ -466,6 +715,11 @@ int ews_page_reset(ews_page *pg, or_error *err)
 	pg->is_fault = false;
 	pg->fault_code[0] = pg->fault_text[0] = '\0';
 	pg->backoff_ms = -1;
+	pg->operation[0] = '\0';
+	pg->server_version[0] = pg->server_schema[0] = '\0';
+	pg->server_major = pg->server_minor = pg->server_build = 0;
+	pg->n_special = 0;
+	pg->repairs = 0;
 	return snap_new(&pg->scratch, err);
 }
 
@@ -476,5 +730,6 @@ void ews_page_free(ews_page *pg)
 	free(pg->folder_msg);
 	free(pg->item_msg);
 	free(pg->status);
+	free(pg->special);
 	memset(pg, 0, sizeof *pg);
 }

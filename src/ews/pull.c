@@ -1,15 +1,27 @@
 /*
  * pull.c: the EWS half of a pull (src/pull runs it): the distinguished folders (roles) and the
  * hierarchy, then each folder's items, page by page, with SyncFolderItems or FindItem.
+ *
+ * The first request settles the version: GetFolder of the mailbox root in Exchange2007_SP1, which
+ * every server takes, whose ServerVersionInfo names the server's version; the distinguished
+ * folders are then asked for in the lower of that and the configured RequestServerVersion, with
+ * only the names that version knows. A server that still refuses (ErrorInvalidServerVersion,
+ * ErrorSchemaValidation) is asked again a version lower. The roles a version cannot ask for
+ * are found in the hierarchy afterwards: by the entry ids of PR_ADDITIONAL_REN_ENTRYIDS, else by
+ * parent and name. The snapshot's options say which version was used and how roles were found.
  */
 #include "internal.h"
 
+#include <jansson.h>
 #include <libxml/parser.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#define MAX_PAGES 1000000 /* per folder or hierarchy: a broken server must not loop us forever */
+#define MAX_PAGES 1000000      /* per folder or hierarchy: a broken server must not loop us forever */
+#define MAX_VERSION_TRIES 8    /* versions tried for the first request */
+#define MAX_WALK_FOLDERS 100000 /* folders listed one parent at a time, at most */
 
 /* Distinguished folders asked for by name: they give folders their roles. */
 static const char *const distinguished_names[] = {
@@ -20,20 +32,41 @@ static const char *const distinguished_names[] = {
 };
 #define N_DISTINGUISHED (sizeof distinguished_names / sizeof distinguished_names[0])
 
-static const char *const versions[] = {
-	"Exchange2007", "Exchange2007_SP1", "Exchange2009", "Exchange2010", "Exchange2010_SP1",
-	"Exchange2010_SP2", "Exchange2012", "Exchange2013", "Exchange2013_SP1", "Exchange2015",
-	"Exchange2016", "V2015_10_05", "V2016_01_06", "V2016_04_13", "V2016_07_13", "V2016_10_10",
-	"V2017_01_07", "V2017_04_14", "V2017_07_11",
-};
+/* Roles of PR_ADDITIONAL_REN_ENTRYIDS's positions ([MS-OXOSFLD] 2.2.4). */
+static const char *const special_positions[] = {"conflicts", "syncissues", "localfailures", "serverfailures"};
 
-bool ews_server_version_valid(const char *v)
-{
-	for (size_t i = 0; v && i < sizeof versions / sizeof versions[0]; i++)
-		if (strcmp(v, versions[i]) == 0)
-			return true;
-	return false;
-}
+/* Where a role that could not be asked for by name is found otherwise: the folder's parent's role
+ * and its name (the names Exchange gives them; Recoverable Items are never localized). */
+static const struct {
+	const char *parent, *name, *role;
+} role_by_name[] = {
+	{"root", "Recoverable Items", "recoverableitemsroot"},
+	{"recoverableitemsroot", "Deletions", "recoverableitemsdeletions"},
+	{"recoverableitemsroot", "Versions", "recoverableitemsversions"},
+	{"recoverableitemsroot", "Purges", "recoverableitemspurges"},
+	{"msgfolderroot", "Sync Issues", "syncissues"},
+	{"syncissues", "Conflicts", "conflicts"},
+	{"syncissues", "Local Failures", "localfailures"},
+	{"syncissues", "Server Failures", "serverfailures"},
+	{"msgfolderroot", "Conversation History", "conversationhistory"},
+	{"searchfolders", "To-Do Search", "todosearch"},
+};
+#define N_ROLE_BY_NAME (sizeof role_by_name / sizeof role_by_name[0])
+
+/* The pull's own state: the options with the version the server accepted (set by the hierarchy,
+ * before the workers start; read-only afterwards). */
+typedef struct {
+	const ews_options *o;
+	ews_options eff;             /* o, with the version in use */
+	bool associated;             /* associated items asked for and possible on that version */
+	const char *not_asked[N_DISTINGUISHED]; /* roles the version cannot name */
+	size_t n_not_asked;
+	const char *found[N_DISTINGUISHED][2];  /* role, how it was found ("entry_id", "name") */
+	size_t n_found;
+	ews_special special[8];      /* PR_ADDITIONAL_REN_ENTRYIDS of the root or the Inbox */
+	size_t n_special;
+	char *options_json;
+} ews_pull;
 
 void ews_options_init(ews_options *o)
 {
@@ -101,30 +134,63 @@ static const char *first_error(const ews_page *pg, char *buf, size_t size)
 	return NULL;
 }
 
-/* GetFolder on the distinguished folders: records them and remembers their roles. */
-/* GetFolder on the distinguished folders: records them and remembers their roles. */
-static int get_distinguished(const ews_options *o, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+/* A refusal that a lower RequestServerVersion may avoid: the version itself, or a value of the
+ * request the server's schema does not know. ErrorInvalidRequest is how Exchange 2019 refuses an
+ * unknown version value. */
+static bool refuses_version(const ews_page *pg)
 {
+	const char *code = pg->fault_code, *colon = strrchr(code, ':');
+	code = colon ? colon + 1 : code;
+	return pg->is_fault && (strcmp(code, "ErrorInvalidServerVersion") == 0 || strcmp(code, "ErrorSchemaValidation") == 0 ||
+	                        strcmp(code, "ErrorInvalidRequest") == 0);
+}
+
+/* GetFolder on the distinguished folders the version knows: records them with their roles. */
+static int ask_distinguished(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+{
+	const ews_options *o = &ep->eff;
+	const char *names[N_DISTINGUISHED];
+	size_t n = 0;
+	ep->n_not_asked = 0;
+	for (size_t i = 0; i < N_DISTINGUISHED; i++) {
+		if (ews_version_knows_name(o->server_version, distinguished_names[i]))
+			names[n++] = distinguished_names[i];
+		else
+			ep->not_asked[ep->n_not_asked++] = distinguished_names[i];
+	}
 	or_buf req = {0};
-	int rc = ews_req_get_folders(&req, o, distinguished_names, N_DISTINGUISHED);
-	rc = rc ? rc : ews_call(c, o, "GetFolder", &req, pg, err);
+	int rc = ews_req_get_folders(&req, o, names, n);
+	rc = rc ? rc : ews_call(c, o, "GetFolder", "the distinguished folders", &req, pg, err);
 	buf_free(&req);
-	if (rc)
+	/* One folder that kept answering a transient error (its message retried to the end) does not
+	 * stop the others: the last answer's other messages are used, the root's is checked below. */
+	bool answered = rc == OR_ERR_PROTOCOL && !pg->is_fault && strcmp(pg->operation, "GetFolder") == 0 &&
+	                pg->n_status == n;
+	if (rc && !answered)
 		return rc;
+	if (rc)
+		log_warn("GetFolder: %s; going on with the folders it did return", err->message);
 	snap_t *snap = pull_snapshot(run);
 	if (*pg->server_version)
 		snap->hdr.server_version = snap_strdup(snap, pg->server_version);
 	bool root_ok = false;
 	for (size_t i = 0; i < pg->scratch->n_folders; i++) {
 		int msg = pg->folder_msg[i];
-		if (msg < 0 || (size_t)msg >= N_DISTINGUISHED || strcmp(pg->status[msg].cls, "Error") == 0)
+		if (msg < 0 || (size_t)msg >= n || strcmp(pg->status[msg].cls, "Error") == 0)
 			continue;
 		snap_folder *f = keep_folder(run, &pg->scratch->folders[i]);
 		if (!f)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
-		f->role = distinguished_names[msg];
+		f->role = names[msg];
 		if (msg == 0)
 			root_ok = true;
+	}
+	/* The special folders' entry ids, as the root and the Inbox carry them. */
+	ep->n_special = 0;
+	for (size_t i = 0; i < pg->n_special && ep->n_special < sizeof ep->special / sizeof *ep->special; i++) {
+		int msg = pg->special[i].folder >= 0 ? pg->folder_msg[pg->special[i].folder] : -1;
+		if (msg >= 0 && (size_t)msg < n && (strcmp(names[msg], "root") == 0 || strcmp(names[msg], "inbox") == 0))
+			ep->special[ep->n_special++] = pg->special[i];
 	}
 	if (!root_ok) {
 		char text[320];
@@ -138,14 +204,76 @@ static int get_distinguished(const ews_options *o, pull_run *run, pull_conn *c, 
 	return 0;
 }
 
-static int hierarchy_sync(const ews_options *o, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+#define PROBE_VERSION "Exchange2007_SP1" /* a request every supported server version takes */
+
+/* The first request asks for the mailbox root in the oldest version, which every server takes:
+ * its ServerVersionInfo says which version to speak, so that no later request carries a value
+ * the server does not know. (Exchange Online says 15.20: anything goes.) */
+static int probe_version(ews_pull *ep, pull_conn *c, ews_page *pg, or_error *err)
 {
+	ews_options o = ep->eff;
+	o.server_version = PROBE_VERSION;
+	static const char *const root[] = {"root"};
+	or_buf req = {0};
+	int rc = ews_req_get_folders(&req, &o, root, 1);
+	rc = rc ? rc : ews_call(c, &o, "GetFolder", "root", &req, pg, err);
+	buf_free(&req);
+	if (rc)
+		return refuses_version(pg) ? 0 : rc; /* then the versions are tried one by one */
+	const char *said = ews_version_of_server(pg);
+	if (said && ews_version_older(said, ep->eff.server_version)) {
+		log_verbose("the server is %s (%s): asking in that version", said, pg->server_version);
+		ep->eff.server_version = said;
+	}
+	return 0;
+}
+
+/* The distinguished folders, at the highest version the server accepts: the one the probe
+ * learned, and a version lower each time the server refuses one. */
+static int get_distinguished(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+{
+	int rc = probe_version(ep, c, pg, err);
+	if (rc)
+		return rc;
+	char tried[256] = "";
+	for (int attempt = 0; attempt < MAX_VERSION_TRIES; attempt++) {
+		const char *v = ep->eff.server_version;
+		size_t used = strlen(tried);
+		snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", v);
+		rc = ask_distinguished(ep, run, c, pg, err);
+		if (rc == 0) {
+			/* A server older than the version it accepted (one that ignores the header) is
+			 * still sent only what it knows. */
+			const char *said = ews_version_of_server(pg);
+			if (said && ews_version_older(said, v)) {
+				log_verbose("the server says it is %s (%s): asking in that version", said, pg->server_version);
+				ep->eff.server_version = said;
+				continue;
+			}
+			return 0;
+		}
+		if (!refuses_version(pg))
+			return rc;
+		const char *said = ews_version_of_server(pg), *next = ews_version_step_down(v);
+		if (said && ews_version_older(said, v))
+			next = said;
+		if (!next)
+			return or_wrap(err, "the server refused every RequestServerVersion tried (%s)", tried);
+		log_verbose("the server refused %s (%s); trying %s", v, err->message, next);
+		ep->eff.server_version = next;
+	}
+	return or_fail(err, OR_ERR_PROTOCOL, "no RequestServerVersion accepted after %s", tried);
+}
+
+static int hierarchy_sync(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+{
+	const ews_options *o = &ep->eff;
 	char *state = NULL;
 	int rc = 0;
 	for (int page = 0; page < MAX_PAGES; page++) {
 		or_buf req = {0};
 		rc = ews_req_sync_hierarchy(&req, o, state);
-		rc = rc ? rc : ews_call(c, o, "SyncFolderHierarchy", &req, pg, err);
+		rc = rc ? rc : ews_call(c, o, "SyncFolderHierarchy", NULL, &req, pg, err);
 		buf_free(&req);
 		if (rc)
 			break;
@@ -171,22 +299,32 @@ out:
 	return rc;
 }
 
-static int hierarchy_find(const ews_options *o, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+/* FindFolder paging below one parent (NULL: the root; label names it in log lines), Deep or
+ * Shallow. A per-message error returns OR_ERR_PROTOCOL (or the code it names) with the message in
+ * err. */
+static int find_folders(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, const char *parent,
+                        const char *label, bool deep, const char **code, or_error *err)
 {
+	const ews_options *o = &ep->eff;
 	long offset = 0;
+	*code = NULL;
 	for (int page = 0; page < MAX_PAGES; page++) {
 		or_buf req = {0};
-		int rc = ews_req_find_folders(&req, o, (int)offset, o->page_size);
-		rc = rc ? rc : ews_call(c, o, "FindFolder", &req, pg, err);
+		int rc = ews_req_find_folders(&req, o, parent, deep, (int)offset, o->page_size);
+		rc = rc ? rc : ews_call(c, o, "FindFolder", label, &req, pg, err);
 		buf_free(&req);
 		if (rc)
 			return rc;
 		char text[320];
-		if (first_error(pg, text, sizeof text))
+		if ((*code = first_error(pg, text, sizeof text)) != NULL)
 			return or_fail(err, OR_ERR_PROTOCOL, "FindFolder: %s", text);
-		for (size_t i = 0; i < pg->scratch->n_folders; i++)
-			if (!keep_folder(run, &pg->scratch->folders[i]))
+		for (size_t i = 0; i < pg->scratch->n_folders; i++) {
+			snap_folder *f = &pg->scratch->folders[i];
+			if (!f->parent_id && parent)
+				f->parent_id = parent;
+			if (!keep_folder(run, f))
 				return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		}
 		size_t got = pg->scratch->n_folders;
 		offset = pg->next_offset > offset ? pg->next_offset : offset + (long)got;
 		if (pg->includes_last != 0 || got == 0)
@@ -195,21 +333,142 @@ static int hierarchy_find(const ews_options *o, pull_run *run, pull_conn *c, ews
 	return 0;
 }
 
-/* The folders: the distinguished ones by name (roles), then the whole hierarchy. */
+static bool fatal(int rc)
+{
+	return rc == OR_ERR_AUTH || rc == OR_ERR_TLS || rc == OR_ERR_DENIED || rc == OR_ERR_NOMEM;
+}
+
+/* The tree one parent at a time (FindFolder Shallow): a folder whose subfolders cannot be listed
+ * is an error line (its subtree unverified), and the rest goes on. Folders found are appended to
+ * the list being walked, so one pass lists each folder's children once. */
+static int hierarchy_walk(ews_pull *ep, pull_run *run, pull_conn *c, ews_page *pg, or_error *err)
+{
+	int rc = 0;
+	size_t i;
+	for (i = 0; i < pull_snapshot(run)->n_folders && i < MAX_WALK_FOLDERS && rc == 0; i++) {
+		char *id = strdup(pull_snapshot(run)->folders[i].id); /* the array moves as folders are added */
+		if (!id)
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		const char *code;
+		or_error e = {0};
+		int r = find_folders(ep, run, c, pg, id, pull_snapshot(run)->folders[i].name, false, &code, &e);
+		if (r && fatal(r)) {
+			*err = e;
+			rc = r;
+		} else if (r) {
+			pull_folder_error(run, &pull_snapshot(run)->folders[i], code ? status_code_name(code) : pull_error_code_name(r),
+			                  "its subfolders could not be listed: %s", e.message);
+		}
+		free(id);
+	}
+	if (rc == 0 && i < pull_snapshot(run)->n_folders)
+		pull_folder_error(run, &pull_snapshot(run)->folders[i], "limit",
+		                  "more than %d folders: the subfolders of this one and of those after it were not listed",
+		                  MAX_WALK_FOLDERS);
+	return rc;
+}
+
+/* The roles the version could not ask for: by the special folders' entry ids, else by name. */
+static void find_roles(ews_pull *ep, pull_run *run)
+{
+	snap_t *s = pull_snapshot(run);
+	for (size_t k = 0; k < ep->n_not_asked; k++) {
+		const char *role = ep->not_asked[k];
+		snap_folder *hit = NULL;
+		const char *how = NULL;
+		for (size_t i = 0; !hit && i < ep->n_special; i++) {
+			int pos = ep->special[i].position;
+			if (pos < 0 || pos >= (int)(sizeof special_positions / sizeof *special_positions) ||
+			    strcmp(special_positions[pos], role) != 0)
+				continue;
+			for (size_t j = 0; !hit && j < s->n_folders; j++)
+				if (s->folders[j].ident.has_key && !s->folders[j].role &&
+				    memcmp(s->folders[j].ident.key, ep->special[i].key, SNAP_KEY_LEN) == 0)
+					hit = &s->folders[j], how = "entry_id";
+		}
+		for (size_t r = 0; !hit && r < N_ROLE_BY_NAME; r++) {
+			if (strcmp(role_by_name[r].role, role) != 0)
+				continue;
+			for (size_t j = 0; !hit && j < s->n_folders; j++) {
+				snap_folder *f = &s->folders[j];
+				if (f->role || !f->name || strcasecmp(f->name, role_by_name[r].name) != 0 || !f->parent_id)
+					continue;
+				for (size_t q = 0; q < s->n_folders; q++)
+					if (strcmp(s->folders[q].id, f->parent_id) == 0 && s->folders[q].role &&
+					    strcmp(s->folders[q].role, role_by_name[r].parent) == 0)
+						hit = f, how = "name";
+			}
+		}
+		if (hit) {
+			hit->role = role;
+			ep->found[ep->n_found][0] = role;
+			ep->found[ep->n_found++][1] = how;
+		}
+	}
+}
+
+/* The header's options: those the pull began with (the command line's and the authentication
+ * used), with the version used and how roles were found. */
+static int record_options(ews_pull *ep, pull_run *run, or_error *err)
+{
+	const char *began = pull_snapshot(run)->hdr.options_json;
+	json_t *o = began ? json_loads(began, 0, NULL) : NULL;
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	json_object_set_new(o, "server_version", json_string(ep->eff.server_version));
+	if (ep->n_not_asked) {
+		json_t *na = json_array(), *found = json_object();
+		for (size_t i = 0; i < ep->n_not_asked; i++)
+			json_array_append_new(na, json_string(ep->not_asked[i]));
+		for (size_t i = 0; i < ep->n_found; i++)
+			json_object_set_new(found, ep->found[i][0], json_string(ep->found[i][1]));
+		json_object_set_new(o, "roles_not_by_name", na);
+		json_object_set_new(o, "roles_found", found);
+	}
+	if (ep->o->associated && !ep->associated)
+		json_object_set_new(o, "associated", json_string("not_available"));
+	free(ep->options_json);
+	ep->options_json = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (!ep->options_json)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	pull_snapshot(run)->hdr.options_json = ep->options_json;
+	return 0;
+}
+
+/* The folders: the distinguished ones by name (roles), then the whole hierarchy; SyncFolderHierarchy,
+ * else FindFolder Deep, else the tree one parent at a time. */
 static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error *err)
 {
-	const ews_options *o = ctx;
+	ews_pull *ep = ctx;
 	ews_page *pg = ws;
-	int rc = get_distinguished(o, run, c, pg, err);
+	int rc = get_distinguished(ep, run, c, pg, err);
 	if (rc)
 		return rc;
-	log_verbose("mailbox %s: %zu distinguished folders found", o->pull.mailbox, pull_snapshot(run)->n_folders);
-	rc = o->use_findfolder ? hierarchy_find(o, run, c, pg, err) : hierarchy_sync(o, run, c, pg, err);
-	if (rc && !o->use_findfolder && rc != OR_ERR_AUTH && rc != OR_ERR_TLS && rc != OR_ERR_DENIED) {
+	ep->associated = ep->o->associated && ews_version_associated(ep->eff.server_version);
+	if (ep->o->associated && !ep->associated)
+		log_warn("%s: associated items cannot be listed with %s; pulled without them", ep->o->pull.mailbox,
+		         ep->eff.server_version);
+	log_verbose("mailbox %s: %zu distinguished folders found with %s", ep->o->pull.mailbox,
+	            pull_snapshot(run)->n_folders, ep->eff.server_version);
+	const char *code;
+	rc = ep->o->use_findfolder ? find_folders(ep, run, c, pg, NULL, NULL, true, &code, err)
+	                           : hierarchy_sync(ep, run, c, pg, err);
+	if (rc && !ep->o->use_findfolder && !fatal(rc)) {
 		log_warn("SyncFolderHierarchy failed (%s); listing folders with FindFolder instead", err->message);
-		rc = hierarchy_find(o, run, c, pg, err);
+		rc = find_folders(ep, run, c, pg, NULL, NULL, true, &code, err);
 	}
-	return rc;
+	if (rc && !fatal(rc)) {
+		log_warn("FindFolder of the whole tree failed (%s); listing the folders one by one", err->message);
+		rc = hierarchy_walk(ep, run, c, pg, err);
+	}
+	if (rc)
+		return rc;
+	for (int round = 0; round < 2; round++) /* a role found can make its children's findable */
+		find_roles(ep, run);
+	return record_options(ep, run, err);
 }
 
 /* One page's items, with keys from their ids where the server gave none. */
@@ -235,7 +494,7 @@ static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_p
 		or_buf req = {0};
 		int rc = find ? ews_req_find_items(&req, o, f->id, associated, (int)offset)
 		              : ews_req_sync_items(&req, o, f->id, state);
-		rc = rc ? rc : ews_call(c, o, op, &req, pg, &err);
+		rc = rc ? rc : ews_call(c, o, op, f->path ? f->path : f->name, &req, pg, &err);
 		buf_free(&req);
 		if (rc) {
 			if (!pull_stopping(run))
@@ -278,10 +537,10 @@ static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_p
 
 static void folder(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f)
 {
-	const ews_options *o = ctx;
-	pull_folder(o, run, c, ws, f, false);
-	if (o->associated && !pull_stopping(run))
-		pull_folder(o, run, c, ws, f, true);
+	ews_pull *ep = ctx;
+	pull_folder(&ep->eff, run, c, ws, f, false);
+	if (ep->associated && !pull_stopping(run))
+		pull_folder(&ep->eff, run, c, ws, f, true);
 }
 
 static const pull_protocol ews_protocol = {
@@ -307,7 +566,10 @@ static int capture(const ews_options *opt, const char *out_path, snap_t **keep, 
 		return or_fail(err, OR_ERR_USAGE, "unknown RequestServerVersion '%s'", opt->server_version);
 	}
 	pthread_once(&global_once, global_init);
-	return pull_run_capture(&opt->pull, &ews_protocol, (void *)opt, out_path, keep, summary, err);
+	ews_pull ep = {.o = opt, .eff = *opt};
+	int rc = pull_run_capture(&opt->pull, &ews_protocol, &ep, out_path, keep, summary, err);
+	free(ep.options_json);
+	return rc;
 }
 
 int ews_capture(const ews_options *opt, const char *out_path, pull_summary *summary, or_error *err)

@@ -1,4 +1,5 @@
-/* request.c: the SOAP requests, one short function per operation, built with a small writer. */
+/* request.c: the SOAP requests, one short function per operation, built with a small writer.
+ * Each sends only what opt->server_version accepts (version.c). */
 #include "internal.h"
 
 #include <string.h>
@@ -55,7 +56,7 @@ static const char *const item_fields[] = {
 	"item:LastModifiedTime", "item:Size", "item:Importance", "message:IsRead", "message:InternetMessageId",
 };
 
-static int shape(or_buf *b, ews_shape kind)
+static int shape(or_buf *b, ews_shape kind, bool specials)
 {
 	const char *el = kind == SHAPE_FOLDER ? "FolderShape" : "ItemShape";
 	int rc = buf_printf(b, "<m:%s><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>", el);
@@ -67,6 +68,10 @@ static int shape(or_buf *b, ews_shape kind)
 		const char *const *e = kind == SHAPE_FOLDER ? folder_ext[i] : item_ext[i];
 		rc = buf_printf(b, "<t:ExtendedFieldURI PropertyTag=\"%s\" PropertyType=\"%s\"/>", e[0], e[1]);
 	}
+	/* PR_ADDITIONAL_REN_ENTRYIDS: the entry ids of Sync Issues and its subfolders, which older
+	 * versions cannot name (pull.c finds them by it). */
+	if (!rc && specials)
+		rc = add(b, "<t:ExtendedFieldURI PropertyTag=\"0x36D8\" PropertyType=\"BinaryArray\"/>");
 	return rc ? rc : buf_printf(b, "</t:AdditionalProperties></m:%s>", el);
 }
 
@@ -101,7 +106,7 @@ int ews_req_get_folders(or_buf *b, const ews_options *opt, const char *const *na
 {
 	or_buf body = {0};
 	int rc = add(&body, "<m:GetFolder>");
-	rc = rc ? rc : shape(&body, SHAPE_FOLDER);
+	rc = rc ? rc : shape(&body, SHAPE_FOLDER, true);
 	rc = rc ? rc : add(&body, "<m:FolderIds>");
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = distinguished(&body, opt, names[i]);
@@ -113,7 +118,7 @@ int ews_req_sync_hierarchy(or_buf *b, const ews_options *opt, const char *sync_s
 {
 	or_buf body = {0};
 	int rc = add(&body, "<m:SyncFolderHierarchy>");
-	rc = rc ? rc : shape(&body, SHAPE_FOLDER);
+	rc = rc ? rc : shape(&body, SHAPE_FOLDER, false);
 	rc = rc ? rc : add(&body, "<m:SyncFolderId>");
 	rc = rc ? rc : distinguished(&body, opt, "root");
 	rc = rc ? rc : add(&body, "</m:SyncFolderId>");
@@ -126,14 +131,14 @@ int ews_req_sync_hierarchy(or_buf *b, const ews_options *opt, const char *sync_s
 	return finish(b, opt, &body, rc);
 }
 
-int ews_req_find_folders(or_buf *b, const ews_options *opt, int offset, int page)
+int ews_req_find_folders(or_buf *b, const ews_options *opt, const char *parent_id, bool deep, int offset, int page)
 {
 	or_buf body = {0};
-	int rc = add(&body, "<m:FindFolder Traversal=\"Deep\">");
-	rc = rc ? rc : shape(&body, SHAPE_FOLDER);
+	int rc = buf_printf(&body, "<m:FindFolder Traversal=\"%s\">", deep ? "Deep" : "Shallow");
+	rc = rc ? rc : shape(&body, SHAPE_FOLDER, false);
 	rc = rc ? rc : buf_printf(&body, "<m:IndexedPageFolderView MaxEntriesReturned=\"%d\" Offset=\"%d\" "
 	                                 "BasePoint=\"Beginning\"/><m:ParentFolderIds>", page, offset);
-	rc = rc ? rc : distinguished(&body, opt, "root");
+	rc = rc ? rc : parent_id ? folder_id(&body, parent_id) : distinguished(&body, opt, "root");
 	rc = rc ? rc : add(&body, "</m:ParentFolderIds></m:FindFolder>");
 	return finish(b, opt, &body, rc);
 }
@@ -142,7 +147,7 @@ int ews_req_sync_items(or_buf *b, const ews_options *opt, const char *fid, const
 {
 	or_buf body = {0};
 	int rc = add(&body, "<m:SyncFolderItems>");
-	rc = rc ? rc : shape(&body, SHAPE_ITEM);
+	rc = rc ? rc : shape(&body, SHAPE_ITEM, false);
 	rc = rc ? rc : add(&body, "<m:SyncFolderId>");
 	rc = rc ? rc : folder_id(&body, fid);
 	rc = rc ? rc : add(&body, "</m:SyncFolderId>");
@@ -151,8 +156,11 @@ int ews_req_sync_items(or_buf *b, const ews_options *opt, const char *fid, const
 		rc = rc ? rc : ews_xml_escape(&body, sync_state);
 		rc = rc ? rc : add(&body, "</m:SyncState>");
 	}
-	rc = rc ? rc : buf_printf(&body, "<m:MaxChangesReturned>%d</m:MaxChangesReturned>"
-	                                 "<m:SyncScope>NormalItems</m:SyncScope></m:SyncFolderItems>", opt->page_size);
+	rc = rc ? rc : buf_printf(&body, "<m:MaxChangesReturned>%d</m:MaxChangesReturned>", opt->page_size);
+	/* NormalItems is the default; Exchange 2007 has no SyncScope at all. */
+	if (!rc && ews_version_sync_scope(opt->server_version))
+		rc = add(&body, "<m:SyncScope>NormalItems</m:SyncScope>");
+	rc = rc ? rc : add(&body, "</m:SyncFolderItems>");
 	return finish(b, opt, &body, rc);
 }
 
@@ -160,7 +168,7 @@ int ews_req_find_items(or_buf *b, const ews_options *opt, const char *fid, bool 
 {
 	or_buf body = {0};
 	int rc = buf_printf(&body, "<m:FindItem Traversal=\"%s\">", associated ? "Associated" : "Shallow");
-	rc = rc ? rc : shape(&body, SHAPE_ITEM);
+	rc = rc ? rc : shape(&body, SHAPE_ITEM, false);
 	rc = rc ? rc : buf_printf(&body, "<m:IndexedPageItemView MaxEntriesReturned=\"%d\" Offset=\"%d\" "
 	                                 "BasePoint=\"Beginning\"/><m:ParentFolderIds>", opt->page_size, offset);
 	rc = rc ? rc : folder_id(&body, fid);

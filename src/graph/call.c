@@ -99,8 +99,8 @@ static pull_outcome on_judge(void *ctx, long http, const or_error *parse_err, lo
 	return refusal(cc, http, err);
 }
 
-int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool single,
-              bool probe, graph_page *pg, long *http, or_error *err)
+int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *folder, const char *url,
+              graph_coll coll, bool single, bool probe, graph_page *pg, long *http, or_error *err)
 {
 	call_ctx cc = {.pg = pg, .coll = coll, .single = single, .probe = probe,
 	               .seed = (unsigned)pull_now_ms() ^ (unsigned)(uintptr_t)pg};
@@ -116,7 +116,7 @@ int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *
 	snprintf(request_id, sizeof request_id, "client-request-id: %s", guid);
 	const char *headers[] = {"Prefer: IdType=\"ImmutableId\"", page_size, request_id, NULL};
 	pull_handler h = {.ctx = &cc, .begin = on_begin, .body = on_body, .end = on_end, .judge = on_judge};
-	pull_request rq = {.op = op, .url = url, .accept = "application/json", .headers = headers, .trace_ext = "json"};
+	pull_request rq = {.op = op, .folder = folder, .url = url, .accept = "application/json", .headers = headers, .trace_ext = "json"};
 	log_debug("%s: %s (client-request-id %s)", op, url, guid);
 	int rc = pull_call(c, &rq, &h, err);
 	graph_parser_free(cc.parser);

@@ -137,7 +137,7 @@ static int list_folders(graph_pull *g, pull_run *run, pull_conn *c, graph_page *
 	int rc = 0;
 	for (int page = 0; page < GRAPH_MAX_PAGES && url; page++) {
 		long http = 0;
-		rc = graph_get(c, g->o, op, url, coll, false, false, pg, &http, err);
+		rc = graph_get(c, g->o, op, NULL, url, coll, false, false, pg, &http, err);
 		free(url);
 		url = NULL;
 		if (rc || (rc = add_folders(g, run, pg, items, err)) != 0)
@@ -247,7 +247,7 @@ static int get_folder(graph_pull *g, pull_conn *c, graph_page *pg, const char *s
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	long http = 0;
 	or_error e = {0};
-	int rc = graph_get(c, g->o, "GetFolder", url, coll, true, false, pg, &http, &e);
+	int rc = graph_get(c, g->o, "GetFolder", name, url, coll, true, false, pg, &http, &e);
 	free(url);
 	if (rc == OR_ERR_NOTFOUND || rc == OR_ERR_DENIED || (rc && (http == 400 || http == 404))) {
 		/* The folder's own listing (or its pull) will say what is wrong with it, if anything. */
@@ -411,7 +411,7 @@ int graph_mailbox_id(graph_pull *g, pull_conn *c, graph_page *pg, char **out, or
 	if (!url)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	long http = 0;
-	int rc = graph_get(c, g->o, "GetExchangeSettings", url, COLL_SETTINGS, true, false, pg, &http, err);
+	int rc = graph_get(c, g->o, "GetExchangeSettings", NULL, url, COLL_SETTINGS, true, false, pg, &http, err);
 	free(url);
 	if (rc)
 		return rc;

@@ -79,12 +79,13 @@ int graph_page_parse(graph_page *pg, graph_coll coll, bool single, const char *t
 
 /* ----------------------------------------------------- calls (call.c) */
 
-/* GETs `url` over src/pull's transport (op names it in traces and logs) and parses the page. A
+/* GETs `url` over src/pull's transport (op names it in traces and logs, with the folder it is for
+ * when not NULL) and parses the page. A
  * refusal comes back as a negative or_code with the Graph error in pg->error; *http is the last
  * answer's status (0 when none came). With `probe`, a server error (5xx) is an answer, not retried,
  * and one object is asked for: for requests whose refusal the caller works around. */
-int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *url, graph_coll coll, bool single,
-              bool probe, graph_page *pg, long *http, or_error *err);
+int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *folder, const char *url,
+              graph_coll coll, bool single, bool probe, graph_page *pg, long *http, or_error *err);
 
 /* ----------------------------------------------------- the pull */
 

@@ -110,7 +110,7 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 		pthread_mutex_unlock(&g->lock);
 		long http = 0;
 		or_error err = {0};
-		int rc = graph_get(c, g->o, op, url, kind, false, probe, pg, &http, &err);
+		int rc = graph_get(c, g->o, op, f->path ? f->path : f->name, url, kind, false, probe, pg, &http, &err);
 		free(url);
 		url = NULL;
 		if (rc && probe && (http >= 500 || http == 400 || http == 501)) {
@@ -228,7 +228,7 @@ int graph_probe_items(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	long http = 0;
 	or_error e = {0};
-	int rc = graph_get(c, g->o, "ProbeItemsDelta", url, kind, false, true, pg, &http, &e);
+	int rc = graph_get(c, g->o, "ProbeItemsDelta", f->path ? f->path : f->name, url, kind, false, true, pg, &http, &e);
 	free(url);
 	if (rc == 0) {
 		g->expand_on_delta = 1;

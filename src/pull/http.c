@@ -810,6 +810,8 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	 * in a row), so that a server that throttles one request in three slows the pull down but
 	 * never loses a folder; a server that throttles everything gets a failure's attempts. */
 	int attempts = 1 + (o->retries > 0 ? o->retries : 0);
+	/* --retries counts failures: a throttled request gets at least the default's attempts. */
+	long throttle_tries = attempts > 7 ? attempts : 7;
 	int failures = 0;
 	long throttles = 0, successes_then = -1;
 	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
@@ -832,6 +834,10 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		curl_easy_setopt(cu, CURLOPT_HTTPGET, 1L);
 	}
 	c->h = h;
+	/* What the log lines name: the operation and the folder it is for. */
+	char what[256];
+	snprintf(what, sizeof what, "%s%s%s%s", rq->op, rq->folder ? " (" : "", rq->folder ? rq->folder : "",
+	         rq->folder ? ")" : "");
 	int rc = 0;
 	for (;;) {
 		if (o->cancel && *o->cancel && !c->sh->fatal) {
@@ -888,15 +894,17 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		if (c->trace)
 			fclose(c->trace);
 		c->trace = NULL;
-		log_debug("%s #%ld: HTTP %ld, %zu bytes, %lld ms%s", rq->op, seq, http, c->received,
+		log_debug("%s #%ld: HTTP %ld, %zu bytes, %lld ms%s", what, seq, http, c->received,
 		          (long long)(pull_now_ms() - t0), cc != CURLE_OK ? ", transfer failed" : "");
 
 		long wait;
 		pull_outcome out = judge_transport(c, cc, http, &wait, err);
 		if (out == PULL_OK)
 			out = h->judge(h->ctx, http, &c->parse_err, &wait, err);
-		/* Throttling: the server said how long to wait, or answered 429 or 503. */
-		bool throttled = out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503)));
+		/* Throttling: the server said how long to wait, answered 429 or 503, or the protocol
+		 * read a throttling code in the body. */
+		bool throttled = out == PULL_THROTTLED ||
+		                 (out == PULL_RETRY && (wait >= 0 || (cc == CURLE_OK && (http == 429 || http == 503))));
 		after_request(c, throttled);
 		if (out == PULL_OK) {
 			if (renewed && o->tokens->accepted)
@@ -910,7 +918,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		if (out == PULL_FAIL && http == 401 && o->tokens && !renewed) {
 			/* An expired token: one renewal, then the same request again (not a retry). */
 			renewed = true;
-			log_verbose("%s: the token was refused; renewing it", rq->op);
+			log_verbose("%s: the token was refused; renewing it", what);
 			if ((rc = set_token(c, true, err)) != 0) {
 				mark_fatal(c, err);
 				goto out;
@@ -934,8 +942,12 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			 * everything. Throttled four times as often as a failure may be retried while the
 			 * rest gets through: this request's own answer is "unavailable" (one throttled in
 			 * three would be throttled that often once in 10^13). */
-			if ((throttles >= attempts && successes == successes_then) || throttles >= 4L * attempts)
-				break;
+			bool alone = successes == successes_then;
+			if ((throttles >= throttle_tries && alone) || throttles >= 4L * throttle_tries) {
+				rc = or_wrap(err, "%s: still throttled after %ld answers%s", rq->op, throttles,
+				             alone ? ", and nothing else got through meanwhile" : "");
+				goto out;
+			}
 			long ms = (wait >= 0 ? wait : backoff_ms(c, (int)(throttles < 8 ? throttles : 8))) +
 			          (long)(rand_r(&c->seed) % 250);
 			if (pull_now_ms() + ms > deadline) {
@@ -943,7 +955,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 				             throttles, o->retry_deadline_s);
 				goto out;
 			}
-			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", rq->op, err->message, ms, throttles);
+			log_verbose("%s: %s; retrying in %ld ms (throttled %ld times)", what, err->message, ms, throttles);
 			slow_everyone(c, ms, true);
 			set_waiting(c, &waiting, true);
 			continue;
@@ -955,7 +967,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			break;
 		}
 		long ms = backoff_ms(c, failures - 1);
-		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", rq->op, err->message, ms, failures + 1, attempts);
+		log_verbose("%s: %s; retrying in %ld ms (attempt %d of %d)", what, err->message, ms, failures + 1, attempts);
 		slow_everyone(c, 0, false);
 		set_waiting(c, &waiting, true);
 		pull_sleep_ms(ms);

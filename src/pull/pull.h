@@ -97,7 +97,9 @@ typedef struct pull_conn pull_conn;
 int pull_conn_new(pull_conn **out, pull_shared *shared, unsigned seed, or_error *err);
 void pull_conn_free(pull_conn *c);
 
-typedef enum { PULL_OK, PULL_RETRY, PULL_FAIL } pull_outcome;
+/* PULL_THROTTLED: the server says it is overloaded (a throttling code in the body); retried as
+ * a throttling answer (after *wait_ms, or the transport's back-off when -1), not as a failure. */
+typedef enum { PULL_OK, PULL_RETRY, PULL_FAIL, PULL_THROTTLED } pull_outcome;
 
 /* How a protocol reads a response. The transport decides itself on transfer failures, 401 (with
  * renewable tokens: renewed once, then retried), 429 and 503 (retried after Retry-After) and
@@ -112,13 +114,16 @@ typedef struct {
 	/* After a complete transfer: finish parsing; nonzero when the body did not parse. */
 	int (*end)(void *ctx, long http, or_error *err);
 	/* What a complete answer means: PULL_OK, PULL_RETRY (with *wait_ms >= 0 when the server said
-	 * how long to wait) or PULL_FAIL, with err set for the last two. parse_err is the parse
-	 * failure (code 0 when the body parsed). */
+	 * how long to wait: then retried as throttling), PULL_THROTTLED or PULL_FAIL, with err set for
+	 * all but PULL_OK. parse_err is the parse failure (code 0 when the body parsed). Called once
+	 * per attempt of one pull_call, so a handler can compare an attempt with the one before. */
 	pull_outcome (*judge)(void *ctx, long http, const or_error *parse_err, long *wait_ms, or_error *err);
 } pull_handler;
 
 typedef struct {
 	const char *op;             /* names the request in logs and trace files */
+	const char *folder;         /* the folder it is for (a path, a name or a role), in log lines; NULL:
+	                               none (a listing of the whole tree) */
 	const char *url;            /* NULL: the options' url */
 	const char *body;           /* POST body, or NULL for a GET */
 	size_t body_len;

@@ -175,6 +175,15 @@ static int finish_hierarchy(pull_run *run, or_error *err)
 		run->pull_items[i] = strcmp(f->role, "search") != 0;
 	}
 	free(parent);
+	/* Errors the protocol recorded while listing (a folder whose subfolders it could not list)
+	 * get the folder's path, which the comparison needs to tell what could not be verified. */
+	for (size_t e = 0; e < s->n_errors; e++) {
+		long k = s->errors[e].path ? -1 : folder_index(s, s->errors[e].id);
+		if (k >= 0) {
+			s->errors[e].path = s->folders[k].path;
+			s->errors[e].folder_id = s->folders[k].parent_id;
+		}
+	}
 	/* The items the hierarchy announces (normal items: associated ones are pulled on request). */
 	run->items_total = -1;
 	for (size_t i = 0; i < s->n_folders; i++)

@@ -334,6 +334,8 @@ static json_t *row_json(const build *b, size_t i)
 	if (row->mail)
 		set_pair(b, j, "oldest_mail", "oldest_mail_on", time_json(row->oldest[0]), time_json(row->oldest[1]));
 	set(j, "findings", json_integer(row->findings));
+	if (row->keyless[0] || row->keyless[1])
+		set_pair_int(b, j, "keyless", "keyless_on", row->keyless[0], row->keyless[1]);
 	return j;
 }
 

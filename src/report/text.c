@@ -407,6 +407,30 @@ static void print_row_words(const out_t *o, const json_t *root, const json_t *ro
 	wrap(o, "    ", 4, line);
 }
 
+/* Folders whose items came without keys (neither source key nor counter): their items were paired
+ * by class, subject, date and folder, which the reader should know. */
+static void print_keyless(const out_t *o, const json_t *root, const json_t *rows)
+{
+	for (size_t s = 0; s < 2; s++) {
+		size_t i, n = 0;
+		const json_t *row;
+		const char *first = NULL;
+		json_array_foreach(rows, i, row) {
+			if (jat(row, "keyless", s) > 0 && n++ == 0)
+				first = jstr(row, "folder");
+		}
+		if (!n)
+			continue;
+		char line[512], a[64];
+		snprintf(line, sizeof line, "No source keys on the %s side in %s (%s%s): items there were paired by "
+		         "class, subject, date and folder.", side_label_of(root, s),
+		         report_plural(a, sizeof a, (long long)n, "folder", "folders"), first ? first : "", n > 1 ? ", ..." : "");
+		fputs(c_on(o, DIM), o->fp);
+		wrap(o, "", 0, line);
+		fputs(c_off(o), o->fp);
+	}
+}
+
 static void print_table(const out_t *o, const json_t *root, bool all)
 {
 	const json_t *rows = json_object_get(root, "folders"), *row;
@@ -451,6 +475,7 @@ static void print_table(const out_t *o, const json_t *root, bool all)
 			snprintf(line, sizeof line, "Folders: %s, all in sync; --all lists them.",
 			         report_plural(a, sizeof a, (long long)n_rows, "folder", "folders"));
 		wrap(o, "", 0, line);
+		print_keyless(o, root, rows);
 		fputc('\n', o->fp);
 		return;
 	}
@@ -541,6 +566,7 @@ static void print_table(const out_t *o, const json_t *root, bool all)
 	fputs(c_on(o, DIM), o->fp);
 	wrap(o, "", 0, line);
 	fputs(c_off(o), o->fp);
+	print_keyless(o, root, rows);
 	fputc('\n', o->fp);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Raw checks of one fault mode of the test server (see t_faults.sh).
     faults.py MODE PORT"""
+import base64
 import http.client
 import json
 import socket
@@ -41,9 +42,10 @@ if mode == "busy":        # --busy-every 3 --busy-backoff-ms 1234
     root = ET.fromstring(r[2][2])
     assert C.fault_code(root) == "ErrorServerBusy"
     assert root.find(".//" + C.S + "Fault").findtext("faultcode").endswith(":ErrorServerBusy")
-    v = root.find(".//" + C.T + "MessageXml/" + C.T + "Value")
-    assert v.get("Name") == "BackOffMilliseconds" and v.text == "1234", C.ET.tostring(root)
-    print("busy: every 3rd request is HTTP 500 ErrorServerBusy with BackOffMilliseconds=1234")
+    vals = root.findall(".//" + C.T + "MessageXml/" + C.T + "Value")
+    v = [x for x in vals if x.get("Name") == "BackOffMilliseconds"]
+    assert len(v) == 1 and v[0].text == "1234" and vals[0].get("Name") == "Policy", C.ET.tostring(root)
+    print("busy: every 3rd request is HTTP 500 ErrorServerBusy with BackOffMilliseconds=1234 after other values")
 elif mode in ("http503", "http429"):   # --http503-every 2 / --http429-every 2, --retry-after 7
     want = 503 if mode == "http503" else 429
     r = statuses(4)
@@ -127,5 +129,55 @@ elif mode == "http":      # defaults, --max-request-bytes 4096: keep-alive, gzip
     stats = json.loads(body)
     assert stats["operations"]["FindItem"] >= 4 and stats["status"]["200"] >= 4, stats
     print("http: keep-alive, gzip, 413 over the size cap, 404, 405, 411; counters:", stats["operations"])
+elif mode == "busymsg":   # --busy-every 2 --busy-style message --busy-code ErrorExceededConnectionCount --busy-backoff-ms 77
+    r = statuses(4)
+    assert [s for s, _, _ in r] == [200] * 4, [s for s, _, _ in r]
+    root = ET.fromstring(r[1][2])
+    msg = C.messages(root)
+    assert len(msg) == 1 and msg[0].tag == C.M + "FindItemResponseMessage" and msg[0].get("ResponseClass") == "Error"
+    assert C.code(msg[0]) == "ErrorExceededConnectionCount", C.code(msg[0])
+    vals = msg[0].findall(C.M + "MessageXml/" + C.T + "Value")
+    assert [v.get("Name") for v in vals][-1] == "BackOffMilliseconds" and vals[-1].text == "77" and len(vals) > 1
+    assert C.code(C.messages(ET.fromstring(r[0][2]))[0]) == "NoError"
+    print("busymsg: every 2nd response is HTTP 200 with ErrorExceededConnectionCount in its message, "
+          "BackOffMilliseconds=77 after %d other values" % (len(vals) - 1))
+elif mode == "wrongop":   # --wrong-operation-every 2
+    r = statuses(2)
+    a, b = ET.fromstring(r[0][2]), ET.fromstring(r[1][2])
+    body = lambda root: root.find(C.S + "Body")[0].tag
+    assert body(a) == C.M + "FindItemResponse" and body(b) == C.M + "GetItemResponse", (body(a), body(b))
+    assert C.messages(b)[0].tag == C.M + "GetItemResponseMessage"
+    print("wrongop: every 2nd FindItem is answered with a GetItemResponse")
+elif mode == "charrefs":  # --bad-char-refs, a mailbox with control characters in a subject
+    c = client()
+    st, _, body = c.raw(C.envelope(C.find_item("inbox", base="Default", maxn=50, offset=0)).encode())
+    assert st == 200 and b"&#x1A;" in body and b"&#x0;" in body, body[:300]
+    print("charrefs: forbidden characters are written as &#x0; and &#x1A;")
+elif mode == "opaque":    # --opaque-ids
+    c = client()
+    st, root, _, _ = c.call(C.get_folder(["inbox"], base="IdOnly", tags=(("0x65E0", "Binary"),)))
+    f = C.messages(root)[0].find(C.M + "Folders")[0]
+    fid = f.find(C.T + "FolderId")
+    raw = base64.b64decode(fid.get("Id"))
+    assert raw[:2] == b"GX" and f.find(C.T + "ExtendedProperty") is None, C.ET.tostring(f)
+    assert len(base64.b64decode(fid.get("ChangeKey"))) == 8
+    st, root, _, _ = c.call(C.find_item(("id", fid.get("Id")), maxn=5, offset=0))
+    assert C.code(C.messages(root)[0]) == "NoError"
+    print("opaque: ids and change keys of an unknown layout (and they work), no PidTagSourceKey")
+elif mode == "herr":      # --hierarchy-error inbox=ErrorCorruptData
+    c = client()
+    st, root, _, _ = c.call(C.sync_hierarchy())
+    assert C.code(C.messages(root)[0]) == "ErrorCorruptData"
+    st, root, _, _ = c.call(C.find_folder("root", "Deep"))
+    assert C.code(C.messages(root)[0]) == "ErrorCorruptData"
+    st, root, _, _ = c.call(C.find_folder("inbox", "Shallow"))
+    assert C.code(C.messages(root)[0]) == "ErrorCorruptData"
+    st, root, _, _ = c.call(C.find_folder("msgfolderroot", "Shallow"))
+    assert C.code(C.messages(root)[0]) == "NoError"
+    st, root, _, _ = c.call(C.get_folder(["inbox"]))
+    assert C.code(C.messages(root)[0]) == "NoError"
+    st, root, _, _ = c.call(C.find_item("inbox", maxn=5, offset=0))
+    assert C.code(C.messages(root)[0]) == "NoError"
+    print("hierarchy-error: listings over the Inbox's subtree answer ErrorCorruptData; the Inbox itself is served")
 else:
     raise SystemExit("unknown mode " + mode)

@@ -21,6 +21,23 @@ run deny --deny-folder calendar --deny-folder "alice@example.com:/Top of Informa
 	--folder-error sentitems=ErrorMailboxStoreUnavailable
 run scope --busy-every 1 --fault-mailbox bob@example.com
 run http --max-request-bytes 4096
+run busymsg --busy-every 2 --busy-style message --busy-code ErrorExceededConnectionCount --busy-backoff-ms 77
+run wrongop --wrong-operation-every 2
+run opaque --opaque-ids
+run herr --hierarchy-error inbox=ErrorCorruptData
+# a mailbox whose subjects hold characters XML 1.0 forbids
+"$PY" - "$DATA/alice.jsonl" "$WORK/ctl.jsonl" <<'PYEOF'
+import json, sys
+out = open(sys.argv[2], "w")
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("type") == "item" and o.get("subject"):
+        o["subject"] = "a\x00b\x1ac " + o["subject"]
+    out.write(json.dumps(o) + "\n")
+PYEOF
+start_server charrefs --bad-char-refs --mailbox "$WORK/ctl.jsonl" $(users_args)
+"$PY" "$EWS_TESTS/faults.py" charrefs "$PORT" || fail "fault mode charrefs"
+stop_server "$SERVER_PID"
 
 # The log has one JSON line per request, the stats file the counters, both written by the busy run.
 "$PY" - "$WORK/busy.log" "$WORK/busy.stats" <<'PYEOF' || fail "log and stats"

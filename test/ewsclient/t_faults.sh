@@ -50,9 +50,16 @@ grep -q "refused the credentials" "$WORK/expire.log" || fail "no clear message: 
 [ ! -e "$WORK/expired.jsonl" ] || fail "a snapshot was written although the run failed"
 ls "$WORK" | grep -q 'expired.jsonl.tmp' && fail "a temporary file was left behind"
 
-# A server that throttles every request: retries run out, every folder is reported.
-start_server hopeless --http503-every 1 --retry-after 0 --mailbox "$WORK/mbx.jsonl" $(users_args)
+# A server that fails every request: retries run out, nothing is written.
+start_server hopeless --http500-every 1 --mailbox "$WORK/mbx.jsonl" $(users_args)
 client hopeless $(args) --retries 2 -o "$WORK/hopeless.jsonl"
 expect_rc 3 "a server that never answers"
 grep -q "failed after 3 attempts" "$WORK/hopeless.log" || fail "retries not bounded as configured"
+# A server that throttles every request: retried as told until the retry deadline, then given up.
+start_server throttled --http503-every 1 --retry-after 1 --mailbox "$WORK/mbx.jsonl" $(users_args)
+t0=$(date +%s)
+client throttled $(args) --retry-deadline 3 -o "$WORK/throttled.jsonl"
+expect_rc 3 "a server that throttles every request"
+grep -q "at the retry deadline (3 s)" "$WORK/throttled.log" || fail "no retry deadline: $(cat "$WORK/throttled.log")"
+[ $(($(date +%s) - t0)) -le 20 ] || fail "the retry deadline was not kept"
 echo "faults: all modes survived or reported as designed"

@@ -3,7 +3,8 @@
 # credentials expiring halfway, a server always 503): here faults that never pass, and what is
 # left on disk. Every run ends in bounded time with exit 3 and a clear message, and the snapshot
 # (or report) of an earlier run at the same path is intact, with no temporary file left:
-# every connection dropped; every page malformed; ErrorServerBusy forever; a bearer token refused
+# every connection dropped; every page malformed; ErrorServerBusy forever (retried as told until the
+# retry deadline); a bearer token refused
 # halfway; a server slower than --timeout; a server that accepts and never answers; nothing
 # listening; and `scan` whose server side fails halfway.
 . "$(dirname "$0")/../security/lib.sh"
@@ -42,6 +43,9 @@ broken drop-all "connection\|transfer\|failed after 3 attempts" 60 --drop-every 
 	--auth basic --user alice --password-file "$pw" --retries 2
 broken malformed-all "malformed XML" 60 --malformed-every 1 -- --auth basic --user alice --password-file "$pw" --retries 2
 broken busy-forever "busy" 60 --busy-every 1 --busy-backoff-ms 200 -- --auth basic --user alice --password-file "$pw" --retries 3
+# Throttled with a long back-off: the run's deadline ends it before the request's attempts do.
+broken busy-deadline "retry deadline.*busy" 60 --busy-every 1 --busy-backoff-ms 2000 -- --auth basic --user alice \
+	--password-file "$pw" --retry-deadline 5
 broken token-halfway "refused the token" 60 --expire-after 8 -- --token-file "$tok" --concurrency 2
 broken slower-than-timeout "in time" 60 --latency-ms 4000 -- --auth basic --user alice --password-file "$pw" --timeout 1 --retries 1
 

@@ -18,6 +18,7 @@ TWINS = [
     (lambda r: r["folders"], "missing_on", "missing"),
     (lambda r: r["folders"], "unreadable", "unreadable_on"),
     (lambda r: r["folders"], "oldest_mail", "oldest_mail_on"),
+    (lambda r: r["folders"], "keyless", "keyless_on"),
     (lambda r: r["findings"], "paths", "path"),
     (lambda r: r["findings"], "ids", "id"),
     (lambda r: [e for f in r["findings"] for e in f.get("evidence", [])], "values", "value"),

@@ -4,6 +4,9 @@
 # each), `ostrecon scan` pulls and compares both, over EWS and again over Microsoft Graph, and
 # check.py validates each JSON report against docs/report.schema.json and compares its verdict and
 # findings with the scenario's expect.json (findings, not formatting): the same for both protocols.
+# Over EWS the scenarios run against the test server as Exchange 2016, again as Exchange 2010 SP2
+# (every scenario), and as Exchange 2007 SP1 (in sync, missing each way, changed, moved): each
+# version holds every request to its schema, and the expectations are the same.
 . "$(dirname "$0")/../ews/lib.sh"
 HERE="$ROOT/test/scenarios"
 SCEN=${SCENARIOS_DIR:-"$ROOT/samples/scenarios"}
@@ -50,6 +53,20 @@ built=$(date +%s)
 
 start_server ews --mailbox-dir "$WORK/mbx" --users "$WORK/users.json" "$@"
 url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+# The same mailboxes from servers of older versions.
+VERSIONS_2007="in_sync missing_in_cache only_in_cache changed_items item_moved"
+if [ -f "$SCHEMA/exchange2010sp2/soap-envelope.xsd" ] && [ -f "$SCHEMA/exchange2007sp1/soap-envelope.xsd" ]; then
+	start_server ews2010 --exchange-version 2010sp2 --schema-dir "$SCHEMA" --mailbox-dir "$WORK/mbx" \
+		--users "$WORK/users.json" "$@"
+	url_ews2010="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+	start_server ews2007 --exchange-version 2007sp1 --schema-dir "$SCHEMA" --mailbox-dir "$WORK/mbx" \
+		--users "$WORK/users.json" "$@"
+	url_ews2007="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
+	protocols="ews ews2010 ews2007 graph"
+else
+	echo "no EWS schemas of Exchange 2010 SP2 and 2007 SP1 at $SCHEMA: the scenarios run against Exchange 2016 only"
+	protocols="ews graph"
+fi
 # The Graph server: an application token that may read every mailbox through both APIs.
 printf '{"tokens": [{"token": "tok-scenarios", "app": "scenarios-app"}]}\n' >"$WORK/graph-tokens.json"
 printf 'tok-scenarios\n' >"$WORK/graph.tok"
@@ -69,24 +86,31 @@ scan() {
 	(
 		set --
 		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
-		if [ "$p" = graph ]; then
+		case $p in
+		graph)
 			while IFS= read -r a; do set -- "$@" "$a"; done <"$w/graph_scan.args"
-			set -- --api graph --graph-url "$graph_url" --token-file "$WORK/graph.tok" "$@"
-		else
-			set -- --url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@"
-		fi
+			set -- --api graph --graph-url "$graph_url" --token-file "$WORK/graph.tok" "$@" ;;
+		ews2010) set -- --url "$url_ews2010" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
+		ews2007) set -- --url "$url_ews2007" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
+		*) set -- --url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
+		esac
+		# A folder that keeps answering 503 is retried as throttling until the deadline: keep it short.
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --mailbox "$(cat "$w/mailbox")" \
-			--no-progress --json -o "$out/report.json" "$@" >"$out/stdout.json" 2>"$out/scan.err"
+			--no-progress --retry-deadline 20 --json -o "$out/report.json" "$@" >"$out/stdout.json" 2>"$out/scan.err"
 		echo $? >"$out/rc"
 	) &
 	pids="$pids $!"
 }
 # (wait for the scans by pid: a bare `wait` would wait for the servers too)
 i=0 pids=""
-for proto in ews graph; do
+for proto in $protocols; do
 	list=""
 	for n in $names; do
-		grep -qw "$proto" "$WORK/$n/protocols" || continue
+		case $proto in
+		ews2010) grep -qw ews "$WORK/$n/protocols" || continue ;;
+		ews2007) case " $VERSIONS_2007 " in *" $n "*) ;; *) continue ;; esac ;;
+		*) grep -qw "$proto" "$WORK/$n/protocols" || continue ;;
+		esac
 		list="$list $n"
 		scan "$proto" "$n"
 		i=$((i + 1))
@@ -103,7 +127,7 @@ done
 scanned=$(date +%s)
 
 rc=0
-for proto in ews graph; do
+for proto in $protocols; do
 	echo "== over $proto"
 	eval "list=\$names_$proto"
 	# shellcheck disable=SC2086
@@ -196,5 +220,5 @@ PY
 fi
 # SCENARIO_KEEP=DIR keeps the fixtures, files, reports and logs for a look afterwards
 [ -n "${SCENARIO_KEEP:-}" ] && { rm -rf "$SCENARIO_KEEP"; cp -r "$WORK" "$SCENARIO_KEEP"; }
-echo "$(echo $names | wc -w) scenarios ($(echo $names_graph | wc -w) also over Graph): build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
+echo "$(echo $names | wc -w) scenarios ($(echo $names_graph | wc -w) also over Graph, $(echo ${names_ews2010:-} | wc -w) against Exchange 2010 SP2, $(echo ${names_ews2007:-} | wc -w) against 2007 SP1): build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
 [ $rc -eq 0 ] || fail "scenario mismatches (above)"

@@ -126,11 +126,13 @@ static void fill_sample(snap_t *s)
 	f->ident.origin = KEY_GC_ONLY;
 	const uint8_t ck[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
 	f->change_key = snap_bindup(s, ck, sizeof ck);
+	f->repaired = SNAP_REPAIRED_NAME;
 	snap_item *it = snap_add_item(s);
 	it->id = snap_strdup(s, "nid:2097156");
 	it->folder_id = snap_strdup(s, "nid:8578");
 	it->cls = "IPM.Note";
 	it->subject = snap_strdup(s, "Re: \"budget\"\nline2 \x01 ctrl");
+	it->repaired = SNAP_REPAIRED_SUBJECT;
 	it->message_id = "<a@b>";
 	it->received = FILETIME_UNIX_EPOCH + 1300000000LL * 10000000 + 4233750;
 	it->created = FILETIME_UNIX_EPOCH + 1300000000LL * 10000000;
@@ -208,6 +210,9 @@ static void write_read_write_is_lossless(void **state)
 	assert_true(back->items[1].size == -1);
 	assert_int_equal(back->items[0].associated, 1);
 	assert_int_equal(back->folders[1].change_key.len, 20);
+	assert_int_equal(back->folders[1].repaired, SNAP_REPAIRED_NAME); /* a list: read by jansson */
+	assert_int_equal(back->items[0].repaired, SNAP_REPAIRED_SUBJECT);
+	assert_int_equal(back->items[1].repaired, 0);
 	assert_true(back->integrity.corrupted);
 	assert_int_equal(back->integrity.n_mismatches, 1);
 	assert_int_equal(back->integrity.replicas[0].replid, 1);

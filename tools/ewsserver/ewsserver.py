@@ -26,10 +26,13 @@ import autodiscover as ad  # noqa: E402
 import mailbox as mb  # noqa: E402
 import ops  # noqa: E402
 import query  # noqa: E402
+import versions  # noqa: E402
 import xmlout as X  # noqa: E402
 
 ENDPOINT = "/ews/exchange.asmx"
 STATS_PATH = "/_ews/stats"
+# Throttling codes --busy-code may give (Exchange's answers when a client asks too much at once).
+BUSY_CODES = ("ErrorServerBusy", "ErrorExceededConnectionCount", "ErrorTooManyObjectsOpened")
 # Codes --folder-error may give a folder (all in the schema's ResponseCodeType).
 FOLDER_ERRORS = frozenset(("ErrorAccessDenied", "ErrorFolderNotFound", "ErrorItemNotFound", "ErrorInternalServerError",
                            "ErrorMailboxMoveInProgress", "ErrorMailboxStoreUnavailable", "ErrorTimeoutExpired",
@@ -38,6 +41,15 @@ FOLDER_ERRORS = frozenset(("ErrorAccessDenied", "ErrorFolderNotFound", "ErrorIte
 
 class ConfigError(Exception):
     pass
+
+
+def default_schema_dir():
+    """$SHARED/ews-schema, else ../shared/ews-schema beside the repository."""
+    shared = os.environ.get("SHARED")
+    if shared:
+        return os.path.join(shared, "ews-schema")
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.normpath(os.path.join(here, "..", "..", "..", "shared", "ews-schema"))
 
 
 def _load_json(path, what):
@@ -101,6 +113,28 @@ class State:
                 raise ConfigError("folder %s matches no folder" % spec)
             for f in found:
                 self.denied[f] = code
+        self.hierarchy_errors = {}        # Folder -> EWS response code listing its subtree answers
+        for s in args.hierarchy_error or []:
+            spec, sep, code = s.rpartition("=")
+            if not sep or code not in FOLDER_ERRORS:
+                raise ConfigError("--hierarchy-error %s: want [ADDR:]PATH|ROLE=CODE, CODE one of %s"
+                                  % (s, ", ".join(sorted(FOLDER_ERRORS))))
+            found = self.match_folders(spec)
+            if not found:
+                raise ConfigError("folder %s matches no folder" % spec)
+            for f in found:
+                self.hierarchy_errors[f] = code
+        self.profile = versions.PROFILES[args.exchange_version or "2016"]
+        self.validator = None
+        schema_root = args.validate_requests or (args.schema_dir if args.exchange_version else None)
+        if args.exchange_version and not schema_root:
+            schema_root = default_schema_dir()
+        if schema_root:
+            try:
+                self.validator = versions.Validator(schema_root, self.profile if args.exchange_version
+                                                    else versions.PROFILES["2016"])
+            except OSError as e:
+                raise ConfigError("%s (give --schema-dir)" % e) from None
         try:
             self.autodiscover = ad.load(args.autodiscover) if args.autodiscover else {}
         except ad.ConfigError as e:
@@ -419,8 +453,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         status, text, ctx = 200, None, None
         try:
-            if args.validate_requests:
-                self._validate(data)
+            if st.validator:
+                self._validate(st, data)
             req = ops.parse(data)
             rec["op"] = req.op
             ctx = ops.Context(st, user, req)
@@ -447,7 +481,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 n = st.fault_seq
             for kind, every in (("http500", args.http500_every), ("http503", args.http503_every),
                                 ("http429", args.http429_every), ("busy", args.busy_every),
-                                ("drop", args.drop_every), ("malformed", args.malformed_every)):
+                                ("drop", args.drop_every), ("malformed", args.malformed_every),
+                                ("wrongop", args.wrong_operation_every)):
                 if every and n % every == 0:
                     fault = kind
                     break
@@ -462,9 +497,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rec["bytes_out"] = self._send(rec["status"], msg, "text/plain", gzip_ok=False,
                                           headers=[("Retry-After", str(args.retry_after))])
             return
-        if fault == "busy":
-            status, text = 500, X.busy_fault(args.busy_backoff_ms)
-            rec["error"] = "ErrorServerBusy"
+        if fault == "busy" and args.busy_style == "message":
+            status, text = 200, X.busy_message(req.op, args.busy_backoff_ms, args.busy_code)
+            rec["error"] = args.busy_code
+        elif fault == "busy":
+            status, text = 500, X.busy_fault(args.busy_backoff_ms, args.busy_code)
+            rec["error"] = args.busy_code
 
         if text is None:
             counters = {"items": 0, "folders": 0}
@@ -485,6 +523,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         payload = ("".join(text) if isinstance(text, list) else text).encode("utf-8")
         if fault == "malformed":
             payload = payload[: max(1, len(payload) // 2)] + b"<m:Broken attr=></t:Items>&&"
+        if fault == "wrongop" and rec["op"] and rec["op"] != "GetItem":
+            # The answer to another operation: the same content under GetItem's element names.
+            payload = payload.replace(b"m:%sResponse" % rec["op"].encode(), b"m:GetItemResponse")
         if args.dump_dir:
             self._dump(seq, dump_op, "response.malformed" if fault == "malformed" else "response", payload)
         rec["status"] = status
@@ -517,17 +558,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except OSError as e:
             sys.stderr.write("ewsserver: cannot dump %s: %s\n" % (path, e))
 
-    def _validate(self, data):
-        schema = os.path.join(self.server.state.args.validate_requests, "soap-envelope.xsd")
+    def _validate(self, st, data):
+        """Holds a request to the served version's schema. A RequestServerVersion the version does
+        not take is ErrorInvalidServerVersion (as Exchange 2007 and 2010 answer it); anything
+        else the schema refuses is ErrorSchemaValidation."""
+        accepts = st.profile["accepts"]
+        v = versions.request_version(data)
+        if accepts is not None and v is not None and v not in accepts:
+            raise ops.SoapFault("ErrorInvalidServerVersion", "The specified server version is invalid.")
         try:
-            p = subprocess.run(["xmllint", "--noout", "--nonet", "--schema", schema, "-"], input=data,
-                               capture_output=True, timeout=20)
+            violation = st.validator.check(data, v)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise ops.SoapFault("ErrorInternalServerError", "request validation failed to run: %s" % e) from None
-        if p.returncode != 0:
-            msg = p.stderr.decode("utf-8", "replace").strip().splitlines()
-            first = next((m for m in msg if "validates" not in m), "invalid request")
-            raise ops.schema_error(first.replace("-:", "line ", 1))
+        if violation:
+            raise ops.schema_error(violation)
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -595,7 +639,20 @@ def build_parser():
     g.add_argument("--stats-file", metavar="FILE", help="write the counters as JSON at shutdown")
     g.add_argument("--dump-dir", metavar="DIR", help="write every request and response body to DIR")
     g.add_argument("--validate-requests", metavar="SCHEMA_DIR",
-                   help="check each request with xmllint against SCHEMA_DIR/soap-envelope.xsd")
+                   help="check each request against SCHEMA_DIR/soap-envelope.xsd")
+    g.add_argument("--exchange-version", choices=sorted(versions.PROFILES),
+                   help="answer as this Exchange version: its ServerVersionInfo and envelope shape, every "
+                        "request held to its schema, refusals with the fault it sends")
+    g.add_argument("--schema-dir", metavar="DIR",
+                   help="the EWS schema folder for --exchange-version (default $SHARED/ews-schema)")
+    g.add_argument("--no-version-header", action="store_true",
+                   help="answer without ServerVersionInfo (the client must learn the version from refusals)")
+    g.add_argument("--opaque-ids", action="store_true",
+                   help="ids of a layout Exchange does not use and no PidTagSourceKey, change key or PCL "
+                        "(as some open-source EWS servers answer)")
+    g.add_argument("--bad-char-refs", action="store_true",
+                   help="write characters XML 1.0 forbids as character references (&#x1A;), as Exchange "
+                        "does, instead of dropping them")
     g.add_argument("--max-request-bytes", type=int, default=1 << 20)
     g.add_argument("--max-connections", type=int, default=32)
     g.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds (idle keep-alive too)")
@@ -606,6 +663,12 @@ def build_parser():
     f = p.add_argument_group("fault injection (N counts the requests in scope, 1-based)")
     f.add_argument("--busy-every", type=int, default=0, metavar="N", help="ErrorServerBusy SOAP fault (HTTP 500)")
     f.add_argument("--busy-backoff-ms", type=int, default=500, metavar="MS")
+    f.add_argument("--busy-style", choices=("fault", "message"), default="fault",
+                   help="ErrorServerBusy as a SOAP fault (HTTP 500) or in a normal response message (HTTP 200)")
+    f.add_argument("--busy-code", choices=BUSY_CODES, default="ErrorServerBusy",
+                   help="the throttling code --busy-every answers with")
+    f.add_argument("--wrong-operation-every", type=int, default=0, metavar="N",
+                   help="answer with another operation's response (GetItem)")
     f.add_argument("--http503-every", type=int, default=0, metavar="N", help="503 with Retry-After")
     f.add_argument("--http429-every", type=int, default=0, metavar="N", help="429 with Retry-After")
     f.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
@@ -619,6 +682,9 @@ def build_parser():
                    help="folder that answers ErrorAccessDenied (repeatable)")
     f.add_argument("--folder-error", action="append", metavar="[ADDR:]PATH|ROLE=CODE",
                    help="folder whose content operations answer this EWS error code (repeatable)")
+    f.add_argument("--hierarchy-error", action="append", metavar="[ADDR:]PATH|ROLE=CODE",
+                   help="SyncFolderHierarchy and FindFolder over this folder's subtree answer CODE; the "
+                        "folder itself and its items stay readable (repeatable)")
     f.add_argument("--fault-mailbox", action="append", metavar="ADDR",
                    help="limit the request faults above to requests for this mailbox (repeatable)")
     return p
@@ -627,7 +693,7 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     for name in ("busy_every", "http503_every", "http429_every", "http500_every", "drop_every",
-                 "malformed_every", "latency_ms", "expire_after", "max_request_bytes"):
+                 "malformed_every", "wrong_operation_every", "latency_ms", "expire_after", "max_request_bytes"):
         if getattr(args, name) < 0:
             print("ewsserver: --%s must not be negative" % name.replace("_", "-"), file=sys.stderr)
             return 2
@@ -643,6 +709,17 @@ def main(argv=None):
     if bool(args.tls_cert) != bool(args.tls_key):
         print("ewsserver: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
+    # Fixed for the process before the mailboxes are loaded (ids are made as they load).
+    info = versions.PROFILES[args.exchange_version or "2016"]
+    X.SERVER_VERSION = info["info"]
+    X.STYLE = info["style"]
+    X.BAD_CHAR_REFS = args.bad_char_refs
+    X.VERSION_HEADER = not args.no_version_header
+    if args.opaque_ids:
+        mb.OPAQUE_IDS = {}
+        for tag in (0x65E0, 0x65E2, 0x65E3, 0x0FFF, 0x0E09, 0x36D0, 0x36D1, 0x36D2, 0x36D3, 0x36D4, 0x36D7, 0x36D8):
+            X.ITEM_TAGS.pop(tag, None)
+            X.FOLDER_TAGS.pop(tag, None)
     try:
         state = State(args)
     except ConfigError as e:

@@ -287,6 +287,10 @@ def op_FindFolder(ctx, body, counters):
         if err:
             msgs.append(X.message_error("FindFolder", err[0], err[1]))
             continue
+        herr = _hierarchy_error(ctx, [fo] + (_subtree(fo) if traversal == "Deep" else []))
+        if herr:
+            msgs.append(X.message_error("FindFolder", herr[0], herr[1]))
+            continue
         if traversal == "SoftDeleted":
             found = []
         else:
@@ -307,6 +311,15 @@ def op_FindFolder(ctx, body, counters):
     return X.response("FindFolder", msgs)
 
 
+def _hierarchy_error(ctx, folders):
+    """(code, text) when listing these folders meets a --hierarchy-error folder, else None."""
+    errs = ctx.state.hierarchy_errors
+    for f in folders:
+        if f in errs:
+            return errs[f], _folder_error(errs[f])
+    return None
+
+
 def op_SyncFolderHierarchy(ctx, body, counters):
     shape = parse_shape(body.find(M + "FolderShape"), "FolderShape")
     sf = body.find(M + "SyncFolderId")
@@ -321,6 +334,9 @@ def op_SyncFolderHierarchy(ctx, body, counters):
         top = top.root
     mbx = top.mailbox
     folders = _subtree(top)
+    herr = _hierarchy_error(ctx, [top] + folders)
+    if herr:
+        return X.response("SyncFolderHierarchy", [X.message_error("SyncFolderHierarchy", herr[0], herr[1])])
     state = (body.findtext(M + "SyncState") or "").strip()
     pos = 0
     if state:

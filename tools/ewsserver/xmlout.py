@@ -9,10 +9,22 @@ NS_M = "http://schemas.microsoft.com/exchange/services/2006/messages"
 NS_T = "http://schemas.microsoft.com/exchange/services/2006/types"
 NS_E = "http://schemas.microsoft.com/exchange/services/2006/errors"
 
+# What the server answers as (--exchange-version, versions.py): its ServerVersionInfo and the shape
+# of its envelopes and faults ("2007", "2010" or "2016"). Set once at start.
 SERVER_VERSION = dict(major=15, minor=1, build=2507, minor_build=6, version="V2017_07_11")
+STYLE = "2016"
+VERSION_HEADER = True   # --no-version-header: no ServerVersionInfo
+# --bad-char-refs: characters XML 1.0 forbids are written as character references, as Exchange
+# writes them (&#x1A;), instead of being dropped.
+BAD_CHAR_REFS = False
 
 # Characters XML 1.0 does not allow, and lone surrogates (which UTF-8 cannot encode).
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _char_ref(m):
+    return "&#x%X;" % ord(m.group(0))
 
 
 def esc(s):
@@ -24,6 +36,8 @@ def esc(s):
     if ">" in s:
         s = s.replace(">", "&gt;")
     if _BAD_CHARS.search(s):
+        if BAD_CHAR_REFS:
+            s = _CONTROL.sub(_char_ref, s)
         s = _BAD_CHARS.sub("", s)
     return s
 
@@ -43,33 +57,74 @@ def b64(data):
 
 def envelope(body):
     """The SOAP envelope around `body`: a string, or a list of pieces (returned as a list, so a
-    large response is joined once, by the caller, instead of copied at every level)."""
+    large response is joined once, by the caller, instead of copied at every level). Its shape
+    follows the version: 2007 writes soap: and t:ServerVersionInfo without Version; 2010 and
+    later s: and h:ServerVersionInfo with Version."""
     v = SERVER_VERSION
-    head = ('<?xml version="1.0" encoding="utf-8"?>'
-            '<s:Envelope xmlns:s="%s"><s:Header>'
-            '<h:ServerVersionInfo MajorVersion="%d" MinorVersion="%d" MajorBuildNumber="%d" '
-            'MinorBuildNumber="%d" Version="%s" xmlns:h="%s"/>'
-            '</s:Header><s:Body>'
-            % (NS_SOAP, v["major"], v["minor"], v["build"], v["minor_build"], v["version"], NS_T))
+    if not VERSION_HEADER:
+        head = '<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="%s"><s:Body>' % NS_SOAP
+        tail = "</s:Body></s:Envelope>"
+    elif STYLE == "2007":
+        head = ('<?xml version="1.0" encoding="utf-8"?>'
+                '<soap:Envelope xmlns:soap="%s" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                'xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>'
+                '<t:ServerVersionInfo MajorVersion="%d" MinorVersion="%d" MajorBuildNumber="%d" '
+                'MinorBuildNumber="%d" xmlns:t="%s"/></soap:Header><soap:Body>'
+                % (NS_SOAP, v["major"], v["minor"], v["build"], v["minor_build"], NS_T))
+        tail = "</soap:Body></soap:Envelope>"
+    else:
+        head = ('<?xml version="1.0" encoding="utf-8"?>'
+                '<s:Envelope xmlns:s="%s"><s:Header>'
+                '<h:ServerVersionInfo MajorVersion="%d" MinorVersion="%d" MajorBuildNumber="%d" '
+                'MinorBuildNumber="%d" Version="%s" xmlns:h="%s"/>'
+                '</s:Header><s:Body>'
+                % (NS_SOAP, v["major"], v["minor"], v["build"], v["minor_build"], v["version"], NS_T))
+        tail = "</s:Body></s:Envelope>"
     if isinstance(body, list):
-        return [head] + body + ["</s:Body></s:Envelope>"]
-    return head + body + "</s:Body></s:Envelope>"
+        return [head] + body + [tail]
+    return head + body + tail
 
 
 def fault(code, message, message_xml=""):
-    """A SOAP 1.1 fault in the shape Exchange sends (faultcode in the types namespace, the
-    EWS response code and message in the errors namespace, optional t:MessageXml)."""
+    """A SOAP 1.1 fault in the shape Exchange sends: from 2010 on, faultcode in the types
+    namespace ("a:ErrorServerBusy"); Exchange 2007 writes "soap11:Client" and leaves the EWS code
+    to the detail. The detail holds the EWS response code and message in the errors namespace
+    and an optional t:MessageXml."""
     mx = ('<t:MessageXml xmlns:t="%s">%s</t:MessageXml>' % (NS_T, message_xml)) if message_xml else ""
-    body = ('<s:Fault><faultcode xmlns:a="%s">a:%s</faultcode><faultstring>%s</faultstring><detail>'
-            '<e:ResponseCode xmlns:e="%s">%s</e:ResponseCode><e:Message xmlns:e="%s">%s</e:Message>%s'
-            '</detail></s:Fault>' % (NS_T, code, esc(message), NS_E, code, NS_E, esc(message), mx))
+    detail = ('<detail><e:ResponseCode xmlns:e="%s">%s</e:ResponseCode><e:Message xmlns:e="%s">%s</e:Message>%s'
+              '</detail>' % (NS_E, code, NS_E, esc(message), mx))
+    if STYLE == "2007":
+        body = ('<soap11:Fault xmlns:soap11="%s"><faultcode>soap11:Client</faultcode><faultstring>%s</faultstring>'
+                '%s</soap11:Fault>' % (NS_SOAP, esc(message), detail))
+        return ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="%s"><soap:Body>%s</soap:Body>'
+                '</soap:Envelope>' % (NS_SOAP, body))
+    body = ('<s:Fault><faultcode xmlns:a="%s">a:%s</faultcode><faultstring>%s</faultstring>%s</s:Fault>'
+            % (NS_T, code, esc(message), detail))
     return ('<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="%s"><s:Body>%s</s:Body></s:Envelope>'
             % (NS_SOAP, body))
 
 
-def busy_fault(backoff_ms):
-    return fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.",
-                 '<t:Value Name="BackOffMilliseconds">%d</t:Value>' % backoff_ms)
+BUSY_TEXT = "The server cannot service this request right now. Try again later."
+
+
+def busy_values(backoff_ms):
+    """MessageXml of a throttling answer: other values first, BackOffMilliseconds last."""
+    return ('<t:Value Name="Policy">DefaultThrottlingPolicy</t:Value><t:Value Name="MaxConcurrency">10</t:Value>'
+            '<t:Value Name="BackOffMilliseconds">%d</t:Value>' % backoff_ms)
+
+
+def busy_fault(backoff_ms, code="ErrorServerBusy"):
+    return fault(code, BUSY_TEXT, busy_values(backoff_ms))
+
+
+def busy_message(op, backoff_ms, code="ErrorServerBusy"):
+    """A throttling code in a normal response (HTTP 200): one Error message of `op`."""
+    inner = "<m:Items/>" if op == "GetItem" else ""
+    msg = ('<m:%sResponseMessage ResponseClass="Error"><m:MessageText>%s</m:MessageText>'
+           '<m:ResponseCode>%s</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>'
+           '<m:MessageXml>%s</m:MessageXml>%s</m:%sResponseMessage>'
+           % (op, BUSY_TEXT, code, busy_values(backoff_ms), inner, op))
+    return envelope(response(op, [msg]))
 
 
 def schema_fault(violation, line=0, pos=0):
@@ -209,6 +264,22 @@ for _tag, _role in ((0x36D0, "calendar"), (0x36D1, "contacts"), (0x36D2, "journa
     FOLDER_TAGS[_tag] = ("Binary", _special(_role))
 
 
+def _additional_ren(f):
+    """PR_ADDITIONAL_REN_ENTRYIDS (0x36D8), on the Inbox and the root: the entry ids of Conflicts,
+    Sync Issues, Local Failures, Server Failures and Junk E-mail, in that order ([MS-OXOSFLD]
+    2.2.4); an empty value where the mailbox has no such folder."""
+    if f.role not in ("inbox", "root"):
+        return None
+    out = []
+    for role in ("conflicts", "syncissues", "localfailures", "serverfailures", "junkemail"):
+        target = f.mailbox.by_role.get(role)
+        out.append(_bin(target.entry_id) if target is not None else "")
+    return out if any(out) else None
+
+
+FOLDER_TAGS[0x36D8] = ("BinaryArray", _additional_ren)
+
+
 def _prq(obj):
     """PRQ_ID_SECURE4 as a cache file stores it (replid + GC, little-endian int64): only when the
     mailbox file gives a replid, since a real server has no such property."""
@@ -226,6 +297,11 @@ def _ext_props(shape, table, obj, out):
         val = known[1](obj)
         if val is None:
             continue
+        if isinstance(val, list):   # a multi-valued property: t:Values
+            vals = "".join("<t:Value>%s</t:Value>" % esc(v) for v in val)
+            out.append('<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="%s" PropertyType="%s"/>'
+                       '<t:Values>%s</t:Values></t:ExtendedProperty>' % (tag_text, known[0], vals))
+            continue
         out.append('<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="%s" PropertyType="%s"/>'
                    '<t:Value>%s</t:Value></t:ExtendedProperty>' % (tag_text, known[0], esc(val)))
 
@@ -241,6 +317,17 @@ _ITEM_RIGHTS = ("<t:EffectiveRights><t:CreateAssociated>false</t:CreateAssociate
                 "<t:Modify>true</t:Modify><t:Read>true</t:Read><t:ViewPrivateItems>true</t:ViewPrivateItems>"
                 "</t:EffectiveRights>")
 MESSAGE_LIKE = frozenset(("Message", "MeetingRequest", "MeetingResponse", "MeetingCancellation", "PostItem"))
+
+
+def _rights(text):
+    """EffectiveRights as the version has them: Exchange 2007's end before ViewPrivateItems."""
+    return text.replace("<t:ViewPrivateItems>true</t:ViewPrivateItems>", "") if STYLE == "2007" else text
+
+
+def _has(field):
+    """Whether the served version's schema has an element: item:IsAssociated came with 2010,
+    item:Flag and a folder's DistinguishedFolderId with 2013."""
+    return {"IsAssociated": STYLE != "2007", "Flag": STYLE == "2016", "DistinguishedFolderId": STYLE == "2016"}[field]
 
 
 # Rendered items by (shape, element) and item id: mailboxes do not change while they are served,
@@ -299,9 +386,10 @@ def _compile_item(element, shape):
     created = w("item:DateTimeCreated", True)
     attachments = w("item:HasAttachments", True)
     rights = w("item:EffectiveRights")
+    item_rights = _rights(_ITEM_RIGHTS)
     modified = w("item:LastModifiedTime", True)
-    assoc = w("item:IsAssociated", True)
-    flag = w("item:Flag")
+    assoc = _has("IsAssociated") and w("item:IsAssociated", True)
+    flag = _has("Flag") and w("item:Flag")
     msg = element in MESSAGE_LIKE
     msgid = msg and w("message:InternetMessageId", True)
     isread = msg and w("message:IsRead", True)
@@ -336,7 +424,7 @@ def _compile_item(element, shape):
                 a(esc(val))
                 a("</t:Value></t:ExtendedProperty>")
         if rights:
-            a(_ITEM_RIGHTS)
+            a(item_rights)
         if modified and it.modified:
             a("<t:LastModifiedTime>%s</t:LastModifiedTime>" % it.modified)
         if assoc:
@@ -380,12 +468,12 @@ def _render_item(it, element, shape, out):
     if shape.ext:
         _ext_props(shape, ITEM_TAGS, it, out)
     if w("item:EffectiveRights"):
-        out.append(_ITEM_RIGHTS)
+        out.append(_rights(_ITEM_RIGHTS))
     if it.modified and w("item:LastModifiedTime", True):
         out.append("<t:LastModifiedTime>%s</t:LastModifiedTime>" % it.modified)
-    if w("item:IsAssociated", True):
+    if _has("IsAssociated") and w("item:IsAssociated", True):
         out.append("<t:IsAssociated>%s</t:IsAssociated>" % ("true" if it.associated else "false"))
-    if w("item:Flag"):
+    if _has("Flag") and w("item:Flag"):
         out.append("<t:Flag><t:FlagStatus>%s</t:FlagStatus></t:Flag>" % _FLAG.get(it.flag_status or 0, "NotFlagged"))
     if element in MESSAGE_LIKE:
         if it.message_id and w("message:InternetMessageId", True):
@@ -413,8 +501,8 @@ def write_folder(fo, element, shape, out, distinguished_name=None):
     if shape.ext:
         _ext_props(shape, FOLDER_TAGS, fo, out)
     if w("folder:EffectiveRights"):
-        out.append(_RIGHTS)
-    if distinguished_name and w("folder:DistinguishedFolderId"):
+        out.append(_rights(_RIGHTS))
+    if distinguished_name and _has("DistinguishedFolderId") and w("folder:DistinguishedFolderId"):
         out.append("<t:DistinguishedFolderId>%s</t:DistinguishedFolderId>" % distinguished_name)
     if element in ("Folder", "SearchFolder", "TasksFolder") and w("folder:UnreadCount", True):
         out.append("<t:UnreadCount>%d</t:UnreadCount>" % fo.unread_count())
