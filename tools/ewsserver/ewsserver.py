@@ -7,22 +7,20 @@ Usage and options: docs/TEST_SERVER.md, or --help."""
 import argparse
 import base64
 import hmac
-import http.server
 import json
 import os
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import threading
 import time
-import uuid
-import zlib
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.join(os.path.dirname(HERE), "testserver"))
 
 import autodiscover as ad  # noqa: E402
+import httpbase  # noqa: E402
 import mailbox as mb  # noqa: E402
 import ops  # noqa: E402
 import query  # noqa: E402
@@ -191,47 +189,14 @@ class State:
             return json.loads(json.dumps(self.counters))
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-IIS/10.0"
+class Handler(httpbase.Handler):
     disable_nagle_algorithm = True     # headers and body go out at once; no 40 ms delayed-ACK stalls
-    sys_version = ""
-
-    def log_message(self, fmt, *a):
-        if self.server.state.args.verbose:
-            sys.stderr.write("ewsserver: %s\n" % (fmt % a))
-
-    def setup(self):
-        self.timeout = self.server.state.args.timeout
-        super().setup()
+    prog = "ewsserver"
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def _send(self, status, body=b"", ctype="text/xml; charset=utf-8", headers=(), gzip_ok=True):
-        if body and gzip_ok and "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
-            # Level 1: a third of level 5's CPU for a 10 % larger body (responses are repetitive
-            # XML, about 11:1 either way); no time stamp, as IIS sends none.
-            z = zlib.compressobj(1, zlib.DEFLATED, 31)
-            body = z.compress(body) + z.flush()
-            headers = list(headers) + [("Content-Encoding", "gzip")]
-        self.send_response(status)
-        if body or status not in (204, 304):
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("request-id", str(uuid.uuid4()))
-        for k, v in headers:
-            self.send_header(k, v)
-        if body and self.request_version != "HTTP/0.9":
-            # Headers and body in one write: one segment for small answers, one wake-up for the
-            # client instead of two.
-            self._headers_buffer.append(b"\r\n")
-            self._headers_buffer.append(body)
-            self.flush_headers()
-        else:
-            self.end_headers()
-            if body:
-                self.wfile.write(body)
-        return len(body)
+        return self.send_body(status, body, ctype, headers, gzip_ok)
 
     def _unauthorized(self, bearer_error=False):
         hdrs = [("WWW-Authenticate", 'Bearer error="invalid_token"' if bearer_error else 'Bearer realm="ews"'),
@@ -306,7 +271,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if rec.get("op"):
                 st.count("operations", rec["op"])
             if st.log:
-                st.log.write(json.dumps(dict(rec, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+                st.log.write(json.dumps(dict(rec, time=httpbase.log_time()),
                                         sort_keys=True) + "\n")
                 st.log.flush()
 
@@ -384,7 +349,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         resp = None
         try:
             self._post(st, args, rec)
-        except (ConnectionError, socket.timeout, ssl.SSLError):
+        except httpbase.CLIENT_GONE:
             self.close_connection = True
             rec["status"] = rec["status"] or 0
             rec["fault"] = rec["fault"] or "client-gone"
@@ -399,7 +364,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if rec["fault"]:
                     st.count("faults", rec["fault"])
                 if st.log:
-                    rec2 = dict(rec, seq=rec.get("seq"), time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    rec2 = dict(rec, seq=rec.get("seq"), time=httpbase.log_time(),
                                 duration_ms=round(ms, 2))
                     st.log.write(json.dumps(rec2, sort_keys=True) + "\n")
                     st.log.flush()
@@ -530,24 +495,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._dump(seq, dump_op, "response.malformed" if fault == "malformed" else "response", payload)
         rec["status"] = status
         if fault == "drop":
-            self._drop(status, payload)
+            self.drop(status, payload, "text/xml; charset=utf-8")
             rec["bytes_out"] = len(payload) // 2
             return
         rec["bytes_out"] = self._send(status, payload)
-
-    def _drop(self, status, payload):
-        """Announce the whole body, send half of it, then close the connection."""
-        self.send_response(status)
-        self.send_header("Content-Type", "text/xml; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload[: len(payload) // 2])
-        self.wfile.flush()
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
     def _dump(self, seq, op, what, data):
         safe = "".join(c for c in op if c.isalnum())[:40] or "unknown"
@@ -574,48 +525,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise ops.schema_error(violation)
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class Server(httpbase.Server):
     def __init__(self, addr, state, ssl_ctx):
         self.state = state
-        self.ssl_ctx = ssl_ctx
-        self.slots = threading.BoundedSemaphore(state.args.max_connections)
-        super().__init__(addr, Handler)
+        super().__init__(addr, Handler, state.args, ssl_ctx, state.args.max_connections)
         # With --workers every process selects on this one socket and all of them wake for each
         # connection; the ones that lose the race must not block in accept() (a blocked worker
         # would also never see a stop): a non-blocking accept just fails and the loop goes on.
         self.socket.setblocking(False)
-
-    def get_request(self):
-        sock, addr = self.socket.accept()
-        if self.ssl_ctx is not None:
-            # Handshake in the connection's thread (first read), not in the accept loop.
-            sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, addr
-
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(timeout=10):
-            self.shutdown_request(request)
-            return
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request, client_address):
-        try:
-            request.settimeout(self.state.args.timeout)
-            if isinstance(request, ssl.SSLSocket):
-                request.do_handshake()
-            super().process_request_thread(request, client_address)
-        except (OSError, ssl.SSLError):
-            self.shutdown_request(request)
-        finally:
-            self.slots.release()
-
-    def handle_error(self, request, client_address):
-        if self.state.args.verbose:
-            super().handle_error(request, client_address)
 
 
 def build_parser():
@@ -706,8 +623,7 @@ def main(argv=None):
         print("ewsserver: --trust-proxy-user takes a header name (letters, digits, '-'), not Authorization or Host",
               file=sys.stderr)
         return 2
-    if bool(args.tls_cert) != bool(args.tls_key):
-        print("ewsserver: --tls-cert and --tls-key go together", file=sys.stderr)
+    if not httpbase.check_tls_args("ewsserver", args):
         return 2
     # Fixed for the process before the mailboxes are loaded (ids are made as they load).
     info = versions.PROFILES[args.exchange_version or "2016"]
@@ -725,24 +641,10 @@ def main(argv=None):
     except ConfigError as e:
         print("ewsserver: %s" % e, file=sys.stderr)
         return 1
-    ssl_ctx = None
-    if args.tls_cert:
-        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        except (OSError, ssl.SSLError) as e:
-            print("ewsserver: TLS certificate: %s" % e, file=sys.stderr)
-            return 1
-    try:
-        httpd = Server(("127.0.0.1", args.port), state, ssl_ctx)
-    except OSError as e:
-        print("ewsserver: cannot listen on 127.0.0.1:%d: %s" % (args.port, e), file=sys.stderr)
+    httpd = httpbase.listen("ewsserver", args, lambda addr, ssl_ctx: Server(addr, state, ssl_ctx))
+    if httpd is None:
         return 1
-    port = httpd.server_address[1]
-    if args.pid_file:
-        with open(args.pid_file, "w") as f:
-            f.write("%d\n" % os.getpid())
+    httpbase.write_pid_file(args.pid_file)
 
     # Extra worker processes share the listening socket; the mailbox is loaded once, before fork.
     # The handlers are in place before the first fork, so a stop that arrives meanwhile still
@@ -770,35 +672,20 @@ def main(argv=None):
         children.append(pid)
     if children is None:  # a worker: serve until told to stop, nothing else
         try:
-            httpd.serve_forever(poll_interval=0.2)
+            httpd.serve_forever(poll_interval=httpbase.POLL_INTERVAL)
         finally:
             os._exit(0)
-    print("listening on 127.0.0.1:%d" % port, flush=True)
-    nitems = sum(m.items_total for m in state.boxes.values())
-    print("serving %d mailbox(es), %d folders, %d items over %s" % (
-        len(state.boxes), sum(len(m.folders) for m in state.boxes.values()), nitems,
-        "https" if ssl_ctx else "http"), flush=True)
-    try:
-        httpd.serve_forever(poll_interval=0.2)
-    finally:
+
+    def reap_workers():
         for c in children:
             try:
                 os.waitpid(c, 0)
             except OSError:
                 pass
-        httpd.server_close()
-        if args.stats_file:
-            tmp = args.stats_file + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(state.snapshot(), f, sort_keys=True)
-            os.replace(tmp, args.stats_file)
-        if state.log:
-            state.log.close()
-        if args.pid_file:
-            try:
-                os.unlink(args.pid_file)
-            except OSError:
-                pass
+    nitems = sum(m.items_total for m in state.boxes.values())
+    httpbase.serve(httpd, args, "serving %d mailbox(es), %d folders, %d items over %s" % (
+        len(state.boxes), sum(len(m.folders) for m in state.boxes.values()), nitems,
+        "https" if httpd.ssl_ctx else "http"), counters=state.snapshot, log=state.log, before_close=reap_workers)
     return 0
 
 

@@ -6,26 +6,24 @@ Usage and options: docs/GRAPH_SERVER.md, or --help."""
 
 import argparse
 import hashlib
-import http.server
 import importlib
 import json
 import os
 import signal
-import socket
-import ssl
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(1, os.path.join(os.path.dirname(HERE), "ewsserver"))
+sys.path.insert(2, os.path.join(os.path.dirname(HERE), "testserver"))
 
 import api  # noqa: E402
 import errors  # noqa: E402
+import httpbase  # noqa: E402
 import mailbox as mb  # noqa: E402
 import model  # noqa: E402
 import odata  # noqa: E402
@@ -301,46 +299,21 @@ class Ctx:
         return [render.dumps(d)] + texts[1:]
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
+class Handler(httpbase.Handler):
     disable_nagle_algorithm = True
-
-    def log_message(self, fmt, *a):
-        if self.server.state.args.verbose:
-            sys.stderr.write("graphserver: %s\n" % (fmt % a))
-
-    def setup(self):
-        self.timeout = self.server.state.args.timeout
-        super().setup()
+    prog = "graphserver"
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def id_headers(self, request_id):
+        return [("request-id", request_id),
+                ("client-request-id", self.headers.get("client-request-id") or request_id),
+                ("x-ms-ags-diagnostic", DIAGNOSTIC)]
+
     def _send(self, status, body=b"", ctype=JSON_TYPE, headers=(), gzip_ok=True, request_id=None):
-        if body and gzip_ok and "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
-            z = zlib.compressobj(1, zlib.DEFLATED, 31)
-            body = z.compress(body) + z.flush()
-            headers = list(headers) + [("Content-Encoding", "gzip")]
-        self.send_response(status)
-        if body or status not in (204, 304):
-            self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        rid = request_id or str(uuid.uuid4())
-        self.send_header("request-id", rid)
-        self.send_header("client-request-id", self.headers.get("client-request-id") or rid)
-        self.send_header("x-ms-ags-diagnostic", DIAGNOSTIC)
         if ctype == JSON_TYPE:
-            self.send_header("OData-Version", "4.0")
-        for k, v in headers:
-            self.send_header(k, v)
-        if body and self.command != "HEAD":
-            self._headers_buffer.append(b"\r\n")
-            self._headers_buffer.append(body)
-            self.flush_headers()
-        else:
-            self.end_headers()
-        return len(body)
+            headers = [("OData-Version", "4.0")] + list(headers)
+        return self.send_body(status, body, ctype, headers, gzip_ok, request_id)
 
     def _error(self, rec, e, request_id):
         rec["status"] = e.status
@@ -402,7 +375,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             rec["seq"] = st.seq
         try:
             self._dispatch(st, method, path, qs, rec)
-        except (ConnectionError, socket.timeout, ssl.SSLError, BrokenPipeError):
+        except httpbase.CLIENT_GONE:  # BrokenPipeError is a ConnectionError
             self.close_connection = True
             rec["fault"] = rec["fault"] or "client-gone"
         finally:
@@ -417,7 +390,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 st.counters["items"] += rec["items"]
                 st.counters["folders"] += rec["folders"]
                 if st.log:
-                    out = dict(rec, time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    out = dict(rec, time=httpbase.log_time(),
                                duration_ms=round(ms, 2))
                     st.log.write(json.dumps(out, sort_keys=True) + "\n")
                     st.log.flush()
@@ -578,7 +551,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             payload = payload[: max(1, len(payload) // 2)]
         self._dump(rec, payload, "response.malformed" if fault in ("malformed", "truncate") else "response")
         if fault == "drop":
-            self._drop(resp.status, payload, rid)
+            self.drop(resp.status, payload, JSON_TYPE, headers=[("request-id", rid)])
             rec["bytes_out"] = len(payload) // 2
             return
         rec["bytes_out"] = self._send(resp.status, payload, headers=resp.headers, request_id=rid)
@@ -615,21 +588,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise errors.GraphError(500, "InternalServerError", "An internal server error occurred: %s"
                                     % type(e).__name__) from None
 
-    def _drop(self, status, payload, rid):
-        """Announce the whole body, send half of it, then close the connection."""
-        self.send_response(status)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("request-id", rid)
-        self.end_headers()
-        self.wfile.write(payload[: len(payload) // 2])
-        self.wfile.flush()
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
     def _dump(self, rec, data, what):
         d = self.server.state.args.dump_dir
         if not d:
@@ -648,47 +606,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             sys.stderr.write("graphserver: cannot dump: %s\n" % e)
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class Server(httpbase.Server):
     def __init__(self, addr, state, ssl_ctx):
         self.state = state
-        self.ssl_ctx = ssl_ctx
-        self.slots = threading.BoundedSemaphore(state.args.max_connections)
-        super().__init__(addr, Handler)
-
-    def get_request(self):
-        sock, addr = self.socket.accept()
-        if self.ssl_ctx is not None:
-            sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, addr
-
-    def process_request(self, request, client_address):
-        if not self.slots.acquire(timeout=10):
-            self.shutdown_request(request)
-            return
-        try:
-            super().process_request(request, client_address)
-        except Exception:
-            self.slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            request.settimeout(self.state.args.timeout)
-            if isinstance(request, ssl.SSLSocket):
-                request.do_handshake()
-            super().process_request_thread(request, client_address)
-        except (OSError, ssl.SSLError):
-            self.shutdown_request(request)
-        finally:
-            self.slots.release()
-
-    def handle_error(self, request, client_address):
-        if self.state.args.verbose:
-            super().handle_error(request, client_address)
+        super().__init__(addr, Handler, state.args, ssl_ctx, state.args.max_connections)
 
 
 def build_parser():
@@ -782,62 +703,27 @@ def main(argv=None):
             or not 1 <= args.huge_bytes <= 256 << 20):
         print("graphserver: bad --max-connections, --timeout, page sizes or --huge-bytes", file=sys.stderr)
         return 2
-    if bool(args.tls_cert) != bool(args.tls_key):
-        print("graphserver: --tls-cert and --tls-key go together", file=sys.stderr)
+    if not httpbase.check_tls_args("graphserver", args):
         return 2
     try:
         state = State(args)
     except ConfigError as e:
         print("graphserver: %s" % e, file=sys.stderr)
         return 1
-    ssl_ctx = None
-    if args.tls_cert:
-        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        except (OSError, ssl.SSLError) as e:
-            print("graphserver: TLS certificate: %s" % e, file=sys.stderr)
-            return 1
-    try:
-        httpd = Server(("127.0.0.1", args.port), state, ssl_ctx)
-    except OSError as e:
-        print("graphserver: cannot listen on 127.0.0.1:%d: %s" % (args.port, e), file=sys.stderr)
+    httpd = httpbase.listen("graphserver", args, lambda addr, ssl_ctx: Server(addr, state, ssl_ctx))
+    if httpd is None:
         return 1
-    if args.pid_file:
-        with open(args.pid_file, "w") as f:
-            f.write("%d\n" % os.getpid())
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
+    httpbase.write_pid_file(args.pid_file)
 
     def advance(signum, frame):
         threading.Thread(target=lambda: state.store.advance(None), daemon=True).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    httpbase.stop_on_signals(httpd)
     signal.signal(signal.SIGUSR1, advance)
-    port = httpd.server_address[1]
-    print("listening on 127.0.0.1:%d" % port, flush=True)
     views = [gl[0] for gl in state.store.gens.values()]
-    print("serving %d mailbox(es), %d folders, %d items over %s%s" % (
+    httpbase.serve(httpd, args, "serving %d mailbox(es), %d folders, %d items over %s%s" % (
         len(views), sum(len(v.mbx.folders) for v in views), sum(v.mbx.items_total for v in views),
-        "https" if ssl_ctx else "http", "; identity endpoints on" if state.identity else ""), flush=True)
-    try:
-        httpd.serve_forever(poll_interval=0.2)
-    finally:
-        httpd.server_close()
-        if args.stats_file:
-            tmp = args.stats_file + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(state.snapshot(), f, sort_keys=True)
-            os.replace(tmp, args.stats_file)
-        if state.log:
-            state.log.close()
-        if args.pid_file:
-            try:
-                os.unlink(args.pid_file)
-            except OSError:
-                pass
+        "https" if httpd.ssl_ctx else "http", "; identity endpoints on" if state.identity else ""),
+        counters=state.snapshot, log=state.log)
     return 0
 
 

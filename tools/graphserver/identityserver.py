@@ -4,35 +4,24 @@ code flow, discovery documents) on 127.0.0.1, for tests that need tokens and not
 Usage and the configuration: docs/GRAPH_SERVER.md, "Identity platform endpoint", or --help."""
 
 import argparse
-import http.server
 import json
 import os
-import signal
-import socket
-import ssl
 import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.join(os.path.dirname(HERE), "testserver"))
 
+import httpbase  # noqa: E402
 import identity  # noqa: E402
 
 MAX_REQUEST = 1 << 20
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-IIS/10.0"
-    sys_version = ""
-
-    def log_message(self, fmt, *a):
-        if self.server.args.verbose:
-            sys.stderr.write("identityserver: %s\n" % (fmt % a))
-
-    def setup(self):
-        self.timeout = self.server.args.timeout
-        super().setup()
+class Handler(httpbase.Handler):
+    prog = "identityserver"
 
     def _send(self, status, headers, body):
         self.send_response(status)
@@ -78,7 +67,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             log = self.server.log
             if log is not None:
-                rec = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": self.command,
+                rec = {"time": httpbase.log_time(), "method": self.command,
                        "path": self.path.split("?")[0][:300], "status": status,
                        "ms": round((time.monotonic() - t0) * 1000, 1)}
                 for ev in events:  # endpoint, tenant, client_id, grant_type, error: never a secret
@@ -95,42 +84,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _guarded(self):
         try:
             self._serve()
-        except (ConnectionError, socket.timeout, ssl.SSLError):
+        except httpbase.CLIENT_GONE:
             self.close_connection = True
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class Server(httpbase.Server):
     def __init__(self, addr, args, ident, ssl_ctx):
-        self.args = args
         self.identity = ident
-        self.ssl_ctx = ssl_ctx
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
         self.log_lock = threading.Lock()
         self.tls = threading.local()
-        super().__init__(addr, Handler)
-
-    def get_request(self):
-        sock, addr = self.socket.accept()
-        if self.ssl_ctx is not None:
-            sock = self.ssl_ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        return sock, addr
-
-    def process_request_thread(self, request, client_address):
-        try:
-            request.settimeout(self.args.timeout)
-            if isinstance(request, ssl.SSLSocket):
-                request.do_handshake()
-            super().process_request_thread(request, client_address)
-        except (OSError, ssl.SSLError):
-            self.shutdown_request(request)
-
-    def handle_error(self, request, client_address):
-        if self.args.verbose:
-            super().handle_error(request, client_address)
+        super().__init__(addr, Handler, args, ssl_ctx)
 
 
 def build_parser():
@@ -150,8 +114,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if bool(args.tls_cert) != bool(args.tls_key):
-        print("identityserver: --tls-cert and --tls-key go together", file=sys.stderr)
+    if not httpbase.check_tls_args("identityserver", args):
         return 2
     if args.timeout <= 0:
         print("identityserver: --timeout must be positive", file=sys.stderr)
@@ -161,19 +124,8 @@ def main(argv=None):
     except identity.ConfigError as e:
         print("identityserver: %s" % e, file=sys.stderr)
         return 1
-    ssl_ctx = None
-    if args.tls_cert:
-        ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        try:
-            ssl_ctx.load_cert_chain(args.tls_cert, args.tls_key)
-        except (OSError, ssl.SSLError) as e:
-            print("identityserver: TLS certificate: %s" % e, file=sys.stderr)
-            return 1
-    try:
-        httpd = Server(("127.0.0.1", args.port), args, ident, ssl_ctx)
-    except OSError as e:
-        print("identityserver: cannot listen on 127.0.0.1:%d: %s" % (args.port, e), file=sys.stderr)
+    httpd = httpbase.listen("identityserver", args, lambda addr, ssl_ctx: Server(addr, args, ident, ssl_ctx))
+    if httpd is None:
         return 1
 
     def on_event(ev):
@@ -181,29 +133,11 @@ def main(argv=None):
         if events is not None:
             events.append(ev)
     ident.on_event = on_event
-    port = httpd.server_address[1]
-    if args.pid_file:
-        with open(args.pid_file, "w") as f:
-            f.write("%d\n" % os.getpid())
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    print("listening on 127.0.0.1:%d" % port, flush=True)
-    print("serving %d tenant(s), %d application(s) over %s" % (
-        len(ident.tenants), sum(len(t.apps) for t in ident.tenants), "https" if ssl_ctx else "http"), flush=True)
-    try:
-        httpd.serve_forever(poll_interval=0.2)
-    finally:
-        httpd.server_close()
-        if httpd.log is not None:
-            httpd.log.close()
-        if args.pid_file:
-            try:
-                os.unlink(args.pid_file)
-            except OSError:
-                pass
+    httpbase.write_pid_file(args.pid_file)
+    httpbase.stop_on_signals(httpd)
+    httpbase.serve(httpd, args, "serving %d tenant(s), %d application(s) over %s" % (
+        len(ident.tenants), sum(len(t.apps) for t in ident.tenants), "https" if httpd.ssl_ctx else "http"),
+        log=httpd.log)
     return 0
 
 
