@@ -16,16 +16,6 @@ gclient() {
 	RC=$?
 }
 
-secret_file() { # secret_file NAME VALUE: a 0600 file holding VALUE
-	printf '%s\n' "$2" >"$WORK/$1"
-	chmod 600 "$WORK/$1"
-	echo "$WORK/$1"
-}
-
-expect_rc() { # expect_rc WANT WHAT
-	[ "$RC" -eq "$1" ] || { sed 's/^/   | /' "$WORK/$name.log" | tail -20; fail "$2: exit $RC, expected $1"; }
-}
-
 expect_log() { # expect_log TEXT WHAT: the last client run's log says TEXT
 	grep -qF -- "$1" "$WORK/$name.log" || { sed 's/^/   | /' "$WORK/$name.log" | tail -20; fail "$2: the log does not say '$1'"; }
 }
