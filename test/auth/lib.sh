@@ -145,6 +145,47 @@ for (auth, user, status), n in sorted(c.items(), key=str):
 PYEOF
 }
 
+# alice_mailbox FOLDERS ITEMS SEED: the served mailbox, alice@example.com in $WORK/alice.jsonl
+alice_mailbox() {
+	$PY "$GEN" --mailbox alice@example.com --folders "$1" --items "$2" --seed "$3" -o "$WORK/alice.jsonl" || fail "genmailbox"
+}
+
+# same_mailbox NAME: the snapshot $WORK/NAME.jsonl holds alice's mailbox (compare.py's summary in
+# $WORK/NAME.cmp)
+same_mailbox() {
+	$PY "$CLIENT_TESTS/compare.py" "$WORK/alice.jsonl" "$WORK/$1.jsonl" >"$WORK/$1.cmp" ||
+		{ cat "$WORK/$1.cmp"; fail "$1: the snapshot differs from the mailbox"; }
+}
+
+# auto_chose NAME METHOD [OFFERS]: --auth auto's run NAME chose METHOD (negotiate, ntlm, basic): the
+# snapshot header and the -v log say so (the log after "offers OFFERS", when given)
+auto_chose() {
+	head -n 1 "$WORK/$1.jsonl" | grep -q "\"auth\":\"$2\",\"auth_auto\":true" || fail "$1: header: $(head -n 1 "$WORK/$1.jsonl")"
+	grep -q "${3:+offers $3}; using $(echo "$2" | sed 's/negotiate/Negotiate/; s/ntlm/NTLM/; s/basic/Basic/') (--auth auto)" \
+		"$WORK/$1.log" || fail "$1: -v does not name the method: $(cat "$WORK/$1.log")"
+}
+
+# challenged URL SCHEME ACCEPTOR: a request without credentials gets 401 with a SCHEME challenge
+# from the acceptor and nothing reaches the EWS server
+challenged() {
+	curl -sS -o /dev/null -D "$WORK/h.txt" -w '%{http_code}' -H 'Content-Type: text/xml' \
+		--data-binary "@$ROOT/test/ews/data/req-getfolder.xml" "$1" >"$WORK/code.txt" || fail "curl to $3"
+	[ "$(cat "$WORK/code.txt")" = 401 ] && grep -qi "^WWW-Authenticate: $2" "$WORK/h.txt" ||
+		fail "$3 did not ask for $2: $(cat "$WORK/code.txt") $(cat "$WORK/h.txt")"
+	[ ! -s "$WORK/ews-requests.log" ] || fail "a request without credentials reached the EWS server"
+}
+
+# watched_pull NAME SECRET_FILE ARGS...: `ostrecon server --no-progress ARGS` under pswatch.py, which
+# fails the run when SECRET_FILE's content shows in any process's command line while the client
+# runs; output in $WORK/NAME.log, exit code in RC
+watched_pull() {
+	name=$1 secret=$2; shift 2
+	timeout 300 $PY "$AUTH_TESTS/pswatch.py" "$secret" -- "$OSTRECON" server --no-progress "$@" >"$WORK/$name.log" 2>&1
+	RC=$?
+	[ $RC -eq 90 ] && fail "the password showed in a process: $(grep pswatch: "$WORK/$name.log")"
+	[ $RC -eq 91 ] && fail "the client ended before its command line could be read: $(grep pswatch: "$WORK/$name.log")"
+}
+
 # -- Kerberos ------------------------------------------------------------------------------------
 
 # need_kerberos: skips unless everything the Negotiate acceptor needs is installed
@@ -223,6 +264,24 @@ krb_add_principal() {
 krb_kinit() {
 	printf '%s\n' "$3" | KRB5CCNAME="FILE:$1" kinit ${4:+-l "$4"} "$2" >"$KRB/kinit.log" 2>&1
 	KINIT_RC=$?
+}
+
+# krb_kinit_ok CCACHE NAME PASSWORD [LIFETIME]: krb_kinit, which must succeed
+krb_kinit_ok() {
+	krb_kinit "$@"
+	[ "$KINIT_RC" -eq 0 ] || fail "kinit $2${4:+ -l $4}: $(cat "$KRB/kinit.log")"
+}
+
+# krb_expired_ticket CCACHE NAME PASSWORD: a ticket valid for 2 s in CCACHE, returned once it ended
+# and the realm's clock skew (1 s) passed
+krb_expired_ticket() {
+	krb_kinit_ok "$1" "$2" "$3" 2s
+	i=0
+	while KRB5CCNAME="FILE:$1" klist -s; do
+		i=$((i + 1)); [ $i -gt 100 ] && fail "the 2 s ticket is still valid after 10 s"
+		sleep 0.1
+	done
+	sleep 1.5
 }
 
 # krb_service_keytab: the key of HTTP/localhost in $KRB/http.keytab (made once), the service

@@ -12,7 +12,7 @@ need_ntlm
 t0=$(now)
 NTLM_USER=ostrt$$ # a Unix user made for this run and removed after it
 pw=ntlm-pw-Qx7
-$PY "$GEN" --mailbox alice@example.com --folders 25 --items 300 --seed 12 -o "$WORK/alice.jsonl" || fail "genmailbox"
+alice_mailbox 25 300 12
 # No password in the users file: Basic cannot open the mailbox, only the acceptor's word can.
 printf '{"users": [{"name": "%s", "mailbox": "alice@example.com"}]}\n' "$NTLM_USER" >"$WORK/users.json"
 start_ews_backend --mailbox "$WORK/alice.jsonl" --users "$WORK/users.json" --latency-ms 10
@@ -27,11 +27,7 @@ pwfile=$(secret_file pw "$pw")
 badfile=$(secret_file bad not-the-password)
 
 # The acceptor itself: no credentials, 401 with an NTLM challenge and nothing reaches the server.
-curl -sS -o /dev/null -D "$WORK/h.txt" -w '%{http_code}' -H 'Content-Type: text/xml' \
-	--data-binary "@$ROOT/test/ews/data/req-getfolder.xml" "$URL" >"$WORK/code.txt" || fail "curl to Squid"
-[ "$(cat "$WORK/code.txt")" = 401 ] && grep -qi '^WWW-Authenticate: NTLM' "$WORK/h.txt" ||
-	fail "Squid did not ask for NTLM: $(cat "$WORK/code.txt") $(cat "$WORK/h.txt")"
-[ ! -s "$WORK/ews-requests.log" ] || fail "a request without credentials reached the EWS server"
+challenged "$URL" NTLM Squid
 
 # logon_seen USER DOMAIN: winbindd logged an NTLM logon with exactly that user and domain
 logon_seen() {
@@ -63,8 +59,7 @@ fi
 # user forms libcurl sends as such (user, DOMAIN\user, any case). The first pull runs under watch:
 # no process's command line (nor the client's environment) holds the password while it runs.
 pulled() { # pulled NAME: the snapshot equals the mailbox; the server served NTLM_USER only, through the acceptor
-	$PY "$CLIENT_TESTS/compare.py" "$WORK/alice.jsonl" "$WORK/$1.jsonl" >"$WORK/$1.cmp" ||
-		{ cat "$WORK/$1.cmp"; fail "$1: the snapshot differs from the mailbox"; }
+	same_mailbox "$1"
 	proxied_users >"$WORK/users.txt"
 	grep -q "^[0-9]* proxy $NTLM_USER 200$" "$WORK/users.txt" && [ "$(wc -l <"$WORK/users.txt")" -eq 1 ] ||
 		fail "$1: the server did not serve $NTLM_USER through the acceptor only: $(cat "$WORK/users.txt")"
@@ -74,13 +69,8 @@ pulled() { # pulled NAME: the snapshot equals the mailbox; the server served NTL
 : >"$WORK/ews-requests.log"
 mkdir "$WORK/trace"
 t2=$(now)
-name=plain
-timeout 300 $PY "$AUTH_TESTS/pswatch.py" "$pwfile" -- "$OSTRECON" server --no-progress -v -v -v --url "$URL" \
-	--mailbox alice@example.com --auth ntlm --user "$NTLM_USER" --password-file "$pwfile" --trace-dir "$WORK/trace" \
-	-o "$WORK/plain.jsonl" >"$WORK/plain.log" 2>&1
-RC=$?
-[ $RC -eq 90 ] && fail "the password showed in a process: $(grep pswatch: "$WORK/plain.log")"
-[ $RC -eq 91 ] && fail "the client ended before its command line could be read: $(grep pswatch: "$WORK/plain.log")"
+watched_pull plain "$pwfile" -v -v -v --url "$URL" --mailbox alice@example.com --auth ntlm --user "$NTLM_USER" \
+	--password-file "$pwfile" --trace-dir "$WORK/trace" -o "$WORK/plain.jsonl"
 expect_rc 0 "pull with NTLM"
 echo "pull: $(elapsed "$t2") s; $(grep pswatch: "$WORK/plain.log")"
 pulled plain
