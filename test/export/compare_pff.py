@@ -13,6 +13,8 @@ import os
 import re
 import sys
 
+import compare_common
+
 ITEM_DIR = re.compile(r"^[A-Z][a-z]+\d{5}$")
 SKIP_FILES = {"ItemValues.txt"}
 
@@ -105,10 +107,10 @@ def subject(d):
     return ""
 
 
-def collect(root, strip_top):
-    """{folder path: [(signature, dir)]} for every item below root."""
+def item_dirs(root, strip_top):
+    """{folder path: [item dir]} for every item pffexport wrote below root; strip_top maps the
+    folder names on the way to the item to its folder path."""
     items = collections.defaultdict(list)
-    counts = collections.Counter()
 
     def walk(d, rel):
         for name in sorted(os.listdir(d)):
@@ -116,11 +118,20 @@ def collect(root, strip_top):
             if not os.path.isdir(p):
                 continue
             if ITEM_DIR.match(name) and os.path.exists(os.path.join(p, "ItemValues.txt")):
-                counts["items"] += 1
-                items[strip_top(rel)].append((item_signature(p, counts), p))
+                items[strip_top(rel)].append(p)
             else:
                 walk(p, rel + (name,))
     walk(root, ())
+    return items
+
+
+def collect(root, strip_top):
+    """{folder path: [(signature, dir)]} for every item below root."""
+    items = collections.defaultdict(list)
+    counts = collections.Counter()
+    for folder, dirs in item_dirs(root, strip_top).items():
+        counts["items"] += len(dirs)
+        items[folder] = [(item_signature(p, counts), p) for p in dirs]
     return items, counts
 
 
@@ -136,12 +147,7 @@ def strip_source(rel):
 def main():
     src, exp, top = sys.argv[1:4]
     s_items, s_counts = collect(src, strip_source)
-
-    def strip_export(rel):
-        if len(rel) >= 2 and rel[0] == "Top of Personal Folders" and rel[1] == top:
-            return rel[2:]
-        return ("<outside the export folder>",) + rel
-    e_items, e_counts = collect(exp, strip_export)
+    e_items, e_counts = collect(exp, lambda rel: compare_common.export_folder(rel, top))
     bad = []
     for folder in sorted(set(s_items) | set(e_items)):
         a = collections.Counter(sig for sig, _ in s_items.get(folder, []))
@@ -166,14 +172,8 @@ def main():
             d = [p for s, p in e_items[folder] if s == sig][0]
             bad.append("%s: the .pst has an item the source does not: %s (%r)" % ("/".join(folder), os.path.basename(d),
                                                                                  subject(d)))
-    for b in bad[:30]:
-        print("pffexport:", b)
-    print("pffexport: source %s; .pst %s" % (dict(s_counts), dict(e_counts)))
-    if bad:
-        print("pffexport: %d differences" % len(bad))
-        return 1
-    print("pffexport: ok, %d items equal property by property" % s_counts["items"])
-    return 0
+    return compare_common.report("pffexport", bad, ["pffexport: source %s; .pst %s" % (dict(s_counts), dict(e_counts))],
+                                 "pffexport: ok, %d items equal property by property" % s_counts["items"])
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 
+import compare_common
 import compare_pff
 
 TABLE_OWN = ("0x000067f2", "0x000067f3")
@@ -95,30 +96,15 @@ def pstx_item(m):
 
 def main():
     src, exp, top = sys.argv[1:4]
-    s_items = collections.defaultdict(list)
+    s_items = compare_pff.item_dirs(src, compare_pff.strip_source)
     counts = collections.Counter()
-
-    def walk(d, rel):
-        for name in sorted(os.listdir(d)):
-            p = os.path.join(d, name)
-            if not os.path.isdir(p):
-                continue
-            if compare_pff.ITEM_DIR.match(name) and os.path.exists(os.path.join(p, "ItemValues.txt")):
-                s_items[compare_pff.strip_source(rel)].append(p)
-            else:
-                walk(p, rel + (name,))
-    walk(src, ())
     e_items = collections.defaultdict(list)
     for line in open(exp, encoding="utf-8"):
         m = json.loads(line)
         if "error" in m:
             print("pst-extractor cannot read a message of the .pst: %s" % m["error"])
             return 1
-        path = m["folder"]
-        if len(path) >= 2 and path[0] == "Top of Personal Folders" and path[1] == top:
-            e_items[tuple(path[2:])].append(m)
-        else:
-            e_items[("<outside the export folder>",) + tuple(path)].append(m)
+        e_items[compare_common.export_folder(m["folder"], top)].append(m)
     bad = []
     for folder in sorted(set(s_items) | set(e_items)):
         a = collections.Counter(json.dumps(pff_item(d), sort_keys=True) for d in s_items.get(folder, []))

@@ -11,6 +11,8 @@ import collections
 import json
 import sys
 
+import compare_common
+
 TOPS = ("Top of Personal Folders", "Top of Outlook data file", "Top of Information Store")
 
 
@@ -83,14 +85,8 @@ def count(m, c):
 
 def main():
     src, exp, top = sys.argv[1:4]
-
-    def strip_export(path):
-        if len(path) >= 2 and path[0] == "Top of Personal Folders" and path[1] == top:
-            return tuple(path[2:])
-        return ("<outside the export folder>",) + tuple(path)
-
     s_items, s_err = load(src, strip_source)
-    e_items, e_err = load(exp, strip_export)
+    e_items, e_err = load(exp, lambda path: compare_common.export_folder(path, top))
     bad = []
     for e in e_err:
         bad.append("pst-extractor cannot read a message of the .pst: %s" % e["error"])
@@ -115,16 +111,11 @@ def main():
             if b[k] > 0:
                 bad.append("%s: the .pst has %r, which the source does not" % ("/".join(folder), subject(m)))
                 b[k] -= 1
-    for b in bad[:30]:
-        print("pst-extractor:", b)
-    print("pst-extractor: compared %s" % dict(counts))
+    lines = ["pst-extractor: compared %s" % dict(counts)]
     if s_err:
-        print("pst-extractor: %d messages of the source it cannot read itself" % len(s_err))
-    if bad:
-        print("pst-extractor: %d differences" % len(bad))
-        return 1
-    print("pst-extractor: ok, %d messages equal property by property" % counts["messages"])
-    return 0
+        lines.append("pst-extractor: %d messages of the source it cannot read itself" % len(s_err))
+    return compare_common.report("pst-extractor", bad, lines,
+                                 "pst-extractor: ok, %d messages equal property by property" % counts["messages"])
 
 
 if __name__ == "__main__":
