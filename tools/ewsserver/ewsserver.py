@@ -21,6 +21,7 @@ sys.path.insert(1, os.path.join(os.path.dirname(HERE), "testserver"))
 
 import autodiscover as ad  # noqa: E402
 import httpbase  # noqa: E402
+from httpbase import ConfigError  # noqa: E402
 import mailbox as mb  # noqa: E402
 import ops  # noqa: E402
 import query  # noqa: E402
@@ -37,10 +38,6 @@ FOLDER_ERRORS = frozenset(("ErrorAccessDenied", "ErrorFolderNotFound", "ErrorIte
                            "ErrorCorruptData", "ErrorNoPublicFolderReplicaAvailable"))
 
 
-class ConfigError(Exception):
-    pass
-
-
 def default_schema_dir():
     """$SHARED/ews-schema, else ../shared/ews-schema beside the repository."""
     shared = os.environ.get("SHARED")
@@ -48,14 +45,6 @@ def default_schema_dir():
         return os.path.join(shared, "ews-schema")
     here = os.path.dirname(os.path.abspath(__file__))
     return os.path.normpath(os.path.join(here, "..", "..", "..", "shared", "ews-schema"))
-
-
-def _load_json(path, what):
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise ConfigError("%s file %s: %s" % (what, path, e)) from None
 
 
 def _parse_time(v):
@@ -79,7 +68,7 @@ class State:
         self.users = []
         self.sid_of = {}
         if args.users:
-            doc = _load_json(args.users, "users")
+            doc = httpbase.load_json(args.users, "users")
             for u in doc.get("users", []) if isinstance(doc, dict) else []:
                 if not isinstance(u, dict) or not u.get("name"):
                     raise ConfigError("users file: every user needs a name")
@@ -88,7 +77,7 @@ class State:
                     self.sid_of[u["mailbox"].lower()] = u["sid"]
         self.tokens = {}
         if args.tokens:
-            doc = _load_json(args.tokens, "tokens")
+            doc = httpbase.load_json(args.tokens, "tokens")
             for t in doc.get("tokens", []) if isinstance(doc, dict) else []:
                 user = self.find_user(t.get("user", ""))
                 if not t.get("token") or user is None:
@@ -198,6 +187,24 @@ class Handler(httpbase.Handler):
     def _send(self, status, body=b"", ctype="text/xml; charset=utf-8", headers=(), gzip_ok=True):
         return self.send_body(status, body, ctype, headers, gzip_ok)
 
+    def _answer(self, rec, status, body=b"", close=False, **kw):
+        """Answers status (and body), recorded in the request's log line rec; close: then close
+        the connection."""
+        rec["status"] = status
+        if close:
+            self.close_connection = True
+        rec["bytes_out"] = self._send(status, body, **kw)
+
+    def _authenticated(self, rec):
+        """The request's (user, credential id), recorded in rec; (None, None) once it is answered 401."""
+        user, cred, method = self._authenticate()
+        if user is None:
+            rec["status"] = 401
+            rec["bytes_out"] = self._unauthorized(bearer_error=cred is True)
+            return None, None
+        rec["user"], rec["auth"] = user["name"], method
+        return user, cred
+
     def _unauthorized(self, bearer_error=False):
         hdrs = [("WWW-Authenticate", 'Bearer error="invalid_token"' if bearer_error else 'Bearer realm="ews"'),
                 ("WWW-Authenticate", 'Basic realm="127.0.0.1"')]
@@ -299,39 +306,25 @@ class Handler(httpbase.Handler):
         except ValueError:
             length = -1
         if length < 0 or length > st.args.max_request_bytes:
-            rec["status"] = 411 if length < 0 else 413
-            self.close_connection = True
-            rec["bytes_out"] = self._send(rec["status"], b"")
-            return
+            return self._answer(rec, 411 if length < 0 else 413, close=True)
         data = self.rfile.read(length)
         rec["bytes_in"] = len(data)
         conf = st.autodiscover.get(host) or {}
         kind = "soap" if soap else "pox"
         if kind not in conf:
-            rec["status"] = 404
-            rec["bytes_out"] = self._send(404, b"")
-            return
-        user, cred, method = self._authenticate()
+            return self._answer(rec, 404)
+        user, _ = self._authenticated(rec)
         if user is None:
-            rec["status"] = 401
-            rec["bytes_out"] = self._unauthorized(bearer_error=cred is True)
             return
-        rec["user"], rec["auth"] = user["name"], method
         address = ad.requested_address(data, soap)
         rec["mailbox"] = address
         if address is None:
-            rec["status"] = 400
-            rec["bytes_out"] = self._send(400, b"")
-            return
+            return self._answer(rec, 400)
         if soap and (self.headers.get("SOAPAction") or "").strip('"') != ad.SOAP_ACTION:
-            rec["status"] = 500
-            rec["bytes_out"] = self._send(500, X.fault("ErrorInvalidRequest", "SOAPAction is not GetUserSettings")
-                                          .encode())
-            return
+            return self._answer(rec, 500, X.fault("ErrorInvalidRequest", "SOAPAction is not GetUserSettings").encode())
         rule = ad.rule_for(conf, kind, address)
         status, headers, body = ad.soap_answer(rule, address, None) if soap else ad.pox_answer(rule, address)
-        rec["status"] = status
-        rec["bytes_out"] = self._send(status, body, headers=headers)
+        self._answer(rec, status, body, headers=headers)
 
     def do_PUT(self):
         self._send(405, b"", headers=[("Allow", "POST")])
@@ -375,22 +368,13 @@ class Handler(httpbase.Handler):
         if path in (ad.POX_PATH, ad.SOAP_PATH):
             return self._autodiscover_post(st, rec, path == ad.SOAP_PATH)
         if path != ENDPOINT:
-            rec["status"] = 404
-            self.close_connection = True
-            rec["bytes_out"] = self._send(404, b"")
-            return
+            return self._answer(rec, 404, close=True)
         try:
             length = int(self.headers.get("Content-Length", ""))
         except ValueError:
-            rec["status"] = 411
-            self.close_connection = True
-            rec["bytes_out"] = self._send(411, b"")
-            return
+            return self._answer(rec, 411, close=True)
         if length < 0 or length > args.max_request_bytes:
-            rec["status"] = 413
-            self.close_connection = True
-            rec["bytes_out"] = self._send(413, b"")
-            return
+            return self._answer(rec, 413, close=True)
         data = self.rfile.read(length)
         rec["bytes_in"] = len(data)
         if len(data) != length:
@@ -398,13 +382,9 @@ class Handler(httpbase.Handler):
             rec["fault"] = "short-request"
             return
 
-        user, cred, method = self._authenticate()
+        user, cred = self._authenticated(rec)
         if user is None:
-            rec["status"] = 401
-            rec["bytes_out"] = self._unauthorized(bearer_error=cred is True)
             return
-        rec["user"] = user["name"]
-        rec["auth"] = method
         with st.lock:
             st.seq += 1
             seq = rec["seq"] = st.seq
@@ -453,15 +433,11 @@ class Handler(httpbase.Handler):
                     break
         rec["fault"] = fault
         if fault == "http500":
-            rec["status"] = 500
-            rec["bytes_out"] = self._send(500, b"", gzip_ok=False)
-            return
+            return self._answer(rec, 500, gzip_ok=False)
         if fault in ("http503", "http429"):
-            rec["status"] = 503 if fault == "http503" else 429
             msg = b"Service Unavailable" if fault == "http503" else b"Too Many Requests"
-            rec["bytes_out"] = self._send(rec["status"], msg, "text/plain", gzip_ok=False,
-                                          headers=[("Retry-After", str(args.retry_after))])
-            return
+            return self._answer(rec, 503 if fault == "http503" else 429, msg, ctype="text/plain", gzip_ok=False,
+                                headers=[("Retry-After", str(args.retry_after))])
         if fault == "busy" and args.busy_style == "message":
             status, text = 200, X.busy_message(req.op, args.busy_backoff_ms, args.busy_code)
             rec["error"] = args.busy_code
@@ -539,8 +515,8 @@ def build_parser():
     p = argparse.ArgumentParser(prog="ewsserver.py", description="ostrecon's test EWS server (127.0.0.1 only).")
     g = p.add_argument_group("serving")
     g.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick one; printed on stdout)")
-    g.add_argument("--mailbox", action="append", metavar="FILE.jsonl", help="snapshot file to serve (repeatable)")
-    g.add_argument("--mailbox-dir", action="append", metavar="DIR", help="serve every *.jsonl in DIR")
+    httpbase.repeatable(g, "--mailbox", "FILE.jsonl", help="snapshot file to serve (repeatable)")
+    httpbase.repeatable(g, "--mailbox-dir", "DIR", help="serve every *.jsonl in DIR")
     g.add_argument("--users", metavar="FILE", help="JSON users file (passwords, impersonation rights)")
     g.add_argument("--tokens", metavar="FILE", help="JSON bearer tokens file (token -> user, expiry)")
     g.add_argument("--trust-proxy-user", metavar="HEADER",
@@ -578,32 +554,30 @@ def build_parser():
                         "counters, every-N faults and --expire-after then count per process)")
     g.add_argument("-v", "--verbose", action="store_true")
     f = p.add_argument_group("fault injection (N counts the requests in scope, 1-based)")
-    f.add_argument("--busy-every", type=int, default=0, metavar="N", help="ErrorServerBusy SOAP fault (HTTP 500)")
+    httpbase.count_option(f, "--busy-every", help="ErrorServerBusy SOAP fault (HTTP 500)")
     f.add_argument("--busy-backoff-ms", type=int, default=500, metavar="MS")
     f.add_argument("--busy-style", choices=("fault", "message"), default="fault",
                    help="ErrorServerBusy as a SOAP fault (HTTP 500) or in a normal response message (HTTP 200)")
     f.add_argument("--busy-code", choices=BUSY_CODES, default="ErrorServerBusy",
                    help="the throttling code --busy-every answers with")
-    f.add_argument("--wrong-operation-every", type=int, default=0, metavar="N",
-                   help="answer with another operation's response (GetItem)")
-    f.add_argument("--http503-every", type=int, default=0, metavar="N", help="503 with Retry-After")
-    f.add_argument("--http429-every", type=int, default=0, metavar="N", help="429 with Retry-After")
+    httpbase.count_option(f, "--wrong-operation-every", help="answer with another operation's response (GetItem)")
+    httpbase.count_option(f, "--http503-every", help="503 with Retry-After")
+    httpbase.count_option(f, "--http429-every", help="429 with Retry-After")
     f.add_argument("--retry-after", type=int, default=1, metavar="SECONDS")
-    f.add_argument("--http500-every", type=int, default=0, metavar="N", help="HTTP 500 without a body")
-    f.add_argument("--drop-every", type=int, default=0, metavar="N", help="close the connection mid-response")
-    f.add_argument("--malformed-every", type=int, default=0, metavar="N", help="truncated, malformed XML (HTTP 200)")
-    f.add_argument("--latency-ms", type=int, default=0, metavar="MS", help="delay every request")
-    f.add_argument("--expire-after", type=int, default=0, metavar="N",
-                   help="each credential answers 401 after N requests (token expiry)")
-    f.add_argument("--deny-folder", action="append", metavar="[ADDR:]PATH|ROLE",
-                   help="folder that answers ErrorAccessDenied (repeatable)")
-    f.add_argument("--folder-error", action="append", metavar="[ADDR:]PATH|ROLE=CODE",
-                   help="folder whose content operations answer this EWS error code (repeatable)")
-    f.add_argument("--hierarchy-error", action="append", metavar="[ADDR:]PATH|ROLE=CODE",
-                   help="SyncFolderHierarchy and FindFolder over this folder's subtree answer CODE; the "
-                        "folder itself and its items stay readable (repeatable)")
-    f.add_argument("--fault-mailbox", action="append", metavar="ADDR",
-                   help="limit the request faults above to requests for this mailbox (repeatable)")
+    httpbase.count_option(f, "--http500-every", help="HTTP 500 without a body")
+    httpbase.count_option(f, "--drop-every", help="close the connection mid-response")
+    httpbase.count_option(f, "--malformed-every", help="truncated, malformed XML (HTTP 200)")
+    httpbase.count_option(f, "--latency-ms", metavar="MS", help="delay every request")
+    httpbase.count_option(f, "--expire-after", help="each credential answers 401 after N requests (token expiry)")
+    httpbase.repeatable(f, "--deny-folder", "[ADDR:]PATH|ROLE",
+                        help="folder that answers ErrorAccessDenied (repeatable)")
+    httpbase.repeatable(f, "--folder-error", "[ADDR:]PATH|ROLE=CODE",
+                        help="folder whose content operations answer this EWS error code (repeatable)")
+    httpbase.repeatable(f, "--hierarchy-error", "[ADDR:]PATH|ROLE=CODE",
+                        help="SyncFolderHierarchy and FindFolder over this folder's subtree answer CODE; the "
+                             "folder itself and its items stay readable (repeatable)")
+    httpbase.repeatable(f, "--fault-mailbox", "ADDR",
+                        help="limit the request faults above to requests for this mailbox (repeatable)")
     return p
 
 

@@ -194,41 +194,43 @@ def decode_id(text):
     raise ValueError("unknown entry id type")
 
 
+def by_prefix(cls, table, default):
+    """What the first (class prefix, value) of table whose prefix starts cls (a message or
+    container class, any case) gives; default when none does."""
+    c = (cls or "").lower()
+    for prefix, value in table:
+        if c.startswith(prefix):
+            return value
+    return default
+
+
+# The EWS element of an item by its message class, first match (a task request is no Task).
+ITEM_ELEMENTS = (("ipm.appointment", "CalendarItem"), ("ipm.contact", "Contact"), ("ipm.distlist", "DistributionList"),
+                 ("ipm.taskrequest", "Item"), ("ipm.task", "Task"),
+                 ("ipm.schedule.meeting.request", "MeetingRequest"), ("ipm.schedule.meeting.resp", "MeetingResponse"),
+                 ("ipm.schedule.meeting.canceled", "MeetingCancellation"), ("ipm.post", "PostItem"),
+                 ("ipm.note", "Message"), ("report.", "Message"), ("ipm.schedule", "Message"))
+# Kinds of folder by container class (the EWS servers' and the Graph server's).
+FOLDER_CLASS_KINDS = (("ipf.appointment", "calendar"), ("ipf.contact", "contacts"), ("ipf.task", "tasks"))
+FOLDER_ELEMENTS = {"search": "SearchFolder", "calendar": "CalendarFolder", "contacts": "ContactsFolder",
+                   "tasks": "TasksFolder"}
+
+
 def item_element(cls):
     """The EWS element an item of this message class is returned as."""
-    c = (cls or "").lower()
-    if c.startswith("ipm.appointment"):
-        return "CalendarItem"
-    if c.startswith("ipm.contact"):
-        return "Contact"
-    if c.startswith("ipm.distlist"):
-        return "DistributionList"
-    if c.startswith("ipm.task") and not c.startswith("ipm.taskrequest"):
-        return "Task"
-    if c.startswith("ipm.schedule.meeting.request"):
-        return "MeetingRequest"
-    if c.startswith("ipm.schedule.meeting.resp"):
-        return "MeetingResponse"
-    if c.startswith("ipm.schedule.meeting.canceled"):
-        return "MeetingCancellation"
-    if c.startswith("ipm.post"):
-        return "PostItem"
-    if c.startswith("ipm.note") or c.startswith("report.") or c.startswith("ipm.schedule") or c == "ipm":
-        return "Message"
-    return "Item"
+    return "Message" if (cls or "").lower() == "ipm" else by_prefix(cls, ITEM_ELEMENTS, "Item")
+
+
+def folder_class_kind(folder):
+    """'search', 'calendar', 'contacts' or 'tasks' by the folder's role and container class; None
+    for any other folder."""
+    if folder.role == "search":
+        return "search"
+    return by_prefix(folder.cls, FOLDER_CLASS_KINDS, None)
 
 
 def folder_element(folder):
-    c = (folder.cls or "").lower()
-    if folder.role == "search":
-        return "SearchFolder"
-    if c.startswith("ipf.appointment"):
-        return "CalendarFolder"
-    if c.startswith("ipf.contact"):
-        return "ContactsFolder"
-    if c.startswith("ipf.task"):
-        return "TasksFolder"
-    return "Folder"
+    return FOLDER_ELEMENTS.get(folder_class_kind(folder), "Folder")
 
 
 def _change_key_type(element):

@@ -192,6 +192,23 @@ def route(ctx, segs):
     raise E.not_found_segment(segs[0])
 
 
+def _folder_tree_route(addr, rest, name, list_folders, delta, get_folder):
+    """The routes mailFolders and contactFolders share: the list (list_folders(None)), its delta
+    round, one folder (get_folder(ref)) and its child folders (list_folders(ref)). None for a path
+    further below a folder (rest has three segments or more then)."""
+    n = len(rest)
+    if n == 1:
+        return Route(name + "s", addr, lambda: list_folders(None))
+    if n == 2 and rest[1].lower() == "delta":
+        return Route(name + "s.delta", addr, delta, delta=True)
+    fref = rest[1]
+    if n == 2:
+        return Route(name, addr, lambda: get_folder(fref), token_folder=fref)
+    if n == 3 and rest[2].lower() == "childfolders":
+        return Route(name + ".childFolders", addr, lambda: list_folders(fref), token_folder=fref)
+    return None
+
+
 def _user_route(ctx, addr, rest, upath):
     if not rest:
         raise E.bad_request("The test server does not serve the user object; use /settings/exchange, /mailFolders, "
@@ -204,17 +221,13 @@ def _user_route(ctx, addr, rest, upath):
             return Route("settings", addr, lambda: exchange_settings(ctx, addr, base))
         raise E.not_found_segment(rest[1] if n > 1 else "settings")
     if r0 == "mailfolders":
-        if n == 1:
-            return Route("mailFolders", addr, lambda: list_mail_folders(ctx, addr, None, base))
-        if n == 2 and rest[1].lower() == "delta":
-            return Route("mailFolders.delta", addr, lambda: mail_folder_delta(ctx, addr, base), delta=True)
+        r = _folder_tree_route(addr, rest, "mailFolder", lambda f: list_mail_folders(ctx, addr, f, base),
+                               lambda: mail_folder_delta(ctx, addr, base),
+                               lambda f: get_mail_folder(ctx, addr, f, base))
+        if r is not None:
+            return r
         fref = rest[1]
-        if n == 2:
-            return Route("mailFolder", addr, lambda: get_mail_folder(ctx, addr, fref, base), token_folder=fref)
         r2 = rest[2].lower()
-        if n == 3 and r2 == "childfolders":
-            return Route("mailFolder.childFolders", addr, lambda: list_mail_folders(ctx, addr, fref, base),
-                         token_folder=fref)
         if r2 == "messages":
             if n == 3:
                 return Route("messages", addr, lambda: list_messages(ctx, addr, fref, base), token_folder=fref)
@@ -240,17 +253,13 @@ def _user_route(ctx, addr, rest, upath):
             return Route("events", addr, lambda: list_events(ctx, addr, cref, base), token_folder=cref)
         raise E.not_found_segment(rest[2])
     if r0 == "contactfolders":
-        if n == 1:
-            return Route("contactFolders", addr, lambda: list_contact_folders(ctx, addr, None, base))
-        if n == 2 and rest[1].lower() == "delta":
-            return Route("contactFolders.delta", addr, lambda: contact_folder_delta(ctx, addr, base), delta=True)
+        r = _folder_tree_route(addr, rest, "contactFolder", lambda f: list_contact_folders(ctx, addr, f, base),
+                               lambda: contact_folder_delta(ctx, addr, base),
+                               lambda f: get_contact_folder(ctx, addr, f))
+        if r is not None:
+            return r
         fref = rest[1]
-        if n == 2:
-            return Route("contactFolder", addr, lambda: get_contact_folder(ctx, addr, fref), token_folder=fref)
         r2 = rest[2].lower()
-        if n == 3 and r2 == "childfolders":
-            return Route("contactFolder.childFolders", addr, lambda: list_contact_folders(ctx, addr, fref, base),
-                         token_folder=fref)
         if r2 == "contacts" and n == 3:
             return Route("contacts", addr, lambda: list_contacts(ctx, addr, fref, base), token_folder=fref)
         if r2 == "contacts" and n == 4 and rest[3].lower() == "delta":

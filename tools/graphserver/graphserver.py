@@ -24,6 +24,7 @@ sys.path.insert(2, os.path.join(os.path.dirname(HERE), "testserver"))
 import api  # noqa: E402
 import errors  # noqa: E402
 import httpbase  # noqa: E402
+from httpbase import ConfigError  # noqa: E402
 import mailbox as mb  # noqa: E402
 import model  # noqa: E402
 import odata  # noqa: E402
@@ -38,18 +39,6 @@ DEFAULT_USER_SCOPES = ("Mail.Read", "Calendars.Read", "Contacts.Read", "User.Rea
                        "MailboxItem.Read")
 DIAGNOSTIC = json.dumps({"ServerInfo": {"DataCenter": "Local", "Slice": "E", "Ring": "5", "ScaleUnit": "000",
                                         "RoleInstance": "LOCALHOST", "ADSiteName": "LOC"}}, separators=(",", ":"))
-
-
-class ConfigError(Exception):
-    pass
-
-
-def _load_json(path, what):
-    try:
-        with open(path, "r", encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise ConfigError("%s file %s: %s" % (what, path, e)) from None
 
 
 def _parse_time(v):
@@ -112,7 +101,7 @@ class State:
         self.cache = render.Cache()
         users = {}
         if args.users:
-            doc = _load_json(args.users, "users")
+            doc = httpbase.load_json(args.users, "users")
             for u in doc.get("users", []) if isinstance(doc, dict) else []:
                 if isinstance(u, dict) and u.get("name"):
                     users[u["name"].lower()] = u
@@ -120,7 +109,7 @@ class State:
                         users[u["mailbox"].lower()] = u
         self.tokens = {}
         if args.tokens:
-            doc = _load_json(args.tokens, "tokens")
+            doc = httpbase.load_json(args.tokens, "tokens")
             for t in doc.get("tokens", []) if isinstance(doc, dict) else []:
                 if not isinstance(t, dict) or not t.get("token"):
                     raise ConfigError("tokens file: every entry needs a token")
@@ -617,11 +606,11 @@ def build_parser():
                                 description="ostrecon's test Microsoft Graph server (127.0.0.1 only).")
     g = p.add_argument_group("serving")
     g.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick one; printed on stdout)")
-    g.add_argument("--mailbox", action="append", metavar="FILE.jsonl", help="snapshot file to serve (repeatable)")
-    g.add_argument("--mailbox-dir", action="append", metavar="DIR", help="serve every *.jsonl in DIR")
-    g.add_argument("--advance-to", action="append", metavar="FILE.jsonl",
-                   help="a later snapshot of a served mailbox, switched to by POST /_graph/advance or SIGUSR1 "
-                        "(repeatable: several rounds)")
+    httpbase.repeatable(g, "--mailbox", "FILE.jsonl", help="snapshot file to serve (repeatable)")
+    httpbase.repeatable(g, "--mailbox-dir", "DIR", help="serve every *.jsonl in DIR")
+    httpbase.repeatable(g, "--advance-to", "FILE.jsonl",
+                        help="a later snapshot of a served mailbox, switched to by POST /_graph/advance or SIGUSR1 "
+                             "(repeatable: several rounds)")
     g.add_argument("--tokens", metavar="FILE", help="static bearer tokens (JSON; ewsserver's format plus roles)")
     g.add_argument("--users", metavar="FILE", help="ewsserver's users file, to read its tokens file")
     g.add_argument("--identity", metavar="CONFIG", help="serve the identity platform endpoints (identity.py) "
@@ -648,45 +637,43 @@ def build_parser():
     g.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds (idle keep-alive too)")
     g.add_argument("-v", "--verbose", action="store_true")
     f = p.add_argument_group("faults (N counts the requests in scope, 1-based)")
-    f.add_argument("--http429-every", type=int, default=0, metavar="N", help="429 TooManyRequests with Retry-After")
-    f.add_argument("--http503-every", type=int, default=0, metavar="N", help="503 serviceNotAvailable with Retry-After")
+    httpbase.count_option(f, "--http429-every", help="429 TooManyRequests with Retry-After")
+    httpbase.count_option(f, "--http503-every", help="503 serviceNotAvailable with Retry-After")
     f.add_argument("--retry-after", type=_retry_after, default="1", metavar="SECONDS",
                    help="Retry-After of 429/503 answers, integer or fractional (e.g. 0.25)")
     f.add_argument("--max-concurrent-per-mailbox", type=int, default=4, metavar="N",
                    help="requests in flight per app and mailbox before 429 MailboxConcurrency (0: no limit)")
-    f.add_argument("--drop-every", type=int, default=0, metavar="N", help="close the connection mid-response")
-    f.add_argument("--truncate-every", type=int, default=0, metavar="N", help="200 with half the JSON")
-    f.add_argument("--malformed-every", type=int, default=0, metavar="N", help="200 with broken JSON")
-    f.add_argument("--huge-every", type=int, default=0, metavar="N",
-                   help="the first object of a page gets a huge subject (or name, or type)")
+    httpbase.count_option(f, "--drop-every", help="close the connection mid-response")
+    httpbase.count_option(f, "--truncate-every", help="200 with half the JSON")
+    httpbase.count_option(f, "--malformed-every", help="200 with broken JSON")
+    httpbase.count_option(f, "--huge-every", help="the first object of a page gets a huge subject (or name, or type)")
     f.add_argument("--huge-bytes", type=int, default=20 << 20, metavar="N", help="size of the huge value")
-    f.add_argument("--latency-ms", type=int, default=0, metavar="MS", help="delay every API request")
-    f.add_argument("--expire-after", type=int, default=0, metavar="N",
-                   help="each token answers 401 (expired) after N requests")
-    f.add_argument("--gone-every", type=int, default=0, metavar="N",
-                   help="every N-th use of a skip or delta token answers 410 SyncStateNotFound")
-    f.add_argument("--gone-folder", action="append", metavar="[ADDR:]PATH|ROLE",
-                   help="the first token use for this folder answers 410 SyncStateNotFound")
-    f.add_argument("--resync-every", type=int, default=0, metavar="N",
-                   help="every N-th token use answers 410 resyncRequired with a Location to start over")
+    httpbase.count_option(f, "--latency-ms", metavar="MS", help="delay every API request")
+    httpbase.count_option(f, "--expire-after", help="each token answers 401 (expired) after N requests")
+    httpbase.count_option(f, "--gone-every",
+                          help="every N-th use of a skip or delta token answers 410 SyncStateNotFound")
+    httpbase.repeatable(f, "--gone-folder", "[ADDR:]PATH|ROLE",
+                        help="the first token use for this folder answers 410 SyncStateNotFound")
+    httpbase.count_option(f, "--resync-every",
+                          help="every N-th token use answers 410 resyncRequired with a Location to start over")
     f.add_argument("--expand-on-delta-fails", action="store_true",
                    help="delta requests with $expand answer 500 InternalServerError, as reported of Graph")
-    f.add_argument("--user-without-mailbox", action="append", metavar="ADDR",
-                   help="a user that exists but has no mailbox: 404 MailboxNotEnabledForRESTAPI")
-    f.add_argument("--duplicate-every", type=int, default=0, metavar="N",
-                   help="every N-th page of a delta round repeats the last object of the page before")
-    f.add_argument("--quota-exceeded", action="append", metavar="ADDR",
-                   help="delta requests for this mailbox answer 403 ErrorQuotaExceeded")
-    f.add_argument("--odata-disabled", action="append", metavar="ADDR",
-                   help="every request for this mailbox answers 403 'Access to OData is disabled'")
-    f.add_argument("--access-policy", action="append", metavar="APP=ADDR[,ADDR]",
-                   help="application access policy: APP may read only these mailboxes")
-    f.add_argument("--refuse-mailbox-api", action="append", metavar="ADDR|*",
-                   help="the mailbox API answers 403 for this mailbox (the mail API still works)")
-    f.add_argument("--folder-error", action="append", metavar="[ADDR:]PATH|ROLE=STATUS:CODE",
-                   help="requests on this folder answer STATUS with Graph error CODE (repeatable)")
-    f.add_argument("--fault-mailbox", action="append", metavar="ADDR",
-                   help="limit the every-N request faults to this mailbox (repeatable)")
+    httpbase.repeatable(f, "--user-without-mailbox", "ADDR",
+                        help="a user that exists but has no mailbox: 404 MailboxNotEnabledForRESTAPI")
+    httpbase.count_option(f, "--duplicate-every",
+                          help="every N-th page of a delta round repeats the last object of the page before")
+    httpbase.repeatable(f, "--quota-exceeded", "ADDR",
+                        help="delta requests for this mailbox answer 403 ErrorQuotaExceeded")
+    httpbase.repeatable(f, "--odata-disabled", "ADDR",
+                        help="every request for this mailbox answers 403 'Access to OData is disabled'")
+    httpbase.repeatable(f, "--access-policy", "APP=ADDR[,ADDR]",
+                        help="application access policy: APP may read only these mailboxes")
+    httpbase.repeatable(f, "--refuse-mailbox-api", "ADDR|*",
+                        help="the mailbox API answers 403 for this mailbox (the mail API still works)")
+    httpbase.repeatable(f, "--folder-error", "[ADDR:]PATH|ROLE=STATUS:CODE",
+                        help="requests on this folder answer STATUS with Graph error CODE (repeatable)")
+    httpbase.repeatable(f, "--fault-mailbox", "ADDR",
+                        help="limit the every-N request faults to this mailbox (repeatable)")
     return p
 
 

@@ -22,34 +22,28 @@ MAIL_WELL_KNOWN = frozenset((
 
 def folder_kind(f):
     """'mail', 'calendar', 'contacts', 'tasks', 'search' or 'other' (notes, journal, configuration)."""
-    if f.role == "search":
-        return "search"
+    kind = mb.folder_class_kind(f)
+    if kind:
+        return kind
     c = (f.cls or "").lower()
-    if c.startswith("ipf.appointment"):
-        return "calendar"
-    if c.startswith("ipf.contact"):
-        return "contacts"
-    if c.startswith("ipf.task"):
-        return "tasks"
     if c in ("", "ipf") or c.startswith("ipf.note") or c.startswith("ipf.imap"):
         return "mail"
     return "other"
 
 
+MESSAGE_TYPES = (
+    ("ipm.schedule.meeting.request",
+     ("eventMessageRequest", "meetingRequest", (("meetingRequestType", "newMeetingRequest"),))),
+    ("ipm.schedule.meeting.canceled", ("eventMessage", "meetingCancelled", ())),
+    ("ipm.schedule.meeting.resp.pos", ("eventMessageResponse", "meetingAccepted", (("responseType", "accepted"),))),
+    ("ipm.schedule.meeting.resp.tent",
+     ("eventMessageResponse", "meetingTenativelyAccepted", (("responseType", "tentativelyAccepted"),))),
+    ("ipm.schedule.meeting.resp.neg", ("eventMessageResponse", "meetingDeclined", (("responseType", "declined"),))))
+
+
 def message_type(cls):
     """(@odata.type name, meetingMessageType, extra properties) of an item served as a message."""
-    c = (cls or "").lower()
-    if c.startswith("ipm.schedule.meeting.request"):
-        return "eventMessageRequest", "meetingRequest", (("meetingRequestType", "newMeetingRequest"),)
-    if c.startswith("ipm.schedule.meeting.canceled"):
-        return "eventMessage", "meetingCancelled", ()
-    if c.startswith("ipm.schedule.meeting.resp.pos"):
-        return "eventMessageResponse", "meetingAccepted", (("responseType", "accepted"),)
-    if c.startswith("ipm.schedule.meeting.resp.tent"):
-        return "eventMessageResponse", "meetingTenativelyAccepted", (("responseType", "tentativelyAccepted"),)
-    if c.startswith("ipm.schedule.meeting.resp.neg"):
-        return "eventMessageResponse", "meetingDeclined", (("responseType", "declined"),)
-    return "message", None, ()
+    return mb.by_prefix(cls, MESSAGE_TYPES, ("message", None, ()))
 
 
 class View:

@@ -22,6 +22,19 @@ CLIENT_GONE = (ConnectionError, socket.timeout, ssl.SSLError)
 POLL_INTERVAL = 0.2
 
 
+class ConfigError(Exception):
+    """A configuration (a file, an option) the server cannot serve with: said, exit 1."""
+
+
+def load_json(path, what):
+    """The JSON document in path; ConfigError naming `what` file it is when it cannot be read."""
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError("%s file %s: %s" % (what, path, e)) from None
+
+
 def log_time():
     """The time field of a request log line (UTC, to the second)."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -211,3 +224,13 @@ def serve(httpd, args, banner, counters=None, log=None, before_close=None):
                 os.unlink(args.pid_file)
             except OSError:
                 pass
+
+
+def count_option(group, option, help, metavar="N"):
+    """An option taking a whole number, 0 (off) by default: the every-N faults and the like."""
+    group.add_argument(option, type=int, default=0, metavar=metavar, help=help)
+
+
+def repeatable(group, option, metavar, help=None):
+    """An option that may be given more than once (a list, None when never given)."""
+    group.add_argument(option, action="append", metavar=metavar, help=help)
