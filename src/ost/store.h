@@ -44,6 +44,9 @@ typedef struct {
 	void (*get_info)(st_file *f, st_info *info);
 	int (*orphan_count)(st_file *f, int64_t *n, or_error *err);
 	int (*recover)(st_file *f, int64_t *n, or_error *err);
+	/* The message nodes the walk did not reach (no folder's table lists them), sorted by node id:
+	 * *out is malloc'd, caller frees. NULL when the reader cannot tell (libpff). */
+	int (*unreached_messages)(st_file *f, uint32_t **out, size_t *n, or_error *err);
 	/* The GUIDs of the replica table (descriptor 0x801): *out is malloc'd, caller frees. */
 	int (*replica_guids)(st_file *f, uint8_t (**out)[16], size_t *n, or_error *err);
 	int (*message_store)(st_file *f, st_node **out, or_error *err);
