@@ -27,6 +27,7 @@ typedef struct {
 	ex_folder *f;
 	size_t n, cap;
 	long root, ipm;     /* indexes, -1 unknown */
+	char root_problem[320]; /* why the root folder's subfolders cannot be listed, "" when they can */
 	uint32_t *by_nid;   /* folder indexes sorted by nid (for the report's items) */
 } ex_tree;
 
@@ -83,6 +84,16 @@ static int add_folder(ex_tree *t, ost_cache *c, uint32_t nid, long up, or_error 
 	return 0;
 }
 
+/* A folder as stderr names it: its name in quotes, or what it is. */
+static const char *shown_name(const ex_tree *t, long f)
+{
+	static char buf[300];
+	if (f == t->root)
+		return "the file's root folder";
+	snprintf(buf, sizeof buf, "\"%s\"", t->f[f].name);
+	return buf;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -115,8 +126,10 @@ static int walk_folders(ex_tree *t, ost_cache *c, export_summary *sum, or_error 
 			or_error e = {0};
 			int r = ost_cache_folder_rows(c, t->f[l->folder].nid, OST_TABLE_HIERARCHY, &l->kids, &l->n, &e);
 			if (r != 0 && r != OR_ERR_NOTFOUND) {
-				log_warn("the subfolders of \"%s\" cannot be listed: %s", t->f[l->folder].name, e.message);
+				log_warn("the subfolders of %s cannot be listed: %s", shown_name(t, (long)l->folder), e.message);
 				sum->unreadable_folders++;
+				if (l->folder == 0)
+					snprintf(t->root_problem, sizeof t->root_problem, "%s", e.message);
 			}
 			if (!l->kids)
 				l->kids = malloc(1);
@@ -499,8 +512,8 @@ static int export_walk(run *r)
 			or_error e = {0};
 			int lr = ost_cache_folder_rows(r->x->cache, f->nid, (ost_table)which, &rows, &n, &e);
 			if (lr != 0 && lr != OR_ERR_NOTFOUND) {
-				log_warn("the %s of \"%s\" cannot be listed: %s", which == OST_TABLE_CONTENTS ? "messages" : "associated "
-				         "messages", f->name, e.message);
+				log_warn("the %s of %s cannot be listed: %s", which == OST_TABLE_CONTENTS ? "messages" : "associated "
+				         "messages", shown_name(t, (long)i), e.message);
 				r->sum->unreadable_folders++;
 			}
 			if (n) {
@@ -597,6 +610,14 @@ static int export_report(run *r)
 	return rc;
 }
 
+static int cache_unreadable(const export_options *opt, const ex_tree *t, const export_summary *sum,
+                            const or_error *keys_err, or_error *err)
+{
+	return or_fail(err, OR_ERR_FORMAT, "%s cannot be read: %s%sits folder tree cannot be listed (%s)%s; nothing was "
+	               "written", opt->ost_path, sum->keys_unknown ? keys_err->message : "", sum->keys_unknown ? "; " : "",
+	               t->root_problem, opt->report ? " and no item of the report could be read" : "");
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -622,7 +643,8 @@ int export_run(const export_options *opt, export_summary *sum, or_error *err)
 	if ((rc = ost_cache_open(&x.cache, opt->ost_path, err)) != 0)
 		goto done;
 	or_error ke = {0};
-	if (ost_keys_load(opt->ost_path, &x.keys, &ke) != 0) {
+	if ((rc = ost_keys_load(opt->ost_path, &x.keys, &ke)) != 0) {
+		rc = 0;
 		sum->keys_unknown = true;
 		log_warn("the cache's folder tree cannot be read as `ostrecon ost` reads it (%s): the exported items keep "
 		         "the source keys they store, none is worked out for the others, and messages that no folder lists "
@@ -631,6 +653,13 @@ int export_run(const export_options *opt, export_summary *sum, or_error *err)
 	if ((rc = walk_folders(&tree, x.cache, sum, err)) != 0)
 		goto done;
 	index_tree(&tree);
+	/* Nothing of the cache can be read (a truncated file whose block B-tree is lost): an error, as
+	 * for `ostrecon ost`, not an empty .pst standing for an export. */
+	bool tree_lost = tree.root_problem[0] && tree.n == 1;
+	if (tree_lost && !opt->report) {
+		rc = cache_unreadable(opt, &tree, sum, &ke, err);
+		goto done;
+	}
 	if (opt->folder && mark_scope(&tree, opt->folder) == 0) {
 		rc = or_fail(err, OR_ERR_NOTFOUND, "no folder %s in %s", opt->folder, opt->ost_path);
 		goto done;
@@ -658,6 +687,11 @@ int export_run(const export_options *opt, export_summary *sum, or_error *err)
 		*err = x.err;
 		if (!err->message[0])
 			or_fail(err, rc, "the export failed");
+		goto done;
+	}
+	/* --report opens its items by node id: some may be read without the folder tree */
+	if (tree_lost && sum->complete + sum->partial == 0) {
+		rc = cache_unreadable(opt, &tree, sum, &ke, err);
 		goto done;
 	}
 	if ((rc = pst_writer_finish(x.w, err)) != 0 || (rc = pst_writer_commit(x.w, err)) != 0)
