@@ -110,7 +110,8 @@ struct graph_parser {
 	bool removed, has_id, nomem;
 	/* the extended property being read (its id and value may come in either order) */
 	char prop_id[64];
-	char *prop_value;
+	char *prop_value;       /* the parser's buffer, reused for every property */
+	size_t prop_cap;
 	bool prop_has_value;
 	const char *bad;        /* the first field of the wrong type or form */
 	char message[200];      /* what stopped the parse */
@@ -178,9 +179,15 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 	snap_t *s = p->pg->scratch;
 	snap_folder *f = p->folder;
 	snap_item *it = p->item;
-	char *end;
-	long long num = strtoll(val, &end, 10);
-	bool is_num = *val && *end == '\0';
+	long long num = 0;
+	bool is_num = false;
+	/* the tags whose values are numbers: the rest are not read as one */
+	if (tag == 0x3602 || tag == 0x3603 || tag == 0x3617 || tag == 0x0E07 || tag == 0x1090 || tag == 0x0017 ||
+	    tag == 0x0E08) {
+		char *end;
+		num = strtoll(val, &end, 10);
+		is_num = *val && *end == '\0';
+	}
 	snap_ident *ident = f ? &f->ident : &it->ident;
 	switch (tag) {
 	case 0x65E0: set_key(ident, binary(p, val, "PidTagSourceKey")); break;
@@ -400,9 +407,18 @@ static int scalar(graph_parser *p, vkind kind, const char *text)
 			else
 				str_copy(p->prop_id, text, sizeof p->prop_id);
 		} else if (strcmp(p->sub_key, "value") == 0 && kind == V_STRING) {
-			free(p->prop_value);
-			if (!(p->prop_value = strdup(text)))
-				p->nomem = true;
+			size_t n = strlen(text) + 1;
+			if (n > p->prop_cap) {
+				size_t cap = n < 256 ? 256 : n;
+				char *v = realloc(p->prop_value, cap);
+				if (!v) {
+					p->nomem = true;
+					return 1;
+				}
+				p->prop_value = v;
+				p->prop_cap = cap;
+			}
+			memcpy(p->prop_value, text, n);
 			p->prop_has_value = true;
 		}
 		return 1;
@@ -593,8 +609,6 @@ static int on_end_map(void *ctx)
 		p->in_prop = false;
 		if (p->prop_id[0] && p->prop_has_value && (p->folder || p->item))
 			apply_prop(p, p->prop_id, p->prop_value);
-		free(p->prop_value);
-		p->prop_value = NULL;
 	}
 	if (p->in_flag && p->depth == p->entity_depth + 1)
 		p->in_flag = false;

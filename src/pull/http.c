@@ -43,6 +43,11 @@ struct pull_conn {
 	int64_t last_byte_ms;  /* when the server last sent something */
 	long waited_shown;     /* seconds last shown */
 	bool idle_expired;     /* the idle timeout ended the transfer */
+	/* Bodies are inflated here (gunzip.c), not by curl: the answer's Content-Encoding, and the
+	 * first failure to inflate it (a PULL_GUNZIP_ code, 0 when none) */
+	pull_gunzip *gz;
+	enum { ENC_IDENTITY, ENC_GZIP, ENC_OTHER } encoding;
+	int gz_rc;
 	struct curl_slist *resolve, *connect_to; /* the options' name mappings */
 };
 
@@ -160,6 +165,18 @@ void pull_sleep_ms(int64_t ms)
 		;
 }
 
+/* The body as the protocol reads it (inflated): to the trace and the handler. */
+static void deliver(void *ud, const char *data, size_t len)
+{
+	pull_conn *c = ud;
+	if (c->trace)
+		fwrite(data, 1, len, c->trace);
+	long code = 0;
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (c->parse_err.code == 0)
+		c->h->body(c->h->ctx, code, data, len, &c->parse_err);
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
 	pull_conn *c = ud;
@@ -168,13 +185,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	c->received += len;
 	if (c->received > (size_t)MAX_RESPONSE)
 		return 0; /* aborts the transfer */
-	if (c->trace)
-		fwrite(data, 1, len, c->trace);
-	long code = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (c->parse_err.code == 0)
-		c->h->body(c->h->ctx, code, data, len, &c->parse_err);
-	return len;
+	if (c->encoding == ENC_GZIP && c->gz && c->gz_rc == 0)
+		c->gz_rc = pull_gunzip_feed(c->gz, data, len, deliver, c);
+	else if (c->encoding == ENC_IDENTITY)
+		deliver(c, data, len);
+	return c->gz_rc == PULL_GUNZIP_TOO_LARGE ? 0 : len;
 }
 
 long pull_parse_retry_after(const char *v)
@@ -256,7 +271,19 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	size_t m = len < sizeof line - 1 ? len : sizeof line - 1;
 	memcpy(line, data, m);
 	line[m] = '\0';
-	if (strncasecmp(line, "Retry-After:", 12) == 0)
+	if (strncmp(line, "HTTP/", 5) == 0) { /* a response begins (another one after a 401 or a 100) */
+		c->encoding = ENC_IDENTITY;
+		c->gz_rc = 0;
+		if (c->gz)
+			pull_gunzip_reset(c->gz);
+	} else if (strncasecmp(line, "Content-Encoding:", 17) == 0) {
+		const char *v = line + 17;
+		v += strspn(v, " \t");
+		size_t vn = strcspn(v, " \t\r\n");
+		c->encoding = vn == 0 || (vn == 8 && strncasecmp(v, "identity", 8) == 0) ? ENC_IDENTITY
+		              : (vn == 4 && strncasecmp(v, "gzip", 4) == 0) || (vn == 6 && strncasecmp(v, "x-gzip", 6) == 0)
+		                  ? ENC_GZIP : ENC_OTHER;
+	} else if (strncasecmp(line, "Retry-After:", 12) == 0)
 		c->retry_after_ms = pull_parse_retry_after(line + 12);
 	else if (strncasecmp(line, "WWW-Authenticate:", 17) == 0) {
 		if (strstr(line, "invalid_token"))
@@ -395,6 +422,7 @@ void pull_conn_free(pull_conn *c)
 		curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->resolve);
 	curl_slist_free_all(c->connect_to);
+	pull_gunzip_free(c->gz);
 	wipe_token(c);
 	free(c);
 }
@@ -637,7 +665,8 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 	switch (cc) {
 	case CURLE_OK: break;
 	case CURLE_WRITE_ERROR:
-		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused", MAX_RESPONSE);
+		or_fail(err, OR_ERR_LIMIT, "response larger than %ld bytes refused%s", MAX_RESPONSE,
+		        c->gz_rc == PULL_GUNZIP_TOO_LARGE ? " (once inflated)" : "");
 		return PULL_FAIL;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
@@ -657,6 +686,15 @@ static pull_outcome judge_transport(pull_conn *c, CURLcode cc, long http, long *
 		return c->idle_expired ? PULL_RETRY : PULL_FAIL;
 	default: /* timeouts and broken connections */
 		pull_conn_failure(c, cc, o->url, err);
+		return PULL_RETRY;
+	}
+	if (c->gz_rc == PULL_GUNZIP_NOMEM) {
+		or_fail(err, OR_ERR_NOMEM, "out of memory");
+		return PULL_FAIL;
+	}
+	if (c->gz_rc || (c->encoding == ENC_OTHER && c->received > 0)) { /* as curl's own "bad content encoding": a bad transfer */
+		or_fail(err, OR_ERR_IO, "%s", c->encoding == ENC_OTHER ? "the server answered in a content encoding "
+		        "that was not asked for" : "the server's gzip body does not inflate");
 		return PULL_RETRY;
 	}
 	if (http == 401) {
@@ -777,9 +815,14 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 	int64_t deadline = c->sh->start_ms + (o->retry_deadline_s > 0 ? o->retry_deadline_s : 900) * 1000;
 	bool renewed = false, waiting = false;
 	struct curl_slist *headers = request_headers(rq);
-	if (!headers)
+	if (!headers || (!c->gz && pull_gunzip_new(&c->gz, (size_t)MAX_RESPONSE) != 0)) {
+		curl_slist_free_all(headers);
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
 	CURL *cu = c->curl;
+	/* gzip only (libdeflate inflates it, gunzip.c); curl passes the body on as it came */
+	curl_easy_setopt(cu, CURLOPT_ACCEPT_ENCODING, "gzip");
+	curl_easy_setopt(cu, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(cu, CURLOPT_URL, rq->url ? rq->url : o->url);
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, headers);
 	if (rq->body) {
@@ -812,6 +855,9 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->retry_after_ms = -1;
 		c->invalid_token = false;
 		c->offered[0] = '\0';
+		c->encoding = ENC_IDENTITY;
+		c->gz_rc = 0;
+		pull_gunzip_reset(c->gz);
 		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
 		set_waiting(c, &waiting, false);
 		FILE *req = rq->body ? pull_trace_open(o, "", seq, rq->op, "request", rq->trace_ext) : NULL;
@@ -835,7 +881,9 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			c->sh->answered = true;
 			pthread_mutex_unlock(&c->sh->lock);
 		}
-		if (cc == CURLE_OK && c->parse_err.code == 0)
+		if (cc == CURLE_OK && c->encoding == ENC_GZIP && c->gz_rc == 0)
+			c->gz_rc = pull_gunzip_finish(c->gz, deliver, c);
+		if (cc == CURLE_OK && c->parse_err.code == 0 && c->gz_rc == 0 && !(c->encoding == ENC_OTHER && c->received > 0))
 			h->end(h->ctx, http, &c->parse_err);
 		if (c->trace)
 			fclose(c->trace);

@@ -48,4 +48,18 @@ int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err)
 /* Sets a handle's credentials for method `a` from the options (NONE and AUTO: none). */
 void pull_set_auth(CURL *h, const pull_options *o, pull_auth a);
 
+
+/* gunzip.c: gzip response bodies, inflated whole with libdeflate when the body is of a sane size,
+ * else as a stream with zlib; at most max_out inflated bytes per body. The sink gets the inflated
+ * bytes (in one piece, or in pieces when streamed). Feed and finish return 0 or one of: */
+enum { PULL_GUNZIP_BAD = -1, PULL_GUNZIP_TOO_LARGE = -2, PULL_GUNZIP_NOMEM = -3 };
+typedef struct pull_gunzip pull_gunzip;
+typedef void (*pull_gunzip_sink)(void *ctx, const char *data, size_t len);
+int pull_gunzip_new(pull_gunzip **out, size_t max_out);
+/* Before each body. */
+void pull_gunzip_reset(pull_gunzip *g);
+int pull_gunzip_feed(pull_gunzip *g, const void *data, size_t len, pull_gunzip_sink sink, void *ctx);
+int pull_gunzip_finish(pull_gunzip *g, pull_gunzip_sink sink, void *ctx);
+void pull_gunzip_free(pull_gunzip *g);
+
 #endif
