@@ -38,10 +38,11 @@ def write(path, cache):
         if not cache and 0.01 <= x < 0.015: continue  # only in the cache
         fo = k % len(folders)
         if cache and 0.015 <= x < 0.02: fo = (fo + 1) % len(folders)  # moved
-        read = "true" if not (cache and 0.02 <= x < 0.04) else "false"  # read state
+        unread = cache and 0.02 <= x < 0.04                          # read state: read bit of the flags
+        read, flags = ("false", 0) if unread else ("true", 1)
         day = 1 + (k % 28)
-        out.write('{"type":"item","id":"%s%d","folder_id":"f%d","key":"%s%012x","key_origin":"replica","class":"IPM.Note","subject":"Message number %d about the quarterly figures","message_id":"<m%d@example.com>","received":"2026-10-%02dT09:30:00Z","read":%s,"msg_flags":1,"flag_status":0,"importance":1,"size":%d}\n'
-                  % ("nid:" if cache else "AAMkAD", k, fo, guid, 0x100000 + k, k, k, day, read, 2000 + k % 5000))
+        out.write('{"type":"item","id":"%s%d","folder_id":"f%d","key":"%s%012x","key_origin":"replica","class":"IPM.Note","subject":"Message number %d about the quarterly figures","message_id":"<m%d@example.com>","received":"2026-10-%02dT09:30:00Z","read":%s,"msg_flags":%d,"flag_status":0,"importance":1,"size":%d}\n'
+                  % ("nid:" if cache else "AAMkAD", k, fo, guid, 0x100000 + k, k, k, day, read, flags, 2000 + k % 5000))
         nitems += 1
     out.write('{"type":"end","folders":%d,"items":%d,"errors":0}\n' % (len(folders) + 2, nitems))
 write(srv_path, False)

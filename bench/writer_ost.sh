@@ -2,7 +2,12 @@
 # Benchmark (not a test): writes a 200,000-message, 300-folder OST in the 4 KiB compressed format
 # from bench/writer_ost.json into a temporary directory, then times reading it:
 #   ostwrite (write), ostrecon ost (our reader), a pypff listing of the same properties
-#   (test/writer/pff_list.py) and cat FILE > /dev/null (the disk's share).
+#   (test/writer/pff_list.py), cat FILE > /dev/null (the disk's share) and ostinflate FILE (the
+#   decompression floor: libdeflate over every compressed block of the file, on one core).
+# Prints the bytes ostrecon ost read (target: at most 1.2x the file), its wall time against cat's
+# (target: within 4x) and its CPU against the floor's. Then, for the memory (which must not grow
+# with the file), writes a second file of BENCH_LARGE_ITEMS messages (default 1,000,000, about
+# 1.5 GB; 0 leaves it out) and records ostrecon ost's peak RSS there beside the first one's.
 # BENCH_ITEMS=N changes the message count; BENCH_FORMAT=ost|pst|ost4k the format;
 # BENCH_SKIP_PYPFF=1 leaves out the pypff run (which takes about an hour at 200,000 messages:
 # libpff's open grows with the square of the messages); BENCH_LIBPFF=1 adds
@@ -48,9 +53,24 @@ size=$(stat -c %s "$tmp/bench.$FMT")
 printf '%-22s %d bytes (%.1f MiB), %.0f bytes/message\n' "file size" "$size" \
 	"$(awk "BEGIN { print $size / 1048576 }")" "$(awk "BEGIN { print $size / $N }")"
 measure "cat > /dev/null" sh -c "cat '$tmp/bench.$FMT' > /dev/null"
+cat_secs=$last_secs
+floor_cpu=""
+if [ -x "$BUILD/ostinflate" ] && "$BUILD/ostinflate" "$tmp/bench.$FMT" > "$tmp/floor" 2>&1; then
+	floor_cpu=$(sed -n 's/.*inflate \([0-9.]*\) s CPU.*/\1/p' "$tmp/floor")
+	printf '%-22s %s\n' "decompression floor" "$(sed 's/^ostinflate: //' "$tmp/floor")"
+else
+	echo "decompression floor: not measured ($BUILD/ostinflate: $(tail -n 1 "$tmp/floor" 2>/dev/null))"
+fi
 if [ -x "$OSTRECON" ] && "$OSTRECON" ost --help > /dev/null 2>&1; then
-	if ITEMS=$N measure "ostrecon ost" "$OSTRECON" ost -q "$tmp/bench.$FMT" -o "$tmp/snap.jsonl"; then
+	if ITEMS=$N measure "ostrecon ost" "$OSTRECON" ost -v "$tmp/bench.$FMT" -o "$tmp/snap.jsonl"; then
 		ours_secs=$last_secs ours_cpu=$last_cpu ours_rss=$last_rss
+		read_bytes=$(sed -n 's/.*cache file read: \([0-9]*\) bytes of .*/\1/p' "$tmp/err")
+		read_calls=$(sed -n 's/.*cache file read: .* in \([0-9]*\) reads$/\1/p' "$tmp/err")
+		if [ -n "$read_bytes" ]; then
+			printf '%-22s %d bytes in %d reads: %.2fx the file (target at most 1.2x): %s\n' "  bytes read" \
+				"$read_bytes" "$read_calls" "$(awk "BEGIN { print $read_bytes / $size }")" \
+				"$(awk "BEGIN { print ($read_bytes <= 1.2 * $size) ? \"met\" : \"NOT met\" }")"
+		fi
 	fi
 	[ -f "$tmp/snap.jsonl" ] && echo "                       snapshot: $(tail -n 1 "$tmp/snap.jsonl")"
 	ITEMS=$N measure "  without CRC scan" "$OSTRECON" ost -q --no-crc-check "$tmp/bench.$FMT" -o "$tmp/snap2.jsonl" || true
@@ -72,8 +92,34 @@ if [ -n "$ours_secs" ]; then
 	target=$((64 * 1024 + 300 * N / 1024))
 	printf 'peak RSS of ostrecon ost: %d KiB, target %d KiB (64 MiB + 300 bytes x %d): %s\n' "$ours_rss" \
 		"$target" "$N" "$([ "$ours_rss" -lt "$target" ] && echo met || echo NOT met)"
+	awk "BEGIN { printf \"ostrecon ost vs cat: %.1fx the wall time of cat (target within 4x)\\n\", \
+		$ours_secs / ($cat_secs > 0 ? $cat_secs : 0.01) }"
+	if [ -n "$floor_cpu" ]; then
+		awk "BEGIN { printf \"ostrecon ost vs the decompression floor: %.1fx its CPU time, %.1fx in wall time\\n\", \
+			$ours_cpu / ($floor_cpu > 0 ? $floor_cpu : 0.01), $ours_secs / ($floor_cpu > 0 ? $floor_cpu : 0.01) }"
+	fi
 	if [ -n "$pypff_secs" ]; then
 		awk "BEGIN { printf \"ostrecon ost vs pypff: %.1fx faster in wall time, %.1fx in CPU time (target 5x)\\n\", \
 			$pypff_secs / ($ours_secs > 0 ? $ours_secs : 0.01), $pypff_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.01) }"
+	fi
+fi
+
+# The memory at a larger file: the same fixture with BENCH_LARGE_ITEMS messages, written and read
+# once (the first file is removed first, to keep the disk's share down).
+LARGE=${BENCH_LARGE_ITEMS:-1000000}
+if [ "$LARGE" -gt 0 ] && [ -n "$ours_secs" ]; then
+	rm -f "$tmp/bench.$FMT" "$tmp"/snap*.jsonl
+	sed "s/\"items\": 200000/\"items\": $LARGE/" bench/writer_ost.json > "$tmp/large.json"
+	echo "writer_ost, memory at $LARGE messages:"
+	if ITEMS=$LARGE measure "ostwrite (write)" "$W" "$tmp/large.json" --format "$FMT" -o "$tmp/large.$FMT"; then
+		lsize=$(stat -c %s "$tmp/large.$FMT")
+		printf '%-22s %d bytes (%.1f MiB)\n' "file size" "$lsize" "$(awk "BEGIN { print $lsize / 1048576 }")"
+		measure "cat > /dev/null" sh -c "cat '$tmp/large.$FMT' > /dev/null" || true
+		lcat=$last_secs
+		if ITEMS=$LARGE measure "ostrecon ost" "$OSTRECON" ost -q "$tmp/large.$FMT" -o "$tmp/large.jsonl"; then
+			printf 'peak RSS of ostrecon ost: %d KiB at %d messages, %d KiB at %d (%.2fx for %.1fx the file); %.1fx the wall time of cat\n' \
+				"$ours_rss" "$N" "$last_rss" "$LARGE" "$(awk "BEGIN { print $last_rss / $ours_rss }")" \
+				"$(awk "BEGIN { print $lsize / $size }")" "$(awk "BEGIN { print $last_secs / ($lcat > 0 ? $lcat : 0.01) }")"
+		fi
 	fi
 fi

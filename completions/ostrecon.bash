@@ -13,7 +13,7 @@ _ostrecon_server_opts="--mailbox --api --url --autodiscover-only --graph-url --a
     --server-version --cacert --resolve --connect-to --insecure --concurrency --retries --timeout
     --idle-timeout --connect-timeout --page-size --finditem --findfolder --associated --trace-dir
     $_ostrecon_progress_opts"
-_ostrecon_report_opts='-o --output --sync-window --text --json --html --all --width --redact'
+_ostrecon_report_opts='-o --output --sync-window --text --json --html --all --width --redact --force'
 _ostrecon_log_opts='-q --quiet -v --verbose --log-file'
 _ostrecon_help_opts='-h --help'
 
@@ -29,7 +29,7 @@ _ostrecon_options()
     diff) echo "$_ostrecon_report_opts --associated $_ostrecon_log_opts $_ostrecon_help_opts" ;;
     scan) echo "--ost --keep-snapshots --recover --no-recover --reader --export $_ostrecon_report_opts
         $_ostrecon_server_opts $_ostrecon_log_opts $_ostrecon_help_opts" ;;
-    batch) echo "--jobs --max-server-requests --shard --force --keep-snapshots --recover --no-recover
+    batch) echo "--jobs --max-server-requests --shard --redo --keep-snapshots --recover --no-recover
         --reader --mailbox-logs --no-mailbox-logs --config $_ostrecon_report_opts $_ostrecon_server_opts
         $_ostrecon_log_opts $_ostrecon_help_opts" ;;
     merge) echo '-o --output --partial -q -v --log-file' ;;

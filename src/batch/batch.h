@@ -47,7 +47,7 @@ typedef struct {
 	char *log;                              /* path of the mailbox's log, when written */
 	batch_status status;
 	char verdict[40];                       /* diff verdict name, or "" */
-	int exit_code;
+	int exit_code;                          /* the mailbox's own: the report's, 3 when not done */
 	size_t by_kind[FIND_KIND_COUNT];
 	size_t expected, only_in_cache;
 	int64_t items[2];

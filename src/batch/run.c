@@ -131,6 +131,7 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	if (row->problem) {
 		e->status = ENTRY_BAD_ROW;
 		snprintf(e->error, sizeof e->error, "manifest line %ld: %s", row->line, row->problem);
+		e->exit_code = 3;
 		return;
 	}
 	/* From here on, what this thread logs also goes to the mailbox's own log. */
@@ -193,6 +194,8 @@ static void run_row(batch_ctx *b, size_t t, batch_entry *e)
 	}
 	report_free(rep);
 save:
+	if (e->status != ENTRY_DONE)
+		e->exit_code = 3; /* what a scan of that mailbox alone exits with */
 	e->seconds = now_s() - t0;
 	if (log) {
 		log_verbose("mailbox %s: %s%s%s (%.1f s, %ld requests)", row->mailbox,

@@ -150,13 +150,14 @@ void cli_server_free(cli_server *c);
 extern const char *cli_server_help;
 
 /* Comparison and report options shared by diff, scan and batch ('o' is -o/--output). */
-enum { OPT_SYNC_WINDOW = 1100, OPT_TEXT, OPT_JSON, OPT_REDACT, OPT_COMPARE_ASSOCIATED };
+enum { OPT_SYNC_WINDOW = 1100, OPT_TEXT, OPT_JSON, OPT_REDACT, OPT_COMPARE_ASSOCIATED, OPT_FORCE };
 enum { OPT_ALL = 1120, OPT_WIDTH, OPT_HTML, OPT_PROGRESS };
 #define CLI_REPORT_LONG_OPTIONS                                                                           \
 	{"output", required_argument, NULL, 'o'}, {"sync-window", required_argument, NULL, OPT_SYNC_WINDOW}, \
 	{"text", no_argument, NULL, OPT_TEXT}, {"json", no_argument, NULL, OPT_JSON},                       \
 	{"redact", optional_argument, NULL, OPT_REDACT}, {"all", no_argument, NULL, OPT_ALL},               \
-	{"width", required_argument, NULL, OPT_WIDTH}, {"html", required_argument, NULL, OPT_HTML}
+	{"width", required_argument, NULL, OPT_WIDTH}, {"html", required_argument, NULL, OPT_HTML},         \
+	{"force", no_argument, NULL, OPT_FORCE}
 
 typedef struct {
 	diff_options diff;
@@ -165,6 +166,7 @@ typedef struct {
 	bool json_out, redact, text_asked;
 	bool all;                /* every folder and every finding in the text */
 	int width;               /* --width, 0: the terminal's (80 when not a terminal) */
+	bool force;              /* compare sides that do not belong together (scan_compare_options.force) */
 	uint8_t key[REPORT_KEY_MAX];
 	size_t key_len;
 } cli_report;

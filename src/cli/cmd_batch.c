@@ -9,7 +9,7 @@
 
 static void help(void)
 {
-	printf("Usage: ostrecon batch MANIFEST.csv [-o DIR] [--jobs N] [--shard K/N] [--force]\n"
+	printf("Usage: ostrecon batch MANIFEST.csv [-o DIR] [--jobs N] [--shard K/N] [--redo]\n"
 	       "                     [--html INDEX.html] [--config FILE] [connection, auth and comparison\n"
 	       "                     options]\n\n"
 	       "Scans every mailbox of the manifest (both sides, the comparison, the report) with bounded\n"
@@ -30,7 +30,7 @@ static void help(void)
 	       "                           a throttling answer slows every job on that server\n"
 	       "      --shard K/N          run only every N-th row starting with the K-th (1-based); the\n"
 	       "                           summary is summary-K-of-N.json; 'ostrecon merge' joins them\n"
-	       "      --force              redo every mailbox, even those with a complete report\n"
+	       "      --redo               redo every mailbox, even those with a complete report\n"
 	       "      --keep-snapshots     keep each mailbox's snapshots in DIR/snapshots/NAME/\n"
 	       "      --recover            also count deleted (recoverable) items in each cache file with\n"
 	       "                           libpff's scan (slow on big files); --no-recover: do not (default)\n"
@@ -53,13 +53,13 @@ static void help(void)
 	       cli_compare_help, cli_server_help, cli_progress_help);
 }
 
-enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_FORCE, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG,
+enum { OPT_JOBS = 1300, OPT_MAX_SERVER, OPT_SHARD, OPT_REDO, OPT_KEEP_SNAPS, OPT_BNO_RECOVER, OPT_BRECOVER, OPT_BREADER, OPT_CONFIG,
        OPT_MAILBOX_LOGS, OPT_NO_MAILBOX_LOGS };
 
 static const struct option batch_opts[] = {{"jobs", required_argument, NULL, OPT_JOBS},
                                            {"max-server-requests", required_argument, NULL, OPT_MAX_SERVER},
                                            {"shard", required_argument, NULL, OPT_SHARD},
-                                           {"force", no_argument, NULL, OPT_FORCE},
+                                           {"redo", no_argument, NULL, OPT_REDO},
                                            {"keep-snapshots", no_argument, NULL, OPT_KEEP_SNAPS},
                                            {"no-recover", no_argument, NULL, OPT_BNO_RECOVER},
                                            {"recover", no_argument, NULL, OPT_BRECOVER},
@@ -112,7 +112,7 @@ static int apply(batch_cli *b, int c, const char *arg)
 		if (batch_shard_parse(arg, &b->bo.shard_k, &b->bo.shard_n) != 0)
 			return -cli_usage_error("batch", "--shard takes K/N with 1 <= K <= N, e.g. 2/8");
 		return 1;
-	case OPT_FORCE: b->bo.force = true; return 1;
+	case OPT_REDO: b->bo.force = true; return 1;
 	case OPT_KEEP_SNAPS: b->bo.keep_snapshots = true; return 1;
 	case OPT_BNO_RECOVER: b->bo.recover = false; return 1;
 	case OPT_BRECOVER: b->bo.recover = true; return 1;

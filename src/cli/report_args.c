@@ -40,6 +40,7 @@ int cli_report_option(cli_report *r, int opt, const char *arg, const char *comma
 	case OPT_JSON: r->json_out = true; return 1;
 	case OPT_REDACT: r->redact = true; r->key_file = arg; return 1;
 	case OPT_COMPARE_ASSOCIATED: r->diff.compare_associated = true; return 1;
+	case OPT_FORCE: r->force = true; return 1;
 	case OPT_ALL: r->all = true; return 1;
 	case OPT_WIDTH:
 		if (parse_long(arg, 40, 1000, &v) != 0)
@@ -83,6 +84,7 @@ void cli_report_compare_options(const cli_report *r, scan_compare_options *c)
 	c->key = r->key;
 	c->key_len = r->key_len;
 	c->key_from_file = r->key_file != NULL;
+	c->force = r->force;
 }
 
 void cli_report_text_options(const cli_report *r, report_text_options *t)
@@ -160,8 +162,12 @@ const char *cli_progress_help =
 	"                          (HMAC-SHA256) in the JSON, text and HTML; with a key file the\n" \
 	"                          hashes are the same in every report made with it, without one a\n" \
 	"                          random key is used for this run and not kept\n"
+#define HELP_FORCE \
+	"      --force             compare even when the two sides do not belong together (a .pst as\n" \
+	"                          the cache of a mailbox, two different mailboxes, almost no item\n" \
+	"                          pairing), which otherwise stops with exit 3\n"
 
-const char *cli_report_help = "Comparison and report:\n" HELP_SYNC_WINDOW HELP_OUTPUT HELP_REDACT;
+const char *cli_report_help = "Comparison and report:\n" HELP_SYNC_WINDOW HELP_OUTPUT HELP_REDACT HELP_FORCE;
 
 /* batch: its output options (an overview, a summary, an index page) are its own */
-const char *cli_compare_help = "Comparison:\n" HELP_SYNC_WINDOW HELP_REDACT;
+const char *cli_compare_help = "Comparison:\n" HELP_SYNC_WINDOW HELP_REDACT HELP_FORCE;

@@ -34,6 +34,7 @@ typedef enum {
 	OR_ERR_TIMEOUT = -9,
 	OR_ERR_DENIED = -10,  /* access denied (impersonation, folder rights) */
 	OR_ERR_LIMIT = -11,   /* a size or depth bound was exceeded */
+	OR_ERR_MISMATCH = -12, /* two inputs that do not belong together (a cache and another mailbox) */
 } or_code;
 
 typedef struct {
@@ -288,6 +289,7 @@ typedef struct {
 typedef struct {
 	snap_source source;
 	const char *mailbox, *file, *file_format, *encryption, *server, *server_version, *tool;
+	const char *store_name; /* a cache file: its message store's display name (0x3001), or NULL */
 	int64_t file_size; /* -1 when absent */
 	int64_t captured;  /* FILETIME */
 	const char *options_json; /* a JSON object as text, or NULL */

@@ -58,6 +58,7 @@ const char *or_code_name(int code)
 	case OR_ERR_TIMEOUT: return "timeout";
 	case OR_ERR_DENIED: return "access_denied";
 	case OR_ERR_LIMIT: return "limit";
+	case OR_ERR_MISMATCH: return "mismatch";
 	default: return "error";
 	}
 }

@@ -409,6 +409,7 @@ static int read_header(snap_t *s, json_t *jo)
 			s->hdr.source = k;
 	s->hdr.mailbox = get_str(s, o, "mailbox");
 	s->hdr.file = get_str(s, o, "file");
+	s->hdr.store_name = get_str(s, o, "store_name");
 	s->hdr.file_size = get_int(o, "file_size", -1);
 	s->hdr.file_format = get_str(s, o, "file_format");
 	s->hdr.encryption = get_str(s, o, "encryption");

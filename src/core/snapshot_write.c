@@ -105,6 +105,7 @@ void snap_write_header(snap_writer *w, const snap_header *h)
 	put_str(fp, "source", snap_source_name(h->source));
 	put_str(fp, "mailbox", h->mailbox);
 	put_str(fp, "file", h->file);
+	put_str(fp, "store_name", h->store_name);
 	put_int(fp, "file_size", h->file_size, h->file_size >= 0);
 	put_str(fp, "file_format", h->file_format);
 	put_str(fp, "encryption", h->encryption);

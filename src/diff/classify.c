@@ -320,18 +320,45 @@ static void window_setup(diff_ctx *c)
 
 /* ---------------------------------------------------------------- items */
 
+int diff_item_read(const snap_item *it)
+{
+	if (it->msg_flags >= 0)
+		return (it->msg_flags & 0x01) != 0; /* mfRead */
+	return it->read >= 0 ? it->read != 0 : -1;
+}
+
+int diff_item_flag_status(const snap_item *it)
+{
+	return it->flag_status >= 0 ? it->flag_status : 0;
+}
+
+int diff_item_importance(const snap_item *it)
+{
+	return it->importance >= 0 ? it->importance : 1;
+}
+
+const char *diff_item_subject(const snap_item *it)
+{
+	return it->subject ? it->subject : "";
+}
+
+/* Absent properties compare as what their absence means (diff.h); the message class and the change
+ * key have no such meaning (a stored message always has a class, and an OST keeps no change key on
+ * messages): they are compared only where both sides have them. */
 static uint32_t compare_props(const snap_item *a, const snap_item *b)
 {
 	uint32_t p = 0;
-	if (a->read >= 0 && b->read >= 0 && a->read != b->read)
+	/* Associated messages keep no read state: MAPI ignores their read flag. */
+	int ra = diff_item_read(a), rb = diff_item_read(b);
+	if (ra >= 0 && rb >= 0 && ra != rb && !a->associated && !b->associated)
 		p |= PROP_READ;
-	if (a->flag_status >= 0 && b->flag_status >= 0 && a->flag_status != b->flag_status)
+	if (diff_item_flag_status(a) != diff_item_flag_status(b))
 		p |= PROP_FLAG;
-	if (a->subject && b->subject && strcmp(a->subject, b->subject) != 0)
+	if (strcmp(diff_item_subject(a), diff_item_subject(b)) != 0)
 		p |= PROP_SUBJECT;
 	if (a->cls && b->cls && strcasecmp(a->cls, b->cls) != 0)
 		p |= PROP_CLASS;
-	if (a->importance >= 0 && b->importance >= 0 && a->importance != b->importance)
+	if (diff_item_importance(a) != diff_item_importance(b))
 		p |= PROP_IMPORTANCE;
 	if (a->change_key.len && b->change_key.len &&
 	    (a->change_key.len != b->change_key.len || memcmp(a->change_key.data, b->change_key.data, a->change_key.len)))
@@ -512,6 +539,8 @@ static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
 	if (row)
 		row->missing[o]++;
 	r->missing[o]++;
+	if (!it->associated)
+		r->lone[s]++;
 	if (ss->is_cache && !os->is_cache && diff_add_export(r, s, (int32_t)i, rowi) != 0)
 		return -1;
 	diff_finding *fd;
@@ -571,8 +600,11 @@ static int item_findings(diff_ctx *c)
 	memset(agg, 0xff, (2 * r->n_rows + 1) * sizeof *agg);
 	int rc = 0;
 	for (uint32_t i = 0; rc == 0 && i < c->side[0].s->n_items; i++) {
-		if (c->side[0].item_pair[i] >= 0)
-			rc = paired_item(c, i);
+		if (c->side[0].item_pair[i] < 0)
+			continue;
+		if (!c->side[0].s->items[i].associated)
+			r->paired++;
+		rc = paired_item(c, i);
 	}
 	for (int s = 0; s < 2; s++) {
 		const side_state *ss = &c->side[s];

@@ -80,6 +80,14 @@ static folder_class classify_folder(const side_state *ss, int32_t f)
 	const snap_folder *self = &s->folders[f];
 	if (role_is(self, "root") || role_is(self, "msgfolderroot") || role_is(self, "fileroot"))
 		return FC_TOP;
+	/* Root - Public and everything below it are public folders, whatever roles lie between (its
+	 * NON_IPM_SUBTREE is not the mailbox's non-IPM area). */
+	for (int32_t g = f, depth = 0; g >= 0 && depth < 256; depth++) {
+		const char *r = s->folders[g].role;
+		if (r && strncmp(r, "public", 6) == 0)
+			return FC_PUBLIC;
+		g = diff_folder_by_id(ss, s->folders[g].parent_id);
+	}
 	static const char *const client[] = {"search", "searchfolders", "reminders", "todosearch", "commonviews",
 	                                     "views", "shortcuts", "spooler", "drizzle", "shareddata", NULL};
 	static const char *const local[] = {"syncissues", "conflicts", "localfailures", "serverfailures", NULL};
@@ -93,8 +101,6 @@ static folder_class classify_folder(const side_state *ss, int32_t f)
 		for (int i = 0; local[i]; i++)
 			if (strcmp(r, local[i]) == 0)
 				return FC_LOCAL_CONTENT;
-		if (strncmp(r, "public", 6) == 0)
-			return FC_PUBLIC;
 		if (strncmp(r, "recoverableitems", 16) == 0 || strcmp(r, "nonipmsubtree") == 0)
 			return FC_NON_IPM;
 		if (strcmp(r, "msgfolderroot") == 0)
@@ -222,6 +228,9 @@ static void free_side(side_state *ss)
 	free(ss->folder_row);
 	free(ss->folder_pair);
 	free(ss->folder_pair_by);
+	free(ss->folder_group);
+	free(ss->item_group);
+	free(ss->folder_rkey);
 	free(ss->fclass);
 	if (ss->npath)
 		for (size_t f = 0; f < ss->s->n_folders; f++)
@@ -265,9 +274,7 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 	for (int s = 0; s < 2 && rc == 0; s++)
 		rc = setup_side(&c, s, err);
 	if (rc == 0)
-		rc = diff_pair_folders(&c, err);
-	if (rc == 0)
-		rc = diff_pair_items(&c, err);
+		rc = diff_pair(&c, err);
 	if (rc == 0)
 		rc = diff_classify(&c, err);
 	if (rc == 0)

@@ -178,10 +178,14 @@ int diff_verdict_exit_code(diff_verdict v);
  * the rest are summed into one finding with a count and a date range, so a report stays bounded. */
 #define DIFF_DETAIL_MAX 1000
 
-/* Thresholds (docs/REPORT.md): differences in more folders than this are widespread. */
+/* Thresholds (docs/REPORT.md, "Thresholds", for the reasoning). The differences are widespread
+ * when they touch more than DIFF_RESYNC_MAX_FOLDERS folders and are at least
+ * DIFF_WIDESPREAD_SHARE_PERMILLE per mille of the objects compared (folders and items: a handful
+ * of stragglers in many folders is no reason to rebuild); */
 #define DIFF_RESYNC_MAX_FOLDERS 3
-/* ... and so are more differing items than this percentage of the items compared, once there are
- * at least DIFF_WIDESPREAD_MIN_ITEMS of them. */
+#define DIFF_WIDESPREAD_SHARE_PERMILLE 10
+/* ... or when more than DIFF_WIDESPREAD_PERCENT % of the items compared differ, once there are at
+ * least DIFF_WIDESPREAD_MIN_ITEMS of them, wherever they are. */
 #define DIFF_WIDESPREAD_PERCENT 10
 #define DIFF_WIDESPREAD_MIN_ITEMS 1000
 
@@ -202,6 +206,9 @@ typedef struct {
 	bool incomplete;          /* a part of some side could not be read */
 	bool widespread;
 	size_t affected_folders;  /* rows with unexpected differences */
+	int64_t differing_objects; /* unexpected differences: items (missing, changed, moved, duplicated)
+	                            * and folders (missing, renamed, moved) */
+	int64_t compared_objects;  /* items and folders compared (the larger side) */
 	int32_t *resync_rows;     /* rows to resynchronize (VERDICT_RESYNC_FOLDERS) */
 	size_t n_resync_rows;
 	const char *title;        /* one line for a person */
@@ -231,11 +238,42 @@ typedef struct {
 	diff_advice advice;
 	/* totals */
 	int64_t items[2], assoc[2], matched, differing, missing[2], expected, unverified;
+	int64_t paired;            /* normal (not associated) items paired */
+	int64_t lone[2];           /* normal items of side s found missing on the other side (real) */
 	size_t unexpected;         /* unexpected findings (differences and integrity) */
 	size_t expected_findings;
 	size_t pairs_by[PAIR_HEURISTIC + 1];      /* item pairs by method */
 	size_t folder_pairs_by[PAIR_HEURISTIC + 1];
 } diff_result;
+
+/* ------------------------------------------------------------------ the right two sides */
+
+/* Whether the two sides are a cache and its mailbox, or two captures of one mailbox
+ * (docs/REPORT.md, "Comparing the right two sides"). Comparing anything else gives a report that
+ * means nothing (every item missing, every cache item "to export"): the caller stops unless told to
+ * go on. */
+typedef enum {
+	DIFF_SIDES_OK = 0,
+	DIFF_SIDES_PST,           /* a .pst compared with a server: a .pst is not a mailbox's cache */
+	DIFF_SIDES_OTHER_MAILBOX, /* both sides name a mailbox, and not the same one */
+	DIFF_SIDES_UNRELATED,     /* almost nothing pairs */
+} diff_sides_problem;
+const char *diff_sides_problem_name(diff_sides_problem p); /* "pst_as_cache", "other_mailbox", "unrelated" */
+
+/* Almost nothing pairs: both sides have at least DIFF_UNRELATED_MIN_ITEMS items that could pair,
+ * and fewer than DIFF_UNRELATED_PERCENT % of the smaller side's do. */
+#define DIFF_UNRELATED_MIN_ITEMS 100
+#define DIFF_UNRELATED_PERCENT 5
+
+typedef struct {
+	diff_sides_problem problem;
+	int side;                /* DIFF_SIDES_PST: the .pst side */
+	const char *mailbox[2];  /* the mailbox each side names (a cache: its store's own address first), or NULL */
+	int64_t comparable[2];   /* items of each side that could pair: paired, or really missing on the other */
+	int64_t paired;
+} diff_sides;
+
+void diff_check_sides(const diff_result *r, diff_sides *out);
 
 /* Compares a (side 0) and b (side 1). 0 ok, negative or_code (out of memory, too large). */
 int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_result **out, or_error *err);
@@ -245,6 +283,17 @@ void diff_result_free(diff_result *r);
 const char *diff_side_label(const diff_result *r, int side);
 /* The date an item is placed in time by: received, else sent, else created, else modified. */
 int64_t diff_item_date(const snap_item *it);
+
+/* The compared properties of an item as the comparison reads them, a property absent from the
+ * snapshot taking the value its absence means in MAPI (docs/REPORT.md, "Absent properties"):
+ * read state from the read bit of the message flags when present (else `read`; -1 when neither
+ * is known: every stored message has message flags, so their absence means the capture could not
+ * tell); flag status 0 (not flagged) when absent; importance 1 (normal) when absent; subject ""
+ * when absent. */
+int diff_item_read(const snap_item *it);
+int diff_item_flag_status(const snap_item *it);
+int diff_item_importance(const snap_item *it);
+const char *diff_item_subject(const snap_item *it);
 /* The suggested action for a finding, for a person (static text). */
 const char *diff_finding_action(const diff_result *r, const diff_finding *f);
 /* The normalized folder path of a row on a side (or the other side's when absent), e.g. "Inbox/sub1";

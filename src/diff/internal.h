@@ -34,6 +34,10 @@ typedef struct {
 	uint8_t *item_pair_by;      /* diff_pair_method */
 	int32_t *folder_pair;       /* folder -> paired folder on the other side, -1 */
 	uint8_t *folder_pair_by;    /* diff_pair_method */
+	/* The replica group of each object (replicas.c), -1 when none: the fallback key of an object
+	 * without a full key is (group, global counter), FALLBACK_KEY_LEN bytes in folder_rkey. */
+	int32_t *folder_group, *item_group;
+	uint8_t *folder_rkey;
 	uint8_t *fclass;            /* folder_class */
 	char **npath;               /* normalized path per folder (malloc'd) */
 	uint8_t *folder_unreadable; /* the side could not read this folder (or items of it) */
@@ -70,9 +74,13 @@ bool diff_class_not_covered(const side_state *ss, const char *cls);
 /* The normalized form of a folder path of this side (malloc'd; NULL out of memory). */
 char *diff_normalize_path(const side_state *ss, const char *path);
 
-/* pair.c */
-int diff_pair_folders(diff_ctx *c, or_error *err);
-int diff_pair_items(diff_ctx *c, or_error *err);
+/* pair.c: pairs folders, then items, each pair marked with how it was made. */
+int diff_pair(diff_ctx *c, or_error *err);
+
+/* replicas.c: after the key passes, which replica of one side is which of the other (from the
+ * counters the unpaired objects share); fills folder_group and item_group. -1 out of memory. */
+#define FALLBACK_KEY_LEN (4 + SNAP_GC_LEN)
+int diff_replicas_learn(diff_ctx *c);
 
 /* classify.c */
 int diff_classify(diff_ctx *c, or_error *err);

@@ -1,12 +1,14 @@
 /* pair.c: pairs folders and items of the two sides, each pair marked with how it was made.
  *
  * Folders: by source key; then by global counter and role (folders whose replid has no known GUID,
- * like the replid-0 folders of a cache); then by global counter alone where it is unique on both
- * sides; then by distinguished role where unique; then by normalized path. Two objects of one side
- * never pair with one object of the other, and two objects with different full keys never pair.
+ * like the replid-0 folders of a cache); then by (replica, global counter) where it is unique on
+ * both sides; then by distinguished role where unique; then by normalized path. Two objects of one
+ * side never pair with one object of the other, and two objects with different full keys never pair.
  *
- * Items: by source key; then by global counter where one side has no full key and the counter is
- * unique on the other side; then, for items with neither, by class + subject + date + folder path.
+ * Items: by source key; then by (replica, global counter) where one side has no full key and the
+ * key is unique on both sides; then, for items with neither, by class + subject + date + folder path.
+ * Which replica an object without a full key belongs to on the other side is learned from the
+ * objects the key passes leave (replicas.c): a counter is never matched across replicas.
  */
 #include "internal.h"
 
@@ -38,6 +40,21 @@ static fkey fk_gc(const side_state *ss, uint32_t f)
 {
 	const snap_ident *id = &ss->s->folders[f].ident;
 	return (fkey){id->has_gc ? id->gc : NULL, SNAP_GC_LEN, false};
+}
+
+/* (replica group, global counter): the counter within its replica. */
+static void fallback_key(uint8_t out[FALLBACK_KEY_LEN], int32_t group, const uint8_t gc[SNAP_GC_LEN])
+{
+	uint32_t g = (uint32_t)group;
+	out[0] = (uint8_t)(g >> 24), out[1] = (uint8_t)(g >> 16), out[2] = (uint8_t)(g >> 8), out[3] = (uint8_t)g;
+	memcpy(out + 4, gc, SNAP_GC_LEN);
+}
+
+static fkey fk_replica_gc(const side_state *ss, uint32_t f)
+{
+	const snap_ident *id = &ss->s->folders[f].ident;
+	bool has = id->has_gc && ss->folder_group[f] >= 0;
+	return (fkey){has ? ss->folder_rkey + (size_t)f * FALLBACK_KEY_LEN : NULL, FALLBACK_KEY_LEN, false};
 }
 
 static bool distinguished_role(const char *r)
@@ -139,6 +156,10 @@ static int folder_pass(diff_ctx *c, fkey_fn fn, diff_pair_method how, bool need_
 			continue;
 		if (full_keys_differ(&a->folders[f].ident, &b->folders[g].ident))
 			continue;
+		/* A public folder (Root - Public and below) is never the mailbox's folder of that name or
+		 * role: Root - Public has its own NON_IPM_SUBTREE and IPM_SUBTREE. */
+		if (how != PAIR_KEY && (c->side[0].fclass[f] == FC_PUBLIC) != (c->side[1].fclass[g] == FC_PUBLIC))
+			continue;
 		if (need_same_role && !fkey_eq(fk_role(&c->side[0], f), fk_role(&c->side[1], g)))
 			continue; /* (false when either has no distinguished role) */
 		pair_folders(c, (int32_t)f, (int32_t)g, how);
@@ -185,12 +206,17 @@ static int folder_duplicates(diff_ctx *c)
 	return 0;
 }
 
-int diff_pair_folders(diff_ctx *c, or_error *err)
+/* The folders' fallback keys, once the replica groups are known. */
+static int folder_rkeys(diff_ctx *c)
 {
-	if (folder_duplicates(c) != 0 || folder_pass(c, fk_key, PAIR_KEY, false) != 0 ||
-	    folder_pass(c, fk_gc, PAIR_GC_ROLE, true) != 0 || folder_pass(c, fk_gc, PAIR_GC_ONLY, false) != 0 ||
-	    folder_pass(c, fk_role, PAIR_ROLE, false) != 0 || folder_pass(c, fk_path, PAIR_PATH, false) != 0)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing folders");
+	for (int s = 0; s < 2; s++) {
+		side_state *ss = &c->side[s];
+		size_t n = ss->s->n_folders;
+		if (!(ss->folder_rkey = malloc((n + 1) * FALLBACK_KEY_LEN)))
+			return -1;
+		for (size_t f = 0; f < n; f++)
+			fallback_key(ss->folder_rkey + f * FALLBACK_KEY_LEN, ss->folder_group[f], ss->s->folders[f].ident.gc);
+	}
 	return 0;
 }
 
@@ -198,7 +224,7 @@ int diff_pair_folders(diff_ctx *c, or_error *err)
 
 typedef struct {
 	const side_state *ss;
-	int what; /* 0 key, 1 gc, 2 heuristic */
+	int what; /* 0 key, 1 (replica group, gc), 2 heuristic */
 } imap_ctx;
 
 typedef struct {
@@ -233,7 +259,11 @@ static bool imap_same(const void *ctx, uint32_t idx, const void *key)
 	const snap_item *it = &c->ss->s->items[idx];
 	switch (c->what) {
 	case 0: return memcmp(it->ident.key, key, SNAP_KEY_LEN) == 0;
-	case 1: return memcmp(it->ident.gc, key, SNAP_GC_LEN) == 0;
+	case 1: {
+		uint8_t k[FALLBACK_KEY_LEN];
+		fallback_key(k, c->ss->item_group[idx], it->ident.gc);
+		return memcmp(k, key, FALLBACK_KEY_LEN) == 0;
+	}
 	default: {
 		heur_key h = heur_of(c->ss, idx);
 		return heur_eq(&h, key);
@@ -269,16 +299,18 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 		uint64_t h;
 		const void *key;
 		heur_key hk;
+		uint8_t rk[FALLBACK_KEY_LEN];
 		if (mc->what == 0) {
 			if (!it->ident.has_key)
 				continue;
 			key = it->ident.key;
 			h = hash_bytes(key, SNAP_KEY_LEN);
 		} else if (mc->what == 1) {
-			if (!it->ident.has_gc)
+			if (!it->ident.has_gc || ss->item_group[i] < 0)
 				continue;
-			key = it->ident.gc;
-			h = hash_bytes(key, SNAP_GC_LEN);
+			fallback_key(rk, ss->item_group[i], it->ident.gc);
+			key = rk;
+			h = hash_bytes(key, FALLBACK_KEY_LEN);
 		} else {
 			hk = heur_of(ss, i);
 			key = &hk;
@@ -389,9 +421,11 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 			continue;
 		uint32_t k;
 		if (what == 1) {
-			if (!x->ident.has_gc)
+			if (!x->ident.has_gc || c->side[0].item_group[i] < 0)
 				continue;
-			k = map_get(&m[1], hash_bytes(x->ident.gc, SNAP_GC_LEN), imap_same, &mc[1], x->ident.gc);
+			uint8_t rk[FALLBACK_KEY_LEN];
+			fallback_key(rk, c->side[0].item_group[i], x->ident.gc);
+			k = map_get(&m[1], hash_bytes(rk, FALLBACK_KEY_LEN), imap_same, &mc[1], rk);
 			if (k == MAP_EMPTY || dup[1][k])
 				continue;
 		} else {
@@ -425,10 +459,15 @@ out:
 	return rc;
 }
 
-int diff_pair_items(diff_ctx *c, or_error *err)
+int diff_pair(diff_ctx *c, or_error *err)
 {
-	if (pair_by_key(c) != 0)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing items");
+	/* Keys first (folders, then items); what they leave tells which replica is which. */
+	if (folder_duplicates(c) != 0 || folder_pass(c, fk_key, PAIR_KEY, false) != 0 || pair_by_key(c) != 0 ||
+	    diff_replicas_learn(c) != 0 || folder_rkeys(c) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing");
+	if (folder_pass(c, fk_gc, PAIR_GC_ROLE, true) != 0 || folder_pass(c, fk_replica_gc, PAIR_GC_ONLY, false) != 0 ||
+	    folder_pass(c, fk_role, PAIR_ROLE, false) != 0 || folder_pass(c, fk_path, PAIR_PATH, false) != 0)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing folders");
 	if (has_unpaired(c, 1) && pair_fallback(c, 1, PAIR_GC_ONLY) != 0)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory pairing items");
 	if (has_unpaired(c, 0) && pair_fallback(c, 2, PAIR_HEURISTIC) != 0)

@@ -6,15 +6,18 @@
  *   in_sync_except_expected   only differences that cached mode makes on purpose
  *   resync_folders   real differences concentrated in a few folders
  *
- * Widespread: real differences in more than DIFF_RESYNC_MAX_FOLDERS folders, or more than
- * DIFF_WIDESPREAD_PERCENT % of the items compared once at least DIFF_WIDESPREAD_MIN_ITEMS items
- * differ (resynchronizing that much is a rebuild in all but name). Items that exist only in a cache
+ * Widespread: real differences in more than DIFF_RESYNC_MAX_FOLDERS folders that are also at least
+ * DIFF_WIDESPREAD_SHARE_PERMILLE per mille of the objects compared (a few stragglers spread over
+ * many folders are resynchronized, not rebuilt), or more than DIFF_WIDESPREAD_PERCENT % of the items
+ * compared once at least DIFF_WIDESPREAD_MIN_ITEMS items differ (resynchronizing that much is a
+ * rebuild in all but name). docs/REPORT.md gives the reasoning. Items that exist only in a cache
  * are listed apart, whatever the verdict: a rebuild (or a resync) would lose them.
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const steps_none[] = {"No action is needed.", NULL};
 static const char *const steps_expected[] = {
@@ -74,6 +77,8 @@ int diff_decide(diff_ctx *c, or_error *err)
 		if (f->kind == FIND_ITEM_MISSING || f->kind == FIND_ITEM_CHANGED || f->kind == FIND_ITEM_MOVED ||
 		    f->kind == FIND_DUPLICATE_KEY)
 			differing_items += (size_t)f->count;
+		else if (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED || f->kind == FIND_FOLDER_MOVED)
+			a->differing_objects++;
 		if (f->row >= 0 && r->rows[f->row].findings++ == 0)
 			a->affected_folders++;
 		if (f->kind == FIND_ITEM_MOVED && f->folder[1] >= 0) {
@@ -84,9 +89,17 @@ int diff_decide(diff_ctx *c, or_error *err)
 		}
 	}
 	int64_t compared = r->items[0] > r->items[1] ? r->items[0] : r->items[1];
-	a->widespread = a->affected_folders > DIFF_RESYNC_MAX_FOLDERS ||
-	                (differing_items >= DIFF_WIDESPREAD_MIN_ITEMS &&
-	                 (int64_t)differing_items * 100 > compared * DIFF_WIDESPREAD_PERCENT);
+	for (int s = 0; s < 2; s++) {
+		int64_t objects = r->items[s] + (int64_t)r->snap[s]->n_folders;
+		if (objects > a->compared_objects)
+			a->compared_objects = objects;
+	}
+	a->differing_objects += (int64_t)differing_items;
+	bool many_folders = a->affected_folders > DIFF_RESYNC_MAX_FOLDERS &&
+	                    a->differing_objects * 1000 >= a->compared_objects * DIFF_WIDESPREAD_SHARE_PERMILLE;
+	bool many_items = differing_items >= DIFF_WIDESPREAD_MIN_ITEMS &&
+	                  (int64_t)differing_items * 100 > compared * DIFF_WIDESPREAD_PERCENT;
+	a->widespread = many_folders || many_items;
 	size_t real = r->unexpected;
 	if (a->incomplete) {
 		r->advice.verdict = VERDICT_INCOMPLETE;
@@ -108,14 +121,15 @@ int diff_decide(diff_ctx *c, or_error *err)
 		a->verdict = VERDICT_REBUILD_OST;
 		a->title = "Rebuild the OST: the differences are widespread.";
 		a->steps = steps_rebuild;
-		a->why = a->affected_folders > DIFF_RESYNC_MAX_FOLDERS
-		             ? "differences in more than 3 folders"
-		             : "more than 10% of the items differ (and at least 1000)";
+		a->why = many_folders ? "differences in more than 3 folders, and at least 1% of the folders and items"
+		                      : "more than 10% of the items differ (and at least 1000)";
 	} else {
 		a->verdict = VERDICT_RESYNC_FOLDERS;
 		a->title = "Resynchronize the folders listed: the differences are concentrated there.";
 		a->steps = steps_resync;
-		a->why = "differences in at most 3 folders";
+		a->why = a->affected_folders > DIFF_RESYNC_MAX_FOLDERS
+		             ? "differences in more than 3 folders, but less than 1% of the folders and items"
+		             : "differences in at most 3 folders";
 	}
 	/* The folders to resynchronize: those with real differences (listed for every verdict that
 	 * has some, so a rebuild's reader also sees where they were). */
@@ -183,4 +197,58 @@ const char *diff_finding_action(const diff_result *r, const diff_finding *f)
 		return "Capture this part again (check permissions and throttling); until then it is unverified.";
 	default: return "";
 	}
+}
+
+/* ---------------------------------------------------------------- the right two sides */
+
+const char *diff_sides_problem_name(diff_sides_problem p)
+{
+	switch (p) {
+	case DIFF_SIDES_PST: return "pst_as_cache";
+	case DIFF_SIDES_OTHER_MAILBOX: return "other_mailbox";
+	case DIFF_SIDES_UNRELATED: return "unrelated";
+	default: return "ok";
+	}
+}
+
+/* An SMTP address: something, one '@', something with a dot; no spaces. */
+static bool is_address(const char *s)
+{
+	const char *at = s ? strchr(s, '@') : NULL;
+	return at && at > s && strchr(at + 1, '.') && !strchr(at + 1, '@') && !strpbrk(s, " \t<>");
+}
+
+/* The mailbox a side names: a cache file's own (its store's display name, where that is an
+ * address: what Outlook and the fixture writer name the store after), else the address the capture
+ * recorded. */
+static const char *side_mailbox(const diff_result *r, int s)
+{
+	const snap_header *h = &r->snap[s]->hdr;
+	if (r->kind[s] == DIFF_SIDE_CACHE && is_address(h->store_name))
+		return h->store_name;
+	return h->mailbox && *h->mailbox ? h->mailbox : NULL;
+}
+
+void diff_check_sides(const diff_result *r, diff_sides *out)
+{
+	memset(out, 0, sizeof *out);
+	out->side = -1;
+	out->paired = r->paired;
+	for (int s = 0; s < 2; s++) {
+		out->mailbox[s] = side_mailbox(r, s);
+		out->comparable[s] = r->paired + r->lone[s];
+	}
+	for (int s = 0; s < 2; s++)
+		if (r->snap[s]->hdr.source == SRC_PST && r->kind[1 - s] == DIFF_SIDE_SERVER) {
+			out->problem = DIFF_SIDES_PST;
+			out->side = s;
+			return;
+		}
+	if (out->mailbox[0] && out->mailbox[1] && strcasecmp(out->mailbox[0], out->mailbox[1]) != 0) {
+		out->problem = DIFF_SIDES_OTHER_MAILBOX;
+		return;
+	}
+	int64_t smaller = out->comparable[0] < out->comparable[1] ? out->comparable[0] : out->comparable[1];
+	if (smaller >= DIFF_UNRELATED_MIN_ITEMS && out->paired * 100 < smaller * DIFF_UNRELATED_PERCENT)
+		out->problem = DIFF_SIDES_UNRELATED;
 }

@@ -52,15 +52,23 @@ typedef struct {
 	size_t n_problems, cap_problems, unlisted;
 } ndb_report;
 
+typedef struct ndb_file ndb_file; /* ndb.h */
+
 /* Scans the file at `path` (read-only). Returns 0 with `rep` filled (problems found are in it, not
  * errors), or a negative or_code when the file cannot be read or memory runs out. */
 int ndb_check(const char *path, ndb_report *rep, or_error *err);
+/* The same scan of a file the reader has open (ndb_open'ed, `rep` zeroed by the caller): the
+ * B-tree walk's findings are taken from the open, and the blocks the reader already read and
+ * found good are counted without being read again. */
+int ndb_check_open(ndb_file *nf, ndb_report *rep, or_error *err);
 void ndb_report_free(ndb_report *rep);
 
 /* Runs the scan (unless `skip`) and records it in `snap`: the integrity fields, and one error line
  * per bad page or block, an item's or a folder's when the block is theirs (folders must already be
- * in `snap`). *problems receives the number of bad pages and blocks. Returns 0, or OR_ERR_NOMEM. */
-int ndb_check_snapshot(const char *path, bool skip, snap_t *snap, size_t *problems, or_error *err);
+ * in `snap`). The scan runs on `open` when the reader has the file open natively (NULL: `path` is
+ * opened). *problems receives the number of bad pages and blocks. Returns 0, or OR_ERR_NOMEM. */
+int ndb_check_snapshot(const char *path, ndb_file *open, bool skip, snap_t *snap, size_t *problems,
+                       or_error *err);
 /* When the file cannot be opened at all: adds what the scan finds, if anything, to err's message. */
 void ndb_explain(const char *path, or_error *err);
 

@@ -9,12 +9,64 @@
  */
 #include "ltp.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define NID_MESSAGE_STORE 0x21
 #define NID_ROOT_FOLDER 0x122
 #define NID_REPLICA_TABLE 0x801
+
+/* ---------------------------------------------------------------- reading ahead
+ *
+ * Reading a message's properties (its block read, inflated and decoded, its property context
+ * walked) is most of a listing's work; turning them into the snapshot's line is the rest. When a
+ * folder with many messages is listed (st_prefetch) and the process may run on a second core (its
+ * CPU affinity), a second thread reads the properties of the messages ahead of the listing, in row
+ * order, into a ring of AHEAD_SLOTS results. The listing takes each result as it reaches that
+ * message (n_child); it reads a message itself when the other thread has not yet started on it,
+ * and, when the other thread is still on the one it needs, a later one into the ring rather than
+ * wait: the two share the work whatever their speeds. Both read with the same code and the same
+ * data, each with its own buffers and heap (ndb_reader_init): the results, errors included, are
+ * what one thread gets. The thread ends before the checksum scan is handed the file (n_ndb).
+ */
+#define AHEAD_SLOTS 64
+#define AHEAD_MIN 128 /* folders with fewer messages are read on one thread */
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
+
+typedef struct {
+	int state;
+	size_t index;   /* the child it holds */
+	int rc;         /* n_read_props's result for it, and what that filled */
+	st_props props;
+	or_error err;
+} ahead_slot;
+
+typedef struct nat_node nat_node;
+
+typedef struct {
+	pthread_t thread;
+	bool running, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool worker_waits, listing_waits; /* who waits on `cond`: it is signalled only then */
+	ndb_file nf;          /* the thread's reader of the file */
+	ltp_heap heap;
+	/* the listing read ahead; node NULL: none */
+	const nat_node *node;
+	st_children kind;
+	const uint32_t *kids;
+	size_t n_kids;
+	const uint16_t *ids;
+	size_t n_ids;
+	uint64_t generation;  /* one per listing, so that a result of an earlier one is dropped */
+	uint64_t bytes_read, n_reads; /* the thread's reads not yet added to the listing's counters */
+	size_t next;          /* the first child neither thread has started */
+	size_t taken;         /* children the listing has passed; slots hold taken .. taken + SLOTS - 1 */
+	ahead_slot slot[AHEAD_SLOTS];
+} ahead;
 
 typedef struct {
 	st_file base;
@@ -24,16 +76,24 @@ typedef struct {
 	ltp_heap heap;   /* reused from node to node */
 	char *path;
 	uint8_t *reached; /* one byte per node B-tree entry: opened as the file was walked */
+	ahead *ahead;     /* the second thread, once a large folder is listed */
 } nat_file;
 
-typedef struct {
+struct nat_node {
 	st_node base;
 	nat_file *file;
 	uint64_t data, sub;
 	uint32_t *kids[3];
 	size_t n_kids[3];
 	bool listed[3];
-} nat_node;
+	/* its properties as read ahead (for the ids `pre_ids`), when `pre` */
+	bool pre;
+	const uint16_t *pre_ids;
+	size_t pre_n_ids;
+	int pre_rc;
+	st_props pre_props;
+	or_error pre_err;
+};
 
 static const st_ops native_ops;
 
@@ -63,9 +123,16 @@ static int heap_of(nat_file *f, uint32_t nid, uint64_t data, uint64_t sub, or_er
 
 /* ---------------------------------------------------------------- file */
 
+static void ahead_stop(nat_file *f);
+
 static void n_close(st_file *sf)
 {
 	nat_file *f = (nat_file *)sf;
+	ahead_stop(f);
+	if (f->nf.size)
+		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads",
+		            (unsigned long long)f->nf.bytes_read, (unsigned long long)f->nf.size,
+		            (double)f->nf.bytes_read / (double)f->nf.size, (unsigned long long)f->nf.n_reads);
 	ndb_close(&f->nf);
 	ndb_report_free(&f->rep);
 	ltp_free(&f->heap);
@@ -176,7 +243,11 @@ static int n_recover(st_file *sf, int64_t *n, or_error *err)
 	return rc;
 }
 
-static int n_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error *err)
+/* Descriptor 0x801, a heap of client signature 0x6C whose root holds two heap ids: a BTH of records
+ * (16-byte GUID, 2-byte replid) sorted by GUID, and an array of 16-byte GUIDs indexed by replid
+ * (libpff's format document, "The 6c table"; docs/QUIRKS.md). The record's replid is checked against
+ * the array: a record the array contradicts keeps its GUID but loses its replid. */
+static int n_replica_table(st_file *sf, st_replica **out, size_t *n, or_error *err)
 {
 	nat_file *f = (nat_file *)sf;
 	*out = NULL;
@@ -184,22 +255,37 @@ static int n_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 	const ndb_nbt_ent *e = ndb_find_node(&f->nf, NID_REPLICA_TABLE);
 	if (!e)
 		return 0; /* no replica table: a PST, or a file without one */
-	const uint8_t *hdr;
-	size_t len;
+	const uint8_t *hdr, *vals = NULL;
+	size_t len, n_vals = 0;
 	uint8_t *rec = NULL, cb_key, cb_ent;
 	size_t count = 0;
+	uint32_t hid_vals = 0;
 	or_error e2 = {0};
 	int rc = heap_of(f, e->nid, e->data, e->sub, &e2);
 	if (rc == 0 && (rc = ltp_hid(&f->heap, f->heap.user_root, &hdr, &len, &e2)) == 0 && len < 8)
 		rc = or_fail(&e2, OR_ERR_FORMAT, "its header is %zu bytes", len);
-	if (rc == 0)
+	if (rc == 0) {
+		hid_vals = ndb_le32(hdr + 4);
 		rc = ltp_bth_records(&f->heap, ndb_le32(hdr), &rec, &count, &cb_key, &cb_ent, &e2);
-	if (rc == 0 && cb_key != 16)
-		rc = or_fail(&e2, OR_ERR_FORMAT, "its records have %u-byte keys", cb_key);
-	if (rc == 0 && !(*out = calloc(count ? count : 1, 16)))
+	}
+	if (rc == 0 && (cb_key != 16 || cb_ent != 2))
+		rc = or_fail(&e2, OR_ERR_FORMAT, "its records have %u-byte keys and %u-byte values", cb_key, cb_ent);
+	/* The GUID array only checks the records: without it, the records stand alone. */
+	or_error e3 = {0};
+	if (rc == 0 && hid_vals && ltp_hid(&f->heap, hid_vals, &vals, &n_vals, &e3) == 0)
+		n_vals /= 16;
+	else
+		vals = NULL, n_vals = 0;
+	if (rc == 0 && !(*out = calloc(count ? count : 1, sizeof **out)))
 		rc = or_fail(&e2, OR_ERR_NOMEM, "out of memory");
-	for (size_t i = 0; rc == 0 && i < count; i++)
-		memcpy((*out)[(*n)++], rec + i * ((size_t)cb_key + cb_ent), 16);
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		const uint8_t *r = rec + i * 18;
+		st_replica *x = &(*out)[(*n)++];
+		memcpy(x->guid, r, 16);
+		x->replid = ndb_le16(r + 16);
+		if (vals && ((size_t)x->replid >= n_vals || memcmp(vals + 16 * (size_t)x->replid, r, 16) != 0))
+			x->replid = -1;
+	}
 	free(rec);
 	if (rc) {
 		free(*out);
@@ -209,6 +295,18 @@ static int n_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 		                          : or_fail(err, rc, "cannot read the replica table (descriptor 0x801): %s", e2.message);
 	}
 	return 0;
+}
+
+int native_replica_table(const char *path, st_replica **out, size_t *n, or_error *err)
+{
+	st_file *f = NULL;
+	*out = NULL;
+	*n = 0;
+	int rc = native_open(&f, path, err);
+	if (rc == 0)
+		rc = n_replica_table(f, out, n, err);
+	st_close(f);
+	return rc;
 }
 
 static int n_message_store(st_file *sf, st_node **out, or_error *err)
@@ -223,24 +321,213 @@ static int n_root_folder(st_file *sf, st_node **out, or_error *err)
 	return rc == OR_ERR_FORMAT ? or_fail(err, OR_ERR_NOTFOUND, "the file has no root folder") : rc;
 }
 
+/* ---------------------------------------------------------------- the reading-ahead thread */
+
+static int read_props_with(ltp_heap *heap, ndb_file *nf, uint32_t nid, uint64_t data, uint64_t sub,
+                           const uint16_t *ids, size_t n_ids, st_props *out, or_error *err);
+
+/* Drops the current listing's results (called with the lock held). */
+static void ahead_reset(ahead *a)
+{
+	a->generation++;
+	a->node = NULL;
+	a->next = a->taken = 0;
+	for (size_t i = 0; i < AHEAD_SLOTS; i++) {
+		if (a->slot[i].state == SLOT_READY)
+			st_props_clear(&a->slot[i].props);
+		a->slot[i].state = SLOT_FREE;
+	}
+}
+
+static void *ahead_main(void *arg)
+{
+	ahead *a = arg;
+	pthread_mutex_lock(&a->lock);
+	while (!a->stop) {
+		if (!a->node || a->next >= a->n_kids || a->next >= a->taken + AHEAD_SLOTS) {
+			a->worker_waits = true;
+			pthread_cond_wait(&a->cond, &a->lock);
+			a->worker_waits = false;
+			continue;
+		}
+		size_t i = a->next++;
+		uint64_t generation = a->generation;
+		ahead_slot *slot = &a->slot[i % AHEAD_SLOTS];
+		slot->state = SLOT_BUSY;
+		slot->index = i;
+		uint32_t nid = a->kids[i];
+		const uint16_t *ids = a->ids;
+		size_t n_ids = a->n_ids;
+		pthread_mutex_unlock(&a->lock);
+
+		st_props props = {0};
+		or_error err = {0};
+		int rc = 0;
+		const ndb_nbt_ent *e = ndb_find_node(&a->nf, nid);
+		if (e)
+			rc = read_props_with(&a->heap, &a->nf, nid, e->data, e->sub, ids, n_ids, &props, &err);
+
+		pthread_mutex_lock(&a->lock);
+		a->bytes_read += a->nf.bytes_read;
+		a->n_reads += a->nf.n_reads;
+		a->nf.bytes_read = a->nf.n_reads = 0;
+		if (generation != a->generation) {
+			st_props_clear(&props); /* the listing it was for is over */
+			continue;
+		}
+		slot->state = SLOT_READY;
+		slot->rc = rc;
+		slot->props = props;
+		slot->err = err;
+		if (a->listing_waits)
+			pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+static int ahead_start(nat_file *f)
+{
+	ahead *a = calloc(1, sizeof *a);
+	if (!a)
+		return OR_ERR_NOMEM;
+	ndb_reader_init(&a->nf, &f->nf);
+	if (pthread_mutex_init(&a->lock, NULL) != 0) {
+		free(a);
+		return OR_ERR_NOMEM;
+	}
+	if (pthread_cond_init(&a->cond, NULL) != 0) {
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		return OR_ERR_NOMEM;
+	}
+	if (or_thread_create(&a->thread, ahead_main, a) != 0) {
+		pthread_cond_destroy(&a->cond);
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		return OR_ERR_NOMEM;
+	}
+	a->running = true;
+	f->ahead = a;
+	return 0;
+}
+
+static void ahead_stop(nat_file *f)
+{
+	ahead *a = f->ahead;
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->stop = true;
+	ahead_reset(a);
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
+	f->nf.bytes_read += a->bytes_read;
+	f->nf.n_reads += a->n_reads;
+	ndb_reader_done(&a->nf, &f->nf);
+	ltp_free(&a->heap);
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+	f->ahead = NULL;
+}
+
+/* The listing has reached child `index` of `node`: *got receives what the other thread read for it
+ * (state SLOT_READY), waiting for it if the thread is on it; or state SLOT_FREE when the listing
+ * reads it itself (the thread has not started on it, or this is not the listing read ahead). */
+static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children kind, size_t index, ahead_slot *got)
+{
+	got->state = SLOT_FREE;
+	pthread_mutex_lock(&a->lock);
+	f->nf.bytes_read += a->bytes_read; /* the file's counters count both threads' reads as they go */
+	f->nf.n_reads += a->n_reads;
+	a->bytes_read = a->n_reads = 0;
+	if (a->node == node && a->kind == kind && index == a->taken) {
+		ahead_slot *slot = &a->slot[index % AHEAD_SLOTS];
+		if (index >= a->next) {
+			a->next = index + 1; /* not started: the listing reads it */
+		} else {
+			while (slot->state == SLOT_BUSY) {
+				if (a->next < a->n_kids && a->next < a->taken + AHEAD_SLOTS) {
+					/* the other thread is on this one: read a later one meanwhile, rather than wait */
+					size_t j = a->next++;
+					ahead_slot *later = &a->slot[j % AHEAD_SLOTS];
+					later->state = SLOT_BUSY;
+					later->index = j;
+					uint32_t nid = a->kids[j];
+					pthread_mutex_unlock(&a->lock);
+					st_props props = {0};
+					or_error err = {0};
+					int rc = 0;
+					const ndb_nbt_ent *e = ndb_find_node(&f->nf, nid);
+					if (e)
+						rc = read_props_with(&f->heap, &f->nf, nid, e->data, e->sub, a->ids, a->n_ids, &props, &err);
+					pthread_mutex_lock(&a->lock);
+					later->state = SLOT_READY; /* the listing (this thread) alone ends a listing: still current */
+					later->rc = rc;
+					later->props = props;
+					later->err = err;
+					continue;
+				}
+				a->listing_waits = true;
+				pthread_cond_wait(&a->cond, &a->lock);
+			}
+			a->listing_waits = false;
+			*got = *slot;
+			slot->state = SLOT_FREE;
+		}
+		a->taken = index + 1;
+		/* a thread waiting for room is woken once half the ring is free: one wake for many messages */
+		if (a->worker_waits && a->next < a->n_kids && a->taken + AHEAD_SLOTS - a->next >= AHEAD_SLOTS / 2)
+			pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 /* ---------------------------------------------------------------- nodes */
 
 static void n_node_free(st_node *sn)
 {
 	nat_node *n = (nat_node *)sn;
+	nat_file *f = n->file;
+	if (f->ahead) {
+		/* a listing of this node being read ahead ends with it */
+		pthread_mutex_lock(&f->ahead->lock);
+		if (f->ahead->node == n)
+			ahead_reset(f->ahead);
+		pthread_mutex_unlock(&f->ahead->lock);
+	}
 	for (int k = 0; k < 3; k++)
 		free(n->kids[k]);
+	st_props_clear(&n->pre_props);
 	free(n);
+}
+
+/* A node's properties read into `out` with `heap` (the listing's, or the reading-ahead thread's). */
+static int read_props_with(ltp_heap *heap, ndb_file *nf, uint32_t nid, uint64_t data, uint64_t sub,
+                           const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
+{
+	out->n = 0;
+	int rc = ltp_open(heap, nf, nid, data, sub, err);
+	if (rc == 0)
+		rc = ltp_pc_read(heap, ids, n_ids, out, err);
+	return rc ? or_wrap(err, "cannot read the item's properties") : 0;
 }
 
 static int n_read_props(st_node *sn, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
 {
 	nat_node *n = (nat_node *)sn;
-	out->n = 0;
-	int rc = heap_of(n->file, n->base.id, n->data, n->sub, err);
-	if (rc == 0)
-		rc = ltp_pc_read(&n->file->heap, ids, n_ids, out, err);
-	return rc ? or_wrap(err, "cannot read the item's properties") : 0;
+	if (n->pre && n->pre_ids == ids && n->pre_n_ids == n_ids) {
+		/* read ahead with these ids: handed over */
+		n->pre = false;
+		*out = n->pre_props;
+		n->pre_props.n = 0;
+		if (n->pre_rc)
+			*err = n->pre_err;
+		return n->pre_rc;
+	}
+	return read_props_with(&n->file->heap, &n->file->nf, n->base.id, n->data, n->sub, ids, n_ids, out, err);
 }
 
 static int n_folder_name(st_node *sn, char **out, or_error *err)
@@ -302,10 +589,70 @@ static int n_child(st_node *sn, st_children kind, int index, st_node **out, or_e
 	if (index < 0 || (size_t)index >= n->n_kids[kind])
 		return or_fail(err, OR_ERR_NOTFOUND, "cannot read the item: no child %d", index);
 	uint32_t nid = n->kids[kind][index];
-	if (!ndb_find_node(&n->file->nf, nid))
+	ahead_slot got = {.state = SLOT_FREE};
+	if (n->file->ahead)
+		ahead_take(n->file->ahead, n->file, n, kind, (size_t)index, &got);
+	if (!ndb_find_node(&n->file->nf, nid)) {
+		st_props_clear(&got.props);
 		return or_fail(err, OR_ERR_FORMAT, "cannot read the item: node %u, listed in the folder's table, is not in "
 		               "the node B-tree", nid);
-	return open_node(n->file, nid, out, err);
+	}
+	if ((rc = open_node(n->file, nid, out, err)) != 0 || got.state != SLOT_READY) {
+		st_props_clear(&got.props);
+		return rc;
+	}
+	nat_node *c = (nat_node *)*out;
+	c->pre = true;
+	c->pre_ids = n->file->ahead->ids;
+	c->pre_n_ids = n->file->ahead->n_ids;
+	c->pre_rc = got.rc;
+	c->pre_props = got.props;
+	c->pre_err = got.err;
+	return 0;
+}
+
+/* The cores this process may run on (its affinity: taskset, a container's CPU set). */
+static int usable_cpus(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	return sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+static int n_prefetch(st_node *sn, st_children kind, const uint16_t *ids, size_t n_ids)
+{
+	nat_node *n = (nat_node *)sn;
+	nat_file *f = n->file;
+	or_error e = {0};
+	if (f->ahead) { /* the listing before is over */
+		pthread_mutex_lock(&f->ahead->lock);
+		ahead_reset(f->ahead);
+		pthread_mutex_unlock(&f->ahead->lock);
+	}
+	if (list_children(n, kind, &e) != 0 || n->n_kids[kind] < AHEAD_MIN || usable_cpus() < 2)
+		return 0;
+	if (!f->ahead && ahead_start(f) != 0)
+		return 0; /* read on one thread */
+	ahead *a = f->ahead;
+	pthread_mutex_lock(&a->lock);
+	a->node = n;
+	a->kind = kind;
+	a->kids = n->kids[kind];
+	a->n_kids = n->n_kids[kind];
+	a->ids = ids;
+	a->n_ids = n_ids;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+static ndb_file *n_ndb(st_file *sf)
+{
+	nat_file *f = (nat_file *)sf;
+	/* the checksum scan marks and reads `verified` and reads the arrays on its own: the other
+	 * thread, which shares them, ends first (a later listing starts it again) */
+	ahead_stop(f);
+	return &f->nf;
 }
 
 static const st_ops native_ops = {
@@ -315,7 +662,7 @@ static const st_ops native_ops = {
 	.orphan_count = n_orphan_count,
 	.unreached_messages = n_unreached_messages,
 	.recover = n_recover,
-	.replica_guids = n_replica_guids,
+	.replica_table = n_replica_table,
 	.message_store = n_message_store,
 	.root_folder = n_root_folder,
 	.node_free = n_node_free,
@@ -323,4 +670,6 @@ static const st_ops native_ops = {
 	.child_count = n_child_count,
 	.child = n_child,
 	.read_props = n_read_props,
+	.ndb = n_ndb,
+	.prefetch = n_prefetch,
 };

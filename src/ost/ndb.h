@@ -33,7 +33,14 @@ typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 
 enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
 
+/* Fence keys over one of the sorted B-tree arrays (ndb.c, "lookups"): key[j] is the key of entry
+ * 16 * j; NULL when they could not be allocated (the whole array is searched). */
 typedef struct {
+	uint64_t *key;
+	size_t n;
+} ndb_fence;
+
+struct ndb_file {
 	const ndb_format *f;
 	int fd;
 	uint64_t size;        /* the file's real size */
@@ -41,6 +48,7 @@ typedef struct {
 	uint8_t crypt;        /* bCryptMethod */
 	bool is_ost;          /* wMagicClient "SO" */
 	uint64_t budget;      /* pages and blocks still allowed */
+	uint64_t walk_budget; /* what the B-tree walk left of it (the block scan starts from there) */
 	ndb_report *rep;      /* page problems go here */
 	uint8_t *page;        /* scratch pages, one per level */
 	uint64_t *seen;       /* open-addressed set of page offsets */
@@ -50,18 +58,27 @@ typedef struct {
 	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
 	size_t n_nbt, cap_nbt;
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
+	ndb_fence bbt_fence;  /* bids with bit 0 cleared; nbt_fence: nids (ndb_fences_build) */
+	ndb_fence nbt_fence;
+	uint8_t *verified;    /* one byte per bbt entry: 1 once its trailer and CRC were found good */
 	struct ndb_lazy *lazy; /* ndb_open_lazy: the B-trees searched on disk (bbt/nbt stay empty) */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
-	uint8_t *ahead;       /* bytes read ahead of the last block read (ndb.c) */
-	uint64_t ahead_off, next_off;
-	size_t ahead_len;
-	uint64_t bytes_read;  /* read from the file so far (the progress line's MB/s) */
+	uint64_t bytes_read;  /* bytes read from the file, and the reads that took them (ndb.c) */
+	uint64_t n_reads;
 	or_error *err;
 	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
 	uint64_t bad_crc;     /* how many read did not match it: their bytes are used as stored */
 	char bad_crc_last[160]; /* the last one, described */
-} ndb_file;
+};
+
+/* A second reader of an open file, for another thread: it shares the file's descriptor, arrays and
+ * `verified` marks (read-only but for those marks, set atomically) and has its own block buffer,
+ * decompressor and counters. Only the reads (ndb_read_data, ndb_find_subnode and the lookups) may
+ * be used on it, while `nf` stays open. ndb_reader_done adds its counters to `nf` and frees what
+ * it owns. */
+void ndb_reader_init(ndb_file *reader, const ndb_file *nf);
+void ndb_reader_done(ndb_file *reader, ndb_file *nf);
 
 /* Little-endian readers. */
 static inline uint16_t ndb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -93,10 +110,15 @@ bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
 uint16_t ndb_sig(uint64_t ib, uint64_t bid);
 
-/* The entry of node `nid` or block `bid`, or NULL. With ndb_open_lazy the entry is a copy held by
- * the file, valid until the next lookup of the same kind. */
+/* The entry of node `nid` or block `bid`, or NULL: a binary search of the fence keys, then of the
+ * entries between two fences; where damage lists an id twice, the first entry in the array. With
+ * ndb_open_lazy the entry is a copy held by the file, valid until the next lookup of the same kind. */
 const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid);
 const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid);
+/* Builds (or rebuilds, after the arrays changed) the fence keys of both arrays; without memory for
+ * them the lookups search the whole arrays. Called by ndb_open. */
+void ndb_fences_build(ndb_file *nf);
+void ndb_fences_free(ndb_file *nf);
 
 /* A node's data (or a subnode's): its data blocks decoded and laid end to end in `buf`; block i
  * starts at off[i] and ends where the next one starts (or at len). */

@@ -18,60 +18,92 @@
 
 /* ---------------------------------------------------------------- blocks */
 
-static int cmp_bbt_ib(const void *a, const void *b)
-{
-	const ndb_bbt_ent *x = a, *y = b;
-	return x->ib < y->ib ? -1 : x->ib > y->ib;
-}
-
-/* Blocks are checked in offset order through a window of the file read in large pieces. */
+/* Blocks are checked in offset order through a window of the file: a window starts at a block to
+ * read and covers the blocks after it that need reading, up to WINDOW bytes, reading over a gap of
+ * at most GAP_OVER bytes (a block the listing already read and checked, the padding of blocks)
+ * rather than issuing another read. Measured on the 300 MB benchmark file after its listing, the
+ * scan reads 0.15x the file in 74,000 reads; reading over gaps of 4 KiB, 0.40x in 33,000; exact
+ * runs, 0.24x in 132,000: 512 keeps the whole run at 1.15x the file. */
 #define WINDOW (1u << 20)
+#define GAP_OVER 512u
 typedef struct {
 	uint8_t *buf;
 	uint64_t off;
 	size_t len;
 } window;
 
-/* Points *out at `n` bytes at `off`, reading a new window when they are not in the current one. */
-static int window_get(ndb_file *s, window *w, uint64_t off, size_t n, const uint8_t **out)
+typedef struct {
+	ndb_file *nf;
+	const uint32_t *order; /* bbt indices in offset order */
+	size_t n;
+	window win;
+} scan;
+
+static size_t block_total(const ndb_format *f, const ndb_bbt_ent *b)
 {
-	if (!(w->len && off >= w->off && off + n <= w->off + w->len)) {
-		size_t want = WINDOW;
-		if (off + want > s->size)
-			want = (size_t)(s->size - off);
-		if (want < n)
-			want = n;
-		int rc = ndb_read_at(s, w->buf, want, off, s->err);
+	return ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
+}
+
+static bool block_inside(const ndb_file *s, const ndb_bbt_ent *b, size_t total)
+{
+	return total <= s->f->blk_max && b->ib >= s->f->page && b->ib <= s->size && s->size - b->ib >= total;
+}
+
+/* Points *out at the `total` bytes of the block at order[i], reading a new window when they are not
+ * in the current one. */
+static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
+{
+	ndb_file *s = sc->nf;
+	window *w = &sc->win;
+	const ndb_bbt_ent *b = &s->bbt[sc->order[i]];
+	uint64_t off = b->ib;
+	if (!(w->len && off >= w->off && off + total <= w->off + w->len)) {
+		uint64_t end = off + total;
+		for (size_t j = i + 1; j < sc->n; j++) {
+			const ndb_bbt_ent *nb = &s->bbt[sc->order[j]];
+			size_t nt = block_total(s->f, nb);
+			if (s->verified[sc->order[j]] || !block_inside(s, nb, nt))
+				continue;
+			if (nb->ib > end + GAP_OVER || nb->ib + nt - off > WINDOW)
+				break;
+			if (nb->ib + nt > end)
+				end = nb->ib + nt;
+		}
+		int rc = ndb_read_at(s, w->buf, (size_t)(end - off), off, s->err);
 		if (rc)
 			return rc;
 		w->off = off;
-		w->len = want;
+		w->len = (size_t)(end - off);
 	}
 	*out = w->buf + (off - w->off);
 	return 0;
 }
 
-static int check_block(ndb_file *s, window *win, const ndb_bbt_ent *b)
+static int check_block(scan *sc, size_t i)
 {
-	const uint8_t *blk;
+	ndb_file *s = sc->nf;
+	const ndb_bbt_ent *b = &s->bbt[sc->order[i]];
 	const ndb_format *f = s->f;
-	size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
+	size_t total = block_total(f, b);
 	int rc = 0;
 	if (!ndb_take_budget(s))
 		goto out;
 	s->rep->blocks_checked++;
+	if (s->verified[sc->order[i]])
+		goto out; /* read and found good while listing */
 	if (total > f->blk_max) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx: the block B-tree gives it %u bytes, "
 		        "more than a block holds", (unsigned long long)b->bid, b->cb);
 		goto out;
 	}
-	if (b->ib < f->page || b->ib > s->size || s->size - b->ib < total) {
+	if (!block_inside(s, b, total)) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx at offset %llu (%zu bytes) lies "
 		        "outside the file (%llu bytes)", (unsigned long long)b->bid, (unsigned long long)b->ib, total,
 		        (unsigned long long)s->size);
 		goto out;
 	}
-	if ((rc = window_get(s, win, b->ib, total, &blk)) != 0)
+	const uint8_t *blk;
+	if ((rc = window_get(sc, i, total, &blk)) != 0)
 		goto out;
 	const uint8_t *t = blk + total - f->blk_trailer;
 	uint16_t cb = ndb_le16(t);
@@ -91,6 +123,15 @@ static int check_block(ndb_file *s, window *win, const ndb_bbt_ent *b)
 		        crc_stored, crc, cb);
 out:
 	return rc;
+}
+
+/* Offset order; blocks at the same offset (damage) in the order of the block B-tree array. */
+static int cmp_by_ib(const void *a, const void *b, void *ctx)
+{
+	const ndb_bbt_ent *bbt = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t p = bbt[x].ib, q = bbt[y].ib;
+	return p < q ? -1 : p > q ? 1 : x < y ? -1 : x > y;
 }
 
 typedef struct { uint64_t bid; size_t k; } bad_ref;
@@ -146,30 +187,66 @@ static int map_nodes(ndb_file *s)
 
 /* ---------------------------------------------------------------- entry point */
 
+/* The block scan of an open file, its walk's report already in nf->rep. */
+static int scan_blocks(ndb_file *nf)
+{
+	scan sc = {.nf = nf, .n = nf->n_bbt};
+	uint32_t *order = NULL;
+	int rc = 0;
+	if (nf->n_bbt > UINT32_MAX)
+		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", nf->n_bbt);
+	if (!(order = malloc((nf->n_bbt ? nf->n_bbt : 1) * sizeof *order)) || !(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max))) {
+		rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nf->n_bbt; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, nf->n_bbt, sizeof *order, cmp_by_ib, nf->bbt);
+	sc.order = order;
+	/* In offset order: the file is read front to back. */
+	for (size_t i = 0; i < nf->n_bbt && !nf->rep->limit_hit; i++)
+		if ((rc = check_block(&sc, i)) != 0)
+			goto out;
+	rc = map_nodes(nf);
+out:
+	free(sc.win.buf);
+	free(order);
+	return rc;
+}
+
 int ndb_check(const char *path, ndb_report *rep, or_error *err)
 {
 	ndb_file nf;
 	memset(rep, 0, sizeof *rep);
 	int rc = ndb_open(&nf, path, rep, err);
-	window win = {0};
-	if (rc != 0) {
-		rc = rc > 0 ? 0 : rc;
-		goto out;
-	}
-	if (!(win.buf = malloc(WINDOW > nf.f->blk_max ? WINDOW : nf.f->blk_max))) {
-		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	/* In offset order: the file is read front to back. */
-	if (nf.n_bbt)
-		qsort(nf.bbt, nf.n_bbt, sizeof *nf.bbt, cmp_bbt_ib);
-	for (size_t i = 0; i < nf.n_bbt && !rep->limit_hit; i++)
-		if ((rc = check_block(&nf, &win, &nf.bbt[i])) != 0)
-			goto out;
-	rc = map_nodes(&nf);
-out:
-	free(win.buf);
+	if (rc == 0)
+		rc = scan_blocks(&nf);
+	else if (rc > 0)
+		rc = 0;
 	ndb_close(&nf);
+	return rc;
+}
+
+int ndb_check_open(ndb_file *nf, ndb_report *rep, or_error *err)
+{
+	ndb_report *walked = nf->rep;
+	or_error *saved_err = nf->err;
+	int rc = 0;
+	*rep = *walked;
+	rep->problems = NULL;
+	rep->n_problems = rep->cap_problems = 0;
+	if (walked->n_problems) {
+		if (!(rep->problems = malloc(walked->n_problems * sizeof *rep->problems)))
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		memcpy(rep->problems, walked->problems, walked->n_problems * sizeof *rep->problems);
+		rep->n_problems = rep->cap_problems = walked->n_problems;
+	}
+	nf->rep = rep;
+	nf->err = err;
+	nf->budget = nf->walk_budget;
+	rc = scan_blocks(nf);
+	nf->rep = walked;
+	nf->err = saved_err;
 	return rc;
 }
 
@@ -263,7 +340,8 @@ out:
 	return rc;
 }
 
-int ndb_check_snapshot(const char *path, bool skip, snap_t *snap, size_t *problems, or_error *err)
+int ndb_check_snapshot(const char *path, ndb_file *open, bool skip, snap_t *snap, size_t *problems,
+                       or_error *err)
 {
 	snap_integrity *in = &snap->integrity;
 	ndb_report rep;
@@ -276,7 +354,7 @@ int ndb_check_snapshot(const char *path, bool skip, snap_t *snap, size_t *proble
 		in->ndb_scan = "off";
 		goto out;
 	}
-	int scan_rc = ndb_check(path, &rep, &e);
+	int scan_rc = open ? ndb_check_open(open, &rep, &e) : ndb_check(path, &rep, &e);
 	if (scan_rc == OR_ERR_NOMEM) {
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		goto out;

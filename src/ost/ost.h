@@ -165,8 +165,9 @@ void ost_prq_split(const uint8_t prq[8], uint16_t *replid, uint8_t gc[SNAP_GC_LE
  * GUID, 6-byte global counter, 2 pad bytes. Returns 0 and fills guid/gc, or -1 when it is not one. */
 int ost_folder_entryid_parse(const uint8_t *data, size_t len, uint8_t guid[16], uint8_t gc[SNAP_GC_LEN]);
 
-/* The replid -> replica GUID map, learned from evidence. */
-#define OST_MAX_REPLIDS 64
+/* The replid -> replica GUID map: the replica table's records (descriptor 0x801), then the special
+ * folders' entry ids, which confirm a mapping or contradict it (the replid is then unusable). */
+#define OST_MAX_REPLIDS 256
 typedef struct {
 	struct {
 		uint16_t replid;

@@ -8,6 +8,7 @@
 typedef struct {
 	st_file base;
 	libpff_file_t *file;
+	char *path;
 } pff_file;
 
 typedef struct {
@@ -69,7 +70,12 @@ int pff_open(st_file **out, const char *path, or_error *err)
 	if (!f)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	f->base.ops = &pff_ops;
+	if (!(f->path = strdup(path))) {
+		free(f);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
 	if (libpff_file_initialize(&f->file, &e) != 1) {
+		free(f->path);
 		free(f);
 		return take_error(err, OR_ERR_NOMEM, &e, "cannot initialise libpff");
 	}
@@ -102,6 +108,7 @@ static void p_close(st_file *sf)
 		libpff_file_close(f->file, NULL);
 		libpff_file_free(&f->file, NULL);
 	}
+	free(f->path);
 	free(f);
 }
 
@@ -171,7 +178,12 @@ static int read_record_set(libpff_item_t *item, libpff_record_set_t **rs, or_err
 	return 0;
 }
 
-static int p_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error *err)
+/* The replica table's GUIDs come from libpff. Its replid column does not: libpff 20180714 reads each
+ * record's 2-byte replid only to fetch the GUID at that index of the table's GUID array, and hands
+ * out that GUID alone (the same bytes as the record's key). The replids are taken from the native
+ * reader's read of the same records, matched by GUID; where that read fails, they stay unknown
+ * and only the special folders' entry ids tie replids to GUIDs. */
+static int p_replica_table(st_file *sf, st_replica **out, size_t *n, or_error *err)
 {
 	pff_file *f = (pff_file *)sf;
 	libpff_error_t *e = NULL;
@@ -188,7 +200,7 @@ static int p_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 	if (rc == 0) {
 		int count = 0;
 		libpff_record_set_get_number_of_entries(rs, &count, NULL);
-		*out = calloc(count > 0 ? (size_t)count : 1, 16);
+		*out = calloc(count > 0 ? (size_t)count : 1, sizeof **out);
 		if (!*out)
 			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		for (int i = 0; rc == 0 && i < count; i++) {
@@ -196,8 +208,8 @@ static int p_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 			size_t size = 0;
 			if (libpff_record_set_get_entry_by_index(rs, i, &re, NULL) == 1 &&
 			    libpff_record_entry_get_data_size(re, &size, NULL) == 1 && size == 16 &&
-			    libpff_record_entry_get_data(re, (*out)[*n], 16, NULL) == 1)
-				(*n)++;
+			    libpff_record_entry_get_data(re, (*out)[*n].guid, 16, NULL) == 1)
+				(*out)[(*n)++].replid = -1;
 			libpff_record_entry_free(&re, NULL);
 		}
 	} else if (rc > 0) {
@@ -209,8 +221,18 @@ static int p_replica_guids(st_file *sf, uint8_t (**out)[16], size_t *n, or_error
 		free(*out);
 		*out = NULL;
 		*n = 0;
+		return rc;
 	}
-	return rc;
+	st_replica *native = NULL;
+	size_t n_native = 0;
+	or_error e2 = {0};
+	if (*n && native_replica_table(f->path, &native, &n_native, &e2) == 0)
+		for (size_t i = 0; i < *n; i++)
+			for (size_t k = 0; k < n_native; k++)
+				if (memcmp(native[k].guid, (*out)[i].guid, 16) == 0)
+					(*out)[i].replid = native[k].replid;
+	free(native);
+	return 0;
 }
 
 static int wrap_item(libpff_item_t *item, st_node **out, or_error *err)
@@ -425,7 +447,7 @@ static const st_ops pff_ops = {
 	.get_info = p_get_info,
 	.orphan_count = p_orphan_count,
 	.recover = p_recover,
-	.replica_guids = p_replica_guids,
+	.replica_table = p_replica_table,
 	.message_store = p_message_store,
 	.root_folder = p_root_folder,
 	.node_free = p_node_free,

@@ -2,8 +2,8 @@
  * reader.c: `ostrecon ost`: lists a cache file into a snapshot.
  *
  * Two passes. The first walks the folder tree and keeps the folders in memory (they are few): their
- * PRQ_ID_SECURE4 values and the special-folder entry ids tie replids to replica GUIDs, which every
- * key depends on. The second pass streams the messages folder by folder straight to the output, so
+ * PRQ_ID_SECURE4 values and the special-folder entry ids check the replica table's replid -> GUID
+ * records (and tie replids the table leaves out), which every key depends on. The second pass streams the messages folder by folder straight to the output, so
  * memory does not grow with the number of messages. Nothing stops at a bad item: each one that
  * cannot be read becomes an error line and the walk goes on.
  */
@@ -436,6 +436,7 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 	}
 	if (kind == ST_MESSAGES)
 		fw->listed = true;
+	st_prefetch(fw->node, kind, item_props, sizeof item_props / sizeof item_props[0]);
 	for (int i = 0; i < count; i++) {
 		st_node *node = NULL;
 		if (st_child(fw->node, kind, i, &node, &e) != 0) {
@@ -543,6 +544,36 @@ static void fill_integrity(reader *r)
 	}
 }
 
+/* The replica table (descriptor 0x801): its GUIDs bound what the entry ids may name, and each
+ * record ties its replid to its GUID, first evidence of the map (the entry ids then confirm it, or
+ * contradict it and make that replid unusable). A table that cannot be read is an error line; the
+ * entry ids alone then tie replids to GUIDs. Returns OR_ERR_NOMEM only. */
+static int read_replica_table(reader *r)
+{
+	st_replica *rec = NULL;
+	size_t n = 0;
+	if (st_replica_table(r->file, &rec, &n, &r->err) != 0) {
+		if (r->err.code == OR_ERR_NOMEM)
+			return r->err.code;
+		add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:2049", NULL, NULL, r->err.message);
+		return 0;
+	}
+	if (n && !(r->table = calloc(n, sizeof *r->table))) {
+		free(rec);
+		return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		memcpy(r->table[i], rec[i].guid, 16);
+	r->n_table = n;
+	r->replicas.table = r->table;
+	r->replicas.n_table = r->n_table;
+	for (size_t i = 0; i < n; i++)
+		if (rec[i].replid >= 0)
+			ost_replica_learn(&r->replicas, (uint16_t)rec[i].replid, rec[i].guid, "replica table");
+	free(rec);
+	return 0;
+}
+
 static void reader_free(reader *r)
 {
 	for (size_t i = 0; i < r->n_work; i++) {
@@ -570,15 +601,24 @@ static int read_tree(reader *r, const char *path, or_error *err)
 	const ost_options *opt = r->opt;
 	int rc;
 	/* The replica table and the store's entry ids. */
-	if (st_replica_guids(r->file, &r->table, &r->n_table, &r->err) != 0)
-		add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:2049", NULL, NULL, r->err.message);
-	r->replicas.table = r->table;
-	r->replicas.n_table = r->n_table;
+	if ((rc = read_replica_table(r)) != 0) {
+		*err = r->err;
+		return rc;
+	}
 	st_node *store = NULL;
 	if (st_message_store(r->file, &store, &r->err) == 0) {
 		or_error e = {0};
 		if (st_read_props(store, folder_prop_ids, n_folder_prop_ids, &r->store_entryids, &e) != 0)
 			add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, e.message);
+		/* The store's display name: the mailbox a cache names itself after, where it holds one. */
+		static const uint16_t name_id[] = {P_DISPLAY_NAME};
+		st_props name = {0};
+		if (st_read_props(store, name_id, 1, &name, &e) == 0) {
+			const char *str = st_props_str(&name, P_DISPLAY_NAME);
+			if (str && *str)
+				r->snap->hdr.store_name = snap_strdup(r->snap, str);
+		}
+		st_props_clear(&name);
 		st_node_free(store);
 	} else {
 		add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, r->err.message);
@@ -702,7 +742,7 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
 	r.phase = "checksums";
 	progress(&r, false);
-	if ((rc = ndb_check_snapshot(path, opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
+	if ((rc = ndb_check_snapshot(path, st_ndb(r.file), opt->no_crc_check, r.snap, &summary->bad_checksums, err)) != 0)
 		goto out;
 	if (!opt->no_crc_check)
 		log_verbose("%s: page and block checksums checked, %zu bad (%.2f s)", path, summary->bad_checksums,

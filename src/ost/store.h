@@ -10,6 +10,7 @@
 #include "core/core.h"
 
 typedef struct st_file st_file;
+typedef struct ndb_file ndb_file; /* ndb.h */
 typedef struct st_node st_node; /* a folder, a message or the message store */
 
 typedef struct {
@@ -38,6 +39,14 @@ typedef struct {
 	size_t n;
 } st_props;
 
+/* One record of the replica table (descriptor 0x801): a replica GUID and its 2-byte replica id,
+ * the replid that PRQ_ID_SECURE4 values carry. replid -1: the record's id is unknown (libpff does
+ * not give it and the native read failed) or contradicted by the table's own GUID array. */
+typedef struct {
+	uint8_t guid[16];
+	int32_t replid;
+} st_replica;
+
 typedef struct {
 	const char *name; /* "native", "libpff" */
 	void (*close)(st_file *f);
@@ -47,8 +56,9 @@ typedef struct {
 	/* The message nodes the walk did not reach (no folder's table lists them), sorted by node id:
 	 * *out is malloc'd, caller frees. NULL when the reader cannot tell (libpff). */
 	int (*unreached_messages)(st_file *f, uint32_t **out, size_t *n, or_error *err);
-	/* The GUIDs of the replica table (descriptor 0x801): *out is malloc'd, caller frees. */
-	int (*replica_guids)(st_file *f, uint8_t (**out)[16], size_t *n, or_error *err);
+	/* The records of the replica table (descriptor 0x801) in stored order (by GUID): *out is
+	 * malloc'd, the caller frees it. No table (a PST): 0 records. */
+	int (*replica_table)(st_file *f, st_replica **out, size_t *n, or_error *err);
 	int (*message_store)(st_file *f, st_node **out, or_error *err);
 	int (*root_folder)(st_file *f, st_node **out, or_error *err);
 	void (*node_free)(st_node *n);
@@ -58,6 +68,14 @@ typedef struct {
 	int (*child)(st_node *n, st_children kind, int index, st_node **out, or_error *err);
 	/* Properties of the node, restricted to a list of property ids. */
 	int (*read_props)(st_node *n, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err);
+	/* The file's node database as the reader has it open (native.c), for the checksum scan to
+	 * share (no other thread of the reader uses it from then on); NULL (or no function) when the
+	 * reader has none. */
+	ndb_file *(*ndb)(st_file *f);
+	/* The listing is about to read children 0, 1, ... of `n` of that kind, in order, each's
+	 * properties with `ids` (the same pointer each time, valid until the listing ends): a reader
+	 * may start reading them ahead. A hint: no function, or 0 without doing anything, is fine. */
+	int (*prefetch)(st_node *n, st_children kind, const uint16_t *ids, size_t n_ids);
 } st_ops;
 
 struct st_file {
@@ -72,17 +90,26 @@ struct st_node {
  * opening (the message says which). */
 int native_open(st_file **out, const char *path, or_error *err);
 int pff_open(st_file **out, const char *path, or_error *err);
+/* The replica table of the file at `path` as the native reader reads it (the libpff reader takes
+ * the replid column from here: libpff 20180714 does not give it). */
+int native_replica_table(const char *path, st_replica **out, size_t *n, or_error *err);
 
 static inline void st_close(st_file *f) { if (f) f->ops->close(f); }
 static inline void st_get_info(st_file *f, st_info *i) { f->ops->get_info(f, i); }
 static inline int st_orphan_count(st_file *f, int64_t *n, or_error *e) { return f->ops->orphan_count(f, n, e); }
 static inline int st_recover(st_file *f, int64_t *n, or_error *e) { return f->ops->recover(f, n, e); }
-static inline int st_replica_guids(st_file *f, uint8_t (**out)[16], size_t *n, or_error *e)
+static inline int st_replica_table(st_file *f, st_replica **out, size_t *n, or_error *e)
 {
-	return f->ops->replica_guids(f, out, n, e);
+	return f->ops->replica_table(f, out, n, e);
 }
 static inline int st_message_store(st_file *f, st_node **o, or_error *e) { return f->ops->message_store(f, o, e); }
 static inline int st_root_folder(st_file *f, st_node **o, or_error *e) { return f->ops->root_folder(f, o, e); }
+static inline ndb_file *st_ndb(st_file *f) { return f->ops->ndb ? f->ops->ndb(f) : NULL; }
+static inline void st_prefetch(st_node *n, st_children k, const uint16_t *ids, size_t n_ids)
+{
+	if (n->ops->prefetch)
+		n->ops->prefetch(n, k, ids, n_ids);
+}
 static inline void st_node_free(st_node *n) { if (n) n->ops->node_free(n); }
 static inline uint32_t st_node_id(const st_node *n) { return n->id; }
 static inline int st_folder_name(st_node *n, char **o, or_error *e) { return n->ops->folder_name(n, o, e); }

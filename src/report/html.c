@@ -194,7 +194,14 @@ static void verdict_header(FILE *fp, const json_t *root)
 	}
 	if (strcmp(jstr(json_object_get(root, "redaction"), "method"), "none") != 0)
 		fputs(", redacted (identifying strings replaced by keyed hashes)", fp);
-	fputs("</p></header>\n", fp);
+	fputs("</p>\n", fp);
+	const char *forced = report_forced_words(root);
+	if (forced) {
+		fputs("<p class=\"forced\">", fp);
+		esc(fp, forced);
+		fputs("</p>\n", fp);
+	}
+	fputs("</header>\n", fp);
 }
 
 static void advice_section(FILE *fp, const json_t *root)

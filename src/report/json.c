@@ -163,11 +163,6 @@ static const char *newer_name(const diff_result *r, int newer)
 	}
 }
 
-static json_t *opt_int(int v)
-{
-	return v >= 0 ? json_integer(v) : json_null();
-}
-
 /* One evidence entry: the property and both values, by position and by label. */
 static void add_evidence(const build *b, json_t *ev, const char *property, json_t *v0, json_t *v1)
 {
@@ -204,16 +199,20 @@ static json_t *evidence_json(const build *b, const diff_finding *f)
 	}
 	if (!it[0] || !it[1])
 		return ev;
+	/* The values compared: an absent flag status, importance or read state shows as what its
+	 * absence means (docs/REPORT.md); an absent subject (compared as empty) as null. */
 	if (f->props & PROP_READ)
-		add_evidence(b, ev, "read", json_boolean(it[0]->read == 1), json_boolean(it[1]->read == 1));
+		add_evidence(b, ev, "read", json_boolean(diff_item_read(it[0]) == 1), json_boolean(diff_item_read(it[1]) == 1));
 	if (f->props & PROP_FLAG)
-		add_evidence(b, ev, "flag_status", opt_int(it[0]->flag_status), opt_int(it[1]->flag_status));
+		add_evidence(b, ev, "flag_status", json_integer(diff_item_flag_status(it[0])),
+		             json_integer(diff_item_flag_status(it[1])));
 	if (f->props & PROP_SUBJECT)
 		add_evidence(b, ev, "subject", red_string(&b->rd, it[0]->subject), red_string(&b->rd, it[1]->subject));
 	if (f->props & PROP_CLASS)
 		add_evidence(b, ev, "class", json_string(it[0]->cls ? it[0]->cls : ""), json_string(it[1]->cls ? it[1]->cls : ""));
 	if (f->props & PROP_IMPORTANCE)
-		add_evidence(b, ev, "importance", opt_int(it[0]->importance), opt_int(it[1]->importance));
+		add_evidence(b, ev, "importance", json_integer(diff_item_importance(it[0])),
+		             json_integer(diff_item_importance(it[1])));
 	if (f->props & PROP_CHANGE_KEY)
 		add_evidence(b, ev, "change_key", hex_json(it[0]->change_key.data, it[0]->change_key.len),
 		             hex_json(it[1]->change_key.data, it[1]->change_key.len));
@@ -419,6 +418,8 @@ static json_t *advice_json(const build *b)
 		json_array_append_new(folders, red_path(&b->rd, b->row_path[a->resync_rows[i]]));
 	set(j, "folders", folders);
 	set(j, "affected_folders", json_integer((json_int_t)a->affected_folders));
+	set(j, "differing_objects", json_integer((json_int_t)a->differing_objects));
+	set(j, "compared_objects", json_integer((json_int_t)a->compared_objects));
 	set(j, "widespread", json_boolean(a->widespread));
 	set(j, "damaged", json_boolean(a->damaged));
 	set(j, "incomplete", json_boolean(a->incomplete));
@@ -509,8 +510,10 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	set(j, "side_index", by_label(&b, json_integer(0), json_integer(1)));
 	char window[32];
 	diff_window_format(&r->options.window, window, sizeof window);
-	set(j, "options", json_pack("{s:s,s:b}", "sync_window", window, "compare_associated",
-	                            r->options.compare_associated));
+	json_t *opts = json_pack("{s:s,s:b}", "sync_window", window, "compare_associated", r->options.compare_associated);
+	if (o->forced)
+		set(opts, "forced", json_string(o->forced));
+	set(j, "options", opts);
 	set(j, "verdict", json_string(diff_verdict_name(r->advice.verdict)));
 	set(j, "exit_code", json_integer(diff_verdict_exit_code(r->advice.verdict)));
 	json_t *pairs = json_object();

@@ -33,6 +33,7 @@ typedef struct {
 	bool key_from_file;       /* recorded in the report: hashes comparable across reports */
 	double load_ms[2], diff_ms; /* timings to record (0 = not measured) */
 	int64_t generated;        /* FILETIME of the run (0 = not recorded) */
+	const char *forced;       /* the sides check --force overrode (diff_sides_problem_name), or NULL */
 } report_options;
 
 /* Reads a key file (at most REPORT_KEY_MAX bytes used, at least 16 required) into key, or, when

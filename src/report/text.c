@@ -293,7 +293,12 @@ static void print_header(const out_t *o, const json_t *root)
 	wrap(o, "", 0, jstr(advice, "title"));
 	fputs(c_off(o), o->fp);
 	fputc('\n', o->fp);
-
+	const char *forced = report_forced_words(root);
+	if (forced) {
+		fputs(c_on(o, YELLOW), o->fp);
+		wrap(o, "", 0, forced);
+		fputs(c_off(o), o->fp);
+	}
 	const json_t *sides = json_object_get(root, "sides");
 	for (size_t s = 0; s < 2; s++) {
 		const json_t *sd = json_array_get(sides, s);

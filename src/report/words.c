@@ -54,6 +54,21 @@ const char *report_verdict_words(const char *v)
 	return v;
 }
 
+const char *report_forced_words(const json_t *root)
+{
+	const char *f = report_jstr(json_object_get(root, "options"), "forced");
+	if (strcmp(f, "pst_as_cache") == 0)
+		return "Compared with --force although a .pst file was compared as the cache of a mailbox: read the "
+		       "findings with that in mind.";
+	if (strcmp(f, "other_mailbox") == 0)
+		return "Compared with --force although the two sides name different mailboxes: read the findings with "
+		       "that in mind.";
+	if (strcmp(f, "unrelated") == 0)
+		return "Compared with --force although the two sides share almost no item: read the findings with that "
+		       "in mind.";
+	return NULL;
+}
+
 void report_where(const char *label, char *out, size_t size)
 {
 	if (!*label)

@@ -62,6 +62,49 @@ int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_
 	return 0;
 }
 
+/* "the server (URL) is a@x, the cache (FILE) is b@x" */
+static void side_text(const diff_result *r, const scan_compare_options *opt, const diff_sides *d, int s,
+                      bool with_mailbox, char *out, size_t size)
+{
+	const char *in = opt->input[s];
+	snprintf(out, size, "the %s%s%s%s", diff_side_label(r, s), in ? " (" : "", in ? in : "", in ? ")" : "");
+	if (with_mailbox && d->mailbox[s]) {
+		size_t n = strlen(out);
+		snprintf(out + n, size - n, " is %s", d->mailbox[s]);
+	}
+}
+
+static void sides_problem_text(const diff_result *r, const diff_sides *d, const scan_compare_options *opt,
+                               char *out, size_t size)
+{
+	char a[200], b[200];
+	side_text(r, opt, d, 0, d->problem != DIFF_SIDES_PST || d->side != 0, a, sizeof a);
+	side_text(r, opt, d, 1, d->problem != DIFF_SIDES_PST || d->side != 1, b, sizeof b);
+	switch (d->problem) {
+	case DIFF_SIDES_PST:
+		snprintf(out, size,
+		         "%s is a .pst file, not the cache of a mailbox (Outlook caches a mailbox in an .ost); "
+		         "the other side: %s",
+		         d->side == 0 ? a : b, d->side == 0 ? b : a);
+		break;
+	case DIFF_SIDES_OTHER_MAILBOX:
+		snprintf(out, size,
+		         "these are two different mailboxes: %s, %s (two addresses of one mailbox, an alias, differ "
+		         "too)",
+		         a, b);
+		break;
+	default: {
+		int s = d->comparable[0] <= d->comparable[1] ? 0 : 1;
+		snprintf(out, size,
+		         "the two sides share almost nothing: %s, %s; %lld of the %lld items of the %s pair (a cache and "
+		         "its mailbox pair nearly all of the smaller side's): two mailboxes, or a cache of an earlier "
+		         "incarnation of this one",
+		         a, b, (long long)d->paired, (long long)d->comparable[s], diff_side_label(r, s));
+		break;
+	}
+	}
+}
+
 int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
                  scan_outcome *outcome, or_error *err)
 {
@@ -73,10 +116,22 @@ int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *o
 	if (rc)
 		return or_wrap(err, "comparing");
 	double diff_ms = now_ms() - t0;
+	diff_sides sides;
+	diff_check_sides(res, &sides);
+	if (sides.problem != DIFF_SIDES_OK) {
+		char why[512];
+		sides_problem_text(res, &sides, opt, why, sizeof why);
+		if (!opt->force) {
+			diff_result_free(res);
+			return or_fail(err, OR_ERR_MISMATCH, "%s; --force compares them anyway", why);
+		}
+		log_warn("%s; compared anyway (--force)", why);
+	}
 	report_options ropt = {.input = {opt->input[0], opt->input[1]}, .redact = opt->redact, .key = opt->key,
 	                       .key_len = opt->key_len, .key_from_file = opt->key_from_file,
 	                       .load_ms = {opt->load_ms[0], opt->load_ms[1]}, .diff_ms = diff_ms,
-	                       .generated = filetime_now()};
+	                       .generated = filetime_now(),
+	                       .forced = sides.problem != DIFF_SIDES_OK ? diff_sides_problem_name(sides.problem) : NULL};
 	t0 = now_ms();
 	if ((rc = report_build(rep, res, &ropt, err)) != 0) {
 		diff_result_free(res);

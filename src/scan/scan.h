@@ -22,6 +22,9 @@ typedef struct {
 	const char *input[2]; /* names of the two sides for the report's provenance */
 	double load_ms[2];    /* timings to record, 0 when not measured */
 	double capture_ms[2];
+	/* Compare even sides that do not belong together (diff_check_sides: a .pst as a mailbox's
+	 * cache, two mailboxes, almost nothing paired); the report records what was overridden. */
+	bool force;
 } scan_compare_options;
 
 /* What a comparison came to, for summaries (batch) and exit codes. */
@@ -43,7 +46,8 @@ typedef struct {
 int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_error *err);
 
 /* Compares two loaded snapshots (side 0 server, side 1 cache by convention) and builds the report.
- * *rep belongs to the caller (report_free). */
+ * *rep belongs to the caller (report_free). Sides that do not belong together (diff_check_sides)
+ * are an error, OR_ERR_MISMATCH naming both sides, unless opt->force. */
 int scan_compare(const snap_t *a, const snap_t *b, const scan_compare_options *opt, report_t **rep,
                  scan_outcome *outcome, or_error *err);
 

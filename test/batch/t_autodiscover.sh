@@ -7,7 +7,10 @@
 command -v openssl >/dev/null || fail "openssl is not installed"
 export RES_OPTIONS="timeout:1 attempts:1" # the last step's DNS SRV query: fail fast where DNS does not answer
 make_fleet 6
-$PY "$GEN" --mailbox zed@other.example --folders 5 --items 20 --seed 31 -o "$FLEET/zed.jsonl" || fail "genmailbox"
+# zed@other.example: the sixth fleet mailbox under another domain's address, with its own cache
+for f in server cache; do sed 's/user06@fleet\.example/zed@other.example/' "$FLEET/${f}06.json" >"$WORK/zed-$f.json"; done
+"$OSTWRITE" --expand "$WORK/zed-server.json" -o "$FLEET/zed.jsonl" || fail "ostwrite --expand zed"
+"$OSTWRITE" "$WORK/zed-cache.json" --format ost4k -o "$FLEET/zed.ost" 2>/dev/null || fail "ostwrite zed.ost"
 san=""
 for d in fleet.example other.example nowhere.example; do san="$san,DNS:$d,DNS:autodiscover.$d,DNS:mail.$d"; done
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=fleet.example" -addext "subjectAltName=${san#,}" \
@@ -30,7 +33,7 @@ plain="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
 	echo "mailbox,cache,url,label"
 	for k in 01 02 03 04; do echo "user$k@fleet.example,fleet/user$k.ost,,"; done
 	echo "user05@fleet.example,fleet/user05.ost,$plain,given-url"
-	echo "zed@other.example,fleet/user06.ost,,other-domain"
+	echo "zed@other.example,fleet/zed.ost,,other-domain"
 	echo "ann@nowhere.example,fleet/user01.ost,,nowhere-1"
 	echo "ben@nowhere.example,fleet/user02.ost,,nowhere-2"
 } >"$WORK/manifest.csv"
@@ -75,7 +78,7 @@ grep -q "the EWS URL found for fleet.example earlier in this run" "$WORK/run.log
 # Again with --auth auto, one job at a time: the method is chosen once per server (one request
 # without credentials to the EWS URL), the other mailboxes of that server take the same.
 : >"$WORK/tls.log"
-batch auto "$WORK/manifest.csv" -o "$WORK/out-auto" --force --jobs 1 --auth auto --cacert "$WORK/cert.pem" \
+batch auto "$WORK/manifest.csv" -o "$WORK/out-auto" --redo --jobs 1 --auth auto --cacert "$WORK/cert.pem" \
 	--connect-to ":443:127.0.0.1:$tls_port" --connect-to ":80:127.0.0.1:$PORT" \
 	--resolve "mail.fleet.example:$tls_port:127.0.0.1" -v
 [ "$RC" -eq 3 ] || { cat "$WORK/auto.log"; fail "auto: exit $RC, expected 3"; }

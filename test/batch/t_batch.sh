@@ -107,6 +107,6 @@ assert done and all(e["resumed"] for e in done), [e["line"] for e in done if not
 assert not any(e["resumed"] for e in s["mailboxes"] if e["status"] != "done")
 print("re-run: %d finished mailboxes resumed, failures retried" % len(done))
 PY
-batch forced "$WORK/manifest.csv" -o "$WORK/out" --url "$main" --jobs 4 --force
-grep -q '"resumed":true' "$WORK/out/summary.json" && fail "--force still resumed mailboxes"
-echo "batch: 24 rows as designed, impersonation denial isolated, resume and --force hold"
+batch redone "$WORK/manifest.csv" -o "$WORK/out" --url "$main" --jobs 4 --redo
+grep -q '"resumed":true' "$WORK/out/summary.json" && fail "--redo still resumed mailboxes"
+echo "batch: 24 rows as designed, impersonation denial isolated, resume and --redo hold"

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Checks a cache snapshot's keys and roles.
-Usage: check_keys_roles.py SNAPSHOT.jsonl [--all-messages-keyed] [--role PATH=ROLE ...]
+Usage: check_keys_roles.py SNAPSHOT.jsonl [--all-messages-keyed] [--all-folders-keyed] [PATH=ROLE ...]
 Always: keys are 44 hex digits, unique among folders and among items, gc agrees with the key,
 key_origin agrees with what is present, every item's folder exists."""
 import json, sys
@@ -9,6 +9,7 @@ from collections import Counter
 args = sys.argv[1:]
 snap = args.pop(0)
 need_keys = '--all-messages-keyed' in args
+need_folder_keys = '--all-folders-keyed' in args
 roles = dict(a.split('=', 1) for a in args if '=' in a)
 
 folders, items, problems = {}, [], []
@@ -44,6 +45,10 @@ for it in items:
         problems.append('item %s in unknown folder %s' % (it['id'], it['folder_id']))
     if need_keys and not it.get('associated') and 'key' not in it:
         problems.append('message %s (%s) has no key' % (it['id'], it.get('subject')))
+
+for o in folders.values():
+    if need_folder_keys and o.get('role') != 'fileroot' and 'key' not in o:
+        problems.append('folder %s (%s) has no key' % (o['id'], o.get('path')))
 
 by_path = {o['path']: o for o in folders.values()}
 for path, role in roles.items():

@@ -20,7 +20,7 @@ for f in "$dir"/*.ost "$dir"/*.pst; do
 	printf '%s: ' "$b"
 	case "$b" in
 	*.ost)
-		/usr/bin/python3 test/ost/check_keys_roles.py "$tmp/$b.jsonl" --all-messages-keyed \
+		/usr/bin/python3 test/ost/check_keys_roles.py "$tmp/$b.jsonl" --all-messages-keyed --all-folders-keyed \
 			"/Root - Public=publicroot" "/Root - Mailbox=root" "/Root - Mailbox/IPM_SUBTREE=msgfolderroot" \
 			"/Root - Mailbox/IPM_SUBTREE/Inbox=inbox" "/Root - Mailbox/IPM_SUBTREE/Calendar=calendar" \
 			"/Root - Mailbox/IPM_SUBTREE/Sync Issues=syncissues" \

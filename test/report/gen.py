@@ -131,7 +131,7 @@ def scenario(name):
         cache.drop(0x1003)                                    # missing in the cache
         srv.drop(0x1004)                                      # only in the cache: export first
         c = cache.get(0x1005)                                 # read offline, not uploaded
-        c["read"], c["pcl"] = False, pcl(12)
+        c["read"], c["msg_flags"], c["pcl"] = False, 0, pcl(12)
         srv.get(0x1005)["pcl"] = pcl(11)
         cache.get(0x3000)["folder_id"] = "inbox"              # moved in the cache only
         srv.get(0x1006)["subject"] = "Renamed on the server"  # subject changed, direction unknown

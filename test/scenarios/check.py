@@ -51,8 +51,9 @@ def prepare(scen, out):
     server = load(os.path.join(scen, "server.json"))
     cache = load(os.path.join(scen, "cache.json"))
     mailbox = server.get("mailbox", "user@example.com")
-    if cache.get("mailbox", "user@example.com") != mailbox:
-        sys.exit("%s: server.json and cache.json name different mailboxes" % scen)
+    if (cache.get("mailbox", "user@example.com") != mailbox) != bool(exp.get("other_mailbox")):
+        sys.exit("%s: server.json and cache.json name %s mailboxes, and expect.json's other_mailbox says "
+                 "otherwise" % (scen, "different" if cache.get("mailbox") != mailbox else "the same"))
     days = 0
     if "anchor" in exp:
         # The fixtures are written as of the anchor date; the sync window counts back from the
@@ -211,7 +212,7 @@ def check_one(validator, scen, work):
         problems.append("scan exit code %s, expected %s" % (rc, want_rc))
     if rep["exit_code"] != want_rc:
         problems.append("report exit_code %s, expected %s" % (rep["exit_code"], want_rc))
-    for section in ("advice", "sync_window", "summary"):
+    for section in ("advice", "sync_window", "summary", "options"):
         if section in exp:
             subset(section, exp[section], rep[section], problems)
     if "export" in exp:

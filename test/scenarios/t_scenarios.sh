@@ -168,6 +168,14 @@ if [ $rc -eq 0 ]; then
 		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --url "$url" --mailbox "$(cat "$w/mailbox")" \
 			--auth basic --user svc --password-file "$WORK/svc.pw" --impersonate --no-progress --reader libpff \
 			-o "$w/report.libpff.json" "$@" >/dev/null 2>"$w/scan.libpff.err"
+		lrc=$?
+		if [ ! -f "$WORK/ews/$n/report.json" ]; then
+			# a scan that stops (sides that do not belong together) stops with either reader
+			if [ -f "$w/report.libpff.json" ] || [ "$lrc" != "$(cat "$WORK/ews/$n/rc")" ]; then
+				echo "$n: the libpff reader's scan exits $lrc, the native reader's $(cat "$WORK/ews/$n/rc")"; rc=1
+			fi
+			continue
+		fi
 		$PY - "$WORK/ews/$n/report.json" "$w/report.libpff.json" "$n" <<'PY' || rc=1
 import json, sys
 a, b, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]

@@ -54,6 +54,7 @@ static void same_snapshot(const char *name, const snap_t *m, const snap_t *f)
 	SAME_INT(m->hdr.source, f->hdr.source, "source");
 	SAME_STR(m->hdr.mailbox, f->hdr.mailbox, "mailbox");
 	SAME_STR(m->hdr.file, f->hdr.file, "file");
+	SAME_STR(m->hdr.store_name, f->hdr.store_name, "store_name");
 	SAME_INT(m->hdr.file_size, f->hdr.file_size, "file_size");
 	SAME_STR(m->hdr.file_format, f->hdr.file_format, "file_format");
 	SAME_STR(m->hdr.encryption, f->hdr.encryption, "encryption");

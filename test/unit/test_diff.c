@@ -342,6 +342,48 @@ static void m_keyless(snap_t *srv, snap_t *cache)
 	/* Two keyless items that differ only by date still pair one to one. */
 }
 
+/* A flag set on the server against a cached item without any flag status (Outlook often stores
+ * none): a change. */
+static void m_flag_absent_in_cache(snap_t *srv, snap_t *cache)
+{
+	find_item(srv, 0x1002)->flag_status = 2;
+	find_item(cache, 0x1002)->flag_status = -1;
+}
+
+/* High importance on the server, none stored in the cache (normal): a change. */
+static void m_importance_absent_in_cache(snap_t *srv, snap_t *cache)
+{
+	find_item(srv, 0x1003)->importance = 2;
+	find_item(cache, 0x1003)->importance = -1;
+}
+
+/* Nothing stored in the cache where the server states the default: no change. */
+static void m_absent_means_default(snap_t *srv, snap_t *cache)
+{
+	for (size_t i = 0; i < cache->n_items; i++) {
+		cache->items[i].flag_status = -1;
+		cache->items[i].importance = -1;
+	}
+	find_item(srv, 0x1000)->subject = snap_strdup(srv, "");
+	find_item(cache, 0x1000)->subject = NULL;
+}
+
+/* The read state is the read bit of the message flags wherever they are given (EWS gives IsRead
+ * only on messages, the flags on every item): unread by the flags is unread, whatever `read` says. */
+static void m_read_from_message_flags(snap_t *srv, snap_t *cache)
+{
+	snap_item *a = find_item(srv, 0x4000); /* an appointment: no IsRead over EWS */
+	a->read = -1;
+	a->msg_flags = 0;
+	find_item(cache, 0x4000)->msg_flags = 1;
+	snap_item *b = find_item(srv, 0x4001); /* read by its flags, like the cache's */
+	b->read = -1;
+	b->msg_flags = 1;
+	snap_item *c = find_item(srv, 0x1009); /* IsRead true, the flags without the read bit */
+	c->read = 1;
+	c->msg_flags = 0x10;
+}
+
 static void m_associated(snap_t *srv, snap_t *cache)
 {
 	snap_item *it = item(cache, "inbox", 0x9000, "IPM.Rule.Version2.Message", 1);
@@ -392,6 +434,13 @@ static const scenario scenarios[] = {
 	{"gc-only item pairs", m_gc_only_item, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
 	{"keyless items pair by heuristic", m_keyless, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
 	{"associated items are not mixed in", m_associated, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
+	{"flag set on the server, none in the cache", m_flag_absent_in_cache, NULL, VERDICT_RESYNC_FOLDERS,
+	 {[FIND_ITEM_CHANGED] = 1}, 0, 0, 1},
+	{"importance high on the server, none in the cache", m_importance_absent_in_cache, NULL,
+	 VERDICT_RESYNC_FOLDERS, {[FIND_ITEM_CHANGED] = 1}, 0, 0, 1},
+	{"absent properties mean their default", m_absent_means_default, NULL, VERDICT_IN_SYNC, {0}, 0, 0, 0},
+	{"read state from the message flags", m_read_from_message_flags, NULL, VERDICT_RESYNC_FOLDERS,
+	 {[FIND_ITEM_CHANGED] = 2}, 0, 0, 2},
 };
 
 static diff_result *run(const scenario *sc, snap_t **srv, snap_t **cache)
@@ -537,6 +586,13 @@ static void associated_compared_apart(void **state)
 {
 	snap_t *srv = mailbox(false), *cache = mailbox(true);
 	m_associated(srv, cache);
+	/* A view on both sides whose read bits differ: associated messages keep no read state. */
+	for (int s = 0; s < 2; s++) {
+		snap_t *x = s ? cache : srv;
+		snap_item *v = item(x, "inbox", 0x9001, "IPM.Microsoft.FolderDesign.NamedView", 1);
+		v->associated = 1;
+		v->msg_flags = s ? 0x40 : 0x41;
+	}
 	diff_options opt;
 	diff_options_init(&opt);
 	opt.compare_associated = true;
@@ -614,6 +670,251 @@ static void many_differences_are_summed(void **state)
 	assert_int_equal(r->missing[1], 1500);
 	assert_int_equal(r->advice.verdict, VERDICT_REBUILD_OST); /* 1500 items, more than 10 % */
 	assert_true(r->advice.widespread);
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+}
+
+/* Root - Public and everything below it (its NON_IPM_SUBTREE, EFORMS REGISTRY, IPM_SUBTREE) is
+ * public_folders, not non_ipm_folder: the first role met walking up does not decide. */
+static void public_folders_all_the_way_down(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	folder(cache, "pub", "file", "/Root - Public", "Root - Public", "publicroot", NULL, 0x01);
+	folder(cache, "pubnon", "pub", "/Root - Public/NON_IPM_SUBTREE", "NON_IPM_SUBTREE", "nonipmsubtree", NULL, 0x02);
+	folder(cache, "eforms", "pubnon", "/Root - Public/NON_IPM_SUBTREE/EFORMS REGISTRY", "EFORMS REGISTRY", "other",
+	       NULL, 0x03);
+	folder(cache, "pubipm", "pub", "/Root - Public/IPM_SUBTREE", "IPM_SUBTREE", "publicipmsubtree", NULL, 0x04);
+	folder(cache, "fav", "pubipm", "/Root - Public/IPM_SUBTREE/Favorites", "Favorites", "other", NULL, 0x0f);
+	item(cache, "eforms", 0xc000, "form", 3);
+	item(cache, "fav", 0xc001, "favourite post", 3);
+	/* The mailbox's own NON_IPM_SUBTREE stays non_ipm_folder. */
+	folder(srv, "non", "root", "/NON_IPM_SUBTREE", "NON_IPM_SUBTREE", "nonipmsubtree", NULL, 0xd000);
+	folder(srv, "nonsub", "non", "/NON_IPM_SUBTREE/Something", "Something", "other", NULL, 0xd001);
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->advice.verdict, VERDICT_IN_SYNC_EXCEPT_EXPECTED);
+	size_t public = 0, non_ipm = 0;
+	for (size_t i = 0; i < r->n_rows; i++) {
+		char p[256];
+		diff_row_path(r, &r->rows[i], p, sizeof p);
+		if (strstr(p, "Root - Public")) {
+			assert_int_equal(r->rows[i].reason, REASON_PUBLIC);
+			public++;
+		} else if (strstr(p, "NON_IPM_SUBTREE")) {
+			assert_int_equal(r->rows[i].reason, REASON_NON_IPM);
+			non_ipm++;
+		}
+	}
+	assert_int_equal(public, 5);
+	assert_int_equal(non_ipm, 2);
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const diff_finding *f = &r->findings[i];
+		assert_true(f->expected);
+		if (f->folder[1] >= 0 && strstr(cache->folders[f->folder[1]].path, "Root - Public"))
+			assert_int_equal(f->reason, REASON_PUBLIC);
+	}
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+}
+
+/* ---------------------------------------------------------------- replicas */
+
+/* Items of replica `r` (GUID r repeated): a full key on the server, on a cache only replid + gc. */
+static void replica_items(snap_t *s, const char *folder_id, uint8_t r, int32_t replid, bool keyed, int n)
+{
+	for (int k = 0; k < n; k++) {
+		char id[32];
+		snprintf(id, sizeof id, "r%u-%d", r, k);
+		snap_item *it = item(s, folder_id, 0x7000 + (uint64_t)k, id, k);
+		it->id = snap_strdup(s, id);
+		memset(it->ident.key, r, 16);
+		it->ident.has_key = keyed;
+		it->ident.replid = keyed ? -1 : replid;
+		it->ident.origin = keyed ? KEY_SOURCE_KEY : KEY_GC_ONLY;
+	}
+}
+
+static void drop_id(snap_t *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_items; i++)
+		if (strcmp(s->items[i].id, id) == 0) {
+			memmove(&s->items[i], &s->items[i + 1], (s->n_items - i - 1) * sizeof *s->items);
+			s->n_items--;
+			return;
+		}
+	fail_msg("no item %s", id);
+}
+
+/* Two replicas whose GUIDs the cache does not know, with the same counters (0x7000..0x7009) in
+ * each, and a third whose replid would only match a GUID the cache already keys by another
+ * replid. Every counter pairs within its replica; the two items really missing are the only
+ * findings and nothing is listed for export. */
+static void counters_pair_within_their_replica(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	replica_items(srv, "inbox", 0x22, -1, true, 10);
+	replica_items(srv, "arch", 0x33, -1, true, 10);
+	replica_items(cache, "inbox", 0x22, 2, false, 10);
+	replica_items(cache, "arch", 0x33, 3, false, 10);
+	drop_id(cache, "r34-3");  /* 0x22 = 34 */
+	drop_id(cache, "r51-5");  /* 0x33 = 51 */
+	/* Replid 4 of the cache holds a counter only GUID1's items have, and GUID1 is replid 1's. */
+	snap_item *odd = item(cache, "inbox", 0x1003, "another replica", 1);
+	odd->id = snap_strdup(cache, "odd");
+	odd->ident.has_key = 0;
+	odd->ident.replid = 4;
+	odd->ident.origin = KEY_GC_ONLY;
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->pairs_by[PAIR_GC_ONLY], 18);
+	assert_int_equal(r->missing[1], 2);
+	assert_int_equal(r->missing[0], 1); /* the replid-4 item: on no server replica */
+	assert_int_equal(r->n_exports, 1);
+	assert_string_equal(r->snap[1]->items[r->exports[0].item].id, "odd");
+	for (size_t i = 0; i < r->n_findings; i++)
+		assert_int_not_equal(r->findings[i].kind, FIND_DUPLICATE_KEY);
+	diff_result_free(r);
+
+	/* Two items of one replid with one counter claim one key, whatever the other side holds. */
+	snap_item *twin = item(cache, "arch", 0x7007, "r51-7 (copy)", 7);
+	twin->id = snap_strdup(cache, "twin");
+	twin->ident.has_key = 0;
+	twin->ident.replid = 3;
+	twin->ident.origin = KEY_GC_ONLY;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	const diff_finding *dup = only(r, FIND_DUPLICATE_KEY);
+	assert_string_equal(r->snap[1]->items[dup->second].id, "twin");
+	assert_int_equal(r->pairs_by[PAIR_GC_ONLY], 18);
+	assert_int_equal(r->missing[0], 1);
+	diff_result_free(r);
+	drop_id(cache, "twin");
+
+	/* Two caches of the mailbox number the replids in another order: they still pair. */
+	snap_t *other = mailbox(true);
+	replica_items(other, "inbox", 0x22, 7, false, 10);
+	replica_items(other, "arch", 0x33, 5, false, 10);
+	assert_int_equal(diff_run(cache, other, NULL, &r, &err), 0);
+	assert_int_equal(r->pairs_by[PAIR_GC_ONLY], 18);
+	assert_int_equal(r->missing[0], 2);
+	assert_int_equal(r->missing[1], 1);
+	diff_result_free(r), snap_free(srv), snap_free(cache), snap_free(other);
+}
+
+/* ---------------------------------------------------------------- the right two sides */
+
+static diff_sides_problem sides_of(snap_t *a, snap_t *b, diff_sides *d)
+{
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(a, b, NULL, &r, &err), 0);
+	diff_check_sides(r, d);
+	diff_result_free(r);
+	return d->problem;
+}
+
+/* Many items on each side (n per folder of five): enough for the pairing check to apply. */
+static void bulk(snap_t *s, int n, uint8_t guid_byte)
+{
+	static const char *const fids[] = {"inbox", "sent", "proj", "arch", "deleted"};
+	for (int f = 0; f < 5; f++)
+		for (int k = 0; k < n; k++) {
+			snap_item *it = item(s, fids[f], 0x20000 + (uint64_t)(f * 1000 + k), "bulk mail", k % 20);
+			if (guid_byte)
+				memset(it->ident.key, guid_byte, 16);
+		}
+}
+
+static void right_two_sides(void **state)
+{
+	diff_sides d;
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	bulk(srv, 30, 0);
+	bulk(cache, 30, 0);
+	srv->hdr.mailbox = snap_strdup(srv, "alice@contoso.com");
+	cache->hdr.mailbox = snap_strdup(cache, "Alice@Contoso.com");
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OK);
+	assert_int_equal(d.paired, 198);
+	/* The cache file's own store names another mailbox: it wins over what the capture was told. */
+	cache->hdr.store_name = snap_strdup(cache, "bob@contoso.com");
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OTHER_MAILBOX);
+	assert_string_equal(d.mailbox[0], "alice@contoso.com");
+	assert_string_equal(d.mailbox[1], "bob@contoso.com");
+	/* A store name that is no address (Outlook 2010's, a .pst's "Personal Folders") names nothing. */
+	cache->hdr.store_name = snap_strdup(cache, "Mailbox - Alice");
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OK);
+	cache->hdr.mailbox = NULL;
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_OK); /* one side names none */
+
+	/* A .pst against a server is refused; two .pst files, or one with itself, are not. */
+	cache->hdr.source = SRC_PST;
+	assert_int_equal(sides_of(srv, cache, &d), DIFF_SIDES_PST);
+	assert_int_equal(d.side, 1);
+	assert_int_equal(sides_of(cache, cache, &d), DIFF_SIDES_OK);
+	snap_t *other = mailbox(true);
+	other->hdr.source = SRC_PST;
+	assert_int_equal(sides_of(cache, other, &d), DIFF_SIDES_OK);
+	snap_free(other);
+	cache->hdr.source = SRC_OST;
+
+	/* The cache of another mailbox under the same name: other replica GUIDs, nothing pairs but the
+	 * folders. */
+	other = mailbox(true);
+	bulk(other, 30, 0x5a);
+	for (size_t i = 0; i < other->n_items; i++)
+		memset(other->items[i].ident.key, 0x5a, 16);
+	assert_int_equal(sides_of(srv, other, &d), DIFF_SIDES_UNRELATED);
+	assert_int_equal(d.paired, 0);
+	assert_true(d.comparable[0] >= DIFF_UNRELATED_MIN_ITEMS && d.comparable[1] >= DIFF_UNRELATED_MIN_ITEMS);
+	snap_free(other);
+
+	/* A cache that holds a tenth of the mailbox (a short sync window, a cache still downloading)
+	 * pairs all of its own: the smaller side decides. */
+	snap_t *big = mailbox(false);
+	bulk(big, 250, 0);
+	other = mailbox(true);
+	bulk(other, 20, 0);
+	assert_int_equal(sides_of(big, other, &d), DIFF_SIDES_OK);
+	assert_int_equal(d.comparable[0], 1298);
+	assert_int_equal(d.comparable[1], 148);
+	snap_free(other), snap_free(big);
+
+	/* Two small unrelated sides are compared: too few items to tell. */
+	snap_t *small = mailbox(false);
+	other = mailbox(true);
+	for (size_t i = 0; i < other->n_items; i++)
+		memset(other->items[i].ident.key, 0x5a, 16);
+	assert_int_equal(sides_of(small, other, &d), DIFF_SIDES_OK);
+	assert_int_equal(d.paired, 0);
+	snap_free(other), snap_free(small), snap_free(srv), snap_free(cache);
+}
+
+/* One item missing in each of six folders: widespread in a mailbox of some fifty items, stragglers
+ * (resynchronize the six) in one of two thousand. */
+static void widespread_needs_breadth_and_share(void **state)
+{
+	snap_t *srv = mailbox(false), *cache = mailbox(true);
+	bulk(srv, 390, 0);
+	bulk(cache, 390, 0);
+	static const uint64_t one_each[] = {0x1000, 0x2000, 0x2100, 0x3000, 0x3100, 0x4000};
+	for (size_t k = 0; k < 6; k++)
+		drop_item(cache, one_each[k]);
+	diff_result *r = NULL;
+	or_error err;
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_int_equal(r->advice.affected_folders, 6);
+	assert_int_equal(r->advice.differing_objects, 6);
+	assert_true(r->advice.compared_objects > 1990);
+	assert_false(r->advice.widespread);
+	assert_int_equal(r->advice.verdict, VERDICT_RESYNC_FOLDERS);
+	assert_int_equal(r->advice.n_resync_rows, 6);
+	diff_result_free(r), snap_free(srv), snap_free(cache);
+
+	srv = mailbox(false), cache = mailbox(true);
+	for (size_t k = 0; k < 6; k++)
+		drop_item(cache, one_each[k]);
+	assert_int_equal(diff_run(srv, cache, NULL, &r, &err), 0);
+	assert_true(r->advice.widespread);
+	assert_int_equal(r->advice.verdict, VERDICT_REBUILD_OST);
 	diff_result_free(r), snap_free(srv), snap_free(cache);
 }
 
@@ -698,6 +999,9 @@ int main(void)
 		cmocka_unit_test(associated_compared_apart), cmocka_unit_test(same_kind_sides),
 		cmocka_unit_test(many_differences_are_summed), cmocka_unit_test(odd_input),
 		cmocka_unit_test(pcl_ordering),       cmocka_unit_test(window_parsing),
+		cmocka_unit_test(counters_pair_within_their_replica),
+		cmocka_unit_test(public_folders_all_the_way_down), cmocka_unit_test(right_two_sides),
+		cmocka_unit_test(widespread_needs_breadth_and_share),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,6 +1,7 @@
 /* The NDB integrity scan (src/ost/ndb_check.c): the [MS-PST] CRC on known values, and the scan on
  * a small Unicode file built here byte by byte (clean, a flipped data byte, a loop, a block outside
- * the file, a cut file). */
+ * the file, a cut file), run on its own and on the reader's open file after a listing read the
+ * message (the same report; a block the listing found good is not read again). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,7 @@
 #include <zlib.h>
 #include <cmocka.h>
 
-#include "ost/internal.h"
+#include "ost/ndb.h"
 #include "ndb_bytes.h"
 
 /* ---- the CRC ---- */
@@ -100,14 +101,78 @@ static void save(mini *m, size_t len)
 	fclose(fp);
 }
 
+/* The scan of a file the reader has open, after the reader read the message's data (as a listing
+ * would): the same report as the scan of the file on its own. *read_again: the bytes the scan read. */
+static void scan_open(mini *m, const ndb_report *alone, uint64_t *read_again)
+{
+	ndb_file nf;
+	ndb_report walked, rep;
+	or_error err = {0};
+	ndb_data d = {0};
+	memset(&walked, 0, sizeof walked);
+	assert_int_equal(ndb_open(&nf, m->path, &walked, &err), 0);
+	const ndb_nbt_ent *e = ndb_find_node(&nf, MSG_NID);
+	if (e)
+		ndb_read_data(&nf, e->data, &d, &err); /* fails on a damaged block: the scan says why */
+	uint64_t before = nf.bytes_read;
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(ndb_check_open(&nf, &rep, &err), 0);
+	*read_again = nf.bytes_read - before;
+	assert_int_equal(rep.checked, alone->checked);
+	assert_int_equal(rep.pages_checked, alone->pages_checked);
+	assert_int_equal(rep.blocks_checked, alone->blocks_checked);
+	assert_int_equal(rep.bad_pages, alone->bad_pages);
+	assert_int_equal(rep.bad_blocks, alone->bad_blocks);
+	assert_int_equal(rep.n_problems, alone->n_problems);
+	for (size_t i = 0; i < rep.n_problems; i++) {
+		assert_string_equal(rep.problems[i].code, alone->problems[i].code);
+		assert_string_equal(rep.problems[i].message, alone->problems[i].message);
+		assert_int_equal(rep.problems[i].offset, alone->problems[i].offset);
+		assert_int_equal(rep.problems[i].nid, alone->problems[i].nid);
+	}
+	/* the walk's own report is left as it was */
+	assert_int_equal(walked.blocks_checked, 0);
+	ndb_data_free(&d);
+	ndb_report_free(&rep);
+	ndb_report_free(&walked);
+	ndb_close(&nf);
+}
+
 static void scan(mini *m, size_t len, ndb_report *rep)
 {
 	or_error err = {0};
+	uint64_t read_again;
 	save(m, len);
 	assert_int_equal(ndb_check(m->path, rep, &err), 0);
-	unlink(m->path);
 	assert_true(rep->checked);
 	assert_string_equal(rep->format, "unicode");
+	scan_open(m, rep, &read_again);
+	unlink(m->path);
+}
+
+static void block_read_by_the_listing_is_not_read_again(void **state)
+{
+	mini *m = malloc(sizeof *m);
+	ndb_report rep;
+	or_error err = {0};
+	uint64_t read_again;
+	build(m);
+	save(m, FILE_SIZE);
+	assert_int_equal(ndb_check(m->path, &rep, &err), 0);
+	scan_open(m, &rep, &read_again);
+	assert_int_equal(read_again, 0);
+	ndb_report_free(&rep);
+
+	/* a block whose CRC is wrong is read again by the scan, which reports it */
+	m->b[BLK_IB + 42] ^= 0x10;
+	save(m, FILE_SIZE);
+	assert_int_equal(ndb_check(m->path, &rep, &err), 0);
+	assert_int_equal(rep.bad_blocks, 1);
+	scan_open(m, &rep, &read_again);
+	assert_int_equal(read_again, BLK_TOTAL);
+	unlink(m->path);
+	ndb_report_free(&rep);
+	free(m);
 }
 
 static void clean_file_has_no_problem(void **state)
@@ -258,6 +323,7 @@ int main(void)
 		cmocka_unit_test(bad_page_crc_and_cut_file),
 		cmocka_unit_test(bad_header_crc_is_reported_and_the_walk_goes_on),
 		cmocka_unit_test(unknown_version_is_not_checked),
+		cmocka_unit_test(block_read_by_the_listing_is_not_read_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,8 +1,8 @@
-/* Block reads of the NDB layer (src/ost/ndb.c): blocks that follow one another in the file are
- * served from one larger read. Whatever the order of the reads (in file order, backwards,
- * shuffled, across the end of a read-ahead, over a gap and up to the end of the file), every block
- * must come back with its own bytes. The Unicode file is built here byte by byte: two runs of ten
- * 8,000-byte blocks (80 KB each, more than one read-ahead) with 200 KB between them. */
+/* Block reads of the NDB layer (src/ost/ndb.c). Whatever the order of the reads (in file order,
+ * backwards, shuffled, over a gap and up to the end of the file), every block must come back with
+ * its own bytes, and reading it reads just its bytes from the file (no read-ahead that a listing
+ * of scattered blocks would refill over and over). The Unicode file is built here byte by byte:
+ * two runs of ten 8,000-byte blocks (80 KB each) with 200 KB between them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,6 +80,7 @@ static void read_in_order(const int *order, int n)
 	memset(&rep, 0, sizeof rep);
 	assert_int_equal(ndb_open(&nf, path, &rep, &err), 0);
 	assert_int_equal(rep.bad_pages, 0);
+	uint64_t opened = nf.bytes_read;
 	for (int j = 0; j < n; j++) {
 		int i = order[j];
 		ndb_data d = {0};
@@ -97,6 +98,7 @@ static void read_in_order(const int *order, int n)
 		}
 		ndb_data_free(&d);
 	}
+	assert_int_equal(nf.bytes_read - opened, (uint64_t)n * BLK_TOTAL);
 	ndb_close(&nf);
 	ndb_report_free(&rep);
 }
