@@ -63,6 +63,12 @@ int cli_export_run(const char *ost, const char *out, report_t *rep, bool all, co
 	log_info("%s: %zu items in %zu folders under \"%s\": %zu complete, %zu partial, %zu unreadable; %.1f MB "
 	         "written in %.1f s (%.1f MB/s of cache)", out, sum.selected, sum.folders, sum.top_folder, sum.complete,
 	         sum.partial, sum.failed, sum.bytes / 1e6, sum.seconds, sum.seconds > 0 ? mb / sum.seconds : 0.0);
+	if (sum.unlisted)
+		log_warn("%zu messages listed in no folder's table (named above) are in \"%s/%s\"", sum.unlisted,
+		         sum.top_folder, EXPORT_UNLISTED_FOLDER);
+	if (sum.not_selected)
+		log_info("%zu entries of the report's export list are outside --folder or --since: not exported (the "
+		         "report says why for each)", sum.not_selected);
 	if (sum.unreadable_folders)
 		log_warn("%zu folders could not be listed in full (named above): their unreadable parts are not in the "
 		         ".pst", sum.unreadable_folders);

@@ -27,6 +27,7 @@ typedef struct {
 	ex_folder *f;
 	size_t n, cap;
 	long root, ipm;     /* indexes, -1 unknown */
+	char root_problem[320]; /* why the root folder's subfolders cannot be listed, "" when they can */
 	uint32_t *by_nid;   /* folder indexes sorted by nid (for the report's items) */
 } ex_tree;
 
@@ -83,6 +84,16 @@ static int add_folder(ex_tree *t, ost_cache *c, uint32_t nid, long up, or_error 
 	return 0;
 }
 
+/* A folder as stderr names it: its name in quotes, or what it is. */
+static const char *shown_name(const ex_tree *t, long f)
+{
+	static char buf[300];
+	if (f == t->root)
+		return "the file's root folder";
+	snprintf(buf, sizeof buf, "\"%s\"", t->f[f].name);
+	return buf;
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -115,8 +126,10 @@ static int walk_folders(ex_tree *t, ost_cache *c, export_summary *sum, or_error 
 			or_error e = {0};
 			int r = ost_cache_folder_rows(c, t->f[l->folder].nid, OST_TABLE_HIERARCHY, &l->kids, &l->n, &e);
 			if (r != 0 && r != OR_ERR_NOTFOUND) {
-				log_warn("the subfolders of \"%s\" cannot be listed: %s", t->f[l->folder].name, e.message);
+				log_warn("the subfolders of %s cannot be listed: %s", shown_name(t, (long)l->folder), e.message);
 				sum->unreadable_folders++;
+				if (l->folder == 0)
+					snprintf(t->root_problem, sizeof t->root_problem, "%s", e.message);
 			}
 			if (!l->kids)
 				l->kids = malloc(1);
@@ -290,15 +303,24 @@ static int target_folder(ex_ctx *x, ex_tree *t, long f, pst_folder_id top, pst_f
 	int rc = target_folder(x, t, t->f[f].up, top, &parent);
 	if (rc == 0)
 		rc = pst_folder_add(x->w, parent, t->f[f].name, t->f[f].cls, &t->f[f].out, &x->err);
+	uint8_t key[SNAP_KEY_LEN];
+	if (rc == 0 && x->keys && ost_keys_folder(x->keys, t->f[f].nid, key))
+		rc = pst_folder_source_key(x->w, t->f[f].out, key, &x->err);
 	*out = t->f[f].out;
 	return rc;
 }
+
+/* A message's folder index: a folder of the tree, FOLDER_UNKNOWN, or FOLDER_UNLISTED (a message no
+ * folder's table lists: it goes to EXPORT_UNLISTED_FOLDER). */
+#define FOLDER_UNKNOWN (-1)
+#define FOLDER_UNLISTED (-2)
 
 static void folder_label(const ex_tree *t, long f, const char *top_name, char *label, size_t size)
 {
 	const char *names[MAX_FOLDER_DEPTH];
 	size_t n = f >= 0 ? rel_names(t, f, names, MAX_FOLDER_DEPTH) : 0;
-	size_t used = (size_t)snprintf(label, size, "%s%s", top_name, f < 0 ? "/Folder unknown" : "");
+	size_t used = (size_t)snprintf(label, size, "%s%s", top_name,
+	                               f == FOLDER_UNLISTED ? "/" EXPORT_UNLISTED_FOLDER : f < 0 ? "/Folder unknown" : "");
 	for (size_t i = 0; i < n && used + 1 < size; i++)
 		used += (size_t)snprintf(label + used, size - used, "/%s", names[i]);
 }
@@ -322,7 +344,39 @@ typedef struct {
 	const char *top_name;
 	export_summary *sum;
 	size_t done;
+	pst_folder_id unlisted;  /* EXPORT_UNLISTED_FOLDER in the .pst, 0 until made */
+	bool was_selected;       /* the last export_one passed --since */
 } run;
+
+/* The reason an entry of the report's export list was not exported, recorded in the report. */
+static void note_not_selected(run *r, long report_index, const char *why)
+{
+	if (!r->opt->report || report_index < 0)
+		return;
+	report_export_note_skipped(r->opt->report, (size_t)report_index, r->opt->out_path, why);
+	r->sum->not_selected++;
+}
+
+/* The source key the listing gives the message, unless it stores one (then it is copied with the
+ * other properties): from its PRQ_ID_SECURE4 through the cache's replica map. */
+static int add_source_key(ex_ctx *x, ost_object *src, pst_object *dst)
+{
+	for (size_t i = 0; i < ost_object_prop_count(src); i++) {
+		ost_value v;
+		or_error e = {0};
+		if (ost_object_prop(src, i, &v, &e) == 0 && v.id == 0x65E0)
+			return 0;
+	}
+	int64_t prq;
+	uint8_t raw[8], key[SNAP_KEY_LEN];
+	if (!x->keys || !ost_object_i64(src, 0x67F4, &prq))
+		return 0;
+	pst_put64(raw, (uint64_t)prq);
+	if (!ost_keys_prq(x->keys, raw, key))
+		return 0;
+	pst_prop p = {.id = 0x65E0, .type = PT_BINARY, .data = key, .len = SNAP_KEY_LEN};
+	return pst_object_prop(dst, &p, &x->err);
+}
 
 static int export_one(run *r, uint32_t nid, long folder, long report_index)
 {
@@ -344,12 +398,27 @@ static int export_one(run *r, uint32_t nid, long folder, long report_index)
 		r->sum->failed++;
 	} else if (r->opt->since && item_date(src) < r->opt->since) {
 		ost_object_free(src);
-		return 0; /* older than --since: not selected */
+		r->was_selected = false;
+		char why[160], day[40];
+		filetime_format(r->opt->since, day);
+		snprintf(why, sizeof why, "dated before --since %s", day);
+		note_not_selected(r, report_index, why);
+		return 0;
 	} else {
-		if ((rc = target_folder(x, r->t, folder, r->top, &target)) == 0 &&
+		if (folder == FOLDER_UNLISTED) {
+			if (!r->unlisted)
+				if ((rc = pst_folder_add(x->w, r->top, EXPORT_UNLISTED_FOLDER, "IPF.Note", &r->unlisted, &x->err)) == 0)
+					r->sum->folders++;
+			target = r->unlisted;
+		} else {
+			rc = target_folder(x, r->t, folder, r->top, &target);
+		}
+		if (rc == 0 &&
 		    (rc = pst_message_begin(x->w, target, (nid & 0x1F) == PST_NID_TYPE_ASSOC_MESSAGE, &dst, &x->err)) == 0) {
 			x->where[0] = '\0';
 			rc = ex_copy_object(x, &it, src, dst, 0);
+			if (rc == 0)
+				rc = add_source_key(x, src, dst);
 			if (rc == 0)
 				rc = pst_object_end(dst, &x->err);
 			else
@@ -368,6 +437,7 @@ static int export_one(run *r, uint32_t nid, long folder, long report_index)
 			r->sum->complete++;
 	}
 	r->sum->selected++;
+	r->was_selected = true;
 	ost_object_free(src);
 	if (rc == 0 && it.n_problems) {
 		log_warn("item nid:%u: %s export: %s%s", nid, status, it.problems[0],
@@ -394,6 +464,36 @@ static int export_one(run *r, uint32_t nid, long folder, long report_index)
 	return rc;
 }
 
+/* The messages no folder's table lists (Outlook does not show them): each one whose node names a
+ * folder in scope (any, without --folder) goes to EXPORT_UNLISTED_FOLDER, and is named on stderr. */
+static int export_unlisted(run *r)
+{
+	size_t n = 0;
+	const uint32_t *nids = r->x->keys ? ost_keys_unlisted(r->x->keys, &n) : NULL;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		uint32_t parent = 0;
+		or_error e = {0};
+		long folder = ost_cache_parent(r->x->cache, nids[i], &parent, &e) == 0 ? folder_by_nid(r->t, parent) : -1;
+		if (r->opt->folder && (folder < 0 || !r->t->f[folder].in_scope))
+			continue;
+		or_buf path = {0};
+		if (folder >= 0)
+			abs_path(r->t, folder, &path);
+		rc = export_one(r, nids[i], FOLDER_UNLISTED, -1);
+		if (rc == 0 && r->was_selected) {
+			r->sum->unlisted++;
+			log_warn("message nid:%u is listed in no folder's table (Outlook does not show it; its node names %s%s%s): "
+			         "exported to \"%s/%s\"", nids[i], path.data ? "the folder \"" : "no known folder",
+			         path.data ? path.data : "", path.data ? "\"" : "", r->top_name, EXPORT_UNLISTED_FOLDER);
+		}
+		buf_free(&path);
+	}
+	if (rc == 0 && r->unlisted)
+		rc = pst_folder_close(r->x->w, r->unlisted, &r->x->err);
+	return rc;
+}
+
 /* --all and --folder: the folders in scope, in tree order; each one's messages and associated
  * messages in node id order (the order the cache's node B-tree has them). */
 static int export_walk(run *r)
@@ -412,8 +512,8 @@ static int export_walk(run *r)
 			or_error e = {0};
 			int lr = ost_cache_folder_rows(r->x->cache, f->nid, (ost_table)which, &rows, &n, &e);
 			if (lr != 0 && lr != OR_ERR_NOTFOUND) {
-				log_warn("the %s of \"%s\" cannot be listed: %s", which == OST_TABLE_CONTENTS ? "messages" : "associated "
-				         "messages", f->name, e.message);
+				log_warn("the %s of %s cannot be listed: %s", which == OST_TABLE_CONTENTS ? "messages" : "associated "
+				         "messages", shown_name(t, (long)i), e.message);
 				r->sum->unreadable_folders++;
 			}
 			if (n) {
@@ -444,7 +544,7 @@ static int export_walk(run *r)
 		if (rc == 0 && f->out)
 			rc = pst_folder_close(r->x->w, f->out, &r->x->err);
 	}
-	return rc;
+	return rc == 0 ? export_unlisted(r) : rc;
 }
 
 static int cmp_pick(const void *a, const void *b)
@@ -477,10 +577,18 @@ static int export_report(run *r)
 		}
 		or_error e = {0};
 		long folder = ost_cache_parent(r->x->cache, nid, &parent, &e) == 0 ? folder_by_nid(r->t, parent) : -1;
-		if (folder >= 0 && !r->t->f[folder].in_scope)
+		if ((folder >= 0 && !r->t->f[folder].in_scope) || (folder < 0 && opt->folder)) {
+			/* a folder unknown cannot be the one asked for */
+			char why[1200];
+			or_buf path = {0};
+			if (folder >= 0)
+				abs_path(r->t, folder, &path);
+			snprintf(why, sizeof why, "outside --folder %s: %s%s%s", opt->folder, path.data ? "it is in \"" : "its folder "
+			         "in the cache is unknown", path.data ? path.data : "", path.data ? "\"" : "");
+			buf_free(&path);
+			note_not_selected(r, (long)i, why);
 			continue;
-		if (folder < 0 && opt->folder)
-			continue; /* its folder is unknown: it cannot be in the one asked for */
+		}
 		pick *k = or_append((void **)&p, &n, &cap, sizeof *k);
 		if (!k) {
 			rc = or_fail(&r->x->err, OR_ERR_NOMEM, "out of memory");
@@ -500,6 +608,14 @@ static int export_report(run *r)
 	}
 	free(p);
 	return rc;
+}
+
+static int cache_unreadable(const export_options *opt, const ex_tree *t, const export_summary *sum,
+                            const or_error *keys_err, or_error *err)
+{
+	return or_fail(err, OR_ERR_FORMAT, "%s cannot be read: %s%sits folder tree cannot be listed (%s)%s; nothing was "
+	               "written", opt->ost_path, sum->keys_unknown ? keys_err->message : "", sum->keys_unknown ? "; " : "",
+	               t->root_problem, opt->report ? " and no item of the report could be read" : "");
 }
 
 static double now_s(void)
@@ -526,9 +642,24 @@ int export_run(const export_options *opt, export_summary *sum, or_error *err)
 		sum->source_bytes = (uint64_t)st.st_size;
 	if ((rc = ost_cache_open(&x.cache, opt->ost_path, err)) != 0)
 		goto done;
+	or_error ke = {0};
+	if ((rc = ost_keys_load(opt->ost_path, &x.keys, &ke)) != 0) {
+		rc = 0;
+		sum->keys_unknown = true;
+		log_warn("the cache's folder tree cannot be read as `ostrecon ost` reads it (%s): the exported items keep "
+		         "the source keys they store, none is worked out for the others, and messages that no folder lists "
+		         "cannot be found", ke.message);
+	}
 	if ((rc = walk_folders(&tree, x.cache, sum, err)) != 0)
 		goto done;
 	index_tree(&tree);
+	/* Nothing of the cache can be read (a truncated file whose block B-tree is lost): an error, as
+	 * for `ostrecon ost`, not an empty .pst standing for an export. */
+	bool tree_lost = tree.root_problem[0] && tree.n == 1;
+	if (tree_lost && !opt->report) {
+		rc = cache_unreadable(opt, &tree, sum, &ke, err);
+		goto done;
+	}
 	if (opt->folder && mark_scope(&tree, opt->folder) == 0) {
 		rc = or_fail(err, OR_ERR_NOTFOUND, "no folder %s in %s", opt->folder, opt->ost_path);
 		goto done;
@@ -558,6 +689,11 @@ int export_run(const export_options *opt, export_summary *sum, or_error *err)
 			or_fail(err, rc, "the export failed");
 		goto done;
 	}
+	/* --report opens its items by node id: some may be read without the folder tree */
+	if (tree_lost && sum->complete + sum->partial == 0) {
+		rc = cache_unreadable(opt, &tree, sum, &ke, err);
+		goto done;
+	}
 	if ((rc = pst_writer_finish(x.w, err)) != 0 || (rc = pst_writer_commit(x.w, err)) != 0)
 		goto done;
 	if (stat(opt->out_path, &st) == 0)
@@ -565,6 +701,7 @@ int export_run(const export_options *opt, export_summary *sum, or_error *err)
 done:
 	pst_writer_free(x.w); /* removes the file when it was not committed */
 	ost_cache_close(x.cache);
+	ost_keys_free(x.keys);
 	tree_free(&tree);
 	sum->seconds = now_s() - t0;
 	return rc;

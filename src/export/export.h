@@ -16,6 +16,11 @@
 #include "core/core.h"
 #include "report/report.h"
 
+/* Where messages go that are nodes of the cache but listed in no folder's table (Outlook does not
+ * show them; `ostrecon ost` counts them as orphan_items): a folder of this name under the top
+ * folder. */
+#define EXPORT_UNLISTED_FOLDER "Not in any folder"
+
 typedef struct {
 	const char *ost_path;     /* the cache (opened read-only) */
 	const char *out_path;     /* the .pst to create; must not exist */
@@ -31,6 +36,9 @@ typedef struct {
 typedef struct {
 	size_t selected, complete, partial, failed;
 	size_t folders;
+	size_t unlisted;          /* messages no folder's table lists, exported into UNLISTED_FOLDER */
+	size_t not_selected;      /* entries of the report's export list outside --folder or --since */
+	bool keys_unknown;        /* the cache's source keys could not be worked out (none added) */
 	size_t unreadable_folders; /* folders whose subfolders or messages could not be listed */
 	uint64_t bytes;           /* size of the .pst written */
 	uint64_t source_bytes;    /* size of the cache file */

@@ -16,6 +16,7 @@ typedef struct {
 
 typedef struct {
 	ost_cache *cache;
+	ost_keys *keys;         /* the keys the cache's listing gives, NULL when they cannot be worked out */
 	pst_writer *w;
 	or_error err;           /* the writer's error (fatal) */
 	char where[160];        /* context for problems inside an embedded message */

@@ -208,6 +208,29 @@ static int n_orphan_count(st_file *sf, int64_t *n, or_error *err)
 	return 0;
 }
 
+/* The messages (normal and associated) in the node B-tree that the walk did not reach, by node id
+ * (called after the walk has opened every row of every table). */
+static int n_unreached_messages(st_file *sf, uint32_t **out, size_t *n, or_error *err)
+{
+	nat_file *f = (nat_file *)sf;
+	size_t count = 0, cap = 0;
+	*out = NULL;
+	for (size_t i = 0; i < f->nf.n_nbt; i++) {
+		uint32_t t = f->nf.nbt[i].nid & 0x1F;
+		if ((t != 0x04 && t != 0x08) || f->reached[i])
+			continue;
+		uint32_t *slot = or_append((void **)out, &count, &cap, sizeof *slot);
+		if (!slot) {
+			free(*out);
+			*out = NULL;
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		}
+		*slot = f->nf.nbt[i].nid;
+	}
+	*n = count;
+	return 0;
+}
+
 /* libpff's scan for deleted items: the native reader has none of its own. */
 static int n_recover(st_file *sf, int64_t *n, or_error *err)
 {
@@ -637,6 +660,7 @@ static const st_ops native_ops = {
 	.close = n_close,
 	.get_info = n_get_info,
 	.orphan_count = n_orphan_count,
+	.unreached_messages = n_unreached_messages,
 	.recover = n_recover,
 	.replica_table = n_replica_table,
 	.message_store = n_message_store,

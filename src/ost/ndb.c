@@ -405,17 +405,18 @@ static int read_header(ndb_file *nf, const uint8_t *h, size_t n, uint64_t *nbt_b
 	return 0;
 }
 
-int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+/* What both ways of opening do: the file opened, its header read and checked. 0 to go on (the
+ * B-tree roots in roots[]: NBT bid and ib, BBT bid and ib), 1 when the file is skipped (the reason in
+ * rep->skipped), else a negative or_code. */
+static int open_header(ndb_file *nf, const char *path, ndb_report *rep, or_error *err, uint64_t roots[4])
 {
 	memset(nf, 0, sizeof *nf);
 	nf->rep = rep;
 	nf->err = err;
 	nf->fd = -1;
 	uint8_t h[HEADER_READ];
-	uint64_t nbt_bid, nbt_ib, bbt_bid, bbt_ib;
 	struct stat st;
 	crypt_init();
-
 	nf->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (nf->fd < 0 || fstat(nf->fd, &st) != 0)
 		return or_fail(err, OR_ERR_IO, "%s: %s", path, strerror(errno));
@@ -433,13 +434,23 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 		rep->skipped = "not a PST/OST file";
 		return 1;
 	}
-	if (read_header(nf, h, sizeof h, &nbt_bid, &nbt_ib, &bbt_bid, &bbt_ib) != 0)
+	if (read_header(nf, h, sizeof h, &roots[0], &roots[1], &roots[2], &roots[3]) != 0)
 		return 1;
 	if (nf->crypt > NDB_CRYPT_CYCLIC) {
 		rep->skipped = "an encoding the reader does not know";
 		return 1;
 	}
 	rep->checked = true;
+	return 0;
+}
+
+int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+{
+	uint64_t roots[4];
+	int rc = open_header(nf, path, rep, err, roots);
+	if (rc)
+		return rc;
+	uint64_t nbt_bid = roots[0], nbt_ib = roots[1], bbt_bid = roots[2], bbt_ib = roots[3];
 	nf->budget = nf->size / 64 > 4096 ? nf->size / 64 : 4096;
 	nf->page = malloc((size_t)MAX_BT_DEPTH * nf->f->page);
 	if (!nf->page)
@@ -545,38 +556,11 @@ static const uint8_t *lazy_find(const ndb_file *nf, int kind, uint64_t key)
 
 int ndb_open_lazy(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 {
-	memset(nf, 0, sizeof *nf);
-	nf->rep = rep;
-	nf->err = err;
-	nf->fd = -1;
-	uint8_t h[HEADER_READ];
-	uint64_t nbt_bid, nbt_ib, bbt_bid, bbt_ib;
-	struct stat st;
-	crypt_init();
-	nf->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nf->fd < 0 || fstat(nf->fd, &st) != 0)
-		return or_fail(err, OR_ERR_IO, "%s: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return or_fail(err, OR_ERR_IO, "%s: is a directory", path);
-	nf->size = (uint64_t)st.st_size;
-	if (nf->size < HEADER_READ) {
-		rep->skipped = "the file is shorter than a header";
-		return 1;
-	}
-	int rc = ndb_read_at(nf, h, sizeof h, 0, err);
+	uint64_t roots[4];
+	int rc = open_header(nf, path, rep, err, roots);
 	if (rc)
 		return rc;
-	if (memcmp(h, "!BDN", 4) != 0) {
-		rep->skipped = "not a PST/OST file";
-		return 1;
-	}
-	if (read_header(nf, h, sizeof h, &nbt_bid, &nbt_ib, &bbt_bid, &bbt_ib) != 0)
-		return 1;
-	if (nf->crypt > NDB_CRYPT_CYCLIC) {
-		rep->skipped = "an encoding the reader does not know";
-		return 1;
-	}
-	rep->checked = true;
+	uint64_t nbt_bid = roots[0], nbt_ib = roots[1], bbt_bid = roots[2], bbt_ib = roots[3];
 	struct ndb_lazy *z = calloc(1, sizeof *z);
 	if (!z || !(z->slots = malloc((size_t)LAZY_SLOTS * nf->f->page))) {
 		free(z);

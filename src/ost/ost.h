@@ -138,6 +138,23 @@ bool ost_object_i64(ost_object *o, uint16_t id, int64_t *out);
 /* PidTagAttachMethod (1 by value, 2-4 by reference, 5 embedded message, 6 OLE), -1 when absent. */
 int ost_attachment_method(const ost_object *att);
 
+/* --- what a listing works out, for a copy of the cache (reader.c) --- */
+
+/* The folder tree of `path` read as `ostrecon ost` reads it (native reader), kept for a copy made
+ * with the whole-message reader: the replica map that turns a message's PRQ_ID_SECURE4 into the
+ * source key the listing gives it, each folder's key, and the messages no folder's table lists
+ * (the listing's orphan_items, less the folders). Memory: the folders and one id per such message. */
+typedef struct ost_keys ost_keys;
+int ost_keys_load(const char *path, ost_keys **out, or_error *err);
+void ost_keys_free(ost_keys *k); /* accepts NULL */
+/* The key the listing gives folder `nid`; false when it gives none. */
+bool ost_keys_folder(const ost_keys *k, uint32_t nid, uint8_t key[SNAP_KEY_LEN]);
+/* The key a message whose stored PRQ_ID_SECURE4 is `prq` gets (when it stores no
+ * PidTagSourceKey); false when its replid has no known GUID (the listing's gc_only). */
+bool ost_keys_prq(const ost_keys *k, const uint8_t prq[8], uint8_t key[SNAP_KEY_LEN]);
+/* The message node ids (normal and associated) no folder's table lists, sorted. */
+const uint32_t *ost_keys_unlisted(const ost_keys *k, size_t *n);
+
 /* --- key derivation (pure functions, also used by tests) --- */
 
 /* PRQ_ID_SECURE4 (0x67F4) as its 8 stored bytes: bytes 0-1 little-endian replid, bytes 2-7 the

@@ -594,6 +594,58 @@ static double mono_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* Pass 1: the replica table, the store's entry ids and the folder tree, with each folder's key
+ * and role worked out (the replica map every message key depends on). */
+static int read_tree(reader *r, const char *path, or_error *err)
+{
+	const ost_options *opt = r->opt;
+	int rc;
+	/* The replica table and the store's entry ids. */
+	if ((rc = read_replica_table(r)) != 0) {
+		*err = r->err;
+		return rc;
+	}
+	st_node *store = NULL;
+	if (st_message_store(r->file, &store, &r->err) == 0) {
+		or_error e = {0};
+		if (st_read_props(store, folder_prop_ids, n_folder_prop_ids, &r->store_entryids, &e) != 0)
+			add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, e.message);
+		/* The store's display name: the mailbox a cache names itself after, where it holds one. */
+		static const uint16_t name_id[] = {P_DISPLAY_NAME};
+		st_props name = {0};
+		if (st_read_props(store, name_id, 1, &name, &e) == 0) {
+			const char *str = st_props_str(&name, P_DISPLAY_NAME);
+			if (str && *str)
+				r->snap->hdr.store_name = snap_strdup(r->snap, str);
+		}
+		st_props_clear(&name);
+		st_node_free(store);
+	} else {
+		add_error(r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, r->err.message);
+	}
+
+	/* Pass 1: the folder tree. */
+	st_node *root = NULL;
+	if (st_root_folder(r->file, &root, err) != 0) {
+		rc = err->code == OR_ERR_NOTFOUND ? OR_ERR_FORMAT : err->code;
+		err->code = rc;
+		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
+			ndb_explain(path, err);
+		return rc;
+	}
+	if ((rc = read_folder(r, root, NULL, NULL, NULL, 0)) != 0) {
+		*err = r->err;
+		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
+			ndb_explain(path, err);
+		return rc;
+	}
+	use_entryids(r, true);
+	use_entryids(r, false);
+	fix_child_roles(r);
+	resolve_folder_keys(r);
+	return 0;
+}
+
 static int capture(const char *path, const ost_options *opt, const char *out_path, snap_t **keep,
                    ost_summary *summary, or_error *err)
 {
@@ -633,49 +685,8 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 	h->tool = "ostrecon " OSTRECON_VERSION;
 	h->options_json = opt->options_json;
 
-	/* The replica table and the store's entry ids. */
-	if ((rc = read_replica_table(&r)) != 0) {
-		*err = r.err;
+	if ((rc = read_tree(&r, path, err)) != 0)
 		goto out;
-	}
-	st_node *store = NULL;
-	if (st_message_store(r.file, &store, &r.err) == 0) {
-		or_error e = {0};
-		if (st_read_props(store, folder_prop_ids, n_folder_prop_ids, &r.store_entryids, &e) != 0)
-			add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, e.message);
-		/* The store's display name: the mailbox a cache names itself after, where it holds one. */
-		static const uint16_t name_id[] = {P_DISPLAY_NAME};
-		st_props name = {0};
-		if (st_read_props(store, name_id, 1, &name, &e) == 0) {
-			const char *str = st_props_str(&name, P_DISPLAY_NAME);
-			if (str && *str)
-				h->store_name = snap_strdup(r.snap, str);
-		}
-		st_props_clear(&name);
-		st_node_free(store);
-	} else {
-		add_error(&r, ERR_SCOPE_FILE, "unreadable", "nid:33", NULL, NULL, r.err.message);
-	}
-
-	/* Pass 1: the folder tree. */
-	st_node *root = NULL;
-	if (st_root_folder(r.file, &root, err) != 0) {
-		rc = err->code == OR_ERR_NOTFOUND ? OR_ERR_FORMAT : err->code;
-		err->code = rc;
-		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
-			ndb_explain(path, err);
-		goto out;
-	}
-	if ((rc = read_folder(&r, root, NULL, NULL, NULL, 0)) != 0) {
-		*err = r.err;
-		if (!opt->no_crc_check && rc == OR_ERR_FORMAT)
-			ndb_explain(path, err);
-		goto out;
-	}
-	use_entryids(&r, true);
-	use_entryids(&r, false);
-	fix_child_roles(&r);
-	resolve_folder_keys(&r);
 
 	log_verbose("%s: %zu folders in the tree (%.2f s)", path, r.snap->n_folders, mono_s() - t0);
 
@@ -784,4 +795,122 @@ void ost_options_describe(const ost_options *opt, char *out, size_t size)
 	snprintf(out, size, "{\"reader\":\"%s\",\"recover\":%s,\"crc_check\":%s}",
 	         opt->reader == OST_READER_LIBPFF ? "libpff" : "native", opt->recover ? "true" : "false",
 	         opt->no_crc_check ? "false" : "true");
+}
+
+/* ---------------------------------------------------------------- keys for a copy (ost.h) */
+
+typedef struct {
+	uint32_t nid;
+	uint8_t key[SNAP_KEY_LEN];
+} keyed_folder;
+
+struct ost_keys {
+	ost_replica_map replicas;
+	uint8_t (*table)[16];       /* the replica table the map was checked against */
+	keyed_folder *folders;      /* sorted by nid */
+	size_t n_folders;
+	uint32_t *unlisted;         /* sorted */
+	size_t n_unlisted;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	uint32_t x = ((const keyed_folder *)a)->nid, y = ((const keyed_folder *)b)->nid;
+	return x < y ? -1 : x > y;
+}
+
+int ost_keys_load(const char *path, ost_keys **out, or_error *err)
+{
+	static const ost_options opt = {.reader = OST_READER_NATIVE, .no_crc_check = true};
+	reader r;
+	memset(&r, 0, sizeof r);
+	r.opt = &opt;
+	r.keep = true;
+	*out = NULL;
+	init_prop_lists();
+	ost_keys *k = calloc(1, sizeof *k);
+	if (!k)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	int rc = native_open(&r.file, path, err);
+	if (rc == 0)
+		rc = snap_new(&r.snap, err);
+	if (rc == 0)
+		rc = read_tree(&r, path, err);
+	if (rc)
+		goto out;
+	k->folders = calloc(r.n_work ? r.n_work : 1, sizeof *k->folders);
+	if (!k->folders) {
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < r.n_work; i++) {
+		const snap_ident *id = &r.snap->folders[r.work[i].index].ident;
+		if (!id->has_key)
+			continue;
+		k->folders[k->n_folders].nid = st_node_id(r.work[i].node);
+		memcpy(k->folders[k->n_folders++].key, id->key, SNAP_KEY_LEN);
+	}
+	qsort(k->folders, k->n_folders, sizeof *k->folders, cmp_keyed);
+	/* Reach every message a folder's table lists, as the listing does; what is left no table
+	 * lists (the listing's orphan_items, its messages). A row that cannot be opened was counted
+	 * by the listing as an unreadable item, not as an orphan: the same here. */
+	for (size_t i = 0; i < r.n_work; i++) {
+		for (int kind = ST_MESSAGES; kind <= ST_ASSOCIATED; kind++) {
+			int count = 0;
+			or_error e = {0};
+			if (st_child_count(r.work[i].node, (st_children)kind, &count, &e) != 0)
+				continue;
+			for (int c = 0; c < count; c++) {
+				st_node *node = NULL;
+				if (st_child(r.work[i].node, (st_children)kind, c, &node, &e) == 0)
+					st_node_free(node);
+			}
+		}
+	}
+	if ((rc = r.file->ops->unreached_messages(r.file, &k->unlisted, &k->n_unlisted, err)) != 0)
+		goto out;
+	k->replicas = r.replicas;
+	k->table = r.table;
+	r.table = NULL;
+	*out = k;
+	k = NULL;
+out:
+	reader_free(&r);
+	ost_keys_free(k);
+	return rc;
+}
+
+void ost_keys_free(ost_keys *k)
+{
+	if (!k)
+		return;
+	free(k->table);
+	free(k->folders);
+	free(k->unlisted);
+	free(k);
+}
+
+bool ost_keys_folder(const ost_keys *k, uint32_t nid, uint8_t key[SNAP_KEY_LEN])
+{
+	keyed_folder want = {.nid = nid};
+	const keyed_folder *f = bsearch(&want, k->folders, k->n_folders, sizeof *f, cmp_keyed);
+	if (f)
+		memcpy(key, f->key, SNAP_KEY_LEN);
+	return f != NULL;
+}
+
+bool ost_keys_prq(const ost_keys *k, const uint8_t prq[8], uint8_t key[SNAP_KEY_LEN])
+{
+	snap_ident id;
+	memset(&id, 0, sizeof id);
+	ost_ident_from_prq(&k->replicas, prq, &id);
+	if (id.has_key)
+		memcpy(key, id.key, SNAP_KEY_LEN);
+	return id.has_key;
+}
+
+const uint32_t *ost_keys_unlisted(const ost_keys *k, size_t *n)
+{
+	*n = k->n_unlisted;
+	return k->unlisted;
 }

@@ -53,6 +53,9 @@ typedef struct {
 	void (*get_info)(st_file *f, st_info *info);
 	int (*orphan_count)(st_file *f, int64_t *n, or_error *err);
 	int (*recover)(st_file *f, int64_t *n, or_error *err);
+	/* The message nodes the walk did not reach (no folder's table lists them), sorted by node id:
+	 * *out is malloc'd, caller frees. NULL when the reader cannot tell (libpff). */
+	int (*unreached_messages)(st_file *f, uint32_t **out, size_t *n, or_error *err);
 	/* The records of the replica table (descriptor 0x801) in stored order (by GUID): *out is
 	 * malloc'd, the caller frees it. No table (a PST): 0 records. */
 	int (*replica_table)(st_file *f, st_replica **out, size_t *n, or_error *err);

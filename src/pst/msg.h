@@ -29,6 +29,8 @@ typedef struct {
 	uint32_t count[2], unread;
 	uint32_t n_children;
 	bool hidden;               /* a mandatory folder outside the IPM subtree */
+	bool has_source_key;       /* PidTagSourceKey given by the caller */
+	uint8_t source_key[22];
 } pst_wfolder;
 
 struct pst_writer {

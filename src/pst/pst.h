@@ -209,6 +209,9 @@ pst_folder_id pst_writer_ipm_subtree(const pst_writer *w);
  * one name under one parent are one folder: the same id is returned. */
 int pst_folder_add(pst_writer *w, pst_folder_id parent, const char *name, const char *cls, pst_folder_id *out,
                    or_error *err);
+/* Gives the folder a PidTagSourceKey (0x65E0: a replica GUID and a 6-byte global counter), as
+ * the folder it copies has; the first key given is kept. */
+int pst_folder_source_key(pst_writer *w, pst_folder_id folder, const uint8_t key[22], or_error *err);
 /* Ends a folder's contents: its tables are written and its memory freed; no message may be added
  * to it afterwards. Optional: pst_writer_finish ends every folder. */
 int pst_folder_close(pst_writer *w, pst_folder_id folder, or_error *err);

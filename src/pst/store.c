@@ -138,6 +138,18 @@ int pst_folder_add(pst_writer *w, pst_folder_id parent, const char *name, const 
 	return rc;
 }
 
+int pst_folder_source_key(pst_writer *w, pst_folder_id folder, const uint8_t key[22], or_error *err)
+{
+	pst_wfolder *fo = pst_writer_folder(w, folder);
+	if (!fo)
+		return or_fail(err, OR_ERR_NOTFOUND, "no folder 0x%x", folder);
+	if (!fo->has_source_key) {
+		memcpy(fo->source_key, key, sizeof fo->source_key);
+		fo->has_source_key = true;
+	}
+	return 0;
+}
+
 static int open_contents(pst_writer *w, pst_wfolder *fo, int assoc, or_error *err)
 {
 	if (fo->contents[assoc])
@@ -210,7 +222,7 @@ static void entry_id(const pst_writer *w, uint32_t nid, uint8_t out[24])
 
 static int write_folder(pst_writer *w, pst_wfolder *fo, or_error *err)
 {
-	pst_prop p[8];
+	pst_prop p[9];
 	size_t n = 0;
 	or_buf name = {0}, cls = {0};
 	int rc = pst_folder_close(w, fo->nid, err);
@@ -227,6 +239,8 @@ static int write_folder(pst_writer *w, pst_wfolder *fo, or_error *err)
 	p[n++] = (pst_prop){.id = 0x360A, .type = PT_BOOLEAN, .num = fo->n_children > 0};
 	if (fo->cls)
 		p[n++] = (pst_prop){.id = 0x3613, .type = PT_UNICODE, .data = cls.data, .len = (uint32_t)cls.len};
+	if (fo->has_source_key)
+		p[n++] = (pst_prop){.id = 0x65E0, .type = PT_BINARY, .data = fo->source_key, .len = sizeof fo->source_key};
 	rc = pst_write_pc(w->f, fo->nid, fo->parent ? fo->parent : fo->nid, p, n, err);
 	if (rc)
 		goto done;

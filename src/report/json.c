@@ -686,3 +686,16 @@ void report_export_note(report_t *rep, size_t i, const char *file, const char *f
 	json_object_set_new(x, "problems", pr);
 	json_object_set_new(e, "exported", x);
 }
+
+void report_export_note_skipped(report_t *rep, size_t i, const char *file, const char *reason)
+{
+	json_t *e = json_array_get(json_object_get(rep->root, "export_before_rebuild"), i);
+	if (!json_is_object(e))
+		return;
+	json_t *x = json_object();
+	json_object_set_new(x, "file", json_string(file));
+	json_object_set_new(x, "status", json_string("not_selected"));
+	json_object_set_new(x, "reason", json_string(reason));
+	json_object_set_new(x, "problems", json_array());
+	json_object_set_new(e, "exported", x);
+}

@@ -79,6 +79,9 @@ const char *report_side_kind(const report_t *rep, int side);
  * and what could not be read (the entry's `exported` object, docs/REPORT.md). */
 void report_export_note(report_t *rep, size_t i, const char *file, const char *folder, const char *status,
                         const char *const *problems, size_t n_problems);
+/* Records that entry i was not exported to `file`, and why (outside --folder, before --since):
+ * status "not_selected" and `reason`. */
+void report_export_note_skipped(report_t *rep, size_t i, const char *file, const char *reason);
 /* One self-contained HTML page (no network, no external script, style or font): verdict and advice
  * first, a chart of the folders (inline SVG), the sortable folder table, the findings grouped by
  * folder with the expected differences folded away, the provenance. Written atomically, mode 0600. */

@@ -24,7 +24,10 @@ def rep(data):
 def pff_props(path, table=False):
     """[(key, type, value)] of an ItemValues.txt; a table's rows when `table`."""
     rows = collections.defaultdict(list)
-    for s, k, t, v in compare_pff.parse_values(path):
+    vals = compare_pff.parse_values(path)
+    if not table:
+        vals = compare_pff.drop_derived_key(vals)
+    for s, k, t, v in vals:
         if k in TABLE_OWN or (table and not v.strip("0")):
             continue  # a table's own columns; libpff shows an absent cell as an empty or zero one
         # parse_values keys a named property by what it maps to: a LID (0x...) or a string name
@@ -81,7 +84,11 @@ def pstx_item(m):
             out.append((name, t, pstx_value(v)))
         return tuple(sorted(out))
 
-    sig = {"props": props(m["props"])}
+    mp = dict(m["props"])
+    prq, sk = mp.get("0x67f4/0014", ""), mp.get("0x65e0/0102", "")
+    if len(prq) == 21 and len(sk) == 49 and sk[-12:] == prq[-12:]:
+        del mp["0x65e0/0102"]  # derived from 0x67F4 by the export (compare_pff.drop_derived_key)
+    sig = {"props": props(mp)}
     sig["recipients"] = tuple(sorted(props(r, True) for r in m.get("recipients", [])))
     t = m.get("attachment_table")
     sig["attachment_rows"] = tuple(props(r, True) for r in t["rows"]) if t else ()
