@@ -13,6 +13,7 @@ import sys
 
 import compare_common
 import compare_pff
+import compare_pstx
 
 TABLE_OWN = ("0x000067f2", "0x000067f3")
 
@@ -85,9 +86,7 @@ def pstx_item(m):
         return tuple(sorted(out))
 
     mp = dict(m["props"])
-    prq, sk = mp.get("0x67f4/0014", ""), mp.get("0x65e0/0102", "")
-    if len(prq) == 21 and len(sk) == 49 and sk[-12:] == prq[-12:]:
-        del mp["0x65e0/0102"]  # derived from 0x67F4 by the export (compare_pff.drop_derived_key)
+    compare_pstx.drop_derived_key(mp)  # a key the export derived from 0x67F4 (compare_pff.drop_derived_key)
     sig = {"props": props(mp)}
     sig["recipients"] = tuple(sorted(props(r, True) for r in m.get("recipients", [])))
     t = m.get("attachment_table")
