@@ -505,18 +505,6 @@ static void folders_section(FILE *fp, const json_t *root)
 	fputs("</tbody></table></section>\n", fp);
 }
 
-static int kind_rank(const char *k)
-{
-	static const char *const order[] = {"source_incomplete", "file_damaged", "folder_unreadable",
-	                                    "count_mismatch",    "item_unreadable", "duplicate_key",
-	                                    "folder_missing",    "item_missing", "item_changed",
-	                                    "item_moved",        "folder_moved", "folder_renamed", NULL};
-	for (int i = 0; order[i]; i++)
-		if (strcmp(k, order[i]) == 0)
-			return i;
-	return 99;
-}
-
 typedef struct {
 	const char *folder;
 	int rank;
@@ -577,7 +565,7 @@ static void findings_section(FILE *fp, const json_t *root)
 		if (json_is_true(json_object_get(f, "expected")))
 			continue;
 		const char *folder = jstr(f, "folder");
-		g[k++] = (grouped){*folder ? folder : "", kind_rank(jstr(f, "kind")), i, f};
+		g[k++] = (grouped){*folder ? folder : "", report_kind_rank(jstr(f, "kind")), i, f};
 	}
 	qsort(g, k, sizeof *g, grouped_cmp);
 	fputs("<section id=\"findings\"><h2>Findings that need action (", fp);

@@ -54,6 +54,8 @@ json_t *red_options(const redactor *rd, const char *options_json);
 
 /* Words for codes, shared by the text and the HTML. */
 const char *report_verdict_words(const char *verdict);
+/* The rank of a finding kind in the order reports show them (0 first). */
+int report_kind_rank(const char *kind);
 /* The warning for a report compared with --force (options.forced), or NULL when none was forced. */
 const char *report_forced_words(const json_t *root);
 /* "in the cache", "on the server", "in cache A" */

@@ -572,18 +572,6 @@ static void print_table(const out_t *o, const json_t *root, bool all)
 
 /* ---------------------------------------------------------------- findings */
 
-static int kind_rank(const char *k)
-{
-	static const char *const order[] = {"source_incomplete", "file_damaged", "folder_unreadable",
-	                                    "count_mismatch",    "item_unreadable", "duplicate_key",
-	                                    "folder_missing",    "item_missing", "item_changed",
-	                                    "item_moved",        "folder_moved", "folder_renamed", NULL};
-	for (int i = 0; order[i]; i++)
-		if (strcmp(k, order[i]) == 0)
-			return i;
-	return 99;
-}
-
 typedef struct {
 	int rank;
 	size_t index;
@@ -632,7 +620,7 @@ static void print_findings(const out_t *o, const json_t *root, size_t max)
 	json_array_foreach(fs, i, f) {
 		if (json_is_true(json_object_get(f, "expected")))
 			continue;
-		rk[k++] = (ranked){kind_rank(jstr(f, "kind")), i, f};
+		rk[k++] = (ranked){report_kind_rank(jstr(f, "kind")), i, f};
 	}
 	char a[64], line[512];
 	if (k) {

@@ -266,3 +266,16 @@ bool report_row_interesting(const json_t *row)
 	       json_is_true(json_array_get(unr, 0)) || json_is_true(json_array_get(unr, 1)) ||
 	       (one_sided && !json_object_get(row, "by_design"));
 }
+
+/* The order findings are shown in, most serious kind first (unknown kinds last). */
+int report_kind_rank(const char *k)
+{
+	static const char *const order[] = {"source_incomplete", "file_damaged", "folder_unreadable",
+	                                    "count_mismatch",    "item_unreadable", "duplicate_key",
+	                                    "folder_missing",    "item_missing", "item_changed",
+	                                    "item_moved",        "folder_moved", "folder_renamed", NULL};
+	for (int i = 0; order[i]; i++)
+		if (strcmp(k, order[i]) == 0)
+			return i;
+	return 99;
+}
