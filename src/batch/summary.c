@@ -326,25 +326,21 @@ static const char *verdict_words(const batch_entry *e)
 
 void batch_summary_print(const batch_summary *s, FILE *fp, int width, bool all)
 {
-	size_t in_sync = 0, resync = 0, rebuild = 0, incomplete = 0, failed = 0, local = 0, resumed = 0;
+	size_t kinds[REPORT_V_KINDS] = {0}, failed = 0, local = 0, resumed = 0;
 	if (width < 40)
 		width = 80;
 	for (size_t i = 0; i < s->n; i++) {
 		const batch_entry *e = &s->entries[i];
 		if (e->status != ENTRY_DONE)
 			failed++;
-		else if (strncmp(e->verdict, "in_sync", 7) == 0)
-			in_sync++;
-		else if (strcmp(e->verdict, "resync_folders") == 0)
-			resync++;
-		else if (strcmp(e->verdict, "rebuild_ost") == 0)
-			rebuild++;
 		else
-			incomplete++;
+			kinds[report_verdict_kind_of(e->verdict)]++;
 		if (e->status == ENTRY_DONE && e->only_in_cache)
 			local++;
 		resumed += e->resumed;
 	}
+	size_t in_sync = kinds[REPORT_V_IN_SYNC], resync = kinds[REPORT_V_RESYNC], rebuild = kinds[REPORT_V_REBUILD],
+	       incomplete = kinds[REPORT_V_INCOMPLETE];
 	char line[1024], a[64], b[64];
 	snprintf(line, sizeof line, "%s: %zu in sync, %zu %s a folder resync, %zu %s an OST rebuild, %zu incomplete, "
 	         "%zu failed; %s with items only in the cache (export first).",

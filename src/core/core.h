@@ -138,6 +138,8 @@ void progress_before_log(void);
 void hex_encode(const uint8_t *data, size_t len, char *out);
 /* Decodes exactly 2*max digits or fewer; returns bytes written or -1 on a bad digit/odd length. */
 int hex_decode(const char *hex, uint8_t *out, size_t max);
+/* The same for the n characters at hex (no NUL needed). */
+int hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max);
 /* Base64, standard or URL-safe alphabet, padding optional, whitespace skipped: the byte count, or -1
  * for anything that is not base64 or does not fit in max bytes. */
 int b64_decode(const char *text, uint8_t *out, size_t max);

@@ -506,29 +506,6 @@ static int8_t get_bool(obj_t o, key_id k)
 	return json_is_boolean(v) ? (int8_t)json_is_true(v) : -1;
 }
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes the hex digits v[0, 2 * n) into out; 0 ok, -1 when one is not a hex digit. */
-static int hex_bytes(const char *v, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int hi = hex_nibble(v[2 * i]), lo = hex_nibble(v[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Decodes a hex field into a fixed-size array; returns 1 when present, 0 absent, -1 malformed. */
 static int get_hex_fixed(obj_t o, key_id k, uint8_t *out, size_t len)
 {
@@ -539,7 +516,7 @@ static int get_hex_fixed(obj_t o, key_id k, uint8_t *out, size_t len)
 		return r;
 	if (n != 2 * len)
 		return -1;
-	return hex_bytes(v, out, len) == 0 ? 1 : -1;
+	return hex_decode_n(v, n, out, len) == (int)len ? 1 : -1;
 }
 
 static int get_hex_bin(snap_t *s, obj_t o, key_id k, snap_bin *out)
@@ -556,12 +533,12 @@ static int get_hex_bin(snap_t *s, obj_t o, key_id k, snap_bin *out)
 	uint8_t *tmp = n <= sizeof small ? small : malloc(n);
 	if (!tmp)
 		return -1;
-	int rc = hex_bytes(v, tmp, n);
-	if (rc == 0)
+	bool ok = hex_decode_n(v, 2 * n, tmp, n) == (int)n;
+	if (ok)
 		*out = snap_bindup(s, tmp, n);
 	if (tmp != small)
 		free(tmp);
-	return rc == 0 ? 1 : -1;
+	return ok ? 1 : -1;
 }
 
 static int get_time(obj_t o, key_id k, int64_t *ft)

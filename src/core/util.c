@@ -32,7 +32,11 @@ static int hex_digit(char c)
 
 int hex_decode(const char *hex, uint8_t *out, size_t max)
 {
-	size_t n = strlen(hex);
+	return hex_decode_n(hex, strlen(hex), out, max);
+}
+
+int hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max)
+{
 	if (n % 2 || n / 2 > max)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {

@@ -149,7 +149,7 @@ int ost_keys_load(const char *path, ost_keys **out, or_error *err);
 void ost_keys_free(ost_keys *k); /* accepts NULL */
 /* The key the listing gives folder `nid`; false when it gives none. */
 bool ost_keys_folder(const ost_keys *k, uint32_t nid, uint8_t key[SNAP_KEY_LEN]);
-/* The key a message whose stored PRQ_ID_SECURE4 is `prq` gets (when it stores no
+/* The key given to a message whose stored PRQ_ID_SECURE4 is `prq` (when it stores no
  * PidTagSourceKey); false when its replid has no known GUID (the listing's gc_only). */
 bool ost_keys_prq(const ost_keys *k, const uint8_t prq[8], uint8_t key[SNAP_KEY_LEN]);
 /* The message node ids (normal and associated) no folder's table lists, sorted. */

@@ -777,21 +777,17 @@ typedef struct {
 static void index_page(FILE *fp, const void *vctx)
 {
 	const index_ctx *c = vctx;
-	size_t in_sync = 0, resync = 0, rebuild = 0, incomplete = 0, failed = 0, local = 0;
+	size_t kinds[REPORT_V_KINDS] = {0}, failed = 0, local = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		const report_index_entry *e = &c->e[i];
 		if (!e->verdict)
 			failed++;
-		else if (strncmp(e->verdict, "in_sync", 7) == 0)
-			in_sync++;
-		else if (strcmp(e->verdict, "resync_folders") == 0)
-			resync++;
-		else if (strcmp(e->verdict, "rebuild_ost") == 0)
-			rebuild++;
 		else
-			incomplete++;
+			kinds[report_verdict_kind_of(e->verdict)]++;
 		local += e->verdict && e->only_in_cache > 0;
 	}
+	size_t in_sync = kinds[REPORT_V_IN_SYNC], resync = kinds[REPORT_V_RESYNC], rebuild = kinds[REPORT_V_REBUILD],
+	       incomplete = kinds[REPORT_V_INCOMPLETE];
 	page_head(fp, c->title);
 	const char *cls = failed || rebuild ? "v-rebuild" : resync ? "v-resync" : incomplete ? "v-incomplete" : "v-ok";
 	char a[64];

@@ -57,6 +57,9 @@ int report_load(report_t **out, const char *path, or_error *err);
 void report_free(report_t *rep);
 
 const char *report_verdict(const report_t *rep);
+/* What a verdict name calls for, as overviews count mailboxes ("in_sync*" all count as in sync). */
+typedef enum { REPORT_V_IN_SYNC, REPORT_V_RESYNC, REPORT_V_REBUILD, REPORT_V_INCOMPLETE, REPORT_V_KINDS } report_verdict_kind;
+report_verdict_kind report_verdict_kind_of(const char *verdict);
 /* The exit code the report's verdict calls for (0, 1, 2). */
 int report_exit_code(const report_t *rep);
 

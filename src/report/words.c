@@ -279,3 +279,14 @@ int report_kind_rank(const char *k)
 			return i;
 	return 99;
 }
+
+report_verdict_kind report_verdict_kind_of(const char *verdict)
+{
+	if (strncmp(verdict, "in_sync", 7) == 0)
+		return REPORT_V_IN_SYNC;
+	if (strcmp(verdict, "resync_folders") == 0)
+		return REPORT_V_RESYNC;
+	if (strcmp(verdict, "rebuild_ost") == 0)
+		return REPORT_V_REBUILD;
+	return REPORT_V_INCOMPLETE;
+}
