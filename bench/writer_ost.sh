@@ -3,7 +3,8 @@
 # from bench/writer_ost.json into a temporary directory, then times reading it:
 #   ostwrite (write), ostrecon ost (our reader), a pypff listing of the same properties
 #   (test/writer/pff_list.py), cat FILE > /dev/null (the disk's share) and ostinflate FILE (the
-#   decompression floor: libdeflate over every compressed block of the file, on one core).
+#   decompression floor: libdeflate over every compressed block of the file, on one core, then on
+#   two: ostinflate -j 2, whose wall time includes its reads).
 # Prints the bytes ostrecon ost read (target: at most 1.2x the file), its wall time against cat's
 # (target: within 4x) and its CPU against the floor's. Then, for the memory (which must not grow
 # with the file), writes a second file of BENCH_LARGE_ITEMS messages (default 1,000,000, about
@@ -54,10 +55,14 @@ printf '%-22s %d bytes (%.1f MiB), %.0f bytes/message\n' "file size" "$size" \
 	"$(awk "BEGIN { print $size / 1048576 }")" "$(awk "BEGIN { print $size / $N }")"
 measure "cat > /dev/null" sh -c "cat '$tmp/bench.$FMT' > /dev/null"
 cat_secs=$last_secs
-floor_cpu=""
+floor_cpu="" floor2_secs=""
 if [ -x "$BUILD/ostinflate" ] && "$BUILD/ostinflate" "$tmp/bench.$FMT" > "$tmp/floor" 2>&1; then
 	floor_cpu=$(sed -n 's/.*inflate \([0-9.]*\) s CPU.*/\1/p' "$tmp/floor")
 	printf '%-22s %s\n' "decompression floor" "$(sed 's/^ostinflate: //' "$tmp/floor")"
+	if "$BUILD/ostinflate" -j 2 "$tmp/bench.$FMT" > "$tmp/floor2" 2>&1; then
+		floor2_secs=$(sed -n 's/.* s CPU, \([0-9.]*\) s wall on 2 threads.*/\1/p' "$tmp/floor2")
+		printf '%-22s %s\n' "  on 2 threads" "$(sed 's/^ostinflate: //' "$tmp/floor2")"
+	fi
 else
 	echo "decompression floor: not measured ($BUILD/ostinflate: $(tail -n 1 "$tmp/floor" 2>/dev/null))"
 fi
@@ -97,6 +102,12 @@ if [ -n "$ours_secs" ]; then
 	if [ -n "$floor_cpu" ]; then
 		awk "BEGIN { printf \"ostrecon ost vs the decompression floor: %.1fx its CPU time, %.1fx in wall time\\n\", \
 			$ours_cpu / ($floor_cpu > 0 ? $floor_cpu : 0.01), $ours_secs / ($floor_cpu > 0 ? $floor_cpu : 0.01) }"
+		awk "BEGIN { printf \"the floor vs cat: %.1fx the wall time of cat on one thread (its inflate CPU)\\n\", \
+			$floor_cpu / ($cat_secs > 0 ? $cat_secs : 0.01) }"
+	fi
+	if [ -n "$floor2_secs" ]; then
+		awk "BEGIN { printf \"the floor on 2 threads vs cat: %.1fx the wall time of cat; ostrecon ost: %.1fx the 2-thread floor in wall time\\n\", \
+			$floor2_secs / ($cat_secs > 0 ? $cat_secs : 0.01), $ours_secs / ($floor2_secs > 0 ? $floor2_secs : 0.01) }"
 	fi
 	if [ -n "$pypff_secs" ]; then
 		awk "BEGIN { printf \"ostrecon ost vs pypff: %.1fx faster in wall time, %.1fx in CPU time (target 5x)\\n\", \
@@ -120,6 +131,8 @@ if [ "$LARGE" -gt 0 ] && [ -n "$ours_secs" ]; then
 			printf 'peak RSS of ostrecon ost: %d KiB at %d messages, %d KiB at %d (%.2fx for %.1fx the file); %.1fx the wall time of cat\n' \
 				"$ours_rss" "$N" "$last_rss" "$LARGE" "$(awk "BEGIN { print $last_rss / $ours_rss }")" \
 				"$(awk "BEGIN { print $lsize / $size }")" "$(awk "BEGIN { print $last_secs / ($lcat > 0 ? $lcat : 0.01) }")"
+			awk "BEGIN { d = $last_rss - $ours_rss; printf \"peak RSS growth: %.1f MiB for %d more messages (%.0f bytes each; target: within a few MiB): %s\\n\", \
+				d / 1024, $LARGE - $N, d * 1024 / ($LARGE - $N > 0 ? $LARGE - $N : 1), d < 4096 ? \"met\" : \"NOT met\" }"
 		fi
 	fi
 fi

@@ -39,6 +39,7 @@ enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
 typedef struct {
 	int state;
 	size_t index;   /* the child it holds */
+	const ndb_nbt_ent *e; /* its node's entry (in the arrays both threads share), or NULL */
 	int rc;         /* n_read_props's result for it, and what that filled */
 	st_props props;
 	or_error err;
@@ -75,7 +76,7 @@ typedef struct {
 	or_error err;    /* the ndb layer's error slot for reads outside a call */
 	ltp_heap heap;   /* reused from node to node */
 	char *path;
-	uint8_t *reached; /* one byte per node B-tree entry: opened as the file was walked */
+	uint8_t *reached; /* one bit per node B-tree entry: opened as the file was walked (is_reached) */
 	ahead *ahead;     /* the second thread, once a large folder is listed */
 } nat_file;
 
@@ -97,13 +98,19 @@ struct nat_node {
 
 static const st_ops native_ops;
 
-static int open_node(nat_file *f, uint32_t nid, st_node **out, or_error *err)
+static bool is_reached(const nat_file *f, size_t i)
+{
+	return f->reached[i >> 3] >> (i & 7) & 1;
+}
+
+/* Opens the node of entry `e` (found by the caller; NULL: not in the tree). */
+static int open_entry(nat_file *f, uint32_t nid, const ndb_nbt_ent *e, st_node **out, or_error *err)
 {
 	*out = NULL;
-	const ndb_nbt_ent *e = ndb_find_node(&f->nf, nid);
 	if (!e)
 		return or_fail(err, OR_ERR_FORMAT, "node %u is not in the node B-tree", nid);
-	f->reached[e - f->nf.nbt] = 1;
+	size_t i = (size_t)(e - f->nf.nbt);
+	f->reached[i >> 3] |= (uint8_t)(1u << (i & 7));
 	nat_node *n = calloc(1, sizeof *n);
 	if (!n)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
@@ -114,6 +121,11 @@ static int open_node(nat_file *f, uint32_t nid, st_node **out, or_error *err)
 	n->sub = e->sub;
 	*out = &n->base;
 	return 0;
+}
+
+static int open_node(nat_file *f, uint32_t nid, st_node **out, or_error *err)
+{
+	return open_entry(f, nid, ndb_find_node(&f->nf, nid), out, err);
 }
 
 static int heap_of(nat_file *f, uint32_t nid, uint64_t data, uint64_t sub, or_error *err)
@@ -162,7 +174,7 @@ int native_open(st_file **out, const char *path, or_error *err)
 			             f->nf.n_nbt == 0 ? "node" : "block",
 			             f->rep.n_problems ? ": " : "", f->rep.n_problems ? f->rep.problems[0].message : "");
 	}
-	if (rc == 0 && !(f->reached = calloc(f->nf.n_nbt, 1)))
+	if (rc == 0 && !(f->reached = calloc(f->nf.n_nbt / 8 + 1, 1)))
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 	if (rc) {
 		n_close(&f->base);
@@ -202,7 +214,7 @@ static int n_orphan_count(st_file *sf, int64_t *n, or_error *err)
 	nat_file *f = (nat_file *)sf;
 	int64_t count = 0;
 	for (size_t i = 0; i < f->nf.n_nbt; i++)
-		if (is_item_type(f->nf.nbt[i].nid) && !f->reached[i])
+		if (is_item_type(f->nf.nbt[i].nid) && !is_reached(f, i))
 			count++;
 	*n = count;
 	return 0;
@@ -217,7 +229,7 @@ static int n_unreached_messages(st_file *sf, uint32_t **out, size_t *n, or_error
 	*out = NULL;
 	for (size_t i = 0; i < f->nf.n_nbt; i++) {
 		uint32_t t = f->nf.nbt[i].nid & 0x1F;
-		if ((t != 0x04 && t != 0x08) || f->reached[i])
+		if ((t != 0x04 && t != 0x08) || is_reached(f, i))
 			continue;
 		uint32_t *slot = or_append((void **)out, &count, &cap, sizeof *slot);
 		if (!slot) {
@@ -376,6 +388,7 @@ static void *ahead_main(void *arg)
 			continue;
 		}
 		slot->state = SLOT_READY;
+		slot->e = e;
 		slot->rc = rc;
 		slot->props = props;
 		slot->err = err;
@@ -465,6 +478,7 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 						rc = read_props_with(&f->heap, &f->nf, nid, e->data, e->sub, a->ids, a->n_ids, &props, &err);
 					pthread_mutex_lock(&a->lock);
 					later->state = SLOT_READY; /* the listing (this thread) alone ends a listing: still current */
+					later->e = e;
 					later->rc = rc;
 					later->props = props;
 					later->err = err;
@@ -592,12 +606,14 @@ static int n_child(st_node *sn, st_children kind, int index, st_node **out, or_e
 	ahead_slot got = {.state = SLOT_FREE};
 	if (n->file->ahead)
 		ahead_take(n->file->ahead, n->file, n, kind, (size_t)index, &got);
-	if (!ndb_find_node(&n->file->nf, nid)) {
+	/* the entry the other thread found for it, if it read it: the same arrays give the same one */
+	const ndb_nbt_ent *e = got.state == SLOT_READY ? got.e : ndb_find_node(&n->file->nf, nid);
+	if (!e) {
 		st_props_clear(&got.props);
 		return or_fail(err, OR_ERR_FORMAT, "cannot read the item: node %u, listed in the folder's table, is not in "
 		               "the node B-tree", nid);
 	}
-	if ((rc = open_node(n->file, nid, out, err)) != 0 || got.state != SLOT_READY) {
+	if ((rc = open_entry(n->file, nid, e, out, err)) != 0 || got.state != SLOT_READY) {
 		st_props_clear(&got.props);
 		return rc;
 	}

@@ -28,7 +28,17 @@ typedef struct {
 	size_t blk_max;    /* largest block on disk, trailer included */
 } ndb_format;
 
-typedef struct { uint64_t bid, ib; uint16_t cb; } ndb_bbt_ent;
+/* A block B-tree entry in 16 bytes: an offset takes 48 bits (256 TiB). A larger one, which no file
+ * reaches, is damage: it is kept as NDB_FAR_IB, which fails every check against the file size as
+ * the offset itself would, and its value is kept apart for the messages (ndb_block_offset). */
+typedef struct {
+	uint64_t bid;
+	uint64_t ib : 48;
+	uint64_t cb : 16;
+} ndb_bbt_ent;
+#define NDB_FAR_IB ((1ull << 48) - 1)
+_Static_assert(sizeof(ndb_bbt_ent) == 16, "a block entry takes 16 bytes");
+typedef struct { uint64_t bid, ib; } ndb_far_ib;
 typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 
 enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
@@ -60,7 +70,10 @@ struct ndb_file {
 	bool unsorted;        /* the trees were not in key order (damage): sorted here */
 	ndb_fence bbt_fence;  /* bids with bit 0 cleared; nbt_fence: nids (ndb_fences_build) */
 	ndb_fence nbt_fence;
-	uint8_t *verified;    /* one byte per bbt entry: 1 once its trailer and CRC were found good */
+	ndb_far_ib *far;      /* the offsets of entries kept as NDB_FAR_IB, in the order walked */
+	size_t n_far, cap_far;
+	uint8_t *verified;    /* one bit per bbt entry: set once its trailer and CRC were found good
+	                       * (ndb_verified) */
 	struct ndb_lazy *lazy; /* ndb_open_lazy: the B-trees searched on disk (bbt/nbt stay empty) */
 	void *zs;             /* a libdeflate decompressor kept from block to block (4 KiB format) */
 	uint8_t *raw;         /* scratch for one block as stored */
@@ -79,6 +92,16 @@ struct ndb_file {
  * it owns. */
 void ndb_reader_init(ndb_file *reader, const ndb_file *nf);
 void ndb_reader_done(ndb_file *reader, ndb_file *nf);
+
+/* Whether bbt entry i was read and found good (the bit set atomically: two readers may set bits of
+ * the same byte). */
+static inline bool ndb_verified(const ndb_file *nf, size_t i)
+{
+	return nf->verified && (__atomic_load_n(&nf->verified[i >> 3], __ATOMIC_RELAXED) >> (i & 7) & 1);
+}
+
+/* A block's offset as its B-tree entry gives it (NDB_FAR_IB resolved), for messages. */
+uint64_t ndb_block_offset(const ndb_file *nf, const ndb_bbt_ent *b);
 
 /* Little-endian readers. */
 static inline uint16_t ndb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }

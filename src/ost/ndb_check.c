@@ -34,10 +34,15 @@ typedef struct {
 
 typedef struct {
 	ndb_file *nf;
-	const uint32_t *order; /* bbt indices in offset order */
+	const uint32_t *order; /* bbt indices in offset order; NULL when the bbt array is in that order */
 	size_t n;
 	window win;
 } scan;
+
+static size_t order_at(const scan *sc, size_t i)
+{
+	return sc->order ? sc->order[i] : i;
+}
 
 static size_t block_total(const ndb_format *f, const ndb_bbt_ent *b)
 {
@@ -55,14 +60,14 @@ static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
 {
 	ndb_file *s = sc->nf;
 	window *w = &sc->win;
-	const ndb_bbt_ent *b = &s->bbt[sc->order[i]];
+	const ndb_bbt_ent *b = &s->bbt[order_at(sc, i)];
 	uint64_t off = b->ib;
 	if (!(w->len && off >= w->off && off + total <= w->off + w->len)) {
 		uint64_t end = off + total;
 		for (size_t j = i + 1; j < sc->n; j++) {
-			const ndb_bbt_ent *nb = &s->bbt[sc->order[j]];
+			const ndb_bbt_ent *nb = &s->bbt[order_at(sc, j)];
 			size_t nt = block_total(s->f, nb);
-			if (s->verified[sc->order[j]] || !block_inside(s, nb, nt))
+			if (ndb_verified(s, order_at(sc, j)) || !block_inside(s, nb, nt))
 				continue;
 			if (nb->ib > end + GAP_OVER || nb->ib + nt - off > WINDOW)
 				break;
@@ -82,14 +87,14 @@ static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
 static int check_block(scan *sc, size_t i)
 {
 	ndb_file *s = sc->nf;
-	const ndb_bbt_ent *b = &s->bbt[sc->order[i]];
+	const ndb_bbt_ent *b = &s->bbt[order_at(sc, i)];
 	const ndb_format *f = s->f;
 	size_t total = block_total(f, b);
 	int rc = 0;
 	if (!ndb_take_budget(s))
 		goto out;
 	s->rep->blocks_checked++;
-	if (s->verified[sc->order[i]])
+	if (ndb_verified(s, order_at(sc, i)))
 		goto out; /* read and found good while listing */
 	if (total > f->blk_max) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx: the block B-tree gives it %u bytes, "
@@ -98,7 +103,8 @@ static int check_block(scan *sc, size_t i)
 	}
 	if (!block_inside(s, b, total)) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx at offset %llu (%zu bytes) lies "
-		        "outside the file (%llu bytes)", (unsigned long long)b->bid, (unsigned long long)b->ib, total,
+		        "outside the file (%llu bytes)", (unsigned long long)b->bid,
+		        (unsigned long long)ndb_block_offset(s, b), total,
 		        (unsigned long long)s->size);
 		goto out;
 	}
@@ -128,9 +134,14 @@ out:
 /* Offset order; blocks at the same offset (damage) in the order of the block B-tree array. */
 static int cmp_by_ib(const void *a, const void *b, void *ctx)
 {
-	const ndb_bbt_ent *bbt = ctx;
+	const ndb_file *nf = ctx;
+	const ndb_bbt_ent *bbt = nf->bbt;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	uint64_t p = bbt[x].ib, q = bbt[y].ib;
+	if (p == NDB_FAR_IB && q == NDB_FAR_IB) {
+		p = ndb_block_offset(nf, &bbt[x]);
+		q = ndb_block_offset(nf, &bbt[y]);
+	}
 	return p < q ? -1 : p > q ? 1 : x < y ? -1 : x > y;
 }
 
@@ -195,13 +206,21 @@ static int scan_blocks(ndb_file *nf)
 	int rc = 0;
 	if (nf->n_bbt > UINT32_MAX)
 		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", nf->n_bbt);
-	if (!(order = malloc((nf->n_bbt ? nf->n_bbt : 1) * sizeof *order)) || !(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max))) {
+	/* A file whose blocks lie in the order of their ids (written front to back) needs no ordering:
+	 * the order would be 0, 1, 2, ... (equal offsets stay in array order). */
+	bool in_order = nf->n_far == 0;
+	for (size_t i = 1; in_order && i < nf->n_bbt; i++)
+		in_order = nf->bbt[i - 1].ib <= nf->bbt[i].ib;
+	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max)) ||
+	    (!in_order && !(order = malloc((nf->n_bbt ? nf->n_bbt : 1) * sizeof *order)))) {
 		rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < nf->n_bbt; i++)
-		order[i] = (uint32_t)i;
-	qsort_r(order, nf->n_bbt, sizeof *order, cmp_by_ib, nf->bbt);
+	if (!in_order) {
+		for (size_t i = 0; i < nf->n_bbt; i++)
+			order[i] = (uint32_t)i;
+		qsort_r(order, nf->n_bbt, sizeof *order, cmp_by_ib, nf);
+	}
 	sc.order = order;
 	/* In offset order: the file is read front to back. */
 	for (size_t i = 0; i < nf->n_bbt && !nf->rep->limit_hit; i++)

@@ -64,6 +64,14 @@ else
 		/usr/bin/python3 test/ost/damage.py "$src" "$tmp/hdr$seed.ost" header $seed
 		check "header bytes overwritten (seed $seed)" "$tmp/hdr$seed.ost" 0 2 3
 	done
+	# A block offset past 256 TiB (kept apart from the 48 bits a block entry holds): both the
+	# listing's error and the checksum scan's name it exactly.
+	far=$(/usr/bin/python3 test/ost/damage.py "$src" "$tmp/far.ost" far 3)
+	check "block offset past 256 TiB" "$tmp/far.ost" 2
+	if ! grep -q "at offset $far lie outside the file" "$tmp/out.jsonl" ||
+	   ! grep -q "at offset $far (.* bytes) lies outside the file" "$tmp/out.jsonl"; then
+		echo "FAIL block offset past 256 TiB: offset $far not named in the snapshot's errors"; fail=1
+	fi
 	# Refuses to write the snapshot over the cache file itself.
 	cp "$src" "$tmp/self.ost"
 	"$OSTRECON" -q ost "$tmp/self.ost" -o "$tmp/self.ost" 2>/dev/null
