@@ -270,14 +270,16 @@ static void token_accepted(void *ctx, const char *token)
 }
 
 /* The options that shape a capture, for the snapshot header: one text per protocol, made once
- * (batch jobs share them). */
+ * (batch jobs share them). Over Graph they name how the token was had (auth: client-secret,
+ * certificate, device-code, or bearer: a token given in a file or the environment); over EWS the
+ * pull adds the method it used (src/pull). */
 static void options_json(cli_server *c, bool graph)
 {
 	if (graph)
 		snprintf(c->options_json_graph, sizeof c->options_json_graph,
-		         "{\"protocol\":\"graph\",\"graph_api\":\"%s\",\"page_size\":%d,\"delta\":%s}",
+		         "{\"protocol\":\"graph\",\"graph_api\":\"%s\",\"page_size\":%d,\"delta\":%s,\"auth\":\"%s\"}",
 		         graph_api_name(c->graph.api), c->page_size > 0 ? c->page_size : c->graph.page_size,
-		         c->graph.no_delta ? "false" : "true");
+		         c->graph.no_delta ? "false" : "true", auth_names[c->auth]);
 	else
 		snprintf(c->options_json_ews, sizeof c->options_json_ews,
 		         "{\"protocol\":\"ews\",\"server_version\":\"%s\",\"impersonate\":%s,\"hierarchy\":\"%s\","

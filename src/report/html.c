@@ -475,6 +475,21 @@ static void folders_section(FILE *fp, const json_t *root)
 	th(fp, "Expected", true);
 	th(fp, "Unverified", true);
 	th(fp, "Findings", true);
+	/* Items without keys (the source gave neither source key nor counter) pair only by class,
+	 * subject, date and folder: a column per side that has any, and the note the text report gives. */
+	bool keyless[2] = {false, false};
+	json_array_foreach(rows, i, row) {
+		for (size_t s = 0; s < 2; s++)
+			keyless[s] |= jat(row, "keyless", s) > 0;
+	}
+	for (size_t s = 0; s < 2; s++) {
+		if (!keyless[s])
+			continue;
+		char w[64], title[96];
+		report_where(side_label(root, s), w, sizeof w);
+		snprintf(title, sizeof title, "No source keys %s", w);
+		th(fp, title, true);
+	}
 	fputs("</tr></thead><tbody>\n", fp);
 	json_array_foreach(rows, i, row) {
 		bool bad = jint(row, "findings") > 0, unv = jint(row, "unverified") > 0;
@@ -500,9 +515,21 @@ static void folders_section(FILE *fp, const json_t *root)
 		td_num(fp, jint(row, "expected"), "");
 		td_num(fp, jint(row, "unverified"), "");
 		td_num(fp, jint(row, "findings"), "");
+		for (size_t s = 0; s < 2; s++)
+			if (keyless[s])
+				td_num(fp, jat(row, "keyless", s), "");
 		fputs("</tr>\n", fp);
 	}
-	fputs("</tbody></table></section>\n", fp);
+	fputs("</tbody></table>", fp);
+	for (size_t s = 0; s < 2; s++) {
+		char line[512];
+		if (!report_keyless_words(root, s, line, sizeof line))
+			continue;
+		fputs("\n<p class=\"note keyless\">", fp);
+		esc(fp, line);
+		fputs("</p>", fp);
+	}
+	fputs("</section>\n", fp);
 }
 
 typedef struct {

@@ -68,6 +68,10 @@ void report_evidence_words(const json_t *root, const json_t *f, char *out, size_
 void report_newer_words(const json_t *f, char *out, size_t size);
 /* The details of a finding in words (subject, class, date; counts; the error), without the evidence. */
 void report_finding_details(const json_t *f, char *out, size_t size);
+/* The note on the folders whose items have no keys on side s (the first one named, the others
+ * counted): "No source keys on the server side in 2 folders (Inbox, ...): ...". Returns false (and
+ * "") when side s has none. */
+bool report_keyless_words(const json_t *root, size_t s, char *out, size_t size);
 /* A row is shown by default: it holds a difference that needs action, or unverified items. */
 bool report_row_interesting(const json_t *row);
 const char *report_jstr(const json_t *o, const char *k);

@@ -407,24 +407,13 @@ static void print_row_words(const out_t *o, const json_t *root, const json_t *ro
 	wrap(o, "    ", 4, line);
 }
 
-/* Folders whose items came without keys (neither source key nor counter): their items were paired
- * by class, subject, date and folder, which the reader should know. */
-static void print_keyless(const out_t *o, const json_t *root, const json_t *rows)
+/* The folders whose items came without keys, one note per side (words.c). */
+static void print_keyless(const out_t *o, const json_t *root)
 {
 	for (size_t s = 0; s < 2; s++) {
-		size_t i, n = 0;
-		const json_t *row;
-		const char *first = NULL;
-		json_array_foreach(rows, i, row) {
-			if (jat(row, "keyless", s) > 0 && n++ == 0)
-				first = jstr(row, "folder");
-		}
-		if (!n)
+		char line[512];
+		if (!report_keyless_words(root, s, line, sizeof line))
 			continue;
-		char line[512], a[64];
-		snprintf(line, sizeof line, "No source keys on the %s side in %s (%s%s): items there were paired by "
-		         "class, subject, date and folder.", side_label_of(root, s),
-		         report_plural(a, sizeof a, (long long)n, "folder", "folders"), first ? first : "", n > 1 ? ", ..." : "");
 		fputs(c_on(o, DIM), o->fp);
 		wrap(o, "", 0, line);
 		fputs(c_off(o), o->fp);
@@ -475,7 +464,7 @@ static void print_table(const out_t *o, const json_t *root, bool all)
 			snprintf(line, sizeof line, "Folders: %s, all in sync; --all lists them.",
 			         report_plural(a, sizeof a, (long long)n_rows, "folder", "folders"));
 		wrap(o, "", 0, line);
-		print_keyless(o, root, rows);
+		print_keyless(o, root);
 		fputc('\n', o->fp);
 		return;
 	}
@@ -566,7 +555,7 @@ static void print_table(const out_t *o, const json_t *root, bool all)
 	fputs(c_on(o, DIM), o->fp);
 	wrap(o, "", 0, line);
 	fputs(c_off(o), o->fp);
-	print_keyless(o, root, rows);
+	print_keyless(o, root);
 	fputc('\n', o->fp);
 }
 

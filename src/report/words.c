@@ -267,6 +267,29 @@ bool report_row_interesting(const json_t *row)
 	       (one_sided && !json_object_get(row, "by_design"));
 }
 
+/* Folders whose items came without keys (neither source key nor counter) on side s: their items
+ * were paired by class, subject, date and folder, which the reader should know. */
+bool report_keyless_words(const json_t *root, size_t s, char *out, size_t size)
+{
+	const json_t *rows = json_object_get(root, "folders"), *row;
+	const char *first = NULL;
+	size_t i, n = 0;
+	json_array_foreach(rows, i, row) {
+		if (report_jat(row, "keyless", s) > 0 && n++ == 0)
+			first = report_jstr(row, "folder");
+	}
+	if (!n) {
+		if (size)
+			out[0] = '\0';
+		return false;
+	}
+	char a[64];
+	snprintf(out, size, "No source keys on the %s side in %s (%s%s): items there were paired by class, subject, "
+	         "date and folder.", side_label(root, s), report_plural(a, sizeof a, (long long)n, "folder", "folders"),
+	         first ? first : "", n > 1 ? ", ..." : "");
+	return true;
+}
+
 /* The order findings are shown in, most serious kind first (unknown kinds last). */
 int report_kind_rank(const char *k)
 {

@@ -5,7 +5,8 @@ Usage: gen.py SCENARIO OUTDIR
 The server side looks like an EWS capture, the cache side like an OST capture (replid-0 folders
 with a gc only, OST paths). Scenarios: insync, mixed, damaged, incomplete, widespread; for the text
 report: words (a flag, an importance and a folder change), one (a single finding), scale (321
-folders in sync), deep (scale, plus two deep folders that differ only in their last name).
+folders in sync), deep (scale, plus two deep folders that differ only in their last name); for the
+HTML report: keyless (items without keys on both sides, paired by the heuristic).
 """
 import json
 import sys
@@ -186,6 +187,16 @@ def scenario(name):
         if name == "deep":
             cache.drop(0x41000)
             cache.drop(0x41001)
+    elif name == "keyless":
+        # a server that gives neither source keys nor ids of a known layout (the Inbox and Sent
+        # Items), and a cache item that lost its key (Inbox/Team): paired by the heuristic
+        for it in srv.items:
+            if it["folder_id"] in ("inbox", "sent"):
+                del it["key"]
+                it["key_origin"] = "none"
+        c = cache.get(0x3100)
+        del c["key"]
+        c["key_origin"] = "none"
     elif name == "widespread":
         for gc in (0x1000, 0x2000, 0x2100, 0x3000, 0x3100):
             cache.drop(gc)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Reads a page as Chromium dumped it (--dump-dom) and prints what a reader sees, as JSON: the text
 (without scripts and styles), the summary tiles (title -> number), the section ids in order, the
-folder table's rows (first cell and findings), and the classes of the folder table.
+folder table's column titles and rows (every cell), the classes of the folder table, and the notes
+(paragraphs of class "note") in the order they come.
 Usage: html_text.py DOM.html"""
 import html.parser
 import json
@@ -17,6 +18,8 @@ class Page(html.parser.HTMLParser):
         self.table_classes = None
         self.in_folder_table = False
         self.rows, self.row, self.cell = [], None, None
+        self.heads, self.head = [], None
+        self.notes, self.note = [], None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -35,6 +38,10 @@ class Page(html.parser.HTMLParser):
             self.row = []
         if self.in_folder_table and tag == "td":
             self.cell = ""
+        if self.in_folder_table and tag == "th":
+            self.head = ""
+        if tag == "p" and "note" in a.get("class", "").split():
+            self.note = ""
 
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
@@ -47,6 +54,12 @@ class Page(html.parser.HTMLParser):
         if tag == "td" and self.cell is not None and self.row is not None:
             self.row.append(self.cell.strip())
             self.cell = None
+        if tag == "th" and self.head is not None:
+            self.heads.append(self.head.strip())
+            self.head = None
+        if tag == "p" and self.note is not None:
+            self.notes.append(" ".join(self.note.split()))
+            self.note = None
         if tag == "tr" and self.row:
             self.rows.append(self.row)
             self.row = None
@@ -63,9 +76,14 @@ class Page(html.parser.HTMLParser):
             self.dd += data
         if self.cell is not None:
             self.cell += data
+        if self.head is not None:
+            self.head += data
+        if self.note is not None:
+            self.note += data
 
 
 p = Page()
 p.feed(open(sys.argv[1], encoding="utf-8").read())
 print(json.dumps({"text": " ".join(" ".join(p.text).split()), "tiles": p.tiles, "sections": p.sections,
-                  "table_classes": p.table_classes, "rows": p.rows}))
+                  "table_classes": p.table_classes, "heads": p.heads, "rows": p.rows,
+                  "notes": p.notes}))

@@ -2,7 +2,9 @@
 # is self-contained (no fetch, no external script, style or font), the text a reader sees holds the
 # verdict and the report's counts, the sections come in their order, the expected differences are
 # folded away, the script runs (the folder table sorts; long tables show the folders with
-# differences), and a screenshot of a fixed size is taken. Skipped when chromium is missing or
+# differences), items without keys are counted per folder and side (columns and notes, worded as
+# the text report words them, and only when there are any), and a screenshot of a fixed size is
+# taken. Skipped when chromium is missing or
 # does not start.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +18,7 @@ export NO_COLOR=1 CHROMIUM_LOG="$tmp/chromium.log"
 fail=0
 bad() { echo "FAIL $*"; fail=1; }
 
-for s in mixed incomplete deep insync; do
+for s in mixed incomplete deep insync keyless; do
 	mkdir -p "$tmp/$s"
 	$PY "$here/gen.py" "$s" "$tmp/$s" || bad "gen.py $s"
 	"$OSTRECON" diff "$tmp/$s/server.jsonl" "$tmp/$s/cache.jsonl" -o "$tmp/$s/r.json" --html "$tmp/$s/r.html" >/dev/null 2>"$tmp/$s/err"
@@ -38,10 +40,10 @@ dom() {
 		{ bad "$1: chromium failed"; tail -5 "$CHROMIUM_LOG"; return; }
 	$PY "$here/html_text.py" "$tmp/$1/dom${2:+-sorted}.html" >"$tmp/$1/seen${2:+-sorted}.json" || bad "$1: html_text.py"
 }
-for s in mixed incomplete deep insync; do dom "$s"; done
+for s in mixed incomplete deep insync keyless; do dom "$s"; done
 
 # What the reader sees against the report itself: the verdict, the advice, every count of the summary.
-for s in mixed incomplete deep insync; do
+for s in mixed incomplete deep insync keyless; do
 	$PY - "$tmp/$s/r.json" "$tmp/$s/seen.json" "$s" <<'PY' || fail=1
 import json, sys
 r, seen, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
@@ -80,6 +82,40 @@ for side in r["sides"]:
         problems.append("provenance: no mailbox")
 if problems:
     sys.exit("FAIL %s: %s" % (name, "; ".join(problems)))
+PY
+done
+# Items without keys: a column per side that has any, with each folder's count from the report,
+# and the text report's note for each such side under the table; nothing of it elsewhere.
+for s in mixed incomplete deep insync keyless; do
+	# (the exit code is the verdict's)
+	"$OSTRECON" report "$tmp/$s/r.json" --width 500 >"$tmp/$s/r.txt"
+	[ -s "$tmp/$s/r.txt" ] || bad "$s: no text report"
+	$PY - "$tmp/$s/r.json" "$tmp/$s/seen.json" "$tmp/$s/r.txt" "$s" <<'PY' || fail=1
+import json, sys
+r, seen, name = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[4]
+text_notes = [l.strip() for l in open(sys.argv[3]) if l.startswith("No source keys")]
+problems = []
+where = {0: "on the server", 1: "in the cache"}
+sides = [s for s in (0, 1) if any(row.get("keyless", [0, 0])[s] for row in r["folders"])]
+heads = ["No source keys " + where[s] for s in sides]
+got = [h for h in seen["heads"] if h.startswith("No source keys")]
+if got != heads:
+    problems.append("keyless columns %r, expected %r" % (got, heads))
+elif heads:
+    for row, cells in zip(r["folders"], seen["rows"]):
+        want = [str(row.get("keyless", [0, 0])[s]) for s in sides]
+        if cells[-len(sides):] != want:
+            problems.append("%s: keyless cells %r, the report says %r" % (row["folder"], cells[-len(sides):], want))
+notes = [n for n in seen["notes"] if n.startswith("No source keys")]
+if len(notes) != len(sides) or notes != text_notes:
+    problems.append("keyless notes %r, the text report says %r" % (notes, text_notes))
+if name == "keyless" and sides != [0, 1]:
+    problems.append("the keyless scenario has keyless items on sides %r" % sides)
+if name != "keyless" and "No source keys" in seen["text"]:
+    problems.append("a note on keys in a report without keyless items")
+if problems:
+    sys.exit("FAIL %s: %s" % (name, "; ".join(problems)))
+print("%s: keyless columns %r" % (name, heads))
 PY
 done
 # The expected differences are folded away (a closed <details>), the findings' groups open.

@@ -4,135 +4,17 @@
 # each), `ostrecon scan` pulls and compares both, over EWS and again over Microsoft Graph, and
 # check.py validates each JSON report against docs/report.schema.json and compares its verdict and
 # findings with the scenario's expect.json (findings, not formatting): the same for both protocols.
-# Over EWS the scenarios run against the test server as Exchange 2016, again as Exchange 2010 SP2
-# (every scenario), and as Exchange 2007 SP1 (in sync, missing each way, changed, moved): each
-# version holds every request to its schema, and the expectations are the same.
-. "$(dirname "$0")/../ews/lib.sh"
-HERE="$ROOT/test/scenarios"
-SCEN=${SCENARIOS_DIR:-"$ROOT/samples/scenarios"}
-OSTWRITE="$TOOLS_DIR/ostwrite"
-JOBS=${SCENARIO_JOBS:-4}
-$PY -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema is not installed"
-[ -x "$OSTWRITE" ] || fail "ostwrite is not built ($OSTWRITE)"
-[ -x "$OSTRECON" ] || fail "ostrecon is not built ($OSTRECON)"
-start=$(date +%s)
-
-# One service account that may impersonate every scenario's mailbox.
-printf '{"users": [{"name": "svc", "password": "svc-pw", "impersonate": ["*"]}]}\n' >"$WORK/users.json"
-printf 'svc-pw\n' >"$WORK/svc.pw"
-chmod 600 "$WORK/svc.pw"
-mkdir -p "$WORK/mbx"
-
-# Build every scenario's cache file and served mailbox; collect the server options.
-names=""
-set --
-for d in "$SCEN"/*/; do
-	n=$(basename "$d")
-	[ -f "$d/expect.json" ] || continue
-	w="$WORK/$n"
-	mkdir -p "$w"
-	$PY "$HERE/check.py" prepare "$d" "$w" || fail "$n: check.py prepare"
-	MAILBOX= FORMAT= EXT= DAMAGE=
-	. "$w/settings.sh"
-	if [ -n "$DAMAGE" ]; then
-		"$OSTWRITE" "$w/cache.json" --format "$FORMAT" -o "$w/cache.$EXT" --damage "$DAMAGE" \
-			--damage-report "$w/damage.json" 2>"$w/ostwrite.err" || { cat "$w/ostwrite.err"; fail "$n: ostwrite --damage $DAMAGE"; }
-	else
-		"$OSTWRITE" "$w/cache.json" --format "$FORMAT" -o "$w/cache.$EXT" 2>"$w/ostwrite.err" ||
-			{ cat "$w/ostwrite.err"; fail "$n: ostwrite"; }
-	fi
-	"$OSTWRITE" --expand "$w/server.json" -o "$WORK/mbx/$n.jsonl" || fail "$n: ostwrite --expand"
-	while IFS= read -r a; do set -- "$@" "$a"; done <"$w/server.args"
-	cat "$w/graph_server.args" >>"$WORK/graph_server.args"
-	echo "$MAILBOX" >"$w/mailbox"
-	echo "$w/cache.$EXT" >"$w/cachefile"
-	names="$names $n"
-done
-[ -n "$names" ] || fail "no scenarios in $SCEN"
-built=$(date +%s)
-
-start_server ews --mailbox-dir "$WORK/mbx" --users "$WORK/users.json" "$@"
-url="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
-# The same mailboxes from servers of older versions.
-VERSIONS_2007="in_sync missing_in_cache only_in_cache changed_items item_moved"
-if [ -f "$SCHEMA/exchange2010sp2/soap-envelope.xsd" ] && [ -f "$SCHEMA/exchange2007sp1/soap-envelope.xsd" ]; then
-	start_server ews2010 --exchange-version 2010sp2 --schema-dir "$SCHEMA" --mailbox-dir "$WORK/mbx" \
-		--users "$WORK/users.json" "$@"
-	url_ews2010="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
-	start_server ews2007 --exchange-version 2007sp1 --schema-dir "$SCHEMA" --mailbox-dir "$WORK/mbx" \
-		--users "$WORK/users.json" "$@"
-	url_ews2007="http://127.0.0.1:$PORT/EWS/Exchange.asmx"
-	protocols="ews ews2010 ews2007 graph"
-else
-	echo "no EWS schemas of Exchange 2010 SP2 and 2007 SP1 at $SCHEMA: the scenarios run against Exchange 2016 only"
-	protocols="ews graph"
-fi
-# The Graph server: an application token that may read every mailbox through both APIs.
-printf '{"tokens": [{"token": "tok-scenarios", "app": "scenarios-app"}]}\n' >"$WORK/graph-tokens.json"
-printf 'tok-scenarios\n' >"$WORK/graph.tok"
-chmod 600 "$WORK/graph.tok"
-set --
-while IFS= read -r a; do set -- "$@" "$a"; done <"$WORK/graph_server.args" 2>/dev/null
-"$PY" "$ROOT/tools/graphserver/graphserver.py" --port 0 --mailbox-dir "$WORK/mbx" --tokens "$WORK/graph-tokens.json" \
-	"$@" >"$WORK/graph.out" 2>"$WORK/graph.err" &
-wait_listening graph $!
-graph_url="http://127.0.0.1:$PORT/v1.0"
-
-# scan PROTOCOL NAME: one scan, in the background; report, --json output, stderr and exit code in
-# $WORK/PROTOCOL/NAME
-scan() {
-	p=$1 w="$WORK/$2" out="$WORK/$1/$2"
-	mkdir -p "$out"
-	(
-		set --
-		while IFS= read -r a; do set -- "$@" "$a"; done <"$w/scan.args"
-		case $p in
-		graph)
-			while IFS= read -r a; do set -- "$@" "$a"; done <"$w/graph_scan.args"
-			set -- --api graph --graph-url "$graph_url" --token-file "$WORK/graph.tok" "$@" ;;
-		ews2010) set -- --url "$url_ews2010" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
-		ews2007) set -- --url "$url_ews2007" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
-		*) set -- --url "$url" --auth basic --user svc --password-file "$WORK/svc.pw" --impersonate "$@" ;;
-		esac
-		# A folder that keeps answering 503 is retried as throttling until the deadline: keep it short.
-		timeout 300 "$OSTRECON" scan --ost "$(cat "$w/cachefile")" --mailbox "$(cat "$w/mailbox")" \
-			--no-progress --retry-deadline 20 --json -o "$out/report.json" "$@" >"$out/stdout.json" 2>"$out/scan.err"
-		echo $? >"$out/rc"
-	) &
-	pids="$pids $!"
-}
-# (wait for the scans by pid: a bare `wait` would wait for the servers too)
-i=0 pids=""
-for proto in $protocols; do
-	list=""
-	for n in $names; do
-		case $proto in
-		ews2010) grep -qw ews "$WORK/$n/protocols" || continue ;;
-		ews2007) case " $VERSIONS_2007 " in *" $n "*) ;; *) continue ;; esac ;;
-		*) grep -qw "$proto" "$WORK/$n/protocols" || continue ;;
-		esac
-		list="$list $n"
-		scan "$proto" "$n"
-		i=$((i + 1))
-		if [ $((i % JOBS)) -eq 0 ]; then
-			# shellcheck disable=SC2086
-			wait $pids
-			pids=""
-		fi
-	done
-	eval "names_$proto=\$list"
-done
-# shellcheck disable=SC2086
-[ -n "$pids" ] && wait $pids
-scanned=$(date +%s)
-
+# Over EWS the scenarios run here against the test server as Exchange 2016; t_scenarios_ews2010
+# and t_scenarios_ews2007 run them against Exchange 2010 SP2 and 2007 SP1 (and skip, saying so,
+# when those versions' schemas are absent). The libpff reader gives the same reports.
+. "$(dirname "$0")/lib.sh"
+scen_build
+scen_start_ews ews
+url=$url_ews
+scen_start_graph
+scen_scan_all ews graph
 rc=0
-for proto in $protocols; do
-	echo "== over $proto"
-	eval "list=\$names_$proto"
-	# shellcheck disable=SC2086
-	$PY "$HERE/check.py" check "$ROOT/docs/report.schema.json" "$SCEN" "$WORK/$proto" $list || rc=1
-done
+scen_check ews graph || rc=1
 # Every scenario that runs both ways gives the same verdict and findings both ways.
 if [ $rc -eq 0 ]; then
 	$PY - "$WORK" $names_graph <<'PY' || rc=1
@@ -218,7 +100,6 @@ PY
 	[ "$same" -gt 10 ] || fail "only $same scenarios compared across the two readers"
 	[ $rc -eq 0 ] && echo "the libpff reader gives the same reports on $same undamaged scenarios"
 fi
-# SCENARIO_KEEP=DIR keeps the fixtures, files, reports and logs for a look afterwards
-[ -n "${SCENARIO_KEEP:-}" ] && { rm -rf "$SCENARIO_KEEP"; cp -r "$WORK" "$SCENARIO_KEEP"; }
-echo "$(echo $names | wc -w) scenarios ($(echo $names_graph | wc -w) also over Graph, $(echo ${names_ews2010:-} | wc -w) against Exchange 2010 SP2, $(echo ${names_ews2007:-} | wc -w) against 2007 SP1): build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
+scen_keep
+echo "$(echo $names | wc -w) scenarios ($(echo $names_ews | wc -w) over EWS as Exchange 2016, $(echo $names_graph | wc -w) over Graph): build $((built - start)) s, scans $((scanned - built)) s, total $(($(date +%s) - start)) s"
 [ $rc -eq 0 ] || fail "scenario mismatches (above)"
