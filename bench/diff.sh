@@ -1,11 +1,16 @@
 #!/bin/sh
 # Benchmark of `ostrecon diff` (prints figures; not a test): two snapshots of N items each, a few
 # percent different (missing each way, read state changed, moved), generated at run time, at
-# N = 100k, 300k and 1M. For each N it prints the figure (wall time, CPU time, peak RSS, time per
-# item; medians of REPEAT alternating runs, default 3), the floor measured in the same run (`wc -l`
-# over the same two inputs: reading them once), the ratio of the two wall times, and where the
-# diff's time went (its report's timings: the slower of the two loads, which run side by side,
-# the comparison, and the report).
+# N = 100k, 300k and 1M. For each N it prints, as medians of REPEAT alternating runs (default 3):
+# - the figure: the diff's wall time, CPU time (user + system), peak RSS and time per item;
+# - the floor measured in the same run: `wc -l` over the same two inputs (reading them once), and
+#   the ratio of the diff's wall time to it;
+# - the peer measured in the same run: bench/diff_peer.py, the comparison a person would script in
+#   Python over the same two files (json per line, items paired by key, the compared properties),
+#   its wall time, CPU time and peak RSS, and how many times faster the diff is;
+# - where the diff's time went (its report's timings: the slower of the two loads, which run side
+#   by side, the comparison, and the report) and the verdict.
+# The machine's load (uptime) is printed first: other work on it skews the figures.
 # Usage: bench/diff.sh [N...]   (default: 100000 300000 1000000)
 set -eu
 cd "$(dirname "$0")/.."
@@ -56,12 +61,14 @@ PY
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 repeat=${REPEAT:-3}
-printf '%-8s %7s %7s %9s %8s %8s %7s  %-23s %s\n' items wall_s cpu_s peak_MiB us/item floor_s ratio \
-	"load/diff/report_s" verdict
+echo "load: $(uptime | sed 's/.*load average: //')"
+printf '%-8s %7s %7s %8s %7s  %7s %6s  %7s %7s %8s %6s  %-23s %s\n' items wall_s cpu_s peak_MiB us/item \
+	floor_s ratio peer_s peer_cpu peer_MiB faster "load/diff/report_s" verdict
 for n in $sizes; do
 	gen "$n" "$tmp/server.jsonl" "$tmp/cache.jsonl"
 	: >"$tmp/runs"
 	: >"$tmp/floors"
+	: >"$tmp/peers"
 	i=0
 	while [ "$i" -lt "$repeat" ]; do
 		# The diff exits 1 when it finds differences (these inputs have some).
@@ -70,21 +77,34 @@ for n in $sizes; do
 		tail -n 1 "$tmp/time" >>"$tmp/runs"
 		/usr/bin/time -f '%e' -o "$tmp/time" wc -l "$tmp/server.jsonl" "$tmp/cache.jsonl" >/dev/null
 		tail -n 1 "$tmp/time" >>"$tmp/floors"
+		/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" /usr/bin/python3 bench/diff_peer.py "$tmp/server.jsonl" \
+			"$tmp/cache.jsonl" >"$tmp/peer.out"
+		tail -n 1 "$tmp/time" >>"$tmp/peers"
 		i=$((i + 1))
 	done
 	wall=$(awk '{ print $1 }' "$tmp/runs" | median)
 	cpu=$(awk '{ print $2 + $3 }' "$tmp/runs" | median)
 	rss=$(awk '{ print $4 }' "$tmp/runs" | median)
 	floor=$(median <"$tmp/floors")
+	pwall=$(awk '{ print $1 }' "$tmp/peers" | median)
+	pcpu=$(awk '{ print $2 + $3 }' "$tmp/peers" | median)
+	prss=$(awk '{ print $4 }' "$tmp/peers" | median)
 	parts=$(/usr/bin/python3 -c 'import json,sys
-r = json.load(open(sys.argv[1])); t = r["timings"]
+r = json.load(open(sys.argv[1])); t = r["timings"]; s = r["summary"]
+# The peer counts what the diff counts, or its time means nothing.
+peer = open(sys.argv[2]).read().split()
+if (int(peer[3].split("/")[0]), int(peer[3].split("/")[1])) != tuple(s["missing_on"]) or \
+   int(peer[5]) + int(peer[7]) != s["differing"]:
+    print("peer disagrees with the report: %s" % " ".join(peer), file=sys.stderr)
 print("%.2f/%.2f/%.2f %s" % (max(t["load_ms"]) / 1e3, t["diff_ms"] / 1e3, t["report_ms"] / 1e3, r["verdict"]))' \
-		"$tmp/report.json")
-	awk -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" -v f="$floor" -v p="$parts" 'BEGIN {
+		"$tmp/report.json" "$tmp/peer.out")
+	awk -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" -v f="$floor" -v pw="$pwall" -v pc="$pcpu" -v pr="$prss" \
+		-v p="$parts" 'BEGIN {
 		split(p, a, " ")
-		printf "%-8d %7.2f %7.2f %9.1f %8.2f %8.2f %6.1fx  %-23s %s\n", n, w, c, r / 1024, w * 1e6 / n, f,
-			(f > 0 ? w / f : 0), a[1], a[2] }'
-	rm -f "$tmp/server.jsonl" "$tmp/cache.jsonl" "$tmp/report.json"
+		printf "%-8d %7.2f %7.2f %8.1f %7.2f  %7.2f %5.1fx  %7.2f %7.2f %8.1f %5.1fx  %-23s %s\n", n, w, c, r / 1024,
+			w * 1e6 / n, f, (f > 0 ? w / f : 0), pw, pc, pr / 1024, (w > 0 ? pw / w : 0), a[1], a[2] }'
+	rm -f "$tmp/server.jsonl" "$tmp/cache.jsonl" "$tmp/report.json" "$tmp/peer.out"
 done
 echo "(floor: wc -l over both inputs in the same run; ratio: the diff's wall time over the floor's;"
+echo " peer: bench/diff_peer.py over the same inputs in the same run; faster: its wall time over the diff's;"
 echo " load: the slower of the two snapshot loads, which run side by side on two threads)"

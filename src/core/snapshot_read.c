@@ -747,7 +747,7 @@ static int read_folder(snap_t *s, obj_t o)
 	return 0;
 }
 
-static int read_item(snap_t *s, obj_t o)
+static int read_item(snap_t *s, obj_t o, bool compared)
 {
 	snap_item *it = snap_add_item(s);
 	if (!it)
@@ -756,7 +756,7 @@ static int read_item(snap_t *s, obj_t o)
 	it->folder_id = get_str(s, o, K_FOLDER_ID);
 	it->cls = get_str(s, o, K_CLASS);
 	it->subject = get_str_unique(s, o, K_SUBJECT);
-	it->message_id = get_str_unique(s, o, K_MESSAGE_ID);
+	it->message_id = compared ? NULL : get_str_unique(s, o, K_MESSAGE_ID);
 	it->read = get_bool(o, K_READ);
 	it->msg_flags = get_int(o, K_MSG_FLAGS, -1);
 	it->flag_status = (int8_t)get_int(o, K_FLAG_STATUS, -1);
@@ -805,7 +805,7 @@ static line_type type_of(const char *t, size_t n)
 	return L_OTHER;
 }
 
-int snap_load(snap_t **out, const char *path, or_error *err)
+static int load(snap_t **out, const char *path, bool compared, or_error *err)
 {
 	*out = NULL;
 	snap_t *s = NULL;
@@ -885,7 +885,7 @@ int snap_load(snap_t **out, const char *path, or_error *err)
 		} else if (lt == L_FOLDER) {
 			r = read_folder(s, ob);
 		} else if (lt == L_ITEM) {
-			r = read_item(s, ob);
+			r = read_item(s, ob, compared);
 		} else if (lt == L_ERROR) {
 			r = read_error(s, ob);
 		} else if (lt == L_INTEGRITY) {
@@ -930,6 +930,16 @@ out:
 		fclose(lr.fp);
 	snap_free(s);
 	return rc;
+}
+
+int snap_load(snap_t **out, const char *path, or_error *err)
+{
+	return load(out, path, false, err);
+}
+
+int snap_load_compared(snap_t **out, const char *path, or_error *err)
+{
+	return load(out, path, true, err);
 }
 
 /* ------------------------------------------------- records kept in memory, as loaded */

@@ -13,21 +13,17 @@ int map_init(idx_map *m, size_t n)
 	while (cap < 2 * n + 2)
 		cap *= 2;
 	m->cap = cap;
-	m->hash = malloc(cap * sizeof *m->hash);
-	m->slot = malloc(cap * sizeof *m->slot);
-	if (!m->hash || !m->slot) {
-		map_free(m);
+	if (!(m->slot = malloc(cap * sizeof *m->slot))) {
+		m->cap = 0;
 		return -1;
 	}
-	memset(m->slot, 0xff, cap * sizeof *m->slot); /* MAP_EMPTY */
+	memset(m->slot, 0xff, cap * sizeof *m->slot); /* idx MAP_EMPTY */
 	return 0;
 }
 
 void map_free(idx_map *m)
 {
-	free(m->hash);
 	free(m->slot);
-	m->hash = NULL;
 	m->slot = NULL;
 	m->cap = 0;
 }
@@ -58,15 +54,16 @@ uint64_t hash_str_ci(const char *s)
 uint32_t map_put(idx_map *m, uint64_t h, uint32_t idx, map_same_fn same, const void *ctx, const void *key)
 {
 	size_t mask = m->cap - 1;
+	uint32_t tag = (uint32_t)(h >> 32);
 	for (size_t j = h & mask;; j = (j + 1) & mask) {
-		uint32_t v = m->slot[j];
-		if (v == MAP_EMPTY) {
-			m->slot[j] = idx;
-			m->hash[j] = h;
+		map_slot *sl = &m->slot[j];
+		if (sl->idx == MAP_EMPTY) {
+			sl->idx = idx;
+			sl->tag = tag;
 			return MAP_EMPTY;
 		}
-		if (m->hash[j] == h && same(ctx, v, key))
-			return v;
+		if (sl->tag == tag && same(ctx, sl->idx, key))
+			return sl->idx;
 	}
 }
 
@@ -75,12 +72,13 @@ uint32_t map_get(const idx_map *m, uint64_t h, map_same_fn same, const void *ctx
 	if (!m->cap)
 		return MAP_EMPTY;
 	size_t mask = m->cap - 1;
+	uint32_t tag = (uint32_t)(h >> 32);
 	for (size_t j = h & mask;; j = (j + 1) & mask) {
-		uint32_t v = m->slot[j];
-		if (v == MAP_EMPTY)
+		const map_slot *sl = &m->slot[j];
+		if (sl->idx == MAP_EMPTY)
 			return MAP_EMPTY;
-		if (m->hash[j] == h && same(ctx, v, key))
-			return v;
+		if (sl->tag == tag && same(ctx, sl->idx, key))
+			return sl->idx;
 	}
 }
 

@@ -284,6 +284,20 @@ static void pair_items(diff_ctx *c, uint32_t i0, uint32_t i1, diff_pair_method h
 	c->r->pairs_by[how]++;
 }
 
+/* How far ahead the loops over items by key hash and fetch: enough to cover a cache miss. */
+#define KEY_AHEAD 8
+
+/* The hash of item i's key, its slot in m fetched; 0 when it has no key. */
+static uint64_t key_hash(const diff_ctx *c, const snap_t *sn, uint32_t i, const idx_map *m)
+{
+	const snap_item *it = &sn->items[i];
+	if (!it->ident.has_key || !item_compared(c, it))
+		return 0;
+	uint64_t h = hash_bytes(it->ident.key, SNAP_KEY_LEN);
+	map_prefetch(m, h);
+	return h;
+}
+
 /* Maps the items of a side by key (what 0) or gc (what 1); records repeated keys as findings
  * (what 0) or in dup (what 1). Only unpaired items when only_unpaired. */
 static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_t *dup, bool only_unpaired)
@@ -292,11 +306,21 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 	const snap_t *sn = ss->s;
 	if (map_init(m, sn->n_items) != 0)
 		return -1;
+	/* By key: the hashes of the next KEY_AHEAD items are taken early and their slots fetched. */
+	uint64_t ahead[KEY_AHEAD];
+	if (mc->what == 0)
+		for (uint32_t i = 0; i < KEY_AHEAD && i < sn->n_items; i++)
+			ahead[i] = key_hash(c, sn, i, m);
 	for (uint32_t i = 0; i < sn->n_items; i++) {
 		const snap_item *it = &sn->items[i];
+		uint64_t h = 0;
+		if (mc->what == 0) {
+			h = ahead[i % KEY_AHEAD];
+			if (i + KEY_AHEAD < sn->n_items)
+				ahead[i % KEY_AHEAD] = key_hash(c, sn, i + KEY_AHEAD, m);
+		}
 		if (!item_compared(c, it) || (only_unpaired && ss->item_pair[i] != -1))
 			continue;
-		uint64_t h;
 		const void *key;
 		heur_key hk;
 		uint8_t rk[FALLBACK_KEY_LEN];
@@ -304,7 +328,6 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 			if (!it->ident.has_key)
 				continue;
 			key = it->ident.key;
-			h = hash_bytes(key, SNAP_KEY_LEN);
 		} else if (mc->what == 1) {
 			if (!it->ident.has_gc || ss->item_group[i] < 0)
 				continue;
@@ -360,25 +383,34 @@ static bool has_unpaired(const diff_ctx *c, int want_gc)
 static int pair_by_key(diff_ctx *c)
 {
 	int rc = -1;
-	idx_map m[2] = {{0}};
+	idx_map m = {0};
 	imap_ctx mc[2] = {{&c->side[0], 0}, {&c->side[1], 0}};
-	for (int s = 0; s < 2; s++)
-		if (imap_build(c, s, &m[s], &mc[s], NULL, false) != 0)
-			goto out;
-	/* Walking side 0's map visits each key once (its first holder). */
+	/* Side 0's map only finds its repeated keys (each holder after the first is marked
+	 * ITEM_DUPLICATE): it goes before side 1's is made, and one map is held at a time. */
+	if (imap_build(c, 0, &m, &mc[0], NULL, false) != 0)
+		goto out;
+	map_free(&m);
+	if (imap_build(c, 1, &m, &mc[1], NULL, false) != 0)
+		goto out;
+	/* Each key of side 0 once (its first holder), in order, looked up on side 1. */
 	const snap_t *a = c->side[0].s;
-	for (size_t j = 0; j < m[0].cap; j++) {
-		uint32_t i = m[0].slot[j];
-		if (i == MAP_EMPTY)
+	uint64_t ahead[KEY_AHEAD];
+	for (uint32_t i = 0; i < KEY_AHEAD && i < a->n_items; i++)
+		ahead[i] = key_hash(c, a, i, &m);
+	for (uint32_t i = 0; i < a->n_items; i++) {
+		uint64_t h = ahead[i % KEY_AHEAD];
+		if (i + KEY_AHEAD < a->n_items)
+			ahead[i % KEY_AHEAD] = key_hash(c, a, i + KEY_AHEAD, &m);
+		const snap_item *it = &a->items[i];
+		if (!it->ident.has_key || !item_compared(c, it) || c->side[0].item_pair[i] != -1)
 			continue;
-		uint32_t k = map_get(&m[1], m[0].hash[j], imap_same, &mc[1], a->items[i].ident.key);
+		uint32_t k = map_get(&m, h, imap_same, &mc[1], it->ident.key);
 		if (k != MAP_EMPTY)
 			pair_items(c, i, k, PAIR_KEY);
 	}
 	rc = 0;
 out:
-	map_free(&m[0]);
-	map_free(&m[1]);
+	map_free(&m);
 	return rc;
 }
 

@@ -536,7 +536,6 @@ typedef struct {
 	const char *folder;
 	int rank;
 	size_t index;
-	const json_t *f;
 } grouped;
 
 static int grouped_cmp(const void *a, const void *b)
@@ -581,19 +580,16 @@ static void finding_item(FILE *fp, const json_t *root, const json_t *f)
 	fputs("</p></li>\n", fp);
 }
 
-static void findings_section(FILE *fp, const json_t *root)
+static void findings_section(FILE *fp, const report_t *rep)
 {
-	const json_t *fs = json_object_get(root, "findings"), *f;
-	size_t n = json_array_size(fs), k = 0, i;
+	const json_t *root = rep->root;
+	size_t n = report_finding_count(rep), k = 0;
 	grouped *g = calloc(n + 1, sizeof *g);
 	if (!g)
 		return;
-	json_array_foreach(fs, i, f) {
-		if (json_is_true(json_object_get(f, "expected")))
-			continue;
-		const char *folder = jstr(f, "folder");
-		g[k++] = (grouped){*folder ? folder : "", report_kind_rank(jstr(f, "kind")), i, f};
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!report_finding_expected(rep, i))
+			g[k++] = (grouped){report_finding_folder(rep, i), report_finding_rank(rep, i), i};
 	qsort(g, k, sizeof *g, grouped_cmp);
 	fputs("<section id=\"findings\"><h2>Findings that need action (", fp);
 	num(fp, (long long)k);
@@ -612,8 +608,12 @@ static void findings_section(FILE *fp, const json_t *root)
 		fputs(" <span class=\"count\">", fp);
 		esc(fp, report_plural(cnt, sizeof cnt, (long long)(end - j), "finding", "findings"));
 		fputs("</span></summary><ul class=\"findings\">\n", fp);
-		for (; j < end; j++)
-			finding_item(fp, root, g[j].f);
+		for (; j < end; j++) {
+			json_t *f = report_finding_get(rep, g[j].index);
+			if (f)
+				finding_item(fp, root, f);
+			json_decref(f);
+		}
 		fputs("</ul></details>\n", fp);
 	}
 	if (k > shown) {
@@ -627,14 +627,17 @@ static void findings_section(FILE *fp, const json_t *root)
 	free(g);
 }
 
-static void expected_section(FILE *fp, const json_t *root)
+static void expected_section(FILE *fp, const report_t *rep)
 {
-	const json_t *fs = json_object_get(root, "findings"), *f;
-	size_t i, n = 0;
+	size_t n = 0, all = report_finding_count(rep);
 	long long total = 0;
-	json_array_foreach(fs, i, f) if (json_is_true(json_object_get(f, "expected"))) {
-		n++;
-		total += jint(f, "count");
+	for (size_t i = 0; i < all; i++) {
+		json_t *f = report_finding_expected(rep, i) ? report_finding_get(rep, i) : NULL;
+		if (f) {
+			n++;
+			total += jint(f, "count");
+		}
+		json_decref(f);
 	}
 	fputs("<section id=\"expected\"><h2>Expected differences</h2>\n", fp);
 	if (!n) {
@@ -646,8 +649,9 @@ static void expected_section(FILE *fp, const json_t *root)
 	esc(fp, report_plural(a, sizeof a, total, "difference", "differences"));
 	fputs(" that cached mode makes on purpose (not problems): show</summary>\n<table class=\"txt\"><thead><tr><th>Folder</th>"
 	      "<th>Why</th><th>Side</th><th>Items</th><th>Dates</th></tr></thead><tbody>\n", fp);
-	json_array_foreach(fs, i, f) {
-		if (!json_is_true(json_object_get(f, "expected")))
+	for (size_t i = 0; i < all; i++) {
+		json_t *f = report_finding_expected(rep, i) ? report_finding_get(rep, i) : NULL;
+		if (!f)
 			continue;
 		const json_t *d = json_object_get(f, "dates");
 		fputs("<tr><td class=\"path\">", fp);
@@ -661,6 +665,7 @@ static void expected_section(FILE *fp, const json_t *root)
 		fputs("</td><td>", fp);
 		num(fp, jint(f, "count"));
 		fprintf(fp, "</td><td>%.10s%s%.10s</td></tr>\n", jstr(d, "oldest"), d ? " to " : "", jstr(d, "newest"));
+		json_decref(f);
 	}
 	fputs("</tbody></table></details></section>\n", fp);
 }
@@ -769,7 +774,8 @@ static void provenance_section(FILE *fp, const json_t *root)
 
 static void report_page(FILE *fp, const void *ctx)
 {
-	const json_t *root = ctx;
+	const report_t *rep = ctx;
+	const json_t *root = rep->root;
 	char title[512];
 	snprintf(title, sizeof title, "ostrecon: %s%s%s", report_verdict_words(jstr(root, "verdict")),
 	         *mailbox_of(root) ? " - " : "", mailbox_of(root));
@@ -780,8 +786,8 @@ static void report_page(FILE *fp, const void *ctx)
 	summary_section(fp, root);
 	chart_section(fp, root);
 	folders_section(fp, root);
-	findings_section(fp, root);
-	expected_section(fp, root);
+	findings_section(fp, rep);
+	expected_section(fp, rep);
 	integrity_section(fp, root);
 	provenance_section(fp, root);
 	fputs("</main>\n", fp);
@@ -790,7 +796,7 @@ static void report_page(FILE *fp, const void *ctx)
 
 int report_save_html(const report_t *rep, const char *path, or_error *err)
 {
-	return write_page(path, report_page, rep->root, err);
+	return write_page(path, report_page, rep, err);
 }
 
 /* ---------------------------------------------------------------- the batch index */

@@ -7,10 +7,39 @@
 #include <jansson.h>
 
 /* A report is its JSON document: built from a diff result or loaded from a file. Text and HTML
- * are rendered from the document, so a saved report renders as the fresh one did. */
+ * are rendered from the document, so a saved report renders as the fresh one did.
+ *
+ * A built report keeps its findings out of the tree: each is held as its JSON text (as the saved
+ * report writes it, indented for the top level), with what ordering them takes (kind rank,
+ * expected, folder), and parsed again one at a time when rendered. Tens of thousands of findings
+ * as a tree took over 200 MB (5 KB each), beside the two snapshots still in memory. A loaded
+ * report has them in the tree ("findings"). The report_finding_* functions read either. */
+typedef struct {
+	size_t off, len;  /* the finding's text: ftext[off, off + len) */
+	int32_t folder;   /* its "folder": index into report.ffolder, -1 when it has none */
+	int16_t rank;     /* report_kind_rank of its kind */
+	bool expected;
+} report_finding_ref;
+
 struct report {
 	json_t *root;
+	bool held;                /* the findings are the ones below, "findings" in root is empty */
+	char *ftext;
+	size_t ftext_len, ftext_cap;
+	report_finding_ref *fref;
+	size_t n_fref;
+	char **ffolder;           /* the findings' folders (redacted), one per folder table row */
+	size_t n_ffolder;
 };
+
+/* The findings of a report, built or loaded; i < report_finding_count. */
+size_t report_finding_count(const report_t *rep);
+bool report_finding_expected(const report_t *rep, size_t i);
+int report_finding_rank(const report_t *rep, size_t i);
+/* Its "folder" ("" when none); lives as long as the report. */
+const char *report_finding_folder(const report_t *rep, size_t i);
+/* The finding as JSON: a new reference (json_decref it), NULL when out of memory. */
+json_t *report_finding_get(const report_t *rep, size_t i);
 
 /* ---------------------------------------------------------------- redact.c */
 

@@ -485,6 +485,57 @@ static int build_init(build *b, const diff_result *r, const report_options *o, o
 	return redactor_init(&b->rd, o, r, b->row_path, err);
 }
 
+/* Appends to the held findings' text (a json_dump_callback callback). */
+static int ftext_put(const char *buffer, size_t size, void *data)
+{
+	report_t *rep = data;
+	if (rep->ftext_cap - rep->ftext_len < size) {
+		size_t cap = rep->ftext_cap ? rep->ftext_cap : 1u << 16;
+		while (cap - rep->ftext_len < size)
+			cap *= 2;
+		char *p = realloc(rep->ftext, cap);
+		if (!p)
+			return -1;
+		rep->ftext = p;
+		rep->ftext_cap = cap;
+	}
+	memcpy(rep->ftext + rep->ftext_len, buffer, size);
+	rep->ftext_len += size;
+	return 0;
+}
+
+/* Each finding built as JSON, written out as text, and let go (internal.h). -1 out of memory. */
+static int hold_findings(report_t *rep, const build *b, size_t n_rows)
+{
+	const diff_result *r = b->r;
+	if (!(rep->fref = calloc(r->n_findings, sizeof *rep->fref)) ||
+	    !(rep->ffolder = calloc(n_rows ? n_rows : 1, sizeof *rep->ffolder)))
+		return -1;
+	rep->n_ffolder = n_rows;
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const diff_finding *f = &r->findings[i];
+		json_t *fj = finding_json(b, f);
+		report_finding_ref *ref = &rep->fref[i];
+		ref->off = rep->ftext_len;
+		int rc = fj ? json_dump_callback(fj, ftext_put, rep, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : -1;
+		ref->len = rep->ftext_len - ref->off;
+		ref->expected = f->expected != 0;
+		ref->rank = (int16_t)report_kind_rank(diff_kind_name(f->kind));
+		ref->folder = -1;
+		const char *folder = json_string_value(json_object_get(fj, "folder"));
+		if (rc == 0 && folder && f->row >= 0 && (size_t)f->row < n_rows) {
+			if (!rep->ffolder[f->row] && !(rep->ffolder[f->row] = strdup(folder)))
+				rc = -1;
+			ref->folder = f->row;
+		}
+		json_decref(fj);
+		if (rc != 0)
+			return -1;
+		rep->n_fref++;
+	}
+	return 0;
+}
+
 int report_build(report_t **out, const diff_result *r, const report_options *opt, or_error *err)
 {
 	*out = NULL;
@@ -540,10 +591,14 @@ int report_build(report_t **out, const diff_result *r, const report_options *opt
 	for (size_t i = 0; i < r->n_rows; i++)
 		json_array_append_new(rows, row_json(&b, i));
 	set(j, "folders", rows);
-	json_t *fs = json_array();
-	for (size_t i = 0; i < r->n_findings; i++)
-		json_array_append_new(fs, finding_json(&b, &r->findings[i]));
-	set(j, "findings", fs);
+	set(j, "findings", json_array()); /* the place of the findings, held as text (internal.h) */
+	rep->held = true;
+	if (r->n_findings && (rc = hold_findings(rep, &b, r->n_rows)) != 0) {
+		build_free(&b);
+		report_free(rep);
+		json_decref(j);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
 	set(j, "integrity", json_pack("[oo]", integrity_json(&b, 0), integrity_json(&b, 1)));
 	json_t *ex = json_array();
 	for (size_t i = 0; i < r->n_exports && i < REPORT_EXPORT_MAX; i++)
@@ -573,13 +628,76 @@ static int dump_cb(const char *buffer, size_t size, void *data)
 	return fwrite(buffer, 1, size, data) == size ? 0 : -1;
 }
 
+/* Writes text dumped at depth 0 as at a deeper level: `pad` more spaces after each newline (JSON
+ * strings hold none of their own: they are escaped). */
+typedef struct {
+	FILE *fp;
+	int pad;
+} indented;
+
+static int indented_put(const char *buffer, size_t size, void *data)
+{
+	const indented *in = data;
+	static const char spaces[] = "        ";
+	while (size) {
+		const char *nl = memchr(buffer, '\n', size);
+		size_t n = nl ? (size_t)(nl - buffer) + 1 : size;
+		if (fwrite(buffer, 1, n, in->fp) != n || (nl && fwrite(spaces, 1, (size_t)in->pad, in->fp) != (size_t)in->pad))
+			return -1;
+		buffer += n;
+		size -= n;
+	}
+	return 0;
+}
+
+/* The document as json_dump_callback writes it with JSON_INDENT(1) | JSON_PRESERVE_ORDER, the held
+ * findings put in their place. */
+static int dump_held(const report_t *rep, FILE *fp)
+{
+	indented top = {fp, 1}, deep = {fp, 2};
+	const char *key;
+	json_t *v;
+	bool first = true;
+	if (fputc('{', fp) == EOF)
+		return -1;
+	json_object_foreach(rep->root, key, v) {
+		json_t *name = json_string(key);
+		int rc = fputs(first ? "\n " : ",\n ", fp) == EOF || !name ||
+		         json_dump_callback(name, dump_cb, fp, JSON_ENCODE_ANY) != 0 || fputs(": ", fp) == EOF;
+		json_decref(name);
+		if (rc)
+			return -1;
+		first = false;
+		if (strcmp(key, "findings") != 0) {
+			if (json_dump_callback(v, indented_put, &top, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0)
+				return -1;
+			continue;
+		}
+		if (!rep->n_fref) {
+			if (fputs("[]", fp) == EOF)
+				return -1;
+			continue;
+		}
+		if (fputc('[', fp) == EOF)
+			return -1;
+		for (size_t i = 0; i < rep->n_fref; i++) {
+			const report_finding_ref *f = &rep->fref[i];
+			if (fputs(i ? ",\n  " : "\n  ", fp) == EOF || indented_put(rep->ftext + f->off, f->len, &deep) != 0)
+				return -1;
+		}
+		if (fputs("\n ]", fp) == EOF)
+			return -1;
+	}
+	return fputs(first ? "}" : "\n}", fp) == EOF ? -1 : 0;
+}
+
 int report_save(const report_t *rep, const char *path, or_error *err)
 {
 	atomic_file af;
 	int rc = atomic_open(&af, path, err);
 	if (rc)
 		return rc;
-	if (json_dump_callback(rep->root, dump_cb, af.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0 ||
+	if ((rep->held ? dump_held(rep, af.fp) : json_dump_callback(rep->root, dump_cb, af.fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER)) != 0 ||
 	    fputc('\n', af.fp) == EOF) {
 		int e = errno; /* the reason (disk full, file too large) before cleanup can change it */
 		atomic_abort(&af);
@@ -626,7 +744,47 @@ void report_free(report_t *rep)
 	if (!rep)
 		return;
 	json_decref(rep->root);
+	free(rep->ftext);
+	free(rep->fref);
+	for (size_t i = 0; rep->ffolder && i < rep->n_ffolder; i++)
+		free(rep->ffolder[i]);
+	free(rep->ffolder);
 	free(rep);
+}
+
+size_t report_finding_count(const report_t *rep)
+{
+	return rep->held ? rep->n_fref : json_array_size(json_object_get(rep->root, "findings"));
+}
+
+static const json_t *tree_finding(const report_t *rep, size_t i)
+{
+	return json_array_get(json_object_get(rep->root, "findings"), i);
+}
+
+bool report_finding_expected(const report_t *rep, size_t i)
+{
+	return rep->held ? rep->fref[i].expected : json_is_true(json_object_get(tree_finding(rep, i), "expected"));
+}
+
+int report_finding_rank(const report_t *rep, size_t i)
+{
+	return rep->held ? rep->fref[i].rank : report_kind_rank(report_jstr(tree_finding(rep, i), "kind"));
+}
+
+const char *report_finding_folder(const report_t *rep, size_t i)
+{
+	if (!rep->held)
+		return report_jstr(tree_finding(rep, i), "folder");
+	int32_t f = rep->fref[i].folder;
+	return f >= 0 ? rep->ffolder[f] : "";
+}
+
+json_t *report_finding_get(const report_t *rep, size_t i)
+{
+	if (!rep->held)
+		return json_incref((json_t *)tree_finding(rep, i));
+	return json_loadb(rep->ftext + rep->fref[i].off, rep->fref[i].len, 0, NULL);
 }
 
 const char *report_verdict(const report_t *rep)

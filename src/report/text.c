@@ -564,7 +564,6 @@ static void print_table(const out_t *o, const json_t *root, bool all)
 typedef struct {
 	int rank;
 	size_t index;
-	const json_t *f;
 } ranked;
 
 static int ranked_cmp(const void *a, const void *b)
@@ -599,18 +598,16 @@ static void print_finding(const out_t *o, const json_t *root, const json_t *f)
 	wrap(o, "    -> ", 7, jstr(f, "action"));
 }
 
-static void print_findings(const out_t *o, const json_t *root, size_t max)
+static void print_findings(const out_t *o, const report_t *rep, size_t max)
 {
-	const json_t *fs = json_object_get(root, "findings"), *f;
-	size_t n = json_array_size(fs), k = 0, i;
+	const json_t *root = rep->root;
+	size_t n = report_finding_count(rep), k = 0;
 	ranked *rk = calloc(n + 1, sizeof *rk);
 	if (!rk)
 		return;
-	json_array_foreach(fs, i, f) {
-		if (json_is_true(json_object_get(f, "expected")))
-			continue;
-		rk[k++] = (ranked){report_kind_rank(jstr(f, "kind")), i, f};
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!report_finding_expected(rep, i))
+			rk[k++] = (ranked){report_finding_rank(rep, i), i};
 	char a[64], line[512];
 	if (k) {
 		qsort(rk, k, sizeof *rk, ranked_cmp);
@@ -624,20 +621,29 @@ static void print_findings(const out_t *o, const json_t *root, size_t max)
 		fputs(c_on(o, BOLD), o->fp);
 		wrap(o, "", 0, line);
 		fputs(c_off(o), o->fp);
-		for (size_t j = 0; j < k && j < max; j++)
-			print_finding(o, root, rk[j].f);
+		for (size_t j = 0; j < k && j < max; j++) {
+			json_t *f = report_finding_get(rep, rk[j].index);
+			if (f)
+				print_finding(o, root, f);
+			json_decref(f);
+		}
 		fputc('\n', o->fp);
 	}
-	/* Expected differences, summed by reason. */
+	/* Expected differences, summed by reason (each reason's first finding kept for its text). */
 	const char *reasons[16];
+	json_t *holders[16];
 	long long counts[16];
 	size_t nr = 0;
 	long long notes = 0;
-	json_array_foreach(fs, i, f) {
-		if (!json_is_true(json_object_get(f, "expected")))
+	for (size_t i = 0; i < n; i++) {
+		if (!report_finding_expected(rep, i))
+			continue;
+		json_t *f = report_finding_get(rep, i);
+		if (!f)
 			continue;
 		if (strcmp(jstr(f, "category"), "integrity") == 0) {
 			notes += jint(f, "count");
+			json_decref(f);
 			continue;
 		}
 		const char *why = jstr(f, "why");
@@ -645,12 +651,16 @@ static void print_findings(const out_t *o, const json_t *root, size_t max)
 		while (r < nr && strcmp(reasons[r], why) != 0)
 			r++;
 		if (r == nr) {
-			if (nr == 16)
+			if (nr == 16) {
+				json_decref(f);
 				continue;
+			}
 			reasons[nr] = why;
+			holders[nr] = json_incref(f);
 			counts[nr++] = 0;
 		}
 		counts[r] += jint(f, "count");
+		json_decref(f);
 	}
 	if (nr) {
 		fprintf(o->fp, "%sExpected differences (not problems):%s\n", c_on(o, BOLD), c_off(o));
@@ -669,6 +679,8 @@ static void print_findings(const out_t *o, const json_t *root, size_t max)
 		wrap(o, "", 0, line);
 		fputc('\n', o->fp);
 	}
+	for (size_t r = 0; r < nr; r++)
+		json_decref(holders[r]);
 	free(rk);
 }
 
@@ -725,6 +737,6 @@ void report_print_text(const report_t *rep, FILE *fp, const report_text_options 
 	size_t max = opt && opt->max_findings ? opt->max_findings : 20;
 	print_header(&o, rep->root);
 	print_table(&o, rep->root, opt && opt->all_folders);
-	print_findings(&o, rep->root, max);
+	print_findings(&o, rep, max);
 	print_advice(&o, rep->root);
 }

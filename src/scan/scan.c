@@ -30,7 +30,7 @@ static void *load_one(void *arg)
 {
 	load_job *j = arg;
 	double t0 = now_ms();
-	j->rc = snap_load(&j->snap, j->path, &j->err);
+	j->rc = snap_load_compared(&j->snap, j->path, &j->err);
 	j->ms = now_ms() - t0;
 	return NULL;
 }

@@ -235,6 +235,40 @@ static void write_read_write_is_lossless(void **state)
 	snap_free(back);
 }
 
+/* A snapshot loaded for a comparison is the snapshot without its message ids. */
+static void load_for_comparison_leaves_out_message_ids(void **state)
+{
+	snap_t *s = NULL, *full = NULL, *cmp = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_new(&s, &err), 0);
+	fill_sample(s);
+	char a[256];
+	snprintf(a, sizeof a, "%s", temp_path("c.jsonl"));
+	assert_int_equal(snap_save(s, a, &err), 0);
+	assert_int_equal(snap_load(&full, a, &err), 0);
+	assert_int_equal(snap_load_compared(&cmp, a, &err), 0);
+	assert_string_equal(full->items[0].message_id, "<a@b>");
+	assert_null(cmp->items[0].message_id);
+	assert_int_equal(cmp->n_items, full->n_items);
+	for (size_t i = 0; i < full->n_items; i++) {
+		snap_item x = full->items[i], y = cmp->items[i];
+		assert_string_equal(x.id, y.id);
+		assert_string_equal(x.folder_id, y.folder_id);
+		if (x.subject)
+			assert_string_equal(x.subject, y.subject);
+		else
+			assert_null(y.subject);
+		assert_true(x.received == y.received && x.msg_flags == y.msg_flags && x.size == y.size);
+		assert_int_equal(x.read, y.read);
+		assert_int_equal(x.repaired, y.repaired);
+		assert_memory_equal(&x.ident, &y.ident, sizeof x.ident);
+	}
+	unlink(a);
+	snap_free(s);
+	snap_free(full);
+	snap_free(cmp);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");
@@ -443,6 +477,7 @@ int main(void)
 		cmocka_unit_test(filetime_round_trip),
 		cmocka_unit_test(filetime_calendar),
 		cmocka_unit_test(write_read_write_is_lossless),
+		cmocka_unit_test(load_for_comparison_leaves_out_message_ids),
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
 		cmocka_unit_test(fast_lines_read_as_json_says),
