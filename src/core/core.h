@@ -178,6 +178,7 @@ int parse_long(const char *text, long min, long max, long *out);
 typedef struct {
 	FILE *fp;
 	char *path, *tmp;
+	char *buf; /* fp's buffer (malloc'd) */
 	bool is_stdout;
 	bool in_place;
 } atomic_file;

@@ -447,6 +447,8 @@ static bool write_in_place(const char *path)
 	return !S_ISREG(st.st_mode);
 }
 
+#define ATOMIC_BUF (1u << 20)
+
 int atomic_open(atomic_file *af, const char *path, or_error *err)
 {
 	memset(af, 0, sizeof *af);
@@ -492,8 +494,10 @@ int atomic_open(atomic_file *af, const char *path, or_error *err)
 		atomic_abort(af);
 		return or_fail(err, OR_ERR_IO, "cannot open %s: %s", path, strerror(errno));
 	}
-	/* snapshots run to hundreds of MB: 1 MiB writes instead of 4 KiB ones */
-	setvbuf(af->fp, NULL, _IOFBF, 1u << 20);
+	/* snapshots run to hundreds of MB: 1 MiB writes instead of 4 KiB ones (glibc ignores the
+	 * size unless given the buffer, so it is ours; without it, stdio's default) */
+	if ((af->buf = malloc(ATOMIC_BUF)) != NULL)
+		setvbuf(af->fp, af->buf, _IOFBF, ATOMIC_BUF);
 	return 0;
 }
 
@@ -528,6 +532,8 @@ int atomic_commit(atomic_file *af, or_error *err)
 		return rc;
 	}
 	af->fp = NULL;
+	free(af->buf);
+	af->buf = NULL;
 	if (rename(af->tmp, af->path) != 0) {
 		rc = or_fail(err, OR_ERR_IO, "cannot rename onto %s: %s", af->path, strerror(errno));
 		atomic_abort(af);
@@ -548,6 +554,7 @@ void atomic_abort(atomic_file *af)
 	}
 	if (af->fp)
 		fclose(af->fp);
+	free(af->buf);
 	if (af->tmp) {
 		unlink(af->tmp);
 		tmp_unregister(af->tmp);

@@ -95,6 +95,12 @@ struct graph_parser {
 	graph_page *pg;
 	graph_coll coll;
 	bool single, folders;
+	/* a page given whole is read by json.c's scanner; what it does not take, by yajl */
+	bool allow_scan;
+	bool scanned;           /* the scanner read the first piece to its end */
+	size_t pieces;          /* fed so far */
+	gjs_buf scan_buf;
+	yajl_handle tail;       /* after a scanned piece: what yajl makes of more text */
 	int depth;
 	int entity_depth;       /* depth of the entity's object: 3, or 1 for a single entity */
 	char key[64];           /* the last key met at each interesting level, below */
@@ -674,6 +680,7 @@ int graph_parser_new(graph_parser **out, graph_page *pg, graph_coll coll, bool s
 	/* UTF-8 is checked where strings are written (invalid sequences become U+FFFD) */
 	yajl_config(p->y, yajl_dont_validate_strings, 1);
 	p->pg = pg;
+	p->allow_scan = true;
 	p->coll = coll;
 	p->single = single || coll == COLL_SETTINGS;
 	p->folders = coll == COLL_MAILBOX_FOLDERS || coll == COLL_MAIL_FOLDERS || coll == COLL_CALENDARS ||
@@ -696,15 +703,76 @@ static int stopped(graph_parser *p, const unsigned char *data, size_t len, or_er
 	return rc;
 }
 
+/* The scanner gave up on the first piece: the page, and the parser's state, as before it. */
+static int restart(graph_parser *p, or_error *err)
+{
+	graph_parser keep = *p;
+	memset(p, 0, sizeof *p);
+	p->y = keep.y;
+	p->pg = keep.pg;
+	p->coll = keep.coll;
+	p->single = keep.single;
+	p->folders = keep.folders;
+	p->allow_scan = keep.allow_scan;
+	p->pieces = keep.pieces;
+	p->scan_buf = keep.scan_buf;
+	p->prop_value = keep.prop_value;
+	p->prop_cap = keep.prop_cap;
+	return graph_page_reset(p->pg, err);
+}
+
+/* Text after a page the scanner read whole: yajl's verdict on it, as if it had read the page
+ * (whitespace is nothing; anything else is trailing garbage, in yajl's words). */
+static int after_scanned(graph_parser *p, const char *data, size_t len, bool finish, or_error *err)
+{
+	if (!p->tail) {
+		if (!(p->tail = yajl_alloc(NULL, NULL, NULL)))
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		yajl_config(p->tail, yajl_dont_validate_strings, 1);
+		if (yajl_parse(p->tail, (const unsigned char *)"{}", 2) != yajl_status_ok)
+			return or_fail(err, OR_ERR_FORMAT, "malformed JSON: ?");
+	}
+	yajl_status st = finish ? yajl_complete_parse(p->tail) : yajl_parse(p->tail, (const unsigned char *)data, len);
+	if (st == yajl_status_ok)
+		return 0;
+	unsigned char *e = yajl_get_error(p->tail, 0, (const unsigned char *)data, len);
+	int rc = or_fail(err, OR_ERR_FORMAT, "malformed JSON: %s", e ? (const char *)e : "?");
+	if (e)
+		yajl_free_error(p->tail, e);
+	return rc;
+}
+
 int graph_parser_feed(graph_parser *p, const char *data, size_t len, or_error *err)
 {
+	if (p->scanned)
+		return after_scanned(p, data, len, false, err);
+	if (p->pieces++ == 0 && p->allow_scan) {
+		/* a page given whole (as an inflated gzip page is) or its first piece */
+		if (gjs_scan(&callbacks, p, data, len, &p->scan_buf) == 0) {
+			p->scanned = true;
+			return 0;
+		}
+		int rc = restart(p, err);
+		if (rc)
+			return rc;
+	}
 	yajl_status st = yajl_parse(p->y, (const unsigned char *)data, len);
 	return st == yajl_status_ok ? 0 : stopped(p, (const unsigned char *)data, len, err);
 }
 
+void graph_parser_allow_scan(graph_parser *p, bool allow)
+{
+	p->allow_scan = allow;
+}
+
 int graph_parser_finish(graph_parser *p, or_error *err)
 {
-	yajl_status st = yajl_complete_parse(p->y);
+	yajl_status st = p->scanned ? yajl_status_ok : yajl_complete_parse(p->y);
+	if (p->scanned && p->tail) {
+		int rc = after_scanned(p, NULL, 0, true, err);
+		if (rc)
+			return rc;
+	}
 	if (st != yajl_status_ok)
 		return stopped(p, NULL, 0, err);
 	if (p->bad)
@@ -721,6 +789,9 @@ void graph_parser_free(graph_parser *p)
 	if (!p)
 		return;
 	yajl_free(p->y);
+	if (p->tail)
+		yajl_free(p->tail);
+	free(p->scan_buf.data);
 	free(p->prop_value);
 	free(p);
 }
