@@ -50,19 +50,17 @@ int hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max)
 
 /* Base64 of either alphabet (RFC 4648 sections 4 and 5: EWS ids use "+/", Graph ids "-_"), with
  * or without padding; whitespace is skipped. Anything else, or bits left over, is refused. */
+#define B64_RUN(c0, v0) [c0] = v0 + 1, [c0 + 1] = v0 + 2, [c0 + 2] = v0 + 3, [c0 + 3] = v0 + 4, [c0 + 4] = v0 + 5
+/* value + 1 of each character (0: not base64); a table, as ids and keys are decoded by the million */
+static const uint8_t b64_table[256] = {
+	B64_RUN('A', 0), B64_RUN('F', 5), B64_RUN('K', 10), B64_RUN('P', 15), B64_RUN('U', 20), ['Z'] = 26,
+	B64_RUN('a', 26), B64_RUN('f', 31), B64_RUN('k', 36), B64_RUN('p', 41), B64_RUN('u', 46), ['z'] = 52,
+	B64_RUN('0', 52), B64_RUN('5', 57), ['+'] = 63, ['-'] = 63, ['/'] = 64, ['_'] = 64,
+};
+
 static int b64_value(int c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
+	return (int)b64_table[c & 0xff] - 1;
 }
 
 int b64_decode(const char *text, uint8_t *out, size_t max)

@@ -45,8 +45,10 @@ int graph_page_reset(graph_page *pg, or_error *err)
 	memset(pg->special_len, 0, sizeof pg->special_len);
 	pg->has_error = false;
 	memset(&pg->error, 0, sizeof pg->error);
-	snap_free(pg->scratch);
-	pg->scratch = NULL;
+	if (pg->scratch) { /* its memory serves the next page */
+		snap_clear(pg->scratch);
+		return 0;
+	}
 	return snap_new(&pg->scratch, err);
 }
 
@@ -155,15 +157,52 @@ static snap_bin binary(graph_parser *p, const char *text, const char *name)
 	return b;
 }
 
+static int hex_digit(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /* "Binary 0x65e0" (Graph echoes the tag in lower case, without leading zeros): the tag. */
 static long prop_tag(const char *id)
 {
 	const char *sp = strchr(id, ' ');
 	if (!sp || strncasecmp(sp + 1, "0x", 2) != 0)
 		return -1;
+	/* the usual form, one to four hex digits, read here; anything else as strtol reads it */
+	const char *h = sp + 3;
+	long tag = 0;
+	int n = 0;
+	for (; n < 5 && h[n]; n++) {
+		int v = hex_digit(h[n]);
+		if (v < 0)
+			break;
+		tag = tag << 4 | v;
+	}
+	if (n < 1 || n > 4 || h[n] != '\0') {
+		char *end;
+		tag = strtol(h, &end, 16);
+		if (*end != '\0')
+			return -1;
+	}
+	return tag > 0 && tag <= 0xffff ? tag : -1;
+}
+
+/* A whole decimal number as strtoll reads it (*ok when it is one): up to 18 digits here, the rest
+ * by strtoll. */
+static long long decimal(const char *text, bool *ok)
+{
+	long long v = 0;
+	int n = 0;
+	for (; n < 19 && text[n] >= '0' && text[n] <= '9'; n++)
+		v = v * 10 + (text[n] - '0');
+	if (n >= 1 && n <= 18 && text[n] == '\0') {
+		*ok = true;
+		return v;
+	}
 	char *end;
-	long tag = strtol(sp + 3, &end, 16);
-	return *end == '\0' && tag > 0 && tag <= 0xffff ? tag : -1;
+	v = strtoll(text, &end, 10);
+	*ok = *text && *end == '\0';
+	return v;
 }
 
 static void set_key(snap_ident *id, snap_bin b)
@@ -190,9 +229,7 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 	/* the tags whose values are numbers: the rest are not read as one */
 	if (tag == 0x3602 || tag == 0x3603 || tag == 0x3617 || tag == 0x0E07 || tag == 0x1090 || tag == 0x0017 ||
 	    tag == 0x0E08) {
-		char *end;
-		num = strtoll(val, &end, 10);
-		is_num = *val && *end == '\0';
+		num = decimal(val, &is_num);
 	}
 	snap_ident *ident = f ? &f->ident : &it->ident;
 	switch (tag) {
