@@ -54,20 +54,13 @@ static void put_hex(FILE *fp, const char *name, const uint8_t *data, size_t len)
 	if (!data || !len)
 		return;
 	put_name(fp, name);
+	putc_unlocked('"', fp);
 	static const char digits[] = "0123456789abcdef";
-	char buf[258]; /* in pieces of up to 128 bytes, each written at once */
-	size_t n = 0;
-	buf[n++] = '"';
 	for (size_t i = 0; i < len; i++) {
-		buf[n++] = digits[data[i] >> 4];
-		buf[n++] = digits[data[i] & 15];
-		if (n >= sizeof buf - 2) {
-			fwrite_unlocked(buf, 1, n, fp);
-			n = 0;
-		}
+		putc_unlocked(digits[data[i] >> 4], fp);
+		putc_unlocked(digits[data[i] & 15], fp);
 	}
-	buf[n++] = '"';
-	fwrite_unlocked(buf, 1, n, fp);
+	putc_unlocked('"', fp);
 }
 
 /* 10000-01-01T00:00:00Z: ISO 8601 dates have four-digit years, and readers accept only those. */

@@ -25,6 +25,8 @@
 
 static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *e)
 {
+	if (p < e && *p > ' ') /* compact JSON: no whitespace at all */
+		return p;
 	while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
 	return p;
