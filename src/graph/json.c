@@ -11,7 +11,7 @@
  * make it give up: the caller then parses the page again with yajl from the start, so that yajl
  * alone decides what is malformed and says why (test/unit/test_graph_json.c checks both claims on
  * random and mutated pages). Bounded: the depth, and no allocation but the buffer of decoded
- * strings, never longer than the input.
+ * strings, never longer than the longest string with escapes (at most GJS_MAX_ESCAPED).
  */
 #include "internal.h"
 
@@ -22,6 +22,7 @@
 #endif
 
 #define GJS_MAX_DEPTH 128
+#define GJS_MAX_ESCAPED (32u << 20) /* a string with escapes, as it is written */
 
 static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *e)
 {
@@ -97,6 +98,8 @@ static const unsigned char *string(const unsigned char *p, const unsigned char *
 		end = find_special(end, e);
 	}
 	size_t raw = (size_t)(end - start);
+	if (raw > GJS_MAX_ESCAPED) /* left to yajl (parse.c takes no string over 32 MiB) */
+		return NULL;
 	if (raw + 1 > buf->cap) {
 		unsigned char *d = realloc(buf->data, raw + 1);
 		if (!d)
