@@ -178,6 +178,7 @@ int parse_long(const char *text, long min, long max, long *out);
 typedef struct {
 	FILE *fp;
 	char *path, *tmp;
+	char *buf; /* fp's buffer (malloc'd) */
 	bool is_stdout;
 	bool in_place;
 } atomic_file;
@@ -328,6 +329,9 @@ typedef struct {
 
 int snap_new(snap_t **out, or_error *err);
 void snap_free(snap_t *s);
+/* Empties a snapshot as snap_new makes it, keeping some of its memory for the next use (a
+ * protocol's page of records after page): the records and strings are gone. */
+void snap_clear(snap_t *s);
 /* Copies into the snapshot's arena; NULL stays NULL. */
 const char *snap_strdup(snap_t *s, const char *str);
 /* The n bytes at str (no NUL among them) as a string in the arena; short ones are interned. */

@@ -201,6 +201,51 @@ void snap_free(snap_t *s)
 	free(s);
 }
 
+/* What snap_clear keeps: the newest string chunk and the record arrays, up to these sizes. */
+#define CLEAR_KEEP_CHUNK CHUNK_MAX
+#define CLEAR_KEEP_ARRAY (1u << 20)
+
+void snap_clear(snap_t *s)
+{
+	snap_arena *a = s->arena;
+	chunk *keep = a->head;
+	if (keep && keep->size > CLEAR_KEEP_CHUNK)
+		keep = NULL;
+	for (chunk *c = a->head, *next; c; c = next) {
+		next = c->next;
+		if (c != keep)
+			free(c);
+	}
+	a->head = keep;
+	if (keep) {
+		keep->next = NULL;
+		keep->used = 0;
+	}
+	if (a->table_len)
+		memset(a->table, 0, a->table_cap * sizeof *a->table);
+	a->table_len = 0;
+	if (s->cap_folders * sizeof *s->folders > CLEAR_KEEP_ARRAY) {
+		free(s->folders);
+		s->folders = NULL;
+		s->cap_folders = 0;
+	}
+	if (s->cap_items * sizeof *s->items > CLEAR_KEEP_ARRAY || items_mapped(s->cap_items)) {
+		items_release(s->items, s->cap_items);
+		s->items = NULL;
+		s->cap_items = 0;
+	}
+	free(s->errors);
+	free(s->integrity.mismatches);
+	free(s->integrity.replicas);
+	free(s->integrity.replica_guids);
+	s->errors = NULL;
+	s->cap_errors = 0;
+	s->n_folders = s->n_items = s->n_errors = 0;
+	memset(&s->hdr, 0, sizeof s->hdr);
+	memset(&s->integrity, 0, sizeof s->integrity);
+	s->hdr.file_size = -1;
+}
+
 const char *snap_strdup(snap_t *s, const char *str)
 {
 	return str ? snap_strndup(s, str, strlen(str)) : NULL;

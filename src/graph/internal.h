@@ -5,6 +5,7 @@
 #include "graph.h"
 
 #include <pthread.h>
+#include <yajl/yajl_parse.h>
 
 
 /* ----------------------------------------------------- requests (request.c) */
@@ -76,6 +77,21 @@ int graph_parser_finish(graph_parser *p, or_error *err);
 void graph_parser_free(graph_parser *p);
 /* The same on a whole text. */
 int graph_page_parse(graph_page *pg, graph_coll coll, bool single, const char *text, size_t len, or_error *err);
+/* Tests: whether a parser may read a page given whole with json.c's scanner (on by default). */
+void graph_parser_allow_scan(graph_parser *p, bool allow);
+
+/* ----------------------------------------------------- whole pages (json.c) */
+
+typedef struct {
+	unsigned char *data; /* decoded strings (malloc'd, reused) */
+	size_t cap;
+} gjs_buf;
+
+/* Reads a whole JSON text running yajl's callbacks `cb` as yajl would. 0 when the text was read
+ * to its end; 1 when the scanner gave up (a form it does not take, malformed JSON, a callback
+ * that returned 0, out of memory), after running the callbacks for a part of the text: the
+ * caller starts again with yajl. */
+int gjs_scan(const yajl_callbacks *cb, void *ctx, const char *text, size_t len, gjs_buf *buf);
 
 /* ----------------------------------------------------- calls (call.c) */
 

@@ -45,8 +45,10 @@ int graph_page_reset(graph_page *pg, or_error *err)
 	memset(pg->special_len, 0, sizeof pg->special_len);
 	pg->has_error = false;
 	memset(&pg->error, 0, sizeof pg->error);
-	snap_free(pg->scratch);
-	pg->scratch = NULL;
+	if (pg->scratch) { /* its memory serves the next page */
+		snap_clear(pg->scratch);
+		return 0;
+	}
 	return snap_new(&pg->scratch, err);
 }
 
@@ -95,6 +97,12 @@ struct graph_parser {
 	graph_page *pg;
 	graph_coll coll;
 	bool single, folders;
+	/* a page given whole is read by json.c's scanner; what it does not take, by yajl */
+	bool allow_scan;
+	bool scanned;           /* the scanner read the first piece to its end */
+	size_t pieces;          /* fed so far */
+	gjs_buf scan_buf;
+	yajl_handle tail;       /* after a scanned piece: what yajl makes of more text */
 	int depth;
 	int entity_depth;       /* depth of the entity's object: 3, or 1 for a single entity */
 	char key[64];           /* the last key met at each interesting level, below */
@@ -149,15 +157,52 @@ static snap_bin binary(graph_parser *p, const char *text, const char *name)
 	return b;
 }
 
+static int hex_digit(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /* "Binary 0x65e0" (Graph echoes the tag in lower case, without leading zeros): the tag. */
 static long prop_tag(const char *id)
 {
 	const char *sp = strchr(id, ' ');
 	if (!sp || strncasecmp(sp + 1, "0x", 2) != 0)
 		return -1;
+	/* the usual form, one to four hex digits, read here; anything else as strtol reads it */
+	const char *h = sp + 3;
+	long tag = 0;
+	int n = 0;
+	for (; n < 5 && h[n]; n++) {
+		int v = hex_digit(h[n]);
+		if (v < 0)
+			break;
+		tag = tag << 4 | v;
+	}
+	if (n < 1 || n > 4 || h[n] != '\0') {
+		char *end;
+		tag = strtol(h, &end, 16);
+		if (*end != '\0')
+			return -1;
+	}
+	return tag > 0 && tag <= 0xffff ? tag : -1;
+}
+
+/* A whole decimal number as strtoll reads it (*ok when it is one): up to 18 digits here, the rest
+ * by strtoll. */
+static long long decimal(const char *text, bool *ok)
+{
+	long long v = 0;
+	int n = 0;
+	for (; n < 19 && text[n] >= '0' && text[n] <= '9'; n++)
+		v = v * 10 + (text[n] - '0');
+	if (n >= 1 && n <= 18 && text[n] == '\0') {
+		*ok = true;
+		return v;
+	}
 	char *end;
-	long tag = strtol(sp + 3, &end, 16);
-	return *end == '\0' && tag > 0 && tag <= 0xffff ? tag : -1;
+	v = strtoll(text, &end, 10);
+	*ok = *text && *end == '\0';
+	return v;
 }
 
 static void set_key(snap_ident *id, snap_bin b)
@@ -184,9 +229,7 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 	/* the tags whose values are numbers: the rest are not read as one */
 	if (tag == 0x3602 || tag == 0x3603 || tag == 0x3617 || tag == 0x0E07 || tag == 0x1090 || tag == 0x0017 ||
 	    tag == 0x0E08) {
-		char *end;
-		num = strtoll(val, &end, 10);
-		is_num = *val && *end == '\0';
+		num = decimal(val, &is_num);
 	}
 	snap_ident *ident = f ? &f->ident : &it->ident;
 	switch (tag) {
@@ -674,6 +717,7 @@ int graph_parser_new(graph_parser **out, graph_page *pg, graph_coll coll, bool s
 	/* UTF-8 is checked where strings are written (invalid sequences become U+FFFD) */
 	yajl_config(p->y, yajl_dont_validate_strings, 1);
 	p->pg = pg;
+	p->allow_scan = true;
 	p->coll = coll;
 	p->single = single || coll == COLL_SETTINGS;
 	p->folders = coll == COLL_MAILBOX_FOLDERS || coll == COLL_MAIL_FOLDERS || coll == COLL_CALENDARS ||
@@ -696,15 +740,76 @@ static int stopped(graph_parser *p, const unsigned char *data, size_t len, or_er
 	return rc;
 }
 
+/* The scanner gave up on the first piece: the page, and the parser's state, as before it. */
+static int restart(graph_parser *p, or_error *err)
+{
+	graph_parser keep = *p;
+	memset(p, 0, sizeof *p);
+	p->y = keep.y;
+	p->pg = keep.pg;
+	p->coll = keep.coll;
+	p->single = keep.single;
+	p->folders = keep.folders;
+	p->allow_scan = keep.allow_scan;
+	p->pieces = keep.pieces;
+	p->scan_buf = keep.scan_buf;
+	p->prop_value = keep.prop_value;
+	p->prop_cap = keep.prop_cap;
+	return graph_page_reset(p->pg, err);
+}
+
+/* Text after a page the scanner read whole: yajl's verdict on it, as if it had read the page
+ * (whitespace is nothing; anything else is trailing garbage, in yajl's words). */
+static int after_scanned(graph_parser *p, const char *data, size_t len, bool finish, or_error *err)
+{
+	if (!p->tail) {
+		if (!(p->tail = yajl_alloc(NULL, NULL, NULL)))
+			return or_fail(err, OR_ERR_NOMEM, "out of memory");
+		yajl_config(p->tail, yajl_dont_validate_strings, 1);
+		if (yajl_parse(p->tail, (const unsigned char *)"{}", 2) != yajl_status_ok)
+			return or_fail(err, OR_ERR_FORMAT, "malformed JSON: ?");
+	}
+	yajl_status st = finish ? yajl_complete_parse(p->tail) : yajl_parse(p->tail, (const unsigned char *)data, len);
+	if (st == yajl_status_ok)
+		return 0;
+	unsigned char *e = yajl_get_error(p->tail, 0, (const unsigned char *)data, len);
+	int rc = or_fail(err, OR_ERR_FORMAT, "malformed JSON: %s", e ? (const char *)e : "?");
+	if (e)
+		yajl_free_error(p->tail, e);
+	return rc;
+}
+
 int graph_parser_feed(graph_parser *p, const char *data, size_t len, or_error *err)
 {
+	if (p->scanned)
+		return after_scanned(p, data, len, false, err);
+	if (p->pieces++ == 0 && p->allow_scan) {
+		/* a page given whole (as an inflated gzip page is) or its first piece */
+		if (gjs_scan(&callbacks, p, data, len, &p->scan_buf) == 0) {
+			p->scanned = true;
+			return 0;
+		}
+		int rc = restart(p, err);
+		if (rc)
+			return rc;
+	}
 	yajl_status st = yajl_parse(p->y, (const unsigned char *)data, len);
 	return st == yajl_status_ok ? 0 : stopped(p, (const unsigned char *)data, len, err);
 }
 
+void graph_parser_allow_scan(graph_parser *p, bool allow)
+{
+	p->allow_scan = allow;
+}
+
 int graph_parser_finish(graph_parser *p, or_error *err)
 {
-	yajl_status st = yajl_complete_parse(p->y);
+	yajl_status st = p->scanned ? yajl_status_ok : yajl_complete_parse(p->y);
+	if (p->scanned && p->tail) {
+		int rc = after_scanned(p, NULL, 0, true, err);
+		if (rc)
+			return rc;
+	}
 	if (st != yajl_status_ok)
 		return stopped(p, NULL, 0, err);
 	if (p->bad)
@@ -721,6 +826,9 @@ void graph_parser_free(graph_parser *p)
 	if (!p)
 		return;
 	yajl_free(p->y);
+	if (p->tail)
+		yajl_free(p->tail);
+	free(p->scan_buf.data);
 	free(p->prop_value);
 	free(p);
 }

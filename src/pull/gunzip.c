@@ -22,6 +22,7 @@
 #define GZ_WHOLE_MAX (64u << 20) /* largest inflated body made in one piece */
 #define GZ_PIECE (256u << 10)    /* output piece when inflating as a stream */
 #define GZ_SPARE_MAX (8u << 20)  /* output buffer kept between bodies */
+#define GZ_OUT_STEP (256u << 10) /* whole-body output buffers are sized in these steps */
 
 struct pull_gunzip {
 	size_t max_out;          /* inflated bytes allowed per body */
@@ -174,11 +175,14 @@ int pull_gunzip_finish(pull_gunzip *g, pull_gunzip_sink sink, void *ctx)
 		size_t used = 0, made = 0;
 		if (size <= GZ_WHOLE_MAX && size <= g->max_out) {
 			if (g->out_cap < size + 1) {
+				/* in steps of GZ_OUT_STEP: pages of about the same size then share one buffer,
+				 * instead of a fresh one (and its page faults) each time one is a little larger */
+				size_t cap = (size + 1 + GZ_OUT_STEP - 1) / GZ_OUT_STEP * GZ_OUT_STEP;
 				free(g->out);
 				g->out_cap = 0;
-				if (!(g->out = malloc(size + 1)))
+				if (!(g->out = malloc(cap)))
 					return PULL_GUNZIP_NOMEM;
-				g->out_cap = size + 1;
+				g->out_cap = cap;
 			}
 			/* one byte to spare: a trailer that understates the size shows as no space */
 			r = libdeflate_gzip_decompress_ex(g->d, g->in, g->in_len, g->out, size + 1, &used, &made);
