@@ -50,10 +50,10 @@ stop() { kill "$SPID"; wait "$SPID" 2>/dev/null; SPID=""; }
 # run NAME CMD...: one timed run, appended to $W/NAME.runs as "wall cpu"
 run() {
 	name=$1; shift
-	/usr/bin/time -f "%e %U %S" -o "$W/t" "$@" >"$W/$name.out" 2>"$W/$name.err" ||
+	/usr/bin/time -f "%e %U %S %M" -o "$W/t" "$@" >"$W/$name.out" 2>"$W/$name.err" ||
 		{ echo "$name failed:"; tail -5 "$W/$name.err"; exit 1; }
-	read -r wall user sys <"$W/t"
-	echo "$wall $(echo "$user + $sys" | bc)" >>"$W/$name.runs"
+	read -r wall user sys rss <"$W/t"
+	echo "$wall $(echo "$user + $sys" | bc) $rss" >>"$W/$name.runs"
 }
 median() { # median NAME COLUMN
 	sort -n -k"$2" "$W/$1.runs" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
@@ -62,8 +62,8 @@ median() { # median NAME COLUMN
 lines() { grep -v '"type":"snapshot"' "$1" | sort; }
 report() { # report PROTOCOL
 	w1=$(median one 1) c1=$(median one 2) w4=$(median four 1) c4=$(median four 2) wr=$(median replay 1)
-	printf '  1 stream   wall %7.2f s  CPU %5.2f s\n' "$w1" "$c1"
-	printf '  4 streams  wall %7.2f s  CPU %5.2f s  (%s)\n' "$w4" "$c4" "$(grep -o 'folder .*parts read in parallel' "$W/trace.log" | head -1)"
+	printf '  1 stream   wall %7.2f s  CPU %5.2f s  peak RSS %6d KiB\n' "$w1" "$c1" "$(median one 3)"
+	printf '  4 streams  wall %7.2f s  CPU %5.2f s  peak RSS %6d KiB  (%s)\n' "$w4" "$c4" "$(median four 3)" "$(grep -o 'folder .*parts read in parallel' "$W/trace.log" | head -1)"
 	printf '  replay     wall %7.2f s  (curl, %d requests, 4 at a time)\n' "$wr" "$(grep -c '^url' "$W/replay.cfg")"
 	echo "  $1: 4 streams $(echo "scale=2; $w1 / $w4" | bc)x faster than 1 (target: at least 3x);" \
 		"$(echo "scale=2; $w4 / $wr" | bc)x the replay (target: at most 1.1x)"
@@ -114,19 +114,21 @@ epull() { # epull CONCURRENCY OUT [more]: the pull's command line
 --user bench --password-file $W/pw --no-progress --page-size $EPAGE --concurrency $c -o $o $*"
 }
 mkdir -p "$W/trace"
-$(epull 4 "$W/four.jsonl" --trace-dir "$W/trace") 2>"$W/trace.log" || { echo "the untimed pull failed"; tail -3 "$W/trace.log"; exit 1; }
+$(epull 4 "$W/four.jsonl" -v --trace-dir "$W/trace") 2>"$W/trace.log" || { echo "the untimed pull failed"; tail -3 "$W/trace.log"; exit 1; }
 lines "$W/four.jsonl" >"$W/lines.four"
-# the replay: the request bodies the trace kept, POSTed as they were
+# the replay: the request bodies the trace kept, POSTed as they were (one block each: options
+# after `next` start afresh)
 : >"$W/replay.cfg"
 for f in "$W"/trace/*request*; do
-	printf 'url = "http://127.0.0.1:%s/EWS/Exchange.asmx"\ndata-binary = "@%s"\noutput = "/dev/null"\nnext\n' "$PORT" "$f" >>"$W/replay.cfg"
+	[ -s "$W/replay.cfg" ] && echo next >>"$W/replay.cfg"
+	printf 'url = "http://127.0.0.1:%s/EWS/Exchange.asmx"\ndata-binary = "@%s"\noutput = "/dev/null"\n' "$PORT" "$f" >>"$W/replay.cfg"
+	printf 'user = "bench:bench-pw"\nheader = "Content-Type: text/xml; charset=utf-8"\ncompressed\nsilent\n' >>"$W/replay.cfg"
 done
 $(epull 1 "$W/one.jsonl") 2>/dev/null
 for i in $(seq "$RUNS"); do
 	run one $(epull 1 "$W/one.jsonl")
 	run four $(epull 4 "$W/four.jsonl")
-	run replay curl -s --compressed --parallel --parallel-max 4 --user bench:bench-pw \
-		-H "Content-Type: text/xml; charset=utf-8" -K "$W/replay.cfg"
+	run replay curl -s --parallel --parallel-max 4 -K "$W/replay.cfg"
 done
 report EWS
 stop

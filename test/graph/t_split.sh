@@ -93,4 +93,17 @@ expect_rc 0 "count check"
 expect_log "/Inbox: its " "the Inbox's count that the parts do not reach"
 snap_items lies | cmp -s - "$WORK/one.items" || fail "the Inbox read again differs from the one-stream snapshot"
 stop_server "$SERVER_PID"
+# Faults while parts are read: dropped connections and 503s are retried within each part; a token
+# that expires mid-pull (a --token-file token cannot be renewed) stops every worker, parts
+# unread, and nothing is written.
+start_server faults --mailbox "$MBX" --tokens "$TOKENS" --drop-every 7 --http503-every 11 --retry-after 0.05
+gclient faults --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500 -v
+expect_rc 0 "faults while parts are read"
+snap_items faults | cmp -s - "$WORK/one.items" || fail "the pull with faults differs from the one-stream snapshot"
+stop_server "$SERVER_PID"
+start_server expire --mailbox "$MBX" --tokens "$TOKENS" --expire-after 30
+gclient expire --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500
+expect_rc 3 "a token that expires while parts are read"
+[ -e "$WORK/expire.jsonl" ] && fail "a pull stopped by an expired token wrote a snapshot"
+stop_server "$SERVER_PID"
 echo "ok: Graph folders read in parts match the one-stream pull; the count check falls back"

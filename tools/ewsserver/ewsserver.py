@@ -402,7 +402,7 @@ class Handler(httpbase.Handler):
         if args.cache_pages:
             # The answer to the same request, as sent the first time (the mailbox never changes
             # here): a benchmark's server must not be the slower side (bench/split.sh).
-            ck = (user, data, "gzip" in (self.headers.get("Accept-Encoding") or "").lower())
+            ck = (user["name"], data, "gzip" in (self.headers.get("Accept-Encoding") or "").lower())
             with st.lock:
                 hit = st.page_cache.get(ck)
             if hit is not None:
