@@ -38,6 +38,7 @@ struct pull_run {
 	int planning;          /* workers asking the protocol whether to split a folder */
 	pull_split *splits;    /* split folders with parts not yet handed out */
 	pull_split **split_of; /* per folder: its split while its parts are read, or NULL */
+	int parts;             /* parts of a split folder: the workers (1: no split) */
 };
 
 /* A large folder read in parts by several workers (pull_protocol.split). Its items reach the
@@ -467,7 +468,7 @@ static void *worker(void *arg)
 		run->proto->worker_free(ws);
 		return NULL;
 	}
-	int streams = run->opt->concurrency < 1 ? 1 : run->opt->concurrency > 16 ? 16 : run->opt->concurrency;
+	int streams = run->parts;
 	for (;;) {
 		/* The next job: a part of a split folder first (the folder is the largest in flight),
 		 * else the next folder; with neither, wait while another worker may still split one. */
@@ -582,6 +583,13 @@ static int pull_items(pull_run *run, or_error *err)
 		splittable = splittable || (run->pull_items[i] && run->snap->folders[i].content_count >= opt->split_threshold);
 	if (!splittable && (size_t)n > run->snap->n_folders)
 		n = run->snap->n_folders ? (int)run->snap->n_folders : 1;
+	/* A split folder: twice as many workers and parts as requests in flight (the transport keeps
+	 * at most `concurrency` in flight), so that while one worker writes the page it just read,
+	 * another's request takes its place: each part's chain of pages then waits on the server
+	 * alone, not on the client's parsing and writing as well. */
+	if (splittable && n > 1)
+		n = n * 2 > 16 ? 16 : n * 2;
+	run->parts = n;
 	if (!(run->split_of = calloc(run->snap->n_folders ? run->snap->n_folders : 1, sizeof *run->split_of)))
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	pthread_t threads[16];

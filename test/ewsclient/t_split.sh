@@ -67,7 +67,7 @@ PY
 start_server lies --mailbox "$WORK/lies.jsonl" --users "$WORK/users.json"
 pull lies --split-threshold 500 -v
 expect_rc 0 "count check"
-grep -q "/Inbox: its 4 parts hold .*reading it in one stream" "$WORK/lies.log" ||
+grep -q "/Inbox: its [0-9]* parts hold .*reading it in one stream" "$WORK/lies.log" ||
 	{ cat "$WORK/lies.log"; fail "the log does not say why the Inbox was read again"; }
 grep -v -e '"type":"snapshot"' -e '"type":"folder"' -e '"type":"end"' "$WORK/lies.jsonl" | sort >"$WORK/lies.items"
 grep -v -e '"type":"folder"' -e '"type":"end"' "$WORK/one.sorted" | cmp -s - "$WORK/lies.items" ||
