@@ -106,4 +106,19 @@ gclient expire --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500
 expect_rc 3 "a token that expires while parts are read"
 [ -e "$WORK/expire.jsonl" ] && fail "a pull stopped by an expired token wrote a snapshot"
 stop_server "$SERVER_PID"
+# A scan keeps the server's snapshot in memory: the demo's folders read in parts (a threshold of
+# 50 splits its two largest) give the same text report as one stream.
+demo_mailbox
+"$OSTWRITE" "$ROOT/samples/demo/cache.json" --format ost4k -o "$WORK/demo.ost" >/dev/null || fail "ostwrite"
+start_server demo --mailbox "$MBX" --tokens "$TOKENS"
+for t in 0 50; do
+	timeout 300 "$OSTRECON" scan --ost "$WORK/demo.ost" --mailbox "$ADDR" --api graph --token-file "$TOK" \
+		--graph-url "http://127.0.0.1:$PORT/v1.0" --no-progress --split-threshold $t -v \
+		>"$WORK/scan$t.txt" 2>"$WORK/scan$t.log"
+	[ $? -le 1 ] || { cat "$WORK/scan$t.log"; fail "scan with --split-threshold $t"; }
+done
+grep -q "parts read in parallel" "$WORK/scan50.log" || fail "the scan read no folder in parts"
+cmp -s "$WORK/scan0.txt" "$WORK/scan50.txt" || { diff "$WORK/scan0.txt" "$WORK/scan50.txt" | head;
+	fail "the scan's report differs when folders are read in parts"; }
+stop_server "$SERVER_PID"
 echo "ok: Graph folders read in parts match the one-stream pull; the count check falls back"
