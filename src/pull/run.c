@@ -337,10 +337,22 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 	pthread_mutex_unlock(&run->wlock);
 }
 
+/* Writes what part k held. Called with wlock held, by part k's own worker, or by any worker once
+ * part k is read (nobody else touches a part's held items). */
+static void flush_held(pull_run *run, pull_split *sp, int k)
+{
+	snap_t *h = sp->held[k];
+	for (size_t i = 0; h && i < h->n_items; i++)
+		emit_item(run, &h->items[i]);
+	snap_free(h);
+	sp->held[k] = NULL;
+}
+
 void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *items, size_t n)
 {
 	pthread_mutex_lock(&run->wlock);
 	pull_split *sp = run->split_of ? run->split_of[f - run->snap->folders] : NULL;
+	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		snap_item *it = &items[i];
 		if (!it->id)
@@ -352,15 +364,30 @@ void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *
 			continue;
 		it->folder_id = f->id;
 		it->associated = false;
-		if (!sp || k <= sp->flushed)
-			emit_item(run, it);
-		else if ((!sp->held[k] && snap_new(&sp->held[k], &(or_error){0}) != 0) || !keep_item(sp->held[k], it))
-			run->nomem = true;
-		run->items++;
-		run->items_normal++;
+		items[m++] = *it;
+	}
+	run->items += m;
+	run->items_normal += m;
+	bool hold = sp && k > sp->flushed;
+	if (!hold) {
+		if (sp)
+			flush_held(run, sp, k); /* what this part held before the parts ahead of it were read */
+		for (size_t i = 0; i < m; i++)
+			emit_item(run, &items[i]);
 	}
 	progress(run, false);
 	pthread_mutex_unlock(&run->wlock);
+	if (!hold)
+		return;
+	/* Held outside the lock: until this part is read, only its own worker touches its items. */
+	bool nomem = false;
+	for (size_t i = 0; i < m && !nomem; i++)
+		nomem = (!sp->held[k] && snap_new(&sp->held[k], &(or_error){0}) != 0) || !keep_item(sp->held[k], &items[i]);
+	if (nomem) {
+		pthread_mutex_lock(&run->wlock);
+		run->nomem = true;
+		pthread_mutex_unlock(&run->wlock);
+	}
 }
 
 size_t pull_split_count(pull_run *run, const snap_folder *f)
@@ -378,15 +405,10 @@ static bool part_done(pull_run *run, pull_split *sp, int k)
 {
 	sp->done[k] = true;
 	sp->finished++;
-	while (sp->flushed < sp->n && sp->done[sp->flushed]) {
-		if (++sp->flushed >= sp->n)
-			break;
-		snap_t *h = sp->held[sp->flushed];
-		for (size_t i = 0; h && i < h->n_items; i++)
-			emit_item(run, &h->items[i]);
-		snap_free(h);
-		sp->held[sp->flushed] = NULL;
-	}
+	/* The parts read in a row from the first unwritten one are written; the next, still being
+	 * read, writes what it held itself (at its next page, or when it is read). */
+	while (sp->flushed < sp->n && sp->done[sp->flushed])
+		flush_held(run, sp, sp->flushed++);
 	return sp->finished == sp->n;
 }
 
