@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 command -v bc >/dev/null || { echo "bench: the bc command is needed (apt-get install bc)"; exit 1; }
 if [ "${SMALL:-0}" = 1 ]; then
-	export ITEMS_EWS=10000 ITEMS_GRAPH=10000 N=10 BATCH_ITEMS=2000 BENCH_ITEMS=10000 BENCH_LARGE_ITEMS=100000 DIFF_SIZES="10000 30000 100000"
+	export ITEMS_EWS=10000 ITEMS_GRAPH=10000 SPLIT_ITEMS=20000 N=10 BATCH_ITEMS=2000 BENCH_ITEMS=10000 BENCH_LARGE_ITEMS=100000 DIFF_SIZES="10000 30000 100000"
 fi
 echo "== cache reader on a generated Outlook 2013+ OST (bench/writer_ost.sh)"
 sh bench/writer_ost.sh
@@ -15,6 +15,8 @@ echo; echo "== EWS client against the test server and exchangelib (bench/ews.sh)
 ITEMS=${ITEMS_EWS:-100000} sh bench/ews.sh
 echo; echo "== Graph client against the JavaScript SDK and a curl replay (bench/graph_client.sh)"
 ITEMS=${ITEMS_GRAPH:-100000} sh bench/graph_client.sh
+echo; echo "== one large folder read in parallel parts, 1 stream against 4, at 20 ms latency (bench/split.sh)"
+ITEMS=${SPLIT_ITEMS:-200000} sh bench/split.sh
 echo; echo "== test Graph server throughput (bench/graph.sh)"
 ITEMS=${ITEMS_GRAPH:-100000} sh bench/graph.sh
 echo; echo "== diff of two large snapshots (bench/diff.sh)"

@@ -10,7 +10,7 @@ _ostrecon_progress_opts='--progress --no-progress'
 _ostrecon_server_opts="--mailbox --api --url --autodiscover-only --graph-url --authority --cloud
     --graph-api --no-delta --auth --user --password-file --token-file --tenant --client-id
     --client-secret-file --certificate --certificate-key --scope --impersonate --anchor
-    --server-version --cacert --resolve --connect-to --insecure --concurrency --retries
+    --server-version --cacert --resolve --connect-to --insecure --concurrency --split-threshold --retries
     --retry-deadline --timeout --idle-timeout --connect-timeout --page-size --finditem --findfolder --associated --trace-dir
     $_ostrecon_progress_opts"
 _ostrecon_report_opts='-o --output --sync-window --text --json --html --all --width --redact --force'
@@ -46,7 +46,7 @@ _ostrecon_takes_value()
     case $2 in
     -o|--output|--mailbox|--reader|--api|--url|--graph-url|--authority|--cloud|--graph-api|--auth|\
     --user|--password-file|--token-file|--tenant|--client-id|--client-secret-file|--certificate|\
-    --certificate-key|--scope|--anchor|--server-version|--cacert|--concurrency|--retries|--retry-deadline|--timeout|\
+    --certificate-key|--scope|--anchor|--server-version|--cacert|--concurrency|--split-threshold|--retries|--retry-deadline|--timeout|\
     --connect-timeout|--page-size|--trace-dir|--sync-window|--ost|--jobs|--max-server-requests|\
     --shard|--config|--width|--log-file|--html|--resolve|--connect-to|--idle-timeout) return 0 ;;
     --export) [ "$1" = scan ] ;;

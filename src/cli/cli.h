@@ -64,6 +64,7 @@ enum {
 	OPT_SECRET_ON_ARGV, OPT_API, OPT_GRAPH_URL, OPT_AUTHORITY, OPT_CLOUD, OPT_GRAPH_API, OPT_NO_DELTA, OPT_TENANT,
 	OPT_CLIENT_ID, OPT_CLIENT_SECRET_FILE, OPT_CERTIFICATE, OPT_CERTIFICATE_KEY, OPT_SCOPE, OPT_IDLE_TIMEOUT, OPT_RETRY_DEADLINE,
 	OPT_RESOLVE, OPT_CONNECT_TO, OPT_AUTODISCOVER_ONLY, /* name mappings and Autodiscover */
+	OPT_SPLIT_THRESHOLD,
 	OPT_SERVER_LAST
 };
 #define CLI_SERVER_LONG_OPTIONS                                                                           \
@@ -87,6 +88,7 @@ enum {
 	{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT}, \
 	{"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},                                          \
 	{"page-size", required_argument, NULL, OPT_PAGE_SIZE}, {"finditem", no_argument, NULL, OPT_FINDITEM},  \
+	{"split-threshold", required_argument, NULL, OPT_SPLIT_THRESHOLD},                                    \
 	{"findfolder", no_argument, NULL, OPT_FINDFOLDER},                                                   \
 	{"associated", no_argument, NULL, OPT_ASSOCIATED}, {"no-progress", no_argument, NULL, OPT_NO_PROGRESS}, \
 	{"trace-dir", required_argument, NULL, OPT_TRACE_DIR},                                               \

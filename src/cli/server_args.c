@@ -182,6 +182,11 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 			return bad(command, "--page-size takes 1 to 1000 (EWS: at most 512)");
 		c->page_size = (int)v;
 		return 1;
+	case OPT_SPLIT_THRESHOLD:
+		if (parse_long(arg, 0, 1000000000, &v))
+			return bad(command, "--split-threshold takes 0 (never) to 1000000000 items");
+		c->pull.split_threshold = v;
+		return 1;
 	default: return 0;
 	}
 }
@@ -578,7 +583,10 @@ const char *cli_server_help =
 	"                           HOST or PORT empty: any; repeatable). For troubleshooting: the\n"
 	"                           certificate is still checked against the URL's host name\n"
 	"      --insecure           do not verify the server's certificate (warned; avoid)\n"
-	"      --concurrency N      folders pulled in parallel, 1..16 (default 4)\n"
+	"      --concurrency N      requests in flight: folders pulled in parallel, and the parts of\n"
+	"                           a large folder, 1..16 (default 4)\n"
+	"      --split-threshold N  a folder of N items or more is read in parts at once (Graph:\n"
+	"                           ranges of time; EWS: FindItem offsets), 0: never (default 5000)\n"
 	"      --retries N          retries per request on failures (default 6)\n"
 	"      --retry-deadline S   throttling answers (ErrorServerBusy, 429, 503) are retried as the\n"
 	"                           server says until S seconds into the pull (default 900)\n"

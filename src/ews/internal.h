@@ -19,7 +19,8 @@ int ews_req_sync_hierarchy(or_buf *b, const ews_options *opt, const char *sync_s
 /* FindFolder below parent_id (NULL: the mailbox root), Deep or Shallow. */
 int ews_req_find_folders(or_buf *b, const ews_options *opt, const char *parent_id, bool deep, int offset, int page);
 int ews_req_sync_items(or_buf *b, const ews_options *opt, const char *folder_id, const char *sync_state);
-int ews_req_find_items(or_buf *b, const ews_options *opt, const char *folder_id, bool associated, int offset);
+/* FindItem from `offset`, at most `max` items (0: the page size) */
+int ews_req_find_items(or_buf *b, const ews_options *opt, const char *folder_id, bool associated, int offset, int max);
 
 /* ----------------------------------------------------- versions (version.c) */
 

@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +24,7 @@
 #define MAX_PAGES 1000000      /* per folder or hierarchy: a broken server must not loop us forever */
 #define MAX_VERSION_TRIES 8    /* versions tried for the first request */
 #define MAX_WALK_FOLDERS 100000 /* folders listed one parent at a time, at most */
+#define EWS_MAX_PARTS 16        /* of a folder read in parallel parts */
 
 /* Distinguished folders asked for by name: they give folders their roles. */
 static const char *const distinguished_names[] = {
@@ -471,50 +474,95 @@ static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error 
 	return record_options(ep, run, err);
 }
 
+
+/* A large folder read in parts (pull_protocol.split): FindItem at offsets, the folder's count
+ * cut into equal ranges paged in parallel (src/pull writes an item two parts meet once). */
+typedef struct {
+	int n;
+	long start[EWS_MAX_PARTS + 1]; /* part k reads offsets [start[k], start[k+1]) */
+	pthread_mutex_t lock;          /* failed, why */
+	bool failed;
+	char why[400];                 /* the first part's failure */
+} split_plan;
+
+/* What one paging reads: a whole folder, or part k of a split one. */
+typedef struct {
+	split_plan *sp;                /* NULL: the whole folder */
+	int part;
+} item_range;
+
 /* One page's items, with keys from their ids where the server gave none. */
-static void add_items(pull_run *run, const snap_folder *f, ews_page *pg, bool associated)
+static void add_items(pull_run *run, const snap_folder *f, ews_page *pg, bool associated, const item_range *r)
 {
 	for (size_t i = 0; i < pg->scratch->n_items; i++)
 		key_from_id(pg->scratch->items[i].id, &pg->scratch->items[i].ident);
-	pull_add_items(run, f, pg->scratch->items, pg->scratch->n_items, associated);
+	if (r->sp)
+		pull_add_part_items(run, f, r->part, pg->scratch->items, pg->scratch->n_items);
+	else
+		pull_add_items(run, f, pg->scratch->items, pg->scratch->n_items, associated);
 }
 
-/* All items of one folder, with SyncFolderItems (or FindItem) paging. */
-static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_page *pg, const snap_folder *f,
-                        bool associated)
+/* A paging that failed: the folder's error line, or, for a part, the plan's note (the merge
+ * then reads the folder whole). */
+static void paging_failed(pull_run *run, const snap_folder *f, const item_range *r, const char *code, const char *fmt,
+                          ...) __attribute__((format(printf, 5, 6)));
+static void paging_failed(pull_run *run, const snap_folder *f, const item_range *r, const char *code, const char *fmt,
+                          ...)
 {
-	bool find = o->use_finditem || associated;
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!r->sp) {
+		pull_folder_error(run, f, code, "%s", msg);
+		return;
+	}
+	pthread_mutex_lock(&r->sp->lock);
+	if (!r->sp->failed)
+		snprintf(r->sp->why, sizeof r->sp->why, "part %d: %s", r->part + 1, msg);
+	r->sp->failed = true;
+	pthread_mutex_unlock(&r->sp->lock);
+}
+
+/* All items of one folder, with SyncFolderItems (or FindItem) paging; or one part of it, with
+ * FindItem from the part's first offset to the next part's. */
+static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_page *pg, const snap_folder *f,
+                        bool associated, const item_range *r)
+{
+	bool find = o->use_finditem || associated || r->sp;
 	const char *op = find ? "FindItem" : "SyncFolderItems";
 	char *state = NULL;
-	long offset = 0;
+	long offset = r->sp ? r->sp->start[r->part] : 0;
+	long end = r->sp ? r->sp->start[r->part + 1] : -1;
 	size_t got_total = 0;
 	or_error err = {0};
 	int page;
 	for (page = 0; page < MAX_PAGES; page++) {
 		or_buf req = {0};
-		int rc = find ? ews_req_find_items(&req, o, f->id, associated, (int)offset)
+		int rc = find ? ews_req_find_items(&req, o, f->id, associated, (int)offset, end < 0 ? 0 : (int)(end - offset))
 		              : ews_req_sync_items(&req, o, f->id, state);
 		rc = rc ? rc : ews_call(c, o, op, f->path ? f->path : f->name, &req, pg, &err);
 		buf_free(&req);
 		if (rc) {
 			if (!pull_stopping(run))
-				pull_folder_error(run, f, pull_error_code_name(rc), "%s%s: %s (%zu items read before the failure)",
-				                  associated ? "associated items: " : "", op, err.message, got_total);
+				paging_failed(run, f, r, pull_error_code_name(rc), "%s%s: %s (%zu items read before the failure)",
+				              associated ? "associated items: " : "", op, err.message, got_total);
 			break;
 		}
 		char text[320];
 		const char *code = first_error(pg, text, sizeof text);
 		if (code) {
-			pull_folder_error(run, f, status_code_name(code), "%s%s: %s (%zu items read before the failure)",
-			                  associated ? "associated items: " : "", op, text, got_total);
+			paging_failed(run, f, r, status_code_name(code), "%s%s: %s (%zu items read before the failure)",
+			              associated ? "associated items: " : "", op, text, got_total);
 			break;
 		}
-		add_items(run, f, pg, associated);
+		add_items(run, f, pg, associated, r);
 		size_t got = pg->scratch->n_items;
 		got_total += got;
 		if (find) {
 			offset = pg->next_offset > offset ? pg->next_offset : offset + (long)got;
-			if (pg->includes_last != 0 || got == 0)
+			if (pg->includes_last != 0 || got == 0 || (end >= 0 && offset >= end))
 				break;
 		} else {
 			bool same = state && pg->sync_state && strcmp(state, pg->sync_state) == 0;
@@ -523,24 +571,75 @@ static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_p
 			if (pg->includes_last != 0 || !state)
 				break;
 			if (same && got == 0) {
-				pull_folder_error(run, f, "protocol", "%s: the server keeps answering 'more items' without any "
-				                  "(%zu items read)", op, got_total);
+				paging_failed(run, f, r, "protocol", "%s: the server keeps answering 'more items' without any "
+				              "(%zu items read)", op, got_total);
 				break;
 			}
 		}
 	}
 	if (page == MAX_PAGES)
-		pull_folder_error(run, f, "limit", "%s: more than %d pages; stopped (%zu items read)", op, MAX_PAGES,
-		                  got_total);
+		paging_failed(run, f, r, "limit", "%s: more than %d pages; stopped (%zu items read)", op, MAX_PAGES, got_total);
 	free(state);
 }
 
 static void folder(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f)
 {
 	ews_pull *ep = ctx;
-	pull_folder(&ep->eff, run, c, ws, f, false);
+	pull_folder(&ep->eff, run, c, ws, f, false, &(item_range){0});
 	if (ep->associated && !pull_stopping(run))
-		pull_folder(&ep->eff, run, c, ws, f, true);
+		pull_folder(&ep->eff, run, c, ws, f, true, &(item_range){0});
+}
+
+/* The count is known (the hierarchy's TotalCount): equal ranges of offsets, no probe. */
+static int split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, int parts, void **plan)
+{
+	(void)ctx, (void)run, (void)c, (void)ws;
+	*plan = NULL;
+	if (parts > EWS_MAX_PARTS)
+		parts = EWS_MAX_PARTS;
+	if (f->content_count < parts || f->content_count > 0x7fffffff)
+		return 0;
+	split_plan *sp = calloc(1, sizeof *sp);
+	if (!sp)
+		return 0;
+	sp->n = parts;
+	for (int k = 0; k <= parts; k++)
+		sp->start[k] = (long)(f->content_count * k / parts);
+	/* the last part reads on to the end, whatever the count said */
+	sp->start[parts] = 0x7fffffff;
+	pthread_mutex_init(&sp->lock, NULL);
+	*plan = sp;
+	return parts;
+}
+
+static void part(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan, int k)
+{
+	ews_pull *ep = ctx;
+	pull_folder(&ep->eff, run, c, ws, f, false, &(item_range){.sp = plan, .part = k});
+}
+
+/* After the parts: a part that failed, or parts that do not add up to the folder's count (it
+ * changed while the offsets were read), and the folder is read whole, as `folder` reads it (the
+ * items already written are kept once); then the associated items, which are never split. */
+static void merge(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan)
+{
+	ews_pull *ep = ctx;
+	split_plan *sp = plan;
+	if (c && !pull_stopping(run)) {
+		size_t got = pull_split_count(run, f);
+		if (sp->failed || (int64_t)got != f->content_count) {
+			if (sp->failed)
+				log_verbose("folder %s: %s; reading the folder in one stream", f->path, sp->why);
+			else
+				log_verbose("folder %s: its %d parts hold %zu items, the folder %lld; reading it in one stream",
+				            f->path, sp->n, got, (long long)f->content_count);
+			pull_folder(&ep->eff, run, c, ws, f, false, &(item_range){0});
+		}
+		if (ep->associated && !pull_stopping(run))
+			pull_folder(&ep->eff, run, c, ws, f, true, &(item_range){0});
+	}
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
 }
 
 static const pull_protocol ews_protocol = {
@@ -549,6 +648,9 @@ static const pull_protocol ews_protocol = {
 	.worker_free = worker_free,
 	.hierarchy = hierarchy,
 	.folder = folder,
+	.split = split,
+	.part = part,
+	.merge = merge,
 };
 
 /* libxml2 wants its global state set up once, before any thread uses it. */

@@ -164,13 +164,14 @@ int ews_req_sync_items(or_buf *b, const ews_options *opt, const char *fid, const
 	return finish(b, opt, &body, rc);
 }
 
-int ews_req_find_items(or_buf *b, const ews_options *opt, const char *fid, bool associated, int offset)
+int ews_req_find_items(or_buf *b, const ews_options *opt, const char *fid, bool associated, int offset, int max)
 {
 	or_buf body = {0};
 	int rc = buf_printf(&body, "<m:FindItem Traversal=\"%s\">", associated ? "Associated" : "Shallow");
 	rc = rc ? rc : shape(&body, SHAPE_ITEM, false);
 	rc = rc ? rc : buf_printf(&body, "<m:IndexedPageItemView MaxEntriesReturned=\"%d\" Offset=\"%d\" "
-	                                 "BasePoint=\"Beginning\"/><m:ParentFolderIds>", opt->page_size, offset);
+	                                 "BasePoint=\"Beginning\"/><m:ParentFolderIds>",
+	                          max > 0 && max < opt->page_size ? max : opt->page_size, offset);
 	rc = rc ? rc : folder_id(&body, fid);
 	rc = rc ? rc : add(&body, "</m:ParentFolderIds></m:FindItem>");
 	return finish(b, opt, &body, rc);

@@ -107,6 +107,7 @@ int graph_get(pull_conn *c, const graph_options *o, const char *op, const char *
 
 #define GRAPH_MAX_PAGES 1000000 /* per folder or listing: a broken server must not loop us forever */
 #define GRAPH_MAX_RESTARTS 3    /* of one round whose delta state expired */
+#define GRAPH_MAX_PARTS 16      /* of a folder read in parallel parts */
 
 /* One Graph pull (pull.c, folders.c, items.c). */
 typedef struct {
@@ -119,7 +120,9 @@ typedef struct {
 	pthread_mutex_t lock;
 	int expand_on_delta;   /* -1 not known yet, 0 refused, 1 works */
 	bool no_delta;         /* delta refused (over quota) or not wanted: plain listings */
+	bool no_split;         /* the server refused the queries that split a folder */
 	long restarts;
+	long split_fallbacks;  /* split folders read whole after all (a part failed, counts differ) */
 } graph_pull;
 
 
@@ -138,5 +141,10 @@ extern const size_t graph_n_mail_not_covered;
 /* items.c: whether delta rounds take extended properties (asked once), and a folder's items. */
 int graph_probe_items(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err);
 void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f);
+/* A large folder read in parallel parts (pull_protocol's split, part and merge): ranges of the
+ * items' createdDateTime (mailbox API) or receivedDateTime (messages) on plain listings. */
+int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, int parts, void **plan);
+void graph_part(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan, int k);
+void graph_merge(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan);
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include "internal.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,14 +58,35 @@ static int id_set_add(id_set *s, const char *id)
 	}
 }
 
+/* A large folder read in parts (pull_protocol.split): ranges of one time property that every
+ * item of the collection has, their bounds found by probing, paged in parallel with a $filter on
+ * the plain listing (src/pull writes an item the parts meet twice once). */
+typedef struct {
+	graph_coll kind;
+	const char *prop;       /* createdDateTime (mailbox API items), receivedDateTime (messages) */
+	int n;                  /* parts */
+	char bound[GRAPH_MAX_PARTS - 1][24]; /* range r reads [bound[r-1], bound[r]) */
+	pthread_mutex_t lock;   /* failed, why */
+	bool failed;
+	char why[400];          /* the first part's failure */
+} split_plan;
+
+/* Where one round's items go: the folder's set of ids and count, or a part of a split. */
+typedef struct {
+	id_set *seen;
+	size_t *got;
+	split_plan *sp;         /* NULL: a whole folder */
+	int part;
+} item_sink;
+
 /* One page's new items, with keys from their ids where Graph gave none. */
-static int add_items(pull_run *run, const snap_folder *f, graph_page *pg, id_set *seen, size_t *got)
+static int add_items(pull_run *run, const snap_folder *f, graph_page *pg, const item_sink *to)
 {
 	snap_t *sc = pg->scratch;
 	size_t keep = 0;
 	for (size_t i = 0; i < sc->n_items; i++) {
 		snap_item *it = &sc->items[i];
-		int fresh = id_set_add(seen, it->id);
+		int fresh = id_set_add(to->seen, it->id);
 		if (fresh < 0)
 			return -1;
 		if (!fresh)
@@ -71,9 +94,35 @@ static int add_items(pull_run *run, const snap_folder *f, graph_page *pg, id_set
 		graph_key_from_ident(it->id, &it->ident);
 		sc->items[keep++] = *it;
 	}
-	pull_add_items(run, f, sc->items, keep, false);
-	*got += keep;
+	*to->got += keep;
+	if (to->sp)
+		pull_add_part_items(run, f, to->part, sc->items, keep);
+	else
+		pull_add_items(run, f, sc->items, keep, false);
 	return 0;
+}
+
+/* A round that failed: the folder's error line, or, for a part, the plan's note (the merge then
+ * reads the folder whole). */
+static void round_failed(pull_run *run, const snap_folder *f, const item_sink *to, const char *code, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
+static void round_failed(pull_run *run, const snap_folder *f, const item_sink *to, const char *code, const char *fmt,
+                         ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!to->sp) {
+		pull_folder_error(run, f, code, "%s", msg);
+		return;
+	}
+	pthread_mutex_lock(&to->sp->lock);
+	if (!to->sp->failed)
+		snprintf(to->sp->why, sizeof to->sp->why, "part %d: %s", to->part + 1, msg);
+	to->sp->failed = true;
+	pthread_mutex_unlock(&to->sp->lock);
 }
 
 /* Where a folder's items are: "/{folders}/{id}/{items}". */
@@ -88,20 +137,29 @@ static void items_path(graph_coll kind, const char *fid, char *out, size_t size)
 
 typedef enum { ROUND_DONE, ROUND_FAILED, ROUND_RESTART, ROUND_NO_EXPAND, ROUND_NO_DELTA } round_end;
 
-/* One round of a folder's items: a delta round, or a plain listing. */
+/* One round of a folder's items: a delta round, or a plain listing (with `filter`, a $filter
+ * already encoded for the query, for a part of a split folder). */
 static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, const snap_folder *f,
-                            graph_coll kind, bool delta, id_set *seen, size_t *got)
+                            graph_coll kind, bool delta, const char *filter, const item_sink *to)
 {
 	char path[1200];
 	char *fid = graph_escape(f->id);
 	if (!fid) {
-		pull_folder_error(run, f, "protocol", "out of memory");
+		round_failed(run, f, to, "protocol", "out of memory");
 		return ROUND_FAILED;
 	}
 	items_path(kind, fid, path, sizeof path);
 	free(fid);
 	char *url = graph_url(g->o->pull.url, g->base, path, kind, (graph_query){.delta = delta, .expand = true});
-	const char *op = delta ? "ItemsDelta" : "ListItems";
+	if (url && filter) {
+		or_buf b = {0};
+		if (buf_printf(&b, "%s&$filter=%s", url, filter) != 0 || buf_append(&b, "", 1) != 0)
+			buf_free(&b);
+		free(url);
+		url = b.data;
+	}
+	const char *op = delta ? "ItemsDelta" : to->sp ? "ListItemsPart" : "ListItems";
+	size_t *got = to->got;
 	round_end end = ROUND_DONE;
 	int page;
 	for (page = 0; url && page < GRAPH_MAX_PAGES; page++) {
@@ -129,8 +187,8 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 			return ROUND_RESTART;
 		if (rc) {
 			if (!pull_stopping(run))
-				pull_folder_error(run, f, pull_error_code_name(rc), "%s: %s (%zu items read before the failure)", op,
-				                  err.message, *got);
+				round_failed(run, f, to, pull_error_code_name(rc), "%s: %s (%zu items read before the failure)", op,
+				             err.message, *got);
 			return ROUND_FAILED;
 		}
 		if (probe) {
@@ -139,14 +197,14 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 			pthread_mutex_unlock(&g->lock);
 		}
 		size_t before = *got;
-		if (add_items(run, f, pg, seen, got) != 0) {
-			pull_folder_error(run, f, "protocol", "out of memory");
+		if (add_items(run, f, pg, to) != 0) {
+			round_failed(run, f, to, "protocol", "out of memory");
 			return ROUND_FAILED;
 		}
 		if (pg->next_link) {
 			if (*got == before && pg->scratch->n_items == 0 && page > 1000) {
-				pull_folder_error(run, f, "protocol", "%s: the server keeps sending empty pages (%zu items read)", op,
-				                  *got);
+				round_failed(run, f, to, "protocol", "%s: the server keeps sending empty pages (%zu items read)", op,
+				             *got);
 				return ROUND_FAILED;
 			}
 			url = pg->next_link;
@@ -155,28 +213,34 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 	}
 	if (url) {
 		free(url);
-		pull_folder_error(run, f, "limit", "%s: more than %d pages; stopped (%zu items read)", op, GRAPH_MAX_PAGES, *got);
+		round_failed(run, f, to, "limit", "%s: more than %d pages; stopped (%zu items read)", op, GRAPH_MAX_PAGES, *got);
 		end = ROUND_FAILED;
 	}
 	return end;
+}
+
+static graph_coll kind_of(const graph_pull *g, pull_run *run, const snap_folder *f)
+{
+	size_t i = (size_t)(f - pull_snapshot(run)->folders);
+	return i < g->n_kind ? g->kind[i] : COLL_MAILBOX_ITEMS;
 }
 
 void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f)
 {
 	graph_pull *g = ctx;
 	graph_page *pg = ws;
-	size_t i = (size_t)(f - pull_snapshot(run)->folders);
-	graph_coll kind = i < g->n_kind ? g->kind[i] : COLL_MAILBOX_ITEMS;
+	graph_coll kind = kind_of(g, run, f);
 	if (kind == COLL_NO_ITEMS)
 		return;
 	id_set seen = {0};
 	size_t got = 0;
+	item_sink to = {.seen = &seen, .got = &got};
 	bool expired = false;
 	for (int round = 0; round <= GRAPH_MAX_RESTARTS; round++) {
 		pthread_mutex_lock(&g->lock);
 		bool delta = !g->no_delta && g->expand_on_delta != 0 && kind != COLL_EVENTS && !expired;
 		pthread_mutex_unlock(&g->lock);
-		round_end end = item_round(g, run, c, pg, f, kind, delta, &seen, &got);
+		round_end end = item_round(g, run, c, pg, f, kind, delta, NULL, &to);
 		if (end == ROUND_DONE || end == ROUND_FAILED)
 			break;
 		if (end == ROUND_NO_DELTA) {
@@ -195,6 +259,144 @@ void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const 
 		}
 	}
 	free(seen.slot);
+}
+
+/* A time as a $filter takes it, to the second below (a bound anywhere between two items' times
+ * splits them the same way: each item falls in exactly one range). */
+static void bound_text(int64_t ft, char out[24])
+{
+	char t[32];
+	filetime_format(ft, t);
+	snprintf(out, 24, "%.19sZ", t);
+}
+
+int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, int parts, void **plan)
+{
+	graph_pull *g = ctx;
+	graph_page *pg = ws;
+	graph_coll kind = kind_of(g, run, f);
+	*plan = NULL;
+	pthread_mutex_lock(&g->lock);
+	bool refused = g->no_split;
+	pthread_mutex_unlock(&g->lock);
+	if (refused || (kind != COLL_MAILBOX_ITEMS && kind != COLL_MESSAGES) || f->content_count < 2)
+		return 0;
+	split_plan *sp = calloc(1, sizeof *sp);
+	char *fid = graph_escape(f->id);
+	if (!sp || !fid) {
+		free(sp);
+		free(fid);
+		return 0;
+	}
+	sp->kind = kind;
+	sp->prop = kind == COLL_MESSAGES ? "receivedDateTime" : "createdDateTime";
+	if (parts > GRAPH_MAX_PARTS)
+		parts = GRAPH_MAX_PARTS;
+	/* The bounds: the time of the item at each k/parts of the folder in the property's order,
+	 * one object each (so many requests before the first page; measured: far below one part's
+	 * pages for a folder over the threshold). */
+	char path[1200];
+	items_path(kind, fid, path, sizeof path);
+	free(fid);
+	int n = 1;
+	for (int k = 1; k < parts; k++) {
+		char *url = NULL;
+		or_buf b = {0};
+		size_t rl = strlen(g->o->pull.url);
+		while (rl && g->o->pull.url[rl - 1] == '/')
+			rl--;
+		if (buf_append(&b, g->o->pull.url, rl) != 0 ||
+		    buf_printf(&b, "%s%s?$select=%s&$orderby=%s&$top=1&$skip=%lld", g->base, path, sp->prop, sp->prop,
+		               (long long)(f->content_count * k / parts)) != 0 ||
+		    buf_append(&b, "", 1) != 0) {
+			buf_free(&b);
+			break;
+		}
+		url = b.data;
+		long http = 0;
+		or_error err = {0};
+		int rc = graph_get(c, g->o, "SplitProbe", f->path ? f->path : f->name, url, kind, false, false, pg, &http, &err);
+		free(url);
+		if (rc) {
+			if (http == 400 || http == 501) { /* the listing takes no $orderby or $skip: never again */
+				log_warn("%s: the server refuses the queries that split a large folder (%s); reading each folder "
+				         "in one stream", g->o->pull.mailbox, err.message);
+				pthread_mutex_lock(&g->lock);
+				g->no_split = true;
+				pthread_mutex_unlock(&g->lock);
+			} else if (!pull_stopping(run)) {
+				log_verbose("folder %s: %s; read in one stream", f->path, err.message);
+			}
+			n = 1;
+			break;
+		}
+		const snap_t *sc = pg->scratch;
+		if (sc->n_items == 0)
+			break; /* fewer items than the count said: the parts so far, the rest in the last */
+		int64_t t = kind == COLL_MESSAGES ? sc->items[0].received : sc->items[0].created;
+		if (t <= 0) {
+			n = 1;
+			break;
+		}
+		bound_text(t, sp->bound[n - 1]);
+		if (n > 1 && strcmp(sp->bound[n - 1], sp->bound[n - 2]) <= 0)
+			continue; /* the same second as the bound before: no part between them */
+		n++;
+	}
+	if (n < 2) {
+		free(sp);
+		return 0;
+	}
+	sp->n = n;
+	pthread_mutex_init(&sp->lock, NULL);
+	*plan = sp;
+	return n;
+}
+
+void graph_part(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan, int k)
+{
+	graph_pull *g = ctx;
+	split_plan *sp = plan;
+	/* Part 0 is the newest range: a folder's items are written newest first, as Graph lists
+	 * messages (the order of a split folder's parts is the snapshot's). */
+	int r = sp->n - 1 - k;
+	char filter[200];
+	if (r == 0)
+		snprintf(filter, sizeof filter, "%s%%20lt%%20%s", sp->prop, sp->bound[0]);
+	else if (r == sp->n - 1)
+		snprintf(filter, sizeof filter, "%s%%20ge%%20%s", sp->prop, sp->bound[r - 1]);
+	else
+		snprintf(filter, sizeof filter, "%s%%20ge%%20%s%%20and%%20%s%%20lt%%20%s", sp->prop, sp->bound[r - 1], sp->prop,
+		         sp->bound[r]);
+	id_set seen = {0};
+	size_t got = 0;
+	item_sink to = {.seen = &seen, .got = &got, .sp = sp, .part = k};
+	item_round(g, run, c, ws, f, sp->kind, false, filter, &to);
+	free(seen.slot);
+}
+
+void graph_merge(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan)
+{
+	split_plan *sp = plan;
+	if (c && !pull_stopping(run)) {
+		/* Every item has the property, so the parts together hold the folder: unless a part
+		 * failed or the folder changed meanwhile (or a server left items out of every range),
+		 * in which case the folder is read whole, the items already written kept once. */
+		size_t got = pull_split_count(run, f);
+		if (sp->failed || (int64_t)got != f->content_count) {
+			if (sp->failed)
+				log_verbose("folder %s: %s; reading the folder in one stream", f->path, sp->why);
+			else
+				log_verbose("folder %s: its %d parts hold %zu items, the folder %lld; reading it in one stream",
+				            f->path, sp->n, got, (long long)f->content_count);
+			pthread_mutex_lock(&((graph_pull *)ctx)->lock);
+			((graph_pull *)ctx)->split_fallbacks++;
+			pthread_mutex_unlock(&((graph_pull *)ctx)->lock);
+			graph_folder_items(ctx, run, c, ws, f);
+		}
+	}
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
 }
 
 

@@ -150,6 +150,9 @@ static const pull_protocol graph_protocol = {
 	.worker_free = worker_free,
 	.hierarchy = hierarchy,
 	.folder = graph_folder_items,
+	.split = graph_split,
+	.part = graph_part,
+	.merge = graph_merge,
 };
 
 static int capture(const graph_options *opt, const char *out_path, snap_t **keep, pull_summary *summary,
@@ -160,6 +163,8 @@ static int capture(const graph_options *opt, const char *out_path, snap_t **keep
 	int rc = pull_run_capture(&opt->pull, &graph_protocol, &g, out_path, keep, summary, err);
 	if (g.restarts)
 		log_verbose("%s: %ld folders started again after their delta state expired", opt->pull.mailbox, g.restarts);
+	if (g.split_fallbacks)
+		log_verbose("%s: %ld folders read in parts were read whole after all", opt->pull.mailbox, g.split_fallbacks);
 	pthread_mutex_destroy(&g.lock);
 	free(g.base);
 	free(g.kind);

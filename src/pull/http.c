@@ -90,6 +90,7 @@ void pull_options_init(pull_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->concurrency = 4;
+	o->split_threshold = PULL_SPLIT_THRESHOLD;
 	o->retries = 6;
 	o->retry_deadline_s = 900;
 	o->idle_timeout_s = 60;

@@ -47,6 +47,8 @@ typedef struct {
 } pull_token_source;
 
 #define PULL_TOKEN_MAX 16384 /* longest bearer token accepted */
+/* The default split_threshold: below 10 pages of 500 the probes a split costs are not repaid. */
+#define PULL_SPLIT_THRESHOLD 5000
 
 typedef struct {
 	const char *url;            /* the endpoint (EWS URL, or the Graph service root) */
@@ -62,7 +64,10 @@ typedef struct {
 	const char *const *resolve;
 	const char *const *connect_to;
 	bool insecure;              /* turn TLS verification off (warned) */
-	int concurrency;            /* parallel folder pulls, 1..16 */
+	int concurrency;            /* parallel requests (folders, or parts of a large folder), 1..16 */
+	/* A folder of at least this many items (the hierarchy's count) is paged in up to
+	 * `concurrency` parts at once where the protocol can split it (pull_protocol.split); 0: never. */
+	long split_threshold;
 	int retries;                /* attempts per request after the first, for failures; throttling
 	                               answers are retried as told until retry_deadline_s */
 	long retry_deadline_s;      /* no retry of a throttled request after this long into the pull */
@@ -189,6 +194,18 @@ typedef struct {
 	int (*hierarchy)(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error *err);
 	/* All items of one folder, page by page to pull_add_items; a failure is pull_folder_error. */
 	void (*folder)(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f);
+	/* Optional: one large folder paged in parallel parts. `split` is asked, by the worker that
+	 * takes a folder of at least split_threshold items, for at most `parts` parts: it returns
+	 * their number with *plan its own state, or 0 or 1 to page the folder whole with `folder`.
+	 * `part` reads part k (0..n-1), on any worker, its items to pull_add_part_items; the parts'
+	 * items reach the snapshot in part order whichever finishes first. `merge` runs once, after
+	 * the last part, on the worker that finished it: it checks what the parts read, completes
+	 * the folder (e.g. by `folder`'s listing) when they fell short, and frees the plan. When the
+	 * pull stops (pull_stopping) before every part ran, `merge` is called with c and ws NULL
+	 * and only frees the plan. */
+	int (*split)(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, int parts, void **plan);
+	void (*part)(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan, int k);
+	void (*merge)(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan);
 } pull_protocol;
 
 /* Runs a pull: the hierarchy, then every folder's items with a pool of `concurrency` workers,
@@ -207,6 +224,12 @@ snap_folder *pull_add_folder(pull_run *run, const snap_folder *src);
 /* For protocols, from workers: */
 /* Records one page's items (strings copied), with the folder's id and `associated` set. */
 void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_t n, bool associated);
+/* The same for part k of a split folder (normal items): held until the parts before it are
+ * read, so that the folder's items are written in part order. While a folder is split (its
+ * parts and its merge), an item whose id was met before in the folder is not written again. */
+void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *items, size_t n);
+/* For `merge`: the distinct items the split folder's parts wrote. */
+size_t pull_split_count(pull_run *run, const snap_folder *f);
 void pull_folder_error(pull_run *run, const snap_folder *f, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* True once a fatal error stops the pull: workers return at once. */

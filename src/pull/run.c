@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+typedef struct pull_split pull_split;
+
 struct pull_run {
 	pull_shared sh;
 	const pull_options *opt;
@@ -32,7 +34,68 @@ struct pull_run {
 	bool listed;           /* the hierarchy is known */
 	bool in_memory;        /* items kept in snap, no file */
 	bool nomem;            /* an item could not be kept */
+	pthread_cond_t jobs;   /* a split's parts were handed out, or a folder will not be split */
+	int planning;          /* workers asking the protocol whether to split a folder */
+	pull_split *splits;    /* split folders with parts not yet handed out */
+	pull_split **split_of; /* per folder: its split while its parts are read, or NULL */
+	int parts;             /* parts of a split folder: the workers (1: no split) */
 };
+
+/* A large folder read in parts by several workers (pull_protocol.split). Its items reach the
+ * snapshot in part order: part `flushed` writes its pages as they come, later parts hold theirs
+ * until the parts before them are read. */
+struct pull_split {
+	size_t folder;         /* index in snap->folders */
+	void *plan;            /* the protocol's */
+	int n, taken, finished, flushed;
+	bool *done;            /* per part: read */
+	snap_t **held;         /* per part: items waiting for the parts before it (NULL: none) */
+	pull_split *next;      /* in run->splits while parts remain to be handed out */
+	/* The folder's items met so far, by 64-bit hash of the id (0 = empty slot): parts whose
+	 * ranges overlap (a folder that changed under offsets) and a merge that reads the folder
+	 * again write each item once. */
+	uint64_t *ids;
+	size_t cap, n_ids;
+};
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+/* Adds an item's id to its split folder's set: 1 when new, 0 when met before, -1 out of memory. */
+static int split_see(pull_split *sp, const char *id)
+{
+	if ((sp->n_ids + 1) * 2 > sp->cap) {
+		size_t cap = sp->cap ? sp->cap * 2 : 4096;
+		uint64_t *slot = calloc(cap, sizeof *slot);
+		if (!slot)
+			return -1;
+		for (size_t i = 0; i < sp->cap; i++)
+			if (sp->ids[i])
+				for (size_t j = sp->ids[i] & (cap - 1);; j = (j + 1) & (cap - 1))
+					if (!slot[j]) {
+						slot[j] = sp->ids[i];
+						break;
+					}
+		free(sp->ids);
+		sp->ids = slot;
+		sp->cap = cap;
+	}
+	uint64_t h = id_hash(id);
+	for (size_t j = h & (sp->cap - 1);; j = (j + 1) & (sp->cap - 1)) {
+		if (sp->ids[j] == h)
+			return 0;
+		if (!sp->ids[j]) {
+			sp->ids[j] = h;
+			sp->n_ids++;
+			return 1;
+		}
+	}
+}
 
 snap_t *pull_snapshot(pull_run *run) { return run->snap; }
 pull_shared *pull_run_shared(pull_run *run) { return &run->sh; }
@@ -240,23 +303,177 @@ static bool keep_item(snap_t *s, const snap_item *src)
 	       (!src->pcl.len || it->pcl.data);
 }
 
+/* One item to the snapshot: written, or kept in memory. Called with wlock held. */
+static void emit_item(pull_run *run, const snap_item *it)
+{
+	if (!run->in_memory)
+		snap_write_item(&run->w, it);
+	else if (!keep_item(run->snap, it))
+		run->nomem = true;
+}
+
 void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_t n, bool associated)
 {
 	pthread_mutex_lock(&run->wlock);
+	/* a split folder's merge reading it whole: what the parts wrote is not written again */
+	pull_split *sp = run->split_of && !associated ? run->split_of[f - run->snap->folders] : NULL;
 	for (size_t i = 0; i < n; i++) {
 		snap_item *it = &items[i];
 		if (!it->id)
 			continue;
+		int fresh = sp ? split_see(sp, it->id) : 1;
+		if (fresh < 0)
+			run->nomem = true;
+		if (fresh <= 0)
+			continue;
 		it->folder_id = f->id;
 		it->associated = associated;
-		if (!run->in_memory)
-			snap_write_item(&run->w, it);
-		else if (!keep_item(run->snap, it))
-			run->nomem = true;
+		emit_item(run, it);
 		run->items++;
 		if (!associated)
 			run->items_normal++;
 	}
+	progress(run, false);
+	pthread_mutex_unlock(&run->wlock);
+}
+
+/* Writes what part k held. Called with wlock held, by part k's own worker, or by any worker once
+ * part k is read (nobody else touches a part's held items). */
+static void flush_held(pull_run *run, pull_split *sp, int k)
+{
+	snap_t *h = sp->held[k];
+	for (size_t i = 0; h && i < h->n_items; i++)
+		emit_item(run, &h->items[i]);
+	snap_free(h);
+	sp->held[k] = NULL;
+}
+
+void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *items, size_t n)
+{
+	pthread_mutex_lock(&run->wlock);
+	pull_split *sp = run->split_of ? run->split_of[f - run->snap->folders] : NULL;
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		snap_item *it = &items[i];
+		if (!it->id)
+			continue;
+		int fresh = sp ? split_see(sp, it->id) : 1;
+		if (fresh < 0)
+			run->nomem = true;
+		if (fresh <= 0)
+			continue;
+		it->folder_id = f->id;
+		it->associated = false;
+		items[m++] = *it;
+	}
+	run->items += m;
+	run->items_normal += m;
+	bool hold = sp && k > sp->flushed;
+	if (!hold) {
+		if (sp)
+			flush_held(run, sp, k); /* what this part held before the parts ahead of it were read */
+		for (size_t i = 0; i < m; i++)
+			emit_item(run, &items[i]);
+	}
+	progress(run, false);
+	pthread_mutex_unlock(&run->wlock);
+	if (!hold)
+		return;
+	/* Held outside the lock: until this part is read, only its own worker touches its items. */
+	bool nomem = false;
+	for (size_t i = 0; i < m && !nomem; i++)
+		nomem = (!sp->held[k] && snap_new(&sp->held[k], &(or_error){0}) != 0) || !keep_item(sp->held[k], &items[i]);
+	if (nomem) {
+		pthread_mutex_lock(&run->wlock);
+		run->nomem = true;
+		pthread_mutex_unlock(&run->wlock);
+	}
+}
+
+size_t pull_split_count(pull_run *run, const snap_folder *f)
+{
+	pthread_mutex_lock(&run->wlock);
+	const pull_split *sp = run->split_of ? run->split_of[f - run->snap->folders] : NULL;
+	size_t n = sp ? sp->n_ids : 0;
+	pthread_mutex_unlock(&run->wlock);
+	return n;
+}
+
+/* Part k of a split is read: the parts after it that were waiting on it are written. Returns
+ * true for the last part of the folder. Called with wlock held. */
+static bool part_done(pull_run *run, pull_split *sp, int k)
+{
+	sp->done[k] = true;
+	sp->finished++;
+	/* The parts read in a row from the first unwritten one are written; the next, still being
+	 * read, writes what it held itself (at its next page, or when it is read). */
+	while (sp->flushed < sp->n && sp->done[sp->flushed])
+		flush_held(run, sp, sp->flushed++);
+	return sp->finished == sp->n;
+}
+
+static void split_free(pull_split *sp)
+{
+	if (!sp)
+		return;
+	for (int k = 0; sp->held && k < sp->n; k++)
+		snap_free(sp->held[k]);
+	free(sp->held);
+	free(sp->done);
+	free(sp->ids);
+	free(sp);
+}
+
+/* Asks the protocol to split folder i; registers the split and returns it (the caller reads
+ * part 0), or NULL to read the folder whole. Called without wlock. */
+static pull_split *try_split(pull_run *run, pull_conn *c, void *ws, size_t i, int streams)
+{
+	const snap_folder *f = &run->snap->folders[i];
+	void *plan = NULL;
+	int n = run->proto->split(run->ctx, run, c, ws, f, streams, &plan);
+	if (n < 2 || n > 64) {
+		if (plan)
+			run->proto->merge(run->ctx, run, NULL, NULL, f, plan);
+		return NULL;
+	}
+	pull_split *sp = calloc(1, sizeof *sp);
+	if (sp) {
+		sp->done = calloc((size_t)n, sizeof *sp->done);
+		sp->held = calloc((size_t)n, sizeof *sp->held);
+	}
+	if (!sp || !sp->done || !sp->held) {
+		split_free(sp);
+		run->proto->merge(run->ctx, run, NULL, NULL, f, plan); /* frees the plan: read whole */
+		return NULL;
+	}
+	sp->folder = i;
+	sp->plan = plan;
+	sp->n = n;
+	sp->taken = 1; /* part 0: this worker's */
+	log_verbose("folder %s: %d parts read in parallel", f->path ? f->path : f->id, n);
+	pthread_mutex_lock(&run->wlock);
+	run->split_of[i] = sp;
+	sp->next = run->splits;
+	run->splits = sp;
+	pthread_mutex_unlock(&run->wlock);
+	return sp;
+}
+
+/* Reads part k of a split; the worker that reads the last one merges the folder. */
+static void run_part(pull_run *run, pull_conn *c, void *ws, pull_split *sp, int k)
+{
+	const snap_folder *f = &run->snap->folders[sp->folder];
+	run->proto->part(run->ctx, run, c, ws, f, sp->plan, k);
+	pthread_mutex_lock(&run->wlock);
+	bool last = part_done(run, sp, k);
+	pthread_mutex_unlock(&run->wlock);
+	if (!last)
+		return;
+	run->proto->merge(run->ctx, run, c, ws, f, sp->plan);
+	pthread_mutex_lock(&run->wlock);
+	run->split_of[sp->folder] = NULL;
+	split_free(sp);
+	run->done++;
 	progress(run, false);
 	pthread_mutex_unlock(&run->wlock);
 }
@@ -273,20 +490,64 @@ static void *worker(void *arg)
 		run->proto->worker_free(ws);
 		return NULL;
 	}
+	int streams = run->parts;
 	for (;;) {
+		/* The next job: a part of a split folder first (the folder is the largest in flight),
+		 * else the next folder; with neither, wait while another worker may still split one. */
+		pull_split *sp = NULL;
+		int part = -1;
+		size_t k = 0;
 		pthread_mutex_lock(&run->wlock);
-		size_t k = run->next++;
+		for (;;) {
+			if ((sp = run->splits) != NULL) {
+				part = sp->taken++;
+				if (sp->taken == sp->n)
+					run->splits = sp->next; /* every part handed out */
+				break;
+			}
+			if (run->next < run->snap->n_folders || !run->planning || run->sh.fatal) {
+				k = run->next++;
+				break;
+			}
+			pthread_cond_wait(&run->jobs, &run->wlock);
+		}
 		pthread_mutex_unlock(&run->wlock);
-		if (k >= run->snap->n_folders || run->sh.fatal)
+		if (run->sh.fatal)
+			break;
+		if (sp) {
+			run_part(run, c, ws, sp, part);
+			continue;
+		}
+		if (k >= run->snap->n_folders)
 			break;
 		size_t i = run->order[k];
+		const snap_folder *f = &run->snap->folders[i];
+		if (run->pull_items[i] && run->proto->split && streams > 1 && run->opt->split_threshold > 0 &&
+		    f->content_count >= run->opt->split_threshold) {
+			pthread_mutex_lock(&run->wlock);
+			run->planning++;
+			pthread_mutex_unlock(&run->wlock);
+			sp = try_split(run, c, ws, i, streams);
+			pthread_mutex_lock(&run->wlock);
+			run->planning--;
+			pthread_cond_broadcast(&run->jobs);
+			pthread_mutex_unlock(&run->wlock);
+			if (sp) {
+				run_part(run, c, ws, sp, 0);
+				continue;
+			}
+		}
 		if (run->pull_items[i])
-			run->proto->folder(run->ctx, run, c, ws, &run->snap->folders[i]);
+			run->proto->folder(run->ctx, run, c, ws, f);
 		pthread_mutex_lock(&run->wlock);
 		run->done++;
 		progress(run, false);
 		pthread_mutex_unlock(&run->wlock);
 	}
+	/* A fatal error: the others may be waiting for a split that will not come. */
+	pthread_mutex_lock(&run->wlock);
+	pthread_cond_broadcast(&run->jobs);
+	pthread_mutex_unlock(&run->wlock);
 	pull_conn_free(c);
 	run->proto->worker_free(ws);
 	return NULL;
@@ -339,8 +600,20 @@ static int pull_items(pull_run *run, or_error *err)
 {
 	const pull_options *opt = run->opt;
 	int n = opt->concurrency < 1 ? 1 : opt->concurrency > 16 ? 16 : opt->concurrency;
-	if ((size_t)n > run->snap->n_folders)
+	bool splittable = false; /* a folder that may be read in parts keeps every worker busy */
+	for (size_t i = 0; run->proto->split && opt->split_threshold > 0 && i < run->snap->n_folders; i++)
+		splittable = splittable || (run->pull_items[i] && run->snap->folders[i].content_count >= opt->split_threshold);
+	if (!splittable && (size_t)n > run->snap->n_folders)
 		n = run->snap->n_folders ? (int)run->snap->n_folders : 1;
+	/* A split folder: twice as many workers and parts as requests in flight (the transport keeps
+	 * at most `concurrency` in flight), so that while one worker writes the page it just read,
+	 * another's request takes its place: each part's chain of pages then waits on the server
+	 * alone, not on the client's parsing and writing as well. */
+	if (splittable && n > 1)
+		n = n * 2 > 16 ? 16 : n * 2;
+	run->parts = n;
+	if (!(run->split_of = calloc(run->snap->n_folders ? run->snap->n_folders : 1, sizeof *run->split_of)))
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	pthread_t threads[16];
 	int started = 0;
 	for (int i = 0; i < n; i++)
@@ -350,6 +623,15 @@ static int pull_items(pull_run *run, or_error *err)
 		worker(run);
 	for (int i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
+	/* Splits a fatal error left with parts unread: their plans are freed, nothing more. */
+	for (size_t i = 0; i < run->snap->n_folders; i++)
+		if (run->split_of[i]) {
+			run->proto->merge(run->ctx, run, NULL, NULL, &run->snap->folders[i], run->split_of[i]->plan);
+			split_free(run->split_of[i]);
+			run->split_of[i] = NULL;
+		}
+	if (run->nomem && !run->sh.fatal)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	if (!run->sh.fatal)
 		progress(run, true);
 	if (run->sh.fatal)
@@ -395,6 +677,7 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 	run.ctx = ctx;
 	pull_shared_init(&run.sh, opt);
 	pthread_mutex_init(&run.wlock, NULL);
+	pthread_cond_init(&run.jobs, NULL);
 	run.prog = opt->progress ? progress_start("server") : NULL;
 	pull_conn *c = NULL;
 	void *ws = NULL;
@@ -469,12 +752,14 @@ out:
 	progress_finish(run.prog, NULL); /* a pull that stopped early: its line goes */
 	free(run.pull_items);
 	free(run.order);
+	free(run.split_of);
 	pull_conn_free(c);
 	if (ws)
 		proto->worker_free(ws);
 	snap_free(run.snap);
 	free(options_json);
 	pull_shared_destroy(&run.sh);
+	pthread_cond_destroy(&run.jobs);
 	pthread_mutex_destroy(&run.wlock);
 	return rc;
 }

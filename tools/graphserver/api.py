@@ -32,6 +32,7 @@ RAOP_MESSAGE = "Access to OData is disabled: [RAOP] : Blocked by tenant configur
 
 _KEYED = re.compile(r"^([A-Za-z][\w.]*)\((.*)\)$", re.S)
 MESSAGE_FILTERS = {"receiveddatetime": ("ge", "gt", "le", "lt", "eq")}
+MBX_ITEM_FILTERS = {"createddatetime": ("ge", "gt", "le", "lt", "eq")}
 DELTA_FILTERS = {"receiveddatetime": ("ge", "gt")}
 FOLDER_TYPE_FILTER = {"type": ("eq",)}
 
@@ -381,23 +382,41 @@ def _list(ctx, view, objs, entity, q, path, frag, items=False):
                     folders=0 if items else len(page))
 
 
+_TIME_ATTR = {"receiveddatetime": "received", "createddatetime": "created"}
+_TESTS = {"ge": lambda r, v: r >= v, "gt": lambda r, v: r > v, "le": lambda r, v: r <= v,
+          "lt": lambda r, v: r < v, "eq": lambda r, v: r == v}
+
+
 def _filtered_items(view, f, q, items):
-    """A folder's items under a $filter on receivedDateTime and $orderby (cached per generation)."""
+    """A folder's items under a $filter on receivedDateTime or createdDateTime (comparisons joined
+    by `and`: every one holds) and $orderby on either, ascending or descending (cached per
+    generation). An item without the property matches no comparison, as in Graph; the sort is
+    stable (the collection's own order among equal times), items without the time first when
+    ascending."""
     if not q.filter and not q.orderby:
         return items
     key = ("items", f, q.filter, q.orderby, id(items))
 
     def make():
         out = items
-        if q.filter:
-            _, op, val = q.filter
-            test = {"ge": lambda r: r >= val, "gt": lambda r: r > val, "le": lambda r: r <= val,
-                    "lt": lambda r: r < val, "eq": lambda r: r == val}[op]
-            out = [it for it in out if it.received is not None and test(_utc(it.received))]
+        for i in range(0, len(q.filter or ()), 3):
+            prop, op, val = q.filter[i:i + 3]
+            attr, test = _TIME_ATTR[prop], _TESTS[op]
+            out = [it for it in out if getattr(it, attr) is not None and test(_utc(getattr(it, attr)), val)]
         if q.orderby:
-            out = sorted(out, key=lambda it: _utc(it.received or ""), reverse=True)
+            prop, _, direction = q.orderby.partition(" ")
+            attr = _TIME_ATTR[prop.lower()]
+            out = sorted(out, key=lambda it: _utc(getattr(it, attr) or ""), reverse=direction == "desc")
         return out
     return view.cached_filter(key, make)
+
+
+def _misses(ctx, q, items):
+    """--filter-misses N: a filtered listing leaves out the folder's every N-th item."""
+    n = ctx.state.args.filter_misses
+    if not n or not q.filter:
+        return items
+    return [it for it in items if it.index % n != 0]
 
 
 def _utc(t):
@@ -453,14 +472,15 @@ def get_mail_folder(ctx, addr, fref, base):
 
 
 def list_messages(ctx, addr, fref, base):
-    q = odata.parse(ctx.query_string, "message", LIST_OPTS + ("$filter", "$orderby"), MESSAGE_FILTERS)
+    q = odata.parse(ctx.query_string, "message", LIST_OPTS + ("$filter", "$orderby"), MESSAGE_FILTERS,
+                    conjunction=True)
     check_access(ctx, addr, MAIL_ANY, ext=q.ext is not None)
     view = ctx.store.current(addr)
     f = _folder(view, fref)
     if not view.is_mail_folder(f):
         raise E.item_not_found()
     ctx.check_folder_fault(view, f)
-    items = f.find_order if not q.filter else _filtered_items(view, f, q, f.find_order)
+    items = _misses(ctx, q, _filtered_items(view, f, q, f.find_order))
     path = base + "/mailFolders/%s/messages" % urllib.parse.quote(fref, safe="")
     return _list(ctx, view, items, "message", q, path, "users('%s')/mailFolders('%s')/messages"
                  % (_q(addr), view.fid[f]), items=True)
@@ -618,13 +638,14 @@ def get_mbx_folder(ctx, addr, fref):
 
 
 def list_mbx_items(ctx, addr, fref, base):
-    q = odata.parse(ctx.query_string, "mailboxItem", LIST_OPTS)
+    q = odata.parse(ctx.query_string, "mailboxItem", LIST_OPTS + ("$filter", "$orderby"), MBX_ITEM_FILTERS,
+                    orderby=("createdDateTime",), conjunction=True)
     check_access(ctx, addr, MBX_ITEMS)
     view = ctx.store.current(addr)
     f = _mbx_folder(view, fref)
     ctx.check_folder_fault(view, f)
     path = base + "/folders/%s/items" % urllib.parse.quote(fref, safe="")
-    return _list(ctx, view, f.items, "mailboxItem", q, path, "admin/exchange/mailboxes('%s')/folders('%s')/items"
+    return _list(ctx, view, _misses(ctx, q, _filtered_items(view, f, q, f.items)), "mailboxItem", q, path, "admin/exchange/mailboxes('%s')/folders('%s')/items"
                  % (view.mailbox_id, view.fid[f]), items=True)
 
 

@@ -175,10 +175,8 @@ def parse_select(value, entity):
     return tuple(names)
 
 
-def parse_filter(value, filters):
-    """A $filter of one comparison the endpoint allows: `filters` maps a declared property name
-    (lowercase) to the operators allowed; values are a DateTimeOffset or a quoted string."""
-    m = _FILTER.match(value)
+def _clause(text, filters, value):
+    m = _FILTER.match(text)
     if not m or m.group(1).lower() not in filters or m.group(2).lower() not in filters[m.group(1).lower()]:
         raise errors.bad_request("The test server does not support this $filter: %s" % value[:200],
                                  "ErrorInvalidUrlQueryFilter")
@@ -191,6 +189,20 @@ def parse_filter(value, filters):
     return (prop, op, t.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
+def parse_filter(value, filters, conjunction=False):
+    """A $filter of one comparison the endpoint allows (with `conjunction`, of several joined by
+    `and`, as a range of times is written): `filters` maps a declared property name (lowercase) to
+    the operators allowed; values are a DateTimeOffset or a quoted string. Returns the clauses
+    flattened, (property, op, value) for each."""
+    parts = re.split(r"\s+and\s+", value.strip(), flags=re.I) if conjunction else [value]
+    if len(parts) > 4:
+        raise errors.bad_request("The test server takes at most 4 clauses in a $filter.", "ErrorInvalidUrlQueryFilter")
+    out = ()
+    for part in parts:
+        out += _clause(part, filters, value)
+    return out
+
+
 def _int_option(name, value, lo, hi):
     try:
         n = int(value, 10)
@@ -201,10 +213,12 @@ def _int_option(name, value, lo, hi):
     return n
 
 
-def parse(qs, entity, allowed, filters=None):
+def parse(qs, entity, allowed, filters=None, orderby=("receivedDateTime",), conjunction=False):
     """Parses a query string for an endpoint. `allowed`: the option names the endpoint takes
     (system options with their $, custom ones lowercase); `entity`: the declared type $select and
-    $expand refer to. Raises GraphError for anything outside the subset."""
+    $expand refer to; `orderby`: the properties $orderby may name (ascending or descending);
+    `conjunction`: a $filter may join comparisons with `and`. Raises GraphError for anything
+    outside the subset."""
     q = Query()
     if len(qs) > MAX_QUERY:
         raise errors.GraphError(414, "BadRequest", "The query string is too long.")
@@ -237,13 +251,14 @@ def parse(qs, entity, allowed, filters=None):
                 raise errors.bad_request("Invalid value '%s' for query option $count." % value[:40])
             q.count = value.lower() == "true"
         elif low == "$filter":
-            q.filter = parse_filter(value, filters or {})
+            q.filter = parse_filter(value, filters or {}, conjunction)
         elif low == "$orderby":
-            v = " ".join(value.split()).lower()
-            if v not in ("receiveddatetime desc",):
-                raise errors.bad_request("The test server supports only $orderby=receivedDateTime desc.",
-                                         "ErrorInvalidUrlQuery")
-            q.orderby = "receivedDateTime desc"
+            words = value.split()
+            prop = next((p for p in orderby if words and words[0].lower() == p.lower()), None)
+            if prop is None or len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
+                raise errors.bad_request("The test server supports only $orderby=%s [asc|desc] here."
+                                         % " or ".join(orderby), "ErrorInvalidUrlQuery")
+            q.orderby = prop + (" desc" if len(words) == 2 and words[1].lower() == "desc" else " asc")
         elif low == "$skiptoken":
             q.skiptoken = value
         elif low == "$deltatoken":
