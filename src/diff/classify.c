@@ -720,9 +720,43 @@ static int integrity_findings(diff_ctx *c)
 	return 0;
 }
 
+/* Item findings come out in the order of side 0's items, which for a server side is the order in
+ * which its folders finished: with several folders read at once that changes from run to run. They
+ * are put in folder-table order (findings without a folder last), keeping their order within a
+ * folder, so that one mailbox gives one report. A counting sort: stable, one pass. */
+static int order_by_row(diff_result *r, size_t from, size_t to)
+{
+	size_t n = to - from, nb = r->n_rows + 1;
+	if (n < 2)
+		return 0;
+	size_t *start = calloc(nb + 1, sizeof *start);
+	diff_finding *tmp = malloc(n * sizeof *tmp);
+	if (!start || !tmp) {
+		free(start);
+		free(tmp);
+		return -1;
+	}
+	for (size_t k = from; k < to; k++) {
+		int32_t row = r->findings[k].row;
+		start[(row >= 0 ? (size_t)row : r->n_rows) + 1]++;
+	}
+	for (size_t b = 1; b <= nb; b++)
+		start[b] += start[b - 1];
+	for (size_t k = from; k < to; k++) {
+		int32_t row = r->findings[k].row;
+		tmp[start[row >= 0 ? (size_t)row : r->n_rows]++] = r->findings[k];
+	}
+	memcpy(r->findings + from, tmp, n * sizeof *tmp);
+	free(start);
+	free(tmp);
+	return 0;
+}
+
 int diff_classify(diff_ctx *c, or_error *err)
 {
-	if (build_rows(c) != 0 || folder_findings(c) != 0 || item_findings(c) != 0 || integrity_findings(c) != 0)
+	size_t first_item = 0;
+	if (build_rows(c) != 0 || folder_findings(c) != 0 || (first_item = c->r->n_findings, item_findings(c)) != 0 ||
+	    order_by_row(c->r, first_item, c->r->n_findings) != 0 || integrity_findings(c) != 0)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory classifying differences");
 	return 0;
 }
