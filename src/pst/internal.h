@@ -35,6 +35,7 @@ struct pst_ndb {
 	 * both go to a spill file (unlinked, beside the output) in key order as leaf entries; the few
 	 * other nodes (folders, tables, internal nodes) wait in memory and are merged in at the end */
 	FILE *spill_bbt, *spill_nbt;
+	char *fp_buf, *spill_buf[2]; /* their stdio buffers: glibc sizes its own by the block size */
 	uint64_t n_bbt, n_nbt_spilled;
 	uint32_t last_spilled_nid;
 	pst_nbt_entry *nbt;

@@ -83,7 +83,7 @@ static int io_fail(pst_ndb *f, or_error *err, const char *what)
 
 /* An unlinked temporary file in the output's directory (not /tmp, which may be memory): nothing to
  * clean up after a crash or a signal. */
-static int spill_open(pst_ndb *f, FILE **out, or_error *err)
+static int spill_open(pst_ndb *f, FILE **out, char **buf, or_error *err)
 {
 	char dir[4096];
 	const char *slash = strrchr(f->path, '/');
@@ -107,11 +107,15 @@ static int spill_open(pst_ndb *f, FILE **out, or_error *err)
 	if (fd < 0)
 		return or_fail(err, OR_ERR_IO, "cannot create a temporary file in %s: %s", dir, strerror(errno));
 	*out = fdopen(fd, "w+b");
-	if (!*out) {
-		close(fd);
+	if (!*out || !(*buf = malloc(1u << 16))) {
+		if (*out)
+			fclose(*out);
+		else
+			close(fd);
+		*out = NULL;
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
-	setvbuf(*out, NULL, _IOFBF, 1u << 16);
+	setvbuf(*out, *buf, _IOFBF, 1u << 16);
 	return 0;
 }
 
@@ -178,10 +182,13 @@ int pst_ndb_open(pst_ndb **out, const char *path, const pst_ndb_options *opt, or
 		pst_ndb_close(f);
 		return or_fail(err, OR_ERR_IO, "cannot open %s", path);
 	}
-	setvbuf(f->fp, NULL, _IOFBF, 1u << 20);
-	int rc = spill_open(f, &f->spill_bbt, err);
+	int rc = (f->fp_buf = malloc(1u << 20)) ? 0 : or_fail(err, OR_ERR_NOMEM, "out of memory");
+	if (rc == 0) {
+		setvbuf(f->fp, f->fp_buf, _IOFBF, 1u << 20);
+		rc = spill_open(f, &f->spill_bbt, &f->spill_buf[0], err);
+	}
 	if (rc == 0)
-		rc = spill_open(f, &f->spill_nbt, err);
+		rc = spill_open(f, &f->spill_nbt, &f->spill_buf[1], err);
 	if (rc) {
 		pst_ndb_close(f);
 		return rc;
@@ -215,6 +222,9 @@ void pst_ndb_close(pst_ndb *f)
 		fclose(f->spill_bbt);
 	if (f->spill_nbt)
 		fclose(f->spill_nbt);
+	free(f->fp_buf);
+	free(f->spill_buf[0]);
+	free(f->spill_buf[1]);
 	free(f->nbt);
 	free(f);
 }
