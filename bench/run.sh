@@ -11,7 +11,7 @@ if [ "${SMALL:-0}" = 1 ]; then
 fi
 echo "== cache reader on a generated Outlook 2013+ OST (bench/writer_ost.sh)"
 sh bench/writer_ost.sh
-echo; echo "== EWS client against the test server and exchangelib (bench/ews.sh)"
+echo; echo "== EWS client against the test server, a curl replay of its requests and exchangelib (bench/ews.sh)"
 ITEMS=${ITEMS_EWS:-100000} sh bench/ews.sh
 echo; echo "== Graph client against the JavaScript SDK and a curl replay (bench/graph_client.sh)"
 ITEMS=${ITEMS_GRAPH:-100000} sh bench/graph_client.sh

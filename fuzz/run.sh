@@ -98,7 +98,7 @@ seed_ews() {
 	for mode in "" "--finditem --associated"; do
 		# shellcheck disable=SC2086
 		timeout 120 "$BIN" server -q --no-progress --url "http://127.0.0.1:$port/EWS/Exchange.asmx" \
-			--mailbox alice@example.com --user alice --password-file "$tmp/pw" --page-size 7 \
+			--mailbox alice@example.com --user alice --auth basic --password-file "$tmp/pw" --page-size 7 \
 			--retries 3 $mode -o "$tmp/snap.jsonl" >/dev/null 2>&1
 	done
 	kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; server_pid=""

@@ -12,6 +12,13 @@
  * noncharacter U+FDD0), which the text handler turns into U+FFFD and notes on the record
  * (snap_item.repaired). libxml2's recovery mode is not used: it would guess at real damage too.
  *
+ * CPU per page (bench/ews.sh): libxml2's tokenizer is most of it and stays (hostile servers). The
+ * rest is kept small: the repair looks at 16 bytes at a time and hands a piece with nothing to
+ * repair to the parser as it came; elements and attributes are told apart by the address of their
+ * name in libxml2's dictionary (a table of the names below), not by comparing strings; the input
+ * goes to libxml2 in 16 KiB pieces, which keeps its buffer small and warm (64 KiB pieces cost a
+ * quarter more CPU, most of it in page faults on the buffer growing and moving).
+ *
  * Failures say whether another attempt could pass: OR_ERR_PROTOCOL for XML that is not well formed
  * (a body cut short or garbled in transit), OR_ERR_FORMAT for a well-formed answer whose content
  * cannot be used (a DTD, a bound exceeded, a malformed value), which a retry would only repeat.
@@ -20,12 +27,15 @@
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 128
 #define MAX_TEXT (4u << 20) /* one text value */
-#define FEED_CHUNK 65536    /* input bytes repaired and parsed at a time */
+#define FEED_CHUNK 16384    /* input bytes repaired and parsed at a time */
 #define REF_MAX 24          /* a character reference longer than this is left to libxml2 */
 
 /* U+FDD0 (a noncharacter, allowed by XML 1.0, never sent by Exchange) stands in for a forbidden
@@ -36,11 +46,36 @@ static const char REPLACEMENT[3] = {'\xef', '\xbf', '\xbd'};
 
 typedef enum { REC_NONE, REC_FOLDER, REC_ITEM } rec_kind;
 
+/* The element and attribute names the handlers act on. libxml2 hands every element and attribute
+ * name to the SAX2 callbacks as a string of its parser's dictionary, one string per name, so a
+ * name is recognised by its address: each of these is looked up in the dictionary once per
+ * parser, and a small table keyed by address gives a name's number (N_OTHER for the rest). */
+#define NAMES(X)                                                                                        \
+	X(Folders) X(Create) X(Update) X(Items) X(FolderId) X(ItemId) X(SearchFolder) X(ParentFolderId)    \
+	X(ExtendedProperty) X(ExtendedFieldURI) X(Value) X(Values) X(MessageXml) X(Body) X(RootFolder)     \
+	X(ServerVersionInfo) X(Fault) X(DisplayName) X(FolderClass) X(TotalCount) X(UnreadCount)           \
+	X(ItemClass) X(Subject) X(InternetMessageId) X(DateTimeReceived) X(DateTimeSent)                   \
+	X(DateTimeCreated) X(LastModifiedTime) X(Size) X(IsRead) X(Importance) X(ResponseCode)             \
+	X(MessageText) X(SyncState) X(IncludesLastItemInRange) X(IncludesLastFolderInRange) X(faultcode)  \
+	X(faultstring) X(Id) X(ChangeKey) X(PropertyTag) X(Name) X(ResponseClass) X(IndexedPagingOffset)  \
+	X(TotalItemsInView) X(MajorVersion) X(MinorVersion) X(MajorBuildNumber) X(MinorBuildNumber)        \
+	X(Version)
+#define NAME_ENUM(n) N_##n,
+#define NAME_TEXT(n) #n,
+typedef enum { N_OTHER, NAMES(NAME_ENUM) N_COUNT } name_id;
+static const char *const name_text[N_COUNT] = {"", NAMES(NAME_TEXT)};
+#define NAME_SLOTS 256 /* a power of two, over 2 * N_COUNT */
+
 struct ews_parser {
 	xmlParserCtxtPtr ctxt;
 	ews_page *page;
 	int depth;
-	char names[MAX_DEPTH][48]; /* local names of the open elements */
+	uint8_t names[MAX_DEPTH];  /* name_id of the open elements */
+	const xmlChar *atom[N_COUNT]; /* the dictionary's string of each name */
+	struct {
+		const xmlChar *key;
+		uint8_t id;
+	} slot[NAME_SLOTS];        /* name_id by the string's address (open addressing) */
 	or_buf text;
 	bool collect;              /* collecting text for the current element */
 	rec_kind rec;
@@ -64,10 +99,44 @@ struct ews_parser {
 	size_t repairs;
 };
 
-static const char *parent_name(ews_parser *p, int up)
+static unsigned slot_of(const xmlChar *key)
+{
+	return (unsigned)(((uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> 56) & (NAME_SLOTS - 1);
+}
+
+/* The name_id of a name the parser handed over (a dictionary string). */
+static name_id name_of(const ews_parser *p, const xmlChar *key)
+{
+	for (unsigned i = slot_of(key);; i = (i + 1) & (NAME_SLOTS - 1)) {
+		if (p->slot[i].key == key)
+			return (name_id)p->slot[i].id;
+		if (!p->slot[i].key)
+			return N_OTHER;
+	}
+}
+
+/* Interns the names in the parser's dictionary; -1 when it is out of memory. */
+static int names_init(ews_parser *p)
+{
+	for (int n = 1; n < N_COUNT; n++) {
+		const xmlChar *key = xmlDictLookup(p->ctxt->dict, (const xmlChar *)name_text[n], -1);
+		if (!key)
+			return -1;
+		p->atom[n] = key;
+		unsigned i = slot_of(key);
+		while (p->slot[i].key)
+			i = (i + 1) & (NAME_SLOTS - 1);
+		p->slot[i].key = key;
+		p->slot[i].id = (uint8_t)n;
+	}
+	return 0;
+}
+
+/* The name of the open element `up` levels above the innermost (N_OTHER above the root). */
+static name_id parent_name(const ews_parser *p, int up)
 {
 	int d = p->depth - 1 - up;
-	return d >= 0 ? p->names[d] : "";
+	return d >= 0 ? (name_id)p->names[d] : N_OTHER;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -76,12 +145,12 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static const char *attr(const xmlChar **attrs, int n, const char *name, char *buf, size_t size)
+static const char *attr(const ews_parser *p, const xmlChar **attrs, int n, name_id name, char *buf, size_t size)
 {
-	/* SAX2 attributes: localname, prefix, URI, value start, value end. */
+	/* SAX2 attributes: localname (a dictionary string), prefix, URI, value start, value end. */
 	for (int i = 0; i < n; i++) {
 		const xmlChar **a = attrs + 5 * i;
-		if (strcmp((const char *)a[0], name) == 0) {
+		if (a[0] == p->atom[name]) {
 			size_t len = (size_t)(a[4] - a[3]);
 			if (len >= size)
 				len = size - 1;
@@ -122,13 +191,11 @@ static long parse_tag(const char *text)
 }
 
 /* A record begins where a folder or an item element sits in a list of results. */
-static rec_kind record_kind(ews_parser *p, const char *name)
+static rec_kind record_kind(name_id parent, name_id id, const char *name)
 {
-	const char *parent = parent_name(p, 0);
-	if (strcmp(parent, "Folders") != 0 && strcmp(parent, "Create") != 0 && strcmp(parent, "Update") != 0 &&
-	    strcmp(parent, "Items") != 0)
+	if (parent != N_Folders && parent != N_Create && parent != N_Update && parent != N_Items)
 		return REC_NONE;
-	if (strcmp(name, "FolderId") == 0 || strcmp(name, "ItemId") == 0)
+	if (id == N_FolderId || id == N_ItemId)
 		return REC_NONE;
 	return ends_with(name, "Folder") ? REC_FOLDER : REC_ITEM;
 }
@@ -144,10 +211,11 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 		fail(p, "response nested too deeply");
 		return;
 	}
-	rec_kind kind = p->rec == REC_NONE ? record_kind(p, name) : REC_NONE;
-	bool in_message_xml = strcmp(parent_name(p, 0), "MessageXml") == 0;
-	bool body_child = p->depth == 2 && strcmp(parent_name(p, 0), "Body") == 0;
-	str_copy(p->names[p->depth], name, sizeof p->names[0]);
+	name_id id = name_of(p, local), parent = parent_name(p, 0);
+	rec_kind kind = p->rec == REC_NONE ? record_kind(parent, id, name) : REC_NONE;
+	bool in_message_xml = parent == N_MessageXml;
+	bool body_child = p->depth == 2 && parent == N_Body;
+	p->names[p->depth] = (uint8_t)id;
 	p->depth++;
 	p->collect = false;
 	p->text.len = 0;
@@ -165,7 +233,7 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 				return;
 			}
 			*slot = msg;
-			if (strcmp(name, "SearchFolder") == 0)
+			if (id == N_SearchFolder)
 				p->folder->role = "search";
 		} else {
 			p->item = snap_add_item(pg->scratch);
@@ -180,29 +248,29 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 	}
 	if (p->rec != REC_NONE) {
 		int rel = p->depth - p->rec_depth;
-		if (rel == 1 && (strcmp(name, "FolderId") == 0 || strcmp(name, "ItemId") == 0)) {
-			const char *id = attr(attrs, nattr, "Id", v, sizeof v);
+		if (rel == 1 && (id == N_FolderId || id == N_ItemId)) {
+			const char *oid = attr(p, attrs, nattr, N_Id, v, sizeof v);
 			if (p->rec == REC_FOLDER)
-				p->folder->id = snap_strdup(pg->scratch, id);
+				p->folder->id = snap_strdup(pg->scratch, oid);
 			else
-				p->item->id = snap_strdup(pg->scratch, id);
+				p->item->id = snap_strdup(pg->scratch, oid);
 			/* The ChangeKey attribute carries the object's change key (docs/QUIRKS.md). */
-			const char *ck = attr(attrs, nattr, "ChangeKey", v, sizeof v);
+			const char *ck = attr(p, attrs, nattr, N_ChangeKey, v, sizeof v);
 			p->has_ck = ck && pull_change_key(ck, p->ck) == 0;
-		} else if (rel == 1 && strcmp(name, "ParentFolderId") == 0) {
-			const char *id = attr(attrs, nattr, "Id", v, sizeof v);
+		} else if (rel == 1 && id == N_ParentFolderId) {
+			const char *oid = attr(p, attrs, nattr, N_Id, v, sizeof v);
 			if (p->rec == REC_FOLDER)
-				p->folder->parent_id = snap_strdup(pg->scratch, id);
+				p->folder->parent_id = snap_strdup(pg->scratch, oid);
 			else
-				p->item->folder_id = snap_strdup(pg->scratch, id);
-		} else if (rel == 1 && strcmp(name, "ExtendedProperty") == 0) {
+				p->item->folder_id = snap_strdup(pg->scratch, oid);
+		} else if (rel == 1 && id == N_ExtendedProperty) {
 			p->ext_tag = -1;
 			p->ext_value = 0;
-		} else if (rel == 2 && strcmp(name, "ExtendedFieldURI") == 0) {
-			const char *tag = attr(attrs, nattr, "PropertyTag", v, sizeof v);
+		} else if (rel == 2 && id == N_ExtendedFieldURI) {
+			const char *tag = attr(p, attrs, nattr, N_PropertyTag, v, sizeof v);
 			p->ext_tag = tag ? parse_tag(tag) : -1;
-		} else if (rel == 1 || (rel == 2 && strcmp(name, "Value") == 0) ||
-		           (rel == 3 && strcmp(name, "Value") == 0 && strcmp(parent_name(p, 1), "Values") == 0)) {
+		} else if (rel == 1 || (rel == 2 && id == N_Value) ||
+		           (rel == 3 && id == N_Value && parent_name(p, 1) == N_Values)) {
 			p->collect = true;
 		}
 		return;
@@ -215,44 +283,44 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix, con
 			pg->operation[n - 8] = '\0';
 		}
 	}
-	if (in_message_xml && strcmp(name, "Value") == 0) {
+	if (in_message_xml && id == N_Value) {
 		/* MessageXml's values are told apart by Name (a throttling answer may list MaxConcurrency
 		 * and others before BackOffMilliseconds). */
-		const char *what = attr(attrs, nattr, "Name", v, sizeof v);
+		const char *what = attr(p, attrs, nattr, N_Name, v, sizeof v);
 		p->backoff_value = what && strcmp(what, "BackOffMilliseconds") == 0;
 		p->collect = p->backoff_value;
-	} else if (ends_with(name, "ResponseMessage")) {
+	} else if (id == N_RootFolder) {
+		const char *a;
+		if ((a = attr(p, attrs, nattr, N_IndexedPagingOffset, v, sizeof v)))
+			pg->next_offset = strtol(a, NULL, 10);
+		if ((a = attr(p, attrs, nattr, N_TotalItemsInView, v, sizeof v)))
+			pg->total_in_view = strtol(a, NULL, 10);
+		if ((a = attr(p, attrs, nattr, N_IncludesLastItemInRange, v, sizeof v)))
+			pg->includes_last = strcmp(a, "true") == 0;
+	} else if (id == N_ServerVersionInfo) {
+		char maj[16] = "", min[16] = "", b1[16] = "", b2[16] = "";
+		attr(p, attrs, nattr, N_MajorVersion, maj, sizeof maj);
+		attr(p, attrs, nattr, N_MinorVersion, min, sizeof min);
+		attr(p, attrs, nattr, N_MajorBuildNumber, b1, sizeof b1);
+		attr(p, attrs, nattr, N_MinorBuildNumber, b2, sizeof b2);
+		snprintf(pg->server_version, sizeof pg->server_version, "%s.%s.%s.%s", maj, min, b1, b2);
+		pg->server_major = (int)strtol(maj, NULL, 10);
+		pg->server_minor = (int)strtol(min, NULL, 10);
+		pg->server_build = (int)strtol(b1, NULL, 10);
+		if (!attr(p, attrs, nattr, N_Version, pg->server_schema, sizeof pg->server_schema))
+			pg->server_schema[0] = '\0';
+	} else if (id == N_Fault) {
+		pg->is_fault = true;
+		p->in_fault = true;
+	} else if (id == N_OTHER && ends_with(name, "ResponseMessage")) { /* no named one ends so */
 		ews_status *s = add_status(pg);
 		if (!s) {
 			fail_code(p, OR_ERR_NOMEM, "out of memory");
 			return;
 		}
-		const char *cls = attr(attrs, nattr, "ResponseClass", v, sizeof v);
+		const char *cls = attr(p, attrs, nattr, N_ResponseClass, v, sizeof v);
 		str_copy(s->cls, cls ? cls : "", sizeof s->cls);
 		p->status_depth = p->depth;
-	} else if (strcmp(name, "RootFolder") == 0) {
-		const char *a;
-		if ((a = attr(attrs, nattr, "IndexedPagingOffset", v, sizeof v)))
-			pg->next_offset = strtol(a, NULL, 10);
-		if ((a = attr(attrs, nattr, "TotalItemsInView", v, sizeof v)))
-			pg->total_in_view = strtol(a, NULL, 10);
-		if ((a = attr(attrs, nattr, "IncludesLastItemInRange", v, sizeof v)))
-			pg->includes_last = strcmp(a, "true") == 0;
-	} else if (strcmp(name, "ServerVersionInfo") == 0) {
-		char maj[16] = "", min[16] = "", b1[16] = "", b2[16] = "";
-		attr(attrs, nattr, "MajorVersion", maj, sizeof maj);
-		attr(attrs, nattr, "MinorVersion", min, sizeof min);
-		attr(attrs, nattr, "MajorBuildNumber", b1, sizeof b1);
-		attr(attrs, nattr, "MinorBuildNumber", b2, sizeof b2);
-		snprintf(pg->server_version, sizeof pg->server_version, "%s.%s.%s.%s", maj, min, b1, b2);
-		pg->server_major = (int)strtol(maj, NULL, 10);
-		pg->server_minor = (int)strtol(min, NULL, 10);
-		pg->server_build = (int)strtol(b1, NULL, 10);
-		if (!attr(attrs, nattr, "Version", pg->server_schema, sizeof pg->server_schema))
-			pg->server_schema[0] = '\0';
-	} else if (strcmp(name, "Fault") == 0) {
-		pg->is_fault = true;
-		p->in_fault = true;
 	} else {
 		p->collect = true;
 	}
@@ -285,13 +353,15 @@ static void set_time(ews_parser *p, int64_t *ft, const char *t)
 static snap_bin decode_b64(snap_t *s, const char *t, bool *ok)
 {
 	size_t n = strlen(t);
-	uint8_t *tmp = malloc(n / 4 * 3 + 3);
+	uint8_t small[192]; /* change keys and PCLs are tens of bytes */
+	uint8_t *tmp = n / 4 * 3 + 3 <= sizeof small ? small : malloc(n / 4 * 3 + 3);
 	snap_bin b = {NULL, 0};
 	int len = tmp ? b64_decode(t, tmp, n / 4 * 3 + 3) : -1;
 	*ok = len >= 0;
 	if (len > 0)
 		b = snap_bindup(s, tmp, (size_t)len);
-	free(tmp);
+	if (tmp != small)
+		free(tmp);
 	return b;
 }
 
@@ -318,17 +388,17 @@ static void add_special(ews_parser *p, const char *t)
 	memcpy(sp->key, eid + n - 24, SNAP_KEY_LEN); /* GUID, counter, 2 pad bytes end an entry id */
 }
 
-static void record_field(ews_parser *p, const char *name, const char *t, bool repaired)
+static void record_field(ews_parser *p, name_id name, const char *t, size_t len, bool repaired)
 {
 	snap_t *s = p->page->scratch;
 	int rel = p->depth - p->rec_depth;
-	if (rel == 3 && strcmp(name, "Value") == 0) { /* ExtendedProperty/Values/Value */
+	if (rel == 3 && name == N_Value) { /* ExtendedProperty/Values/Value */
 		if (p->rec == REC_FOLDER && p->ext_tag == 0x36D8)
 			add_special(p, t);
 		p->ext_value++;
 		return;
 	}
-	if (rel == 2 && strcmp(name, "Value") == 0) { /* ExtendedProperty/Value */
+	if (rel == 2 && name == N_Value) { /* ExtendedProperty/Value */
 		bool ok = true;
 		long tag = p->ext_tag;
 		bool folder = p->rec == REC_FOLDER;
@@ -362,43 +432,64 @@ static void record_field(ews_parser *p, const char *name, const char *t, bool re
 		return;
 	if (p->rec == REC_FOLDER) {
 		snap_folder *f = p->folder;
-		if (strcmp(name, "DisplayName") == 0) {
-			f->name = snap_strdup(s, t);
+		switch (name) {
+		case N_DisplayName:
+			f->name = snap_strndup(s, t, len);
 			f->repaired |= repaired ? SNAP_REPAIRED_NAME : 0;
-		} else if (strcmp(name, "FolderClass") == 0) {
-			f->cls = snap_strdup(s, t);
+			break;
+		case N_FolderClass:
+			f->cls = snap_strndup(s, t, len);
 			f->repaired |= repaired ? SNAP_REPAIRED_CLASS : 0;
-		} else if (strcmp(name, "TotalCount") == 0) {
+			break;
+		case N_TotalCount:
 			f->content_count = strtoll(t, NULL, 10);
-		} else if (strcmp(name, "UnreadCount") == 0) {
+			break;
+		case N_UnreadCount:
 			f->unread_count = strtoll(t, NULL, 10);
+			break;
+		default:
+			break;
 		}
 		return;
 	}
 	snap_item *it = p->item;
-	if (strcmp(name, "ItemClass") == 0) {
-		it->cls = snap_strdup(s, t);
+	switch (name) {
+	case N_ItemClass:
+		it->cls = snap_strndup(s, t, len);
 		it->repaired |= repaired ? SNAP_REPAIRED_CLASS : 0;
-	} else if (strcmp(name, "Subject") == 0) {
-		it->subject = snap_strdup(s, t);
+		break;
+	case N_Subject:
+		it->subject = snap_strndup(s, t, len);
 		it->repaired |= repaired ? SNAP_REPAIRED_SUBJECT : 0;
-	} else if (strcmp(name, "InternetMessageId") == 0) {
-		it->message_id = snap_strdup(s, t);
+		break;
+	case N_InternetMessageId:
+		it->message_id = snap_strndup(s, t, len);
 		it->repaired |= repaired ? SNAP_REPAIRED_MESSAGE_ID : 0;
-	} else if (strcmp(name, "DateTimeReceived") == 0)
+		break;
+	case N_DateTimeReceived:
 		set_time(p, &it->received, t);
-	else if (strcmp(name, "DateTimeSent") == 0)
+		break;
+	case N_DateTimeSent:
 		set_time(p, &it->sent, t);
-	else if (strcmp(name, "DateTimeCreated") == 0)
+		break;
+	case N_DateTimeCreated:
 		set_time(p, &it->created, t);
-	else if (strcmp(name, "LastModifiedTime") == 0)
+		break;
+	case N_LastModifiedTime:
 		set_time(p, &it->modified, t);
-	else if (strcmp(name, "Size") == 0)
+		break;
+	case N_Size:
 		it->size = strtoll(t, NULL, 10);
-	else if (strcmp(name, "IsRead") == 0)
+		break;
+	case N_IsRead:
 		it->read = parse_bool(t);
-	else if (strcmp(name, "Importance") == 0)
+		break;
+	case N_Importance:
 		it->importance = strcmp(t, "Low") == 0 ? 0 : strcmp(t, "High") == 0 ? 2 : 1;
+		break;
+	default:
+		break;
+	}
 }
 
 /* A record is complete: its change key from the ChangeKey attribute where the server gave no
@@ -418,7 +509,9 @@ static void end_record(ews_parser *p)
 static bool unmark(char *t, size_t len)
 {
 	bool any = false;
-	for (char *m = len >= 3 ? memmem(t, len, MARK, 3) : NULL; m; m = memmem(m, len - (size_t)(m - t), MARK, 3)) {
+	if (len < 3 || !memchr(t, MARK[0], len)) /* the usual case: no marker's first byte at all */
+		return false;
+	for (char *m = memmem(t, len, MARK, 3); m; m = memmem(m, len - (size_t)(m - t), MARK, 3)) {
 		memcpy(m, REPLACEMENT, 3);
 		any = true;
 	}
@@ -429,7 +522,7 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 {
 	ews_parser *p = ctx;
 	ews_page *pg = p->page;
-	const char *name = (const char *)local;
+	name_id name = name_of(p, local);
 	static char empty[1];
 	char *t = p->text.data ? p->text.data : empty;
 	bool repaired = p->collect && p->text.len && unmark(t, p->text.len);
@@ -437,8 +530,8 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 		if (p->depth == p->rec_depth)
 			end_record(p);
 		else if (p->collect)
-			record_field(p, name, t, repaired);
-	} else if (p->collect && p->backoff_value && strcmp(name, "Value") == 0) {
+			record_field(p, name, t, p->text.len, repaired);
+	} else if (p->collect && p->backoff_value && name == N_Value) {
 		long ms = strtol(t, NULL, 10); /* MessageXml/Value Name="BackOffMilliseconds" */
 		if (ms > pg->backoff_ms)
 			pg->backoff_ms = ms;
@@ -446,28 +539,28 @@ static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix, const
 	} else if (p->collect) {
 		if (p->status_depth && p->depth == p->status_depth + 1 && pg->n_status) {
 			ews_status *s = &pg->status[pg->n_status - 1];
-			if (strcmp(name, "ResponseCode") == 0)
+			if (name == N_ResponseCode)
 				str_copy(s->code, t, sizeof s->code);
-			else if (strcmp(name, "MessageText") == 0)
+			else if (name == N_MessageText)
 				str_copy(s->text, t, sizeof s->text);
-			else if (strcmp(name, "SyncState") == 0) {
+			else if (name == N_SyncState) {
 				free(pg->sync_state);
 				if (!(pg->sync_state = strdup(t)))
 					fail_code(p, OR_ERR_NOMEM, "out of memory");
-			} else if (strcmp(name, "IncludesLastItemInRange") == 0 || strcmp(name, "IncludesLastFolderInRange") == 0)
+			} else if (name == N_IncludesLastItemInRange || name == N_IncludesLastFolderInRange)
 				pg->includes_last = parse_bool(t);
 		} else if (p->in_fault) {
 			/* faultcode is "a:ErrorServerBusy" or, on Exchange 2007, "soap11:Client": the
 			 * detail's ResponseCode, when there, names the error. */
-			if (strcmp(name, "faultcode") == 0 && !*pg->fault_code)
+			if (name == N_faultcode && !*pg->fault_code)
 				str_copy(pg->fault_code, trim(t), sizeof pg->fault_code);
-			else if (strcmp(name, "faultstring") == 0)
+			else if (name == N_faultstring)
 				str_copy(pg->fault_text, trim(t), sizeof pg->fault_text);
-			else if (strcmp(name, "ResponseCode") == 0)
+			else if (name == N_ResponseCode)
 				str_copy(pg->fault_code, trim(t), sizeof pg->fault_code);
 		}
 	}
-	if (ends_with(name, "ResponseMessage") && p->depth == p->status_depth)
+	if (p->depth == p->status_depth && name == N_OTHER && ends_with((const char *)local, "ResponseMessage"))
 		p->status_depth = 0;
 	p->depth--;
 	p->collect = false;
@@ -548,6 +641,10 @@ int ews_parser_new(ews_parser **out, ews_page *page, or_error *err)
 		return or_fail(err, OR_ERR_NOMEM, "cannot create an XML parser");
 	}
 	xmlCtxtUseOptions(p->ctxt, XML_PARSE_NONET | XML_PARSE_NOWARNING);
+	if (names_init(p) != 0) {
+		ews_parser_free(p);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
 	*out = p;
 	return 0;
 }
@@ -589,21 +686,77 @@ static bool ref_digit(const char *ref, size_t n, char c)
  * each raw control character it forbids, replaced by MARK. A reference split across two feeds
  * is held in p->ref until its end arrives. Returns the number of bytes written (at most
  * 3 * len + REF_MAX). */
-static size_t repair(ews_parser *p, const char *in, size_t len)
+/* True when the repair has to look at in[k]: a control character XML 1.0 forbids, or a '&' that
+ * may begin a character reference (one followed by '#', or the last byte of the piece: its next
+ * byte is not known yet). Any other '&' (an entity: "&lt;") goes on as it is. */
+static bool stop_at(const char *in, size_t k, size_t len)
+{
+	unsigned char u = (unsigned char)in[k];
+	if (u == '&')
+		return k + 1 == len || in[k + 1] == '#';
+	return u < 0x20 && u != 0x9 && u != 0xA && u != 0xD;
+}
+
+/* The length of the run at the start of in[0..len) the repair passes on unchanged (up to the
+ * first stop_at). 16 or 8 bytes at a time: a block none of whose bytes is below 0x20 or is '&' is
+ * passed whole; the marked bytes of another (a tab, a line end, an entity) are looked at. */
+static size_t plain_run(const char *in, size_t len)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i amp16 = _mm_set1_epi8('&'), c1f = _mm_set1_epi8(0x1f);
+	for (; i + 16 <= len; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+		/* bytes <= 0x1f (unsigned: min(x, 0x1f) == x), and '&' */
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x), _mm_cmpeq_epi8(x, amp16)));
+		for (; m; m &= m - 1) {
+			size_t k = i + (size_t)__builtin_ctz(m);
+			if (stop_at(in, k, len))
+				return k;
+		}
+	}
+#endif
+	const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, amp;
+		memcpy(&x, in + i, 8);
+		amp = x ^ (ones * '&');
+		/* a byte of x below 0x20, or a zero byte of amp (a '&' in x) */
+		if (((x - ones * 0x20) & ~x & highs) | ((amp - ones) & ~amp & highs))
+			for (size_t k = i; k < i + 8; k++)
+				if (stop_at(in, k, len))
+					return k;
+	}
+	while (i < len && !stop_at(in, i, len))
+		i++;
+	return i;
+}
+
+/* Copies `len` bytes to p->out, each character reference to a character XML 1.0 forbids, and
+ * each raw control character it forbids, replaced by MARK. A reference split across two feeds
+ * is held in p->ref until its end arrives. `plain` bytes at the start are known to need nothing
+ * (plain_run). Returns the number of bytes written (at most 3 * len + REF_MAX). */
+static size_t repair(ews_parser *p, const char *in, size_t len, size_t plain)
 {
 	char *w = p->out;
 	for (size_t i = 0; i < len;) {
 		char c = in[i];
 		if (p->ref_len == 0) {
-			unsigned char u = (unsigned char)c;
-			if (c == '&') {
+			size_t run = plain ? plain : plain_run(in + i, len - i);
+			plain = 0;
+			if (run) {
+				memcpy(w, in + i, run);
+				w += run;
+				i += run;
+				continue;
+			}
+			if (c == '&') { /* perhaps a reference */
 				p->ref[p->ref_len++] = c;
-			} else if (u < 0x20 && u != 0x9 && u != 0xA && u != 0xD) {
+			} else { /* a control character XML 1.0 forbids */
 				memcpy(w, MARK, 3);
 				w += 3;
 				p->repairs++;
-			} else {
-				*w++ = c;
 			}
 			i++;
 			continue;
@@ -644,8 +797,15 @@ int ews_parser_feed(ews_parser *p, const char *data, size_t len, or_error *err)
 {
 	while (len && !p->failed) {
 		size_t chunk = len > FEED_CHUNK ? FEED_CHUNK : len;
-		size_t n = repair(p, data, chunk);
-		if (n && xmlParseChunk(p->ctxt, p->out, (int)n, 0) != 0 && !p->failed) {
+		/* Most pieces hold nothing to repair: those go to the parser as they are. */
+		size_t plain = p->ref_len ? 0 : plain_run(data, chunk);
+		const char *in = data;
+		size_t n = chunk;
+		if (plain < chunk) {
+			in = p->out;
+			n = repair(p, data, chunk, plain);
+		}
+		if (n && xmlParseChunk(p->ctxt, in, (int)n, 0) != 0 && !p->failed) {
 			p->failed = true;
 			p->fail_code = OR_ERR_PROTOCOL;
 			str_copy(p->error, "malformed XML", sizeof p->error);

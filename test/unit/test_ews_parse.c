@@ -258,6 +258,41 @@ static void forbidden_character_references_are_repaired(void **state)
 	ews_page_free(&one);
 }
 
+/* The parser takes its input in pieces of its own (16 KiB): a reference to repair, an entity and a
+ * raw control character are read the same wherever a piece ends, in a body handed over whole.
+ * The subject's text is moved across the first piece's end one byte at a time. */
+static void references_across_the_parser_pieces(void **state)
+{
+	const char *head = ENV_HEAD "<m:SyncFolderItemsResponse" NS_MT "><m:ResponseMessages>"
+		"<m:SyncFolderItemsResponseMessage ResponseClass=\"Success\"><m:ResponseCode>NoError</m:ResponseCode>"
+		"<m:Changes><t:Create><t:Message><t:ItemId Id=\"I1\"/><t:ItemClass>";
+	const char *tail = "</t:Subject></t:Message></t:Create></m:Changes></m:SyncFolderItemsResponseMessage>"
+		"</m:ResponseMessages></m:SyncFolderItemsResponse>" ENV_TAIL;
+	const char *subject = "a&#x1A;b&amp;c&lt;d\x02" "e&#65;f";
+	for (size_t at = 16384 - 24; at <= 16384 + 2; at++) {
+		or_buf b = {0};
+		assert_int_equal(buf_append(&b, head, strlen(head)), 0);
+		size_t pad = at - b.len - strlen("</t:ItemClass><t:Subject>");
+		for (size_t i = 0; i < pad; i++)
+			assert_int_equal(buf_append(&b, "C", 1), 0);
+		const char *mid = "</t:ItemClass><t:Subject>";
+		assert_int_equal(buf_append(&b, mid, strlen(mid)), 0);
+		assert_int_equal(b.len, at);
+		assert_int_equal(buf_append(&b, subject, strlen(subject)), 0);
+		assert_int_equal(buf_append(&b, tail, strlen(tail)), 0);
+		ews_page pg;
+		or_error err = {0};
+		assert_int_equal(parse(b.data, b.len, 0, &pg, &err), 0);
+		assert_int_equal(pg.scratch->n_items, 1);
+		assert_string_equal(pg.scratch->items[0].subject, "a\xef\xbf\xbd" "b&c<d\xef\xbf\xbd" "eAf");
+		assert_int_equal(pg.scratch->items[0].repaired, SNAP_REPAIRED_SUBJECT);
+		assert_int_equal(strlen(pg.scratch->items[0].cls), pad);
+		assert_int_equal(pg.repairs, 2);
+		ews_page_free(&pg);
+		buf_free(&b);
+	}
+}
+
 /* The ChangeKey attribute of every ItemId and FolderId holds the change key after an 8-byte
  * header: kept where the server gives no PidTagChangeKey (0x65E2), which wins when it does. */
 static void change_key_attributes_are_kept(void **state)
@@ -408,6 +443,7 @@ int main(void)
 		cmocka_unit_test(one_piece_and_pieces_agree),
 		cmocka_unit_test(bad_documents_fail_either_way),
 		cmocka_unit_test(forbidden_character_references_are_repaired),
+		cmocka_unit_test(references_across_the_parser_pieces),
 		cmocka_unit_test(change_key_attributes_are_kept),
 		cmocka_unit_test(back_off_is_read_by_name),
 		cmocka_unit_test(failures_say_whether_a_retry_helps),

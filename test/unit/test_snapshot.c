@@ -470,6 +470,91 @@ static void lines_across_read_blocks(void **state)
 	unlink(path);
 }
 
+/* An item's line is built in one buffer when its strings are plain ASCII and it fits in 4 KiB, and
+ * written field by field otherwise: the two give the same bytes. Each pair of items differs only
+ * in a subject that sends the second through the field writers (a quote, a backslash, UTF-8, a
+ * control character, a length over the buffer); its line must be the first's with that subject's
+ * JSON swapped in. */
+static char *item_line_of(const snap_item *it)
+{
+	char *text = NULL;
+	size_t len = 0;
+	snap_writer w;
+	memset(&w, 0, sizeof w);
+	w.af.fp = open_memstream(&text, &len);
+	assert_non_null(w.af.fp);
+	snap_write_item(&w, it);
+	assert_int_equal(w.n_items, 1);
+	fclose(w.af.fp);
+	return text;
+}
+
+static void item_lines_in_one_buffer_or_by_fields_agree(void **state)
+{
+	snap_t *s = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_new(&s, &err), 0);
+	fill_sample(s);
+	snap_item it = s->items[0];
+	it.change_key = snap_bindup(s, (const uint8_t *)"0123456789abcdefghijk", 21);
+	it.sent = it.modified = it.received;
+	it.read = 1;
+	it.repaired = SNAP_REPAIRED_CLASS | SNAP_REPAIRED_MESSAGE_ID;
+	char *a3000 = malloc(5001), *b3000 = malloc(5001), *a5000 = malloc(5001);
+	assert_non_null(a3000);
+	assert_non_null(b3000);
+	assert_non_null(a5000);
+	memset(a3000, 'x', 3000);
+	a3000[3000] = '\0';
+	memcpy(b3000, a3000, 3001);
+	b3000[1500] = '"';
+	memset(a5000, 'y', 5000);
+	a5000[5000] = '\0';
+	const struct {
+		const char *plain, *other, *other_json;
+	} pairs[] = {
+		{"budget", "budget \"q4\"", "\"budget \\\"q4\\\"\""},
+		{"budget", "back\\slash", "\"back\\\\slash\""},
+		{"budget", "ünïcode", "\"ünïcode\""},
+		{"budget", "tab\there", "\"tab\\there\""},
+		{"budget", "ctrl\x01", "\"ctrl\\u0001\""},
+		{"budget", a5000, NULL},
+		{a3000, b3000, NULL},
+	};
+	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+		it.subject = pairs[i].plain;
+		char *one = item_line_of(&it);
+		it.subject = pairs[i].other;
+		char *two = item_line_of(&it);
+		/* the expected line: the first with the subject's JSON replaced */
+		char *json = NULL;
+		size_t json_len = 0;
+		if (pairs[i].other_json) {
+			json = strdup(pairs[i].other_json);
+		} else {
+			FILE *fp = open_memstream(&json, &json_len);
+			json_put_string(fp, pairs[i].other);
+			fclose(fp);
+		}
+		char plain_json[5008];
+		snprintf(plain_json, sizeof plain_json, "\"%s\"", pairs[i].plain);
+		char *at = strstr(one, plain_json);
+		assert_non_null(at);
+		size_t head = (size_t)(at - one), tail = strlen(at + strlen(plain_json));
+		assert_int_equal(strlen(two), head + strlen(json) + tail);
+		assert_memory_equal(two, one, head);
+		assert_memory_equal(two + head, json, strlen(json));
+		assert_string_equal(two + head + strlen(json), at + strlen(plain_json));
+		free(one);
+		free(two);
+		free(json);
+	}
+	free(a3000);
+	free(b3000);
+	free(a5000);
+	snap_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +563,7 @@ int main(void)
 		cmocka_unit_test(filetime_calendar),
 		cmocka_unit_test(write_read_write_is_lossless),
 		cmocka_unit_test(load_for_comparison_leaves_out_message_ids),
+		cmocka_unit_test(item_lines_in_one_buffer_or_by_fields_agree),
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
 		cmocka_unit_test(fast_lines_read_as_json_says),
