@@ -88,12 +88,14 @@ stop_server "$SERVER_PID"
 # Parts that do not add up to the folder's count: a server whose filtered listings leave items out
 # (every 50th of each folder), and, on its own, a count that says one item more than the Inbox
 # holds. The folder is read again in one stream, the items already written kept once, and the log
-# says why.
+# says why. The waiting parts spill to temporary files here (a budget of 1 byte).
+export OSTRECON_TEST_SPILL_BYTES=1
 one_items() { grep -v -e '"type":"folder"' -e '"type":"end"' "$WORK/one.sorted"; }
 snap_items() { grep -v -e '"type":"snapshot"' -e '"type":"folder"' -e '"type":"end"' "$WORK/$1.jsonl" | sort; }
 start_server miss --mailbox "$MBX" --tokens "$TOKENS" --filter-misses 50
-gclient miss --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500 -v
+gclient miss --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500 -vvv
 expect_rc 0 "ranges that miss items"
+expect_log "until the parts before it are written" "held parts that spill"
 expect_log "reading it in one stream" "a folder whose parts fall short"
 expect_log "folders read in parts were read whole after all" "the fallback count"
 one_items >"$WORK/one.items"
@@ -117,6 +119,7 @@ expect_rc 0 "count check"
 expect_log "/Inbox: its " "the Inbox's count that the parts do not reach"
 snap_items lies | cmp -s - "$WORK/one.items" || fail "the Inbox read again differs from the one-stream snapshot"
 stop_server "$SERVER_PID"
+unset OSTRECON_TEST_SPILL_BYTES
 # Faults while parts are read: dropped connections and 503s are retried within each part; a token
 # that expires mid-pull (a --token-file token cannot be renewed) stops every worker, parts
 # unread, and nothing is written.
