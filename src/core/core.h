@@ -363,6 +363,11 @@ bool snap_time_writable(int64_t ft);
 void snap_write_header(snap_writer *w, const snap_header *h);
 void snap_write_folder(snap_writer *w, const snap_folder *f);
 void snap_write_item(snap_writer *w, const snap_item *it);
+/* Appends the line snap_write_item would write for an item to a buffer (items held before they
+ * are written: src/pull's parts). 0, or OR_ERR_NOMEM or the buffer's OR_ERR_LIMIT. */
+int snap_item_text(or_buf *b, const snap_item *it);
+/* Writes n_items items' lines as snap_item_text gave them (len bytes). */
+void snap_write_item_text(snap_writer *w, const char *text, size_t len, size_t n_items);
 void snap_write_error(snap_writer *w, const snap_error *e);
 void snap_write_integrity(snap_writer *w, const snap_integrity *in);
 /* Writes the end line and commits the file atomically. */

@@ -1,6 +1,8 @@
 /* snapshot_write.c: the JSON Lines form of a snapshot, written as a stream (docs/SNAPSHOT.md). */
 #include "core.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -346,17 +348,9 @@ void snap_write_folder(snap_writer *w, const snap_folder *f)
 	w->n_folders++;
 }
 
-void snap_write_item(snap_writer *w, const snap_item *it)
+/* An item's line by the field writers: a line over 4 KiB, or a string that needs escaping. */
+static void item_fields(FILE *fp, const snap_item *it)
 {
-	FILE *fp = w->af.fp;
-	char buf[4096];
-	line l = {buf, buf + sizeof buf, true};
-	item_line(&l, it);
-	if (l.ok) {
-		fwrite_unlocked(buf, 1, (size_t)(l.p - buf), fp);
-		w->n_items++;
-		return;
-	}
 	fputs("{\"type\":\"item\"", fp);
 	put_str(fp, "id", it->id);
 	put_str(fp, "folder_id", it->folder_id);
@@ -379,7 +373,43 @@ void snap_write_item(snap_writer *w, const snap_item *it)
 	put_hex(fp, "pcl", it->pcl.data, it->pcl.len);
 	put_repaired(fp, it->repaired);
 	fputs("}\n", fp);
+}
+
+void snap_write_item(snap_writer *w, const snap_item *it)
+{
+	FILE *fp = w->af.fp;
+	char buf[4096];
+	line l = {buf, buf + sizeof buf, true};
+	item_line(&l, it);
+	if (l.ok)
+		fwrite_unlocked(buf, 1, (size_t)(l.p - buf), fp);
+	else
+		item_fields(fp, it);
 	w->n_items++;
+}
+
+void snap_write_item_text(snap_writer *w, const char *text, size_t len, size_t n_items)
+{
+	fwrite_unlocked(text, 1, len, w->af.fp);
+	w->n_items += n_items;
+}
+
+int snap_item_text(or_buf *b, const snap_item *it)
+{
+	char buf[4096];
+	line l = {buf, buf + sizeof buf, true};
+	item_line(&l, it);
+	if (l.ok)
+		return buf_append(b, buf, (size_t)(l.p - buf));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	if (!fp)
+		return OR_ERR_NOMEM;
+	item_fields(fp, it);
+	int rc = fclose(fp) != 0 || !text ? OR_ERR_NOMEM : buf_append(b, text, len);
+	free(text);
+	return rc;
 }
 
 static const char *scope_name(uint8_t scope)

@@ -10,6 +10,8 @@
 #include "internal.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +41,22 @@ struct pull_run {
 	pull_split *splits;    /* split folders with parts not yet handed out */
 	pull_split **split_of; /* per folder: its split while its parts are read, or NULL */
 	int parts;             /* parts of a split folder: the workers (1: no split) */
+	size_t spill_budget;   /* bytes of lines a held part keeps in memory before it spills */
+	char spill_dir[1024];  /* where held parts spill: the snapshot's folder, else TMPDIR */
 };
+
+/* A part's items held until the parts before it are written. For a snapshot written to a file,
+ * the snapshot's lines: in memory up to the run's spill budget, then appended to an unlinked
+ * temporary file (a 200,000-item folder in 8 parts would otherwise hold some 100 MB at once).
+ * For a snapshot kept in memory (a scan's), items, as the snapshot keeps them. */
+typedef struct {
+	or_buf text;   /* lines not yet in the file */
+	size_t n_text; /* items in text */
+	size_t n_file; /* items in the file */
+	int fd;        /* the spill file, -1 before the first spill */
+	off_t spilled; /* bytes in it */
+	snap_t *snap;  /* in memory: the items */
+} pull_held;
 
 /* A large folder read in parts by several workers (pull_protocol.split). Its items reach the
  * snapshot in part order: part `flushed` writes its pages as they come, later parts hold theirs
@@ -49,7 +66,7 @@ struct pull_split {
 	void *plan;            /* the protocol's */
 	int n, taken, finished, flushed;
 	bool *done;            /* per part: read */
-	snap_t **held;         /* per part: items waiting for the parts before it (NULL: none) */
+	pull_held *held;       /* per part: items waiting for the parts before it */
 	pull_split *next;      /* in run->splits while parts remain to be handed out */
 	/* The folder's items met so far, by 64-bit hash of the id (0 = empty slot): parts whose
 	 * ranges overlap (a folder that changed under offsets) and a merge that reads the folder
@@ -337,15 +354,123 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 	pthread_mutex_unlock(&run->wlock);
 }
 
+/* A failure of a spill file stops the pull: a snapshot without a part's items would be wrong. */
+static void spill_failed(pull_run *run, const char *what, int e)
+{
+	or_error err = {0};
+	or_fail(&err, OR_ERR_IO, "%s a temporary file in %s (items of a folder read in parts) failed: %s", what,
+	        run->spill_dir, strerror(e));
+	pthread_mutex_lock(&run->sh.lock);
+	if (!run->sh.fatal) {
+		run->sh.fatal = true;
+		run->sh.fatal_err = err;
+	}
+	pthread_mutex_unlock(&run->sh.lock);
+}
+
+/* An unlinked file for a held part's lines: O_TMPFILE, else a named file removed at once (and
+ * removed by core's signal handler meanwhile). -1 and errno when none can be made. */
+static int spill_open(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	char path[1100];
+	if ((size_t)snprintf(path, sizeof path, "%s/.ostrecon-part-XXXXXX", dir) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	or_temp_register(path);
+	unlink(path);
+	or_temp_unregister(path);
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Moves a held part's lines from memory to its spill file. Called by the part's own worker. */
+static int spill(pull_run *run, const snap_folder *f, int k, pull_held *h)
+{
+	if (h->fd < 0) {
+		if ((h->fd = spill_open(run->spill_dir)) < 0) {
+			spill_failed(run, "creating", errno);
+			return -1;
+		}
+		log_debug("folder %s: part %d's items go to a temporary file in %s until the parts before it are written",
+		          f->path ? f->path : f->id, k + 1, run->spill_dir);
+	}
+	if (write_all(h->fd, h->text.data, h->text.len) != 0) {
+		spill_failed(run, "writing", errno);
+		return -1;
+	}
+	h->spilled += (off_t)h->text.len;
+	h->n_file += h->n_text;
+	h->text.len = 0;
+	h->n_text = 0;
+	return 0;
+}
+
+static void held_free(pull_held *h)
+{
+	snap_free(h->snap);
+	h->snap = NULL;
+	buf_free(&h->text);
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+	h->n_text = h->n_file = 0;
+	h->spilled = 0;
+}
+
 /* Writes what part k held. Called with wlock held, by part k's own worker, or by any worker once
  * part k is read (nobody else touches a part's held items). */
 static void flush_held(pull_run *run, pull_split *sp, int k)
 {
-	snap_t *h = sp->held[k];
-	for (size_t i = 0; h && i < h->n_items; i++)
-		emit_item(run, &h->items[i]);
-	snap_free(h);
-	sp->held[k] = NULL;
+	pull_held *h = &sp->held[k];
+	for (size_t i = 0; h->snap && i < h->snap->n_items; i++)
+		emit_item(run, &h->snap->items[i]);
+	if (!run->sh.fatal) {
+		/* the spilled lines, then those still in memory: in the order they came */
+		if (h->spilled) {
+			char *chunk = malloc(1u << 16);
+			off_t at = 0;
+			if (!chunk)
+				run->nomem = true;
+			while (chunk && at < h->spilled) {
+				ssize_t r = pread(h->fd, chunk, 1u << 16, at);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0) {
+					spill_failed(run, "reading", r ? errno : EIO);
+					break;
+				}
+				snap_write_item_text(&run->w, chunk, (size_t)r, at + r == h->spilled ? h->n_file : 0);
+				at += r;
+			}
+			free(chunk);
+		}
+		if (h->n_text)
+			snap_write_item_text(&run->w, h->text.data, h->text.len, h->n_text);
+	}
+	held_free(h);
 }
 
 void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *items, size_t n)
@@ -380,9 +505,18 @@ void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *
 	if (!hold)
 		return;
 	/* Held outside the lock: until this part is read, only its own worker touches its items. */
+	pull_held *h = &sp->held[k];
 	bool nomem = false;
-	for (size_t i = 0; i < m && !nomem; i++)
-		nomem = (!sp->held[k] && snap_new(&sp->held[k], &(or_error){0}) != 0) || !keep_item(sp->held[k], &items[i]);
+	if (run->in_memory) {
+		for (size_t i = 0; i < m && !nomem; i++)
+			nomem = (!h->snap && snap_new(&h->snap, &(or_error){0}) != 0) || !keep_item(h->snap, &items[i]);
+	} else {
+		for (size_t i = 0; i < m && !nomem; i++)
+			nomem = snap_item_text(&h->text, &items[i]) != 0;
+		h->n_text += m;
+		if (!nomem && h->text.len >= run->spill_budget)
+			spill(run, f, k, h); /* a failure stops the pull */
+	}
 	if (nomem) {
 		pthread_mutex_lock(&run->wlock);
 		run->nomem = true;
@@ -417,7 +551,7 @@ static void split_free(pull_split *sp)
 	if (!sp)
 		return;
 	for (int k = 0; sp->held && k < sp->n; k++)
-		snap_free(sp->held[k]);
+		held_free(&sp->held[k]);
 	free(sp->held);
 	free(sp->done);
 	free(sp->ids);
@@ -441,6 +575,8 @@ static pull_split *try_split(pull_run *run, pull_conn *c, void *ws, size_t i, in
 		sp->done = calloc((size_t)n, sizeof *sp->done);
 		sp->held = calloc((size_t)n, sizeof *sp->held);
 	}
+	for (int k = 0; sp && sp->held && k < n; k++)
+		sp->held[k].fd = -1;
 	if (!sp || !sp->done || !sp->held) {
 		split_free(sp);
 		run->proto->merge(run->ctx, run, NULL, NULL, f, plan); /* frees the plan: read whole */
@@ -595,6 +731,28 @@ static int as_loaded(pull_run *run, or_error *err)
 	return rc ? or_fail(err, rc, "the server returned a folder without an id") : 0;
 }
 
+/* Where and when held parts spill: beside the snapshot's temporary file (its folder has room for
+ * the snapshot these lines go to), else (standard output, a device) in TMPDIR; after 1 MiB of
+ * lines per part, or what OSTRECON_TEST_SPILL_BYTES says (tests: a small folder that spills). */
+static void spill_setup(pull_run *run)
+{
+	run->spill_budget = (size_t)1 << 20;
+	long v;
+	const char *knob = getenv("OSTRECON_TEST_SPILL_BYTES");
+	if (knob && parse_long(knob, 1, 1L << 30, &v) == 0)
+		run->spill_budget = (size_t)v;
+	const char *tmp = run->w.af.tmp;
+	const char *slash = tmp ? strrchr(tmp, '/') : NULL;
+	if (tmp && !slash)
+		str_copy(run->spill_dir, ".", sizeof run->spill_dir);
+	else if (slash && (size_t)(slash - tmp) < sizeof run->spill_dir)
+		snprintf(run->spill_dir, sizeof run->spill_dir, "%.*s", slash == tmp ? 1 : (int)(slash - tmp), tmp);
+	else if ((tmp = getenv("TMPDIR")) && *tmp == '/' && strlen(tmp) < sizeof run->spill_dir)
+		str_copy(run->spill_dir, tmp, sizeof run->spill_dir);
+	else
+		str_copy(run->spill_dir, "/tmp", sizeof run->spill_dir);
+}
+
 /* The workers, once the hierarchy is known. */
 static int pull_items(pull_run *run, or_error *err)
 {
@@ -710,6 +868,7 @@ int pull_run_capture(const pull_options *opt, const pull_protocol *proto, void *
 		if ((rc = snap_writer_open(&run.w, out_path, err)) != 0)
 			goto out;
 		writing = true;
+		spill_setup(&run);
 		snap_write_header(&run.w, h);
 		for (size_t i = 0; i < run.snap->n_folders; i++)
 			snap_write_folder(&run.w, &run.snap->folders[i]);

@@ -51,6 +51,23 @@ per_folder fone >"$WORK/fone.order"
 per_folder ffour >"$WORK/ffour.order"
 [ -s "$WORK/fone.order" ] || fail "no items"
 cmp -s "$WORK/fone.order" "$WORK/ffour.order" || fail "the folders read in parts list their items in another order"
+# The same with the waiting parts' items spilled to temporary files (a budget of 1 byte), the
+# snapshot on standard output and TMPDIR a folder of its own: the same lines in the same order,
+# and nothing left in TMPDIR.
+mkdir "$WORK/tmp"
+OSTRECON_TEST_SPILL_BYTES=1 TMPDIR="$WORK/tmp" timeout 300 "$OSTRECON" server --no-progress --url "$(url)" \
+	--mailbox "$ADDR" --auth basic --user sp --password-file "$PW" --finditem --split-threshold 500 -vvv -o - \
+	>"$WORK/fspill.jsonl" 2>"$WORK/fspill.log"
+RC=$? name=fspill
+expect_rc 0 "FindItem, parts spilled"
+grep -q "temporary file in $WORK/tmp until the parts before it are written" "$WORK/fspill.log" ||
+	fail "no part spilled to TMPDIR"
+[ -z "$(ls -A "$WORK/tmp")" ] || fail "files left in TMPDIR: $(ls -A "$WORK/tmp")"
+per_folder fspill >"$WORK/fspill.order"
+cmp -s "$WORK/fone.order" "$WORK/fspill.order" || fail "the parts that spilled list their items in another order"
+items_of ffour >"$WORK/ffour.sorted"
+items_of fspill | cmp -s - "$WORK/ffour.sorted" ||
+	fail "the snapshot whose parts spilled differs from the one whose parts did not"
 stop_server "$SERVER_PID"
 
 # The Inbox's count says 100 items fewer than it holds: the parts (the last reads on to the end)

@@ -53,6 +53,27 @@ refused stdout-ost "standard output"
 "$OSTRECON" diff --json "$WORK/mbx.jsonl" "$WORK/snap.orig" >/dev/full 2>"$WORK/stdout-diff.log"; RC=$?
 refused stdout-diff "standard output\|cannot write"
 
+# A folder read in parts whose held items spill (a budget of 1 byte) to a temporary file that
+# cannot be written: the snapshot on standard output, so that the spill file is in TMPDIR. Exit 3,
+# an error that names the temporary file's cause, nothing left in TMPDIR.
+"$PY" "$ROOT/tools/ewsserver/genmailbox.py" --mailbox alice@example.com --folders 4 --items 3000 --seed 5 \
+	-o "$WORK/big.jsonl" || fail "genmailbox"
+start_server big --mailbox "$WORK/big.jsonl" $(users_args)
+mkdir "$WORK/spill"
+# spill_pull KIB DIR NAME: the pull with a file size limit of KIB KiB, TMPDIR=DIR, log in NAME.log
+spill_pull() {
+	limited "$1" env OSTRECON_TEST_SPILL_BYTES=1 TMPDIR="$2" timeout 300 "$OSTRECON" server --no-progress \
+		--url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
+		--split-threshold 500 --concurrency 4 -o - >/dev/null 2>"$WORK/$3.log"
+	RC=$?
+	[ "$RC" -eq 3 ] || { cat "$WORK/$3.log"; fail "$3: exit $RC, expected 3"; }
+	grep -q "a temporary file in $2 (items of a folder read in parts) failed: $4" "$WORK/$3.log" ||
+		fail "$3: no clear message: $(cat "$WORK/$3.log")"
+	[ -z "$(ls -A "$2")" ] || { ls -la "$2"; fail "$3: files left in $2"; }
+	echo "ok $3: $(grep error: "$WORK/$3.log" | head -n 1)"
+}
+spill_pull 64 "$WORK/spill" spill-fsize "File too large"
+
 # A full tmpfs (ENOSPC), where this machine lets us mount one.
 MNT="$WORK/mnt"
 mkdir "$MNT"
@@ -66,6 +87,10 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=256k,mode=700 ostrecon-test "$MN
 	same_file "$MNT/snap.jsonl" "$WORK/snap.orig"
 	no_leftovers "$MNT"
 	echo "ok tmpfs: $(grep error: "$WORK/enospc.log" | head -n 1)"
+	rm -f "$MNT/snap.jsonl"
+	mkdir "$MNT/spill" || fail "no folder on the tmpfs"
+	dd if=/dev/zero of="$MNT/filler2" bs=4k 2>/dev/null # fills what the snapshot took
+	spill_pull 1000000 "$MNT/spill" spill-enospc "No space left on device"
 	umount "$MNT"
 else
 	echo "note: no tmpfs mount here; the file size limit above stands for a full disk"

@@ -59,17 +59,43 @@ per_folder mone >"$WORK/mone.order"
 per_folder mfour >"$WORK/mfour.order"
 [ -s "$WORK/mone.order" ] || fail "no items"
 cmp -s "$WORK/mone.order" "$WORK/mfour.order" || fail "the folders read in parts list their items in another order"
+# Held parts spill to a temporary file (a budget of 1 byte: every page a held part gets): the
+# same lines in the same order, the end line's counts too, and no file left beside the snapshot.
+mkdir "$WORK/spill"
+ls -A "$WORK/spill" >"$WORK/spill.before"
+OSTRECON_TEST_SPILL_BYTES=1 timeout 300 "$OSTRECON" server --api graph --graph-url "http://127.0.0.1:$PORT/v1.0" \
+	--no-progress --mailbox "$ADDR" --token-file "$TOK" --graph-api mail --no-delta --split-threshold 500 -vvv \
+	-o "$WORK/spill/mspill.jsonl" >"$WORK/mspill.log" 2>&1
+RC=$? name=mspill
+expect_rc 0 "mail API, 4 parts spilled"
+expect_log "until the parts before it are written" "held parts that spill"
+mv "$WORK/spill/mspill.jsonl" "$WORK/mspill.jsonl"
+ls -A "$WORK/spill" | cmp -s - "$WORK/spill.before" || fail "files left beside the snapshot: $(ls -A "$WORK/spill")"
+per_folder mspill >"$WORK/mspill.order"
+cmp -s "$WORK/mone.order" "$WORK/mspill.order" || fail "the parts that spilled list their items in another order"
+grep -v '"type":"snapshot"' "$WORK/mone.jsonl" | sort >"$WORK/mone.sorted"
+items_of mspill | cmp -s - "$WORK/mone.sorted" || fail "the snapshot whose parts spilled differs from the one-stream snapshot"
+# A spill file that cannot be made (in TMPDIR for a snapshot on standard output: a folder that
+# does not exist) stops the pull with an error that says so.
+OSTRECON_TEST_SPILL_BYTES=1 TMPDIR="$WORK/missing" timeout 300 "$OSTRECON" server --api graph \
+	--graph-url "http://127.0.0.1:$PORT/v1.0" --no-progress --mailbox "$ADDR" --token-file "$TOK" --graph-api mail \
+	--no-delta --split-threshold 500 -o - >"$WORK/nospill.out" 2>"$WORK/nospill.log"
+RC=$? name=nospill
+expect_rc 3 "a spill file that cannot be made"
+expect_log "a temporary file in $WORK/missing (items of a folder read in parts) failed" "the spill file's error"
 stop_server "$SERVER_PID"
 
 # Parts that do not add up to the folder's count: a server whose filtered listings leave items out
 # (every 50th of each folder), and, on its own, a count that says one item more than the Inbox
 # holds. The folder is read again in one stream, the items already written kept once, and the log
-# says why.
+# says why. The waiting parts spill to temporary files here (a budget of 1 byte).
+export OSTRECON_TEST_SPILL_BYTES=1
 one_items() { grep -v -e '"type":"folder"' -e '"type":"end"' "$WORK/one.sorted"; }
 snap_items() { grep -v -e '"type":"snapshot"' -e '"type":"folder"' -e '"type":"end"' "$WORK/$1.jsonl" | sort; }
 start_server miss --mailbox "$MBX" --tokens "$TOKENS" --filter-misses 50
-gclient miss --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500 -v
+gclient miss --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500 -vvv
 expect_rc 0 "ranges that miss items"
+expect_log "until the parts before it are written" "held parts that spill"
 expect_log "reading it in one stream" "a folder whose parts fall short"
 expect_log "folders read in parts were read whole after all" "the fallback count"
 one_items >"$WORK/one.items"
@@ -93,6 +119,7 @@ expect_rc 0 "count check"
 expect_log "/Inbox: its " "the Inbox's count that the parts do not reach"
 snap_items lies | cmp -s - "$WORK/one.items" || fail "the Inbox read again differs from the one-stream snapshot"
 stop_server "$SERVER_PID"
+unset OSTRECON_TEST_SPILL_BYTES
 # Faults while parts are read: dropped connections and 503s are retried within each part; a token
 # that expires mid-pull (a --token-file token cannot be renewed) stops every worker, parts
 # unread, and nothing is written.

@@ -471,7 +471,8 @@ static void lines_across_read_blocks(void **state)
 }
 
 /* An item's line is built in one buffer when its strings are plain ASCII and it fits in 4 KiB, and
- * written field by field otherwise: the two give the same bytes. Each pair of items differs only
+ * written field by field otherwise: the two give the same bytes, written to a stream or appended to
+ * a buffer (snap_item_text). Each pair of items differs only
  * in a subject that sends the second through the field writers (a quote, a backslash, UTF-8, a
  * control character, a length over the buffer); its line must be the first's with that subject's
  * JSON swapped in. */
@@ -486,6 +487,15 @@ static char *item_line_of(const snap_item *it)
 	snap_write_item(&w, it);
 	assert_int_equal(w.n_items, 1);
 	fclose(w.af.fp);
+	/* the line held in memory (src/pull's held parts) is the line written, both ways */
+	or_buf b = {0};
+	assert_int_equal(snap_item_text(&b, it), 0);
+	assert_int_equal(b.len, len);
+	assert_memory_equal(b.data, text, len);
+	assert_int_equal(snap_item_text(&b, it), 0);
+	assert_int_equal(b.len, 2 * len);
+	assert_memory_equal(b.data + len, text, len);
+	buf_free(&b);
 	return text;
 }
 
