@@ -480,9 +480,7 @@ static int hierarchy(void *ctx, pull_run *run, pull_conn *c, void *ws, or_error 
 typedef struct {
 	int n;
 	long start[EWS_MAX_PARTS + 1]; /* part k reads offsets [start[k], start[k+1]) */
-	pthread_mutex_t lock;          /* failed, why */
-	bool failed;
-	char why[400];                 /* the first part's failure */
+	pull_parts note;               /* the first part's failure */
 } split_plan;
 
 /* What one paging reads: a whole folder, or part k of a split one. */
@@ -500,29 +498,6 @@ static void add_items(pull_run *run, const snap_folder *f, ews_page *pg, bool as
 		pull_add_part_items(run, f, r->part, pg->scratch->items, pg->scratch->n_items);
 	else
 		pull_add_items(run, f, pg->scratch->items, pg->scratch->n_items, associated);
-}
-
-/* A paging that failed: the folder's error line, or, for a part, the plan's note (the merge
- * then reads the folder whole). */
-static void paging_failed(pull_run *run, const snap_folder *f, const item_range *r, const char *code, const char *fmt,
-                          ...) __attribute__((format(printf, 5, 6)));
-static void paging_failed(pull_run *run, const snap_folder *f, const item_range *r, const char *code, const char *fmt,
-                          ...)
-{
-	char msg[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (!r->sp) {
-		pull_folder_error(run, f, code, "%s", msg);
-		return;
-	}
-	pthread_mutex_lock(&r->sp->lock);
-	if (!r->sp->failed)
-		snprintf(r->sp->why, sizeof r->sp->why, "part %d: %s", r->part + 1, msg);
-	r->sp->failed = true;
-	pthread_mutex_unlock(&r->sp->lock);
 }
 
 /* All items of one folder, with SyncFolderItems (or FindItem) paging; or one part of it, with
@@ -546,14 +521,14 @@ static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_p
 		buf_free(&req);
 		if (rc) {
 			if (!pull_stopping(run))
-				paging_failed(run, f, r, pull_error_code_name(rc), "%s%s: %s (%zu items read before the failure)",
+				pull_listing_failed(run, f, r->sp ? &r->sp->note : NULL, r->part, pull_error_code_name(rc), "%s%s: %s (%zu items read before the failure)",
 				              associated ? "associated items: " : "", op, err.message, got_total);
 			break;
 		}
 		char text[320];
 		const char *code = first_error(pg, text, sizeof text);
 		if (code) {
-			paging_failed(run, f, r, status_code_name(code), "%s%s: %s (%zu items read before the failure)",
+			pull_listing_failed(run, f, r->sp ? &r->sp->note : NULL, r->part, status_code_name(code), "%s%s: %s (%zu items read before the failure)",
 			              associated ? "associated items: " : "", op, text, got_total);
 			break;
 		}
@@ -571,14 +546,14 @@ static void pull_folder(const ews_options *o, pull_run *run, pull_conn *c, ews_p
 			if (pg->includes_last != 0 || !state)
 				break;
 			if (same && got == 0) {
-				paging_failed(run, f, r, "protocol", "%s: the server keeps answering 'more items' without any "
+				pull_listing_failed(run, f, r->sp ? &r->sp->note : NULL, r->part, "protocol", "%s: the server keeps answering 'more items' without any "
 				              "(%zu items read)", op, got_total);
 				break;
 			}
 		}
 	}
 	if (page == MAX_PAGES)
-		paging_failed(run, f, r, "limit", "%s: more than %d pages; stopped (%zu items read)", op, MAX_PAGES, got_total);
+		pull_listing_failed(run, f, r->sp ? &r->sp->note : NULL, r->part, "limit", "%s: more than %d pages; stopped (%zu items read)", op, MAX_PAGES, got_total);
 	free(state);
 }
 
@@ -607,7 +582,7 @@ static int split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fo
 		sp->start[k] = (long)(f->content_count * k / parts);
 	/* the last part reads on to the end, whatever the count said */
 	sp->start[parts] = 0x7fffffff;
-	pthread_mutex_init(&sp->lock, NULL);
+	pull_parts_init(&sp->note);
 	*plan = sp;
 	return parts;
 }
@@ -626,19 +601,13 @@ static void merge(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_f
 	ews_pull *ep = ctx;
 	split_plan *sp = plan;
 	if (c && !pull_stopping(run)) {
-		size_t got = pull_split_count(run, f);
-		if (sp->failed || (int64_t)got != f->content_count) {
-			if (sp->failed)
-				log_verbose("folder %s: %s; reading the folder in one stream", f->path, sp->why);
-			else
-				log_verbose("folder %s: its %d parts hold %zu items, the folder %lld; reading it in one stream",
-				            f->path, sp->n, got, (long long)f->content_count);
+		if (pull_parts_incomplete(run, f, &sp->note, sp->n)) {
 			pull_folder(&ep->eff, run, c, ws, f, false, &(item_range){0});
 		}
 		if (ep->associated && !pull_stopping(run))
 			pull_folder(&ep->eff, run, c, ws, f, true, &(item_range){0});
 	}
-	pthread_mutex_destroy(&sp->lock);
+	pull_parts_destroy(&sp->note);
 	free(sp);
 }
 

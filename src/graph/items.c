@@ -66,9 +66,7 @@ typedef struct {
 	const char *prop;       /* createdDateTime (mailbox API items), receivedDateTime (messages) */
 	int n;                  /* parts */
 	char bound[GRAPH_MAX_PARTS - 1][24]; /* range r reads [bound[r-1], bound[r]) */
-	pthread_mutex_t lock;   /* failed, why */
-	bool failed;
-	char why[400];          /* the first part's failure */
+	pull_parts note;        /* the first part's failure */
 } split_plan;
 
 /* Where one round's items go: the folder's set of ids and count, or a part of a split. */
@@ -102,29 +100,6 @@ static int add_items(pull_run *run, const snap_folder *f, graph_page *pg, const 
 	return 0;
 }
 
-/* A round that failed: the folder's error line, or, for a part, the plan's note (the merge then
- * reads the folder whole). */
-static void round_failed(pull_run *run, const snap_folder *f, const item_sink *to, const char *code, const char *fmt,
-                         ...) __attribute__((format(printf, 5, 6)));
-static void round_failed(pull_run *run, const snap_folder *f, const item_sink *to, const char *code, const char *fmt,
-                         ...)
-{
-	char msg[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (!to->sp) {
-		pull_folder_error(run, f, code, "%s", msg);
-		return;
-	}
-	pthread_mutex_lock(&to->sp->lock);
-	if (!to->sp->failed)
-		snprintf(to->sp->why, sizeof to->sp->why, "part %d: %s", to->part + 1, msg);
-	to->sp->failed = true;
-	pthread_mutex_unlock(&to->sp->lock);
-}
-
 /* Where a folder's items are: "/{folders}/{id}/{items}". */
 static void items_path(graph_coll kind, const char *fid, char *out, size_t size)
 {
@@ -145,7 +120,7 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 	char path[1200];
 	char *fid = graph_escape(f->id);
 	if (!fid) {
-		round_failed(run, f, to, "protocol", "out of memory");
+		pull_listing_failed(run, f, to->sp ? &to->sp->note : NULL, to->part, "protocol", "out of memory");
 		return ROUND_FAILED;
 	}
 	items_path(kind, fid, path, sizeof path);
@@ -187,7 +162,7 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 			return ROUND_RESTART;
 		if (rc) {
 			if (!pull_stopping(run))
-				round_failed(run, f, to, pull_error_code_name(rc), "%s: %s (%zu items read before the failure)", op,
+				pull_listing_failed(run, f, to->sp ? &to->sp->note : NULL, to->part, pull_error_code_name(rc), "%s: %s (%zu items read before the failure)", op,
 				             err.message, *got);
 			return ROUND_FAILED;
 		}
@@ -198,12 +173,12 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 		}
 		size_t before = *got;
 		if (add_items(run, f, pg, to) != 0) {
-			round_failed(run, f, to, "protocol", "out of memory");
+			pull_listing_failed(run, f, to->sp ? &to->sp->note : NULL, to->part, "protocol", "out of memory");
 			return ROUND_FAILED;
 		}
 		if (pg->next_link) {
 			if (*got == before && pg->scratch->n_items == 0 && page > 1000) {
-				round_failed(run, f, to, "protocol", "%s: the server keeps sending empty pages (%zu items read)", op,
+				pull_listing_failed(run, f, to->sp ? &to->sp->note : NULL, to->part, "protocol", "%s: the server keeps sending empty pages (%zu items read)", op,
 				             *got);
 				return ROUND_FAILED;
 			}
@@ -213,7 +188,7 @@ static round_end item_round(graph_pull *g, pull_run *run, pull_conn *c, graph_pa
 	}
 	if (url) {
 		free(url);
-		round_failed(run, f, to, "limit", "%s: more than %d pages; stopped (%zu items read)", op, GRAPH_MAX_PAGES, *got);
+		pull_listing_failed(run, f, to->sp ? &to->sp->note : NULL, to->part, "limit", "%s: more than %d pages; stopped (%zu items read)", op, GRAPH_MAX_PAGES, *got);
 		end = ROUND_FAILED;
 	}
 	return end;
@@ -348,7 +323,7 @@ int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fol
 		return 0;
 	}
 	sp->n = n;
-	pthread_mutex_init(&sp->lock, NULL);
+	pull_parts_init(&sp->note);
 	*plan = sp;
 	return n;
 }
@@ -382,20 +357,14 @@ void graph_merge(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fo
 		/* Every item has the property, so the parts together hold the folder: unless a part
 		 * failed or the folder changed meanwhile (or a server left items out of every range),
 		 * in which case the folder is read whole, the items already written kept once. */
-		size_t got = pull_split_count(run, f);
-		if (sp->failed || (int64_t)got != f->content_count) {
-			if (sp->failed)
-				log_verbose("folder %s: %s; reading the folder in one stream", f->path, sp->why);
-			else
-				log_verbose("folder %s: its %d parts hold %zu items, the folder %lld; reading it in one stream",
-				            f->path, sp->n, got, (long long)f->content_count);
+		if (pull_parts_incomplete(run, f, &sp->note, sp->n)) {
 			pthread_mutex_lock(&((graph_pull *)ctx)->lock);
 			((graph_pull *)ctx)->split_fallbacks++;
 			pthread_mutex_unlock(&((graph_pull *)ctx)->lock);
 			graph_folder_items(ctx, run, c, ws, f);
 		}
 	}
-	pthread_mutex_destroy(&sp->lock);
+	pull_parts_destroy(&sp->note);
 	free(sp);
 }
 

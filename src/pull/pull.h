@@ -17,6 +17,8 @@
 
 #include "core/core.h"
 
+#include <pthread.h>
+
 /* ---------------------------------------------------------------- options */
 
 /* A gate shared by the pulls of many mailboxes against one server (batch runs): it caps the
@@ -230,6 +232,21 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *items, size_t n);
 /* For `merge`: the distinct items the split folder's parts wrote. */
 size_t pull_split_count(pull_run *run, const snap_folder *f);
+/* What a protocol's plan of a split folder notes for its merge: the first part that failed. */
+typedef struct {
+	pthread_mutex_t lock; /* failed, why */
+	bool failed;
+	char why[400];
+} pull_parts;
+void pull_parts_init(pull_parts *p);
+void pull_parts_destroy(pull_parts *p);
+/* A listing that failed: a whole folder's (p NULL) is the folder's error line
+ * (pull_folder_error); part k's is noted in p, and the merge then reads the folder whole. */
+void pull_listing_failed(pull_run *run, const snap_folder *f, pull_parts *p, int k, const char *code,
+                         const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* For `merge`: true when the split folder must be read again in one stream, because a part
+ * failed or the n parts do not add up to the folder's count (said in the verbose log). */
+bool pull_parts_incomplete(pull_run *run, const snap_folder *f, pull_parts *p, int n);
 void pull_folder_error(pull_run *run, const snap_folder *f, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* True once a fatal error stops the pull: workers return at once. */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -531,6 +532,46 @@ size_t pull_split_count(pull_run *run, const snap_folder *f)
 	size_t n = sp ? sp->n_ids : 0;
 	pthread_mutex_unlock(&run->wlock);
 	return n;
+}
+
+void pull_parts_init(pull_parts *p)
+{
+	memset(p, 0, sizeof *p);
+	pthread_mutex_init(&p->lock, NULL);
+}
+
+void pull_parts_destroy(pull_parts *p) { pthread_mutex_destroy(&p->lock); }
+
+void pull_listing_failed(pull_run *run, const snap_folder *f, pull_parts *p, int k, const char *code,
+                         const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!p) {
+		pull_folder_error(run, f, code, "%s", msg);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (!p->failed)
+		snprintf(p->why, sizeof p->why, "part %d: %s", k + 1, msg);
+	p->failed = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool pull_parts_incomplete(pull_run *run, const snap_folder *f, pull_parts *p, int n)
+{
+	size_t got = pull_split_count(run, f);
+	if (p->failed)
+		log_verbose("folder %s: %s; reading the folder in one stream", f->path, p->why);
+	else if ((int64_t)got != f->content_count)
+		log_verbose("folder %s: its %d parts hold %zu items, the folder %lld; reading it in one stream", f->path, n,
+		            got, (long long)f->content_count);
+	else
+		return false;
+	return true;
 }
 
 /* Part k of a split is read: the parts after it that were waiting on it are written. Returns
