@@ -11,53 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-/* The ids of one folder's items met so far: Graph may send an item twice, and a folder started
- * again (expired delta state) sends them all again. */
-typedef struct {
-	uint64_t *slot; /* 0 = empty */
-	size_t cap, n;
-} id_set;
-
-static uint64_t id_hash(const char *id)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	return h ? h : 1;
-}
-
-/* Adds an id; 1 when new, 0 when seen before, -1 when out of memory. */
-static int id_set_add(id_set *s, const char *id)
-{
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *slot = calloc(cap, sizeof *slot);
-		if (!slot)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->slot[i])
-				for (size_t j = s->slot[i] & (cap - 1);; j = (j + 1) & (cap - 1))
-					if (!slot[j]) {
-						slot[j] = s->slot[i];
-						break;
-					}
-		free(s->slot);
-		s->slot = slot;
-		s->cap = cap;
-	}
-	uint64_t h = id_hash(id);
-	for (size_t j = h & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
-		if (s->slot[j] == h)
-			return 0;
-		if (!s->slot[j]) {
-			s->slot[j] = h;
-			s->n++;
-			return 1;
-		}
-	}
-}
-
 /* A large folder read in parts (pull_protocol.split): ranges of one time property that every
  * item of the collection has, their bounds found by probing, paged in parallel with a $filter on
  * the plain listing (src/pull writes an item the parts meet twice once). */
@@ -71,7 +24,8 @@ typedef struct {
 
 /* Where one round's items go: the folder's set of ids and count, or a part of a split. */
 typedef struct {
-	id_set *seen;
+	pull_id_set *seen;     /* the folder's ids met so far: Graph may send an item twice, and a folder
+	                         * started again (expired delta state) sends them all again */
 	size_t *got;
 	split_plan *sp;         /* NULL: a whole folder */
 	int part;
@@ -84,7 +38,7 @@ static int add_items(pull_run *run, const snap_folder *f, graph_page *pg, const 
 	size_t keep = 0;
 	for (size_t i = 0; i < sc->n_items; i++) {
 		snap_item *it = &sc->items[i];
-		int fresh = id_set_add(to->seen, it->id);
+		int fresh = pull_id_set_add(to->seen, it->id);
 		if (fresh < 0)
 			return -1;
 		if (!fresh)
@@ -207,7 +161,7 @@ void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const 
 	graph_coll kind = kind_of(g, run, f);
 	if (kind == COLL_NO_ITEMS)
 		return;
-	id_set seen = {0};
+	pull_id_set seen = {0};
 	size_t got = 0;
 	item_sink to = {.seen = &seen, .got = &got};
 	bool expired = false;
@@ -233,7 +187,7 @@ void graph_folder_items(void *ctx, pull_run *run, pull_conn *c, void *ws, const 
 			expired = true;
 		}
 	}
-	free(seen.slot);
+	pull_id_set_free(&seen);
 }
 
 /* A time as a $filter takes it, to the second below (a bound anywhere between two items' times
@@ -343,11 +297,11 @@ void graph_part(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fol
 	else
 		snprintf(filter, sizeof filter, "%s%%20ge%%20%s%%20and%%20%s%%20lt%%20%s", sp->prop, sp->bound[r - 1], sp->prop,
 		         sp->bound[r]);
-	id_set seen = {0};
+	pull_id_set seen = {0};
 	size_t got = 0;
 	item_sink to = {.seen = &seen, .got = &got, .sp = sp, .part = k};
 	item_round(g, run, c, ws, f, sp->kind, false, filter, &to);
-	free(seen.slot);
+	pull_id_set_free(&seen);
 }
 
 void graph_merge(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, void *plan)

@@ -230,6 +230,15 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
  * read, so that the folder's items are written in part order. While a folder is split (its
  * parts and its merge), an item whose id was met before in the folder is not written again. */
 void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *items, size_t n);
+/* Item ids met so far, by 64-bit hash of the id (FNV-1a; 0 marks an empty slot), for servers
+ * that send an item twice. */
+typedef struct {
+	uint64_t *slot;
+	size_t cap, n;
+} pull_id_set;
+/* Adds an id: 1 when new, 0 when met before, -1 when out of memory. */
+int pull_id_set_add(pull_id_set *s, const char *id);
+void pull_id_set_free(pull_id_set *s);
 /* For `merge`: the distinct items the split folder's parts wrote. */
 size_t pull_split_count(pull_run *run, const snap_folder *f);
 /* What a protocol's plan of a split folder notes for its merge: the first part that failed. */

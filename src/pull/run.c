@@ -72,8 +72,7 @@ struct pull_split {
 	/* The folder's items met so far, by 64-bit hash of the id (0 = empty slot): parts whose
 	 * ranges overlap (a folder that changed under offsets) and a merge that reads the folder
 	 * again write each item once. */
-	uint64_t *ids;
-	size_t cap, n_ids;
+	pull_id_set ids;
 };
 
 static uint64_t id_hash(const char *id)
@@ -84,35 +83,40 @@ static uint64_t id_hash(const char *id)
 	return h ? h : 1;
 }
 
-/* Adds an item's id to its split folder's set: 1 when new, 0 when met before, -1 out of memory. */
-static int split_see(pull_split *sp, const char *id)
+int pull_id_set_add(pull_id_set *s, const char *id)
 {
-	if ((sp->n_ids + 1) * 2 > sp->cap) {
-		size_t cap = sp->cap ? sp->cap * 2 : 4096;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
 		uint64_t *slot = calloc(cap, sizeof *slot);
 		if (!slot)
 			return -1;
-		for (size_t i = 0; i < sp->cap; i++)
-			if (sp->ids[i])
-				for (size_t j = sp->ids[i] & (cap - 1);; j = (j + 1) & (cap - 1))
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slot[i])
+				for (size_t j = s->slot[i] & (cap - 1);; j = (j + 1) & (cap - 1))
 					if (!slot[j]) {
-						slot[j] = sp->ids[i];
+						slot[j] = s->slot[i];
 						break;
 					}
-		free(sp->ids);
-		sp->ids = slot;
-		sp->cap = cap;
+		free(s->slot);
+		s->slot = slot;
+		s->cap = cap;
 	}
 	uint64_t h = id_hash(id);
-	for (size_t j = h & (sp->cap - 1);; j = (j + 1) & (sp->cap - 1)) {
-		if (sp->ids[j] == h)
+	for (size_t j = h & (s->cap - 1);; j = (j + 1) & (s->cap - 1)) {
+		if (s->slot[j] == h)
 			return 0;
-		if (!sp->ids[j]) {
-			sp->ids[j] = h;
-			sp->n_ids++;
+		if (!s->slot[j]) {
+			s->slot[j] = h;
+			s->n++;
 			return 1;
 		}
 	}
+}
+
+void pull_id_set_free(pull_id_set *s)
+{
+	free(s->slot);
+	*s = (pull_id_set){0};
 }
 
 snap_t *pull_snapshot(pull_run *run) { return run->snap; }
@@ -339,7 +343,7 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 		snap_item *it = &items[i];
 		if (!it->id)
 			continue;
-		int fresh = sp ? split_see(sp, it->id) : 1;
+		int fresh = sp ? pull_id_set_add(&sp->ids, it->id) : 1;
 		if (fresh < 0)
 			run->nomem = true;
 		if (fresh <= 0)
@@ -483,7 +487,7 @@ void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *
 		snap_item *it = &items[i];
 		if (!it->id)
 			continue;
-		int fresh = sp ? split_see(sp, it->id) : 1;
+		int fresh = sp ? pull_id_set_add(&sp->ids, it->id) : 1;
 		if (fresh < 0)
 			run->nomem = true;
 		if (fresh <= 0)
@@ -529,7 +533,7 @@ size_t pull_split_count(pull_run *run, const snap_folder *f)
 {
 	pthread_mutex_lock(&run->wlock);
 	const pull_split *sp = run->split_of ? run->split_of[f - run->snap->folders] : NULL;
-	size_t n = sp ? sp->n_ids : 0;
+	size_t n = sp ? sp->ids.n : 0;
 	pthread_mutex_unlock(&run->wlock);
 	return n;
 }
@@ -595,7 +599,7 @@ static void split_free(pull_split *sp)
 		held_free(&sp->held[k]);
 	free(sp->held);
 	free(sp->done);
-	free(sp->ids);
+	pull_id_set_free(&sp->ids);
 	free(sp);
 }
 
