@@ -186,6 +186,7 @@ int cli_server_option(cli_server *c, int opt, const char *arg, const char *comma
 		if (parse_long(arg, 0, 1000000000, &v))
 			return bad(command, "--split-threshold takes 0 (never) to 1000000000 items");
 		c->pull.split_threshold = v;
+		c->pull.split_any = true;
 		return 1;
 	default: return 0;
 	}
@@ -585,8 +586,9 @@ const char *cli_server_help =
 	"      --insecure           do not verify the server's certificate (warned; avoid)\n"
 	"      --concurrency N      requests in flight: folders pulled in parallel, and the parts of\n"
 	"                           a large folder, 1..16 (default 4)\n"
-	"      --split-threshold N  a folder of N items or more is read in parts at once (Graph:\n"
-	"                           ranges of time; EWS: FindItem offsets), 0: never (default 5000)\n"
+	"      --split-threshold N  every folder of N items or more is read in parts at once (Graph:\n"
+	"                           ranges of time; EWS: FindItem offsets), 0: never (default: a\n"
+	"                           folder of 5000 or more whose pages are the pull's longest chain)\n"
 	"      --retries N          retries per request on failures (default 6)\n"
 	"      --retry-deadline S   throttling answers (ErrorServerBusy, 429, 503) are retried as the\n"
 	"                           server says until S seconds into the pull (default 900)\n"

@@ -70,6 +70,10 @@ typedef struct {
 	/* A folder of at least this many items (the hierarchy's count) is paged in up to
 	 * `concurrency` parts at once where the protocol can split it (pull_protocol.split); 0: never. */
 	long split_threshold;
+	/* false (the default): only a folder whose pages are the pull's longest chain is split (its
+	 * count times `concurrency` above every folder's items); true (--split-threshold given):
+	 * every folder of split_threshold items or more. */
+	bool split_any;
 	int retries;                /* attempts per request after the first, for failures; throttling
 	                               answers are retried as told until retry_deadline_s */
 	long retry_deadline_s;      /* no retry of a throttled request after this long into the pull */

@@ -605,6 +605,20 @@ static void split_free(pull_split *sp)
 
 /* Asks the protocol to split folder i; registers the split and returns it (the caller reads
  * part 0), or NULL to read the folder whole. Called without wlock. */
+/* A folder worth reading in parts: one of split_threshold items or more (any such folder when the
+ * threshold was asked for) whose chain of pages is the pull's critical path, longer than an even share of all the pages among the requests in
+ * flight (its count times `concurrency` over the items of every folder). A smaller one finishes
+ * in one stream while the other workers read the rest, and splitting it would only cost the
+ * probes, the filtered listings and the held lines. */
+static bool worth_splitting(const pull_run *run, size_t i)
+{
+	const pull_options *opt = run->opt;
+	int64_t n = run->snap->folders[i].content_count;
+	int conc = opt->concurrency < 1 ? 1 : opt->concurrency > 16 ? 16 : opt->concurrency;
+	return run->pull_items[i] && run->proto->split && conc > 1 && opt->split_threshold > 0 &&
+	       n >= opt->split_threshold && (opt->split_any || run->items_total < 0 || n * conc > run->items_total);
+}
+
 static pull_split *try_split(pull_run *run, pull_conn *c, void *ws, size_t i, int streams)
 {
 	const snap_folder *f = &run->snap->folders[i];
@@ -703,8 +717,7 @@ static void *worker(void *arg)
 			break;
 		size_t i = run->order[k];
 		const snap_folder *f = &run->snap->folders[i];
-		if (run->pull_items[i] && run->proto->split && streams > 1 && run->opt->split_threshold > 0 &&
-		    f->content_count >= run->opt->split_threshold) {
+		if (streams > 1 && worth_splitting(run, i)) {
 			pthread_mutex_lock(&run->wlock);
 			run->planning++;
 			pthread_mutex_unlock(&run->wlock);
@@ -804,8 +817,8 @@ static int pull_items(pull_run *run, or_error *err)
 	const pull_options *opt = run->opt;
 	int n = opt->concurrency < 1 ? 1 : opt->concurrency > 16 ? 16 : opt->concurrency;
 	bool splittable = false; /* a folder that may be read in parts keeps every worker busy */
-	for (size_t i = 0; run->proto->split && opt->split_threshold > 0 && i < run->snap->n_folders; i++)
-		splittable = splittable || (run->pull_items[i] && run->snap->folders[i].content_count >= opt->split_threshold);
+	for (size_t i = 0; i < run->snap->n_folders; i++)
+		splittable = splittable || worth_splitting(run, i);
 	if (!splittable && (size_t)n > run->snap->n_folders)
 		n = run->snap->n_folders ? (int)run->snap->n_folders : 1;
 	/* A split folder: twice as many workers and parts as requests in flight (the transport keeps
