@@ -334,11 +334,12 @@ static void emit_item(pull_run *run, const snap_item *it)
 		run->nomem = true;
 }
 
-void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_t n, bool associated)
+/* Keeps, at the front of `items`, those to write: with an id, and in a split folder (sp) not met
+ * before; sets their folder and `associated`, counts them. Called with wlock held. */
+static size_t keep_new(pull_run *run, pull_split *sp, const snap_folder *f, snap_item *items, size_t n,
+                       bool associated)
 {
-	pthread_mutex_lock(&run->wlock);
-	/* a split folder's merge reading it whole: what the parts wrote is not written again */
-	pull_split *sp = run->split_of && !associated ? run->split_of[f - run->snap->folders] : NULL;
+	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		snap_item *it = &items[i];
 		if (!it->id)
@@ -350,11 +351,22 @@ void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_
 			continue;
 		it->folder_id = f->id;
 		it->associated = associated;
-		emit_item(run, it);
-		run->items++;
-		if (!associated)
-			run->items_normal++;
+		items[m++] = *it;
 	}
+	run->items += m;
+	if (!associated)
+		run->items_normal += m;
+	return m;
+}
+
+void pull_add_items(pull_run *run, const snap_folder *f, snap_item *items, size_t n, bool associated)
+{
+	pthread_mutex_lock(&run->wlock);
+	/* a split folder's merge reading it whole: what the parts wrote is not written again */
+	pull_split *sp = run->split_of && !associated ? run->split_of[f - run->snap->folders] : NULL;
+	size_t m = keep_new(run, sp, f, items, n, associated);
+	for (size_t i = 0; i < m; i++)
+		emit_item(run, &items[i]);
 	progress(run, false);
 	pthread_mutex_unlock(&run->wlock);
 }
@@ -482,22 +494,7 @@ void pull_add_part_items(pull_run *run, const snap_folder *f, int k, snap_item *
 {
 	pthread_mutex_lock(&run->wlock);
 	pull_split *sp = run->split_of ? run->split_of[f - run->snap->folders] : NULL;
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		snap_item *it = &items[i];
-		if (!it->id)
-			continue;
-		int fresh = sp ? pull_id_set_add(&sp->ids, it->id) : 1;
-		if (fresh < 0)
-			run->nomem = true;
-		if (fresh <= 0)
-			continue;
-		it->folder_id = f->id;
-		it->associated = false;
-		items[m++] = *it;
-	}
-	run->items += m;
-	run->items_normal += m;
+	size_t m = keep_new(run, sp, f, items, n, false);
 	bool hold = sp && k > sp->flushed;
 	if (!hold) {
 		if (sp)

@@ -74,3 +74,17 @@ secret_file() { # secret_file NAME VALUE: a 0600 file holding VALUE
 expect_rc() { # expect_rc WANT WHAT: the last client run exited WANT
 	[ "$RC" -eq "$1" ] || { sed 's/^/   | /' "$WORK/$name.log" | tail -20; fail "$2: exit $RC, expected $1"; }
 }
+
+# inbox_count_off IN OUT DELTA: a copy of mailbox fixture IN (ewsserver's format) whose Inbox
+# announces DELTA more items than it holds (a negative DELTA: fewer)
+inbox_count_off() {
+	"$PY" - "$1" "$2" "$3" <<'PY'
+import json, sys
+with open(sys.argv[2], "w") as out:
+    for line in open(sys.argv[1]):
+        o = json.loads(line)
+        if o.get("type") == "folder" and o.get("role") == "inbox":
+            o["content_count"] += int(sys.argv[3])
+        out.write(json.dumps(o) + "\n")
+PY
+}

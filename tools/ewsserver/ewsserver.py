@@ -14,7 +14,6 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -491,13 +490,10 @@ class Handler(httpbase.Handler):
         if ck is not None and fault is None and status == 200 and rec.get("error") is None:
             headers = []
             if ck[2]:
-                z = zlib.compressobj(1, zlib.DEFLATED, 31)
-                payload = z.compress(payload) + z.flush()
+                payload = httpbase.gzip_body(payload)
                 headers.append(("Content-Encoding", "gzip"))
-            with st.lock:
-                if len(st.page_cache) >= 20000:
-                    st.page_cache.clear()
-                st.page_cache[ck] = (rec["op"], rec["mailbox"], rec.get("items", 0), payload, headers)
+            httpbase.remember_page(st.lock, st.page_cache, ck,
+                                   (rec["op"], rec["mailbox"], rec.get("items", 0), payload, headers))
             rec["bytes_out"] = self._send(status, payload, headers=headers, gzip_ok=False)
             return
         rec["bytes_out"] = self._send(status, payload)

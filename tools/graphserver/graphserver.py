@@ -15,7 +15,6 @@ import threading
 import time
 import urllib.parse
 import uuid
-import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -562,13 +561,9 @@ class Handler(httpbase.Handler):
         if ck is not None and fault is None and resp.status == 200:
             headers = list(resp.headers)
             if ck[4]:
-                z = zlib.compressobj(1, zlib.DEFLATED, 31)
-                payload = z.compress(payload) + z.flush()
+                payload = httpbase.gzip_body(payload)
                 headers.append(("Content-Encoding", "gzip"))
-            with st.lock:
-                if len(st.page_cache) >= 20000:
-                    st.page_cache.clear()
-                st.page_cache[ck] = (resp.status, payload, headers, resp.items, resp.folders)
+            httpbase.remember_page(st.lock, st.page_cache, ck, (resp.status, payload, headers, resp.items, resp.folders))
             rec["bytes_out"] = self._send(resp.status, payload, headers=headers, gzip_ok=False, request_id=rid)
             return
         rec["bytes_out"] = self._send(resp.status, payload, headers=resp.headers, request_id=rid)
