@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* ---------------------------------------------------------------- errors */
 
@@ -315,6 +316,45 @@ typedef struct {
 
 typedef struct snap_arena snap_arena;
 
+/* An item as a comparison reads it (snap_load_compared): 72 bytes where a snap_item takes 168, as a
+ * million of them are held per side. Strings and binaries are offsets into the heap of the
+ * snap_compared that holds it, 0 when absent: a string is NUL-terminated there, a binary is its
+ * length (4 bytes, host order) followed by its bytes (snap_cstr, snap_cbin). */
+typedef struct {
+	uint32_t id, folder_id, cls, subject;
+	uint32_t change_key, pcl;
+	int64_t date;          /* received, else sent, else created, else modified (FILETIME); 0 none */
+	snap_ident ident;
+	int8_t read;           /* the read bit of msg_flags when present, else `read`; -1 unknown */
+	int8_t flag_status, importance; /* -1 when absent */
+	uint8_t associated;
+} snap_citem;
+
+/* The items of a snapshot in that form, with the heap of their strings (offsets under 4 GiB). */
+typedef struct {
+	snap_citem *items;
+	size_t n_items, cap_items;
+	char *heap;
+	size_t heap_len, heap_cap;
+	uint32_t *intern;      /* while built: offsets of short strings, open addressing; 0 empty */
+	size_t intern_cap, intern_len;
+} snap_compared;
+
+static inline const char *snap_cstr(const snap_compared *c, uint32_t off)
+{
+	return off ? c->heap + off : NULL;
+}
+
+static inline snap_bin snap_cbin(const snap_compared *c, uint32_t off)
+{
+	snap_bin b = {NULL, 0};
+	if (off) {
+		memcpy(&b.len, c->heap + off, sizeof b.len);
+		b.data = (const uint8_t *)c->heap + off + sizeof b.len;
+	}
+	return b;
+}
+
 typedef struct {
 	snap_header hdr;
 	snap_folder *folders;
@@ -325,6 +365,9 @@ typedef struct {
 	size_t n_errors, cap_errors;
 	snap_integrity integrity;
 	snap_arena *arena;
+	/* A snapshot loaded by snap_load_compared: its items in compact form; items is then NULL and
+	 * n_items counts them. NULL for any other snapshot. */
+	snap_compared *compared;
 } snap_t;
 
 int snap_new(snap_t **out, or_error *err);
@@ -379,10 +422,29 @@ int snap_save(const snap_t *s, const char *path, or_error *err);
 /* Reads a snapshot file ("-" for stdin). Rejects a file without its end line or with counts that
  * disagree. Bounded: lines over 16 MiB are refused. */
 int snap_load(snap_t **out, const char *path, or_error *err);
-/* snap_load for a comparison: the same checks, without what no comparison or report reads (the
- * items' message ids, left NULL: 22 MB of a million-item snapshot). Such a snapshot is not for
- * writing back. */
+/* snap_load for a comparison: the same checks, the items kept only as far as a comparison or its
+ * report reads them, as snap_citem records in s->compared (s->items stays NULL). Such a snapshot is
+ * not for writing back. */
 int snap_load_compared(snap_t **out, const char *path, or_error *err);
+
+/* Building a snap_compared (src/core/snapshot_compared.c). Each returns 0, OR_ERR_NOMEM, or
+ * OR_ERR_LIMIT when the heap would pass 4 GiB (or the items 2^31). */
+/* Appends an item, zeroed with absent values preset; *out points at it until the next append. */
+int snap_compared_add(snap_compared *c, snap_citem **out);
+/* Copies n bytes (no NUL among them) into the heap as a string; *off its offset. Interned: one
+ * copy of each distinct string (for the few that repeat: classes, folder ids); else a copy each
+ * time. */
+int snap_compared_str(snap_compared *c, const char *str, size_t n, bool interned, uint32_t *off);
+/* Copies a binary; an empty one is absent (*off 0). */
+int snap_compared_bin(snap_compared *c, const uint8_t *data, size_t len, uint32_t *off);
+/* Drops what was kept only while building (the intern table). */
+void snap_compared_done(snap_compared *c);
+/* The compact form of the items of a snapshot loaded in full or made in memory, into *c. */
+int snap_compared_build(const snap_t *s, snap_compared *c, or_error *err);
+/* Frees what c holds (not c itself); c may be all zeros. */
+void snap_compared_release(snap_compared *c);
+/* The date of an item: received, else sent, else created, else modified. */
+int64_t snap_item_date(const snap_item *it);
 
 /* For a snapshot kept in memory instead of written and loaded back (a scan's temporary ones): make
  * a record what snap_load would read back from the file form, which leaves out what it cannot

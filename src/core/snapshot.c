@@ -194,6 +194,8 @@ void snap_free(snap_t *s)
 	}
 	free(s->folders);
 	items_release(s->items, s->cap_items);
+	snap_compared_release(s->compared);
+	free(s->compared);
 	free(s->errors);
 	free(s->integrity.mismatches);
 	free(s->integrity.replicas);
@@ -234,6 +236,9 @@ void snap_clear(snap_t *s)
 		s->items = NULL;
 		s->cap_items = 0;
 	}
+	snap_compared_release(s->compared);
+	free(s->compared);
+	s->compared = NULL;
 	free(s->errors);
 	free(s->integrity.mismatches);
 	free(s->integrity.replicas);

@@ -129,6 +129,8 @@ typedef struct {
 	 * folder id, which then cost one compare. */
 	const char *last[K_COUNT];
 	size_t last_len[K_COUNT];
+	uint32_t last_off[K_COUNT]; /* the same for a compared load: heap offsets (0 none) */
+	size_t last_off_len[K_COUNT];
 } fast_obj;
 
 static fast_obj *fast_new(void)
@@ -519,10 +521,16 @@ static int get_hex_fixed(obj_t o, key_id k, uint8_t *out, size_t len)
 	return hex_decode_n(v, n, out, len) == (int)len ? 1 : -1;
 }
 
-static int get_hex_bin(snap_t *s, obj_t o, key_id k, snap_bin *out)
+/* Where a decoded binary goes: 0, or the or_code of a failure to keep it. */
+typedef int (*bin_sink)(void *ctx, const uint8_t *data, size_t n);
+
+/* Decodes a hex field of any length and hands the bytes to put: 1 when present, 0 absent, -1
+ * malformed; *rc the sink's failure, else 0. */
+static int get_hex_to(obj_t o, key_id k, bin_sink put, void *ctx, int *rc)
 {
 	const char *v;
 	size_t n;
+	*rc = 0;
 	int r = field_str(o, k, &v, &n);
 	if (r <= 0)
 		return r;
@@ -535,10 +543,28 @@ static int get_hex_bin(snap_t *s, obj_t o, key_id k, snap_bin *out)
 		return -1;
 	bool ok = hex_decode_n(v, 2 * n, tmp, n) == (int)n;
 	if (ok)
-		*out = snap_bindup(s, tmp, n);
+		*rc = put(ctx, tmp, n);
 	if (tmp != small)
 		free(tmp);
 	return ok ? 1 : -1;
+}
+
+typedef struct {
+	snap_t *s;
+	snap_bin *out;
+} arena_sink;
+
+static int put_arena(void *ctx, const uint8_t *data, size_t n)
+{
+	arena_sink *a = ctx;
+	*a->out = snap_bindup(a->s, data, n);
+	return 0;
+}
+
+static int get_hex_bin(snap_t *s, obj_t o, key_id k, snap_bin *out)
+{
+	int rc;
+	return get_hex_to(o, k, put_arena, &(arena_sink){s, out}, &rc);
 }
 
 static int get_time(obj_t o, key_id k, int64_t *ft)
@@ -747,7 +773,7 @@ static int read_folder(snap_t *s, obj_t o)
 	return 0;
 }
 
-static int read_item(snap_t *s, obj_t o, bool compared)
+static int read_item(snap_t *s, obj_t o)
 {
 	snap_item *it = snap_add_item(s);
 	if (!it)
@@ -756,7 +782,7 @@ static int read_item(snap_t *s, obj_t o, bool compared)
 	it->folder_id = get_str(s, o, K_FOLDER_ID);
 	it->cls = get_str(s, o, K_CLASS);
 	it->subject = get_str_unique(s, o, K_SUBJECT);
-	it->message_id = compared ? NULL : get_str_unique(s, o, K_MESSAGE_ID);
+	it->message_id = get_str_unique(s, o, K_MESSAGE_ID);
 	it->read = get_bool(o, K_READ);
 	it->msg_flags = get_int(o, K_MSG_FLAGS, -1);
 	it->flag_status = (int8_t)get_int(o, K_FLAG_STATUS, -1);
@@ -769,6 +795,77 @@ static int read_item(snap_t *s, obj_t o, bool compared)
 	    get_hex_bin(s, o, K_CHANGE_KEY, &it->change_key) < 0 || get_hex_bin(s, o, K_PCL, &it->pcl) < 0 ||
 	    get_repaired(o, &it->repaired) < 0)
 		return -1;
+	return 0;
+}
+
+/* A string of an item loaded for a comparison (snap_load_compared): its offset in the heap. */
+static int get_cstr(snap_compared *c, obj_t o, key_id k, bool interned, uint32_t *off)
+{
+	const char *v;
+	size_t n;
+	*off = 0;
+	if (field_str(o, k, &v, &n) != 1)
+		return 0;
+	if (!interned || !o.fast)
+		return snap_compared_str(c, v, n, interned, off);
+	uint32_t last = o.fast->last_off[k];
+	if (last && o.fast->last_off_len[k] == n && memcmp(c->heap + last, v, n) == 0) {
+		*off = last;
+		return 0;
+	}
+	int rc = snap_compared_str(c, v, n, true, off);
+	if (rc == 0) {
+		o.fast->last_off[k] = *off;
+		o.fast->last_off_len[k] = n;
+	}
+	return rc;
+}
+
+typedef struct {
+	snap_compared *c;
+	uint32_t *off;
+} heap_sink;
+
+static int put_heap(void *ctx, const uint8_t *data, size_t n)
+{
+	heap_sink *h = ctx;
+	return snap_compared_bin(h->c, data, n, h->off);
+}
+
+/* get_hex_bin into the heap; *rc the heap's failure (OR_ERR_NOMEM, OR_ERR_LIMIT) or 0. */
+static int get_cbin(snap_compared *c, obj_t o, key_id k, uint32_t *off, int *rc)
+{
+	*off = 0;
+	return get_hex_to(o, k, put_heap, &(heap_sink){c, off}, rc);
+}
+
+/* read_item for a comparison: the same checks, the item kept as a snap_citem. 0 ok, 1 malformed,
+ * or OR_ERR_NOMEM / OR_ERR_LIMIT. */
+static int read_item_compared(snap_t *s, obj_t o)
+{
+	snap_compared *c = s->compared;
+	snap_citem *it;
+	int rc = snap_compared_add(c, &it);
+	if (rc)
+		return rc;
+	s->n_items = c->n_items;
+	if ((rc = get_cstr(c, o, K_ID, false, &it->id)) != 0 || (rc = get_cstr(c, o, K_FOLDER_ID, true, &it->folder_id)) != 0 ||
+	    (rc = get_cstr(c, o, K_CLASS, true, &it->cls)) != 0 || (rc = get_cstr(c, o, K_SUBJECT, false, &it->subject)) != 0)
+		return rc;
+	int8_t read = get_bool(o, K_READ);
+	int64_t msg_flags = get_int(o, K_MSG_FLAGS, -1);
+	it->read = (int8_t)(msg_flags >= 0 ? (msg_flags & 0x01) != 0 /* mfRead */ : read >= 0 ? read != 0 : -1);
+	it->flag_status = (int8_t)get_int(o, K_FLAG_STATUS, -1);
+	it->importance = (int8_t)get_int(o, K_IMPORTANCE, -1);
+	it->associated = get_bool(o, K_ASSOCIATED) == 1;
+	int64_t t[4];
+	uint8_t repaired;
+	if (!it->id || !it->folder_id || read_ident(o, &it->ident) < 0 || get_time(o, K_RECEIVED, &t[0]) < 0 ||
+	    get_time(o, K_SENT, &t[1]) < 0 || get_time(o, K_CREATED, &t[2]) < 0 || get_time(o, K_MODIFIED, &t[3]) < 0 ||
+	    get_cbin(c, o, K_CHANGE_KEY, &it->change_key, &rc) < 0 || rc || get_cbin(c, o, K_PCL, &it->pcl, &rc) < 0 || rc ||
+	    get_repaired(o, &repaired) < 0)
+		return rc ? rc : 1;
+	it->date = t[0] ? t[0] : t[1] ? t[1] : t[2] ? t[2] : t[3];
 	return 0;
 }
 
@@ -817,7 +914,7 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 		fast_free(fast);
 		return rc;
 	}
-	if (!fast) {
+	if (!fast || (compared && !(s->compared = calloc(1, sizeof *s->compared)))) {
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -884,8 +981,14 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 			have_header = true;
 		} else if (lt == L_FOLDER) {
 			r = read_folder(s, ob);
+		} else if (lt == L_ITEM && compared) {
+			if ((r = read_item_compared(s, ob)) < 0) {
+				rc = or_fail(err, r, r == OR_ERR_LIMIT ? "%s:%ld: snapshot too large to compare" : "%s:%ld: out of memory",
+				             path, lineno);
+				goto out;
+			}
 		} else if (lt == L_ITEM) {
-			r = read_item(s, ob, compared);
+			r = read_item(s, ob);
 		} else if (lt == L_ERROR) {
 			r = read_error(s, ob);
 		} else if (lt == L_INTEGRITY) {
@@ -920,6 +1023,8 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 		rc = or_fail(err, OR_ERR_FORMAT, "%s: incomplete snapshot (no end line: the capture was interrupted?)", path);
 		goto out;
 	}
+	if (s->compared)
+		snap_compared_done(s->compared);
 	*out = s;
 	s = NULL;
 out:

@@ -45,9 +45,9 @@ int diff_add_export(diff_result *r, int side, int32_t item, int32_t row)
 	return 0;
 }
 
-int64_t diff_item_date(const snap_item *it)
+int64_t diff_item_date(const snap_citem *it)
 {
-	return it->received ? it->received : it->sent ? it->sent : it->created ? it->created : it->modified;
+	return it->date;
 }
 
 static diff_reason class_reason(folder_class fc)
@@ -279,9 +279,9 @@ static void window_setup(diff_ctx *c)
 	w->reference = r->snap[cs]->hdr.captured ? r->snap[cs]->hdr.captured : r->snap[sv]->hdr.captured;
 	if (!w->reference)
 		for (int s = 0; s < 2; s++)
-			for (size_t i = 0; i < r->snap[s]->n_items; i++)
-				if (diff_item_date(&r->snap[s]->items[i]) > w->reference)
-					w->reference = diff_item_date(&r->snap[s]->items[i]);
+			for (size_t i = 0; i < r->cmp[s]->n_items; i++)
+				if (diff_item_date(&r->cmp[s]->items[i]) > w->reference)
+					w->reference = diff_item_date(&r->cmp[s]->items[i]);
 	if (w->mode == DIFF_WINDOW_ALL)
 		return;
 	if (w->mode == DIFF_WINDOW_GIVEN) {
@@ -304,8 +304,8 @@ static void window_setup(diff_ctx *c)
 	if (!oldest)
 		return;
 	const side_state *ss = &c->side[sv];
-	for (size_t i = 0; i < ss->s->n_items && !any_old_missing; i++) {
-		const snap_item *it = &ss->s->items[i];
+	for (size_t i = 0; i < ss->ci->n_items && !any_old_missing; i++) {
+		const snap_citem *it = &ss->ci->items[i];
 		int32_t f = ss->item_folder[i];
 		if (ss->item_pair[i] == -1 && !it->associated && f >= 0 && r->rows[ss->folder_row[f]].mail &&
 		    diff_item_date(it) && diff_item_date(it) < oldest)
@@ -320,32 +320,30 @@ static void window_setup(diff_ctx *c)
 
 /* ---------------------------------------------------------------- items */
 
-int diff_item_read(const snap_item *it)
+int diff_item_read(const snap_citem *it)
 {
-	if (it->msg_flags >= 0)
-		return (it->msg_flags & 0x01) != 0; /* mfRead */
-	return it->read >= 0 ? it->read != 0 : -1;
+	return it->read; /* made from the message flags and `read` as diff.h says, when compacted */
 }
 
-int diff_item_flag_status(const snap_item *it)
+int diff_item_flag_status(const snap_citem *it)
 {
 	return it->flag_status >= 0 ? it->flag_status : 0;
 }
 
-int diff_item_importance(const snap_item *it)
+int diff_item_importance(const snap_citem *it)
 {
 	return it->importance >= 0 ? it->importance : 1;
 }
 
-const char *diff_item_subject(const snap_item *it)
+const char *diff_item_subject(const snap_compared *c, const snap_citem *it)
 {
-	return it->subject ? it->subject : "";
+	return item_text(c, it->subject);
 }
 
 /* Absent properties compare as what their absence means (diff.h); the message class and the change
  * key have no such meaning (a stored message always has a class, and an OST keeps no change key on
  * messages): they are compared only where both sides have them. */
-static uint32_t compare_props(const snap_item *a, const snap_item *b)
+static uint32_t compare_props(const snap_compared *ca, const snap_citem *a, const snap_compared *cb, const snap_citem *b)
 {
 	uint32_t p = 0;
 	/* Associated messages keep no read state: MAPI ignores their read flag. */
@@ -354,22 +352,23 @@ static uint32_t compare_props(const snap_item *a, const snap_item *b)
 		p |= PROP_READ;
 	if (diff_item_flag_status(a) != diff_item_flag_status(b))
 		p |= PROP_FLAG;
-	if (strcmp(diff_item_subject(a), diff_item_subject(b)) != 0)
+	if (strcmp(diff_item_subject(ca, a), diff_item_subject(cb, b)) != 0)
 		p |= PROP_SUBJECT;
-	if (a->cls && b->cls && strcasecmp(a->cls, b->cls) != 0)
+	if (a->cls && b->cls && strcasecmp(ca->heap + a->cls, cb->heap + b->cls) != 0)
 		p |= PROP_CLASS;
 	if (diff_item_importance(a) != diff_item_importance(b))
 		p |= PROP_IMPORTANCE;
-	if (a->change_key.len && b->change_key.len &&
-	    (a->change_key.len != b->change_key.len || memcmp(a->change_key.data, b->change_key.data, a->change_key.len)))
+	snap_bin ka = snap_cbin(ca, a->change_key), kb = snap_cbin(cb, b->change_key);
+	if (ka.len && kb.len && (ka.len != kb.len || memcmp(ka.data, kb.data, ka.len)))
 		p |= PROP_CHANGE_KEY;
 	return p;
 }
 
-static diff_newer newer_of(const snap_item *a, const snap_item *b)
+static diff_newer newer_of(const snap_compared *ca, const snap_citem *a, const snap_compared *cb, const snap_citem *b)
 {
-	if (a->pcl.len && b->pcl.len) {
-		switch (diff_pcl_compare(a->pcl.data, a->pcl.len, b->pcl.data, b->pcl.len)) {
+	snap_bin pa = snap_cbin(ca, a->pcl), pb = snap_cbin(cb, b->pcl);
+	if (pa.len && pb.len) {
+		switch (diff_pcl_compare(pa.data, pa.len, pb.data, pb.len)) {
 		case PCL_EQUAL: return NEWER_SAME;
 		case PCL_A_NEWER: return NEWER_SIDE0;
 		case PCL_B_NEWER: return NEWER_SIDE1;
@@ -377,14 +376,14 @@ static diff_newer newer_of(const snap_item *a, const snap_item *b)
 		default: return NEWER_UNKNOWN;
 		}
 	}
-	if (a->change_key.len && a->change_key.len == b->change_key.len &&
-	    memcmp(a->change_key.data, b->change_key.data, a->change_key.len) == 0)
+	snap_bin ka = snap_cbin(ca, a->change_key), kb = snap_cbin(cb, b->change_key);
+	if (ka.len && ka.len == kb.len && memcmp(ka.data, kb.data, ka.len) == 0)
 		return NEWER_SAME;
 	return NEWER_UNKNOWN;
 }
 
 /* Expected item differences are counted per row and side in one aggregated finding. */
-static int add_expected(diff_ctx *c, int32_t *agg, int32_t rowi, int side, diff_reason why, const snap_item *it,
+static int add_expected(diff_ctx *c, int32_t *agg, int32_t rowi, int side, diff_reason why, const snap_citem *it,
                         int32_t folder, int s)
 {
 	diff_result *r = c->r;
@@ -449,10 +448,10 @@ static int paired_item(diff_ctx *c, uint32_t i0)
 {
 	diff_result *r = c->r;
 	uint32_t i1 = (uint32_t)c->side[0].item_pair[i0];
-	const snap_item *a = &c->side[0].s->items[i0], *b = &c->side[1].s->items[i1];
+	const snap_citem *a = &c->side[0].ci->items[i0], *b = &c->side[1].ci->items[i1];
 	int32_t f0 = c->side[0].item_folder[i0], f1 = c->side[1].item_folder[i1];
 	int32_t r0 = f0 >= 0 ? c->side[0].folder_row[f0] : -1, r1 = f1 >= 0 ? c->side[1].folder_row[f1] : -1;
-	uint32_t props = compare_props(a, b);
+	uint32_t props = compare_props(c->side[0].ci, a, c->side[1].ci, b);
 	bool moved = r0 != r1;
 	if (!props && !moved) {
 		if (r0 >= 0)
@@ -492,7 +491,7 @@ static int paired_item(diff_ctx *c, uint32_t i0)
 	fd->pair = c->side[0].item_pair_by[i0];
 	fd->props = props;
 	fd->associated = a->associated;
-	fd->newer = (int8_t)newer_of(a, b);
+	fd->newer = (int8_t)newer_of(c->side[0].ci, a, c->side[1].ci, b);
 	if (fd->newer == NEWER_SIDE0 || fd->newer == NEWER_SIDE1)
 		fd->side = fd->newer;
 	if (why != REASON_NONE) {
@@ -507,7 +506,7 @@ static int unpaired_item(diff_ctx *c, int s, uint32_t i, int32_t *agg)
 	diff_result *r = c->r;
 	int o = 1 - s;
 	const side_state *ss = &c->side[s], *os = &c->side[o];
-	const snap_item *it = &ss->s->items[i];
+	const snap_citem *it = &ss->ci->items[i];
 	int32_t f = ss->item_folder[i];
 	int32_t rowi = f >= 0 ? ss->folder_row[f] : -1;
 	diff_row *row = rowi >= 0 ? &r->rows[rowi] : NULL;
@@ -568,8 +567,8 @@ static int item_findings(diff_ctx *c)
 	/* Counts and oldest mail per row first: the inferred window needs them. */
 	for (int s = 0; s < 2; s++) {
 		const side_state *ss = &c->side[s];
-		for (size_t i = 0; i < ss->s->n_items; i++) {
-			const snap_item *it = &ss->s->items[i];
+		for (size_t i = 0; i < ss->ci->n_items; i++) {
+			const snap_citem *it = &ss->ci->items[i];
 			int32_t f = ss->item_folder[i];
 			if (it->associated)
 				r->assoc[s]++;
@@ -601,17 +600,17 @@ static int item_findings(diff_ctx *c)
 	memset(c->detail_agg, 0xff, 4 * (r->n_rows + 1) * sizeof *c->detail_agg);
 	memset(agg, 0xff, (2 * r->n_rows + 1) * sizeof *agg);
 	int rc = 0;
-	for (uint32_t i = 0; rc == 0 && i < c->side[0].s->n_items; i++) {
+	for (uint32_t i = 0; rc == 0 && i < c->side[0].ci->n_items; i++) {
 		if (c->side[0].item_pair[i] < 0)
 			continue;
-		if (!c->side[0].s->items[i].associated)
+		if (!c->side[0].ci->items[i].associated)
 			r->paired++;
 		rc = paired_item(c, i);
 	}
 	for (int s = 0; s < 2; s++) {
 		const side_state *ss = &c->side[s];
-		for (uint32_t i = 0; rc == 0 && i < ss->s->n_items; i++) {
-			const snap_item *it = &ss->s->items[i];
+		for (uint32_t i = 0; rc == 0 && i < ss->ci->n_items; i++) {
+			const snap_citem *it = &ss->ci->items[i];
 			if (ss->item_pair[i] != -1 || (it->associated && !r->options.compare_associated))
 				continue;
 			rc = unpaired_item(c, s, i, agg);
@@ -626,9 +625,9 @@ static int item_findings(diff_ctx *c)
 		if (fd->kind != FIND_DUPLICATE_KEY || s < 0 || fd->item[s] < 0 || fd->second < 0 ||
 		    !c->side[s].is_cache || c->side[1 - s].is_cache)
 			continue;
-		const snap_item *a = &c->side[s].s->items[fd->item[s]], *b = &c->side[s].s->items[fd->second];
+		const snap_citem *a = &c->side[s].ci->items[fd->item[s]], *b = &c->side[s].ci->items[fd->second];
 		int32_t f = c->side[s].item_folder[fd->second];
-		if (!compare_props(a, b) && diff_item_date(a) == diff_item_date(b) && f == c->side[s].item_folder[fd->item[s]])
+		if (!compare_props(c->side[s].ci, a, c->side[s].ci, b) && diff_item_date(a) == diff_item_date(b) && f == c->side[s].item_folder[fd->item[s]])
 			continue;
 		rc = diff_add_export(r, s, fd->second, f >= 0 ? c->side[s].folder_row[f] : -1);
 	}

@@ -151,7 +151,7 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 {
 	side_state *ss = &c->side[s];
 	const snap_t *sn = ss->s;
-	size_t nf = sn->n_folders, ni = sn->n_items;
+	size_t nf = sn->n_folders, ni = ss->ci->n_items;
 	if (nf >= INT32_MAX / 2 || ni >= INT32_MAX / 2)
 		return or_fail(err, OR_ERR_LIMIT, "snapshot too large to compare");
 	ss->item_folder = malloc((ni + 1) * sizeof *ss->item_folder);
@@ -187,13 +187,14 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 		if (!(ss->npath[f] = diff_normalize_path(ss, sn->folders[f].path)))
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
-	/* Items: the folder of each (consecutive items usually share one). */
-	const char *last_id = NULL;
+	/* Items: the folder of each (consecutive items usually share one; folder ids are interned, so
+	 * one id is one offset). */
+	uint32_t last_id = 0;
 	int32_t last = -1;
 	for (size_t i = 0; i < ni; i++) {
-		const char *fid = sn->items[i].folder_id;
-		if (fid != last_id && (!last_id || strcmp(fid, last_id) != 0)) {
-			last = diff_folder_by_id(ss, fid);
+		uint32_t fid = ss->ci->items[i].folder_id;
+		if (fid != last_id || i == 0) {
+			last = diff_folder_by_id(ss, snap_cstr(ss->ci, fid));
 			last_id = fid;
 		}
 		ss->item_folder[i] = last;
@@ -245,6 +246,7 @@ typedef struct {
 	diff_result pub;
 	char **row_path;
 	const char **row_role;
+	snap_compared own[2]; /* the compact items of a side whose snapshot has none of its own */
 } result_priv;
 
 int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_result **out, or_error *err)
@@ -270,6 +272,9 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 		r->kind[s] = k >= 0 ? (diff_side_kind)k : (src == SRC_OST || src == SRC_PST) ? DIFF_SIDE_CACHE : DIFF_SIDE_SERVER;
 		c.side[s].s = r->snap[s];
 		c.side[s].is_cache = r->kind[s] == DIFF_SIDE_CACHE;
+		if (!r->snap[s]->compared && rc == 0)
+			rc = snap_compared_build(r->snap[s], &rp->own[s], err);
+		r->cmp[s] = c.side[s].ci = r->snap[s]->compared ? r->snap[s]->compared : &rp->own[s];
 	}
 	for (int s = 0; s < 2 && rc == 0; s++)
 		rc = setup_side(&c, s, err);
@@ -319,6 +324,8 @@ void diff_result_free(diff_result *r)
 			free(rp->row_path[i]);
 	free(rp->row_path);
 	free(rp->row_role);
+	snap_compared_release(&rp->own[0]);
+	snap_compared_release(&rp->own[1]);
 	free(r->rows);
 	free(r->findings);
 	free(r->exports);

@@ -229,6 +229,9 @@ typedef struct {
 
 typedef struct {
 	const snap_t *snap[2];     /* borrowed */
+	/* Each side's items as compared: the snapshot's own compact form (snap_load_compared), or
+	 * one made for the comparison and freed with the result. Item indexes index these. */
+	const snap_compared *cmp[2];
 	diff_side_kind kind[2];
 	diff_options options;
 	diff_row *rows;
@@ -285,7 +288,7 @@ void diff_result_free(diff_result *r);
 /* A label for a side: "server", "cache", or "A"/"B" when both sides are of one kind. */
 const char *diff_side_label(const diff_result *r, int side);
 /* The date an item is placed in time by: received, else sent, else created, else modified. */
-int64_t diff_item_date(const snap_item *it);
+int64_t diff_item_date(const snap_citem *it);
 
 /* The compared properties of an item as the comparison reads them, a property absent from the
  * snapshot taking the value its absence means in MAPI (docs/REPORT.md, "Absent properties"):
@@ -293,10 +296,10 @@ int64_t diff_item_date(const snap_item *it);
  * is known: every stored message has message flags, so their absence means the capture could not
  * tell); flag status 0 (not flagged) when absent; importance 1 (normal) when absent; subject ""
  * when absent. */
-int diff_item_read(const snap_item *it);
-int diff_item_flag_status(const snap_item *it);
-int diff_item_importance(const snap_item *it);
-const char *diff_item_subject(const snap_item *it);
+int diff_item_read(const snap_citem *it);
+int diff_item_flag_status(const snap_citem *it);
+int diff_item_importance(const snap_citem *it);
+const char *diff_item_subject(const snap_compared *c, const snap_citem *it);
 /* The suggested action for a finding, for a person (static text). */
 const char *diff_finding_action(const diff_result *r, const diff_finding *f);
 /* The normalized folder path of a row on a side (or the other side's when absent), e.g. "Inbox/sub1";

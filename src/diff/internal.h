@@ -19,6 +19,12 @@ typedef enum {
  * bytes a slot: a million items' map is 16 MB, one cache line per probe). It keeps the first
  * record of a key. */
 #define MAP_EMPTY UINT32_MAX
+
+/* A string of an item of a side (an offset into its heap), "" when absent. */
+static inline const char *item_text(const snap_compared *ci, uint32_t off)
+{
+	return off ? ci->heap + off : "";
+}
 typedef struct {
 	uint32_t tag;    /* hash >> 32 */
 	uint32_t idx;    /* record index or MAP_EMPTY */
@@ -33,6 +39,7 @@ typedef struct {
 
 typedef struct {
 	const snap_t *s;
+	const snap_compared *ci;    /* the side's items as compared (the result's cmp[side]) */
 	idx_map folder_by_id;       /* folder id string -> folder index */
 	int32_t *item_folder;       /* item -> folder index (-1 unknown) */
 	int32_t *folder_row;        /* folder -> row */

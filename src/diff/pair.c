@@ -234,9 +234,9 @@ typedef struct {
 
 static heur_key heur_of(const side_state *ss, uint32_t i)
 {
-	const snap_item *it = &ss->s->items[i];
+	const snap_citem *it = &ss->ci->items[i];
 	int32_t f = ss->item_folder[i];
-	return (heur_key){it->cls ? it->cls : "", it->subject ? it->subject : "",
+	return (heur_key){item_text(ss->ci, it->cls), item_text(ss->ci, it->subject),
 	                  f >= 0 && ss->npath[f] ? ss->npath[f] : "", diff_item_date(it)};
 }
 
@@ -256,7 +256,7 @@ static bool heur_eq(const heur_key *a, const heur_key *b)
 static bool imap_same(const void *ctx, uint32_t idx, const void *key)
 {
 	const imap_ctx *c = ctx;
-	const snap_item *it = &c->ss->s->items[idx];
+	const snap_citem *it = &c->ss->ci->items[idx];
 	switch (c->what) {
 	case 0: return memcmp(it->ident.key, key, SNAP_KEY_LEN) == 0;
 	case 1: {
@@ -271,7 +271,7 @@ static bool imap_same(const void *ctx, uint32_t idx, const void *key)
 	}
 }
 
-static bool item_compared(const diff_ctx *c, const snap_item *it)
+static bool item_compared(const diff_ctx *c, const snap_citem *it)
 {
 	return !it->associated || c->r->options.compare_associated;
 }
@@ -288,9 +288,9 @@ static void pair_items(diff_ctx *c, uint32_t i0, uint32_t i1, diff_pair_method h
 #define KEY_AHEAD 8
 
 /* The hash of item i's key, its slot in m fetched; 0 when it has no key. */
-static uint64_t key_hash(const diff_ctx *c, const snap_t *sn, uint32_t i, const idx_map *m)
+static uint64_t key_hash(const diff_ctx *c, const snap_compared *sn, uint32_t i, const idx_map *m)
 {
-	const snap_item *it = &sn->items[i];
+	const snap_citem *it = &sn->items[i];
 	if (!it->ident.has_key || !item_compared(c, it))
 		return 0;
 	uint64_t h = hash_bytes(it->ident.key, SNAP_KEY_LEN);
@@ -303,7 +303,7 @@ static uint64_t key_hash(const diff_ctx *c, const snap_t *sn, uint32_t i, const 
 static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_t *dup, bool only_unpaired)
 {
 	const side_state *ss = &c->side[s];
-	const snap_t *sn = ss->s;
+	const snap_compared *sn = ss->ci;
 	if (map_init(m, sn->n_items) != 0)
 		return -1;
 	/* By key: the hashes of the next KEY_AHEAD items are taken early and their slots fetched. */
@@ -312,7 +312,7 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 		for (uint32_t i = 0; i < KEY_AHEAD && i < sn->n_items; i++)
 			ahead[i] = key_hash(c, sn, i, m);
 	for (uint32_t i = 0; i < sn->n_items; i++) {
-		const snap_item *it = &sn->items[i];
+		const snap_citem *it = &sn->items[i];
 		uint64_t h = 0;
 		if (mc->what == 0) {
 			h = ahead[i % KEY_AHEAD];
@@ -368,7 +368,7 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 static bool has_unpaired(const diff_ctx *c, int want_gc)
 {
 	for (int s = 0; s < 2; s++) {
-		const snap_t *sn = c->side[s].s;
+		const snap_compared *sn = c->side[s].ci;
 		for (size_t i = 0; i < sn->n_items; i++) {
 			const snap_ident *id = &sn->items[i].ident;
 			if (c->side[s].item_pair[i] != -1 || id->has_key || !item_compared(c, &sn->items[i]))
@@ -393,7 +393,7 @@ static int pair_by_key(diff_ctx *c)
 	if (imap_build(c, 1, &m, &mc[1], NULL, false) != 0)
 		goto out;
 	/* Each key of side 0 once (its first holder), in order, looked up on side 1. */
-	const snap_t *a = c->side[0].s;
+	const snap_compared *a = c->side[0].ci;
 	uint64_t ahead[KEY_AHEAD];
 	for (uint32_t i = 0; i < KEY_AHEAD && i < a->n_items; i++)
 		ahead[i] = key_hash(c, a, i, &m);
@@ -401,7 +401,7 @@ static int pair_by_key(diff_ctx *c)
 		uint64_t h = ahead[i % KEY_AHEAD];
 		if (i + KEY_AHEAD < a->n_items)
 			ahead[i % KEY_AHEAD] = key_hash(c, a, i + KEY_AHEAD, &m);
-		const snap_item *it = &a->items[i];
+		const snap_citem *it = &a->items[i];
 		if (!it->ident.has_key || !item_compared(c, it) || c->side[0].item_pair[i] != -1)
 			continue;
 		uint32_t k = map_get(&m, h, imap_same, &mc[1], it->ident.key);
@@ -426,11 +426,11 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 	int32_t *next = NULL; /* heuristic: the other items of side 1 with the same key */
 	imap_ctx mc[2] = {{&c->side[0], what}, {&c->side[1], what}};
 	for (int s = 0; s < 2; s++) {
-		dup[s] = calloc(c->side[s].s->n_items + 1, 1);
+		dup[s] = calloc(c->side[s].ci->n_items + 1, 1);
 		if (!dup[s] || imap_build(c, s, &m[s], &mc[s], dup[s], what == 2) != 0)
 			goto out;
 	}
-	const snap_t *a = c->side[0].s, *b = c->side[1].s;
+	const snap_compared *a = c->side[0].ci, *b = c->side[1].ci;
 	if (what == 2) {
 		if (!(next = malloc((b->n_items + 1) * sizeof *next)))
 			goto out;
@@ -448,7 +448,7 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 		}
 	}
 	for (uint32_t i = 0; i < a->n_items; i++) {
-		const snap_item *x = &a->items[i];
+		const snap_citem *x = &a->items[i];
 		if (c->side[0].item_pair[i] != -1 || (what == 1 && dup[0][i]) || !item_compared(c, x))
 			continue;
 		uint32_t k;

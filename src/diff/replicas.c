@@ -113,7 +113,7 @@ static bool allowed(const rtab *t, const vote *v)
 typedef struct {
 	const snap_ident *id;
 	const snap_folder *folder; /* the object: a folder, or */
-	const snap_item *item;     /* an item */
+	const snap_citem *item;    /* an item */
 	uint32_t next; /* the next object with the same counter, or MAP_EMPTY */
 } gc_obj;
 
@@ -122,16 +122,18 @@ static bool same_text(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-/* Whether two objects with one counter look like one object: then the counter is theirs in both
- * replicas, and the pair of replicas gets a vote. */
-static bool look_alike(const gc_obj *x, const gc_obj *y)
+/* Whether two objects with one counter, x of side 0 and y of side 1, look like one object: then
+ * the counter is theirs in both replicas, and the pair of replicas gets a vote. */
+static bool look_alike(const diff_ctx *c, const gc_obj *x, const gc_obj *y)
 {
 	if (x->folder || y->folder)
 		return x->folder && y->folder && x->folder->name && y->folder->name &&
 		       strcasecmp(x->folder->name, y->folder->name) == 0;
-	const snap_item *a = x->item, *b = y->item;
+	const snap_citem *a = x->item, *b = y->item;
+	const snap_compared *ca = c->side[0].ci, *cb = c->side[1].ci;
 	return a->associated == b->associated && diff_item_date(a) == diff_item_date(b) &&
-	       same_text(a->subject, b->subject) && (!a->cls || !b->cls || strcasecmp(a->cls, b->cls) == 0);
+	       same_text(snap_cstr(ca, a->subject), snap_cstr(cb, b->subject)) &&
+	       (!a->cls || !b->cls || strcasecmp(ca->heap + a->cls, cb->heap + b->cls) == 0);
 }
 
 static bool gco_same(const void *ctx, uint32_t idx, const void *key)
@@ -144,17 +146,18 @@ static int collect(const diff_ctx *c, int s, gc_obj **out, size_t *n)
 {
 	const side_state *ss = &c->side[s];
 	const snap_t *sn = ss->s;
-	*out = malloc((sn->n_folders + sn->n_items + 1) * sizeof **out);
+	const snap_compared *ci = ss->ci;
+	*out = malloc((sn->n_folders + ci->n_items + 1) * sizeof **out);
 	if (!*out)
 		return -1;
 	*n = 0;
 	for (size_t f = 0; f < sn->n_folders; f++)
 		if (ss->folder_pair[f] < 0 && sn->folders[f].ident.has_gc)
 			(*out)[(*n)++] = (gc_obj){&sn->folders[f].ident, &sn->folders[f], NULL, MAP_EMPTY};
-	for (size_t i = 0; i < sn->n_items; i++)
-		if (ss->item_pair[i] == -1 && sn->items[i].ident.has_gc &&
-		    (!sn->items[i].associated || c->r->options.compare_associated))
-			(*out)[(*n)++] = (gc_obj){&sn->items[i].ident, NULL, &sn->items[i], MAP_EMPTY};
+	for (size_t i = 0; i < ci->n_items; i++)
+		if (ss->item_pair[i] == -1 && ci->items[i].ident.has_gc &&
+		    (!ci->items[i].associated || c->r->options.compare_associated))
+			(*out)[(*n)++] = (gc_obj){&ci->items[i].ident, NULL, &ci->items[i], MAP_EMPTY};
 	return 0;
 }
 
@@ -181,7 +184,7 @@ static int count_votes(diff_ctx *c, rtab *t)
 			const snap_ident *y = o[1][j].id;
 			if (x->has_key && y->has_key)
 				continue; /* two GUIDs: the same replica only when equal, and those paired by key */
-			if (!look_alike(&o[0][i], &o[1][j]))
+			if (!look_alike(c, &o[0][i], &o[1][j]))
 				continue;
 			add_vote(t, label_of(t, 0, x, true), label_of(t, 1, y, true));
 		}
@@ -205,8 +208,8 @@ static void add_labels(const diff_ctx *c, rtab *t)
 			if (k >= 0 && t->l[k].side < 0)
 				t->l[k].owned[s] = 1;
 		}
-		for (size_t i = 0; i < sn->n_items; i++) {
-			int32_t k = label_of(t, s, &sn->items[i].ident, true);
+		for (size_t i = 0; i < c->side[s].ci->n_items; i++) {
+			int32_t k = label_of(t, s, &c->side[s].ci->items[i].ident, true);
 			if (k >= 0 && t->l[k].side < 0)
 				t->l[k].owned[s] = 1;
 		}
@@ -264,15 +267,15 @@ int diff_replicas_learn(diff_ctx *c)
 		side_state *ss = &c->side[s];
 		const snap_t *sn = ss->s;
 		ss->folder_group = malloc((sn->n_folders + 1) * sizeof *ss->folder_group);
-		ss->item_group = malloc((sn->n_items + 1) * sizeof *ss->item_group);
+		ss->item_group = malloc((ss->ci->n_items + 1) * sizeof *ss->item_group);
 		if (!ss->folder_group || !ss->item_group)
 			goto out;
 		for (size_t f = 0; f < sn->n_folders; f++) {
 			int32_t k = label_of(&t, s, &sn->folders[f].ident, false);
 			ss->folder_group[f] = k >= 0 ? t.l[k].group : -1;
 		}
-		for (size_t i = 0; i < sn->n_items; i++) {
-			int32_t k = label_of(&t, s, &sn->items[i].ident, false);
+		for (size_t i = 0; i < ss->ci->n_items; i++) {
+			int32_t k = label_of(&t, s, &ss->ci->items[i].ident, false);
 			ss->item_group[i] = k >= 0 ? t.l[k].group : -1;
 		}
 	}

@@ -188,10 +188,11 @@ static json_t *evidence_json(const build *b, const diff_finding *f)
 {
 	const diff_result *r = b->r;
 	json_t *ev = json_array();
-	const snap_item *it[2] = {NULL, NULL};
+	const snap_citem *it[2] = {NULL, NULL};
+	const snap_compared *ci[2] = {r->cmp[0], r->cmp[1]};
 	for (int s = 0; s < 2; s++)
 		if (f->item[s] >= 0)
-			it[s] = &r->snap[s]->items[f->item[s]];
+			it[s] = &ci[s]->items[f->item[s]];
 	if (f->kind == FIND_FOLDER_RENAMED) {
 		const snap_folder *a = &r->snap[0]->folders[f->folder[0]], *c = &r->snap[1]->folders[f->folder[1]];
 		add_evidence(b, ev, "name", red_name(&b->rd, a->name, a->role), red_name(&b->rd, c->name, c->role));
@@ -207,15 +208,18 @@ static json_t *evidence_json(const build *b, const diff_finding *f)
 		add_evidence(b, ev, "flag_status", json_integer(diff_item_flag_status(it[0])),
 		             json_integer(diff_item_flag_status(it[1])));
 	if (f->props & PROP_SUBJECT)
-		add_evidence(b, ev, "subject", red_string(&b->rd, it[0]->subject), red_string(&b->rd, it[1]->subject));
+		add_evidence(b, ev, "subject", red_string(&b->rd, snap_cstr(ci[0], it[0]->subject)),
+		             red_string(&b->rd, snap_cstr(ci[1], it[1]->subject)));
 	if (f->props & PROP_CLASS)
-		add_evidence(b, ev, "class", json_string(it[0]->cls ? it[0]->cls : ""), json_string(it[1]->cls ? it[1]->cls : ""));
+		add_evidence(b, ev, "class", json_string(it[0]->cls ? ci[0]->heap + it[0]->cls : ""),
+		             json_string(it[1]->cls ? ci[1]->heap + it[1]->cls : ""));
 	if (f->props & PROP_IMPORTANCE)
 		add_evidence(b, ev, "importance", json_integer(diff_item_importance(it[0])),
 		             json_integer(diff_item_importance(it[1])));
-	if (f->props & PROP_CHANGE_KEY)
-		add_evidence(b, ev, "change_key", hex_json(it[0]->change_key.data, it[0]->change_key.len),
-		             hex_json(it[1]->change_key.data, it[1]->change_key.len));
+	if (f->props & PROP_CHANGE_KEY) {
+		snap_bin k0 = snap_cbin(ci[0], it[0]->change_key), k1 = snap_cbin(ci[1], it[1]->change_key);
+		add_evidence(b, ev, "change_key", hex_json(k0.data, k0.len), hex_json(k1.data, k1.len));
+	}
 	if (f->kind == FIND_ITEM_MOVED) /* the folders as the user sees them (raw paths: `paths`) */
 		add_evidence(b, ev, "folder", or_null(folder_shown(b, 0, f->folder[0])), or_null(folder_shown(b, 1, f->folder[1])));
 	return ev;
@@ -240,14 +244,16 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 		set(j, "folder", red_path(&b->rd, b->row_path[f->row]));
 	json_t *path[2] = {NULL, NULL}, *id[2] = {NULL, NULL};
 	const snap_ident *ident = NULL;
-	const snap_item *item = NULL;
+	const snap_citem *item = NULL;
+	const snap_compared *item_ci = NULL;
 	for (int s = 0; s < 2; s++) {
 		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
 		path[s] = fo ? red_path(&b->rd, fo->path) : NULL;
 		const char *idv = NULL;
 		if (f->item[s] >= 0) {
-			item = &r->snap[s]->items[f->item[s]];
-			idv = item->id;
+			item_ci = r->cmp[s];
+			item = &item_ci->items[f->item[s]];
+			idv = snap_cstr(item_ci, item->id);
 			if (!ident || !ident->has_key)
 				ident = &item->ident;
 		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
@@ -262,7 +268,8 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 	set_pair(b, j, "ids", "id", id[0], id[1]);
 	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
 		const snap_t *sn = r->snap[f->side];
-		const char *id2 = f->item[f->side] >= 0 ? sn->items[f->second].id : sn->folders[f->second].id;
+		const char *id2 = f->item[f->side] >= 0 ? snap_cstr(r->cmp[f->side], r->cmp[f->side]->items[f->second].id)
+		                                        : sn->folders[f->second].id;
 		set(j, "second_id", red_string(&b->rd, id2));
 	}
 	if (ident && ident->has_key)
@@ -275,8 +282,8 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 		set(j, "pair", json_string(diff_pair_method_name((diff_pair_method)f->pair)));
 	if (item) {
 		if (item->cls)
-			set(j, "class", json_string(item->cls));
-		set(j, "subject", red_string(&b->rd, item->subject));
+			set(j, "class", json_string(snap_cstr(item_ci, item->cls)));
+		set(j, "subject", red_string(&b->rd, snap_cstr(item_ci, item->subject)));
 		set(j, "date", time_json(diff_item_date(item)));
 	}
 	if (f->associated)
@@ -433,18 +440,19 @@ static json_t *advice_json(const build *b)
 static json_t *export_json(const build *b, const diff_export *e)
 {
 	const diff_result *r = b->r;
-	const snap_item *it = &r->snap[e->side]->items[e->item];
+	const snap_compared *ci = r->cmp[e->side];
+	const snap_citem *it = &ci->items[e->item];
 	json_t *j = json_object();
 	if (e->row >= 0)
 		set(j, "folder", red_path(&b->rd, b->row_path[e->row]));
 	set(j, "side", json_integer(e->side));
 	set(j, "side_label", json_string(diff_side_label(r, e->side)));
-	set(j, "id", red_string(&b->rd, it->id));
+	set(j, "id", red_string(&b->rd, snap_cstr(ci, it->id)));
 	if (it->ident.has_key)
 		set(j, "key", hex_json(it->ident.key, SNAP_KEY_LEN));
 	if (it->cls)
-		set(j, "class", json_string(it->cls));
-	set(j, "subject", red_string(&b->rd, it->subject));
+		set(j, "class", json_string(snap_cstr(ci, it->cls)));
+	set(j, "subject", red_string(&b->rd, snap_cstr(ci, it->subject)));
 	set(j, "date", time_json(diff_item_date(it)));
 	set(j, "unverified", json_boolean(e->unverified));
 	return j;

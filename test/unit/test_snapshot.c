@@ -235,34 +235,93 @@ static void write_read_write_is_lossless(void **state)
 	snap_free(back);
 }
 
-/* A snapshot loaded for a comparison is the snapshot without its message ids. */
-static void load_for_comparison_leaves_out_message_ids(void **state)
+static void assert_same_cstr(const snap_compared *a, uint32_t x, const snap_compared *b, uint32_t y)
+{
+	if (!x || !y) {
+		assert_int_equal(x, y);
+		return;
+	}
+	assert_string_equal(snap_cstr(a, x), snap_cstr(b, y));
+}
+
+static void assert_same_cbin(const snap_compared *a, uint32_t x, const snap_compared *b, uint32_t y)
+{
+	snap_bin p = snap_cbin(a, x), q = snap_cbin(b, y);
+	assert_int_equal(p.len, q.len);
+	if (p.len)
+		assert_memory_equal(p.data, q.data, p.len);
+}
+
+/* A snapshot loaded for a comparison holds its items in compact form (no snap_item array), the
+ * same as the compact form made from the snapshot loaded in full. */
+static void load_for_comparison_is_compact(void **state)
 {
 	snap_t *s = NULL, *full = NULL, *cmp = NULL;
 	or_error err = {0};
 	assert_int_equal(snap_new(&s, &err), 0);
 	fill_sample(s);
+	snap_item *more = snap_add_item(s); /* the first item's folder and class again */
+	more->id = "nid:2";
+	more->folder_id = "nid:8578";
+	more->cls = "IPM.Note";
+	const uint8_t key3[3] = {1, 2, 3};
+	more->change_key = snap_bindup(s, key3, sizeof key3);
 	char a[256];
 	snprintf(a, sizeof a, "%s", temp_path("c.jsonl"));
 	assert_int_equal(snap_save(s, a, &err), 0);
 	assert_int_equal(snap_load(&full, a, &err), 0);
 	assert_int_equal(snap_load_compared(&cmp, a, &err), 0);
-	assert_string_equal(full->items[0].message_id, "<a@b>");
-	assert_null(cmp->items[0].message_id);
+	assert_null(cmp->items);
+	assert_non_null(cmp->compared);
+	assert_null(full->compared);
 	assert_int_equal(cmp->n_items, full->n_items);
+	assert_int_equal(cmp->compared->n_items, full->n_items);
+	snap_compared built;
+	assert_int_equal(snap_compared_build(full, &built, &err), 0);
+	assert_int_equal(built.n_items, full->n_items);
+	const snap_compared *c = cmp->compared;
+	bool some_bin = false;
 	for (size_t i = 0; i < full->n_items; i++) {
-		snap_item x = full->items[i], y = cmp->items[i];
-		assert_string_equal(x.id, y.id);
-		assert_string_equal(x.folder_id, y.folder_id);
-		if (x.subject)
-			assert_string_equal(x.subject, y.subject);
+		const snap_item *x = &full->items[i];
+		const snap_citem *y = &c->items[i], *z = &built.items[i];
+		assert_string_equal(snap_cstr(c, y->id), x->id);
+		assert_string_equal(snap_cstr(c, y->folder_id), x->folder_id);
+		if (x->subject)
+			assert_string_equal(snap_cstr(c, y->subject), x->subject);
 		else
-			assert_null(y.subject);
-		assert_true(x.received == y.received && x.msg_flags == y.msg_flags && x.size == y.size);
-		assert_int_equal(x.read, y.read);
-		assert_int_equal(x.repaired, y.repaired);
-		assert_memory_equal(&x.ident, &y.ident, sizeof x.ident);
+			assert_null(snap_cstr(c, y->subject));
+		assert_true(y->date == snap_item_date(x));
+		assert_int_equal(y->read, x->msg_flags >= 0 ? (x->msg_flags & 1) != 0 : x->read);
+		assert_int_equal(y->flag_status, x->flag_status);
+		assert_int_equal(y->importance, x->importance);
+		assert_int_equal(y->associated, x->associated);
+		assert_memory_equal(&x->ident, &y->ident, sizeof x->ident);
+		snap_bin ck = snap_cbin(c, y->change_key), pcl = snap_cbin(c, y->pcl);
+		assert_int_equal(ck.len, x->change_key.len);
+		assert_int_equal(pcl.len, x->pcl.len);
+		if (ck.len)
+			assert_memory_equal(ck.data, x->change_key.data, ck.len);
+		if (pcl.len)
+			assert_memory_equal(pcl.data, x->pcl.data, pcl.len);
+		some_bin |= ck.len || pcl.len;
+		/* The form made from a full snapshot is the loaded one. */
+		assert_same_cstr(c, y->id, &built, z->id);
+		assert_same_cstr(c, y->folder_id, &built, z->folder_id);
+		assert_same_cstr(c, y->cls, &built, z->cls);
+		assert_same_cstr(c, y->subject, &built, z->subject);
+		assert_same_cbin(c, y->change_key, &built, z->change_key);
+		assert_same_cbin(c, y->pcl, &built, z->pcl);
+		assert_true(y->date == z->date && y->read == z->read && y->flag_status == z->flag_status &&
+		            y->importance == z->importance && y->associated == z->associated);
+		assert_memory_equal(&y->ident, &z->ident, sizeof y->ident);
 	}
+	assert_true(some_bin);
+	/* Repeated strings (folder ids, classes) are held once. */
+	assert_int_equal(full->n_items, 3);
+	assert_int_equal(c->items[0].folder_id, c->items[2].folder_id);
+	assert_int_equal(c->items[0].cls, c->items[2].cls);
+	assert_int_equal(built.items[0].folder_id, built.items[2].folder_id);
+	snap_compared_release(&built);
 	unlink(a);
 	snap_free(s);
 	snap_free(full);
@@ -572,7 +631,7 @@ int main(void)
 		cmocka_unit_test(filetime_round_trip),
 		cmocka_unit_test(filetime_calendar),
 		cmocka_unit_test(write_read_write_is_lossless),
-		cmocka_unit_test(load_for_comparison_leaves_out_message_ids),
+		cmocka_unit_test(load_for_comparison_is_compact),
 		cmocka_unit_test(item_lines_in_one_buffer_or_by_fields_agree),
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
