@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,7 +165,29 @@ static unsigned key_number(fast_obj *o, size_t pos, const char *p, size_t n)
 
 static const char *skip_ws(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < end && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* The first byte from p on that ends a plain run of a string: a quote, a backslash, a control
+ * character or a byte that is not ASCII; end when there is none. Sixteen bytes a step where SSE2 is
+ * there (x86-64 always): as signed bytes, controls and non-ASCII bytes are both below 0x20. */
+static const char *plain_run(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+		                               _mm_cmplt_epi8(v, space));
+		unsigned m = (unsigned)_mm_movemask_epi8(special);
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80)
 		p++;
 	return p;
 }
@@ -293,7 +318,7 @@ static const char *fast_string_escaped(fast_obj *o, const char *p, const char *e
 static const char *fast_string(fast_obj *o, const char *p, const char *end, fast_val *v)
 {
 	const char *s = p;
-	while (p < end) {
+	while ((p = plain_run(p, end)) < end) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"') {
 			v->str = s;
@@ -304,10 +329,6 @@ static const char *fast_string(fast_obj *o, const char *p, const char *end, fast
 			return fast_string_escaped(o, s, end, v);
 		if (c < 0x20)
 			return NULL;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
 		size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
 		if (!n)
 			return NULL;
@@ -348,17 +369,26 @@ static int fast_parse(fast_obj *o, const char *p, size_t len)
 		if (o->n_fields == FAST_MAX_FIELDS || p >= end || *p++ != '"')
 			return -1;
 		const char *key = p;
-		while (p < end && *p != '"') {
-			unsigned char c = (unsigned char)*p;
-			if (c == '\\' || c < 0x20 || c >= 0x80)
+		/* Nearly always the key at this position on the previous line: known by its name and the
+		 * closing quote (key names are plain ASCII, which the scan below would pass as well). */
+		unsigned k = o->guess[o->n_fields];
+		size_t klen = k < K_COUNT ? keys[k].len : 0;
+		if (k < K_COUNT && (size_t)(end - p) > klen && p[klen] == '"' && memcmp(p, keys[k].name, klen) == 0) {
+			p += klen;
+			o->n_fields++;
+		} else {
+			while (p < end && *p != '"') {
+				unsigned char c = (unsigned char)*p;
+				if (c == '\\' || c < 0x20 || c >= 0x80)
+					return -1;
+				p++;
+			}
+			if (p >= end)
 				return -1;
-			p++;
+			klen = (size_t)(p - key);
+			/* The key's number is learned before its value: the clearing at the next line walks it. */
+			k = key_number(o, o->n_fields++, key, klen);
 		}
-		if (p >= end)
-			return -1;
-		size_t klen = (size_t)(p - key);
-		/* The key's number is learned before its value: the clearing at the next line walks it. */
-		unsigned k = key_number(o, o->n_fields++, key, klen);
 		fast_val scratch_val, *v = &scratch_val;
 		if (k < K_COUNT) {
 			v = &o->v[k];
@@ -631,12 +661,13 @@ static int read_ident(obj_t o, snap_ident *id)
 	size_t n;
 	snap_key_origin origin = KEY_NONE;
 	if (field_str(o, K_KEY_ORIGIN, &ko, &n) == 1) {
-		char name[32];
-		if (n >= sizeof name)
-			return -1;
-		memcpy(name, ko, n);
-		name[n] = '\0';
-		if (snap_key_origin_parse(name, &origin) != 0)
+		while (origin < KEY_ORIGIN_COUNT) { /* the names, compared in place */
+			const char *name = snap_key_origin_name(origin);
+			if (strlen(name) == n && memcmp(name, ko, n) == 0)
+				break;
+			origin++;
+		}
+		if (origin == KEY_ORIGIN_COUNT)
 			return -1;
 	}
 	id->origin = (uint8_t)origin;

@@ -430,6 +430,46 @@ static void fast_lines_read_as_json_says(void **state)
 	unlink(path);
 }
 
+/* Strings are scanned many bytes at a time: an escape, a non-ASCII character, a control character
+ * or a byte that is not UTF-8 at any place in a long string is met where it stands. */
+static void long_strings_scanned_in_blocks(void **state)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: the line is refused */
+	} marks[] = {{"\\\"", "\""}, {"\xc3\xa9", "\xc3\xa9"}, {"\\u00e9", "\xc3\xa9"}, {"\x01", NULL}, {"\xff", NULL}};
+	const char *hdr = "{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1}\n";
+	char path[256];
+	snprintf(path, sizeof path, "%s", temp_path("blocks.jsonl"));
+	for (size_t m = 0; m < sizeof marks / sizeof marks[0]; m++)
+		for (int at = 0; at <= 40; at++) {
+			char subject[128], want[128], line[512];
+			snprintf(subject, sizeof subject, "%.*s%s%.*s", at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+			         marks[m].in, 40 - at, "0123456789012345678901234567890123456789012");
+			snprintf(want, sizeof want, "%.*s%s%.*s", at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+			         marks[m].out ? marks[m].out : "", 40 - at, "0123456789012345678901234567890123456789012");
+			snprintf(line, sizeof line,
+			         "%s{\"type\":\"item\",\"id\":\"a\",\"folder_id\":\"f\",\"subject\":\"%s\"}\n"
+			         "{\"type\":\"end\",\"folders\":0,\"items\":1,\"errors\":0}\n",
+			         hdr, subject);
+			write_file(path, line);
+			for (int compared = 0; compared < 2; compared++) {
+				snap_t *s = NULL;
+				or_error err = {0};
+				int rc = compared ? snap_load_compared(&s, path, &err) : snap_load(&s, path, &err);
+				if (!marks[m].out) {
+					assert_int_not_equal(rc, 0);
+					assert_non_null(strstr(err.message, ":2: "));
+					continue;
+				}
+				assert_int_equal(rc, 0);
+				const char *got = compared ? snap_cstr(s->compared, s->compared->items[0].subject) : s->items[0].subject;
+				assert_string_equal(got, want);
+				snap_free(s);
+			}
+		}
+	unlink(path);
+}
+
 /* Hostile lines: each refused with an error naming its line, never read past or guessed at. */
 static void hostile_lines_are_refused_with_their_line_number(void **state)
 {
@@ -636,6 +676,7 @@ int main(void)
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
 		cmocka_unit_test(fast_lines_read_as_json_says),
+		cmocka_unit_test(long_strings_scanned_in_blocks),
 		cmocka_unit_test(hostile_lines_are_refused_with_their_line_number),
 		cmocka_unit_test(lines_across_read_blocks),
 	};
