@@ -24,13 +24,16 @@ typedef struct {
 struct report {
 	json_t *root;
 	bool held;                /* the findings are the ones below, "findings" in root is empty */
-	char *ftext;
-	size_t ftext_len, ftext_cap;
+	or_buf ftext;
 	report_finding_ref *fref;
 	size_t n_fref;
 	char **ffolder;           /* the findings' folders (redacted), one per folder table row */
 	size_t n_ffolder;
 };
+
+/* dump.c: appends v as json_dump_callback writes it with JSON_INDENT(1) | JSON_PRESERVE_ORDER |
+ * JSON_ENCODE_ANY (v holds no cycles); 0, or -1 out of memory. */
+int report_dump(const json_t *v, or_buf *out);
 
 /* The findings of a report, built or loaded; i < report_finding_count. */
 size_t report_finding_count(const report_t *rep);

@@ -493,25 +493,6 @@ static int build_init(build *b, const diff_result *r, const report_options *o, o
 	return redactor_init(&b->rd, o, r, b->row_path, err);
 }
 
-/* Appends to the held findings' text (a json_dump_callback callback). */
-static int ftext_put(const char *buffer, size_t size, void *data)
-{
-	report_t *rep = data;
-	if (rep->ftext_cap - rep->ftext_len < size) {
-		size_t cap = rep->ftext_cap ? rep->ftext_cap : 1u << 16;
-		while (cap - rep->ftext_len < size)
-			cap *= 2;
-		char *p = realloc(rep->ftext, cap);
-		if (!p)
-			return -1;
-		rep->ftext = p;
-		rep->ftext_cap = cap;
-	}
-	memcpy(rep->ftext + rep->ftext_len, buffer, size);
-	rep->ftext_len += size;
-	return 0;
-}
-
 /* Each finding built as JSON, written out as text, and let go (internal.h). -1 out of memory. */
 static int hold_findings(report_t *rep, const build *b, size_t n_rows)
 {
@@ -524,9 +505,9 @@ static int hold_findings(report_t *rep, const build *b, size_t n_rows)
 		const diff_finding *f = &r->findings[i];
 		json_t *fj = finding_json(b, f);
 		report_finding_ref *ref = &rep->fref[i];
-		ref->off = rep->ftext_len;
-		int rc = fj ? json_dump_callback(fj, ftext_put, rep, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : -1;
-		ref->len = rep->ftext_len - ref->off;
+		ref->off = rep->ftext.len;
+		int rc = report_dump(fj, &rep->ftext);
+		ref->len = rep->ftext.len - ref->off;
 		ref->expected = f->expected != 0;
 		ref->rank = (int16_t)report_kind_rank(diff_kind_name(f->kind));
 		ref->folder = -1;
@@ -677,7 +658,10 @@ static int dump_held(const report_t *rep, FILE *fp)
 			return -1;
 		first = false;
 		if (strcmp(key, "findings") != 0) {
-			if (json_dump_callback(v, indented_put, &top, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) != 0)
+			or_buf text = {0};
+			rc = report_dump(v, &text) != 0 || indented_put(text.data, text.len, &top) != 0;
+			buf_free(&text);
+			if (rc)
 				return -1;
 			continue;
 		}
@@ -690,7 +674,7 @@ static int dump_held(const report_t *rep, FILE *fp)
 			return -1;
 		for (size_t i = 0; i < rep->n_fref; i++) {
 			const report_finding_ref *f = &rep->fref[i];
-			if (fputs(i ? ",\n  " : "\n  ", fp) == EOF || indented_put(rep->ftext + f->off, f->len, &deep) != 0)
+			if (fputs(i ? ",\n  " : "\n  ", fp) == EOF || indented_put(rep->ftext.data + f->off, f->len, &deep) != 0)
 				return -1;
 		}
 		if (fputs("\n ]", fp) == EOF)
@@ -752,7 +736,7 @@ void report_free(report_t *rep)
 	if (!rep)
 		return;
 	json_decref(rep->root);
-	free(rep->ftext);
+	buf_free(&rep->ftext);
 	free(rep->fref);
 	for (size_t i = 0; rep->ffolder && i < rep->n_ffolder; i++)
 		free(rep->ffolder[i]);
@@ -792,7 +776,7 @@ json_t *report_finding_get(const report_t *rep, size_t i)
 {
 	if (!rep->held)
 		return json_incref((json_t *)tree_finding(rep, i));
-	return json_loadb(rep->ftext + rep->fref[i].off, rep->fref[i].len, 0, NULL);
+	return json_loadb(rep->ftext.data + rep->fref[i].off, rep->fref[i].len, 0, NULL);
 }
 
 const char *report_verdict(const report_t *rep)
