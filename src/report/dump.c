@@ -12,10 +12,19 @@ typedef struct {
 	int rc;
 } writer;
 
+/* Appends n bytes, growing the buffer by doubling (kept NUL-terminated, as buf_append keeps it). */
 static void put(writer *w, const char *s, size_t n)
 {
-	if (w->rc == 0 && n)
-		w->rc = buf_append(w->out, s, n);
+	or_buf *b = w->out;
+	if (w->rc || !n)
+		return;
+	if (b->cap - b->len <= n) {
+		w->rc = buf_append(b, s, n); /* grows it (and says when it cannot) */
+		return;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
 }
 
 /* A new line and `depth` spaces (one per level). */

@@ -15,16 +15,20 @@
  * as a tree took over 200 MB (5 KB each), beside the two snapshots still in memory. A loaded
  * report has them in the tree ("findings"). The report_finding_* functions read either. */
 typedef struct {
-	size_t off, len;  /* the finding's text: ftext[off, off + len) */
+	size_t off, len;  /* the finding's text: ftext[part].data[off, off + len) */
 	int32_t folder;   /* its "folder": index into report.ffolder, -1 when it has none */
 	int16_t rank;     /* report_kind_rank of its kind */
 	bool expected;
+	uint8_t part;
 } report_finding_ref;
+
+/* The findings' text is written in up to this many parts, side by side on as many threads. */
+#define REPORT_TEXT_PARTS 2
 
 struct report {
 	json_t *root;
 	bool held;                /* the findings are the ones below, "findings" in root is empty */
-	or_buf ftext;
+	or_buf ftext[REPORT_TEXT_PARTS];
 	report_finding_ref *fref;
 	size_t n_fref;
 	char **ffolder;           /* the findings' folders (redacted), one per folder table row */

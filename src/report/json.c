@@ -494,33 +494,70 @@ static int build_init(build *b, const diff_result *r, const report_options *o, o
 }
 
 /* Each finding built as JSON, written out as text, and let go (internal.h). -1 out of memory. */
+/* A run of findings written as text into one part of the report's text. */
+typedef struct {
+	report_t *rep;
+	const build *b;
+	size_t from, to, n_rows;
+	uint8_t part;
+	int rc;
+} hold_run;
+
+static void *hold_range(void *arg)
+{
+	hold_run *h = arg;
+	or_buf *text = &h->rep->ftext[h->part];
+	for (size_t i = h->from; i < h->to && h->rc == 0; i++) {
+		const diff_finding *f = &h->b->r->findings[i];
+		json_t *fj = finding_json(h->b, f);
+		report_finding_ref *ref = &h->rep->fref[i];
+		ref->part = h->part;
+		ref->off = text->len;
+		h->rc = report_dump(fj, text);
+		ref->len = text->len - ref->off;
+		ref->expected = f->expected != 0;
+		ref->rank = (int16_t)report_kind_rank(diff_kind_name(f->kind));
+		ref->folder = json_is_string(json_object_get(fj, "folder")) && f->row >= 0 && (size_t)f->row < h->n_rows
+		                  ? f->row : -1;
+		json_decref(fj);
+	}
+	return NULL;
+}
+
+/* Findings past this many are written in two halves, one on a thread of its own. */
+#define HOLD_SPLIT_MIN 2000
+
+/* Each finding built as JSON, written out as text, and let go (internal.h). -1 out of memory. */
 static int hold_findings(report_t *rep, const build *b, size_t n_rows)
 {
 	const diff_result *r = b->r;
-	if (!(rep->fref = calloc(r->n_findings, sizeof *rep->fref)) ||
-	    !(rep->ffolder = calloc(n_rows ? n_rows : 1, sizeof *rep->ffolder)))
+	size_t n = r->n_findings;
+	if (!(rep->fref = calloc(n, sizeof *rep->fref)) || !(rep->ffolder = calloc(n_rows ? n_rows : 1, sizeof *rep->ffolder)))
 		return -1;
 	rep->n_ffolder = n_rows;
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const diff_finding *f = &r->findings[i];
-		json_t *fj = finding_json(b, f);
-		report_finding_ref *ref = &rep->fref[i];
-		ref->off = rep->ftext.len;
-		int rc = report_dump(fj, &rep->ftext);
-		ref->len = rep->ftext.len - ref->off;
-		ref->expected = f->expected != 0;
-		ref->rank = (int16_t)report_kind_rank(diff_kind_name(f->kind));
-		ref->folder = -1;
-		const char *folder = json_string_value(json_object_get(fj, "folder"));
-		if (rc == 0 && folder && f->row >= 0 && (size_t)f->row < n_rows) {
-			if (!rep->ffolder[f->row] && !(rep->ffolder[f->row] = strdup(folder)))
-				rc = -1;
-			ref->folder = f->row;
-		}
-		json_decref(fj);
-		if (rc != 0)
+	size_t half = n >= HOLD_SPLIT_MIN ? n / 2 : n;
+	hold_run runs[2] = {{rep, b, 0, half, n_rows, 0, 0}, {rep, b, half, n, n_rows, 1, 0}};
+	pthread_t th;
+	bool threaded = half < n && or_thread_create(&th, hold_range, &runs[1]) == 0;
+	hold_range(&runs[0]);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		hold_range(&runs[1]);
+	if (runs[0].rc || runs[1].rc)
+		return -1;
+	rep->n_fref = n;
+	/* Each folder's name as its findings show it (the first's: they all show the row's path). */
+	for (size_t i = 0; i < n; i++) {
+		int32_t row = rep->fref[i].folder;
+		if (row < 0 || rep->ffolder[row])
+			continue;
+		json_t *p = red_path(&b->rd, b->row_path[row]);
+		const char *folder = json_string_value(p);
+		rep->ffolder[row] = folder ? strdup(folder) : NULL;
+		json_decref(p);
+		if (!rep->ffolder[row])
 			return -1;
-		rep->n_fref++;
 	}
 	return 0;
 }
@@ -674,7 +711,7 @@ static int dump_held(const report_t *rep, FILE *fp)
 			return -1;
 		for (size_t i = 0; i < rep->n_fref; i++) {
 			const report_finding_ref *f = &rep->fref[i];
-			if (fputs(i ? ",\n  " : "\n  ", fp) == EOF || indented_put(rep->ftext.data + f->off, f->len, &deep) != 0)
+			if (fputs(i ? ",\n  " : "\n  ", fp) == EOF || indented_put(rep->ftext[f->part].data + f->off, f->len, &deep) != 0)
 				return -1;
 		}
 		if (fputs("\n ]", fp) == EOF)
@@ -736,7 +773,8 @@ void report_free(report_t *rep)
 	if (!rep)
 		return;
 	json_decref(rep->root);
-	buf_free(&rep->ftext);
+	for (int k = 0; k < REPORT_TEXT_PARTS; k++)
+		buf_free(&rep->ftext[k]);
 	free(rep->fref);
 	for (size_t i = 0; rep->ffolder && i < rep->n_ffolder; i++)
 		free(rep->ffolder[i]);
@@ -776,7 +814,7 @@ json_t *report_finding_get(const report_t *rep, size_t i)
 {
 	if (!rep->held)
 		return json_incref((json_t *)tree_finding(rep, i));
-	return json_loadb(rep->ftext.data + rep->fref[i].off, rep->fref[i].len, 0, NULL);
+	return json_loadb(rep->ftext[rep->fref[i].part].data + rep->fref[i].off, rep->fref[i].len, 0, NULL);
 }
 
 const char *report_verdict(const report_t *rep)
