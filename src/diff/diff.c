@@ -187,18 +187,37 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 		if (!(ss->npath[f] = diff_normalize_path(ss, sn->folders[f].path)))
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
-	/* Items: the folder of each (consecutive items usually share one; folder ids are interned, so
-	 * one id is one offset). */
-	uint32_t last_id = 0;
-	int32_t last = -1;
+	/* Items: the folder of each. Folder ids are interned, so one id is one offset: each distinct
+	 * one is looked up once, then found in a small table by offset (while it has room). */
+	size_t cap = 64;
+	while (cap < 4 * (nf + 1))
+		cap *= 2;
+	uint32_t *seen_id = calloc(cap, sizeof *seen_id);
+	int32_t *seen_folder = malloc(cap * sizeof *seen_folder);
+	if (!seen_id || !seen_folder) {
+		free(seen_id);
+		free(seen_folder);
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	}
+	size_t n_seen = 0;
 	for (size_t i = 0; i < ni; i++) {
 		uint32_t fid = ss->ci->items[i].folder_id;
-		if (fid != last_id || i == 0) {
-			last = diff_folder_by_id(ss, snap_cstr(ss->ci, fid));
-			last_id = fid;
+		size_t j = (fid * 2654435761u) & (cap - 1);
+		while (seen_id[j] && seen_id[j] != fid)
+			j = (j + 1) & (cap - 1);
+		if (fid && seen_id[j] == fid) {
+			ss->item_folder[i] = seen_folder[j];
+			continue;
 		}
-		ss->item_folder[i] = last;
+		ss->item_folder[i] = diff_folder_by_id(ss, snap_cstr(ss->ci, fid));
+		if (fid && 2 * (n_seen + 1) <= cap) {
+			seen_id[j] = fid;
+			seen_folder[j] = ss->item_folder[i];
+			n_seen++;
+		}
 	}
+	free(seen_id);
+	free(seen_folder);
 	/* Unreadable parts: 2 = the folder, 1 = some of its items. */
 	for (size_t e = 0; e < sn->n_errors; e++) {
 		const snap_error *er = &sn->errors[e];
