@@ -241,37 +241,15 @@ static bool visit(ndb_file *nf, uint64_t ib, int *rc)
 static int keep_bbt(ndb_file *nf, const uint8_t *e)
 {
 	const ndb_format *f = nf->f;
-	ndb_bbt_ent *b = or_append((void **)&nf->bbt, &nf->n_bbt, &nf->cap_bbt, sizeof *b);
-	if (!b)
-		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
-	uint64_t ib = leid(f, e + f->id);
-	b->bid = leid(f, e);
-	b->ib = ib < NDB_FAR_IB ? ib : NDB_FAR_IB;
-	b->cb = ndb_le16(e + 2 * f->id);
-	if (ib >= NDB_FAR_IB) {
-		ndb_far_ib *x = or_append((void **)&nf->far, &nf->n_far, &nf->cap_far, sizeof *x);
-		if (!x)
-			return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
-		*x = (ndb_far_ib){b->bid, ib};
-	}
-	if (nf->n_bbt > 1 && (b[-1].bid & ~1ull) >= (b->bid & ~1ull))
-		nf->unsorted = true;
-	return 0;
+	uint64_t v[4] = {leid(f, e), leid(f, e + f->id), ndb_le16(e + 2 * f->id), 0};
+	return ndb_table_add(&nf->bbt, v) ? or_fail(nf->err, OR_ERR_NOMEM, "out of memory") : 0;
 }
 
 static int keep_nbt(ndb_file *nf, const uint8_t *e)
 {
 	const ndb_format *f = nf->f;
-	ndb_nbt_ent *n = or_append((void **)&nf->nbt, &nf->n_nbt, &nf->cap_nbt, sizeof *n);
-	if (!n)
-		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
-	n->nid = (uint32_t)leid(f, e);
-	n->data = leid(f, e + f->id);
-	n->sub = leid(f, e + 2 * f->id);
-	n->parent = ndb_le32(e + 3 * f->id);
-	if (nf->n_nbt > 1 && n[-1].nid >= n->nid)
-		nf->unsorted = true;
-	return 0;
+	uint64_t v[4] = {(uint32_t)leid(f, e), leid(f, e + f->id), leid(f, e + 2 * f->id), ndb_le32(e + 3 * f->id)};
+	return ndb_table_add(&nf->nbt, v) ? or_fail(nf->err, OR_ERR_NOMEM, "out of memory") : 0;
 }
 
 /* Checks one B-tree page and what it points to. `level` is the level the parent expects (-1 at the
@@ -351,19 +329,6 @@ static int walk(ndb_file *nf, uint8_t ptype, uint64_t ib, uint64_t bid, int leve
 		/* the deeper walk used the scratch pages below this one only: pg is intact */
 	}
 	return rc;
-}
-
-static int cmp_bbt_bid(const void *a, const void *b)
-{
-	const ndb_bbt_ent *x = a, *y = b;
-	uint64_t p = x->bid & ~1ull, q = y->bid & ~1ull;
-	return p < q ? -1 : p > q;
-}
-
-static int cmp_nbt_nid(const void *a, const void *b)
-{
-	const ndb_nbt_ent *x = a, *y = b;
-	return x->nid < y->nid ? -1 : x->nid > y->nid;
 }
 
 /* ---------------------------------------------------------------- header and open */
@@ -466,17 +431,22 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 	nf->page = malloc((size_t)MAX_BT_DEPTH * nf->f->page);
 	if (!nf->page)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	ndb_table_init(&nf->nbt, NDB_TABLE_NODES, NULL);
+	ndb_table_init(&nf->bbt, NDB_TABLE_BLOCKS, nf->f);
 	if ((rc = walk(nf, PTYPE_NBT, nbt_ib, nbt_bid, -1, 0)) != 0 ||
 	    (rc = walk(nf, PTYPE_BBT, bbt_ib, bbt_bid, -1, 0)) != 0)
 		return rc;
-	if (nf->unsorted) {
-		qsort(nf->nbt, nf->n_nbt, sizeof *nf->nbt, cmp_nbt_nid);
-		qsort(nf->bbt, nf->n_bbt, sizeof *nf->bbt, cmp_bbt_bid);
-	}
-	nf->walk_budget = nf->budget;
-	ndb_fences_build(nf);
-	if (!(nf->verified = calloc(nf->n_bbt / 8 + 1, 1)))
+	if (ndb_table_finish(&nf->nbt) != 0 || ndb_table_finish(&nf->bbt) != 0)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	nf->walk_budget = nf->budget;
+	/* the visited set is the walk's only: the scan starts from walk_budget */
+	free(nf->seen);
+	nf->seen = NULL;
+	nf->seen_cap = nf->seen_n = 0;
+	if (!(nf->verified = calloc(nf->bbt.n / 8 + 1, 1)))
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
+	log_debug("B-trees in memory: %zu nodes in %zu bytes, %zu blocks in %zu bytes", nf->nbt.n,
+	          ndb_table_bytes(&nf->nbt), nf->bbt.n, ndb_table_bytes(&nf->bbt));
 	return 0;
 }
 
@@ -497,9 +467,6 @@ struct ndb_lazy {
 	uint64_t root_ib[2], root_bid[2]; /* [0] node B-tree, [1] block B-tree */
 	uint64_t slot_ib[LAZY_SLOTS];     /* offset of the page in each slot (0: empty) */
 	uint8_t *slots;                   /* LAZY_SLOTS pages */
-	ndb_nbt_ent node;                 /* the last entries found */
-	ndb_bbt_ent block;
-	uint64_t block_ib;                /* block's offset in full */
 };
 
 /* The page at `ib` of the tree `kind` (0 node, 1 block), from the cache or checked as it is read
@@ -601,11 +568,9 @@ void ndb_close(ndb_file *nf)
 		close(nf->fd);
 	free(nf->page);
 	free(nf->seen);
-	free(nf->bbt);
-	free(nf->nbt);
+	ndb_table_free(&nf->bbt);
+	ndb_table_free(&nf->nbt);
 	free(nf->verified);
-	free(nf->far);
-	ndb_fences_free(nf);
 	if (nf->zs)
 		libdeflate_free_decompressor(nf->zs);
 	free(nf->raw);
@@ -619,10 +584,7 @@ void ndb_close(ndb_file *nf)
 	nf->fd = -1;
 	nf->page = NULL;
 	nf->seen = NULL;
-	nf->bbt = NULL;
-	nf->nbt = NULL;
 	nf->verified = NULL;
-	nf->far = NULL;
 }
 
 void ndb_reader_init(ndb_file *reader, const ndb_file *nf)
@@ -650,137 +612,51 @@ void ndb_reader_done(ndb_file *reader, ndb_file *nf)
 
 /* ---------------------------------------------------------------- lookups
  *
- * A listing looks up a node and a block for every message it reads; on the 200,000-message
- * benchmark file binary searches over the two arrays (375,000 and 201,000 entries, 9 and 5 MB)
- * took 12% of the CPU, nearly all of it waiting on memory: a lookup jumps to a random place, and
- * the last steps of a binary search each miss the caches. Measured there (share of the CPU):
- * a hash of positions, 12% (a miss on the slot, then one on the entry: no better); interpolating
- * from the key, 3% for blocks (their ids are handed out in order) but 6% for nodes (whose ids are
- * not spread evenly); fence keys, every 16th key in an array of its own (1/16 of an entry's bytes
- * per entry) searched first, then the 16 entries between two fences: 8% for both, whatever the
- * ids. Fence keys it is: they hold no position that could disagree with the array and need no
- * probing. */
+ * A listing looks up a node and a block for every message it reads. In the packed tables
+ * (ndb_table.c) a lookup is a binary search of the groups' first keys, then the decoding of at most
+ * one group and an entry, a few hundred bytes read in order. The arrays held before (24 bytes a
+ * node, 16 a block) were searched through fence keys, every 16th key in an array of its own; on the
+ * 200,000-message benchmark file their lookups took 8% of the CPU, nearly all of it waiting on
+ * memory (a hash of positions: 12%; interpolating from the key: 3% for blocks, 6% for nodes). */
 
-#define FENCE_SHIFT 4 /* every 16th key */
-
-static uint64_t bbt_key(const ndb_file *nf, size_t i) { return nf->bbt[i].bid & ~1ull; }
-static uint64_t nbt_key(const ndb_file *nf, size_t i) { return nf->nbt[i].nid; }
-
-static void fence_build(const ndb_file *nf, ndb_fence *ix, size_t n, uint64_t (*key)(const ndb_file *, size_t))
-{
-	free(ix->key);
-	ix->key = NULL;
-	ix->n = 0;
-	if (n == 0)
-		return;
-	size_t m = ((n - 1) >> FENCE_SHIFT) + 1;
-	if (!(ix->key = malloc(m * sizeof *ix->key)))
-		return;
-	for (size_t j = 0; j < m; j++)
-		ix->key[j] = key(nf, j << FENCE_SHIFT);
-	ix->n = m;
-}
-
-void ndb_fences_build(ndb_file *nf)
-{
-	fence_build(nf, &nf->bbt_fence, nf->n_bbt, bbt_key);
-	fence_build(nf, &nf->nbt_fence, nf->n_nbt, nbt_key);
-}
-
-void ndb_fences_free(ndb_file *nf)
-{
-	free(nf->bbt_fence.key);
-	free(nf->nbt_fence.key);
-	memset(&nf->bbt_fence, 0, sizeof nf->bbt_fence);
-	memset(&nf->nbt_fence, 0, sizeof nf->nbt_fence);
-}
-
-/* [lo, hi): the part of the array where the first entry with key k can be */
-static void fence_range(const ndb_fence *ix, uint64_t k, size_t n, size_t *lo, size_t *hi)
-{
-	if (!ix->key) { /* no memory for the fences: the whole array */
-		*lo = 0;
-		*hi = n;
-		return;
-	}
-	/* a: the first fence not below k. The entry wanted lies after fence a - 1 (below k) and not
-	 * after fence a; the search of [lo, hi) ends at hi, fence a itself, when all before it are below k. */
-	size_t a = 0, b = ix->n;
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-		if (ix->key[mid] < k)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	*lo = a ? ((a - 1) << FENCE_SHIFT) + 1 : 0;
-	*hi = a < ix->n ? a << FENCE_SHIFT : n;
-}
-
-const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid)
+bool ndb_find_node(const ndb_file *nf, uint32_t nid, ndb_nbt_ent *out, size_t *index)
 {
 	if (nf->lazy) {
 		const uint8_t *e = lazy_find(nf, 0, nid);
 		if (!e)
-			return NULL;
+			return false;
 		const ndb_format *f = nf->f;
-		ndb_nbt_ent *n = &nf->lazy->node;
-		n->nid = (uint32_t)leid(f, e);
-		n->data = leid(f, e + f->id);
-		n->sub = leid(f, e + 2 * f->id);
-		n->parent = ndb_le32(e + 3 * f->id);
-		return n;
+		out->nid = (uint32_t)leid(f, e);
+		out->data = leid(f, e + f->id);
+		out->sub = leid(f, e + 2 * f->id);
+		out->parent = ndb_le32(e + 3 * f->id);
+		return true;
 	}
-	size_t lo, hi;
-	fence_range(&nf->nbt_fence, nid, nf->n_nbt, &lo, &hi);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (nf->nbt[mid].nid < nid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < nf->n_nbt && nf->nbt[lo].nid == nid ? &nf->nbt[lo] : NULL;
+	uint64_t v[4];
+	if (!ndb_table_find(&nf->nbt, nid, v, index))
+		return false;
+	*out = ndb_nbt_of(v);
+	return true;
 }
 
-const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid)
+bool ndb_find_block(const ndb_file *nf, uint64_t bid, ndb_bbt_ent *out, size_t *index)
 {
 	bid &= ~1ull; /* bit 0 of a BID is reserved: readers ignore it ([MS-PST] 2.2.2.2) */
 	if (nf->lazy) {
 		const uint8_t *e = lazy_find(nf, 1, bid);
 		if (!e)
-			return NULL;
+			return false;
 		const ndb_format *f = nf->f;
-		ndb_bbt_ent *b = &nf->lazy->block;
-		uint64_t ib = leid(f, e + f->id);
-		b->bid = leid(f, e);
-		b->ib = ib < NDB_FAR_IB ? ib : NDB_FAR_IB;
-		b->cb = ndb_le16(e + 2 * f->id);
-		nf->lazy->block_ib = ib;
-		return b;
+		out->bid = leid(f, e);
+		out->ib = leid(f, e + f->id);
+		out->cb = ndb_le16(e + 2 * f->id);
+		return true;
 	}
-	size_t lo, hi;
-	fence_range(&nf->bbt_fence, bid, nf->n_bbt, &lo, &hi);
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if ((nf->bbt[mid].bid & ~1ull) < bid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < nf->n_bbt && (nf->bbt[lo].bid & ~1ull) == bid ? &nf->bbt[lo] : NULL;
-}
-
-uint64_t ndb_block_offset(const ndb_file *nf, const ndb_bbt_ent *b)
-{
-	if (b->ib != NDB_FAR_IB)
-		return b->ib;
-	if (nf->lazy && b == &nf->lazy->block)
-		return nf->lazy->block_ib;
-	for (size_t i = 0; i < nf->n_far; i++)
-		if (nf->far[i].bid == b->bid)
-			return nf->far[i].ib;
-	return b->ib;
+	uint64_t v[4];
+	if (!ndb_table_find(&nf->bbt, bid, v, index))
+		return false;
+	*out = ndb_bbt_of(v);
+	return true;
 }
 
 /* ---------------------------------------------------------------- blocks and data trees */
@@ -817,13 +693,15 @@ static int data_reserve(ndb_data *d, size_t extra, or_error *err)
 static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size_t *inflated, or_error *err)
 {
 	const ndb_format *f = nf->f;
-	const ndb_bbt_ent *b = ndb_find_block(nf, bid);
-	if (!b)
+	ndb_bbt_ent ent;
+	size_t i = 0;
+	if (!ndb_find_block(nf, bid, &ent, &i))
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx is not in the block B-tree", (unsigned long long)bid);
+	const ndb_bbt_ent *b = &ent;
 	size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
 	if (total > f->blk_max || b->ib < f->page || b->ib > nf->size || nf->size - b->ib < total)
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: %u bytes at offset %llu lie outside the file",
-		               (unsigned long long)bid, (unsigned)b->cb, (unsigned long long)ndb_block_offset(nf, b));
+		               (unsigned long long)bid, (unsigned)b->cb, (unsigned long long)b->ib);
 	int rc = ndb_read_at(nf, buf, total, b->ib, err);
 	if (rc)
 		return rc;
@@ -847,7 +725,6 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	if (f->kind == FMT_4K && *inflated == 0)
 		*inflated = b->cb;
 	/* relaxed atomics: readers on two threads (ndb_reader_init) may mark the same block */
-	size_t i = nf->lazy || !nf->verified ? 0 : (size_t)(b - nf->bbt);
 	if (nf->verified && !nf->lazy && !ndb_verified(nf, i) &&
 	    ndb_crc(0, buf, b->cb) == (f->kind == FMT_ANSI ? ndb_le32(t + 8) : ndb_le32(t + 4)))
 		__atomic_fetch_or(&nf->verified[i >> 3], (uint8_t)(1u << (i & 7)), __ATOMIC_RELAXED);

@@ -34,14 +34,27 @@ typedef struct {
 
 typedef struct {
 	ndb_file *nf;
-	const uint32_t *order; /* bbt indices in offset order; NULL when the bbt array is in that order */
+	const uint32_t *order; /* bbt indices in offset order; NULL when the bbt table is in that order */
 	size_t n;
 	window win;
+	ndb_cursor cur, ahead; /* the block checked, and the look-ahead of window_get */
 } scan;
 
 static size_t order_at(const scan *sc, size_t i)
 {
 	return sc->order ? sc->order[i] : i;
+}
+
+/* The i-th block in offset order, read with cursor c: in order from the last one it read, or from
+ * the start of its group. */
+static ndb_bbt_ent entry_at(const scan *sc, ndb_cursor *c, size_t i)
+{
+	size_t k = order_at(sc, i);
+	uint64_t v[4];
+	if (c->t != &sc->nf->bbt || c->i != k)
+		ndb_cursor_init(c, &sc->nf->bbt, k);
+	ndb_cursor_next(c, v);
+	return ndb_bbt_of(v);
 }
 
 static size_t block_total(const ndb_format *f, const ndb_bbt_ent *b)
@@ -56,16 +69,17 @@ static bool block_inside(const ndb_file *s, const ndb_bbt_ent *b, size_t total)
 
 /* Points *out at the `total` bytes of the block at order[i], reading a new window when they are not
  * in the current one. */
-static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
+static int window_get(scan *sc, size_t i, const ndb_bbt_ent *b, size_t total, const uint8_t **out)
 {
 	ndb_file *s = sc->nf;
 	window *w = &sc->win;
-	const ndb_bbt_ent *b = &s->bbt[order_at(sc, i)];
 	uint64_t off = b->ib;
 	if (!(w->len && off >= w->off && off + total <= w->off + w->len)) {
 		uint64_t end = off + total;
+		sc->ahead = sc->cur; /* at block i + 1 */
 		for (size_t j = i + 1; j < sc->n; j++) {
-			const ndb_bbt_ent *nb = &s->bbt[order_at(sc, j)];
+			ndb_bbt_ent next = entry_at(sc, &sc->ahead, j);
+			const ndb_bbt_ent *nb = &next;
 			size_t nt = block_total(s->f, nb);
 			if (ndb_verified(s, order_at(sc, j)) || !block_inside(s, nb, nt))
 				continue;
@@ -87,7 +101,8 @@ static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
 static int check_block(scan *sc, size_t i)
 {
 	ndb_file *s = sc->nf;
-	const ndb_bbt_ent *b = &s->bbt[order_at(sc, i)];
+	ndb_bbt_ent ent = entry_at(sc, &sc->cur, i);
+	const ndb_bbt_ent *b = &ent;
 	const ndb_format *f = s->f;
 	size_t total = block_total(f, b);
 	int rc = 0;
@@ -104,12 +119,12 @@ static int check_block(scan *sc, size_t i)
 	if (!block_inside(s, b, total)) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx at offset %llu (%zu bytes) lies "
 		        "outside the file (%llu bytes)", (unsigned long long)b->bid,
-		        (unsigned long long)ndb_block_offset(s, b), total,
+		        (unsigned long long)b->ib, total,
 		        (unsigned long long)s->size);
 		goto out;
 	}
 	const uint8_t *blk;
-	if ((rc = window_get(sc, i, total, &blk)) != 0)
+	if ((rc = window_get(sc, i, b, total, &blk)) != 0)
 		goto out;
 	const uint8_t *t = blk + total - f->blk_trailer;
 	uint16_t cb = ndb_le16(t);
@@ -131,17 +146,12 @@ out:
 	return rc;
 }
 
-/* Offset order; blocks at the same offset (damage) in the order of the block B-tree array. */
+/* Offset order; blocks at the same offset (damage) in key order. ctx: every block's offset. */
 static int cmp_by_ib(const void *a, const void *b, void *ctx)
 {
-	const ndb_file *nf = ctx;
-	const ndb_bbt_ent *bbt = nf->bbt;
+	const uint64_t *ib = ctx;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t p = bbt[x].ib, q = bbt[y].ib;
-	if (p == NDB_FAR_IB && q == NDB_FAR_IB) {
-		p = ndb_block_offset(nf, &bbt[x]);
-		q = ndb_block_offset(nf, &bbt[y]);
-	}
+	uint64_t p = ib[x], q = ib[y];
 	return p < q ? -1 : p > q ? 1 : x < y ? -1 : x > y;
 }
 
@@ -187,9 +197,13 @@ static int map_nodes(ndb_file *s)
 			refs[n++] = (bad_ref){r->problems[k].bid & ~1ull, k};
 	if (n) {
 		qsort(refs, n, sizeof *refs, cmp_bad);
-		for (size_t i = 0; i < s->n_nbt; i++) {
-			tie(r, refs, n, s->nbt[i].data, &s->nbt[i], false);
-			tie(r, refs, n, s->nbt[i].sub, &s->nbt[i], true);
+		ndb_cursor c;
+		uint64_t v[4];
+		ndb_cursor_init(&c, &s->nbt, 0);
+		while (ndb_cursor_next(&c, v)) {
+			ndb_nbt_ent e = ndb_nbt_of(v);
+			tie(r, refs, n, e.data, &e, false);
+			tie(r, refs, n, e.sub, &e, true);
 		}
 	}
 	free(refs);
@@ -201,35 +215,50 @@ static int map_nodes(ndb_file *s)
 /* The block scan of an open file, its walk's report already in nf->rep. */
 static int scan_blocks(ndb_file *nf)
 {
-	scan sc = {.nf = nf, .n = nf->n_bbt};
+	size_t n_bbt = nf->bbt.n;
+	scan sc = {.nf = nf, .n = n_bbt};
 	uint32_t *order = NULL;
+	uint64_t *ibs = NULL;
 	int rc = 0;
-	if (nf->n_bbt > UINT32_MAX)
-		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", nf->n_bbt);
+	if (n_bbt > UINT32_MAX)
+		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", n_bbt);
 	/* A file whose blocks lie in the order of their ids (written front to back) needs no ordering:
-	 * the order would be 0, 1, 2, ... (equal offsets stay in array order). */
-	bool in_order = nf->n_far == 0;
-	for (size_t i = 1; in_order && i < nf->n_bbt; i++)
-		in_order = nf->bbt[i - 1].ib <= nf->bbt[i].ib;
+	 * the order would be 0, 1, 2, ... (equal offsets stay in key order). */
+	bool in_order = true;
+	ndb_cursor c;
+	uint64_t v[4], last = 0;
+	ndb_cursor_init(&c, &nf->bbt, 0);
+	for (size_t i = 0; in_order && ndb_cursor_next(&c, v); i++) {
+		in_order = i == 0 || last <= v[1];
+		last = v[1];
+	}
 	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max)) ||
-	    (!in_order && !(order = malloc((nf->n_bbt ? nf->n_bbt : 1) * sizeof *order)))) {
+	    (!in_order && (!(order = malloc((n_bbt ? n_bbt : 1) * sizeof *order)) ||
+	                   !(ibs = malloc((n_bbt ? n_bbt : 1) * sizeof *ibs))))) {
 		rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if (!in_order) {
-		for (size_t i = 0; i < nf->n_bbt; i++)
+		/* the offsets, unpacked for the sort only */
+		ndb_cursor_init(&c, &nf->bbt, 0);
+		for (size_t i = 0; ndb_cursor_next(&c, v); i++) {
 			order[i] = (uint32_t)i;
-		qsort_r(order, nf->n_bbt, sizeof *order, cmp_by_ib, nf);
+			ibs[i] = v[1];
+		}
+		qsort_r(order, n_bbt, sizeof *order, cmp_by_ib, ibs);
+		free(ibs);
+		ibs = NULL;
 	}
 	sc.order = order;
 	/* In offset order: the file is read front to back. */
-	for (size_t i = 0; i < nf->n_bbt && !nf->rep->limit_hit; i++)
+	for (size_t i = 0; i < n_bbt && !nf->rep->limit_hit; i++)
 		if ((rc = check_block(&sc, i)) != 0)
 			goto out;
 	rc = map_nodes(nf);
 out:
 	free(sc.win.buf);
 	free(order);
+	free(ibs);
 	return rc;
 }
 
