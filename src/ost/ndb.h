@@ -41,11 +41,14 @@ typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
  * difference to the one before; the first key of each group and where the group starts kept apart
  * for the lookups. An entry is known by its place in key order. Fields, as uint64_t v[4]: a block's
  * bid, ib, cb; a node's nid, data, sub, parent. */
+#ifndef NDB_GROUP
 #define NDB_GROUP 32
+#endif
 typedef enum { NDB_TABLE_BLOCKS, NDB_TABLE_NODES } ndb_table_kind;
 typedef struct {
 	ndb_table_kind kind;
-	uint64_t trailer, align; /* blocks: the format's block trailer and alignment (offset prediction) */
+	uint64_t trailer, align; /* blocks: the format's block trailer and alignment (a power of 2) */
+	unsigned shift;          /* log2(align) */
 	uint8_t *blob;           /* the packed entries */
 	size_t len, cap;
 	uint64_t *key;           /* the first key of each group (bit 0 of a bid cleared) */

@@ -11,7 +11,8 @@
  * written whole, the others as the difference to the one before, each field a variable-length
  * integer (7 bits a byte, signed differences zigzag-coded):
  *   block: bid - previous bid; ib - where the previous block ends (its cb and trailer rounded up
- *          to the format's alignment: 0 where blocks lie one after the other); cb.
+ *          to the format's alignment: 0 where blocks lie one after the other), in units of that
+ *          alignment (64 or 512 bytes; an offset off it, which only damage gives, in bytes); cb.
  *   node:  nid - previous nid; data - previous data; sub - data (a node's subnode blocks are
  *          written next to its data); parent - previous parent.
  * A block then takes 4 to 5 bytes, a node 5 to 7, for any values (64-bit ids and offsets are
@@ -64,7 +65,7 @@ static inline uint64_t get(const uint8_t **pp)
 /* Where a block that starts at `ib` with `cb` bytes ends, as the next one's predicted offset. */
 static inline uint64_t block_end(const ndb_table *t, uint64_t ib, uint64_t cb)
 {
-	return ib + (cb + t->trailer + t->align - 1) / t->align * t->align;
+	return ib + ((cb + t->trailer + t->align - 1) & ~(t->align - 1)); /* align: a power of 2 */
 }
 
 static uint64_t sort_key(const ndb_table *t, uint64_t key)
@@ -79,7 +80,16 @@ static uint8_t *encode(const ndb_table *t, uint8_t *p, const uint64_t v[4], cons
 	const uint64_t *q = prev ? prev : zero;
 	p = put(p, zig(v[0] - q[0]));
 	if (t->kind == NDB_TABLE_BLOCKS) {
-		p = put(p, zig(v[1] - (prev ? block_end(t, q[1], q[2]) : 0)));
+		/* the offset's difference in units of the alignment, flagged in bit 0: 0 when aligned (as
+		 * every block of a sound file is), 1 when not, the difference in bytes following */
+		uint64_t r = v[1] - (prev ? block_end(t, q[1], q[2]) : 0);
+		if (t->shift && !(r & (t->align - 1))) {
+			p = put(p, zig((uint64_t)((int64_t)r >> t->shift)) << 1);
+		} else {
+			if (t->shift)
+				p = put(p, 1);
+			p = put(p, zig(r));
+		}
 		p = put(p, v[2]);
 	} else {
 		p = put(p, zig(v[1] - q[1]));
@@ -89,21 +99,41 @@ static uint8_t *encode(const ndb_table *t, uint8_t *p, const uint64_t v[4], cons
 	return p;
 }
 
-/* Reads the entry at *pp into v, which holds the one before (ignored when `first`). */
-static inline void decode(const ndb_table *t, const uint8_t **pp, uint64_t v[4], bool first)
+/* Reads the entry at *pp into v, which holds the one before (ignored when `first`). One function
+ * per kind, inlined into the loops that decode many (a lookup, a cursor). */
+static inline __attribute__((always_inline)) void decode_block(const ndb_table *t, const uint8_t **pp, uint64_t v[4],
+                                                               bool first)
+{
+	uint64_t end = first ? 0 : block_end(t, v[1], v[2]);
+	v[0] = (first ? 0 : v[0]) + unzig(get(pp));
+	uint64_t c = get(pp);
+	if (!t->shift)
+		v[1] = end + unzig(c);
+	else if (!(c & 1))
+		v[1] = end + (unzig(c >> 1) << t->shift);
+	else
+		v[1] = end + unzig(get(pp));
+	v[2] = get(pp);
+	v[3] = 0;
+}
+
+static inline __attribute__((always_inline)) void decode_node(const uint8_t **pp, uint64_t v[4], bool first)
 {
 	if (first)
-		v[0] = v[1] = v[2] = v[3] = 0;
+		v[0] = v[1] = v[3] = 0;
 	v[0] += unzig(get(pp));
-	if (t->kind == NDB_TABLE_BLOCKS) {
-		uint64_t end = first ? 0 : block_end(t, v[1], v[2]);
-		v[1] = end + unzig(get(pp));
-		v[2] = get(pp);
-	} else {
-		v[1] += unzig(get(pp));
-		v[2] = v[1] + unzig(get(pp));
-		v[3] += unzig(get(pp));
-	}
+	v[1] += unzig(get(pp));
+	v[2] = v[1] + unzig(get(pp));
+	v[3] += unzig(get(pp));
+}
+
+static inline __attribute__((always_inline)) void decode(const ndb_table *t, const uint8_t **pp, uint64_t v[4],
+                                                         bool first)
+{
+	if (t->kind == NDB_TABLE_BLOCKS)
+		decode_block(t, pp, v, first);
+	else
+		decode_node(pp, v, first);
 }
 
 void ndb_table_init(ndb_table *t, ndb_table_kind kind, const ndb_format *f)
@@ -112,6 +142,8 @@ void ndb_table_init(ndb_table *t, ndb_table_kind kind, const ndb_format *f)
 	t->kind = kind;
 	t->trailer = f ? f->blk_trailer : 0;
 	t->align = f && f->blk_align ? f->blk_align : 1;
+	while ((2ull << t->shift) <= t->align)
+		t->shift++;
 }
 
 void ndb_table_free(ndb_table *t)
@@ -201,8 +233,8 @@ bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *ind
 	key = sort_key(t, key);
 	if (!t->n_groups)
 		return false;
-	/* g: the first group whose first key is not below `key`. The first entry with that key lies
-	 * in group g - 1 (after its first entry) or is group g's first. */
+	/* a: the first group whose first key is not below `key`. The first entry with that key lies
+	 * in group g = a - 1 (after its first entry) or is group a's first. */
 	size_t a = 0, b = t->n_groups;
 	while (a < b) {
 		size_t mid = a + (b - a) / 2;
@@ -216,19 +248,29 @@ bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *ind
 		end = t->n;
 	const uint8_t *p = t->blob + t->pos[g];
 	uint64_t w[4];
-	for (size_t i = g * NDB_GROUP; i < end; i++) { /* group a follows group g in the blob */
-		decode(t, &p, w, i % NDB_GROUP == 0);
-		uint64_t k = sort_key(t, w[0]);
-		if (k < key)
-			continue;
-		if (k != key)
+	size_t i = g * NDB_GROUP;
+	/* group a follows group g in the blob; its first entry is whole (decoded as such) */
+	if (t->kind == NDB_TABLE_BLOCKS) {
+		for (; i < end; i++) {
+			decode_block(t, &p, w, i % NDB_GROUP == 0);
+			if ((w[0] & ~1ull) >= key)
+				break;
+		}
+		if (i == end || (w[0] & ~1ull) != key)
 			return false;
-		memcpy(v, w, sizeof w);
-		if (index)
-			*index = i;
-		return true;
+	} else {
+		for (; i < end; i++) {
+			decode_node(&p, w, i % NDB_GROUP == 0);
+			if (w[0] >= key)
+				break;
+		}
+		if (i == end || w[0] != key)
+			return false;
 	}
-	return false;
+	memcpy(v, w, sizeof w);
+	if (index)
+		*index = i;
+	return true;
 }
 
 /* ---------------------------------------------------------------- damage: trees out of order */
@@ -267,6 +309,7 @@ int ndb_table_finish(ndb_table *t)
 		ndb_table_init(&sorted, t->kind, NULL);
 		sorted.trailer = t->trailer;
 		sorted.align = t->align;
+		sorted.shift = t->shift;
 		int rc = 0;
 		for (size_t i = 0; i < n && rc == 0; i++)
 			rc = ndb_table_add(&sorted, all[i].v);
