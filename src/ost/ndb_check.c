@@ -32,28 +32,35 @@ typedef struct {
 	size_t len;
 } window;
 
+/* A block of a run: the blocks of a range of offsets, unpacked and sorted by offset. */
+typedef struct {
+	uint64_t ib, bid;
+	uint32_t at; /* its place in the block table */
+	uint16_t cb;
+} run_ent;
+
 typedef struct {
 	ndb_file *nf;
-	const uint32_t *order; /* bbt indices in offset order; NULL when the bbt table is in that order */
-	size_t n;
+	const run_ent *run; /* the run checked; NULL when the block table is in offset order */
+	size_t n;           /* blocks in the run (or the table) */
 	window win;
 	ndb_cursor cur, ahead; /* the block checked, and the look-ahead of window_get */
 } scan;
 
-static size_t order_at(const scan *sc, size_t i)
+/* The i-th block in offset order (of the run), and its place in the block table in *at; from the
+ * table with cursor c, which reads on from the last block it read. */
+static ndb_bbt_ent entry_at(const scan *sc, ndb_cursor *c, size_t i, size_t *at)
 {
-	return sc->order ? sc->order[i] : i;
-}
-
-/* The i-th block in offset order, read with cursor c: in order from the last one it read, or from
- * the start of its group. */
-static ndb_bbt_ent entry_at(const scan *sc, ndb_cursor *c, size_t i)
-{
-	size_t k = order_at(sc, i);
+	if (sc->run) {
+		const run_ent *r = &sc->run[i];
+		*at = r->at;
+		return (ndb_bbt_ent){r->bid, r->ib, r->cb};
+	}
 	uint64_t v[4];
-	if (c->t != &sc->nf->bbt || c->i != k)
-		ndb_cursor_init(c, &sc->nf->bbt, k);
+	if (c->t != &sc->nf->bbt || c->i != i)
+		ndb_cursor_init(c, &sc->nf->bbt, i);
 	ndb_cursor_next(c, v);
+	*at = i;
 	return ndb_bbt_of(v);
 }
 
@@ -67,7 +74,7 @@ static bool block_inside(const ndb_file *s, const ndb_bbt_ent *b, size_t total)
 	return total <= s->f->blk_max && b->ib >= s->f->page && b->ib <= s->size && s->size - b->ib >= total;
 }
 
-/* Points *out at the `total` bytes of the block at order[i], reading a new window when they are not
+/* Points *out at the `total` bytes of block i (in offset order), reading a new window when they are not
  * in the current one. */
 static int window_get(scan *sc, size_t i, const ndb_bbt_ent *b, size_t total, const uint8_t **out)
 {
@@ -78,10 +85,11 @@ static int window_get(scan *sc, size_t i, const ndb_bbt_ent *b, size_t total, co
 		uint64_t end = off + total;
 		sc->ahead = sc->cur; /* at block i + 1 */
 		for (size_t j = i + 1; j < sc->n; j++) {
-			ndb_bbt_ent next = entry_at(sc, &sc->ahead, j);
+			size_t at;
+			ndb_bbt_ent next = entry_at(sc, &sc->ahead, j, &at);
 			const ndb_bbt_ent *nb = &next;
 			size_t nt = block_total(s->f, nb);
-			if (ndb_verified(s, order_at(sc, j)) || !block_inside(s, nb, nt))
+			if (ndb_verified(s, at) || !block_inside(s, nb, nt))
 				continue;
 			if (nb->ib > end + GAP_OVER || nb->ib + nt - off > WINDOW)
 				break;
@@ -101,7 +109,8 @@ static int window_get(scan *sc, size_t i, const ndb_bbt_ent *b, size_t total, co
 static int check_block(scan *sc, size_t i)
 {
 	ndb_file *s = sc->nf;
-	ndb_bbt_ent ent = entry_at(sc, &sc->cur, i);
+	size_t at;
+	ndb_bbt_ent ent = entry_at(sc, &sc->cur, i, &at);
 	const ndb_bbt_ent *b = &ent;
 	const ndb_format *f = s->f;
 	size_t total = block_total(f, b);
@@ -109,7 +118,7 @@ static int check_block(scan *sc, size_t i)
 	if (!ndb_take_budget(s))
 		goto out;
 	s->rep->blocks_checked++;
-	if (ndb_verified(s, order_at(sc, i)))
+	if (ndb_verified(s, at))
 		goto out; /* read and found good while listing */
 	if (total > f->blk_max) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx: the block B-tree gives it %u bytes, "
@@ -146,13 +155,13 @@ out:
 	return rc;
 }
 
-/* Offset order; blocks at the same offset (damage) in key order. ctx: every block's offset. */
-static int cmp_by_ib(const void *a, const void *b, void *ctx)
+/* Offset order; blocks at the same offset (damage) in key order. */
+static int cmp_run(const void *a, const void *b)
 {
-	const uint64_t *ib = ctx;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t p = ib[x], q = ib[y];
-	return p < q ? -1 : p > q ? 1 : x < y ? -1 : x > y;
+	const run_ent *x = a, *y = b;
+	if (x->ib != y->ib)
+		return x->ib < y->ib ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
 }
 
 typedef struct { uint64_t bid; size_t k; } bad_ref;
@@ -212,53 +221,106 @@ static int map_nodes(ndb_file *s)
 
 /* ---------------------------------------------------------------- entry point */
 
+/* Blocks out of offset order (a file Outlook wrote reuses freed space) are checked in runs: the
+ * offsets are cut into SLICES equal slices, counted, and consecutive slices grouped into runs of at
+ * most RUN_MAX blocks (a single slice may hold more); each run is unpacked from the table (one pass
+ * over it), sorted by offset and checked. Memory: one run, 12 MiB at most (unless one slice holds
+ * more blocks), whatever the file's size, where an order of every block cost 4 bytes a block (and 8
+ * more while sorting); CPU: a pass over the packed table per run, a few milliseconds per million
+ * blocks. */
+#ifndef SLICES
+#define SLICES 4096
+#endif
+#ifndef RUN_MAX
+#define RUN_MAX ((size_t)1 << 19)
+#endif
+
+static int scan_runs(scan *sc, uint64_t lo, uint64_t hi)
+{
+	ndb_file *nf = sc->nf;
+	uint64_t width = (hi - lo) / SLICES + 1, v[4];
+	size_t *count = calloc(SLICES, sizeof *count), cap = 0;
+	run_ent *run = NULL;
+	ndb_cursor c;
+	int rc = 0;
+	size_t runs = 0;
+	if (!count)
+		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+	ndb_cursor_init(&c, &nf->bbt, 0);
+	while (ndb_cursor_next(&c, v))
+		count[(v[1] - lo) / width]++;
+	for (size_t s0 = 0, s1; s0 < SLICES && !nf->rep->limit_hit; s0 = s1) {
+		size_t total = 0;
+		for (s1 = s0; s1 < SLICES && (total == 0 || total + count[s1] <= RUN_MAX); s1++)
+			total += count[s1];
+		if (total == 0)
+			continue;
+		if (total > cap) {
+			run_ent *r = realloc(run, total * sizeof *r);
+			if (!r) {
+				rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+				break;
+			}
+			run = r;
+			cap = total;
+		}
+		size_t n = 0;
+		/* the slices' offsets from lo, [from, to); `to` is not used for the last slice, where it
+		 * could overflow */
+		uint64_t from = s0 * width, to = s1 * width;
+		ndb_cursor_init(&c, &nf->bbt, 0);
+		for (size_t i = 0; ndb_cursor_next(&c, v); i++)
+			if (v[1] - lo >= from && (s1 == SLICES || v[1] - lo < to))
+				run[n++] = (run_ent){v[1], v[0], (uint32_t)i, (uint16_t)v[2]};
+		qsort(run, n, sizeof *run, cmp_run);
+		runs++;
+		sc->run = run;
+		sc->n = n;
+		for (size_t i = 0; i < n && !nf->rep->limit_hit && rc == 0; i++)
+			rc = check_block(sc, i);
+		if (rc)
+			break;
+	}
+	log_debug("checksum scan: the blocks out of offset order, sorted in %zu runs of at most %zu", runs, cap);
+	sc->run = NULL;
+	free(run);
+	free(count);
+	return rc;
+}
+
 /* The block scan of an open file, its walk's report already in nf->rep. */
 static int scan_blocks(ndb_file *nf)
 {
 	size_t n_bbt = nf->bbt.n;
 	scan sc = {.nf = nf, .n = n_bbt};
-	uint32_t *order = NULL;
-	uint64_t *ibs = NULL;
 	int rc = 0;
 	if (n_bbt > UINT32_MAX)
 		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", n_bbt);
-	/* A file whose blocks lie in the order of their ids (written front to back) needs no ordering:
-	 * the order would be 0, 1, 2, ... (equal offsets stay in key order). */
+	/* A file whose blocks lie in the order of their ids (written front to back) is read in the
+	 * table's order (equal offsets stay in key order); any other in runs. */
 	bool in_order = true;
 	ndb_cursor c;
-	uint64_t v[4], last = 0;
+	uint64_t v[4], last = 0, lo = UINT64_MAX, hi = 0;
 	ndb_cursor_init(&c, &nf->bbt, 0);
-	for (size_t i = 0; in_order && ndb_cursor_next(&c, v); i++) {
-		in_order = i == 0 || last <= v[1];
+	for (size_t i = 0; ndb_cursor_next(&c, v); i++) {
+		in_order &= i == 0 || last <= v[1];
 		last = v[1];
+		lo = v[1] < lo ? v[1] : lo;
+		hi = v[1] > hi ? v[1] : hi;
 	}
-	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max)) ||
-	    (!in_order && (!(order = malloc((n_bbt ? n_bbt : 1) * sizeof *order)) ||
-	                   !(ibs = malloc((n_bbt ? n_bbt : 1) * sizeof *ibs))))) {
+	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max))) {
 		rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!in_order) {
-		/* the offsets, unpacked for the sort only */
-		ndb_cursor_init(&c, &nf->bbt, 0);
-		for (size_t i = 0; ndb_cursor_next(&c, v); i++) {
-			order[i] = (uint32_t)i;
-			ibs[i] = v[1];
-		}
-		qsort_r(order, n_bbt, sizeof *order, cmp_by_ib, ibs);
-		free(ibs);
-		ibs = NULL;
-	}
-	sc.order = order;
 	/* In offset order: the file is read front to back. */
-	for (size_t i = 0; i < n_bbt && !nf->rep->limit_hit; i++)
-		if ((rc = check_block(&sc, i)) != 0)
-			goto out;
-	rc = map_nodes(nf);
+	if (!in_order)
+		rc = scan_runs(&sc, lo, hi);
+	for (size_t i = 0; in_order && i < n_bbt && !nf->rep->limit_hit && rc == 0; i++)
+		rc = check_block(&sc, i);
+	if (rc == 0)
+		rc = map_nodes(nf);
 out:
 	free(sc.win.buf);
-	free(order);
-	free(ibs);
 	return rc;
 }
 
