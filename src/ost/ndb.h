@@ -167,6 +167,10 @@ int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *er
 bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
 uint16_t ndb_sig(uint64_t ib, uint64_t bid);
+/* ndb_crypt.c: the decoding tables, built once before any file is read (ndb_open does it); then
+ * `n` bytes of block `key` decoded in place by encoding `method` (NDB_CRYPT_*). */
+void ndb_crypt_init(void);
+void ndb_decode(uint8_t method, uint32_t key, uint8_t *p, size_t n);
 
 /* The entry of node `nid` or block `bid` into *out, and its place in the table into *index
  * (unless NULL; not set with ndb_open_lazy); false when there is none. Where damage lists an id
