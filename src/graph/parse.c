@@ -90,7 +90,72 @@ static int add_extra(graph_page *pg)
 	return 0;
 }
 
+/* The keys this parser acts on, told apart once as each key is read (the fields are then
+ * dispatched by number, not by comparing names again). */
+typedef enum {
+	K_OTHER, K_ID, K_VALUE, K_ODATA_TYPE, K_CHANGE_KEY, K_DISPLAY_NAME, K_NAME, K_PARENT_FOLDER_ID, K_TYPE,
+	K_WELL_KNOWN_NAME, K_TOTAL_ITEM_COUNT, K_UNREAD_ITEM_COUNT, K_CREATED, K_LAST_MODIFIED, K_RECEIVED, K_SENT,
+	K_SIZE, K_SUBJECT, K_IMPORTANCE, K_INTERNET_MESSAGE_ID, K_IS_READ, K_REMOVED, K_FLAG, K_PROPS, K_FLAG_STATUS,
+	K_CODE, K_MESSAGE,
+} key_id;
+
+static const char *const key_names[] = {
+	[K_OTHER] = "", [K_ID] = "id", [K_VALUE] = "value", [K_ODATA_TYPE] = "@odata.type",
+	[K_CHANGE_KEY] = "changeKey", [K_DISPLAY_NAME] = "displayName", [K_NAME] = "name",
+	[K_PARENT_FOLDER_ID] = "parentFolderId", [K_TYPE] = "type", [K_WELL_KNOWN_NAME] = "wellKnownName",
+	[K_TOTAL_ITEM_COUNT] = "totalItemCount", [K_UNREAD_ITEM_COUNT] = "unreadItemCount",
+	[K_CREATED] = "createdDateTime", [K_LAST_MODIFIED] = "lastModifiedDateTime", [K_RECEIVED] = "receivedDateTime",
+	[K_SENT] = "sentDateTime", [K_SIZE] = "size", [K_SUBJECT] = "subject", [K_IMPORTANCE] = "importance",
+	[K_INTERNET_MESSAGE_ID] = "internetMessageId", [K_IS_READ] = "isRead", [K_REMOVED] = "@removed",
+	[K_FLAG] = "flag", [K_PROPS] = "singleValueExtendedProperties", [K_FLAG_STATUS] = "flagStatus",
+	[K_CODE] = "code", [K_MESSAGE] = "message",
+};
+
+/* The key of the n bytes at k: by its length first, then its bytes. */
+static key_id key_of(const unsigned char *k, size_t n)
+{
+#define IS(id) (memcmp(k, key_names[id], n) == 0 ? (id) : K_OTHER)
+	switch (n) {
+	case 2: return IS(K_ID);
+	case 4:
+		switch (k[0]) {
+		case 'n': return IS(K_NAME);
+		case 't': return IS(K_TYPE);
+		case 's': return IS(K_SIZE);
+		case 'f': return IS(K_FLAG);
+		case 'c': return IS(K_CODE);
+		default: return K_OTHER;
+		}
+	case 5: return IS(K_VALUE);
+	case 6: return IS(K_IS_READ);
+	case 7: return k[0] == 's' ? IS(K_SUBJECT) : IS(K_MESSAGE);
+	case 8: return IS(K_REMOVED);
+	case 9: return IS(K_CHANGE_KEY);
+	case 10: return k[0] == 'i' ? IS(K_IMPORTANCE) : IS(K_FLAG_STATUS);
+	case 11: return k[0] == '@' ? IS(K_ODATA_TYPE) : IS(K_DISPLAY_NAME);
+	case 12: return IS(K_SENT);
+	case 13: return IS(K_WELL_KNOWN_NAME);
+	case 14: return k[0] == 'p' ? IS(K_PARENT_FOLDER_ID) : IS(K_TOTAL_ITEM_COUNT);
+	case 15: return k[0] == 'c' ? IS(K_CREATED) : IS(K_UNREAD_ITEM_COUNT);
+	case 16: return IS(K_RECEIVED);
+	case 17: return IS(K_INTERNET_MESSAGE_ID);
+	case 20: return IS(K_LAST_MODIFIED);
+	case 29: return IS(K_PROPS);
+	default: return K_OTHER;
+	}
+#undef IS
+}
+
 typedef enum { V_NULL, V_STRING, V_NUMBER, V_BOOL, V_OBJECT, V_ARRAY } vkind;
+
+/* A string held beyond the callback that gave it: where it stays put (inside the page the scanner
+ * reads, until the scan ends) its place, else a copy in `buf`. */
+typedef struct {
+	const char *text;
+	size_t len;
+	char *buf;
+	size_t cap;
+} held_text;
 
 struct graph_parser {
 	yajl_handle y;
@@ -103,10 +168,13 @@ struct graph_parser {
 	size_t pieces;          /* fed so far */
 	gjs_buf scan_buf;
 	yajl_handle tail;       /* after a scanned piece: what yajl makes of more text */
+	/* while the scanner reads a page: the page, whose strings stay put to the end of the scan
+	 * and have no NUL (the scanner leaves \u0000 to yajl); NULL otherwise */
+	const char *page_text, *page_end;
 	int depth;
 	int entity_depth;       /* depth of the entity's object: 3, or 1 for a single entity */
-	char key[64];           /* the last key met at each interesting level, below */
-	char page_key[64], entity_key[64], sub_key[64];
+	char page_key[64];      /* the last key met at each interesting level */
+	key_id entity_key, sub_key;
 	bool in_value;          /* inside the page's "value" array */
 	bool saw_value;         /* the page had its "value" array */
 	bool in_error;          /* inside the page's "error" object */
@@ -116,11 +184,13 @@ struct graph_parser {
 	snap_item *item;
 	size_t extra;
 	bool removed, has_id, nomem;
+	/* its changeKey, decoded when the entity ends unless PidTagChangeKey came (it wins) */
+	bool change_key_pending;
+	held_text change_key;
 	/* the extended property being read (its id and value may come in either order) */
-	char prop_id[64];
-	char *prop_value;       /* the parser's buffer, reused for every property */
-	size_t prop_cap;
+	long prop_tag;          /* its tag, -1 when it has none or none that reads */
 	bool prop_has_value;
+	held_text prop_value;
 	const char *bad;        /* the first field of the wrong type or form */
 	char message[200];      /* what stopped the parse */
 };
@@ -131,27 +201,77 @@ static void bad_field(graph_parser *p, const char *name)
 		p->bad = name;
 }
 
-static int64_t time_of(graph_parser *p, const char *text, const char *name)
+/* Keeps text for later: its place when it stays put, else a copy. False when out of memory. */
+static bool hold(graph_parser *p, held_text *h, const char *text, size_t len)
+{
+	uintptr_t at = (uintptr_t)text;
+	if (p->page_text && at >= (uintptr_t)p->page_text && at < (uintptr_t)p->page_end) {
+		h->text = text;
+		h->len = len;
+		return true;
+	}
+	if (len + 1 > h->cap) {
+		size_t cap = len + 1 < 256 ? 256 : len + 1;
+		char *b = realloc(h->buf, cap);
+		if (!b)
+			return false;
+		h->buf = b;
+		h->cap = cap;
+	}
+	memcpy(h->buf, text, len);
+	h->buf[len] = '\0';
+	h->text = h->buf;
+	h->len = len;
+	return true;
+}
+
+/* The n bytes at text as a C string: in small when they fit, else malloc'd (NULL: no memory). */
+static char *c_string(const char *text, size_t n, char *small, size_t size)
+{
+	char *s = n < size ? small : malloc(n + 1);
+	if (s) {
+		memcpy(s, text, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static void copy_text(char *dst, size_t size, const char *text, size_t len)
+{
+	size_t n = len < size - 1 ? len : size - 1;
+	memcpy(dst, text, n);
+	dst[n] = '\0';
+}
+
+static int64_t time_of(graph_parser *p, const char *text, size_t len, const char *name)
 {
 	int64_t ft = 0;
-	if (filetime_parse(text, &ft) != 0) {
+	if (filetime_parse_n(text, len, &ft) != 0) {
 		bad_field(p, name);
 		return 0;
 	}
 	return ft;
 }
 
-static snap_bin binary(graph_parser *p, const char *text, const char *name)
+/* Base64 into out (room for at least len / 4 * 3 + 3 bytes): the byte count, or -1 (named). */
+static int decode_binary(graph_parser *p, const char *text, size_t len, uint8_t *out, const char *name)
+{
+	int n = b64_decode_n(text, len, out, len / 4 * 3 + 3);
+	if (n < 0)
+		bad_field(p, name);
+	return n;
+}
+
+static snap_bin binary(graph_parser *p, const char *text, size_t len, const char *name)
 {
 	snap_bin b = {NULL, 0};
-	size_t n = strlen(text);
 	uint8_t stack[256];
-	uint8_t *tmp = n / 4 * 3 + 3 <= sizeof stack ? stack : malloc(n / 4 * 3 + 3);
-	int len = tmp ? b64_decode(text, tmp, n / 4 * 3 + 3) : -1;
-	if (len < 0)
+	uint8_t *tmp = len / 4 * 3 + 3 <= sizeof stack ? stack : malloc(len / 4 * 3 + 3);
+	int n = tmp ? decode_binary(p, text, len, tmp, name) : -1;
+	if (!tmp)
 		bad_field(p, name);
-	else if (len > 0)
-		b = snap_bindup(p->pg->scratch, tmp, (size_t)len);
+	if (n > 0)
+		b = snap_bindup(p->pg->scratch, tmp, (size_t)n);
 	if (tmp != stack)
 		free(tmp);
 	return b;
@@ -162,25 +282,30 @@ static int hex_digit(int c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* "Binary 0x65e0" (Graph echoes the tag in lower case, without leading zeros): the tag. */
-static long prop_tag(const char *id)
+/* "Binary 0x65e0" (Graph echoes the tag in lower case, without leading zeros): the tag, or -1.
+ * Of a longer id only its first 63 bytes are read. */
+static long prop_tag(const char *id, size_t len)
 {
-	const char *sp = strchr(id, ' ');
-	if (!sp || strncasecmp(sp + 1, "0x", 2) != 0)
+	if (len > 63)
+		len = 63;
+	const char *sp = memchr(id, ' ', len), *e = id + len;
+	if (!sp || e - sp < 3 || sp[1] != '0' || (sp[2] != 'x' && sp[2] != 'X'))
 		return -1;
 	/* the usual form, one to four hex digits, read here; anything else as strtol reads it */
 	const char *h = sp + 3;
 	long tag = 0;
-	int n = 0;
-	for (; n < 5 && h[n]; n++) {
+	size_t n = 0, left = (size_t)(e - h);
+	for (; n < 5 && n < left; n++) {
 		int v = hex_digit(h[n]);
 		if (v < 0)
 			break;
 		tag = tag << 4 | v;
 	}
-	if (n < 1 || n > 4 || h[n] != '\0') {
-		char *end;
-		tag = strtol(h, &end, 16);
+	if (n < 1 || n > 4 || n != left) {
+		char small[64], *end;
+		memcpy(small, h, left);
+		small[left] = '\0';
+		tag = strtol(small, &end, 16);
 		if (*end != '\0')
 			return -1;
 	}
@@ -189,38 +314,49 @@ static long prop_tag(const char *id)
 
 /* A whole decimal number as strtoll reads it (*ok when it is one): up to 18 digits here, the rest
  * by strtoll. */
-static long long decimal(const char *text, bool *ok)
+static long long decimal(const char *text, size_t len, bool *ok)
 {
 	long long v = 0;
-	int n = 0;
-	for (; n < 19 && text[n] >= '0' && text[n] <= '9'; n++)
+	size_t n = 0;
+	for (; n < 19 && n < len && text[n] >= '0' && text[n] <= '9'; n++)
 		v = v * 10 + (text[n] - '0');
-	if (n >= 1 && n <= 18 && text[n] == '\0') {
+	if (n >= 1 && n <= 18 && n == len) {
 		*ok = true;
 		return v;
 	}
-	char *end;
-	v = strtoll(text, &end, 10);
-	*ok = *text && *end == '\0';
+	char small[64], *end;
+	char *s = c_string(text, len, small, sizeof small);
+	if (!s) {
+		*ok = false;
+		return 0;
+	}
+	v = strtoll(s, &end, 10);
+	*ok = *s && *end == '\0';
+	if (s != small)
+		free(s);
 	return v;
 }
 
-static void set_key(snap_ident *id, snap_bin b)
+static void set_key(graph_parser *p, snap_ident *id, const char *text, size_t len)
 {
-	if (b.len == SNAP_KEY_LEN) {
-		memcpy(id->key, b.data, SNAP_KEY_LEN);
-		memcpy(id->gc, b.data + 16, SNAP_GC_LEN);
+	uint8_t stack[256];
+	uint8_t *raw = len / 4 * 3 + 3 <= sizeof stack ? stack : malloc(len / 4 * 3 + 3);
+	int n = raw ? decode_binary(p, text, len, raw, "PidTagSourceKey") : -1;
+	if (!raw)
+		bad_field(p, "PidTagSourceKey");
+	if (n == SNAP_KEY_LEN) {
+		memcpy(id->key, raw, SNAP_KEY_LEN);
+		memcpy(id->gc, raw + 16, SNAP_GC_LEN);
 		id->has_key = id->has_gc = 1;
 		id->origin = KEY_SOURCE_KEY;
 	}
+	if (raw != stack)
+		free(raw);
 }
 
 /* One extended property of the entity, once both its id and value are known. */
-static void apply_prop(graph_parser *p, const char *pid, const char *val)
+static void apply_prop(graph_parser *p, long tag, const char *val, size_t len)
 {
-	long tag = prop_tag(pid);
-	if (tag < 0)
-		return;
 	snap_t *s = p->pg->scratch;
 	snap_folder *f = p->folder;
 	snap_item *it = p->item;
@@ -229,16 +365,19 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 	/* the tags whose values are numbers: the rest are not read as one */
 	if (tag == 0x3602 || tag == 0x3603 || tag == 0x3617 || tag == 0x0E07 || tag == 0x1090 || tag == 0x0017 ||
 	    tag == 0x0E08) {
-		num = decimal(val, &is_num);
+		num = decimal(val, len, &is_num);
 	}
 	snap_ident *ident = f ? &f->ident : &it->ident;
 	switch (tag) {
-	case 0x65E0: set_key(ident, binary(p, val, "PidTagSourceKey")); break;
-	case 0x65E2: *(f ? &f->change_key : &it->change_key) = binary(p, val, "PidTagChangeKey"); break;
-	case 0x65E3: *(f ? &f->pcl : &it->pcl) = binary(p, val, "PidTagPredecessorChangeList"); break;
+	case 0x65E0: set_key(p, ident, val, len); break;
+	case 0x65E2:
+		*(f ? &f->change_key : &it->change_key) = binary(p, val, len, "PidTagChangeKey");
+		p->change_key_pending = false; /* it wins over changeKey */
+		break;
+	case 0x65E3: *(f ? &f->pcl : &it->pcl) = binary(p, val, len, "PidTagPredecessorChangeList"); break;
 	case 0x3613:
 		if (f)
-			f->cls = snap_strdup(s, val);
+			f->cls = snap_strndup(s, val, len);
 		break;
 	case 0x3602:
 		if (f && is_num && num >= 0)
@@ -254,7 +393,7 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 		break;
 	case 0x36D0: case 0x36D1: case 0x36D2: case 0x36D3: case 0x36D4: case 0x36D5: case 0x36D6: case 0x36D7:
 		if (f) { /* the special folders' entry ids the Inbox carries */
-			snap_bin b = binary(p, val, "special folder entry id");
+			snap_bin b = binary(p, val, len, "special folder entry id");
 			if (b.len >= 46 && b.len <= sizeof p->pg->special[0]) {
 				memcpy(p->pg->special[tag - 0x36D0], b.data, b.len);
 				p->pg->special_len[tag - 0x36D0] = (uint8_t)b.len;
@@ -263,7 +402,7 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 		break;
 	case 0x0E09: /* a calendar's parent: its entry id */
 		if (f) {
-			snap_bin b = binary(p, val, "PidTagParentEntryId");
+			snap_bin b = binary(p, val, len, "PidTagParentEntryId");
 			if (b.len >= 46) {
 				char hex[2 * SNAP_KEY_LEN + 1];
 				hex_encode(b.data + b.len - 24, SNAP_KEY_LEN, hex);
@@ -289,23 +428,23 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 		break;
 	case 0x001A:
 		if (it)
-			it->cls = snap_strdup(s, val);
+			it->cls = snap_strndup(s, val, len);
 		break;
-	case 0x0037:
+	case 0x0037: /* subjects and message ids rarely repeat within a page: copied, not interned */
 		if (it)
-			it->subject = snap_strdup(s, val);
+			it->subject = snap_strndup_unique(s, val, len);
 		break;
 	case 0x1035:
 		if (it)
-			it->message_id = snap_strdup(s, val);
+			it->message_id = snap_strndup_unique(s, val, len);
 		break;
 	case 0x0E06:
 		if (it)
-			it->received = time_of(p, val, "PidTagMessageDeliveryTime");
+			it->received = time_of(p, val, len, "PidTagMessageDeliveryTime");
 		break;
 	case 0x0039:
 		if (it)
-			it->sent = time_of(p, val, "PidTagClientSubmitTime");
+			it->sent = time_of(p, val, len, "PidTagClientSubmitTime");
 		break;
 	case 0x0E08:
 		if (it && is_num && num >= 0)
@@ -315,70 +454,106 @@ static void apply_prop(graph_parser *p, const char *pid, const char *val)
 	}
 }
 
-static int8_t level(const char *v)
+/* The entity's changeKey, read where no PidTagChangeKey replaced it. */
+static void settle_change_key(graph_parser *p)
 {
-	return strcasecmp(v, "low") == 0 ? 0 : strcasecmp(v, "normal") == 0 ? 1 : strcasecmp(v, "high") == 0 ? 2 : -1;
+	if (!p->change_key_pending)
+		return;
+	p->change_key_pending = false;
+	uint8_t ck[SNAP_KEY_LEN];
+	char small[128];
+	char *text = c_string(p->change_key.text, p->change_key.len, small, sizeof small);
+	if (!text) {
+		p->nomem = true;
+		return;
+	}
+	snap_bin *dst = p->folder ? &p->folder->change_key : &p->item->change_key;
+	if (pull_change_key(text, ck) == 0)
+		*dst = snap_bindup(p->pg->scratch, ck, SNAP_KEY_LEN);
+	if (text != small)
+		free(text);
 }
 
-/* A scalar field of the entity (text is NUL-terminated; for V_BOOL "1"/"0", V_NUMBER the digits). */
-static void entity_field(graph_parser *p, const char *k, vkind kind, const char *text)
+static int8_t level(const char *v, size_t len)
+{
+#define LEVEL(word) (len == sizeof word - 1 && strncasecmp(v, word, len) == 0)
+	return LEVEL("low") ? 0 : LEVEL("normal") ? 1 : LEVEL("high") ? 2 : -1;
+#undef LEVEL
+}
+
+/* A number's text as strtoll reads it, for the counts and sizes Graph gives as JSON numbers:
+ * -1 when it is not a whole number of at least 0. */
+static long long count_of(vkind kind, const char *text, size_t len)
+{
+	bool ok = false;
+	long long v = kind == V_NUMBER ? decimal(text, len, &ok) : -1;
+	return ok && v >= 0 ? v : -1;
+}
+
+/* A scalar field of the entity (text has no NUL; for V_BOOL "1"/"0", V_NUMBER the digits). */
+static void entity_field(graph_parser *p, key_id k, vkind kind, const char *text, size_t len)
 {
 	snap_t *s = p->pg->scratch;
 	bool str = kind == V_STRING, null = kind == V_NULL;
-	if (strcmp(k, "id") == 0) {
+	const char *name = key_names[k];
+	if (k == K_ID) {
 		if (!str) {
 			bad_field(p, "id");
 			return;
 		}
 		p->has_id = true;
 		if (p->folder)
-			p->folder->id = snap_strdup(s, text);
-		else
-			p->item->id = snap_strdup(s, text);
+			p->folder->id = snap_strndup(s, text, len);
+		else /* an item's id is its own: copied, not interned */
+			p->item->id = snap_strndup_unique(s, text, len);
 		return;
 	}
 	if (null)
 		return; /* absent */
-	if (strcmp(k, "@odata.type") == 0) {
-		if (p->folder && str && strstr(text, "SearchFolder"))
+	if (k == K_ODATA_TYPE) {
+		if (p->folder && str && memmem(text, len, "SearchFolder", 12))
 			p->pg->search[p->extra] = true;
 		return;
 	}
-	if (strcmp(k, "changeKey") == 0) {
-		uint8_t ck[SNAP_KEY_LEN];
-		if (!str)
-			bad_field(p, k);
-		else if (pull_change_key(text, ck) == 0) {
-			snap_bin *dst = p->folder ? &p->folder->change_key : &p->item->change_key;
-			if (!dst->len) /* PidTagChangeKey, where returned, wins */
-				*dst = snap_bindup(s, ck, SNAP_KEY_LEN);
+	if (k == K_CHANGE_KEY) {
+		if (!str) {
+			bad_field(p, name);
+			return;
+		}
+		/* a changeKey met before is read now, as it would have been where it stood */
+		settle_change_key(p);
+		snap_bin *dst = p->folder ? &p->folder->change_key : &p->item->change_key;
+		if (!dst->len) { /* PidTagChangeKey, where returned, wins */
+			if (!hold(p, &p->change_key, text, len))
+				p->nomem = true;
+			else
+				p->change_key_pending = true;
 		}
 		return;
 	}
 	if (p->folder) {
 		snap_folder *f = p->folder;
-		bool name = strcmp(k, p->coll == COLL_CALENDARS ? "name" : "displayName") == 0;
-		bool parent = strcmp(k, "parentFolderId") == 0;
-		bool type = p->coll == COLL_MAILBOX_FOLDERS && strcmp(k, "type") == 0;
-		bool wk = p->coll == COLL_MAILBOX_FOLDERS && strcmp(k, "wellKnownName") == 0;
-		bool total = strcmp(k, "totalItemCount") == 0, unread = strcmp(k, "unreadItemCount") == 0;
-		if ((name || parent || type || wk) && !str) {
-			bad_field(p, k);
-		} else if (name) {
-			f->name = snap_strdup(s, text);
+		bool is_name = k == (p->coll == COLL_CALENDARS ? K_NAME : K_DISPLAY_NAME);
+		bool parent = k == K_PARENT_FOLDER_ID;
+		bool type = p->coll == COLL_MAILBOX_FOLDERS && k == K_TYPE;
+		bool wk = p->coll == COLL_MAILBOX_FOLDERS && k == K_WELL_KNOWN_NAME;
+		bool total = k == K_TOTAL_ITEM_COUNT, unread = k == K_UNREAD_ITEM_COUNT;
+		if ((is_name || parent || type || wk) && !str) {
+			bad_field(p, name);
+		} else if (is_name) {
+			f->name = snap_strndup(s, text, len);
 		} else if (parent) {
-			f->parent_id = snap_strdup(s, text);
+			f->parent_id = snap_strndup(s, text, len);
 		} else if (type) {
 			if (!f->cls || !*f->cls)
-				f->cls = snap_strdup(s, text);
+				f->cls = snap_strndup(s, text, len);
 		} else if (wk) {
-			if (*text && !(p->pg->wellknown[p->extra] = strdup(text)))
+			if (len && !(p->pg->wellknown[p->extra] = strndup(text, len)))
 				p->nomem = true;
 		} else if (total || unread) {
-			char *end;
-			long long v = kind == V_NUMBER ? strtoll(text, &end, 10) : -1;
-			if (kind != V_NUMBER || *end || v < 0)
-				bad_field(p, k);
+			long long v = count_of(kind, text, len);
+			if (v < 0)
+				bad_field(p, name);
 			else if (total)
 				f->content_count = v;
 			else
@@ -387,99 +562,117 @@ static void entity_field(graph_parser *p, const char *k, vkind kind, const char 
 		return;
 	}
 	snap_item *it = p->item;
-	if (strcmp(k, "createdDateTime") == 0 || strcmp(k, "lastModifiedDateTime") == 0 ||
-	    (p->coll == COLL_MESSAGES && (strcmp(k, "receivedDateTime") == 0 || strcmp(k, "sentDateTime") == 0))) {
+	switch (k) {
+	case K_RECEIVED:
+	case K_SENT:
+		if (p->coll != COLL_MESSAGES)
+			break;
+		/* fall through */
+	case K_CREATED:
+	case K_LAST_MODIFIED: {
 		if (!str) {
-			bad_field(p, k);
-			return;
+			bad_field(p, name);
+			break;
 		}
-		int64_t t = time_of(p, text, k);
-		switch (k[0]) {
-		case 'c': it->created = t; break;
-		case 'l': it->modified = t; break;
-		case 'r': it->received = t; break;
-		default: it->sent = t; break;
-		}
-	} else if (p->coll == COLL_MAILBOX_ITEMS && strcmp(k, "type") == 0) {
+		int64_t t = time_of(p, text, len, name);
+		*(k == K_CREATED ? &it->created : k == K_LAST_MODIFIED ? &it->modified : k == K_RECEIVED ? &it->received
+		                                                                                          : &it->sent) = t;
+		break;
+	}
+	case K_TYPE:
+		if (p->coll != COLL_MAILBOX_ITEMS)
+			break;
 		if (!str)
-			bad_field(p, k);
+			bad_field(p, name);
 		else if (!it->cls)
-			it->cls = snap_strdup(s, text);
-	} else if (p->coll == COLL_MAILBOX_ITEMS && strcmp(k, "size") == 0) {
-		char *end;
-		long long v = kind == V_NUMBER ? strtoll(text, &end, 10) : -1;
-		if (kind != V_NUMBER || *end || v < 0)
-			bad_field(p, k);
+			it->cls = snap_strndup(s, text, len);
+		break;
+	case K_SIZE:
+		if (p->coll != COLL_MAILBOX_ITEMS)
+			break;
+	{
+		long long v = count_of(kind, text, len);
+		if (v < 0)
+			bad_field(p, name);
 		else
 			it->size = v;
-	} else if (p->coll != COLL_MAILBOX_ITEMS && strcmp(k, "subject") == 0) {
+		break;
+	}
+	case K_SUBJECT:
+		if (p->coll == COLL_MAILBOX_ITEMS)
+			break;
 		if (!str)
-			bad_field(p, k);
+			bad_field(p, name);
 		else if (!it->subject)
-			it->subject = snap_strdup(s, text);
-	} else if (p->coll != COLL_MAILBOX_ITEMS && strcmp(k, "importance") == 0) {
+			it->subject = snap_strndup_unique(s, text, len);
+		break;
+	case K_IMPORTANCE:
+		if (p->coll == COLL_MAILBOX_ITEMS)
+			break;
 		if (!str)
-			bad_field(p, k);
+			bad_field(p, name);
 		else if (it->importance < 0)
-			it->importance = level(text);
-	} else if (p->coll == COLL_MESSAGES && strcmp(k, "internetMessageId") == 0) {
+			it->importance = level(text, len);
+		break;
+	case K_INTERNET_MESSAGE_ID:
+		if (p->coll != COLL_MESSAGES)
+			break;
 		if (!str)
-			bad_field(p, k);
+			bad_field(p, name);
 		else if (!it->message_id)
-			it->message_id = snap_strdup(s, text);
-	} else if (p->coll == COLL_MESSAGES && strcmp(k, "isRead") == 0) {
+			it->message_id = snap_strndup_unique(s, text, len);
+		break;
+	case K_IS_READ:
+		if (p->coll != COLL_MESSAGES)
+			break;
 		if (kind != V_BOOL)
-			bad_field(p, k);
+			bad_field(p, name);
 		else if (it->msg_flags < 0)
 			it->read = text[0] == '1';
+		break;
+	default: break;
 	}
 }
 
-/* A scalar anywhere: routed by where it sits. */
-static int scalar(graph_parser *p, vkind kind, const char *text)
+/* A scalar anywhere: routed by where it sits (text has no NUL, and len bytes). */
+static int scalar(graph_parser *p, vkind kind, const char *text, size_t len)
 {
 	graph_page *pg = p->pg;
 	if (p->in_value && p->depth == 2) {
 		snprintf(p->message, sizeof p->message, "an entry of the page is not an object");
 		return 0;
 	}
+	if ((p->folder || p->item) && p->depth == p->entity_depth) {
+		entity_field(p, p->entity_key, kind, text, len);
+		return 1;
+	}
 	if (p->in_prop && p->depth == p->entity_depth + 2) {
-		if (strcmp(p->sub_key, "id") == 0) {
+		if (p->sub_key == K_ID) {
 			if (kind != V_STRING)
 				bad_field(p, "singleValueExtendedProperties");
 			else
-				str_copy(p->prop_id, text, sizeof p->prop_id);
-		} else if (strcmp(p->sub_key, "value") == 0 && kind == V_STRING) {
-			size_t n = strlen(text) + 1;
-			if (n > p->prop_cap) {
-				size_t cap = n < 256 ? 256 : n;
-				char *v = realloc(p->prop_value, cap);
-				if (!v) {
-					p->nomem = true;
-					return 1;
-				}
-				p->prop_value = v;
-				p->prop_cap = cap;
+				p->prop_tag = prop_tag(text, len);
+		} else if (p->sub_key == K_VALUE && kind == V_STRING) {
+			if (!hold(p, &p->prop_value, text, len)) {
+				p->nomem = true;
+				return 1;
 			}
-			memcpy(p->prop_value, text, n);
 			p->prop_has_value = true;
 		}
 		return 1;
 	}
 	if (p->in_flag && p->depth == p->entity_depth + 1) {
-		if (strcmp(p->sub_key, "flagStatus") == 0 && kind == V_STRING && p->item && p->item->flag_status < 0)
-			p->item->flag_status = strcmp(text, "flagged") == 0 ? 2 : strcmp(text, "complete") == 0 ? 1 : 0;
-		return 1;
-	}
-	if ((p->folder || p->item) && p->depth == p->entity_depth) {
-		entity_field(p, p->entity_key, kind, text);
+		if (p->sub_key == K_FLAG_STATUS && kind == V_STRING && p->item && p->item->flag_status < 0)
+			p->item->flag_status = len == 7 && memcmp(text, "flagged", 7) == 0    ? 2
+			                       : len == 8 && memcmp(text, "complete", 8) == 0 ? 1
+			                                                                      : 0;
 		return 1;
 	}
 	if (p->in_error && p->depth == 2 && kind == V_STRING) {
-		if (strcmp(p->sub_key, "code") == 0)
-			str_copy(pg->error.code, text, sizeof pg->error.code);
-		else if (strcmp(p->sub_key, "message") == 0)
-			str_copy(pg->error.message, text, sizeof pg->error.message);
+		if (p->sub_key == K_CODE)
+			copy_text(pg->error.code, sizeof pg->error.code, text, len);
+		else if (p->sub_key == K_MESSAGE)
+			copy_text(pg->error.message, sizeof pg->error.message, text, len);
 		return 1;
 	}
 	if (p->depth == 1) {
@@ -494,31 +687,38 @@ static int scalar(graph_parser *p, vkind kind, const char *text)
 		                                                                                               : NULL;
 		if (strcmp(k, "error") == 0 && kind == V_STRING) { /* the identity platform's form */
 			pg->has_error = true;
-			str_copy(pg->error.code, text, sizeof pg->error.code);
+			copy_text(pg->error.code, sizeof pg->error.code, text, len);
 		}
 		if (dst) {
 			free(*dst);
-			if (!(*dst = strdup(text)))
+			if (!(*dst = strndup(text, len)))
 				p->nomem = true;
 		}
 	}
 	return 1;
 }
 
-static int on_null(void *ctx) { return scalar(ctx, V_NULL, ""); }
-static int on_bool(void *ctx, int v) { return scalar(ctx, V_BOOL, v ? "1" : "0"); }
+static int on_null(void *ctx) { return scalar(ctx, V_NULL, "", 0); }
+static int on_bool(void *ctx, int v) { return scalar(ctx, V_BOOL, v ? "1" : "0", 1); }
 
 static int on_number(void *ctx, const char *num, size_t len)
 {
-	char buf[64];
-	if (len >= sizeof buf) { /* no count of ours is that long */
+	if (len >= 64) { /* no count of ours is that long */
 		graph_parser *p = ctx;
 		bad_field(p, (p->folder || p->item) ? "a number" : "number");
 		return 1;
 	}
-	memcpy(buf, num, len);
-	buf[len] = '\0';
-	return scalar(ctx, V_NUMBER, buf);
+	return scalar(ctx, V_NUMBER, num, len);
+}
+
+/* The length of a string up to its first NUL: the snapshot's strings are C strings, so a NUL
+ * inside a value (yajl decodes \u0000) ends it. The scanner's strings have none. */
+static size_t c_length(const graph_parser *p, const unsigned char *str, size_t len)
+{
+	if (p->page_text)
+		return len;
+	const unsigned char *nul = memchr(str, '\0', len);
+	return nul ? (size_t)(nul - str) : len;
 }
 
 static int on_string(void *ctx, const unsigned char *str, size_t len)
@@ -528,37 +728,19 @@ static int on_string(void *ctx, const unsigned char *str, size_t len)
 		snprintf(p->message, sizeof p->message, "a string of %zu bytes (more than %u)", len, MAX_STRING);
 		return 0;
 	}
-	char stack[512];
-	char *text = len < sizeof stack ? stack : malloc(len + 1);
-	if (!text) {
-		p->nomem = true;
-		return 0;
-	}
-	memcpy(text, str, len);
-	text[len] = '\0';
-	/* a NUL inside the value ends it: the snapshot's strings are C strings */
-	int rc = scalar(p, V_STRING, text);
-	if (text != stack)
-		free(text);
-	return rc;
-}
-
-static void copy_key(char *dst, size_t size, const unsigned char *key, size_t len)
-{
-	size_t n = len < size - 1 ? len : size - 1;
-	memcpy(dst, key, n);
-	dst[n] = '\0';
+	return scalar(p, V_STRING, (const char *)str, c_length(p, str, len));
 }
 
 static int on_key(void *ctx, const unsigned char *key, size_t len)
 {
 	graph_parser *p = ctx;
+	len = c_length(p, key, len);
 	if (p->depth == 1)
-		copy_key(p->page_key, sizeof p->page_key, key, len);
+		copy_text(p->page_key, sizeof p->page_key, (const char *)key, len);
 	if ((p->folder || p->item) && p->depth == p->entity_depth)
-		copy_key(p->entity_key, sizeof p->entity_key, key, len);
+		p->entity_key = key_of(key, len);
 	else
-		copy_key(p->sub_key, sizeof p->sub_key, key, len);
+		p->sub_key = key_of(key, len);
 	return 1;
 }
 
@@ -567,7 +749,8 @@ static int begin_entity(graph_parser *p)
 {
 	graph_page *pg = p->pg;
 	p->removed = p->has_id = false;
-	p->entity_key[0] = '\0';
+	p->change_key_pending = false;
+	p->entity_key = K_OTHER;
 	if (p->folders) {
 		if (!(p->folder = snap_add_folder(pg->scratch)) || add_extra(pg) != 0) {
 			p->nomem = true;
@@ -590,6 +773,9 @@ static int end_entity(graph_parser *p)
 		bad_field(p, "id");
 	if (p->removed)
 		pg->removed++;
+	if (!drop)
+		settle_change_key(p);
+	p->change_key_pending = false;
 	if (p->folder) {
 		if (drop) {
 			s->n_folders--;
@@ -631,14 +817,14 @@ static int on_start_map(void *ctx)
 		p->pg->has_error = true;
 	}
 	if ((p->folder || p->item) && p->depth == p->entity_depth + 1) {
-		if (strcmp(p->entity_key, "@removed") == 0)
+		if (p->entity_key == K_REMOVED)
 			p->removed = true;
-		else if (strcmp(p->entity_key, "flag") == 0)
+		else if (p->entity_key == K_FLAG)
 			p->in_flag = true;
 	}
 	if (p->in_props && p->depth == p->entity_depth + 2) {
 		p->in_prop = true;
-		p->prop_id[0] = '\0';
+		p->prop_tag = -1;
 		p->prop_has_value = false;
 	}
 	return 1;
@@ -650,8 +836,8 @@ static int on_end_map(void *ctx)
 	int rc = 1;
 	if (p->in_prop && p->depth == p->entity_depth + 2) {
 		p->in_prop = false;
-		if (p->prop_id[0] && p->prop_has_value && (p->folder || p->item))
-			apply_prop(p, p->prop_id, p->prop_value);
+		if (p->prop_tag >= 0 && p->prop_has_value && (p->folder || p->item))
+			apply_prop(p, p->prop_tag, p->prop_value.text, p->prop_value.len);
 	}
 	if (p->in_flag && p->depth == p->entity_depth + 1)
 		p->in_flag = false;
@@ -676,8 +862,7 @@ static int on_start_array(void *ctx)
 		snprintf(p->message, sizeof p->message, "an entry of the page is not an object");
 		return 0;
 	}
-	if ((p->folder || p->item) && p->depth == p->entity_depth + 1 &&
-	    strcmp(p->entity_key, "singleValueExtendedProperties") == 0)
+	if ((p->folder || p->item) && p->depth == p->entity_depth + 1 && p->entity_key == K_PROPS)
 		p->in_props = true;
 	return 1;
 }
@@ -753,8 +938,10 @@ static int restart(graph_parser *p, or_error *err)
 	p->allow_scan = keep.allow_scan;
 	p->pieces = keep.pieces;
 	p->scan_buf = keep.scan_buf;
-	p->prop_value = keep.prop_value;
-	p->prop_cap = keep.prop_cap;
+	p->prop_value.buf = keep.prop_value.buf;
+	p->prop_value.cap = keep.prop_value.cap;
+	p->change_key.buf = keep.change_key.buf;
+	p->change_key.cap = keep.change_key.cap;
 	return graph_page_reset(p->pg, err);
 }
 
@@ -785,7 +972,11 @@ int graph_parser_feed(graph_parser *p, const char *data, size_t len, or_error *e
 		return after_scanned(p, data, len, false, err);
 	if (p->pieces++ == 0 && p->allow_scan) {
 		/* a page given whole (as an inflated gzip page is) or its first piece */
-		if (gjs_scan(&callbacks, p, data, len, &p->scan_buf) == 0) {
+		p->page_text = data;
+		p->page_end = data + len;
+		int scan = gjs_scan(&callbacks, p, data, len, &p->scan_buf);
+		p->page_text = p->page_end = NULL;
+		if (scan == 0) {
 			p->scanned = true;
 			return 0;
 		}
@@ -829,7 +1020,8 @@ void graph_parser_free(graph_parser *p)
 	if (p->tail)
 		yajl_free(p->tail);
 	free(p->scan_buf.data);
-	free(p->prop_value);
+	free(p->prop_value.buf);
+	free(p->change_key.buf);
 	free(p);
 }
 
