@@ -148,25 +148,52 @@ static int b64_decode_general(const unsigned char *p, const unsigned char *e, ui
 	return n > INT32_MAX ? -1 : (int)n;
 }
 
+/* Each character's value shifted to its place in a group of four (0x80000000: not base64), so that
+ * a group is the OR of four lookups and one test sees whether all four were base64. */
+#define B64_V(c)                                                                                        \
+	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                             \
+	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                        \
+	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                        \
+	 : (c) == '+' || (c) == '-' ? 62                                                                    \
+	 : (c) == '/' || (c) == '_' ? 63                                                                    \
+	                            : -1)
+#define B64_AT(c, s) (B64_V(c) < 0 ? UINT32_C(0x80000000) : (uint32_t)B64_V(c) << (s))
+#define B64_4(c, s) B64_AT(c, s), B64_AT((c) + 1, s), B64_AT((c) + 2, s), B64_AT((c) + 3, s)
+#define B64_16(c, s) B64_4(c, s), B64_4((c) + 4, s), B64_4((c) + 8, s), B64_4((c) + 12, s)
+#define B64_64(c, s) B64_16(c, s), B64_16((c) + 16, s), B64_16((c) + 32, s), B64_16((c) + 48, s)
+#define B64_256(s) {B64_64(0, s), B64_64(64, s), B64_64(128, s), B64_64(192, s)}
+static const uint32_t b64_at[4][256] = {B64_256(18), B64_256(12), B64_256(6), B64_256(0)};
+
 int b64_decode_n(const char *text, size_t len, uint8_t *out, size_t max)
 {
 	const unsigned char *p = (const unsigned char *)text, *e = p + len;
 	size_t n = 0;
 	/* Four plain characters make three bytes: the common case, a group at a time with one test
-	 * for the four (a character outside the alphabet has the value 0xffffffff here). The rest,
-	 * from the first group that is not plain (padding, whitespace, anything else), is read by
-	 * the general decoder, which reads the same groups the same way. */
+	 * for the four. A last group padded as the encoder pads it ("xx==", "xxx=") is read here too.
+	 * The rest, from the first group that is not plain (whitespace, padding elsewhere, anything
+	 * else), is read by the general decoder, which reads the same groups the same way. */
 	while (e - p >= 4 && max - n >= 3) {
-		uint32_t a = b64_table[p[0]] - 1u, b = b64_table[p[1]] - 1u, c = b64_table[p[2]] - 1u,
-		         d = b64_table[p[3]] - 1u;
-		if ((a | b | c | d) > 63)
+		uint32_t acc = b64_at[0][p[0]] | b64_at[1][p[1]] | b64_at[2][p[2]] | b64_at[3][p[3]];
+		if (acc >> 24)
 			break;
-		uint32_t acc = a << 18 | b << 12 | c << 6 | d;
 		out[n] = (uint8_t)(acc >> 16);
 		out[n + 1] = (uint8_t)(acc >> 8);
 		out[n + 2] = (uint8_t)acc;
 		n += 3;
 		p += 4;
+	}
+	if (e - p == 4 && p[3] == '=') {
+		uint32_t acc = b64_at[0][p[0]] | b64_at[1][p[1]];
+		if (p[2] == '=' && !(acc >> 24) && !(acc & 0xffff) && max - n >= 1) {
+			out[n] = (uint8_t)(acc >> 16);
+			return n + 1 > INT32_MAX ? -1 : (int)(n + 1);
+		}
+		acc |= b64_at[2][p[2]];
+		if (p[2] != '=' && !(acc >> 24) && !(acc & 0xff) && max - n >= 2) {
+			out[n] = (uint8_t)(acc >> 16);
+			out[n + 1] = (uint8_t)(acc >> 8);
+			return n + 2 > INT32_MAX ? -1 : (int)(n + 2);
+		}
 	}
 	return b64_decode_general(p, e, out, n, max);
 }
