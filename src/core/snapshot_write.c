@@ -168,6 +168,10 @@ static void l_quoted(line *l, const char *v)
 #endif
 	for (uint64_t x; i + 8 <= n && (memcpy(&x, v + i, 8), plain8(x));)
 		i += 8;
+	/* fewer than eight left of a string of eight or more: its last eight bytes at once */
+	uint64_t last;
+	if (i < n && n >= 8 && n - i < 8 && (memcpy(&last, v + n - 8, 8), plain8(last)))
+		i = n;
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {

@@ -105,8 +105,12 @@ static __attribute__((noinline)) const unsigned char *string_escaped(const unsig
 	}
 	unsigned char *d = buf->data;
 	for (const unsigned char *q = start; q < end;) {
-		if (*q != '\\') {
-			*d++ = *q++;
+		if (*q != '\\') { /* the run up to the next escape, at once */
+			const unsigned char *bs = memchr(q, '\\', (size_t)(end - q));
+			size_t run = (size_t)((bs ? bs : end) - q);
+			memcpy(d, q, run);
+			d += run;
+			q += run;
 			continue;
 		}
 		unsigned c = q[1];
