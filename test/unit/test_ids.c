@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "rng.h"
+
 #include "pull/pull.h"
 
 static void key_is(const uint8_t key[SNAP_KEY_LEN], const char *hex)
@@ -39,14 +41,6 @@ static void base64_both_alphabets_and_no_padding(void **state)
 /* b64_decode_n's loop of whole groups against the general decoder alone, on random bytes encoded
  * in both alphabets, padded or not, with whitespace, characters changed, cut, and room to spare
  * or not: the same count (or -1) and the same bytes. */
-static unsigned long long rng_state = 2463534242ULL;
-static unsigned rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (unsigned)(rng_state >> 11);
-}
 
 static void same_base64(const char *text, size_t len, size_t max)
 {

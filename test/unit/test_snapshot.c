@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "rng.h"
+
 #include "core/core.h"
 
 /* The malformed-file cases are built from format strings held in a table. */
@@ -95,14 +97,6 @@ static void filetime_calendar(void **state)
  * time; the canonical prefix of the other forms) against strptime and timegm alone: on random
  * times, on every edge of every field, and on those texts with characters changed, cut or
  * added. Both must accept the same texts and give the same times. */
-static unsigned long long rng_state = 88172645463325252ULL;
-static unsigned rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (unsigned)(rng_state >> 11);
-}
 
 static size_t date_checks;
 
