@@ -112,7 +112,7 @@ static const char *const key_names[] = {
 };
 
 /* The key of the n bytes at k: by its length first, then its bytes. */
-static key_id key_of(const unsigned char *k, size_t n)
+static inline __attribute__((always_inline)) key_id key_of(const unsigned char *k, size_t n)
 {
 #define IS(id) (memcmp(k, key_names[id], n) == 0 ? (id) : K_OTHER)
 	switch (n) {
@@ -635,7 +635,7 @@ static void entity_field(graph_parser *p, key_id k, vkind kind, const char *text
 }
 
 /* A scalar anywhere: routed by where it sits (text has no NUL, and len bytes). */
-static int scalar(graph_parser *p, vkind kind, const char *text, size_t len)
+static inline __attribute__((always_inline)) int scalar(graph_parser *p, vkind kind, const char *text, size_t len)
 {
 	graph_page *pg = p->pg;
 	if (p->in_value && p->depth == 2) {
@@ -737,10 +737,11 @@ static int on_key(void *ctx, const unsigned char *key, size_t len)
 	len = c_length(p, key, len);
 	if (p->depth == 1)
 		copy_text(p->page_key, sizeof p->page_key, (const char *)key, len);
+	key_id k = key_of(key, len);
 	if ((p->folder || p->item) && p->depth == p->entity_depth)
-		p->entity_key = key_of(key, len);
+		p->entity_key = k;
 	else
-		p->sub_key = key_of(key, len);
+		p->sub_key = k;
 	return 1;
 }
 
