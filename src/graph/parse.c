@@ -9,7 +9,7 @@
  * the "value" array, depth 3 an entity; an entity's singleValueExtendedProperties are objects at
  * depth 5, its flag (followupFlag) an object at depth 4. Anything else nested is skipped.
  */
-#include "internal.h"
+#include "parser.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,27 +90,6 @@ static int add_extra(graph_page *pg)
 	return 0;
 }
 
-/* The keys this parser acts on, told apart once as each key is read (the fields are then
- * dispatched by number, not by comparing names again). */
-typedef enum {
-	K_OTHER, K_ID, K_VALUE, K_ODATA_TYPE, K_CHANGE_KEY, K_DISPLAY_NAME, K_NAME, K_PARENT_FOLDER_ID, K_TYPE,
-	K_WELL_KNOWN_NAME, K_TOTAL_ITEM_COUNT, K_UNREAD_ITEM_COUNT, K_CREATED, K_LAST_MODIFIED, K_RECEIVED, K_SENT,
-	K_SIZE, K_SUBJECT, K_IMPORTANCE, K_INTERNET_MESSAGE_ID, K_IS_READ, K_REMOVED, K_FLAG, K_PROPS, K_FLAG_STATUS,
-	K_CODE, K_MESSAGE,
-} key_id;
-
-static const char *const key_names[] = {
-	[K_OTHER] = "", [K_ID] = "id", [K_VALUE] = "value", [K_ODATA_TYPE] = "@odata.type",
-	[K_CHANGE_KEY] = "changeKey", [K_DISPLAY_NAME] = "displayName", [K_NAME] = "name",
-	[K_PARENT_FOLDER_ID] = "parentFolderId", [K_TYPE] = "type", [K_WELL_KNOWN_NAME] = "wellKnownName",
-	[K_TOTAL_ITEM_COUNT] = "totalItemCount", [K_UNREAD_ITEM_COUNT] = "unreadItemCount",
-	[K_CREATED] = "createdDateTime", [K_LAST_MODIFIED] = "lastModifiedDateTime", [K_RECEIVED] = "receivedDateTime",
-	[K_SENT] = "sentDateTime", [K_SIZE] = "size", [K_SUBJECT] = "subject", [K_IMPORTANCE] = "importance",
-	[K_INTERNET_MESSAGE_ID] = "internetMessageId", [K_IS_READ] = "isRead", [K_REMOVED] = "@removed",
-	[K_FLAG] = "flag", [K_PROPS] = "singleValueExtendedProperties", [K_FLAG_STATUS] = "flagStatus",
-	[K_CODE] = "code", [K_MESSAGE] = "message",
-};
-
 /* The key of the n bytes at k: by its length first, then its bytes. */
 static inline __attribute__((always_inline)) key_id key_of(const unsigned char *k, size_t n)
 {
@@ -146,492 +125,11 @@ static inline __attribute__((always_inline)) key_id key_of(const unsigned char *
 #undef IS
 }
 
-typedef enum { V_NULL, V_STRING, V_NUMBER, V_BOOL, V_OBJECT, V_ARRAY } vkind;
-
-/* A string held beyond the callback that gave it: where it stays put (inside the page the scanner
- * reads, until the scan ends) its place, else a copy in `buf`. */
-typedef struct {
-	const char *text;
-	size_t len;
-	char *buf;
-	size_t cap;
-} held_text;
-
-struct graph_parser {
-	yajl_handle y;
-	graph_page *pg;
-	graph_coll coll;
-	bool single, folders;
-	/* a page given whole is read by json.c's scanner; what it does not take, by yajl */
-	bool allow_scan;
-	bool scanned;           /* the scanner read the first piece to its end */
-	size_t pieces;          /* fed so far */
-	gjs_buf scan_buf;
-	yajl_handle tail;       /* after a scanned piece: what yajl makes of more text */
-	/* while the scanner reads a page: the page, whose strings stay put to the end of the scan
-	 * and have no NUL (the scanner leaves \u0000 to yajl); NULL otherwise */
-	const char *page_text, *page_end;
-	int depth;
-	int entity_depth;       /* depth of the entity's object: 3, or 1 for a single entity */
-	char page_key[64];      /* the last key met at each interesting level */
-	key_id entity_key, sub_key;
-	bool in_value;          /* inside the page's "value" array */
-	bool saw_value;         /* the page had its "value" array */
-	bool in_error;          /* inside the page's "error" object */
-	bool in_flag, in_props, in_prop;
-	/* the entity being read */
-	snap_folder *folder;
-	snap_item *item;
-	size_t extra;
-	bool removed, has_id, nomem;
-	/* its changeKey, decoded when the entity ends unless PidTagChangeKey came (it wins) */
-	bool change_key_pending;
-	held_text change_key;
-	/* the extended property being read (its id and value may come in either order) */
-	long prop_tag;          /* its tag, -1 when it has none or none that reads */
-	bool prop_has_value;
-	held_text prop_value;
-	const char *bad;        /* the first field of the wrong type or form */
-	char message[200];      /* what stopped the parse */
-};
-
-static void bad_field(graph_parser *p, const char *name)
-{
-	if (!p->bad)
-		p->bad = name;
-}
-
-/* Keeps text for later: its place when it stays put, else a copy. False when out of memory. */
-static bool hold(graph_parser *p, held_text *h, const char *text, size_t len)
-{
-	uintptr_t at = (uintptr_t)text;
-	if (p->page_text && at >= (uintptr_t)p->page_text && at < (uintptr_t)p->page_end) {
-		h->text = text;
-		h->len = len;
-		return true;
-	}
-	if (len + 1 > h->cap) {
-		size_t cap = len + 1 < 256 ? 256 : len + 1;
-		char *b = realloc(h->buf, cap);
-		if (!b)
-			return false;
-		h->buf = b;
-		h->cap = cap;
-	}
-	memcpy(h->buf, text, len);
-	h->buf[len] = '\0';
-	h->text = h->buf;
-	h->len = len;
-	return true;
-}
-
-/* The n bytes at text as a C string: in small when they fit, else malloc'd (NULL: no memory). */
-static char *c_string(const char *text, size_t n, char *small, size_t size)
-{
-	char *s = n < size ? small : malloc(n + 1);
-	if (s) {
-		memcpy(s, text, n);
-		s[n] = '\0';
-	}
-	return s;
-}
-
 static void copy_text(char *dst, size_t size, const char *text, size_t len)
 {
 	size_t n = len < size - 1 ? len : size - 1;
 	memcpy(dst, text, n);
 	dst[n] = '\0';
-}
-
-static int64_t time_of(graph_parser *p, const char *text, size_t len, const char *name)
-{
-	int64_t ft = 0;
-	if (filetime_parse_n(text, len, &ft) != 0) {
-		bad_field(p, name);
-		return 0;
-	}
-	return ft;
-}
-
-/* Base64 into out (room for at least len / 4 * 3 + 3 bytes): the byte count, or -1 (named). */
-static int decode_binary(graph_parser *p, const char *text, size_t len, uint8_t *out, const char *name)
-{
-	int n = b64_decode_n(text, len, out, len / 4 * 3 + 3);
-	if (n < 0)
-		bad_field(p, name);
-	return n;
-}
-
-static snap_bin binary(graph_parser *p, const char *text, size_t len, const char *name)
-{
-	snap_bin b = {NULL, 0};
-	uint8_t stack[256];
-	uint8_t *tmp = len / 4 * 3 + 3 <= sizeof stack ? stack : malloc(len / 4 * 3 + 3);
-	int n = tmp ? decode_binary(p, text, len, tmp, name) : -1;
-	if (!tmp)
-		bad_field(p, name);
-	if (n > 0)
-		b = snap_bindup(p->pg->scratch, tmp, (size_t)n);
-	if (tmp != stack)
-		free(tmp);
-	return b;
-}
-
-static int hex_digit(int c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* "Binary 0x65e0" (Graph echoes the tag in lower case, without leading zeros): the tag, or -1.
- * Of a longer id only its first 63 bytes are read. */
-static long prop_tag(const char *id, size_t len)
-{
-	if (len > 63)
-		len = 63;
-	const char *sp = memchr(id, ' ', len), *e = id + len;
-	if (!sp || e - sp < 3 || sp[1] != '0' || (sp[2] != 'x' && sp[2] != 'X'))
-		return -1;
-	/* the usual form, one to four hex digits, read here; anything else as strtol reads it */
-	const char *h = sp + 3;
-	long tag = 0;
-	size_t n = 0, left = (size_t)(e - h);
-	for (; n < 5 && n < left; n++) {
-		int v = hex_digit(h[n]);
-		if (v < 0)
-			break;
-		tag = tag << 4 | v;
-	}
-	if (n < 1 || n > 4 || n != left) {
-		char small[64], *end;
-		memcpy(small, h, left);
-		small[left] = '\0';
-		tag = strtol(small, &end, 16);
-		if (*end != '\0')
-			return -1;
-	}
-	return tag > 0 && tag <= 0xffff ? tag : -1;
-}
-
-/* A whole decimal number as strtoll reads it (*ok when it is one): up to 18 digits here, the rest
- * by strtoll. */
-static long long decimal(const char *text, size_t len, bool *ok)
-{
-	long long v = 0;
-	size_t n = 0;
-	for (; n < 19 && n < len && text[n] >= '0' && text[n] <= '9'; n++)
-		v = v * 10 + (text[n] - '0');
-	if (n >= 1 && n <= 18 && n == len) {
-		*ok = true;
-		return v;
-	}
-	char small[64], *end;
-	char *s = c_string(text, len, small, sizeof small);
-	if (!s) {
-		*ok = false;
-		return 0;
-	}
-	v = strtoll(s, &end, 10);
-	*ok = *s && *end == '\0';
-	if (s != small)
-		free(s);
-	return v;
-}
-
-static void set_key(graph_parser *p, snap_ident *id, const char *text, size_t len)
-{
-	uint8_t stack[256];
-	uint8_t *raw = len / 4 * 3 + 3 <= sizeof stack ? stack : malloc(len / 4 * 3 + 3);
-	int n = raw ? decode_binary(p, text, len, raw, "PidTagSourceKey") : -1;
-	if (!raw)
-		bad_field(p, "PidTagSourceKey");
-	if (n == SNAP_KEY_LEN) {
-		memcpy(id->key, raw, SNAP_KEY_LEN);
-		memcpy(id->gc, raw + 16, SNAP_GC_LEN);
-		id->has_key = id->has_gc = 1;
-		id->origin = KEY_SOURCE_KEY;
-	}
-	if (raw != stack)
-		free(raw);
-}
-
-/* One extended property of the entity, once both its id and value are known. */
-static void apply_prop(graph_parser *p, long tag, const char *val, size_t len)
-{
-	snap_t *s = p->pg->scratch;
-	snap_folder *f = p->folder;
-	snap_item *it = p->item;
-	long long num = 0;
-	bool is_num = false;
-	/* the tags whose values are numbers: the rest are not read as one */
-	if (tag == 0x3602 || tag == 0x3603 || tag == 0x3617 || tag == 0x0E07 || tag == 0x1090 || tag == 0x0017 ||
-	    tag == 0x0E08) {
-		num = decimal(val, len, &is_num);
-	}
-	snap_ident *ident = f ? &f->ident : &it->ident;
-	switch (tag) {
-	case 0x65E0: set_key(p, ident, val, len); break;
-	case 0x65E2:
-		*(f ? &f->change_key : &it->change_key) = binary(p, val, len, "PidTagChangeKey");
-		p->change_key_pending = false; /* it wins over changeKey */
-		break;
-	case 0x65E3: *(f ? &f->pcl : &it->pcl) = binary(p, val, len, "PidTagPredecessorChangeList"); break;
-	case 0x3613:
-		if (f)
-			f->cls = snap_strndup(s, val, len);
-		break;
-	case 0x3602:
-		if (f && is_num && num >= 0)
-			f->content_count = num;
-		break;
-	case 0x3603:
-		if (f && is_num && num >= 0)
-			f->unread_count = num;
-		break;
-	case 0x3617:
-		if (f && is_num && num >= 0)
-			f->assoc_count = num;
-		break;
-	case 0x36D0: case 0x36D1: case 0x36D2: case 0x36D3: case 0x36D4: case 0x36D5: case 0x36D6: case 0x36D7:
-		if (f) { /* the special folders' entry ids the Inbox carries */
-			snap_bin b = binary(p, val, len, "special folder entry id");
-			if (b.len >= 46 && b.len <= sizeof p->pg->special[0]) {
-				memcpy(p->pg->special[tag - 0x36D0], b.data, b.len);
-				p->pg->special_len[tag - 0x36D0] = (uint8_t)b.len;
-			}
-		}
-		break;
-	case 0x0E09: /* a calendar's parent: its entry id */
-		if (f) {
-			snap_bin b = binary(p, val, len, "PidTagParentEntryId");
-			if (b.len >= 46) {
-				char hex[2 * SNAP_KEY_LEN + 1];
-				hex_encode(b.data + b.len - 24, SNAP_KEY_LEN, hex);
-				free(p->pg->parent_key[p->extra]);
-				if (!(p->pg->parent_key[p->extra] = strdup(hex)))
-					p->nomem = true;
-			}
-		}
-		break;
-	case 0x0E07:
-		if (it && is_num) {
-			it->msg_flags = num & 0xffffffff;
-			it->read = (it->msg_flags & 1) != 0;
-		}
-		break;
-	case 0x1090:
-		if (it && is_num && num >= 0 && num <= 2)
-			it->flag_status = (int8_t)num;
-		break;
-	case 0x0017:
-		if (it && is_num && num >= 0 && num <= 2)
-			it->importance = (int8_t)num;
-		break;
-	case 0x001A:
-		if (it)
-			it->cls = snap_strndup(s, val, len);
-		break;
-	case 0x0037: /* subjects and message ids rarely repeat within a page: copied, not interned */
-		if (it)
-			it->subject = snap_strndup_unique(s, val, len);
-		break;
-	case 0x1035:
-		if (it)
-			it->message_id = snap_strndup_unique(s, val, len);
-		break;
-	case 0x0E06:
-		if (it)
-			it->received = time_of(p, val, len, "PidTagMessageDeliveryTime");
-		break;
-	case 0x0039:
-		if (it)
-			it->sent = time_of(p, val, len, "PidTagClientSubmitTime");
-		break;
-	case 0x0E08:
-		if (it && is_num && num >= 0)
-			it->size = num;
-		break;
-	default: break;
-	}
-}
-
-/* The entity's changeKey, read where no PidTagChangeKey replaced it. */
-static void settle_change_key(graph_parser *p)
-{
-	if (!p->change_key_pending)
-		return;
-	p->change_key_pending = false;
-	uint8_t ck[SNAP_KEY_LEN];
-	char small[128];
-	char *text = c_string(p->change_key.text, p->change_key.len, small, sizeof small);
-	if (!text) {
-		p->nomem = true;
-		return;
-	}
-	snap_bin *dst = p->folder ? &p->folder->change_key : &p->item->change_key;
-	if (pull_change_key(text, ck) == 0)
-		*dst = snap_bindup(p->pg->scratch, ck, SNAP_KEY_LEN);
-	if (text != small)
-		free(text);
-}
-
-static int8_t level(const char *v, size_t len)
-{
-#define LEVEL(word) (len == sizeof word - 1 && strncasecmp(v, word, len) == 0)
-	return LEVEL("low") ? 0 : LEVEL("normal") ? 1 : LEVEL("high") ? 2 : -1;
-#undef LEVEL
-}
-
-/* A number's text as strtoll reads it, for the counts and sizes Graph gives as JSON numbers:
- * -1 when it is not a whole number of at least 0. */
-static long long count_of(vkind kind, const char *text, size_t len)
-{
-	bool ok = false;
-	long long v = kind == V_NUMBER ? decimal(text, len, &ok) : -1;
-	return ok && v >= 0 ? v : -1;
-}
-
-/* A scalar field of the entity (text has no NUL; for V_BOOL "1"/"0", V_NUMBER the digits). */
-static void entity_field(graph_parser *p, key_id k, vkind kind, const char *text, size_t len)
-{
-	snap_t *s = p->pg->scratch;
-	bool str = kind == V_STRING, null = kind == V_NULL;
-	const char *name = key_names[k];
-	if (k == K_ID) {
-		if (!str) {
-			bad_field(p, "id");
-			return;
-		}
-		p->has_id = true;
-		if (p->folder)
-			p->folder->id = snap_strndup(s, text, len);
-		else /* an item's id is its own: copied, not interned */
-			p->item->id = snap_strndup_unique(s, text, len);
-		return;
-	}
-	if (null)
-		return; /* absent */
-	if (k == K_ODATA_TYPE) {
-		if (p->folder && str && memmem(text, len, "SearchFolder", 12))
-			p->pg->search[p->extra] = true;
-		return;
-	}
-	if (k == K_CHANGE_KEY) {
-		if (!str) {
-			bad_field(p, name);
-			return;
-		}
-		/* a changeKey met before is read now, as it would have been where it stood */
-		settle_change_key(p);
-		snap_bin *dst = p->folder ? &p->folder->change_key : &p->item->change_key;
-		if (!dst->len) { /* PidTagChangeKey, where returned, wins */
-			if (!hold(p, &p->change_key, text, len))
-				p->nomem = true;
-			else
-				p->change_key_pending = true;
-		}
-		return;
-	}
-	if (p->folder) {
-		snap_folder *f = p->folder;
-		bool is_name = k == (p->coll == COLL_CALENDARS ? K_NAME : K_DISPLAY_NAME);
-		bool parent = k == K_PARENT_FOLDER_ID;
-		bool type = p->coll == COLL_MAILBOX_FOLDERS && k == K_TYPE;
-		bool wk = p->coll == COLL_MAILBOX_FOLDERS && k == K_WELL_KNOWN_NAME;
-		bool total = k == K_TOTAL_ITEM_COUNT, unread = k == K_UNREAD_ITEM_COUNT;
-		if ((is_name || parent || type || wk) && !str) {
-			bad_field(p, name);
-		} else if (is_name) {
-			f->name = snap_strndup(s, text, len);
-		} else if (parent) {
-			f->parent_id = snap_strndup(s, text, len);
-		} else if (type) {
-			if (!f->cls || !*f->cls)
-				f->cls = snap_strndup(s, text, len);
-		} else if (wk) {
-			if (len && !(p->pg->wellknown[p->extra] = strndup(text, len)))
-				p->nomem = true;
-		} else if (total || unread) {
-			long long v = count_of(kind, text, len);
-			if (v < 0)
-				bad_field(p, name);
-			else if (total)
-				f->content_count = v;
-			else
-				f->unread_count = v;
-		}
-		return;
-	}
-	snap_item *it = p->item;
-	switch (k) {
-	case K_RECEIVED:
-	case K_SENT:
-		if (p->coll != COLL_MESSAGES)
-			break;
-		/* fall through */
-	case K_CREATED:
-	case K_LAST_MODIFIED: {
-		if (!str) {
-			bad_field(p, name);
-			break;
-		}
-		int64_t t = time_of(p, text, len, name);
-		*(k == K_CREATED ? &it->created : k == K_LAST_MODIFIED ? &it->modified : k == K_RECEIVED ? &it->received
-		                                                                                          : &it->sent) = t;
-		break;
-	}
-	case K_TYPE:
-		if (p->coll != COLL_MAILBOX_ITEMS)
-			break;
-		if (!str)
-			bad_field(p, name);
-		else if (!it->cls)
-			it->cls = snap_strndup(s, text, len);
-		break;
-	case K_SIZE:
-		if (p->coll != COLL_MAILBOX_ITEMS)
-			break;
-	{
-		long long v = count_of(kind, text, len);
-		if (v < 0)
-			bad_field(p, name);
-		else
-			it->size = v;
-		break;
-	}
-	case K_SUBJECT:
-		if (p->coll == COLL_MAILBOX_ITEMS)
-			break;
-		if (!str)
-			bad_field(p, name);
-		else if (!it->subject)
-			it->subject = snap_strndup_unique(s, text, len);
-		break;
-	case K_IMPORTANCE:
-		if (p->coll == COLL_MAILBOX_ITEMS)
-			break;
-		if (!str)
-			bad_field(p, name);
-		else if (it->importance < 0)
-			it->importance = level(text, len);
-		break;
-	case K_INTERNET_MESSAGE_ID:
-		if (p->coll != COLL_MESSAGES)
-			break;
-		if (!str)
-			bad_field(p, name);
-		else if (!it->message_id)
-			it->message_id = snap_strndup_unique(s, text, len);
-		break;
-	case K_IS_READ:
-		if (p->coll != COLL_MESSAGES)
-			break;
-		if (kind != V_BOOL)
-			bad_field(p, name);
-		else if (it->msg_flags < 0)
-			it->read = text[0] == '1';
-		break;
-	default: break;
-	}
 }
 
 /* A scalar anywhere: routed by where it sits (text has no NUL, and len bytes). */
@@ -643,7 +141,7 @@ static inline __attribute__((always_inline)) int scalar(graph_parser *p, vkind k
 		return 0;
 	}
 	if ((p->folder || p->item) && p->depth == p->entity_depth) {
-		entity_field(p, p->entity_key, kind, text, len);
+		graph_entity_field(p, p->entity_key, kind, text, len);
 		return 1;
 	}
 	if (p->in_prop && p->depth == p->entity_depth + 2) {
@@ -651,9 +149,9 @@ static inline __attribute__((always_inline)) int scalar(graph_parser *p, vkind k
 			if (kind != V_STRING)
 				bad_field(p, "singleValueExtendedProperties");
 			else
-				p->prop_tag = prop_tag(text, len);
+				p->prop_tag = graph_prop_tag(text, len);
 		} else if (p->sub_key == K_VALUE && kind == V_STRING) {
-			if (!hold(p, &p->prop_value, text, len)) {
+			if (!graph_hold(p, &p->prop_value, text, len)) {
 				p->nomem = true;
 				return 1;
 			}
@@ -775,7 +273,7 @@ static int end_entity(graph_parser *p)
 	if (p->removed)
 		pg->removed++;
 	if (!drop)
-		settle_change_key(p);
+		graph_settle_change_key(p);
 	p->change_key_pending = false;
 	if (p->folder) {
 		if (drop) {
@@ -838,7 +336,7 @@ static int on_end_map(void *ctx)
 	if (p->in_prop && p->depth == p->entity_depth + 2) {
 		p->in_prop = false;
 		if (p->prop_tag >= 0 && p->prop_has_value && (p->folder || p->item))
-			apply_prop(p, p->prop_tag, p->prop_value.text, p->prop_value.len);
+			graph_apply_prop(p, p->prop_tag, p->prop_value.text, p->prop_value.len);
 	}
 	if (p->in_flag && p->depth == p->entity_depth + 1)
 		p->in_flag = false;
