@@ -385,10 +385,9 @@ void graph_entity_field(graph_parser *p, key_id k, vkind kind, const char *text,
 		else if (!it->cls)
 			it->cls = snap_strndup(s, text, len);
 		break;
-	case K_SIZE:
+	case K_SIZE: {
 		if (p->coll != COLL_MAILBOX_ITEMS)
 			break;
-	{
 		long long v = count_of(kind, text, len);
 		if (v < 0)
 			bad_field(p, name);
