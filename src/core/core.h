@@ -144,14 +144,25 @@ int hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max);
 /* Base64, standard or URL-safe alphabet, padding optional, whitespace skipped: the byte count, or -1
  * for anything that is not base64 or does not fit in max bytes. */
 int b64_decode(const char *text, uint8_t *out, size_t max);
+/* The same on the len bytes at text (no NUL needed; a NUL among them is not base64). */
+int b64_decode_n(const char *text, size_t len, uint8_t *out, size_t max);
+/* The general decoder alone, without the fast loop of whole groups: for tests that hold the two
+ * equal. */
+int b64_decode_slow(const char *text, size_t len, uint8_t *out, size_t max);
 /* GUID as stored on disk (little-endian first three fields) -> "6aa62d7a-..." text (37 bytes). */
 void guid_format(const uint8_t guid[16], char out[37]);
 int guid_parse(const char *text, uint8_t guid[16]);
 
 /* FILETIME (100 ns since 1601-01-01 UTC) <-> ISO 8601 UTC. 0 means "absent". */
 #define FILETIME_UNIX_EPOCH INT64_C(116444736000000000)
-void filetime_format(int64_t ft, char out[32]);
+/* filetime_format returns the length of the text it wrote. */
+size_t filetime_format(int64_t ft, char out[32]);
 int filetime_parse(const char *iso, int64_t *ft);
+/* The same on the len bytes at text (no NUL needed; a NUL among them is no date). */
+int filetime_parse_n(const char *text, size_t len, int64_t *ft);
+/* strptime alone for the date and time, without the fast paths for the canonical forms: for
+ * tests that hold the two equal. */
+int filetime_parse_slow(const char *iso, int64_t *ft);
 int64_t filetime_now(void);
 
 /* A growable byte buffer with a size cap (0 = no cap beyond memory). */

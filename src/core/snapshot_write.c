@@ -168,6 +168,10 @@ static void l_quoted(line *l, const char *v)
 #endif
 	for (uint64_t x; i + 8 <= n && (memcpy(&x, v + i, 8), plain8(x));)
 		i += 8;
+	/* fewer than eight left of a string of eight or more: its last eight bytes at once */
+	uint64_t last;
+	if (i < n && n >= 8 && n - i < 8 && (memcpy(&last, v + n - 8, 8), plain8(last)))
+		i = n;
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 		if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
@@ -205,28 +209,27 @@ static void l_int(line *l, int64_t v)
 
 static void l_hex(line *l, const uint8_t *data, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
 	if ((size_t)(l->end - l->p) < 2 * len + 2) {
 		l->ok = false;
 		return;
 	}
 	char *o = l->p;
 	*o++ = '"';
-	for (size_t i = 0; i < len; i++) {
-		*o++ = digits[data[i] >> 4];
-		*o++ = digits[data[i] & 15];
-	}
+	hex_encode(data, len, o); /* its NUL falls where the closing quote goes */
+	o += 2 * len;
 	*o++ = '"';
 	l->p = o;
 }
 
 static void l_time(line *l, int64_t ft)
 {
-	char iso[32];
-	filetime_format(ft, iso);
-	l_raw(l, "\"", 1);
-	l_raw(l, iso, strlen(iso));
-	l_raw(l, "\"", 1);
+	if (l->end - l->p < 34) { /* the quotes and the longest date with its NUL */
+		l->ok = false;
+		return;
+	}
+	*l->p = '"';
+	l->p += 1 + filetime_format(ft, l->p + 1);
+	*l->p++ = '"';
 }
 
 static void item_line(line *l, const snap_item *it)

@@ -11,9 +11,61 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#ifdef __SSE2__
+/* The sixteen nibbles of x as their hex digits: 0-9 as '0'-'9', 10-15 as 'a'-'f'. */
+static __m128i hex_digits16(__m128i x)
+{
+	__m128i nine = _mm_set1_epi8(9);
+	__m128i letters = _mm_and_si128(_mm_cmpgt_epi8(x, nine), _mm_set1_epi8('a' - '0' - 10));
+	return _mm_add_epi8(_mm_add_epi8(x, _mm_set1_epi8('0')), letters);
+}
+#endif
+
+#ifdef __SSE2__
+/* The hex of the 16 bytes at data into out (32 characters). */
+static void hex16(const uint8_t *data, char *out)
+{
+	const __m128i low = _mm_set1_epi8(0x0f);
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)data);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), low), lo = _mm_and_si128(x, low);
+	_mm_storeu_si128((__m128i *)(void *)out, hex_digits16(_mm_unpacklo_epi8(hi, lo)));
+	_mm_storeu_si128((__m128i *)(void *)(out + 16), hex_digits16(_mm_unpackhi_epi8(hi, lo)));
+}
+
+/* The hex of the 8 bytes at data into out (16 characters). */
+static void hex8(const uint8_t *data, char *out)
+{
+	const __m128i low = _mm_set1_epi8(0x0f);
+	__m128i x = _mm_loadl_epi64((const __m128i *)(const void *)data);
+	__m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), low), lo = _mm_and_si128(x, low);
+	_mm_storeu_si128((__m128i *)(void *)out, hex_digits16(_mm_unpacklo_epi8(hi, lo)));
+}
+#endif
 
 void hex_encode(const uint8_t *data, size_t len, char *out)
 {
+#ifdef __SSE2__
+	/* sixteen bytes at a time, the last block (or the two halves of a short value) overlapping
+	 * what was written before with the same digits */
+	if (len >= 16) {
+		for (size_t i = 0; i + 16 <= len; i += 16)
+			hex16(data + i, out + 2 * i);
+		if (len % 16)
+			hex16(data + len - 16, out + 2 * (len - 16));
+		out[2 * len] = '\0';
+		return;
+	}
+	if (len >= 8) {
+		hex8(data, out);
+		hex8(data + len - 8, out + 2 * (len - 8));
+		out[2 * len] = '\0';
+		return;
+	}
+#endif
 	static const char digits[] = "0123456789abcdef";
 	for (size_t i = 0; i < len; i++) {
 		out[2 * i] = digits[data[i] >> 4];
@@ -63,29 +115,15 @@ static int b64_value(int c)
 	return (int)b64_table[c & 0xff] - 1;
 }
 
-int b64_decode(const char *text, uint8_t *out, size_t max)
+/* The general decoder: any mix of characters, whitespace and padding, from the state the fast
+ * loop below leaves (a whole number of groups read). */
+static int b64_decode_general(const unsigned char *p, const unsigned char *e, uint8_t *out, size_t n, size_t max)
 {
 	uint32_t acc = 0;
 	int bits = 0;
-	size_t n = 0;
 	bool padding = false;
-	for (const char *p = text; *p; p++) {
-		/* four plain characters make three bytes: the common case, taken a group at a time
-		 * (each character is looked at only after the one before it was valid, so never past
-		 * the terminating NUL) */
-		unsigned a, b, c3, d;
-		while (bits == 0 && !padding && n + 3 <= max && (a = b64_table[(unsigned char)p[0]]) &&
-		       (b = b64_table[(unsigned char)p[1]]) && (c3 = b64_table[(unsigned char)p[2]]) &&
-		       (d = b64_table[(unsigned char)p[3]])) {
-			acc = (a - 1) << 18 | (b - 1) << 12 | (c3 - 1) << 6 | (d - 1);
-			out[n++] = (uint8_t)(acc >> 16);
-			out[n++] = (uint8_t)(acc >> 8);
-			out[n++] = (uint8_t)acc;
-			p += 4;
-		}
-		if (!*p)
-			break;
-		int c = (unsigned char)*p;
+	for (; p < e; p++) {
+		int c = *p;
 		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
 			continue;
 		if (c == '=') {
@@ -108,6 +146,67 @@ int b64_decode(const char *text, uint8_t *out, size_t max)
 	if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0)
 		return -1;
 	return n > INT32_MAX ? -1 : (int)n;
+}
+
+/* Each character's value shifted to its place in a group of four (0x80000000: not base64), so that
+ * a group is the OR of four lookups and one test sees whether all four were base64. */
+#define B64_V(c)                                                                                        \
+	((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                             \
+	 : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                        \
+	 : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                        \
+	 : (c) == '+' || (c) == '-' ? 62                                                                    \
+	 : (c) == '/' || (c) == '_' ? 63                                                                    \
+	                            : -1)
+#define B64_AT(c, s) (B64_V(c) < 0 ? UINT32_C(0x80000000) : (uint32_t)B64_V(c) << (s))
+#define B64_4(c, s) B64_AT(c, s), B64_AT((c) + 1, s), B64_AT((c) + 2, s), B64_AT((c) + 3, s)
+#define B64_16(c, s) B64_4(c, s), B64_4((c) + 4, s), B64_4((c) + 8, s), B64_4((c) + 12, s)
+#define B64_64(c, s) B64_16(c, s), B64_16((c) + 16, s), B64_16((c) + 32, s), B64_16((c) + 48, s)
+#define B64_256(s) {B64_64(0, s), B64_64(64, s), B64_64(128, s), B64_64(192, s)}
+static const uint32_t b64_at[4][256] = {B64_256(18), B64_256(12), B64_256(6), B64_256(0)};
+
+int b64_decode_n(const char *text, size_t len, uint8_t *out, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)text, *e = p + len;
+	size_t n = 0;
+	/* Four plain characters make three bytes: the common case, a group at a time with one test
+	 * for the four. A last group padded as the encoder pads it ("xx==", "xxx=") is read here too.
+	 * The rest, from the first group that is not plain (whitespace, padding elsewhere, anything
+	 * else), is read by the general decoder, which reads the same groups the same way. */
+	while (e - p >= 4 && max - n >= 3) {
+		uint32_t acc = b64_at[0][p[0]] | b64_at[1][p[1]] | b64_at[2][p[2]] | b64_at[3][p[3]];
+		if (acc >> 24)
+			break;
+		out[n] = (uint8_t)(acc >> 16);
+		out[n + 1] = (uint8_t)(acc >> 8);
+		out[n + 2] = (uint8_t)acc;
+		n += 3;
+		p += 4;
+	}
+	if (e - p == 4 && p[3] == '=') {
+		uint32_t acc = b64_at[0][p[0]] | b64_at[1][p[1]];
+		if (p[2] == '=' && !(acc >> 24) && !(acc & 0xffff) && max - n >= 1) {
+			out[n] = (uint8_t)(acc >> 16);
+			return n + 1 > INT32_MAX ? -1 : (int)(n + 1);
+		}
+		acc |= b64_at[2][p[2]];
+		if (p[2] != '=' && !(acc >> 24) && !(acc & 0xff) && max - n >= 2) {
+			out[n] = (uint8_t)(acc >> 16);
+			out[n + 1] = (uint8_t)(acc >> 8);
+			return n + 2 > INT32_MAX ? -1 : (int)(n + 2);
+		}
+	}
+	return b64_decode_general(p, e, out, n, max);
+}
+
+int b64_decode(const char *text, uint8_t *out, size_t max)
+{
+	return b64_decode_n(text, strlen(text), out, max);
+}
+
+int b64_decode_slow(const char *text, size_t len, uint8_t *out, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	return b64_decode_general(p, p + len, out, 0, max);
 }
 
 void guid_format(const uint8_t g[16], char out[37])
@@ -163,17 +262,21 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* "00" to "99": two digits copied at once */
+static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                               "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                               "8081828384858687888990919293949596979899";
+
 static void put2(char *out, unsigned v)
 {
-	out[0] = (char)('0' + v / 10 % 10);
-	out[1] = (char)('0' + v % 10);
+	memcpy(out, pairs + 2 * (v % 100), 2);
 }
 
 /* 1601-01-01 and 10000-01-01 in seconds from the Unix epoch: the years written with four digits. */
 #define SECS_1601 INT64_C(-11644473600)
 #define SECS_10000 INT64_C(253402300800)
 
-void filetime_format(int64_t ft, char out[32])
+size_t filetime_format(int64_t ft, char out[32])
 {
 	int64_t rel = ft - FILETIME_UNIX_EPOCH;
 	int64_t secs = rel / 10000000, frac = rel % 10000000;
@@ -204,10 +307,8 @@ void filetime_format(int64_t ft, char out[32])
 	} else {
 		time_t t = (time_t)secs;
 		struct tm tm;
-		if (!gmtime_r(&t, &tm)) {
-			str_copy(out, "1601-01-01T00:00:00Z", 32);
-			return;
-		}
+		if (!gmtime_r(&t, &tm))
+			return str_copy(out, "1601-01-01T00:00:00Z", 32);
 		n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	}
 	if (frac) {
@@ -218,6 +319,7 @@ void filetime_format(int64_t ft, char out[32])
 	}
 	out[n++] = 'Z';
 	out[n] = '\0';
+	return n;
 }
 
 /* Two digits at s, or -1. */
@@ -226,16 +328,17 @@ static int digits2(const char *s)
 	return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
 }
 
-int filetime_parse(const char *iso, int64_t *ft)
+/* The general parser: any spelling strptime reads, fractions of a second, 'Z' or an offset. With
+ * `prefix_fast`, the canonical YYYY-MM-DDTHH:MM:SS at the start is read here (with the ranges
+ * strptime allows) and strptime is left the other spellings. */
+static int parse_iso(const char *iso, int64_t *ft, bool prefix_fast)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
-	/* The canonical form YYYY-MM-DDTHH:MM:SS is read here, with the ranges strptime allows;
-	 * any other spelling goes to strptime as before. */
 	int64_t fast_secs = 0;
 	bool fast = false;
 	const char *p = iso;
-	int yh = digits2(iso), yl = yh >= 0 ? digits2(iso + 2) : -1;
+	int yh = prefix_fast ? digits2(iso) : -1, yl = yh >= 0 ? digits2(iso + 2) : -1;
 	if (yl >= 0 && iso[4] == '-' && iso[7] == '-' && iso[10] == 'T' && iso[13] == ':' && iso[16] == ':') {
 		int mo = digits2(iso + 5), d = digits2(iso + 8), h = digits2(iso + 11), mi = digits2(iso + 14),
 		    se = digits2(iso + 17);
@@ -274,6 +377,83 @@ int filetime_parse(const char *iso, int64_t *ft)
 	int64_t t = fast ? fast_secs : (int64_t)timegm(&tm);
 	*ft = (t - offset) * 10000000 + frac + FILETIME_UNIX_EPOCH;
 	return 0;
+}
+
+/* n (at most 8) bytes at p as a number whose first byte is the lowest. */
+static uint64_t load_le(const void *p, size_t n)
+{
+	uint64_t v = 0;
+	memcpy(&v, p, n);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The bytes of x (of a text XORed with a template: '0' where a digit goes, the separator
+ * elsewhere), checked at once: each byte where `add` has 0x76 must be 0 to 9 (a digit), each
+ * where it has 0x7f must be 0 (the separator). A byte at or above 0x80 fails with its own top bit;
+ * below, adding 0x76 or 0x7f sets it exactly when the byte is too large, and carries nothing. */
+static bool bytes_fit(uint64_t x, uint64_t add, uint64_t top)
+{
+	return ((x | (x + add)) & top) == 0;
+}
+
+/* "YYYY-MM-DDThh:mm:ssZ" exactly, the form Graph and EWS send: its fourteen digits and six
+ * separators tested eight bytes at a time, its two-digit numbers made with one multiplication a
+ * word (each byte then holds ten times its digit plus the next one), and the ranges parse_iso's
+ * prefix allows. False for anything else. */
+static bool parse_utc_seconds(const unsigned char *s, int64_t *ft)
+{
+	const uint64_t top = UINT64_C(0x8080808080808080);
+	uint64_t x0 = load_le(s, 8) ^ load_le("0000-00-", 8);  /* YYYY-MM- */
+	uint64_t x1 = load_le(s + 8, 8) ^ load_le("00T00:00", 8); /* DDThh:mm */
+	uint64_t x2 = load_le(s + 16, 4) ^ load_le(":00Z", 4);    /* :ssZ */
+	if (!bytes_fit(x0, UINT64_C(0x7f76767f76767676), top) || !bytes_fit(x1, UINT64_C(0x76767f76767f7676), top) ||
+	    !bytes_fit(x2, UINT64_C(0x7f76767f), top & 0xffffffff))
+		return false;
+	x0 = x0 * 10 + (x0 >> 8);
+	x1 = x1 * 10 + (x1 >> 8);
+	x2 = x2 * 10 + (x2 >> 8);
+	unsigned y = (unsigned)(x0 & 0xff) * 100 + (unsigned)(x0 >> 16 & 0xff), mo = (unsigned)(x0 >> 40 & 0xff),
+	         d = (unsigned)(x1 & 0xff), h = (unsigned)(x1 >> 24 & 0xff), mi = (unsigned)(x1 >> 48 & 0xff),
+	         se = (unsigned)(x2 >> 8 & 0xff);
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 61)
+		return false;
+	int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	*ft = secs * 10000000 + FILETIME_UNIX_EPOCH;
+	return true;
+}
+
+int filetime_parse_n(const char *text, size_t len, int64_t *ft)
+{
+	if (len == 20 && parse_utc_seconds((const unsigned char *)text, ft))
+		return 0;
+	/* anything else by the general parser, on a NUL-terminated copy (a NUL inside is no date) */
+	if (memchr(text, '\0', len))
+		return -1;
+	char small[64];
+	char *copy = len < sizeof small ? small : malloc(len + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	int rc = parse_iso(copy, ft, true);
+	if (copy != small)
+		free(copy);
+	return rc;
+}
+
+int filetime_parse(const char *iso, int64_t *ft)
+{
+	if (strlen(iso) == 20 && parse_utc_seconds((const unsigned char *)iso, ft))
+		return 0;
+	return parse_iso(iso, ft, true);
+}
+
+int filetime_parse_slow(const char *iso, int64_t *ft)
+{
+	return parse_iso(iso, ft, false);
 }
 
 int64_t filetime_now(void)

@@ -261,28 +261,80 @@ static int get_folder(graph_pull *g, pull_conn *c, graph_page *pg, const char *s
 	return pg->scratch->n_folders > 0;
 }
 
-/* Roles from well-known names the listing did not give, adding the folders the listing left out
- * (such as the message folder root itself). */
-static int wellknown_roles(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
+/* The folders of the well-known names (when the listing gave no roles) and the Inbox with the
+ * special folders' entry ids, asked for all at once (pull_parallel), each into a page of its own:
+ * the last one is the Inbox's. */
+#define INBOX_SPECIAL N_MAIL_WELLKNOWN
+typedef struct {
+	graph_pull *g;
+	const char *seg;
+	graph_coll coll;
+	bool names;        /* the well-known names are asked for */
+	graph_page page[N_MAIL_WELLKNOWN + 1];
+	int rc[N_MAIL_WELLKNOWN + 1];
+	or_error err[N_MAIL_WELLKNOWN + 1];
+	size_t made;       /* pages made */
+} role_gets;
+
+static void get_role(void *ctx, int k, pull_conn *c, void *ws)
+{
+	(void)ws; /* each request has its page */
+	role_gets *w = ctx;
+	size_t i = w->names ? (size_t)k : INBOX_SPECIAL;
+	w->rc[i] = i == INBOX_SPECIAL ? get_folder(w->g, c, &w->page[i], w->seg, "inbox", COLL_SPECIAL, &w->err[i])
+	                              : get_folder(w->g, c, &w->page[i], w->seg, mail_wellknown[i], w->coll, &w->err[i]);
+}
+
+static void role_gets_free(role_gets *w)
+{
+	for (size_t i = 0; w && i < w->made; i++)
+		graph_page_free(&w->page[i]);
+	free(w);
+}
+
+/* Asks for the folders the roles come from (role_gets); NULL when out of memory. */
+static role_gets *get_roles(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
 {
 	snap_t *s = pull_snapshot(run);
 	bool mailbox_api = g->api == GRAPH_API_MAILBOX;
-	const char *seg = mailbox_api ? "folders" : "mailFolders";
-	graph_coll coll = mailbox_api ? COLL_MAILBOX_FOLDERS : COLL_MAIL_FOLDERS;
-	graph_coll items = mailbox_api ? COLL_MAILBOX_ITEMS : COLL_MESSAGES;
-	bool named = false;
+	role_gets *w = calloc(1, sizeof *w);
+	if (!w) {
+		or_fail(err, OR_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	w->g = g;
+	w->seg = mailbox_api ? "folders" : "mailFolders";
+	w->coll = mailbox_api ? COLL_MAILBOX_FOLDERS : COLL_MAIL_FOLDERS;
+	w->names = true;
 	for (size_t i = 0; i < s->n_folders; i++)
-		named = named || (s->folders[i].role && strcmp(s->folders[i].role, "search") != 0);
-	for (size_t i = 0; !named && i < N_MAIL_WELLKNOWN; i++) {
-		int rc = get_folder(g, c, pg, seg, mail_wellknown[i], coll, err);
-		if (rc < 0)
-			return rc;
-		if (rc == 0)
+		w->names = w->names && !(s->folders[i].role && strcmp(s->folders[i].role, "search") != 0);
+	while (w->made <= N_MAIL_WELLKNOWN)
+		if (graph_page_init(&w->page[w->made++], err) != 0) {
+			role_gets_free(w);
+			return NULL;
+		}
+	pull_parallel(run, c, pg, w->names ? (int)N_MAIL_WELLKNOWN + 1 : 1, get_role, w);
+	return w;
+}
+
+/* Roles from well-known names the listing did not give, adding the folders the listing left out
+ * (such as the message folder root itself), in the order of the names. */
+static int wellknown_roles(graph_pull *g, pull_run *run, role_gets *w, or_error *err)
+{
+	snap_t *s = pull_snapshot(run);
+	graph_coll items = g->api == GRAPH_API_MAILBOX ? COLL_MAILBOX_ITEMS : COLL_MESSAGES;
+	for (size_t i = 0; w->names && i < N_MAIL_WELLKNOWN; i++) {
+		if (w->rc[i] < 0) {
+			*err = w->err[i];
+			return w->rc[i];
+		}
+		if (w->rc[i] == 0)
 			continue;
-		const char *id = pg->scratch->folders[0].id;
+		const char *id = w->page[i].scratch->folders[0].id;
 		snap_folder *f = find_folder_by_id(s, id);
 		if (!f) { /* not in the listing (the message folder root, hidden folders) */
-			if ((rc = add_folders(g, run, pg, items, err)) != 0)
+			int rc = add_folders(g, run, &w->page[i], items, err);
+			if (rc != 0)
 				return rc;
 			f = find_folder_by_id(s, id);
 		}
@@ -328,19 +380,23 @@ static char *rest_id(snap_t *s, const uint8_t *eid, size_t n)
 /* Roles of the special folders the Inbox names by entry id (calendar, contacts, journal, notes,
  * tasks, drafts). Through the mail API, the default calendar and contacts folders are fetched by
  * those entry ids when no listing gave them (contactFolders lists only the default one's children). */
-static int special_roles(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
+static int special_roles(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, const role_gets *w,
+                         or_error *err)
 {
 	snap_t *s = pull_snapshot(run);
 	bool mailbox_api = g->api == GRAPH_API_MAILBOX;
-	int rc = get_folder(g, c, pg, mailbox_api ? "folders" : "mailFolders", "inbox", COLL_SPECIAL, err);
+	int rc = w->rc[INBOX_SPECIAL]; /* the Inbox, asked for with the well-known names */
+	if (rc < 0)
+		*err = w->err[INBOX_SPECIAL];
 	if (rc <= 0)
 		return rc;
+	const graph_page *inbox = &w->page[INBOX_SPECIAL];
 	uint8_t eid[N_SPECIAL][64];
 	size_t len[N_SPECIAL];
 	for (size_t k = 0; k < N_SPECIAL; k++) {
 		size_t t = special[k].tag - 0x36D0;
-		len[k] = pg->special_len[t];
-		memcpy(eid[k], pg->special[t], len[k]);
+		len[k] = inbox->special_len[t];
+		memcpy(eid[k], inbox->special[t], len[k]);
 	}
 	for (size_t k = 0; k < N_SPECIAL; k++) {
 		if (len[k] < 46)
@@ -432,26 +488,34 @@ int graph_set_base(graph_pull *g, const char *prefix, const char *id, or_error *
 }
 
 
+/* After a listing of folders: their roles from the well-known names' folders, (the mail API)
+ * the calendars and contact folders, then the special folders the Inbox names. */
+static int roles(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
+{
+	role_gets *w = get_roles(g, run, c, pg, err);
+	if (!w)
+		return OR_ERR_NOMEM;
+	int rc = wellknown_roles(g, run, w, err);
+	if (!rc && g->api == GRAPH_API_MAIL) { /* calendars and contact folders are not mail folders */
+		char *url = graph_url(g->o->pull.url, g->base, "/calendars", COLL_CALENDARS, (graph_query){.expand = true});
+		if (!url)
+			rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+		else if ((rc = list_folders(g, run, c, pg, "ListCalendars", url, COLL_CALENDARS, COLL_EVENTS, err)) == 0)
+			rc = folder_collection(g, run, c, pg, "/contactFolders", COLL_CONTACT_FOLDERS, COLL_CONTACTS, err);
+	}
+	rc = rc ? rc : special_roles(g, run, c, pg, w, err);
+	role_gets_free(w);
+	return rc;
+}
+
 int graph_hierarchy_mailbox(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
 {
 	int rc = folder_collection(g, run, c, pg, "/folders", COLL_MAILBOX_FOLDERS, COLL_MAILBOX_ITEMS, err);
-	rc = rc ? rc : wellknown_roles(g, run, c, pg, err);
-	return rc ? rc : special_roles(g, run, c, pg, err);
+	return rc ? rc : roles(g, run, c, pg, err);
 }
 
 int graph_hierarchy_mail(graph_pull *g, pull_run *run, pull_conn *c, graph_page *pg, or_error *err)
 {
 	int rc = folder_collection(g, run, c, pg, "/mailFolders", COLL_MAIL_FOLDERS, COLL_MESSAGES, err);
-	rc = rc ? rc : wellknown_roles(g, run, c, pg, err);
-	if (rc)
-		return rc;
-	/* Calendars and contact folders are not mail folders. */
-	char *url = graph_url(g->o->pull.url, g->base, "/calendars", COLL_CALENDARS, (graph_query){.expand = true});
-	if (!url)
-		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	if ((rc = list_folders(g, run, c, pg, "ListCalendars", url, COLL_CALENDARS, COLL_EVENTS, err)) != 0 ||
-	    (rc = folder_collection(g, run, c, pg, "/contactFolders", COLL_CONTACT_FOLDERS, COLL_CONTACTS, err)) != 0)
-		return rc;
-	return special_roles(g, run, c, pg, err);
+	return rc ? rc : roles(g, run, c, pg, err);
 }
-

@@ -199,10 +199,55 @@ static void bound_text(int64_t ft, char out[24])
 	snprintf(out, 24, "%.19sZ", t);
 }
 
+/* The probes of a split: the time of the item at each k/parts of the folder in the property's
+ * order, one object each, asked for all at once (pull_parallel). */
+typedef struct {
+	graph_pull *g;
+	const snap_folder *f;
+	split_plan *sp;
+	const char *path;       /* the folder's items */
+	int parts;
+	struct {
+		int rc;
+		long http;
+		or_error err;
+		bool empty;         /* no item at that offset */
+		int64_t t;
+	} at[GRAPH_MAX_PARTS - 1];
+} split_probes;
+
+static void probe_bound(void *ctx, int k, pull_conn *c, void *ws)
+{
+	split_probes *pr = ctx;
+	graph_pull *g = pr->g;
+	const snap_folder *f = pr->f;
+	graph_page *pg = ws;
+	or_buf b = {0};
+	size_t rl = strlen(g->o->pull.url);
+	while (rl && g->o->pull.url[rl - 1] == '/')
+		rl--;
+	if (buf_append(&b, g->o->pull.url, rl) != 0 ||
+	    buf_printf(&b, "%s%s?$select=%s&$orderby=%s&$top=1&$skip=%lld", g->base, pr->path, pr->sp->prop, pr->sp->prop,
+	               (long long)(f->content_count * (k + 1) / pr->parts)) != 0 ||
+	    buf_append(&b, "", 1) != 0) {
+		buf_free(&b);
+		pr->at[k].rc = or_fail(&pr->at[k].err, OR_ERR_NOMEM, "out of memory");
+		return;
+	}
+	pr->at[k].rc = graph_get(c, g->o, "SplitProbe", f->path ? f->path : f->name, b.data, pr->sp->kind, false, false,
+	                         pg, &pr->at[k].http, &pr->at[k].err);
+	buf_free(&b);
+	if (pr->at[k].rc == 0) {
+		const snap_t *sc = pg->scratch;
+		pr->at[k].empty = sc->n_items == 0;
+		if (sc->n_items)
+			pr->at[k].t = pr->sp->kind == COLL_MESSAGES ? sc->items[0].received : sc->items[0].created;
+	}
+}
+
 int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_folder *f, int parts, void **plan)
 {
 	graph_pull *g = ctx;
-	graph_page *pg = ws;
 	graph_coll kind = kind_of(g, run, f);
 	*plan = NULL;
 	pthread_mutex_lock(&g->lock);
@@ -211,9 +256,11 @@ int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fol
 	if (refused || (kind != COLL_MAILBOX_ITEMS && kind != COLL_MESSAGES) || f->content_count < 2)
 		return 0;
 	split_plan *sp = calloc(1, sizeof *sp);
+	split_probes *pr = calloc(1, sizeof *pr);
 	char *fid = graph_escape(f->id);
-	if (!sp || !fid) {
+	if (!sp || !pr || !fid) {
 		free(sp);
+		free(pr);
 		free(fid);
 		return 0;
 	}
@@ -221,48 +268,33 @@ int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fol
 	sp->prop = kind == COLL_MESSAGES ? "receivedDateTime" : "createdDateTime";
 	if (parts > GRAPH_MAX_PARTS)
 		parts = GRAPH_MAX_PARTS;
-	/* The bounds: the time of the item at each k/parts of the folder in the property's order,
-	 * one object each (so many requests before the first page; measured: far below one part's
-	 * pages for a folder over the threshold). */
+	/* The bounds, probed at once: parts - 1 requests, one round trip when they fit in the
+	 * requests in flight (measured: far below one part's pages for a folder over the threshold). */
 	char path[1200];
 	items_path(kind, fid, path, sizeof path);
 	free(fid);
+	*pr = (split_probes){.g = g, .f = f, .sp = sp, .path = path, .parts = parts};
+	pull_parallel(run, c, ws, parts - 1, probe_bound, pr);
 	int n = 1;
-	for (int k = 1; k < parts; k++) {
-		char *url = NULL;
-		or_buf b = {0};
-		size_t rl = strlen(g->o->pull.url);
-		while (rl && g->o->pull.url[rl - 1] == '/')
-			rl--;
-		if (buf_append(&b, g->o->pull.url, rl) != 0 ||
-		    buf_printf(&b, "%s%s?$select=%s&$orderby=%s&$top=1&$skip=%lld", g->base, path, sp->prop, sp->prop,
-		               (long long)(f->content_count * k / parts)) != 0 ||
-		    buf_append(&b, "", 1) != 0) {
-			buf_free(&b);
-			break;
-		}
-		url = b.data;
-		long http = 0;
-		or_error err = {0};
-		int rc = graph_get(c, g->o, "SplitProbe", f->path ? f->path : f->name, url, kind, false, false, pg, &http, &err);
-		free(url);
+	for (int k = 0; k < parts - 1; k++) {
+		int rc = pr->at[k].rc;
+		long http = pr->at[k].http;
 		if (rc) {
 			if (http == 400 || http == 501) { /* the listing takes no $orderby or $skip: never again */
 				log_warn("%s: the server refuses the queries that split a large folder (%s); reading each folder "
-				         "in one stream", g->o->pull.mailbox, err.message);
+				         "in one stream", g->o->pull.mailbox, pr->at[k].err.message);
 				pthread_mutex_lock(&g->lock);
 				g->no_split = true;
 				pthread_mutex_unlock(&g->lock);
 			} else if (!pull_stopping(run)) {
-				log_verbose("folder %s: %s; read in one stream", f->path, err.message);
+				log_verbose("folder %s: %s; read in one stream", f->path, pr->at[k].err.message);
 			}
 			n = 1;
 			break;
 		}
-		const snap_t *sc = pg->scratch;
-		if (sc->n_items == 0)
+		if (pr->at[k].empty)
 			break; /* fewer items than the count said: the parts so far, the rest in the last */
-		int64_t t = kind == COLL_MESSAGES ? sc->items[0].received : sc->items[0].created;
+		int64_t t = pr->at[k].t;
 		if (t <= 0) {
 			n = 1;
 			break;
@@ -272,6 +304,7 @@ int graph_split(void *ctx, pull_run *run, pull_conn *c, void *ws, const snap_fol
 			continue; /* the same second as the bound before: no part between them */
 		n++;
 	}
+	free(pr);
 	if (n < 2) {
 		free(sp);
 		return 0;

@@ -35,7 +35,8 @@ static const unsigned char *skip_ws(const unsigned char *p, const unsigned char 
 
 /* The first '"', '\\' or control character from p, or e. Sixteen bytes at a time with SSE2 (any
  * x86-64), else eight, while they last. */
-static const unsigned char *find_special(const unsigned char *p, const unsigned char *e)
+static inline __attribute__((always_inline)) const unsigned char *find_special(const unsigned char *p,
+                                                                               const unsigned char *e)
 {
 #ifdef __SSE2__
 	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), below = _mm_set1_epi8(0x1f);
@@ -71,19 +72,14 @@ static int hex_value(unsigned c)
 	       : c >= 'A' && c <= 'F' ? (int)(c - 'A' + 10) : -1;
 }
 
-/* A string whose opening quote is before p: its text (decoded into buf when it has escapes) and
- * the position after its closing quote; NULL to give up. */
-static const unsigned char *string(const unsigned char *p, const unsigned char *e, gjs_buf *buf,
-                                   const unsigned char **out, size_t *out_len)
+/* A string with escapes (or a control character, or no end) from start, whose first '\\' (or
+ * control character) is at p: as string() below. Out of line, so that the common string without
+ * escapes costs no more than finding its end. */
+static __attribute__((noinline)) const unsigned char *string_escaped(const unsigned char *start, const unsigned char *p,
+                                                                     const unsigned char *e, gjs_buf *buf,
+                                                                     const unsigned char **out, size_t *out_len)
 {
-	const unsigned char *start = p;
-	p = find_special(p, e);
-	if (p < e && *p == '"') { /* no escape: the text itself */
-		*out = start;
-		*out_len = (size_t)(p - start);
-		return p + 1;
-	}
-	/* escapes: the end first (escaped characters skipped), then the decoded text */
+	/* the end first (escaped characters skipped), then the decoded text */
 	const unsigned char *end = p;
 	for (;;) {
 		if (end >= e || *end < 0x20)
@@ -109,8 +105,12 @@ static const unsigned char *string(const unsigned char *p, const unsigned char *
 	}
 	unsigned char *d = buf->data;
 	for (const unsigned char *q = start; q < end;) {
-		if (*q != '\\') {
-			*d++ = *q++;
+		if (*q != '\\') { /* the run up to the next escape, at once */
+			const unsigned char *bs = memchr(q, '\\', (size_t)(end - q));
+			size_t run = (size_t)((bs ? bs : end) - q);
+			memcpy(d, q, run);
+			d += run;
+			q += run;
 			continue;
 		}
 		unsigned c = q[1];
@@ -155,6 +155,21 @@ static const unsigned char *string(const unsigned char *p, const unsigned char *
 	*out = buf->data;
 	*out_len = (size_t)(d - buf->data);
 	return end + 1;
+}
+
+/* A string whose opening quote is before p: its text (decoded into buf when it has escapes) and
+ * the position after its closing quote; NULL to give up. */
+static inline __attribute__((always_inline)) const unsigned char *string(const unsigned char *p, const unsigned char *e,
+                                                                         gjs_buf *buf, const unsigned char **out,
+                                                                         size_t *out_len)
+{
+	const unsigned char *q = find_special(p, e);
+	if (q < e && *q == '"') { /* no escape: the text itself */
+		*out = p;
+		*out_len = (size_t)(q - p);
+		return q + 1;
+	}
+	return string_escaped(p, q, e, buf, out, out_len);
 }
 
 static bool delimiter(const unsigned char *p, const unsigned char *e)

@@ -48,12 +48,19 @@ struct ost_object {
 	ndb_data scratch;
 };
 
+/* The entry of node `nid` in *buf, or NULL when the node B-tree has none. */
+static const ndb_nbt_ent *node_entry(const ost_cache *c, uint32_t nid, ndb_nbt_ent *buf)
+{
+	return ndb_find_node(&c->nf, nid, buf, NULL) ? buf : NULL;
+}
+
 /* ---------------------------------------------------------------- the name map */
 
 static void load_names(ost_cache *c)
 {
 	static const uint16_t ids[] = {0x0002, 0x0003, 0x0004};
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, NID_NAME_TO_ID_MAP);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, NID_NAME_TO_ID_MAP, &ent);
 	ltp_heap h;
 	st_props props = {0};
 	or_error err = {0};
@@ -149,7 +156,8 @@ static void load_names(ost_cache *c)
 static int folder_props(ost_cache *c, uint32_t nid, st_props *props, or_error *err)
 {
 	static const uint16_t ids[] = {0x3001, 0x3613};
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, nid, &ent);
 	if (!e)
 		return or_fail(err, OR_ERR_NOTFOUND, "folder %u is not in the node B-tree", nid);
 	uint64_t data = e->data, sub = e->sub;
@@ -164,7 +172,8 @@ int ost_cache_folder(ost_cache *c, uint32_t nid, ost_folder *out, or_error *err)
 {
 	memset(out, 0, sizeof *out);
 	out->nid = nid;
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, nid, &ent);
 	out->parent = e && e->parent != nid ? e->parent : 0;
 	st_props props = {0};
 	int rc = folder_props(c, nid, &props, err);
@@ -192,7 +201,8 @@ int ost_cache_folder_rows(ost_cache *c, uint32_t folder, ost_table which, uint32
 	*n = 0;
 	static const uint8_t types[] = {0x0D, 0x0E, 0x0F};
 	uint32_t tnid = (folder & ~0x1Fu) | types[which];
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, tnid);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, tnid, &ent);
 	if (!e)
 		return OR_ERR_NOTFOUND;
 	uint64_t data = e->data, sub = e->sub;
@@ -209,7 +219,8 @@ int ost_cache_folder_rows(ost_cache *c, uint32_t folder, ost_table which, uint32
 
 int ost_cache_parent(ost_cache *c, uint32_t nid, uint32_t *parent, or_error *err)
 {
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, nid, &ent);
 	if (!e)
 		return or_fail(err, OR_ERR_NOTFOUND, "node %u is not in the node B-tree", nid);
 	*parent = e->parent;
@@ -245,7 +256,8 @@ static uint32_t child_with_role(ost_cache *c, uint32_t folder, const char *paren
 static void find_ipm(ost_cache *c)
 {
 	static const uint16_t ids[] = {0x35E0};
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, NID_MESSAGE_STORE);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, NID_MESSAGE_STORE, &ent);
 	st_props props = {0};
 	or_error err = {0};
 	if (e) {
@@ -255,7 +267,7 @@ static void find_ipm(ost_cache *c)
 			const st_prop *p = st_props_get(&props, 0x35E0);
 			if (p && p->len == 24) {
 				uint32_t nid = ndb_le32(p->data + 20);
-				if ((nid & 0x1F) == 0x02 && ndb_find_node(&c->nf, nid))
+				if ((nid & 0x1F) == 0x02 && node_entry(c, nid, &(ndb_nbt_ent){0}))
 					c->ipm = nid;
 			}
 		}
@@ -280,7 +292,8 @@ int ost_cache_open(ost_cache **out, const char *path, or_error *err)
 	int rc = ndb_open_lazy(&c->nf, path, &c->rep, err);
 	if (rc > 0)
 		rc = or_fail(err, OR_ERR_FORMAT, "%s: %s", path, c->rep.skipped ? c->rep.skipped : "not a PST/OST file");
-	else if (rc == 0 && (!ndb_find_node(&c->nf, NID_MESSAGE_STORE) || !ndb_find_node(&c->nf, NID_ROOT_FOLDER)))
+	else if (rc == 0 && (!node_entry(c, NID_MESSAGE_STORE, &(ndb_nbt_ent){0}) ||
+	                     !node_entry(c, NID_ROOT_FOLDER, &(ndb_nbt_ent){0})))
 		rc = or_fail(err, OR_ERR_FORMAT, "%s: the file is damaged beyond opening (its message store or root "
 		             "folder cannot be found)", path);
 	if (rc) {
@@ -358,7 +371,8 @@ static int open_object(ost_cache *c, uint32_t nid, uint64_t bid_data, uint64_t b
 
 int ost_message_open(ost_cache *c, uint32_t nid, ost_object **out, or_error *err)
 {
-	const ndb_nbt_ent *e = ndb_find_node(&c->nf, nid);
+	ndb_nbt_ent ent;
+	const ndb_nbt_ent *e = node_entry(c, nid, &ent);
 	if (!e)
 		return or_fail(err, OR_ERR_NOTFOUND, "node %u is not in the node B-tree", nid);
 	return open_object(c, nid, e->data, e->sub, 0, out, err);

@@ -1,7 +1,7 @@
 /*
  * native.c: the cache reader's default implementation of store.h, on ndb.c and ltp.c.
  *
- * Both B-trees are loaded once into sorted arrays, so finding a node is a binary search and the
+ * Both B-trees are loaded once into packed tables (ndb_table.c), so finding a node is a search and the
  * cost of a listing grows with the number of messages, not with its square. A folder's children
  * are the rows of its hierarchy (0x0D), contents (0x0E) and associated contents (0x0F) tables, in
  * row order, as Outlook and libpff list them; a row whose node is missing is an unreadable child,
@@ -39,7 +39,9 @@ enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
 typedef struct {
 	int state;
 	size_t index;   /* the child it holds */
-	const ndb_nbt_ent *e; /* its node's entry (in the arrays both threads share), or NULL */
+	bool found;     /* its node is in the node B-tree: */
+	ndb_nbt_ent e;  /* its entry */
+	size_t at;      /* and its place there */
 	int rc;         /* n_read_props's result for it, and what that filled */
 	st_props props;
 	or_error err;
@@ -103,13 +105,13 @@ static bool is_reached(const nat_file *f, size_t i)
 	return f->reached[i >> 3] >> (i & 7) & 1;
 }
 
-/* Opens the node of entry `e` (found by the caller; NULL: not in the tree). */
-static int open_entry(nat_file *f, uint32_t nid, const ndb_nbt_ent *e, st_node **out, or_error *err)
+/* Opens the node of entry `e`, at place i in the node B-tree (found by the caller; NULL: not in
+ * the tree). */
+static int open_entry(nat_file *f, uint32_t nid, const ndb_nbt_ent *e, size_t i, st_node **out, or_error *err)
 {
 	*out = NULL;
 	if (!e)
 		return or_fail(err, OR_ERR_FORMAT, "node %u is not in the node B-tree", nid);
-	size_t i = (size_t)(e - f->nf.nbt);
 	f->reached[i >> 3] |= (uint8_t)(1u << (i & 7));
 	nat_node *n = calloc(1, sizeof *n);
 	if (!n)
@@ -125,7 +127,10 @@ static int open_entry(nat_file *f, uint32_t nid, const ndb_nbt_ent *e, st_node *
 
 static int open_node(nat_file *f, uint32_t nid, st_node **out, or_error *err)
 {
-	return open_entry(f, nid, ndb_find_node(&f->nf, nid), out, err);
+	ndb_nbt_ent e;
+	size_t i = 0;
+	bool found = ndb_find_node(&f->nf, nid, &e, &i);
+	return open_entry(f, nid, found ? &e : NULL, i, out, err);
 }
 
 static int heap_of(nat_file *f, uint32_t nid, uint64_t data, uint64_t sub, or_error *err)
@@ -165,16 +170,16 @@ int native_open(st_file **out, const char *path, or_error *err)
 	int rc = ndb_open(&f->nf, path, &f->rep, err);
 	if (rc > 0) {
 		rc = or_fail(err, OR_ERR_FORMAT, "%s", f->rep.skipped ? f->rep.skipped : "not a PST/OST file");
-	} else if (rc == 0 && (f->nf.n_nbt == 0 || f->nf.n_bbt == 0)) {
+	} else if (rc == 0 && (f->nf.nbt.n == 0 || f->nf.bbt.n == 0)) {
 		if (f->nf.eof > f->nf.size)
 			rc = or_fail(err, OR_ERR_FORMAT, "the file is truncated: %llu bytes of the %llu its header states",
 			             (unsigned long long)f->nf.size, (unsigned long long)f->nf.eof);
 		else
 			rc = or_fail(err, OR_ERR_FORMAT, "the file is damaged beyond opening: its %s B-tree cannot be read%s%s",
-			             f->nf.n_nbt == 0 ? "node" : "block",
+			             f->nf.nbt.n == 0 ? "node" : "block",
 			             f->rep.n_problems ? ": " : "", f->rep.n_problems ? f->rep.problems[0].message : "");
 	}
-	if (rc == 0 && !(f->reached = calloc(f->nf.n_nbt / 8 + 1, 1)))
+	if (rc == 0 && !(f->reached = calloc(f->nf.nbt.n / 8 + 1, 1)))
 		rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
 	if (rc) {
 		n_close(&f->base);
@@ -213,8 +218,11 @@ static int n_orphan_count(st_file *sf, int64_t *n, or_error *err)
 {
 	nat_file *f = (nat_file *)sf;
 	int64_t count = 0;
-	for (size_t i = 0; i < f->nf.n_nbt; i++)
-		if (is_item_type(f->nf.nbt[i].nid) && !is_reached(f, i))
+	ndb_cursor c;
+	uint64_t v[4];
+	ndb_cursor_init(&c, &f->nf.nbt, 0);
+	for (size_t i = 0; ndb_cursor_next(&c, v); i++)
+		if (is_item_type((uint32_t)v[0]) && !is_reached(f, i))
 			count++;
 	*n = count;
 	return 0;
@@ -227,8 +235,11 @@ static int n_unreached_messages(st_file *sf, uint32_t **out, size_t *n, or_error
 	nat_file *f = (nat_file *)sf;
 	size_t count = 0, cap = 0;
 	*out = NULL;
-	for (size_t i = 0; i < f->nf.n_nbt; i++) {
-		uint32_t t = f->nf.nbt[i].nid & 0x1F;
+	ndb_cursor c;
+	uint64_t v[4];
+	ndb_cursor_init(&c, &f->nf.nbt, 0);
+	for (size_t i = 0; ndb_cursor_next(&c, v); i++) {
+		uint32_t nid = (uint32_t)v[0], t = nid & 0x1F;
 		if ((t != 0x04 && t != 0x08) || is_reached(f, i))
 			continue;
 		uint32_t *slot = or_append((void **)out, &count, &cap, sizeof *slot);
@@ -237,7 +248,7 @@ static int n_unreached_messages(st_file *sf, uint32_t **out, size_t *n, or_error
 			*out = NULL;
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		}
-		*slot = f->nf.nbt[i].nid;
+		*slot = nid;
 	}
 	*n = count;
 	return 0;
@@ -264,9 +275,10 @@ static int n_replica_table(st_file *sf, st_replica **out, size_t *n, or_error *e
 	nat_file *f = (nat_file *)sf;
 	*out = NULL;
 	*n = 0;
-	const ndb_nbt_ent *e = ndb_find_node(&f->nf, NID_REPLICA_TABLE);
-	if (!e)
+	ndb_nbt_ent ent;
+	if (!ndb_find_node(&f->nf, NID_REPLICA_TABLE, &ent, NULL))
 		return 0; /* no replica table: a PST, or a file without one */
+	const ndb_nbt_ent *e = &ent;
 	const uint8_t *hdr, *vals = NULL;
 	size_t len, n_vals = 0;
 	uint8_t *rec = NULL, cb_key, cb_ent;
@@ -375,9 +387,11 @@ static void *ahead_main(void *arg)
 		st_props props = {0};
 		or_error err = {0};
 		int rc = 0;
-		const ndb_nbt_ent *e = ndb_find_node(&a->nf, nid);
-		if (e)
-			rc = read_props_with(&a->heap, &a->nf, nid, e->data, e->sub, ids, n_ids, &props, &err);
+		ndb_nbt_ent e;
+		size_t at = 0;
+		bool found = ndb_find_node(&a->nf, nid, &e, &at);
+		if (found)
+			rc = read_props_with(&a->heap, &a->nf, nid, e.data, e.sub, ids, n_ids, &props, &err);
 
 		pthread_mutex_lock(&a->lock);
 		a->bytes_read += a->nf.bytes_read;
@@ -388,7 +402,9 @@ static void *ahead_main(void *arg)
 			continue;
 		}
 		slot->state = SLOT_READY;
+		slot->found = found;
 		slot->e = e;
+		slot->at = at;
 		slot->rc = rc;
 		slot->props = props;
 		slot->err = err;
@@ -473,12 +489,16 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 					st_props props = {0};
 					or_error err = {0};
 					int rc = 0;
-					const ndb_nbt_ent *e = ndb_find_node(&f->nf, nid);
-					if (e)
-						rc = read_props_with(&f->heap, &f->nf, nid, e->data, e->sub, a->ids, a->n_ids, &props, &err);
+					ndb_nbt_ent e;
+					size_t at = 0;
+					bool found = ndb_find_node(&f->nf, nid, &e, &at);
+					if (found)
+						rc = read_props_with(&f->heap, &f->nf, nid, e.data, e.sub, a->ids, a->n_ids, &props, &err);
 					pthread_mutex_lock(&a->lock);
 					later->state = SLOT_READY; /* the listing (this thread) alone ends a listing: still current */
+					later->found = found;
 					later->e = e;
+					later->at = at;
 					later->rc = rc;
 					later->props = props;
 					later->err = err;
@@ -569,7 +589,8 @@ static int list_children(nat_node *n, st_children kind, or_error *err)
 	static const uint32_t table_type[3] = {0x0D, 0x0E, 0x0F};
 	uint32_t tnid = (n->base.id & ~0x1Fu) | table_type[kind];
 	nat_file *f = n->file;
-	const ndb_nbt_ent *t = ndb_find_node(&f->nf, tnid);
+	ndb_nbt_ent tent;
+	const ndb_nbt_ent *t = ndb_find_node(&f->nf, tnid, &tent, NULL) ? &tent : NULL;
 	int rc = 0;
 	if (!t && (n->base.id & 0x1F) == 0x02)
 		/* every normal folder has all three tables (search folders have none of them) */
@@ -606,14 +627,23 @@ static int n_child(st_node *sn, st_children kind, int index, st_node **out, or_e
 	ahead_slot got = {.state = SLOT_FREE};
 	if (n->file->ahead)
 		ahead_take(n->file->ahead, n->file, n, kind, (size_t)index, &got);
-	/* the entry the other thread found for it, if it read it: the same arrays give the same one */
-	const ndb_nbt_ent *e = got.state == SLOT_READY ? got.e : ndb_find_node(&n->file->nf, nid);
+	/* the entry the other thread found for it, if it read it: the same table gives the same one */
+	ndb_nbt_ent ent;
+	size_t at = 0;
+	const ndb_nbt_ent *e = NULL;
+	if (got.state == SLOT_READY) {
+		ent = got.e;
+		at = got.at;
+		e = got.found ? &ent : NULL;
+	} else if (ndb_find_node(&n->file->nf, nid, &ent, &at)) {
+		e = &ent;
+	}
 	if (!e) {
 		st_props_clear(&got.props);
 		return or_fail(err, OR_ERR_FORMAT, "cannot read the item: node %u, listed in the folder's table, is not in "
 		               "the node B-tree", nid);
 	}
-	if ((rc = open_entry(n->file, nid, e, out, err)) != 0 || got.state != SLOT_READY) {
+	if ((rc = open_entry(n->file, nid, e, at, out, err)) != 0 || got.state != SLOT_READY) {
 		st_props_clear(&got.props);
 		return rc;
 	}
@@ -662,6 +692,25 @@ static int n_prefetch(st_node *sn, st_children kind, const uint16_t *ids, size_t
 	return 0;
 }
 
+/* A folder's list of children, 4 bytes a message, goes once the listing has passed it: kept for
+ * every folder it added up to 4 MB at a million messages. */
+static void n_children_done(st_node *sn, st_children kind)
+{
+	nat_node *n = (nat_node *)sn;
+	nat_file *f = n->file;
+	if (f->ahead) {
+		/* the other thread reads the list it reads ahead under the lock: it lets go of it here */
+		pthread_mutex_lock(&f->ahead->lock);
+		if (f->ahead->node == n && f->ahead->kind == kind)
+			ahead_reset(f->ahead);
+		pthread_mutex_unlock(&f->ahead->lock);
+	}
+	free(n->kids[kind]);
+	n->kids[kind] = NULL;
+	n->n_kids[kind] = 0;
+	n->listed[kind] = false;
+}
+
 static ndb_file *n_ndb(st_file *sf)
 {
 	nat_file *f = (nat_file *)sf;
@@ -688,4 +737,5 @@ static const st_ops native_ops = {
 	.read_props = n_read_props,
 	.ndb = n_ndb,
 	.prefetch = n_prefetch,
+	.children_done = n_children_done,
 };

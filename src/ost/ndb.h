@@ -1,6 +1,6 @@
 /*
  * ndb.h: internal to src/ost. The node database layer of a PST/OST file ([MS-PST] 2.2), read
- * without libpff: the header, the node and block B-trees (loaded whole into sorted arrays), and
+ * without libpff: the header, the node and block B-trees (loaded whole, packed: ndb_table), and
  * blocks decoded (permutative or cyclic encoding, zlib in the 4 KiB format) and assembled into a
  * node's data or looked up among its subnodes. Shared by the checksum scan (ndb_check.c) and the
  * native listing (native.c, ltp.c).
@@ -28,27 +28,72 @@ typedef struct {
 	size_t blk_max;    /* largest block on disk, trailer included */
 } ndb_format;
 
-/* A block B-tree entry in 16 bytes: an offset takes 48 bits (256 TiB). A larger one, which no file
- * reaches, is damage: it is kept as NDB_FAR_IB, which fails every check against the file size as
- * the offset itself would, and its value is kept apart for the messages (ndb_block_offset). */
+/* A block B-tree entry and a node B-tree entry, as the lookups hand them out (held packed in
+ * memory: ndb_table). */
 typedef struct {
-	uint64_t bid;
-	uint64_t ib : 48;
-	uint64_t cb : 16;
+	uint64_t bid, ib;
+	uint16_t cb;
 } ndb_bbt_ent;
-#define NDB_FAR_IB ((1ull << 48) - 1)
-_Static_assert(sizeof(ndb_bbt_ent) == 16, "a block entry takes 16 bytes");
-typedef struct { uint64_t bid, ib; } ndb_far_ib;
 typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 
-enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
-
-/* Fence keys over one of the sorted B-tree arrays (ndb.c, "lookups"): key[j] is the key of entry
- * 16 * j; NULL when they could not be allocated (the whole array is searched). */
+/* One B-tree held in memory (ndb_table.c): its entries in key order (block ids compared without
+ * bit 0), packed in groups of NDB_GROUP, each entry after the first of its group written as its
+ * difference to the one before; the first key of each group and where the group starts kept apart
+ * for the lookups. An entry is known by its place in key order. Fields, as uint64_t v[4]: a block's
+ * bid, ib, cb; a node's nid, data, sub, parent. */
+#ifndef NDB_GROUP
+#define NDB_GROUP 32
+#endif
+typedef enum { NDB_TABLE_BLOCKS, NDB_TABLE_NODES } ndb_table_kind;
 typedef struct {
-	uint64_t *key;
-	size_t n;
-} ndb_fence;
+	ndb_table_kind kind;
+	uint64_t trailer, align; /* blocks: the format's block trailer and alignment (a power of 2) */
+	unsigned shift;          /* log2(align) */
+	uint8_t *blob;           /* the packed entries */
+	size_t len, cap;
+	uint64_t *key;           /* the first key of each group (bit 0 of a bid cleared) */
+	uint64_t *pos;           /* where each group starts in blob */
+	size_t n_groups, cap_groups;
+	size_t n;                /* entries */
+	uint64_t last[4];        /* the entry added last */
+	bool unsorted;           /* added out of key order (damage): sorted by ndb_table_finish */
+} ndb_table;
+
+/* f gives a block table its trailer and alignment (NULL for a node table). */
+void ndb_table_init(ndb_table *t, ndb_table_kind kind, const ndb_format *f);
+void ndb_table_free(ndb_table *t);
+/* Appends an entry (0 or OR_ERR_NOMEM); in key order, or ndb_table_finish sorts them. */
+int ndb_table_add(ndb_table *t, const uint64_t v[4]);
+/* After the last ndb_table_add: sorts a table added out of order (equal keys in the order added),
+ * and gives back the memory kept for growth. 0 or OR_ERR_NOMEM. */
+int ndb_table_finish(ndb_table *t);
+/* The first entry whose key is `key` (v, and its place in *index unless NULL); false: none. */
+bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *index);
+/* Entry i (false past the end): decodes from the start of its group. */
+bool ndb_table_at(const ndb_table *t, size_t i, uint64_t v[4]);
+/* Bytes the table holds. */
+size_t ndb_table_bytes(const ndb_table *t);
+
+/* Entries in order from place i: ndb_cursor_next hands out entry i, i + 1, ... (false at the end). */
+typedef struct {
+	const ndb_table *t;
+	size_t i;
+	const uint8_t *p;
+	uint64_t v[4];
+} ndb_cursor;
+void ndb_cursor_init(ndb_cursor *c, const ndb_table *t, size_t i);
+bool ndb_cursor_next(ndb_cursor *c, uint64_t v[4]);
+
+static inline ndb_bbt_ent ndb_bbt_of(const uint64_t v[4])
+{
+	return (ndb_bbt_ent){v[0], v[1], (uint16_t)v[2]};
+}
+static inline ndb_nbt_ent ndb_nbt_of(const uint64_t v[4])
+{
+	return (ndb_nbt_ent){(uint32_t)v[0], (uint32_t)v[3], v[1], v[2]};
+}
+
+enum { NDB_CRYPT_NONE = 0, NDB_CRYPT_PERMUTE = 1, NDB_CRYPT_CYCLIC = 2 };
 
 struct ndb_file {
 	const ndb_format *f;
@@ -63,15 +108,8 @@ struct ndb_file {
 	uint8_t *page;        /* scratch pages, one per level */
 	uint64_t *seen;       /* open-addressed set of page offsets */
 	size_t seen_cap, seen_n;
-	ndb_bbt_ent *bbt;     /* sorted by bid (bit 0 cleared) after ndb_open */
-	size_t n_bbt, cap_bbt;
-	ndb_nbt_ent *nbt;     /* sorted by nid after ndb_open */
-	size_t n_nbt, cap_nbt;
-	bool unsorted;        /* the trees were not in key order (damage): sorted here */
-	ndb_fence bbt_fence;  /* bids with bit 0 cleared; nbt_fence: nids (ndb_fences_build) */
-	ndb_fence nbt_fence;
-	ndb_far_ib *far;      /* the offsets of entries kept as NDB_FAR_IB, in the order walked */
-	size_t n_far, cap_far;
+	ndb_table bbt;        /* the block B-tree, by bid (bit 0 cleared), after ndb_open */
+	ndb_table nbt;        /* the node B-tree, by nid */
 	uint8_t *verified;    /* one bit per bbt entry: set once its trailer and CRC were found good
 	                       * (ndb_verified) */
 	struct ndb_lazy *lazy; /* ndb_open_lazy: the B-trees searched on disk (bbt/nbt stay empty) */
@@ -99,9 +137,6 @@ static inline bool ndb_verified(const ndb_file *nf, size_t i)
 {
 	return nf->verified && (__atomic_load_n(&nf->verified[i >> 3], __ATOMIC_RELAXED) >> (i & 7) & 1);
 }
-
-/* A block's offset as its B-tree entry gives it (NDB_FAR_IB resolved), for messages. */
-uint64_t ndb_block_offset(const ndb_file *nf, const ndb_bbt_ent *b);
 
 /* Little-endian readers. */
 static inline uint16_t ndb_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -132,16 +167,16 @@ int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *er
 bool ndb_take_budget(ndb_file *nf);
 /* [MS-PST] 5.5: the signature of a page or block from its offset and id. */
 uint16_t ndb_sig(uint64_t ib, uint64_t bid);
+/* ndb_crypt.c: the decoding tables, built once before any file is read (ndb_open does it); then
+ * `n` bytes of block `key` decoded in place by encoding `method` (NDB_CRYPT_*). */
+void ndb_crypt_init(void);
+void ndb_decode(uint8_t method, uint32_t key, uint8_t *p, size_t n);
 
-/* The entry of node `nid` or block `bid`, or NULL: a binary search of the fence keys, then of the
- * entries between two fences; where damage lists an id twice, the first entry in the array. With
- * ndb_open_lazy the entry is a copy held by the file, valid until the next lookup of the same kind. */
-const ndb_nbt_ent *ndb_find_node(const ndb_file *nf, uint32_t nid);
-const ndb_bbt_ent *ndb_find_block(const ndb_file *nf, uint64_t bid);
-/* Builds (or rebuilds, after the arrays changed) the fence keys of both arrays; without memory for
- * them the lookups search the whole arrays. Called by ndb_open. */
-void ndb_fences_build(ndb_file *nf);
-void ndb_fences_free(ndb_file *nf);
+/* The entry of node `nid` or block `bid` into *out, and its place in the table into *index
+ * (unless NULL; not set with ndb_open_lazy); false when there is none. Where damage lists an id
+ * twice, the first in key order. Safe on two threads at once (ndb_reader_init). */
+bool ndb_find_node(const ndb_file *nf, uint32_t nid, ndb_nbt_ent *out, size_t *index);
+bool ndb_find_block(const ndb_file *nf, uint64_t bid, ndb_bbt_ent *out, size_t *index);
 
 /* A node's data (or a subnode's): its data blocks decoded and laid end to end in `buf`; block i
  * starts at off[i] and ends where the next one starts (or at len). */

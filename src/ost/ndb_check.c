@@ -32,16 +32,36 @@ typedef struct {
 	size_t len;
 } window;
 
+/* A block of a run: the blocks of a range of offsets, unpacked and sorted by offset. */
+typedef struct {
+	uint64_t ib, bid;
+	uint32_t at; /* its place in the block table */
+	uint16_t cb;
+} run_ent;
+
 typedef struct {
 	ndb_file *nf;
-	const uint32_t *order; /* bbt indices in offset order; NULL when the bbt array is in that order */
-	size_t n;
+	const run_ent *run; /* the run checked; NULL when the block table is in offset order */
+	size_t n;           /* blocks in the run (or the table) */
 	window win;
+	ndb_cursor cur, ahead; /* the block checked, and the look-ahead of window_get */
 } scan;
 
-static size_t order_at(const scan *sc, size_t i)
+/* The i-th block in offset order (of the run), and its place in the block table in *at; from the
+ * table with cursor c, which reads on from the last block it read. */
+static ndb_bbt_ent entry_at(const scan *sc, ndb_cursor *c, size_t i, size_t *at)
 {
-	return sc->order ? sc->order[i] : i;
+	if (sc->run) {
+		const run_ent *r = &sc->run[i];
+		*at = r->at;
+		return (ndb_bbt_ent){r->bid, r->ib, r->cb};
+	}
+	uint64_t v[4];
+	if (c->t != &sc->nf->bbt || c->i != i)
+		ndb_cursor_init(c, &sc->nf->bbt, i);
+	ndb_cursor_next(c, v);
+	*at = i;
+	return ndb_bbt_of(v);
 }
 
 static size_t block_total(const ndb_format *f, const ndb_bbt_ent *b)
@@ -54,20 +74,22 @@ static bool block_inside(const ndb_file *s, const ndb_bbt_ent *b, size_t total)
 	return total <= s->f->blk_max && b->ib >= s->f->page && b->ib <= s->size && s->size - b->ib >= total;
 }
 
-/* Points *out at the `total` bytes of the block at order[i], reading a new window when they are not
+/* Points *out at the `total` bytes of block i (in offset order), reading a new window when they are not
  * in the current one. */
-static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
+static int window_get(scan *sc, size_t i, const ndb_bbt_ent *b, size_t total, const uint8_t **out)
 {
 	ndb_file *s = sc->nf;
 	window *w = &sc->win;
-	const ndb_bbt_ent *b = &s->bbt[order_at(sc, i)];
 	uint64_t off = b->ib;
 	if (!(w->len && off >= w->off && off + total <= w->off + w->len)) {
 		uint64_t end = off + total;
+		sc->ahead = sc->cur; /* at block i + 1 */
 		for (size_t j = i + 1; j < sc->n; j++) {
-			const ndb_bbt_ent *nb = &s->bbt[order_at(sc, j)];
+			size_t at;
+			ndb_bbt_ent next = entry_at(sc, &sc->ahead, j, &at);
+			const ndb_bbt_ent *nb = &next;
 			size_t nt = block_total(s->f, nb);
-			if (ndb_verified(s, order_at(sc, j)) || !block_inside(s, nb, nt))
+			if (ndb_verified(s, at) || !block_inside(s, nb, nt))
 				continue;
 			if (nb->ib > end + GAP_OVER || nb->ib + nt - off > WINDOW)
 				break;
@@ -87,14 +109,16 @@ static int window_get(scan *sc, size_t i, size_t total, const uint8_t **out)
 static int check_block(scan *sc, size_t i)
 {
 	ndb_file *s = sc->nf;
-	const ndb_bbt_ent *b = &s->bbt[order_at(sc, i)];
+	size_t at;
+	ndb_bbt_ent ent = entry_at(sc, &sc->cur, i, &at);
+	const ndb_bbt_ent *b = &ent;
 	const ndb_format *f = s->f;
 	size_t total = block_total(f, b);
 	int rc = 0;
 	if (!ndb_take_budget(s))
 		goto out;
 	s->rep->blocks_checked++;
-	if (ndb_verified(s, order_at(sc, i)))
+	if (ndb_verified(s, at))
 		goto out; /* read and found good while listing */
 	if (total > f->blk_max) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx: the block B-tree gives it %u bytes, "
@@ -104,12 +128,12 @@ static int check_block(scan *sc, size_t i)
 	if (!block_inside(s, b, total)) {
 		ndb_add_problem(s->rep, NDB_BLOCK, "bad_trailer", b->ib, b->bid, "block 0x%llx at offset %llu (%zu bytes) lies "
 		        "outside the file (%llu bytes)", (unsigned long long)b->bid,
-		        (unsigned long long)ndb_block_offset(s, b), total,
+		        (unsigned long long)b->ib, total,
 		        (unsigned long long)s->size);
 		goto out;
 	}
 	const uint8_t *blk;
-	if ((rc = window_get(sc, i, total, &blk)) != 0)
+	if ((rc = window_get(sc, i, b, total, &blk)) != 0)
 		goto out;
 	const uint8_t *t = blk + total - f->blk_trailer;
 	uint16_t cb = ndb_le16(t);
@@ -131,18 +155,13 @@ out:
 	return rc;
 }
 
-/* Offset order; blocks at the same offset (damage) in the order of the block B-tree array. */
-static int cmp_by_ib(const void *a, const void *b, void *ctx)
+/* Offset order; blocks at the same offset (damage) in key order. */
+static int cmp_run(const void *a, const void *b)
 {
-	const ndb_file *nf = ctx;
-	const ndb_bbt_ent *bbt = nf->bbt;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint64_t p = bbt[x].ib, q = bbt[y].ib;
-	if (p == NDB_FAR_IB && q == NDB_FAR_IB) {
-		p = ndb_block_offset(nf, &bbt[x]);
-		q = ndb_block_offset(nf, &bbt[y]);
-	}
-	return p < q ? -1 : p > q ? 1 : x < y ? -1 : x > y;
+	const run_ent *x = a, *y = b;
+	if (x->ib != y->ib)
+		return x->ib < y->ib ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
 }
 
 typedef struct { uint64_t bid; size_t k; } bad_ref;
@@ -187,9 +206,13 @@ static int map_nodes(ndb_file *s)
 			refs[n++] = (bad_ref){r->problems[k].bid & ~1ull, k};
 	if (n) {
 		qsort(refs, n, sizeof *refs, cmp_bad);
-		for (size_t i = 0; i < s->n_nbt; i++) {
-			tie(r, refs, n, s->nbt[i].data, &s->nbt[i], false);
-			tie(r, refs, n, s->nbt[i].sub, &s->nbt[i], true);
+		ndb_cursor c;
+		uint64_t v[4];
+		ndb_cursor_init(&c, &s->nbt, 0);
+		while (ndb_cursor_next(&c, v)) {
+			ndb_nbt_ent e = ndb_nbt_of(v);
+			tie(r, refs, n, e.data, &e, false);
+			tie(r, refs, n, e.sub, &e, true);
 		}
 	}
 	free(refs);
@@ -198,38 +221,106 @@ static int map_nodes(ndb_file *s)
 
 /* ---------------------------------------------------------------- entry point */
 
+/* Blocks out of offset order (a file Outlook wrote reuses freed space) are checked in runs: the
+ * offsets are cut into SLICES equal slices, counted, and consecutive slices grouped into runs of at
+ * most RUN_MAX blocks (a single slice may hold more); each run is unpacked from the table (one pass
+ * over it), sorted by offset and checked. Memory: one run, 12 MiB at most (unless one slice holds
+ * more blocks), whatever the file's size, where an order of every block cost 4 bytes a block (and 8
+ * more while sorting); CPU: a pass over the packed table per run, a few milliseconds per million
+ * blocks. */
+#ifndef SLICES
+#define SLICES 4096
+#endif
+#ifndef RUN_MAX
+#define RUN_MAX ((size_t)1 << 19)
+#endif
+
+static int scan_runs(scan *sc, uint64_t lo, uint64_t hi)
+{
+	ndb_file *nf = sc->nf;
+	uint64_t width = (hi - lo) / SLICES + 1, v[4];
+	size_t *count = calloc(SLICES, sizeof *count), cap = 0;
+	run_ent *run = NULL;
+	ndb_cursor c;
+	int rc = 0;
+	size_t runs = 0;
+	if (!count)
+		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+	ndb_cursor_init(&c, &nf->bbt, 0);
+	while (ndb_cursor_next(&c, v))
+		count[(v[1] - lo) / width]++;
+	for (size_t s0 = 0, s1; s0 < SLICES && !nf->rep->limit_hit; s0 = s1) {
+		size_t total = 0;
+		for (s1 = s0; s1 < SLICES && (total == 0 || total + count[s1] <= RUN_MAX); s1++)
+			total += count[s1];
+		if (total == 0)
+			continue;
+		if (total > cap) {
+			run_ent *r = realloc(run, total * sizeof *r);
+			if (!r) {
+				rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+				break;
+			}
+			run = r;
+			cap = total;
+		}
+		size_t n = 0;
+		/* the slices' offsets from lo, [from, to); `to` is not used for the last slice, where it
+		 * could overflow */
+		uint64_t from = s0 * width, to = s1 * width;
+		ndb_cursor_init(&c, &nf->bbt, 0);
+		for (size_t i = 0; ndb_cursor_next(&c, v); i++)
+			if (v[1] - lo >= from && (s1 == SLICES || v[1] - lo < to))
+				run[n++] = (run_ent){v[1], v[0], (uint32_t)i, (uint16_t)v[2]};
+		qsort(run, n, sizeof *run, cmp_run);
+		runs++;
+		sc->run = run;
+		sc->n = n;
+		for (size_t i = 0; i < n && !nf->rep->limit_hit && rc == 0; i++)
+			rc = check_block(sc, i);
+		if (rc)
+			break;
+	}
+	log_debug("checksum scan: the blocks out of offset order, sorted in %zu runs of at most %zu", runs, cap);
+	sc->run = NULL;
+	free(run);
+	free(count);
+	return rc;
+}
+
 /* The block scan of an open file, its walk's report already in nf->rep. */
 static int scan_blocks(ndb_file *nf)
 {
-	scan sc = {.nf = nf, .n = nf->n_bbt};
-	uint32_t *order = NULL;
+	size_t n_bbt = nf->bbt.n;
+	scan sc = {.nf = nf, .n = n_bbt};
 	int rc = 0;
-	if (nf->n_bbt > UINT32_MAX)
-		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", nf->n_bbt);
-	/* A file whose blocks lie in the order of their ids (written front to back) needs no ordering:
-	 * the order would be 0, 1, 2, ... (equal offsets stay in array order). */
-	bool in_order = nf->n_far == 0;
-	for (size_t i = 1; in_order && i < nf->n_bbt; i++)
-		in_order = nf->bbt[i - 1].ib <= nf->bbt[i].ib;
-	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max)) ||
-	    (!in_order && !(order = malloc((nf->n_bbt ? nf->n_bbt : 1) * sizeof *order)))) {
+	if (n_bbt > UINT32_MAX)
+		return or_fail(nf->err, OR_ERR_FORMAT, "%zu blocks: more than the scan can order", n_bbt);
+	/* A file whose blocks lie in the order of their ids (written front to back) is read in the
+	 * table's order (equal offsets stay in key order); any other in runs. */
+	bool in_order = true;
+	ndb_cursor c;
+	uint64_t v[4], last = 0, lo = UINT64_MAX, hi = 0;
+	ndb_cursor_init(&c, &nf->bbt, 0);
+	for (size_t i = 0; ndb_cursor_next(&c, v); i++) {
+		in_order &= i == 0 || last <= v[1];
+		last = v[1];
+		lo = v[1] < lo ? v[1] : lo;
+		hi = v[1] > hi ? v[1] : hi;
+	}
+	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max))) {
 		rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!in_order) {
-		for (size_t i = 0; i < nf->n_bbt; i++)
-			order[i] = (uint32_t)i;
-		qsort_r(order, nf->n_bbt, sizeof *order, cmp_by_ib, nf);
-	}
-	sc.order = order;
 	/* In offset order: the file is read front to back. */
-	for (size_t i = 0; i < nf->n_bbt && !nf->rep->limit_hit; i++)
-		if ((rc = check_block(&sc, i)) != 0)
-			goto out;
-	rc = map_nodes(nf);
+	if (!in_order)
+		rc = scan_runs(&sc, lo, hi);
+	for (size_t i = 0; in_order && i < n_bbt && !nf->rep->limit_hit && rc == 0; i++)
+		rc = check_block(&sc, i);
+	if (rc == 0)
+		rc = map_nodes(nf);
 out:
 	free(sc.win.buf);
-	free(order);
 	return rc;
 }
 

@@ -485,6 +485,7 @@ static int list_messages(reader *r, snap_writer *w, size_t wi, st_children kind,
 			snap_write_item(w, &it);
 		}
 	}
+	st_children_done(fw->node, kind);
 	if (count)
 		log_debug("folder %s: %d %smessage%s", f->path ? f->path : f->id, count,
 		          kind == ST_MESSAGES ? "" : "associated ", count == 1 ? "" : "s");
@@ -865,6 +866,7 @@ int ost_keys_load(const char *path, ost_keys **out, or_error *err)
 				if (st_child(r.work[i].node, (st_children)kind, c, &node, &e) == 0)
 					st_node_free(node);
 			}
+			st_children_done(r.work[i].node, (st_children)kind);
 		}
 	}
 	if ((rc = r.file->ops->unreached_messages(r.file, &k->unlisted, &k->n_unlisted, err)) != 0)

@@ -76,6 +76,9 @@ typedef struct {
 	 * properties with `ids` (the same pointer each time, valid until the listing ends): a reader
 	 * may start reading them ahead. A hint: no function, or 0 without doing anything, is fine. */
 	int (*prefetch)(st_node *n, st_children kind, const uint16_t *ids, size_t n_ids);
+	/* The listing is done with the children of `n` of that kind: the reader may drop what it
+	 * holds of them (a later child_count or child reads them again). No function: nothing. */
+	void (*children_done)(st_node *n, st_children kind);
 } st_ops;
 
 struct st_file {
@@ -109,6 +112,11 @@ static inline void st_prefetch(st_node *n, st_children k, const uint16_t *ids, s
 {
 	if (n->ops->prefetch)
 		n->ops->prefetch(n, k, ids, n_ids);
+}
+static inline void st_children_done(st_node *n, st_children k)
+{
+	if (n->ops->children_done)
+		n->ops->children_done(n, k);
 }
 static inline void st_node_free(st_node *n) { if (n) n->ops->node_free(n); }
 static inline uint32_t st_node_id(const st_node *n) { return n->id; }

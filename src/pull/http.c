@@ -458,16 +458,19 @@ static void gate_leave(pull_gate *g)
 
 #define CALM_TO_GROW 16 /* answers without throttling before one more request may be in flight */
 
-/* Waits for a request slot of the pull and for the shared "not before" time, then claims a trace
- * number. Workers released together from a shared back-off are spread over a short while, so
- * that they do not all land on the server in the same instant again. */
+/* Waits for a request slot of the pull (in the order the workers asked) and for the shared "not before"
+ * time, then claims a trace number. Workers released together from a shared back-off are spread over
+ * a short while, so that they do not all land on the server in the same instant again. */
 static long before_request(pull_conn *c)
 {
 	pull_shared *sh = c->sh;
 	pthread_mutex_lock(&sh->lock);
-	while (sh->active >= sh->limit && !sh->fatal)
+	unsigned long ticket = sh->ticket_next++;
+	while ((ticket != sh->ticket_head || sh->active >= sh->limit) && !sh->fatal)
 		pthread_cond_wait(&sh->slot, &sh->lock);
 	sh->active++;
+	sh->ticket_head++;
+	pthread_cond_broadcast(&sh->slot); /* the next ticket may fit in a slot too */
 	pthread_mutex_unlock(&sh->lock);
 	bool waited = false;
 	for (;;) {

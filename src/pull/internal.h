@@ -17,6 +17,10 @@ struct pull_shared {
 	 * there are too many) and a run of answers without throttling raises again, up to the
 	 * configured concurrency. */
 	int limit, active, calm, min_limit;
+	/* Slots go to the workers in the order they asked (tickets): a woken worker that happens to
+	 * get the lock first would otherwise take a slot before one that has waited longer, and the
+	 * parts of a split folder, each a chain of pages, would end far apart (the last alone). */
+	unsigned long ticket_next, ticket_head;
 	long requests, retries, throttled, trace_seq;
 	long successes;        /* answers that were not refusals, throttling or failures */
 	bool answered;         /* the server has answered (any HTTP status) during this pull */
@@ -47,6 +51,88 @@ void pull_conn_touch(pull_conn *c);
 int pull_conn_failure(pull_conn *c, CURLcode cc, const char *url, or_error *err);
 /* Sets a handle's credentials for method `a` from the options (NONE and AUTO: none). */
 void pull_set_auth(CURL *h, const pull_options *o, pull_auth a);
+
+/* ---------------------------------------------------------------- the pull (run.c, parts.c) */
+
+typedef struct pull_split pull_split;
+typedef struct pull_held pull_held;
+
+#define PULL_MAX_SPARE 32
+#define PULL_WRITEBACK_ITEMS 20000 /* some 15 MB of lines */
+#define UNPLACED UINT64_MAX
+
+struct pull_run {
+	pull_shared sh;
+	const pull_options *opt;
+	const pull_protocol *proto;
+	void *ctx;
+	snap_t *snap;          /* header, folders, errors (and items when in memory) */
+	snap_writer w;
+	pthread_mutex_t wlock; /* the writer and snap->errors */
+	size_t next, done, items;
+	size_t items_normal;   /* items that are not associated: the progress count */
+	int64_t items_total;   /* what the hierarchy announced (content counts), -1 when unknown */
+	bool *pull_items;      /* per folder: pull its items (not search folders) */
+	size_t *order;         /* the folders in the order workers take them: largest first */
+	progress_task *prog;   /* the progress line, NULL when not shown */
+	bool listed;           /* the hierarchy is known */
+	bool in_memory;        /* items kept in snap, no file */
+	bool nomem;            /* an item could not be kept */
+	pthread_cond_t jobs;   /* a split's parts were handed out, or a folder will not be split */
+	int planning;          /* workers asking the protocol whether to split a folder */
+	pull_split *splits;    /* split folders with parts not yet handed out */
+	pull_split **split_of; /* per folder: its split while its parts are read, or NULL */
+	int parts;             /* parts of a split folder: the workers (1: no split) */
+	size_t spill_budget;   /* bytes of lines a held part keeps in memory before it spills */
+	char spill_dir[1024];  /* where held parts spill: the snapshot's folder, else TMPDIR */
+	/* Connections not in use, each with a worker state: the hierarchy's, and those
+	 * pull_parallel's helpers opened. Workers and helpers take one before opening their own
+	 * (its keep-alive connection and authentication go on). Under wlock. */
+	struct {
+		pull_conn *c;
+		void *ws;
+	} spare[PULL_MAX_SPARE];
+	int n_spare;
+	size_t writeback_at;   /* items written when the next writeback starts */
+	/* A snapshot kept in memory once a part held items: per item, its place in the order of the
+	 * file the pull would have written (UNPLACED while its part waits); `placed` items have one. */
+	uint64_t *places;
+	size_t cap_places;
+	uint64_t placed;
+};
+
+/* A large folder read in parts by several workers (pull_protocol.split). Its items reach the
+ * snapshot in part order: part `flushed` writes its pages as they come, later parts hold theirs
+ * until the parts before them are read. */
+struct pull_split {
+	size_t folder;         /* index in snap->folders */
+	void *plan;            /* the protocol's */
+	int n, taken, finished, flushed;
+	bool *done;            /* per part: read */
+	pull_held *held;       /* per part: items waiting for the parts before it */
+	pull_split *next;      /* in run->splits while parts remain to be handed out */
+	/* The folder's items met so far, by 64-bit hash of the id (0 = empty slot): parts whose
+	 * ranges overlap (a folder that changed under offsets) and a merge that reads the folder
+	 * again write each item once. */
+	pull_id_set ids;
+};
+
+/* run.c, for parts.c. Called with wlock held, but pull_keep_item (on any snapshot). */
+bool pull_keep_item(snap_t *s, const snap_item *src);
+void pull_emit_item(pull_run *run, const snap_item *it);
+size_t pull_keep_new(pull_run *run, pull_split *sp, const snap_folder *f, snap_item *items, size_t n,
+                     bool associated);
+void pull_writeback(pull_run *run);
+void pull_progress(pull_run *run, bool final);
+
+/* parts.c, for run.c. */
+bool pull_place(pull_run *run, size_t i, uint64_t at);
+int pull_put_in_order(pull_run *run, or_error *err);
+void pull_split_free(pull_split *sp);
+bool pull_worth_splitting(const pull_run *run, size_t i);
+pull_split *pull_try_split(pull_run *run, pull_conn *c, void *ws, size_t i, int streams);
+void pull_run_part(pull_run *run, pull_conn *c, void *ws, pull_split *sp, int k);
+void pull_spill_setup(pull_run *run);
 
 
 /* gunzip.c: gzip response bodies, inflated whole with libdeflate when the body is of a sane size,

@@ -243,6 +243,14 @@ typedef struct {
 /* Adds an id: 1 when new, 0 when met before, -1 when out of memory. */
 int pull_id_set_add(pull_id_set *s, const char *id);
 void pull_id_set_free(pull_id_set *s);
+/* Runs job(ctx, k, c, ws) for k = 0..n-1, up to `concurrency` at once: on the caller's
+ * connection and worker state, and on spare ones of the run (or new ones) in helper threads;
+ * returns when every job has run. For requests that do not wait on one another (folders asked
+ * for by name, the probes of a split): the transport still keeps at most `concurrency` requests
+ * in flight. The hierarchy may call it (on its connection), and a worker. A job keeps what it
+ * finds in its own place (ctx, by k), not in ws, which another job uses next. */
+typedef void (*pull_job_fn)(void *ctx, int k, pull_conn *c, void *ws);
+void pull_parallel(pull_run *run, pull_conn *c, void *ws, int n, pull_job_fn job, void *ctx);
 /* For `merge`: the distinct items the split folder's parts wrote. */
 size_t pull_split_count(pull_run *run, const snap_folder *f);
 /* What a protocol's plan of a split folder notes for its merge: the first part that failed. */

@@ -32,7 +32,7 @@ static const char *c_off(const out_t *o)
 static size_t cp_len(const unsigned char *p)
 {
 	size_t n = 1;
-	while ((p[n] & 0xc0) == 0x80 && n < 4)
+	while (n < 4 && (p[n] & 0xc0) == 0x80)
 		n++;
 	return n;
 }

@@ -41,7 +41,7 @@ cmp -s "$WORK/one.sorted" "$WORK/four.sorted" || { diff "$WORK/one.sorted" "$WOR
 grep -q 'ListItemsPart: http.*/items?.*filter=createdDateTime%20ge%20' "$WORK/four.log" ||
 	fail "no part asked for a range of createdDateTime"
 grep -q 'SplitProbe: http.*orderby=createdDateTime&$top=1&$skip=' "$WORK/four.log" || fail "no probe of the bounds"
-# the same with the snapshot kept in memory (scan's way): the file form is the same
+# one stream with a threshold: nothing is split, the same items
 gclient one1 --mailbox "$ADDR" --token-file "$TOK" --split-threshold 500 --concurrency 1
 expect_rc 0 "--concurrency 1"
 items_of one1 | cmp -s - "$WORK/one.sorted" || fail "--concurrency 1 with a threshold differs"

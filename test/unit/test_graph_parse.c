@@ -244,6 +244,101 @@ static void pages_that_are_not_pages(void **state)
 	graph_page_free(&pg);
 }
 
+/* An item's change key: changeKey (its header taken off) unless PidTagChangeKey is given, which
+ * wins wherever it stands, even when it is empty; of two changeKeys the first that reads. The page
+ * whole (the scanner) and in pieces (yajl) alike. */
+static void change_key_is(const char *props_before, const char *fields, const char *props_after, const char *want)
+{
+	char text[1024];
+	snprintf(text, sizeof text,
+	         "{\"value\": [{\"id\": \"a\", %s%s\"singleValueExtendedProperties\": [%s]%s}]}", props_before,
+	         fields, props_after, "");
+	for (size_t chunk = 7; chunk; chunk = chunk == 7 ? strlen(text) : 0) {
+		graph_page pg;
+		or_error err = {0};
+		assert_int_equal(graph_page_init(&pg, &err), 0);
+		if (parse_pieces(&pg, COLL_MESSAGES, false, text, strlen(text), chunk, &err) != 0)
+			fail_msg("%s: %s", text, err.message);
+		assert_int_equal(pg.scratch->n_items, 1);
+		const snap_bin *ck = &pg.scratch->items[0].change_key;
+		char got[2 * 64 + 1] = "";
+		if (ck->len)
+			hex_encode(ck->data, ck->len, got);
+		if (strcmp(got, want) != 0)
+			fail_msg("%s (in pieces of %zu): change key %s, not %s", text, chunk, got, want);
+		graph_page_free(&pg);
+	}
+}
+
+static void change_keys_in_either_order(void **state)
+{
+	const char *from_field = "c8e33ff9c90558a0a1ccdf7603f1b856000008100002",
+	           *from_prop = "000102030405060708090a0b0c0d0e0f101112131415";
+#define CK "\"changeKey\": \"CQAAABYAAADI4z/5yQVYoKHM33YD8bhWAAAIEAAC\", "
+#define CK_BAD "\"changeKey\": \"CQAA\", "
+#define PROP "{\"id\": \"Binary 0x65e2\", \"value\": \"AAECAwQFBgcICQoLDA0ODxAREhMUFQ==\"}"
+#define PROP_EMPTY "{\"id\": \"Binary 0x65e2\", \"value\": \"\"}"
+	change_key_is("", CK, "", from_field);
+	change_key_is("", CK, PROP, from_prop);
+	change_key_is("", "", PROP, from_prop);
+	change_key_is("", CK, PROP_EMPTY, "");  /* the property, empty, still wins */
+	change_key_is("", CK_BAD, "", "");      /* a changeKey that does not read: none */
+	change_key_is("", CK_BAD CK, "", from_field);
+	change_key_is("", CK "\"changeKey\": \"CQAAABYAAAAAAQIDBAUGBwgJCgsMDQ4PEBESExQV\", ", "", from_field);
+	/* the property before the field: the field is not taken (an empty property lets it in) */
+	change_key_is("\"singleValueExtendedProperties\": [" PROP "], ", CK, "", from_prop);
+	change_key_is("\"singleValueExtendedProperties\": [" PROP_EMPTY "], ", CK, "", from_field);
+#undef CK
+#undef CK_BAD
+#undef PROP
+#undef PROP_EMPTY
+}
+
+/* Fields are told apart by their whole names: a name that only starts like one, or a longer one,
+ * is not read; extended property ids with the tag in any case, with leading zeros or spelled as
+ * strtol reads it, and any other spelling left out. */
+static void field_and_property_names(void **state)
+{
+	graph_page pg;
+	or_error err = {0};
+	assert_int_equal(graph_page_init(&pg, &err), 0);
+	parse_text(&pg, "{\"value\": [{\"id\": \"a\", \"subjec\": \"x\", \"subjects\": \"y\", \"isReadX\": 5, "
+	                "\"receivedDateTim\": 7, \"importance\": \"HIGH\", \"flag\": {\"flagStatus\": \"complete\"}}, "
+	                "{\"id\": \"b\", \"subject\": \"z\", \"receivedDateTime\": \"2026-03-02T08:14:06.5Z\", "
+	                "\"sentDateTime\": \"2026-03-02T09:14:06+01:00\", \"importance\": \"lowish\"}]}",
+	           COLL_MESSAGES, 0);
+	assert_int_equal(pg.scratch->n_items, 2);
+	const snap_item *a = &pg.scratch->items[0], *b = &pg.scratch->items[1];
+	assert_null(a->subject);
+	assert_int_equal(a->received, 0);
+	assert_int_equal(a->importance, 2);
+	assert_int_equal(a->flag_status, 1);
+	assert_string_equal(b->subject, "z");
+	assert_int_equal(b->importance, -1);
+	char t[32];
+	filetime_format(b->received, t);
+	assert_string_equal(t, "2026-03-02T08:14:06.5000000Z");
+	filetime_format(b->sent, t);
+	assert_string_equal(t, "2026-03-02T08:14:06Z");
+	parse_text(&pg, "{\"value\": [{\"id\": \"a\", \"singleValueExtendedProperties\": ["
+	                "{\"id\": \"String 0X37\", \"value\": \"upper\"}, {\"id\": \"Integer 0x00e07\", \"value\": \"3\"}, "
+	                "{\"id\": \"Integer 0x 17\", \"value\": \"2\"}, {\"id\": \"Integer 0x1090x\", \"value\": \"2\"}, "
+	                "{\"value\": \"<m@x>\", \"id\": \"String 0x1035\"}]}]}",
+	           COLL_MESSAGES, 0);
+	a = &pg.scratch->items[0];
+	assert_string_equal(a->subject, "upper");
+	assert_int_equal(a->msg_flags, 3);
+	assert_int_equal(a->importance, 2); /* strtol reads " 17" */
+	assert_int_equal(a->flag_status, -1);
+	assert_string_equal(a->message_id, "<m@x>"); /* the value before the id */
+	/* a bad date names its own field, not the last one read */
+	or_error e2 = {0};
+	const char *bad = "{\"value\": [{\"id\": \"a\", \"createdDateTime\": \"2026-13-02T08:14:06Z\", \"subject\": \"s\"}]}";
+	assert_int_not_equal(graph_page_parse(&pg, COLL_MAILBOX_ITEMS, false, bad, strlen(bad), &e2), 0);
+	assert_non_null(strstr(e2.message, "createdDateTime"));
+	graph_page_free(&pg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +347,8 @@ int main(void)
 		cmocka_unit_test(mailbox_items),
 		cmocka_unit_test(error_bodies),
 		cmocka_unit_test(pages_that_are_not_pages),
+		cmocka_unit_test(change_keys_in_either_order),
+		cmocka_unit_test(field_and_property_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "rng.h"
+
 #include "pull/pull.h"
 
 static void key_is(const uint8_t key[SNAP_KEY_LEN], const char *hex)
@@ -34,6 +36,65 @@ static void base64_both_alphabets_and_no_padding(void **state)
 	assert_int_equal(b64_decode("QQ==QQ==", out, sizeof out), -1);
 	/* too long for the room given */
 	assert_int_equal(b64_decode("QUJDREVG", out, 5), -1);
+}
+
+/* b64_decode_n's loop of whole groups against the general decoder alone, on random bytes encoded
+ * in both alphabets, padded or not, with whitespace, characters changed, cut, and room to spare
+ * or not: the same count (or -1) and the same bytes. */
+
+static void same_base64(const char *text, size_t len, size_t max)
+{
+	uint8_t fast[200], slow[200];
+	assert_true(max <= sizeof fast);
+	int a = b64_decode_n(text, len, fast, max), b = b64_decode_slow(text, len, slow, max);
+	if (a != b || (a > 0 && memcmp(fast, slow, (size_t)a) != 0))
+		fail_msg("\"%.*s\" (room %zu): fast %d, general %d", (int)len, text, max, a, b);
+	if (!memchr(text, '\0', len)) {
+		char copy[400];
+		memcpy(copy, text, len);
+		copy[len] = '\0';
+		assert_int_equal(b64_decode(copy, slow, max), a);
+	}
+}
+
+static void base64_fast_loop_matches_general(void **state)
+{
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char odd[] = "=-_ \n\r\t*.\0\x80\xff+/Aa0";
+	size_t valid = 0;
+	for (int i = 0; i < 200000; i++) {
+		uint8_t raw[120];
+		size_t n = rng() % sizeof raw;
+		for (size_t k = 0; k < n; k++)
+			raw[k] = (uint8_t)rng();
+		char text[400];
+		size_t len = 0;
+		bool url = rng() % 2, pad = rng() % 2;
+		for (size_t k = 0; k < n; k += 3) {
+			uint32_t v = (uint32_t)raw[k] << 16 | (k + 1 < n ? (uint32_t)raw[k + 1] << 8 : 0) | (k + 2 < n ? raw[k + 2] : 0);
+			size_t chars = k + 2 < n ? 4 : k + 1 < n ? 3 : 2;
+			for (size_t c = 0; c < 4; c++) {
+				char ch = c < chars ? std[v >> (18 - 6 * c) & 63] : pad ? '=' : 0;
+				if (url && ch == '+')
+					ch = '-';
+				if (url && ch == '/')
+					ch = '_';
+				if (ch)
+					text[len++] = ch;
+			}
+			if (rng() % 16 == 0)
+				text[len++] = " \n"[rng() % 2];
+		}
+		size_t room = rng() % 4 == 0 ? rng() % (n + 2) : n + rng() % 4;
+		same_base64(text, len, room);
+		if (room >= n && b64_decode_n(text, len, raw, room) == (int)n)
+			valid++;
+		for (int k = (int)(rng() % 3); k >= 0 && len; k--)
+			text[rng() % len] = odd[rng() % (sizeof odd - 1)];
+		same_base64(text, len, room);
+		same_base64(text, len ? rng() % len : 0, room);
+	}
+	assert_true(valid > 100000); /* most of the encodings read back whole */
 }
 
 static void graph_rest_folder_ids_use_their_own_alphabet(void **state)
@@ -138,6 +199,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(base64_both_alphabets_and_no_padding),
+		cmocka_unit_test(base64_fast_loop_matches_general),
 		cmocka_unit_test(graph_rest_folder_ids_use_their_own_alphabet),
 		cmocka_unit_test(ews_message_id_and_its_compressed_parent),
 		cmocka_unit_test(public_folder_and_occurrence_and_immutable_ids),

@@ -111,9 +111,9 @@ static void scan_open(mini *m, const ndb_report *alone, uint64_t *read_again)
 	ndb_data d = {0};
 	memset(&walked, 0, sizeof walked);
 	assert_int_equal(ndb_open(&nf, m->path, &walked, &err), 0);
-	const ndb_nbt_ent *e = ndb_find_node(&nf, MSG_NID);
-	if (e)
-		ndb_read_data(&nf, e->data, &d, &err); /* fails on a damaged block: the scan says why */
+	ndb_nbt_ent e;
+	if (ndb_find_node(&nf, MSG_NID, &e, NULL))
+		ndb_read_data(&nf, e.data, &d, &err); /* fails on a damaged block: the scan says why */
 	uint64_t before = nf.bytes_read;
 	memset(&rep, 0, sizeof rep);
 	assert_int_equal(ndb_check_open(&nf, &rep, &err), 0);

@@ -1,8 +1,10 @@
-/* Node and block lookups through the fence keys (src/ost/ndb.c, ndb_find_node and ndb_find_block):
- * for every key, present or not, they must find the first entry with that key in the sorted array,
- * as a scan of the array does, including ids listed twice (damage) across the boundaries between
- * fences, a block id's reserved bit 0, keys beyond either end, arrays shorter than a fence's stride,
- * and empty arrays; and the same without the fences (no memory for them). */
+/* Node and block lookups in the packed B-tree tables (src/ost/ndb_table.c, through ndb_find_node
+ * and ndb_find_block): for every key, present or not, they must find the first entry with that key
+ * in key order, as a scan of the entries does, with its fields as they were added, including ids
+ * listed twice (damage) across the boundaries between groups, a block id's reserved bit 0, keys
+ * beyond either end, tables shorter than a group, and empty tables. Entries added out of order are
+ * sorted, equal keys in the order added; offsets and ids of any size (damage) come back as added;
+ * the cursors hand out the entries in order from any place. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,22 +16,15 @@
 
 #include "ost/ndb.h"
 
-/* The reference: the first entry whose key is `key` in a sorted array, or NULL. */
-static const ndb_bbt_ent *ref_block(const ndb_file *nf, uint64_t bid)
-{
-	for (size_t i = 0; i < nf->n_bbt; i++)
-		if ((nf->bbt[i].bid & ~1ull) == (bid & ~1ull))
-			return &nf->bbt[i];
-	return NULL;
-}
+/* the 4 KiB format's block trailer and alignment, for the tables' offset prediction */
+static const ndb_format fmt4k = {FMT_4K, "unicode-4k", 4096, 4072, 4056, 8, 24, 512, 65536};
 
-static const ndb_nbt_ent *ref_node(const ndb_file *nf, uint32_t nid)
-{
-	for (size_t i = 0; i < nf->n_nbt; i++)
-		if (nf->nbt[i].nid == nid)
-			return &nf->nbt[i];
-	return NULL;
-}
+typedef struct {
+	ndb_file nf;
+	ndb_bbt_ent *b; /* what was added, in key order: the reference */
+	ndb_nbt_ent *n;
+	size_t n_b, n_n;
+} tables;
 
 static uint64_t rnd(uint64_t *x)
 {
@@ -45,49 +40,104 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* An ndb_file holding only the two arrays, built from sorted keys. */
-static void make(ndb_file *nf, const uint64_t *bids, size_t n_b, const uint32_t *nids, size_t n_n)
+/* Both tables from sorted keys; the other fields made up from i (and from `salt`, for large values). */
+static void make(tables *t, const uint64_t *bids, size_t n_b, const uint32_t *nids, size_t n_n, uint64_t salt)
 {
-	memset(nf, 0, sizeof *nf);
-	nf->bbt = calloc(n_b ? n_b : 1, sizeof *nf->bbt);
-	nf->nbt = calloc(n_n ? n_n : 1, sizeof *nf->nbt);
-	assert_non_null(nf->bbt);
-	assert_non_null(nf->nbt);
-	for (size_t i = 0; i < n_b; i++)
-		nf->bbt[i] = (ndb_bbt_ent){bids[i], 4096 * (i + 1), (uint16_t)i};
-	for (size_t i = 0; i < n_n; i++)
-		nf->nbt[i] = (ndb_nbt_ent){nids[i], (uint32_t)i, 4 * i, 0};
-	nf->n_bbt = n_b;
-	nf->n_nbt = n_n;
-	ndb_fences_build(nf);
+	memset(t, 0, sizeof *t);
+	ndb_table_init(&t->nf.bbt, NDB_TABLE_BLOCKS, &fmt4k);
+	ndb_table_init(&t->nf.nbt, NDB_TABLE_NODES, NULL);
+	t->b = calloc(n_b ? n_b : 1, sizeof *t->b);
+	t->n = calloc(n_n ? n_n : 1, sizeof *t->n);
+	assert_non_null(t->b);
+	assert_non_null(t->n);
+	uint64_t x = salt | 1;
+	for (size_t i = 0; i < n_b; i++) {
+		uint64_t ib = salt ? rnd(&x) : 4096 * (i + 1) + (i % 3 == 0 ? 512 : 0);
+		t->b[i] = (ndb_bbt_ent){bids[i], ib, (uint16_t)(salt ? rnd(&x) : i * 37)};
+		uint64_t v[4] = {t->b[i].bid, t->b[i].ib, t->b[i].cb, 0};
+		assert_int_equal(ndb_table_add(&t->nf.bbt, v), 0);
+	}
+	for (size_t i = 0; i < n_n; i++) {
+		uint64_t data = salt ? rnd(&x) : 4 * i, sub = salt ? (i % 2 ? rnd(&x) : 0) : (i % 3 ? 4 * i + 8 : 0);
+		t->n[i] = (ndb_nbt_ent){nids[i], salt ? (uint32_t)rnd(&x) : (uint32_t)(i % 7) << 5 | 2, data, sub};
+		uint64_t v[4] = {t->n[i].nid, t->n[i].data, t->n[i].sub, t->n[i].parent};
+		assert_int_equal(ndb_table_add(&t->nf.nbt, v), 0);
+	}
+	assert_int_equal(ndb_table_finish(&t->nf.bbt), 0);
+	assert_int_equal(ndb_table_finish(&t->nf.nbt), 0);
+	t->n_b = n_b;
+	t->n_n = n_n;
 }
 
-static void drop(ndb_file *nf)
+static void drop(tables *t)
 {
-	ndb_fences_free(nf);
-	free(nf->bbt);
-	free(nf->nbt);
+	ndb_table_free(&t->nf.bbt);
+	ndb_table_free(&t->nf.nbt);
+	free(t->b);
+	free(t->n);
 }
 
-/* Every query, with the fences and without them (the whole array searched). */
-static void check_block(ndb_file *nf, uint64_t bid)
+static void check_block(const tables *t, uint64_t bid)
 {
-	const ndb_bbt_ent *want = ref_block(nf, bid);
-	assert_ptr_equal(ndb_find_block(nf, bid), want);
-	ndb_fence saved = nf->bbt_fence;
-	memset(&nf->bbt_fence, 0, sizeof nf->bbt_fence);
-	assert_ptr_equal(ndb_find_block(nf, bid), want);
-	nf->bbt_fence = saved;
+	size_t want = t->n_b;
+	for (size_t i = 0; i < t->n_b && want == t->n_b; i++)
+		if ((t->b[i].bid & ~1ull) == (bid & ~1ull))
+			want = i;
+	ndb_bbt_ent got;
+	size_t at = SIZE_MAX;
+	bool found = ndb_find_block(&t->nf, bid, &got, &at);
+	assert_int_equal(found, want < t->n_b);
+	if (!found)
+		return;
+	assert_int_equal(at, want);
+	assert_int_equal(got.bid, t->b[want].bid);
+	assert_int_equal(got.ib, t->b[want].ib);
+	assert_int_equal(got.cb, t->b[want].cb);
 }
 
-static void check_node(ndb_file *nf, uint32_t nid)
+static void check_node(const tables *t, uint32_t nid)
 {
-	const ndb_nbt_ent *want = ref_node(nf, nid);
-	assert_ptr_equal(ndb_find_node(nf, nid), want);
-	ndb_fence saved = nf->nbt_fence;
-	memset(&nf->nbt_fence, 0, sizeof nf->nbt_fence);
-	assert_ptr_equal(ndb_find_node(nf, nid), want);
-	nf->nbt_fence = saved;
+	size_t want = t->n_n;
+	for (size_t i = 0; i < t->n_n && want == t->n_n; i++)
+		if (t->n[i].nid == nid)
+			want = i;
+	ndb_nbt_ent got;
+	size_t at = SIZE_MAX;
+	bool found = ndb_find_node(&t->nf, nid, &got, &at);
+	assert_int_equal(found, want < t->n_n);
+	if (!found)
+		return;
+	assert_int_equal(at, want);
+	assert_int_equal(got.nid, t->n[want].nid);
+	assert_int_equal(got.data, t->n[want].data);
+	assert_int_equal(got.sub, t->n[want].sub);
+	assert_int_equal(got.parent, t->n[want].parent);
+}
+
+/* Every entry through a cursor from each place, and through ndb_table_at. */
+static void check_cursors(const tables *t)
+{
+	uint64_t v[4];
+	for (size_t from = 0; from <= t->n_b; from += from < 70 ? 1 : 97) {
+		ndb_cursor c;
+		ndb_cursor_init(&c, &t->nf.bbt, from);
+		for (size_t i = from; i < t->n_b; i++) {
+			assert_true(ndb_cursor_next(&c, v));
+			assert_int_equal(v[0], t->b[i].bid);
+			assert_int_equal(v[1], t->b[i].ib);
+			assert_int_equal(v[2], t->b[i].cb);
+		}
+		assert_false(ndb_cursor_next(&c, v));
+	}
+	for (size_t i = 0; i < t->n_n; i++) {
+		assert_true(ndb_table_at(&t->nf.nbt, i, v));
+		ndb_nbt_ent e = ndb_nbt_of(v);
+		assert_int_equal(e.nid, t->n[i].nid);
+		assert_int_equal(e.data, t->n[i].data);
+		assert_int_equal(e.sub, t->n[i].sub);
+		assert_int_equal(e.parent, t->n[i].parent);
+	}
+	assert_false(ndb_table_at(&t->nf.nbt, t->n_n, v));
 }
 
 static void random_keys_with_duplicates(void **state)
@@ -109,53 +159,59 @@ static void random_keys_with_duplicates(void **state)
 	qsort(tmp, N, sizeof *tmp, cmp_u64);
 	for (size_t i = 0; i < N; i++)
 		nids[i] = (uint32_t)tmp[i];
-	ndb_file nf;
-	make(&nf, bids, N, nids, N);
-	assert_non_null(nf.bbt_fence.key);
-	assert_int_equal(nf.bbt_fence.n, (N + 15) / 16);
-	for (uint64_t b = 0; b < 8 * N + 16; b++)
-		check_block(&nf, b);
-	check_block(&nf, UINT64_MAX);
-	check_block(&nf, UINT64_MAX - 1);
-	for (uint32_t k = 0; k < (3 * N + 4) << 5; k += 7)
-		check_node(&nf, k);
-	for (size_t i = 0; i < N; i++)
-		check_node(&nf, nids[i]);
-	check_node(&nf, UINT32_MAX);
-	drop(&nf);
+	for (uint64_t salt = 0; salt < 2; salt++) {
+		tables t;
+		make(&t, bids, N, nids, N, salt * 0x9E3779B97F4A7C15ull);
+		assert_int_equal(t.nf.bbt.n_groups, (N + NDB_GROUP - 1) / NDB_GROUP);
+		if (!salt) /* ids in order and offsets one block after another: a few bytes an entry */
+			assert_true(ndb_table_bytes(&t.nf.bbt) < 8 * N);
+		for (uint64_t b = 0; b < 8 * N + 16; b++)
+			check_block(&t, b);
+		check_block(&t, UINT64_MAX);
+		check_block(&t, UINT64_MAX - 1);
+		for (uint32_t k = 0; k < (3 * N + 4) << 5; k += 7)
+			check_node(&t, k);
+		for (size_t i = 0; i < N; i++)
+			check_node(&t, nids[i]);
+		check_node(&t, UINT32_MAX);
+		check_cursors(&t);
+		drop(&t);
+	}
 	free(bids);
 	free(nids);
 	free(tmp);
 }
 
-static void runs_of_one_id_across_fences(void **state)
+static void runs_of_one_id_across_groups(void **state)
 {
-	/* 100 entries in runs of equal ids of every length from 1 to 13, so that runs start before,
-	 * on and after the fence positions (every 16th entry) and span one or more of them */
-	enum { N = 100 };
+	/* 200 entries in runs of equal ids of every length from 1 to 45, so that runs start before,
+	 * on and after the group boundaries and span one or more of them */
+	enum { N = 200 };
 	uint64_t bids[N];
 	uint32_t nids[N];
 	size_t i = 0;
-	for (uint64_t run = 1, id = 1; i < N; run = run % 13 + 1, id++)
+	for (uint64_t run = 1, id = 1; i < N; run = run % 45 + 1, id++)
 		for (uint64_t k = 0; k < run && i < N; k++, i++) {
 			bids[i] = 4 * id + (k & 1);
 			nids[i] = (uint32_t)(id << 5 | 4);
 		}
-	ndb_file nf;
-	make(&nf, bids, N, nids, N);
+	tables t;
+	make(&t, bids, N, nids, N, 0);
 	for (uint64_t b = 0; b <= bids[N - 1] + 8; b++)
-		check_block(&nf, b);
+		check_block(&t, b);
 	for (uint32_t k = 0; k <= nids[N - 1] + 64; k++)
-		check_node(&nf, k);
-	drop(&nf);
-	/* shorter than one stride, and exactly one stride and one more */
-	for (size_t n = 1; n <= 17; n++) {
-		make(&nf, bids, n, nids, n);
+		check_node(&t, k);
+	check_cursors(&t);
+	drop(&t);
+	/* shorter than one group, and exactly one group and one more */
+	for (size_t n = 1; n <= NDB_GROUP + 1; n++) {
+		make(&t, bids, n, nids, n, 0);
 		for (uint64_t b = 0; b <= bids[n - 1] + 8; b++)
-			check_block(&nf, b);
+			check_block(&t, b);
 		for (uint32_t k = 0; k <= nids[n - 1] + 64; k++)
-			check_node(&nf, k);
-		drop(&nf);
+			check_node(&t, k);
+		check_cursors(&t);
+		drop(&t);
 	}
 }
 
@@ -163,36 +219,84 @@ static void an_id_listed_twice_finds_the_first(void **state)
 {
 	uint64_t bids[] = {4, 8, 9, 9, 12, 13};
 	uint32_t nids[] = {33, 33, 33, 97, 97};
-	ndb_file nf;
-	make(&nf, bids, 6, nids, 5); /* 8 and 9, 12 and 13: the same block once bit 0 is cleared */
-	assert_ptr_equal(ndb_find_block(&nf, 8), &nf.bbt[1]);
-	assert_ptr_equal(ndb_find_block(&nf, 9), &nf.bbt[1]);
-	assert_ptr_equal(ndb_find_block(&nf, 13), &nf.bbt[4]);
-	assert_ptr_equal(ndb_find_node(&nf, 33), &nf.nbt[0]);
-	assert_ptr_equal(ndb_find_node(&nf, 97), &nf.nbt[3]);
-	assert_null(ndb_find_node(&nf, 34));
-	assert_null(ndb_find_block(&nf, 16));
-	assert_null(ndb_find_block(&nf, 0));
-	drop(&nf);
+	tables t;
+	ndb_bbt_ent b;
+	ndb_nbt_ent n;
+	size_t at = 0;
+	make(&t, bids, 6, nids, 5, 0); /* 8 and 9, 12 and 13: the same block once bit 0 is cleared */
+	assert_true(ndb_find_block(&t.nf, 8, &b, &at));
+	assert_int_equal(at, 1);
+	assert_int_equal(b.bid, 8);
+	assert_true(ndb_find_block(&t.nf, 9, &b, &at));
+	assert_int_equal(at, 1);
+	assert_true(ndb_find_block(&t.nf, 13, &b, &at));
+	assert_int_equal(at, 4);
+	assert_int_equal(b.bid, 12);
+	assert_true(ndb_find_node(&t.nf, 33, &n, &at));
+	assert_int_equal(at, 0);
+	assert_true(ndb_find_node(&t.nf, 97, &n, NULL));
+	assert_int_equal(n.data, 12);
+	assert_false(ndb_find_node(&t.nf, 34, &n, NULL));
+	assert_false(ndb_find_block(&t.nf, 16, &b, NULL));
+	assert_false(ndb_find_block(&t.nf, 0, &b, NULL));
+	drop(&t);
 }
 
-static void empty_arrays_find_nothing(void **state)
+static void out_of_order_is_sorted_keeping_equal_keys_in_order(void **state)
 {
-	ndb_file nf;
-	make(&nf, NULL, 0, NULL, 0);
-	assert_null(nf.bbt_fence.key);
-	assert_null(ndb_find_block(&nf, 4));
-	assert_null(ndb_find_node(&nf, 33));
-	drop(&nf);
+	/* a damaged tree: keys out of order, one repeated, values telling the copies apart */
+	uint64_t keys[] = {40, 8, 24, 8, 16, 41, 4, 24, 8};
+	enum { N = sizeof keys / sizeof keys[0] };
+	ndb_table t;
+	ndb_table_init(&t, NDB_TABLE_BLOCKS, &fmt4k);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t v[4] = {keys[i], 1000 * i, i, 0};
+		assert_int_equal(ndb_table_add(&t, v), 0);
+	}
+	assert_true(t.unsorted);
+	assert_int_equal(ndb_table_finish(&t), 0);
+	/* sorted by bid without bit 0: 4, 8 (added 2nd, 4th, 9th), 16, 24 (3rd, 8th), 40, 41 */
+	static const size_t want[] = {6, 1, 3, 8, 4, 2, 7, 0, 5};
+	uint64_t v[4];
+	ndb_cursor c;
+	ndb_cursor_init(&c, &t, 0);
+	for (size_t i = 0; i < N; i++) {
+		assert_true(ndb_cursor_next(&c, v));
+		assert_int_equal(v[0], keys[want[i]]);
+		assert_int_equal(v[1], 1000 * want[i]);
+		assert_int_equal(v[2], want[i]);
+	}
+	assert_false(ndb_cursor_next(&c, v));
+	size_t at;
+	assert_true(ndb_table_find(&t, 8, v, &at));
+	assert_int_equal(at, 1);
+	assert_int_equal(v[1], 1000);
+	assert_true(ndb_table_find(&t, 41, v, &at)); /* 40 and 41: one block */
+	assert_int_equal(v[1], 0);
+	ndb_table_free(&t);
+}
+
+static void empty_tables_find_nothing(void **state)
+{
+	tables t;
+	ndb_bbt_ent b;
+	ndb_nbt_ent n;
+	make(&t, NULL, 0, NULL, 0, 0);
+	assert_int_equal(t.nf.bbt.n_groups, 0);
+	assert_false(ndb_find_block(&t.nf, 4, &b, NULL));
+	assert_false(ndb_find_node(&t.nf, 33, &n, NULL));
+	check_cursors(&t);
+	drop(&t);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_keys_with_duplicates),
-		cmocka_unit_test(runs_of_one_id_across_fences),
+		cmocka_unit_test(runs_of_one_id_across_groups),
 		cmocka_unit_test(an_id_listed_twice_finds_the_first),
-		cmocka_unit_test(empty_arrays_find_nothing),
+		cmocka_unit_test(out_of_order_is_sorted_keeping_equal_keys_in_order),
+		cmocka_unit_test(empty_tables_find_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "rng.h"
+
 #include "core/core.h"
 
 /* The malformed-file cases are built from format strings held in a table. */
@@ -89,6 +91,98 @@ static void filetime_calendar(void **state)
 	assert_int_equal(filetime_parse("2026-6-13T20:02:35Z", &ft), 0); /* strptime's spelling */
 	filetime_format(ft, out);
 	assert_string_equal(out, "2026-06-13T20:02:35Z");
+}
+
+/* The fast paths of filetime_parse (the fixed form "YYYY-MM-DDThh:mm:ssZ" read eight bytes at a
+ * time; the canonical prefix of the other forms) against strptime and timegm alone: on random
+ * times, on every edge of every field, and on those texts with characters changed, cut or
+ * added. Both must accept the same texts and give the same times. */
+
+static size_t date_checks;
+
+static void same_date(const char *text, size_t len)
+{
+	int64_t fast = 0, slow = 0, c = 0;
+	int rf = filetime_parse_n(text, len, &fast);
+	char copy[128];
+	assert_true(len < sizeof copy);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	if (memchr(text, '\0', len)) {
+		assert_int_equal(rf, -1);
+		return;
+	}
+	int rs = filetime_parse_slow(copy, &slow), rc = filetime_parse(copy, &c);
+	if (rf != rs || rc != rs || (rs == 0 && (fast != slow || c != slow)))
+		fail_msg("\"%s\": fast %d %lld, C string %d %lld, strptime %d %lld", copy, rf, (long long)fast, rc,
+		         (long long)c, rs, (long long)slow);
+	date_checks++;
+}
+
+static void filetime_fast_paths_match_strptime(void **state)
+{
+	static const char *years[] = {"0000", "0001", "0004", "1600", "1601", "1899", "1900", "1969", "1970",
+	                              "2000", "2023", "2024", "2100", "2400", "9999"};
+	char t[64];
+	/* every edge of every field, the rest ordinary */
+	for (size_t y = 0; y < sizeof years / sizeof *years; y++)
+		for (int mo = 0; mo <= 13; mo++)
+			for (int d = 0; d <= 32; d++) {
+				snprintf(t, sizeof t, "%s-%02d-%02dT%02d:%02d:%02dZ", years[y], mo, d, (int)(rng() % 25),
+				         (int)(rng() % 61), (int)(rng() % 63));
+				same_date(t, strlen(t));
+			}
+	for (int h = 0; h <= 25; h++)
+		for (int mi = 0; mi <= 61; mi++)
+			for (int se = 0; se <= 62; se += 1 + (int)(rng() % 3)) {
+				snprintf(t, sizeof t, "2024-02-29T%02d:%02d:%02dZ", h, mi, se);
+				same_date(t, strlen(t));
+			}
+	/* random times, in every form, then changed */
+	static const char alphabet[] = "0123456789-T:Z.+ xz/\x7f\x80\xff\t";
+	for (int i = 0; i < 200000; i++) {
+		/* a second from 1601 to 9999 */
+		int64_t secs = (int64_t)(rng() % 3067000u) * 86400 - INT64_C(11644473600) + (int64_t)(rng() % 86400);
+		time_t tt = (time_t)secs;
+		struct tm tm;
+		assert_non_null(gmtime_r(&tt, &tm));
+		size_t n = strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+		switch (rng() % 4) {
+		case 0: n += (size_t)snprintf(t + n, sizeof t - n, "Z"); break;
+		case 1: n += (size_t)snprintf(t + n, sizeof t - n, ".%0*uZ", (int)(1 + rng() % 9), rng() % 1000); break;
+		case 2: n += (size_t)snprintf(t + n, sizeof t - n, "%c%02u:%02u", rng() % 2 ? '+' : '-', rng() % 15, rng() % 60); break;
+		default: break; /* no zone */
+		}
+		same_date(t, n);
+		for (int k = (int)(rng() % 3); k >= 0; k--)
+			t[rng() % n] = alphabet[rng() % (sizeof alphabet - 1)];
+		same_date(t, n);
+		same_date(t, rng() % (n + 1));            /* cut */
+		t[n] = alphabet[rng() % (sizeof alphabet - 1)]; /* one more character */
+		same_date(t, n + 1);
+	}
+	same_date("2024-02-29T12:00:00Z\0", 21);
+	same_date("2024-02-29T12:00\0:00Z", 20);
+	assert_true(date_checks > 500000);
+}
+
+/* hex_encode, sixteen and eight bytes at a time, against snprintf's %02x at every length. */
+static void hex_encode_every_length(void **state)
+{
+	uint8_t data[100];
+	char out[2 * sizeof data + 2], ref[2 * sizeof data + 1];
+	for (int round = 0; round < 50; round++)
+		for (size_t len = 0; len <= sizeof data; len++) {
+			for (size_t i = 0; i < len; i++)
+				data[i] = (uint8_t)(round < 2 ? (round ? 0xff : i * 17) : rng());
+			for (size_t i = 0; i < len; i++)
+				snprintf(ref + 2 * i, 3, "%02x", data[i]);
+			ref[2 * len] = '\0';
+			memset(out, '#', sizeof out);
+			hex_encode(data, len, out);
+			assert_string_equal(out, ref);
+			assert_int_equal(out[2 * len + 1], '#'); /* nothing written past the NUL */
+		}
 }
 
 static char *temp_path(const char *name)
@@ -670,6 +764,8 @@ int main(void)
 		cmocka_unit_test(hex_and_guid_helpers),
 		cmocka_unit_test(filetime_round_trip),
 		cmocka_unit_test(filetime_calendar),
+		cmocka_unit_test(filetime_fast_paths_match_strptime),
+		cmocka_unit_test(hex_encode_every_length),
 		cmocka_unit_test(write_read_write_is_lossless),
 		cmocka_unit_test(load_for_comparison_is_compact),
 		cmocka_unit_test(item_lines_in_one_buffer_or_by_fields_agree),

@@ -39,7 +39,7 @@ static int cmp_ib(const void *a, const void *b)
 	return x->ib < y->ib ? -1 : x->ib > y->ib;
 }
 
-/* One piece of the file: blocks [first, end) of the offset-sorted array lie in [off, off + len). */
+/* One piece of the file: blocks [first, end) of the offset-sorted blocks lie in [off, off + len). */
 typedef struct {
 	size_t first, end;
 	uint64_t off;
@@ -48,6 +48,7 @@ typedef struct {
 
 typedef struct {
 	ndb_file *nf;
+	const ndb_bbt_ent *blocks; /* every block, in offset order */
 	const piece *pieces;
 	size_t n_pieces, stride, start;
 	bool ok;
@@ -80,7 +81,7 @@ static void *work(void *arg)
 		w->read_wall += now(CLOCK_MONOTONIC) - t0;
 		double c0 = now(CLOCK_THREAD_CPUTIME_ID), w0 = now(CLOCK_MONOTONIC);
 		for (size_t i = pc->first; i < pc->end; i++) {
-			const ndb_bbt_ent *b = &nf->bbt[i];
+			const ndb_bbt_ent *b = &w->blocks[i];
 			size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
 			if (total > f->blk_max || b->ib < pc->off || b->ib - pc->off + total > pc->len)
 				continue; /* not a block (damage) */
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 	ndb_report rep;
 	or_error err = {0};
 	piece *pieces = NULL;
+	ndb_bbt_ent *blocks = NULL;
 	size_t n_pieces = 0, cap_pieces = 0;
 	int threads = 1, status = 3;
 	if (argc == 4 && strcmp(argv[1], "-j") == 0) {
@@ -144,15 +146,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ostinflate: %s: %s format, whose blocks are not compressed\n", argv[1], f->name);
 		goto out;
 	}
-	/* in file order (the lookups, whose fence keys this leaves stale, are not used after this),
-	 * cut into pieces of at most CHUNK bytes, each starting at a block */
-	qsort(nf.bbt, nf.n_bbt, sizeof *nf.bbt, cmp_ib);
+	/* unpacked, in file order, cut into pieces of at most CHUNK bytes, each starting at a block */
+	size_t n_blocks = nf.bbt.n;
+	if (!(blocks = malloc((n_blocks ? n_blocks : 1) * sizeof *blocks))) {
+		fprintf(stderr, "ostinflate: out of memory\n");
+		goto out;
+	}
+	ndb_cursor c;
+	uint64_t v[4];
+	ndb_cursor_init(&c, &nf.bbt, 0);
+	for (size_t k = 0; ndb_cursor_next(&c, v); k++)
+		blocks[k] = ndb_bbt_of(v);
+	qsort(blocks, n_blocks, sizeof *blocks, cmp_ib);
 	size_t i = 0;
-	while (i < nf.n_bbt && nf.bbt[i].ib < nf.size) {
-		uint64_t off = nf.bbt[i].ib;
+	while (i < n_blocks && blocks[i].ib < nf.size) {
+		uint64_t off = blocks[i].ib;
 		size_t len = nf.size - off < CHUNK ? (size_t)(nf.size - off) : CHUNK, first = i;
-		for (; i < nf.n_bbt; i++) {
-			const ndb_bbt_ent *b = &nf.bbt[i];
+		for (; i < n_blocks; i++) {
+			const ndb_bbt_ent *b = &blocks[i];
 			size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
 			if (total <= f->blk_max && b->ib - off + total > len)
 				break;
@@ -172,13 +183,13 @@ int main(int argc, char **argv)
 	memset(w, 0, sizeof w);
 	double wall0 = now(CLOCK_MONOTONIC);
 	for (int t = 0; t < threads; t++) {
-		w[t] = (worker){.nf = &nf, .pieces = pieces, .n_pieces = n_pieces, .stride = (size_t)threads,
+		w[t] = (worker){.nf = &nf, .blocks = blocks, .pieces = pieces, .n_pieces = n_pieces, .stride = (size_t)threads,
 		                .start = (size_t)t};
 		if (t > 0)
 			started[t] = or_thread_create(&th[t], work, &w[t]) == 0;
 	}
 	work(&w[0]);
-	uint64_t n_blocks = 0, bytes_in = 0, bytes_out = 0, failed = 0;
+	uint64_t n_inflated = 0, bytes_in = 0, bytes_out = 0, failed = 0;
 	double cpu = 0, wall = 0, read_wall = 0;
 	bool ok = true;
 	for (int t = 0; t < threads; t++) {
@@ -190,7 +201,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ostinflate: %s\n", w[t].error);
 			ok = false;
 		}
-		n_blocks += w[t].n_blocks;
+		n_inflated += w[t].n_blocks;
 		bytes_in += w[t].bytes_in;
 		bytes_out += w[t].bytes_out;
 		failed += w[t].failed;
@@ -207,11 +218,12 @@ int main(int argc, char **argv)
 		snprintf(how, sizeof how, " on %d threads, reads included", threads);
 	printf("ostinflate: %llu compressed blocks, %llu bytes inflated to %llu, inflate %.3f s CPU, %.3f s wall%s; "
 	       "read %.3f s; %llu blocks did not inflate\n",
-	       (unsigned long long)n_blocks, (unsigned long long)bytes_in, (unsigned long long)bytes_out, cpu, wall, how,
+	       (unsigned long long)n_inflated, (unsigned long long)bytes_in, (unsigned long long)bytes_out, cpu, wall, how,
 	       read_wall, (unsigned long long)failed);
-	status = n_blocks ? 0 : 3;
+	status = n_inflated ? 0 : 3;
 out:
 	free(pieces);
+	free(blocks);
 	ndb_close(&nf);
 	ndb_report_free(&rep);
 	return status;
