@@ -605,16 +605,7 @@ static int get_time(obj_t o, key_id k, int64_t *ft)
 	int r = field_str(o, k, &v, &n);
 	if (r <= 0)
 		return r;
-	char small[64]; /* filetime_parse reads a NUL-terminated string */
-	char *text = n < sizeof small ? small : malloc(n + 1);
-	if (!text)
-		return -1;
-	memcpy(text, v, n);
-	text[n] = '\0';
-	r = filetime_parse(text, ft) != 0 ? -1 : 1;
-	if (text != small)
-		free(text);
-	return r;
+	return filetime_parse_n(v, n, ft) != 0 ? -1 : 1;
 }
 
 /* "repaired": a list of field names (an array: never on the fast path). 0 ok, -1 malformed. */

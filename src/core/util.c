@@ -74,12 +74,15 @@ void hex_encode(const uint8_t *data, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+/* value + 1 of each hex digit, either case (0: not a digit) */
+#define HEX_RUN(c0, v0) [c0] = v0 + 1, [c0 + 1] = v0 + 2, [c0 + 2] = v0 + 3, [c0 + 3] = v0 + 4, [c0 + 4] = v0 + 5
+static const uint8_t hex_table[256] = {
+	HEX_RUN('0', 0), HEX_RUN('5', 5), HEX_RUN('a', 10), ['f'] = 16, HEX_RUN('A', 10), ['F'] = 16,
+};
+
 static int hex_digit(char c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
+	return (int)hex_table[(unsigned char)c] - 1;
 }
 
 int hex_decode(const char *hex, uint8_t *out, size_t max)
@@ -91,13 +94,14 @@ int hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max)
 {
 	if (n % 2 || n / 2 > max)
 		return -1;
+	const unsigned char *p = (const unsigned char *)hex;
+	unsigned bad = 0;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		unsigned hi = hex_table[p[2 * i]], lo = hex_table[p[2 * i + 1]];
+		bad |= (hi - 1) | (lo - 1); /* a non-digit's 0 - 1 sets the high bits */
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
-	return (int)(n / 2);
+	return bad > 15 ? -1 : (int)(n / 2);
 }
 
 /* Base64 of either alphabet (RFC 4648 sections 4 and 5: EWS ids use "+/", Graph ids "-_"), with

@@ -1,6 +1,7 @@
 /* The snapshot model and its file form: helpers, and a lossless write/read round trip. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,26 @@ static void hex_and_guid_helpers(void **state)
 	assert_int_equal(guid_parse(text, g2), 0);
 	assert_memory_equal(g, g2, 16);
 	assert_int_equal(guid_parse("7a2da66a-3a1b-44c5-9d53-431fbea2940", g2), -1);
+}
+
+/* Every pair of bytes, as the whole text and in the middle of a longer one: hex_decode_n takes
+ * exactly the pairs of hex digits (either case), with the value strtoul gives them. */
+static void hex_decode_every_pair(void **state)
+{
+	(void)state;
+	for (int a = 0; a < 256; a++)
+		for (int b = 0; b < 256; b++) {
+			char t[8] = {'a', 'B', (char)a, (char)b, '0', '9', 0, 0};
+			uint8_t out[3];
+			bool digits = strchr("0123456789abcdefABCDEF", a) && strchr("0123456789abcdefABCDEF", b) && a && b;
+			int want = digits ? 3 : -1;
+			assert_int_equal(hex_decode_n(t, 6, out, 3), want);
+			assert_int_equal(hex_decode_n(t + 2, 2, out, 1), digits ? 1 : -1);
+			if (digits) {
+				char pair[3] = {(char)a, (char)b, 0};
+				assert_int_equal(out[0], strtoul(pair, NULL, 16));
+			}
+		}
 }
 
 static void filetime_round_trip(void **state)
@@ -762,6 +783,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hex_and_guid_helpers),
+		cmocka_unit_test(hex_decode_every_pair),
 		cmocka_unit_test(filetime_round_trip),
 		cmocka_unit_test(filetime_calendar),
 		cmocka_unit_test(filetime_fast_paths_match_strptime),
