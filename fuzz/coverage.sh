@@ -12,7 +12,7 @@ for t in ost ews_parse snapshot fixture manifest; do
 	case $t in
 	ost) src="src/ost/reader.c src/ost/pff.c src/ost/keys.c src/ost/roles.c" ;;
 	ews_parse) src="src/ews/parse.c" ;;
-	snapshot) src="src/core/snapshot_read.c src/core/snapshot_write.c" ;;
+	snapshot) src="src/core/snapshot_read.c src/core/snapshot_lines.c src/core/snapshot_write.c" ;;
 	fixture) src="tools/fixture/fixture.c tools/fixture/fixture_gen.c tools/fixture/fixture_snapshot.c tools/fixture/fixture_util.c" ;;
 	manifest) src="src/batch/manifest.c" ;;
 	esac
