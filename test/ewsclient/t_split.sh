@@ -53,10 +53,11 @@ per_folder ffour >"$WORK/ffour.order"
 cmp -s "$WORK/fone.order" "$WORK/ffour.order" || fail "the folders read in parts list their items in another order"
 # The same with the waiting parts' items spilled to temporary files (a budget of 1 byte), the
 # snapshot on standard output and TMPDIR a folder of its own: the same lines in the same order,
-# and nothing left in TMPDIR.
+# and nothing left in TMPDIR. Pages of 25 items, so that every part has several and later parts
+# hold pages while the first still reads.
 mkdir "$WORK/tmp"
 OSTRECON_TEST_SPILL_BYTES=1 TMPDIR="$WORK/tmp" timeout 300 "$OSTRECON" server --no-progress --url "$(url)" \
-	--mailbox "$ADDR" --auth basic --user sp --password-file "$PW" --finditem --split-threshold 500 -vvv -o - \
+	--mailbox "$ADDR" --auth basic --user sp --password-file "$PW" --finditem --split-threshold 500 --page-size 25 -vvv -o - \
 	>"$WORK/fspill.jsonl" 2>"$WORK/fspill.log"
 RC=$? name=fspill
 expect_rc 0 "FindItem, parts spilled"

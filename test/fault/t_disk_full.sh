@@ -55,7 +55,9 @@ refused stdout-diff "standard output\|cannot write"
 
 # A folder read in parts whose held items spill (a budget of 1 byte) to a temporary file that
 # cannot be written: the snapshot on standard output, so that the spill file is in TMPDIR. Exit 3,
-# an error that names the temporary file's cause, nothing left in TMPDIR.
+# an error that names the temporary file's cause, nothing left in TMPDIR. Pages of 25 items give
+# each part several pages, so that later parts hold pages while the first one still reads (with
+# one page a part, parts that happen to end in order hold nothing).
 "$PY" "$ROOT/tools/ewsserver/genmailbox.py" --mailbox alice@example.com --folders 4 --items 3000 --seed 5 \
 	-o "$WORK/big.jsonl" || fail "genmailbox"
 start_server big --mailbox "$WORK/big.jsonl" $(users_args)
@@ -64,7 +66,7 @@ mkdir "$WORK/spill"
 spill_pull() {
 	limited "$1" env OSTRECON_TEST_SPILL_BYTES=1 TMPDIR="$2" timeout 300 "$OSTRECON" server --no-progress \
 		--url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
-		--split-threshold 500 --concurrency 4 -o - >/dev/null 2>"$WORK/$3.log"
+		--split-threshold 500 --concurrency 4 --page-size 25 -o - >/dev/null 2>"$WORK/$3.log"
 	RC=$?
 	[ "$RC" -eq 3 ] || { cat "$WORK/$3.log"; fail "$3: exit $RC, expected 3"; }
 	grep -q "a temporary file in $2 (items of a folder read in parts) failed: $4" "$WORK/$3.log" ||

@@ -61,10 +61,12 @@ per_folder mfour >"$WORK/mfour.order"
 cmp -s "$WORK/mone.order" "$WORK/mfour.order" || fail "the folders read in parts list their items in another order"
 # Held parts spill to a temporary file (a budget of 1 byte: every page a held part gets): the
 # same lines in the same order, the end line's counts too, and no file left beside the snapshot.
+# Pages of 25 items, so that every part has several and later parts hold pages while the first
+# still reads.
 mkdir "$WORK/spill"
 ls -A "$WORK/spill" >"$WORK/spill.before"
 OSTRECON_TEST_SPILL_BYTES=1 timeout 300 "$OSTRECON" server --api graph --graph-url "http://127.0.0.1:$PORT/v1.0" \
-	--no-progress --mailbox "$ADDR" --token-file "$TOK" --graph-api mail --no-delta --split-threshold 500 -vvv \
+	--no-progress --mailbox "$ADDR" --token-file "$TOK" --graph-api mail --no-delta --split-threshold 500 --page-size 25 -vvv \
 	-o "$WORK/spill/mspill.jsonl" >"$WORK/mspill.log" 2>&1
 RC=$? name=mspill
 expect_rc 0 "mail API, 4 parts spilled"
