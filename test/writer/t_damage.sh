@@ -30,7 +30,7 @@ for mode in bad-block-crc truncate bad-btree-pointer zero-page unreadable-messag
 		bounded "pffexport $mode $fmt" pffexport -q -t "$tmp/x.$mode.$fmt" "$out"
 		if [ "$fmt" != ost4k ] && command -v readpst >/dev/null; then
 			mkdir -p "$tmp/r.$mode.$fmt"
-			bounded "readpst $mode $fmt" readpst -q -r -e -o "$tmp/r.$mode.$fmt" "$out"
+			bounded "readpst $mode $fmt" readpst -j 0 -q -r -e -o "$tmp/r.$mode.$fmt" "$out"
 		fi
 		if [ "$mode" = unreadable-message ]; then
 			# everything but the reported message comes out
