@@ -149,6 +149,14 @@ int b64_decode_n(const char *text, size_t len, uint8_t *out, size_t max);
 /* The general decoder alone, without the fast loop of whole groups: for tests that hold the two
  * equal. */
 int b64_decode_slow(const char *text, size_t len, uint8_t *out, size_t max);
+/* Writes code point cp (at most 0x10FFFF) as UTF-8 at w; returns the byte after it (1 to 4 written). */
+char *utf8_put(char *w, uint32_t cp);
+/* One escape of a JSON string: p is the byte after its backslash, end the end of the string.
+ * Writes the text it stands for at *w (advancing *w; never more bytes than the escape takes) and
+ * returns the byte after the escape; NULL, with nothing written, for an escape the caller does not
+ * take: an unknown letter, \u without four hex digits, \u0000, a lone surrogate, and any surrogate
+ * when `pairs` is false (with it true, a high and a low surrogate in a row make one code point). */
+const char *json_escape_decode(const char *p, const char *end, bool pairs, char **w);
 /* GUID as stored on disk (little-endian first three fields) -> "6aa62d7a-..." text (37 bytes). */
 void guid_format(const uint8_t guid[16], char out[37]);
 int guid_parse(const char *text, uint8_t guid[16]);

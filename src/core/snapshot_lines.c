@@ -131,43 +131,6 @@ static const char *plain_run(const char *p, const char *end)
 	return p;
 }
 
-static int hex4(const char *p, const char *end, unsigned *out)
-{
-	if (end - p < 4)
-		return -1;
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-		v <<= 4;
-		if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-		else return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static char *put_utf8(char *w, unsigned cp)
-{
-	if (cp < 0x80) {
-		*w++ = (char)cp;
-	} else if (cp < 0x800) {
-		*w++ = (char)(0xc0 | cp >> 6);
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*w++ = (char)(0xe0 | cp >> 12);
-		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*w++ = (char)(0xf0 | cp >> 18);
-		*w++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*w++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return w;
-}
-
 /* Length of the valid UTF-8 sequence at p (non-ASCII lead byte), 0 when invalid. */
 static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 {
@@ -205,37 +168,9 @@ static const char *fast_string_escaped(fast_obj *o, const char *p, const char *e
 		}
 		if (c < 0x20)
 			return NULL;
-		if (c == '\\') {
-			if (++p >= end)
+		if (c == '\\') { /* never longer than the escape it replaces */
+			if (!(p = json_escape_decode(p + 1, end, true, &w)))
 				return NULL;
-			switch (*p++) {
-			case '"': *w++ = '"'; break;
-			case '\\': *w++ = '\\'; break;
-			case '/': *w++ = '/'; break;
-			case 'b': *w++ = '\b'; break;
-			case 'f': *w++ = '\f'; break;
-			case 'n': *w++ = '\n'; break;
-			case 'r': *w++ = '\r'; break;
-			case 't': *w++ = '\t'; break;
-			case 'u': {
-				unsigned cp, lo;
-				if (hex4(p, end, &cp) != 0 || cp == 0)
-					return NULL;
-				p += 4;
-				if (cp >= 0xdc00 && cp <= 0xdfff)
-					return NULL;
-				if (cp >= 0xd800 && cp <= 0xdbff) {
-					if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, end, &lo) != 0 ||
-					    lo < 0xdc00 || lo > 0xdfff)
-						return NULL;
-					p += 6;
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				}
-				w = put_utf8(w, cp); /* never longer than the escape it replaces */
-				break;
-			}
-			default: return NULL;
-			}
 			continue;
 		}
 		if (c < 0x80) {

@@ -213,6 +213,70 @@ int b64_decode_slow(const char *text, size_t len, uint8_t *out, size_t max)
 	return b64_decode_general(p, p + len, out, 0, max);
 }
 
+char *utf8_put(char *w, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*w++ = (char)cp;
+	} else if (cp < 0x800) {
+		*w++ = (char)(0xc0 | cp >> 6);
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*w++ = (char)(0xe0 | cp >> 12);
+		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*w++ = (char)(0xf0 | cp >> 18);
+		*w++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*w++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
+	}
+	return w;
+}
+
+/* The four hex digits at p (end permitting) in *out; -1 for anything else. */
+static int hex4(const char *p, const char *end, uint32_t *out)
+{
+	if (end - p < 4)
+		return -1;
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++) {
+		int d = hex_digit(p[i]);
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint32_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+const char *json_escape_decode(const char *p, const char *end, bool pairs, char **w)
+{
+	static const char plain[128] = {['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b',
+	                                ['f'] = '\f', ['n'] = '\n', ['r'] = '\r', ['t'] = '\t'};
+	if (p >= end)
+		return NULL;
+	unsigned char c = (unsigned char)*p;
+	if (c != 'u') {
+		if (c >= 128 || !plain[c])
+			return NULL;
+		*(*w)++ = plain[c];
+		return p + 1;
+	}
+	uint32_t cp, lo;
+	if (hex4(p + 1, end, &cp) != 0 || cp == 0)
+		return NULL;
+	p += 5;
+	if (cp >= 0xd800 && cp <= 0xdfff) {
+		if (!pairs || cp >= 0xdc00 || end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+		    hex4(p + 2, end, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+			return NULL;
+		p += 6;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	*w = utf8_put(*w, cp);
+	return p;
+}
+
 void guid_format(const uint8_t g[16], char out[37])
 {
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",

@@ -66,12 +66,6 @@ static inline __attribute__((always_inline)) const unsigned char *find_special(c
 	return p;
 }
 
-static int hex_value(unsigned c)
-{
-	return c >= '0' && c <= '9' ? (int)(c - '0') : c >= 'a' && c <= 'f' ? (int)(c - 'a' + 10)
-	       : c >= 'A' && c <= 'F' ? (int)(c - 'A' + 10) : -1;
-}
-
 /* A string with escapes (or a control character, or no end) from start, whose first '\\' (or
  * control character) is at p: as string() below. Out of line, so that the common string without
  * escapes costs no more than finding its end. */
@@ -113,44 +107,11 @@ static __attribute__((noinline)) const unsigned char *string_escaped(const unsig
 			q += run;
 			continue;
 		}
-		unsigned c = q[1];
-		q += 2;
-		switch (c) {
-		case '"': *d++ = '"'; break;
-		case '\\': *d++ = '\\'; break;
-		case '/': *d++ = '/'; break;
-		case 'b': *d++ = '\b'; break;
-		case 'f': *d++ = '\f'; break;
-		case 'n': *d++ = '\n'; break;
-		case 'r': *d++ = '\r'; break;
-		case 't': *d++ = '\t'; break;
-		case 'u': {
-			if (end - q < 4)
-				return NULL;
-			unsigned cp = 0;
-			for (int i = 0; i < 4; i++) {
-				int v = hex_value(q[i]);
-				if (v < 0)
-					return NULL;
-				cp = cp << 4 | (unsigned)v;
-			}
-			q += 4;
-			if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF)) /* yajl's own ways with these */
-				return NULL;
-			if (cp < 0x80) {
-				*d++ = (unsigned char)cp;
-			} else if (cp < 0x800) {
-				*d++ = (unsigned char)(0xC0 | cp >> 6);
-				*d++ = (unsigned char)(0x80 | (cp & 0x3F));
-			} else {
-				*d++ = (unsigned char)(0xE0 | cp >> 12);
-				*d++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-				*d++ = (unsigned char)(0x80 | (cp & 0x3F));
-			}
-			break;
-		}
-		default: return NULL;
-		}
+		/* surrogates, even in pairs, and \u0000 are left to yajl's own ways with them */
+		char *w = (char *)d;
+		if (!(q = (const unsigned char *)json_escape_decode((const char *)q + 1, (const char *)end, false, &w)))
+			return NULL;
+		d = (unsigned char *)w;
 	}
 	*out = buf->data;
 	*out_len = (size_t)(d - buf->data);

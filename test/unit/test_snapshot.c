@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "rng.h"
 
@@ -58,6 +59,84 @@ static void hex_decode_every_pair(void **state)
 				assert_int_equal(out[0], strtoul(pair, NULL, 16));
 			}
 		}
+}
+
+/* jansson's reading of the JSON string "\<esc>" into out (NUL-free), or -1 where it refuses it. */
+static int jansson_unescape(const char *esc, size_t esc_len, char *out, size_t max)
+{
+	char text[64];
+	assert_true(esc_len + 4 < sizeof text);
+	text[0] = '"';
+	text[1] = '\\';
+	memcpy(text + 2, esc, esc_len);
+	text[esc_len + 2] = '"';
+	json_t *j = json_loadb(text, esc_len + 3, JSON_DECODE_ANY, NULL);
+	if (!j)
+		return -1;
+	size_t n = json_string_length(j);
+	int r = n <= max ? (int)n : -1;
+	if (r >= 0)
+		memcpy(out, json_string_value(j), n);
+	json_decref(j);
+	return r;
+}
+
+/* Holds json_escape_decode to jansson on one escape: the same text when it takes it, and a refusal
+ * only for what it is documented to refuse. */
+static void check_escape(const char *esc, size_t len, bool pairs)
+{
+	char mine[16], theirs[16], *w = mine;
+	const char *end = json_escape_decode(esc, esc + len, pairs, &w);
+	int want = jansson_unescape(esc, len, theirs, sizeof theirs);
+	if (!end) {
+		assert_true(w == mine); /* nothing written */
+		uint32_t cp = len >= 5 && esc[0] == 'u' ? (uint32_t)strtoul((char[5]){esc[1], esc[2], esc[3], esc[4], 0}, NULL, 16) : 1;
+		bool surrogate = cp >= 0xd800 && cp <= 0xdfff;
+		/* refused: what jansson refuses too, \u0000, or a surrogate when pairs are not taken */
+		assert_true(want < 0 || cp == 0 || (surrogate && !pairs));
+		return;
+	}
+	assert_int_not_equal(want, -1);
+	size_t used = (size_t)(end - esc);
+	assert_int_equal(used, len);
+	assert_int_equal(w - mine, want);
+	assert_memory_equal(mine, theirs, (size_t)want);
+	assert_true((size_t)(w - mine) <= len + 1); /* never longer than the escape with its backslash */
+}
+
+static void json_escapes_read_as_jansson_reads_them(void **state)
+{
+	(void)state;
+	for (int c = 1; c < 256; c++) { /* every byte after the backslash */
+		char e[1] = {(char)c};
+		check_escape(e, 1, true);
+		check_escape(e, 1, false);
+	}
+	for (uint32_t cp = 0; cp < 0x10000; cp++) { /* every \uXXXX, in both cases of its digits */
+		char e[6];
+		snprintf(e, sizeof e, "u%04x", (unsigned)cp);
+		check_escape(e, 5, true);
+		check_escape(e, 5, false);
+		snprintf(e, sizeof e, "u%04X", (unsigned)cp);
+		check_escape(e, 5, true);
+	}
+	for (int i = 0; i < 200000; i++) { /* surrogate pairs, right and wrong */
+		uint32_t hi = 0xd800 + rng() % 0x800, lo = 0xd800 + rng() % 0x800;
+		if (i % 3 == 0)
+			lo = rng() % 0x10000;
+		char e[16];
+		snprintf(e, sizeof e, "u%04x\\u%04x", (unsigned)hi, (unsigned)lo);
+		check_escape(e, 11, true);
+		check_escape(e, 11, false);
+	}
+	const char *bad[] = {"u12", "u12g4", "u", "x", "u+123", "u 123"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char out[8], *w = out;
+		assert_null(json_escape_decode(bad[i], bad[i] + strlen(bad[i]), true, &w));
+	}
+	char out[8], *w = out; /* a pair cut by the end of the string is refused */
+	assert_null(json_escape_decode("ud83d\\ude0", "ud83d\\ude0" + 10, true, &w));
+	assert_true(w == out);
 }
 
 static void filetime_round_trip(void **state)
@@ -784,6 +863,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hex_and_guid_helpers),
 		cmocka_unit_test(hex_decode_every_pair),
+		cmocka_unit_test(json_escapes_read_as_jansson_reads_them),
 		cmocka_unit_test(filetime_round_trip),
 		cmocka_unit_test(filetime_calendar),
 		cmocka_unit_test(filetime_fast_paths_match_strptime),
