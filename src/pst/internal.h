@@ -51,4 +51,17 @@ struct pst_ndb {
 int pst_write_chunks(pst_ndb *f, const uint64_t *bids, const uint32_t *sizes, size_t n, uint64_t *bid,
                      or_error *err);
 
+/* The page types of [MS-PST] 2.2.2.7.1 that ndb.c and btree.c write. */
+#define PTYPE_BBT 0x80
+#define PTYPE_NBT 0x81
+
+/* Shared by ndb.c and btree.c: a page of type ptype written at ib with its trailer; space taken
+ * from the end of the file; the error of a failed spill file; an NBTENTRY's 32 bytes; and the two
+ * B-trees written from the spilled entries (pst_ndb_finish). */
+int pst_write_page(pst_ndb *f, uint8_t *pg, uint8_t ptype, uint64_t ib, uint64_t bid, or_error *err);
+int pst_alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_error *err);
+int pst_spill_fail(pst_ndb *f, or_error *err);
+void pst_nbt_bytes(const pst_nbt_entry *n, uint8_t e[32]);
+int pst_write_btrees(pst_ndb *f, or_error *err);
+
 #endif

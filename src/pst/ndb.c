@@ -2,8 +2,8 @@
  * trees (SLBLOCK/SIBLOCK), the node and block B-trees, allocation maps and the header. Space is
  * taken from the end of the file only, so each allocation map page is written as soon as the file
  * grows past the region it covers. The B-tree entries of blocks and messages go to a spill file in
- * key order and the B-trees are built from it page by page at the end: memory does not grow with
- * the file (one page per B-tree level, and an entry per folder or internal node). */
+ * key order, and btree.c builds the B-trees from it page by page at the end: memory does not grow
+ * with the file (one page per B-tree level, and an entry per folder or internal node). */
 #include "internal.h"
 
 #include <errno.h>
@@ -14,8 +14,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define PTYPE_BBT 0x80
-#define PTYPE_NBT 0x81
 #define PTYPE_FMAP 0x82
 #define PTYPE_PMAP 0x83
 #define PTYPE_AMAP 0x84
@@ -258,7 +256,7 @@ static int write_at(pst_ndb *f, uint64_t ib, const void *p, size_t n, or_error *
 
 /* ---------------------------------------------------------------- maps */
 
-static int write_page(pst_ndb *f, uint8_t *pg, uint8_t ptype, uint64_t ib, uint64_t bid, or_error *err)
+int pst_write_page(pst_ndb *f, uint8_t *pg, uint8_t ptype, uint64_t ib, uint64_t bid, or_error *err)
 {
 	uint8_t *t = pg + f->body;
 	t[0] = ptype;
@@ -307,7 +305,7 @@ static int write_fmap(pst_ndb *f, uint64_t base, or_error *err)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	memcpy(pg, f->fmap, f->fmap_n);
 	uint64_t ib = region_start(f, base) + 2u * f->page;
-	int rc = write_page(f, pg, PTYPE_FMAP, ib, ib, err);
+	int rc = pst_write_page(f, pg, PTYPE_FMAP, ib, ib, err);
 	free(pg);
 	f->fmap_n = 0;
 	return rc;
@@ -332,15 +330,15 @@ static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
 	if (!pg)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	memcpy(pg, f->amap, f->body);
-	int rc = write_page(f, pg, PTYPE_AMAP, start, start, err);
+	int rc = pst_write_page(f, pg, PTYPE_AMAP, start, start, err);
 	if (rc == 0 && region_has_pmap(f, f->region)) {
 		/* PMaps are deprecated: every page marked allocated, as [MS-PST] asks */
 		memset(pg, 0xFF, f->page);
-		rc = write_page(f, pg, PTYPE_PMAP, start + f->page, start + f->page, err);
+		rc = pst_write_page(f, pg, PTYPE_PMAP, start + f->page, start + f->page, err);
 	}
 	if (rc == 0 && region_has_fpmap(f, f->region)) {
 		memset(pg, 0xFF, f->page);
-		rc = write_page(f, pg, PTYPE_FPMAP, start + 3u * f->page, start + 3u * f->page, err);
+		rc = pst_write_page(f, pg, PTYPE_FPMAP, start + 3u * f->page, start + 3u * f->page, err);
 	}
 	free(pg);
 	if (rc == 0 && f->format != PST_FMT_OST4K && f->region >= FMAP_FIRST) {
@@ -354,7 +352,7 @@ static int flush_region(pst_ndb *f, uint64_t end, or_error *err)
 }
 
 /* Room for len bytes aligned to al at the end of the file, never over a map page. */
-static int alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_error *err)
+int pst_alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_error *err)
 {
 	for (;;) {
 		uint64_t at = (f->cursor + al - 1) / al * al;
@@ -381,7 +379,7 @@ static int alloc_space(pst_ndb *f, uint64_t len, uint32_t al, uint64_t *ib, or_e
 
 /* ---------------------------------------------------------------- entries */
 
-static int spill_fail(pst_ndb *f, or_error *err)
+int pst_spill_fail(pst_ndb *f, or_error *err)
 {
 	return or_fail(err, OR_ERR_IO, "cannot write a temporary file beside %s: %s", f->path, strerror(errno ? errno : EIO));
 }
@@ -395,13 +393,13 @@ static int add_bbt(pst_ndb *f, uint64_t bid, uint64_t ib, uint16_t cb, uint16_t 
 	pst_put16(e + 16, cb);
 	pst_put16(e + 18, cref);
 	if (fwrite(e, 1, sizeof e, f->spill_bbt) != sizeof e)
-		return spill_fail(f, err);
+		return pst_spill_fail(f, err);
 	f->n_bbt++;
 	return 0;
 }
 
 /* An NBTENTRY ([MS-PST] 2.2.2.7.7.4): nid, bidData, bidSub, nidParent, padding. */
-static void nbt_bytes(const pst_nbt_entry *n, uint8_t e[32])
+void pst_nbt_bytes(const pst_nbt_entry *n, uint8_t e[32])
 {
 	pst_put64(e, n->nid);
 	pst_put64(e + 8, n->bid_data);
@@ -419,9 +417,9 @@ int pst_add_node(pst_ndb *f, uint32_t nid, uint32_t parent, uint64_t bid_data, u
 	if ((type == PST_NID_TYPE_NORMAL_MESSAGE || type == PST_NID_TYPE_ASSOC_MESSAGE) &&
 	    (f->n_nbt_spilled == 0 || nid > f->last_spilled_nid)) {
 		uint8_t e[32];
-		nbt_bytes(&n, e);
+		pst_nbt_bytes(&n, e);
 		if (fwrite(e, 1, sizeof e, f->spill_nbt) != sizeof e)
-			return spill_fail(f, err);
+			return pst_spill_fail(f, err);
 		f->n_nbt_spilled++;
 		f->last_spilled_nid = nid;
 		return 0;
@@ -469,7 +467,7 @@ int pst_write_block(pst_ndb *f, const uint8_t *data, size_t len, bool internal, 
 	uint8_t *blk = f->blk;
 	*bid = f->next_bid | (internal ? 2u : 0u);
 	f->next_bid += 4;
-	if ((rc = alloc_space(f, total, f->align, &ib, err)) != 0) {
+	if ((rc = pst_alloc_space(f, total, f->align, &ib, err)) != 0) {
 		free(zbuf);
 		return rc;
 	}
@@ -735,198 +733,6 @@ int pst_write_subnodes(pst_ndb *f, pst_subnode *s, size_t n, uint64_t *bid, or_e
 	return rc;
 }
 
-/* ---------------------------------------------------------------- B-trees */
-
-#define BT_MAX_LEVELS 8 /* 20 entries a page at the least: 20^8 is more than any file holds */
-
-/* A B-tree bulk-loaded from its leaf entries in key order: one open page per level; a full page is
- * written and its first key and place go up as an entry of the level above. */
-typedef struct {
-	pst_ndb *f;
-	uint8_t ptype;
-	size_t leaf_ent;
-	struct {
-		uint8_t *pg;
-		size_t n, per, ent;
-		uint64_t written;
-	} lv[BT_MAX_LEVELS];
-	int top;
-	uint64_t root_ib, root_bid, leaf_ib;
-} bt_builder;
-
-static int bt_push(bt_builder *b, int level, const uint8_t *ent, or_error *err);
-
-/* Writes level `level`'s open page; unless it is the root, its first key goes up. */
-static int bt_write_page(bt_builder *b, int level, bool root, or_error *err)
-{
-	pst_ndb *f = b->f;
-	uint8_t *pg = b->lv[level].pg;
-	size_t cnt = b->lv[level].n, per = b->lv[level].per, ent = b->lv[level].ent;
-	memset(pg + cnt * ent, 0, f->page - cnt * ent);
-	uint8_t *m = pg + f->bt_area;
-	if (f->page == 4096) {
-		pst_put16(m, (uint16_t)cnt);
-		pst_put16(m + 2, (uint16_t)per);
-		m[4] = (uint8_t)ent;
-		m[5] = (uint8_t)level;
-	} else {
-		m[0] = (uint8_t)cnt;
-		m[1] = (uint8_t)per;
-		m[2] = (uint8_t)ent;
-		m[3] = (uint8_t)level;
-	}
-	uint64_t ib, bid = f->next_pbid++;
-	uint8_t up[24];
-	memcpy(up, pg, 8); /* the first key (zero in an empty root) */
-	int rc = alloc_space(f, f->page, f->page, &ib, err);
-	if (rc == 0)
-		rc = write_page(f, pg, b->ptype, ib, bid, err);
-	if (rc)
-		return rc;
-	if (level == 0)
-		b->leaf_ib = ib;
-	b->lv[level].written++;
-	b->lv[level].n = 0;
-	if (root) {
-		b->root_ib = ib;
-		b->root_bid = bid;
-		return 0;
-	}
-	pst_put64(up + 8, bid);
-	pst_put64(up + 16, ib);
-	return bt_push(b, level + 1, up, err);
-}
-
-static int bt_push(bt_builder *b, int level, const uint8_t *ent, or_error *err)
-{
-	if (level >= BT_MAX_LEVELS)
-		return or_fail(err, OR_ERR_LIMIT, "a B-tree deeper than %d levels", BT_MAX_LEVELS);
-	if (!b->lv[level].pg) {
-		if (!(b->lv[level].pg = malloc(b->f->page)))
-			return or_fail(err, OR_ERR_NOMEM, "out of memory");
-		b->lv[level].ent = level ? 24 : b->leaf_ent; /* BTENTRY: key, BREF (bid, ib) */
-		b->lv[level].per = b->f->bt_area / b->lv[level].ent;
-	}
-	if (level > b->top)
-		b->top = level;
-	if (b->lv[level].n == b->lv[level].per) {
-		int rc = bt_write_page(b, level, false, err);
-		if (rc)
-			return rc;
-	}
-	memcpy(b->lv[level].pg + b->lv[level].n * b->lv[level].ent, ent, b->lv[level].ent);
-	b->lv[level].n++;
-	return 0;
-}
-
-/* The partial pages, bottom up; the first level that is a single page is the root. */
-static int bt_finish(bt_builder *b, or_error *err)
-{
-	int rc = 0;
-	if (!b->lv[0].pg && (rc = bt_push(b, 0, (const uint8_t[32]){0}, err)) == 0)
-		b->lv[0].n = 0; /* an empty tree: one empty leaf */
-	for (int level = 0; rc == 0 && level < BT_MAX_LEVELS; level++) {
-		if (level == b->top && b->lv[level].written == 0)
-			return bt_write_page(b, level, true, err);
-		if (b->lv[level].n)
-			rc = bt_write_page(b, level, false, err);
-	}
-	return rc ? rc : or_fail(err, OR_ERR_LIMIT, "a B-tree deeper than %d levels", BT_MAX_LEVELS);
-}
-
-static void bt_free(bt_builder *b)
-{
-	for (int i = 0; i < BT_MAX_LEVELS; i++)
-		free(b->lv[i].pg);
-}
-
-static int cmp_nbt(const void *a, const void *b)
-{
-	const pst_nbt_entry *x = a, *y = b;
-	return x->nid < y->nid ? -1 : x->nid > y->nid;
-}
-
-static int spill_rewind(pst_ndb *f, FILE *s, or_error *err)
-{
-	if (fflush(s) != 0 || fseeko(s, 0, SEEK_SET) != 0)
-		return spill_fail(f, err);
-	return 0;
-}
-
-static int spill_read(pst_ndb *f, FILE *s, uint8_t *e, size_t n, or_error *err)
-{
-	if (fread(e, 1, n, s) != n)
-		return or_fail(err, OR_ERR_IO, "cannot read back a temporary file beside %s", f->path);
-	return 0;
-}
-
-static int write_btrees(pst_ndb *f, or_error *err)
-{
-	bt_builder nb = {.f = f, .ptype = PTYPE_NBT, .leaf_ent = 32}, bb = {.f = f, .ptype = PTYPE_BBT, .leaf_ent = 24};
-	uint8_t e[32], s_ent[32];
-	int rc;
-	/* nodes: the spilled message nodes merged with the others, sorted here */
-	if (f->n_nbt)
-		qsort(f->nbt, f->n_nbt, sizeof *f->nbt, cmp_nbt);
-	if ((rc = spill_rewind(f, f->spill_nbt, err)) != 0)
-		goto done;
-	size_t mi = 0;
-	uint64_t si = 0;
-	bool have_s = false;
-	uint32_t last = 0;
-	bool any = false;
-	while (rc == 0) {
-		if (!have_s && si < f->n_nbt_spilled) {
-			if ((rc = spill_read(f, f->spill_nbt, s_ent, 32, err)) != 0)
-				break;
-			si++;
-			have_s = true;
-		}
-		uint32_t snid = have_s ? (uint32_t)(s_ent[0] | s_ent[1] << 8 | s_ent[2] << 16 | (uint32_t)s_ent[3] << 24) : 0;
-		if (have_s && (mi == f->n_nbt || snid < f->nbt[mi].nid)) {
-			memcpy(e, s_ent, 32);
-			have_s = false;
-		} else if (mi < f->n_nbt) {
-			nbt_bytes(&f->nbt[mi++], e);
-		} else {
-			break;
-		}
-		uint32_t nid = (uint32_t)(e[0] | e[1] << 8 | e[2] << 16 | (uint32_t)e[3] << 24);
-		if (any && nid == last) {
-			rc = or_fail(err, OR_ERR_FORMAT, "node 0x%x written twice", nid);
-			break;
-		}
-		any = true;
-		last = nid;
-		rc = bt_push(&nb, 0, e, err);
-	}
-	if (rc == 0)
-		rc = bt_finish(&nb, err);
-	if (rc)
-		goto done;
-	f->nbt_root_ib = nb.root_ib;
-	f->nbt_root_bid = nb.root_bid;
-	f->nbt_leaf_ib = nb.leaf_ib;
-	/* the block tree is written last, so it holds no entry for its own pages: pages are not blocks;
-	 * block ids grow as blocks are written, so the spilled entries are in key order already */
-	if ((rc = spill_rewind(f, f->spill_bbt, err)) != 0)
-		goto done;
-	for (uint64_t i = 0; i < f->n_bbt && rc == 0; i++)
-		if ((rc = spill_read(f, f->spill_bbt, e, 24, err)) == 0)
-			rc = bt_push(&bb, 0, e, err);
-	if (rc == 0)
-		rc = bt_finish(&bb, err);
-	if (rc == 0) {
-		f->bbt_root_ib = bb.root_ib;
-		f->bbt_root_bid = bb.root_bid;
-		f->bbt_leaf_ib = bb.leaf_ib;
-	}
-done:
-	bt_free(&nb);
-	bt_free(&bb);
-	return rc;
-}
-
 static int write_header(pst_ndb *f, or_error *err)
 {
 	uint8_t h[564];
@@ -964,7 +770,7 @@ static int write_header(pst_ndb *f, or_error *err)
 
 int pst_ndb_finish(pst_ndb *f, or_error *err)
 {
-	int rc = write_btrees(f, err);
+	int rc = pst_write_btrees(f, err);
 	if (rc)
 		return rc;
 	/* Outlook grows a file a whole map region at a time: the file ends where the last region does,
