@@ -336,7 +336,7 @@ static int open_header(ndb_file *nf, const char *path, ndb_report *rep, or_error
 }
 
 /* The memory the two packed B-tree tables may take (ndb_table.c): at the 4 to 5 bytes a block and 6
- * a node they take, the trees of a cache of about 250,000 messages (600 MB); a larger file's pages
+ * a node they take, the trees of a cache of about 220,000 messages (530 MB); a larger file's pages
  * past it go to a temporary file. OSTRECON_TEST_BTREE_MEMORY (bytes) sets another bound (tests:
  * small files that spill). */
 #ifndef NDB_TABLE_MEMORY
