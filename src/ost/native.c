@@ -6,10 +6,10 @@
  * most NDB_TABLE_MEMORY (4 MiB, ndb.c) of their pages in memory and write the rest to a temporary
  * file, read back a page at a time by the lookups that fall there: the memory of a listing does not
  * grow with the file (but for a bit per node and per block: `reached` here, `verified` in ndb.c).
- * The orphan count and the unreached messages go through the node table in order. A folder's children
- * are the rows of its hierarchy (0x0D), contents (0x0E) and associated contents (0x0F) tables, in
- * row order, as Outlook and libpff list them; a row whose node is missing is an unreadable child,
- * and so is a missing table of a normal folder (search folders have none).
+ * The orphan count and the unreached messages go through the node table in order. A folder's
+ * children are the rows of its hierarchy (0x0D), contents (0x0E) and associated contents (0x0F)
+ * tables, in row order, as Outlook and libpff list them; a row whose node is missing is an
+ * unreadable child, and so is a missing table of a normal folder (search folders have none).
  */
 #include "ltp.h"
 

@@ -1,9 +1,8 @@
 /*
  * ndb.h: internal to src/ost. The node database layer of a PST/OST file ([MS-PST] 2.2), read
  * without libpff: the header, the node and block B-trees (walked whole into packed tables, in
- * bounded memory: ndb_table), and
- * blocks decoded (permutative or cyclic encoding, zlib in the 4 KiB format) and assembled into a
- * node's data or looked up among its subnodes. Shared by the checksum scan (ndb_check.c) and the
+ * bounded memory: ndb_table), and blocks decoded (permutative or cyclic encoding, zlib in the 4 KiB
+ * format) and assembled into a node's data or looked up among its subnodes. Shared by the checksum scan (ndb_check.c) and the
  * native listing (native.c, ltp.c).
  *
  * Nothing read from the file is trusted: offsets and sizes are held against the file size, tree
