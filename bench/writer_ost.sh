@@ -13,7 +13,9 @@
 # BENCH_SKIP_PYPFF=1 leaves out the pypff run (which takes about an hour at 200,000 messages:
 # libpff's open grows with the square of the messages); BENCH_LIBPFF=1 adds
 # `ostrecon ost --reader libpff` (as slow). Ends with the ratio to pypff and the memory target
-# (peak RSS under 64 MB + 300 bytes per message). Nothing is kept: the directory is removed at exit.
+# (peak RSS under 64 MB + 300 bytes per message). The B-tree tables keep 4 MiB in memory and put
+# the rest in a temporary file (src/ost/ndb_table.c): where they do, the KiB there and the pages
+# read back from it are printed under the run. Nothing is kept: the directory is removed at exit.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -47,6 +49,10 @@ measure() {
 	last_secs=$secs last_cpu=$cpu last_rss=$rss
 }
 ours_secs="" ours_cpu="" ours_rss="" pypff_secs="" pypff_cpu=""
+# spill_line: the B-tree tables' temporary file, from the last run's -v lines, if they used one
+spill_line() {
+	sed -n 's/.*B-tree tables: \(.*\)$/  B-tree tables:        \1/p' "$tmp/err"
+}
 
 echo "writer_ost: $N messages in 300 folders, format $FMT, in $tmp"
 ITEMS=$N measure "ostwrite (write)" "$W" "$tmp/fixture.json" --format "$FMT" -o "$tmp/bench.$FMT"
@@ -76,6 +82,7 @@ if [ -x "$OSTRECON" ] && "$OSTRECON" ost --help > /dev/null 2>&1; then
 				"$read_bytes" "$read_calls" "$(awk "BEGIN { print $read_bytes / $size }")" \
 				"$(awk "BEGIN { print ($read_bytes <= 1.2 * $size) ? \"met\" : \"NOT met\" }")"
 		fi
+		spill_line
 	fi
 	[ -f "$tmp/snap.jsonl" ] && echo "                       snapshot: $(tail -n 1 "$tmp/snap.jsonl")"
 	ITEMS=$N measure "  without CRC scan" "$OSTRECON" ost -q --no-crc-check "$tmp/bench.$FMT" -o "$tmp/snap2.jsonl" || true
@@ -127,7 +134,8 @@ if [ "$LARGE" -gt 0 ] && [ -n "$ours_secs" ]; then
 		printf '%-22s %d bytes (%.1f MiB)\n' "file size" "$lsize" "$(awk "BEGIN { print $lsize / 1048576 }")"
 		measure "cat > /dev/null" sh -c "cat '$tmp/large.$FMT' > /dev/null" || true
 		lcat=$last_secs
-		if ITEMS=$LARGE measure "ostrecon ost" "$OSTRECON" ost -q "$tmp/large.$FMT" -o "$tmp/large.jsonl"; then
+		if ITEMS=$LARGE measure "ostrecon ost" "$OSTRECON" ost -v "$tmp/large.$FMT" -o "$tmp/large.jsonl"; then
+			spill_line
 			printf 'peak RSS of ostrecon ost: %d KiB at %d messages, %d KiB at %d (%.2fx for %.1fx the file); %.1fx the wall time of cat\n' \
 				"$ours_rss" "$N" "$last_rss" "$LARGE" "$(awk "BEGIN { print $last_rss / $ours_rss }")" \
 				"$(awk "BEGIN { print $lsize / $size }")" "$(awk "BEGIN { print $last_secs / ($lcat > 0 ? $lcat : 0.01) }")"

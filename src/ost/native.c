@@ -1,11 +1,15 @@
 /*
  * native.c: the cache reader's default implementation of store.h, on ndb.c and ltp.c.
  *
- * Both B-trees are loaded once into packed tables (ndb_table.c), so finding a node is a search and the
- * cost of a listing grows with the number of messages, not with its square. A folder's children
- * are the rows of its hierarchy (0x0D), contents (0x0E) and associated contents (0x0F) tables, in
- * row order, as Outlook and libpff list them; a row whose node is missing is an unreadable child,
- * and so is a missing table of a normal folder (search folders have none).
+ * Both B-trees are walked once into packed tables (ndb_table.c), so finding a node is a search and
+ * the cost of a listing grows with the number of messages, not with its square. The tables keep at
+ * most NDB_TABLE_MEMORY (4 MiB, ndb.c) of their pages in memory and write the rest to a temporary
+ * file, read back a page at a time by the lookups that fall there: the memory of a listing does not
+ * grow with the file (but for a bit per node and per block: `reached` here, `verified` in ndb.c).
+ * The orphan count and the unreached messages go through the node table in order. A folder's
+ * children are the rows of its hierarchy (0x0D), contents (0x0E) and associated contents (0x0F)
+ * tables, in row order, as Outlook and libpff list them; a row whose node is missing is an
+ * unreadable child, and so is a missing table of a normal folder (search folders have none).
  */
 #include "ltp.h"
 
@@ -150,6 +154,11 @@ static void n_close(st_file *sf)
 		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads",
 		            (unsigned long long)f->nf.bytes_read, (unsigned long long)f->nf.size,
 		            (double)f->nf.bytes_read / (double)f->nf.size, (unsigned long long)f->nf.n_reads);
+	if (ndb_table_spilled(&f->nf.nbt) || ndb_table_spilled(&f->nf.bbt))
+		log_verbose("B-tree tables: %zu KiB in memory, %zu KiB in a temporary file, %llu pages read back from it",
+		            (ndb_table_bytes(&f->nf.nbt) + ndb_table_bytes(&f->nf.bbt)) >> 10,
+		            (ndb_table_spilled(&f->nf.nbt) + ndb_table_spilled(&f->nf.bbt)) * NDB_TPAGE >> 10,
+		            (unsigned long long)(ndb_table_spill_reads(&f->nf.nbt) + ndb_table_spill_reads(&f->nf.bbt)));
 	ndb_close(&f->nf);
 	ndb_report_free(&f->rep);
 	ltp_free(&f->heap);

@@ -335,6 +335,26 @@ static int open_header(ndb_file *nf, const char *path, ndb_report *rep, or_error
 	return 0;
 }
 
+/* The memory the two packed B-tree tables may take (ndb_table.c): at the 4 to 5 bytes a block and 6
+ * a node they take, the trees of a cache of about 220,000 messages (530 MB); a larger file's pages
+ * past it go to a temporary file. OSTRECON_TEST_BTREE_MEMORY (bytes) sets another bound (tests:
+ * small files that spill). */
+#ifndef NDB_TABLE_MEMORY
+#define NDB_TABLE_MEMORY ((size_t)4 << 20)
+#endif
+
+static size_t table_memory(void)
+{
+	const char *knob = getenv("OSTRECON_TEST_BTREE_MEMORY");
+	if (knob && *knob) {
+		char *end;
+		unsigned long long v = strtoull(knob, &end, 10);
+		if (*end == '\0')
+			return (size_t)v;
+	}
+	return NDB_TABLE_MEMORY;
+}
+
 int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 {
 	uint64_t roots[4];
@@ -348,6 +368,8 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	ndb_table_init(&nf->nbt, NDB_TABLE_NODES, NULL);
 	ndb_table_init(&nf->bbt, NDB_TABLE_BLOCKS, nf->f);
+	nf->table_pages = table_memory() / NDB_TPAGE;
+	nf->nbt.mem_left = nf->bbt.mem_left = &nf->table_pages;
 	if ((rc = walk(nf, PTYPE_NBT, nbt_ib, nbt_bid, -1, 0)) != 0 ||
 	    (rc = walk(nf, PTYPE_BBT, bbt_ib, bbt_bid, -1, 0)) != 0)
 		return rc;
@@ -360,8 +382,9 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 	nf->seen_cap = nf->seen_n = 0;
 	if (!(nf->verified = calloc(nf->bbt.n / 8 + 1, 1)))
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
-	log_debug("B-trees in memory: %zu nodes in %zu bytes, %zu blocks in %zu bytes", nf->nbt.n,
-	          ndb_table_bytes(&nf->nbt), nf->bbt.n, ndb_table_bytes(&nf->bbt));
+	log_debug("B-trees: %zu nodes in %zu bytes of memory and %zu pages of a temporary file, %zu blocks in %zu "
+	          "bytes and %zu pages", nf->nbt.n, ndb_table_bytes(&nf->nbt), ndb_table_spilled(&nf->nbt), nf->bbt.n,
+	          ndb_table_bytes(&nf->bbt), ndb_table_spilled(&nf->bbt));
 	return 0;
 }
 
@@ -373,7 +396,10 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
  * benchmark file (484 MB, 5,714 B-tree pages, one thread, no checksum scan): with the 128 pages
  * kept here the listing read 1.96 GB (4.0x the file, against 0.35x with the trees loaded) in
  * 643,000 reads and took 2.5x the wall time; with 4,096 pages kept (16 MiB, most of the trees at
- * that size but not at 1,000,000 messages) it still read 1.36x the file.
+ * that size but not at 1,000,000 messages) it still read 1.36x the file. The listing keeps its
+ * memory bounded otherwise: the packed tables past NDB_TABLE_MEMORY go to a temporary file
+ * (ndb_table.c), whose pages hold about 800 entries against the file's 126 to 169, and whose reads
+ * are not the cache file's.
  */
 
 #define LAZY_SLOTS 128 /* pages kept: the upper levels of both trees and the leaves in use */
@@ -534,7 +560,8 @@ void ndb_reader_done(ndb_file *reader, ndb_file *nf)
  * 200,000-message benchmark file their lookups took 7 to 8% of the CPU, nearly all of it waiting
  * on memory (a hash of positions: 12%; interpolating from the key: 3% for blocks, 6% for nodes).
  * The packed tables' take 9% there (perf record, the same run): about 2% more CPU for a quarter of
- * the memory. */
+ * the memory. Laid out in pages (a search of the pages' first keys, then of the groups' of one
+ * page), and past NDB_TABLE_MEMORY read back from a temporary file: see ndb_table.c. */
 
 bool ndb_find_node(const ndb_file *nf, uint32_t nid, ndb_nbt_ent *out, size_t *index)
 {

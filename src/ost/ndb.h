@@ -1,8 +1,8 @@
 /*
  * ndb.h: internal to src/ost. The node database layer of a PST/OST file ([MS-PST] 2.2), read
- * without libpff: the header, the node and block B-trees (loaded whole, packed: ndb_table), and
- * blocks decoded (permutative or cyclic encoding, zlib in the 4 KiB format) and assembled into a
- * node's data or looked up among its subnodes. Shared by the checksum scan (ndb_check.c) and the
+ * without libpff: the header, the node and block B-trees (walked whole into packed tables, in
+ * bounded memory: ndb_table), and blocks decoded (permutative or cyclic encoding, zlib in the 4 KiB
+ * format) and assembled into a node's data or looked up among its subnodes. Shared by the checksum scan (ndb_check.c) and the
  * native listing (native.c, ltp.c).
  *
  * Nothing read from the file is trusted: offsets and sizes are held against the file size, tree
@@ -36,25 +36,35 @@ typedef struct {
 } ndb_bbt_ent;
 typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 
-/* One B-tree held in memory (ndb_table.c): its entries in key order (block ids compared without
+/* One B-tree as a packed table (ndb_table.c): its entries in key order (block ids compared without
  * bit 0), packed in groups of NDB_GROUP, each entry after the first of its group written as its
- * difference to the one before; the first key of each group and where the group starts kept apart
- * for the lookups. An entry is known by its place in key order. Fields, as uint64_t v[4]: a block's
- * bid, ib, cb; a node's nid, data, sub, parent. */
+ * difference to the one before; the groups laid out in pages of NDB_TPAGE bytes, each page
+ * starting with the number of its groups and where each starts. Only the first key of each page
+ * and its first group are held apart. The pages stay in memory up to a number shared by the tables
+ * of a file (`mem_left`); the others are written to an unlinked temporary file and read back one
+ * page at a time when a lookup or a cursor needs them. An entry is known by its place in key order.
+ * Fields, as uint64_t v[4]: a block's bid, ib, cb; a node's nid, data, sub, parent. */
 #ifndef NDB_GROUP
 #define NDB_GROUP 32
 #endif
+#define NDB_TPAGE 4096
 typedef enum { NDB_TABLE_BLOCKS, NDB_TABLE_NODES } ndb_table_kind;
+struct ndb_build;
+struct ndb_spill;
 typedef struct {
 	ndb_table_kind kind;
 	uint64_t trailer, align; /* blocks: the format's block trailer and alignment (a power of 2) */
 	unsigned shift;          /* log2(align) */
-	uint8_t *blob;           /* the packed entries */
-	size_t len, cap;
-	uint64_t *key;           /* the first key of each group (bit 0 of a bid cleared) */
-	uint64_t *pos;           /* where each group starts in blob */
-	size_t n_groups, cap_groups;
 	size_t n;                /* entries */
+	uint64_t *pkey;          /* the first key of each page (bit 0 of a bid cleared) */
+	size_t *pgroup;          /* the first group of each page; pgroup[n_pages]: the number of groups */
+	uint8_t **pmem;          /* each page in memory, or NULL: in the spill file at page * NDB_TPAGE */
+	size_t n_pages, cap_pages;
+	size_t mem_pages;        /* pages in memory */
+	size_t *mem_left;        /* pages the file's tables may still keep in memory; NULL: any number */
+	struct ndb_spill *spill; /* the temporary file (shared by copies of the table: ndb_reader_init) */
+	struct ndb_build *build; /* the group and page being added */
+	uint64_t id;             /* unique to the table: which table a thread's page buffer holds */
 	uint64_t last[4];        /* the entry added last */
 	bool unsorted;           /* added out of key order (damage): sorted by ndb_table_finish */
 } ndb_table;
@@ -65,21 +75,28 @@ void ndb_table_free(ndb_table *t);
 /* Appends an entry (0 or OR_ERR_NOMEM); in key order, or ndb_table_finish sorts them. */
 int ndb_table_add(ndb_table *t, const uint64_t v[4]);
 /* After the last ndb_table_add: sorts a table added out of order (equal keys in the order added),
- * and gives back the memory kept for growth. 0 or OR_ERR_NOMEM. */
+ * and lays out its last page. 0 or OR_ERR_NOMEM. */
 int ndb_table_finish(ndb_table *t);
-/* The first entry whose key is `key` (v, and its place in *index unless NULL); false: none. */
+/* The first entry whose key is `key` (v, and its place in *index unless NULL); false: none (or a
+ * page of the spill file could not be read: logged). Safe on several threads at once. */
 bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *index);
 /* Entry i (false past the end): decodes from the start of its group. */
 bool ndb_table_at(const ndb_table *t, size_t i, uint64_t v[4]);
-/* Bytes the table holds. */
+/* Bytes the table holds in memory, pages in the spill file, and pages read back from it so far. */
 size_t ndb_table_bytes(const ndb_table *t);
+size_t ndb_table_spilled(const ndb_table *t);
+uint64_t ndb_table_spill_reads(const ndb_table *t);
 
-/* Entries in order from place i: ndb_cursor_next hands out entry i, i + 1, ... (false at the end). */
+/* Entries in order from place i: ndb_cursor_next hands out entry i, i + 1, ... (false at the end).
+ * A cursor holds a page of its own when the pages it reads are in the spill file; it may be copied. */
 typedef struct {
 	const ndb_table *t;
 	size_t i;
-	const uint8_t *p;
+	size_t g, page, gi;    /* the group of entry i, its page and its place in the page */
+	size_t off;            /* where entry i starts in the page */
 	uint64_t v[4];
+	size_t buf_page;       /* the page in buf (SIZE_MAX: none) */
+	uint8_t buf[NDB_TPAGE];
 } ndb_cursor;
 void ndb_cursor_init(ndb_cursor *c, const ndb_table *t, size_t i);
 bool ndb_cursor_next(ndb_cursor *c, uint64_t v[4]);
@@ -110,6 +127,7 @@ struct ndb_file {
 	size_t seen_cap, seen_n;
 	ndb_table bbt;        /* the block B-tree, by bid (bit 0 cleared), after ndb_open */
 	ndb_table nbt;        /* the node B-tree, by nid */
+	size_t table_pages;   /* pages the two tables may still keep in memory (ndb_open: NDB_TABLE_MEMORY) */
 	uint8_t *verified;    /* one bit per bbt entry: set once its trailer and CRC were found good
 	                       * (ndb_verified) */
 	struct ndb_lazy *lazy; /* ndb_open_lazy: the B-trees searched on disk (bbt/nbt stay empty) */

@@ -1,11 +1,12 @@
 /*
- * ndb_table.c: the node and block B-trees held in memory, packed (see ndb.h, ndb_table).
+ * ndb_table.c: the node and block B-trees as packed tables (see ndb.h, ndb_table).
  *
  * A listing looks up a node and a block for every message it reads, and the checksum scan goes
- * through every block, so both trees are loaded whole: searching them on disk at each lookup read
- * the file 1.4 to 4 times over (ndb.c, "B-trees searched on disk"). Held as plain arrays they took
- * 24 bytes a node and 16 a block; a cache has 3 to 4 blocks a message (its properties, its
- * recipient table, attachments), which made 80 bytes of memory a message, 80 MB for a million.
+ * through every block, so both trees are walked once at open and their entries kept: searching the
+ * file's own B-tree pages at each lookup read the file 1.4 to 4 times over (ndb.c, "B-trees searched
+ * on disk"). Held as plain arrays they took 24 bytes a node and 16 a block; a cache has 3 to 4
+ * blocks a message (its properties, its recipient table, attachments), which made 80 bytes of
+ * memory a message, 80 MB for a million.
  *
  * Packed: the entries, in key order, are cut into groups of NDB_GROUP. The first of a group is
  * written whole, the others as the difference to the one before, each field a variable-length
@@ -16,18 +17,35 @@
  *   node:  nid - previous nid; data - previous data; sub - data (a node's subnode blocks are
  *          written next to its data); parent - previous parent.
  * A block then takes 4 to 5 bytes, a node 5 to 7, for any values (64-bit ids and offsets are
- * coded as they are, damage included). The first key of each group is kept apart (`key`, with where
- * the group starts): a lookup searches those keys, then decodes one group from its start (at most
- * NDB_GROUP entries of a few bytes, in one or two cache lines). Measured on the 200,000-message
- * benchmark file against the arrays with their fence keys: see docs/ARCHITECTURE.md.
+ * coded as they are, damage included).
+ *
+ * Pages: the groups are laid out in pages of NDB_TPAGE bytes (a group never straddles two):
+ *   u16 number of groups, u16 offset of each group in the page, the groups.
+ * Only each page's first key, its first group and where it is are held apart (24 bytes a page of
+ * about 800 entries).
+ * A lookup searches the pages' first keys, then the first keys of the groups of one page (each the
+ * first field of the group's first entry, written whole), then decodes one group and at most the
+ * first entry of the next. Pages stay in memory while the file's tables have room (`mem_left`, a
+ * number of pages set by ndb_open); past it they are written to an unlinked temporary file
+ * ($TMPDIR or /tmp) as they are laid out and read back, a page at a time, with pread: into a
+ * buffer per thread for lookups, the cursor's own for cursors. Lookups need no lock: the pages in
+ * memory do not change after ndb_table_finish. So the memory a file's tables take is bounded
+ * whatever the file's size; what is past the bound costs a read of the temporary file (held by the
+ * system's page cache) for a lookup that falls there. A file where the temporary file cannot be
+ * made or written keeps every page in memory, as before the bound.
  *
  * An entry is known by its place in key order (0 .. n - 1): the scan's `verified` marks and the
  * listing's `reached` marks are indexed by it.
  */
 #include "ndb.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_ENTRY 40 /* four fields of at most 10 bytes */
 
@@ -136,6 +154,32 @@ static inline __attribute__((always_inline)) void decode(const ndb_table *t, con
 		decode_node(pp, v, first);
 }
 
+/* ---------------------------------------------------------------- adding */
+
+#define MAX_GROUP_BYTES (NDB_GROUP * MAX_ENTRY)
+#define MAX_PAGE_GROUPS 64 /* a group takes at least 3 bytes an entry: fewer fit a page */
+
+/* The group being added, and the page being filled with groups. */
+struct ndb_build {
+	uint8_t grp[MAX_GROUP_BYTES];
+	size_t glen;
+	uint64_t gkey;           /* its first key */
+	uint8_t data[NDB_TPAGE]; /* the page's groups, one after the other */
+	size_t dlen, ng;
+	uint16_t off[MAX_PAGE_GROUPS];
+	uint64_t pkey;           /* the page's first key */
+	size_t pgroup;           /* and its first group */
+	size_t groups;           /* groups laid out in pages */
+};
+
+struct ndb_spill {
+	int fd;
+	bool failed;             /* could not be made or written: pages stay in memory */
+	uint64_t reads;          /* pages read back (atomic: two threads read) */
+};
+
+static uint64_t next_table_id = 1;
+
 void ndb_table_init(ndb_table *t, ndb_table_kind kind, const ndb_format *f)
 {
 	memset(t, 0, sizeof *t);
@@ -144,70 +188,311 @@ void ndb_table_init(ndb_table *t, ndb_table_kind kind, const ndb_format *f)
 	t->align = f && f->blk_align ? f->blk_align : 1;
 	while ((2ull << t->shift) <= t->align)
 		t->shift++;
+	t->id = __atomic_fetch_add(&next_table_id, 1, __ATOMIC_RELAXED);
 }
 
 void ndb_table_free(ndb_table *t)
 {
-	free(t->blob);
-	free(t->key);
-	free(t->pos);
-	t->blob = NULL;
-	t->key = NULL;
-	t->pos = NULL;
-	t->n = t->len = t->cap = t->n_groups = t->cap_groups = 0;
+	for (size_t p = 0; p < t->n_pages; p++)
+		free(t->pmem[p]);
+	if (t->mem_left)
+		*t->mem_left += t->mem_pages;
+	if (t->spill) {
+		if (t->spill->fd >= 0)
+			close(t->spill->fd);
+		free(t->spill);
+	}
+	free(t->pmem);
+	free(t->pkey);
+	free(t->pgroup);
+	free(t->build);
+	t->pmem = NULL;
+	t->pkey = NULL;
+	t->pgroup = NULL;
+	t->build = NULL;
+	t->spill = NULL;
+	t->n = t->n_pages = t->cap_pages = t->mem_pages = 0;
+}
+
+/* An unlinked file in $TMPDIR (or /tmp) for the pages past the bound; -1 when none can be made. */
+static int spill_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s/ostrecon-btree.XXXXXX", dir) >= (int)sizeof path)
+		return -1;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* Writes (or reads) page p of the spill file whole: 0, or the errno (EIO: nothing more written
+ * or read). */
+static int page_io(int fd, uint8_t *page, size_t p, bool write)
+{
+	size_t done = 0;
+	while (done < NDB_TPAGE) {
+		off_t at = (off_t)(p * NDB_TPAGE + done);
+		ssize_t n = write ? pwrite(fd, page + done, NDB_TPAGE - done, at) : pread(fd, page + done, NDB_TPAGE - done, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Writes page p to the spill file; false: it stays in memory (and so do the pages after it). */
+static bool spill_write(ndb_table *t, size_t p, uint8_t *page)
+{
+	if (!t->spill) {
+		if (!(t->spill = calloc(1, sizeof *t->spill)))
+			return false;
+		t->spill->fd = spill_open();
+		if (t->spill->fd < 0) {
+			t->spill->failed = true;
+			log_debug("B-tree tables: no temporary file in $TMPDIR or /tmp (%s): kept whole in memory",
+			          strerror(errno));
+		}
+	}
+	if (t->spill->failed)
+		return false;
+	int e = page_io(t->spill->fd, page, p, true);
+	if (e) {
+		t->spill->failed = true;
+		log_debug("B-tree tables: cannot write the temporary file (%s): the rest kept in memory", strerror(e));
+		return false;
+	}
+	return true;
+}
+
+/* Lays out the page being filled and keeps it: in memory while the file's tables have room (or
+ * the spill file cannot take it), else in the spill file. */
+static int flush_page(ndb_table *t)
+{
+	struct ndb_build *b = t->build;
+	if (!b->ng)
+		return 0;
+	if (t->n_pages + 1 >= t->cap_pages) {
+		size_t cap = t->cap_pages ? t->cap_pages * 2 : 16;
+		uint64_t *k = realloc(t->pkey, cap * sizeof *k);
+		if (!k)
+			return OR_ERR_NOMEM;
+		t->pkey = k;
+		size_t *g = realloc(t->pgroup, cap * sizeof *g);
+		if (!g)
+			return OR_ERR_NOMEM;
+		t->pgroup = g;
+		uint8_t **m = realloc(t->pmem, cap * sizeof *m);
+		if (!m)
+			return OR_ERR_NOMEM;
+		t->pmem = m;
+		t->cap_pages = cap;
+	}
+	uint8_t *page = malloc(NDB_TPAGE);
+	if (!page)
+		return OR_ERR_NOMEM;
+	size_t head = 2 + 2 * b->ng;
+	memset(page, 0, NDB_TPAGE);
+	page[0] = (uint8_t)b->ng;
+	page[1] = (uint8_t)(b->ng >> 8);
+	for (size_t g = 0; g < b->ng; g++) {
+		size_t o = head + b->off[g];
+		page[2 + 2 * g] = (uint8_t)o;
+		page[3 + 2 * g] = (uint8_t)(o >> 8);
+	}
+	memcpy(page + head, b->data, b->dlen);
+	size_t p = t->n_pages++;
+	t->pkey[p] = b->pkey;
+	t->pgroup[p] = b->pgroup;
+	t->pmem[p] = page;
+	if (t->mem_left && *t->mem_left == 0 && spill_write(t, p, page)) {
+		free(page);
+		t->pmem[p] = NULL;
+	} else {
+		t->mem_pages++;
+		if (t->mem_left && *t->mem_left)
+			--*t->mem_left;
+	}
+	b->ng = b->dlen = 0;
+	return 0;
+}
+
+/* Puts the group just added in the page being filled, laying that one out first when it is full. */
+static int close_group(ndb_table *t)
+{
+	struct ndb_build *b = t->build;
+	if (!b->glen)
+		return 0;
+	if (b->ng && (b->ng == MAX_PAGE_GROUPS || 2 + 2 * (b->ng + 1) + b->dlen + b->glen > NDB_TPAGE)) {
+		int rc = flush_page(t);
+		if (rc)
+			return rc;
+	}
+	if (!b->ng) {
+		b->pkey = b->gkey;
+		b->pgroup = b->groups;
+	}
+	b->off[b->ng++] = (uint16_t)b->dlen;
+	memcpy(b->data + b->dlen, b->grp, b->glen);
+	b->dlen += b->glen;
+	b->glen = 0;
+	b->groups++;
+	return 0;
 }
 
 int ndb_table_add(ndb_table *t, const uint64_t v[4])
 {
-	if (t->len + MAX_ENTRY > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		uint8_t *b = realloc(t->blob, cap);
-		if (!b)
-			return OR_ERR_NOMEM;
-		t->blob = b;
-		t->cap = cap;
-	}
+	if (!t->build && !(t->build = calloc(1, sizeof *t->build)))
+		return OR_ERR_NOMEM;
+	struct ndb_build *b = t->build;
 	bool first = t->n % NDB_GROUP == 0;
 	if (first) {
-		if (t->n_groups == t->cap_groups) {
-			size_t cap = t->cap_groups ? t->cap_groups * 2 : 64;
-			uint64_t *k = realloc(t->key, cap * sizeof *k);
-			if (!k)
-				return OR_ERR_NOMEM;
-			t->key = k;
-			uint64_t *p = realloc(t->pos, cap * sizeof *p);
-			if (!p)
-				return OR_ERR_NOMEM;
-			t->pos = p;
-			t->cap_groups = cap;
-		}
-		t->key[t->n_groups] = sort_key(t, v[0]);
-		t->pos[t->n_groups++] = t->len;
+		int rc = close_group(t);
+		if (rc)
+			return rc;
+		b->gkey = sort_key(t, v[0]);
 	}
 	if (t->n && sort_key(t, t->last[0]) >= sort_key(t, v[0]))
 		t->unsorted = true;
-	uint8_t *end = encode(t, t->blob + t->len, v, first ? NULL : t->last);
-	t->len = (size_t)(end - t->blob);
+	uint8_t *end = encode(t, b->grp + b->glen, v, first ? NULL : t->last);
+	b->glen = (size_t)(end - b->grp);
 	memcpy(t->last, v, sizeof t->last);
 	t->n++;
 	return 0;
 }
 
+/* The last group and page laid out, the builder freed, pgroup[n_pages] set. */
+static int close_build(ndb_table *t)
+{
+	if (!t->build)
+		return 0;
+	int rc = close_group(t);
+	if (rc == 0)
+		rc = flush_page(t);
+	if (rc == 0 && !t->pgroup) {
+		if (!(t->pgroup = malloc(sizeof *t->pgroup)))
+			rc = OR_ERR_NOMEM;
+		else
+			t->cap_pages = 1;
+	}
+	if (rc == 0)
+		t->pgroup[t->n_pages] = t->build->groups;
+	free(t->build);
+	t->build = NULL;
+	return rc;
+}
+
 /* ---------------------------------------------------------------- reading */
+
+/* Page p read from the spill file into buf (which holds page *buf_page, SIZE_MAX: none). NULL when
+ * the read fails (logged). */
+static __attribute__((noinline)) const uint8_t *read_page(const ndb_table *t, size_t p, uint8_t *buf,
+                                                          size_t *buf_page)
+{
+	int e = page_io(t->spill->fd, buf, p, false);
+	if (e) {
+		*buf_page = SIZE_MAX;
+		log_error("B-tree tables: cannot read page %zu of the temporary file: %s", p, strerror(e));
+		return NULL;
+	}
+	__atomic_fetch_add(&t->spill->reads, 1, __ATOMIC_RELAXED);
+	*buf_page = p;
+	return buf;
+}
+
+/* Page p's bytes: in memory, or from the spill file through buf (read_page). */
+static inline const uint8_t *page_of(const ndb_table *t, size_t p, uint8_t *buf, size_t *buf_page)
+{
+	if (t->pmem[p])
+		return t->pmem[p];
+	return *buf_page == p ? buf : read_page(t, p, buf, buf_page);
+}
+
+/* A thread's pages for the lookups, read from the spill file: a few, the least recently used one
+ * read over, so that the listing's node and block lookups, which go through both tables in turn and
+ * often fall in the page the last one of a table read, keep one page of each. */
+#define LOOKUP_PAGES 4
+static _Thread_local struct {
+	uint64_t id[LOOKUP_PAGES];   /* the table (0: none) */
+	size_t page[LOOKUP_PAGES];
+	uint64_t used[LOOKUP_PAGES], clock;
+	uint8_t buf[LOOKUP_PAGES][NDB_TPAGE];
+} lookup_pages;
+
+static __attribute__((noinline)) const uint8_t *lookup_spilled(const ndb_table *t, size_t p)
+{
+	size_t k = 0;
+	for (size_t j = 0; j < LOOKUP_PAGES; j++) {
+		if (lookup_pages.id[j] == t->id && lookup_pages.page[j] == p) {
+			k = j;
+			goto found;
+		}
+		if (lookup_pages.used[j] < lookup_pages.used[k])
+			k = j;
+	}
+	lookup_pages.id[k] = t->id;
+	lookup_pages.page[k] = SIZE_MAX;
+found:
+	lookup_pages.used[k] = ++lookup_pages.clock;
+	const uint8_t *pg = page_of(t, p, lookup_pages.buf[k], &lookup_pages.page[k]);
+	if (!pg)
+		lookup_pages.id[k] = 0;
+	return pg;
+}
+
+static inline const uint8_t *lookup_page_of(const ndb_table *t, size_t p)
+{
+	return t->pmem[p] ? t->pmem[p] : lookup_spilled(t, p);
+}
+
+static inline size_t page_groups(const uint8_t *pg) { return (size_t)pg[0] | (size_t)pg[1] << 8; }
+static inline size_t group_off(const uint8_t *pg, size_t g)
+{
+	return (size_t)pg[2 + 2 * g] | (size_t)pg[3 + 2 * g] << 8;
+}
+
+/* The page that holds group g: the last whose first group is not above it. */
+static size_t page_of_group(const ndb_table *t, size_t g)
+{
+	size_t a = 0, b = t->n_pages;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (t->pgroup[mid] <= g)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a ? a - 1 : 0;
+}
 
 void ndb_cursor_init(ndb_cursor *c, const ndb_table *t, size_t i)
 {
 	c->t = t;
 	c->i = i;
+	c->buf_page = SIZE_MAX;
 	memset(c->v, 0, sizeof c->v);
-	if (i >= t->n) {
-		c->p = NULL;
+	if (i >= t->n)
+		return;
+	c->g = i / NDB_GROUP;
+	c->page = page_of_group(t, c->g);
+	c->gi = c->g - t->pgroup[c->page];
+	const uint8_t *pg = page_of(t, c->page, c->buf, &c->buf_page);
+	if (!pg) {
+		c->i = t->n;
 		return;
 	}
-	size_t g = i / NDB_GROUP;
-	c->p = t->blob + t->pos[g];
-	for (size_t k = g * NDB_GROUP; k < i; k++)
-		decode(t, &c->p, c->v, k % NDB_GROUP == 0);
+	const uint8_t *p = pg + group_off(pg, c->gi);
+	for (size_t k = c->g * NDB_GROUP; k < i; k++)
+		decode(t, &p, c->v, k % NDB_GROUP == 0);
+	c->off = (size_t)(p - pg);
 }
 
 bool ndb_cursor_next(ndb_cursor *c, uint64_t v[4])
@@ -215,7 +500,25 @@ bool ndb_cursor_next(ndb_cursor *c, uint64_t v[4])
 	const ndb_table *t = c->t;
 	if (c->i >= t->n)
 		return false;
-	decode(t, &c->p, c->v, c->i % NDB_GROUP == 0);
+	const uint8_t *pg = page_of(t, c->page, c->buf, &c->buf_page);
+	if (pg && c->i / NDB_GROUP != c->g) {
+		/* the next group: in this page or first in the next */
+		c->g++;
+		if (++c->gi >= page_groups(pg)) {
+			c->page++;
+			c->gi = 0;
+			pg = page_of(t, c->page, c->buf, &c->buf_page);
+		}
+		if (pg)
+			c->off = group_off(pg, c->gi);
+	}
+	if (!pg) {
+		c->i = t->n; /* the spill file failed: the entries end here (logged) */
+		return false;
+	}
+	const uint8_t *p = pg + c->off;
+	decode(t, &p, c->v, c->i % NDB_GROUP == 0);
+	c->off = (size_t)(p - pg);
 	c->i++;
 	memcpy(v, c->v, sizeof c->v);
 	return true;
@@ -228,49 +531,88 @@ bool ndb_table_at(const ndb_table *t, size_t i, uint64_t v[4])
 	return ndb_cursor_next(&c, v);
 }
 
+/* The key of the group at `off` in a page: the first field of its first entry, written whole. */
+static inline uint64_t group_key(const ndb_table *t, const uint8_t *pg, size_t off)
+{
+	const uint8_t *p = pg + off;
+	return sort_key(t, unzig(get(&p)));
+}
+
 bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *index)
 {
 	key = sort_key(t, key);
-	if (!t->n_groups)
+	if (!t->n_pages)
 		return false;
-	/* a: the first group whose first key is not below `key`. The first entry with that key lies
-	 * in group g = a - 1 (after its first entry) or is group a's first. */
-	size_t a = 0, b = t->n_groups;
+	/* The page and in it the group: the last whose first key is below `key` (else the first). The
+	 * first entry with that key lies in that group, or is the first of the group after it. */
+	size_t a = 0, b = t->n_pages;
 	while (a < b) {
 		size_t mid = a + (b - a) / 2;
-		if (t->key[mid] < key)
+		if (t->pkey[mid] < key)
 			a = mid + 1;
 		else
 			b = mid;
 	}
-	size_t g = a ? a - 1 : 0, end = a * NDB_GROUP + 1; /* up to group a's first entry */
-	if (end > t->n)
-		end = t->n;
-	const uint8_t *p = t->blob + t->pos[g];
-	uint64_t w[4];
-	size_t i = g * NDB_GROUP;
-	/* group a follows group g in the blob; its first entry is whole (decoded as such) */
+	size_t page = a ? a - 1 : 0;
+	const uint8_t *pg = lookup_page_of(t, page);
+	if (!pg)
+		return false;
+	size_t ng = page_groups(pg);
+	a = 0, b = ng;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (group_key(t, pg, group_off(pg, mid)) < key)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	size_t gi = a ? a - 1 : 0, g = t->pgroup[page] + gi;
+	size_t i = g * NDB_GROUP, end = i + NDB_GROUP < t->n ? i + NDB_GROUP : t->n;
+	const uint8_t *p = pg + group_off(pg, gi);
+	uint64_t w[4] = {0, 0, 0, 0};
 	if (t->kind == NDB_TABLE_BLOCKS) {
 		for (; i < end; i++) {
 			decode_block(t, &p, w, i % NDB_GROUP == 0);
 			if ((w[0] & ~1ull) >= key)
 				break;
 		}
-		if (i == end || (w[0] & ~1ull) != key)
-			return false;
 	} else {
 		for (; i < end; i++) {
 			decode_node(&p, w, i % NDB_GROUP == 0);
 			if (w[0] >= key)
 				break;
 		}
-		if (i == end || w[0] != key)
-			return false;
 	}
+	if (i == end && i < t->n) {
+		/* every entry of the group is below `key`: the next group's first, in this page or the next */
+		if (gi + 1 >= ng) {
+			if (!(pg = lookup_page_of(t, page + 1)))
+				return false;
+			gi = 0;
+		} else {
+			gi++;
+		}
+		p = pg + group_off(pg, gi);
+		decode(t, &p, w, true);
+	} else if (i == end) {
+		return false;
+	}
+	if (sort_key(t, w[0]) != key)
+		return false;
 	memcpy(v, w, sizeof w);
 	if (index)
 		*index = i;
 	return true;
+}
+
+size_t ndb_table_spilled(const ndb_table *t)
+{
+	return t->n_pages - t->mem_pages;
+}
+
+uint64_t ndb_table_spill_reads(const ndb_table *t)
+{
+	return t->spill ? __atomic_load_n(&t->spill->reads, __ATOMIC_RELAXED) : 0;
 }
 
 /* ---------------------------------------------------------------- damage: trees out of order */
@@ -292,48 +634,48 @@ static int cmp_loose(const void *a, const void *b, void *ctx)
 
 int ndb_table_finish(ndb_table *t)
 {
-	if (t->unsorted) {
-		/* a damaged tree: its entries unpacked, sorted (ties in walk order) and packed again */
-		loose *all = malloc((t->n ? t->n : 1) * sizeof *all);
-		if (!all)
-			return OR_ERR_NOMEM;
-		ndb_cursor c;
-		ndb_cursor_init(&c, t, 0);
-		size_t n = 0;
-		while (ndb_cursor_next(&c, all[n].v)) {
-			all[n].at = n;
-			n++;
-		}
-		qsort_r(all, n, sizeof *all, cmp_loose, t);
-		ndb_table sorted;
-		ndb_table_init(&sorted, t->kind, NULL);
-		sorted.trailer = t->trailer;
-		sorted.align = t->align;
-		sorted.shift = t->shift;
-		int rc = 0;
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = ndb_table_add(&sorted, all[i].v);
+	int rc = close_build(t);
+	if (rc || !t->unsorted)
+		return rc;
+	/* a damaged tree: its entries unpacked, sorted (ties in walk order) and packed again */
+	loose *all = malloc((t->n ? t->n : 1) * sizeof *all);
+	if (!all)
+		return OR_ERR_NOMEM;
+	ndb_cursor *c = malloc(sizeof *c);
+	if (!c) {
 		free(all);
-		if (rc) {
-			ndb_table_free(&sorted);
-			return rc;
-		}
-		ndb_table_free(t);
-		*t = sorted;
-		t->unsorted = true; /* kept: the file's tree was out of order */
+		return OR_ERR_NOMEM;
 	}
-	/* the room left for growth is given back */
-	if (t->len && t->len < t->cap) {
-		uint8_t *b = realloc(t->blob, t->len);
-		if (b) {
-			t->blob = b;
-			t->cap = t->len;
-		}
+	ndb_cursor_init(c, t, 0);
+	size_t n = 0;
+	while (ndb_cursor_next(c, all[n].v)) {
+		all[n].at = n;
+		n++;
 	}
+	free(c);
+	qsort_r(all, n, sizeof *all, cmp_loose, t);
+	ndb_table sorted;
+	ndb_table_init(&sorted, t->kind, NULL);
+	sorted.trailer = t->trailer;
+	sorted.align = t->align;
+	sorted.shift = t->shift;
+	sorted.mem_left = t->mem_left;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ndb_table_add(&sorted, all[i].v);
+	free(all);
+	if (rc == 0)
+		rc = close_build(&sorted);
+	if (rc) {
+		ndb_table_free(&sorted);
+		return rc;
+	}
+	ndb_table_free(t);
+	*t = sorted;
+	t->unsorted = true; /* kept: the file's tree was out of order */
 	return 0;
 }
 
 size_t ndb_table_bytes(const ndb_table *t)
 {
-	return t->len + t->n_groups * (sizeof *t->key + sizeof *t->pos);
+	return t->mem_pages * NDB_TPAGE + t->cap_pages * (sizeof *t->pkey + sizeof *t->pgroup + sizeof *t->pmem);
 }

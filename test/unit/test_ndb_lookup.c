@@ -4,7 +4,9 @@
  * listed twice (damage) across the boundaries between groups, a block id's reserved bit 0, keys
  * beyond either end, tables shorter than a group, and empty tables. Entries added out of order are
  * sorted, equal keys in the order added; offsets and ids of any size (damage) come back as added;
- * the cursors hand out the entries in order from any place. */
+ * the cursors hand out the entries in order from any place. Each test runs with the pages in
+ * memory, with every page in the temporary file (a bound of 0 pages), and with a bound of 2 pages
+ * (the first in memory, the rest in the file). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,8 +21,12 @@
 /* the 4 KiB format's block trailer and alignment, for the tables' offset prediction */
 static const ndb_format fmt4k = {FMT_4K, "unicode-4k", 4096, 4072, 4056, 8, 24, 512, 65536};
 
+/* The bound on the pages the tables keep in memory in this run; SIZE_MAX: none. */
+static size_t bound = SIZE_MAX;
+
 typedef struct {
 	ndb_file nf;
+	size_t mem_left;
 	ndb_bbt_ent *b; /* what was added, in key order: the reference */
 	ndb_nbt_ent *n;
 	size_t n_b, n_n;
@@ -46,6 +52,10 @@ static void make(tables *t, const uint64_t *bids, size_t n_b, const uint32_t *ni
 	memset(t, 0, sizeof *t);
 	ndb_table_init(&t->nf.bbt, NDB_TABLE_BLOCKS, &fmt4k);
 	ndb_table_init(&t->nf.nbt, NDB_TABLE_NODES, NULL);
+	if (bound != SIZE_MAX) {
+		t->mem_left = bound;
+		t->nf.bbt.mem_left = t->nf.nbt.mem_left = &t->mem_left;
+	}
 	t->b = calloc(n_b ? n_b : 1, sizeof *t->b);
 	t->n = calloc(n_n ? n_n : 1, sizeof *t->n);
 	assert_non_null(t->b);
@@ -67,6 +77,10 @@ static void make(tables *t, const uint64_t *bids, size_t n_b, const uint32_t *ni
 	assert_int_equal(ndb_table_finish(&t->nf.nbt), 0);
 	t->n_b = n_b;
 	t->n_n = n_n;
+	if (bound != SIZE_MAX)
+		assert_true(t->nf.bbt.mem_pages + t->nf.nbt.mem_pages <= bound);
+	if (bound == 0)
+		assert_int_equal(ndb_table_spilled(&t->nf.bbt), t->nf.bbt.n_pages);
 }
 
 static void drop(tables *t)
@@ -162,8 +176,9 @@ static void random_keys_with_duplicates(void **state)
 	for (uint64_t salt = 0; salt < 2; salt++) {
 		tables t;
 		make(&t, bids, N, nids, N, salt * 0x9E3779B97F4A7C15ull);
-		assert_int_equal(t.nf.bbt.n_groups, (N + NDB_GROUP - 1) / NDB_GROUP);
-		if (!salt) /* ids in order and offsets one block after another: a few bytes an entry */
+		assert_int_equal(t.nf.bbt.pgroup[t.nf.bbt.n_pages], (N + NDB_GROUP - 1) / NDB_GROUP);
+		assert_true(t.nf.bbt.n_pages > 2); /* lookups cross the pages' boundaries */
+		if (!salt && bound == SIZE_MAX) /* ids in order, blocks one after another: a few bytes an entry */
 			assert_true(ndb_table_bytes(&t.nf.bbt) < 8 * N);
 		for (uint64_t b = 0; b < 8 * N + 16; b++)
 			check_block(&t, b);
@@ -248,7 +263,10 @@ static void out_of_order_is_sorted_keeping_equal_keys_in_order(void **state)
 	uint64_t keys[] = {40, 8, 24, 8, 16, 41, 4, 24, 8};
 	enum { N = sizeof keys / sizeof keys[0] };
 	ndb_table t;
+	size_t mem_left = bound;
 	ndb_table_init(&t, NDB_TABLE_BLOCKS, &fmt4k);
+	if (bound != SIZE_MAX)
+		t.mem_left = &mem_left;
 	for (size_t i = 0; i < N; i++) {
 		uint64_t v[4] = {keys[i], 1000 * i, i, 0};
 		assert_int_equal(ndb_table_add(&t, v), 0);
@@ -282,21 +300,42 @@ static void empty_tables_find_nothing(void **state)
 	ndb_bbt_ent b;
 	ndb_nbt_ent n;
 	make(&t, NULL, 0, NULL, 0, 0);
-	assert_int_equal(t.nf.bbt.n_groups, 0);
+	assert_int_equal(t.nf.bbt.n_pages, 0);
 	assert_false(ndb_find_block(&t.nf, 4, &b, NULL));
 	assert_false(ndb_find_node(&t.nf, 33, &n, NULL));
 	check_cursors(&t);
 	drop(&t);
 }
 
+static int in_memory(void **state)
+{
+	bound = SIZE_MAX;
+	return 0;
+}
+
+static int all_spilled(void **state)
+{
+	bound = 0;
+	return 0;
+}
+
+static int two_pages_kept(void **state)
+{
+	bound = 2;
+	return 0;
+}
+
+#define EACH(test) cmocka_unit_test_setup(test, in_memory), cmocka_unit_test_setup(test, all_spilled), \
+	cmocka_unit_test_setup(test, two_pages_kept)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(random_keys_with_duplicates),
-		cmocka_unit_test(runs_of_one_id_across_groups),
-		cmocka_unit_test(an_id_listed_twice_finds_the_first),
-		cmocka_unit_test(out_of_order_is_sorted_keeping_equal_keys_in_order),
-		cmocka_unit_test(empty_tables_find_nothing),
+		EACH(random_keys_with_duplicates),
+		EACH(runs_of_one_id_across_groups),
+		EACH(an_id_listed_twice_finds_the_first),
+		EACH(out_of_order_is_sorted_keeping_equal_keys_in_order),
+		EACH(empty_tables_find_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,73 @@
+#!/bin/sh
+# The packed B-tree tables keep a bounded number of pages in memory and write the rest to a
+# temporary file (src/ost/ndb_table.c). With every page in that file (OSTRECON_TEST_BTREE_MEMORY=0)
+# and with two pages kept in memory (8192), the snapshot and the exit code equal the ones read with
+# the tables in memory: on a generated file in the three formats (a folder of 3,000 messages, read
+# on two threads), on damaged ones (a bad block CRC, a message no folder lists, an unreadable
+# message, a bad B-tree pointer, a zeroed page: the checksum scan, the orphan count and the
+# unreached messages read the tables too), and on the real samples. The debug line of the B-tree
+# walk must show pages in the temporary file, so that the bound was in force.
+set -u
+W="$TOOLS_DIR/ostwrite"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/fx.json" <<'JSON'
+{"seed": 5, "replicas": ["6aa62d7a1b3ac5449d53431fbea29402"],
+ "generate": [
+  {"folders": 5, "under": "inbox", "max_depth": 2, "name": "Sub {n}"},
+  {"items": 3000, "in": "inbox", "read": 0.6, "body_size": [100, 3000]},
+  {"items": 800, "in": "*generated", "read": 0.5, "associated": 0.1},
+  {"items": 30, "in": "sentitems"}
+ ]}
+JSON
+fail=0 n=0
+files=""
+for fmt in pst ost ost4k; do
+	"$W" "$tmp/fx.json" --format "$fmt" -o "$tmp/f.$fmt" 2>/dev/null || { echo "FAIL ostwrite $fmt"; fail=1; continue; }
+	files="$files $tmp/f.$fmt"
+done
+for d in bad-block-crc unlisted-message unreadable-message bad-btree-pointer zero-page; do
+	"$W" "$tmp/fx.json" --format ost4k --damage "$d" -o "$tmp/d-$d.ost" 2>/dev/null ||
+		{ echo "FAIL ostwrite --damage $d"; fail=1; continue; }
+	files="$files $tmp/d-$d.ost"
+done
+for f in "${SHARED:-/nonexistent}"/samples/real/*.ost "${SHARED:-/nonexistent}"/samples/real/*.pst; do
+	[ -f "$f" ] && files="$files $f"
+done
+for f in $files; do
+	b=$(basename "$f")
+	rm -f "$tmp/mem.jsonl"
+	"$OSTRECON" -q ost "$f" -o "$tmp/mem.jsonl" 2>"$tmp/mem.err"
+	want=$?
+	[ $want -le 3 ] && [ $want -ne 1 ] || { echo "FAIL $b: ostrecon ost exited $want"; fail=1; continue; }
+	[ -f "$tmp/mem.jsonl" ] && sed 1d "$tmp/mem.jsonl" > "$tmp/mem.body"
+	bad=0
+	for bound in 0 8192; do
+		rm -f "$tmp/spill.jsonl"
+		OSTRECON_TEST_BTREE_MEMORY=$bound "$OSTRECON" -v -v ost "$f" -o "$tmp/spill.jsonl" 2>"$tmp/err"
+		rc=$?
+		[ $rc -eq $want ] || { echo "FAIL $b, bound $bound: exit $rc, $want with the tables in memory"; bad=1; continue; }
+		if [ $want -eq 3 ]; then
+			# nothing written: the same error
+			grep -v '^ostrecon: \(debug\|verbose\|info\)' "$tmp/err" | grep -F -f "$tmp/mem.err" >/dev/null ||
+				{ echo "FAIL $b, bound $bound: not the error read with the tables in memory:"; sed 's/^/    /' "$tmp/mem.err"; bad=1; }
+			continue
+		fi
+		spilled=$(sed -n 's/.*B-trees: .* memory and \([0-9]*\) pages of a temporary file, .* bytes and \([0-9]*\) pages$/\1 \2/p' "$tmp/err")
+		# with no page kept in memory, every page goes to the file (a small file has fewer than 2)
+		if [ $bound = 0 ]; then
+			case "$spilled" in
+			""|"0 0") echo "FAIL $b: no page went to the temporary file (${spilled:-no debug line})"; bad=1; continue ;;
+			esac
+		fi
+		sed 1d "$tmp/spill.jsonl" > "$tmp/spill.body"
+		if ! cmp -s "$tmp/mem.body" "$tmp/spill.body"; then
+			echo "FAIL $b, bound $bound: the snapshot differs from the one with the tables in memory:"
+			diff "$tmp/mem.body" "$tmp/spill.body" | head -5 | sed 's/^/    /'; bad=1
+		fi
+	done
+	[ $bad = 0 ] || { fail=1; continue; }
+	n=$((n + 1))
+	echo "ok   $b: the same $([ $want = 3 ] && echo error || echo snapshot) (exit $want) with the tables in memory, in the temporary file, and 2 pages kept"
+done
+[ $n -ge 8 ] || { echo "FAIL only $n files compared"; fail=1; }
+exit $fail
