@@ -69,6 +69,12 @@ void ndb_report_free(ndb_report *rep);
  * opened). *problems receives the number of bad pages and blocks. Returns 0, or OR_ERR_NOMEM. */
 int ndb_check_snapshot(const char *path, ndb_file *open, bool skip, snap_t *snap, size_t *problems,
                        or_error *err);
+/* Lookups of an open file (NULL: none) that answered "not found" because a page of its B-tree
+ * tables could not be read back from their temporary file (ndb_table.c). */
+uint64_t ndb_lost_lookups(const ndb_file *nf);
+/* 0 when there were none; else OR_ERR_IO with err saying that what was read is incomplete and why
+ * (what a lookup missed would otherwise be taken for damage of the file). */
+int ndb_lost_fail(const ndb_file *nf, or_error *err);
 /* When the file cannot be opened at all: adds what the scan finds, if anything, to err's message. */
 void ndb_explain(const char *path, or_error *err);
 

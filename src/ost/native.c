@@ -345,12 +345,16 @@ int native_replica_table(const char *path, st_replica **out, size_t *n, or_error
 static int n_message_store(st_file *sf, st_node **out, or_error *err)
 {
 	int rc = open_node((nat_file *)sf, NID_MESSAGE_STORE, out, err);
+	if (rc == OR_ERR_FORMAT && ndb_lost_fail(&((nat_file *)sf)->nf, err) != 0)
+		return OR_ERR_IO;
 	return rc == OR_ERR_FORMAT ? or_fail(err, OR_ERR_NOTFOUND, "the file has no message store") : rc;
 }
 
 static int n_root_folder(st_file *sf, st_node **out, or_error *err)
 {
 	int rc = open_node((nat_file *)sf, NID_ROOT_FOLDER, out, err);
+	if (rc == OR_ERR_FORMAT && ndb_lost_fail(&((nat_file *)sf)->nf, err) != 0)
+		return OR_ERR_IO;
 	return rc == OR_ERR_FORMAT ? or_fail(err, OR_ERR_NOTFOUND, "the file has no root folder") : rc;
 }
 

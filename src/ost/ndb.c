@@ -863,3 +863,18 @@ int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	return find_sub(nf, bid_sub, nid, bid_data, sub, 0, raw, err);
 }
+
+uint64_t ndb_lost_lookups(const ndb_file *nf)
+{
+	return nf ? ndb_table_spill_lost(&nf->nbt) + ndb_table_spill_lost(&nf->bbt) : 0;
+}
+
+int ndb_lost_fail(const ndb_file *nf, or_error *err)
+{
+	uint64_t lost = ndb_lost_lookups(nf);
+	if (!lost)
+		return 0;
+	return or_fail(err, OR_ERR_IO, "%llu reads of the B-tree tables' temporary file failed (logged), so what was "
+	               "read of the file is incomplete; check the disk of TMPDIR (or /tmp) and run it again",
+	               (unsigned long long)lost);
+}

@@ -86,6 +86,9 @@ bool ndb_table_at(const ndb_table *t, size_t i, uint64_t v[4]);
 size_t ndb_table_bytes(const ndb_table *t);
 size_t ndb_table_spilled(const ndb_table *t);
 uint64_t ndb_table_spill_reads(const ndb_table *t);
+/* Reads back from the spill file that failed so far: each made a lookup answer "not found", so a
+ * listing that saw any is incomplete and must say so (reader.c fails it). */
+uint64_t ndb_table_spill_lost(const ndb_table *t);
 
 /* Entries in order from place i: ndb_cursor_next hands out entry i, i + 1, ... (false at the end).
  * A cursor holds a page of its own when the pages it reads are in the spill file; it may be copied. */

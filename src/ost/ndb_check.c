@@ -56,7 +56,7 @@ static ndb_bbt_ent entry_at(const scan *sc, ndb_cursor *c, size_t i, size_t *at)
 		*at = r->at;
 		return (ndb_bbt_ent){r->bid, r->ib, r->cb};
 	}
-	uint64_t v[4];
+	uint64_t v[4] = {0, 0, 0, 0}; /* when the tables' temporary file fails (the scan then fails) */
 	if (c->t != &sc->nf->bbt || c->i != i)
 		ndb_cursor_init(c, &sc->nf->bbt, i);
 	ndb_cursor_next(c, v);
@@ -333,6 +333,8 @@ int ndb_check(const char *path, ndb_report *rep, or_error *err)
 		rc = scan_blocks(&nf);
 	else if (rc > 0)
 		rc = 0;
+	if (rc == 0)
+		rc = ndb_lost_fail(&nf, err);
 	ndb_close(&nf);
 	return rc;
 }
@@ -357,7 +359,7 @@ int ndb_check_open(ndb_file *nf, ndb_report *rep, or_error *err)
 	rc = scan_blocks(nf);
 	nf->rep = walked;
 	nf->err = saved_err;
-	return rc;
+	return rc ? rc : ndb_lost_fail(nf, err);
 }
 
 void ndb_report_free(ndb_report *rep)

@@ -176,6 +176,7 @@ struct ndb_spill {
 	int fd;
 	bool failed;             /* could not be made or written: pages stay in memory */
 	uint64_t reads;          /* pages read back (atomic: two threads read) */
+	uint64_t lost;           /* reads back that failed: lookups that answered "not found" */
 };
 
 static uint64_t next_table_id = 1;
@@ -400,7 +401,8 @@ static __attribute__((noinline)) const uint8_t *read_page(const ndb_table *t, si
 	int e = page_io(t->spill->fd, buf, p, false);
 	if (e) {
 		*buf_page = SIZE_MAX;
-		log_error("B-tree tables: cannot read page %zu of the temporary file: %s", p, strerror(e));
+		if (__atomic_fetch_add(&t->spill->lost, 1, __ATOMIC_RELAXED) == 0) /* the first only: they are counted */
+			log_error("B-tree tables: cannot read page %zu of the temporary file: %s", p, strerror(e));
 		return NULL;
 	}
 	__atomic_fetch_add(&t->spill->reads, 1, __ATOMIC_RELAXED);
@@ -513,7 +515,7 @@ bool ndb_cursor_next(ndb_cursor *c, uint64_t v[4])
 			c->off = group_off(pg, c->gi);
 	}
 	if (!pg) {
-		c->i = t->n; /* the spill file failed: the entries end here (logged) */
+		c->i = t->n; /* the spill file failed: the entries end here (counted, the first logged) */
 		return false;
 	}
 	const uint8_t *p = pg + c->off;
@@ -613,6 +615,11 @@ size_t ndb_table_spilled(const ndb_table *t)
 uint64_t ndb_table_spill_reads(const ndb_table *t)
 {
 	return t->spill ? __atomic_load_n(&t->spill->reads, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t ndb_table_spill_lost(const ndb_table *t)
+{
+	return t->spill ? __atomic_load_n(&t->spill->lost, __ATOMIC_RELAXED) : 0;
 }
 
 /* ---------------------------------------------------------------- damage: trees out of order */

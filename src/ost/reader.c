@@ -740,6 +740,10 @@ static int capture(const char *path, const ost_options *opt, const char *out_pat
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
 	if (opt->recover && st_recover(r.file, &r.snap->integrity.recovered_items, &e) != 0)
 		add_error(&r, ERR_SCOPE_FILE, "unreadable", NULL, NULL, NULL, e.message);
+	/* A lookup whose B-tree page could not be read back from the temporary file answered "not
+	 * found": what it missed would show as damage of the cache, so the listing fails instead. */
+	if ((rc = ndb_lost_fail(st_ndb(r.file), err)) != 0)
+		goto out;
 	/* The file's own checksums, which libpff 20180714 does not check (ndb_check.c). */
 	r.phase = "checksums";
 	progress(&r, false);

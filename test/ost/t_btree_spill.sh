@@ -6,7 +6,9 @@
 # on two threads), on damaged ones (a bad block CRC, a message no folder lists, an unreadable
 # message, a bad B-tree pointer, a zeroed page: the checksum scan, the orphan count and the
 # unreached messages read the tables too), and on the real samples. The debug line of the B-tree
-# walk must show pages in the temporary file, so that the bound was in force.
+# walk must show pages in the temporary file, so that the bound was in force. And when the pages
+# cannot be read back (a preload fails every read of the unlinked file), the listing fails with
+# that said and leaves no snapshot, where it would otherwise report the messages it missed as damage.
 set -u
 W="$TOOLS_DIR/ostwrite"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -70,4 +72,20 @@ for f in $files; do
 	echo "ok   $b: the same $([ $want = 3 ] && echo error || echo snapshot) (exit $want) with the tables in memory, in the temporary file, and 2 pages kept"
 done
 [ $n -ge 8 ] || { echo "FAIL only $n files compared"; fail=1; }
+
+# reads back that fail
+if command -v cc > /dev/null && cc -shared -fPIC -O2 -o "$tmp/fail.so" "$(dirname "$0")/fail_spill_read.c" -ldl; then
+	rm -f "$tmp/lost.jsonl"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" LD_PRELOAD="$tmp/fail.so" \
+		OSTRECON_TEST_BTREE_MEMORY=0 "$OSTRECON" ost "$tmp/f.ost4k" -o "$tmp/lost.jsonl" 2>"$tmp/lost.err"
+	rc=$?
+	if [ $rc -eq 0 ] || [ $rc -eq 2 ] || ! grep -q "temporary file failed" "$tmp/lost.err" || [ -e "$tmp/lost.jsonl" ]; then
+		echo "FAIL failed reads of the temporary file: exit $rc, snapshot $([ -e "$tmp/lost.jsonl" ] && echo written || echo absent):"
+		tail -3 "$tmp/lost.err" | sed 's/^/    /'; fail=1
+	else
+		echo "ok   failed reads of the temporary file: exit $rc, no snapshot, said: $(grep -o '[0-9]* reads of .*incomplete' "$tmp/lost.err")"
+	fi
+else
+	echo "FAIL cannot build the preload that fails reads (cc)"; fail=1
+fi
 exit $fail
