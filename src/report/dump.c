@@ -9,6 +9,7 @@
 
 typedef struct {
 	or_buf *out;
+	bool block; /* its memory is a large block (or_block_*), else buf_append's */
 	int rc;
 } writer;
 
@@ -19,8 +20,20 @@ static void put(writer *w, const char *s, size_t n)
 	if (w->rc || !n)
 		return;
 	if (b->cap - b->len <= n) {
-		w->rc = buf_append(b, s, n); /* grows it (and says when it cannot) */
-		return;
+		if (!w->block) {
+			w->rc = buf_append(b, s, n); /* grows it (and says when it cannot) */
+			return;
+		}
+		size_t cap = b->cap ? b->cap : 64u << 10;
+		while (cap - b->len <= n)
+			cap *= 2;
+		char *p = or_block_realloc(b->data, cap);
+		if (!p) {
+			w->rc = OR_ERR_NOMEM;
+			return;
+		}
+		b->data = p;
+		b->cap = cap;
 	}
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
@@ -129,11 +142,21 @@ static void value(writer *w, const json_t *v, size_t depth)
 	}
 }
 
-int report_dump(const json_t *v, or_buf *out)
+static int dump(const json_t *v, or_buf *out, bool block)
 {
-	writer w = {out, 0};
+	writer w = {out, block, 0};
 	if (!v)
 		return -1;
 	value(&w, v, 0);
 	return w.rc ? -1 : 0;
+}
+
+int report_dump(const json_t *v, or_buf *out)
+{
+	return dump(v, out, false);
+}
+
+int report_dump_block(const json_t *v, or_buf *out)
+{
+	return dump(v, out, true);
 }

@@ -28,7 +28,7 @@ typedef struct {
 struct report {
 	json_t *root;
 	bool held;                /* the findings are the ones below, "findings" in root is empty */
-	or_buf ftext[REPORT_TEXT_PARTS];
+	or_buf ftext[REPORT_TEXT_PARTS]; /* data: large blocks (report_dump_block) */
 	report_finding_ref *fref;
 	size_t n_fref;
 	char **ffolder;           /* the findings' folders (redacted), one per folder table row */
@@ -38,6 +38,9 @@ struct report {
 /* dump.c: appends v as json_dump_callback writes it with JSON_INDENT(1) | JSON_PRESERVE_ORDER |
  * JSON_ENCODE_ANY (v holds no cycles); 0, or -1 out of memory. */
 int report_dump(const json_t *v, or_buf *out);
+/* The same into a buffer whose memory is a large block (or_block_*: free it with or_block_free),
+ * for the findings' text, tens of MB for a large comparison. */
+int report_dump_block(const json_t *v, or_buf *out);
 
 /* The findings of a report, built or loaded; i < report_finding_count. */
 size_t report_finding_count(const report_t *rep);

@@ -513,7 +513,7 @@ static void *hold_range(void *arg)
 		report_finding_ref *ref = &h->rep->fref[i];
 		ref->part = h->part;
 		ref->off = text->len;
-		h->rc = report_dump(fj, text);
+		h->rc = report_dump_block(fj, text);
 		ref->len = text->len - ref->off;
 		ref->expected = f->expected != 0;
 		ref->rank = (int16_t)report_kind_rank(diff_kind_name(f->kind));
@@ -774,7 +774,7 @@ void report_free(report_t *rep)
 		return;
 	json_decref(rep->root);
 	for (int k = 0; k < REPORT_TEXT_PARTS; k++)
-		buf_free(&rep->ftext[k]);
+		or_block_free(rep->ftext[k].data);
 	free(rep->fref);
 	for (size_t i = 0; rep->ffolder && i < rep->n_ffolder; i++)
 		free(rep->ffolder[i]);
