@@ -5,35 +5,45 @@
  * that cost more than building them. */
 #include "internal.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
-typedef struct {
-	or_buf *out;
-	bool block; /* its memory is a large block (or_block_*), else buf_append's */
-	int rc;
-} writer;
+typedef report_writer writer;
 
-/* Appends n bytes, growing the buffer by doubling (kept NUL-terminated, as buf_append keeps it). */
-static void put(writer *w, const char *s, size_t n)
+/* put when the buffer must grow first, or has failed. */
+static __attribute__((noinline)) void put_grow(writer *w, const char *s, size_t n)
 {
 	or_buf *b = w->out;
 	if (w->rc || !n)
 		return;
-	if (b->cap - b->len <= n) {
-		if (!w->block) {
-			w->rc = buf_append(b, s, n); /* grows it (and says when it cannot) */
-			return;
-		}
-		size_t cap = b->cap ? b->cap : 64u << 10;
-		while (cap - b->len <= n)
-			cap *= 2;
-		char *p = or_block_realloc(b->data, cap);
-		if (!p) {
-			w->rc = OR_ERR_NOMEM;
-			return;
-		}
-		b->data = p;
-		b->cap = cap;
+	if (!w->block) {
+		w->rc = buf_append(b, s, n); /* grows it (and says when it cannot) */
+		return;
+	}
+	size_t cap = b->cap ? b->cap : 64u << 10;
+	while (cap - b->len <= n)
+		cap *= 2;
+	char *p = or_block_realloc(b->data, cap);
+	if (!p) {
+		w->rc = OR_ERR_NOMEM;
+		return;
+	}
+	b->data = p;
+	b->cap = cap;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+/* Appends n bytes, growing the buffer by doubling (kept NUL-terminated, as buf_append keeps it).
+ * Inline: most calls append a few bytes whose count is known where they are made. */
+static inline void put(writer *w, const char *s, size_t n)
+{
+	or_buf *b = w->out;
+	if (__builtin_expect(w->rc != 0 || b->cap - b->len <= n, 0)) {
+		put_grow(w, s, n);
+		return;
 	}
 	memcpy(b->data + b->len, s, n);
 	b->len += n;
@@ -44,6 +54,10 @@ static void put(writer *w, const char *s, size_t n)
 static void indent(writer *w, size_t depth)
 {
 	static const char spaces[] = "\n                                ";
+	if (depth < sizeof spaces - 1) {
+		put(w, spaces, depth + 1);
+		return;
+	}
 	put(w, spaces, 1);
 	while (depth) {
 		size_t n = depth < sizeof spaces - 2 ? depth : sizeof spaces - 2;
@@ -142,21 +156,79 @@ static void value(writer *w, const json_t *v, size_t depth)
 	}
 }
 
-static int dump(const json_t *v, or_buf *out, bool block)
+static int dump(const json_t *v, or_buf *out, bool block, size_t depth)
 {
-	writer w = {out, block, 0};
+	writer w = {.out = out, .block = block};
 	if (!v)
 		return -1;
-	value(&w, v, 0);
+	value(&w, v, depth);
 	return w.rc ? -1 : 0;
 }
 
 int report_dump(const json_t *v, or_buf *out)
 {
-	return dump(v, out, false);
+	return dump(v, out, false, 0);
 }
 
-int report_dump_block(const json_t *v, or_buf *out)
+int report_dump_held(const json_t *v, or_buf *out)
 {
-	return dump(v, out, true);
+	return dump(v, out, true, REPORT_HELD_DEPTH);
+}
+
+/* ---------------------------------------------------------------- writing without a tree */
+
+void jw_open(report_writer *w, char bracket)
+{
+	if (w->depth + 1 >= sizeof w->first) {
+		if (w->rc == 0)
+			w->rc = OR_ERR_LIMIT;
+		return;
+	}
+	put(w, &bracket, 1);
+	w->first[++w->depth] = true;
+}
+
+void jw_close(report_writer *w, char bracket)
+{
+	if (!w->depth)
+		return;
+	if (!w->first[w->depth])
+		indent(w, w->depth - 1);
+	put(w, &bracket, 1);
+	w->depth--;
+}
+
+void jw_next(report_writer *w)
+{
+	if (!w->first[w->depth])
+		put(w, ",", 1);
+	w->first[w->depth] = false;
+	indent(w, w->depth);
+}
+
+void jw_key(report_writer *w, const char *key)
+{
+	jw_next(w);
+	string(w, key, strlen(key));
+	put(w, ": ", 2);
+}
+
+void jw_str(report_writer *w, const char *s)
+{
+	if (s)
+		string(w, s, strlen(s));
+	else
+		put(w, "null", 4);
+}
+
+void jw_int(report_writer *w, int64_t v)
+{
+	char num[32];
+	int n = snprintf(num, sizeof num, "%" PRId64, v);
+	put(w, num, (size_t)n);
+}
+
+void jw_bool(report_writer *w, bool v)
+{
+	put(w, v ? "true" : "false", v ? 4 : 5);
 }
