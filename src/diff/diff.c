@@ -346,7 +346,7 @@ void diff_result_free(diff_result *r)
 	snap_compared_release(&rp->own[0]);
 	snap_compared_release(&rp->own[1]);
 	free(r->rows);
-	free(r->findings);
+	or_block_free(r->findings);
 	free(r->exports);
 	free(r->advice.resync_rows);
 	free(rp);
