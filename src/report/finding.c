@@ -203,30 +203,13 @@ int report_finding_write(const report_ctx *b, const diff_finding *f, report_writ
 		key_str(w, "folder", p);
 		*folder = p != NULL;
 	}
-	const char *path[2] = {NULL, NULL}, *id[2] = {NULL, NULL};
-	const snap_ident *ident = NULL;
-	const snap_citem *item = NULL;
-	const snap_compared *item_ci = NULL;
-	for (int s = 0; s < 2; s++) {
-		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
-		path[s] = fo ? js(fo->path) : NULL;
-		const char *idv = NULL;
-		if (f->item[s] >= 0) {
-			item_ci = r->cmp[s];
-			item = &item_ci->items[f->item[s]];
-			idv = snap_cstr(item_ci, item->id);
-			if (!ident || !ident->has_key)
-				ident = &item->ident;
-		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
-		                  f->kind == FIND_FOLDER_MOVED || (f->kind == FIND_DUPLICATE_KEY && f->item[0] < 0 && f->item[1] < 0))) {
-			idv = fo->id;
-			if (!ident || !ident->has_key)
-				ident = &fo->ident;
-		}
-		id[s] = js(idv);
-	}
-	pair(b, w, "paths", "path", v_str(path[0]), v_str(path[1]));
-	pair(b, w, "ids", "id", v_str(id[0]), v_str(id[1]));
+	report_objects o;
+	report_finding_objects(r, f, &o);
+	const snap_ident *ident = o.ident;
+	const snap_citem *item = o.item;
+	const snap_compared *item_ci = o.item_ci;
+	pair(b, w, "paths", "path", v_str(js(o.path[0])), v_str(js(o.path[1])));
+	pair(b, w, "ids", "id", v_str(js(o.id[0])), v_str(js(o.id[1])));
 	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
 		const snap_t *sn = r->snap[f->side];
 		const char *id2 = f->item[f->side] >= 0 ? snap_cstr(r->cmp[f->side], r->cmp[f->side]->items[f->second].id)

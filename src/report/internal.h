@@ -112,6 +112,17 @@ typedef struct {
 	bool direct;           /* findings written by report_finding_write (see there) */
 } report_ctx;
 
+/* What a finding is about, as its "paths", "ids", "key" and item fields show it: each side's folder
+ * path and id (NULL when none), the identity shown (NULL when none) and the item (the last side's
+ * that has one, NULL when none) with its side's compared items. */
+typedef struct {
+	const char *path[2], *id[2];
+	const snap_ident *ident;
+	const snap_citem *item;
+	const snap_compared *item_ci;
+} report_objects;
+void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o);
+
 /* The "newer" value of an item_changed or item_moved finding. */
 const char *report_newer_name(const diff_result *r, int newer);
 /* Whether the findings of a build can be written without a tree: no redaction (whose strings

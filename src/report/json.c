@@ -145,6 +145,27 @@ static json_t *side_json(const build *b, int s)
 	return j;
 }
 
+void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o)
+{
+	memset(o, 0, sizeof *o);
+	for (int s = 0; s < 2; s++) {
+		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
+		o->path[s] = fo ? fo->path : NULL;
+		if (f->item[s] >= 0) {
+			o->item_ci = r->cmp[s];
+			o->item = &o->item_ci->items[f->item[s]];
+			o->id[s] = snap_cstr(o->item_ci, o->item->id);
+			if (!o->ident || !o->ident->has_key)
+				o->ident = &o->item->ident;
+		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
+		                  f->kind == FIND_FOLDER_MOVED || (f->kind == FIND_DUPLICATE_KEY && f->item[0] < 0 && f->item[1] < 0))) {
+			o->id[s] = fo->id;
+			if (!o->ident || !o->ident->has_key)
+				o->ident = &fo->ident;
+		}
+	}
+}
+
 const char *report_newer_name(const diff_result *r, int newer)
 {
 	switch (newer) {
@@ -235,27 +256,15 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 	}
 	if (f->row >= 0)
 		set(j, "folder", red_path(&b->rd, b->row_path[f->row]));
-	json_t *path[2] = {NULL, NULL}, *id[2] = {NULL, NULL};
-	const snap_ident *ident = NULL;
-	const snap_citem *item = NULL;
-	const snap_compared *item_ci = NULL;
+	report_objects o;
+	report_finding_objects(r, f, &o);
+	const snap_ident *ident = o.ident;
+	const snap_citem *item = o.item;
+	const snap_compared *item_ci = o.item_ci;
+	json_t *path[2], *id[2];
 	for (int s = 0; s < 2; s++) {
-		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
-		path[s] = fo ? red_path(&b->rd, fo->path) : NULL;
-		const char *idv = NULL;
-		if (f->item[s] >= 0) {
-			item_ci = r->cmp[s];
-			item = &item_ci->items[f->item[s]];
-			idv = snap_cstr(item_ci, item->id);
-			if (!ident || !ident->has_key)
-				ident = &item->ident;
-		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
-		                  f->kind == FIND_FOLDER_MOVED || (f->kind == FIND_DUPLICATE_KEY && f->item[0] < 0 && f->item[1] < 0))) {
-			idv = fo->id;
-			if (!ident || !ident->has_key)
-				ident = &fo->ident;
-		}
-		id[s] = red_string(&b->rd, idv);
+		path[s] = red_path(&b->rd, o.path[s]);
+		id[s] = red_string(&b->rd, o.id[s]);
 	}
 	set_pair(b, j, "paths", "path", path[0], path[1]);
 	set_pair(b, j, "ids", "id", id[0], id[1]);
