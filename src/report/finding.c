@@ -173,6 +173,38 @@ static void evidence_list(const report_ctx *b, report_writer *w, const diff_find
 	jw_close(w, ']');
 }
 
+void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o)
+{
+	memset(o, 0, sizeof *o);
+	for (int s = 0; s < 2; s++) {
+		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
+		o->path[s] = fo ? fo->path : NULL;
+		if (f->item[s] >= 0) {
+			o->item_ci = r->cmp[s];
+			o->item = &o->item_ci->items[f->item[s]];
+			o->id[s] = snap_cstr(o->item_ci, o->item->id);
+			if (!o->ident || !o->ident->has_key)
+				o->ident = &o->item->ident;
+		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
+		                  f->kind == FIND_FOLDER_MOVED || (f->kind == FIND_DUPLICATE_KEY && f->item[0] < 0 && f->item[1] < 0))) {
+			o->id[s] = fo->id;
+			if (!o->ident || !o->ident->has_key)
+				o->ident = &fo->ident;
+		}
+	}
+}
+
+const char *report_newer_name(const diff_result *r, int newer)
+{
+	switch (newer) {
+	case NEWER_SIDE0:
+	case NEWER_SIDE1: return diff_side_label(r, newer);
+	case NEWER_CONFLICT: return "conflict";
+	case NEWER_SAME: return "same";
+	default: return "unknown";
+	}
+}
+
 bool report_finding_direct_ok(const report_ctx *b)
 {
 	const char *l0 = diff_side_label(b->r, 0), *l1 = diff_side_label(b->r, 1);
