@@ -187,6 +187,15 @@ void buf_free(or_buf *b);
  * left as it was). */
 void *or_append(void **arr, size_t *n, size_t *cap, size_t elem);
 
+/* Large blocks (block.c): from 2 MiB on, mapped on their own on transparent huge pages (one fault
+ * per 2 MiB touched instead of one per 4 KiB), smaller ones on the heap. Free them with
+ * or_block_free only. or_block_alloc gives n zeroed bytes, NULL when out of memory;
+ * or_block_realloc keeps the first bytes up to the smaller size (the rest is unspecified; p may be
+ * NULL) and returns NULL, leaving p as it was, when out of memory; or_block_free accepts NULL. */
+void *or_block_alloc(size_t n);
+void *or_block_realloc(void *p, size_t n);
+void or_block_free(void *p);
+
 /* Bounded copy: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 /* Parses a whole decimal integer in [min,max]; -1 on anything else. */

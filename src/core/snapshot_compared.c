@@ -3,17 +3,14 @@
 #include "core.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
 
 _Static_assert(sizeof(snap_citem) <= 72, "a compared item is 72 bytes at most");
 
 #define HEAP_LIMIT UINT32_MAX /* offsets are 32-bit */
-#define MAP_MIN (4u << 20)    /* blocks this large are mapped on their own */
 
-/* Grows a block of *cap bytes to hold `need`, doubling. Large blocks are mapped and grown with
- * mremap, which moves pages instead of copying them, and asked for huge pages (a hint); small ones
- * live on the heap. Which of the two a block is follows from its capacity (as for snap_t's items). */
-static int block_grow(void **p, size_t *cap, size_t used, size_t need, size_t first)
+/* Grows a block of *cap bytes to hold `need`, doubling: a large block (core.h), on huge pages
+ * once it is a few MB, grown with mremap, which moves pages instead of copying them. */
+static int block_grow(void **p, size_t *cap, size_t need, size_t first)
 {
 	if (need <= *cap)
 		return 0;
@@ -23,34 +20,12 @@ static int block_grow(void **p, size_t *cap, size_t used, size_t need, size_t fi
 			return OR_ERR_NOMEM;
 		ncap *= 2;
 	}
-	void *q;
-	if (ncap < MAP_MIN) {
-		if (!(q = realloc(*p, ncap)))
-			return OR_ERR_NOMEM;
-	} else if (*cap >= MAP_MIN) {
-		if ((q = mremap(*p, *cap, ncap, MREMAP_MAYMOVE)) == MAP_FAILED)
-			return OR_ERR_NOMEM;
-	} else {
-		if ((q = mmap(NULL, ncap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
-			return OR_ERR_NOMEM;
-#ifdef MADV_HUGEPAGE
-		(void)madvise(q, ncap, MADV_HUGEPAGE); /* the whole area: it stays one when it grows */
-#endif
-		if (used)
-			memcpy(q, *p, used);
-		free(*p);
-	}
+	void *q = or_block_realloc(*p, ncap);
+	if (!q)
+		return OR_ERR_NOMEM;
 	*p = q;
 	*cap = ncap;
 	return 0;
-}
-
-static void block_free(void *p, size_t cap)
-{
-	if (p && cap >= MAP_MIN)
-		munmap(p, cap);
-	else
-		free(p);
 }
 
 int snap_compared_add(snap_compared *c, snap_citem **out)
@@ -58,8 +33,7 @@ int snap_compared_add(snap_compared *c, snap_citem **out)
 	if (c->n_items >= INT32_MAX)
 		return OR_ERR_LIMIT;
 	size_t cap = c->cap_items * sizeof *c->items;
-	int rc = block_grow((void **)&c->items, &cap, c->n_items * sizeof *c->items,
-	                    (c->n_items + 1) * sizeof *c->items, 64 * sizeof *c->items);
+	int rc = block_grow((void **)&c->items, &cap, (c->n_items + 1) * sizeof *c->items, 64 * sizeof *c->items);
 	if (rc)
 		return rc;
 	c->cap_items = cap / sizeof *c->items;
@@ -79,7 +53,7 @@ static int heap_reserve(snap_compared *c, size_t n)
 	if (n > HEAP_LIMIT - c->heap_len)
 		return OR_ERR_LIMIT;
 	size_t cap = c->heap_cap;
-	int rc = block_grow((void **)&c->heap, &cap, c->heap_len, c->heap_len + n, 64u << 10);
+	int rc = block_grow((void **)&c->heap, &cap, c->heap_len + n, 64u << 10);
 	if (rc)
 		return rc;
 	c->heap_cap = cap;
@@ -176,8 +150,8 @@ void snap_compared_release(snap_compared *c)
 	if (!c)
 		return;
 	snap_compared_done(c);
-	block_free(c->items, c->cap_items * sizeof *c->items);
-	block_free(c->heap, c->heap_cap);
+	or_block_free(c->items);
+	or_block_free(c->heap);
 	memset(c, 0, sizeof *c);
 }
 

@@ -78,8 +78,17 @@ const line_key line_keys[K_COUNT] = {
 fast_obj *fast_new(void)
 {
 	fast_obj *o = calloc(1, sizeof *o);
-	if (o)
-		memset(o->guess, K_UNKNOWN, sizeof o->guess);
+	if (!o)
+		return NULL;
+	memset(o->guess, K_UNKNOWN, sizeof o->guess);
+	for (unsigned k = 0; k < K_COUNT; k++) {
+		size_t n = line_keys[k].len;
+		if (n + 1 > sizeof o->key_text[k])
+			continue; /* key_mask 0: compared by memcmp */
+		memcpy(o->key_text[k], line_keys[k].name, n);
+		o->key_text[k][n] = '"';
+		o->key_mask[k] = (1u << (n + 1)) - 1;
+	}
 	return o;
 }
 
@@ -107,6 +116,30 @@ static const char *skip_ws(const char *p, const char *end)
 	while (p < end && (unsigned char)*p <= ' ' && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
+}
+
+/* skip_ws where there is nearly never any (a snapshot's lines are compact): one test. */
+static inline const char *skip_ws_fast(const char *p, const char *end)
+{
+	return p < end && (unsigned char)*p > ' ' ? p : skip_ws(p, end);
+}
+
+/* Whether the text at p is key k and its closing quote: sixteen bytes compared at once where the
+ * line has them (every key name is shorter). */
+static inline bool key_at(const fast_obj *o, unsigned k, const char *p, const char *end)
+{
+	size_t klen = line_keys[k].len;
+#ifdef __SSE2__
+	if (end - p >= 16 && o->key_mask[k]) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i want = _mm_loadu_si128((const __m128i *)(const void *)o->key_text[k]);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, want));
+		return (m & o->key_mask[k]) == o->key_mask[k];
+	}
+#else
+	(void)o;
+#endif
+	return (size_t)(end - p) > klen && p[klen] == '"' && memcmp(p, line_keys[k].name, klen) == 0;
 }
 
 /* The first byte from p on that ends a plain run of a string: a quote, a backslash, a control
@@ -246,8 +279,9 @@ int fast_parse(fast_obj *o, const char *p, size_t len)
 		/* Nearly always the key at this position on the previous line: known by its name and the
 		 * closing quote (key names are plain ASCII, which the scan below would pass as well). */
 		unsigned k = o->guess[o->n_fields];
-		size_t klen = k < K_COUNT ? line_keys[k].len : 0;
-		if (k < K_COUNT && (size_t)(end - p) > klen && p[klen] == '"' && memcmp(p, line_keys[k].name, klen) == 0) {
+		size_t klen;
+		if (k < K_COUNT && key_at(o, k, p, end)) {
+			klen = line_keys[k].len;
 			p += klen;
 			o->n_fields++;
 		} else {
@@ -275,10 +309,10 @@ int fast_parse(fast_obj *o, const char *p, size_t len)
 			o->unknown[o->n_unknown].p = key;
 			o->unknown[o->n_unknown++].n = klen;
 		}
-		p = skip_ws(p + 1, end);
+		p = skip_ws_fast(p + 1, end);
 		if (p >= end || *p++ != ':')
 			return -1;
-		p = skip_ws(p, end);
+		p = skip_ws_fast(p, end);
 		if (p >= end)
 			return -1;
 		if (*p == '"') {
@@ -314,11 +348,11 @@ int fast_parse(fast_obj *o, const char *p, size_t len)
 		} else {
 			return -1; /* nested object or array, or not JSON */
 		}
-		p = skip_ws(p, end);
+		p = skip_ws_fast(p, end);
 		if (p >= end)
 			return -1;
 		if (*p == ',') {
-			p = skip_ws(p + 1, end);
+			p = skip_ws_fast(p + 1, end);
 			continue;
 		}
 		if (*p++ != '}')

@@ -68,6 +68,8 @@ typedef struct {
 	struct { const char *p; size_t n; } unknown[FAST_MAX_FIELDS]; /* other keys: for duplicates */
 	size_t n_fields, n_unknown;
 	uint8_t guess[FAST_MAX_FIELDS];    /* key number of each position on the previous line */
+	char key_text[K_COUNT][16];        /* each key's name and closing quote, zero-padded */
+	unsigned key_mask[K_COUNT];        /* the bytes of key_text to compare; 0: too long for it */
 	char *scratch;                     /* decoded strings of this line */
 	size_t scratch_len, scratch_cap;
 	/* The string each key was last interned as: consecutive lines mostly repeat their class and

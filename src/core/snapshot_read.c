@@ -468,11 +468,12 @@ static line_type type_of(const char *t, size_t n)
 {
 	static const struct {
 		const char *name;
+		size_t len;
 		line_type type;
-	} types[] = {{"item", L_ITEM}, {"folder", L_FOLDER}, {"error", L_ERROR}, {"integrity", L_INTEGRITY},
-	             {"end", L_END}, {"snapshot", L_SNAPSHOT}};
+	} types[] = {{"item", 4, L_ITEM}, {"folder", 6, L_FOLDER}, {"error", 5, L_ERROR}, {"integrity", 9, L_INTEGRITY},
+	             {"end", 3, L_END}, {"snapshot", 8, L_SNAPSHOT}};
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strlen(types[i].name) == n && memcmp(types[i].name, t, n) == 0)
+		if (types[i].len == n && memcmp(types[i].name, t, n) == 0)
 			return types[i].type;
 	return L_OTHER;
 }
@@ -518,6 +519,7 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 		 * and anything the fast parser is unsure of go through jansson. */
 		const char *type = NULL;
 		size_t type_len = 0;
+		line_type lt = L_OTHER;
 		obj_t ob = {NULL, NULL};
 		int fp_rc = have_header ? fast_parse(fast, line, (size_t)n) : -1;
 		if (fp_rc == -2) {
@@ -525,7 +527,7 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 			goto out;
 		}
 		if (fp_rc == 0 && field_str((obj_t){fast, NULL}, K_TYPE, &type, &type_len) == 1 &&
-		    type_of(type, type_len) != L_INTEGRITY) {
+		    (lt = type_of(type, type_len)) != L_INTEGRITY) {
 			ob.fast = fast;
 		} else {
 			json_error_t jerr;
@@ -542,8 +544,8 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 			json_t *t = json_object_get(o, "type");
 			type = json_string_value(t);
 			type_len = type ? json_string_length(t) : 0;
+			lt = type ? type_of(type, type_len) : L_OTHER;
 		}
-		line_type lt = type ? type_of(type, type_len) : L_OTHER;
 		int r = 0;
 		if (!type) {
 			r = -1;

@@ -90,13 +90,49 @@ int hex_decode(const char *hex, uint8_t *out, size_t max)
 	return hex_decode_n(hex, strlen(hex), out, max);
 }
 
+#ifdef __SSE2__
+/* The 32 hex digits at p (either case) as 16 bytes into out; false when one is not a digit. Each
+ * digit's value where it lies, then the pairs of a 16-bit lane (high digit first in the text, so
+ * in its low byte) joined and packed. */
+static bool unhex32(const char *p, uint8_t *out)
+{
+	__m128i v[2], ok = _mm_set1_epi8(-1);
+	for (int h = 0; h < 2; h++) {
+		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * h));
+		__m128i lc = _mm_or_si128(c, _mm_set1_epi8(0x20)); /* bytes from 0x80 stay negative: no match */
+		__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(c, _mm_set1_epi8('9' + 1)));
+		__m128i alpha = _mm_and_si128(_mm_cmpgt_epi8(lc, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(lc, _mm_set1_epi8('f' + 1)));
+		ok = _mm_and_si128(ok, _mm_or_si128(digit, alpha));
+		__m128i val = _mm_or_si128(_mm_and_si128(digit, _mm_sub_epi8(c, _mm_set1_epi8('0'))),
+		                           _mm_and_si128(alpha, _mm_sub_epi8(lc, _mm_set1_epi8('a' - 10))));
+		__m128i hi = _mm_and_si128(val, _mm_set1_epi16(0x00ff)), lo = _mm_srli_epi16(val, 8);
+		v[h] = _mm_or_si128(_mm_slli_epi16(hi, 4), lo);
+	}
+	if (_mm_movemask_epi8(ok) != 0xffff)
+		return false;
+	_mm_storeu_si128((__m128i *)(void *)out, _mm_packus_epi16(v[0], v[1]));
+	return true;
+}
+#endif
+
 int hex_decode_n(const char *hex, size_t n, uint8_t *out, size_t max)
 {
 	if (n % 2 || n / 2 > max)
 		return -1;
 	const unsigned char *p = (const unsigned char *)hex;
 	unsigned bad = 0;
-	for (size_t i = 0; i < n / 2; i++) {
+	size_t done = 0;
+#ifdef __SSE2__
+	if (n >= 32) { /* keys: 44 digits; the last 32 overlap what came before */
+		for (; n - 2 * done >= 32; done += 16)
+			if (!unhex32(hex + 2 * done, out + done))
+				return -1;
+		if (done < n / 2 && !unhex32(hex + n - 32, out + n / 2 - 16))
+			return -1;
+		return (int)(n / 2);
+	}
+#endif
+	for (size_t i = done; i < n / 2; i++) {
 		unsigned hi = hex_table[p[2 * i]], lo = hex_table[p[2 * i + 1]];
 		bad |= (hi - 1) | (lo - 1); /* a non-digit's 0 - 1 sets the high bits */
 		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));

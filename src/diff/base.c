@@ -13,7 +13,7 @@ int map_init(idx_map *m, size_t n)
 	while (cap < 2 * n + 2)
 		cap *= 2;
 	m->cap = cap;
-	if (!(m->slot = malloc(cap * sizeof *m->slot))) {
+	if (!(m->slot = or_block_alloc(cap * sizeof *m->slot))) { /* a million items' map: 32 MB */
 		m->cap = 0;
 		return -1;
 	}
@@ -23,7 +23,7 @@ int map_init(idx_map *m, size_t n)
 
 void map_free(idx_map *m)
 {
-	free(m->slot);
+	or_block_free(m->slot);
 	m->slot = NULL;
 	m->cap = 0;
 }

@@ -13,7 +13,7 @@ diff_finding *diff_add_finding(diff_result *r, diff_kind kind, int side)
 {
 	if (r->n_findings == r->cap_findings) {
 		size_t cap = r->cap_findings ? r->cap_findings * 2 : 256;
-		diff_finding *p = realloc(r->findings, cap * sizeof *p);
+		diff_finding *p = or_block_realloc(r->findings, cap * sizeof *p); /* 40,000 findings: 4 MB */
 		if (!p)
 			return NULL;
 		r->findings = p;

@@ -154,9 +154,9 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 	size_t nf = sn->n_folders, ni = ss->ci->n_items;
 	if (nf >= INT32_MAX / 2 || ni >= INT32_MAX / 2)
 		return or_fail(err, OR_ERR_LIMIT, "snapshot too large to compare");
-	ss->item_folder = malloc((ni + 1) * sizeof *ss->item_folder);
-	ss->item_pair = malloc((ni + 1) * sizeof *ss->item_pair);
-	ss->item_pair_by = calloc(ni + 1, 1);
+	ss->item_folder = or_block_alloc((ni + 1) * sizeof *ss->item_folder);
+	ss->item_pair = or_block_alloc((ni + 1) * sizeof *ss->item_pair);
+	ss->item_pair_by = or_block_alloc(ni + 1);
 	ss->folder_row = malloc((nf + 1) * sizeof *ss->folder_row);
 	ss->folder_pair = malloc((nf + 1) * sizeof *ss->folder_pair);
 	ss->folder_pair_by = calloc(nf + 1, 1);
@@ -242,14 +242,14 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 static void free_side(side_state *ss)
 {
 	map_free(&ss->folder_by_id);
-	free(ss->item_folder);
-	free(ss->item_pair);
-	free(ss->item_pair_by);
+	or_block_free(ss->item_folder);
+	or_block_free(ss->item_pair);
+	or_block_free(ss->item_pair_by);
 	free(ss->folder_row);
 	free(ss->folder_pair);
 	free(ss->folder_pair_by);
 	free(ss->folder_group);
-	free(ss->item_group);
+	or_block_free(ss->item_group);
 	free(ss->folder_rkey);
 	free(ss->fclass);
 	if (ss->npath)
@@ -346,7 +346,7 @@ void diff_result_free(diff_result *r)
 	snap_compared_release(&rp->own[0]);
 	snap_compared_release(&rp->own[1]);
 	free(r->rows);
-	free(r->findings);
+	or_block_free(r->findings);
 	free(r->exports);
 	free(r->advice.resync_rows);
 	free(rp);

@@ -426,13 +426,13 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 	int32_t *next = NULL; /* heuristic: the other items of side 1 with the same key */
 	imap_ctx mc[2] = {{&c->side[0], what}, {&c->side[1], what}};
 	for (int s = 0; s < 2; s++) {
-		dup[s] = calloc(c->side[s].ci->n_items + 1, 1);
+		dup[s] = or_block_alloc(c->side[s].ci->n_items + 1);
 		if (!dup[s] || imap_build(c, s, &m[s], &mc[s], dup[s], what == 2) != 0)
 			goto out;
 	}
 	const snap_compared *a = c->side[0].ci, *b = c->side[1].ci;
 	if (what == 2) {
-		if (!(next = malloc((b->n_items + 1) * sizeof *next)))
+		if (!(next = or_block_alloc((b->n_items + 1) * sizeof *next)))
 			goto out;
 		memset(next, 0xff, (b->n_items + 1) * sizeof *next);
 		/* Chain every duplicate behind its first holder, kept in the map. */
@@ -485,9 +485,9 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 out:
 	for (int s = 0; s < 2; s++) {
 		map_free(&m[s]);
-		free(dup[s]);
+		or_block_free(dup[s]);
 	}
-	free(next);
+	or_block_free(next);
 	return rc;
 }
 

@@ -147,7 +147,7 @@ static int collect(const diff_ctx *c, int s, gc_obj **out, size_t *n)
 	const side_state *ss = &c->side[s];
 	const snap_t *sn = ss->s;
 	const snap_compared *ci = ss->ci;
-	*out = malloc((sn->n_folders + ci->n_items + 1) * sizeof **out);
+	*out = or_block_alloc((sn->n_folders + ci->n_items + 1) * sizeof **out);
 	if (!*out)
 		return -1;
 	*n = 0;
@@ -192,8 +192,8 @@ static int count_votes(diff_ctx *c, rtab *t)
 	rc = 0;
 out:
 	map_free(&m);
-	free(o[0]);
-	free(o[1]);
+	or_block_free(o[0]);
+	or_block_free(o[1]);
 	return rc;
 }
 
@@ -267,7 +267,7 @@ int diff_replicas_learn(diff_ctx *c)
 		side_state *ss = &c->side[s];
 		const snap_t *sn = ss->s;
 		ss->folder_group = malloc((sn->n_folders + 1) * sizeof *ss->folder_group);
-		ss->item_group = malloc((ss->ci->n_items + 1) * sizeof *ss->item_group);
+		ss->item_group = or_block_alloc((ss->ci->n_items + 1) * sizeof *ss->item_group);
 		if (!ss->folder_group || !ss->item_group)
 			goto out;
 		for (size_t f = 0; f < sn->n_folders; f++) {

@@ -5,21 +5,65 @@
  * that cost more than building them. */
 #include "internal.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
-typedef struct {
-	or_buf *out;
-	int rc;
-} writer;
+typedef report_writer writer;
 
-/* Appends n bytes, growing the buffer by doubling (kept NUL-terminated, as buf_append keeps it). */
-static void put(writer *w, const char *s, size_t n)
+/* Room for n more bytes (and the NUL) at the end of the buffer, growing it by doubling (past its
+ * limit, if it has one, it fails as buf_append does): written there by the caller, then kept with
+ * done(). NULL when the buffer cannot grow or has failed before (w->rc says why). */
+static char *room(writer *w, size_t n)
 {
 	or_buf *b = w->out;
-	if (w->rc || !n)
-		return;
-	if (b->cap - b->len <= n) {
-		w->rc = buf_append(b, s, n); /* grows it (and says when it cannot) */
+	if (w->rc)
+		return NULL;
+	if (b->cap - b->len > n)
+		return b->data + b->len;
+	if (b->limit && b->len + n > b->limit) {
+		w->rc = OR_ERR_LIMIT;
+		return NULL;
+	}
+	size_t cap = b->cap ? b->cap : w->block ? 64u << 10 : 256;
+	while (cap - b->len <= n)
+		cap *= 2;
+	char *p = w->block ? or_block_realloc(b->data, cap) : realloc(b->data, cap);
+	if (!p) {
+		w->rc = OR_ERR_NOMEM;
+		return NULL;
+	}
+	b->data = p;
+	b->cap = cap;
+	return b->data + b->len;
+}
+
+static void done(writer *w, size_t n)
+{
+	w->out->len += n;
+	w->out->data[w->out->len] = '\0';
+}
+
+/* put when the buffer must grow first, or has failed. */
+static __attribute__((noinline)) void put_grow(writer *w, const char *s, size_t n)
+{
+	char *r = n ? room(w, n) : NULL;
+	if (r) {
+		memcpy(r, s, n);
+		done(w, n);
+	}
+}
+
+/* Appends n bytes (the buffer kept NUL-terminated, as buf_append keeps it). Inline: most calls
+ * append a few bytes whose count is known where they are made. */
+static inline void put(writer *w, const char *s, size_t n)
+{
+	or_buf *b = w->out;
+	if (__builtin_expect(w->rc != 0 || b->cap - b->len <= n, 0)) {
+		put_grow(w, s, n);
 		return;
 	}
 	memcpy(b->data + b->len, s, n);
@@ -31,6 +75,10 @@ static void put(writer *w, const char *s, size_t n)
 static void indent(writer *w, size_t depth)
 {
 	static const char spaces[] = "\n                                ";
+	if (depth < sizeof spaces - 1) {
+		put(w, spaces, depth + 1);
+		return;
+	}
 	put(w, spaces, 1);
 	while (depth) {
 		size_t n = depth < sizeof spaces - 2 ? depth : sizeof spaces - 2;
@@ -39,14 +87,42 @@ static void indent(writer *w, size_t depth)
 	}
 }
 
+/* The first byte from i on that is escaped (a quote, a backslash, a control character), n when
+ * none: sixteen bytes a step where SSE2 is there. */
+static size_t plain_until(const char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), low = _mm_set1_epi8(0x1f);
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+		                               _mm_cmpeq_epi8(_mm_min_epu8(v, low), v)); /* v <= 0x1f, unsigned */
+		unsigned m = (unsigned)_mm_movemask_epi8(special);
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	while (i < n && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
 /* Quoted, with the escapes jansson writes: \" \\ \b \f \n \r \t, \u00XX (capitals) for the other
  * control characters; everything else (UTF-8 included) as it is. */
 static void string(writer *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	size_t run = 0, i = plain_until(s, 0, n);
+	char *r;
+	if (i == n && (r = room(w, n + 2)) != NULL) { /* nothing to escape: at once */
+		r[0] = '"';
+		memcpy(r + 1, s, n);
+		r[n + 1] = '"';
+		done(w, n + 2);
+		return;
+	}
 	put(w, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (; i < n; i = plain_until(s, i + 1, n)) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -129,11 +205,97 @@ static void value(writer *w, const json_t *v, size_t depth)
 	}
 }
 
-int report_dump(const json_t *v, or_buf *out)
+static int dump(const json_t *v, or_buf *out, bool block, size_t depth)
 {
-	writer w = {out, 0};
+	writer w = {.out = out, .block = block};
 	if (!v)
 		return -1;
-	value(&w, v, 0);
+	value(&w, v, depth);
 	return w.rc ? -1 : 0;
+}
+
+int report_dump(const json_t *v, or_buf *out)
+{
+	return dump(v, out, false, 0);
+}
+
+int report_dump_held(const json_t *v, or_buf *out)
+{
+	return dump(v, out, true, REPORT_HELD_DEPTH);
+}
+
+/* ---------------------------------------------------------------- writing without a tree */
+
+void jw_open(report_writer *w, char bracket)
+{
+	if (w->depth + 1 >= sizeof w->first) {
+		if (w->rc == 0)
+			w->rc = OR_ERR_LIMIT;
+		return;
+	}
+	put(w, &bracket, 1);
+	w->first[++w->depth] = true;
+}
+
+void jw_close(report_writer *w, char bracket)
+{
+	if (!w->depth)
+		return;
+	if (!w->first[w->depth])
+		indent(w, w->depth - 1);
+	put(w, &bracket, 1);
+	w->depth--;
+}
+
+void jw_next(report_writer *w)
+{
+	if (!w->first[w->depth])
+		put(w, ",", 1);
+	w->first[w->depth] = false;
+	indent(w, w->depth);
+}
+
+void jw_key(report_writer *w, const char *key)
+{
+	size_t n = strlen(key), depth = w->depth;
+	char *r;
+	if (depth <= 32 && n <= 64 && plain_until(key, 0, n) == n && (r = room(w, n + depth + 6)) != NULL) {
+		/* [,] newline, indent, "key": at once */
+		size_t k = 0;
+		if (!w->first[depth])
+			r[k++] = ',';
+		w->first[depth] = false;
+		r[k++] = '\n';
+		memset(r + k, ' ', depth);
+		k += depth;
+		r[k++] = '"';
+		memcpy(r + k, key, n);
+		k += n;
+		memcpy(r + k, "\": ", 3);
+		done(w, k + 3);
+		return;
+	}
+	jw_next(w);
+	string(w, key, n);
+	put(w, ": ", 2);
+}
+
+void jw_str(report_writer *w, const char *s)
+{
+	if (s)
+		string(w, s, strlen(s));
+	else
+		put(w, "null", 4);
+}
+
+void jw_int(report_writer *w, int64_t v)
+{
+	char num[32];
+	int n = snprintf(num, sizeof num, "%" PRId64, v);
+	put(w, num, (size_t)n);
+}
+
+void jw_bool(report_writer *w, bool v)
+{
+	put(w, v ? "true" : "false", v ? 4 : 5);
 }

@@ -10,8 +10,8 @@
  * are rendered from the document, so a saved report renders as the fresh one did.
  *
  * A built report keeps its findings out of the tree: each is held as its JSON text (as the saved
- * report writes it, indented for the top level), with what ordering them takes (kind rank,
- * expected, folder), and parsed again one at a time when rendered. Tens of thousands of findings
+ * report writes it, indented as an element of "findings": REPORT_HELD_DEPTH), with what ordering
+ * them takes (kind rank, expected, folder), and parsed again one at a time when rendered. Tens of thousands of findings
  * as a tree took over 200 MB (5 KB each), beside the two snapshots still in memory. A loaded
  * report has them in the tree ("findings"). The report_finding_* functions read either. */
 typedef struct {
@@ -28,16 +28,43 @@ typedef struct {
 struct report {
 	json_t *root;
 	bool held;                /* the findings are the ones below, "findings" in root is empty */
-	or_buf ftext[REPORT_TEXT_PARTS];
+	or_buf ftext[REPORT_TEXT_PARTS]; /* data: large blocks (report_dump_block) */
 	report_finding_ref *fref;
 	size_t n_fref;
 	char **ffolder;           /* the findings' folders (redacted), one per folder table row */
 	size_t n_ffolder;
 };
 
+/* dump.c: a writer of JSON text into a buffer, as jansson writes it with JSON_INDENT(1) |
+ * JSON_PRESERVE_ORDER: from a tree (report_dump), or value by value (jw_*, for the findings, which
+ * need no tree of their own). */
+typedef struct {
+	or_buf *out;
+	bool block;     /* its memory is a large block (or_block_*), else buf_append's */
+	int rc;         /* the first failure: OR_ERR_NOMEM, OR_ERR_LIMIT (nesting) */
+	unsigned depth; /* jw_*: containers open */
+	bool first[16]; /* jw_*: nothing written yet in the container open at each depth */
+} report_writer;
+
+/* Opens an object ('{') or an array ('['), where a value goes; jw_close closes it ('}', ']'). */
+void jw_open(report_writer *w, char bracket);
+void jw_close(report_writer *w, char bracket);
+/* Starts the next member of the object open (its key) or the next element of the array open. */
+void jw_key(report_writer *w, const char *key);
+void jw_next(report_writer *w);
+/* Values: a string (valid UTF-8: the caller checks) or null when s is NULL; integers; booleans. */
+void jw_str(report_writer *w, const char *s);
+void jw_int(report_writer *w, int64_t v);
+void jw_bool(report_writer *w, bool v);
+
 /* dump.c: appends v as json_dump_callback writes it with JSON_INDENT(1) | JSON_PRESERVE_ORDER |
  * JSON_ENCODE_ANY (v holds no cycles); 0, or -1 out of memory. */
 int report_dump(const json_t *v, or_buf *out);
+/* A finding's text as the saved report holds it, at the depth of the elements of its "findings"
+ * (the whole text written at once), into a buffer whose memory is a large block (or_block_*: free
+ * it with or_block_free): tens of MB for a large comparison. */
+#define REPORT_HELD_DEPTH 2
+int report_dump_held(const json_t *v, or_buf *out);
 
 /* The findings of a report, built or loaded; i < report_finding_count. */
 size_t report_finding_count(const report_t *rep);
@@ -72,6 +99,39 @@ typedef struct {
 /* row_paths: the normalized path of every row of r. */
 int redactor_init(redactor *rd, const report_options *o, const diff_result *r, char *const *row_paths, or_error *err);
 void redactor_free(redactor *rd);
+
+/* ---------------------------------------------------------------- json.c and finding.c */
+
+/* What building one report needs: the result, the options, the redaction, and two indexes. */
+typedef struct {
+	const diff_result *r;
+	const report_options *o;
+	redactor rd;
+	char **row_path;       /* the normalized path of each row */
+	int32_t *row_of[2];    /* the row of each folder of each side, -1 when none */
+	bool direct;           /* findings written by report_finding_write (see there) */
+} report_ctx;
+
+/* What a finding is about, as its "paths", "ids", "key" and item fields show it: each side's folder
+ * path and id (NULL when none), the identity shown (NULL when none) and the item (the last side's
+ * that has one, NULL when none) with its side's compared items. */
+typedef struct {
+	const char *path[2], *id[2];
+	const snap_ident *ident;
+	const snap_citem *item;
+	const snap_compared *item_ci;
+} report_objects;
+void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o);
+
+/* The "newer" value of an item_changed or item_moved finding. */
+const char *report_newer_name(const diff_result *r, int newer);
+/* Whether the findings of a build can be written without a tree: no redaction (whose strings
+ * come as jansson values), and side labels that are distinct valid UTF-8 (else the object keyed by
+ * label would keep one key, or none). */
+bool report_finding_direct_ok(const report_ctx *b);
+/* Appends finding f as json.c's finding_json builds it and report_dump writes it, byte for byte,
+ * without the tree; *folder tells whether it has a "folder" string. 0, or the writer's failure. */
+int report_finding_write(const report_ctx *b, const diff_finding *f, report_writer *w, bool *folder);
 /* The whole string hashed (subjects, mailboxes, ids, file names); NULL stays NULL. */
 json_t *red_string(const redactor *rd, const char *s);
 /* A folder path, name by name ("Inbox/hmac:…"); NULL stays NULL. */

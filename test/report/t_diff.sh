@@ -12,6 +12,21 @@ export NO_COLOR=1
 fail=0
 bad() { echo "FAIL $*"; fail=1; }
 
+# The two reports hold the same bytes but for when they were made and how long it took.
+same_report() { # A B
+	sed -e '/^ "generated": /d' -e '/^ "timings": {/,$d' "$1" >"$1.cmp"
+	sed -e '/^ "generated": /d' -e '/^ "timings": {/,$d' "$2" >"$2.cmp"
+	cmp -s "$1.cmp" "$2.cmp"
+}
+# The findings are written without building a tree each; OSTRECON_TEST_FINDINGS_TREE builds the
+# trees (the reference): both must give the same report. tree_same NAME DIFF-ARGUMENTS...
+tree_same() {
+	name=$1; shift
+	"$OSTRECON" diff "$@" -o "$tmp/direct.json" >/dev/null 2>&1
+	OSTRECON_TEST_FINDINGS_TREE=1 "$OSTRECON" diff "$@" -o "$tmp/tree.json" >/dev/null 2>&1
+	same_report "$tmp/direct.json" "$tmp/tree.json" ||
+		{ bad "$name: the findings written without a tree differ from the trees'"; diff "$tmp/direct.json.cmp" "$tmp/tree.json.cmp" | head; }
+}
 # jq-like access to a report: q REPORT PYTHON-EXPRESSION-ON-r
 q() { $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 # The unexpected findings, as sorted "kind/side_label" words.
@@ -54,6 +69,7 @@ scenario() { # NAME WANT-EXIT WANT-VERDICT WANT-KINDS [diff options...]
 	cmp -s "$d/text" "$d/text2" || { bad "$name: ostrecon report differs from diff's text"; diff "$d/text" "$d/text2" | head; }
 	"$OSTRECON" report --all "$d/report.json" >"$d/text3"
 	fits80 "$d/text3" "$name text --all"
+	tree_same "$name" "$d/server.jsonl" "$d/cache.jsonl" "$@"
 }
 
 scenario insync 0 in_sync ""
@@ -125,6 +141,27 @@ grep -q "^Export before rebuilding:" "$tmp/mixed/text" || bad "mixed: the text h
 	bad "incomplete: a folder the server could not read yields missing items"
 [ "$(q "$tmp/widespread/report.json" 'r["advice"]["widespread"], r["advice"]["affected_folders"]')" = "(True, 5)" ] ||
 	bad "widespread: $(q "$tmp/widespread/report.json" 'r["advice"]')"
+
+# Strings that must be escaped, and UTF-8 of every length, in subjects, classes and folder names,
+# written without a tree as with one.
+$PY - "$tmp/mixed" "$tmp/strings" <<'PY' || bad "making the snapshots with strings to escape"
+import json, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(dst, exist_ok=True)
+odd = ['quote " and \\ backslash', "tab\there\nnewline\r\x01\x1f\x7f", "\u00e9t\u00e9 \u20ac \U0001F600 / </script>", ""]
+for side in ("server", "cache"):
+    out = open(os.path.join(dst, side + ".jsonl"), "w", encoding="utf-8")
+    for n, line in enumerate(open(os.path.join(src, side + ".jsonl"), encoding="utf-8")):
+        o = json.loads(line)
+        if o["type"] == "item":
+            o["subject"] = odd[n % len(odd)] + (" " + side if n % 3 == 0 else "")
+            o["class"] = o.get("class", "IPM.Note") + ("." + odd[2] if side == "cache" and n % 5 == 0 else "")
+        elif o["type"] == "folder" and o.get("name") == "Projects":
+            o["name"] = odd[0] + " " + side
+        out.write(json.dumps(o, ensure_ascii=n % 2 == 0) + "\n")
+PY
+tree_same strings "$tmp/strings/server.jsonl" "$tmp/strings/cache.jsonl"
+grep -q 'quote \\" and \\\\ backslash' "$tmp/direct.json" || bad "strings: the odd subjects are not in the report"
 
 # Every report validates against the schema, and so does --json on standard output.
 "$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --json >"$tmp/stdout.json"

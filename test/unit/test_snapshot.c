@@ -61,6 +61,32 @@ static void hex_decode_every_pair(void **state)
 		}
 }
 
+/* Longer texts go sixteen bytes at a time: every byte value at every position of a 44-digit key
+ * (and of a 64-digit text), against the digits alone. */
+static void hex_decode_every_byte_at_every_place(void **state)
+{
+	(void)state;
+	static const char key[] = "6aA62d7a1b3ac5449D53431fbea2940200000000fFe9"
+	                          "0123456789abcdefABCDEF0123456789";
+	for (size_t len = 44; len <= 76; len += 32)
+		for (size_t pos = 0; pos < len; pos++)
+			for (int c = 1; c < 256; c++) {
+				char t[80];
+				memcpy(t, key, len);
+				t[pos] = (char)c;
+				uint8_t out[40];
+				bool digit = strchr("0123456789abcdefABCDEF", c) != NULL;
+				int got = hex_decode_n(t, len, out, sizeof out);
+				assert_int_equal(got, digit ? (int)len / 2 : -1);
+				if (!digit)
+					continue;
+				for (size_t i = 0; i < len / 2; i++) {
+					char pair[3] = {t[2 * i], t[2 * i + 1], 0};
+					assert_int_equal(out[i], strtoul(pair, NULL, 16));
+				}
+			}
+}
+
 /* jansson's reading of the JSON string "\<esc>" into out (NUL-free), or -1 where it refuses it. */
 static int jansson_unescape(const char *esc, size_t esc_len, char *out, size_t max)
 {
@@ -863,6 +889,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hex_and_guid_helpers),
 		cmocka_unit_test(hex_decode_every_pair),
+		cmocka_unit_test(hex_decode_every_byte_at_every_place),
 		cmocka_unit_test(json_escapes_read_as_jansson_reads_them),
 		cmocka_unit_test(filetime_round_trip),
 		cmocka_unit_test(filetime_calendar),
