@@ -113,7 +113,9 @@ static void props_move(st_props *to, st_props *from)
 {
 	memcpy(to->p, from->p, from->n * sizeof *from->p);
 	to->n = from->n;
-	from->n = 0;
+	to->block = from->block;
+	to->used = from->used;
+	st_props_init(from);
 }
 
 /* A result moved with its error: the message only when there is one. */
@@ -414,7 +416,7 @@ static void *ahead_main(void *arg)
 
 		st_props props;
 		or_error err;
-		props.n = 0;
+		st_props_init(&props);
 		err.code = 0;
 		int rc = 0;
 		ndb_nbt_ent e;
@@ -527,7 +529,7 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 					pthread_mutex_unlock(&a->lock);
 					st_props props;
 					or_error err;
-					props.n = 0;
+					st_props_init(&props);
 					err.code = 0;
 					int rc = 0;
 					ndb_nbt_ent e;
@@ -590,7 +592,7 @@ static void n_node_free(st_node *sn)
 static int read_props_with(ltp_heap *heap, ndb_file *nf, uint32_t nid, uint64_t data, uint64_t sub,
                            const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
 {
-	out->n = 0;
+	st_props_init(out);
 	int rc = ltp_open(heap, nf, nid, data, sub, err);
 	if (rc == 0)
 		rc = ltp_pc_read(heap, ids, n_ids, out, err);
