@@ -65,9 +65,11 @@ int st_props_move_one(st_props *to, st_props *from, size_t i)
 	if (to->n < ST_MAX_PROPS) {
 		uint8_t *data = p->data;
 		if (in_block(from, data)) {
-			if (!(data = malloc(p->len ? p->len : 1)))
+			/* a string's terminator too: one byte past any value */
+			if (!(data = malloc(p->len + 1)))
 				return OR_ERR_NOMEM;
 			memcpy(data, p->data, p->len);
+			data[p->len] = '\0';
 		}
 		to->p[to->n] = *p;
 		to->p[to->n++].data = data;

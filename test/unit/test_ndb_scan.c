@@ -1,0 +1,206 @@
+/* The checksum scan's reads (src/ost/ndb_check.c) after a listing: it reads over the gaps between
+ * the blocks it checks (the blocks the listing found good, padding) as far as the file's bytes
+ * read in all stay within 1.2x its size. Whatever the bytes the listing read before it, the scan
+ * must find what the scan of the file on its own finds (two blocks with a bad CRC, one of them
+ * read by the listing), read no more than the budget allows (unless reading over the shortest
+ * gaps alone takes more), and, with the whole budget to spend, read every run of blocks in one
+ * read. The same with the blocks in the order of their ids (one run) and out of it (sorted runs).
+ * The Unicode file is built here byte by byte: twenty 100-byte blocks with gaps of 0 to 40,000
+ * bytes between them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ost/ndb.h"
+#include "ndb_bytes.h"
+
+enum { NBT_IB = 4096, BBT_IB = 4608, FIRST_IB = 8192, N_BLOCKS = 20, BLK_CB = 100, BLK_TOTAL = 128 };
+
+/* The gap before the block at each place in offset order (multiples of the 64-byte alignment):
+ * none, under, at and over 512 bytes, over the longest read over (32 KiB) once. */
+static const uint32_t gap_before[N_BLOCKS] = {0, 0, 64, 448, 512, 576, 960, 1024, 1536, 3008,
+                                              40000, 0, 512, 1024, 2048, 4096, 8192, 640, 64, 0};
+/* Read (and so checked) by the listing; and damaged (a bad CRC): 3 is both. */
+static const bool listed[N_BLOCKS] = {[0] = true, [2] = true, [3] = true, [5] = true, [6] = true, [9] = true,
+                                      [12] = true, [15] = true, [16] = true, [19] = true};
+static const bool damaged[N_BLOCKS] = {[3] = true, [11] = true};
+
+static uint8_t *file;
+static size_t file_size;
+static char path[64];
+
+static uint64_t block_bid(int i) { return 4 * (uint64_t)(i + 1); }
+
+/* Writes the file with block i (by id) at the place order[i] in offset order. */
+static void build(const int order[N_BLOCKS])
+{
+	uint64_t at[N_BLOCKS], ib = FIRST_IB;
+	for (int k = 0; k < N_BLOCKS; k++) {
+		ib += gap_before[k];
+		at[k] = ib;
+		ib += BLK_TOTAL;
+	}
+	file_size = ib;
+	free(file);
+	file = calloc(1, file_size);
+	assert_non_null(file);
+	put_header(file, file_size, NBT_IB, BBT_IB);
+	uint8_t *e = file + NBT_IB;
+	put64(e, 0x200024);
+	put64(e + 8, block_bid(0));
+	put32(e + 24, 0x2022);
+	file[NBT_IB + 488] = 1;
+	file[NBT_IB + 489] = 15;
+	file[NBT_IB + 490] = 32;
+	seal_page(file, NBT_IB, 0x81, 1);
+	for (int i = 0; i < N_BLOCKS; i++) {
+		uint64_t bib = at[order[i]];
+		e = file + BBT_IB + 24 * i;
+		put64(e, block_bid(i));
+		put64(e + 8, bib);
+		put16(e + 16, BLK_CB);
+		put16(e + 18, 1);
+		for (int k = 0; k < BLK_CB; k++)
+			file[bib + k] = (uint8_t)(k * 13 + i * 101);
+		seal_block(file, bib, BLK_CB, BLK_TOTAL, block_bid(i));
+		if (damaged[i])
+			file[bib + 40] ^= 0x20;
+	}
+	file[BBT_IB + 488] = N_BLOCKS;
+	file[BBT_IB + 489] = 20;
+	file[BBT_IB + 490] = 24;
+	seal_page(file, BBT_IB, 0x80, 2);
+	snprintf(path, sizeof path, "/tmp/test_ndb_scan.%d.ost", (int)getpid());
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(file, 1, file_size, fp), file_size);
+	fclose(fp);
+}
+
+typedef struct {
+	uint64_t bytes, reads; /* what the scan read */
+} scan_reads;
+
+/* Opens the file, reads the listed blocks as a listing would, counts `before` more bytes as read
+ * by it, and runs the scan: its report must be `alone`'s. */
+static scan_reads scan_after(const ndb_report *alone, uint64_t before)
+{
+	ndb_file nf;
+	ndb_report walked, rep;
+	or_error err = {0};
+	ndb_data d = {0};
+	memset(&walked, 0, sizeof walked);
+	assert_int_equal(ndb_open(&nf, path, &walked, &err), 0);
+	for (int i = 0; i < N_BLOCKS; i++)
+		if (listed[i])
+			assert_int_equal(ndb_read_data(&nf, block_bid(i), &d, &err), 0); /* bad CRCs are read */
+	nf.bytes_read += before;
+	scan_reads r = {nf.bytes_read, nf.n_reads};
+	memset(&rep, 0, sizeof rep);
+	assert_int_equal(ndb_check_open(&nf, &rep, &err), 0);
+	r.bytes = nf.bytes_read - r.bytes;
+	r.reads = nf.n_reads - r.reads;
+	assert_int_equal(rep.blocks_checked, alone->blocks_checked);
+	assert_int_equal(rep.bad_blocks, alone->bad_blocks);
+	assert_int_equal(rep.n_problems, alone->n_problems);
+	for (size_t i = 0; i < rep.n_problems; i++) {
+		assert_string_equal(rep.problems[i].code, alone->problems[i].code);
+		assert_string_equal(rep.problems[i].message, alone->problems[i].message);
+		assert_int_equal(rep.problems[i].bid, alone->problems[i].bid);
+	}
+	ndb_data_free(&d);
+	ndb_report_free(&rep);
+	ndb_report_free(&walked);
+	ndb_close(&nf);
+	return r;
+}
+
+/* The bytes of the blocks the scan must read: those the listing did not find good. */
+static uint64_t bytes_needed(void)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < N_BLOCKS; i++)
+		if (!listed[i] || damaged[i])
+			n += BLK_TOTAL;
+	return n;
+}
+
+static void check_budget(const int order[N_BLOCKS])
+{
+	build(order);
+	ndb_report alone;
+	or_error err = {0};
+	assert_int_equal(ndb_check(path, &alone, &err), 0);
+	assert_int_equal(alone.bad_blocks, 2);
+	/* the listing's bytes and the scan's: at most 1.2x the file */
+	uint64_t budget = file_size / 100 * 120, listing;
+	{
+		ndb_file nf;
+		ndb_report walked;
+		ndb_data d = {0};
+		memset(&walked, 0, sizeof walked);
+		assert_int_equal(ndb_open(&nf, path, &walked, &err), 0);
+		for (int i = 0; i < N_BLOCKS; i++)
+			if (listed[i])
+				assert_int_equal(ndb_read_data(&nf, block_bid(i), &d, &err), 0);
+		listing = nf.bytes_read;
+		ndb_data_free(&d);
+		ndb_report_free(&walked);
+		ndb_close(&nf);
+	}
+	/* over budget: gaps of 512 bytes at most read over, as ever */
+	scan_reads least = scan_after(&alone, budget);
+	assert_true(least.bytes >= bytes_needed());
+	assert_true(least.reads > 2);
+	/* the whole budget to spend: the two runs of blocks either side of the 40,000-byte gap, one
+	 * read each */
+	scan_reads most = scan_after(&alone, 0);
+	assert_int_equal(most.reads, 2);
+	assert_true(listing + most.bytes <= budget);
+	/* and anything between */
+	for (uint64_t before = 0; before <= budget; before += 256) {
+		scan_reads r = scan_after(&alone, before);
+		assert_true(r.bytes >= bytes_needed());
+		assert_true(r.reads <= least.reads);
+		assert_true(r.reads >= most.reads);
+		if (listing + before + least.bytes <= budget)
+			assert_true(listing + before + r.bytes <= budget);
+		else
+			assert_int_equal(r.bytes, least.bytes);
+	}
+	ndb_report_free(&alone);
+	unlink(path);
+}
+
+static void blocks_in_id_order(void **state)
+{
+	int order[N_BLOCKS];
+	for (int i = 0; i < N_BLOCKS; i++)
+		order[i] = i;
+	check_budget(order);
+}
+
+static void blocks_out_of_id_order(void **state)
+{
+	/* a fixed shuffle: the scan sorts them by offset in runs */
+	static const int order[N_BLOCKS] = {7, 19, 2, 11, 0, 15, 4, 9, 13, 1, 18, 6, 3, 16, 10, 5, 12, 17, 8, 14};
+	check_budget(order);
+}
+
+int main(void)
+{
+	ndb_crypt_init();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(blocks_in_id_order),
+		cmocka_unit_test(blocks_out_of_id_order),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	free(file);
+	return rc;
+}
