@@ -162,12 +162,22 @@ int ltp_bth_records(const ltp_heap *h, uint32_t hid, uint8_t **rec, size_t *n, u
 
 /* ---------------------------------------------------------------- values */
 
+/* Whether the four UTF-16LE characters at p are ASCII, none of them a NUL. */
+static inline bool ascii4(const uint8_t *p)
+{
+	uint64_t w = (uint64_t)ndb_le32(p) | (uint64_t)ndb_le32(p + 4) << 32;
+	return !(w & 0xFF80FF80FF80FF80ull) && (w & 0xFFFF) && (w & 0xFFFF0000ull) && (w & 0xFFFF00000000ull) && (w >> 48);
+}
+
 /* The UTF-8 bytes of a UTF-16LE string as utf16_to_utf8 converts it (up to a NUL; an unpaired
  * surrogate becomes the 3 bytes of U+FFFD), without its terminator. */
 static size_t utf8_size(const uint8_t *p, size_t len)
 {
-	size_t n = len / 2, size = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t n = len / 2, size = 0, i = 0;
+	/* ASCII four characters at a time, as utf16_to_utf8 converts them */
+	for (; i + 4 <= n && ascii4(p + 2 * i); i += 4)
+		size += 4;
+	for (; i < n; i++) {
 		uint32_t c = ndb_le16(p + 2 * i);
 		if (c == 0)
 			break;
@@ -189,11 +199,7 @@ static void utf16_to_utf8(const uint8_t *p, size_t len, uint8_t *o)
 	size_t n = len / 2, i = 0;
 	uint8_t *q = o;
 	/* ASCII four characters at a time: most of a mailbox's strings */
-	for (; i + 4 <= n; i += 4) {
-		uint64_t w = (uint64_t)ndb_le32(p + 2 * i) | (uint64_t)ndb_le32(p + 2 * i + 4) << 32;
-		if (w & 0xFF80FF80FF80FF80ull || !(w & 0xFFFF) || !(w & 0xFFFF0000ull) || !(w & 0xFFFF00000000ull) ||
-		    !(w >> 48))
-			break;
+	for (; i + 4 <= n && ascii4(p + 2 * i); i += 4) {
 		q[0] = p[2 * i];
 		q[1] = p[2 * i + 2];
 		q[2] = p[2 * i + 4];

@@ -94,9 +94,9 @@ const char *st_props_str(const st_props *props, uint16_t id)
 	return p && (p->type == 0x001F || p->type == 0x001E) && p->data ? (const char *)p->data : NULL;
 }
 
-bool st_props_int(const st_props *props, uint16_t id, int64_t *out)
+/* The integer value of `p` as st_props_int gives it. */
+static bool prop_int(const st_prop *p, int64_t *out)
 {
-	const st_prop *p = st_props_get(props, id);
 	if (!p || !p->len || p->len > 8)
 		return false;
 	uint64_t v = 0;
@@ -111,11 +111,16 @@ bool st_props_int(const st_props *props, uint16_t id, int64_t *out)
 	return true;
 }
 
+bool st_props_int(const st_props *props, uint16_t id, int64_t *out)
+{
+	return prop_int(st_props_get(props, id), out);
+}
+
 int64_t st_props_time(const st_props *props, uint16_t id)
 {
 	const st_prop *p = st_props_get(props, id);
 	int64_t v;
-	if (!p || p->len != 8 || !st_props_int(props, id, &v))
+	if (!p || p->len != 8 || !prop_int(p, &v))
 		return 0;
 	return v;
 }
