@@ -764,8 +764,10 @@ static ndb_file *n_ndb(st_file *sf)
 {
 	nat_file *f = (nat_file *)sf;
 	/* the checksum scan marks and reads `verified` and reads the arrays on its own: the other
-	 * thread, which shares them, ends first (a later listing starts it again) */
+	 * thread, which shares them, ends first (a later listing starts it again); the scan may use
+	 * the cores the listing could */
 	ahead_stop(f);
+	f->nf.scan_threads = usable_cpus() >= 2 ? 2 : 1;
 	return &f->nf;
 }
 

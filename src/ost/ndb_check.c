@@ -13,6 +13,7 @@
  */
 #include "ndb.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,18 +155,19 @@ static void gaps_add(gaps *g, const scan *sc, const ndb_bbt_ent *b, size_t at)
 /* The longest gap between two blocks to read that the run with gaps `g` reads over (sc->gap): at
  * least GAP_OVER, and longer as far as the bytes so read over keep the file's bytes read within
  * READ_BUDGET percent of its size, this run taking its share (by the bytes of blocks it reads) of
- * what the blocks of this run and of the runs after it (sc->left) leave; what remains of the share
- * goes to gaps up to GAP_OVER longer (sc->extra, spent by window_get). */
-static void pick_gap(scan *sc, const gaps *g)
+ * what the blocks of this run and of the runs after it (sc->left) leave, after the bytes `pending`
+ * that a run on another thread may still read; what remains of the share goes to gaps up to
+ * GAP_OVER longer (sc->extra, spent by window_get). Returns the most this run reads. */
+static uint64_t pick_gap(scan *sc, const gaps *g, uint64_t pending)
 {
 	ndb_file *s = sc->nf;
 	uint64_t need = g->need, budget = s->size / 100 * READ_BUDGET, rest = sc->left > need ? sc->left : need;
+	uint64_t spent = g->gap[1]; /* the gaps of GAP_OVER bytes or less, read over whatever the budget */
 	sc->gap = GAP_OVER;
 	sc->extra = 0;
-	if (need && budget > s->bytes_read + rest) {
+	if (need && budget > s->bytes_read + pending + rest) {
 		/* this run's share of the spare bytes */
-		uint64_t spare = (uint64_t)((double)(budget - s->bytes_read - rest) * (double)need / (double)rest);
-		uint64_t spent = g->gap[1]; /* the gaps of GAP_OVER bytes or less, read over whatever the budget */
+		uint64_t spare = (uint64_t)((double)(budget - s->bytes_read - pending - rest) * (double)need / (double)rest);
 		for (size_t k = 2; k < sizeof g->gap / sizeof *g->gap && spent + g->gap[k] <= spare; k++) {
 			spent += g->gap[k];
 			sc->gap = k * GAP_OVER;
@@ -175,6 +177,7 @@ static void pick_gap(scan *sc, const gaps *g)
 	log_debug("checksum scan: %zu blocks, %llu bytes to read, read over gaps of %llu bytes and %llu bytes more",
 	          sc->n, (unsigned long long)need, (unsigned long long)sc->gap, (unsigned long long)sc->extra);
 	sc->left = rest - need;
+	return need + spent + sc->extra;
 }
 
 static int check_block(scan *sc, size_t i)
@@ -352,7 +355,7 @@ static int scan_runs(scan *sc, uint64_t lo, uint64_t hi)
 			ndb_bbt_ent b = {run[i].bid, run[i].ib, run[i].cb};
 			gaps_add(&g, sc, &b, run[i].at);
 		}
-		pick_gap(sc, &g);
+		pick_gap(sc, &g, 0);
 		for (size_t i = 0; i < n && !nf->rep->limit_hit && rc == 0; i++)
 			rc = check_block(sc, i);
 		if (rc)
@@ -362,6 +365,109 @@ static int scan_runs(scan *sc, uint64_t lo, uint64_t hi)
 	sc->run = NULL;
 	free(run);
 	free(count);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- on two threads
+ *
+ * The blocks of a file in offset order are checked in two halves, the second by another thread
+ * with a reader of its own (ndb_reader_init) and a report of its own, added after the first's: the
+ * same findings in the same order as one thread gives. Only when the scan's budget cannot run out
+ * on the way (every block takes one unit of it) and the first half reads without an error (else
+ * one thread would have stopped there: the second half's findings are dropped). The halves share
+ * the bytes the file may still be read (pick_gap): the first takes its share, the second what the
+ * first leaves at most. */
+#define SPLIT_MIN 128 /* blocks in each half at least */
+
+typedef struct {
+	scan sc;
+	ndb_file reader;
+	ndb_report rep;
+	or_error err;
+	size_t from;
+	int rc;
+} half;
+
+static int check_range(scan *sc, size_t from, size_t to)
+{
+	int rc = 0;
+	for (size_t i = from; i < to && !sc->nf->rep->limit_hit && rc == 0; i++)
+		rc = check_block(sc, i);
+	return rc;
+}
+
+static void *half_main(void *arg)
+{
+	half *h = arg;
+	h->rc = check_range(&h->sc, h->from, h->sc.n);
+	return NULL;
+}
+
+/* Adds the findings of the second half to the report of the first, as ndb_add_problem would have. */
+static void add_half(ndb_report *r, const ndb_report *second)
+{
+	r->blocks_checked += second->blocks_checked;
+	r->bad_blocks += second->bad_blocks;
+	r->bad_pages += second->bad_pages;
+	r->unlisted += second->unlisted;
+	for (size_t i = 0; i < second->n_problems; i++) {
+		if (r->n_problems >= NDB_MAX_LISTED) {
+			r->unlisted++;
+			continue;
+		}
+		if (r->n_problems == r->cap_problems) {
+			size_t cap = r->cap_problems ? r->cap_problems * 2 : 16;
+			ndb_problem *p = realloc(r->problems, cap * sizeof *p);
+			if (!p) {
+				r->unlisted++;
+				continue;
+			}
+			r->problems = p;
+			r->cap_problems = cap;
+		}
+		r->problems[r->n_problems++] = second->problems[i];
+	}
+}
+
+/* Checks blocks [0, m) here and [m, sc->n) on another thread; g[0] and g[1] their gaps. */
+static int scan_halves(scan *sc, size_t m, const gaps g[2])
+{
+	ndb_file *nf = sc->nf;
+	half *h = calloc(1, sizeof *h);
+	if (!h || !(h->sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max))) {
+		free(h);
+		return or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
+	}
+	uint64_t budget = nf->budget;
+	ndb_reader_init(&h->reader, nf);
+	h->reader.rep = &h->rep;
+	h->reader.err = &h->err;
+	h->sc.nf = &h->reader;
+	h->sc.n = sc->n;
+	h->from = m;
+	sc->n = m;
+	uint64_t first = pick_gap(sc, &g[0], 0);
+	h->sc.left = sc->left;
+	pick_gap(&h->sc, &g[1], nf->bytes_read + first); /* the reader counts its own bytes from 0 */
+	pthread_t th;
+	bool threaded = or_thread_create(&th, half_main, h) == 0;
+	log_debug("checksum scan: blocks %zu to %zu on %s", m, h->sc.n, threaded ? "a second thread" : "this one");
+	int rc = check_range(sc, 0, m);
+	if (threaded)
+		pthread_join(th, NULL);
+	else if (rc == 0)
+		half_main(h);
+	if (rc == 0) {
+		add_half(nf->rep, &h->rep);
+		nf->rep->threads = threaded ? 2 : 1;
+		nf->budget -= budget - h->reader.budget;
+		if ((rc = h->rc) != 0)
+			*nf->err = h->err;
+	}
+	ndb_reader_done(&h->reader, nf);
+	ndb_report_free(&h->rep);
+	free(h->sc.win.buf);
+	free(h);
 	return rc;
 }
 
@@ -378,7 +484,10 @@ static int scan_blocks(ndb_file *nf)
 	bool in_order = true;
 	ndb_cursor c;
 	uint64_t v[4], last = 0, lo = UINT64_MAX, hi = 0;
-	gaps g = {0}; /* in the table's order: the run's gaps when that is offset order */
+	/* in the table's order: the run's gaps when that is offset order, and each half's */
+	gaps g = {0}, halves[2];
+	memset(halves, 0, sizeof halves);
+	size_t m = n_bbt / 2;
 	ndb_cursor_init(&c, &nf->bbt, 0);
 	for (size_t i = 0; ndb_cursor_next(&c, v); i++) {
 		in_order &= i == 0 || last <= v[1];
@@ -387,19 +496,24 @@ static int scan_blocks(ndb_file *nf)
 		hi = v[1] > hi ? v[1] : hi;
 		ndb_bbt_ent b = ndb_bbt_of(v);
 		gaps_add(&g, &sc, &b, i);
+		gaps_add(&halves[i >= m], &sc, &b, i);
 	}
 	if (!(sc.win.buf = malloc(WINDOW > nf->f->blk_max ? WINDOW : nf->f->blk_max))) {
 		rc = or_fail(nf->err, OR_ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	sc.left = g.need;
-	/* In offset order: the file is read front to back. */
-	if (!in_order)
+	/* In offset order: the file is read front to back (in two halves on two threads). */
+	if (!in_order) {
 		rc = scan_runs(&sc, lo, hi);
-	else
-		pick_gap(&sc, &g);
-	for (size_t i = 0; in_order && i < n_bbt && !nf->rep->limit_hit && rc == 0; i++)
-		rc = check_block(&sc, i);
+		nf->rep->threads = 1;
+	} else if (nf->scan_threads >= 2 && m >= SPLIT_MIN && nf->budget >= n_bbt) {
+		rc = scan_halves(&sc, m, halves);
+	} else {
+		pick_gap(&sc, &g, 0);
+		rc = check_range(&sc, 0, n_bbt);
+		nf->rep->threads = 1;
+	}
 	if (rc == 0)
 		rc = map_nodes(nf);
 out:

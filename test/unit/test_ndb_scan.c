@@ -4,9 +4,10 @@
  * must find what the scan of the file on its own finds (two blocks with a bad CRC, one of them
  * read by the listing), read no more than the budget allows (unless reading over the shortest
  * gaps alone takes more), and, with the whole budget to spend, read every run of blocks in one
- * read. The same with the blocks in the order of their ids (one run) and out of it (sorted runs).
- * The Unicode file is built here byte by byte: twenty 100-byte blocks with gaps of 0 to 40,000
- * bytes between them. */
+ * read. The same with the blocks in the order of their ids (one run) and out of it (sorted runs),
+ * and on two threads (each half of the blocks on one) as on one. The Unicode files are built here
+ * byte by byte: twenty 100-byte blocks with gaps of 0 to 40,000 bytes between them, and 400 under
+ * a block B-tree of two levels. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,12 +194,138 @@ static void blocks_out_of_id_order(void **state)
 	check_budget(order);
 }
 
+/* ---- on two threads ----
+ *
+ * 400 blocks under a B-tree of two levels (a root and twenty leaves of twenty): the scan of a file
+ * the reader has open, after a listing, on two threads, finds what one thread finds, in the same
+ * order: damaged blocks in both halves, some of them read by the listing. */
+enum { N_BIG = 400, LEAVES = 20, LEAF_IB = 8192, BIG_IB = LEAF_IB + LEAVES * 512 };
+
+static bool big_listed(int i) { return i % 3 == 0; }
+static bool big_damaged(int i) { return i % 37 == 5 || i == 0 || i == N_BIG - 1 || i == N_BIG / 2; }
+
+static void build_big(void)
+{
+	uint64_t ib = BIG_IB, at[N_BIG];
+	for (int i = 0; i < N_BIG; i++) {
+		ib += gap_before[i % N_BLOCKS] % 4096;
+		at[i] = ib;
+		ib += BLK_TOTAL;
+	}
+	file_size = ib;
+	free(file);
+	file = calloc(1, file_size);
+	assert_non_null(file);
+	put_header(file, file_size, NBT_IB, BBT_IB);
+	uint8_t *e = file + NBT_IB;
+	put64(e, 0x200024);
+	put64(e + 8, block_bid(0));
+	put32(e + 24, 0x2022);
+	file[NBT_IB + 488] = 1;
+	file[NBT_IB + 489] = 15;
+	file[NBT_IB + 490] = 32;
+	seal_page(file, NBT_IB, 0x81, 1);
+	for (int l = 0; l < LEAVES; l++) {
+		uint64_t leaf_ib = LEAF_IB + 512 * (uint64_t)l, leaf_bid = 0x10000 + 4 * (uint64_t)l;
+		e = file + BBT_IB + 24 * l;
+		put64(e, block_bid(l * 20));
+		put64(e + 8, leaf_bid);
+		put64(e + 16, leaf_ib);
+		for (int k = 0; k < 20; k++) {
+			int i = l * 20 + k;
+			uint8_t *le = file + leaf_ib + 24 * k;
+			put64(le, block_bid(i));
+			put64(le + 8, at[i]);
+			put16(le + 16, BLK_CB);
+			put16(le + 18, 1);
+			for (int b = 0; b < BLK_CB; b++)
+				file[at[i] + b] = (uint8_t)(b * 13 + i * 101);
+			seal_block(file, at[i], BLK_CB, BLK_TOTAL, block_bid(i));
+			if (big_damaged(i))
+				file[at[i] + 40] ^= 0x20;
+		}
+		file[leaf_ib + 488] = 20;
+		file[leaf_ib + 489] = 20;
+		file[leaf_ib + 490] = 24;
+		seal_page(file, leaf_ib, 0x80, leaf_bid);
+	}
+	file[BBT_IB + 488] = LEAVES;
+	file[BBT_IB + 489] = 20;
+	file[BBT_IB + 490] = 24;
+	file[BBT_IB + 491] = 1;
+	seal_page(file, BBT_IB, 0x80, 2);
+	snprintf(path, sizeof path, "/tmp/test_ndb_scan.%d.ost", (int)getpid());
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(file, 1, file_size, fp), file_size);
+	fclose(fp);
+}
+
+static void two_threads_find_what_one_finds(void **state)
+{
+	build_big();
+	ndb_report alone;
+	or_error err = {0};
+	assert_int_equal(ndb_check(path, &alone, &err), 0);
+	assert_int_equal(alone.blocks_checked, N_BIG);
+	int n_damaged = 0;
+	for (int i = 0; i < N_BIG; i++)
+		n_damaged += big_damaged(i);
+	assert_int_equal(alone.bad_blocks, n_damaged);
+	uint64_t budget = file_size / 100 * 120, least = 0;
+	for (int threads = 1; threads <= 2; threads++) {
+		/* first over the budget: the bytes read over the shortest gaps alone (`least`) */
+		for (int step = -1; step <= 9; step++) {
+			uint64_t before = step < 0 ? budget : file_size / 8 * (uint64_t)step;
+			ndb_file nf;
+			ndb_report walked, rep;
+			ndb_data d = {0};
+			memset(&walked, 0, sizeof walked);
+			assert_int_equal(ndb_open(&nf, path, &walked, &err), 0);
+			assert_int_equal(walked.bad_pages, 0);
+			for (int i = 0; i < N_BIG; i++)
+				if (big_listed(i))
+					assert_int_equal(ndb_read_data(&nf, block_bid(i), &d, &err), 0);
+			nf.bytes_read += before;
+			uint64_t read_before = nf.bytes_read, need = 0;
+			for (int i = 0; i < N_BIG; i++)
+				need += big_listed(i) && !big_damaged(i) ? 0 : BLK_TOTAL;
+			nf.scan_threads = threads;
+			memset(&rep, 0, sizeof rep);
+			assert_int_equal(ndb_check_open(&nf, &rep, &err), 0);
+			assert_int_equal(rep.threads, threads);
+			assert_int_equal(rep.blocks_checked, alone.blocks_checked);
+			assert_int_equal(rep.bad_blocks, alone.bad_blocks);
+			assert_int_equal(rep.n_problems, alone.n_problems);
+			for (size_t i = 0; i < rep.n_problems; i++) {
+				assert_string_equal(rep.problems[i].code, alone.problems[i].code);
+				assert_string_equal(rep.problems[i].message, alone.problems[i].message);
+				assert_int_equal(rep.problems[i].bid, alone.problems[i].bid);
+			}
+			/* within the budget whenever the shortest gaps alone leave room */
+			uint64_t read = nf.bytes_read - read_before;
+			assert_true(read >= need);
+			if (step < 0 && threads == 1)
+				least = read;
+			else if (read_before + least <= budget)
+				assert_true(read_before + read <= budget);
+			ndb_data_free(&d);
+			ndb_report_free(&rep);
+			ndb_report_free(&walked);
+			ndb_close(&nf);
+		}
+	}
+	ndb_report_free(&alone);
+	unlink(path);
+}
+
 int main(void)
 {
 	ndb_crypt_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(blocks_in_id_order),
 		cmocka_unit_test(blocks_out_of_id_order),
+		cmocka_unit_test(two_threads_find_what_one_finds),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	free(file);
