@@ -356,6 +356,29 @@ static size_t plain_utf8(const uint8_t *p, size_t len, char *o)
 	return k;
 }
 
+/* A property context of n strings (the UTF-16LE bytes at str + i * stride, len[i] of them), with
+ * ids 0x3000 + i into ids, on one page: *hid_hdr its BTH header; returns its leaf's heap id. */
+static uint32_t strings_pc(page *pg, ltp_heap *h, const uint8_t *str, size_t stride, const size_t *len, size_t n,
+                           uint16_t *ids, uint32_t *hid_hdr)
+{
+	page_init(pg, 0xBC);
+	uint8_t hdr[8] = {0xB5, 2, 6, 0, 0, 0, 0, 0};
+	*hid_hdr = page_alloc(pg, hdr, 8);
+	uint16_t types[64];
+	uint32_t vals[64];
+	assert_true(n <= 64);
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = (uint16_t)(0x3000 + i);
+		types[i] = 0x001F;
+		vals[i] = page_alloc(pg, str + i * stride, len[i]);
+	}
+	uint32_t leaf = pc_records(pg, ids, types, vals, n);
+	put32(hdr + 4, leaf);
+	memcpy(pg->b + 12, hdr, 8);
+	page_finish(pg, *hid_hdr, h);
+	return leaf;
+}
+
 /* Strings of every mix (ASCII runs of each length before and after a NUL, an odd byte, non-ASCII,
  * surrogate pairs and lone halves at each place of a group of four) come out as the plain
  * conversion gives them; with more values than the list's block holds (some in it, some
@@ -367,14 +390,11 @@ static void strings_as_the_plain_conversion(void **state)
 	for (int round = 0; round < 200; round++) {
 		page pg;
 		ltp_heap h;
-		page_init(&pg, 0xBC);
-		uint8_t hdr[8] = {0xB5, 2, 6, 0, 0, 0, 0, 0};
-		uint32_t hid_hdr = page_alloc(&pg, hdr, 8);
 		enum { N = 24 };
 		uint8_t str[N][90];
 		size_t len[N];
-		uint16_t ids[N], types[N];
-		uint32_t vals[N];
+		uint16_t ids[N];
+		uint32_t hid_hdr;
 		for (int i = 0; i < N; i++) {
 			x = x * 1103515245u + 12345u;
 			len[i] = (x >> 8) % 90;
@@ -391,14 +411,8 @@ static void strings_as_the_plain_conversion(void **state)
 			}
 			if (len[i] & 1)
 				str[i][len[i] - 1] = 'z';
-			ids[i] = (uint16_t)(0x3000 + i);
-			types[i] = 0x001F;
-			vals[i] = page_alloc(&pg, str[i], len[i]);
 		}
-		uint32_t leaf = pc_records(&pg, ids, types, vals, N);
-		put32(hdr + 4, leaf);
-		memcpy(pg.b + 12, hdr, 8);
-		page_finish(&pg, hid_hdr, &h);
+		uint32_t leaf = strings_pc(&pg, &h, str[0], sizeof str[0], len, N, ids, &hid_hdr);
 		st_props props = {0}, moved = {0};
 		or_error err = {0};
 		assert_int_equal(ltp_pc_read(&h, ids, N, &props, &err), 0);
@@ -450,26 +464,17 @@ static void strings_as_the_plain_conversion(void **state)
 	 * past it): a NUL at each place of a group of four, with characters after it */
 	page pg;
 	ltp_heap h;
-	page_init(&pg, 0xBC);
-	uint8_t hdr[8] = {0xB5, 2, 6, 0, 0, 0, 0, 0};
-	uint32_t hid_hdr = page_alloc(&pg, hdr, 8);
 	enum { FILL = ST_PROPS_BLOCK / 128, N = FILL + 4 };
-	uint16_t ids[N], types[N];
-	uint32_t vals[N];
+	uint16_t ids[N];
+	uint32_t hid_hdr;
 	uint8_t str[N][254];
 	size_t len[N];
 	for (int i = 0; i < N; i++) {
 		len[i] = i < FILL ? 254 : 2 * 24;
 		for (size_t k = 0; k < len[i] / 2; k++)
 			put16(str[i] + 2 * k, (uint16_t)(i < FILL || (int)k != i - FILL ? 'a' + (k + (size_t)i) % 26 : 0));
-		ids[i] = (uint16_t)(0x3000 + i);
-		types[i] = 0x001F;
-		vals[i] = page_alloc(&pg, str[i], len[i]);
 	}
-	uint32_t leaf = pc_records(&pg, ids, types, vals, N);
-	put32(hdr + 4, leaf);
-	memcpy(pg.b + 12, hdr, 8);
-	page_finish(&pg, hid_hdr, &h);
+	strings_pc(&pg, &h, str[0], sizeof str[0], len, N, ids, &hid_hdr);
 	st_props props = {0};
 	or_error err = {0};
 	assert_int_equal(ltp_pc_read(&h, ids, N, &props, &err), 0);

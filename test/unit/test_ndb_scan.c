@@ -38,6 +38,63 @@ static char path[64];
 
 static uint64_t block_bid(int i) { return 4 * (uint64_t)(i + 1); }
 
+/* A file of `size` bytes: its header and its node B-tree (one node, whose data is block 0). */
+static void start_file(uint64_t size)
+{
+	file_size = size;
+	free(file);
+	file = calloc(1, file_size);
+	assert_non_null(file);
+	put_header(file, file_size, NBT_IB, BBT_IB);
+	put_one_node(file, NBT_IB, 0x200024, block_bid(0), 0x2022);
+}
+
+/* Block i at offset ib, its entry at e in a block B-tree leaf; a flipped byte when `damage`. */
+static void put_block(uint8_t *e, int i, uint64_t ib, bool damage)
+{
+	put64(e, block_bid(i));
+	put64(e + 8, ib);
+	put16(e + 16, BLK_CB);
+	put16(e + 18, 1);
+	for (int k = 0; k < BLK_CB; k++)
+		file[ib + k] = (uint8_t)(k * 13 + i * 101);
+	seal_block(file, ib, BLK_CB, BLK_TOTAL, block_bid(i));
+	if (damage)
+		file[ib + 40] ^= 0x20;
+}
+
+/* A block B-tree page at ib (bid) of n entries of `level`. */
+static void seal_bbt_page(uint64_t ib, uint64_t bid, int n, int level)
+{
+	file[ib + 488] = (uint8_t)n;
+	file[ib + 489] = 20;
+	file[ib + 490] = 24;
+	file[ib + 491] = (uint8_t)level;
+	seal_page(file, ib, 0x80, bid);
+}
+
+static void save_file(void)
+{
+	snprintf(path, sizeof path, "/tmp/test_ndb_scan.%d.ost", (int)getpid());
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(file, 1, file_size, fp), file_size);
+	fclose(fp);
+}
+
+/* The scan's findings are those of the scan of the file on its own. */
+static void assert_same_findings(const ndb_report *rep, const ndb_report *alone)
+{
+	assert_int_equal(rep->blocks_checked, alone->blocks_checked);
+	assert_int_equal(rep->bad_blocks, alone->bad_blocks);
+	assert_int_equal(rep->n_problems, alone->n_problems);
+	for (size_t i = 0; i < rep->n_problems; i++) {
+		assert_string_equal(rep->problems[i].code, alone->problems[i].code);
+		assert_string_equal(rep->problems[i].message, alone->problems[i].message);
+		assert_int_equal(rep->problems[i].bid, alone->problems[i].bid);
+	}
+}
+
 /* Writes the file with block i (by id) at the place order[i] in offset order. */
 static void build(const int order[N_BLOCKS])
 {
@@ -47,41 +104,11 @@ static void build(const int order[N_BLOCKS])
 		at[k] = ib;
 		ib += BLK_TOTAL;
 	}
-	file_size = ib;
-	free(file);
-	file = calloc(1, file_size);
-	assert_non_null(file);
-	put_header(file, file_size, NBT_IB, BBT_IB);
-	uint8_t *e = file + NBT_IB;
-	put64(e, 0x200024);
-	put64(e + 8, block_bid(0));
-	put32(e + 24, 0x2022);
-	file[NBT_IB + 488] = 1;
-	file[NBT_IB + 489] = 15;
-	file[NBT_IB + 490] = 32;
-	seal_page(file, NBT_IB, 0x81, 1);
-	for (int i = 0; i < N_BLOCKS; i++) {
-		uint64_t bib = at[order[i]];
-		e = file + BBT_IB + 24 * i;
-		put64(e, block_bid(i));
-		put64(e + 8, bib);
-		put16(e + 16, BLK_CB);
-		put16(e + 18, 1);
-		for (int k = 0; k < BLK_CB; k++)
-			file[bib + k] = (uint8_t)(k * 13 + i * 101);
-		seal_block(file, bib, BLK_CB, BLK_TOTAL, block_bid(i));
-		if (damaged[i])
-			file[bib + 40] ^= 0x20;
-	}
-	file[BBT_IB + 488] = N_BLOCKS;
-	file[BBT_IB + 489] = 20;
-	file[BBT_IB + 490] = 24;
-	seal_page(file, BBT_IB, 0x80, 2);
-	snprintf(path, sizeof path, "/tmp/test_ndb_scan.%d.ost", (int)getpid());
-	FILE *fp = fopen(path, "wb");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(file, 1, file_size, fp), file_size);
-	fclose(fp);
+	start_file(ib);
+	for (int i = 0; i < N_BLOCKS; i++)
+		put_block(file + BBT_IB + 24 * i, i, at[order[i]], damaged[i]);
+	seal_bbt_page(BBT_IB, 2, N_BLOCKS, 0);
+	save_file();
 }
 
 typedef struct {
@@ -107,14 +134,7 @@ static scan_reads scan_after(const ndb_report *alone, uint64_t before)
 	assert_int_equal(ndb_check_open(&nf, &rep, &err), 0);
 	r.bytes = nf.bytes_read - r.bytes;
 	r.reads = nf.n_reads - r.reads;
-	assert_int_equal(rep.blocks_checked, alone->blocks_checked);
-	assert_int_equal(rep.bad_blocks, alone->bad_blocks);
-	assert_int_equal(rep.n_problems, alone->n_problems);
-	for (size_t i = 0; i < rep.n_problems; i++) {
-		assert_string_equal(rep.problems[i].code, alone->problems[i].code);
-		assert_string_equal(rep.problems[i].message, alone->problems[i].message);
-		assert_int_equal(rep.problems[i].bid, alone->problems[i].bid);
-	}
+	assert_same_findings(&rep, alone);
 	ndb_data_free(&d);
 	ndb_report_free(&rep);
 	ndb_report_free(&walked);
@@ -212,53 +232,19 @@ static void build_big(void)
 		at[i] = ib;
 		ib += BLK_TOTAL;
 	}
-	file_size = ib;
-	free(file);
-	file = calloc(1, file_size);
-	assert_non_null(file);
-	put_header(file, file_size, NBT_IB, BBT_IB);
-	uint8_t *e = file + NBT_IB;
-	put64(e, 0x200024);
-	put64(e + 8, block_bid(0));
-	put32(e + 24, 0x2022);
-	file[NBT_IB + 488] = 1;
-	file[NBT_IB + 489] = 15;
-	file[NBT_IB + 490] = 32;
-	seal_page(file, NBT_IB, 0x81, 1);
+	start_file(ib);
 	for (int l = 0; l < LEAVES; l++) {
 		uint64_t leaf_ib = LEAF_IB + 512 * (uint64_t)l, leaf_bid = 0x10000 + 4 * (uint64_t)l;
-		e = file + BBT_IB + 24 * l;
+		uint8_t *e = file + BBT_IB + 24 * l;
 		put64(e, block_bid(l * 20));
 		put64(e + 8, leaf_bid);
 		put64(e + 16, leaf_ib);
-		for (int k = 0; k < 20; k++) {
-			int i = l * 20 + k;
-			uint8_t *le = file + leaf_ib + 24 * k;
-			put64(le, block_bid(i));
-			put64(le + 8, at[i]);
-			put16(le + 16, BLK_CB);
-			put16(le + 18, 1);
-			for (int b = 0; b < BLK_CB; b++)
-				file[at[i] + b] = (uint8_t)(b * 13 + i * 101);
-			seal_block(file, at[i], BLK_CB, BLK_TOTAL, block_bid(i));
-			if (big_damaged(i))
-				file[at[i] + 40] ^= 0x20;
-		}
-		file[leaf_ib + 488] = 20;
-		file[leaf_ib + 489] = 20;
-		file[leaf_ib + 490] = 24;
-		seal_page(file, leaf_ib, 0x80, leaf_bid);
+		for (int k = 0; k < 20; k++)
+			put_block(file + leaf_ib + 24 * k, l * 20 + k, at[l * 20 + k], big_damaged(l * 20 + k));
+		seal_bbt_page(leaf_ib, leaf_bid, 20, 0);
 	}
-	file[BBT_IB + 488] = LEAVES;
-	file[BBT_IB + 489] = 20;
-	file[BBT_IB + 490] = 24;
-	file[BBT_IB + 491] = 1;
-	seal_page(file, BBT_IB, 0x80, 2);
-	snprintf(path, sizeof path, "/tmp/test_ndb_scan.%d.ost", (int)getpid());
-	FILE *fp = fopen(path, "wb");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(file, 1, file_size, fp), file_size);
-	fclose(fp);
+	seal_bbt_page(BBT_IB, 2, LEAVES, 1);
+	save_file();
 }
 
 static void two_threads_find_what_one_finds(void **state)
@@ -294,14 +280,7 @@ static void two_threads_find_what_one_finds(void **state)
 			memset(&rep, 0, sizeof rep);
 			assert_int_equal(ndb_check_open(&nf, &rep, &err), 0);
 			assert_int_equal(rep.threads, threads);
-			assert_int_equal(rep.blocks_checked, alone.blocks_checked);
-			assert_int_equal(rep.bad_blocks, alone.bad_blocks);
-			assert_int_equal(rep.n_problems, alone.n_problems);
-			for (size_t i = 0; i < rep.n_problems; i++) {
-				assert_string_equal(rep.problems[i].code, alone.problems[i].code);
-				assert_string_equal(rep.problems[i].message, alone.problems[i].message);
-				assert_int_equal(rep.problems[i].bid, alone.problems[i].bid);
-			}
+			assert_same_findings(&rep, &alone);
 			/* within the budget whenever the shortest gaps alone leave room */
 			uint64_t read = nf.bytes_read - read_before;
 			assert_true(read >= need);
