@@ -48,6 +48,7 @@ typedef struct {
 	const char *format;   /* static: "ansi", "unicode", "unicode-4k" */
 	uint64_t pages_checked, blocks_checked, bad_pages, bad_blocks;
 	bool limit_hit;       /* stopped after a number of pages and blocks bounded by the file size */
+	unsigned threads;     /* the threads the block scan ran on (ndb_check_open: 1 or 2) */
 	ndb_problem *problems;/* the first NDB_MAX_LISTED; the rest are counted in `unlisted` */
 	size_t n_problems, cap_problems, unlisted;
 } ndb_report;

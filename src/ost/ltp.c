@@ -162,14 +162,51 @@ int ltp_bth_records(const ltp_heap *h, uint32_t hid, uint8_t **rec, size_t *n, u
 
 /* ---------------------------------------------------------------- values */
 
-/* UTF-16LE to UTF-8 (malloc'd, NUL-terminated); unpaired surrogates become U+FFFD. Stops at a NUL. */
-static uint8_t *utf16_to_utf8(const uint8_t *p, size_t len, size_t *out_len)
+/* Whether the four UTF-16LE characters at p are ASCII, none of them a NUL. */
+static inline bool ascii4(const uint8_t *p)
 {
-	size_t n = len / 2;
-	uint8_t *o = malloc(n * 3 + 1), *q = o;
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
+	uint64_t w = (uint64_t)ndb_le32(p) | (uint64_t)ndb_le32(p + 4) << 32;
+	return !(w & 0xFF80FF80FF80FF80ull) && (w & 0xFFFF) && (w & 0xFFFF0000ull) && (w & 0xFFFF00000000ull) && (w >> 48);
+}
+
+/* The UTF-8 bytes of a UTF-16LE string as utf16_to_utf8 converts it (up to a NUL; an unpaired
+ * surrogate becomes the 3 bytes of U+FFFD), without its terminator. */
+static size_t utf8_size(const uint8_t *p, size_t len)
+{
+	size_t n = len / 2, size = 0, i = 0;
+	/* ASCII four characters at a time, as utf16_to_utf8 converts them */
+	for (; i + 4 <= n && ascii4(p + 2 * i); i += 4)
+		size += 4;
+	for (; i < n; i++) {
+		uint32_t c = ndb_le16(p + 2 * i);
+		if (c == 0)
+			break;
+		if (c >= 0xD800 && c < 0xDC00 && i + 1 < n && ndb_le16(p + 2 * i + 2) >= 0xDC00 &&
+		    ndb_le16(p + 2 * i + 2) < 0xE000) {
+			size += 4;
+			i++;
+		} else {
+			size += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+		}
+	}
+	return size;
+}
+
+/* UTF-16LE to UTF-8 into `o` (room for utf8_size's bytes and a NUL), NUL-terminated; unpaired
+ * surrogates become U+FFFD. Stops at a NUL. */
+static void utf16_to_utf8(const uint8_t *p, size_t len, uint8_t *o)
+{
+	size_t n = len / 2, i = 0;
+	uint8_t *q = o;
+	/* ASCII four characters at a time: most of a mailbox's strings */
+	for (; i + 4 <= n && ascii4(p + 2 * i); i += 4) {
+		q[0] = p[2 * i];
+		q[1] = p[2 * i + 2];
+		q[2] = p[2 * i + 4];
+		q[3] = p[2 * i + 6];
+		q += 4;
+	}
+	for (; i < n; i++) {
 		uint32_t c = ndb_le16(p + 2 * i);
 		if (c == 0)
 			break;
@@ -201,8 +238,6 @@ static uint8_t *utf16_to_utf8(const uint8_t *p, size_t len, size_t *out_len)
 		}
 	}
 	*q = '\0';
-	*out_len = (size_t)(q - o);
-	return o;
 }
 
 /* Windows-1252 (the code page ANSI files are read with) to UTF-8. Stops at a NUL. The converter
@@ -261,9 +296,10 @@ int ltp_hnid_value(ltp_heap *h, uint32_t hnid, const uint8_t **p, size_t *len, o
 	return 0;
 }
 
-static uint8_t *dup_bytes(const uint8_t *p, size_t len)
+/* A copy of len bytes for st_props_add to `out` (st_props_room). */
+static uint8_t *dup_bytes(st_props *out, const uint8_t *p, size_t len)
 {
-	uint8_t *d = malloc(len ? len : 1);
+	uint8_t *d = st_props_room(out, len);
 	if (d && len)
 		memcpy(d, p, len);
 	return d;
@@ -281,7 +317,7 @@ static int pc_value(ltp_heap *h, uint16_t id, uint16_t type, uint32_t v, st_prop
 	default: break;
 	}
 	if (fixed) {
-		uint8_t *d = dup_bytes(inl, fixed);
+		uint8_t *d = dup_bytes(out, inl, fixed);
 		if (!d)
 			return or_fail(err, OR_ERR_NOMEM, "out of memory");
 		st_props_add(out, id, type, d, fixed);
@@ -289,14 +325,18 @@ static int pc_value(ltp_heap *h, uint16_t id, uint16_t type, uint32_t v, st_prop
 	}
 	const uint8_t *p;
 	size_t len;
-	or_error e = {0};
+	or_error e;
+	e.code = 0; /* set with its message by a failure (516 bytes zeroed per value took 1% of a listing) */
 	if (ltp_hnid_value(h, v, &p, &len, &e) != 0)
 		return e.code == OR_ERR_NOMEM ? or_fail(err, OR_ERR_NOMEM, "out of memory") : 0;
 	uint8_t *d = NULL;
 	size_t dlen = len;
-	if (type == 0x001F)
-		d = utf16_to_utf8(p ? p : (const uint8_t *)"", len, &dlen);
-	else if (type == 0x001E)
+	if (type == 0x001F) {
+		const uint8_t *s = p ? p : (const uint8_t *)"";
+		dlen = utf8_size(s, len);
+		if ((d = st_props_room(out, dlen + 1)) != NULL)
+			utf16_to_utf8(s, len, d);
+	} else if (type == 0x001E)
 		d = ansi_to_utf8(h, p ? p : (const uint8_t *)"", len, &dlen);
 	else if (type == 0x1102) {
 		/* multi-valued binary: a count, offsets, then the values end to end */
@@ -309,37 +349,58 @@ static int pc_value(ltp_heap *h, uint16_t id, uint16_t type, uint32_t v, st_prop
 			size_t a = ndb_le32(p + 4 + 4 * i), b = i + 1 < count ? ndb_le32(p + 8 + 4 * i) : len;
 			if (a > b || b > len)
 				continue;
-			uint8_t *one = dup_bytes(p + a, b - a);
+			uint8_t *one = dup_bytes(out, p + a, b - a);
 			if (!one)
 				return or_fail(err, OR_ERR_NOMEM, "out of memory");
 			st_props_add(out, id, type, one, b - a);
 		}
 		return 0;
 	} else
-		d = dup_bytes(p, len);
+		d = dup_bytes(out, p, len);
 	if (!d)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	st_props_add(out, id, type, d, dlen);
 	return 0;
 }
 
+/* A property context's records where they lie on the heap, when its BTH is a single leaf (a
+ * message's, nearly always): what ltp_bth_records would copy out. False: read them with it. */
+static bool pc_leaf(const ltp_heap *h, const uint8_t **rec, size_t *n)
+{
+	const uint8_t *p, *leaf;
+	size_t len, leaf_len;
+	or_error e;
+	if (ltp_hid(h, h->user_root, &p, &len, &e) != 0 || len < 8 || p[0] != 0xB5 || p[1] != 2 || p[2] != 6 ||
+	    p[3] != 0 || ndb_le32(p + 4) == 0 || ltp_hid(h, ndb_le32(p + 4), &leaf, &leaf_len, &e) != 0)
+		return false;
+	*rec = leaf;
+	*n = leaf_len / 8;
+	return true;
+}
+
 int ltp_pc_read(ltp_heap *h, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
 {
-	out->n = 0;
+	st_props_init(out);
 	if (h->client_sig != 0xBC)
 		return or_fail(err, OR_ERR_FORMAT, "node %u: heap of kind 0x%02x, not a property context", h->nid,
 		               h->client_sig);
+	const uint8_t *leaf = NULL;
 	uint8_t *rec = NULL, cb_key, cb_ent;
 	size_t n;
-	int rc = ltp_bth_records(h, h->user_root, &rec, &n, &cb_key, &cb_ent, err);
-	if (rc)
+	int rc = 0;
+	if (pc_leaf(h, &leaf, &n)) {
+		cb_key = 2;
+		cb_ent = 6;
+	} else if ((rc = ltp_bth_records(h, h->user_root, &rec, &n, &cb_key, &cb_ent, err)) != 0) {
 		return rc;
-	if (cb_key != 2 || cb_ent != 6) {
+	} else if (cb_key != 2 || cb_ent != 6) {
 		free(rec);
 		return or_fail(err, OR_ERR_FORMAT, "node %u: property B-tree of %u/%u-byte records", h->nid, cb_key, cb_ent);
+	} else {
+		leaf = rec;
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		const uint8_t *r = rec + i * 8;
+		const uint8_t *r = leaf + i * 8;
 		uint16_t id = ndb_le16(r);
 		if (st_wanted(ids, n_ids, id))
 			rc = pc_value(h, id, ndb_le16(r + 2), ndb_le32(r + 4), out, err);

@@ -84,6 +84,15 @@ typedef struct {
 	char *path;
 	uint8_t *reached; /* one bit per node B-tree entry: opened as the file was walked (is_reached) */
 	ahead *ahead;     /* the second thread, once a large folder is listed */
+	/* what the other thread read for the child n_child handed out last (`pre_node`, NULL: none),
+	 * kept here until that node's n_read_props takes it: a node is small (a message's st_props
+	 * and or_error in each node made every open a 1.8 KB calloc, too big for malloc's caches) */
+	const nat_node *pre_node;
+	const uint16_t *pre_ids;
+	size_t pre_n_ids;
+	int pre_rc;
+	st_props pre_props;
+	or_error pre_err;
 } nat_file;
 
 struct nat_node {
@@ -93,13 +102,6 @@ struct nat_node {
 	uint32_t *kids[3];
 	size_t n_kids[3];
 	bool listed[3];
-	/* its properties as read ahead (for the ids `pre_ids`), when `pre` */
-	bool pre;
-	const uint16_t *pre_ids;
-	size_t pre_n_ids;
-	int pre_rc;
-	st_props pre_props;
-	or_error pre_err;
 };
 
 static const st_ops native_ops;
@@ -107,6 +109,33 @@ static const st_ops native_ops;
 static bool is_reached(const nat_file *f, size_t i)
 {
 	return f->reached[i >> 3] >> (i & 7) & 1;
+}
+
+/* Hands the values of `from` over to `to`, which holds none (its values are overwritten, not
+ * freed): the entries in use only, not the whole array; `from` is left empty. */
+static void props_move(st_props *to, st_props *from)
+{
+	memcpy(to->p, from->p, from->n * sizeof *from->p);
+	to->n = from->n;
+	to->block = from->block;
+	to->used = from->used;
+	st_props_init(from);
+}
+
+/* A result moved with its error: the message only when there is one. */
+static void err_move(or_error *to, const or_error *from, int rc)
+{
+	if (rc)
+		*to = *from;
+	else
+		to->code = 0, to->message[0] = '\0';
+}
+
+/* Drops a result read ahead that no n_read_props took. */
+static void pre_drop(nat_file *f)
+{
+	st_props_clear(&f->pre_props);
+	f->pre_node = NULL;
 }
 
 /* Opens the node of entry `e`, at place i in the node B-tree (found by the caller; NULL: not in
@@ -150,6 +179,7 @@ static void n_close(st_file *sf)
 {
 	nat_file *f = (nat_file *)sf;
 	ahead_stop(f);
+	pre_drop(f);
 	if (f->nf.size)
 		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads",
 		            (unsigned long long)f->nf.bytes_read, (unsigned long long)f->nf.size,
@@ -397,8 +427,10 @@ static void *ahead_main(void *arg)
 		size_t n_ids = a->n_ids;
 		pthread_mutex_unlock(&a->lock);
 
-		st_props props = {0};
-		or_error err = {0};
+		st_props props;
+		or_error err;
+		st_props_init(&props);
+		err.code = 0;
 		int rc = 0;
 		ndb_nbt_ent e;
 		size_t at = 0;
@@ -419,8 +451,8 @@ static void *ahead_main(void *arg)
 		slot->e = e;
 		slot->at = at;
 		slot->rc = rc;
-		slot->props = props;
-		slot->err = err;
+		props_move(&slot->props, &props);
+		err_move(&slot->err, &err, rc);
 		if (a->listing_waits)
 			pthread_cond_broadcast(&a->cond);
 	}
@@ -475,10 +507,19 @@ static void ahead_stop(nat_file *f)
 	f->ahead = NULL;
 }
 
-/* The listing has reached child `index` of `node`: *got receives what the other thread read for it
- * (state SLOT_READY), waiting for it if the thread is on it; or state SLOT_FREE when the listing
- * reads it itself (the thread has not started on it, or this is not the listing read ahead). */
-static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children kind, size_t index, ahead_slot *got)
+/* What ahead_take found for a child: its node's entry, when the other thread read it. */
+typedef struct {
+	int state;
+	bool found;
+	ndb_nbt_ent e;
+	size_t at;
+} ahead_got;
+
+/* The listing has reached child `index` of `node`: *got receives the entry the other thread found
+ * for it and f->pre_rc, pre_props and pre_err what it read (state SLOT_READY), waiting for it if
+ * the thread is on it; or state SLOT_FREE when the listing reads it itself (the thread has not
+ * started on it, or this is not the listing read ahead). */
+static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children kind, size_t index, ahead_got *got)
 {
 	got->state = SLOT_FREE;
 	pthread_mutex_lock(&a->lock);
@@ -499,8 +540,10 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 					later->index = j;
 					uint32_t nid = a->kids[j];
 					pthread_mutex_unlock(&a->lock);
-					st_props props = {0};
-					or_error err = {0};
+					st_props props;
+					or_error err;
+					st_props_init(&props);
+					err.code = 0;
 					int rc = 0;
 					ndb_nbt_ent e;
 					size_t at = 0;
@@ -513,15 +556,21 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 					later->e = e;
 					later->at = at;
 					later->rc = rc;
-					later->props = props;
-					later->err = err;
+					props_move(&later->props, &props);
+					err_move(&later->err, &err, rc);
 					continue;
 				}
 				a->listing_waits = true;
 				pthread_cond_wait(&a->cond, &a->lock);
 			}
 			a->listing_waits = false;
-			*got = *slot;
+			got->state = SLOT_READY;
+			got->found = slot->found;
+			got->e = slot->e;
+			got->at = slot->at;
+			f->pre_rc = slot->rc;
+			props_move(&f->pre_props, &slot->props);
+			err_move(&f->pre_err, &slot->err, slot->rc);
 			slot->state = SLOT_FREE;
 		}
 		a->taken = index + 1;
@@ -547,7 +596,8 @@ static void n_node_free(st_node *sn)
 	}
 	for (int k = 0; k < 3; k++)
 		free(n->kids[k]);
-	st_props_clear(&n->pre_props);
+	if (f->pre_node == n)
+		pre_drop(f);
 	free(n);
 }
 
@@ -555,7 +605,7 @@ static void n_node_free(st_node *sn)
 static int read_props_with(ltp_heap *heap, ndb_file *nf, uint32_t nid, uint64_t data, uint64_t sub,
                            const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
 {
-	out->n = 0;
+	st_props_init(out);
 	int rc = ltp_open(heap, nf, nid, data, sub, err);
 	if (rc == 0)
 		rc = ltp_pc_read(heap, ids, n_ids, out, err);
@@ -565,14 +615,14 @@ static int read_props_with(ltp_heap *heap, ndb_file *nf, uint32_t nid, uint64_t 
 static int n_read_props(st_node *sn, const uint16_t *ids, size_t n_ids, st_props *out, or_error *err)
 {
 	nat_node *n = (nat_node *)sn;
-	if (n->pre && n->pre_ids == ids && n->pre_n_ids == n_ids) {
+	nat_file *f = n->file;
+	if (f->pre_node == n && f->pre_ids == ids && f->pre_n_ids == n_ids) {
 		/* read ahead with these ids: handed over */
-		n->pre = false;
-		*out = n->pre_props;
-		n->pre_props.n = 0;
-		if (n->pre_rc)
-			*err = n->pre_err;
-		return n->pre_rc;
+		f->pre_node = NULL;
+		props_move(out, &f->pre_props);
+		if (f->pre_rc)
+			*err = f->pre_err;
+		return f->pre_rc;
 	}
 	return read_props_with(&n->file->heap, &n->file->nf, n->base.id, n->data, n->sub, ids, n_ids, out, err);
 }
@@ -637,9 +687,12 @@ static int n_child(st_node *sn, st_children kind, int index, st_node **out, or_e
 	if (index < 0 || (size_t)index >= n->n_kids[kind])
 		return or_fail(err, OR_ERR_NOTFOUND, "cannot read the item: no child %d", index);
 	uint32_t nid = n->kids[kind][index];
-	ahead_slot got = {.state = SLOT_FREE};
-	if (n->file->ahead)
-		ahead_take(n->file->ahead, n->file, n, kind, (size_t)index, &got);
+	nat_file *f = n->file;
+	ahead_got got = {.state = SLOT_FREE};
+	if (f->pre_node)
+		pre_drop(f); /* read ahead for a node whose properties were not asked for */
+	if (f->ahead)
+		ahead_take(f->ahead, f, n, kind, (size_t)index, &got);
 	/* the entry the other thread found for it, if it read it: the same table gives the same one */
 	ndb_nbt_ent ent;
 	size_t at = 0;
@@ -652,21 +705,17 @@ static int n_child(st_node *sn, st_children kind, int index, st_node **out, or_e
 		e = &ent;
 	}
 	if (!e) {
-		st_props_clear(&got.props);
+		st_props_clear(&f->pre_props);
 		return or_fail(err, OR_ERR_FORMAT, "cannot read the item: node %u, listed in the folder's table, is not in "
 		               "the node B-tree", nid);
 	}
-	if ((rc = open_entry(n->file, nid, e, at, out, err)) != 0 || got.state != SLOT_READY) {
-		st_props_clear(&got.props);
+	if ((rc = open_entry(f, nid, e, at, out, err)) != 0 || got.state != SLOT_READY) {
+		st_props_clear(&f->pre_props);
 		return rc;
 	}
-	nat_node *c = (nat_node *)*out;
-	c->pre = true;
-	c->pre_ids = n->file->ahead->ids;
-	c->pre_n_ids = n->file->ahead->n_ids;
-	c->pre_rc = got.rc;
-	c->pre_props = got.props;
-	c->pre_err = got.err;
+	f->pre_node = (const nat_node *)*out;
+	f->pre_ids = f->ahead->ids;
+	f->pre_n_ids = f->ahead->n_ids;
 	return 0;
 }
 
@@ -728,8 +777,10 @@ static ndb_file *n_ndb(st_file *sf)
 {
 	nat_file *f = (nat_file *)sf;
 	/* the checksum scan marks and reads `verified` and reads the arrays on its own: the other
-	 * thread, which shares them, ends first (a later listing starts it again) */
+	 * thread, which shares them, ends first (a later listing starts it again); the scan may use
+	 * the cores the listing could */
 	ahead_stop(f);
+	f->nf.scan_threads = usable_cpus() >= 2 ? 2 : 1;
 	return &f->nf;
 }
 

@@ -140,6 +140,7 @@ struct ndb_file {
 	uint64_t n_reads;
 	or_error *err;
 	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
+	int scan_threads;     /* threads the checksum scan may use (ndb_check.c; 0 or 1: one) */
 	uint64_t bad_crc;     /* how many read did not match it: their bytes are used as stored */
 	char bad_crc_last[160]; /* the last one, described */
 };

@@ -241,11 +241,12 @@ static int read_folder(reader *r, st_node *node, const char *parent_id, const ch
 		memcpy(w->prq, p->data, 8);
 		w->has_prq = true;
 	}
-	/* Keep the entry ids (moved, not copied) for the replica and role passes. */
+	/* Keep the entry ids for the replica and role passes. */
 	for (size_t i = 0; i < props.n; i++) {
-		if (is_entryid_prop(props.p[i].id) && w->entryids.n < ST_MAX_PROPS) {
-			w->entryids.p[w->entryids.n++] = props.p[i];
-			props.p[i].data = NULL;
+		if (is_entryid_prop(props.p[i].id) && w->entryids.n < ST_MAX_PROPS &&
+		    st_props_move_one(&w->entryids, &props, i) != 0) {
+			st_props_clear(&props);
+			return or_fail(&r->err, OR_ERR_NOMEM, "out of memory");
 		}
 	}
 	st_props_clear(&props);

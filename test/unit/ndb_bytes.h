@@ -58,4 +58,19 @@ static inline void put_header(uint8_t *h, uint64_t size, uint64_t nbt_ib, uint64
 	seal_header(h);
 }
 
+/* A node B-tree of one leaf page at `ib` (bid 1) holding one node: `nid`, its data block, its
+ * parent. */
+static inline void put_one_node(uint8_t *file, size_t ib, uint32_t nid, uint64_t data, uint32_t parent)
+{
+	uint8_t *e = file + ib;
+	put64(e, nid);
+	put64(e + 8, data);
+	put64(e + 16, 0);
+	put32(e + 24, parent);
+	file[ib + 488] = 1;
+	file[ib + 489] = 15;
+	file[ib + 490] = 32;
+	seal_page(file, ib, 0x81, 1);
+}
+
 #endif

@@ -316,6 +316,180 @@ static void bth_with_a_shared_leaf_is_refused(void **state)
 	free(rec);
 }
 
+/* UTF-16LE to UTF-8 one code unit at a time, as the reader converted strings before it took ASCII
+ * four characters at a time: the reference for the strings the fast path converts. */
+static size_t plain_utf8(const uint8_t *p, size_t len, char *o)
+{
+	size_t n = len / 2, k = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t c = (uint32_t)(p[2 * i] | p[2 * i + 1] << 8);
+		if (c == 0)
+			break;
+		if (c >= 0xD800 && c < 0xDC00 && i + 1 < n) {
+			uint32_t d = (uint32_t)(p[2 * i + 2] | p[2 * i + 3] << 8);
+			if (d >= 0xDC00 && d < 0xE000) {
+				c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
+				i++;
+			} else {
+				c = 0xFFFD;
+			}
+		} else if (c >= 0xD800 && c < 0xE000) {
+			c = 0xFFFD;
+		}
+		if (c < 0x80) {
+			o[k++] = (char)c;
+		} else if (c < 0x800) {
+			o[k++] = (char)(0xC0 | c >> 6);
+			o[k++] = (char)(0x80 | (c & 0x3F));
+		} else if (c < 0x10000) {
+			o[k++] = (char)(0xE0 | c >> 12);
+			o[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			o[k++] = (char)(0x80 | (c & 0x3F));
+		} else {
+			o[k++] = (char)(0xF0 | c >> 18);
+			o[k++] = (char)(0x80 | ((c >> 12) & 0x3F));
+			o[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+			o[k++] = (char)(0x80 | (c & 0x3F));
+		}
+	}
+	o[k] = '\0';
+	return k;
+}
+
+/* A property context of n strings (the UTF-16LE bytes at str + i * stride, len[i] of them), with
+ * ids 0x3000 + i into ids, on one page: *hid_hdr its BTH header; returns its leaf's heap id. */
+static uint32_t strings_pc(page *pg, ltp_heap *h, const uint8_t *str, size_t stride, const size_t *len, size_t n,
+                           uint16_t *ids, uint32_t *hid_hdr)
+{
+	page_init(pg, 0xBC);
+	uint8_t hdr[8] = {0xB5, 2, 6, 0, 0, 0, 0, 0};
+	*hid_hdr = page_alloc(pg, hdr, 8);
+	uint16_t types[64];
+	uint32_t vals[64];
+	assert_true(n <= 64);
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = (uint16_t)(0x3000 + i);
+		types[i] = 0x001F;
+		vals[i] = page_alloc(pg, str + i * stride, len[i]);
+	}
+	uint32_t leaf = pc_records(pg, ids, types, vals, n);
+	put32(hdr + 4, leaf);
+	memcpy(pg->b + 12, hdr, 8);
+	page_finish(pg, *hid_hdr, h);
+	return leaf;
+}
+
+/* Strings of every mix (ASCII runs of each length before and after a NUL, an odd byte, non-ASCII,
+ * surrogate pairs and lone halves at each place of a group of four) come out as the plain
+ * conversion gives them; with more values than the list's block holds (some in it, some
+ * malloc'd), read from a one-leaf B-tree (in place) and from one with an index level (copied), the
+ * same list; a value moved out of the list is a copy of its own. */
+static void strings_as_the_plain_conversion(void **state)
+{
+	uint32_t x = 2024;
+	for (int round = 0; round < 200; round++) {
+		page pg;
+		ltp_heap h;
+		enum { N = 24 };
+		uint8_t str[N][90];
+		size_t len[N];
+		uint16_t ids[N];
+		uint32_t hid_hdr;
+		for (int i = 0; i < N; i++) {
+			x = x * 1103515245u + 12345u;
+			len[i] = (x >> 8) % 90;
+			for (size_t k = 0; k + 1 < len[i]; k += 2) {
+				x = x * 1103515245u + 12345u;
+				unsigned r = (x >> 16) % 64;
+				uint16_t c = r < 40 ? (uint16_t)(' ' + (x >> 8) % 95)                  /* ASCII */
+				           : r < 44 ? 0                                                /* NUL */
+				           : r < 50 ? (uint16_t)(0x80 + (x >> 8) % 0x780)              /* 2 bytes */
+				           : r < 55 ? (uint16_t)(0x800 + (x >> 8) % 0xD000)            /* 3 bytes */
+				           : r < 60 ? (uint16_t)(0xD800 + (x >> 8) % 0x400)            /* high half */
+				                    : (uint16_t)(0xDC00 + (x >> 8) % 0x400);           /* low half */
+				put16(str[i] + k, c);
+			}
+			if (len[i] & 1)
+				str[i][len[i] - 1] = 'z';
+		}
+		uint32_t leaf = strings_pc(&pg, &h, str[0], sizeof str[0], len, N, ids, &hid_hdr);
+		st_props props = {0}, moved = {0};
+		or_error err = {0};
+		assert_int_equal(ltp_pc_read(&h, ids, N, &props, &err), 0);
+		assert_int_equal(props.n, N);
+		size_t in_block = 0;
+		for (int i = 0; i < N; i++) {
+			char want[90 * 2 + 1];
+			size_t n = plain_utf8(str[i], len[i], want);
+			const st_prop *p = st_props_get(&props, ids[i]);
+			assert_non_null(p);
+			assert_int_equal(p->len, n);
+			assert_string_equal((const char *)p->data, want);
+			in_block += props.block && p->data >= props.block && p->data < props.block + ST_PROPS_BLOCK;
+		}
+		assert_true(in_block > 0);
+		/* the same records under an index level: read through ltp_bth_records */
+		uint8_t idx[6];
+		put16(idx, ids[0]);
+		put32(idx + 2, leaf);
+		page pg2 = pg;
+		ltp_heap h2;
+		pg2.len = 12 + 8;
+		for (size_t i = 0; i < pg.n; i++)
+			pg2.len = pg.ends[i];
+		pg2.n = pg.n;
+		uint32_t hid_idx = page_alloc(&pg2, idx, sizeof idx);
+		uint8_t hdr2[8] = {0xB5, 2, 6, 1, 0, 0, 0, 0};
+		put32(hdr2 + 4, hid_idx);
+		memcpy(pg2.b + 12, hdr2, 8);
+		page_finish(&pg2, hid_hdr, &h2);
+		st_props again = {0};
+		assert_int_equal(ltp_pc_read(&h2, ids, N, &again, &err), 0);
+		assert_int_equal(again.n, props.n);
+		for (size_t i = 0; i < props.n; i++) {
+			assert_int_equal(again.p[i].id, props.p[i].id);
+			assert_int_equal(again.p[i].len, props.p[i].len);
+			assert_memory_equal(again.p[i].data, props.p[i].data, props.p[i].len + 1);
+		}
+		st_props_clear(&again);
+		/* moved out, then the list freed: the moved value is whole (ASan: no use after free) */
+		assert_int_equal(st_props_move_one(&moved, &props, 0), 0);
+		st_props_clear(&props);
+		char want[90 * 2 + 1];
+		assert_string_equal((const char *)moved.p[0].data, (plain_utf8(str[0], len[0], want), want));
+		st_props_clear(&moved);
+	}
+	/* the list's block filled to its last byte by eight strings of 127 characters, so that the
+	 * strings after it are malloc'd to their exact size (the sanitizer build sees a byte written
+	 * past it): a NUL at each place of a group of four, with characters after it */
+	page pg;
+	ltp_heap h;
+	enum { FILL = ST_PROPS_BLOCK / 128, N = FILL + 4 };
+	uint16_t ids[N];
+	uint32_t hid_hdr;
+	uint8_t str[N][254];
+	size_t len[N];
+	for (int i = 0; i < N; i++) {
+		len[i] = i < FILL ? 254 : 2 * 24;
+		for (size_t k = 0; k < len[i] / 2; k++)
+			put16(str[i] + 2 * k, (uint16_t)(i < FILL || (int)k != i - FILL ? 'a' + (k + (size_t)i) % 26 : 0));
+	}
+	strings_pc(&pg, &h, str[0], sizeof str[0], len, N, ids, &hid_hdr);
+	st_props props = {0};
+	or_error err = {0};
+	assert_int_equal(ltp_pc_read(&h, ids, N, &props, &err), 0);
+	assert_int_equal(props.n, N);
+	assert_int_equal(props.used, ST_PROPS_BLOCK);
+	for (int i = 0; i < N; i++) {
+		char want[254 * 2 + 1];
+		size_t n = plain_utf8(str[i], len[i], want);
+		assert_int_equal(props.p[i].len, n);
+		assert_int_equal(n, i < FILL ? 127 : (size_t)(i - FILL));
+		assert_string_equal((const char *)props.p[i].data, want);
+	}
+	st_props_clear(&props);
+}
+
 static void table_rows_in_row_order(void **state)
 {
 	page pg;
@@ -356,6 +530,7 @@ int main(void)
 		cmocka_unit_test(bth_index_level_and_empty_leaf),
 		cmocka_unit_test(bth_with_a_shared_leaf_is_refused),
 		cmocka_unit_test(table_rows_in_row_order),
+		cmocka_unit_test(strings_as_the_plain_conversion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,17 +33,10 @@ static int build(void **state)
 {
 	put_header(file, FILE_SIZE, NBT_IB, BBT_IB);
 	/* NBT leaf: one message node whose data is the first block */
-	uint8_t *e = file + NBT_IB;
-	put64(e, 0x200024);
-	put64(e + 8, block_bid(0));
-	put32(e + 24, 0x2022);
-	file[NBT_IB + 488] = 1;
-	file[NBT_IB + 489] = 15;
-	file[NBT_IB + 490] = 32;
-	seal_page(file, NBT_IB, 0x81, 1);
+	put_one_node(file, NBT_IB, 0x200024, block_bid(0), 0x2022);
 	/* BBT leaf: the twenty blocks, in bid order */
 	for (int i = 0; i < N_BLOCKS; i++) {
-		e = file + BBT_IB + 24 * i;
+		uint8_t *e = file + BBT_IB + 24 * i;
 		put64(e, block_bid(i));
 		put64(e + 8, block_ib(i));
 		put16(e + 16, BLK_CB);
