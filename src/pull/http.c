@@ -494,12 +494,25 @@ static long before_request(pull_conn *c)
 	return seq;
 }
 
-/* The request's slot is free again; a throttling answer lowers the number of slots. */
-static void after_request(pull_conn *c, bool throttled)
+/* The transfer ended: the server holds the request no more, and its slot goes to the next
+ * worker while this one inflates and parses the answer (a gzip body of a sane size is inflated
+ * and parsed whole after the transfer: over EWS some 3 ms of CPU a page of 500 items, during
+ * which the slot would otherwise wait on the client). */
+static void free_slot(pull_conn *c)
 {
 	pull_shared *sh = c->sh;
 	pthread_mutex_lock(&sh->lock);
 	sh->active--;
+	pthread_cond_broadcast(&sh->slot);
+	pthread_mutex_unlock(&sh->lock);
+}
+
+/* The answer was judged: a throttling answer lowers the number of slots, a run of others raises
+ * it again. */
+static void after_request(pull_conn *c, bool throttled)
+{
+	pull_shared *sh = c->sh;
+	pthread_mutex_lock(&sh->lock);
 	if (throttled) {
 		sh->calm = 0;
 		if (sh->limit > 1) {
@@ -868,7 +881,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 		c->encoding = ENC_IDENTITY;
 		c->gz_rc = 0;
 		pull_gunzip_reset(c->gz);
-		long seq = before_request(c); /* from here on a slot is held until the transfer ends */
+		long seq = before_request(c); /* from here on a slot is held until the transfer ends (free_slot) */
 		set_waiting(c, &waiting, false);
 		FILE *req = rq->body ? pull_trace_open(o, "", seq, rq->op, "request", rq->trace_ext) : NULL;
 		if (req) {
@@ -883,6 +896,7 @@ int pull_call(pull_conn *c, const pull_request *rq, const pull_handler *h, or_er
 			fputs("\r                                              \r", stderr);
 		if (o->gate)
 			gate_leave(o->gate);
+		free_slot(c);
 		long http = 0;
 		curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &http);
 		bool never_answered = !c->sh->answered;

@@ -118,6 +118,45 @@ $PY "$CLIENT_TESTS/compare.py" "$WORK/mbx.jsonl" "$WORK/2016.jsonl" || fail "201
 check_snapshot "$WORK/2016.jsonl" Exchange2013_SP1 true
 stop_server "$SERVER_PID"
 
+# Once the first answer named the version, the distinguished folders and the first page of the
+# hierarchy are asked for at once (the server answering one when the other comes: 200 ms each),
+# and that page is the hierarchy's first: SyncFolderHierarchy is asked once (FindFolder with
+# --findfolder). With one connection, one after the other.
+$PY "$GEN" --mailbox alice@example.com --folders 4 --items 20 --seed 5 -o "$WORK/small.jsonl"
+start_server early --exchange-version 2016 --schema-dir "$SCHEMA" --mailbox "$WORK/small.jsonl" $(users_args) \
+	--latency-ms 200 --log "$WORK/early-requests.jsonl"
+check_early() { # check_early NAME OP ALONGSIDE: the pull's hierarchy requests in the server's log
+	$PY - "$WORK/early-requests.jsonl" "$1" "$2" "$3" <<'PY' || fail "the hierarchy's requests ($1)"
+import json, sys
+log, name, op, alongside = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+recs = [json.loads(l) for l in open(log, encoding="utf-8")]
+pull = [r for r in recs if r.get("seq") and r["seq"] > int(open(log + ".mark").read() or 0)]
+listing = [r for r in pull if r["op"] == op]
+if op == "FindFolder":
+    listing = listing[:1]
+assert len(listing) == 1, (name, [r["op"] for r in pull])
+getfolder = [r for r in pull if r["op"] == "GetFolder"]
+assert len(getfolder) == 2, (name, [r["op"] for r in pull])
+# the probe comes alone; the other two, at once (one of them came while the other was answered)
+got = sum(r["alongside"] for r in getfolder + listing)
+assert got == alongside, (name, getfolder + listing)
+print("%s: %s asked %s" % (name, op, "beside the distinguished folders" if alongside else "alone"))
+PY
+}
+mark() { $PY -c 'import json,sys; print(max([json.loads(l)["seq"] or 0 for l in open(sys.argv[1])] or [0]))' \
+	"$WORK/early-requests.jsonl" >"$WORK/early-requests.jsonl.mark"; }
+: >"$WORK/early-requests.jsonl.mark"
+for args in "sync SyncFolderHierarchy 1" "find FindFolder 1 --findfolder" "one SyncFolderHierarchy 0 --concurrency 1"; do
+	set -- $args
+	mark
+	client "early-$1" --url "$(url)" --mailbox alice@example.com --auth basic --user alice --password-file "$pw" \
+		-o "$WORK/early-$1.jsonl" $4 $5
+	expect_rc 0 "a pull ($1)"
+	check_early "$1" "$2" "$3"
+	$PY "$CLIENT_TESTS/compare.py" "$WORK/small.jsonl" "$WORK/early-$1.jsonl" --no-associated || fail "snapshot ($1) differs"
+done
+stop_server "$SERVER_PID"
+
 # No ServerVersionInfo (a proxy that drops SOAP headers): the versions are stepped down on
 # refusal, 2013 SP1 and 2013 refused, then 2010 SP2 taken.
 start_server nohdr --exchange-version 2010sp2 --schema-dir "$SCHEMA" --no-version-header --mailbox "$WORK/mbx.jsonl" $(users_args)
@@ -128,4 +167,4 @@ $PY "$CLIENT_TESTS/compare.py" "$WORK/mbx.jsonl" "$WORK/nohdr.jsonl" --no-associ
 check_snapshot "$WORK/nohdr.jsonl" Exchange2010_SP2 false syncissues conflicts localfailures serverfailures \
 	conversationhistory todosearch
 stop_server "$SERVER_PID"
-echo "versions: Exchange 2007 SP1, 2010 SP2 (learned, and stepped down to), 2016: every request valid, snapshots whole"
+echo "versions: Exchange 2007 SP1, 2010 SP2 (learned, and stepped down to), 2016: every request valid, snapshots whole; the hierarchy's first page beside the distinguished folders"

@@ -133,6 +133,7 @@ class State:
         self.lock = threading.Lock()
         self.page_cache = {}      # --cache-pages: (user, request body, gzip) -> the answer as sent
         self.seq = 0
+        self.active = 0           # requests being answered now (the log's "alongside")
         self.fault_seq = 0
         self.cred_uses = {}
         self.counters = {"requests": 0, "operations": {}, "status": {}, "faults": {},
@@ -339,6 +340,9 @@ class Handler(httpbase.Handler):
         t0 = time.monotonic()
         rec = {"op": None, "status": 0, "fault": None, "user": None, "auth": None, "mailbox": None, "bytes_in": 0,
                "bytes_out": 0}
+        with st.lock:
+            rec["alongside"] = st.active
+            st.active += 1
         body = None
         resp = None
         try:
@@ -350,6 +354,7 @@ class Handler(httpbase.Handler):
         finally:
             ms = (time.monotonic() - t0) * 1000.0
             with st.lock:
+                st.active -= 1
                 st.counters["bytes_in"] += rec["bytes_in"]
                 st.counters["bytes_out"] += rec["bytes_out"]
                 st.count("status", str(rec["status"]))
