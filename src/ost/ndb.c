@@ -32,6 +32,25 @@ static uint64_t leid(const ndb_format *f, const uint8_t *p) { return f->id == 4 
 
 /* ---------------------------------------------------------------- problems and reads */
 
+ndb_problem *ndb_problem_slot(ndb_report *r)
+{
+	if (r->n_problems >= NDB_MAX_LISTED) {
+		r->unlisted++;
+		return NULL;
+	}
+	if (r->n_problems == r->cap_problems) {
+		size_t cap = r->cap_problems ? r->cap_problems * 2 : 16;
+		ndb_problem *p = realloc(r->problems, cap * sizeof *p);
+		if (!p) {
+			r->unlisted++;
+			return NULL;
+		}
+		r->problems = p;
+		r->cap_problems = cap;
+	}
+	return &r->problems[r->n_problems++];
+}
+
 void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
                      const char *fmt, ...)
 {
@@ -39,21 +58,9 @@ void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t off
 		r->bad_blocks++;
 	else
 		r->bad_pages++;
-	if (r->n_problems >= NDB_MAX_LISTED) {
-		r->unlisted++;
+	ndb_problem *p = ndb_problem_slot(r);
+	if (!p)
 		return;
-	}
-	if (r->n_problems == r->cap_problems) {
-		size_t cap = r->cap_problems ? r->cap_problems * 2 : 16;
-		ndb_problem *p = realloc(r->problems, cap * sizeof *p);
-		if (!p) {
-			r->unlisted++;
-			return;
-		}
-		r->problems = p;
-		r->cap_problems = cap;
-	}
-	ndb_problem *p = &r->problems[r->n_problems++];
 	memset(p, 0, sizeof *p);
 	p->what = what;
 	p->code = code;

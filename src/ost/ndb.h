@@ -179,6 +179,9 @@ void ndb_close(ndb_file *nf);
  * ndb_open; a B-tree root that cannot be read leaves every lookup unanswered. */
 int ndb_open_lazy(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
 
+/* The report's next problem, to be filled in; NULL (counted as unlisted) past NDB_MAX_LISTED or
+ * out of memory. */
+ndb_problem *ndb_problem_slot(ndb_report *r);
 /* Records a page, block or header problem in `r`. */
 void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t offset, uint64_t bid,
                      const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -411,21 +411,9 @@ static void add_half(ndb_report *r, const ndb_report *second)
 	r->bad_pages += second->bad_pages;
 	r->unlisted += second->unlisted;
 	for (size_t i = 0; i < second->n_problems; i++) {
-		if (r->n_problems >= NDB_MAX_LISTED) {
-			r->unlisted++;
-			continue;
-		}
-		if (r->n_problems == r->cap_problems) {
-			size_t cap = r->cap_problems ? r->cap_problems * 2 : 16;
-			ndb_problem *p = realloc(r->problems, cap * sizeof *p);
-			if (!p) {
-				r->unlisted++;
-				continue;
-			}
-			r->problems = p;
-			r->cap_problems = cap;
-		}
-		r->problems[r->n_problems++] = second->problems[i];
+		ndb_problem *p = ndb_problem_slot(r);
+		if (p)
+			*p = second->problems[i];
 	}
 }
 
