@@ -372,20 +372,27 @@ int native_replica_table(const char *path, st_replica **out, size_t *n, or_error
 	return rc;
 }
 
+/* A node every file has: not found is "the file has no <what>", unless a lookup's page of the
+ * B-tree tables could not be read back (then that is the error). */
+static int open_required(st_file *sf, uint32_t nid, const char *what, st_node **out, or_error *err)
+{
+	nat_file *f = (nat_file *)sf;
+	int rc = open_node(f, nid, out, err);
+	if (rc != OR_ERR_FORMAT)
+		return rc;
+	if (ndb_lost_fail(&f->nf, err) != 0)
+		return OR_ERR_IO;
+	return or_fail(err, OR_ERR_NOTFOUND, "the file has no %s", what);
+}
+
 static int n_message_store(st_file *sf, st_node **out, or_error *err)
 {
-	int rc = open_node((nat_file *)sf, NID_MESSAGE_STORE, out, err);
-	if (rc == OR_ERR_FORMAT && ndb_lost_fail(&((nat_file *)sf)->nf, err) != 0)
-		return OR_ERR_IO;
-	return rc == OR_ERR_FORMAT ? or_fail(err, OR_ERR_NOTFOUND, "the file has no message store") : rc;
+	return open_required(sf, NID_MESSAGE_STORE, "message store", out, err);
 }
 
 static int n_root_folder(st_file *sf, st_node **out, or_error *err)
 {
-	int rc = open_node((nat_file *)sf, NID_ROOT_FOLDER, out, err);
-	if (rc == OR_ERR_FORMAT && ndb_lost_fail(&((nat_file *)sf)->nf, err) != 0)
-		return OR_ERR_IO;
-	return rc == OR_ERR_FORMAT ? or_fail(err, OR_ERR_NOTFOUND, "the file has no root folder") : rc;
+	return open_required(sf, NID_ROOT_FOLDER, "root folder", out, err);
 }
 
 /* ---------------------------------------------------------------- the reading-ahead thread */
