@@ -116,52 +116,16 @@ static const char *intern(snap_arena *a, const char *str, size_t n)
 	return copy;
 }
 
-/* The item array of a large snapshot (a million items: 160 MB) is mapped on its own and grown
- * with mremap, which moves pages instead of copying them; a small one lives on the heap. Which of
- * the two an array is follows from its capacity. */
-#define ITEMS_MAP_MIN (4u << 20)
-
-static bool items_mapped(size_t cap)
-{
-	return cap * sizeof(snap_item) >= ITEMS_MAP_MIN;
-}
-
-static void items_release(snap_item *items, size_t cap)
-{
-	if (items && items_mapped(cap))
-		munmap(items, cap * sizeof *items);
-	else
-		free(items);
-}
-
+/* The item array is a large block (core.h): a large snapshot's (a million items: 160 MB) is mapped
+ * on its own, on huge pages, and grown with mremap, which moves pages instead of copying them. */
 static int items_grow(snap_t *s)
 {
 	size_t cap = s->cap_items ? s->cap_items * 2 : 16;
 	if (cap > SIZE_MAX / 2 / sizeof(snap_item))
 		return -1;
-	size_t old_size = s->cap_items * sizeof(snap_item), size = cap * sizeof(snap_item);
-	void *p;
-	if (!items_mapped(cap)) {
-		p = realloc(s->items, size);
-		if (!p)
-			return -1;
-	} else if (items_mapped(s->cap_items)) {
-		p = mremap(s->items, old_size, size, MREMAP_MAYMOVE);
-		if (p == MAP_FAILED)
-			return -1;
-	} else {
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return -1;
-#ifdef MADV_HUGEPAGE
-		/* The whole mapping, so that it stays one area (mremap moves only a single one); the
-		 * huge pages go where it is aligned. The flag follows the area when it grows. */
-		(void)madvise(p, size, MADV_HUGEPAGE);
-#endif
-		if (s->n_items)
-			memcpy(p, s->items, s->n_items * sizeof(snap_item));
-		free(s->items);
-	}
+	void *p = or_block_realloc(s->items, cap * sizeof(snap_item));
+	if (!p)
+		return -1;
 	s->items = p;
 	s->cap_items = cap;
 	return 0;
@@ -193,7 +157,7 @@ void snap_free(snap_t *s)
 		free(s->arena);
 	}
 	free(s->folders);
-	items_release(s->items, s->cap_items);
+	or_block_free(s->items);
 	snap_compared_release(s->compared);
 	free(s->compared);
 	free(s->errors);
@@ -231,8 +195,8 @@ void snap_clear(snap_t *s)
 		s->folders = NULL;
 		s->cap_folders = 0;
 	}
-	if (s->cap_items * sizeof *s->items > CLEAR_KEEP_ARRAY || items_mapped(s->cap_items)) {
-		items_release(s->items, s->cap_items);
+	if (s->cap_items * sizeof *s->items > CLEAR_KEEP_ARRAY) {
+		or_block_free(s->items);
 		s->items = NULL;
 		s->cap_items = 0;
 	}
