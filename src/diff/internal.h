@@ -52,6 +52,12 @@ typedef struct {
 	int32_t *folder_group, *item_group;
 	uint8_t *folder_rkey;
 	uint8_t *fclass;            /* folder_class */
+	/* The items by full key (diff_key_map), made beside the other side's: the first holder of
+	 * each key; the later holders (pairs of item indexes: first, later) wait in key_dups to
+	 * become findings in order. */
+	idx_map key_map;
+	uint32_t *key_dups;
+	size_t n_key_dups, cap_key_dups;
 	char **npath;               /* normalized path per folder (malloc'd) */
 	uint8_t *folder_unreadable; /* the side could not read this folder (or items of it) */
 	int32_t *folder_error;      /* first error about this folder, -1 */
@@ -93,7 +99,10 @@ bool diff_class_not_covered(const side_state *ss, const char *cls);
 /* The normalized form of a folder path of this side (malloc'd; NULL out of memory). */
 char *diff_normalize_path(const side_state *ss, const char *path);
 
-/* pair.c: pairs folders, then items, each pair marked with how it was made. */
+/* pair.c: pairs folders, then items, each pair marked with how it was made. diff_key_map maps
+ * side s's items by full key (-1 out of memory); it touches only that side, so the two sides'
+ * maps are made at once, before diff_pair, which uses them. */
+int diff_key_map(diff_ctx *c, int s);
 int diff_pair(diff_ctx *c, or_error *err);
 
 /* replicas.c: after the key passes, which replica of one side is which of the other (from the

@@ -298,11 +298,50 @@ static uint64_t key_hash(const diff_ctx *c, const snap_compared *sn, uint32_t i,
 	return h;
 }
 
-/* Maps the items of a side by key (what 0) or gc (what 1); records repeated keys as findings
- * (what 0) or in dup (what 1). Only unpaired items when only_unpaired. */
+/* A later holder of a key already held on its side: marked, and kept for dup_findings. */
+static int dup_note(side_state *ss, uint32_t first, uint32_t later)
+{
+	if (ss->n_key_dups + 2 > ss->cap_key_dups) {
+		size_t cap = ss->cap_key_dups ? 2 * ss->cap_key_dups : 64;
+		uint32_t *p = realloc(ss->key_dups, cap * sizeof *p);
+		if (!p)
+			return -1;
+		ss->key_dups = p;
+		ss->cap_key_dups = cap;
+	}
+	ss->key_dups[ss->n_key_dups++] = first;
+	ss->key_dups[ss->n_key_dups++] = later;
+	ss->item_pair[later] = ITEM_DUPLICATE; /* reported as such, never as missing */
+	return 0;
+}
+
+/* The duplicates dup_note kept for side s, as findings in the order they were met. */
+static int dup_findings(diff_ctx *c, int s)
+{
+	side_state *ss = &c->side[s];
+	for (size_t k = 0; k < ss->n_key_dups; k += 2) {
+		uint32_t prev = ss->key_dups[k], i = ss->key_dups[k + 1];
+		diff_finding *fd = diff_add_finding(c->r, FIND_DUPLICATE_KEY, s);
+		if (!fd)
+			return -1;
+		fd->item[s] = (int32_t)prev;
+		fd->folder[s] = ss->item_folder[prev];
+		fd->second = (int32_t)i;
+		fd->what = "item";
+		fd->associated = ss->ci->items[i].associated;
+	}
+	free(ss->key_dups);
+	ss->key_dups = NULL;
+	ss->n_key_dups = ss->cap_key_dups = 0;
+	return 0;
+}
+
+/* Maps the items of a side by key (what 0) or gc (what 1); keeps repeated keys for dup_findings
+ * (what 0, and what 1 where they claim one key) or marks them in dup (what 1). Only unpaired
+ * items when only_unpaired. Touches side s only. */
 static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_t *dup, bool only_unpaired)
 {
-	const side_state *ss = &c->side[s];
+	side_state *ss = &c->side[s];
 	const snap_compared *sn = ss->ci;
 	if (map_init(m, sn->n_items) != 0)
 		return -1;
@@ -350,19 +389,16 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 		                                    ss->item_pair[i] == -1);
 		if (dup && !same_claim)
 			dup[prev] = dup[i] = 1;
-		if (same_claim) {
-			diff_finding *fd = diff_add_finding(c->r, FIND_DUPLICATE_KEY, s);
-			if (!fd)
-				return -1;
-			fd->item[s] = (int32_t)prev;
-			fd->folder[s] = ss->item_folder[prev];
-			fd->second = (int32_t)i;
-			fd->what = "item";
-			c->side[s].item_pair[i] = ITEM_DUPLICATE; /* reported as such, never as missing */
-			fd->associated = it->associated;
-		}
+		if (same_claim && dup_note(ss, prev, i) != 0)
+			return -1;
 	}
 	return 0;
+}
+
+int diff_key_map(diff_ctx *c, int s)
+{
+	imap_ctx mc = {&c->side[s], 0};
+	return imap_build(c, s, &c->side[s].key_map, &mc, NULL, false);
 }
 
 static bool has_unpaired(const diff_ctx *c, int want_gc)
@@ -380,37 +416,36 @@ static bool has_unpaired(const diff_ctx *c, int want_gc)
 	return false;
 }
 
+/* Items by full key, with the two maps diff_key_map made. */
 static int pair_by_key(diff_ctx *c)
 {
 	int rc = -1;
-	idx_map m = {0};
-	imap_ctx mc[2] = {{&c->side[0], 0}, {&c->side[1], 0}};
-	/* Side 0's map only finds its repeated keys (each holder after the first is marked
-	 * ITEM_DUPLICATE): it goes before side 1's is made, and one map is held at a time. */
-	if (imap_build(c, 0, &m, &mc[0], NULL, false) != 0)
-		goto out;
-	map_free(&m);
-	if (imap_build(c, 1, &m, &mc[1], NULL, false) != 0)
+	imap_ctx mc = {&c->side[1], 0};
+	const idx_map *m = &c->side[1].key_map;
+	/* Side 0's map only found its repeated keys (each holder after the first is marked
+	 * ITEM_DUPLICATE): it goes first. */
+	map_free(&c->side[0].key_map);
+	if (dup_findings(c, 0) != 0 || dup_findings(c, 1) != 0)
 		goto out;
 	/* Each key of side 0 once (its first holder), in order, looked up on side 1. */
 	const snap_compared *a = c->side[0].ci;
 	uint64_t ahead[KEY_AHEAD];
 	for (uint32_t i = 0; i < KEY_AHEAD && i < a->n_items; i++)
-		ahead[i] = key_hash(c, a, i, &m);
+		ahead[i] = key_hash(c, a, i, m);
 	for (uint32_t i = 0; i < a->n_items; i++) {
 		uint64_t h = ahead[i % KEY_AHEAD];
 		if (i + KEY_AHEAD < a->n_items)
-			ahead[i % KEY_AHEAD] = key_hash(c, a, i + KEY_AHEAD, &m);
+			ahead[i % KEY_AHEAD] = key_hash(c, a, i + KEY_AHEAD, m);
 		const snap_citem *it = &a->items[i];
 		if (!it->ident.has_key || !item_compared(c, it) || c->side[0].item_pair[i] != -1)
 			continue;
-		uint32_t k = map_get(&m, h, imap_same, &mc[1], it->ident.key);
+		uint32_t k = map_get(m, h, imap_same, &mc, it->ident.key);
 		if (k != MAP_EMPTY)
 			pair_items(c, i, k, PAIR_KEY);
 	}
 	rc = 0;
 out:
-	map_free(&m);
+	map_free(&c->side[1].key_map);
 	return rc;
 }
 
@@ -427,7 +462,7 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 	imap_ctx mc[2] = {{&c->side[0], what}, {&c->side[1], what}};
 	for (int s = 0; s < 2; s++) {
 		dup[s] = or_block_alloc(c->side[s].ci->n_items + 1);
-		if (!dup[s] || imap_build(c, s, &m[s], &mc[s], dup[s], what == 2) != 0)
+		if (!dup[s] || imap_build(c, s, &m[s], &mc[s], dup[s], what == 2) != 0 || dup_findings(c, s) != 0)
 			goto out;
 	}
 	const snap_compared *a = c->side[0].ci, *b = c->side[1].ci;
