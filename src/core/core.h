@@ -459,6 +459,11 @@ int snap_load_compared(snap_t **out, const char *path, or_error *err);
  * OR_ERR_LIMIT when the heap would pass 4 GiB (or the items 2^31). */
 /* Appends an item, zeroed with absent values preset; *out points at it until the next append. */
 int snap_compared_add(snap_compared *c, snap_citem **out);
+/* Room for about `items` items and `heap` bytes of strings before the first is added (a guess
+ * from the file's size): address space only, each page taken when first written, so the arrays
+ * start as large blocks instead of growing through the heap. A failure is not an error: they
+ * grow as they fill. */
+void snap_compared_reserve(snap_compared *c, size_t items, size_t heap);
 /* Copies n bytes (no NUL among them) into the heap as a string; *off its offset. Interned: one
  * copy of each distinct string (for the few that repeat: classes, folder ids); else a copy each
  * time. */

@@ -45,6 +45,22 @@ int snap_compared_add(snap_compared *c, snap_citem **out)
 	return 0;
 }
 
+void snap_compared_reserve(snap_compared *c, size_t items, size_t heap)
+{
+	if (c->n_items || c->heap_len)
+		return;
+	if (items > INT32_MAX)
+		items = INT32_MAX;
+	if (heap > HEAP_LIMIT)
+		heap = HEAP_LIMIT;
+	size_t cap = 0;
+	if (items && block_grow((void **)&c->items, &cap, items * sizeof *c->items, items * sizeof *c->items) == 0)
+		c->cap_items = cap / sizeof *c->items;
+	cap = 0;
+	if (heap && block_grow((void **)&c->heap, &cap, heap, heap) == 0)
+		c->heap_cap = cap;
+}
+
 /* Room for n more bytes in the heap, whose offset 0 is kept unused (0 means absent). */
 static int heap_reserve(snap_compared *c, size_t n)
 {

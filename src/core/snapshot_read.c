@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A parsed folder, item, error or end line: the fast form, or a jansson object. */
 typedef struct {
@@ -498,6 +499,11 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 		rc = err ? err->code : OR_ERR_IO;
 		goto out;
 	}
+	struct stat st;
+	if (compared && fstat(fileno(lr.fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		/* An item line with its type, id, folder id and key takes more than 128 bytes, and its
+		 * strings are a part of it (a file of shorter lines grows the arrays as before). */
+		snap_compared_reserve(s->compared, (size_t)st.st_size / 128, (size_t)st.st_size / 2);
 	long lineno = 0, n;
 	bool have_header = false, have_end = false;
 	const char *line;
