@@ -355,7 +355,8 @@ typedef struct {
 	snap_ident ident;
 	int8_t read;           /* the read bit of msg_flags when present, else `read`; -1 unknown */
 	int8_t flag_status, importance; /* -1 when absent */
-	uint8_t associated;
+	uint8_t associated : 1;
+	uint8_t id_delta : 1;  /* id is kept as a tail after an earlier id's head: snap_citem_id */
 } snap_citem;
 
 /* The items of a snapshot in that form, with the heap of their strings (offsets under 4 GiB). */
@@ -366,7 +367,21 @@ typedef struct {
 	size_t heap_len, heap_cap;
 	uint32_t *intern;      /* while built: offsets of short strings, open addressing; 0 empty */
 	size_t intern_cap, intern_len;
+	uint32_t id_base;      /* while built: the last id kept whole (snap_compared_id), 0 none */
+	size_t id_base_len;
 } snap_compared;
+
+/* Item ids of a server are long (an EWS or Graph id: about 150 characters) and the ids of one
+ * folder differ only in their last few: an id that shares at least SNAP_ID_HEAD bytes with the
+ * last id kept whole, and differs in at most SNAP_ID_TAIL after that, is kept as that id's offset,
+ * the length shared and its own tail. Such an id is shorter than SNAP_ID_TEXT. */
+#define SNAP_ID_HEAD 32
+#define SNAP_ID_TAIL 32
+#define SNAP_ID_TEXT 1024
+
+/* An item's id: where it lies in the heap, or put together in buf (SNAP_ID_TEXT bytes); NULL when
+ * it has none. */
+const char *snap_citem_id(const snap_compared *c, const snap_citem *it, char buf[SNAP_ID_TEXT]);
 
 static inline const char *snap_cstr(const snap_compared *c, uint32_t off)
 {
@@ -459,6 +474,8 @@ int snap_load_compared(snap_t **out, const char *path, or_error *err);
  * OR_ERR_LIMIT when the heap would pass 4 GiB (or the items 2^31). */
 /* Appends an item, zeroed with absent values preset; *out points at it until the next append. */
 int snap_compared_add(snap_compared *c, snap_citem **out);
+/* Keeps an item's id (see SNAP_ID_HEAD): sets it->id and it->id_delta. */
+int snap_compared_id(snap_compared *c, snap_citem *it, const char *id, size_t n);
 /* Room for about `items` items and `heap` bytes of strings before the first is added (a guess
  * from the file's size): address space only, each page taken when first written, so the arrays
  * start as large blocks instead of growing through the heap. A failure is not an error: they

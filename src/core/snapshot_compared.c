@@ -136,6 +136,58 @@ int snap_compared_str(snap_compared *c, const char *str, size_t n, bool interned
 	return 0;
 }
 
+/* A delta id in the heap: the offset of the id kept whole, the length shared (both 4 bytes, host
+ * order), then the tail, NUL-terminated. */
+int snap_compared_id(snap_compared *c, snap_citem *it, const char *id, size_t n)
+{
+	it->id_delta = 0;
+	if (c->id_base && n < SNAP_ID_TEXT && n >= SNAP_ID_HEAD) {
+		const char *base = c->heap + c->id_base;
+		size_t same = 0, most = n < c->id_base_len ? n : c->id_base_len;
+		while (same + 8 <= most && memcmp(base + same, id + same, 8) == 0)
+			same += 8;
+		while (same < most && base[same] == id[same])
+			same++;
+		if (same >= SNAP_ID_HEAD && n - same <= SNAP_ID_TAIL) {
+			uint32_t head[2] = {c->id_base, (uint32_t)same};
+			int rc = heap_reserve(c, sizeof head + n - same + 1);
+			if (rc)
+				return rc;
+			it->id = (uint32_t)c->heap_len;
+			it->id_delta = 1;
+			char *w = c->heap + c->heap_len;
+			memcpy(w, head, sizeof head);
+			memcpy(w + sizeof head, id + same, n - same);
+			w[sizeof head + n - same] = '\0';
+			c->heap_len += sizeof head + n - same + 1;
+			return 0;
+		}
+	}
+	int rc = snap_compared_str(c, id, n, false, &it->id);
+	if (rc == 0 && n < SNAP_ID_TEXT) {
+		c->id_base = it->id;
+		c->id_base_len = n;
+	}
+	return rc;
+}
+
+const char *snap_citem_id(const snap_compared *c, const snap_citem *it, char buf[SNAP_ID_TEXT])
+{
+	if (!it->id)
+		return NULL;
+	const char *p = c->heap + it->id;
+	if (!it->id_delta)
+		return p;
+	uint32_t head[2];
+	memcpy(head, p, sizeof head);
+	size_t tail = strlen(p + sizeof head);
+	if (head[1] + tail >= SNAP_ID_TEXT) /* never, as kept: a bound all the same */
+		return NULL;
+	memcpy(buf, c->heap + head[0], head[1]);
+	memcpy(buf + head[1], p + sizeof head, tail + 1);
+	return buf;
+}
+
 int snap_compared_bin(snap_compared *c, const uint8_t *data, size_t len, uint32_t *off)
 {
 	*off = 0;
@@ -159,6 +211,8 @@ void snap_compared_done(snap_compared *c)
 	free(c->intern);
 	c->intern = NULL;
 	c->intern_cap = c->intern_len = 0;
+	c->id_base = 0;
+	c->id_base_len = 0;
 }
 
 void snap_compared_release(snap_compared *c)
@@ -197,8 +251,9 @@ int snap_compared_build(const snap_t *s, snap_compared *c, or_error *err)
 		                                      : it->read >= 0 ? it->read != 0 : -1);
 		x->flag_status = it->flag_status;
 		x->importance = it->importance;
-		x->associated = it->associated;
-		if ((rc = str_of(c, it->id, false, &x->id)) != 0 || (rc = str_of(c, it->folder_id, true, &x->folder_id)) != 0 ||
+		x->associated = it->associated != 0;
+		if ((it->id && (rc = snap_compared_id(c, x, it->id, strlen(it->id))) != 0) ||
+		    (rc = str_of(c, it->folder_id, true, &x->folder_id)) != 0 ||
 		    (rc = str_of(c, it->cls, true, &x->cls)) != 0 || (rc = str_of(c, it->subject, false, &x->subject)) != 0 ||
 		    (rc = snap_compared_bin(c, it->change_key.data, it->change_key.len, &x->change_key)) != 0 ||
 		    (rc = snap_compared_bin(c, it->pcl.data, it->pcl.len, &x->pcl)) != 0)

@@ -425,7 +425,10 @@ static int read_item_compared(snap_t *s, obj_t o)
 	if (rc)
 		return rc;
 	s->n_items = c->n_items;
-	if ((rc = get_cstr(c, o, K_ID, false, &it->id)) != 0 || (rc = get_cstr(c, o, K_FOLDER_ID, true, &it->folder_id)) != 0 ||
+	const char *id;
+	size_t id_len;
+	if ((field_str(o, K_ID, &id, &id_len) == 1 && (rc = snap_compared_id(c, it, id, id_len)) != 0) ||
+	    (rc = get_cstr(c, o, K_FOLDER_ID, true, &it->folder_id)) != 0 ||
 	    (rc = get_cstr(c, o, K_CLASS, true, &it->cls)) != 0 || (rc = get_cstr(c, o, K_SUBJECT, false, &it->subject)) != 0)
 		return rc;
 	int8_t read = get_bool(o, K_READ);

@@ -8,6 +8,8 @@
  * null) this writer does the same. */
 #include "internal.h"
 
+#include <stddef.h>
+
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -175,14 +177,14 @@ static void evidence_list(const report_ctx *b, report_writer *w, const diff_find
 
 void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o)
 {
-	memset(o, 0, sizeof *o);
+	memset(o, 0, offsetof(report_objects, id_text));
 	for (int s = 0; s < 2; s++) {
 		const snap_folder *fo = f->folder[s] >= 0 ? &r->snap[s]->folders[f->folder[s]] : NULL;
 		o->path[s] = fo ? fo->path : NULL;
 		if (f->item[s] >= 0) {
 			o->item_ci = r->cmp[s];
 			o->item = &o->item_ci->items[f->item[s]];
-			o->id[s] = snap_cstr(o->item_ci, o->item->id);
+			o->id[s] = snap_citem_id(o->item_ci, o->item, o->id_text[s]);
 			if (!o->ident || !o->ident->has_key)
 				o->ident = &o->item->ident;
 		} else if (fo && (f->kind == FIND_FOLDER_MISSING || f->kind == FIND_FOLDER_RENAMED ||
@@ -244,7 +246,8 @@ int report_finding_write(const report_ctx *b, const diff_finding *f, report_writ
 	pair(b, w, "ids", "id", v_str(js(o.id[0])), v_str(js(o.id[1])));
 	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
 		const snap_t *sn = r->snap[f->side];
-		const char *id2 = f->item[f->side] >= 0 ? snap_cstr(r->cmp[f->side], r->cmp[f->side]->items[f->second].id)
+		char text[SNAP_ID_TEXT];
+		const char *id2 = f->item[f->side] >= 0 ? snap_citem_id(r->cmp[f->side], &r->cmp[f->side]->items[f->second], text)
 		                                        : sn->folders[f->second].id;
 		key_str(w, "second_id", js(id2));
 	}

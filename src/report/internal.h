@@ -120,6 +120,7 @@ typedef struct {
 	const snap_ident *ident;
 	const snap_citem *item;
 	const snap_compared *item_ci;
+	char id_text[2][SNAP_ID_TEXT]; /* where an item's id is put together (snap_citem_id) */
 } report_objects;
 void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o);
 

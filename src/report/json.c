@@ -238,7 +238,8 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 	set_pair(b, j, "ids", "id", id[0], id[1]);
 	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
 		const snap_t *sn = r->snap[f->side];
-		const char *id2 = f->item[f->side] >= 0 ? snap_cstr(r->cmp[f->side], r->cmp[f->side]->items[f->second].id)
+		char text[SNAP_ID_TEXT];
+		const char *id2 = f->item[f->side] >= 0 ? snap_citem_id(r->cmp[f->side], &r->cmp[f->side]->items[f->second], text)
 		                                        : sn->folders[f->second].id;
 		set(j, "second_id", red_string(&b->rd, id2));
 	}
@@ -417,7 +418,8 @@ static json_t *export_json(const build *b, const diff_export *e)
 		set(j, "folder", red_path(&b->rd, b->row_path[e->row]));
 	set(j, "side", json_integer(e->side));
 	set(j, "side_label", json_string(diff_side_label(r, e->side)));
-	set(j, "id", red_string(&b->rd, snap_cstr(ci, it->id)));
+	char text[SNAP_ID_TEXT];
+	set(j, "id", red_string(&b->rd, snap_citem_id(ci, it, text)));
 	if (it->ident.has_key)
 		set(j, "key", hex_json(it->ident.key, SNAP_KEY_LEN));
 	if (it->cls)

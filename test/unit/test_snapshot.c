@@ -504,7 +504,8 @@ static void load_for_comparison_is_compact(void **state)
 	for (size_t i = 0; i < full->n_items; i++) {
 		const snap_item *x = &full->items[i];
 		const snap_citem *y = &c->items[i], *z = &built.items[i];
-		assert_string_equal(snap_cstr(c, y->id), x->id);
+		char t1[SNAP_ID_TEXT], t2[SNAP_ID_TEXT];
+		assert_string_equal(snap_citem_id(c, y, t1), x->id);
 		assert_string_equal(snap_cstr(c, y->folder_id), x->folder_id);
 		if (x->subject)
 			assert_string_equal(snap_cstr(c, y->subject), x->subject);
@@ -525,7 +526,7 @@ static void load_for_comparison_is_compact(void **state)
 			assert_memory_equal(pcl.data, x->pcl.data, pcl.len);
 		some_bin |= ck.len || pcl.len;
 		/* The form made from a full snapshot is the loaded one. */
-		assert_same_cstr(c, y->id, &built, z->id);
+		assert_string_equal(snap_citem_id(c, y, t1), snap_citem_id(&built, z, t2));
 		assert_same_cstr(c, y->folder_id, &built, z->folder_id);
 		assert_same_cstr(c, y->cls, &built, z->cls);
 		assert_same_cstr(c, y->subject, &built, z->subject);
@@ -541,6 +542,77 @@ static void load_for_comparison_is_compact(void **state)
 	assert_int_equal(c->items[0].folder_id, c->items[2].folder_id);
 	assert_int_equal(c->items[0].cls, c->items[2].cls);
 	assert_int_equal(built.items[0].folder_id, built.items[2].folder_id);
+	snap_compared_release(&built);
+	unlink(a);
+	snap_free(s);
+	snap_free(full);
+	snap_free(cmp);
+}
+
+/* Long ids that share their head with the last id kept whole are kept as tails (SNAP_ID_HEAD),
+ * and read back whole: EWS-like ids in runs per folder, ids at each bound of the rule, ids that
+ * are a prefix of the last one kept or have it as theirs, repeats, and short and very long ids. */
+static void long_ids_kept_as_tails_read_back_whole(void **state)
+{
+	snap_t *s = NULL, *full = NULL, *cmp = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_new(&s, &err), 0);
+	snap_folder *fo = snap_add_folder(s);
+	fo->id = "f1";
+	fo->path = "/Inbox";
+	enum { N = 600 };
+	static char ids[N][5200], last[5200]; /* last: the id before (its own buffer: no overlap) */
+	const char *head = "AAMkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwBGAAAAAABSSWVKrmGUTJE+MVIvofglBwDZGACZQpSgSpyNkexYe2b7AAAAAAENAADZGACZQpSgSpyNkexYe2b7AAAN";
+	size_t total = 0;
+	for (int i = 0; i < N; i++) {
+		char *id = ids[i];
+		int k = i % 20, folder = i / 100;
+		if (k < 12) /* a folder's run: one head, its own tail */
+			snprintf(id, sizeof ids[i], "%s%02d%06dAAA=", head, folder, i);
+		else if (k == 12) /* shares exactly SNAP_ID_HEAD bytes, then differs */
+			snprintf(id, sizeof ids[i], "%.*sX%d", SNAP_ID_HEAD, last, i);
+		else if (k == 13) /* one byte short of SNAP_ID_HEAD in common */
+			snprintf(id, sizeof ids[i], "%.*sY%0*d", SNAP_ID_HEAD - 1, last, 40, i);
+		else if (k == 14) /* a tail of exactly SNAP_ID_TAIL, then one longer */
+			snprintf(id, sizeof ids[i], "%.*s%0*d", 140, head, SNAP_ID_TAIL - 1 + (i % 40 == 14 ? 0 : 2), i);
+		else if (k == 15) /* a prefix of the last id, and the last id again */
+			snprintf(id, sizeof ids[i], "%.*s", (int)strlen(last) - (i % 3), last);
+		else if (k == 16) /* short */
+			snprintf(id, sizeof ids[i], "nid:%d", i);
+		else { /* long ids around SNAP_ID_TEXT and past it, sharing their head */
+			size_t len = k == 17 ? SNAP_ID_TEXT - 1 : k == 18 ? SNAP_ID_TEXT : 5000 + (size_t)i % 7;
+			memset(id, 'q', len);
+			snprintf(id + len - 6, 7, "%06d", i);
+		}
+		memcpy(last, id, strlen(id) + 1);
+		snap_item *it = snap_add_item(s);
+		it->id = id;
+		it->folder_id = "f1";
+		total += strlen(id) + 1;
+	}
+	char a[256];
+	snprintf(a, sizeof a, "%s", temp_path("ids.jsonl"));
+	assert_int_equal(snap_save(s, a, &err), 0);
+	assert_int_equal(snap_load(&full, a, &err), 0);
+	assert_int_equal(snap_load_compared(&cmp, a, &err), 0);
+	snap_compared built;
+	assert_int_equal(snap_compared_build(full, &built, &err), 0);
+	const snap_compared *c = cmp->compared;
+	assert_int_equal(c->n_items, N);
+	size_t tails = 0, tail_bytes = 0;
+	for (size_t i = 0; i < N; i++) {
+		char t1[SNAP_ID_TEXT], t2[SNAP_ID_TEXT];
+		assert_string_equal(snap_citem_id(c, &c->items[i], t1), ids[i]);
+		assert_string_equal(snap_citem_id(&built, &built.items[i], t2), ids[i]);
+		assert_int_equal(c->items[i].id_delta, built.items[i].id_delta);
+		if (strlen(ids[i]) >= SNAP_ID_TEXT || strlen(ids[i]) < SNAP_ID_HEAD)
+			assert_false(c->items[i].id_delta);
+		tails += c->items[i].id_delta;
+		tail_bytes += c->items[i].id_delta ? strlen(ids[i]) : 0;
+	}
+	/* Most EWS-like ids went in as tails, each taking well under half its length. */
+	assert_true(tails > N / 2);
+	assert_true(c->heap_len < total - tail_bytes / 2);
 	snap_compared_release(&built);
 	unlink(a);
 	snap_free(s);
@@ -897,6 +969,7 @@ int main(void)
 		cmocka_unit_test(hex_encode_every_length),
 		cmocka_unit_test(write_read_write_is_lossless),
 		cmocka_unit_test(load_for_comparison_is_compact),
+		cmocka_unit_test(long_ids_kept_as_tails_read_back_whole),
 		cmocka_unit_test(item_lines_in_one_buffer_or_by_fields_agree),
 		cmocka_unit_test(load_rejects_incomplete_and_malformed_files),
 		cmocka_unit_test(invalid_utf8_is_replaced_not_passed_through),
