@@ -1,7 +1,10 @@
 #!/bin/sh
 # Benchmark of `ostrecon diff` (prints figures; not a test): two snapshots of N items each, a few
 # percent different (missing each way, read state changed, moved), generated at run time, at
-# N = 100k, 300k and 1M. For each N it prints, as medians of REPEAT alternating runs (default 3):
+# N = 100k, 300k and 1M, and at 1M again as a real mailbox's snapshots are (row "1000000L"): server
+# ids of the length EWS and Graph give (about 150 characters, sharing all but their last few),
+# a change key on each server item and a predecessor change list on each cache item. The other
+# rows, with short ids and neither, make the smallest footprint. For each N it prints, as medians of REPEAT alternating runs (default 3):
 # - the figure: the diff's wall time, CPU time (user + system), peak RSS and time per item;
 # - the floor measured in the same run: `wc -l` over the same two inputs (reading them once), and
 #   the ratio of the diff's wall time to it;
@@ -11,7 +14,7 @@
 # - where the diff's time went (its report's timings: the slower of the two loads, which run side
 #   by side, the comparison, and the report) and the verdict.
 # The machine's load (uptime) is printed first: other work on it skews the figures.
-# Usage: bench/diff.sh [N...]   (default: 100000 300000 1000000)
+# Usage: bench/diff.sh [N[L]...]   (default: 100000 300000 1000000 1000000L)
 set -eu
 cd "$(dirname "$0")/.."
 OSTRECON=${OSTRECON:-build/ostrecon}
@@ -19,12 +22,16 @@ OSTRECON=${OSTRECON:-build/ostrecon}
 [ -x /usr/bin/time ] || { echo "needs /usr/bin/time (Debian package time)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-sizes=${*:-100000 300000 1000000}
+sizes=${*:-100000 300000 1000000 1000000L}
 
 gen() { # N OUT-SERVER OUT-CACHE
 	/usr/bin/python3 - "$@" <<'PY'
 import random, sys
-n, srv_path, cache_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+n, srv_path, cache_path, long_ids = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "long"
+# An EWS item id: the mailbox, then the folder, then the item (its counter near the end).
+ews_head = "AAMkADk0ZjE4YTcwLWI5NzItNDYxZi1hM2YzLTc2ODA1MGE0MmM2YQBGAAAAAAAkp7QJ2Tm7SaC2Dq1Xuz0qBwBQ7aUf3wQ4R4y0mHm8m0ChAAAAAAEMAABQ7aUf3wQ4R4y0mHm8m0ChAA"
+def server_id(k, fo):
+    return "%s%02dA%08dAAA=" % (ews_head, fo, k) if long_ids else "AAMkAD%d" % k
 rnd = random.Random(n)
 guid = "6aa62d7a1b3ac5449d53431fbea29402"
 folders = ["Inbox"] + ["Inbox/f%02d" % i for i in range(40)] + ["Sent Items", "Deleted Items", "Archive"]
@@ -50,8 +57,12 @@ def write(path, cache):
         unread = cache and 0.02 <= x < 0.04                          # read state: read bit of the flags
         read, flags = ("false", 0) if unread else ("true", 1)
         day = 1 + (k % 28)
-        out.write('{"type":"item","id":"%s%d","folder_id":"f%d","key":"%s%012x","key_origin":"replica","class":"IPM.Note","subject":"Message number %d about the quarterly figures","message_id":"<m%d@example.com>","received":"2026-10-%02dT09:30:00Z","read":%s,"msg_flags":%d,"flag_status":0,"importance":1,"size":%d}\n'
-                  % ("nid:" if cache else "AAMkAD", k, fo, guid, 0x100000 + k, k, k, day, read, flags, 2000 + k % 5000))
+        # The change number of the item's last change, as a change key (server) or as the one
+        # entry of a predecessor change list (cache).
+        xid = "%s%012x" % (guid, 0x300000 + k)
+        extra = "" if not long_ids else ',"pcl":"16%s"' % xid if cache else ',"change_key":"%s"' % xid
+        out.write('{"type":"item","id":"%s","folder_id":"f%d","key":"%s%012x","key_origin":"replica","class":"IPM.Note","subject":"Message number %d about the quarterly figures","message_id":"<m%d@example.com>","received":"2026-10-%02dT09:30:00Z","read":%s,"msg_flags":%d,"flag_status":0,"importance":1,"size":%d%s}\n'
+                  % ("nid:%d" % k if cache else server_id(k, k % len(folders)), fo, guid, 0x100000 + k, k, k, day, read, flags, 2000 + k % 5000, extra))
         nitems += 1
     out.write('{"type":"end","folders":%d,"items":%d,"errors":0}\n' % (len(folders) + 2, nitems))
 write(srv_path, False)
@@ -64,8 +75,11 @@ repeat=${REPEAT:-3}
 echo "load: $(uptime | sed 's/.*load average: //')"
 printf '%-8s %7s %7s %8s %7s  %7s %6s  %7s %7s %8s %6s  %-23s %s\n' items wall_s cpu_s peak_MiB us/item \
 	floor_s ratio peer_s peer_cpu peer_MiB faster "load/diff/report_s" verdict
-for n in $sizes; do
-	gen "$n" "$tmp/server.jsonl" "$tmp/cache.jsonl"
+for label in $sizes; do
+	n=${label%L}
+	ids=short
+	[ "$n" = "$label" ] || ids=long
+	gen "$n" "$tmp/server.jsonl" "$tmp/cache.jsonl" "$ids"
 	: >"$tmp/runs"
 	: >"$tmp/floors"
 	: >"$tmp/peers"
@@ -98,10 +112,10 @@ if (int(peer[3].split("/")[0]), int(peer[3].split("/")[1])) != tuple(s["missing_
     print("peer disagrees with the report: %s" % " ".join(peer), file=sys.stderr)
 print("%.2f/%.2f/%.2f %s" % (max(t["load_ms"]) / 1e3, t["diff_ms"] / 1e3, t["report_ms"] / 1e3, r["verdict"]))' \
 		"$tmp/report.json" "$tmp/peer.out")
-	awk -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" -v f="$floor" -v pw="$pwall" -v pc="$pcpu" -v pr="$prss" \
+	awk -v label="$label" -v n="$n" -v w="$wall" -v c="$cpu" -v r="$rss" -v f="$floor" -v pw="$pwall" -v pc="$pcpu" -v pr="$prss" \
 		-v p="$parts" 'BEGIN {
 		split(p, a, " ")
-		printf "%-8d %7.2f %7.2f %8.1f %7.2f  %7.2f %5.1fx  %7.2f %7.2f %8.1f %5.1fx  %-23s %s\n", n, w, c, r / 1024,
+		printf "%-8s %7.2f %7.2f %8.1f %7.2f  %7.2f %5.1fx  %7.2f %7.2f %8.1f %5.1fx  %-23s %s\n", label, w, c, r / 1024,
 			w * 1e6 / n, f, (f > 0 ? w / f : 0), pw, pc, pr / 1024, (w > 0 ? pw / w : 0), a[1], a[2] }'
 	rm -f "$tmp/server.jsonl" "$tmp/cache.jsonl" "$tmp/report.json" "$tmp/peer.out"
 done

@@ -371,12 +371,13 @@ typedef struct {
 	size_t id_base_len;
 } snap_compared;
 
-/* Item ids of a server are long (an EWS or Graph id: about 150 characters) and the ids of one
- * folder differ only in their last few: an id that shares at least SNAP_ID_HEAD bytes with the
+/* Item ids of a server are long (an EWS or Graph id: about 150 characters). The ids of one
+ * folder differ only in their last dozen or so, and those of two folders in their last 50 or so
+ * (the folder's counter, then the item's). An id that shares at least SNAP_ID_HEAD bytes with the
  * last id kept whole, and differs in at most SNAP_ID_TAIL after that, is kept as that id's offset,
  * the length shared and its own tail. Such an id is shorter than SNAP_ID_TEXT. */
 #define SNAP_ID_HEAD 32
-#define SNAP_ID_TAIL 32
+#define SNAP_ID_TAIL 64
 #define SNAP_ID_TEXT 1024
 
 /* An item's id: where it lies in the heap, or put together in buf (SNAP_ID_TEXT bytes); NULL when
