@@ -309,12 +309,16 @@ int fast_parse(fast_obj *o, const char *p, size_t len)
 			o->unknown[o->n_unknown].p = key;
 			o->unknown[o->n_unknown++].n = klen;
 		}
-		p = skip_ws_fast(p + 1, end);
-		if (p >= end || *p++ != ':')
-			return -1;
-		p = skip_ws_fast(p, end);
-		if (p >= end)
-			return -1;
+		if (end - p > 2 && p[1] == ':' && (unsigned char)p[2] > ' ') { /* `":` then the value: compact */
+			p += 2;
+		} else {
+			p = skip_ws_fast(p + 1, end);
+			if (p >= end || *p++ != ':')
+				return -1;
+			p = skip_ws_fast(p, end);
+			if (p >= end)
+				return -1;
+		}
 		if (*p == '"') {
 			if (!(p = fast_string(o, p + 1, end, v)))
 				return -1;
@@ -352,7 +356,7 @@ int fast_parse(fast_obj *o, const char *p, size_t len)
 		if (p >= end)
 			return -1;
 		if (*p == ',') {
-			p = skip_ws_fast(p + 1, end);
+			p = end - p > 1 && p[1] == '"' ? p + 1 : skip_ws_fast(p + 1, end);
 			continue;
 		}
 		if (*p++ != '}')
