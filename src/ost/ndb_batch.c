@@ -127,6 +127,9 @@ size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n)
 			b->n = 0;
 			return 0;
 		}
+		/* zeroed once: valgrind does not see the kernel write there, and would take every block
+		 * read from the batch for uninitialised memory */
+		memset(p + b->cap, 0, bytes - b->cap);
 		b->buf = p;
 		b->cap = bytes;
 	}
