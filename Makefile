@@ -5,7 +5,7 @@
 
 VERSION  := 0.1.0
 CC       ?= cc
-PKGS     := libpff jansson yajl libcurl libxml-2.0 zlib libdeflate libcrypto
+PKGS     := libpff jansson yajl libcurl libxml-2.0 zlib libdeflate libcrypto liburing
 SAN      ?= 0
 
 ifeq ($(SAN),1)

@@ -5,7 +5,8 @@
 #   (test/writer/pff_list.py), cat FILE > /dev/null (the disk's share) and ostinflate FILE (the
 #   decompression floor: libdeflate over every compressed block of the file, on one core, then on
 #   two: ostinflate -j 2, whose wall time includes its reads).
-# Prints the bytes ostrecon ost read (target: at most 1.2x the file), its wall time against cat's
+# Prints the bytes ostrecon ost read (target: at most 1.2x the file), in how many reads and system
+# calls (the listing reads its messages' blocks in batches through io_uring), its wall time against cat's
 # (target: within 4x) and its CPU against the floor's. Then, for the memory (which must not grow
 # with the file), writes a second file of BENCH_LARGE_ITEMS messages (default 1,000,000, about
 # 1.5 GB; 0 leaves it out) and records ostrecon ost's peak RSS there beside the first one's.
@@ -76,10 +77,11 @@ if [ -x "$OSTRECON" ] && "$OSTRECON" ost --help > /dev/null 2>&1; then
 	if ITEMS=$N measure "ostrecon ost" "$OSTRECON" ost -v "$tmp/bench.$FMT" -o "$tmp/snap.jsonl"; then
 		ours_secs=$last_secs ours_cpu=$last_cpu ours_rss=$last_rss
 		read_bytes=$(sed -n 's/.*cache file read: \([0-9]*\) bytes of .*/\1/p' "$tmp/err")
-		read_calls=$(sed -n 's/.*cache file read: .* in \([0-9]*\) reads$/\1/p' "$tmp/err")
+		read_calls=$(sed -n 's/.*cache file read: .* in \([0-9]*\) reads, .*/\1/p' "$tmp/err")
+		read_sys=$(sed -n 's/.*cache file read: .* reads, \([0-9]*\) system calls$/\1/p' "$tmp/err")
 		if [ -n "$read_bytes" ]; then
-			printf '%-22s %d bytes in %d reads: %.2fx the file (target at most 1.2x): %s\n' "  bytes read" \
-				"$read_bytes" "$read_calls" "$(awk "BEGIN { print $read_bytes / $size }")" \
+			printf '%-22s %d bytes in %d reads (%d system calls): %.2fx the file (target at most 1.2x): %s\n' "  bytes read" \
+				"$read_bytes" "$read_calls" "$read_sys" "$(awk "BEGIN { print $read_bytes / $size }")" \
 				"$(awk "BEGIN { print ($read_bytes <= 1.2 * $size) ? \"met\" : \"NOT met\" }")"
 		fi
 		spill_line

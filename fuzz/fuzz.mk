@@ -6,7 +6,7 @@
 # Only the code under test is instrumented (libpff, libxml2 and jansson are the system's).
 FUZZ_CC    ?= clang
 FUZZ_BUILD ?= build/fuzz
-PKGS       := libpff jansson libcurl libxml-2.0 zlib libdeflate libcrypto
+PKGS       := libpff jansson libcurl libxml-2.0 zlib libdeflate libcrypto liburing
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wno-unused-parameter $(FUZZ_SAN) \
                -fsanitize=fuzzer-no-link -DOSTRECON_VERSION='"fuzz"' -Isrc -Itools \

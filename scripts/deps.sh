@@ -12,7 +12,7 @@
 # manifests); about 60 s more. The Slurm test starts its own munged, slurmctld and slurmd.
 set -u
 PKGS="build-essential pkg-config libpff-dev libbfio-dev libjansson-dev libcurl4-openssl-dev
-libxml2-dev libxml2-utils libssl-dev zlib1g-dev libdeflate-dev libcmocka-dev pff-tools pst-utils openssl
+libxml2-dev libxml2-utils libssl-dev zlib1g-dev libdeflate-dev liburing-dev libcmocka-dev pff-tools pst-utils openssl
 libcsv-dev libyajl-dev python3 python3-exchangelib python3-pypff python3-jsonschema python3-cryptography python3-lxml curl ca-certificates
 clang libclang-rt-14-dev valgrind bc time chromium jq
 krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi winbind samba-common-bin squid

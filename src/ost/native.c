@@ -29,11 +29,14 @@
  * folder with many messages is listed (st_prefetch) and the process may run on a second core (its
  * CPU affinity), a second thread reads the properties of the messages ahead of the listing, in row
  * order, into a ring of AHEAD_SLOTS results. The listing takes each result as it reaches that
- * message (n_child); it reads a message itself when the other thread has not yet started on it,
- * and, when the other thread is still on the one it needs, a later one into the ring rather than
- * wait: the two share the work whatever their speeds. Both read with the same code and the same
- * data, each with its own buffers and heap (ndb_reader_init): the results, errors included, are
- * what one thread gets. The thread ends before the checksum scan is handed the file (n_ndb).
+ * message (n_child); it reads messages itself when the other thread has not yet started on the
+ * one it needs, and, when the other thread is still on it, later ones into the ring rather than
+ * wait: the two share the work whatever their speeds. Each takes a run of up to NDB_BATCH messages
+ * at a time (claim_run) and reads their first blocks in one batch (read_run, ndb_batch_read: one
+ * system call for the run). Both read with the same code and the same data, each with its own
+ * buffers, heap and batch (ndb_reader_init): the results, errors included, are what one thread
+ * gets. On one core the ring is kept without the thread, for the listing's runs. The thread ends
+ * before the checksum scan is handed the file (n_ndb).
  */
 #define AHEAD_SLOTS 64
 #define AHEAD_MIN 128 /* folders with fewer messages are read on one thread */
@@ -69,7 +72,7 @@ typedef struct {
 	const uint16_t *ids;
 	size_t n_ids;
 	uint64_t generation;  /* one per listing, so that a result of an earlier one is dropped */
-	uint64_t bytes_read, n_reads; /* the thread's reads not yet added to the listing's counters */
+	uint64_t bytes_read, n_reads, n_calls; /* the thread's reads not yet added to the listing's counters */
 	size_t next;          /* the first child neither thread has started */
 	size_t taken;         /* children the listing has passed; slots hold taken .. taken + SLOTS - 1 */
 	ahead_slot slot[AHEAD_SLOTS];
@@ -181,9 +184,10 @@ static void n_close(st_file *sf)
 	ahead_stop(f);
 	pre_drop(f);
 	if (f->nf.size)
-		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads",
+		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads, %llu system calls",
 		            (unsigned long long)f->nf.bytes_read, (unsigned long long)f->nf.size,
-		            (double)f->nf.bytes_read / (double)f->nf.size, (unsigned long long)f->nf.n_reads);
+		            (double)f->nf.bytes_read / (double)f->nf.size, (unsigned long long)f->nf.n_reads,
+		            (unsigned long long)f->nf.n_calls);
 	if (ndb_table_spilled(&f->nf.nbt) || ndb_table_spilled(&f->nf.bbt))
 		log_verbose("B-tree tables: %zu KiB in memory, %zu KiB in a temporary file, %llu pages read back from it",
 		            (ndb_table_bytes(&f->nf.nbt) + ndb_table_bytes(&f->nf.bbt)) >> 10,
@@ -413,6 +417,84 @@ static void ahead_reset(ahead *a)
 	}
 }
 
+/* Children j .. j + m - 1 of the listing read ahead, claimed by the caller (their slots busy), read
+ * with `nf` and `heap`: their first blocks at once (ndb_batch_read), then one message after the
+ * other, each slot filled as its message is done. Called and returns with the lock held. `worker`:
+ * the other thread's reader, whose counters are added to the listing's and whose listing may end
+ * meanwhile (then it stops: the slots were emptied); else the listing's own, which alone ends one. */
+static void read_run(ahead *a, ndb_file *nf, ltp_heap *heap, size_t j, size_t m, bool worker)
+{
+	uint64_t generation = a->generation;
+	uint32_t nids[NDB_BATCH];
+	const uint16_t *ids = a->ids;
+	size_t n_ids = a->n_ids;
+	memcpy(nids, a->kids + j, m * sizeof *nids);
+	pthread_mutex_unlock(&a->lock);
+
+	ndb_nbt_ent e[NDB_BATCH];
+	size_t at[NDB_BATCH];
+	bool found[NDB_BATCH];
+	uint64_t bids[NDB_BATCH];
+	for (size_t k = 0; k < m; k++) {
+		at[k] = 0;
+		found[k] = ndb_find_node(nf, nids[k], &e[k], &at[k]);
+		bids[k] = found[k] ? e[k].data : 0;
+	}
+	ndb_batch_read(nf, bids, m);
+	for (size_t k = 0; k < m; k++) {
+		st_props props;
+		or_error err;
+		st_props_init(&props);
+		err.code = 0;
+		int rc = 0;
+		if (found[k])
+			rc = read_props_with(heap, nf, nids[k], e[k].data, e[k].sub, ids, n_ids, &props, &err);
+
+		pthread_mutex_lock(&a->lock);
+		if (worker) {
+			a->bytes_read += nf->bytes_read;
+			a->n_reads += nf->n_reads;
+			a->n_calls += nf->n_calls;
+			nf->bytes_read = nf->n_reads = nf->n_calls = 0;
+			if (generation != a->generation) {
+				st_props_clear(&props); /* the listing it was for is over */
+				return;
+			}
+		}
+		ahead_slot *slot = &a->slot[(j + k) % AHEAD_SLOTS];
+		slot->state = SLOT_READY;
+		slot->found = found[k];
+		slot->e = e[k];
+		slot->at = at[k];
+		slot->rc = rc;
+		props_move(&slot->props, &props);
+		err_move(&slot->err, &err, rc);
+		if (worker && a->listing_waits)
+			pthread_cond_broadcast(&a->cond);
+		if (k + 1 < m)
+			pthread_mutex_unlock(&a->lock);
+	}
+}
+
+/* Claims the next children not started, at most NDB_BATCH and as many as the ring has room for
+ * (called with the lock held): their slots busy; returns the first in *j and how many. */
+static size_t claim_run(ahead *a, size_t *j)
+{
+	size_t m = a->n_kids - a->next, room = a->taken + AHEAD_SLOTS - a->next;
+	if (m > room)
+		m = room;
+	if (m > NDB_BATCH)
+		m = NDB_BATCH;
+	*j = a->next;
+	for (size_t k = 0; k < m; k++) {
+		ahead_slot *slot = &a->slot[(a->next + k) % AHEAD_SLOTS];
+		slot->state = SLOT_BUSY;
+		slot->index = a->next + k;
+	}
+	a->next += m;
+	return m;
+}
+
 static void *ahead_main(void *arg)
 {
 	ahead *a = arg;
@@ -424,50 +506,15 @@ static void *ahead_main(void *arg)
 			a->worker_waits = false;
 			continue;
 		}
-		size_t i = a->next++;
-		uint64_t generation = a->generation;
-		ahead_slot *slot = &a->slot[i % AHEAD_SLOTS];
-		slot->state = SLOT_BUSY;
-		slot->index = i;
-		uint32_t nid = a->kids[i];
-		const uint16_t *ids = a->ids;
-		size_t n_ids = a->n_ids;
-		pthread_mutex_unlock(&a->lock);
-
-		st_props props;
-		or_error err;
-		st_props_init(&props);
-		err.code = 0;
-		int rc = 0;
-		ndb_nbt_ent e;
-		size_t at = 0;
-		bool found = ndb_find_node(&a->nf, nid, &e, &at);
-		if (found)
-			rc = read_props_with(&a->heap, &a->nf, nid, e.data, e.sub, ids, n_ids, &props, &err);
-
-		pthread_mutex_lock(&a->lock);
-		a->bytes_read += a->nf.bytes_read;
-		a->n_reads += a->nf.n_reads;
-		a->nf.bytes_read = a->nf.n_reads = 0;
-		if (generation != a->generation) {
-			st_props_clear(&props); /* the listing it was for is over */
-			continue;
-		}
-		slot->state = SLOT_READY;
-		slot->found = found;
-		slot->e = e;
-		slot->at = at;
-		slot->rc = rc;
-		props_move(&slot->props, &props);
-		err_move(&slot->err, &err, rc);
-		if (a->listing_waits)
-			pthread_cond_broadcast(&a->cond);
+		size_t j = 0, m = claim_run(a, &j);
+		read_run(a, &a->nf, &a->heap, j, m, true);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
 }
 
-static int ahead_start(nat_file *f)
+/* `thread`: with the second thread; else the listing reads every message itself, a run at a time. */
+static int ahead_start(nat_file *f, bool thread)
 {
 	ahead *a = calloc(1, sizeof *a);
 	if (!a)
@@ -482,13 +529,13 @@ static int ahead_start(nat_file *f)
 		free(a);
 		return OR_ERR_NOMEM;
 	}
-	if (or_thread_create(&a->thread, ahead_main, a) != 0) {
+	if (thread && or_thread_create(&a->thread, ahead_main, a) != 0) {
 		pthread_cond_destroy(&a->cond);
 		pthread_mutex_destroy(&a->lock);
 		free(a);
 		return OR_ERR_NOMEM;
 	}
-	a->running = true;
+	a->running = thread;
 	f->ahead = a;
 	return 0;
 }
@@ -503,9 +550,11 @@ static void ahead_stop(nat_file *f)
 	ahead_reset(a);
 	pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
-	pthread_join(a->thread, NULL);
+	if (a->running)
+		pthread_join(a->thread, NULL);
 	f->nf.bytes_read += a->bytes_read;
 	f->nf.n_reads += a->n_reads;
+	f->nf.n_calls += a->n_calls;
 	ndb_reader_done(&a->nf, &f->nf);
 	ltp_free(&a->heap);
 	pthread_cond_destroy(&a->cond);
@@ -532,54 +581,35 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 	pthread_mutex_lock(&a->lock);
 	f->nf.bytes_read += a->bytes_read; /* the file's counters count both threads' reads as they go */
 	f->nf.n_reads += a->n_reads;
-	a->bytes_read = a->n_reads = 0;
+	f->nf.n_calls += a->n_calls;
+	a->bytes_read = a->n_reads = a->n_calls = 0;
 	if (a->node == node && a->kind == kind && index == a->taken) {
 		ahead_slot *slot = &a->slot[index % AHEAD_SLOTS];
 		if (index >= a->next) {
-			a->next = index + 1; /* not started: the listing reads it */
-		} else {
-			while (slot->state == SLOT_BUSY) {
-				if (a->next < a->n_kids && a->next < a->taken + AHEAD_SLOTS) {
-					/* the other thread is on this one: read a later one meanwhile, rather than wait */
-					size_t j = a->next++;
-					ahead_slot *later = &a->slot[j % AHEAD_SLOTS];
-					later->state = SLOT_BUSY;
-					later->index = j;
-					uint32_t nid = a->kids[j];
-					pthread_mutex_unlock(&a->lock);
-					st_props props;
-					or_error err;
-					st_props_init(&props);
-					err.code = 0;
-					int rc = 0;
-					ndb_nbt_ent e;
-					size_t at = 0;
-					bool found = ndb_find_node(&f->nf, nid, &e, &at);
-					if (found)
-						rc = read_props_with(&f->heap, &f->nf, nid, e.data, e.sub, a->ids, a->n_ids, &props, &err);
-					pthread_mutex_lock(&a->lock);
-					later->state = SLOT_READY; /* the listing (this thread) alone ends a listing: still current */
-					later->found = found;
-					later->e = e;
-					later->at = at;
-					later->rc = rc;
-					props_move(&later->props, &props);
-					err_move(&later->err, &err, rc);
-					continue;
-				}
-				a->listing_waits = true;
-				pthread_cond_wait(&a->cond, &a->lock);
-			}
-			a->listing_waits = false;
-			got->state = SLOT_READY;
-			got->found = slot->found;
-			got->e = slot->e;
-			got->at = slot->at;
-			f->pre_rc = slot->rc;
-			props_move(&f->pre_props, &slot->props);
-			err_move(&f->pre_err, &slot->err, slot->rc);
-			slot->state = SLOT_FREE;
+			/* not started: the listing reads it, and the next ones with it */
+			a->next = index;
+			size_t j = 0, m = claim_run(a, &j);
+			read_run(a, &f->nf, &f->heap, j, m, false);
 		}
+		while (slot->state == SLOT_BUSY) {
+			if (a->next < a->n_kids && a->next < a->taken + AHEAD_SLOTS) {
+				/* the other thread is on this one: read later ones meanwhile, rather than wait */
+				size_t j = 0, m = claim_run(a, &j);
+				read_run(a, &f->nf, &f->heap, j, m, false);
+				continue;
+			}
+			a->listing_waits = true;
+			pthread_cond_wait(&a->cond, &a->lock);
+		}
+		a->listing_waits = false;
+		got->state = SLOT_READY;
+		got->found = slot->found;
+		got->e = slot->e;
+		got->at = slot->at;
+		f->pre_rc = slot->rc;
+		props_move(&f->pre_props, &slot->props);
+		err_move(&f->pre_err, &slot->err, slot->rc);
+		slot->state = SLOT_FREE;
 		a->taken = index + 1;
 		/* a thread waiting for room is woken once half the ring is free: one wake for many messages */
 		if (a->worker_waits && a->next < a->n_kids && a->taken + AHEAD_SLOTS - a->next >= AHEAD_SLOTS / 2)
@@ -744,9 +774,9 @@ static int n_prefetch(st_node *sn, st_children kind, const uint16_t *ids, size_t
 		ahead_reset(f->ahead);
 		pthread_mutex_unlock(&f->ahead->lock);
 	}
-	if (list_children(n, kind, &e) != 0 || n->n_kids[kind] < AHEAD_MIN || usable_cpus() < 2)
+	if (list_children(n, kind, &e) != 0 || n->n_kids[kind] < AHEAD_MIN)
 		return 0;
-	if (!f->ahead && ahead_start(f) != 0)
+	if (!f->ahead && ahead_start(f, usable_cpus() >= 2) != 0)
 		return 0; /* read on one thread */
 	ahead *a = f->ahead;
 	pthread_mutex_lock(&a->lock);

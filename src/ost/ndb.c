@@ -92,6 +92,14 @@ void ndb_add_problem(ndb_report *r, uint8_t what, const char *code, uint64_t off
  * pages (MADV_DONTNEED over the mapping after every 32 MiB read), 1.7x the CPU and still 460 MB at
  * the peak. The checksum scan (ndb_check.c) shares these reads: a block the listing reads is
  * checked against its CRC on the way (`verified`), and the scan reads only the others.
+ * The cost was the entering of the kernel, a pread a message, more than the copy: a large folder's
+ * blocks are now read in runs of up to 32 through io_uring, one system call a run (ndb_batch.c,
+ * read_block takes them from there). On that file, medians of three alternating runs at load 3.5:
+ * 1.87 s of CPU against 2.45 (0.47 s of system time against 0.62, 1.42 of user time against 1.78:
+ * a system call costs user time too on this virtual machine), 46,000 system calls against 239,371,
+ * the same reads and bytes; on one core 1.49 s against 2.15. A replay of the listing's 207,328
+ * reads alone: 0.47 s of CPU by pread, 0.27 s in runs of 8, 0.20 in runs of 32, 0.19 in runs of
+ * 64; 0.27 with the file registered with the ring (no file lookup a read).
  */
 
 int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *err)
@@ -103,6 +111,7 @@ int ndb_read_at(ndb_file *nf, uint8_t *buf, size_t n, uint64_t off, or_error *er
 	while (done < n) {
 		ssize_t got = pread(nf->fd, buf + done, n - done, (off_t)(off + done));
 		nf->n_reads++;
+		nf->n_calls++;
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
@@ -522,6 +531,7 @@ void ndb_close(ndb_file *nf)
 	if (nf->zs)
 		libdeflate_free_decompressor(nf->zs);
 	free(nf->raw);
+	ndb_batch_free(nf);
 	nf->zs = NULL;
 	nf->raw = NULL;
 	if (nf->lazy) {
@@ -544,7 +554,8 @@ void ndb_reader_init(ndb_file *reader, const ndb_file *nf)
 	reader->seen = NULL;
 	reader->rep = NULL;
 	reader->err = NULL;
-	reader->bytes_read = reader->n_reads = 0;
+	reader->batch = NULL;
+	reader->bytes_read = reader->n_reads = reader->n_calls = 0;
 }
 
 void ndb_reader_done(ndb_file *reader, ndb_file *nf)
@@ -552,8 +563,10 @@ void ndb_reader_done(ndb_file *reader, ndb_file *nf)
 	if (reader->zs)
 		libdeflate_free_decompressor(reader->zs);
 	free(reader->raw);
+	ndb_batch_free(reader);
 	nf->bytes_read += reader->bytes_read;
 	nf->n_reads += reader->n_reads;
+	nf->n_calls += reader->n_calls;
 	memset(reader, 0, sizeof *reader);
 	reader->fd = -1;
 }
@@ -646,15 +659,18 @@ static int read_block(ndb_file *nf, uint64_t bid, uint8_t *buf, size_t *cb, size
 	const ndb_format *f = nf->f;
 	ndb_bbt_ent ent;
 	size_t i = 0;
-	if (!ndb_find_block(nf, bid, &ent, &i))
+	const uint8_t *batched = ndb_batch_take(nf, bid, &ent, &i);
+	if (!batched && !ndb_find_block(nf, bid, &ent, &i))
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx is not in the block B-tree", (unsigned long long)bid);
 	const ndb_bbt_ent *b = &ent;
 	size_t total = ((size_t)b->cb + f->blk_trailer + f->blk_align - 1) / f->blk_align * f->blk_align;
 	if (total > f->blk_max || b->ib < f->page || b->ib > nf->size || nf->size - b->ib < total)
 		return or_fail(err, OR_ERR_FORMAT, "block 0x%llx: %u bytes at offset %llu lie outside the file",
 		               (unsigned long long)bid, (unsigned)b->cb, (unsigned long long)b->ib);
-	int rc = ndb_read_at(nf, buf, total, b->ib, err);
-	if (rc)
+	int rc = 0;
+	if (batched)
+		memcpy(buf, batched, total);
+	else if ((rc = ndb_read_at(nf, buf, total, b->ib, err)) != 0)
 		return rc;
 	const uint8_t *t = buf + total - f->blk_trailer;
 	uint64_t tbid = f->kind == FMT_ANSI ? ndb_le32(t + 4) : ndb_le64(t + 8);

@@ -138,6 +138,8 @@ struct ndb_file {
 	uint8_t *raw;         /* scratch for one block as stored */
 	uint64_t bytes_read;  /* bytes read from the file, and the reads that took them (ndb.c) */
 	uint64_t n_reads;
+	uint64_t n_calls;     /* the system calls that made them: a pread each, or a batch (ndb_batch.c) */
+	struct ndb_batch *batch; /* blocks read ahead through io_uring (ndb_batch_read), or NULL */
 	or_error *err;
 	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
 	int scan_threads;     /* threads the checksum scan may use (ndb_check.c; 0 or 1: one) */
@@ -225,6 +227,17 @@ void ndb_data_free(ndb_data *d);
  * during the call); `scratch` holds one block. For values of any size (attachments). */
 int ndb_read_data_each(ndb_file *nf, uint64_t bid, ndb_data *scratch,
                        int (*fn)(void *ctx, const uint8_t *p, size_t n, or_error *err), void *ctx, or_error *err);
+
+/* ndb_batch.c: reads the first block of each data tree `bids` (0: none) at once, through io_uring,
+ * up to NDB_BATCH of them (more are left to read_block); read_block takes a block from the last
+ * batch rather than read it. Returns how many were read; 0 where io_uring is missing or refused
+ * (then every block is read by pread, with the same result). Not on an ndb_open_lazy file. */
+#define NDB_BATCH 32
+size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n);
+/* The bytes of block `bid` (bit 0 ignored) from the last batch, its entry and place in the block
+ * table; NULL when the batch does not hold it whole. */
+const uint8_t *ndb_batch_take(ndb_file *nf, uint64_t bid, ndb_bbt_ent *e, size_t *at);
+void ndb_batch_free(ndb_file *nf);
 
 /* Finds subnode `nid` in the subnode tree under `bid_sub`: its data and subnode block ids. */
 int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid_data, uint64_t *sub,

@@ -12,29 +12,8 @@
 set -u
 W="$TOOLS_DIR/ostwrite"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cat > "$tmp/fx.json" <<'JSON'
-{"seed": 5, "replicas": ["6aa62d7a1b3ac5449d53431fbea29402"],
- "generate": [
-  {"folders": 5, "under": "inbox", "max_depth": 2, "name": "Sub {n}"},
-  {"items": 3000, "in": "inbox", "read": 0.6, "body_size": [100, 3000]},
-  {"items": 800, "in": "*generated", "read": 0.5, "associated": 0.1},
-  {"items": 30, "in": "sentitems"}
- ]}
-JSON
 fail=0 n=0
-files=""
-for fmt in pst ost ost4k; do
-	"$W" "$tmp/fx.json" --format "$fmt" -o "$tmp/f.$fmt" 2>/dev/null || { echo "FAIL ostwrite $fmt"; fail=1; continue; }
-	files="$files $tmp/f.$fmt"
-done
-for d in bad-block-crc unlisted-message unreadable-message bad-btree-pointer zero-page; do
-	"$W" "$tmp/fx.json" --format ost4k --damage "$d" -o "$tmp/d-$d.ost" 2>/dev/null ||
-		{ echo "FAIL ostwrite --damage $d"; fail=1; continue; }
-	files="$files $tmp/d-$d.ost"
-done
-for f in "${SHARED:-/nonexistent}"/samples/real/*.ost "${SHARED:-/nonexistent}"/samples/real/*.pst; do
-	[ -f "$f" ] && files="$files $f"
-done
+. "$(dirname "$0")/files.sh"
 for f in $files; do
 	b=$(basename "$f")
 	rm -f "$tmp/mem.jsonl"

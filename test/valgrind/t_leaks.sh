@@ -1,5 +1,6 @@
 # Valgrind's leak check of the main commands on real inputs: `ostrecon ost` on every real sample
-# ($SHARED/samples/real) and on written .ost/.pst files (one damaged), `ostrecon server` against
+# ($SHARED/samples/real) and on written .ost/.pst files (one damaged, one with a folder of 400
+# messages: read in batches), `ostrecon server` against
 # the test server (also a failing pull), `ostrecon diff` and `ostrecon report`, and `scan` and
 # `batch` when present. No definite leak and no memory error is allowed
 # (--leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99). Valgrind cannot run
@@ -41,6 +42,12 @@ done
 	>/dev/null 2>&1 || fail "ostwrite --damage failed"
 vg written-ost4k 0,2 ost -q "$WORK/small.ost" -o "$WORK/cache.jsonl"
 vg written-damaged 0,2 ost -q "$WORK/damaged.pst" -o "$WORK/damaged.jsonl"
+# a folder of 400 messages: read ahead on two threads, in runs whose blocks io_uring reads
+# (src/ost/ndb_batch.c), which valgrind does not see write
+printf '%s\n' '{"seed": 3, "replicas": ["6aa62d7a1b3ac5449d53431fbea29402"],' \
+	' "generate": [{"items": 400, "in": "inbox", "body_size": [100, 3000]}]}' > "$WORK/large.json"
+"$OSTWRITE" "$WORK/large.json" --format ost4k -o "$WORK/large.ost" || fail "ostwrite failed (large folder)"
+vg written-large-folder 0 ost -q "$WORK/large.ost" -o "$WORK/large.jsonl"
 printf 'not a cache file at all\n' >"$WORK/junk.ost"
 vg junk 3 ost -q "$WORK/junk.ost" -o "$WORK/junk.jsonl"
 

@@ -1,0 +1,122 @@
+#!/bin/sh
+# The listing reads its messages' blocks many at a time through io_uring (src/ost/ndb_batch.c) and
+# falls back to one pread each where io_uring is missing or refused. On generated files in the
+# three formats (a folder of 3,000 messages, read on two threads and on one core), damaged ones and
+# the real samples: the snapshot and the exit code are the same with io_uring, with it turned off
+# (OSTRECON_TEST_NO_URING=1) and, on the 4 KiB file, with its io_uring_setup refused by a seccomp
+# filter (ENOSYS as on an older kernel, EPERM as under a container's profile: the reader says so
+# and reads by pread). The read counters show which path ran: with io_uring, far fewer system
+# calls than reads; without, one each. And a file cut short underfoot (after its B-trees are read:
+# a preload truncates it when the snapshot's file is opened) gives the same read errors, neither a
+# crash nor a hang, with io_uring and without.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+W="$TOOLS_DIR/ostwrite"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+command -v cc > /dev/null || { echo "no C compiler (cc) to build the seccomp wrapper and the preload: skipped"; exit 77; }
+cc -O2 -o "$tmp/no_uring" "$here/no_uring.c" || { echo "FAIL cannot build no_uring.c"; exit 1; }
+cc -shared -fPIC -O2 -o "$tmp/cut.so" "$here/cut_underfoot.c" -ldl || { echo "FAIL cannot build cut_underfoot.c"; exit 1; }
+fail=0 n=0
+. "$here/files.sh"
+
+# counts NAME: "READS CALLS" from the -v line of run NAME
+counts() {
+	sed -n 's/.*cache file read: .* in \([0-9]*\) reads, \([0-9]*\) system calls$/\1 \2/p' "$tmp/$1.err"
+}
+# run NAME FILE [PREFIX...]: ostrecon ost -v FILE into $tmp/NAME.{jsonl,body,err,rc}
+run() {
+	name=$1 file=$2; shift 2
+	rm -f "$tmp/$name.jsonl" "$tmp/$name.body"
+	timeout 300 "$@" "$OSTRECON" -v ost "$file" -o "$tmp/$name.jsonl" 2>"$tmp/$name.err"
+	echo $? > "$tmp/$name.rc"
+	[ -f "$tmp/$name.jsonl" ] && sed 1d "$tmp/$name.jsonl" > "$tmp/$name.body"
+	return 0
+}
+# same NAME REF: the run NAME ended as the run REF did (exit code; snapshot or error line)
+same() {
+	if [ "$(cat "$tmp/$1.rc")" != "$(cat "$tmp/$2.rc")" ]; then
+		echo "FAIL $b, $1: exit $(cat "$tmp/$1.rc"), $(cat "$tmp/$2.rc") in $2"; tail -2 "$tmp/$1.err" | sed 's/^/    /'
+		return 1
+	fi
+	if [ -f "$tmp/$2.body" ] && ! cmp -s "$tmp/$1.body" "$tmp/$2.body"; then
+		echo "FAIL $b, $1: the snapshot differs from $2's:"
+		diff "$tmp/$1.body" "$tmp/$2.body" | head -5 | sed 's/^/    /'
+		return 1
+	fi
+	if [ ! -f "$tmp/$2.body" ] && [ "$(grep 'error:' "$tmp/$1.err")" != "$(grep 'error:' "$tmp/$2.err")" ]; then
+		echo "FAIL $b, $1: not the error of $2:"; grep 'error:' "$tmp/$1.err" "$tmp/$2.err" | sed 's/^/    /'
+		return 1
+	fi
+}
+# all_pread NAME: every read of run NAME was a system call of its own
+all_pread() {
+	set -- "$1" $(counts "$1")
+	[ -n "${2:-}" ] && [ "$2" = "$3" ] && return 0
+	echo "FAIL $b, $1: not one system call a read: ${2:-?} reads, ${3:-?} system calls"; return 1
+}
+
+uring=yes
+for f in $files; do
+	b=$(basename "$f")
+	bad=0
+	run batch "$f"
+	run pread "$f" env OSTRECON_TEST_NO_URING=1
+	same pread batch || bad=1
+	all_pread pread || bad=1
+	if command -v taskset > /dev/null; then
+		run one "$f" taskset -c 0
+		same one batch || bad=1
+	fi
+	if grep -q "io_uring is not available" "$tmp/batch.err"; then
+		uring="no: $(grep -o 'io_uring is not available ([^)]*)' "$tmp/batch.err" | head -1)"
+	fi
+	case $b in
+	f.*)
+		# the 3,000-message folder is read in runs of blocks, a system call a run: fewer than
+		# half as many calls as reads (the B-tree walk and the checksum scan read one at a time)
+		set -- $(counts batch)
+		if [ "$uring" = yes ] && { [ -z "${1:-}" ] || [ $(($2 * 2)) -gt "$1" ]; }; then
+			echo "FAIL $b: io_uring did not batch the reads: ${1:-?} reads in ${2:-?} system calls"; bad=1
+		fi
+		;;
+	esac
+	if [ $b = f.ost4k ]; then
+		for e in 38:"Function not implemented" 1:"Operation not permitted"; do
+			run "refused-${e%%:*}" "$f" "$tmp/no_uring" "${e%%:*}"
+			same "refused-${e%%:*}" batch || bad=1
+			all_pread "refused-${e%%:*}" || bad=1
+			grep -q "io_uring is not available (${e#*:})" "$tmp/refused-${e%%:*}.err" ||
+				{ echo "FAIL $b: io_uring refused with errno ${e%%:*}, and not said"; bad=1; }
+		done
+	fi
+	[ $bad = 0 ] || { fail=1; continue; }
+	n=$((n + 1))
+	echo "ok   $b: the same $([ -f "$tmp/batch.body" ] && echo snapshot || echo error) (exit $(cat "$tmp/batch.rc")) read in batches ($(counts batch | sed 's/ / reads, /') system calls) and one read at a time"
+done
+[ $n -ge 8 ] || { echo "FAIL only $n files compared"; fail=1; }
+
+# a file cut short underfoot, at 40% (its messages' blocks past that come back short)
+b="cut underfoot"
+cut=$(($(stat -c %s "$tmp/f.ost4k") * 2 / 5))
+for mode in batch pread; do
+	cp "$tmp/f.ost4k" "$tmp/cut-$mode.ost"
+	knob=""; [ $mode = pread ] && knob=1
+	run "cut-$mode" "$tmp/cut-$mode.ost" env OSTRECON_TEST_NO_URING=$knob CUT_FILE="$tmp/cut-$mode.ost" CUT_TO=$cut \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" LD_PRELOAD="$tmp/cut.so"
+	[ "$(stat -c %s "$tmp/cut-$mode.ost")" = $cut ] || { echo "FAIL $b, $mode: the preload did not cut the file"; fail=1; }
+done
+rc=$(cat "$tmp/cut-batch.rc")
+errors=$(sed -n 's/.* \([0-9]*\) read errors.*/\1/p' "$tmp/cut-batch.err")
+if [ "$rc" != 2 ] || [ "${errors:-0}" -eq 0 ]; then
+	echo "FAIL $b: exit $rc with ${errors:-no} read errors (expected 2, some):"; tail -3 "$tmp/cut-batch.err" | sed 's/^/    /'
+	fail=1
+elif same cut-pread cut-batch; then
+	echo "ok   $b: exit 2, $errors read errors, the same snapshot read in batches and one read at a time"
+else
+	fail=1
+fi
+if [ $fail = 0 ] && [ "$uring" != yes ]; then
+	echo "io_uring is not available on this machine ($uring): only the pread path was tested: skipped"
+	exit 77
+fi
+exit $fail
