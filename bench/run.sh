@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 command -v bc >/dev/null || { echo "bench: the bc command is needed (apt-get install bc)"; exit 1; }
 if [ "${SMALL:-0}" = 1 ]; then
-	export ITEMS_EWS=10000 ITEMS_GRAPH=10000 SPLIT_ITEMS=20000 N=10 BATCH_ITEMS=2000 BENCH_ITEMS=10000 BENCH_LARGE_ITEMS=100000 DIFF_SIZES="10000 30000 100000"
+	export ITEMS_EWS=10000 ITEMS_GRAPH=10000 SPLIT_ITEMS=20000 N=10 BATCH_ITEMS=2000 BENCH_ITEMS=10000 BENCH_LARGE_ITEMS=100000 DIFF_SIZES="10000 30000 100000 100000L"
 fi
 echo "== cache reader on a generated Outlook 2013+ OST (bench/writer_ost.sh)"
 sh bench/writer_ost.sh
