@@ -76,6 +76,9 @@ void log_set_file(log_sink *s);        /* the process's log file, or NULL */
 void log_set_thread_sink(log_sink *s); /* this thread's, or NULL */
 /* pthread_create, the new thread writing to the creating thread's log file. */
 int or_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
+/* fn(a) on this thread while fn(b) runs on one of its own, both done on return; one after the
+ * other when `together` is false or no thread can be made. Returns whether they ran together. */
+bool or_run_two(void *(*fn)(void *), void *a, void *b, bool together);
 #define log_error(...) log_msg(LOG_QUIET, "error: ", __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_NORMAL, "warning: ", __VA_ARGS__)
 #define log_info(...) log_msg(LOG_NORMAL, "", __VA_ARGS__)

@@ -137,6 +137,18 @@ int or_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
 	return rc;
 }
 
+bool or_run_two(void *(*fn)(void *), void *a, void *b, bool together)
+{
+	pthread_t th;
+	bool threaded = together && or_thread_create(&th, fn, b) == 0;
+	fn(a);
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		fn(b);
+	return threaded;
+}
+
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n) {

@@ -3,7 +3,6 @@
 #include "internal.h"
 
 #include <jansson.h>
-#include <pthread.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -259,13 +258,7 @@ static void *prepare_side(void *arg)
 static int prepare_sides(diff_ctx *c, or_error *err)
 {
 	side_job jobs[2] = {{c, 0, 0, {0}}, {c, 1, 0, {0}}};
-	pthread_t th;
-	bool threaded = or_thread_create(&th, prepare_side, &jobs[1]) == 0;
-	prepare_side(&jobs[0]);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
-		prepare_side(&jobs[1]);
+	or_run_two(prepare_side, &jobs[0], &jobs[1], true);
 	for (int s = 0; s < 2; s++)
 		if (jobs[s].rc)
 			return or_fail(err, jobs[s].rc, "%s", jobs[s].err.message);

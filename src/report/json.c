@@ -519,13 +519,7 @@ static int hold_findings(report_t *rep, const build *b, size_t n_rows)
 	rep->n_ffolder = n_rows;
 	size_t half = n >= HOLD_SPLIT_MIN ? n / 2 : n;
 	hold_run runs[2] = {{rep, b, 0, half, n_rows, 0, 0}, {rep, b, half, n, n_rows, 1, 0}};
-	pthread_t th;
-	bool threaded = half < n && or_thread_create(&th, hold_range, &runs[1]) == 0;
-	hold_range(&runs[0]);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
-		hold_range(&runs[1]);
+	or_run_two(hold_range, &runs[0], &runs[1], half < n);
 	if (runs[0].rc || runs[1].rc)
 		return -1;
 	rep->n_fref = n;

@@ -38,15 +38,8 @@ static void *load_one(void *arg)
 int scan_load_pair(const char *const paths[2], snap_t *out[2], double ms[2], or_error *err)
 {
 	load_job jobs[2] = {{.path = paths[0]}, {.path = paths[1]}};
-	pthread_t th;
 	/* Standard input cannot be read by two threads; files can. */
-	bool threaded = strcmp(paths[0], "-") != 0 && strcmp(paths[1], "-") != 0 &&
-	                or_thread_create(&th, load_one, &jobs[1]) == 0;
-	load_one(&jobs[0]);
-	if (threaded)
-		pthread_join(th, NULL);
-	else
-		load_one(&jobs[1]);
+	or_run_two(load_one, &jobs[0], &jobs[1], strcmp(paths[0], "-") != 0 && strcmp(paths[1], "-") != 0);
 	for (int s = 0; s < 2; s++)
 		if (jobs[s].rc != 0) {
 			int rc = or_fail(err, jobs[s].rc, "%s", jobs[s].err.message);
