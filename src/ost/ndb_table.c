@@ -32,8 +32,9 @@
  * a line of the page brought into the cache, where a binary search read 5 of them (its misses were
  * 60% of the lookups' time; the guess took the lookups from 15% of the reader's samples to 8%,
  * docs/ARCHITECTURE.md, "The cache reader's data flow"). Keys spread any other way are found all
- * the same, by the binary search. Pages stay in memory while the file's tables have room (`mem_left`, a
- * number of pages set by ndb_open); past it they are written to an unlinked temporary file
+ * the same, by the binary search.
+ * Pages stay in memory while the file's tables have room (`mem_left`, a number of pages set by
+ * ndb_open); past it they are written to an unlinked temporary file
  * ($TMPDIR or /tmp) as they are laid out and read back, a page at a time, with pread: into a
  * buffer per thread for lookups, the cursor's own for cursors. Lookups need no lock: the pages in
  * memory do not change after ndb_table_finish. So the memory a file's tables take is bounded
@@ -556,52 +557,37 @@ static inline size_t guess(uint64_t key, uint64_t lo, uint64_t hi, size_t n)
 {
 	if (key <= lo || hi <= lo)
 		return 0;
-	size_t g = (size_t)((double)(key - lo) / (double)(hi - lo) * (double)n);
+	double f = (double)(key - lo) / (double)(hi - lo); /* past hi: n - 1 (f * n may not fit a size_t) */
+	size_t g = f < 1 ? (size_t)(f * (double)n) : n - 1;
 	return g < n ? g : n - 1;
 }
 
-/* The first page whose first key is not below `key` (n_pages: none). The guess and the page after
- * it are tried first; a binary search over what they leave, which is nothing when the keys are
- * evenly spread, gives the answer for any spread. */
-static size_t first_page_not_below(const ndb_table *t, uint64_t key)
+/* Key i of a search: the first key of page i of the table (pg NULL), or of group i of page pg. */
+static inline uint64_t slot_key(const ndb_table *t, const uint8_t *pg, size_t i)
 {
-	size_t a = 0, b = t->n_pages; /* pages before a: below key; from b: not below */
-	size_t g = guess(key, t->pkey[0], last_key(t), b);
-	if (t->pkey[g] < key) {
-		a = g + 1;
-		if (a < b && t->pkey[a] >= key)
-			b = a;
-	} else {
-		b = g;
-	}
-	while (a < b) {
-		size_t mid = a + (b - a) / 2;
-		if (t->pkey[mid] < key)
-			a = mid + 1;
-		else
-			b = mid;
-	}
-	return a;
+	return pg ? group_key(t, pg, group_off(pg, i)) : t->pkey[i];
 }
 
-/* The same among the groups of page `page` (pg, ng groups), whose keys go from the page's first
- * key to the next page's. Each group key read is a line of the page to bring into the cache: the
- * guess and the group after it are most often all that is read. */
-static size_t first_group_not_below(const ndb_table *t, size_t page, const uint8_t *pg, size_t ng, uint64_t key)
+/* The first of n slots (the table's pages, pg NULL, or the groups of page pg) whose key is not below
+ * `key` (n: none), their keys going from lo to hi. The guess and the slot after it are tried
+ * first; a binary search over what they leave, which is nothing when the keys are evenly spread,
+ * gives the answer for any spread. Each group key read is a line of the page to bring into the
+ * cache: the guess and the group after it are most often all that is read of the page's. */
+static inline __attribute__((always_inline)) size_t first_not_below(const ndb_table *t, const uint8_t *pg, size_t n,
+                                                                    uint64_t key, uint64_t lo, uint64_t hi)
 {
-	size_t a = 0, b = ng;
-	uint64_t hi = page + 1 < t->n_pages ? t->pkey[page + 1] : last_key(t);
-	size_t g = guess(key, t->pkey[page], hi, ng);
-	if (group_key(t, pg, group_off(pg, g)) < key) {
+	size_t a = 0, b = n; /* slots before a: below key; from b: not below */
+	size_t g = guess(key, lo, hi, n);
+	if (slot_key(t, pg, g) < key) {
 		a = g + 1;
-		if (a < b && group_key(t, pg, group_off(pg, a)) >= key)
+		if (a < b && slot_key(t, pg, a) >= key)
 			b = a;
 	} else {
 		b = g;
 	}
 	while (a < b) {
 		size_t mid = a + (b - a) / 2;
-		if (group_key(t, pg, group_off(pg, mid)) < key)
+		if (slot_key(t, pg, mid) < key)
 			a = mid + 1;
 		else
 			b = mid;
@@ -616,13 +602,13 @@ bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *ind
 		return false;
 	/* The page and in it the group: the last whose first key is below `key` (else the first). The
 	 * first entry with that key lies in that group, or is the first of the group after it. */
-	size_t a = first_page_not_below(t, key);
+	size_t a = first_not_below(t, NULL, t->n_pages, key, t->pkey[0], last_key(t));
 	size_t page = a ? a - 1 : 0;
 	const uint8_t *pg = lookup_page_of(t, page);
 	if (!pg)
 		return false;
 	size_t ng = page_groups(pg);
-	a = first_group_not_below(t, page, pg, ng, key);
+	a = first_not_below(t, pg, ng, key, t->pkey[page], page + 1 < t->n_pages ? t->pkey[page + 1] : last_key(t));
 	size_t gi = a ? a - 1 : 0, g = t->pgroup[page] + gi;
 	size_t i = g * NDB_GROUP, end = i + NDB_GROUP < t->n ? i + NDB_GROUP : t->n;
 	const uint8_t *p = pg + group_off(pg, gi);
