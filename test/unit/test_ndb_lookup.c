@@ -6,7 +6,8 @@
  * sorted, equal keys in the order added; offsets and ids of any size (damage) come back as added;
  * the cursors hand out the entries in order from any place. Each test runs with the pages in
  * memory, with every page in the temporary file (a bound of 0 pages), and with a bound of 2 pages
- * (the first in memory, the rest in the file). */
+ * (the first in memory, the rest in the file). Keys spread far from evenly (dense runs, gaps of
+ * every size, lone powers of 2) hold the lookups' guess in proportion to the same scan. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,68 @@ static void random_keys_with_duplicates(void **state)
 	free(tmp);
 }
 
+/* n sorted keys below 2^bits spread far from evenly, as the lookups' guess in proportion (of where
+ * a key lies between a page's first key and the next's) gets them wrong: dense runs of ids in steps
+ * of 4 at bases from 4 to 2^(bits - 2), gaps of every size between them, and the powers of 2 alone
+ * (one key a page, or a page of keys beside a lone one). */
+static void skewed_keys(uint64_t *out, size_t n, unsigned bits)
+{
+	size_t i = 0;
+	for (unsigned k = 2; k < bits && i < n; k++)
+		out[i++] = 1ull << k;
+	for (size_t run = 0; i < n; run++) {
+		uint64_t base = (1ull << (2 + run * 7 % (bits - 4))) + 4 * run;
+		for (size_t j = 0; j < 40 + run * 53 % 400 && i < n; j++)
+			out[i++] = base + 4 * j;
+	}
+	qsort(out, n, sizeof *out, cmp_u64);
+}
+
+static void skewed_keys_found_as_a_scan_finds_them(void **state)
+{
+	enum { N = 3000 };
+	uint64_t *bids = malloc(N * sizeof *bids), *tmp = malloc(N * sizeof *tmp);
+	uint32_t *nids = malloc(N * sizeof *nids);
+	assert_non_null(bids);
+	assert_non_null(tmp);
+	assert_non_null(nids);
+	skewed_keys(bids, N, 62);
+	skewed_keys(tmp, N, 32);
+	for (size_t i = 0; i < N; i++)
+		nids[i] = (uint32_t)tmp[i];
+	tables t;
+	make(&t, bids, N, nids, N, 0);
+	assert_true(t.nf.bbt.n_pages > 2);
+	assert_true(t.nf.nbt.n_pages > 2);
+	/* every key, the ids beside it (between two keys, in the gaps) and both ends */
+	for (size_t i = 0; i < N; i++) {
+		for (uint64_t d = 0; d < 8; d++) {
+			check_block(&t, bids[i] + d);
+			check_block(&t, bids[i] - d);
+		}
+		for (uint32_t d = 0; d < 3; d++) {
+			check_node(&t, nids[i] + d);
+			check_node(&t, nids[i] - d);
+		}
+	}
+	/* each page's first key and the ids just below it (the search over the pages' first keys) */
+	for (size_t p = 0; p < t.nf.bbt.n_pages; p++)
+		for (uint64_t d = 0; d < 6; d++)
+			check_block(&t, t.nf.bbt.pkey[p] - d);
+	for (size_t p = 0; p < t.nf.nbt.n_pages; p++)
+		for (uint32_t d = 0; d < 3; d++)
+			check_node(&t, (uint32_t)t.nf.nbt.pkey[p] - d);
+	check_block(&t, 0);
+	check_block(&t, UINT64_MAX);
+	check_node(&t, 0);
+	check_node(&t, UINT32_MAX);
+	check_cursors(&t);
+	drop(&t);
+	free(bids);
+	free(tmp);
+	free(nids);
+}
+
 static void runs_of_one_id_across_groups(void **state)
 {
 	/* 200 entries in runs of equal ids of every length from 1 to 45, so that runs start before,
@@ -333,6 +396,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		EACH(random_keys_with_duplicates),
 		EACH(runs_of_one_id_across_groups),
+		EACH(skewed_keys_found_as_a_scan_finds_them),
 		EACH(an_id_listed_twice_finds_the_first),
 		EACH(out_of_order_is_sorted_keeping_equal_keys_in_order),
 		EACH(empty_tables_find_nothing),
