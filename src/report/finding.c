@@ -194,6 +194,12 @@ void report_finding_objects(const diff_result *r, const diff_finding *f, report_
 				o->ident = &fo->ident;
 		}
 	}
+	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
+		o->second = true;
+		o->second_id = f->item[f->side] >= 0
+		                   ? snap_citem_id(r->cmp[f->side], &r->cmp[f->side]->items[f->second], o->id_text[2])
+		                   : r->snap[f->side]->folders[f->second].id;
+	}
 }
 
 const char *report_newer_name(const diff_result *r, int newer)
@@ -244,13 +250,8 @@ int report_finding_write(const report_ctx *b, const diff_finding *f, report_writ
 	const snap_compared *item_ci = o.item_ci;
 	pair(b, w, "paths", "path", v_str(js(o.path[0])), v_str(js(o.path[1])));
 	pair(b, w, "ids", "id", v_str(js(o.id[0])), v_str(js(o.id[1])));
-	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
-		const snap_t *sn = r->snap[f->side];
-		char text[SNAP_ID_TEXT];
-		const char *id2 = f->item[f->side] >= 0 ? snap_citem_id(r->cmp[f->side], &r->cmp[f->side]->items[f->second], text)
-		                                        : sn->folders[f->second].id;
-		key_str(w, "second_id", js(id2));
-	}
+	if (o.second)
+		key_str(w, "second_id", js(o.second_id));
 	if (ident && ident->has_key)
 		key_str(w, "key", hex_text(ident->key, SNAP_KEY_LEN, hex));
 	if (ident && ident->has_gc)

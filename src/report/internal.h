@@ -112,15 +112,17 @@ typedef struct {
 	bool direct;           /* findings written by report_finding_write (see there) */
 } report_ctx;
 
-/* What a finding is about, as its "paths", "ids", "key" and item fields show it: each side's folder
- * path and id (NULL when none), the identity shown (NULL when none) and the item (the last side's
+/* What a finding is about, as its "paths", "ids", "second_id", "key" and item fields show it: each
+ * side's folder path and id (NULL when none), the identity shown (NULL when none) and the item (the last side's
  * that has one, NULL when none) with its side's compared items. */
 typedef struct {
 	const char *path[2], *id[2];
 	const snap_ident *ident;
 	const snap_citem *item;
 	const snap_compared *item_ci;
-	char id_text[2][SNAP_ID_TEXT]; /* where an item's id is put together (snap_citem_id) */
+	bool second;           /* a duplicate_key finding's second holder: its id in second_id */
+	const char *second_id;
+	char id_text[3][SNAP_ID_TEXT]; /* where an item's id is put together (snap_citem_id) */
 } report_objects;
 void report_finding_objects(const diff_result *r, const diff_finding *f, report_objects *o);
 

@@ -236,13 +236,8 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 	}
 	set_pair(b, j, "paths", "path", path[0], path[1]);
 	set_pair(b, j, "ids", "id", id[0], id[1]);
-	if (f->kind == FIND_DUPLICATE_KEY && f->second >= 0 && f->side >= 0) {
-		const snap_t *sn = r->snap[f->side];
-		char text[SNAP_ID_TEXT];
-		const char *id2 = f->item[f->side] >= 0 ? snap_citem_id(r->cmp[f->side], &r->cmp[f->side]->items[f->second], text)
-		                                        : sn->folders[f->second].id;
-		set(j, "second_id", red_string(&b->rd, id2));
-	}
+	if (o.second)
+		set(j, "second_id", red_string(&b->rd, o.second_id));
 	if (ident && ident->has_key)
 		set(j, "key", hex_json(ident->key, SNAP_KEY_LEN));
 	if (ident && ident->has_gc)
