@@ -10,6 +10,11 @@
 # (target: within 4x) and its CPU against the floor's. Then, for the memory (which must not grow
 # with the file), writes a second file of BENCH_LARGE_ITEMS messages (default 1,000,000, about
 # 1.5 GB; 0 leaves it out) and records ostrecon ost's peak RSS there beside the first one's.
+# Then the same with the file out of the system's page cache, as a cache of many GB or one just
+# copied in is (dd iflag=nocache: that file only; no root needed): cat, ostrecon ost (which reads
+# such a file in order on a thread while it lists, src/ost/ndb_prefetch.c) and ostrecon ost with
+# that turned off; the ratio of ostrecon ost to cat there (target: within 4x). The same at the
+# second file's size.
 # BENCH_ITEMS=N changes the message count; BENCH_FORMAT=ost|pst|ost4k the format;
 # BENCH_SKIP_PYPFF=1 leaves out the pypff run (which takes about an hour at 200,000 messages:
 # libpff's open grows with the square of the messages); BENCH_LIBPFF=1 adds
@@ -50,6 +55,31 @@ measure() {
 	last_secs=$secs last_cpu=$cpu last_rss=$rss
 }
 ours_secs="" ours_cpu="" ours_rss="" pypff_secs="" pypff_cpu=""
+# evict FILE: takes FILE out of the page cache; false (and says so) when it stays there
+evict() {
+	sync "$1" 2>/dev/null
+	dd if="$1" iflag=nocache count=0 status=none 2>/dev/null || { echo "cannot take $1 out of the page cache"; return 1; }
+	if command -v fincore > /dev/null && [ "$(fincore -n -b -o RES "$1" 2>/dev/null | tr -d ' ')" != 0 ]; then
+		echo "cannot take $1 out of the page cache: $(fincore -n -b -o RES "$1") bytes stay"; return 1
+	fi
+}
+# cold FILE ITEMS: cat and ostrecon ost (with the prefetch, then without) on FILE out of the page
+# cache; sets cold_ratio
+cold() {
+	cold_ratio=""
+	evict "$1" || return 0
+	measure "cat, out of memory" sh -c "cat '$1' > /dev/null" || return 0
+	ccat=$last_secs
+	evict "$1" || return 0
+	ITEMS=$2 measure "ostrecon ost, out of memory" "$OSTRECON" ost -v "$1" -o "$tmp/cold.jsonl" || return 0
+	ccold=$last_secs
+	sed -n 's/.*\(cache file prefetch: .*\)$/                       \1/p' "$tmp/err"
+	evict "$1" || return 0
+	OSTRECON_TEST_NO_PREFETCH=1 ITEMS=$2 measure "  without the prefetch" "$OSTRECON" ost -q "$1" -o "$tmp/cold.jsonl" || return 0
+	cold_ratio=$(awk "BEGIN { printf \"%.1f\", $ccold / ($ccat > 0 ? $ccat : 0.01) }")
+	awk "BEGIN { printf \"out of memory: ostrecon ost %.1fx the wall time of cat (target within 4x): %s; without the prefetch %.1fx\\n\", \
+		$cold_ratio, $cold_ratio <= 4 ? \"met\" : \"NOT met\", $last_secs / ($ccat > 0 ? $ccat : 0.01) }"
+}
 # spill_line: the B-tree tables' temporary file, from the last run's -v lines, if they used one
 spill_line() {
 	sed -n 's/.*B-tree tables: \(.*\)$/  B-tree tables:        \1/p' "$tmp/err"
@@ -106,7 +136,7 @@ if [ -n "$ours_secs" ]; then
 	target=$((64 * 1024 + 300 * N / 1024))
 	printf 'peak RSS of ostrecon ost: %d KiB, target %d KiB (64 MiB + 300 bytes x %d): %s\n' "$ours_rss" \
 		"$target" "$N" "$([ "$ours_rss" -lt "$target" ] && echo met || echo NOT met)"
-	awk "BEGIN { printf \"ostrecon ost vs cat: %.1fx the wall time of cat (target within 4x)\\n\", \
+	awk "BEGIN { printf \"ostrecon ost vs cat, the file in memory: %.1fx the wall time of cat (out of memory below)\\n\", \
 		$ours_secs / ($cat_secs > 0 ? $cat_secs : 0.01) }"
 	if [ -n "$floor_cpu" ]; then
 		awk "BEGIN { printf \"ostrecon ost vs the decompression floor: %.1fx its CPU time, %.1fx in wall time\\n\", \
@@ -118,6 +148,7 @@ if [ -n "$ours_secs" ]; then
 		awk "BEGIN { printf \"the floor on 2 threads vs cat: %.1fx the wall time of cat; ostrecon ost: %.1fx the 2-thread floor in wall time\\n\", \
 			$floor2_secs / ($cat_secs > 0 ? $cat_secs : 0.01), $ours_secs / ($floor2_secs > 0 ? $floor2_secs : 0.01) }"
 	fi
+	cold "$tmp/bench.$FMT" "$N"
 	if [ -n "$pypff_secs" ]; then
 		awk "BEGIN { printf \"ostrecon ost vs pypff: %.1fx faster in wall time, %.1fx in CPU time (target 5x)\\n\", \
 			$pypff_secs / ($ours_secs > 0 ? $ours_secs : 0.01), $pypff_cpu / ($ours_cpu > 0 ? $ours_cpu : 0.01) }"
@@ -141,8 +172,10 @@ if [ "$LARGE" -gt 0 ] && [ -n "$ours_secs" ]; then
 			printf 'peak RSS of ostrecon ost: %d KiB at %d messages, %d KiB at %d (%.2fx for %.1fx the file); %.1fx the wall time of cat\n' \
 				"$ours_rss" "$N" "$last_rss" "$LARGE" "$(awk "BEGIN { print $last_rss / $ours_rss }")" \
 				"$(awk "BEGIN { print $lsize / $size }")" "$(awk "BEGIN { print $last_secs / ($lcat > 0 ? $lcat : 0.01) }")"
-			awk "BEGIN { d = $last_rss - $ours_rss; printf \"peak RSS growth: %.1f MiB for %d more messages (%.0f bytes each; target: within a few MiB): %s\\n\", \
+			lrss=$last_rss
+			awk "BEGIN { d = $lrss - $ours_rss; printf \"peak RSS growth: %.1f MiB for %d more messages (%.0f bytes each; target: within a few MiB): %s\\n\", \
 				d / 1024, $LARGE - $N, d * 1024 / ($LARGE - $N > 0 ? $LARGE - $N : 1), d < 4096 ? \"met\" : \"NOT met\" }"
+			cold "$tmp/large.$FMT" "$LARGE"
 		fi
 	fi
 fi

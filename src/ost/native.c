@@ -183,6 +183,7 @@ static void n_close(st_file *sf)
 	nat_file *f = (nat_file *)sf;
 	ahead_stop(f);
 	pre_drop(f);
+	ndb_prefetch_stop(&f->nf);
 	if (f->nf.size)
 		log_verbose("cache file read: %llu bytes of %llu (%.2fx the file) in %llu reads, %llu system calls",
 		            (unsigned long long)f->nf.bytes_read, (unsigned long long)f->nf.size,
@@ -210,7 +211,7 @@ int native_open(st_file **out, const char *path, or_error *err)
 		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	}
 	f->base.ops = &native_ops;
-	int rc = ndb_open(&f->nf, path, &f->rep, err);
+	int rc = ndb_open_prefetched(&f->nf, path, &f->rep, err);
 	if (rc > 0) {
 		rc = or_fail(err, OR_ERR_FORMAT, "%s", f->rep.skipped ? f->rep.skipped : "not a PST/OST file");
 	} else if (rc == 0 && (f->nf.nbt.n == 0 || f->nf.bbt.n == 0)) {

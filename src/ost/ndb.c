@@ -371,12 +371,14 @@ static size_t table_memory(void)
 	return NDB_TABLE_MEMORY;
 }
 
-int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+static int open_walk(ndb_file *nf, const char *path, ndb_report *rep, bool prefetch, or_error *err)
 {
 	uint64_t roots[4];
 	int rc = open_header(nf, path, rep, err, roots);
 	if (rc)
 		return rc;
+	if (prefetch)
+		ndb_prefetch_start(nf);
 	uint64_t nbt_bid = roots[0], nbt_ib = roots[1], bbt_bid = roots[2], bbt_ib = roots[3];
 	nf->budget = nf->size / 64 > 4096 ? nf->size / 64 : 4096;
 	nf->page = malloc((size_t)MAX_BT_DEPTH * nf->f->page);
@@ -402,6 +404,16 @@ int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
 	          "bytes and %zu pages", nf->nbt.n, ndb_table_bytes(&nf->nbt), ndb_table_spilled(&nf->nbt), nf->bbt.n,
 	          ndb_table_bytes(&nf->bbt), ndb_table_spilled(&nf->bbt));
 	return 0;
+}
+
+int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+{
+	return open_walk(nf, path, rep, false, err);
+}
+
+int ndb_open_prefetched(ndb_file *nf, const char *path, ndb_report *rep, or_error *err)
+{
+	return open_walk(nf, path, rep, true, err);
 }
 
 /* ---------------------------------------------------------------- B-trees searched on disk
@@ -521,6 +533,7 @@ int ndb_open_lazy(ndb_file *nf, const char *path, ndb_report *rep, or_error *err
 
 void ndb_close(ndb_file *nf)
 {
+	ndb_prefetch_stop(nf);
 	if (nf->fd >= 0)
 		close(nf->fd);
 	free(nf->page);

@@ -140,6 +140,7 @@ struct ndb_file {
 	uint64_t n_reads;
 	uint64_t n_calls;     /* the system calls that made them: a pread each, or a batch (ndb_batch.c) */
 	struct ndb_batch *batch; /* blocks read ahead through io_uring (ndb_batch_read), or NULL */
+	struct ndb_prefetch *prefetch; /* the file read in order on a thread (ndb_prefetch_start), or NULL */
 	or_error *err;
 	bool check_crc;       /* data blocks read are held against their CRC (message.c) */
 	int scan_threads;     /* threads the checksum scan may use (ndb_check.c; 0 or 1: one) */
@@ -174,6 +175,9 @@ static inline uint64_t ndb_le64(const uint8_t *p) { return ndb_le32(p) | (uint64
  * go to `rep`, which must be zeroed by the caller). Returns 0; 1 when the file is not one this
  * layer reads (rep->skipped says why); a negative or_code on I/O error or out of memory. */
 int ndb_open(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
+/* ndb_open for a listing: once the header is read, the file is read in order on a thread while the
+ * walk and the listing go on (ndb_prefetch_start). */
+int ndb_open_prefetched(ndb_file *nf, const char *path, ndb_report *rep, or_error *err);
 void ndb_close(ndb_file *nf);
 /* Opens `path` read-only and reads the header only: the B-trees are searched on disk at each
  * lookup (pages checked as they are read, a few kept), so memory does not grow with the file.
@@ -238,6 +242,14 @@ size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n);
  * table; NULL when the batch does not hold it whole. */
 const uint8_t *ndb_batch_take(ndb_file *nf, uint64_t bid, ndb_bbt_ent *e, size_t *at);
 void ndb_batch_free(ndb_file *nf);
+
+/* ndb_prefetch.c: starts a thread that reads the file front to back once, the pieces not in the
+ * system's page cache already, so that the listing's reads, which jump about the file, find their
+ * blocks in memory; nothing where the file is more than half the memory available. Says what it
+ * did under -v when stopped. ndb_prefetch_stop stops it (within one read) and waits for it;
+ * ndb_close does it too. */
+void ndb_prefetch_start(ndb_file *nf);
+void ndb_prefetch_stop(ndb_file *nf);
 
 /* Finds subnode `nid` in the subnode tree under `bid_sub`: its data and subnode block ids. */
 int ndb_find_subnode(ndb_file *nf, uint64_t bid_sub, uint32_t nid, uint64_t *bid_data, uint64_t *sub,

@@ -140,6 +140,49 @@ static void every_other_then_the_rest(void **state)
 	read_in_order(order, n);
 }
 
+/* Files listed at once in one process (a batch's jobs) share half the memory available for their
+ * prefetch (ndb_prefetch.c): with room for one file and a byte short of two, the second of two
+ * open files is not prefetched, and a third is once the first is closed; with room for both, both
+ * are. Blocks read while the prefetch runs come back whole. */
+static void prefetch_shares_half_the_memory(void **state)
+{
+	char avail[32];
+	ndb_file a, b, c;
+	ndb_report ra, rb, rc;
+	or_error err = {0};
+	memset(&ra, 0, sizeof ra);
+	memset(&rb, 0, sizeof rb);
+	memset(&rc, 0, sizeof rc);
+	snprintf(avail, sizeof avail, "%d", 2 * (2 * FILE_SIZE - 1));
+	setenv("OSTRECON_TEST_MEMAVAILABLE", avail, 1);
+	assert_int_equal(ndb_open_prefetched(&a, path, &ra, &err), 0);
+	assert_non_null(a.prefetch);
+	assert_int_equal(ndb_open_prefetched(&b, path, &rb, &err), 0);
+	assert_null(b.prefetch);
+	ndb_data d = {0};
+	assert_int_equal(ndb_read_data(&a, block_bid(N_BLOCKS - 1), &d, &err), 0);
+	assert_int_equal(d.len, BLK_CB);
+	assert_int_equal(d.buf[BLK_CB - 1], block_byte(N_BLOCKS - 1, BLK_CB - 1));
+	ndb_close(&a);
+	assert_int_equal(ndb_open_prefetched(&c, path, &rc, &err), 0);
+	assert_non_null(c.prefetch);
+	ndb_close(&b);
+	ndb_close(&c);
+	snprintf(avail, sizeof avail, "%d", 4 * FILE_SIZE);
+	setenv("OSTRECON_TEST_MEMAVAILABLE", avail, 1);
+	assert_int_equal(ndb_open_prefetched(&a, path, &ra, &err), 0);
+	assert_int_equal(ndb_open_prefetched(&b, path, &rb, &err), 0);
+	assert_non_null(a.prefetch);
+	assert_non_null(b.prefetch);
+	ndb_close(&a);
+	ndb_close(&b);
+	unsetenv("OSTRECON_TEST_MEMAVAILABLE");
+	ndb_data_free(&d);
+	ndb_report_free(&ra);
+	ndb_report_free(&rb);
+	ndb_report_free(&rc);
+}
+
 int main(void)
 {
 	log_set_level(LOG_QUIET);
@@ -148,6 +191,7 @@ int main(void)
 		cmocka_unit_test(backwards),
 		cmocka_unit_test(shuffled_and_repeated),
 		cmocka_unit_test(every_other_then_the_rest),
+		cmocka_unit_test(prefetch_shares_half_the_memory),
 	};
 	return cmocka_run_group_tests(tests, build, cleanup);
 }
