@@ -190,10 +190,13 @@ static void n_close(st_file *sf)
 		            (double)f->nf.bytes_read / (double)f->nf.size, (unsigned long long)f->nf.n_reads,
 		            (unsigned long long)f->nf.n_calls);
 	if (ndb_table_spilled(&f->nf.nbt) || ndb_table_spilled(&f->nf.bbt))
-		log_verbose("B-tree tables: %zu KiB in memory, %zu KiB in a temporary file, %llu pages read back from it",
+		log_verbose("B-tree tables: %zu KiB in memory, %zu KiB in a temporary file, %llu pages read back from it "
+		            "in %llu system calls (%llu pages in batches)",
 		            (ndb_table_bytes(&f->nf.nbt) + ndb_table_bytes(&f->nf.bbt)) >> 10,
 		            (ndb_table_spilled(&f->nf.nbt) + ndb_table_spilled(&f->nf.bbt)) * NDB_TPAGE >> 10,
-		            (unsigned long long)(ndb_table_spill_reads(&f->nf.nbt) + ndb_table_spill_reads(&f->nf.bbt)));
+		            (unsigned long long)(ndb_table_spill_reads(&f->nf.nbt) + ndb_table_spill_reads(&f->nf.bbt)),
+		            (unsigned long long)(ndb_table_spill_calls(&f->nf.nbt) + ndb_table_spill_calls(&f->nf.bbt)),
+		            (unsigned long long)(ndb_table_spill_batched(&f->nf.nbt) + ndb_table_spill_batched(&f->nf.bbt)));
 	ndb_close(&f->nf);
 	ndb_report_free(&f->rep);
 	ltp_free(&f->heap);
@@ -436,6 +439,9 @@ static void read_run(ahead *a, ndb_file *nf, ltp_heap *heap, size_t j, size_t m,
 	size_t at[NDB_BATCH];
 	bool found[NDB_BATCH];
 	uint64_t bids[NDB_BATCH];
+	for (size_t k = 0; k < m; k++)
+		bids[k] = nids[k];
+	ndb_batch_pages(nf, &nf->nbt, bids, m); /* the node table's pages the lookups below need */
 	for (size_t k = 0; k < m; k++) {
 		at[k] = 0;
 		found[k] = ndb_find_node(nf, nids[k], &e[k], &at[k]);

@@ -48,6 +48,7 @@ typedef struct { uint32_t nid, parent; uint64_t data, sub; } ndb_nbt_ent;
 #define NDB_GROUP 32
 #endif
 #define NDB_TPAGE 4096
+#define NDB_BATCH 32 /* blocks, or a table's pages, read at once (ndb_batch.c) */
 typedef enum { NDB_TABLE_BLOCKS, NDB_TABLE_NODES } ndb_table_kind;
 struct ndb_build;
 struct ndb_spill;
@@ -86,6 +87,10 @@ bool ndb_table_at(const ndb_table *t, size_t i, uint64_t v[4]);
 size_t ndb_table_bytes(const ndb_table *t);
 size_t ndb_table_spilled(const ndb_table *t);
 uint64_t ndb_table_spill_reads(const ndb_table *t);
+/* The system calls that read them: one a page, or one a batch of pages (ndb_batch_pages); and the
+ * pages read in such batches. */
+uint64_t ndb_table_spill_calls(const ndb_table *t);
+uint64_t ndb_table_spill_batched(const ndb_table *t);
 /* Reads back from the spill file that failed so far: each made a lookup answer "not found", so a
  * listing that saw any is incomplete and must say so (reader.c fails it). */
 uint64_t ndb_table_spill_lost(const ndb_table *t);
@@ -236,12 +241,31 @@ int ndb_read_data_each(ndb_file *nf, uint64_t bid, ndb_data *scratch,
  * up to NDB_BATCH of them (more are left to read_block); read_block takes a block from the last
  * batch rather than read it. Returns how many were read; 0 where io_uring is missing or refused
  * (then every block is read by pread, with the same result). Not on an ndb_open_lazy file. */
-#define NDB_BATCH 32
 size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n);
 /* The bytes of block `bid` (bit 0 ignored) from the last batch, its entry and place in the block
  * table; NULL when the batch does not hold it whole. */
 const uint8_t *ndb_batch_take(ndb_file *nf, uint64_t bid, ndb_bbt_ent *e, size_t *at);
 void ndb_batch_free(ndb_file *nf);
+/* Reads at once, through io_uring, the pages of table t's temporary file that the lookups of
+ * `keys` (0: none) will need, into this thread's lookup pages (ndb_table_pages_wanted); the
+ * lookups then read no page of their own. Nothing where the table is all in memory, or where
+ * io_uring is missing or refused (the lookups read their pages by pread, with the same result). */
+void ndb_batch_pages(ndb_file *nf, const ndb_table *t, const uint64_t *keys, size_t n);
+
+/* ndb_table.c, for ndb_batch_pages: the pages of t's temporary file that lookups of `keys` will
+ * need, not in memory nor among this thread's lookup pages, up to max (and half of those pages):
+ * each with this thread's page to read it into, taken for it. ndb_table_pages_read then keeps
+ * those whose `res` (set by the caller: the read's result) is a whole page; the others are left for
+ * the lookups to read. */
+typedef struct {
+	int fd;          /* the temporary file */
+	size_t page;     /* at page * NDB_TPAGE in it */
+	uint8_t *buf;    /* NDB_TPAGE bytes */
+	size_t slot;
+	int res;
+} ndb_tpage;
+size_t ndb_table_pages_wanted(const ndb_table *t, const uint64_t *keys, size_t n, ndb_tpage *out, size_t max);
+void ndb_table_pages_read(const ndb_table *t, const ndb_tpage *w, size_t m);
 
 /* ndb_prefetch.c: starts a thread that reads the file front to back once, the pieces not in the
  * system's page cache already, so that the listing's reads, which jump about the file, find their

@@ -40,6 +40,7 @@ struct ndb_batch {
 	batch_ent ent[NDB_BATCH];
 	uint8_t *buf;
 	size_t cap;
+	uint8_t *pages; /* NDB_BATCH pages of a table's temporary file (ndb_batch_pages) */
 };
 
 /* The ring, set up on the first batch; false (and pread from then on) when it cannot be. */
@@ -66,11 +67,11 @@ static bool batch_ring(ndb_file *nf)
 	return true;
 }
 
-/* Waits for the `pending` reads submitted; false when the ring failed (then it is given up, and
- * the buffer kept until ndb_batch_free: a read still in flight may write to it). */
-static bool batch_wait(ndb_file *nf, unsigned pending)
+/* Waits for the `pending` reads submitted, each read's result into res[its number] (numbers past n
+ * ignored); false when the ring failed (then it is given up, and the buffers kept until
+ * ndb_batch_free: a read still in flight may write to them). */
+static bool batch_wait(struct ndb_batch *b, unsigned pending, int *res, size_t n, size_t stride)
 {
-	struct ndb_batch *b = nf->batch;
 	while (pending > 0) {
 		struct io_uring_cqe *cqe;
 		int rc = io_uring_wait_cqe(&b->ring, &cqe);
@@ -79,15 +80,29 @@ static bool batch_wait(ndb_file *nf, unsigned pending)
 		if (rc < 0)
 			return false;
 		size_t k = (size_t)io_uring_cqe_get_data64(cqe);
-		if (k < b->n) {
-			b->ent[k].res = cqe->res;
-			if (cqe->res > 0)
-				nf->bytes_read += (uint64_t)cqe->res;
-		}
+		if (k < n)
+			*(int *)(void *)((char *)res + k * stride) = cqe->res;
 		io_uring_cqe_seen(&b->ring, cqe);
 		pending--;
 	}
 	return true;
+}
+
+/* Submits the reads prepared in the ring and waits for them (batch_wait); false when not all went
+ * or the ring failed: then it is given up (b->off) once what was submitted is done. */
+static bool batch_run(struct ndb_batch *b, unsigned pending, int *res, size_t n, size_t stride)
+{
+	int rc;
+	do
+		rc = io_uring_submit_and_wait(&b->ring, pending);
+	while (rc == -EINTR);
+	if (rc >= 0 && (unsigned)rc == pending && batch_wait(b, pending, res, n, stride))
+		return true;
+	/* not all submitted (the rest stay queued), or the ring failed */
+	if (rc > 0 && (unsigned)rc < pending)
+		batch_wait(b, (unsigned)rc, res, n, stride);
+	b->off = true;
+	return false;
 }
 
 size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n)
@@ -98,6 +113,7 @@ size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n)
 	const ndb_format *f = nf->f;
 	b->n = b->next = 0;
 	size_t bytes = 0;
+	ndb_batch_pages(nf, &nf->bbt, bids, n); /* the block table's pages the lookups below need */
 	for (size_t i = 0; i < n && b->n < NDB_BATCH; i++) {
 		batch_ent *x = &b->ent[b->n];
 		if (!bids[i] || !ndb_find_block(nf, bids[i], &x->e, &x->at))
@@ -138,23 +154,45 @@ size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n)
 		io_uring_prep_read(sqe, nf->fd, b->buf + b->ent[k].pos, (unsigned)b->ent[k].total, b->ent[k].e.ib);
 		io_uring_sqe_set_data64(sqe, k);
 	}
-	unsigned pending = (unsigned)b->n;
-	int rc;
-	do
-		rc = io_uring_submit_and_wait(&b->ring, pending);
-	while (rc == -EINTR);
 	nf->n_reads += b->n;
 	nf->n_calls++;
-	if (rc < 0 || (unsigned)rc < pending || !batch_wait(nf, pending)) {
-		/* not all submitted (the rest stay queued), or the ring failed: waits for what was submitted
-		 * and gives the ring up; read_block reads this batch's blocks by pread */
-		if (rc > 0 && (unsigned)rc < pending)
-			batch_wait(nf, (unsigned)rc);
-		b->off = true;
-		b->n = 0;
+	bool ok = batch_run(b, (unsigned)b->n, &b->ent[0].res, b->n, sizeof b->ent[0]);
+	for (size_t k = 0; k < b->n; k++)
+		if (b->ent[k].res > 0)
+			nf->bytes_read += (uint64_t)b->ent[k].res;
+	if (!ok) {
+		b->n = 0; /* read_block reads this batch's blocks by pread */
 		return 0;
 	}
 	return b->n;
+}
+
+void ndb_batch_pages(ndb_file *nf, const ndb_table *t, const uint64_t *keys, size_t n)
+{
+	ndb_tpage w[NDB_BATCH];
+	if (nf->lazy || !batch_ring(nf))
+		return;
+	struct ndb_batch *b = nf->batch;
+	/* zeroed once, for valgrind as buf is; read into here, then copied to the lookup pages, so that
+	 * a ring that fails with reads in flight leaves them to write into memory kept until the end */
+	if (!b->pages && !(b->pages = calloc(NDB_BATCH, NDB_TPAGE)))
+		return;
+	size_t m = ndb_table_pages_wanted(t, keys, n, w, NDB_BATCH);
+	for (size_t k = 0; k < m; k++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&b->ring);
+		io_uring_prep_read(sqe, w[k].fd, b->pages + k * NDB_TPAGE, NDB_TPAGE, (uint64_t)w[k].page * NDB_TPAGE);
+		io_uring_sqe_set_data64(sqe, k);
+		w[k].res = -EINPROGRESS;
+	}
+	if (m && batch_run(b, (unsigned)m, &w[0].res, m, sizeof w[0])) {
+		for (size_t k = 0; k < m; k++)
+			if (w[k].res == NDB_TPAGE)
+				memcpy(w[k].buf, b->pages + k * NDB_TPAGE, NDB_TPAGE);
+	} else {
+		for (size_t k = 0; k < m; k++)
+			w[k].res = -EIO; /* the lookups read them */
+	}
+	ndb_table_pages_read(t, w, m);
 }
 
 const uint8_t *ndb_batch_take(ndb_file *nf, uint64_t bid, ndb_bbt_ent *e, size_t *at)
@@ -183,6 +221,7 @@ void ndb_batch_free(ndb_file *nf)
 	if (b->ready)
 		io_uring_queue_exit(&b->ring);
 	free(b->buf);
+	free(b->pages);
 	free(b);
 	nf->batch = NULL;
 }

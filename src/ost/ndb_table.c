@@ -36,7 +36,8 @@
  * Pages stay in memory while the file's tables have room (`mem_left`, a number of pages set by
  * ndb_open); past it they are written to an unlinked temporary file
  * ($TMPDIR or /tmp) as they are laid out and read back, a page at a time, with pread: into a
- * buffer per thread for lookups, the cursor's own for cursors. Lookups need no lock: the pages in
+ * thread's lookup pages for lookups (or a batch's pages at once, ndb_table_pages_wanted and
+ * ndb_batch_pages), the cursor's own for cursors. Lookups need no lock: the pages in
  * memory do not change after ndb_table_finish. So the memory a file's tables take is bounded
  * whatever the file's size; what is past the bound costs a read of the temporary file (held by the
  * system's page cache) for a lookup that falls there. A file where the temporary file cannot be
@@ -184,6 +185,8 @@ struct ndb_spill {
 	int fd;
 	bool failed;             /* could not be made or written: pages stay in memory */
 	uint64_t reads;          /* pages read back (atomic: two threads read) */
+	uint64_t calls;          /* the system calls that read them: a pread each, or a batch's */
+	uint64_t batched;        /* pages read in batches (ndb_table_pages_read) */
 	uint64_t lost;           /* reads back that failed: lookups that answered "not found" */
 };
 
@@ -414,6 +417,7 @@ static __attribute__((noinline)) const uint8_t *read_page(const ndb_table *t, si
 		return NULL;
 	}
 	__atomic_fetch_add(&t->spill->reads, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&t->spill->calls, 1, __ATOMIC_RELAXED);
 	*buf_page = p;
 	return buf;
 }
@@ -426,10 +430,11 @@ static inline const uint8_t *page_of(const ndb_table *t, size_t p, uint8_t *buf,
 	return *buf_page == p ? buf : read_page(t, p, buf, buf_page);
 }
 
-/* A thread's pages for the lookups, read from the spill file: a few, the least recently used one
- * read over, so that the listing's node and block lookups, which go through both tables in turn and
- * often fall in the page the last one of a table read, keep one page of each. */
-#define LOOKUP_PAGES 4
+/* A thread's pages for the lookups, read from the spill file, the least recently used one read
+ * over: the listing's node and block lookups go through both tables in turn and often fall in the
+ * page the last one of a table read, and a batch of them has its pages read at once beforehand
+ * (ndb_table_pages_wanted): room for a batch's pages of each table, and a few more. */
+#define LOOKUP_PAGES (4 + 2 * NDB_BATCH)
 static _Thread_local struct {
 	uint64_t id[LOOKUP_PAGES];   /* the table (0: none) */
 	size_t page[LOOKUP_PAGES];
@@ -437,21 +442,48 @@ static _Thread_local struct {
 	uint8_t buf[LOOKUP_PAGES][NDB_TPAGE];
 } lookup_pages;
 
-static __attribute__((noinline)) const uint8_t *lookup_spilled(const ndb_table *t, size_t p)
+/* How many of them are used: LOOKUP_PAGES, or fewer (2 at least) with OSTRECON_TEST_LOOKUP_PAGES
+ * in the environment (tests: the batches' pages read over before their lookups on a small file). */
+static size_t lookup_pages_n(void)
 {
-	size_t k = 0;
-	for (size_t j = 0; j < LOOKUP_PAGES; j++) {
+	static size_t n;
+	size_t v = __atomic_load_n(&n, __ATOMIC_RELAXED);
+	if (!v) {
+		const char *knob = getenv("OSTRECON_TEST_LOOKUP_PAGES");
+		v = knob && *knob ? strtoul(knob, NULL, 10) : LOOKUP_PAGES;
+		v = v < 2 ? 2 : v > LOOKUP_PAGES ? LOOKUP_PAGES : v;
+		__atomic_store_n(&n, v, __ATOMIC_RELAXED);
+	}
+	return v;
+}
+
+/* The slot of this thread's lookup pages that holds page p of t, or the one to read it into (the
+ * least recently used); *held: whether it holds it. Marked used either way. */
+static size_t lookup_slot(const ndb_table *t, size_t p, bool *held)
+{
+	size_t k = 0, n = lookup_pages_n();
+	*held = false;
+	for (size_t j = 0; j < n; j++) {
 		if (lookup_pages.id[j] == t->id && lookup_pages.page[j] == p) {
 			k = j;
-			goto found;
+			*held = true;
+			break;
 		}
 		if (lookup_pages.used[j] < lookup_pages.used[k])
 			k = j;
 	}
-	lookup_pages.id[k] = t->id;
-	lookup_pages.page[k] = SIZE_MAX;
-found:
 	lookup_pages.used[k] = ++lookup_pages.clock;
+	return k;
+}
+
+static __attribute__((noinline)) const uint8_t *lookup_spilled(const ndb_table *t, size_t p)
+{
+	bool held;
+	size_t k = lookup_slot(t, p, &held);
+	if (!held) {
+		lookup_pages.id[k] = t->id;
+		lookup_pages.page[k] = SIZE_MAX;
+	}
 	const uint8_t *pg = page_of(t, p, lookup_pages.buf[k], &lookup_pages.page[k]);
 	if (!pg)
 		lookup_pages.id[k] = 0;
@@ -648,6 +680,54 @@ bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *ind
 	return true;
 }
 
+/* ---------------------------------------------------------------- a batch's pages read at once (ndb_batch_pages) */
+
+size_t ndb_table_pages_wanted(const ndb_table *t, const uint64_t *keys, size_t n, ndb_tpage *out, size_t max)
+{
+	size_t m = 0;
+	if (!t->spill || t->spill->fd < 0 || t->mem_pages == t->n_pages)
+		return 0;
+	if (max > lookup_pages_n() / 2)
+		max = lookup_pages_n() / 2;
+	for (size_t i = 0; i < n && m < max; i++) {
+		if (!keys[i])
+			continue;
+		uint64_t key = sort_key(t, keys[i]);
+		size_t a = first_not_below(t, NULL, t->n_pages, key, t->pkey[0], last_key(t));
+		size_t p = a ? a - 1 : 0;
+		bool held = t->pmem[p] != NULL;
+		for (size_t k = 0; k < m && !held; k++)
+			held = out[k].page == p;
+		if (held)
+			continue;
+		size_t k = lookup_slot(t, p, &held);
+		if (held)
+			continue;
+		lookup_pages.id[k] = t->id;
+		lookup_pages.page[k] = SIZE_MAX; /* not yet: ndb_table_pages_read */
+		out[m++] = (ndb_tpage){t->spill->fd, p, lookup_pages.buf[k], k, 0};
+	}
+	return m;
+}
+
+void ndb_table_pages_read(const ndb_table *t, const ndb_tpage *w, size_t m)
+{
+	uint64_t read = 0;
+	for (size_t i = 0; i < m; i++) {
+		if (w[i].res == NDB_TPAGE) {
+			lookup_pages.page[w[i].slot] = w[i].page;
+			read++;
+		} else {
+			lookup_pages.id[w[i].slot] = 0; /* read by the lookup itself, which says what fails */
+		}
+	}
+	if (m) {
+		__atomic_fetch_add(&t->spill->reads, read, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&t->spill->batched, read, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&t->spill->calls, 1, __ATOMIC_RELAXED);
+	}
+}
+
 size_t ndb_table_spilled(const ndb_table *t)
 {
 	return t->n_pages - t->mem_pages;
@@ -656,6 +736,16 @@ size_t ndb_table_spilled(const ndb_table *t)
 uint64_t ndb_table_spill_reads(const ndb_table *t)
 {
 	return t->spill ? __atomic_load_n(&t->spill->reads, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t ndb_table_spill_calls(const ndb_table *t)
+{
+	return t->spill ? __atomic_load_n(&t->spill->calls, __ATOMIC_RELAXED) : 0;
+}
+
+uint64_t ndb_table_spill_batched(const ndb_table *t)
+{
+	return t->spill ? __atomic_load_n(&t->spill->batched, __ATOMIC_RELAXED) : 0;
 }
 
 uint64_t ndb_table_spill_lost(const ndb_table *t)

@@ -9,10 +9,13 @@
 # walk must show pages in the temporary file, so that the bound was in force. And when the pages
 # cannot be read back (a preload fails every read of the unlinked file), the listing fails with
 # that said and leaves no snapshot, where it would otherwise report the messages it missed as damage.
+# The pages a batch of lookups needs are read at once through io_uring (ndb_batch_pages): on the
+# 3,000-message folder, far fewer system calls than pages read back; one a page, and the same
+# snapshot, with io_uring turned off.
 set -u
 W="$TOOLS_DIR/ostwrite"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-fail=0 n=0
+fail=0 n=0 batched=""
 . "$(dirname "$0")/files.sh"
 for f in $files; do
 	b=$(basename "$f")
@@ -45,10 +48,35 @@ for f in $files; do
 			echo "FAIL $b, bound $bound: the snapshot differs from the one with the tables in memory:"
 			diff "$tmp/mem.body" "$tmp/spill.body" | head -5 | sed 's/^/    /'; bad=1
 		fi
+		# the 3,000-message folder's lookups have their pages read a batch at a time through
+		# io_uring (ndb_batch_pages); none without io_uring, where each page is a pread. Each
+		# thread keeps 8 pages for its lookups here (68 hold this small file's tables whole), so
+		# that they are read back over and over, and a batch's pages are read over before their use.
+		if [ $bound = 0 ] && [ $b = f.ost4k ]; then
+			for u in "" 1; do
+				OSTRECON_TEST_NO_URING=$u OSTRECON_TEST_LOOKUP_PAGES=8 OSTRECON_TEST_BTREE_MEMORY=0 \
+					"$OSTRECON" -v ost "$f" -o "$tmp/few.jsonl" 2>"$tmp/few.err"
+				sed 1d "$tmp/few.jsonl" | cmp -s - "$tmp/mem.body" ||
+					{ echo "FAIL $b, 8 lookup pages${u:+, no io_uring}: not the same snapshot"; bad=1; }
+				set -- $(sed -n 's/.*B-tree tables: .* \([0-9]*\) pages read back from it in \([0-9]*\) system calls (\([0-9]*\) pages in batches)$/\1 \2 \3/p' "$tmp/few.err")
+				if [ -z "${3:-}" ]; then
+					echo "FAIL $b, 8 lookup pages${u:+, no io_uring}: no line of pages read back"; bad=1
+				elif [ -n "$u" ] && { [ "$3" != 0 ] || [ "$1" != "$2" ]; }; then
+					echo "FAIL $b, no io_uring: $3 pages read in batches, $1 pages in $2 system calls"; bad=1
+				elif [ -z "$u" ] && grep -q "io_uring is not available" "$tmp/few.err"; then
+					echo "io_uring is not available here: the pages' batches were not tested"
+				elif [ -z "$u" ] && [ "$3" = 0 ]; then
+					echo "FAIL $b: no page read back in a batch ($1 pages in $2 system calls)"; bad=1
+				elif [ -z "$u" ]; then
+					batched="$3 of $1 pages in batches"
+				fi
+			done
+		fi
 	done
 	[ $bad = 0 ] || { fail=1; continue; }
 	n=$((n + 1))
-	echo "ok   $b: the same $([ $want = 3 ] && echo error || echo snapshot) (exit $want) with the tables in memory, in the temporary file, and 2 pages kept"
+	echo "ok   $b: the same $([ $want = 3 ] && echo error || echo snapshot) (exit $want) with the tables in memory, in the temporary file, and 2 pages kept${batched:+ (read back: $batched)}"
+	batched=""
 done
 [ $n -ge 8 ] || { echo "FAIL only $n files compared"; fail=1; }
 
