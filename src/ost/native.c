@@ -35,11 +35,13 @@
  * at a time (claim_run) and reads their first blocks in one batch (read_run, ndb_batch_read: one
  * system call for the run). Both read with the same code and the same data, each with its own
  * buffers, heap and batch (ndb_reader_init): the results, errors included, are what one thread
- * gets. On one core the ring is kept without the thread, for the listing's runs. The thread ends
+ * gets. On one core the ring is kept without the thread, for the listing's runs; so it is for a
+ * folder of fewer than AHEAD_MIN messages (`solo`: the thread leaves it to the listing), whose
+ * messages the listing reads in runs all the same, a batch of first blocks each. The thread ends
  * before the checksum scan is handed the file (n_ndb).
  */
 #define AHEAD_SLOTS 64
-#define AHEAD_MIN 128 /* folders with fewer messages are read on one thread */
+#define AHEAD_MIN (NDB_BATCH + 1) /* folders of one run or fewer are read on one thread (in a run) */
 
 enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
 
@@ -59,6 +61,7 @@ typedef struct nat_node nat_node;
 typedef struct {
 	pthread_t thread;
 	bool running, stop;
+	bool solo;            /* the listing is the listing's own to read (a small folder): not the thread's */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool worker_waits, listing_waits; /* who waits on `cond`: it is signalled only then */
@@ -86,7 +89,8 @@ typedef struct {
 	ltp_heap heap;   /* reused from node to node */
 	char *path;
 	uint8_t *reached; /* one bit per node B-tree entry: opened as the file was walked (is_reached) */
-	ahead *ahead;     /* the second thread, once a large folder is listed */
+	ahead *ahead;     /* the runs' ring, once a folder of 2 messages or more is listed, and the
+	                   * second thread, once a large one is */
 	/* what the other thread read for the child n_child handed out last (`pre_node`, NULL: none),
 	 * kept here until that node's n_read_props takes it: a node is small (a message's st_props
 	 * and or_error in each node made every open a 1.8 KB calloc, too big for malloc's caches) */
@@ -507,7 +511,7 @@ static void *ahead_main(void *arg)
 	ahead *a = arg;
 	pthread_mutex_lock(&a->lock);
 	while (!a->stop) {
-		if (!a->node || a->next >= a->n_kids || a->next >= a->taken + AHEAD_SLOTS) {
+		if (!a->node || a->solo || a->next >= a->n_kids || a->next >= a->taken + AHEAD_SLOTS) {
 			a->worker_waits = true;
 			pthread_cond_wait(&a->cond, &a->lock);
 			a->worker_waits = false;
@@ -545,6 +549,15 @@ static int ahead_start(nat_file *f, bool thread)
 	a->running = thread;
 	f->ahead = a;
 	return 0;
+}
+
+/* The second thread for a ring started without it (small folders first); false when it cannot be
+ * made (the listing then reads on its own, in runs). */
+static bool ahead_thread(ahead *a)
+{
+	if (!a->running && or_thread_create(&a->thread, ahead_main, a) == 0)
+		a->running = true;
+	return a->running;
 }
 
 static void ahead_stop(nat_file *f)
@@ -781,12 +794,14 @@ static int n_prefetch(st_node *sn, st_children kind, const uint16_t *ids, size_t
 		ahead_reset(f->ahead);
 		pthread_mutex_unlock(&f->ahead->lock);
 	}
-	if (list_children(n, kind, &e) != 0 || n->n_kids[kind] < AHEAD_MIN)
+	if (list_children(n, kind, &e) != 0 || n->n_kids[kind] < 2)
 		return 0;
-	if (!f->ahead && ahead_start(f, usable_cpus() >= 2) != 0)
-		return 0; /* read on one thread */
+	bool large = n->n_kids[kind] >= AHEAD_MIN, two = large && usable_cpus() >= 2;
+	if (!f->ahead && ahead_start(f, two) != 0)
+		return 0; /* read one message at a time */
 	ahead *a = f->ahead;
 	pthread_mutex_lock(&a->lock);
+	a->solo = !(two && ahead_thread(a));
 	a->node = n;
 	a->kind = kind;
 	a->kids = n->kids[kind];

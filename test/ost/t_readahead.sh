@@ -1,6 +1,6 @@
 #!/bin/sh
 # Large folders are read on two threads (native.c, "reading ahead": a second thread reads the
-# messages' properties ahead of the listing when a folder has 128 messages or more). On a file with
+# messages' properties ahead of the listing when a folder has more than 32 messages, one run). On a file with
 # a 3,000-message folder, folders of a few hundred and small ones, in the three formats: the
 # snapshot read on two cores equals the one read on one core (taskset -c 0: one thread) line for
 # line after the header, and holds every item of the fixture with every field (test/writer/compare.py).
