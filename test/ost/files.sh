@@ -1,4 +1,4 @@
-# Sourced by t_btree_spill.sh and t_uring.sh (with $W and $tmp set): writes into $tmp a file with
+# Sourced by t_btree_spill.sh, t_uring.sh and t_prefetch.sh (with $W and $tmp set): writes into $tmp a file with
 # a 3,000-message folder (read on two threads), folders of a few hundred and small ones, in the
 # three formats, and five damaged 4 KiB-format ones (a bad block CRC, a message no folder lists, an
 # unreadable message, a bad B-tree pointer, a zeroed page); $files lists them, then the real

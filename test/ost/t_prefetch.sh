@@ -19,6 +19,7 @@ command -v cc > /dev/null || { echo "no C compiler (cc) to build the preload: sk
 cc -shared -fPIC -O2 -o "$tmp/cut.so" "$here/cut_underfoot.c" -ldl || { echo "FAIL cannot build cut_underfoot.c"; exit 1; }
 fail=0 n=0
 . "$here/files.sh"
+. "$here/runs.sh"
 # the real samples as copies of this test's own: other tests read the samples at the same time,
 # which would bring them back into memory between taking them out and the run
 own=""
@@ -36,36 +37,6 @@ evict() {
 	dd if="$1" iflag=nocache count=0 status=none 2>/dev/null || return 1
 	command -v fincore > /dev/null || return 0
 	[ "$(fincore -n -b -o RES "$1" 2>/dev/null | tr -d ' ')" = 0 ]
-}
-# run NAME FILE [PREFIX...]: ostrecon ost -v FILE into $tmp/NAME.{body,err,rc}
-run() {
-	name=$1 file=$2; shift 2
-	rm -f "$tmp/$name.jsonl" "$tmp/$name.body"
-	timeout 300 "$@" "$OSTRECON" -v ost "$file" -o "$tmp/$name.jsonl" 2>"$tmp/$name.err"
-	echo $? > "$tmp/$name.rc"
-	[ -f "$tmp/$name.jsonl" ] && sed 1d "$tmp/$name.jsonl" > "$tmp/$name.body"
-	return 0
-}
-# same NAME REF [reads]: the run NAME ended as REF did (exit code, snapshot or error lines; with
-# `reads`, the listing's reads: their count and bytes)
-same() {
-	if [ "$(cat "$tmp/$1.rc")" != "$(cat "$tmp/$2.rc")" ]; then
-		echo "FAIL $b, $1: exit $(cat "$tmp/$1.rc"), $(cat "$tmp/$2.rc") in $2"; tail -2 "$tmp/$1.err" | sed 's/^/    /'
-		return 1
-	fi
-	if [ -f "$tmp/$2.body" ] && ! cmp -s "$tmp/$1.body" "$tmp/$2.body"; then
-		echo "FAIL $b, $1: the snapshot differs from $2's:"
-		diff "$tmp/$1.body" "$tmp/$2.body" | head -5 | sed 's/^/    /'
-		return 1
-	fi
-	if [ "$(grep 'error:' "$tmp/$1.err")" != "$(grep 'error:' "$tmp/$2.err")" ]; then
-		echo "FAIL $b, $1: not the errors of $2:"; grep 'error:' "$tmp/$1.err" "$tmp/$2.err" | head -6 | sed 's/^/    /'
-		return 1
-	fi
-	[ "${3:-}" = reads ] || return 0
-	r1=$(sed -n 's/.*cache file read: \([0-9]* bytes\).* in \([0-9]* reads\).*/\1 \2/p' "$tmp/$1.err")
-	r2=$(sed -n 's/.*cache file read: \([0-9]* bytes\).* in \([0-9]* reads\).*/\1 \2/p' "$tmp/$2.err")
-	[ "$r1" = "$r2" ] || { echo "FAIL $b, $1: the listing read ${r1:-nothing}, against ${r2:-nothing} in $2"; return 1; }
 }
 # prefetched NAME: "READ THERE" bytes from the prefetch's -v line of run NAME; nothing without one
 prefetched() {
@@ -116,25 +87,6 @@ else
 	fail=1
 fi
 
-# a file cut short underfoot at 40%, out of memory when the listing starts
-b="cut underfoot"
-cut=$(($(stat -c %s "$tmp/f.ost4k") * 2 / 5))
-for mode in on off; do
-	cp "$tmp/f.ost4k" "$tmp/cut-$mode.ost"
-	evict "$tmp/cut-$mode.ost" || { echo "FAIL $b: cannot take the file out of the page cache"; fail=1; }
-	knob=""; [ $mode = off ] && knob=1
-	run "cut-$mode" "$tmp/cut-$mode.ost" env OSTRECON_TEST_NO_PREFETCH=$knob CUT_FILE="$tmp/cut-$mode.ost" CUT_TO=$cut \
-		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" LD_PRELOAD="$tmp/cut.so"
-	[ "$(stat -c %s "$tmp/cut-$mode.ost")" = $cut ] || { echo "FAIL $b, $mode: the preload did not cut the file"; fail=1; }
-done
-rc=$(cat "$tmp/cut-on.rc")
-errors=$(sed -n 's/.* \([0-9]*\) read errors.*/\1/p' "$tmp/cut-on.err")
-if [ "$rc" != 2 ] || [ "${errors:-0}" -eq 0 ]; then
-	echo "FAIL $b: exit $rc with ${errors:-no} read errors (expected 2, some):"; tail -3 "$tmp/cut-on.err" | sed 's/^/    /'
-	fail=1
-elif same cut-off cut-on; then
-	echo "ok   $b: exit 2, $errors read errors, the same snapshot with the prefetch and without"
-else
-	fail=1
-fi
+# a file cut short underfoot, out of memory when the listing starts
+cut_underfoot OSTRECON_TEST_NO_PREFETCH on off "with the prefetch and without" evict
 exit $fail

@@ -18,35 +18,11 @@ cc -O2 -o "$tmp/no_uring" "$here/no_uring.c" || { echo "FAIL cannot build no_uri
 cc -shared -fPIC -O2 -o "$tmp/cut.so" "$here/cut_underfoot.c" -ldl || { echo "FAIL cannot build cut_underfoot.c"; exit 1; }
 fail=0 n=0
 . "$here/files.sh"
+. "$here/runs.sh"
 
 # counts NAME: "READS CALLS" from the -v line of run NAME
 counts() {
 	sed -n 's/.*cache file read: .* in \([0-9]*\) reads, \([0-9]*\) system calls$/\1 \2/p' "$tmp/$1.err"
-}
-# run NAME FILE [PREFIX...]: ostrecon ost -v FILE into $tmp/NAME.{jsonl,body,err,rc}
-run() {
-	name=$1 file=$2; shift 2
-	rm -f "$tmp/$name.jsonl" "$tmp/$name.body"
-	timeout 300 "$@" "$OSTRECON" -v ost "$file" -o "$tmp/$name.jsonl" 2>"$tmp/$name.err"
-	echo $? > "$tmp/$name.rc"
-	[ -f "$tmp/$name.jsonl" ] && sed 1d "$tmp/$name.jsonl" > "$tmp/$name.body"
-	return 0
-}
-# same NAME REF: the run NAME ended as the run REF did (exit code; snapshot or error line)
-same() {
-	if [ "$(cat "$tmp/$1.rc")" != "$(cat "$tmp/$2.rc")" ]; then
-		echo "FAIL $b, $1: exit $(cat "$tmp/$1.rc"), $(cat "$tmp/$2.rc") in $2"; tail -2 "$tmp/$1.err" | sed 's/^/    /'
-		return 1
-	fi
-	if [ -f "$tmp/$2.body" ] && ! cmp -s "$tmp/$1.body" "$tmp/$2.body"; then
-		echo "FAIL $b, $1: the snapshot differs from $2's:"
-		diff "$tmp/$1.body" "$tmp/$2.body" | head -5 | sed 's/^/    /'
-		return 1
-	fi
-	if [ ! -f "$tmp/$2.body" ] && [ "$(grep 'error:' "$tmp/$1.err")" != "$(grep 'error:' "$tmp/$2.err")" ]; then
-		echo "FAIL $b, $1: not the error of $2:"; grep 'error:' "$tmp/$1.err" "$tmp/$2.err" | sed 's/^/    /'
-		return 1
-	fi
 }
 # all_pread NAME: every read of run NAME was a system call of its own
 all_pread() {
@@ -116,25 +92,7 @@ done
 [ $n -ge 9 ] || { echo "FAIL only $n files compared"; fail=1; }
 
 # a file cut short underfoot, at 40% (its messages' blocks past that come back short)
-b="cut underfoot"
-cut=$(($(stat -c %s "$tmp/f.ost4k") * 2 / 5))
-for mode in batch pread; do
-	cp "$tmp/f.ost4k" "$tmp/cut-$mode.ost"
-	knob=""; [ $mode = pread ] && knob=1
-	run "cut-$mode" "$tmp/cut-$mode.ost" env OSTRECON_TEST_NO_URING=$knob CUT_FILE="$tmp/cut-$mode.ost" CUT_TO=$cut \
-		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" LD_PRELOAD="$tmp/cut.so"
-	[ "$(stat -c %s "$tmp/cut-$mode.ost")" = $cut ] || { echo "FAIL $b, $mode: the preload did not cut the file"; fail=1; }
-done
-rc=$(cat "$tmp/cut-batch.rc")
-errors=$(sed -n 's/.* \([0-9]*\) read errors.*/\1/p' "$tmp/cut-batch.err")
-if [ "$rc" != 2 ] || [ "${errors:-0}" -eq 0 ]; then
-	echo "FAIL $b: exit $rc with ${errors:-no} read errors (expected 2, some):"; tail -3 "$tmp/cut-batch.err" | sed 's/^/    /'
-	fail=1
-elif same cut-pread cut-batch; then
-	echo "ok   $b: exit 2, $errors read errors, the same snapshot read in batches and one read at a time"
-else
-	fail=1
-fi
+cut_underfoot OSTRECON_TEST_NO_URING batch pread "read in batches and one read at a time"
 if [ $fail = 0 ] && [ "$uring" != yes ]; then
 	echo "io_uring is not available on this machine ($uring): only the pread path was tested: skipped"
 	exit 77
