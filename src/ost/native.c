@@ -632,7 +632,7 @@ static void ahead_take(ahead *a, nat_file *f, const nat_node *node, st_children 
 		slot->state = SLOT_FREE;
 		a->taken = index + 1;
 		/* a thread waiting for room is woken once half the ring is free: one wake for many messages */
-		if (a->worker_waits && a->next < a->n_kids && a->taken + AHEAD_SLOTS - a->next >= AHEAD_SLOTS / 2)
+		if (a->worker_waits && !a->solo && a->next < a->n_kids && a->taken + AHEAD_SLOTS - a->next >= AHEAD_SLOTS / 2)
 			pthread_cond_broadcast(&a->cond);
 	}
 	pthread_mutex_unlock(&a->lock);
