@@ -808,7 +808,8 @@ static int n_prefetch(st_node *sn, st_children kind, const uint16_t *ids, size_t
 	a->n_kids = n->n_kids[kind];
 	a->ids = ids;
 	a->n_ids = n_ids;
-	pthread_cond_broadcast(&a->cond);
+	if (!a->solo && a->worker_waits) /* a folder left to the listing wakes nobody */
+		pthread_cond_broadcast(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
 }
