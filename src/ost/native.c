@@ -442,16 +442,16 @@ static void read_run(ahead *a, ndb_file *nf, ltp_heap *heap, size_t j, size_t m,
 	ndb_nbt_ent e[NDB_BATCH];
 	size_t at[NDB_BATCH];
 	bool found[NDB_BATCH];
-	uint64_t bids[NDB_BATCH];
+	uint64_t keys[NDB_BATCH]; /* the nodes' ids, then their data blocks' */
 	for (size_t k = 0; k < m; k++)
-		bids[k] = nids[k];
-	ndb_batch_pages(nf, &nf->nbt, bids, m); /* the node table's pages the lookups below need */
+		keys[k] = nids[k];
+	ndb_batch_pages(nf, &nf->nbt, keys, m); /* the node table's pages the lookups below need */
 	for (size_t k = 0; k < m; k++) {
 		at[k] = 0;
 		found[k] = ndb_find_node(nf, nids[k], &e[k], &at[k]);
-		bids[k] = found[k] ? e[k].data : 0;
+		keys[k] = found[k] ? e[k].data : 0;
 	}
-	ndb_batch_read(nf, bids, m);
+	ndb_batch_read(nf, keys, m);
 	for (size_t k = 0; k < m; k++) {
 		st_props props;
 		or_error err;
@@ -524,8 +524,9 @@ static void *ahead_main(void *arg)
 	return NULL;
 }
 
-/* `thread`: with the second thread; else the listing reads every message itself, a run at a time. */
-static int ahead_start(nat_file *f, bool thread)
+/* The ring, without the second thread (ahead_thread starts it): the listing reads every message
+ * itself, a run at a time. */
+static int ahead_start(nat_file *f)
 {
 	ahead *a = calloc(1, sizeof *a);
 	if (!a)
@@ -540,19 +541,12 @@ static int ahead_start(nat_file *f, bool thread)
 		free(a);
 		return OR_ERR_NOMEM;
 	}
-	if (thread && or_thread_create(&a->thread, ahead_main, a) != 0) {
-		pthread_cond_destroy(&a->cond);
-		pthread_mutex_destroy(&a->lock);
-		free(a);
-		return OR_ERR_NOMEM;
-	}
-	a->running = thread;
 	f->ahead = a;
 	return 0;
 }
 
-/* The second thread for a ring started without it (small folders first); false when it cannot be
- * made (the listing then reads on its own, in runs). */
+/* The ring's second thread, started the first time a large folder is listed; false when it cannot
+ * be made (the listing then reads on its own, in runs). */
 static bool ahead_thread(ahead *a)
 {
 	if (!a->running && or_thread_create(&a->thread, ahead_main, a) == 0)
@@ -796,8 +790,8 @@ static int n_prefetch(st_node *sn, st_children kind, const uint16_t *ids, size_t
 	}
 	if (list_children(n, kind, &e) != 0 || n->n_kids[kind] < 2)
 		return 0;
-	bool large = n->n_kids[kind] >= AHEAD_MIN, two = large && usable_cpus() >= 2;
-	if (!f->ahead && ahead_start(f, two) != 0)
+	bool two = n->n_kids[kind] >= AHEAD_MIN && usable_cpus() >= 2;
+	if (!f->ahead && ahead_start(f) != 0)
 		return 0; /* read one message at a time */
 	ahead *a = f->ahead;
 	pthread_mutex_lock(&a->lock);

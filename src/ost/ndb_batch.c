@@ -114,6 +114,8 @@ size_t ndb_batch_read(ndb_file *nf, const uint64_t *bids, size_t n)
 	b->n = b->next = 0;
 	size_t bytes = 0;
 	ndb_batch_pages(nf, &nf->bbt, bids, n); /* the block table's pages the lookups below need */
+	if (b->off)
+		return 0; /* that batch gave the ring up */
 	for (size_t i = 0; i < n && b->n < NDB_BATCH; i++) {
 		batch_ent *x = &b->ent[b->n];
 		if (!bids[i] || !ndb_find_block(nf, bids[i], &x->e, &x->at))

@@ -457,8 +457,9 @@ static size_t lookup_pages_n(void)
 	return v;
 }
 
-/* The slot of this thread's lookup pages that holds page p of t, or the one to read it into (the
- * least recently used); *held: whether it holds it. Marked used either way. */
+/* The slot of this thread's lookup pages that holds page p of t, or else the least recently used
+ * one, taken for it (its page not read yet: SIZE_MAX); *held: whether it holds it. Marked used
+ * either way. */
 static size_t lookup_slot(const ndb_table *t, size_t p, bool *held)
 {
 	size_t k = 0, n = lookup_pages_n();
@@ -472,6 +473,10 @@ static size_t lookup_slot(const ndb_table *t, size_t p, bool *held)
 		if (lookup_pages.used[j] < lookup_pages.used[k])
 			k = j;
 	}
+	if (!*held) {
+		lookup_pages.id[k] = t->id;
+		lookup_pages.page[k] = SIZE_MAX;
+	}
 	lookup_pages.used[k] = ++lookup_pages.clock;
 	return k;
 }
@@ -480,10 +485,6 @@ static __attribute__((noinline)) const uint8_t *lookup_spilled(const ndb_table *
 {
 	bool held;
 	size_t k = lookup_slot(t, p, &held);
-	if (!held) {
-		lookup_pages.id[k] = t->id;
-		lookup_pages.page[k] = SIZE_MAX;
-	}
 	const uint8_t *pg = page_of(t, p, lookup_pages.buf[k], &lookup_pages.page[k]);
 	if (!pg)
 		lookup_pages.id[k] = 0;
@@ -627,6 +628,14 @@ static inline __attribute__((always_inline)) size_t first_not_below(const ndb_ta
 	return a;
 }
 
+/* The page where an entry with (sorted) key `key` lies, if any: the last whose first key is below
+ * it, else the first (the table has pages). */
+static inline size_t page_of_key(const ndb_table *t, uint64_t key)
+{
+	size_t a = first_not_below(t, NULL, t->n_pages, key, t->pkey[0], last_key(t));
+	return a ? a - 1 : 0;
+}
+
 bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *index)
 {
 	key = sort_key(t, key);
@@ -634,13 +643,12 @@ bool ndb_table_find(const ndb_table *t, uint64_t key, uint64_t v[4], size_t *ind
 		return false;
 	/* The page and in it the group: the last whose first key is below `key` (else the first). The
 	 * first entry with that key lies in that group, or is the first of the group after it. */
-	size_t a = first_not_below(t, NULL, t->n_pages, key, t->pkey[0], last_key(t));
-	size_t page = a ? a - 1 : 0;
+	size_t page = page_of_key(t, key);
 	const uint8_t *pg = lookup_page_of(t, page);
 	if (!pg)
 		return false;
 	size_t ng = page_groups(pg);
-	a = first_not_below(t, pg, ng, key, t->pkey[page], page + 1 < t->n_pages ? t->pkey[page + 1] : last_key(t));
+	size_t a = first_not_below(t, pg, ng, key, t->pkey[page], page + 1 < t->n_pages ? t->pkey[page + 1] : last_key(t));
 	size_t gi = a ? a - 1 : 0, g = t->pgroup[page] + gi;
 	size_t i = g * NDB_GROUP, end = i + NDB_GROUP < t->n ? i + NDB_GROUP : t->n;
 	const uint8_t *p = pg + group_off(pg, gi);
@@ -692,19 +700,15 @@ size_t ndb_table_pages_wanted(const ndb_table *t, const uint64_t *keys, size_t n
 	for (size_t i = 0; i < n && m < max; i++) {
 		if (!keys[i])
 			continue;
-		uint64_t key = sort_key(t, keys[i]);
-		size_t a = first_not_below(t, NULL, t->n_pages, key, t->pkey[0], last_key(t));
-		size_t p = a ? a - 1 : 0;
+		size_t p = page_of_key(t, sort_key(t, keys[i]));
 		bool held = t->pmem[p] != NULL;
 		for (size_t k = 0; k < m && !held; k++)
 			held = out[k].page == p;
 		if (held)
 			continue;
-		size_t k = lookup_slot(t, p, &held);
+		size_t k = lookup_slot(t, p, &held); /* taken, its page read by ndb_table_pages_read */
 		if (held)
 			continue;
-		lookup_pages.id[k] = t->id;
-		lookup_pages.page[k] = SIZE_MAX; /* not yet: ndb_table_pages_read */
 		out[m++] = (ndb_tpage){t->spill->fd, p, lookup_pages.buf[k], k, 0};
 	}
 	return m;
