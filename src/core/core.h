@@ -199,6 +199,10 @@ void *or_block_alloc(size_t n);
 void *or_block_realloc(void *p, size_t n);
 void or_block_free(void *p);
 
+/* A 64-bit hash of n bytes (util.c), eight bytes a step: for hash tables, and where two strings
+ * are compared by their hashes alone. */
+uint64_t or_hash(const void *p, size_t n);
+
 /* Bounded copy: always NUL-terminates, returns strlen(src). */
 size_t str_copy(char *dst, const char *src, size_t size);
 /* Parses a whole decimal integer in [min,max]; -1 on anything else. */
@@ -347,20 +351,38 @@ typedef struct {
 
 typedef struct snap_arena snap_arena;
 
-/* An item as a comparison reads it (snap_load_compared): 72 bytes where a snap_item takes 168, as a
+/* An item as a comparison reads it (snap_load_compared): 88 bytes where a snap_item takes 168, as a
  * million of them are held per side. Strings and binaries are offsets into the heap of the
  * snap_compared that holds it, 0 when absent: a string is NUL-terminated there, a binary is its
- * length (4 bytes, host order) followed by its bytes (snap_cstr, snap_cbin). */
+ * length (4 bytes, host order) followed by its bytes (snap_cstr, snap_cbin).
+ *
+ * The subject is compared by its hash (snap_text_hash; an absent subject hashes as an empty one)
+ * and its text is read only for a report. It is kept in the heap (subject_at its offset, 0 when
+ * absent), or, where the items were loaded from a file (snap_compared.subjects_in_file), left
+ * there: subject_at is then the place of the item's line (SNAP_LINE_AT), and
+ * snap_compared_subjects reads the subjects a report needs back from it. */
 typedef struct {
-	uint32_t id, folder_id, cls, subject;
+	uint32_t id, folder_id, cls;
 	uint32_t change_key, pcl;
 	int64_t date;          /* received, else sent, else created, else modified (FILETIME); 0 none */
+	uint64_t subject_hash;
+	uint64_t subject_at;
 	snap_ident ident;
 	int8_t read;           /* the read bit of msg_flags when present, else `read`; -1 unknown */
 	int8_t flag_status, importance; /* -1 when absent */
 	uint8_t associated : 1;
 	uint8_t id_delta : 1;  /* id is kept as a tail after an earlier id's head: snap_citem_id */
 } snap_citem;
+
+/* A line of a file as subject_at holds it: its offset (under 1 TiB) and its length (1 to 16 MiB,
+ * the longest line read). */
+#define SNAP_LINE_AT(off, len) (((uint64_t)(off) << 24) | (uint64_t)((len) - 1))
+#define SNAP_LINE_OFF(at) ((at) >> 24)
+#define SNAP_LINE_LEN(at) ((size_t)((at) & 0xffffff) + 1)
+
+/* The hash a subject is compared by (64 bits: two different subjects share one with a chance of
+ * 2^-64); NULL hashes as "". */
+uint64_t snap_text_hash(const char *s, size_t n);
 
 /* The items of a snapshot in that form, with the heap of their strings (offsets under 4 GiB). */
 typedef struct {
@@ -372,6 +394,11 @@ typedef struct {
 	size_t intern_cap, intern_len;
 	uint32_t id_base;      /* while built: the last id kept whole (snap_compared_id), 0 none */
 	size_t id_base_len;
+	/* Loaded from a regular file: the subjects stayed there (snap_citem); fd is that file, open
+	 * until snap_compared_release, and path names it in errors. */
+	bool subjects_in_file;
+	int fd;
+	char *path;
 } snap_compared;
 
 /* Item ids of a server are long (an EWS or Graph id: about 150 characters). The ids of one
@@ -497,6 +524,16 @@ void snap_compared_done(snap_compared *c);
 int snap_compared_build(const snap_t *s, snap_compared *c, or_error *err);
 /* Frees what c holds (not c itself); c may be all zeros. */
 void snap_compared_release(snap_compared *c);
+/* The subject of an item whose subject is in the heap (!c->subjects_in_file), NULL when absent. */
+const char *snap_citem_subject(const snap_compared *c, const snap_citem *it);
+/* Reads back the subjects of items[0..n) (indexes in ascending order) of a set whose subjects stayed
+ * in its file, calling put(ctx, k, text, len) for items[k] (text NULL when absent; valid during the
+ * call). Each is checked against the hash kept at load: a file changed since is an error. 0, put's
+ * non-zero return, or OR_ERR_IO / OR_ERR_FORMAT / OR_ERR_NOMEM with err set. Reads in large pieces
+ * where the lines are close together. */
+typedef int (*snap_subject_fn)(void *ctx, size_t k, const char *text, size_t len);
+int snap_compared_subjects(const snap_compared *c, const int32_t *items, size_t n, snap_subject_fn put, void *ctx,
+                           or_error *err);
 /* The date of an item: received, else sent, else created, else modified. */
 int64_t snap_item_date(const snap_item *it);
 

@@ -3,8 +3,9 @@
 #include "core.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
-_Static_assert(sizeof(snap_citem) <= 72, "a compared item is 72 bytes at most");
+_Static_assert(sizeof(snap_citem) <= 88, "a compared item is 88 bytes at most");
 
 #define HEAP_LIMIT UINT32_MAX /* offsets are 32-bit */
 
@@ -220,9 +221,22 @@ void snap_compared_release(snap_compared *c)
 	if (!c)
 		return;
 	snap_compared_done(c);
+	if (c->subjects_in_file)
+		close(c->fd);
+	free(c->path);
 	or_block_free(c->items);
 	or_block_free(c->heap);
 	memset(c, 0, sizeof *c);
+}
+
+uint64_t snap_text_hash(const char *s, size_t n)
+{
+	return or_hash(s ? s : "", s ? n : 0);
+}
+
+const char *snap_citem_subject(const snap_compared *c, const snap_citem *it)
+{
+	return !c->subjects_in_file && it->subject_at ? c->heap + it->subject_at : NULL;
 }
 
 int64_t snap_item_date(const snap_item *it)
@@ -252,12 +266,15 @@ int snap_compared_build(const snap_t *s, snap_compared *c, or_error *err)
 		x->flag_status = it->flag_status;
 		x->importance = it->importance;
 		x->associated = it->associated != 0;
+		x->subject_hash = snap_text_hash(it->subject, it->subject ? strlen(it->subject) : 0);
+		uint32_t subject = 0;
 		if ((it->id && (rc = snap_compared_id(c, x, it->id, strlen(it->id))) != 0) ||
 		    (rc = str_of(c, it->folder_id, true, &x->folder_id)) != 0 ||
-		    (rc = str_of(c, it->cls, true, &x->cls)) != 0 || (rc = str_of(c, it->subject, false, &x->subject)) != 0 ||
+		    (rc = str_of(c, it->cls, true, &x->cls)) != 0 || (rc = str_of(c, it->subject, false, &subject)) != 0 ||
 		    (rc = snap_compared_bin(c, it->change_key.data, it->change_key.len, &x->change_key)) != 0 ||
 		    (rc = snap_compared_bin(c, it->pcl.data, it->pcl.len, &x->pcl)) != 0)
 			break;
+		x->subject_at = subject;
 	}
 	snap_compared_done(c);
 	if (rc) {

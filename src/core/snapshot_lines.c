@@ -33,6 +33,7 @@ long lr_next(line_reader *lr, const char **line)
 		/* Room for another block: move what is pending to the front, or grow. */
 		if (lr->start > 0) {
 			memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+			lr->base += lr->start;
 			lr->end -= lr->start;
 			lr->scanned -= lr->start;
 			lr->start = 0;

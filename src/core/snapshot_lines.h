@@ -19,6 +19,7 @@ typedef struct {
 	char *buf;
 	size_t cap, start, end; /* the bytes not handed out yet: buf[start, end) */
 	size_t scanned;         /* buf[start, scanned) holds no newline */
+	uint64_t base;          /* the offset in the file of buf[0] */
 	bool eof;
 } line_reader;
 

@@ -2,10 +2,13 @@
 #include "core.h"
 #include "snapshot_lines.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* A parsed folder, item, error or end line: the fast form, or a jansson object. */
 typedef struct {
@@ -415,9 +418,22 @@ static int get_cbin(snap_compared *c, obj_t o, key_id k, uint32_t *off, int *rc)
 	return get_hex_to(o, k, put_heap, &(heap_sink){c, off}, rc);
 }
 
-/* read_item for a comparison: the same checks, the item kept as a snap_citem. 0 ok, 1 malformed,
- * or OR_ERR_NOMEM / OR_ERR_LIMIT. */
-static int read_item_compared(snap_t *s, obj_t o)
+/* The subject of an item line, as a comparison keeps it: its text, NULL when absent or not a
+ * string (as the heap kept it: up to a NUL). */
+static const char *subject_of(obj_t o, size_t *n)
+{
+	const char *v;
+	if (field_str(o, K_SUBJECT, &v, n) != 1) {
+		*n = 0;
+		return NULL;
+	}
+	*n = strnlen(v, *n);
+	return v;
+}
+
+/* read_item for a comparison: the same checks, the item kept as a snap_citem; `at` is where the
+ * line lies in the file (SNAP_LINE_AT). 0 ok, 1 malformed, or OR_ERR_NOMEM / OR_ERR_LIMIT. */
+static int read_item_compared(snap_t *s, obj_t o, uint64_t at)
 {
 	snap_compared *c = s->compared;
 	snap_citem *it;
@@ -429,8 +445,19 @@ static int read_item_compared(snap_t *s, obj_t o)
 	size_t id_len;
 	if ((field_str(o, K_ID, &id, &id_len) == 1 && (rc = snap_compared_id(c, it, id, id_len)) != 0) ||
 	    (rc = get_cstr(c, o, K_FOLDER_ID, true, &it->folder_id)) != 0 ||
-	    (rc = get_cstr(c, o, K_CLASS, true, &it->cls)) != 0 || (rc = get_cstr(c, o, K_SUBJECT, false, &it->subject)) != 0)
+	    (rc = get_cstr(c, o, K_CLASS, true, &it->cls)) != 0)
 		return rc;
+	size_t subject_len;
+	const char *subject = subject_of(o, &subject_len);
+	it->subject_hash = snap_text_hash(subject, subject_len);
+	if (c->subjects_in_file) {
+		it->subject_at = at;
+	} else if (subject) {
+		uint32_t off;
+		if ((rc = snap_compared_str(c, subject, subject_len, false, &off)) != 0)
+			return rc;
+		it->subject_at = off;
+	}
 	int8_t read = get_bool(o, K_READ);
 	int64_t msg_flags = get_int(o, K_MSG_FLAGS, -1);
 	it->read = (int8_t)(msg_flags >= 0 ? (msg_flags & 0x01) != 0 /* mfRead */ : read >= 0 ? read != 0 : -1);
@@ -503,10 +530,24 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 		goto out;
 	}
 	struct stat st;
-	if (compared && fstat(fileno(lr.fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+	if (compared && fstat(fileno(lr.fp), &st) == 0 && S_ISREG(st.st_mode)) {
 		/* An item line with its type, id, folder id and key takes more than 128 bytes, and its
-		 * strings are a part of it (a file of shorter lines grows the arrays as before). */
-		snap_compared_reserve(s->compared, (size_t)st.st_size / 128, (size_t)st.st_size / 2);
+		 * strings other than the subject are a part of it (a file of shorter lines grows the
+		 * arrays as before). */
+		if (st.st_size > 0)
+			snap_compared_reserve(s->compared, (size_t)st.st_size / 128, (size_t)st.st_size / 4);
+		/* The subjects stay in the file, read back for the report (standard input keeps them in
+		 * memory). */
+		int fd = lr.fp != stdin ? fcntl(fileno(lr.fp), F_DUPFD_CLOEXEC, 0) : -1;
+		char *name = fd >= 0 ? strdup(path) : NULL;
+		if (name) {
+			s->compared->subjects_in_file = true;
+			s->compared->fd = fd;
+			s->compared->path = name;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
 	long lineno = 0, n;
 	bool have_header = false, have_end = false;
 	const char *line;
@@ -568,7 +609,12 @@ static int load(snap_t **out, const char *path, bool compared, or_error *err)
 		} else if (lt == L_FOLDER) {
 			r = read_folder(s, ob);
 		} else if (lt == L_ITEM && compared) {
-			if ((r = read_item_compared(s, ob)) < 0) {
+			uint64_t off = lr.base + (uint64_t)(line - lr.buf);
+			if (SNAP_LINE_OFF(SNAP_LINE_AT(off, n)) != off)
+				r = OR_ERR_LIMIT;
+			else
+				r = read_item_compared(s, ob, SNAP_LINE_AT(off, n));
+			if (r < 0) {
 				rc = or_fail(err, r, r == OR_ERR_LIMIT ? "%s:%ld: snapshot too large to compare" : "%s:%ld: out of memory",
 				             path, lineno);
 				goto out;
@@ -620,6 +666,96 @@ out:
 	if (lr.fp && lr.fp != stdin)
 		fclose(lr.fp);
 	snap_free(s);
+	return rc;
+}
+
+/* Reads [off, off + n) of the file; 0, or -1 with errno set (0 when the file ends before). */
+static int read_at(int fd, char *buf, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t got = pread(fd, buf, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got == 0)
+				errno = 0;
+			return -1;
+		}
+		buf += got;
+		n -= (size_t)got;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+/* Lines closer than this are read in one piece, up to SUBJECT_PIECE bytes: a system call costs
+ * about what copying a few KiB does. */
+#define SUBJECT_GAP (8u << 10)
+#define SUBJECT_PIECE (1u << 20)
+
+int snap_compared_subjects(const snap_compared *c, const int32_t *items, size_t n, snap_subject_fn put, void *ctx,
+                           or_error *err)
+{
+	if (!c->subjects_in_file || n == 0)
+		return 0;
+	fast_obj *fast = fast_new();
+	char *buf = NULL;
+	size_t cap = 0;
+	int rc = fast ? 0 : or_fail(err, OR_ERR_NOMEM, "out of memory");
+	for (size_t k = 0; rc == 0 && k < n;) {
+		/* A piece from items[k]'s line to the end of the last line close enough after it. */
+		uint64_t first = SNAP_LINE_OFF(c->items[items[k]].subject_at), end = first;
+		size_t stop = k;
+		for (; stop < n; stop++) {
+			uint64_t at = c->items[items[stop]].subject_at;
+			uint64_t off = SNAP_LINE_OFF(at), e = off + SNAP_LINE_LEN(at);
+			if (stop > k && (off < end || off - end > SUBJECT_GAP || e - first > SUBJECT_PIECE))
+				break;
+			end = e;
+		}
+		size_t len = (size_t)(end - first);
+		if (len > cap) {
+			char *p = realloc(buf, len);
+			if (!p) {
+				rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+				break;
+			}
+			buf = p;
+			cap = len;
+		}
+		if (read_at(c->fd, buf, len, first) != 0) {
+			rc = errno ? or_fail(err, OR_ERR_IO, "reading %s again failed: %s", c->path, strerror(errno))
+			           : or_fail(err, OR_ERR_FORMAT, "%s changed while it was compared (it is shorter now)", c->path);
+			break;
+		}
+		for (; rc == 0 && k < stop; k++) {
+			const snap_citem *it = &c->items[items[k]];
+			const char *line = buf + (SNAP_LINE_OFF(it->subject_at) - first);
+			size_t line_len = SNAP_LINE_LEN(it->subject_at);
+			json_t *j = NULL;
+			obj_t o = {fast, NULL};
+			int fp = fast_parse(fast, line, line_len);
+			if (fp == -2) {
+				rc = or_fail(err, OR_ERR_NOMEM, "out of memory");
+				break;
+			}
+			if (fp != 0) {
+				o = (obj_t){NULL, j = json_loadb(line, line_len, JSON_REJECT_DUPLICATES, NULL)};
+				if (!json_is_object(j))
+					o.j = NULL;
+			}
+			size_t sn = 0;
+			const char *subject = o.fast || o.j ? subject_of(o, &sn) : NULL;
+			if ((!o.fast && !o.j) || snap_text_hash(subject, sn) != it->subject_hash)
+				rc = or_fail(err, OR_ERR_FORMAT, "%s changed while it was compared (its line %llu bytes in differs)",
+				             c->path, (unsigned long long)SNAP_LINE_OFF(it->subject_at));
+			else
+				rc = put(ctx, k, subject, sn);
+			json_decref(j);
+		}
+	}
+	free(buf);
+	fast_free(fast);
 	return rc;
 }
 

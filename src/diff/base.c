@@ -28,43 +28,6 @@ void map_free(idx_map *m)
 	m->cap = 0;
 }
 
-/* The keys are 22-byte XIDs whose first 16 bytes (the replica GUID) are nearly always the same:
- * every byte counts, then a final mix spreads the counter's low bits. Eight bytes a step (a
- * million keys are hashed three times in a comparison). */
-uint64_t hash_bytes(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
-	if (n == SNAP_KEY_LEN) { /* a key: three words, the last overlapping the second, no call */
-		uint64_t x[3];
-		memcpy(&x[0], b, 8);
-		memcpy(&x[1], b + 8, 8);
-		memcpy(&x[2], b + SNAP_KEY_LEN - 8, 8);
-		for (int i = 0; i < 3; i++) {
-			h = (h ^ x[i]) * 0xff51afd7ed558ccdULL;
-			h ^= h >> 32;
-		}
-		n = 0;
-	}
-	for (; n >= 8; b += 8, n -= 8) {
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	if (n) {
-		w = 0;
-		memcpy(&w, b, n);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
-		h ^= h >> 32;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 uint64_t hash_str_ci(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;

@@ -335,11 +335,6 @@ int diff_item_importance(const snap_citem *it)
 	return it->importance >= 0 ? it->importance : 1;
 }
 
-const char *diff_item_subject(const snap_compared *c, const snap_citem *it)
-{
-	return item_text(c, it->subject);
-}
-
 /* Absent properties compare as what their absence means (diff.h); the message class and the change
  * key have no such meaning (a stored message always has a class, and an OST keeps no change key on
  * messages): they are compared only where both sides have them. */
@@ -352,7 +347,7 @@ static uint32_t compare_props(const snap_compared *ca, const snap_citem *a, cons
 		p |= PROP_READ;
 	if (diff_item_flag_status(a) != diff_item_flag_status(b))
 		p |= PROP_FLAG;
-	if (strcmp(diff_item_subject(ca, a), diff_item_subject(cb, b)) != 0)
+	if (a->subject_hash != b->subject_hash)
 		p |= PROP_SUBJECT;
 	if (a->cls && b->cls && strcasecmp(ca->heap + a->cls, cb->heap + b->cls) != 0)
 		p |= PROP_CLASS;

@@ -18,7 +18,7 @@ int32_t diff_folder_by_id(const side_state *ss, const char *id)
 {
 	if (!id)
 		return -1;
-	uint32_t f = map_get(&ss->folder_by_id, hash_bytes(id, strlen(id)), fid_same, ss->s, id);
+	uint32_t f = map_get(&ss->folder_by_id, or_hash(id, strlen(id)), fid_same, ss->s, id);
 	return f == MAP_EMPTY ? -1 : (int32_t)f;
 }
 
@@ -176,7 +176,7 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 	ss->ipm_root = ss->root = -1;
 	for (uint32_t f = 0; f < nf; f++) {
 		const snap_folder *fo = &sn->folders[f];
-		map_put(&ss->folder_by_id, hash_bytes(fo->id, strlen(fo->id)), f, fid_same, sn, fo->id);
+		map_put(&ss->folder_by_id, or_hash(fo->id, strlen(fo->id)), f, fid_same, sn, fo->id);
 		if (ss->ipm_root < 0 && role_is(fo, "msgfolderroot"))
 			ss->ipm_root = (int32_t)f;
 		if (ss->root < 0 && role_is(fo, "root"))
@@ -288,14 +288,6 @@ static void free_side(side_state *ss)
 	free(ss->folder_error);
 }
 
-/* Row paths live in the result: copied out of the side states before those go. */
-typedef struct {
-	diff_result pub;
-	char **row_path;
-	const char **row_role;
-	snap_compared own[2]; /* the compact items of a side whose snapshot has none of its own */
-} result_priv;
-
 int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_result **out, or_error *err)
 {
 	*out = NULL;
@@ -331,6 +323,8 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 		rc = diff_classify(&c, err);
 	if (rc == 0)
 		rc = diff_decide(&c, err);
+	if (rc == 0)
+		rc = diff_fetch_subjects(r, rp->subjects, err);
 	if (rc == 0) {
 		rp->row_path = calloc(r->n_rows + 1, sizeof *rp->row_path);
 		rp->row_role = calloc(r->n_rows + 1, sizeof *rp->row_role);
@@ -373,6 +367,8 @@ void diff_result_free(diff_result *r)
 	free(rp->row_role);
 	snap_compared_release(&rp->own[0]);
 	snap_compared_release(&rp->own[1]);
+	diff_subjects_free(&rp->subjects[0]);
+	diff_subjects_free(&rp->subjects[1]);
 	free(r->rows);
 	or_block_free(r->findings);
 	free(r->exports);

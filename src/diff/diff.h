@@ -294,12 +294,15 @@ int64_t diff_item_date(const snap_citem *it);
  * snapshot taking the value its absence means in MAPI (docs/REPORT.md, "Absent properties"):
  * read state from the read bit of the message flags when present (else `read`; -1 when neither
  * is known: every stored message has message flags, so their absence means the capture could not
- * tell); flag status 0 (not flagged) when absent; importance 1 (normal) when absent; subject ""
- * when absent. */
+ * tell); flag status 0 (not flagged) when absent; importance 1 (normal) when absent; the
+ * subject (compared by its hash) "" when absent. */
 int diff_item_read(const snap_citem *it);
 int diff_item_flag_status(const snap_citem *it);
 int diff_item_importance(const snap_citem *it);
-const char *diff_item_subject(const snap_compared *c, const snap_citem *it);
+/* The subject of item `item` of a side, NULL when absent: for any item of a side made in memory,
+ * and for those the findings and exports name of a side loaded from a file, whose subjects stay
+ * there until diff_run reads those back (snap_citem). */
+const char *diff_item_subject(const diff_result *r, int side, int32_t item);
 /* The suggested action for a finding, for a person (static text). */
 const char *diff_finding_action(const diff_result *r, const diff_finding *f);
 /* The normalized folder path of a row on a side (or the other side's when absent), e.g. "Inbox/sub1";

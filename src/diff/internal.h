@@ -69,6 +69,26 @@ typedef struct {
 	int n_not_covered;
 } side_state;
 
+/* The subjects of a side's items that a report shows (subjects.c), where they stayed in the file:
+ * item[0..n) ascending, off[k] the offset of item[k]'s subject in text (0 absent). */
+typedef struct {
+	int32_t *item;
+	uint32_t *off;
+	size_t n;
+	char *text;
+	size_t len, cap;
+} diff_subjects;
+
+/* A result with what lives only inside the module. Row paths live in it: copied out of the side
+ * states before those go. */
+typedef struct {
+	diff_result pub;
+	char **row_path;
+	const char **row_role;
+	snap_compared own[2]; /* the compact items of a side whose snapshot has none of its own */
+	diff_subjects subjects[2];
+} result_priv;
+
 typedef struct {
 	diff_result *r;
 	side_state side[2];
@@ -78,7 +98,6 @@ typedef struct {
 /* base.c */
 int map_init(idx_map *m, size_t n);
 void map_free(idx_map *m);
-uint64_t hash_bytes(const void *p, size_t n);
 uint64_t hash_str_ci(const char *s);
 /* Inserts (h, idx) unless a record with the same key is there; returns that record's index, or
  * MAP_EMPTY when idx was inserted. `same` tells whether record idx has the key. */
@@ -114,6 +133,11 @@ int diff_replicas_learn(diff_ctx *c);
 int diff_classify(diff_ctx *c, or_error *err);
 diff_finding *diff_add_finding(diff_result *r, diff_kind kind, int side);
 int diff_add_export(diff_result *r, int side, int32_t item, int32_t row);
+
+/* subjects.c: reads back the subjects diff_item_subject gives, once the findings and exports are
+ * made (into t[0] and t[1], both zeroed before). */
+int diff_fetch_subjects(const diff_result *r, diff_subjects t[2], or_error *err);
+void diff_subjects_free(diff_subjects *t);
 
 /* verdict.c */
 int diff_decide(diff_ctx *c, or_error *err);

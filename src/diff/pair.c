@@ -84,7 +84,7 @@ static bool fkey_eq(fkey a, fkey b)
 static uint64_t fkey_hash(fkey k)
 {
 	if (!k.text)
-		return hash_bytes(k.p, k.n);
+		return or_hash(k.p, k.n);
 	char buf[1024];
 	size_t n = k.n < sizeof buf - 1 ? k.n : sizeof buf - 1;
 	memcpy(buf, k.p, n);
@@ -228,7 +228,8 @@ typedef struct {
 } imap_ctx;
 
 typedef struct {
-	const char *cls, *subject, *path;
+	const char *cls, *path;
+	uint64_t subject; /* its hash */
 	int64_t date;
 } heur_key;
 
@@ -236,20 +237,20 @@ static heur_key heur_of(const side_state *ss, uint32_t i)
 {
 	const snap_citem *it = &ss->ci->items[i];
 	int32_t f = ss->item_folder[i];
-	return (heur_key){item_text(ss->ci, it->cls), item_text(ss->ci, it->subject),
-	                  f >= 0 && ss->npath[f] ? ss->npath[f] : "", diff_item_date(it)};
+	return (heur_key){item_text(ss->ci, it->cls), f >= 0 && ss->npath[f] ? ss->npath[f] : "", it->subject_hash,
+	                  diff_item_date(it)};
 }
 
 static uint64_t heur_hash(const heur_key *k)
 {
-	uint64_t h = hash_str_ci(k->cls) * 31 + hash_str_ci(k->subject);
+	uint64_t h = hash_str_ci(k->cls) * 31 + k->subject;
 	h = h * 31 + hash_str_ci(k->path);
-	return hash_bytes(&h, sizeof h) ^ hash_bytes(&k->date, sizeof k->date);
+	return or_hash(&h, sizeof h) ^ or_hash(&k->date, sizeof k->date);
 }
 
 static bool heur_eq(const heur_key *a, const heur_key *b)
 {
-	return a->date == b->date && strcmp(a->cls, b->cls) == 0 && strcmp(a->subject, b->subject) == 0 &&
+	return a->date == b->date && strcmp(a->cls, b->cls) == 0 && a->subject == b->subject &&
 	       strcasecmp(a->path, b->path) == 0;
 }
 
@@ -293,7 +294,7 @@ static uint64_t key_hash(const diff_ctx *c, const snap_compared *sn, uint32_t i,
 	const snap_citem *it = &sn->items[i];
 	if (!it->ident.has_key || !item_compared(c, it))
 		return 0;
-	uint64_t h = hash_bytes(it->ident.key, SNAP_KEY_LEN);
+	uint64_t h = or_hash(it->ident.key, SNAP_KEY_LEN);
 	map_prefetch(m, h);
 	return h;
 }
@@ -372,7 +373,7 @@ static int imap_build(diff_ctx *c, int s, idx_map *m, const imap_ctx *mc, uint8_
 				continue;
 			fallback_key(rk, ss->item_group[i], it->ident.gc);
 			key = rk;
-			h = hash_bytes(key, FALLBACK_KEY_LEN);
+			h = or_hash(key, FALLBACK_KEY_LEN);
 		} else {
 			hk = heur_of(ss, i);
 			key = &hk;
@@ -492,7 +493,7 @@ static int pair_fallback(diff_ctx *c, int what, diff_pair_method how)
 				continue;
 			uint8_t rk[FALLBACK_KEY_LEN];
 			fallback_key(rk, c->side[0].item_group[i], x->ident.gc);
-			k = map_get(&m[1], hash_bytes(rk, FALLBACK_KEY_LEN), imap_same, &mc[1], rk);
+			k = map_get(&m[1], or_hash(rk, FALLBACK_KEY_LEN), imap_same, &mc[1], rk);
 			if (k == MAP_EMPTY || dup[1][k])
 				continue;
 		} else {

@@ -117,11 +117,6 @@ typedef struct {
 	uint32_t next; /* the next object with the same counter, or MAP_EMPTY */
 } gc_obj;
 
-static bool same_text(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
 /* Whether two objects with one counter, x of side 0 and y of side 1, look like one object: then
  * the counter is theirs in both replicas, and the pair of replicas gets a vote. */
 static bool look_alike(const diff_ctx *c, const gc_obj *x, const gc_obj *y)
@@ -132,7 +127,7 @@ static bool look_alike(const diff_ctx *c, const gc_obj *x, const gc_obj *y)
 	const snap_citem *a = x->item, *b = y->item;
 	const snap_compared *ca = c->side[0].ci, *cb = c->side[1].ci;
 	return a->associated == b->associated && diff_item_date(a) == diff_item_date(b) &&
-	       same_text(snap_cstr(ca, a->subject), snap_cstr(cb, b->subject)) &&
+	       a->subject_hash == b->subject_hash &&
 	       (!a->cls || !b->cls || strcasecmp(ca->heap + a->cls, cb->heap + b->cls) == 0);
 }
 
@@ -171,7 +166,7 @@ static int count_votes(diff_ctx *c, rtab *t)
 		goto out;
 	/* Side 1 by counter, each counter's objects chained behind the first. */
 	for (uint32_t j = 0; j < n[1]; j++) {
-		uint32_t first = map_put(&m, hash_bytes(o[1][j].id->gc, SNAP_GC_LEN), j, gco_same, o[1], o[1][j].id->gc);
+		uint32_t first = map_put(&m, or_hash(o[1][j].id->gc, SNAP_GC_LEN), j, gco_same, o[1], o[1][j].id->gc);
 		if (first != MAP_EMPTY) {
 			o[1][j].next = o[1][first].next;
 			o[1][first].next = j;
@@ -179,7 +174,7 @@ static int count_votes(diff_ctx *c, rtab *t)
 	}
 	for (size_t i = 0; i < n[0]; i++) {
 		const snap_ident *x = o[0][i].id;
-		uint32_t j = map_get(&m, hash_bytes(x->gc, SNAP_GC_LEN), gco_same, o[1], x->gc);
+		uint32_t j = map_get(&m, or_hash(x->gc, SNAP_GC_LEN), gco_same, o[1], x->gc);
 		for (int bound = 0; j != MAP_EMPTY && bound < MAX_LABELS; j = o[1][j].next, bound++) {
 			const snap_ident *y = o[1][j].id;
 			if (x->has_key && y->has_key)

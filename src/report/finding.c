@@ -157,8 +157,8 @@ static void evidence_list(const report_ctx *b, report_writer *w, const diff_find
 		if (f->props & PROP_FLAG)
 			evidence(b, w, "flag_status", v_int(diff_item_flag_status(it[0])), v_int(diff_item_flag_status(it[1])));
 		if (f->props & PROP_SUBJECT)
-			evidence(b, w, "subject", v_str(js(snap_cstr(ci[0], it[0]->subject))),
-			         v_str(js(snap_cstr(ci[1], it[1]->subject))));
+			evidence(b, w, "subject", v_str(js(diff_item_subject(r, 0, f->item[0]))),
+			         v_str(js(diff_item_subject(r, 1, f->item[1]))));
 		if (f->props & PROP_CLASS)
 			evidence(b, w, "class", v_str(js(it[0]->cls ? ci[0]->heap + it[0]->cls : "")),
 			         v_str(js(it[1]->cls ? ci[1]->heap + it[1]->cls : "")));
@@ -184,6 +184,8 @@ void report_finding_objects(const diff_result *r, const diff_finding *f, report_
 		if (f->item[s] >= 0) {
 			o->item_ci = r->cmp[s];
 			o->item = &o->item_ci->items[f->item[s]];
+			o->item_side = s;
+			o->item_index = f->item[s];
 			o->id[s] = snap_citem_id(o->item_ci, o->item, o->id_text[s]);
 			if (!o->ident || !o->ident->has_key)
 				o->ident = &o->item->ident;
@@ -263,7 +265,7 @@ int report_finding_write(const report_ctx *b, const diff_finding *f, report_writ
 	if (item) {
 		if (item->cls)
 			key_str(w, "class", js(snap_cstr(item_ci, item->cls)));
-		key_str(w, "subject", js(snap_cstr(item_ci, item->subject)));
+		key_str(w, "subject", js(diff_item_subject(r, o.item_side, o.item_index)));
 		int64_t date = diff_item_date(item);
 		if (date)
 			key_str(w, "date", (filetime_format(date, time), time));

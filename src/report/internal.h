@@ -120,6 +120,8 @@ typedef struct {
 	const snap_ident *ident;
 	const snap_citem *item;
 	const snap_compared *item_ci;
+	int item_side;         /* the side of item, which is item_ci's item item_index */
+	int32_t item_index;
 	bool second;           /* a duplicate_key finding's second holder: its id in second_id */
 	const char *second_id;
 	char id_text[3][SNAP_ID_TEXT]; /* where an item's id is put together (snap_citem_id) */

@@ -190,8 +190,8 @@ static json_t *evidence_json(const build *b, const diff_finding *f)
 		add_evidence(b, ev, "flag_status", json_integer(diff_item_flag_status(it[0])),
 		             json_integer(diff_item_flag_status(it[1])));
 	if (f->props & PROP_SUBJECT)
-		add_evidence(b, ev, "subject", red_string(&b->rd, snap_cstr(ci[0], it[0]->subject)),
-		             red_string(&b->rd, snap_cstr(ci[1], it[1]->subject)));
+		add_evidence(b, ev, "subject", red_string(&b->rd, diff_item_subject(r, 0, f->item[0])),
+		             red_string(&b->rd, diff_item_subject(r, 1, f->item[1])));
 	if (f->props & PROP_CLASS)
 		add_evidence(b, ev, "class", json_string(it[0]->cls ? ci[0]->heap + it[0]->cls : ""),
 		             json_string(it[1]->cls ? ci[1]->heap + it[1]->cls : ""));
@@ -249,7 +249,7 @@ static json_t *finding_json(const build *b, const diff_finding *f)
 	if (item) {
 		if (item->cls)
 			set(j, "class", json_string(snap_cstr(item_ci, item->cls)));
-		set(j, "subject", red_string(&b->rd, snap_cstr(item_ci, item->subject)));
+		set(j, "subject", red_string(&b->rd, diff_item_subject(r, o.item_side, o.item_index)));
 		set(j, "date", time_json(diff_item_date(item)));
 	}
 	if (f->associated)
@@ -419,7 +419,7 @@ static json_t *export_json(const build *b, const diff_export *e)
 		set(j, "key", hex_json(it->ident.key, SNAP_KEY_LEN));
 	if (it->cls)
 		set(j, "class", json_string(snap_cstr(ci, it->cls)));
-	set(j, "subject", red_string(&b->rd, snap_cstr(ci, it->subject)));
+	set(j, "subject", red_string(&b->rd, diff_item_subject(r, e->side, e->item)));
 	set(j, "date", time_json(diff_item_date(it)));
 	set(j, "unverified", json_boolean(e->unverified));
 	return j;

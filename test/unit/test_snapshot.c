@@ -472,6 +472,180 @@ static void assert_same_cbin(const snap_compared *a, uint32_t x, const snap_comp
 		assert_memory_equal(p.data, q.data, p.len);
 }
 
+/* The subject of item i of a compared set, read back from its file where it stayed there. */
+typedef struct {
+	char text[4096];
+	bool present;
+} subject_out;
+
+static int keep_subject(void *ctx, size_t k, const char *text, size_t len)
+{
+	subject_out *o = ctx;
+	assert_int_equal(k, 0);
+	o->present = text != NULL;
+	assert_true(len < sizeof o->text);
+	if (text) { /* not NUL-terminated: the line goes on after it */
+		memcpy(o->text, text, len);
+		o->text[len] = '\0';
+	}
+	return 0;
+}
+
+static const char *compared_subject(const snap_compared *c, size_t i, subject_out *o)
+{
+	if (!c->subjects_in_file)
+		return snap_citem_subject(c, &c->items[i]);
+	int32_t item = (int32_t)i;
+	or_error err = {0};
+	assert_int_equal(snap_compared_subjects(c, &item, 1, keep_subject, o, &err), 0);
+	return o->present ? o->text : NULL;
+}
+
+/* Subjects read back: each copied into got[k]; fails from item fail_at on (-1 never). */
+typedef struct {
+	char **got;
+	bool *present;
+	size_t calls;
+	long fail_at;
+} readback;
+
+static int keep_all(void *ctx, size_t k, const char *text, size_t len)
+{
+	readback *r = ctx;
+	if (r->fail_at >= 0 && (long)k >= r->fail_at)
+		return OR_ERR_NOMEM;
+	assert_int_equal(k, r->calls);
+	r->calls++;
+	r->present[k] = text != NULL;
+	r->got[k] = text ? strndup(text, len) : NULL;
+	assert_true(!text || r->got[k]);
+	if (text)
+		assert_int_equal(strlen(r->got[k]), len);
+	return 0;
+}
+
+#define RB_ITEMS 400
+#define RB_HUGE 150 /* an item whose line is longer than one piece read back */
+
+/* The text of item i's subject in the file (escaped as JSON) and as read (NULL: no subject). */
+static void rb_subject(size_t i, char **json, char **want)
+{
+	*json = *want = NULL;
+	switch (i % 5) {
+	case 0: return;
+	case 1:
+		*json = strdup("tab\\there \\\"q\\\" \\u00e9 \\\\");
+		*want = strdup("tab\there \"q\" \xc3\xa9 \\");
+		return;
+	case 2:
+		*json = strdup("");
+		*want = strdup("");
+		return;
+	default: {
+		size_t pad = i == RB_HUGE ? (size_t)3 << 19 : (i * 37) % 9000;
+		char *t = malloc(pad + 32);
+		assert_non_null(t);
+		int n = snprintf(t, 32, "subject %zu ", i);
+		memset(t + n, 'x', pad);
+		t[n + pad] = '\0';
+		*json = t;
+		*want = strdup(t);
+	}
+	}
+}
+
+static void rb_write(const char *path, long changed)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\"type\":\"snapshot\",\"format\":\"ostrecon-snapshot\",\"version\":1}\n", fp);
+	for (size_t i = 0; i < RB_ITEMS; i++) {
+		char *json, *want;
+		rb_subject(i, &json, &want);
+		if ((long)i == changed) /* the same length, one letter other */
+			json[0] = 'S';
+		fprintf(fp, "{\"type\":\"item\",\"id\":\"i%zu\",\"folder_id\":\"f\"", i);
+		if (json)
+			fprintf(fp, ",\"subject\":\"%s\"", json);
+		fputs("}\n", fp);
+		free(json);
+		free(want);
+	}
+	fprintf(fp, "{\"type\":\"end\",\"folders\":0,\"items\":%d,\"errors\":0}\n", RB_ITEMS);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Loaded for a comparison from a file, the subjects stay there: those asked for are read back
+ * (in pieces where the lines are close, a long line alone), decoded as the load decoded them and
+ * checked against the hash kept then. A file changed or cut short since is an error, never a
+ * wrong subject; so is the callback's failure. */
+static void subjects_read_back_from_the_file(void **state)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s", temp_path("subjects.jsonl"));
+	rb_write(path, -1);
+	snap_t *s = NULL;
+	or_error err = {0};
+	assert_int_equal(snap_load_compared(&s, path, &err), 0);
+	const snap_compared *c = s->compared;
+	assert_true(c->subjects_in_file);
+	assert_int_equal(c->n_items, RB_ITEMS);
+	int32_t all[RB_ITEMS], third[RB_ITEMS];
+	size_t n3 = 0;
+	for (int32_t i = 0; i < RB_ITEMS; i++) {
+		all[i] = i;
+		if (i % 3 == 0)
+			third[n3++] = i;
+	}
+	char *got[RB_ITEMS];
+	bool present[RB_ITEMS];
+	for (int pass = 0; pass < 2; pass++) {
+		const int32_t *items = pass ? third : all;
+		size_t n = pass ? n3 : RB_ITEMS;
+		readback r = {got, present, 0, -1};
+		assert_int_equal(snap_compared_subjects(c, items, n, keep_all, &r, &err), 0);
+		assert_int_equal(r.calls, n);
+		for (size_t k = 0; k < n; k++) {
+			char *json, *want;
+			rb_subject((size_t)items[k], &json, &want);
+			assert_int_equal(present[k], want != NULL);
+			if (want)
+				assert_string_equal(got[k], want);
+			/* An absent subject compares as an empty one. */
+			assert_true(c->items[items[k]].subject_hash == snap_text_hash(want, want ? strlen(want) : 0));
+			free(json);
+			free(want);
+			free(got[k]);
+		}
+	}
+	assert_true(c->items[0].subject_hash == c->items[2].subject_hash);
+	/* The callback's failure is returned as it is. */
+	readback r = {got, present, 0, 5};
+	assert_int_equal(snap_compared_subjects(c, all, RB_ITEMS, keep_all, &r, &err), OR_ERR_NOMEM);
+	for (size_t k = 0; k < r.calls; k++)
+		free(got[k]);
+	/* Changed underfoot: the same length, one subject other. */
+	rb_write(path, 8);
+	int32_t two[2] = {3, 8};
+	r = (readback){got, present, 0, -1};
+	memset(&err, 0, sizeof err);
+	assert_int_equal(snap_compared_subjects(c, two, 2, keep_all, &r, &err), OR_ERR_FORMAT);
+	assert_non_null(strstr(err.message, "changed while it was compared"));
+	assert_int_equal(r.calls, 1);
+	free(got[0]);
+	/* Cut short underfoot. */
+	rb_write(path, -1);
+	assert_int_equal(truncate(path, 4096), 0);
+	int32_t last = RB_ITEMS - 1;
+	memset(&err, 0, sizeof err);
+	r = (readback){got, present, 0, -1};
+	assert_int_equal(snap_compared_subjects(c, &last, 1, keep_all, &r, &err), OR_ERR_FORMAT);
+	assert_non_null(strstr(err.message, "shorter now"));
+	assert_int_equal(r.calls, 0);
+	snap_free(s);
+	unlink(path);
+}
+
 /* A snapshot loaded for a comparison holds its items in compact form (no snap_item array), the
  * same as the compact form made from the snapshot loaded in full. */
 static void load_for_comparison_is_compact(void **state)
@@ -507,10 +681,12 @@ static void load_for_comparison_is_compact(void **state)
 		char t1[SNAP_ID_TEXT], t2[SNAP_ID_TEXT];
 		assert_string_equal(snap_citem_id(c, y, t1), x->id);
 		assert_string_equal(snap_cstr(c, y->folder_id), x->folder_id);
+		subject_out so;
 		if (x->subject)
-			assert_string_equal(snap_cstr(c, y->subject), x->subject);
+			assert_string_equal(compared_subject(c, i, &so), x->subject);
 		else
-			assert_null(snap_cstr(c, y->subject));
+			assert_null(compared_subject(c, i, &so));
+		assert_true(y->subject_hash == snap_text_hash(x->subject, x->subject ? strlen(x->subject) : 0));
 		assert_true(y->date == snap_item_date(x));
 		assert_int_equal(y->read, x->msg_flags >= 0 ? (x->msg_flags & 1) != 0 : x->read);
 		assert_int_equal(y->flag_status, x->flag_status);
@@ -529,7 +705,13 @@ static void load_for_comparison_is_compact(void **state)
 		assert_string_equal(snap_citem_id(c, y, t1), snap_citem_id(&built, z, t2));
 		assert_same_cstr(c, y->folder_id, &built, z->folder_id);
 		assert_same_cstr(c, y->cls, &built, z->cls);
-		assert_same_cstr(c, y->subject, &built, z->subject);
+		assert_true(y->subject_hash == z->subject_hash);
+		assert_false(built.subjects_in_file);
+		subject_out so2;
+		const char *sy = compared_subject(c, i, &so2), *sz = snap_citem_subject(&built, z);
+		assert_true((sy == NULL) == (sz == NULL));
+		if (sy)
+			assert_string_equal(sy, sz);
 		assert_same_cbin(c, y->change_key, &built, z->change_key);
 		assert_same_cbin(c, y->pcl, &built, z->pcl);
 		assert_true(y->date == z->date && y->read == z->read && y->flag_status == z->flag_status &&
@@ -754,7 +936,8 @@ static void long_strings_scanned_in_blocks(void **state)
 					continue;
 				}
 				assert_int_equal(rc, 0);
-				const char *got = compared ? snap_cstr(s->compared, s->compared->items[0].subject) : s->items[0].subject;
+				subject_out so;
+				const char *got = compared ? compared_subject(s->compared, 0, &so) : s->items[0].subject;
 				assert_string_equal(got, want);
 				snap_free(s);
 			}
@@ -976,6 +1159,7 @@ int main(void)
 		cmocka_unit_test(fast_lines_read_as_json_says),
 		cmocka_unit_test(long_strings_scanned_in_blocks),
 		cmocka_unit_test(hostile_lines_are_refused_with_their_line_number),
+		cmocka_unit_test(subjects_read_back_from_the_file),
 		cmocka_unit_test(lines_across_read_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

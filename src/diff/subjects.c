@@ -1,0 +1,129 @@
+/* subjects.c: the subjects a report shows. A side loaded from a file left its subjects there
+ * (core.h, snap_citem): once the findings are known, the subjects of the items they and the
+ * exports name are read back, a few percent of the items, and kept in the result. */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int put_subject(void *ctx, size_t k, const char *text, size_t len)
+{
+	diff_subjects *t = ctx;
+	t->off[k] = 0;
+	if (!text)
+		return 0;
+	if (len >= UINT32_MAX - t->len - 1)
+		return OR_ERR_LIMIT;
+	if (t->len + len + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap : 64u << 10;
+		while (cap < t->len + len + 1)
+			cap *= 2;
+		char *p = realloc(t->text, cap);
+		if (!p)
+			return OR_ERR_NOMEM;
+		t->text = p;
+		t->cap = cap;
+	}
+	if (!t->len)
+		t->len = 1; /* offset 0: absent */
+	t->off[k] = (uint32_t)t->len;
+	memcpy(t->text + t->len, text, len);
+	t->text[t->len + len] = '\0';
+	t->len += len + 1;
+	return 0;
+}
+
+typedef struct {
+	const diff_result *r;
+	int side;
+	diff_subjects *t;
+	or_error err;
+	int rc;
+} fetch_job;
+
+/* The items of one side that the findings and exports name, in order, each once. */
+static void *fetch_side(void *arg)
+{
+	fetch_job *j = arg;
+	const diff_result *r = j->r;
+	diff_subjects *t = j->t;
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_findings; i++)
+		n += r->findings[i].item[j->side] >= 0;
+	for (size_t i = 0; i < r->n_exports; i++)
+		n += r->exports[i].side == j->side;
+	if (!n)
+		return NULL;
+	t->item = malloc(n * sizeof *t->item);
+	t->off = malloc(n * sizeof *t->off);
+	if (!t->item || !t->off) {
+		j->rc = or_fail(&j->err, OR_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (r->findings[i].item[j->side] >= 0)
+			t->item[t->n++] = r->findings[i].item[j->side];
+	for (size_t i = 0; i < r->n_exports; i++)
+		if (r->exports[i].side == j->side)
+			t->item[t->n++] = r->exports[i].item;
+	qsort(t->item, t->n, sizeof *t->item, cmp_i32);
+	size_t u = 0;
+	for (size_t i = 0; i < t->n; i++)
+		if (u == 0 || t->item[i] != t->item[u - 1])
+			t->item[u++] = t->item[i];
+	t->n = u;
+	j->rc = snap_compared_subjects(r->cmp[j->side], t->item, t->n, put_subject, t, &j->err);
+	if (j->rc && !j->err.code) /* put_subject's */
+		or_fail(&j->err, j->rc, j->rc == OR_ERR_LIMIT ? "the subjects to report pass 4 GiB" : "out of memory");
+	return NULL;
+}
+
+int diff_fetch_subjects(const diff_result *r, diff_subjects t[2], or_error *err)
+{
+	fetch_job job[2];
+	pthread_t th;
+	bool both = r->cmp[0]->subjects_in_file && r->cmp[1]->subjects_in_file, started = false;
+	for (int s = 0; s < 2; s++)
+		job[s] = (fetch_job){r, s, &t[s], {0}, 0};
+	/* The two files are read side by side. */
+	if (both)
+		started = pthread_create(&th, NULL, fetch_side, &job[1]) == 0;
+	for (int s = 0; s < 2; s++) {
+		if (s == 1 && started)
+			pthread_join(th, NULL);
+		else if (r->cmp[s]->subjects_in_file)
+			fetch_side(&job[s]);
+	}
+	for (int s = 0; s < 2; s++)
+		if (job[s].rc) {
+			if (err)
+				*err = job[s].err;
+			return job[s].rc;
+		}
+	return 0;
+}
+
+void diff_subjects_free(diff_subjects *t)
+{
+	free(t->item);
+	free(t->off);
+	free(t->text);
+	memset(t, 0, sizeof *t);
+}
+
+const char *diff_item_subject(const diff_result *r, int side, int32_t item)
+{
+	const snap_compared *c = r->cmp[side];
+	if (!c->subjects_in_file)
+		return snap_citem_subject(c, &c->items[item]);
+	const diff_subjects *t = &((const result_priv *)r)->subjects[side];
+	const int32_t *hit = t->n ? bsearch(&item, t->item, t->n, sizeof item, cmp_i32) : NULL;
+	return hit && t->off[hit - t->item] ? t->text + t->off[hit - t->item] : NULL;
+}
