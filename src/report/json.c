@@ -477,7 +477,9 @@ typedef struct {
 static void *hold_range(void *arg)
 {
 	hold_run *h = arg;
-	or_buf *text = &h->rep->ftext[h->part];
+	/* The text grows in a copy on this thread's stack: the two halves' buffers lie side by side,
+	 * and their lengths, written at every token, would share a cache line between the threads. */
+	or_buf held = h->rep->ftext[h->part], *text = &held;
 	for (size_t i = h->from; i < h->to && h->rc == 0; i++) {
 		const diff_finding *f = &h->b->r->findings[i];
 		report_finding_ref *ref = &h->rep->fref[i];
@@ -498,6 +500,7 @@ static void *hold_range(void *arg)
 		ref->rank = (int16_t)report_kind_rank(diff_kind_name(f->kind));
 		ref->folder = folder && f->row >= 0 && (size_t)f->row < h->n_rows ? f->row : -1;
 	}
+	h->rep->ftext[h->part] = held;
 	return NULL;
 }
 

@@ -501,6 +501,44 @@ static const char *compared_subject(const snap_compared *c, size_t i, subject_ou
 	return o->present ? o->text : NULL;
 }
 
+/* Every byte of a text counts in its hash, at every length (the last bytes are read as words that
+ * may overlap), and so does the length; 200,000 subjects of one pattern hash apart. */
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void text_hash_sees_every_byte(void **state)
+{
+	char a[80], b[80];
+	for (size_t n = 0; n <= 72; n++) {
+		for (size_t i = 0; i < n; i++)
+			a[i] = (char)('A' + (i * 7) % 26);
+		uint64_t h = snap_text_hash(a, n);
+		for (size_t i = 0; i < n; i++)
+			for (int bit = 0; bit < 8; bit++) {
+				memcpy(b, a, n);
+				b[i] = (char)(b[i] ^ (1 << bit));
+				assert_true(snap_text_hash(b, n) != h);
+			}
+		if (n)
+			assert_true(snap_text_hash(a, n - 1) != h);
+	}
+	assert_true(snap_text_hash(NULL, 5) == snap_text_hash("", 0));
+	enum { N = 200000 };
+	uint64_t *hs = malloc(N * sizeof *hs);
+	assert_non_null(hs);
+	for (size_t i = 0; i < N; i++) {
+		int n = snprintf(a, sizeof a, "Message number %zu about the quarterly figures", i);
+		hs[i] = snap_text_hash(a, (size_t)n);
+	}
+	qsort(hs, N, sizeof *hs, cmp_u64);
+	for (size_t i = 1; i < N; i++)
+		assert_true(hs[i] != hs[i - 1]);
+	free(hs);
+}
+
 /* Subjects read back: each copied into got[k]; fails from item fail_at on (-1 never). */
 typedef struct {
 	char **got;
@@ -1159,6 +1197,7 @@ int main(void)
 		cmocka_unit_test(fast_lines_read_as_json_says),
 		cmocka_unit_test(long_strings_scanned_in_blocks),
 		cmocka_unit_test(hostile_lines_are_refused_with_their_line_number),
+		cmocka_unit_test(text_hash_sees_every_byte),
 		cmocka_unit_test(subjects_read_back_from_the_file),
 		cmocka_unit_test(lines_across_read_blocks),
 	};
