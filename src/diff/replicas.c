@@ -192,19 +192,19 @@ out:
 	return rc;
 }
 
-/* Every replica of every object gets a label; a GUID is marked with the sides that hold full keys
- * of it. */
+/* Every replica of every object gets a label, kept in folder_group and item_group until the
+ * groups replace it; a GUID is marked with the sides that hold full keys of it. */
 static void add_labels(const diff_ctx *c, rtab *t)
 {
 	for (int s = 0; s < 2; s++) {
-		const snap_t *sn = c->side[s].s;
-		for (size_t f = 0; f < sn->n_folders; f++) {
-			int32_t k = label_of(t, s, &sn->folders[f].ident, true);
+		const side_state *ss = &c->side[s];
+		for (size_t f = 0; f < ss->s->n_folders; f++) {
+			int32_t k = ss->folder_group[f] = label_of(t, s, &ss->s->folders[f].ident, true);
 			if (k >= 0 && t->l[k].side < 0)
 				t->l[k].owned[s] = 1;
 		}
-		for (size_t i = 0; i < c->side[s].ci->n_items; i++) {
-			int32_t k = label_of(t, s, &c->side[s].ci->items[i].ident, true);
+		for (size_t i = 0; i < ss->ci->n_items; i++) {
+			int32_t k = ss->item_group[i] = label_of(t, s, &ss->ci->items[i].ident, true);
 			if (k >= 0 && t->l[k].side < 0)
 				t->l[k].owned[s] = 1;
 		}
@@ -256,23 +256,23 @@ int diff_replicas_learn(diff_ctx *c)
 	int rc = -1;
 	if (count_votes(c, &t) != 0)
 		goto out;
+	for (int s = 0; s < 2; s++) {
+		side_state *ss = &c->side[s];
+		ss->folder_group = malloc((ss->s->n_folders + 1) * sizeof *ss->folder_group);
+		ss->item_group = or_block_alloc((ss->ci->n_items + 1) * sizeof *ss->item_group);
+		if (!ss->folder_group || !ss->item_group)
+			goto out;
+	}
 	add_labels(c, &t);
 	match(&t);
 	for (int s = 0; s < 2; s++) {
 		side_state *ss = &c->side[s];
-		const snap_t *sn = ss->s;
-		ss->folder_group = malloc((sn->n_folders + 1) * sizeof *ss->folder_group);
-		ss->item_group = or_block_alloc((ss->ci->n_items + 1) * sizeof *ss->item_group);
-		if (!ss->folder_group || !ss->item_group)
-			goto out;
-		for (size_t f = 0; f < sn->n_folders; f++) {
-			int32_t k = label_of(&t, s, &sn->folders[f].ident, false);
-			ss->folder_group[f] = k >= 0 ? t.l[k].group : -1;
-		}
-		for (size_t i = 0; i < ss->ci->n_items; i++) {
-			int32_t k = label_of(&t, s, &ss->ci->items[i].ident, false);
-			ss->item_group[i] = k >= 0 ? t.l[k].group : -1;
-		}
+		for (size_t f = 0; f < ss->s->n_folders; f++)
+			if (ss->folder_group[f] >= 0)
+				ss->folder_group[f] = t.l[ss->folder_group[f]].group;
+		for (size_t i = 0; i < ss->ci->n_items; i++)
+			if (ss->item_group[i] >= 0)
+				ss->item_group[i] = t.l[ss->item_group[i]].group;
 	}
 	rc = 0;
 out:
