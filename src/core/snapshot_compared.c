@@ -229,47 +229,6 @@ void snap_compared_release(snap_compared *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Two lanes of eight bytes a step, whose multiplies overlap; the last 1 to 16 bytes read as words
- * that may overlap, every byte in one of them (the length is mixed in first, so two texts of one
- * length differ in a word). Subjects of a few dozen bytes take half of or_hash's time. */
-uint64_t snap_text_hash(const char *s, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)(s ? s : "");
-	if (!s)
-		n = 0;
-	uint64_t a = 0x9e3779b97f4a7c15ULL ^ n, b = 0xc2b2ae3d27d4eb4fULL, w0, w1;
-	for (; n > 16; p += 16, n -= 16) {
-		memcpy(&w0, p, 8);
-		memcpy(&w1, p + 8, 8);
-		a = (a ^ w0) * 0xff51afd7ed558ccdULL;
-		b = (b ^ w1) * 0xc4ceb9fe1a85ec53ULL;
-		a ^= a >> 32;
-		b ^= b >> 29;
-	}
-	if (n >= 8) {
-		memcpy(&w0, p, 8);
-		memcpy(&w1, p + n - 8, 8);
-	} else if (n >= 4) {
-		uint32_t x, y;
-		memcpy(&x, p, 4);
-		memcpy(&y, p + n - 4, 4);
-		w0 = x;
-		w1 = y;
-	} else {
-		w0 = n ? p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
-		w1 = 0;
-	}
-	a = (a ^ w0) * 0xff51afd7ed558ccdULL;
-	b = (b ^ w1) * 0xc4ceb9fe1a85ec53ULL;
-	uint64_t h = a ^ (b >> 29 | b << 35);
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 const char *snap_citem_subject(const snap_compared *c, const snap_citem *it)
 {
 	return !c->subjects_in_file && it->subject_at ? c->heap + it->subject_at : NULL;

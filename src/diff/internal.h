@@ -75,8 +75,7 @@ typedef struct {
 	int32_t *item;
 	uint32_t *off;
 	size_t n;
-	char *text;
-	size_t len, cap;
+	or_buf text;
 } diff_subjects;
 
 /* A result with what lives only inside the module. Row paths live in it: copied out of the side

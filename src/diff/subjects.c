@@ -19,25 +19,13 @@ static int put_subject(void *ctx, size_t k, const char *text, size_t len)
 	t->off[k] = 0;
 	if (!text)
 		return 0;
-	if (len >= UINT32_MAX - t->len - 1)
-		return OR_ERR_LIMIT;
-	if (t->len + len + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 64u << 10;
-		while (cap < t->len + len + 1)
-			cap *= 2;
-		char *p = realloc(t->text, cap);
-		if (!p)
-			return OR_ERR_NOMEM;
-		t->text = p;
-		t->cap = cap;
-	}
-	if (!t->len)
-		t->len = 1; /* offset 0: absent */
-	t->off[k] = (uint32_t)t->len;
-	memcpy(t->text + t->len, text, len);
-	t->text[t->len + len] = '\0';
-	t->len += len + 1;
-	return 0;
+	int rc = t->text.len ? 0 : buf_append(&t->text, "", 1); /* offset 0: absent */
+	size_t off = t->text.len;
+	if (rc == 0 && len >= UINT32_MAX - off)
+		rc = OR_ERR_LIMIT;
+	if (rc == 0 && (rc = buf_append(&t->text, text, len)) == 0 && (rc = buf_append(&t->text, "", 1)) == 0)
+		t->off[k] = (uint32_t)off;
+	return rc;
 }
 
 typedef struct {
@@ -114,7 +102,7 @@ void diff_subjects_free(diff_subjects *t)
 {
 	free(t->item);
 	free(t->off);
-	free(t->text);
+	buf_free(&t->text);
 	memset(t, 0, sizeof *t);
 }
 
@@ -125,5 +113,5 @@ const char *diff_item_subject(const diff_result *r, int side, int32_t item)
 		return snap_citem_subject(c, &c->items[item]);
 	const diff_subjects *t = &((const result_priv *)r)->subjects[side];
 	const int32_t *hit = t->n ? bsearch(&item, t->item, t->n, sizeof item, cmp_i32) : NULL;
-	return hit && t->off[hit - t->item] ? t->text + t->off[hit - t->item] : NULL;
+	return hit && t->off[hit - t->item] ? t->text.data + t->off[hit - t->item] : NULL;
 }
