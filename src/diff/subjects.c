@@ -3,7 +3,6 @@
  * exports name are read back, a few percent of the items, and kept in the result. */
 #include "internal.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +41,8 @@ static void *fetch_side(void *arg)
 	fetch_job *j = arg;
 	const diff_result *r = j->r;
 	diff_subjects *t = j->t;
+	if (!r->cmp[j->side]->subjects_in_file)
+		return NULL;
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_findings; i++)
 		n += r->findings[i].item[j->side] >= 0;
@@ -76,19 +77,10 @@ static void *fetch_side(void *arg)
 int diff_fetch_subjects(const diff_result *r, diff_subjects t[2], or_error *err)
 {
 	fetch_job job[2];
-	pthread_t th;
-	bool both = r->cmp[0]->subjects_in_file && r->cmp[1]->subjects_in_file, started = false;
 	for (int s = 0; s < 2; s++)
 		job[s] = (fetch_job){r, s, &t[s], {0}, 0};
-	/* The two files are read side by side. */
-	if (both)
-		started = pthread_create(&th, NULL, fetch_side, &job[1]) == 0;
-	for (int s = 0; s < 2; s++) {
-		if (s == 1 && started)
-			pthread_join(th, NULL);
-		else if (r->cmp[s]->subjects_in_file)
-			fetch_side(&job[s]);
-	}
+	/* The two files are read side by side (a side whose subjects are in memory has nothing to do). */
+	or_run_two(fetch_side, &job[0], &job[1], r->cmp[0]->subjects_in_file && r->cmp[1]->subjects_in_file);
 	for (int s = 0; s < 2; s++)
 		if (job[s].rc) {
 			if (err)
