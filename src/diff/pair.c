@@ -277,16 +277,24 @@ static bool item_compared(const diff_ctx *c, const snap_citem *it)
 	return !it->associated || c->r->options.compare_associated;
 }
 
-static void pair_items(diff_ctx *c, uint32_t i0, uint32_t i1, diff_pair_method how)
+/* Marks a pair on both sides (uncounted: pair_items counts it). */
+static void link_items(diff_ctx *c, uint32_t i0, uint32_t i1, diff_pair_method how)
 {
 	c->side[0].item_pair[i0] = (int32_t)i1;
 	c->side[1].item_pair[i1] = (int32_t)i0;
 	c->side[0].item_pair_by[i0] = c->side[1].item_pair_by[i1] = (uint8_t)how;
+}
+
+static void pair_items(diff_ctx *c, uint32_t i0, uint32_t i1, diff_pair_method how)
+{
+	link_items(c, i0, i1, how);
 	c->r->pairs_by[how]++;
 }
 
 /* How far ahead the loops over items by key hash and fetch: enough to cover a cache miss. */
 #define KEY_AHEAD 8
+/* From this many items of side 0, they are looked up by key in two halves at once. */
+#define KEY_SPLIT_MIN 20000
 
 /* The hash of item i's key, its slot in m fetched; 0 when it has no key. */
 static uint64_t key_hash(const diff_ctx *c, const snap_compared *sn, uint32_t i, const idx_map *m)
@@ -417,33 +425,54 @@ static bool has_unpaired(const diff_ctx *c, int want_gc)
 	return false;
 }
 
-/* Items by full key, with the two maps diff_key_map made. */
-static int pair_by_key(diff_ctx *c)
+/* Side 0's items [from, to) looked up by key on side 1, on a thread of their own: each key of
+ * side 0 has one holder left to look up (the later ones are marked ITEM_DUPLICATE) and side 1's map
+ * one holder of each key, so the two halves never pair one item twice. */
+typedef struct {
+	diff_ctx *c;
+	uint32_t from, to;
+	size_t pairs;
+} key_run;
+
+static void *pair_key_range(void *arg)
 {
-	int rc = -1;
+	key_run *run = arg;
+	diff_ctx *c = run->c;
 	imap_ctx mc = {&c->side[1], 0};
 	const idx_map *m = &c->side[1].key_map;
-	/* Side 0's map only found its repeated keys (each holder after the first is marked
-	 * ITEM_DUPLICATE): it goes first. */
-	map_free(&c->side[0].key_map);
-	if (dup_findings(c, 0) != 0 || dup_findings(c, 1) != 0)
-		goto out;
-	/* Each key of side 0 once (its first holder), in order, looked up on side 1. */
 	const snap_compared *a = c->side[0].ci;
 	uint64_t ahead[KEY_AHEAD];
-	for (uint32_t i = 0; i < KEY_AHEAD && i < a->n_items; i++)
-		ahead[i] = key_hash(c, a, i, m);
-	for (uint32_t i = 0; i < a->n_items; i++) {
+	for (uint32_t i = run->from; i < run->from + KEY_AHEAD && i < run->to; i++)
+		ahead[i % KEY_AHEAD] = key_hash(c, a, i, m);
+	for (uint32_t i = run->from; i < run->to; i++) {
 		uint64_t h = ahead[i % KEY_AHEAD];
-		if (i + KEY_AHEAD < a->n_items)
+		if (i + KEY_AHEAD < run->to)
 			ahead[i % KEY_AHEAD] = key_hash(c, a, i + KEY_AHEAD, m);
 		const snap_citem *it = &a->items[i];
 		if (!it->ident.has_key || !item_compared(c, it) || c->side[0].item_pair[i] != -1)
 			continue;
 		uint32_t k = map_get(m, h, imap_same, &mc, it->ident.key);
-		if (k != MAP_EMPTY)
-			pair_items(c, i, k, PAIR_KEY);
+		if (k == MAP_EMPTY)
+			continue;
+		link_items(c, i, k, PAIR_KEY);
+		run->pairs++;
 	}
+	return NULL;
+}
+
+/* Items by full key, with the two maps diff_key_map made: side 0's in two halves at once. */
+static int pair_by_key(diff_ctx *c)
+{
+	int rc = -1;
+	/* Side 0's map only found its repeated keys (each holder after the first is marked
+	 * ITEM_DUPLICATE): it goes first. */
+	map_free(&c->side[0].key_map);
+	if (dup_findings(c, 0) != 0 || dup_findings(c, 1) != 0)
+		goto out;
+	uint32_t n = (uint32_t)c->side[0].ci->n_items, half = n / 2;
+	key_run runs[2] = {{c, 0, half, 0}, {c, half, n, 0}};
+	or_run_two(pair_key_range, &runs[0], &runs[1], n >= KEY_SPLIT_MIN);
+	c->r->pairs_by[PAIR_KEY] += runs[0].pairs + runs[1].pairs;
 	rc = 0;
 out:
 	map_free(&c->side[1].key_map);

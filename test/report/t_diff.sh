@@ -179,6 +179,63 @@ for k in set(a) | set(b):
 PY
 done
 
+# A large comparison (items are looked up by key in two halves at once from 20,000, and the
+# subjects shown are read back from the files): its counts are those of an independent comparison
+# in Python (bench/diff_peer.py), and each changed subject shows as generated.
+mkdir -p "$tmp/large"
+$PY - "$tmp/large" <<'PY' || bad "making the large snapshots"
+import os, random, sys
+d = sys.argv[1]
+guid = "6aa62d7a1b3ac5449d53431fbea29402"
+rnd = random.Random(20)
+folders = ["Inbox", "Sent Items", "Archive"]
+for side, src, top in (("server", "ews", "/Top of Information Store"), ("cache", "ost", "/Root - Mailbox/IPM_SUBTREE")):
+    out = open(os.path.join(d, side + ".jsonl"), "w")
+    out.write('{"type":"snapshot","format":"ostrecon-snapshot","version":1,"source":"%s","mailbox":"big@example.com","captured":"2026-11-01T00:00:00Z","tool":"t"}\n' % src)
+    out.write('{"type":"folder","id":"root","key":"%s000000000001","name":"root","path":"%s","role":"root"}\n' % (guid, "/" if side == "server" else "/Root - Mailbox"))
+    out.write('{"type":"folder","id":"ipm","parent_id":"root","key":"%s000000000002","name":"top","path":"%s","role":"msgfolderroot"}\n' % (guid, top))
+    for i, f in enumerate(folders):
+        out.write('{"type":"folder","id":"f%d","parent_id":"ipm","key":"%s%012x","name":"%s","path":"%s/%s","class":"IPF.Note","role":"%s"}\n' % (i, guid, 0x100 + i, f, top, f, f.lower().replace(" ", "")))
+    n = 0
+    r = random.Random(7)
+    for k in range(30000):
+        x = r.random()
+        if side == "cache" and x < 0.01 or side == "server" and 0.01 <= x < 0.02:
+            continue
+        fo = k % 3
+        if side == "cache" and 0.02 <= x < 0.03:
+            fo = (fo + 1) % 3
+        read = "false" if side == "cache" and 0.03 <= x < 0.05 else "true"
+        subject = 'S%d \\"q\\"%s' % (k, " changed" if side == "cache" and 0.05 <= x < 0.06 else "")
+        out.write('{"type":"item","id":"%s%d","folder_id":"f%d","key":"%s%012x","class":"IPM.Note","subject":"%s","received":"2026-10-%02dT09:30:00Z","read":%s,"size":%d}\n'
+                  % ("nid:" if side == "cache" else "AAMk", k, fo, guid, 0x100000 + k, subject, 1 + k % 28, read, 100 + k))
+        n += 1
+    out.write('{"type":"end","folders":5,"items":%d,"errors":0}\n' % n)
+PY
+"$OSTRECON" -q diff "$tmp/large/server.jsonl" "$tmp/large/cache.jsonl" -o "$tmp/large/report.json" >/dev/null 2>&1
+[ $? -eq 1 ] || bad "large: exit code"
+$PY "$root/bench/diff_peer.py" "$tmp/large/server.jsonl" "$tmp/large/cache.jsonl" >"$tmp/large/peer" || bad "large: the peer failed"
+$PY - "$tmp/large/report.json" "$tmp/large/peer" <<'PY' || bad "large: the report disagrees with the peer"
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+peer = open(sys.argv[2]).read().split()
+s = r["summary"]
+want = ((int(peer[3].split("/")[0]), int(peer[3].split("/")[1])), int(peer[5]) + int(peer[7]))
+got = (tuple(s["missing_on"]), s["differing"])
+assert got == want and want[0][0] > 250 and want[1] > 800, "report %s, peer %s" % (got, " ".join(peer))
+changed = 0
+for f in r["findings"]:
+    for e in f.get("evidence", []):
+        if e.get("property") == "subject":
+            a, b = e["values"]
+            k = re.match(r"S(\d+) ", a).group(1)
+            assert a == 'S%s "q"' % k and b == 'S%s "q" changed' % k, (a, b)
+            changed += 1
+    if f["kind"] == "item_missing":
+        assert re.fullmatch(r'S\d+ "q"', f["subject"]), f["subject"]
+assert changed > 250, changed
+PY
+
 # Every report validates against the schema, and so does --json on standard output.
 "$OSTRECON" diff "$tmp/mixed/server.jsonl" "$tmp/mixed/cache.jsonl" --json >"$tmp/stdout.json"
 [ $? -eq 1 ] || bad "--json: exit code"
