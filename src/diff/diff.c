@@ -239,30 +239,38 @@ static int setup_side(diff_ctx *c, int s, or_error *err)
 	return 0;
 }
 
-/* One side made ready to pair: its tables (setup_side), then its items by key (diff_key_map).
- * The two sides are made at once, one on a thread of its own: neither touches the other. */
 typedef struct {
 	diff_ctx *c;
 	int s, rc;
+	side_step fn;
 	or_error err;
 } side_job;
 
-static void *prepare_side(void *arg)
+static void *side_run(void *arg)
 {
 	side_job *j = arg;
-	if ((j->rc = setup_side(j->c, j->s, &j->err)) == 0 && diff_key_map(j->c, j->s) != 0)
-		j->rc = or_fail(&j->err, OR_ERR_NOMEM, "out of memory pairing items");
+	j->rc = j->fn(j->c, j->s, &j->err);
 	return NULL;
 }
 
-static int prepare_sides(diff_ctx *c, or_error *err)
+int diff_each_side(diff_ctx *c, side_step fn, bool together, or_error *err)
 {
-	side_job jobs[2] = {{c, 0, 0, {0}}, {c, 1, 0, {0}}};
-	or_run_two(prepare_side, &jobs[0], &jobs[1], true);
+	side_job jobs[2] = {{c, 0, 0, fn, {0}}, {c, 1, 0, fn, {0}}};
+	or_run_two(side_run, &jobs[0], &jobs[1], together);
 	for (int s = 0; s < 2; s++)
 		if (jobs[s].rc)
 			return or_fail(err, jobs[s].rc, "%s", jobs[s].err.message);
 	return 0;
+}
+
+/* One side made ready to pair: its tables (setup_side), then its items by key (diff_key_map).
+ * The two sides are made at once: neither touches the other. */
+static int prepare_side(diff_ctx *c, int s, or_error *err)
+{
+	int rc = setup_side(c, s, err);
+	if (rc == 0 && diff_key_map(c, s) != 0)
+		rc = or_fail(err, OR_ERR_NOMEM, "out of memory pairing items");
+	return rc;
 }
 
 static void free_side(side_state *ss)
@@ -316,7 +324,7 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 		r->cmp[s] = c.side[s].ci = r->snap[s]->compared ? r->snap[s]->compared : &rp->own[s];
 	}
 	if (rc == 0)
-		rc = prepare_sides(&c, err);
+		rc = diff_each_side(&c, prepare_side, true, err);
 	if (rc == 0)
 		rc = diff_pair(&c, err);
 	if (rc == 0)
@@ -324,7 +332,8 @@ int diff_run(const snap_t *a, const snap_t *b, const diff_options *opt, diff_res
 	if (rc == 0)
 		rc = diff_decide(&c, err);
 	if (rc == 0)
-		rc = diff_fetch_subjects(r, rp->subjects, err);
+		rc = diff_each_side(&c, diff_fetch_subjects, r->cmp[0]->subjects_in_file && r->cmp[1]->subjects_in_file,
+		                    err);
 	if (rc == 0) {
 		rp->row_path = calloc(r->n_rows + 1, sizeof *rp->row_path);
 		rp->row_role = calloc(r->n_rows + 1, sizeof *rp->row_role);

@@ -133,9 +133,15 @@ int diff_classify(diff_ctx *c, or_error *err);
 diff_finding *diff_add_finding(diff_result *r, diff_kind kind, int side);
 int diff_add_export(diff_result *r, int side, int32_t item, int32_t row);
 
-/* subjects.c: reads back the subjects diff_item_subject gives, once the findings and exports are
- * made (into t[0] and t[1], both zeroed before). */
-int diff_fetch_subjects(const diff_result *r, diff_subjects t[2], or_error *err);
+/* diff.c: a step done for each side, the two at once when `together` (fn touching only side s);
+ * fn returns 0 or an or_code with err set. Returns the first side's failure, or 0. */
+typedef int (*side_step)(diff_ctx *c, int s, or_error *err);
+int diff_each_side(diff_ctx *c, side_step fn, bool together, or_error *err);
+
+/* subjects.c: reads back the subjects of side s that diff_item_subject gives, once the findings and
+ * exports are made (into the result's subjects[s], zeroed before); the two sides' files are read
+ * at once. */
+int diff_fetch_subjects(diff_ctx *c, int s, or_error *err);
 void diff_subjects_free(diff_subjects *t);
 
 /* verdict.c */

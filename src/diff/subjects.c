@@ -27,40 +27,29 @@ static int put_subject(void *ctx, size_t k, const char *text, size_t len)
 	return rc;
 }
 
-typedef struct {
-	const diff_result *r;
-	int side;
-	diff_subjects *t;
-	or_error err;
-	int rc;
-} fetch_job;
-
-/* The items of one side that the findings and exports name, in order, each once. */
-static void *fetch_side(void *arg)
+/* The items of side s that the findings and exports name, in order, each once. */
+int diff_fetch_subjects(diff_ctx *c, int s, or_error *err)
 {
-	fetch_job *j = arg;
-	const diff_result *r = j->r;
-	diff_subjects *t = j->t;
-	if (!r->cmp[j->side]->subjects_in_file)
-		return NULL;
+	const diff_result *r = c->r;
+	diff_subjects *t = &((result_priv *)c->r)->subjects[s];
+	if (!r->cmp[s]->subjects_in_file)
+		return 0;
 	size_t n = 0;
 	for (size_t i = 0; i < r->n_findings; i++)
-		n += r->findings[i].item[j->side] >= 0;
+		n += r->findings[i].item[s] >= 0;
 	for (size_t i = 0; i < r->n_exports; i++)
-		n += r->exports[i].side == j->side;
+		n += r->exports[i].side == s;
 	if (!n)
-		return NULL;
+		return 0;
 	t->item = malloc(n * sizeof *t->item);
 	t->off = malloc(n * sizeof *t->off);
-	if (!t->item || !t->off) {
-		j->rc = or_fail(&j->err, OR_ERR_NOMEM, "out of memory");
-		return NULL;
-	}
+	if (!t->item || !t->off)
+		return or_fail(err, OR_ERR_NOMEM, "out of memory");
 	for (size_t i = 0; i < r->n_findings; i++)
-		if (r->findings[i].item[j->side] >= 0)
-			t->item[t->n++] = r->findings[i].item[j->side];
+		if (r->findings[i].item[s] >= 0)
+			t->item[t->n++] = r->findings[i].item[s];
 	for (size_t i = 0; i < r->n_exports; i++)
-		if (r->exports[i].side == j->side)
+		if (r->exports[i].side == s)
 			t->item[t->n++] = r->exports[i].item;
 	qsort(t->item, t->n, sizeof *t->item, cmp_i32);
 	size_t u = 0;
@@ -68,26 +57,10 @@ static void *fetch_side(void *arg)
 		if (u == 0 || t->item[i] != t->item[u - 1])
 			t->item[u++] = t->item[i];
 	t->n = u;
-	j->rc = snap_compared_subjects(r->cmp[j->side], t->item, t->n, put_subject, t, &j->err);
-	if (j->rc && !j->err.code) /* put_subject's */
-		or_fail(&j->err, j->rc, j->rc == OR_ERR_LIMIT ? "the subjects to report pass 4 GiB" : "out of memory");
-	return NULL;
-}
-
-int diff_fetch_subjects(const diff_result *r, diff_subjects t[2], or_error *err)
-{
-	fetch_job job[2];
-	for (int s = 0; s < 2; s++)
-		job[s] = (fetch_job){r, s, &t[s], {0}, 0};
-	/* The two files are read side by side (a side whose subjects are in memory has nothing to do). */
-	or_run_two(fetch_side, &job[0], &job[1], r->cmp[0]->subjects_in_file && r->cmp[1]->subjects_in_file);
-	for (int s = 0; s < 2; s++)
-		if (job[s].rc) {
-			if (err)
-				*err = job[s].err;
-			return job[s].rc;
-		}
-	return 0;
+	int rc = snap_compared_subjects(r->cmp[s], t->item, t->n, put_subject, t, err);
+	if (rc && (!err || !err->code)) /* put_subject's */
+		rc = or_fail(err, rc, rc == OR_ERR_LIMIT ? "the subjects to report pass 4 GiB" : "out of memory");
+	return rc;
 }
 
 void diff_subjects_free(diff_subjects *t)
